@@ -1,0 +1,96 @@
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/backend.h"
+#include "kernels/hd.h"
+#include "kernels/memory.h"
+
+namespace kernels {
+
+// How a column's values are laid out in device memory.
+//   kInt8 .. kFloat64: one fixed-width value per row.
+//   kFixedChars: `width` bytes per row, zero-padded (charN).
+//   kVarChars: `offsets` (size+1 int64) into a byte array (string, bytes).
+enum class PhysType : uint8_t {
+  kInt8,
+  kInt16,
+  kInt32,
+  kInt64,
+  kFloat32,
+  kFloat64,
+  kFixedChars,
+  kVarChars,
+};
+
+// Bytes per row of the values array; for kVarChars the offset width.
+KERNELS_HD inline int ValueWidth(PhysType type, int32_t width) {
+  switch (type) {
+    case PhysType::kInt8: return 1;
+    case PhysType::kInt16: return 2;
+    case PhysType::kInt32: return 4;
+    case PhysType::kInt64: return 8;
+    case PhysType::kFloat32: return 4;
+    case PhysType::kFloat64: return 8;
+    case PhysType::kFixedChars: return width;
+    case PhysType::kVarChars: return 8;
+  }
+  return 0;
+}
+
+// A non-owning view of a column in device memory. Trivially copyable, so it
+// can be passed to kernels and copied to the device.
+struct ColumnView {
+  PhysType type = PhysType::kInt32;
+  int32_t width = 0;                 // kFixedChars: bytes per row
+  int64_t size = 0;                  // rows
+  const void* data = nullptr;        // values; kVarChars: the bytes
+  const int64_t* offsets = nullptr;  // kVarChars only: size + 1 entries
+  const uint8_t* validity = nullptr; // null: no nulls; else 1 byte per row, 1 = valid
+
+  KERNELS_HD bool is_valid(int64_t row) const { return validity == nullptr || validity[row] != 0; }
+};
+
+// An owning column on a device: values, validity (when nullable) and, for
+// strings, offsets. Rows can be appended; storage grows geometrically.
+class Column {
+ public:
+  Column() = default;
+  // An empty column of the given layout.
+  Column(PhysType type, int32_t width, bool nullable)
+      : type_(type), width_(width), nullable_(nullable) {}
+
+  PhysType type() const { return type_; }
+  int32_t width() const { return width_; }
+  bool nullable() const { return nullable_; }
+  int64_t size() const { return size_; }
+  // Bytes held on the device (capacity, not size).
+  size_t device_bytes() const { return data_.size() + offsets_.size() + validity_.size(); }
+  // Bytes of the rows themselves.
+  size_t used_bytes() const;
+
+  ColumnView view() const;
+
+  // Appends the rows of `src` (same type and width; must be on exec's device).
+  // A non-nullable column refuses rows with nulls (std::invalid_argument).
+  // Atomic: on an exception (OutOfMemory) the column is unchanged.
+  void Append(const ColumnView& src, const Exec& exec);
+
+  // Takes ownership of freshly built buffers holding `size` rows.
+  // REQUIRES: buffers laid out as ColumnView describes; for kVarChars,
+  // offsets[0] == 0 and `data` holds exactly offsets[size] bytes.
+  static Column Adopt(PhysType type, int32_t width, bool nullable, int64_t size,
+                      Buffer data, Buffer offsets, Buffer validity);
+
+ private:
+  PhysType type_ = PhysType::kInt32;
+  int32_t width_ = 0;
+  bool nullable_ = false;
+  int64_t size_ = 0;
+  int64_t chars_ = 0;  // kVarChars: bytes used in data_
+  Buffer data_;
+  Buffer offsets_;
+  Buffer validity_;
+};
+
+}  // namespace kernels

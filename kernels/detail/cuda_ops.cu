@@ -1,0 +1,117 @@
+// The CUDA backend: Thrust's CUDA system on the job's stream, compiled by nvcc.
+// Kernels run with par_nosync; a value returned to the host synchronizes.
+
+#include <cuda_runtime.h>
+#include <thrust/system/cuda/execution_policy.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "kernels/detail/algorithms.inl"
+#include "kernels/detail/ops.h"
+#include "kernels/detail/temp_allocator.h"
+
+namespace kernels::detail {
+namespace {
+
+void Check(cudaError_t err, const char* what) {
+  if (err != cudaSuccess) {
+    throw std::runtime_error(std::string("CUDA error in ") + what + ": " + cudaGetErrorString(err));
+  }
+}
+
+cudaStream_t AsStream(void* s) { return static_cast<cudaStream_t>(s); }
+
+class CudaOpsImpl final : public AlgorithmOps<CudaOpsImpl> {
+ public:
+  auto policy(const Exec& exec) const {
+    return thrust::cuda::par_nosync(TempAllocator{exec.mr, exec.stream}).on(AsStream(exec.stream));
+  }
+
+  int DeviceCount() const override {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+      cudaGetLastError();  // no driver or no device: clear the sticky error
+      return 0;
+    }
+    return n;
+  }
+  CudaDeviceInfo DeviceInfo(int device) const override {
+    cudaDeviceProp prop{};
+    Check(cudaGetDeviceProperties(&prop, device), "cudaGetDeviceProperties");
+    CudaDeviceInfo info;
+    info.name = prop.name;
+    info.total_memory = prop.totalGlobalMem;
+    int previous = 0;
+    Check(cudaGetDevice(&previous), "cudaGetDevice");
+    Check(cudaSetDevice(device), "cudaSetDevice");
+    size_t free_bytes = 0, total = 0;
+    Check(cudaMemGetInfo(&free_bytes, &total), "cudaMemGetInfo");
+    Check(cudaSetDevice(previous), "cudaSetDevice");
+    info.free_memory = free_bytes;
+    return info;
+  }
+  void* Allocate(size_t bytes, int device, void* stream) const override {
+    void* p = nullptr;
+    Check(cudaSetDevice(device), "cudaSetDevice");
+    if (cudaMallocAsync(&p, bytes, AsStream(stream)) != cudaSuccess) {
+      cudaGetLastError();
+      return nullptr;
+    }
+    return p;
+  }
+  void Deallocate(void* p, int, void* stream) const noexcept override {
+    cudaFreeAsync(p, AsStream(stream));
+  }
+  void* CreateStream(int device) const override {
+    Check(cudaSetDevice(device), "cudaSetDevice");
+    cudaStream_t s = nullptr;
+    Check(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+    // Keep freed pool memory cached instead of returning it at every sync.
+    cudaMemPool_t pool = nullptr;
+    if (cudaDeviceGetDefaultMemPool(&pool, device) == cudaSuccess) {
+      uint64_t threshold = UINT64_MAX;
+      cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold);
+    }
+    return s;
+  }
+  void DestroyStream(int device, void* stream) const override {
+    cudaSetDevice(device);
+    cudaStreamDestroy(AsStream(stream));
+  }
+  void BindThread(int device) const override { Check(cudaSetDevice(device), "cudaSetDevice"); }
+  void Synchronize(const Exec& exec) const override {
+    Check(cudaStreamSynchronize(AsStream(exec.stream)), "cudaStreamSynchronize");
+  }
+  void CopyToDevice(void* dst, const void* src, size_t bytes, const Exec& exec) const override {
+    if (bytes == 0) return;
+    // The source is pageable host memory that the caller may free on return.
+    Check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, AsStream(exec.stream)),
+          "cudaMemcpyAsync");
+    Check(cudaStreamSynchronize(AsStream(exec.stream)), "cudaStreamSynchronize");
+  }
+  void CopyToHostSync(void* dst, const void* src, size_t bytes, const Exec& exec) const override {
+    if (bytes == 0) return;
+    Check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, AsStream(exec.stream)),
+          "cudaMemcpyAsync");
+    Check(cudaStreamSynchronize(AsStream(exec.stream)), "cudaStreamSynchronize");
+  }
+  void CopyOnDevice(void* dst, const void* src, size_t bytes, const Exec& exec) const override {
+    if (bytes == 0) return;
+    Check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, AsStream(exec.stream)),
+          "cudaMemcpyAsync");
+  }
+  void Fill(void* dst, uint8_t value, size_t bytes, const Exec& exec) const override {
+    if (bytes == 0) return;
+    Check(cudaMemsetAsync(dst, value, bytes, AsStream(exec.stream)), "cudaMemsetAsync");
+  }
+};
+
+}  // namespace
+
+const Ops& CudaOps() {
+  static const CudaOpsImpl ops;
+  return ops;
+}
+
+}  // namespace kernels::detail

@@ -1,0 +1,74 @@
+#pragma once
+
+// The backend seam. Each backend implements Ops once: host_ops.cc (g++, Thrust
+// on OpenMP) and cuda_ops.cu (nvcc, Thrust on CUDA streams), both by
+// instantiating the same templates in algorithms.inl. The public kernel
+// functions pick the implementation with OpsFor(); ops.cc is the only file
+// that knows whether the CUDA backend was built.
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/backend.h"
+#include "kernels/expr_vm.h"
+#include "kernels/random.h"
+#include "kernels/statistics.h"
+
+namespace kernels::detail {
+
+class Ops {
+ public:
+  virtual ~Ops() = default;
+
+  // Runtime.
+  virtual int DeviceCount() const = 0;
+  virtual CudaDeviceInfo DeviceInfo(int device) const = 0;
+  // Raw allocation, no accounting; returns null when the device is out of memory.
+  virtual void* Allocate(size_t bytes, int device, void* stream) const = 0;
+  virtual void Deallocate(void* p, int device, void* stream) const noexcept = 0;
+  virtual void* CreateStream(int device) const = 0;
+  virtual void DestroyStream(int device, void* stream) const = 0;
+  virtual void BindThread(int device) const = 0;
+  virtual void Synchronize(const Exec& exec) const = 0;
+  virtual void CopyToDevice(void* dst, const void* src, size_t bytes, const Exec& exec) const = 0;
+  virtual void CopyToHostSync(void* dst, const void* src, size_t bytes, const Exec& exec) const = 0;
+  virtual void CopyOnDevice(void* dst, const void* src, size_t bytes, const Exec& exec) const = 0;
+  virtual void Fill(void* dst, uint8_t value, size_t bytes, const Exec& exec) const = 0;
+
+  // Algorithms.
+  virtual void EvaluateMask(const ProgramView& p, int64_t begin, int64_t end, uint8_t* mask,
+                            const Exec& exec) const = 0;
+  virtual int64_t CountNonZero(const uint8_t* mask, int64_t n, const Exec& exec) const = 0;
+  // Writes begin + i for each i with mask[i] != 0, in order.
+  virtual void CompactIndices(const uint8_t* mask, int64_t begin, int64_t n, int64_t* out,
+                              const Exec& exec) const = 0;
+  virtual int64_t CountTrue(const ProgramView& p, int64_t begin, int64_t end,
+                            const Exec& exec) const = 0;
+  virtual Moments ComputeMoments(const ProgramView& p, int64_t begin, int64_t end,
+                                 const Exec& exec) const = 0;
+  // dst[i] = src[idx[i]] for rows of `width` bytes.
+  virtual void GatherFixed(const void* src, int32_t width, const int64_t* idx, int64_t n,
+                           void* dst, const Exec& exec) const = 0;
+  // dst_offsets (n + 1 entries) of the strings src[idx[i]].
+  virtual void GatherOffsets(const int64_t* src_offsets, const int64_t* idx, int64_t n,
+                             int64_t* dst_offsets, const Exec& exec) const = 0;
+  virtual void GatherChars(const int64_t* src_offsets, const char* src_chars, const int64_t* idx,
+                           int64_t n, const int64_t* dst_offsets, char* dst_chars,
+                           const Exec& exec) const = 0;
+  virtual void AddToOffsets(int64_t* offsets, int64_t n, int64_t delta, const Exec& exec) const = 0;
+  virtual void RandomValidity(int64_t n, const RandomSpec& spec, uint8_t* validity,
+                              const Exec& exec) const = 0;
+  virtual void RandomFixed(PhysType type, int32_t width, int64_t n, const RandomSpec& spec,
+                           void* dst, const Exec& exec) const = 0;
+  // Offsets (n + 1 entries) of random string lengths in [spec.min, spec.max].
+  virtual void RandomOffsets(int64_t n, const RandomSpec& spec, int64_t* offsets,
+                             const Exec& exec) const = 0;
+  virtual void RandomChars(int64_t n, const RandomSpec& spec, const int64_t* offsets, char* chars,
+                           const Exec& exec) const = 0;
+};
+
+const Ops& HostOps();
+const Ops& CudaOps();  // only in builds with the CUDA backend
+const Ops& OpsFor(Backend backend);
+
+}  // namespace kernels::detail

@@ -1,0 +1,71 @@
+#include "kernels/expr_vm.h"
+
+#include <cstring>
+
+namespace kernels {
+
+int32_t Program::AddInt(int64_t v) {
+  ints.push_back(v);
+  return static_cast<int32_t>(ints.size() - 1);
+}
+
+int32_t Program::AddFloat(double v) {
+  floats.push_back(v);
+  return static_cast<int32_t>(floats.size() - 1);
+}
+
+int32_t Program::AddString(const std::string& s) {
+  chars += s;
+  string_offsets.push_back(static_cast<int64_t>(chars.size()));
+  return static_cast<int32_t>(string_offsets.size() - 2);
+}
+
+namespace {
+
+size_t AlignUp(size_t n) { return (n + 15) / 16 * 16; }
+
+}  // namespace
+
+DeviceProgram Upload(const Program& program, const Exec& exec) {
+  // One host staging block laid out as the device block, then one copy.
+  const size_t code_bytes = AlignUp(program.code.size() * sizeof(Instr));
+  const size_t column_bytes = AlignUp(program.columns.size() * sizeof(ColumnView));
+  const size_t int_bytes = AlignUp(program.ints.size() * sizeof(int64_t));
+  const size_t float_bytes = AlignUp(program.floats.size() * sizeof(double));
+  const size_t offset_bytes = AlignUp(program.string_offsets.size() * sizeof(int64_t));
+  const size_t char_bytes = AlignUp(program.chars.size() + 1);
+  const size_t total = code_bytes + column_bytes + int_bytes + float_bytes + offset_bytes + char_bytes;
+
+  std::string staging(total, '\0');
+  size_t at = 0;
+  auto put = [&](const void* src, size_t bytes, size_t reserved) {
+    if (bytes > 0) std::memcpy(staging.data() + at, src, bytes);
+    const size_t start = at;
+    at += reserved;
+    return start;
+  };
+  const size_t code_at = put(program.code.data(), program.code.size() * sizeof(Instr), code_bytes);
+  const size_t column_at =
+      put(program.columns.data(), program.columns.size() * sizeof(ColumnView), column_bytes);
+  const size_t int_at = put(program.ints.data(), program.ints.size() * sizeof(int64_t), int_bytes);
+  const size_t float_at = put(program.floats.data(), program.floats.size() * sizeof(double), float_bytes);
+  const size_t offset_at = put(program.string_offsets.data(),
+                               program.string_offsets.size() * sizeof(int64_t), offset_bytes);
+  const size_t char_at = put(program.chars.data(), program.chars.size(), char_bytes);
+
+  DeviceProgram out;
+  out.storage = Buffer(total, exec);
+  CopyToDevice(out.storage.data(), staging.data(), total, exec);
+  char* base = out.storage.as<char>();
+  out.view.code = reinterpret_cast<const Instr*>(base + code_at);
+  out.view.length = static_cast<int32_t>(program.code.size());
+  out.view.columns = reinterpret_cast<const ColumnView*>(base + column_at);
+  out.view.ints = reinterpret_cast<const int64_t*>(base + int_at);
+  out.view.floats = reinterpret_cast<const double*>(base + float_at);
+  out.view.string_offsets = reinterpret_cast<const int64_t*>(base + offset_at);
+  out.view.chars = base + char_at;
+  out.view.result = program.result;
+  return out;
+}
+
+}  // namespace kernels

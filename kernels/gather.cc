@@ -1,0 +1,36 @@
+#include "kernels/gather.h"
+
+#include "kernels/detail/ops.h"
+
+namespace kernels {
+
+Column Gather(const ColumnView& src, const int64_t* indices, int64_t count, bool nullable,
+              const Exec& exec) {
+  const auto& ops = detail::OpsFor(exec.backend);
+  Buffer data, offsets, validity;
+  if (src.type == PhysType::kVarChars) {
+    offsets = Buffer(static_cast<size_t>(count + 1) * sizeof(int64_t), exec);
+    ops.GatherOffsets(src.offsets, indices, count, offsets.as<int64_t>(), exec);
+    int64_t chars = 0;
+    ops.CopyToHostSync(&chars, offsets.as<int64_t>() + count, sizeof(chars), exec);
+    data = Buffer(static_cast<size_t>(chars), exec);
+    ops.GatherChars(src.offsets, static_cast<const char*>(src.data), indices, count,
+                    offsets.as<int64_t>(), data.as<char>(), exec);
+  } else {
+    const int32_t width = ValueWidth(src.type, src.width);
+    data = Buffer(static_cast<size_t>(count) * width, exec);
+    ops.GatherFixed(src.data, width, indices, count, data.data(), exec);
+  }
+  if (nullable) {
+    validity = Buffer(static_cast<size_t>(count), exec);
+    if (src.validity != nullptr) {
+      ops.GatherFixed(src.validity, 1, indices, count, validity.data(), exec);
+    } else {
+      ops.Fill(validity.data(), 1, static_cast<size_t>(count), exec);
+    }
+  }
+  return Column::Adopt(src.type, src.width, nullable, count, std::move(data), std::move(offsets),
+                       std::move(validity));
+}
+
+}  // namespace kernels
