@@ -32,59 +32,71 @@ ColumnView Column::view() const {
   return v;
 }
 
+int64_t Column::CharCount(const ColumnView& src, const Exec& exec) {
+  if (src.type != PhysType::kVarChars || src.size == 0) return 0;
+  int64_t first = 0, last = 0;
+  const auto& ops = detail::OpsFor(exec.backend);
+  ops.CopyToHostSync(&first, src.offsets, sizeof(first), exec);
+  ops.CopyToHostSync(&last, src.offsets + src.size, sizeof(last), exec);
+  return last - first;
+}
+
+Column::Growth Column::Grow(int64_t rows, int64_t chars, const Exec& exec) const {
+  const auto& ops = detail::OpsFor(exec.backend);
+  const bool var = type_ == PhysType::kVarChars;
+  const size_t width = static_cast<size_t>(ValueWidth(type_, width_));
+  Growth g;
+  if (var) {
+    const int64_t cap_rows = std::max<int64_t>(static_cast<int64_t>(offsets_.size() / 8) - 1, 0);
+    if (rows > cap_rows || offsets_.size() == 0) {
+      g.offsets = Buffer((GrowTo(rows, cap_rows) + 1) * 8, exec);
+      if (offsets_.size() > 0) {
+        ops.CopyOnDevice(g.offsets.data(), offsets_.data(), (size_ + 1) * 8, exec);
+      } else {
+        ops.Fill(g.offsets.data(), 0, 8, exec);
+      }
+    }
+    if (chars > static_cast<int64_t>(data_.size())) {
+      g.data = Buffer(GrowTo(chars, static_cast<int64_t>(data_.size())), exec);
+      ops.CopyOnDevice(g.data.data(), data_.data(), chars_, exec);
+    }
+  } else {
+    const int64_t cap_rows = static_cast<int64_t>(data_.size() / width);
+    if (rows > cap_rows) {
+      g.data = Buffer(GrowTo(rows, cap_rows) * width, exec);
+      ops.CopyOnDevice(g.data.data(), data_.data(), size_ * width, exec);
+    }
+  }
+  if (nullable_ && rows > static_cast<int64_t>(validity_.size())) {
+    g.validity = Buffer(GrowTo(rows, static_cast<int64_t>(validity_.size())), exec);
+    ops.CopyOnDevice(g.validity.data(), validity_.data(), size_, exec);
+  }
+  return g;
+}
+
+void Column::Commit(Growth growth, const Exec& exec) noexcept {
+  auto swap_in = [&exec](Buffer& current, Buffer& grown) {
+    if (grown.size() == 0) return;
+    current.ResetOn(exec.stream);
+    current = std::move(grown);
+  };
+  swap_in(data_, growth.data);
+  swap_in(offsets_, growth.offsets);
+  swap_in(validity_, growth.validity);
+}
+
 void Column::Append(const ColumnView& src, const Exec& exec) {
   const int64_t n = src.size;
   if (n == 0) return;
   const auto& ops = detail::OpsFor(exec.backend);
-  const int64_t rows = size_ + n;
   const bool var = type_ == PhysType::kVarChars;
-
-  // Characters of src, for strings.
   int64_t src_begin = 0, src_chars = 0;
   if (var) {
-    int64_t ends[2];
-    ops.CopyToHostSync(&ends[0], src.offsets, 8, exec);
-    ops.CopyToHostSync(&ends[1], src.offsets + n, 8, exec);
-    src_begin = ends[0];
-    src_chars = ends[1] - ends[0];
+    ops.CopyToHostSync(&src_begin, src.offsets, sizeof(src_begin), exec);
+    src_chars = CharCount(src, exec);
   }
+  Reserve(size_ + n, chars_ + src_chars, exec);
 
-  // Allocate everything that must grow before changing anything.
-  const size_t width = static_cast<size_t>(ValueWidth(type_, width_));
-  Buffer data, offsets, validity;
-  if (var) {
-    const int64_t cap_rows = static_cast<int64_t>(offsets_.size() / 8) - 1;
-    if (rows > cap_rows) offsets = Buffer((GrowTo(rows, cap_rows) + 1) * 8, exec);
-    if (chars_ + src_chars > static_cast<int64_t>(data_.size())) {
-      data = Buffer(GrowTo(chars_ + src_chars, static_cast<int64_t>(data_.size())), exec);
-    }
-  } else {
-    const int64_t cap_rows = static_cast<int64_t>(data_.size() / width);
-    if (rows > cap_rows) data = Buffer(GrowTo(rows, cap_rows) * width, exec);
-  }
-  if (nullable_ && rows > static_cast<int64_t>(validity_.size())) {
-    validity = Buffer(GrowTo(rows, static_cast<int64_t>(validity_.size())), exec);
-  }
-
-  // Move existing rows into grown buffers.
-  if (data.size() > 0) {
-    ops.CopyOnDevice(data.data(), data_.data(), var ? chars_ : size_ * width, exec);
-    data_ = std::move(data);
-  }
-  if (offsets.size() > 0) {
-    if (size_ > 0 || offsets_.size() > 0) {
-      ops.CopyOnDevice(offsets.data(), offsets_.data(), (size_ + 1) * 8, exec);
-    } else {
-      ops.Fill(offsets.data(), 0, 8, exec);
-    }
-    offsets_ = std::move(offsets);
-  }
-  if (validity.size() > 0) {
-    ops.CopyOnDevice(validity.data(), validity_.data(), size_, exec);
-    validity_ = std::move(validity);
-  }
-
-  // Append src.
   if (var) {
     ops.CopyOnDevice(data_.as<char>() + chars_, static_cast<const char*>(src.data) + src_begin,
                      src_chars, exec);
@@ -93,6 +105,7 @@ void Column::Append(const ColumnView& src, const Exec& exec) {
     ops.AddToOffsets(dst_offsets, n, chars_ - src_begin, exec);
     chars_ += src_chars;
   } else {
+    const size_t width = static_cast<size_t>(ValueWidth(type_, width_));
     ops.CopyOnDevice(data_.as<char>() + size_ * width, src.data, n * width, exec);
   }
   if (nullable_) {
@@ -102,7 +115,7 @@ void Column::Append(const ColumnView& src, const Exec& exec) {
       ops.Fill(validity_.as<uint8_t>() + size_, 1, n, exec);
     }
   }
-  size_ = rows;
+  size_ += n;
 }
 
 Column Column::Adopt(PhysType type, int32_t width, bool nullable, int64_t size, Buffer data,

@@ -64,6 +64,8 @@ class Column {
   int32_t width() const { return width_; }
   bool nullable() const { return nullable_; }
   int64_t size() const { return size_; }
+  // kVarChars: bytes of characters held; 0 for other types.
+  int64_t chars() const { return chars_; }
   // Bytes held on the device (capacity, not size).
   size_t device_bytes() const { return data_.size() + offsets_.size() + validity_.size(); }
   // Bytes of the rows themselves.
@@ -71,10 +73,28 @@ class Column {
 
   ColumnView view() const;
 
-  // Appends the rows of `src` (same type and width; must be on exec's device).
-  // A non-nullable column refuses rows with nulls (std::invalid_argument).
-  // Atomic: on an exception (OutOfMemory) the column is unchanged.
+  // Storage grown to hold `rows` rows and, for strings, `chars` bytes, with
+  // the column's rows already copied in. Buffers that need not grow are empty.
+  struct Growth {
+    Buffer data, offsets, validity;
+  };
+  // Allocates and fills the grown storage without changing the column; throws
+  // OutOfMemory. Dropping the result returns the memory.
+  Growth Grow(int64_t rows, int64_t chars, const Exec& exec) const;
+  // Switches to grown storage; the old buffers are freed ordered on exec's stream.
+  void Commit(Growth growth, const Exec& exec) noexcept;
+  // Grow + Commit: afterwards `rows` rows and `chars` bytes fit without allocation.
+  void Reserve(int64_t rows, int64_t chars, const Exec& exec) { Commit(Grow(rows, chars, exec), exec); }
+
+  // Appends the rows of `src` (same type and width; on exec's device),
+  // reserving first. A non-nullable column ignores src's validity.
+  // Atomic: on an exception (OutOfMemory) the column is unchanged, and after a
+  // successful Reserve for the combined size it cannot fail.
   void Append(const ColumnView& src, const Exec& exec);
+
+  // Bytes of characters in `src` (kVarChars; 0 otherwise). Reads two offsets
+  // back from the device.
+  static int64_t CharCount(const ColumnView& src, const Exec& exec);
 
   // Takes ownership of freshly built buffers holding `size` rows.
   // REQUIRES: buffers laid out as ColumnView describes; for kVarChars,

@@ -79,6 +79,12 @@ class Buffer {
   const T* as() const { return static_cast<const T*>(data_); }
   size_t size() const { return bytes_; }
   void Reset() noexcept;
+  // Frees now, ordered on `stream` rather than the allocating stream: for a
+  // buffer last used by work on another stream.
+  void ResetOn(void* stream) noexcept {
+    stream_ = stream;
+    Reset();
+  }
 
  private:
   void* data_ = nullptr;

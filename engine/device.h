@@ -1,0 +1,109 @@
+#pragma once
+
+// Devices and their streams. A device is a CUDA GPU or a host (CPU) device;
+// it owns a memory pool with a byte limit and a fixed set of streams. A
+// stream is an ordered queue of tasks served by one worker thread; on a GPU
+// the worker launches the task's kernels on the stream's CUDA stream.
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "kernels/backend.h"
+#include "kernels/memory.h"
+
+namespace engine {
+
+class Device;
+
+class Stream {
+ public:
+  Stream(Device* device, int index);
+  // Stops the worker (if Stop() has not) and releases the backend stream.
+  ~Stream();
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  // Queues `task` behind the tasks already posted; it runs on the worker.
+  void Post(std::function<void()> task);
+  // Tasks queued or running.
+  int pending() const;
+  // Runs the tasks already posted, then ends the worker. Idempotent; the
+  // backend stream stays valid until destruction (memory freed later may be
+  // ordered on it).
+  void Stop();
+
+  Device& device() const { return *device_; }
+  int index() const { return index_; }
+  // The execution context kernels of this stream's tasks take.
+  const kernels::Exec& exec() const { return exec_; }
+
+ private:
+  void Run();
+
+  Device* const device_;
+  const int index_;
+  kernels::Exec exec_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;
+  int running_ = 0;
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+class Device {
+ public:
+  // `memory_limit` bytes (must be > 0); `streams` >= 1.
+  Device(int index, kernels::Backend backend, int ordinal, size_t memory_limit, int streams);
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+
+  int index() const { return index_; }
+  // "host:0", "cuda:1".
+  const std::string& name() const { return name_; }
+  kernels::Backend backend() const { return backend_; }
+  int ordinal() const { return ordinal_; }
+  kernels::MemoryResource& memory() { return memory_; }
+  const kernels::MemoryResource& memory() const { return memory_; }
+
+  int stream_count() const { return static_cast<int>(streams_.size()); }
+  Stream& stream(int i) { return *streams_[i]; }
+  // The stream with the fewest pending tasks (lowest index on ties).
+  Stream& LeastBusyStream();
+  // Tasks pending on all streams.
+  int pending() const;
+  // Stops every stream's worker after its queued tasks (Stream::Stop).
+  void StopStreams();
+
+ private:
+  const int index_;
+  const kernels::Backend backend_;
+  const int ordinal_;
+  const std::string name_;
+  kernels::MemoryResource memory_;
+  std::vector<std::unique_ptr<Stream>> streams_;
+};
+
+struct DeviceOptions {
+  // "auto" (every CUDA GPU, else one host device), "host", "host:N",
+  // "cuda" (every GPU) or "cuda:0,1" (these ordinals).
+  std::string spec = "auto";
+  int streams_per_device = 4;
+  // Bytes per device; 0 = the default: 90% of a GPU's memory, or half of the
+  // host's physical memory shared among host devices.
+  size_t memory_limit = 0;
+};
+
+// Creates the devices `options` asks for. InvalidArgument names the flag
+// value that is wrong (a malformed spec, a GPU that is not present).
+absl::StatusOr<std::vector<std::unique_ptr<Device>>> CreateDevices(const DeviceOptions& options);
+
+}  // namespace engine

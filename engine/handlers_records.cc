@@ -1,0 +1,236 @@
+// /insert/records, /insert/records/random, /get/records.
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "engine/handler_util.h"
+#include "engine/handlers.h"
+#include "engine/record_codec.h"
+#include "kernels/random.h"
+
+namespace engine {
+namespace {
+
+std::vector<kernels::ColumnView> Views(const std::vector<kernels::Column>& columns) {
+  std::vector<kernels::ColumnView> views;
+  for (const auto& c : columns) views.push_back(c.view());
+  return views;
+}
+
+absl::StatusOr<Json> InsertRecords(JobContext& ctx, const Json& request) {
+  auto table = FindTable(ctx, request, "table_name");
+  if (!table.ok()) return table.status();
+  if ((*table)->kind() == Table::Kind::kView) {
+    return absl::InvalidArgumentError(absl::StrCat("table_name: '", (*table)->name(), "' is a view; insert into a table"));
+  }
+  const std::string& encoding = StringField(request, "list_encoding");
+  const Json& list = request["list"];
+  const Json& list_str = request["list_str"];
+  DecodeOptions decode;
+  auto truncate = BoolOption(request, "truncate_strings", false);
+  auto dry_run = BoolOption(request, "dry_run", false);
+  auto return_ids = BoolOption(request, "return_record_ids", false);
+  for (const auto* v : {&truncate, &dry_run, &return_ids}) {
+    if (!v->ok()) return v->status();
+  }
+  decode.truncate_strings = *truncate;
+
+  const TableType& type = (*table)->type();
+  std::vector<HostColumn> columns = MakeHostColumns(type);
+  absl::Status decoded;
+  if (encoding == "binary") {
+    if (!list_str.empty()) {
+      return absl::InvalidArgumentError("list_str: records given with list_encoding 'binary'; put them in list");
+    }
+    decoded = DecodeAvroRecords(type, list, decode, &columns);
+  } else if (encoding == "json") {
+    if (!list.empty()) {
+      return absl::InvalidArgumentError("list: binary records given with list_encoding 'json'; put them in list_str");
+    }
+    decoded = DecodeJsonRecords(type, list_str, decode, &columns);
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("list_encoding: expected 'binary' or 'json', got '", encoding, "'"));
+  }
+  if (!decoded.ok()) return decoded;
+  ctx.set_progress(50);
+
+  const int64_t count = columns.empty() ? 0 : columns[0].size;
+  const int64_t first_row = (*table)->rows();
+  if (!*dry_run && count > 0) {
+    std::vector<kernels::Column> staged;
+    for (const HostColumn& c : columns) staged.push_back(ToDevice(c, ctx.exec));
+    (*table)->Append(Views(staged), ctx.exec);
+  }
+  Json record_ids = Json::array();
+  if (*return_ids) {
+    for (int64_t i = 0; i < count; ++i) record_ids.push_back(absl::StrCat(first_row + i));
+  }
+  return Json{{"record_ids", record_ids},
+              {"count_inserted", *dry_run ? 0 : count},
+              {"count_updated", 0},
+              {"info", Json::object()}};
+}
+
+// Defaults of /insert/records/random, as Kinetica documents them.
+constexpr double kDefaultMin = -99999;
+constexpr double kDefaultMax = 99999;
+constexpr double kDefaultMinLength = 1;
+constexpr double kDefaultMaxLength = 200;
+constexpr double kTimestamp2010 = 1262304000000;  // 2010-01-01 in ms
+constexpr double kTimestamp2030 = 1893456000000;  // 2030-01-01 in ms
+constexpr int64_t kRandomChunkRows = int64_t{1} << 22;
+
+// The spec of one column: its own settings over `all`'s over the defaults.
+absl::StatusOr<kernels::RandomSpec> ColumnSpec(const ColumnDef& def, const Json& options, uint64_t seed,
+                                               uint64_t column) {
+  kernels::RandomSpec spec;
+  if (def.is_string()) {
+    spec.min = kDefaultMinLength;
+    spec.max = def.kind == ColumnKind::kCharN ? def.char_width : kDefaultMaxLength;
+  } else if (def.kind == ColumnKind::kTimestamp) {
+    spec.min = kTimestamp2010;
+    spec.max = kTimestamp2030;
+  } else if (def.kind == ColumnKind::kBoolean) {
+    spec.min = 0;
+    spec.max = 1;
+  } else {
+    spec.min = kDefaultMin;
+    spec.max = kDefaultMax;
+  }
+  for (const char* key : {"all", def.name.c_str()}) {
+    auto it = options.find(key);
+    if (it == options.end()) continue;
+    for (auto p = it->begin(); p != it->end(); ++p) {
+      const double v = p.value().get<double>();
+      if (p.key() == "min") spec.min = v;
+      else if (p.key() == "max") spec.max = v;
+      else if (p.key() == "null_percentage") {
+        if (v < 0 || v > 100) {
+          return absl::InvalidArgumentError(absl::StrCat("options.", key, ".null_percentage: must be 0..100, got ", v));
+        }
+        spec.null_fraction = v / 100.0;
+      } else {
+        return absl::InvalidArgumentError(
+            absl::StrCat("options.", key, ": unknown setting '", p.key(), "' (min, max, null_percentage)"));
+      }
+    }
+  }
+  if (spec.min > spec.max) {
+    return absl::InvalidArgumentError(absl::StrCat("options: min ", spec.min, " is greater than max ", spec.max,
+                                                   " for column '", def.name, "'"));
+  }
+  if (def.is_string()) {
+    spec.min = std::max(0.0, std::floor(spec.min));
+    spec.max = std::floor(spec.max);
+    if (def.kind == ColumnKind::kCharN) spec.max = std::min<double>(spec.max, def.char_width);
+    spec.min = std::min(spec.min, spec.max);
+  }
+  spec.seed = seed;
+  spec.stream = column;
+  return spec;
+}
+
+absl::StatusOr<Json> InsertRecordsRandom(JobContext& ctx, const Json& request) {
+  auto table = FindTable(ctx, request, "table_name");
+  if (!table.ok()) return table.status();
+  if ((*table)->kind() == Table::Kind::kView) {
+    return absl::InvalidArgumentError(absl::StrCat("table_name: '", (*table)->name(), "' is a view; insert into a table"));
+  }
+  const int64_t count = request["count"].get<int64_t>();
+  if (count < 0) return absl::InvalidArgumentError(absl::StrCat("count: must be >= 0, got ", count));
+  const Json& options = request["options"];
+  for (auto it = options.begin(); it != options.end(); ++it) {
+    if (it.key() != "all" && it.key() != "seed" && (*table)->type().Find(it.key()) < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("options: no column named '", it.key(), "'"));
+    }
+  }
+  uint64_t seed = 0;
+  if (auto it = options.find("seed"); it != options.end()) {
+    auto value = it->find("value");
+    if (value == it->end() || value->get<double>() < 0) {
+      return absl::InvalidArgumentError("options.seed: give the seed as {\"seed\": {\"value\": N}} with N >= 0");
+    }
+    seed = static_cast<uint64_t>(value->get<double>());
+  } else {
+    seed = static_cast<uint64_t>(std::random_device{}()) << 32 | std::random_device{}();
+  }
+
+  const TableType& type = (*table)->type();
+  std::vector<kernels::RandomSpec> specs;
+  for (size_t c = 0; c < type.size(); ++c) {
+    auto spec = ColumnSpec(type.column(c), options, seed, c);
+    if (!spec.ok()) return spec.status();
+    specs.push_back(*spec);
+  }
+
+  // Draw in chunks into staging columns, then append once: the table changes
+  // all at once or not at all, and a failure returns every staged byte.
+  std::vector<kernels::Column> staged;
+  for (const ColumnDef& c : type.columns()) staged.emplace_back(c.phys(), c.char_width, c.nullable);
+  for (int64_t done = 0; done < count;) {
+    const int64_t n = std::min(kRandomChunkRows, count - done);
+    for (size_t c = 0; c < type.size(); ++c) {
+      const ColumnDef& def = type.column(c);
+      kernels::RandomSpec spec = specs[c];
+      spec.stream = (static_cast<uint64_t>(done) << 16) ^ c;
+      kernels::Column chunk = kernels::RandomColumn(def.phys(), def.char_width, def.nullable, n, spec, ctx.exec);
+      staged[c].Append(chunk.view(), ctx.exec);
+    }
+    done += n;
+    ctx.set_progress(static_cast<int>(90 * done / count));
+  }
+  (*table)->Append(Views(staged), ctx.exec);
+  return Json{{"table_name", (*table)->name()}, {"count", count}, {"info", Json::object()}};
+}
+
+absl::StatusOr<Json> GetRecords(JobContext& ctx, const Json& request) {
+  auto table = FindTable(ctx, request, "table_name");
+  if (!table.ok()) return table.status();
+  const std::string& encoding = StringField(request, "encoding");
+  if (encoding != "binary" && encoding != "json") {
+    return absl::InvalidArgumentError(absl::StrCat("encoding: expected 'binary' or 'json', got '", encoding, "'"));
+  }
+  if (!Option(request, "sort_by").empty()) {
+    return absl::InvalidArgumentError("options.sort_by: sorting records is not supported by this server");
+  }
+  auto rows = SelectRows(ctx, **table, Option(request, "expression"), "options.expression");
+  if (!rows.ok()) return rows.status();
+  auto page = ResolvePage(request["offset"].get<int64_t>(), request["limit"].get<int64_t>(), rows->count,
+                          ctx.limits);
+  if (!page.ok()) return page.status();
+  const TableType& type = (*table)->type();
+  std::vector<HostColumn> columns = FetchRows(ctx, **table, *rows, page->begin, page->end);
+
+  Json records_binary = Json::array();
+  Json records_json = Json::array();
+  for (int64_t r = 0; r < page->end - page->begin; ++r) {
+    if (encoding == "binary") {
+      const std::string record = EncodeAvroRecord(type, columns, r);
+      records_binary.push_back(Json::binary(std::vector<uint8_t>(record.begin(), record.end())));
+    } else {
+      records_json.push_back(DumpJson(RecordToJson(type, columns, r)));
+    }
+  }
+  const std::string type_name = type.label().empty() ? "type" : type.label();
+  return Json{{"table_name", (*table)->name()},
+              {"type_name", type_name},
+              {"type_schema", type.AvroSchema(type_name)},
+              {"records_binary", records_binary},
+              {"records_json", records_json},
+              {"total_number_of_records", rows->count},
+              {"has_more_records", page->end < rows->count},
+              {"info", Json::object()}};
+}
+
+}  // namespace
+
+void AddRecordHandlers(std::map<std::string, Handler, std::less<>>* handlers) {
+  (*handlers)["/insert/records"] = Handler{WriteTableAccess, InsertRecords};
+  (*handlers)["/insert/records/random"] = Handler{WriteTableAccess, InsertRecordsRandom};
+  (*handlers)["/get/records"] = Handler{ReadTableAccess, GetRecords};
+}
+
+}  // namespace engine

@@ -1,0 +1,37 @@
+#pragma once
+
+// How a transport carries records in binary form. gRPC uses the protobuf
+// encoding of the gpudb.v1 messages (ProtobufCodec); Kinetica's HTTP wire
+// format uses Avro. The job API (job_api.h) is written against this
+// interface, so /create/job and /get/job behave alike on every transport.
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "engine/api_schema.h"
+#include "engine/json.h"
+
+namespace server {
+
+class BinaryCodec {
+ public:
+  virtual ~BinaryCodec() = default;
+  // Decodes one `record` from `bytes`; InvalidArgument says what is malformed.
+  virtual absl::StatusOr<engine::Json> Decode(const engine::TypeSchema& record,
+                                              absl::string_view bytes) const = 0;
+  // Encodes a normalized `record` value.
+  virtual absl::StatusOr<std::string> Encode(const engine::TypeSchema& record,
+                                             const engine::Json& value) const = 0;
+};
+
+// Records as the protobuf messages of gpudb.v1 (proto_json.h conventions).
+class ProtobufCodec final : public BinaryCodec {
+ public:
+  absl::StatusOr<engine::Json> Decode(const engine::TypeSchema& record,
+                                      absl::string_view bytes) const override;
+  absl::StatusOr<std::string> Encode(const engine::TypeSchema& record,
+                                     const engine::Json& value) const override;
+};
+
+}  // namespace server

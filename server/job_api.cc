@@ -1,0 +1,226 @@
+#include "server/job_api.h"
+
+#include <snappy.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace server {
+namespace {
+
+using engine::Json;
+
+// Largest request a snappy block may expand to.
+constexpr size_t kMaxUncompressedBytes = size_t{1} << 30;
+
+absl::Status CheckCarriers(absl::string_view encoding, absl::string_view data, absl::string_view data_str) {
+  if (encoding != "binary" && encoding != "json" && encoding != "snappy") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("request_encoding: '", encoding, "' is not binary, json or snappy"));
+  }
+  if (!data.empty() && !data_str.empty()) {
+    return absl::InvalidArgumentError("data, data_str: both are given; give exactly one");
+  }
+  if (encoding == "json") {
+    if (!data.empty()) {
+      return absl::InvalidArgumentError(
+          "data: must be empty with request_encoding 'json'; put the JSON request in data_str");
+    }
+    if (data_str.empty()) {
+      return absl::InvalidArgumentError("data_str: is empty; request_encoding 'json' needs the request here");
+    }
+  } else {
+    if (!data_str.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("data_str: must be empty with request_encoding '", encoding,
+                                                     "'; put the encoded request in data"));
+    }
+    if (data.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("data: is empty; request_encoding '", encoding, "' needs the encoded request here"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+const engine::TypeSchema& Record(absl::string_view name) { return *engine::FindRecord(name); }
+
+absl::StatusOr<bool> BoolOption(const Json& options, const char* key) {
+  auto it = options.find(key);
+  if (it == options.end() || *it == "false") return false;
+  if (*it == "true") return true;
+  return absl::InvalidArgumentError(
+      absl::StrCat("options.", key, ": expected 'true' or 'false', got '", it->get<std::string>(), "'"));
+}
+
+}  // namespace
+
+Wrapper ErrorWrapper(const absl::Status& status) {
+  Wrapper w;
+  w.status = "ERROR";
+  w.message = std::string(status.message());
+  w.data_type = "none";
+  return w;
+}
+
+absl::StatusOr<Json> JobApi::DecodeRequest(const engine::TypeSchema& record, absl::string_view encoding,
+                                           absl::string_view data, absl::string_view data_str) const {
+  if (absl::Status s = CheckCarriers(encoding, data, data_str); !s.ok()) return s;
+  if (encoding == "json") {
+    Json parsed = Json::parse(data_str.begin(), data_str.end(), nullptr, /*allow_exceptions=*/false);
+    if (parsed.is_discarded()) {
+      // Parse again for the position of the error.
+      try {
+        (void)Json::parse(data_str.begin(), data_str.end());
+      } catch (const Json::parse_error& e) {
+        return absl::InvalidArgumentError(absl::StrCat("data_str: malformed JSON at byte ", e.byte));
+      }
+      return absl::InvalidArgumentError("data_str: malformed JSON");
+    }
+    if (!parsed.is_object()) {
+      return absl::InvalidArgumentError(absl::StrCat("data_str: expected a JSON object (", record.name, ")"));
+    }
+    return parsed;
+  }
+  std::string inflated;
+  if (encoding == "snappy") {
+    size_t length = 0;
+    if (!snappy::GetUncompressedLength(data.data(), data.size(), &length) || length > kMaxUncompressedBytes ||
+        !snappy::IsValidCompressedBuffer(data.data(), data.size()) ||
+        !snappy::RawUncompress(data.data(), data.size(), &(inflated = std::string(length, '\0'))[0])) {
+      return absl::InvalidArgumentError("data: malformed snappy block");
+    }
+    data = inflated;
+  }
+  auto decoded = codec_.Decode(record, data);
+  if (!decoded.ok()) return absl::InvalidArgumentError(absl::StrCat("data: ", decoded.status().message()));
+  return decoded;
+}
+
+absl::StatusOr<Wrapper> JobApi::Wrap(const engine::TypeSchema& record, const Json& value,
+                                     absl::string_view encoding) const {
+  Wrapper w;
+  w.data_type = record.name;
+  if (encoding == "json") {
+    w.data_str = engine::DumpJson(value);
+  } else {
+    auto bytes = codec_.Encode(record, value);
+    if (!bytes.ok()) return bytes.status();
+    w.data = *std::move(bytes);
+  }
+  return w;
+}
+
+absl::StatusOr<Json> JobApi::CreateJob(Json request) {
+  auto normalized = engine::Normalize(Record("create_job_request"), std::move(request));
+  if (!normalized.ok()) return normalized.status();
+  const Json& r = *normalized;
+  const std::string endpoint = r["endpoint"].get<std::string>();
+  const std::string encoding = r["request_encoding"].get<std::string>();
+  const engine::EndpointSchema* schema = engine::FindEndpoint(endpoint);
+  if (schema == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("endpoint: '", endpoint, "' is not a known endpoint"));
+  }
+  const auto& data = r["data"].get_binary();
+  auto payload = DecodeRequest(*schema->request, encoding,
+                               absl::string_view(reinterpret_cast<const char*>(data.data()), data.size()),
+                               r["data_str"].get<std::string>());
+  if (!payload.ok()) return payload.status();
+  const Json& options = r["options"];
+  auto remove = BoolOption(options, "remove_job_on_complete");
+  if (!remove.ok()) return remove.status();
+
+  engine::JobRequest job;
+  job.endpoint = endpoint;
+  job.request_encoding = encoding;
+  job.request = *std::move(payload);
+  job.job_tag = options.value("job_tag", "");
+  job.remove_job_on_complete = *remove;
+  if (options.contains("job_tag") && job.job_tag.empty()) {
+    return absl::InvalidArgumentError("options.job_tag: is empty; give a tag or leave the option out");
+  }
+  auto snapshot = engine_.Submit(std::move(job));
+  if (!snapshot.ok()) return snapshot.status();
+  return Json{{"job_id", snapshot->id}, {"info", Json{{"job_tag", snapshot->tag}}}};
+}
+
+absl::StatusOr<Json> JobApi::GetJob(Json request) {
+  auto normalized = engine::Normalize(Record("get_job_request"), std::move(request));
+  if (!normalized.ok()) return normalized.status();
+  const Json& options = (*normalized)["options"];
+  auto tag = options.find("job_tag");
+  absl::StatusOr<engine::JobSnapshot> job =
+      tag != options.end() ? engine_.GetJobByTag(tag->get<std::string>())
+                           : engine_.GetJob((*normalized)["job_id"].get<int64_t>());
+  if (!job.ok()) return job.status();
+
+  const bool json = job->request_encoding == "json";
+  Json response = Json{{"endpoint", job->endpoint},
+                       {"job_status", engine::JobStatusName(job->state)},
+                       {"running", !job->finished()},
+                       {"progress", job->progress},
+                       {"successful", job->state == engine::JobState::kDone},
+                       {"response_encoding", json ? "json" : "binary"},
+                       {"job_response", Json::binary({})},
+                       {"job_response_str", ""},
+                       {"status_map", Json::object()},
+                       {"info", Json{{"job_tag", job->tag}}}};
+  if (job->state == engine::JobState::kDone) {
+    if (json) {
+      response["job_response_str"] = engine::DumpJson(*job->response);
+    } else {
+      const engine::EndpointSchema* schema = engine::FindEndpoint(job->endpoint);
+      auto bytes = codec_.Encode(*schema->response, *job->response);
+      if (!bytes.ok()) return bytes.status();
+      response["job_response"] = Json::binary(std::vector<uint8_t>(bytes->begin(), bytes->end()));
+    }
+  } else if (job->state == engine::JobState::kError) {
+    response["status_map"]["error_message"] = job->error;
+  }
+  return response;
+}
+
+void JobApi::Execute(const std::string& endpoint, const std::string& encoding, absl::string_view data,
+                     absl::string_view data_str, std::function<void(Wrapper)> done) {
+  const engine::EndpointSchema* schema = engine::FindEndpoint(endpoint);
+  if (schema == nullptr) {
+    done(ErrorWrapper(absl::InvalidArgumentError(absl::StrCat("endpoint: '", endpoint, "' is not a known endpoint"))));
+    return;
+  }
+  auto request = DecodeRequest(*schema->request, encoding, data, data_str);
+  if (!request.ok()) {
+    done(ErrorWrapper(request.status()));
+    return;
+  }
+  auto answer = [this, schema, encoding](const absl::StatusOr<Json>& response) {
+    if (!response.ok()) return ErrorWrapper(response.status());
+    auto wrapped = Wrap(*schema->response, *response, encoding);
+    return wrapped.ok() ? *std::move(wrapped) : ErrorWrapper(wrapped.status());
+  };
+  if (endpoint == "/create/job") {
+    done(answer(CreateJob(*std::move(request))));
+    return;
+  }
+  if (endpoint == "/get/job") {
+    done(answer(GetJob(*std::move(request))));
+    return;
+  }
+  engine::JobRequest job;
+  job.endpoint = endpoint;
+  job.request_encoding = encoding;
+  job.request = *std::move(request);
+  auto snapshot = engine_.Submit(std::move(job));
+  if (!snapshot.ok()) {
+    done(ErrorWrapper(snapshot.status()));
+    return;
+  }
+  const int64_t id = snapshot->id;
+  engine_.WhenFinished(id, [this, id, answer, done = std::move(done)](const engine::JobSnapshot& job) {
+    if (job.state == engine::JobState::kDone) {
+      done(answer(*job.response));
+    } else {
+      done(ErrorWrapper(absl::UnknownError(job.error)));
+    }
+    engine_.ForgetJob(id);
+  });
+}
+
+}  // namespace server

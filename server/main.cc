@@ -1,0 +1,118 @@
+// gpudb-engine: serves Kinetica's job API over gRPC on the engine's devices.
+
+#include <signal.h>
+
+#include <cstdio>
+#include <string>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "server/server.h"
+
+ABSL_FLAG(std::string, host, "127.0.0.1", "Address to listen on.");
+ABSL_FLAG(int, grpc_port, 9190, "gRPC port; 0 picks a free one (printed at start).");
+ABSL_FLAG(std::string, devices, "auto",
+          "Devices to run on: auto (every CUDA GPU, else one host device), host, host:N, cuda, cuda:0,1.");
+ABSL_FLAG(int, streams_per_device, 4, "Streams (concurrent job queues) per device.");
+ABSL_FLAG(std::string, device_memory_limit, "0",
+          "Byte limit of each device's memory pool, e.g. 512M or 8G; 0 = 90% of a GPU, half of host RAM.");
+ABSL_FLAG(int64_t, max_get_records_size, 20000, "Most rows one read returns (limit -9999 asks for this).");
+ABSL_FLAG(std::string, max_message_size, "256M", "Largest gRPC message accepted or sent.");
+
+namespace {
+
+// Parses "1024", "64K", "512M", "8G" into bytes.
+bool ParseBytes(std::string text, size_t* bytes) {
+  text = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(text));
+  if (!text.empty() && text.back() == 'B') text.pop_back();
+  size_t scale = 1;
+  if (!text.empty()) {
+    switch (text.back()) {
+      case 'K': scale = size_t{1} << 10; break;
+      case 'M': scale = size_t{1} << 20; break;
+      case 'G': scale = size_t{1} << 30; break;
+      case 'T': scale = size_t{1} << 40; break;
+      default: break;
+    }
+    if (scale != 1) text.pop_back();
+  }
+  uint64_t n = 0;
+  if (!absl::SimpleAtoi(text, &n)) return false;
+  *bytes = static_cast<size_t>(n) * scale;
+  return true;
+}
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "gpudb-engine: %s\n", message.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "gpudb-engine: a GPU job engine serving Kinetica's job API over gRPC.\n"
+      "Usage: gpudb-engine [--grpc-port=9190] [--devices=auto] [--device-memory-limit=0] ...");
+  // Accept --grpc-port as well as --grpc_port.
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    const size_t eq = arg.find('=');
+    for (size_t k = 2; k < arg.size() && k < eq; ++k) {
+      if (arg[0] == '-' && arg[1] == '-' && arg[k] == '-') argv[i][k] = '_';
+    }
+  }
+  absl::ParseCommandLine(argc, argv);
+
+  // Block SIGINT/SIGTERM in every thread; one thread waits for them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  server::ServerOptions options;
+  options.host = absl::GetFlag(FLAGS_host);
+  options.grpc_port = absl::GetFlag(FLAGS_grpc_port);
+  options.engine.devices.spec = absl::GetFlag(FLAGS_devices);
+  options.engine.devices.streams_per_device = absl::GetFlag(FLAGS_streams_per_device);
+  options.engine.limits.max_get_records_size = absl::GetFlag(FLAGS_max_get_records_size);
+  if (!ParseBytes(absl::GetFlag(FLAGS_device_memory_limit), &options.engine.devices.memory_limit)) {
+    return Fail("--device-memory-limit: expected bytes such as 1048576, 512M or 8G");
+  }
+  size_t max_message = 0;
+  if (!ParseBytes(absl::GetFlag(FLAGS_max_message_size), &max_message) || max_message == 0 ||
+      max_message > (size_t{2} << 30) - 1) {
+    return Fail("--max-message-size: expected a size from 1 byte to 2G, such as 256M");
+  }
+  options.max_message_bytes = static_cast<int>(max_message);
+  if (options.engine.limits.max_get_records_size < 1) return Fail("--max-get-records-size: must be >= 1");
+
+  auto server = server::Server::Start(options);
+  if (!server.ok()) return Fail(std::string(server.status().message()));
+
+  std::string devices;
+  for (const auto& d : (*server)->engine().devices()) {
+    absl::StrAppend(&devices, devices.empty() ? "" : ", ", d->name(), " (", d->memory().limit() >> 20,
+                    " MiB, ", d->stream_count(), " streams)");
+  }
+  std::printf("gpudb-engine listening on %s:%d (gRPC); devices: %s\n", options.host.c_str(),
+              (*server)->grpc_port(), devices.c_str());
+  std::fflush(stdout);
+
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    std::printf("gpudb-engine: signal %d, shutting down\n", sig);
+    std::fflush(stdout);
+    (*server)->Shutdown();
+  });
+  (*server)->Wait();
+  waiter.join();
+  server->reset();
+  return 0;
+}
