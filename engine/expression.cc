@@ -6,6 +6,7 @@
 #include <limits>
 #include <utility>
 
+#include "absl/base/attributes.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -25,8 +26,8 @@ using kernels::ValueKind;
 // of nodes (kept in one vector, children by index); the compiler infers the
 // type of every node, then emits code for the tree. Binary operators are
 // left-associative, so a long chain (a or b or c ...) is a deep left spine:
-// the compiler walks such spines in loops, and the recursion that remains is
-// bounded by kMaxExpressionNesting, which the parser enforces.
+// the compiler walks such spines in loops, and all other recursion, in the
+// parser and in the compiler, is bounded by kMaxExpressionNesting.
 
 constexpr uint64_t kInt64Max = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
 
@@ -91,6 +92,14 @@ struct Token {
   std::string str;         // kString: the value, quotes undone
 };
 
+struct Keyword {
+  const char* text;
+  Tok kind;
+};
+
+constexpr Keyword kKeywords[] = {
+    {"and", Tok::kAnd}, {"or", Tok::kOr}, {"not", Tok::kNot}, {"null", Tok::kNull}};
+
 bool IsNameStart(char c) { return absl::ascii_isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool IsNameChar(char c) { return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
@@ -110,7 +119,9 @@ class Lexer {
   absl::StatusOr<std::vector<Token>> Run() {
     std::vector<Token> tokens;
     for (;;) {
-      while (at_ < text_.size() && absl::ascii_isspace(static_cast<unsigned char>(text_[at_]))) ++at_;
+      while (at_ < text_.size() && absl::ascii_isspace(static_cast<unsigned char>(text_[at_]))) {
+        ++at_;
+      }
       Token t;
       t.pos = at_;
       if (at_ == text_.size()) {
@@ -139,22 +150,29 @@ class Lexer {
     return at_ + ahead < text_.size() && text_[at_ + ahead] == c;
   }
 
+  // Consumes `c` when it comes next.
+  bool Accept(char c) {
+    if (!Peek(c)) return false;
+    ++at_;
+    return true;
+  }
+
   absl::Status Number(Token& t) {
     const size_t start = at_;
     bool real = false;
+    constexpr uint64_t kSaturated = std::numeric_limits<uint64_t>::max();
     uint64_t v = 0;
     if (Peek('0') && (Peek('x', 1) || Peek('X', 1))) {
       at_ += 2;
       const size_t digits = at_;
       for (int d; at_ < text_.size() && (d = HexDigit(text_[at_])) >= 0; ++at_) {
-        v = (v >> 60) != 0 ? std::numeric_limits<uint64_t>::max() : v * 16 + d;
+        v = (v >> 60) != 0 ? kSaturated : v * 16 + d;
       }
       if (at_ == digits) return ErrorAt(text_, start, "invalid number");
     } else {
       for (; at_ < text_.size() && IsDigit(text_[at_]); ++at_) {
         const uint64_t d = text_[at_] - '0';
-        v = v > (std::numeric_limits<uint64_t>::max() - d) / 10 ? std::numeric_limits<uint64_t>::max()
-                                                                  : v * 10 + d;
+        v = v > (kSaturated - d) / 10 ? kSaturated : v * 10 + d;
       }
       if (Peek('.')) {
         real = true;
@@ -205,23 +223,22 @@ class Lexer {
   void Name(Token& t) {
     while (at_ < text_.size() && IsNameChar(text_[at_])) ++at_;
     const absl::string_view name = text_.substr(t.pos, at_ - t.pos);
-    if (absl::EqualsIgnoreCase(name, "and")) t.kind = Tok::kAnd;
-    else if (absl::EqualsIgnoreCase(name, "or")) t.kind = Tok::kOr;
-    else if (absl::EqualsIgnoreCase(name, "not")) t.kind = Tok::kNot;
-    else if (absl::EqualsIgnoreCase(name, "null")) t.kind = Tok::kNull;
-    else t.kind = Tok::kName;
+    t.kind = Tok::kName;
+    for (const Keyword& k : kKeywords) {
+      if (absl::EqualsIgnoreCase(name, k.text)) t.kind = k.kind;
+    }
   }
 
   absl::Status Symbol(Token& t) {
     const char c = text_[at_++];
     switch (c) {
-      case '=': t.kind = Tok::kEq; if (Peek('=')) ++at_; break;
-      case '!': t.kind = Peek('=') ? Tok::kNe : Tok::kNot; if (Peek('=')) ++at_; break;
-      case '<':
-        t.kind = Peek('=') ? Tok::kLe : Peek('>') ? Tok::kNe : Tok::kLt;
-        if (t.kind != Tok::kLt) ++at_;
+      case '=':
+        Accept('=');
+        t.kind = Tok::kEq;
         break;
-      case '>': t.kind = Peek('=') ? Tok::kGe : Tok::kGt; if (Peek('=')) ++at_; break;
+      case '!': t.kind = Accept('=') ? Tok::kNe : Tok::kNot; break;
+      case '<': t.kind = Accept('=') ? Tok::kLe : Accept('>') ? Tok::kNe : Tok::kLt; break;
+      case '>': t.kind = Accept('=') ? Tok::kGe : Tok::kGt; break;
       case '+': t.kind = Tok::kPlus; break;
       case '-': t.kind = Tok::kMinus; break;
       case '*': t.kind = Tok::kStar; break;
@@ -256,19 +273,33 @@ class Lexer {
 enum class NodeKind : uint8_t { kColumn, kInt, kFloat, kString, kNull, kUnary, kBinary, kCall };
 
 enum class Operator : uint8_t {
-  kOr, kAnd, kNot,
-  kEq, kNe, kLt, kLe, kGt, kGe,
-  kAdd, kSub, kMul, kDiv, kMod,
-  kNeg, kPlus,
+  kOr,
+  kAnd,
+  kNot,
+  kEq,
+  kNe,
+  kLt,
+  kLe,
+  kGt,
+  kGe,
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
+  kMod,
+  kNeg,
+  kPlus,
 };
 
 bool IsLogical(Operator op) { return op == Operator::kOr || op == Operator::kAnd; }
 bool IsComparison(Operator op) { return op >= Operator::kEq && op <= Operator::kGe; }
 
-const char* Symbol(Operator op) {
+const char* OperatorText(Operator op) {
   switch (op) {
-    case Operator::kAdd: case Operator::kPlus: return "+";
-    case Operator::kSub: case Operator::kNeg: return "-";
+    case Operator::kAdd:
+    case Operator::kPlus: return "+";
+    case Operator::kSub:
+    case Operator::kNeg: return "-";
     case Operator::kMul: return "*";
     case Operator::kDiv: return "/";
     case Operator::kMod: return "%";
@@ -295,23 +326,31 @@ enum class Type : uint8_t { kNull, kInt, kFloat, kString };
 
 struct Node {
   NodeKind kind = NodeKind::kNull;
-  size_t pos = 0;             // byte offset of the token that makes the node
-  Operator op = Operator::kOr;  // kUnary, kBinary
+  size_t pos = 0;                          // byte offset of the token that makes the node
+  Operator op = Operator::kOr;             // kUnary, kBinary
   const FunctionInfo* function = nullptr;  // kCall
-  int column = -1;            // kColumn: index in the table
-  int64_t int_value = 0;      // kInt
-  double float_value = 0;     // kFloat
-  std::string str;            // kString
-  std::vector<int> args;      // operands (kUnary, kBinary) or arguments (kCall)
+  int column = -1;                         // kColumn: index in the table
+  int64_t int_value = 0;                   // kInt
+  double float_value = 0;                  // kFloat
+  std::string str;                         // kString
+  std::vector<int> args;                   // operands (kUnary, kBinary) or arguments (kCall)
 
   // Set by the compiler's type check.
   Type type = Type::kNull;
-  bool truth = false;         // an int that is always 0 or 1 (or null)
-  Type operand = Type::kNull; // comparisons and arithmetic: the type both sides take
+  bool truth = false;          // an int that is always 0 or 1 (or null)
+  Type operand = Type::kNull;  // comparisons and arithmetic: the type both sides take
 };
 
 // Binding strength of the binary operators (and of prefix `not`).
-enum Level { kOrLevel, kAndLevel, kNotLevel, kComparisonLevel, kSumLevel, kProductLevel, kUnaryLevel };
+enum Level {
+  kOrLevel,
+  kAndLevel,
+  kNotLevel,
+  kComparisonLevel,
+  kSumLevel,
+  kProductLevel,
+  kUnaryLevel
+};
 
 // The level of binary operator token `t` (kUnaryLevel: not one) and its operator.
 Level BinaryLevel(Tok t, Operator* op) {
@@ -343,7 +382,7 @@ class Parser {
 
   // Parses the whole text; returns the root node.
   absl::StatusOr<int> Run() {
-    absl::StatusOr<int> root = ParseBinary(kOrLevel);
+    absl::StatusOr<int> root = ParseExpression(kOrLevel);
     if (!root.ok()) return root;
     if (Peek().kind != Tok::kEnd) return Unexpected(Peek());
     return root;
@@ -355,125 +394,119 @@ class Parser {
   const Token& Peek() const { return tokens_[next_]; }
   const Token& Next() { return tokens_[next_ < tokens_.size() - 1 ? next_++ : next_]; }
 
-  absl::Status Error(size_t pos, absl::string_view problem) const {
+  // Errors and node building stay out of line, so that the functions that
+  // recurse per level of nesting keep small stack frames.
+  ABSL_ATTRIBUTE_NOINLINE absl::Status Error(size_t pos, absl::string_view problem) const {
     return ErrorAt(text_, pos, problem);
   }
 
-  absl::Status Unexpected(const Token& t) const {
+  ABSL_ATTRIBUTE_NOINLINE absl::Status Unexpected(const Token& t) const {
     if (t.kind == Tok::kEnd) return Error(t.pos, "unexpected end of expression");
     if (t.kind == Tok::kString) return Error(t.pos, "unexpected string");
     return Error(t.pos, absl::StrCat("unexpected ", Quoted(text_.substr(t.pos, t.len))));
   }
 
-  // Counts one level of nesting at `pos`.
-  absl::Status Enter(size_t pos) {
-    if (++depth_ > kMaxExpressionNesting) return Error(pos, "expression is nested too deeply");
-    return absl::OkStatus();
-  }
-  void Leave() { --depth_; }
-
-  int Add(Node node) {
-    nodes_.push_back(std::move(node));
+  ABSL_ATTRIBUTE_NOINLINE int AddNode(NodeKind kind, size_t pos) {
+    nodes_.emplace_back();
+    nodes_.back().kind = kind;
+    nodes_.back().pos = pos;
     return static_cast<int>(nodes_.size() - 1);
   }
 
-  int AddOperation(NodeKind kind, Operator op, size_t pos, std::vector<int> args) {
-    Node n;
-    n.kind = kind;
-    n.op = op;
-    n.pos = pos;
-    n.args = std::move(args);
-    return Add(std::move(n));
+  ABSL_ATTRIBUTE_NOINLINE int AddOperation(Operator op, size_t pos, int left, int right = -1) {
+    const int id = AddNode(right < 0 ? NodeKind::kUnary : NodeKind::kBinary, pos);
+    nodes_[id].op = op;
+    nodes_[id].args.push_back(left);
+    if (right >= 0) nodes_[id].args.push_back(right);
+    return id;
   }
 
-  // Operands joined by binary operators of `level` and tighter.
-  absl::StatusOr<int> ParseBinary(Level level) {
-    if (level == kNotLevel) return ParseNot();
-    if (level == kUnaryLevel) return ParseUnary();
-    const Level operand_level = static_cast<Level>(level + 1);
-    absl::StatusOr<int> left = ParseBinary(operand_level);
+  // An operand followed by binary operators that bind at least as tightly
+  // as `min` (precedence climbing). Every sub-expression (parenthesized, an
+  // argument, the operand of an operator) is parsed by a call of this, so
+  // counting its depth bounds all recursion, here and in the compiler.
+  absl::StatusOr<int> ParseExpression(Level min) {
+    if (++depth_ > kMaxExpressionNesting) {
+      return Error(Peek().pos, "expression is nested too deeply");
+    }
+    absl::StatusOr<int> left = ParsePrefix(min);
     if (!left.ok()) return left;
-    Operator op = Operator::kOr;
-    while (BinaryLevel(Peek().kind, &op) == level) {
+    for (;;) {
+      Operator op = Operator::kOr;
+      const Level level = BinaryLevel(Peek().kind, &op);
+      if (level == kUnaryLevel || level < min) {
+        --depth_;
+        return left;
+      }
       const size_t pos = Next().pos;
-      absl::StatusOr<int> right = ParseBinary(operand_level);
+      absl::StatusOr<int> right = ParseExpression(static_cast<Level>(level + 1));
       if (!right.ok()) return right;
-      left = AddOperation(NodeKind::kBinary, op, pos, {*left, *right});
+      left = AddOperation(op, pos, *left, *right);
       if (level == kComparisonLevel && BinaryLevel(Peek().kind, &op) == kComparisonLevel) {
         return Error(Peek().pos, "comparisons cannot be chained");
       }
     }
-    return left;
   }
 
-  absl::StatusOr<int> ParseNot() {
-    if (Peek().kind != Tok::kNot) return ParseBinary(kComparisonLevel);
-    const size_t pos = Next().pos;
-    absl::Status s = Enter(pos);
-    if (!s.ok()) return s;
-    absl::StatusOr<int> operand = ParseNot();
-    if (!operand.ok()) return operand;
-    Leave();
-    return AddOperation(NodeKind::kUnary, Operator::kNot, pos, {*operand});
-  }
-
-  absl::StatusOr<int> ParseUnary() {
+  // An operand, with its prefix operators: `not` where an operand of `min`
+  // may have one (not a = b is not (a = b); a = not b is an error), and
+  // unary minus and plus anywhere.
+  absl::StatusOr<int> ParsePrefix(Level min) {
     const Tok kind = Peek().kind;
-    if (kind != Tok::kMinus && kind != Tok::kPlus) return ParsePrimary();
-    const size_t pos = Next().pos;
-    if (kind == Tok::kMinus && Peek().kind == Tok::kInt && Peek().int_value <= kInt64Max + 1) {
-      // A negative literal, so that the smallest int64 can be written.
-      Node n;
-      n.kind = NodeKind::kInt;
-      n.pos = pos;
-      n.int_value = static_cast<int64_t>(0 - Next().int_value);
-      return Add(std::move(n));
+    Operator op;
+    Level operand_level;
+    if (kind == Tok::kNot && min <= kNotLevel) {
+      op = Operator::kNot;
+      operand_level = kNotLevel;
+    } else if (kind == Tok::kMinus || kind == Tok::kPlus) {
+      op = kind == Tok::kMinus ? Operator::kNeg : Operator::kPlus;
+      operand_level = kUnaryLevel;
+    } else {
+      return ParsePrimary();
     }
-    absl::Status s = Enter(pos);
-    if (!s.ok()) return s;
-    absl::StatusOr<int> operand = ParseUnary();
+    const size_t pos = Next().pos;
+    if (op == Operator::kNeg && Peek().kind == Tok::kInt && Peek().int_value <= kInt64Max + 1) {
+      // A negative literal, so that the smallest int64 can be written.
+      const int id = AddNode(NodeKind::kInt, pos);
+      nodes_[id].int_value = static_cast<int64_t>(0 - Next().int_value);
+      return id;
+    }
+    absl::StatusOr<int> operand = ParseExpression(operand_level);
     if (!operand.ok()) return operand;
-    Leave();
-    return AddOperation(NodeKind::kUnary, kind == Tok::kMinus ? Operator::kNeg : Operator::kPlus,
-                        pos, {*operand});
+    return AddOperation(op, pos, *operand);
   }
 
   absl::StatusOr<int> ParsePrimary() {
     const Token& t = Next();
-    Node n;
-    n.pos = t.pos;
     switch (t.kind) {
-      case Tok::kInt:
+      case Tok::kInt: {
         if (t.int_value > kInt64Max) return Error(t.pos, "integer is out of range");
-        n.kind = NodeKind::kInt;
-        n.int_value = static_cast<int64_t>(t.int_value);
-        return Add(std::move(n));
-      case Tok::kFloat:
-        n.kind = NodeKind::kFloat;
-        n.float_value = t.float_value;
-        return Add(std::move(n));
-      case Tok::kString:
-        n.kind = NodeKind::kString;
-        n.str = t.str;
-        return Add(std::move(n));
-      case Tok::kNull:
-        n.kind = NodeKind::kNull;
-        return Add(std::move(n));
+        const int id = AddNode(NodeKind::kInt, t.pos);
+        nodes_[id].int_value = static_cast<int64_t>(t.int_value);
+        return id;
+      }
+      case Tok::kFloat: {
+        const int id = AddNode(NodeKind::kFloat, t.pos);
+        nodes_[id].float_value = t.float_value;
+        return id;
+      }
+      case Tok::kString: {
+        const int id = AddNode(NodeKind::kString, t.pos);
+        nodes_[id].str = t.str;
+        return id;
+      }
+      case Tok::kNull: return AddNode(NodeKind::kNull, t.pos);
       case Tok::kName:
         if (Peek().kind == Tok::kLParen) return ParseCall(t);
         return ParseColumn(t);
       case Tok::kLParen: {
-        absl::Status s = Enter(t.pos);
-        if (!s.ok()) return s;
-        absl::StatusOr<int> inner = ParseBinary(kOrLevel);
+        absl::StatusOr<int> inner = ParseExpression(kOrLevel);
         if (!inner.ok()) return inner;
-        Leave();
         if (Peek().kind != Tok::kRParen) return Error(Peek().pos, "expected ')'");
         Next();
         return inner;
       }
-      default:
-        return Unexpected(t);
+      default: return Unexpected(t);
     }
   }
 
@@ -488,11 +521,9 @@ class Parser {
       }
     }
     if (index < 0) return Error(t.pos, absl::StrCat("unknown column ", Quoted(name)));
-    Node n;
-    n.kind = NodeKind::kColumn;
-    n.pos = t.pos;
-    n.column = index;
-    return Add(std::move(n));
+    const int id = AddNode(NodeKind::kColumn, t.pos);
+    nodes_[id].column = index;
+    return id;
   }
 
   absl::StatusOr<int> ParseCall(const Token& name_token) {
@@ -505,35 +536,32 @@ class Parser {
       return Error(name_token.pos, absl::StrCat("unknown function ", Quoted(name)));
     }
     Next();  // '('
-    absl::Status s = Enter(name_token.pos);
-    if (!s.ok()) return s;
-    Node n;
-    n.kind = NodeKind::kCall;
-    n.pos = name_token.pos;
-    n.function = function;
+    std::vector<int> args;
     if (Peek().kind != Tok::kRParen) {
       for (;;) {
-        absl::StatusOr<int> arg = ParseBinary(kOrLevel);
+        absl::StatusOr<int> arg = ParseExpression(kOrLevel);
         if (!arg.ok()) return arg;
-        n.args.push_back(*arg);
+        args.push_back(*arg);
         if (Peek().kind != Tok::kComma) break;
         Next();
       }
     }
-    Leave();
     if (Peek().kind != Tok::kRParen) return Error(Peek().pos, "expected ',' or ')'");
     Next();
-    const int count = static_cast<int>(n.args.size());
+    const int count = static_cast<int>(args.size());
     if (count < function->min_args || count > function->max_args) {
-      const std::string takes =
-          function->min_args == function->max_args
-              ? absl::StrCat(function->min_args)
-              : absl::StrCat(function->min_args, " to ", function->max_args);
-      return Error(n.pos, absl::StrCat("function '", function->name, "' takes ", takes,
-                                       function->max_args == 1 ? " argument" : " arguments",
-                                       ", not ", count));
+      const std::string takes = function->min_args == function->max_args
+                                    ? absl::StrCat(function->min_args)
+                                    : absl::StrCat(function->min_args, " to ", function->max_args);
+      return Error(
+          name_token.pos,
+          absl::StrCat("function '", function->name, "' takes ", takes,
+                       function->max_args == 1 ? " argument" : " arguments", ", not ", count));
     }
-    return Add(std::move(n));
+    const int id = AddNode(NodeKind::kCall, name_token.pos);
+    nodes_[id].function = function;
+    nodes_[id].args = std::move(args);
+    return id;
   }
 
   absl::string_view text_;
@@ -635,7 +663,7 @@ class Compiler {
       return absl::OkStatus();
     }
     if (a.type == Type::kString) {
-      return Error(n, absl::StrCat("cannot use '", Symbol(n.op), "' on a string"));
+      return Error(n, absl::StrCat("cannot use '", OperatorText(n.op), "' on a string"));
     }
     n.type = a.type == Type::kFloat ? Type::kFloat : Type::kInt;
     n.truth = n.op == Operator::kPlus && a.truth;
@@ -660,7 +688,8 @@ class Compiler {
       n.type = Type::kInt;
       n.truth = true;
     } else {
-      if (strings) return Error(n, absl::StrCat("cannot use '", Symbol(n.op), "' on a string"));
+      if (strings)
+        return Error(n, absl::StrCat("cannot use '", OperatorText(n.op), "' on a string"));
       n.operand = numeric;
       n.type = numeric;
     }
@@ -806,8 +835,8 @@ struct Compiled {
 absl::StatusOr<Compiled> Compile(absl::string_view text, const TableType& type) {
   if (text.size() > kMaxExpressionLength) {
     return absl::InvalidArgumentError(absl::StrCat("expression is too long (", text.size(),
-                                                   " bytes; the limit is ",
-                                                   kMaxExpressionLength, ")"));
+                                                   " bytes; the limit is ", kMaxExpressionLength,
+                                                   ")"));
   }
   absl::StatusOr<std::vector<Token>> tokens = Lexer(text).Run();
   if (!tokens.ok()) return tokens.status();

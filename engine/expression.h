@@ -41,7 +41,10 @@ enum class ExprUse {
 // Longest expression text accepted, in bytes.
 constexpr size_t kMaxExpressionLength = 64 * 1024;
 
-// Deepest nesting of parentheses, function calls and prefix operators.
+// Deepest nesting of sub-expressions accepted: each parenthesis, function
+// call and prefix operator opens a level, and so does the operand of a binary
+// operator that binds tighter than the one before it (in a or b and c, b and
+// c are one level down). Long chains (a or b or c ...) do not nest.
 constexpr int kMaxExpressionNesting = 200;
 
 // Compiles `text` against the columns of `type`. `columns[i]` is the device
@@ -49,7 +52,7 @@ constexpr int kMaxExpressionNesting = 200;
 // column table (Program::columns) holds only the columns the expression
 // references, in order of first reference, and kColumn instructions index
 // into it. The program's stack never grows past kernels::kMaxStackDepth.
-// REQUIRES: columns.size() == type.size().
+// REQUIRES: columns.size() == type.size() (else an Internal error).
 //
 // Errors are InvalidArgument, "<problem> at position N" where N is the
 // 1-based character position of the offending token, e.g.

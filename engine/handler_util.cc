@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "engine/catalog.h"
 #include "engine/expression.h"
 #include "kernels/filter.h"
@@ -62,7 +63,7 @@ absl::StatusOr<RowSet> SelectRows(JobContext& ctx, const Table& table, const std
                                   absl::string_view field) {
   RowSet rows;
   const int64_t n = table.rows();
-  if (expression.empty()) {
+  if (absl::StripAsciiWhitespace(expression).empty()) {
     rows.count = n;
     return rows;
   }
@@ -77,7 +78,7 @@ absl::StatusOr<RowSet> SelectRows(JobContext& ctx, const Table& table, const std
 
 absl::StatusOr<int64_t> CountRows(JobContext& ctx, const Table& table, const std::string& expression,
                                   absl::string_view field) {
-  if (expression.empty()) return table.rows();
+  if (absl::StripAsciiWhitespace(expression).empty()) return table.rows();
   auto program = CompilePredicate(ctx, table, expression, field);
   if (!program.ok()) return program.status();
   return kernels::Count(program->view, 0, table.rows(), ctx.exec);

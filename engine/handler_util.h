@@ -42,7 +42,7 @@ struct RowSet {
   kernels::Buffer indices;  // int64_t[count] when !all
 };
 
-// Evaluates `expression` over `table` (all rows when it is empty). Errors
+// Evaluates `expression` over `table` (all rows when it is blank). Errors
 // name `field`, e.g. "options.expression: unknown column 'x' at position 1".
 absl::StatusOr<RowSet> SelectRows(JobContext& ctx, const Table& table, const std::string& expression,
                                   absl::string_view field);

@@ -34,7 +34,9 @@ absl::StatusOr<Json> Filter(JobContext& ctx, const Json& request) {
     return absl::AlreadyExistsError(absl::StrCat("view_name: table '", view_name, "' already exists"));
   }
   const std::string& expression = StringField(request, "expression");
-  if (expression.empty()) return absl::InvalidArgumentError("expression: is empty; give a filter condition");
+  if (absl::StripAsciiWhitespace(expression).empty()) {
+    return absl::InvalidArgumentError("expression: is empty; give a filter condition");
+  }
   if (view_name.empty()) {
     auto count = CountRows(ctx, **table, expression, "expression");
     if (!count.ok()) return count.status();

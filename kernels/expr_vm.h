@@ -266,7 +266,11 @@ KERNELS_HD inline Slot Evaluate(const ProgramView& p, int64_t row) {
             }
             break;
           case Op::kCmpI: a.i = detail::ApplyCmp(in.arg, detail::CompareValues(a.i, b.i)); break;
-          case Op::kCmpF: a.i = detail::ApplyCmp(in.arg, detail::CompareValues(a.f, b.f)); break;
+          case Op::kCmpF:
+            // NaN is unordered: every comparison with it is false except !=.
+            a.i = (a.f != a.f || b.f != b.f) ? static_cast<Cmp>(in.arg) == Cmp::kNe
+                                             : detail::ApplyCmp(in.arg, detail::CompareValues(a.f, b.f));
+            break;
           case Op::kCmpS:
             a.i = detail::ApplyCmp(in.arg, detail::CompareBytes(a.s, a.len, b.s, b.len));
             break;

@@ -190,10 +190,15 @@ void JobApi::Execute(const std::string& endpoint, const std::string& encoding, a
     done(ErrorWrapper(request.status()));
     return;
   }
+  // Also runs on a stream worker, where an exception must not escape.
   auto answer = [this, schema, encoding](const absl::StatusOr<Json>& response) {
     if (!response.ok()) return ErrorWrapper(response.status());
-    auto wrapped = Wrap(*schema->response, *response, encoding);
-    return wrapped.ok() ? *std::move(wrapped) : ErrorWrapper(wrapped.status());
+    try {
+      auto wrapped = Wrap(*schema->response, *response, encoding);
+      return wrapped.ok() ? *std::move(wrapped) : ErrorWrapper(wrapped.status());
+    } catch (const std::exception& e) {
+      return ErrorWrapper(absl::InternalError(absl::StrCat("internal error: ", e.what())));
+    }
   };
   if (endpoint == "/create/job") {
     done(answer(CreateJob(*std::move(request))));

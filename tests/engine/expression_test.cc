@@ -1,5 +1,7 @@
 #include "engine/expression.h"
 
+#include <pthread.h>
+
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -92,14 +94,19 @@ OptB Eq(std::optional<T> a, std::optional<T> b) {
 int StackEffect(kernels::Op op) {
   using kernels::Op;
   switch (op) {
-    case Op::kColumn: case Op::kConstInt: case Op::kConstFloat: case Op::kConstString:
-    case Op::kConstNull:
-      return 1;
-    case Op::kIntToFloat: case Op::kNegI: case Op::kNegF: case Op::kTruthI: case Op::kTruthF:
-    case Op::kNot: case Op::kIsNull:
-      return 0;
-    default:
-      return -1;
+    case Op::kColumn:
+    case Op::kConstInt:
+    case Op::kConstFloat:
+    case Op::kConstString:
+    case Op::kConstNull: return 1;
+    case Op::kIntToFloat:
+    case Op::kNegI:
+    case Op::kNegF:
+    case Op::kTruthI:
+    case Op::kTruthF:
+    case Op::kNot:
+    case Op::kIsNull: return 0;
+    default: return -1;
   }
 }
 
@@ -128,12 +135,12 @@ class ExpressionTest : public ::testing::Test {
  protected:
   ExpressionTest() {
     std::vector<ColumnDef> defs = {
-        Def("i", ColumnKind::kInt, false),          Def("l", ColumnKind::kLong, true),
-        Def("f", ColumnKind::kFloat, true),         Def("d", ColumnKind::kDouble, false),
-        Def("s", ColumnKind::kString, true),        Def("b", ColumnKind::kBytes, false),
-        Def("i8", ColumnKind::kInt8, false),        Def("i16", ColumnKind::kInt16, true),
-        Def("flag", ColumnKind::kBoolean, false),   Def("ts", ColumnKind::kTimestamp, false),
-        Def("c4", ColumnKind::kCharN, true, 4),     Def("Price", ColumnKind::kDouble, false),
+        Def("i", ColumnKind::kInt, false),        Def("l", ColumnKind::kLong, true),
+        Def("f", ColumnKind::kFloat, true),       Def("d", ColumnKind::kDouble, false),
+        Def("s", ColumnKind::kString, true),      Def("b", ColumnKind::kBytes, false),
+        Def("i8", ColumnKind::kInt8, false),      Def("i16", ColumnKind::kInt16, true),
+        Def("flag", ColumnKind::kBoolean, false), Def("ts", ColumnKind::kTimestamp, false),
+        Def("c4", ColumnKind::kCharN, true, 4),   Def("Price", ColumnKind::kDouble, false),
     };
     type_ = TableType(defs, "test");
     std::mt19937_64 rng(42);
@@ -156,13 +163,17 @@ class ExpressionTest : public ::testing::Test {
           case ColumnKind::kInt16: h.ints.push_back(uniform(-300, 300)); break;
           case ColumnKind::kBoolean: h.ints.push_back(uniform(0, 1)); break;
           case ColumnKind::kTimestamp: h.ints.push_back(1700000000000 + uniform(0, 999)); break;
-          case ColumnKind::kFloat: h.floats.push_back(static_cast<double>(uniform(-32, 32)) / 4); break;
+          case ColumnKind::kFloat:
+            h.floats.push_back(static_cast<double>(uniform(-32, 32)) / 4);
+            break;
           case ColumnKind::kDouble:
-            h.floats.push_back(uniform(0, 9) == 0 ? 0.0
-                                                  : std::uniform_real_distribution<double>(-10, 10)(rng));
+            h.floats.push_back(
+                uniform(0, 9) == 0 ? 0.0 : std::uniform_real_distribution<double>(-10, 10)(rng));
             break;
           case ColumnKind::kString: h.strings.push_back(text("ab", 3)); break;
-          case ColumnKind::kBytes: h.strings.push_back(text(absl::string_view("a\x01\xff", 3), 3)); break;
+          case ColumnKind::kBytes:
+            h.strings.push_back(text(absl::string_view("a\x01\xff", 3), 3));
+            break;
           case ColumnKind::kCharN: h.strings.push_back(text("ab", 4)); break;
         }
       }
@@ -204,7 +215,8 @@ class ExpressionTest : public ::testing::Test {
       case PhysType::kFloat64: data = Fixed<double>(h.ints, h.floats); break;
       case PhysType::kFixedChars: {
         std::string bytes(static_cast<size_t>(kRows * def.char_width), '\0');
-        for (int64_t r = 0; r < kRows; ++r) bytes.replace(r * def.char_width, h.strings[r].size(), h.strings[r]);
+        for (int64_t r = 0; r < kRows; ++r)
+          bytes.replace(r * def.char_width, h.strings[r].size(), h.strings[r]);
         data = ToDevice(bytes.data(), bytes.size());
         break;
       }
@@ -278,21 +290,21 @@ struct PredicateCase {
 };
 
 TEST_F(ExpressionTest, Predicates) {
-  auto c = [this](const char* n, int64_t r) { return I(n, r); };
   const std::vector<PredicateCase> cases = {
-      {"i > 2", [&](int64_t r) { return Gt(c("i", r), OptI(2)); }},
-      {"i + 2 * 3 > l", [&](int64_t r) { return Gt(Lift(c("i", r), OptI(6), std::plus<>()), c("l", r)); }},
+      {"i > 2", [&](int64_t r) { return Gt(I("i", r), OptI(2)); }},
+      {"i + 2 * 3 > l",
+       [&](int64_t r) { return Gt(Lift(I("i", r), OptI(6), std::plus<>()), I("l", r)); }},
       {"(i + 2) * 3 = l % 7",
-       [&](int64_t r) { return Eq(OptI((*c("i", r) + 2) * 3), Mod(c("l", r), 7)); }},
-      {"l / i > 1", [&](int64_t r) { return Gt(Div(c("l", r), c("i", r)), OptI(1)); }},
-      {"l % i = 0", [&](int64_t r) { return Eq(Mod(c("l", r), c("i", r)), OptI(0)); }},
-      {"i / 2 = 1", [&](int64_t r) { return Eq(Div(c("i", r), 2), OptI(1)); }},
-      {"i / 2.0 = 1.5", [&](int64_t r) { return Eq(OptF(*c("i", r) / 2.0), OptF(1.5)); }},
-      {"i % 4 = -1", [&](int64_t r) { return Eq(Mod(c("i", r), 4), OptI(-1)); }},
+       [&](int64_t r) { return Eq(OptI((*I("i", r) + 2) * 3), Mod(I("l", r), 7)); }},
+      {"l / i > 1", [&](int64_t r) { return Gt(Div(I("l", r), I("i", r)), OptI(1)); }},
+      {"l % i = 0", [&](int64_t r) { return Eq(Mod(I("l", r), I("i", r)), OptI(0)); }},
+      {"i / 2 = 1", [&](int64_t r) { return Eq(Div(I("i", r), 2), OptI(1)); }},
+      {"i / 2.0 = 1.5", [&](int64_t r) { return Eq(OptF(*I("i", r) / 2.0), OptF(1.5)); }},
+      {"i % 4 = -1", [&](int64_t r) { return Eq(Mod(I("i", r), 4), OptI(-1)); }},
       {"d % 2.5 > 1", [&](int64_t r) { return Gt(OptF(std::fmod(*F("d", r), 2.5)), OptF(1)); }},
       {"f > d", [&](int64_t r) { return Gt(F("f", r), F("d", r)); }},
-      {"i = 2.0", [&](int64_t r) { return Eq(ToF(c("i", r)), OptF(2)); }},
-      {"l >= 3.5", [&](int64_t r) { return Not(Lt(ToF(c("l", r)), OptF(3.5))); }},
+      {"i = 2.0", [&](int64_t r) { return Eq(ToF(I("i", r)), OptF(2)); }},
+      {"l >= 3.5", [&](int64_t r) { return Not(Lt(ToF(I("l", r)), OptF(3.5))); }},
       {"f / 0 = 1 or is_null(f / 0)", [](int64_t) { return OptB(true); }},
       {"i / 0 > 0", [](int64_t) { return OptB(); }},
       {"s = 'ab'", [&](int64_t r) { return Eq(S("s", r), OptS("ab")); }},
@@ -306,54 +318,65 @@ TEST_F(ExpressionTest, Predicates) {
       {"b != s", [&](int64_t r) { return Not(Eq(S("b", r), S("s", r))); }},
       {"'a''b' == \"a'b\" and \"x\"\"y\" = 'x\"y'", [](int64_t) { return OptB(true); }},
       {"s = null", [](int64_t) { return OptB(); }},
-      {"l > 100 or is_null(l)", [&](int64_t r) { return Or(Gt(c("l", r), OptI(100)), OptB(!c("l", r))); }},
-      {"not (l > 100)", [&](int64_t r) { return Not(Gt(c("l", r), OptI(100))); }},
-      {"not l > 100", [&](int64_t r) { return Not(Gt(c("l", r), OptI(100))); }},
-      {"! l > 100", [&](int64_t r) { return Not(Gt(c("l", r), OptI(100))); }},
-      {"not not (l < 0)", [&](int64_t r) { return Lt(c("l", r), OptI(0)); }},
-      {"!(i = 1)", [&](int64_t r) { return Not(Eq(c("i", r), OptI(1))); }},
-      {"l > 0 and f > 0", [&](int64_t r) { return And(Gt(c("l", r), OptI(0)), Gt(F("f", r), OptF(0))); }},
-      {"l > 0 or f > 0", [&](int64_t r) { return Or(Gt(c("l", r), OptI(0)), Gt(F("f", r), OptF(0))); }},
+      {"l > 100 or is_null(l)",
+       [&](int64_t r) { return Or(Gt(I("l", r), OptI(100)), OptB(!I("l", r))); }},
+      {"not (l > 100)", [&](int64_t r) { return Not(Gt(I("l", r), OptI(100))); }},
+      {"not l > 100", [&](int64_t r) { return Not(Gt(I("l", r), OptI(100))); }},
+      {"! l > 100", [&](int64_t r) { return Not(Gt(I("l", r), OptI(100))); }},
+      {"not not (l < 0)", [&](int64_t r) { return Lt(I("l", r), OptI(0)); }},
+      {"!(i = 1)", [&](int64_t r) { return Not(Eq(I("i", r), OptI(1))); }},
+      {"l > 0 and f > 0",
+       [&](int64_t r) { return And(Gt(I("l", r), OptI(0)), Gt(F("f", r), OptF(0))); }},
+      {"l > 0 or f > 0",
+       [&](int64_t r) { return Or(Gt(I("l", r), OptI(0)), Gt(F("f", r), OptF(0))); }},
       {"l > 0 or f > 0 and i < 0",
        [&](int64_t r) {
-         return Or(Gt(c("l", r), OptI(0)), And(Gt(F("f", r), OptF(0)), Lt(c("i", r), OptI(0))));
+         return Or(Gt(I("l", r), OptI(0)), And(Gt(F("f", r), OptF(0)), Lt(I("i", r), OptI(0))));
        }},
       {"(l > 0 or f > 0) and i < 0",
        [&](int64_t r) {
-         return And(Or(Gt(c("l", r), OptI(0)), Gt(F("f", r), OptF(0))), Lt(c("i", r), OptI(0)));
+         return And(Or(Gt(I("l", r), OptI(0)), Gt(F("f", r), OptF(0))), Lt(I("i", r), OptI(0)));
        }},
-      {"i and l", [&](int64_t r) { return And(Truth(c("i", r)), Truth(c("l", r))); }},
+      {"i and l", [&](int64_t r) { return And(Truth(I("i", r)), Truth(I("l", r))); }},
       {"f", [&](int64_t r) { return Truth(F("f", r)); }},
-      {"not f or i16", [&](int64_t r) { return Or(Not(Truth(F("f", r))), Truth(c("i16", r))); }},
+      {"not f or i16", [&](int64_t r) { return Or(Not(Truth(F("f", r))), Truth(I("i16", r))); }},
       {"f or null", [&](int64_t r) { return Or(Truth(F("f", r)), OptB()); }},
       {"null", [](int64_t) { return OptB(); }},
-      {"null and i > 5", [&](int64_t r) { return And(OptB(), Gt(c("i", r), OptI(5))); }},
+      {"null and i > 5", [&](int64_t r) { return And(OptB(), Gt(I("i", r), OptI(5))); }},
       {"null = null", [](int64_t) { return OptB(); }},
       {"i != null", [](int64_t) { return OptB(); }},
       {"is_null(null)", [](int64_t) { return OptB(true); }},
-      {"i8 > 0x1F", [&](int64_t r) { return Gt(c("i8", r), OptI(31)); }},
-      {"i8 < -0X1f", [&](int64_t r) { return Lt(c("i8", r), OptI(-31)); }},
+      {"i8 > 0x1F", [&](int64_t r) { return Gt(I("i8", r), OptI(31)); }},
+      {"i8 < -0X1f", [&](int64_t r) { return Lt(I("i8", r), OptI(-31)); }},
       {"I > 1 AND Not flag Or IS_NULL(s)",
-       [&](int64_t r) { return Or(And(Gt(c("i", r), OptI(1)), Not(Truth(c("flag", r)))), OptB(!S("s", r))); }},
+       [&](int64_t r) {
+         return Or(And(Gt(I("i", r), OptI(1)), Not(Truth(I("flag", r)))), OptB(!S("s", r)));
+       }},
       {"price > 5 OR NULL", [&](int64_t r) { return Or(Gt(F("Price", r), OptF(5)), OptB()); }},
-      {"flag", [&](int64_t r) { return Truth(c("flag", r)); }},
-      {"flag = 1 and i16 < 0", [&](int64_t r) { return And(Eq(c("flag", r), OptI(1)), Lt(c("i16", r), OptI(0))); }},
-      {"i16 * i8 > 100", [&](int64_t r) { return Gt(Lift(c("i16", r), c("i8", r), std::multiplies<>()), OptI(100)); }},
-      {"ts > 1700000000000 + 500", [&](int64_t r) { return Gt(c("ts", r), OptI(1700000000500)); }},
-      {"ts % 1000 < 250", [&](int64_t r) { return Lt(Mod(c("ts", r), 1000), OptI(250)); }},
-      {"-i > 3", [&](int64_t r) { return Gt(OptI(-*c("i", r)), OptI(3)); }},
+      {"flag", [&](int64_t r) { return Truth(I("flag", r)); }},
+      {"flag = 1 and i16 < 0",
+       [&](int64_t r) { return And(Eq(I("flag", r), OptI(1)), Lt(I("i16", r), OptI(0))); }},
+      {"i16 * i8 > 100",
+       [&](int64_t r) {
+         return Gt(Lift(I("i16", r), I("i8", r), std::multiplies<>()), OptI(100));
+       }},
+      {"ts > 1700000000000 + 500", [&](int64_t r) { return Gt(I("ts", r), OptI(1700000000500)); }},
+      {"ts % 1000 < 250", [&](int64_t r) { return Lt(Mod(I("ts", r), 1000), OptI(250)); }},
+      {"-i > 3", [&](int64_t r) { return Gt(OptI(-*I("i", r)), OptI(3)); }},
       {"- -i = i and +i = i", [](int64_t) { return OptB(true); }},
       {"not -f", [&](int64_t r) { return Not(Truth(F("f", r))); }},
       {"-f", [&](int64_t r) { return Truth(F("f", r)); }},
       {"-f or i < -100", [&](int64_t r) { return Truth(F("f", r)); }},
-      {"-f < -1.5", [&](int64_t r) { return Lt(Lift(F("f", r), OptF(-1), std::multiplies<>()), OptF(-1.5)); }},
+      {"-f < -1.5",
+       [&](int64_t r) { return Lt(Lift(F("f", r), OptF(-1), std::multiplies<>()), OptF(-1.5)); }},
       {"d > 1e0 or d < .5 and d >= 2.5e-1",
        [&](int64_t r) {
-         return Or(Gt(F("d", r), OptF(1)), And(Lt(F("d", r), OptF(.5)), Not(Lt(F("d", r), OptF(.25)))));
+         return Or(Gt(F("d", r), OptF(1)),
+                   And(Lt(F("d", r), OptF(.5)), Not(Lt(F("d", r), OptF(.25)))));
        }},
       {"i<>1 and\ti<=3\nand i>=-2",
        [&](int64_t r) {
-         const int64_t i = *c("i", r);
+         const int64_t i = *I("i", r);
          return OptB(i != 1 && i <= 3 && i >= -2);
        }},
   };
@@ -365,7 +388,8 @@ TEST_F(ExpressionTest, Predicates) {
     ASSERT_TRUE(WellFormed(*value));
     const bool is_float = value->result == ValueKind::kFloat;
     const kernels::DeviceProgram value_program = kernels::Upload(*value, exec_);
-    std::optional<kernels::DeviceProgram> filter = Build(pc.text, ExprUse::kPredicate, ValueKind::kInt);
+    std::optional<kernels::DeviceProgram> filter =
+        Build(pc.text, ExprUse::kPredicate, ValueKind::kInt);
     ASSERT_TRUE(filter);
     for (int64_t r = 0; r < kRows; ++r) {
       const OptB want = pc.ref(r);
@@ -380,21 +404,29 @@ TEST_F(ExpressionTest, Predicates) {
 }
 
 TEST_F(ExpressionTest, IntValues) {
-  auto c = [this](const char* n, int64_t r) { return I(n, r); };
   const std::vector<std::pair<std::string, std::function<OptI(int64_t)>>> cases = {
-      {"i + l * 2 - 3", [&](int64_t r) { return Lift(c("i", r), c("l", r), [](int64_t a, int64_t b) { return a + b * 2 - 3; }); }},
-      {"(i + l) * 2", [&](int64_t r) { return Lift(c("i", r), c("l", r), [](int64_t a, int64_t b) { return (a + b) * 2; }); }},
-      {"i - l - 3", [&](int64_t r) { return Lift(c("i", r), c("l", r), [](int64_t a, int64_t b) { return a - b - 3; }); }},
-      {"l / i", [&](int64_t r) { return Div(c("l", r), c("i", r)); }},
-      {"l % i", [&](int64_t r) { return Mod(c("l", r), c("i", r)); }},
-      {"-l % 7", [&](int64_t r) { return Mod(Lift(c("l", r), OptI(-1), std::multiplies<>()), 7); }},
-      {"100 / i / 2", [&](int64_t r) { return Div(Div(100, c("i", r)), 2); }},
+      {"i + l * 2 - 3",
+       [&](int64_t r) {
+         return Lift(I("i", r), I("l", r), [](int64_t a, int64_t b) { return a + b * 2 - 3; });
+       }},
+      {"(i + l) * 2",
+       [&](int64_t r) {
+         return Lift(I("i", r), I("l", r), [](int64_t a, int64_t b) { return (a + b) * 2; });
+       }},
+      {"i - l - 3",
+       [&](int64_t r) {
+         return Lift(I("i", r), I("l", r), [](int64_t a, int64_t b) { return a - b - 3; });
+       }},
+      {"l / i", [&](int64_t r) { return Div(I("l", r), I("i", r)); }},
+      {"l % i", [&](int64_t r) { return Mod(I("l", r), I("i", r)); }},
+      {"-l % 7", [&](int64_t r) { return Mod(Lift(I("l", r), OptI(-1), std::multiplies<>()), 7); }},
+      {"100 / i / 2", [&](int64_t r) { return Div(Div(100, I("i", r)), 2); }},
       {"0x1F + 0XfF", [](int64_t) { return OptI(31 + 255); }},
-      {"i8 * i16", [&](int64_t r) { return Lift(c("i8", r), c("i16", r), std::multiplies<>()); }},
-      {"is_null(l) + is_null(s) * 2", [&](int64_t r) { return OptI(!c("l", r) + 2 * !S("s", r)); }},
-      {"ts - 1700000000000", [&](int64_t r) { return OptI(*c("ts", r) - 1700000000000); }},
-      {"i > 2", [&](int64_t r) { return OptI(*c("i", r) > 2); }},
-      {"flag + flag", [&](int64_t r) { return OptI(*c("flag", r) * 2); }},
+      {"i8 * i16", [&](int64_t r) { return Lift(I("i8", r), I("i16", r), std::multiplies<>()); }},
+      {"is_null(l) + is_null(s) * 2", [&](int64_t r) { return OptI(!I("l", r) + 2 * !S("s", r)); }},
+      {"ts - 1700000000000", [&](int64_t r) { return OptI(*I("ts", r) - 1700000000000); }},
+      {"i > 2", [&](int64_t r) { return OptI(*I("i", r) > 2); }},
+      {"flag + flag", [&](int64_t r) { return OptI(*I("flag", r) * 2); }},
       {"9223372036854775807 + 1", [](int64_t) { return OptI(kInt64Min); }},
       {"-9223372036854775808", [](int64_t) { return OptI(kInt64Min); }},
       {"-0x7fffffffffffffff - 1", [](int64_t) { return OptI(kInt64Min); }},
@@ -422,14 +454,27 @@ TEST_F(ExpressionTest, IntValues) {
 
 TEST_F(ExpressionTest, FloatValues) {
   const std::vector<std::tuple<std::string, ExprUse, std::function<OptF(int64_t)>>> cases = {
-      {"f * 2 + d", ExprUse::kValue, [&](int64_t r) { return Lift(F("f", r), F("d", r), [](double a, double b) { return a * 2 + b; }); }},
-      {"i / 4.0", ExprUse::kValue, [&](int64_t r) { return OptF(static_cast<double>(*I("i", r)) / 4.0); }},
+      {"f * 2 + d", ExprUse::kValue,
+       [&](int64_t r) {
+         return Lift(F("f", r), F("d", r), [](double a, double b) { return a * 2 + b; });
+       }},
+      {"i / 4.0", ExprUse::kValue,
+       [&](int64_t r) { return OptF(static_cast<double>(*I("i", r)) / 4.0); }},
       {"d % 3", ExprUse::kValue, [&](int64_t r) { return OptF(std::fmod(*F("d", r), 3.0)); }},
-      {"-f", ExprUse::kValue, [&](int64_t r) { return Lift(F("f", r), OptF(-1), std::multiplies<>()); }},
-      {"i + 0.5 - l", ExprUse::kValue, [&](int64_t r) { return Lift(ToF(I("i", r)), ToF(I("l", r)), [](double a, double b) { return a + 0.5 - b; }); }},
-      {"d / f", ExprUse::kValue, [&](int64_t r) { return F("f", r) == OptF(0.0) ? OptF() : Lift(F("d", r), F("f", r), std::divides<>()); }},
+      {"-f", ExprUse::kValue,
+       [&](int64_t r) { return Lift(F("f", r), OptF(-1), std::multiplies<>()); }},
+      {"i + 0.5 - l", ExprUse::kValue,
+       [&](int64_t r) {
+         return Lift(ToF(I("i", r)), ToF(I("l", r)),
+                     [](double a, double b) { return a + 0.5 - b; });
+       }},
+      {"d / f", ExprUse::kValue,
+       [&](int64_t r) {
+         return F("f", r) == OptF(0.0) ? OptF() : Lift(F("d", r), F("f", r), std::divides<>());
+       }},
       {"1e3 + .5", ExprUse::kValue, [](int64_t) { return OptF(1000.5); }},
-      {"i + l", ExprUse::kNumber, [&](int64_t r) { return ToF(Lift(I("i", r), I("l", r), std::plus<>())); }},
+      {"i + l", ExprUse::kNumber,
+       [&](int64_t r) { return ToF(Lift(I("i", r), I("l", r), std::plus<>())); }},
       {"l / i", ExprUse::kNumber, [&](int64_t r) { return ToF(Div(I("l", r), I("i", r))); }},
       {"d", ExprUse::kNumber, [&](int64_t r) { return F("d", r); }},
       {"is_null(s)", ExprUse::kNumber, [&](int64_t r) { return OptF(S("s", r) ? 0 : 1); }},
@@ -484,7 +529,8 @@ TEST_F(ExpressionTest, SelectAndCount) {
               And(Eq(S("c4", r), OptS("ab")), OptB(F("f", r).has_value())))
         .value_or(false);
   };
-  for (const auto& [begin, end] : std::vector<std::pair<int64_t, int64_t>>{{0, kRows}, {123, 777}, {5, 5}, {999, 1000}}) {
+  for (const auto& [begin, end] :
+       std::vector<std::pair<int64_t, int64_t>>{{0, kRows}, {123, 777}, {5, 5}, {999, 1000}}) {
     std::vector<int64_t> expected;
     for (int64_t r = begin; r < end; ++r) {
       if (want(r)) expected.push_back(r);
@@ -511,15 +557,25 @@ TEST_F(ExpressionTest, EmitsTheExpectedCode) {
   };
   using Code = std::vector<std::pair<Op, int32_t>>;
   const int32_t gt = static_cast<int32_t>(kernels::Cmp::kGt);
-  EXPECT_EQ(code("i + 2.5 > l", ExprUse::kPredicate),
-            (Code{{Op::kColumn, 0}, {Op::kIntToFloat, 0}, {Op::kConstFloat, 0}, {Op::kAddF, 0},
-                  {Op::kColumn, 1}, {Op::kIntToFloat, 0}, {Op::kCmpF, gt}}));
-  EXPECT_EQ(code("i and not f", ExprUse::kPredicate),
-            (Code{{Op::kColumn, 0}, {Op::kTruthI, 0}, {Op::kColumn, 1}, {Op::kTruthF, 0},
-                  {Op::kNot, 0}, {Op::kAnd, 0}}));
-  EXPECT_EQ(code("-i or is_null(s)", ExprUse::kValue),
-            (Code{{Op::kColumn, 0}, {Op::kNegI, 0}, {Op::kTruthI, 0}, {Op::kColumn, 1},
-                  {Op::kIsNull, 0}, {Op::kOr, 0}}));
+  EXPECT_EQ(code("i + 2.5 > l", ExprUse::kPredicate), (Code{{Op::kColumn, 0},
+                                                            {Op::kIntToFloat, 0},
+                                                            {Op::kConstFloat, 0},
+                                                            {Op::kAddF, 0},
+                                                            {Op::kColumn, 1},
+                                                            {Op::kIntToFloat, 0},
+                                                            {Op::kCmpF, gt}}));
+  EXPECT_EQ(code("i and not f", ExprUse::kPredicate), (Code{{Op::kColumn, 0},
+                                                            {Op::kTruthI, 0},
+                                                            {Op::kColumn, 1},
+                                                            {Op::kTruthF, 0},
+                                                            {Op::kNot, 0},
+                                                            {Op::kAnd, 0}}));
+  EXPECT_EQ(code("-i or is_null(s)", ExprUse::kValue), (Code{{Op::kColumn, 0},
+                                                             {Op::kNegI, 0},
+                                                             {Op::kTruthI, 0},
+                                                             {Op::kColumn, 1},
+                                                             {Op::kIsNull, 0},
+                                                             {Op::kOr, 0}}));
   EXPECT_EQ(code("s > 'a'", ExprUse::kPredicate),
             (Code{{Op::kColumn, 0}, {Op::kConstString, 0}, {Op::kCmpS, gt}}));
   EXPECT_EQ(code("null", ExprUse::kPredicate), (Code{{Op::kConstNull, 0}}));
@@ -635,7 +691,8 @@ TEST_F(ExpressionTest, Errors) {
   EXPECT_EQ(Error(std::string(kMaxExpressionLength + 1, ' ')),
             "expression is too long (65537 bytes; the limit is 65536)");
 
-  const TableType twins({Def("ab", ColumnKind::kInt, false), Def("AB", ColumnKind::kInt, false)}, "");
+  const TableType twins({Def("ab", ColumnKind::kInt, false), Def("AB", ColumnKind::kInt, false)},
+                        "");
   EXPECT_EQ(engine::ReferencedColumns("aB > 1", twins).status().message(),
             "ambiguous column 'aB' at position 1");
   EXPECT_TRUE(engine::ReferencedColumns("ab > 1 and AB > 1", twins).ok());
@@ -666,13 +723,50 @@ TEST_F(ExpressionTest, NestingIsBounded) {
     s += "1";
     return s + std::string(levels, ')');
   };
-  absl::StatusOr<kernels::Program> fits = Compile(right_nested(kernels::kMaxStackDepth - 1), ExprUse::kValue);
+  absl::StatusOr<kernels::Program> fits =
+      Compile(right_nested(kernels::kMaxStackDepth - 1), ExprUse::kValue);
   ASSERT_TRUE(fits.ok()) << fits.status();
   EXPECT_TRUE(WellFormed(*fits));
   EXPECT_EQ(Error(right_nested(kernels::kMaxStackDepth)), "expression is too complex");
-  EXPECT_EQ(Error(right_nested(150)), "expression is too complex");
+  EXPECT_EQ(Error(right_nested(90)), "expression is too complex");
+  EXPECT_EQ(Error(right_nested(100)), "expression is nested too deeply at position 301");
   std::string parens = std::string(150, '(') + "i" + std::string(150, ')');
   EXPECT_EQ(Error(parens), "OK");
+}
+
+// Compiling at the nesting limit, or refusing deeper text, needs little
+// stack: it works on a thread with a 1 MiB stack (a release build needs
+// under 64 KiB; sanitizer and debug builds need several times more).
+TEST_F(ExpressionTest, DeepestNestingFitsASmallStack) {
+  const int n = kMaxExpressionNesting - 1;
+  struct Job {
+    const TableType* type;
+    std::vector<std::string> texts;
+    std::vector<std::string> results;
+  } job{&type_, {}, {}};
+  job.texts.push_back(std::string(n, '(') + "i" + std::string(n, ')'));
+  job.texts.push_back(std::string(n, '-') + "i");
+  std::string calls;
+  for (int k = 0; k < n; ++k) calls += "is_null(";
+  job.texts.push_back(calls + "i" + std::string(n, ')'));
+  job.texts.push_back(std::string(10000, '(') + "i" + std::string(10000, ')'));
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 1024 * 1024);
+  pthread_t thread;
+  auto run = [](void* arg) -> void* {
+    Job* job = static_cast<Job*>(arg);
+    for (const std::string& text : job->texts) {
+      job->results.push_back(engine::ReferencedColumns(text, *job->type).status().ToString());
+    }
+    return nullptr;
+  };
+  ASSERT_EQ(pthread_create(&thread, &attr, run, &job), 0);
+  pthread_join(thread, nullptr);
+  pthread_attr_destroy(&attr);
+  EXPECT_EQ(job.results, (std::vector<std::string>{
+                             "OK", "OK", "OK",
+                             "INVALID_ARGUMENT: expression is nested too deeply at position 201"}));
 }
 
 TEST_F(ExpressionTest, LongChainsNeedNoDepth) {
@@ -693,11 +787,29 @@ TEST_F(ExpressionTest, LongChainsNeedNoDepth) {
 }
 
 TEST_F(ExpressionTest, FuzzNeverCrashes) {
-  const std::vector<std::string> vocabulary = {
-      "i", "l", "f", "d", "s", "c4", "b", "i8", "flag", "ts", "(", ")", "+", "-", "*", "/", "%",
-      "=", "==", "<", ">=", "<>", "!=", "!", "not", "and", "or", "NULL", "is_null", "1", "0",
-      "2.5", "0x1F", "'a'", "\"\"", ",", "'", "\"", "\xc3\xa9", "#", ".", "1e", " ", "zz", "9e999",
-      "99999999999999999999"};
+  const std::vector<std::string> vocabulary = {"i",        "l",
+                                               "f",        "d",
+                                               "s",        "c4",
+                                               "b",        "i8",
+                                               "flag",     "ts",
+                                               "(",        ")",
+                                               "+",        "-",
+                                               "*",        "/",
+                                               "%",        "=",
+                                               "==",       "<",
+                                               ">=",       "<>",
+                                               "!=",       "!",
+                                               "not",      "and",
+                                               "or",       "NULL",
+                                               "is_null",  "1",
+                                               "0",        "2.5",
+                                               "0x1F",     "'a'",
+                                               "\"\"",     ",",
+                                               "'",        "\"",
+                                               "\xc3\xa9", "#",
+                                               ".",        "1e",
+                                               " ",        "zz",
+                                               "9e999",    "99999999999999999999"};
   std::mt19937_64 rng(7);
   auto uniform = [&](int64_t lo, int64_t hi) {
     return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
