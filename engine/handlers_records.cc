@@ -122,6 +122,10 @@ absl::StatusOr<kernels::RandomSpec> ColumnSpec(const ColumnDef& def, const Json&
     return absl::InvalidArgumentError(absl::StrCat("options: min ", spec.min, " is greater than max ", spec.max,
                                                    " for column '", def.name, "'"));
   }
+  if (def.is_integer() && std::floor(spec.max) < std::ceil(spec.min)) {
+    return absl::InvalidArgumentError(absl::StrCat("options: no integer lies in [", spec.min, ", ", spec.max,
+                                                   "] for column '", def.name, "'"));
+  }
   if (def.is_string()) {
     spec.min = std::max(0.0, std::floor(spec.min));
     spec.max = std::floor(spec.max);

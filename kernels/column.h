@@ -86,8 +86,8 @@ class Column {
   // Grow + Commit: afterwards `rows` rows and `chars` bytes fit without allocation.
   void Reserve(int64_t rows, int64_t chars, const Exec& exec) { Commit(Grow(rows, chars, exec), exec); }
 
-  // Appends the rows of `src` (same type and width; on exec's device),
-  // reserving first. A non-nullable column ignores src's validity.
+  // Appends the rows of `src` (same type and width; on exec's device; not a
+  // view of this column), reserving first. A non-nullable column ignores src's validity.
   // Atomic: on an exception (OutOfMemory) the column is unchanged, and after a
   // successful Reserve for the combined size it cannot fail.
   void Append(const ColumnView& src, const Exec& exec);

@@ -31,15 +31,16 @@ void* MemoryResource::Allocate(size_t bytes, void* stream) {
                                      ", ", Mib(used), " of the ", Mib(limit_), " limit in use"));
     }
   } while (!in_use_.compare_exchange_weak(used, used + rounded, std::memory_order_relaxed));
-  size_t peak = peak_.load(std::memory_order_relaxed);
-  while (used + rounded > peak &&
-         !peak_.compare_exchange_weak(peak, used + rounded, std::memory_order_relaxed)) {
-  }
   void* p = detail::OpsFor(backend_).Allocate(rounded, device_, stream);
   if (p == nullptr) {
     in_use_.fetch_sub(rounded, std::memory_order_relaxed);
     throw OutOfMemory(absl::StrCat("out of device memory on ", name_, ": the device could not supply ",
                                    Mib(rounded)));
+  }
+  // The peak counts only memory actually handed out.
+  size_t peak = peak_.load(std::memory_order_relaxed);
+  while (used + rounded > peak &&
+         !peak_.compare_exchange_weak(peak, used + rounded, std::memory_order_relaxed)) {
   }
   return p;
 }

@@ -9,6 +9,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -55,9 +57,14 @@ int Fail(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view path) { return absl::EndsWith(path, "server/main.cc"); };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
-      "gpudb-engine: a GPU job engine serving Kinetica's job API over gRPC.\n"
-      "Usage: gpudb-engine [--grpc-port=9190] [--devices=auto] [--device-memory-limit=0] ...");
+      "a GPU job engine serving Kinetica's job API over gRPC.\n"
+      "Usage: gpudb-engine [--grpc-port=9190] [--devices=auto] [--device-memory-limit=0] ...\n"
+      "Flags may be written --grpc-port or --grpc_port.");
   // Accept --grpc-port as well as --grpc_port.
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];

@@ -137,7 +137,13 @@ struct RandomReal {
   RandomSpec spec;
   KERNELS_HD T operator()(int64_t row) const {
     const double u = RandomUnit(RandomBits(spec.seed, spec.stream, row, 1));
+#if defined(__CUDA_ARCH__)
+    // Round the product and the sum separately, as the host does: nvcc would
+    // fuse them into one fma and draw different values than the host.
+    return static_cast<T>(__dadd_rn(spec.min, __dmul_rn(spec.max - spec.min, u)));
+#else
     return static_cast<T>(spec.min + (spec.max - spec.min) * u);
+#endif
   }
 };
 

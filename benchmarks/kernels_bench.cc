@@ -1,0 +1,372 @@
+// Micro-benchmarks of the kernels layer: filter (count with one and with
+// three predicates, select), statistics (moments) and gather, on the host
+// backend and, when a GPU is visible, on CUDA.
+//
+// Each benchmark reports rows/s (items_per_second), the bytes/s of the
+// columns it reads (bytes_per_second), and a baseline measured in the same
+// run: a plain copy of the same number of bytes on the same device
+// (std::memcpy on the host, a device-to-device copy on CUDA). The counters
+//   copy_GB/s   the baseline's speed
+//   copy_ratio  kernel bytes/s ÷ copy bytes/s (1.0: as fast as copying the input)
+// say how close a kernel gets to memory speed.
+//
+// Sizes: host 1e5, 1e6, 1e7 rows (1e8 with GPUDB_BENCH_LARGE=1); CUDA 1e6 to
+// 1e9 rows, as far as the device's free memory allows. Without a
+// --benchmark_min_time flag each benchmark runs for about 0.2 s.
+
+#include <benchmark/benchmark.h>
+#include <omp.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kernels/backend.h"
+#include "kernels/column.h"
+#include "kernels/expr_vm.h"
+#include "kernels/filter.h"
+#include "kernels/gather.h"
+#include "kernels/memory.h"
+#include "kernels/random.h"
+#include "kernels/statistics.h"
+
+namespace {
+
+using kernels::Backend;
+using kernels::Buffer;
+using kernels::Cmp;
+using kernels::Column;
+using kernels::Exec;
+using kernels::Instr;
+using kernels::Op;
+using kernels::PhysType;
+using kernels::Program;
+using kernels::ValueKind;
+
+// Column a: int64 uniform in [0, 1e6); b: double uniform in [0, 1);
+// c: int32 uniform in [0, 9]. The predicates:
+//   one:   a > 500000                          (~50% of rows)
+//   three: a > 500000 and b < 0.5 and c != 3   (~22.5% of rows)
+constexpr int64_t kAThreshold = 500000;
+constexpr double kBThreshold = 0.5;
+constexpr int64_t kCExcluded = 3;
+
+// Bytes a dataset may use per row on a device, at the peak: the three
+// columns (20), the selection kept for gather (~4), the copy scratch (8), and
+// a select's or gather's output while it runs (~5).
+constexpr double kPeakBytesPerRow = 37;
+
+struct Device {
+  std::unique_ptr<kernels::MemoryResource> mr;
+  Exec exec;
+};
+
+Device& GetDevice(Backend backend) {
+  static Device devices[2];
+  Device& d = devices[backend == Backend::kHost ? 0 : 1];
+  if (d.mr == nullptr) {
+    d.exec.backend = backend;
+    d.exec.device = 0;
+    kernels::BindThread(d.exec);
+    d.exec.stream = kernels::CreateStream(backend, 0);
+    d.mr = std::make_unique<kernels::MemoryResource>(
+        backend, 0, std::string(kernels::BackendName(backend)) + ":0", 0);
+    d.exec.mr = d.mr.get();
+  }
+  return d;
+}
+
+// A region of device memory a kernel reads.
+struct Region {
+  const void* data;
+  size_t bytes;
+};
+
+// The data of one (backend, rows) point, made on the device with RandomColumn.
+// One is kept at a time: benchmarks are registered size by size.
+struct Dataset {
+  Backend backend = Backend::kHost;
+  int64_t rows = 0;
+  Column a, b, c;
+  kernels::Selection selected;  // rows where a > kAThreshold: the gather's indices
+  Buffer scratch;               // destination of the copy baseline
+  std::vector<std::pair<std::string, double>> copy_rates;  // bytes/s by region set
+};
+
+// The dataset in use. main() frees it with ReleaseDataset() before exit: its
+// buffers must be returned before the devices' pools are destroyed.
+std::unique_ptr<Dataset>& CurrentDataset() {
+  static std::unique_ptr<Dataset> current;
+  return current;
+}
+
+void ReleaseDataset() { CurrentDataset().reset(); }
+
+Dataset& GetDataset(Backend backend, int64_t rows) {
+  std::unique_ptr<Dataset>& current = CurrentDataset();
+  if (current != nullptr && current->backend == backend && current->rows == rows) return *current;
+  current.reset();  // free the previous size first
+  const Exec& exec = GetDevice(backend).exec;
+  auto d = std::make_unique<Dataset>();
+  d->backend = backend;
+  d->rows = rows;
+  kernels::RandomSpec spec;
+  spec.seed = 2024;
+  spec.min = 0;
+  spec.max = 999999;
+  spec.stream = 0;
+  d->a = kernels::RandomColumn(PhysType::kInt64, 0, false, rows, spec, exec);
+  spec.max = 1.0;
+  spec.stream = 1;
+  d->b = kernels::RandomColumn(PhysType::kFloat64, 0, false, rows, spec, exec);
+  spec.max = 9;
+  spec.stream = 2;
+  d->c = kernels::RandomColumn(PhysType::kInt32, 0, false, rows, spec, exec);
+  d->scratch = Buffer(static_cast<size_t>(rows) * 8, exec);
+  current = std::move(d);
+  return *current;
+}
+
+// Bytes/s of copying `regions` into scratch on the dataset's device, measured
+// now (once per region set and dataset): one warm-up round, then rounds for
+// at least 0.1 s and at least three.
+double CopyBytesPerSecond(Dataset& d, const std::string& key, const std::vector<Region>& regions) {
+  for (const auto& [k, rate] : d.copy_rates) {
+    if (k == key) return rate;
+  }
+  const Exec& exec = GetDevice(d.backend).exec;
+  size_t bytes = 0;
+  for (const Region& r : regions) bytes += r.bytes;
+  auto round = [&] {
+    for (const Region& r : regions) {
+      if (d.backend == Backend::kHost) {
+        std::memcpy(d.scratch.data(), r.data, r.bytes);
+      } else {
+        kernels::CopyOnDevice(d.scratch.data(), r.data, r.bytes, exec);
+      }
+    }
+    kernels::Synchronize(exec);
+    benchmark::ClobberMemory();
+  };
+  round();
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  int rounds = 0;
+  double seconds = 0;
+  do {
+    round();
+    ++rounds;
+    seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  } while (rounds < 3 || seconds < 0.1);
+  const double rate = static_cast<double>(bytes) * rounds / seconds;
+  d.copy_rates.emplace_back(key, rate);
+  return rate;
+}
+
+// Runs the benchmark loop; returns its wall-clock seconds (the benchmarks use
+// real time, so this is the time Google Benchmark divides by too).
+template <typename Body>
+double TimedLoop(benchmark::State& state, Body body) {
+  const auto start = std::chrono::steady_clock::now();
+  for (auto _ : state) body();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Sets rows/s, bytes/s and the copy baseline for a benchmark whose loop took
+// `seconds`, processing `items` rows and reading `regions` per iteration.
+void Report(benchmark::State& state, Dataset& d, double seconds, int64_t items, const std::string& key,
+            const std::vector<Region>& regions) {
+  size_t bytes = 0;
+  for (const Region& r : regions) bytes += r.bytes;
+  state.SetItemsProcessed(state.iterations() * items);
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
+  const double copy = CopyBytesPerSecond(d, key, regions);
+  const double kernel = static_cast<double>(bytes) * static_cast<double>(state.iterations()) / seconds;
+  state.counters["copy_GB/s"] = copy / 1e9;
+  state.counters["copy_ratio"] = kernel / copy;
+}
+
+Region ColumnRegion(const Column& c) { return {c.view().data, c.used_bytes()}; }
+
+// Hand-built programs over the dataset's columns (a, b, c).
+Program ProgramOver(const Dataset& d) {
+  Program p;
+  p.columns = {d.a.view(), d.b.view(), d.c.view()};
+  return p;
+}
+
+void Push(Program& p, Op op, int32_t arg = 0) { p.code.push_back(Instr{op, arg}); }
+
+Program OnePredicate(const Dataset& d) {
+  Program p = ProgramOver(d);
+  Push(p, Op::kColumn, 0);
+  Push(p, Op::kConstInt, p.AddInt(kAThreshold));
+  Push(p, Op::kCmpI, static_cast<int32_t>(Cmp::kGt));
+  return p;
+}
+
+Program ThreePredicates(const Dataset& d) {
+  Program p = OnePredicate(d);
+  Push(p, Op::kColumn, 1);
+  Push(p, Op::kConstFloat, p.AddFloat(kBThreshold));
+  Push(p, Op::kCmpF, static_cast<int32_t>(Cmp::kLt));
+  Push(p, Op::kAnd);
+  Push(p, Op::kColumn, 2);
+  Push(p, Op::kConstInt, p.AddInt(kCExcluded));
+  Push(p, Op::kCmpI, static_cast<int32_t>(Cmp::kNe));
+  Push(p, Op::kAnd);
+  return p;
+}
+
+void BM_FilterCountOnePredicate(benchmark::State& state, Backend backend) {
+  Dataset& d = GetDataset(backend, state.range(0));
+  const Exec& exec = GetDevice(backend).exec;
+  const kernels::DeviceProgram p = kernels::Upload(OnePredicate(d), exec);
+  int64_t count = 0;
+  const double seconds = TimedLoop(state, [&] {
+    count = kernels::Count(p.view, 0, d.rows, exec);
+    benchmark::DoNotOptimize(count);
+  });
+  state.counters["selectivity"] = static_cast<double>(count) / d.rows;
+  Report(state, d, seconds, d.rows, "a", {ColumnRegion(d.a)});
+}
+
+void BM_FilterCountThreePredicates(benchmark::State& state, Backend backend) {
+  Dataset& d = GetDataset(backend, state.range(0));
+  const Exec& exec = GetDevice(backend).exec;
+  const kernels::DeviceProgram p = kernels::Upload(ThreePredicates(d), exec);
+  int64_t count = 0;
+  const double seconds = TimedLoop(state, [&] {
+    count = kernels::Count(p.view, 0, d.rows, exec);
+    benchmark::DoNotOptimize(count);
+  });
+  state.counters["selectivity"] = static_cast<double>(count) / d.rows;
+  Report(state, d, seconds, d.rows, "abc", {ColumnRegion(d.a), ColumnRegion(d.b), ColumnRegion(d.c)});
+}
+
+void BM_FilterSelect(benchmark::State& state, Backend backend) {
+  Dataset& d = GetDataset(backend, state.range(0));
+  const Exec& exec = GetDevice(backend).exec;
+  const kernels::DeviceProgram p = kernels::Upload(OnePredicate(d), exec);
+  int64_t count = 0;
+  const double seconds = TimedLoop(state, [&] {
+    kernels::Selection s = kernels::Select(p.view, 0, d.rows, exec);
+    kernels::Synchronize(exec);  // the indices are written, not only counted
+    count = s.count;
+    benchmark::DoNotOptimize(s.indices.data());
+  });
+  state.counters["selectivity"] = static_cast<double>(count) / d.rows;
+  Report(state, d, seconds, d.rows, "a", {ColumnRegion(d.a)});
+}
+
+void BM_Moments(benchmark::State& state, Backend backend) {
+  Dataset& d = GetDataset(backend, state.range(0));
+  const Exec& exec = GetDevice(backend).exec;
+  Program program = ProgramOver(d);
+  Push(program, Op::kColumn, 1);
+  program.result = ValueKind::kFloat;
+  const kernels::DeviceProgram p = kernels::Upload(program, exec);
+  const double seconds = TimedLoop(state, [&] {
+    kernels::Moments m = kernels::ComputeMoments(p.view, 0, d.rows, exec);
+    benchmark::DoNotOptimize(m);
+  });
+  Report(state, d, seconds, d.rows, "b", {ColumnRegion(d.b)});
+}
+
+// Gathers column b (double) at the rows where a > 500000: the
+// materialization that follows a filter. Reads the indices and the values at
+// them; counts gathered rows as items.
+void BM_Gather(benchmark::State& state, Backend backend) {
+  Dataset& d = GetDataset(backend, state.range(0));
+  const Exec& exec = GetDevice(backend).exec;
+  if (d.selected.indices.size() == 0 && d.rows > 0) {
+    const kernels::DeviceProgram p = kernels::Upload(OnePredicate(d), exec);
+    d.selected = kernels::Select(p.view, 0, d.rows, exec);
+  }
+  const int64_t n = d.selected.count;
+  const int64_t* indices = d.selected.indices.as<int64_t>();
+  const double seconds = TimedLoop(state, [&] {
+    Column out = kernels::Gather(d.b.view(), indices, n, /*nullable=*/false, exec);
+    kernels::Synchronize(exec);
+    benchmark::DoNotOptimize(out.view().data);
+  });
+  const size_t bytes = static_cast<size_t>(n) * 8;
+  Report(state, d, seconds, n, "gather", {{d.selected.indices.data(), bytes}, {d.b.view().data, bytes}});
+}
+
+void RegisterSize(Backend backend, int64_t rows) {
+  const std::string where = std::string("/") + kernels::BackendName(backend);
+  struct Entry {
+    const char* name;
+    void (*fn)(benchmark::State&, Backend);
+  };
+  const Entry entries[] = {
+      {"filter_count_1pred", BM_FilterCountOnePredicate},
+      {"filter_count_3pred", BM_FilterCountThreePredicates},
+      {"filter_select", BM_FilterSelect},
+      {"moments", BM_Moments},
+      {"gather", BM_Gather},
+  };
+  for (const Entry& e : entries) {
+    benchmark::RegisterBenchmark((e.name + where).c_str(), e.fn, backend)
+        ->Arg(rows)
+        ->ArgName("rows")
+        ->UseRealTime()
+        ->Unit(benchmark::kMillisecond);
+  }
+}
+
+bool LargeRequested() {
+  const char* v = std::getenv("GPUDB_BENCH_LARGE");
+  return v != nullptr && std::string(v) != "" && std::string(v) != "0";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Default to a short minimum time unless the caller chose one.
+  std::vector<char*> args(argv, argv + argc);
+  bool has_min_time = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--benchmark_min_time", 20) == 0) has_min_time = true;
+  }
+  static char default_min_time[] = "--benchmark_min_time=0.2";
+  if (!has_min_time) args.push_back(default_min_time);
+  int args_count = static_cast<int>(args.size());
+  args.push_back(nullptr);
+  benchmark::Initialize(&args_count, args.data());
+  if (benchmark::ReportUnrecognizedArguments(args_count, args.data())) return 1;
+
+  benchmark::AddCustomContext("host_threads", std::to_string(omp_get_max_threads()));
+  std::vector<int64_t> host_sizes = {100000, 1000000, 10000000};
+  if (LargeRequested()) host_sizes.push_back(100000000);
+  for (int64_t rows : host_sizes) RegisterSize(Backend::kHost, rows);
+
+  if (kernels::CudaDeviceCount() > 0) {
+    const kernels::CudaDeviceInfo info = kernels::GetCudaDeviceInfo(0);
+    benchmark::AddCustomContext("cuda_device", info.name + ", " +
+                                                   std::to_string(info.free_memory >> 20) + " MiB free");
+    for (int64_t rows : {int64_t{1000000}, int64_t{10000000}, int64_t{100000000}, int64_t{1000000000}}) {
+      if (kPeakBytesPerRow * rows > 0.85 * static_cast<double>(info.free_memory)) {
+        std::cerr << "kernels_bench: " << rows << " rows do not fit in the CUDA device's free memory; "
+                  << "larger sizes not registered\n";
+        break;
+      }
+      RegisterSize(Backend::kCuda, rows);
+    }
+  } else {
+    benchmark::AddCustomContext("cuda_device", kernels::CudaCompiledIn() ? "none visible" : "not built");
+    std::cerr << "kernels_bench: no CUDA device visible; CUDA benchmarks not registered\n";
+  }
+
+  benchmark::RunSpecifiedBenchmarks();
+  ReleaseDataset();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,55 @@
+# Shared by scripts/run.sh and scripts/test.sh: install what is missing, then
+# configure and build. Source it; it defines `setup_and_build [targets...]`.
+
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_DIR="${GPUDB_BUILD_DIR:-$REPO/build}"
+JOBS="${GPUDB_JOBS:-$(nproc)}"
+
+# Debian packages the build and the tests need.
+APT_PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libabsl-dev libsnappy-dev nlohmann-json3-dev
+  libgtest-dev libbenchmark-dev
+)
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_packages() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then missing+=(python3-venv); fi
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "== installing: ${missing[*]}"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+# A virtual environment with the Python test clients (grpcio).
+setup_python() {
+  if [ ! -x "$REPO/.venv/bin/python" ]; then python3 -m venv "$REPO/.venv"; fi
+  if ! "$REPO/.venv/bin/python" -c 'import grpc, grpc_tools' >/dev/null 2>&1; then
+    echo "== installing Python test clients into .venv"
+    "$REPO/.venv/bin/pip" install -q --disable-pip-version-check -r "$REPO/tests/python/requirements.txt"
+  fi
+}
+
+setup_and_build() {
+  install_packages
+  # ccache keyed on paths relative to the checkout, so another clone hits it.
+  export CCACHE_BASEDIR="$REPO"
+  export CCACHE_NOHASHDIR=1
+  if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+    cmake -S "$REPO" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache \
+      ${GPUDB_CMAKE_ARGS:-}
+  fi
+  cmake --build "$BUILD_DIR" -j "$JOBS" ${1:+--target "$@"}
+}
