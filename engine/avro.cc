@@ -39,6 +39,9 @@ absl::Status AvroReader::Long(int64_t* v) {
       return absl::InvalidArgumentError(absl::StrCat("data ends inside a number at byte ", pos_));
     }
     const uint8_t b = static_cast<uint8_t>(data_[pos_++]);
+    if (shift == 63 && (b & 0x7E) != 0) {
+      return absl::InvalidArgumentError(absl::StrCat("number does not fit 64 bits at byte ", pos_ - 1));
+    }
     z |= static_cast<uint64_t>(b & 0x7F) << shift;
     if ((b & 0x80) == 0) {
       *v = static_cast<int64_t>(z >> 1) ^ -static_cast<int64_t>(z & 1);

@@ -43,7 +43,10 @@ absl::Status AppendText(const ColumnDef& def, absl::string_view v, const DecodeO
       return absl::InvalidArgumentError(absl::StrCat("string of ", v.size(), " bytes is longer than ",
                                                      def.type_name(), " allows"));
     }
-    v = v.substr(0, def.char_width);
+    size_t cut = def.char_width;
+    // Cut at a character boundary: never inside a UTF-8 sequence.
+    while (cut > 0 && (static_cast<unsigned char>(v[cut]) & 0xC0) == 0x80) --cut;
+    v = v.substr(0, cut);
   }
   column->AppendString(v);
   return absl::OkStatus();
@@ -114,10 +117,12 @@ absl::Status DecodeJsonValue(const ColumnDef& def, const DecodeOptions& options,
     int64_t x = 0;
     if (v.is_boolean() && def.kind == ColumnKind::kBoolean) {
       x = v.get<bool>() ? 1 : 0;
+    } else if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+      // Checked first: is_number_integer() is also true for unsigned values,
+      // and get<int64_t>() would wrap them.
+      return absl::InvalidArgumentError(absl::StrCat("value ", v.dump(), " is out of range for ", def.type_name()));
     } else if (v.is_number_integer()) {
       x = v.get<int64_t>();
-    } else if (v.is_number_unsigned()) {
-      return absl::InvalidArgumentError(absl::StrCat("value ", v.dump(), " is out of range for ", def.type_name()));
     } else if (v.is_number_float() && std::nearbyint(v.get<double>()) == v.get<double>() &&
                std::fabs(v.get<double>()) < 9.2e18) {
       x = static_cast<int64_t>(v.get<double>());

@@ -19,7 +19,8 @@ namespace engine {
 std::vector<HostColumn> MakeHostColumns(const TableType& type);
 
 struct DecodeOptions {
-  // Cut strings longer than a charN column instead of refusing the record.
+  // Cut strings longer than a charN column (at a UTF-8 character boundary)
+  // instead of refusing the record.
   bool truncate_strings = false;
 };
 

@@ -24,8 +24,15 @@ bool IsStringSubtype(absl::string_view p) {
 // charN with N a power of two in 1..256; returns N or 0.
 int CharWidth(absl::string_view p) {
   if (p.size() < 5 || p.substr(0, 4) != "char") return 0;
+  // Digits only, no leading zero: SimpleAtoi alone would also take "char04",
+  // "char+4" and "char 4".
+  const absl::string_view digits = p.substr(4);
+  if (digits[0] == '0') return 0;
+  for (char ch : digits) {
+    if (ch < '0' || ch > '9') return 0;
+  }
   int n = 0;
-  if (!absl::SimpleAtoi(p.substr(4), &n)) return 0;
+  if (!absl::SimpleAtoi(digits, &n)) return 0;
   if (n < 1 || n > 256 || (n & (n - 1)) != 0) return 0;
   return n;
 }

@@ -76,7 +76,8 @@ class TableType {
 };
 
 // Parses a type definition: an Avro record schema in JSON, or the compact
-// column list ([["id","int","primary_key"], ...]). `properties` adds column
+// column list ([["id","int","primary_key"], ...]). Column names are 1..200
+// letters, digits and '_', not starting with a digit. `properties` adds column
 // properties (column → list), as /create/type's `properties` field does.
 // Errors are InvalidArgument naming the column and the problem.
 absl::StatusOr<TableType> ParseTypeDefinition(
