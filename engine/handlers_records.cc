@@ -19,12 +19,18 @@ std::vector<kernels::ColumnView> Views(const std::vector<kernels::Column>& colum
   return views;
 }
 
-absl::StatusOr<Json> InsertRecords(JobContext& ctx, const Json& request) {
+// The table named by table_name, which must be a table, not a view.
+absl::StatusOr<std::shared_ptr<Table>> FindInsertTarget(const JobContext& ctx, const Json& request) {
   auto table = FindTable(ctx, request, "table_name");
-  if (!table.ok()) return table.status();
-  if ((*table)->kind() == Table::Kind::kView) {
+  if (table.ok() && (*table)->kind() == Table::Kind::kView) {
     return absl::InvalidArgumentError(absl::StrCat("table_name: '", (*table)->name(), "' is a view; insert into a table"));
   }
+  return table;
+}
+
+absl::StatusOr<Json> InsertRecords(JobContext& ctx, const Json& request) {
+  auto table = FindInsertTarget(ctx, request);
+  if (!table.ok()) return table.status();
   const std::string& encoding = StringField(request, "list_encoding");
   const Json& list = request["list"];
   const Json& list_str = request["list_str"];
@@ -138,11 +144,8 @@ absl::StatusOr<kernels::RandomSpec> ColumnSpec(const ColumnDef& def, const Json&
 }
 
 absl::StatusOr<Json> InsertRecordsRandom(JobContext& ctx, const Json& request) {
-  auto table = FindTable(ctx, request, "table_name");
+  auto table = FindInsertTarget(ctx, request);
   if (!table.ok()) return table.status();
-  if ((*table)->kind() == Table::Kind::kView) {
-    return absl::InvalidArgumentError(absl::StrCat("table_name: '", (*table)->name(), "' is a view; insert into a table"));
-  }
   const int64_t count = request["count"].get<int64_t>();
   if (count < 0) return absl::InvalidArgumentError(absl::StrCat("count: must be >= 0, got ", count));
   const Json& options = request["options"];
