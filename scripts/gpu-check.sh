@@ -32,6 +32,11 @@ bundle() {
       [ -f "$lib" ] && cp -Ln "$lib" "$BUNDLE/lib/" 2>/dev/null || true
     done
   done
+  # glibc's compatibility stubs: the driver's libcuda may ask for them, and
+  # they must come from the same glibc as the bundled libc.
+  for stub in libdl.so.2 libpthread.so.0 librt.so.1; do
+    cp -Ln "/lib/x86_64-linux-gnu/$stub" "$BUNDLE/lib/" 2>/dev/null || true
+  done
   strip --strip-unneeded "$BUNDLE"/lib/*.so* 2>/dev/null || true
   du -sh "$BUNDLE"
   local mib=$(( $(du -sk "$BUNDLE" | cut -f1) / 1024 ))
@@ -44,16 +49,16 @@ run() {
   # The driver's libcuda, wherever this machine keeps it.
   local driver_dirs
   driver_dirs=$( (ldconfig -p 2>/dev/null | awk '/libcuda\.so\.1/ {print $NF}'; \
-                  ls /usr/local/nvidia/lib64/libcuda.so.1 /usr/lib/x86_64-linux-gnu/libcuda.so.1 2>/dev/null) \
+                  ls /usr/local/nvidia/lib64/libcuda.so.1 /usr/lib/x86_64-linux-gnu/libcuda.so.1 2>/dev/null; true) \
                 | xargs -r -n1 dirname | sort -u | paste -sd:)
   local libs="$BUNDLE/lib${driver_dirs:+:$driver_dirs}"
   local loader="$BUNDLE/lib/ld-linux-x86-64.so.2"
   bin() { local b="$1"; shift; "$loader" --library-path "$libs" "$BUNDLE/bin/$b" "$@"; }
-  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo "no nvidia-smi"
 
   declare -A result
   for t in kernels_test engine_test server_test; do
-    if GPUDB_TEST_DEVICES=cuda bin "$t" --gtest_brief=1 >"$out/$t.log" 2>&1; then result[$t]=PASS; else result[$t]=FAIL; fi
+    if GPUDB_TEST_DEVICES="${GPUDB_TEST_DEVICES:-cuda}" bin "$t" --gtest_brief=1 >"$out/$t.log" 2>&1; then result[$t]=PASS; else result[$t]=FAIL; fi
     tail -n 3 "$out/$t.log"
   done
   bin kernels_bench --benchmark_filter='cuda' --benchmark_min_time=0.2 \
@@ -63,7 +68,11 @@ run() {
   echo "| check | result |"
   echo "|---|---|"
   for t in kernels_test engine_test server_test; do
-    echo "| $t (GPU devices) | ${result[$t]} $(grep -Eo '[0-9]+ tests? .*(passed|failed).*' "$out/$t.log" | tail -n1) |"
+    local passed skipped failed
+    passed=$(grep -Eo 'PASSED  \] [0-9]+' "$out/$t.log" | grep -Eo '[0-9]+$' || echo 0)
+    skipped=$(grep -Eo 'SKIPPED \] [0-9]+' "$out/$t.log" | grep -Eo '[0-9]+$' || echo 0)
+    failed=$(grep -Eo 'FAILED  \] [0-9]+' "$out/$t.log" | grep -Eo '[0-9]+$' || echo 0)
+    echo "| $t (devices: ${GPUDB_TEST_DEVICES:-cuda}) | ${result[$t]}: $passed passed, $skipped skipped, $failed failed |"
   done
   echo
   echo "kernel benchmark (CUDA):"
