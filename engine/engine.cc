@@ -77,10 +77,15 @@ Device& Engine::Place(const std::vector<Access>& accesses) {
     auto table = catalog_.Find(a.name);
     if (table.ok()) return *(*table)->device();
   }
+  // A new table goes to the device holding the fewest tables; among those,
+  // the one with the most free memory.
+  std::vector<int> tables(devices_.size(), 0);
+  for (const auto& t : catalog_.List()) ++tables[t->device()->index()];
+  const auto free_bytes = [](const Device& d) { return d.memory().limit() - d.memory().in_use(); };
   Device* best = devices_[0].get();
   for (const auto& d : devices_) {
-    const auto free_bytes = [](const Device& x) { return x.memory().limit() - x.memory().in_use(); };
-    if (free_bytes(*d) > free_bytes(*best)) best = d.get();
+    const int n = tables[d->index()], best_n = tables[best->index()];
+    if (n < best_n || (n == best_n && free_bytes(*d) > free_bytes(*best))) best = d.get();
   }
   return *best;
 }

@@ -64,7 +64,8 @@ class Engine {
  private:
   explicit Engine(const EngineOptions& options, std::vector<std::unique_ptr<Device>> devices);
   // The device for a job when it becomes runnable: the device of the first
-  // table it names that exists, else the device with the most free memory.
+  // table it names that exists, else the device with the fewest tables (then
+  // the most free memory).
   Device& Place(const std::vector<Access>& accesses);
   void Run(int64_t job_id, const Handler* handler, const Json& request, Stream& stream);
 
