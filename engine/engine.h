@@ -6,14 +6,22 @@
 // the scheduler order it against other jobs on the same tables, and runs it
 // on a stream of the device that holds its table. The outcome is recorded
 // under the job's id and tag.
+//
+// The job-administration endpoints (/admin/alter/jobs, /admin/show/jobs) are
+// jobs too, but run at submission, so that a cancel never waits behind the
+// work it cancels.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "engine/catalog.h"
 #include "engine/device.h"
 #include "engine/handlers.h"
@@ -26,6 +34,10 @@ namespace engine {
 struct EngineOptions {
   DeviceOptions devices;
   EngineLimits limits;
+  TrackerOptions jobs;
+  // Jobs waiting for a device (submitted, not started) beyond which new
+  // submissions are refused with ResourceExhausted.
+  int max_queued_jobs = 10000;
 };
 
 struct JobRequest {
@@ -34,47 +46,85 @@ struct JobRequest {
   Json request;                             // the endpoint's request record
   std::string job_tag;                      // empty: generate one
   bool remove_job_on_complete = false;
+  bool async = true;                        // false: a synchronous call, forgotten once answered
+  std::string request_id;                   // empty: none (see JobTracker)
+  // Stop the job (ERROR) this long after submission; zero: the request's
+  // options.timeout_ms, if any, else no deadline.
+  absl::Duration timeout = absl::ZeroDuration();
+  std::string source_ip;
 };
 
 class Engine {
  public:
   static absl::StatusOr<std::unique_ptr<Engine>> Create(const EngineOptions& options);
-  // Finishes the jobs already on streams, then frees every table.
+  // Drains (Drain(0)): cancels what can be cancelled, finishes the rest,
+  // then frees every table.
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Validates and queues a job; returns its record (id, tag). Errors
-  // (InvalidArgument) name the field: an unknown endpoint, a request that
-  // does not match the endpoint's schema, a bad tag or table name.
+  // Validates and queues a job; returns its record (id, tag), or the
+  // original job's record for a repeated request id. Errors:
+  // InvalidArgument naming the field (an unknown endpoint, a request that
+  // does not match the endpoint's schema, a bad tag, table name, request id
+  // or timeout); ResourceExhausted when too many jobs wait for the device;
+  // Unavailable once draining.
   absl::StatusOr<JobSnapshot> Submit(JobRequest job);
 
   // As JobTracker::Get / GetByTag.
-  absl::StatusOr<JobSnapshot> GetJob(int64_t id) { return tracker_.Get(id); }
-  absl::StatusOr<JobSnapshot> GetJobByTag(absl::string_view tag) { return tracker_.GetByTag(tag); }
-  // Calls `done` when the job finishes (at once if it has).
-  void WhenFinished(int64_t id, std::function<void(const JobSnapshot&)> done) {
-    tracker_.WhenFinished(id, std::move(done));
+  absl::StatusOr<JobSnapshot> GetJob(int64_t id, bool consume = true) { return tracker_.Get(id, consume); }
+  absl::StatusOr<JobSnapshot> GetJobByTag(absl::string_view tag, bool consume = true) {
+    return tracker_.GetByTag(tag, consume);
   }
-  void ForgetJob(int64_t id) { tracker_.Remove(id); }
+  // As JobTracker::Watch / Unwatch.
+  int64_t WatchJob(int64_t id, JobTracker::WatchFn watch) { return tracker_.Watch(id, std::move(watch)); }
+  void UnwatchJob(int64_t id, int64_t token) { tracker_.Unwatch(id, token); }
+  // Calls `done` once with the final record when the job finishes (at once
+  // if it has). Returns false, without calling, when the job is not here.
+  bool WhenFinished(int64_t id, std::function<void(const JobSnapshot&)> done);
+  // Forgets a synchronous job once its caller has its answer.
+  void ForgetJob(int64_t id) { tracker_.RemoveSynchronous(id); }
+
+  // Stops accepting jobs, lets the unfinished ones run for `grace`, then
+  // cancels those that can be cancelled and waits for the rest. Idempotent.
+  void Drain(absl::Duration grace);
+  bool draining() const { return draining_.load(); }
 
   const std::vector<std::unique_ptr<Device>>& devices() const { return devices_; }
   Catalog& catalog() { return catalog_; }
+  const JobTracker& tracker() const { return tracker_; }
 
  private:
-  explicit Engine(const EngineOptions& options, std::vector<std::unique_ptr<Device>> devices);
+  Engine(const EngineOptions& options, std::vector<std::unique_ptr<Device>> devices);
   // The device for a job when it becomes runnable: the device of the first
   // table it names that exists, else the device with the fewest tables (then
   // the most free memory).
   Device& Place(const std::vector<Access>& accesses);
-  void Run(int64_t job_id, const Handler* handler, const Json& request, Stream& stream);
+  void Run(int64_t job_id, const Handler* handler, const Json& request, std::shared_ptr<JobControl> control,
+           Stream& stream);
+  // The job-administration endpoints, run at submission.
+  absl::StatusOr<Json> AlterJobs(const Json& request);
+  absl::StatusOr<Json> ShowJobs(const Json& request);
+  void Reap();
 
   const EngineLimits limits_;
+  const int max_queued_jobs_;
+  // Longest the reaper sleeps: a second, or a quarter of a short TTL.
+  const absl::Duration reap_interval_;
   // Declared first so that they are destroyed last: tables free into them.
   std::vector<std::unique_ptr<Device>> devices_;
+  std::unique_ptr<std::atomic<int>[]> queued_;  // per device: submitted, not started
   Catalog catalog_;
   JobTracker tracker_;
   Scheduler scheduler_;
+  std::atomic<bool> draining_{false};
+
+  // The reaper: expires jobs and enforces deadlines of waiting jobs.
+  absl::Mutex reaper_mu_;
+  absl::CondVar reaper_cv_;
+  bool stopping_ ABSL_GUARDED_BY(reaper_mu_) = false;
+  bool wake_ ABSL_GUARDED_BY(reaper_mu_) = false;  // a new deadline: sweep again now
+  std::thread reaper_;
 };
 
 }  // namespace engine

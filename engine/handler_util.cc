@@ -69,7 +69,12 @@ absl::StatusOr<RowSet> SelectRows(JobContext& ctx, const Table& table, const std
   }
   auto program = CompilePredicate(ctx, table, expression, field);
   if (!program.ok()) return program.status();
-  kernels::Selection selection = kernels::Select(program->view, 0, n, ctx.exec);
+  kernels::Buffer mask(static_cast<size_t>(n), ctx.exec);
+  absl::Status scanned = ForEachChunk(ctx, n, [&](int64_t begin, int64_t end) {
+    kernels::EvaluateMask(program->view, begin, end, mask.as<uint8_t>() + begin, ctx.exec);
+  });
+  if (!scanned.ok()) return scanned;
+  kernels::Selection selection = kernels::Compact(mask.as<uint8_t>(), 0, n, ctx.exec);
   rows.all = false;
   rows.count = selection.count;
   rows.indices = std::move(selection.indices);
@@ -81,7 +86,22 @@ absl::StatusOr<int64_t> CountRows(JobContext& ctx, const Table& table, const std
   if (absl::StripAsciiWhitespace(expression).empty()) return table.rows();
   auto program = CompilePredicate(ctx, table, expression, field);
   if (!program.ok()) return program.status();
-  return kernels::Count(program->view, 0, table.rows(), ctx.exec);
+  int64_t count = 0;
+  absl::Status scanned = ForEachChunk(ctx, table.rows(), [&](int64_t begin, int64_t end) {
+    count += kernels::Count(program->view, begin, end, ctx.exec);
+  });
+  if (!scanned.ok()) return scanned;
+  return count;
+}
+
+absl::Status ForEachChunk(JobContext& ctx, int64_t rows, const std::function<void(int64_t, int64_t)>& fn) {
+  const int64_t chunk = std::max<int64_t>(ctx.limits.chunk_rows, 1);
+  for (int64_t begin = 0; begin < rows; begin += chunk) {
+    const int64_t end = std::min(rows, begin + chunk);
+    fn(begin, end);
+    if (absl::Status s = ctx.checkpoint(end, rows); !s.ok()) return s;
+  }
+  return absl::OkStatus();
 }
 
 std::vector<HostColumn> FetchRows(JobContext& ctx, const Table& table, const RowSet& rows, int64_t begin,

@@ -49,8 +49,15 @@ absl::StatusOr<RowSet> SelectRows(JobContext& ctx, const Table& table, const std
 
 // Number of rows of `table` where `expression` holds (one predicate pass,
 // no index list). Errors as SelectRows.
+// Both scan in chunks of ctx.limits.chunk_rows, passing ctx.checkpoint
+// between chunks; a Cancelled or DeadlineExceeded status stops the scan.
 absl::StatusOr<int64_t> CountRows(JobContext& ctx, const Table& table, const std::string& expression,
                                   absl::string_view field);
+
+// Calls fn(begin, end) for consecutive chunks of [0, rows) of at most
+// ctx.limits.chunk_rows rows, with ctx.checkpoint after each (progress counted
+// in rows). Stops at the first error from fn or the checkpoint.
+absl::Status ForEachChunk(JobContext& ctx, int64_t rows, const std::function<void(int64_t, int64_t)>& fn);
 
 // Rows [begin, end) of `rows` (positions within the row set), copied to the host.
 std::vector<HostColumn> FetchRows(JobContext& ctx, const Table& table, const RowSet& rows, int64_t begin,

@@ -20,6 +20,8 @@ namespace engine {
 struct EngineLimits {
   // Most rows a read endpoint returns; limit = -9999 asks for this many.
   int64_t max_get_records_size = 20000;
+  // Rows a scan processes between checkpoints (progress, cancel, deadline).
+  int64_t chunk_rows = int64_t{1} << 22;
 };
 
 // What a running job may use.
@@ -28,11 +30,16 @@ struct JobContext {
   Device& device;
   const kernels::Exec& exec;
   const EngineLimits& limits;
-  // Reports progress 0..100.
-  std::function<void(int)> set_progress;
+  // Called at chunk boundaries with the work done so far (done of total
+  // units, any unit). Records progress and says whether to go on: OK, or
+  // Cancelled / DeadlineExceeded, which the handler returns at once.
+  std::function<absl::Status(int64_t done, int64_t total)> checkpoint;
 };
 
 struct Handler {
+  // Whether a running job may be cancelled: reads can; jobs that change
+  // tables or types cannot.
+  bool cancellable;
   // The names the request reads and writes. Errors here (a malformed name)
   // reject the job at submission.
   absl::StatusOr<std::vector<Access>> (*access)(const Json& request);

@@ -44,7 +44,6 @@ absl::StatusOr<Json> Filter(JobContext& ctx, const Json& request) {
   }
   auto rows = SelectRows(ctx, **table, expression, "expression");
   if (!rows.ok()) return rows.status();
-  ctx.set_progress(50);
   {
     const TableType& type = (*table)->type();
     const std::vector<kernels::ColumnView> views = (*table)->views();
@@ -87,7 +86,11 @@ absl::StatusOr<Json> AggregateStatistics(JobContext& ctx, const Json& request) {
     return absl::InvalidArgumentError(absl::StrCat("column_name: ", program.status().message()));
   }
   kernels::DeviceProgram device_program = kernels::Upload(*program, ctx.exec);
-  const kernels::Moments m = kernels::ComputeMoments(device_program.view, 0, (*table)->rows(), ctx.exec);
+  kernels::Moments m;
+  absl::Status scanned = ForEachChunk(ctx, (*table)->rows(), [&](int64_t begin, int64_t end) {
+    m = kernels::MergeMoments(m, kernels::ComputeMoments(device_program.view, begin, end, ctx.exec));
+  });
+  if (!scanned.ok()) return scanned;
 
   // Sample variance and deviation; 0 when there are fewer than two values.
   const double variance = m.count > 1 ? m.m2 / static_cast<double>(m.count - 1) : 0.0;
@@ -109,8 +112,8 @@ absl::StatusOr<Json> AggregateStatistics(JobContext& ctx, const Json& request) {
 }  // namespace
 
 void AddQueryHandlers(std::map<std::string, Handler, std::less<>>* handlers) {
-  (*handlers)["/filter"] = Handler{FilterAccess, Filter};
-  (*handlers)["/aggregate/statistics"] = Handler{ReadTableAccess, AggregateStatistics};
+  (*handlers)["/filter"] = Handler{true, FilterAccess, Filter};
+  (*handlers)["/aggregate/statistics"] = Handler{true, ReadTableAccess, AggregateStatistics};
 }
 
 }  // namespace engine

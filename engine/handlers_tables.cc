@@ -148,11 +148,11 @@ absl::StatusOr<Json> ClearTable(JobContext& ctx, const Json& request) {
 }  // namespace
 
 void AddTableHandlers(std::map<std::string, Handler, std::less<>>* handlers) {
-  (*handlers)["/create/type"] = Handler{NoAccess, CreateType};
-  (*handlers)["/create/table"] = Handler{WriteTableAccess, CreateTable};
-  (*handlers)["/show/table"] = Handler{ShowTableAccess, ShowTable};
-  (*handlers)["/has/table"] = Handler{ReadTableAccess, HasTable};
-  (*handlers)["/clear/table"] = Handler{ClearTableAccess, ClearTable};
+  (*handlers)["/create/type"] = Handler{false, NoAccess, CreateType};
+  (*handlers)["/create/table"] = Handler{false, WriteTableAccess, CreateTable};
+  (*handlers)["/show/table"] = Handler{true, ShowTableAccess, ShowTable};
+  (*handlers)["/has/table"] = Handler{true, ReadTableAccess, HasTable};
+  (*handlers)["/clear/table"] = Handler{false, ClearTableAccess, ClearTable};
 }
 
 }  // namespace engine

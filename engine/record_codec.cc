@@ -1,5 +1,6 @@
 #include "engine/record_codec.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -173,8 +174,9 @@ std::vector<HostColumn> MakeHostColumns(const TableType& type) {
 }
 
 absl::Status DecodeAvroRecords(const TableType& type, const Json& records,
-                               const DecodeOptions& options, std::vector<HostColumn>* columns) {
-  for (size_t i = 0; i < records.size(); ++i) {
+                               const DecodeOptions& options, std::vector<HostColumn>* columns,
+                               size_t begin, size_t end) {
+  for (size_t i = begin; i < std::min(end, records.size()); ++i) {
     const Json& record = records[i];
     if (!record.is_binary()) {
       return absl::InvalidArgumentError(absl::StrCat("list[", i, "]: expected bytes"));
@@ -196,9 +198,10 @@ absl::Status DecodeAvroRecords(const TableType& type, const Json& records,
 }
 
 absl::Status DecodeJsonRecords(const TableType& type, const Json& records,
-                               const DecodeOptions& options, std::vector<HostColumn>* columns) {
+                               const DecodeOptions& options, std::vector<HostColumn>* columns,
+                               size_t begin, size_t end) {
   static const Json kNull;
-  for (size_t i = 0; i < records.size(); ++i) {
+  for (size_t i = begin; i < std::min(end, records.size()); ++i) {
     if (!records[i].is_string()) {
       return absl::InvalidArgumentError(absl::StrCat("list_str[", i, "]: expected a JSON string"));
     }

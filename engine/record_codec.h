@@ -5,6 +5,7 @@
 // order, nullable columns as the union [value, null]; json = one JSON object
 // per row, keyed by column name.
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -28,14 +29,18 @@ struct DecodeOptions {
 // record) to `columns`. On error nothing is guaranteed about `columns`; the
 // message names the record and column, e.g.
 // "list[3]: column 'x': data ends inside a number at byte 2".
+// Only records [begin, end) are decoded (end is capped to the list's size),
+// so a caller can decode a long list in chunks.
 absl::Status DecodeAvroRecords(const TableType& type, const Json& records,
-                               const DecodeOptions& options, std::vector<HostColumn>* columns);
+                               const DecodeOptions& options, std::vector<HostColumn>* columns,
+                               size_t begin = 0, size_t end = SIZE_MAX);
 
 // Appends the rows of `records` (a JSON array of strings, each a JSON object)
 // to `columns`. Errors name the record and the column, e.g.
 // "list_str[0]: column 'x': expected int, got string".
 absl::Status DecodeJsonRecords(const TableType& type, const Json& records,
-                               const DecodeOptions& options, std::vector<HostColumn>* columns);
+                               const DecodeOptions& options, std::vector<HostColumn>* columns,
+                               size_t begin = 0, size_t end = SIZE_MAX);
 
 // Row `row` of `columns` as one Avro record.
 std::string EncodeAvroRecord(const TableType& type, const std::vector<HostColumn>& columns, int64_t row);

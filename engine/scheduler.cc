@@ -86,6 +86,7 @@ void Scheduler::Finish(Task* task) {
     done = std::move(it->second);
     tasks_.erase(it);
     CollectReady(names, &ready);
+    if (tasks_.empty()) idle_.SignalAll();
   }
   for (Task* t : ready) Dispatch(t);
 }
@@ -93,6 +94,14 @@ void Scheduler::Finish(Task* task) {
 size_t Scheduler::outstanding() const {
   absl::MutexLock lock(&mu_);
   return tasks_.size();
+}
+
+bool Scheduler::WaitIdle(absl::Time deadline) const {
+  absl::MutexLock lock(&mu_);
+  while (!tasks_.empty()) {
+    if (idle_.WaitWithDeadline(&mu_, deadline)) return tasks_.empty();
+  }
+  return true;
 }
 
 }  // namespace engine

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "engine/device.h"
 
 namespace engine {
@@ -45,6 +46,8 @@ class Scheduler {
 
   // Jobs submitted and not yet finished.
   size_t outstanding() const;
+  // Waits until no job is outstanding, or `deadline`; true when idle.
+  bool WaitIdle(absl::Time deadline) const;
 
  private:
   struct Task {
@@ -67,6 +70,7 @@ class Scheduler {
   void Finish(Task* task);
 
   mutable absl::Mutex mu_;
+  mutable absl::CondVar idle_;
   std::map<std::string, std::deque<Entry>> queues_ ABSL_GUARDED_BY(mu_);
   std::map<Task*, std::unique_ptr<Task>> tasks_ ABSL_GUARDED_BY(mu_);
 };

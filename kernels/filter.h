@@ -14,9 +14,17 @@ struct Selection {
   int64_t count = 0;
 };
 
-// Evaluates `predicate` once for each row in [begin, end) and returns the rows
-// where it is true (non-null and non-zero). One pass of the predicate.
-// REQUIRES: every column of the predicate has at least `end` rows.
+// Writes mask[row - begin] = 1 where `predicate` is true (non-null and
+// non-zero) for row in [begin, end), else 0. One pass of the predicate; a
+// caller can fill one mask chunk by chunk.
+// REQUIRES: every column of the predicate has at least `end` rows; `mask`
+// holds end - begin bytes on exec's device.
+void EvaluateMask(const ProgramView& predicate, int64_t begin, int64_t end, uint8_t* mask, const Exec& exec);
+
+// The rows first + i where mask[i] != 0, for i in [0, n), in ascending order.
+Selection Compact(const uint8_t* mask, int64_t first, int64_t n, const Exec& exec);
+
+// EvaluateMask over [begin, end), then Compact.
 Selection Select(const ProgramView& predicate, int64_t begin, int64_t end, const Exec& exec);
 
 // Number of rows in [begin, end) where `predicate` is true.

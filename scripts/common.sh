@@ -32,12 +32,16 @@ install_packages() {
   fi
 }
 
-# A virtual environment with the Python test clients (grpcio).
+# A virtual environment with the Python test clients (grpcio, ...), refreshed
+# whenever tests/python/requirements.txt changes.
 setup_python() {
+  local requirements="$REPO/tests/python/requirements.txt"
+  local stamp="$REPO/.venv/requirements.sha256"
   if [ ! -x "$REPO/.venv/bin/python" ]; then python3 -m venv "$REPO/.venv"; fi
-  if ! "$REPO/.venv/bin/python" -c 'import grpc, grpc_tools' >/dev/null 2>&1; then
+  if ! sha256sum --status -c "$stamp" 2>/dev/null; then
     echo "== installing Python test clients into .venv"
-    "$REPO/.venv/bin/pip" install -q --disable-pip-version-check -r "$REPO/tests/python/requirements.txt"
+    "$REPO/.venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+    sha256sum "$requirements" > "$stamp"
   fi
 }
 

@@ -1,8 +1,11 @@
 #pragma once
 
 // The gRPC service gpudb.v1.Gpudb (callback API: no server thread waits on a
-// job). Each RPC answers with the response wrapper.
+// job). Each RPC answers with the response wrapper. A server that is busy
+// (too many queued jobs) or shutting down answers CreateJob and Execute with
+// the gRPC status RESOURCE_EXHAUSTED or UNAVAILABLE instead.
 
+#include "engine/engine.h"
 #include "proto/gpudb.grpc.pb.h"
 #include "server/codec.h"
 #include "server/job_api.h"
@@ -11,16 +14,20 @@ namespace server {
 
 class GpudbService final : public gpudb::v1::Gpudb::CallbackService {
  public:
-  explicit GpudbService(engine::Engine& engine) : api_(engine, codec_) {}
+  explicit GpudbService(engine::Engine& engine) : engine_(engine), api_(engine, codec_) {}
 
   // Answers at once with the job's id and tag (a CreateJobResponse in data).
   grpc::ServerUnaryReactor* CreateJob(grpc::CallbackServerContext* context,
                                       const gpudb::v1::CreateJobRequest* request,
                                       gpudb::v1::GpudbResponse* response) override;
-  // The job's state, progress and, once done, its response (a GetJobResponse in data).
+  // The job's state, progress and, once done, its response (a GetJobResponse
+  // in data); waits up to options.wait_timeout_ms for the job to finish.
   grpc::ServerUnaryReactor* GetJob(grpc::CallbackServerContext* context,
                                    const gpudb::v1::GetJobRequest* request,
                                    gpudb::v1::GpudbResponse* response) override;
+  // Streams the job's record at every change until it has finished.
+  grpc::ServerWriteReactor<gpudb::v1::GpudbResponse>* WatchJob(grpc::CallbackServerContext* context,
+                                                               const gpudb::v1::GetJobRequest* request) override;
   // Runs any endpoint and answers when it has finished, encoded per the
   // request's encoding (json → data_str, binary or snappy → data).
   grpc::ServerUnaryReactor* Execute(grpc::CallbackServerContext* context,
@@ -28,6 +35,7 @@ class GpudbService final : public gpudb::v1::Gpudb::CallbackService {
                                     gpudb::v1::GpudbResponse* response) override;
 
  private:
+  engine::Engine& engine_;
   const ProtobufCodec codec_;
   JobApi api_;
 };

@@ -14,6 +14,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "server/server.h"
 
 ABSL_FLAG(std::string, host, "127.0.0.1", "Address to listen on.");
@@ -25,6 +26,15 @@ ABSL_FLAG(std::string, device_memory_limit, "0",
           "Byte limit of each device's memory pool, e.g. 512M or 8G; 0 = 90% of a GPU, half of host RAM.");
 ABSL_FLAG(int64_t, max_get_records_size, 20000, "Most rows one read returns (limit -9999 asks for this).");
 ABSL_FLAG(std::string, max_message_size, "256M", "Largest gRPC message accepted or sent.");
+ABSL_FLAG(int, max_concurrent_streams, 1000, "Most concurrent calls per client connection.");
+ABSL_FLAG(int, max_queued_jobs, 10000,
+          "Jobs waiting per device beyond which new jobs are refused with RESOURCE_EXHAUSTED.");
+ABSL_FLAG(absl::Duration, job_ttl, absl::Hours(1), "How long a finished job and its result are kept, e.g. 30m.");
+ABSL_FLAG(std::string, result_memory_limit, "1G", "Bytes of stored job results; the oldest are evicted past it.");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(30),
+          "On SIGTERM/SIGINT, how long running jobs may finish before they are cancelled.");
+ABSL_FLAG(int64_t, chunk_rows, int64_t{1} << 22,
+          "Rows a scan processes between progress reports and cancel/deadline checks.");
 
 namespace {
 
@@ -98,6 +108,19 @@ int main(int argc, char** argv) {
   }
   options.max_message_bytes = static_cast<int>(max_message);
   if (options.engine.limits.max_get_records_size < 1) return Fail("--max-get-records-size: must be >= 1");
+  options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
+  if (options.max_concurrent_streams < 1) return Fail("--max-concurrent-streams: must be >= 1");
+  options.engine.max_queued_jobs = absl::GetFlag(FLAGS_max_queued_jobs);
+  if (options.engine.max_queued_jobs < 1) return Fail("--max-queued-jobs: must be >= 1");
+  options.engine.jobs.ttl = absl::GetFlag(FLAGS_job_ttl);
+  if (options.engine.jobs.ttl <= absl::ZeroDuration()) return Fail("--job-ttl: must be positive, e.g. 1h");
+  if (!ParseBytes(absl::GetFlag(FLAGS_result_memory_limit), &options.engine.jobs.result_memory_limit)) {
+    return Fail("--result-memory-limit: expected bytes such as 512M or 4G");
+  }
+  options.engine.limits.chunk_rows = absl::GetFlag(FLAGS_chunk_rows);
+  if (options.engine.limits.chunk_rows < 1) return Fail("--chunk-rows: must be >= 1");
+  const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);
+  if (grace < absl::ZeroDuration()) return Fail("--shutdown-grace: must not be negative");
 
   auto server = server::Server::Start(options);
   if (!server.ok()) return Fail(std::string(server.status().message()));
@@ -114,9 +137,11 @@ int main(int argc, char** argv) {
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&signals, &sig);
-    std::printf("gpudb-engine: signal %d, shutting down\n", sig);
+    std::printf("gpudb-engine: signal %d, shutting down (grace %s)\n", sig, absl::FormatDuration(grace).c_str());
     std::fflush(stdout);
-    (*server)->Shutdown();
+    (*server)->Shutdown(grace);
+    std::printf("gpudb-engine: stopped\n");
+    std::fflush(stdout);
   });
   (*server)->Wait();
   waiter.join();

@@ -1,6 +1,8 @@
 #include "server/server.h"
 
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
 
 #include "absl/strings/str_cat.h"
 #include "server/grpc_service.h"
@@ -14,12 +16,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   server->engine_ = *std::move(engine);
   server->service_ = std::make_unique<GpudbService>(*server->engine_);
 
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(absl::StrCat(options.host, ":", options.grpc_port), grpc::InsecureServerCredentials(),
                            &server->grpc_port_);
   // gRPC sets SO_REUSEPORT by default, which lets a second server bind a
   // port already in use and share its calls; refuse a taken port instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   builder.RegisterService(server->service_.get());
@@ -28,20 +33,42 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.host, ":", options.grpc_port, " (address in use?)"));
   }
+  // The default health service knows only "" until a service is named; name
+  // ours, so that a check of "gpudb.v1.Gpudb" is answered (and follows the
+  // overall status, which Shutdown sets to NOT_SERVING).
+  server->grpc_->GetHealthCheckService()->SetServingStatus(gpudb::v1::Gpudb::service_full_name(), true);
+  server->grpc_->GetHealthCheckService()->SetServingStatus(true);
   return server;
 }
 
 Server::~Server() {
   Shutdown();
-  engine_.reset();  // finishes queued jobs before the service goes away
+  engine_.reset();
 }
 
 void Server::Wait() {
-  if (grpc_ != nullptr) grpc_->Wait();
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(&shut_down_));
 }
 
-void Server::Shutdown() {
-  if (grpc_ != nullptr) grpc_->Shutdown();
+void Server::Shutdown(absl::Duration grace) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (shutting_down_) {
+      mu_.Await(absl::Condition(&shut_down_));
+      return;
+    }
+    shutting_down_ = true;
+  }
+  if (grpc_ != nullptr) {
+    grpc_->GetHealthCheckService()->SetServingStatus(false);
+    // Every job finishes or is cancelled; their waiting clients are answered.
+    engine_->Drain(grace);
+    // Give in-flight answers a moment to be sent, then close.
+    grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  }
+  absl::MutexLock lock(&mu_);
+  shut_down_ = true;
 }
 
 }  // namespace server

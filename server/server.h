@@ -1,11 +1,14 @@
 #pragma once
 
-// The server process: the engine plus its gRPC endpoint.
+// The server process: the engine plus its gRPC endpoint, the standard gRPC
+// health service and server reflection.
 
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "engine/engine.h"
 
 namespace grpc {
@@ -20,6 +23,7 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   int grpc_port = 9190;  // 0 picks a free port
   int max_message_bytes = 256 << 20;
+  int max_concurrent_streams = 1000;  // per client connection
   engine::EngineOptions engine;
 };
 
@@ -28,17 +32,21 @@ class Server {
   // Creates the engine and starts listening. Errors: bad device options, a
   // port that cannot be bound.
   static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options);
-  // Shuts down (if not yet) and frees the engine.
+  // Shuts down (if not yet, with no grace) and frees the engine.
   ~Server();
 
   // The bound gRPC port (useful with grpc_port = 0).
   int grpc_port() const { return grpc_port_; }
   engine::Engine& engine() { return *engine_; }
 
-  // Blocks until Shutdown() is called from another thread.
+  // Blocks until Shutdown() has finished.
   void Wait();
-  // Stops accepting calls, finishes the ones in flight, then returns.
-  void Shutdown();
+  // Graceful shutdown: the health service reports NOT_SERVING, new jobs are
+  // refused (UNAVAILABLE), unfinished jobs get `grace` to finish, then those
+  // that can be cancelled are; every waiting client (GetJob with a wait,
+  // WatchJob, Execute) gets its answer; then the listener closes.
+  // Idempotent; concurrent callers wait for the first.
+  void Shutdown(absl::Duration grace = absl::ZeroDuration());
 
  private:
   Server() = default;
@@ -47,6 +55,10 @@ class Server {
   std::unique_ptr<GpudbService> service_;
   std::unique_ptr<grpc::Server> grpc_;
   int grpc_port_ = 0;
+
+  absl::Mutex mu_;
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace server

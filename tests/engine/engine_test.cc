@@ -1,38 +1,278 @@
-// The engine facade: submission checks, placement of tables on devices, and
-// jobs on one table seeing each other's effects in submission order.
+// The engine facade: submission checks, placement of tables on devices, jobs
+// on one table seeing each other's effects in submission order, and the job
+// lifecycle: cancel (/admin/alter/jobs), /admin/show/jobs, progress,
+// deadlines, backpressure, drain and shutdown.
+//
+// To keep jobs queued, a test parks the only stream of a host device with a
+// task that blocks until the test opens a gate; to hold a job while it runs,
+// a watcher blocks the stream's worker when it is told of the job's progress.
 
 #include "engine/engine.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <future>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 
 namespace engine {
 namespace {
 
-std::unique_ptr<Engine> MakeEngine(const std::string& devices) {
+// How long a test waits for something that must happen before calling it a
+// failure. Never used to let time pass: every wait ends when the event does.
+constexpr std::chrono::seconds kTimeout(20);
+
+EngineOptions Options(const std::string& devices, int streams = 3) {
   EngineOptions options;
   options.devices.spec = devices;
-  options.devices.streams_per_device = 3;
-  options.devices.memory_limit = 64 << 20;
-  auto engine = Engine::Create(options);
-  EXPECT_TRUE(engine.ok()) << engine.status();
-  return *std::move(engine);
+  options.devices.streams_per_device = streams;
+  options.devices.memory_limit = size_t{256} << 20;
+  return options;
 }
 
-// Submits a job and waits for its final record.
-JobSnapshot RunJob(Engine& engine, const std::string& endpoint, Json request) {
+std::unique_ptr<Engine> MakeEngine(const EngineOptions& options) {
+  auto engine = Engine::Create(options);
+  EXPECT_TRUE(engine.ok()) << engine.status();
+  return engine.ok() ? *std::move(engine) : nullptr;
+}
+
+std::unique_ptr<Engine> MakeEngine(const std::string& devices) { return MakeEngine(Options(devices)); }
+
+// One host device with one stream (so that jobs queue behind each other),
+// scans checkpointing every `chunk_rows` rows.
+std::unique_ptr<Engine> MakeSerialEngine(int64_t chunk_rows = 1000, int max_queued_jobs = 10000) {
+  EngineOptions options = Options("host:1", 1);
+  options.limits.chunk_rows = chunk_rows;
+  options.max_queued_jobs = max_queued_jobs;
+  return MakeEngine(options);
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A one-shot event; waits are bounded by kTimeout.
+class Event {
+ public:
+  void Notify() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      set_ = true;
+    }
+    cv_.notify_all();
+  }
+  bool Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, kTimeout, [this] { return set_; });
+  }
+  bool IsSet() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return set_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool set_ = false;
+};
+
+// Parks a stream: a task on it blocks until Release() (or destruction).
+// Declare it after the engine, so that it is released before the engine
+// drains.
+class Park {
+ public:
+  explicit Park(Stream& stream) : entered_(std::make_shared<Event>()), open_(std::make_shared<Event>()) {
+    stream.Post([entered = entered_, open = open_] {
+      entered->Notify();
+      open->Wait();
+    });
+    EXPECT_TRUE(entered_->Wait());
+  }
+  Park(const Park&) = delete;
+  Park& operator=(const Park&) = delete;
+  ~Park() { Release(); }
+  void Release() { open_->Notify(); }
+  // For callbacks that release it from elsewhere.
+  std::shared_ptr<Event> gate() const { return open_; }
+
+ private:
+  std::shared_ptr<Event> entered_;
+  std::shared_ptr<Event> open_;
+};
+
+Park ParkStream(Engine& engine) { return Park(engine.devices()[0]->stream(0)); }
+
+JobRequest Request(const std::string& endpoint, Json request) {
   JobRequest job;
   job.endpoint = endpoint;
   job.request = std::move(request);
+  return job;
+}
+
+int64_t MustSubmit(Engine& engine, JobRequest job) {
   auto submitted = engine.Submit(std::move(job));
   EXPECT_TRUE(submitted.ok()) << submitted.status();
-  std::promise<JobSnapshot> done;
-  engine.WhenFinished(submitted->id, [&done](const JobSnapshot& s) { done.set_value(s); });
-  return done.get_future().get();
+  return submitted.ok() ? submitted->id : -1;
 }
+
+int64_t MustSubmit(Engine& engine, const std::string& endpoint, Json request) {
+  return MustSubmit(engine, Request(endpoint, std::move(request)));
+}
+
+// Waits for a job's final record (from Engine::WhenFinished).
+JobSnapshot Await(Engine& engine, int64_t id) {
+  auto done = std::make_shared<std::promise<JobSnapshot>>();
+  std::future<JobSnapshot> future = done->get_future();
+  if (!engine.WhenFinished(id, [done](const JobSnapshot& s) { done->set_value(s); })) {
+    ADD_FAILURE() << "job " << id << " is not here";
+    return JobSnapshot();
+  }
+  if (future.wait_for(kTimeout) != std::future_status::ready) {
+    ADD_FAILURE() << "job " << id << " did not finish";
+    return JobSnapshot();
+  }
+  return future.get();
+}
+
+// Submits a job and waits for its final record.
+JobSnapshot RunJob(Engine& engine, JobRequest job) { return Await(engine, MustSubmit(engine, std::move(job))); }
+JobSnapshot RunJob(Engine& engine, const std::string& endpoint, Json request) {
+  return RunJob(engine, Request(endpoint, std::move(request)));
+}
+
+// The response of a job-administration endpoint (they run at submission).
+JobSnapshot Admin(Engine& engine, const std::string& endpoint, Json request) {
+  const int64_t id = MustSubmit(engine, endpoint, std::move(request));
+  absl::StatusOr<JobSnapshot> job = engine.GetJob(id);
+  EXPECT_TRUE(job.ok()) << job.status();
+  if (!job.ok()) return JobSnapshot();
+  EXPECT_TRUE(job->finished()) << endpoint << " did not run at submission";
+  return *job;
+}
+
+// /admin/alter/jobs cancel: the status of each job.
+std::vector<std::string> Cancel(Engine& engine, std::vector<int64_t> ids, const std::string& tag = "") {
+  Json request = {{"job_ids", ids}, {"action", "cancel"}, {"options", Json::object()}};
+  if (!tag.empty()) request["options"]["job_tag"] = tag;
+  JobSnapshot job = Admin(engine, "/admin/alter/jobs", request);
+  EXPECT_EQ(job.state, JobState::kDone) << job.error;
+  if (job.response == nullptr) return {};
+  return (*job.response)["status"].get<std::vector<std::string>>();
+}
+
+Json CreateTable(const std::string& name) {
+  return Json{{"table_name", name}, {"type_id", R"([["x","long"]])"}};
+}
+
+Json InsertJson(const std::string& table, int from, int to) {
+  Json list = Json::array();
+  for (int i = from; i <= to; ++i) list.push_back(Json{{"x", i}}.dump());
+  return Json{{"table_name", table}, {"list_encoding", "json"}, {"list_str", list}};
+}
+
+Json Statistics(const std::string& table, Json options = Json::object()) {
+  return Json{{"table_name", table}, {"column_name", "x"}, {"stats", "count,sum"}, {"options", options}};
+}
+
+Json Filter(const std::string& table, const std::string& view, Json options = Json::object()) {
+  return Json{{"table_name", table}, {"view_name", view}, {"expression", "x > 0"}, {"options", options}};
+}
+
+// Creates table `name` (one long column x) with `rows` random rows.
+void MakeTable(Engine& engine, const std::string& name, int64_t rows) {
+  JobSnapshot created = RunJob(engine, "/create/table", CreateTable(name));
+  ASSERT_EQ(created.state, JobState::kDone) << created.error;
+  if (rows == 0) return;
+  JobSnapshot inserted = RunJob(engine, "/insert/records/random", {{"table_name", name}, {"count", rows}});
+  ASSERT_EQ(inserted.state, JobState::kDone) << inserted.error;
+}
+
+int64_t Rows(Engine& engine, const std::string& table) {
+  auto t = engine.catalog().Find(table);
+  return t.ok() ? (*t)->rows() : -1;
+}
+
+// Every record a watcher was given; thread-safe.
+class Seen {
+ public:
+  JobTracker::WatchFn Fn() {
+    return [this](const JobSnapshot& job) {
+      std::lock_guard<std::mutex> lock(mu_);
+      calls_.push_back(job);
+      return true;
+    };
+  }
+  // The calls in the order of the record's versions.
+  std::vector<JobSnapshot> calls() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<JobSnapshot> out = calls_;
+    std::stable_sort(out.begin(), out.end(),
+                     [](const JobSnapshot& a, const JobSnapshot& b) { return a.version < b.version; });
+    return out;
+  }
+  bool ever_ran() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const JobSnapshot& c : calls_) {
+      if (c.state == JobState::kRunning) return true;
+    }
+    return false;
+  }
+  // Progress values strictly between 0 and 100, in order.
+  std::vector<int> intermediate() const {
+    std::vector<int> out;
+    for (const JobSnapshot& c : calls()) {
+      if (c.progress > 0 && c.progress < 100 && (out.empty() || out.back() != c.progress)) out.push_back(c.progress);
+    }
+    return out;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<JobSnapshot> calls_;
+};
+
+// A watcher that blocks the thread telling it of the job's first progress
+// while running (the stream's worker, between two chunks) until released.
+class HoldAtFirstProgress {
+ public:
+  JobTracker::WatchFn Fn() {
+    return [this](const JobSnapshot& job) {
+      if (job.state == JobState::kRunning && job.progress > 0 && !held_.exchange(true)) {
+        progress_ = job.progress;
+        holding_.Notify();
+        release_.Wait();
+      }
+      return true;
+    };
+  }
+  bool WaitHolding() { return holding_.Wait(); }
+  void Release() { release_.Notify(); }
+  int progress() const { return progress_.load(); }
+
+ private:
+  std::atomic<bool> held_{false};
+  std::atomic<int> progress_{0};
+  Event holding_;
+  Event release_;
+};
+
+// ---------------------------------------------------------------------------
+// Placement, submission, ordering.
 
 TEST(EngineTest, NewTablesSpreadOverDevices) {
   auto engine = MakeEngine("host:3");
@@ -85,6 +325,26 @@ TEST(EngineTest, SubmissionRefusesUnknownEndpointsAndBadRequests) {
   s = engine->Submit(job);
   ASSERT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.status().message().find("table_name: 'bad name!' has characters"), absl::string_view::npos);
+
+  job = Request("/filter", Filter("t", "", {{"timeout_ms", "soon"}}));
+  s = engine->Submit(job);
+  ASSERT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.status().message(), "options.timeout_ms: expected a positive number of milliseconds, got 'soon'");
+  for (const char* bad : {"0", "-5"}) {
+    job = Request("/filter", Filter("t", "", {{"timeout_ms", bad}}));
+    EXPECT_EQ(engine->Submit(job).status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+  // Nothing refused was registered.
+  EXPECT_TRUE(engine->tracker().List().empty());
+  EXPECT_FALSE(engine->WhenFinished(12345, [](const JobSnapshot&) { ADD_FAILURE(); }));
+}
+
+TEST(EngineTest, CreateRefusesZeroMaxQueuedJobs) {
+  EngineOptions options = Options("host:1");
+  options.max_queued_jobs = 0;
+  auto engine = Engine::Create(options);
+  ASSERT_FALSE(engine.ok());
+  EXPECT_EQ(engine.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(EngineTest, JobsOnATableSeeEarlierWritesInOrder) {
@@ -107,9 +367,7 @@ TEST(EngineTest, JobsOnATableSeeEarlierWritesInOrder) {
     submit("/aggregate/statistics", {{"table_name", "t"}, {"column_name", "x"}, {"stats", "count,sum"}});
   }
   for (size_t k = 0; k < ids.size(); ++k) {
-    std::promise<JobSnapshot> done;
-    engine->WhenFinished(ids[k], [&done](const JobSnapshot& s) { done.set_value(s); });
-    JobSnapshot s = done.get_future().get();
+    JobSnapshot s = Await(*engine, ids[k]);
     ASSERT_EQ(s.state, JobState::kDone) << s.error;
     if (k > 0 && k % 2 == 0) {  // a statistics job after i inserts
       const int i = static_cast<int>(k / 2);
@@ -117,6 +375,523 @@ TEST(EngineTest, JobsOnATableSeeEarlierWritesInOrder) {
       EXPECT_EQ((*s.response)["stats"]["sum"].get<double>(), i * (i + 1) / 2);
     }
   }
+}
+
+TEST(EngineTest, RepeatedRequestIdReturnsTheSameJob) {
+  auto engine = MakeSerialEngine();
+  MakeTable(*engine, "t", 0);
+  JobRequest job = Request("/insert/records", InsertJson("t", 1, 3));
+  job.request_id = "req-1";
+  const int64_t first = MustSubmit(*engine, job);
+  ASSERT_EQ(Await(*engine, first).state, JobState::kDone);
+  // A retry of the same request: the same job, and the insert is not repeated.
+  absl::StatusOr<JobSnapshot> again = engine->Submit(job);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->id, first);
+  EXPECT_EQ(Rows(*engine, "t"), 3);
+  // Another request under the same id is refused, naming the job.
+  JobRequest other = Request("/insert/records", InsertJson("t", 1, 4));
+  other.request_id = "req-1";
+  absl::StatusOr<JobSnapshot> refused = engine->Submit(other);
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find(absl::StrCat("(job ", first, ")")), absl::string_view::npos)
+      << refused.status().message();
+  EXPECT_EQ(Rows(*engine, "t"), 3);
+}
+
+// ---------------------------------------------------------------------------
+// Cancel (/admin/alter/jobs).
+
+TEST(EngineTest, CancelOfAQueuedJobByIdOrTagCancelsItAndItNeverRuns) {
+  auto engine = MakeSerialEngine();
+  MakeTable(*engine, "t", 1000);
+  Park park = ParkStream(*engine);
+  const int64_t by_id = MustSubmit(*engine, "/filter", Filter("t", "va"));
+  JobRequest tagged = Request("/filter", Filter("t", "vb"));
+  tagged.job_tag = "cancel-me";
+  const int64_t by_tag = MustSubmit(*engine, tagged);
+  const int64_t kept = MustSubmit(*engine, "/filter", Filter("t", "vc"));
+  Seen seen_id, seen_tag;
+  ASSERT_NE(engine->WatchJob(by_id, seen_id.Fn()), 0);
+  ASSERT_NE(engine->WatchJob(by_tag, seen_tag.Fn()), 0);
+
+  EXPECT_EQ(Cancel(*engine, {by_id}), std::vector<std::string>{"CANCELLED"});
+  JobSnapshot alter = Admin(*engine, "/admin/alter/jobs",
+                            {{"job_ids", Json::array()}, {"action", "cancel"}, {"options", {{"job_tag", "cancel-me"}}}});
+  ASSERT_EQ(alter.state, JobState::kDone) << alter.error;
+  EXPECT_EQ((*alter.response)["job_ids"], Json::array({by_tag}));
+  EXPECT_EQ((*alter.response)["action"], "cancel");
+  EXPECT_EQ((*alter.response)["status"], Json::array({"CANCELLED"}));
+  // Cancelled at once, while the stream is still parked.
+  EXPECT_EQ(engine->GetJob(by_id)->state, JobState::kCancelled);
+  EXPECT_EQ(engine->GetJob(by_tag)->state, JobState::kCancelled);
+  EXPECT_STREQ(JobStatusName(engine->GetJob(by_tag)->state), "CANCELLED");
+  EXPECT_FALSE(engine->GetJob(kept)->finished());
+  // Cancelling again, or something unknown, says so per job.
+  EXPECT_EQ(Cancel(*engine, {by_id, 999999}),
+            (std::vector<std::string>{"NOT_CANCELLED: already finished (CANCELLED)",
+                                      "NOT_FOUND: job 999999 does not exist"}));
+
+  park.Release();
+  EXPECT_EQ(Await(*engine, kept).state, JobState::kDone);
+  EXPECT_EQ(Await(*engine, by_id).state, JobState::kCancelled);
+  EXPECT_EQ(Await(*engine, by_tag).state, JobState::kCancelled);
+  // They never ran: no running state, no worker, no views.
+  EXPECT_FALSE(seen_id.ever_ran());
+  EXPECT_FALSE(seen_tag.ever_ran());
+  EXPECT_TRUE(engine->GetJob(by_id)->worker.empty());
+  EXPECT_FALSE(engine->catalog().Has("va"));
+  EXPECT_FALSE(engine->catalog().Has("vb"));
+  EXPECT_TRUE(engine->catalog().Has("vc"));
+}
+
+TEST(EngineTest, AlterJobsRefusesBadRequests) {
+  auto engine = MakeSerialEngine();
+  JobSnapshot no_jobs = Admin(*engine, "/admin/alter/jobs", {{"action", "cancel"}});
+  EXPECT_EQ(no_jobs.state, JobState::kError);
+  EXPECT_EQ(no_jobs.error, "job_ids: no job given; give job_ids or options.job_tag");
+  JobSnapshot action = Admin(*engine, "/admin/alter/jobs", {{"job_ids", {1}}, {"action", "pause"}});
+  EXPECT_EQ(action.state, JobState::kError);
+  EXPECT_EQ(action.error, "action: 'pause' is not supported; the action is 'cancel'");
+  JobSnapshot tag = Admin(*engine, "/admin/alter/jobs", {{"action", "cancel"}, {"options", {{"job_tag", "nope"}}}});
+  EXPECT_EQ(tag.state, JobState::kError);
+  EXPECT_EQ(tag.error, "options.job_tag: no job has tag 'nope'");
+}
+
+TEST(EngineTest, CancelOfARunningScanStopsItAtTheNextChunk) {
+  auto engine = MakeSerialEngine(/*chunk_rows=*/1000);
+  MakeTable(*engine, "t", 100000);
+  Park park = ParkStream(*engine);
+  const int64_t id = MustSubmit(*engine, "/aggregate/statistics", Statistics("t"));
+  HoldAtFirstProgress hold;
+  Seen seen;
+  ASSERT_NE(engine->WatchJob(id, hold.Fn()), 0);
+  ASSERT_NE(engine->WatchJob(id, seen.Fn()), 0);
+  park.Release();
+  ASSERT_TRUE(hold.WaitHolding());
+  EXPECT_EQ(engine->GetJob(id)->state, JobState::kRunning);
+
+  EXPECT_EQ(Cancel(*engine, {id}), std::vector<std::string>{"CANCEL_REQUESTED"});
+  hold.Release();
+  JobSnapshot job = Await(*engine, id);
+  EXPECT_EQ(job.state, JobState::kCancelled);
+  EXPECT_STREQ(JobStatusName(job.state), "CANCELLED");
+  EXPECT_EQ(job.error, "cancelled while running");
+  EXPECT_EQ(job.response, nullptr);
+  // Stopped at the chunk boundary where it was held: partway.
+  EXPECT_GT(job.progress, 0);
+  EXPECT_LT(job.progress, 100);
+  EXPECT_EQ(job.progress, hold.progress());
+  EXPECT_TRUE(seen.ever_ran());
+  // The stream is free for the next job.
+  JobSnapshot next = RunJob(*engine, "/aggregate/statistics", Statistics("t"));
+  ASSERT_EQ(next.state, JobState::kDone) << next.error;
+  EXPECT_EQ((*next.response)["stats"]["count"].get<double>(), 100000);
+}
+
+TEST(EngineTest, CancelOfAnInsertIsRefusedAndItCompletes) {
+  auto engine = MakeSerialEngine();
+  MakeTable(*engine, "t", 0);
+  Park park = ParkStream(*engine);
+  const int64_t id = MustSubmit(*engine, "/insert/records", InsertJson("t", 1, 10));
+  EXPECT_EQ(Cancel(*engine, {id}), std::vector<std::string>{"NOT_CANCELLABLE: /insert/records changes data"});
+  EXPECT_FALSE(engine->GetJob(id)->finished());
+  park.Release();
+  JobSnapshot job = Await(*engine, id);
+  EXPECT_EQ(job.state, JobState::kDone) << job.error;
+  EXPECT_EQ(Rows(*engine, "t"), 10);
+  EXPECT_EQ(Cancel(*engine, {id}), std::vector<std::string>{"NOT_CANCELLED: already finished (DONE)"});
+}
+
+// ---------------------------------------------------------------------------
+// /admin/show/jobs.
+
+struct ShownJob {
+  int64_t id = 0;
+  std::string status, endpoint, source_ip, user_data, flags, tag;
+  int64_t time_received = 0;
+  Json worker;  // null unless show_worker_info
+};
+
+// /admin/show/jobs as one entry per job, checking that the arrays are
+// parallel.
+std::vector<ShownJob> ShowJobs(Engine& engine, Json options = Json::object()) {
+  JobSnapshot job = Admin(engine, "/admin/show/jobs", {{"options", options}});
+  EXPECT_EQ(job.state, JobState::kDone) << job.error;
+  if (job.response == nullptr) return {};
+  const Json& r = *job.response;
+  const size_t n = r["job_id"].size();
+  for (const char* field : {"status", "endpoint_name", "time_received", "auth_id", "source_ip", "query_text",
+                            "user_data", "flags"}) {
+    EXPECT_EQ(r[field].size(), n) << field;
+  }
+  const Json tags = Json::parse(r["info"]["job_tag"].get<std::string>());
+  EXPECT_EQ(tags.size(), n);
+  Json workers;
+  if (r["info"].contains("worker_info")) {
+    workers = Json::parse(r["info"]["worker_info"].get<std::string>());
+    EXPECT_EQ(workers.size(), n);
+  }
+  std::vector<ShownJob> out;
+  for (size_t i = 0; i < n && i < tags.size(); ++i) {
+    ShownJob s;
+    s.id = r["job_id"][i].get<int64_t>();
+    s.status = r["status"][i].get<std::string>();
+    s.endpoint = r["endpoint_name"][i].get<std::string>();
+    s.time_received = r["time_received"][i].get<int64_t>();
+    s.source_ip = r["source_ip"][i].get<std::string>();
+    s.user_data = r["user_data"][i].get<std::string>();
+    s.flags = r["flags"][i].get<std::string>();
+    s.tag = tags[i].get<std::string>();
+    if (!workers.is_null() && i < workers.size()) s.worker = workers[i];
+    out.push_back(s);
+  }
+  return out;
+}
+
+const ShownJob* FindShown(const std::vector<ShownJob>& jobs, int64_t id) {
+  for (const ShownJob& j : jobs) {
+    if (j.id == id) return &j;
+  }
+  return nullptr;
+}
+
+TEST(EngineTest, ShowJobsListsUnfinishedJobsWithTheirFields) {
+  auto engine = MakeSerialEngine();
+  MakeTable(*engine, "t", 100);
+  const int64_t finished = MustSubmit(*engine, "/aggregate/statistics", Statistics("t"));
+  ASSERT_EQ(Await(*engine, finished).state, JobState::kDone);
+
+  Park park = ParkStream(*engine);
+  const int64_t t0 = NowMs();
+  JobRequest async_job = Request("/filter", Filter("t", "", {{"job_user_data", "report 7"}}));
+  async_job.job_tag = "show-a";
+  async_job.source_ip = "192.0.2.1";
+  const int64_t a = MustSubmit(*engine, async_job);
+  JobRequest sync_job = Request("/aggregate/statistics", Statistics("t"));
+  sync_job.async = false;
+  absl::StatusOr<JobSnapshot> b = engine->Submit(sync_job);
+  ASSERT_TRUE(b.ok()) << b.status();
+  const int64_t t1 = NowMs();
+
+  // By default: the unfinished jobs, not the finished async one.
+  std::vector<ShownJob> shown = ShowJobs(*engine);
+  EXPECT_EQ(FindShown(shown, finished), nullptr);
+  const ShownJob* sa = FindShown(shown, a);
+  const ShownJob* sb = FindShown(shown, b->id);
+  ASSERT_NE(sa, nullptr);
+  ASSERT_NE(sb, nullptr);
+  EXPECT_EQ(sa->status, "RUNNING");  // queued reports RUNNING
+  EXPECT_EQ(sa->endpoint, "/filter");
+  EXPECT_GE(sa->time_received, t0);
+  EXPECT_LE(sa->time_received, t1);
+  EXPECT_EQ(sa->user_data, "report 7");
+  EXPECT_EQ(sa->source_ip, "192.0.2.1");
+  EXPECT_EQ(sa->flags, "async");
+  EXPECT_EQ(sa->tag, "show-a");
+  EXPECT_TRUE(sa->worker.is_null());  // not asked for
+  EXPECT_EQ(sb->status, "RUNNING");
+  EXPECT_EQ(sb->endpoint, "/aggregate/statistics");
+  EXPECT_GE(sb->time_received, t0);
+  EXPECT_LE(sb->time_received, t1);
+  EXPECT_EQ(sb->user_data, "");
+  EXPECT_EQ(sb->flags, "sync");
+  EXPECT_EQ(sb->tag, b->tag);
+  for (const ShownJob& s : shown) EXPECT_NE(s.status, "DONE") << s.id;
+
+  // With show_async_jobs the finished one is there too; worker_info when asked.
+  shown = ShowJobs(*engine, {{"show_async_jobs", "true"}, {"show_worker_info", "true"}});
+  const ShownJob* sf = FindShown(shown, finished);
+  ASSERT_NE(sf, nullptr);
+  EXPECT_EQ(sf->status, "DONE");
+  EXPECT_EQ(sf->flags, "async");
+  ASSERT_TRUE(sf->worker.is_object());
+  EXPECT_EQ(sf->worker["job_id"], finished);
+  EXPECT_EQ(sf->worker["worker"], "host:0/0");
+  EXPECT_EQ(sf->worker["progress"], 100);
+  sa = FindShown(shown, a);
+  ASSERT_NE(sa, nullptr);
+  ASSERT_TRUE(sa->worker.is_object());
+  EXPECT_EQ(sa->worker["job_id"], a);
+  EXPECT_EQ(sa->worker["worker"], "");  // still waiting
+  EXPECT_EQ(sa->worker["progress"], 0);
+
+  park.Release();
+  EXPECT_EQ(Await(*engine, a).state, JobState::kDone);
+  EXPECT_EQ(Await(*engine, b->id).state, JobState::kDone);
+  engine->ForgetJob(b->id);
+  shown = ShowJobs(*engine);
+  EXPECT_EQ(FindShown(shown, a), nullptr);
+  EXPECT_EQ(FindShown(shown, b->id), nullptr);
+  shown = ShowJobs(*engine, {{"show_async_jobs", "true"}});
+  ASSERT_NE(FindShown(shown, a), nullptr);
+  EXPECT_EQ(FindShown(shown, a)->status, "DONE");
+  EXPECT_EQ(FindShown(shown, b->id), nullptr);  // a synchronous call is forgotten once answered
+}
+
+TEST(EngineTest, ShowJobsRefusesABadOption) {
+  auto engine = MakeSerialEngine();
+  JobSnapshot job = Admin(*engine, "/admin/show/jobs", {{"options", {{"show_async_jobs", "maybe"}}}});
+  EXPECT_EQ(job.state, JobState::kError);
+  EXPECT_EQ(job.error, "options.show_async_jobs: expected 'true' or 'false', got 'maybe'");
+}
+
+// ---------------------------------------------------------------------------
+// Progress.
+
+TEST(EngineTest, ProgressOfAScanAdvancesByChunks) {
+  auto engine = MakeSerialEngine(/*chunk_rows=*/1000);
+  MakeTable(*engine, "t", 50000);
+  Park park = ParkStream(*engine);
+  const int64_t id = MustSubmit(*engine, "/aggregate/statistics", Statistics("t"));
+  Seen seen;
+  ASSERT_NE(engine->WatchJob(id, seen.Fn()), 0);
+  park.Release();
+  JobSnapshot job = Await(*engine, id);
+  ASSERT_EQ(job.state, JobState::kDone) << job.error;
+  EXPECT_EQ(job.progress, 100);
+  std::vector<int> progress = seen.intermediate();
+  EXPECT_GE(progress.size(), 40u);  // 50 chunks
+  EXPECT_TRUE(std::is_sorted(progress.begin(), progress.end()));
+  EXPECT_EQ(seen.calls().back().progress, 100);
+}
+
+TEST(EngineTest, ProgressOfARandomInsert) {
+  auto engine = MakeSerialEngine();
+  MakeTable(*engine, "t", 0);
+  Park park = ParkStream(*engine);
+  // More rows than one draw (2^22 rows): progress after each.
+  const int64_t rows = (int64_t{1} << 22) + 100000;
+  const int64_t id = MustSubmit(*engine, "/insert/records/random", {{"table_name", "t"}, {"count", rows}});
+  Seen seen;
+  ASSERT_NE(engine->WatchJob(id, seen.Fn()), 0);
+  park.Release();
+  JobSnapshot job = Await(*engine, id);
+  ASSERT_EQ(job.state, JobState::kDone) << job.error;
+  std::vector<int> progress = seen.intermediate();
+  EXPECT_GE(progress.size(), 2u);
+  EXPECT_TRUE(std::is_sorted(progress.begin(), progress.end()));
+  EXPECT_EQ(Rows(*engine, "t"), rows);
+}
+
+TEST(EngineTest, ProgressOfAnInsertOfManyRecords) {
+  auto engine = MakeSerialEngine();
+  MakeTable(*engine, "t", 0);
+  Park park = ParkStream(*engine);
+  const int64_t id = MustSubmit(*engine, "/insert/records", InsertJson("t", 1, 60000));
+  Seen seen;
+  ASSERT_NE(engine->WatchJob(id, seen.Fn()), 0);
+  park.Release();
+  JobSnapshot job = Await(*engine, id);
+  ASSERT_EQ(job.state, JobState::kDone) << job.error;
+  std::vector<int> progress = seen.intermediate();
+  EXPECT_GE(progress.size(), 3u);
+  EXPECT_TRUE(std::is_sorted(progress.begin(), progress.end()));
+  EXPECT_EQ(Rows(*engine, "t"), 60000);
+}
+
+// ---------------------------------------------------------------------------
+// Deadlines.
+
+TEST(EngineTest, QueuedJobPastItsTimeoutFailsAndNeverRuns) {
+  auto engine = MakeSerialEngine();
+  MakeTable(*engine, "t", 100);
+  Park park = ParkStream(*engine);
+  const int64_t by_option = MustSubmit(*engine, "/filter", Filter("t", "late1", {{"timeout_ms", "30"}}));
+  JobRequest by_field = Request("/filter", Filter("t", "late2"));
+  by_field.timeout = absl::Milliseconds(30);
+  const int64_t by_field_id = MustSubmit(*engine, by_field);
+  Seen seen;
+  ASSERT_NE(engine->WatchJob(by_option, seen.Fn()), 0);
+  // Failed while the stream is still parked.
+  for (int64_t id : {by_option, by_field_id}) {
+    JobSnapshot job = Await(*engine, id);
+    EXPECT_EQ(job.state, JobState::kError);
+    EXPECT_EQ(job.error.rfind("deadline exceeded", 0), 0u) << job.error;
+    EXPECT_NE(job.error.find("never started"), std::string::npos) << job.error;
+  }
+  park.Release();
+  ASSERT_EQ(RunJob(*engine, "/filter", Filter("t", "after")).state, JobState::kDone);
+  EXPECT_FALSE(seen.ever_ran());
+  EXPECT_FALSE(engine->catalog().Has("late1"));
+  EXPECT_FALSE(engine->catalog().Has("late2"));
+  EXPECT_TRUE(engine->catalog().Has("after"));
+}
+
+TEST(EngineTest, RunningScanPastItsTimeoutStops) {
+  auto engine = MakeSerialEngine(/*chunk_rows=*/1000);
+  MakeTable(*engine, "t", 100000);
+  Park park = ParkStream(*engine);
+  const absl::Time submitted = absl::Now();
+  const int64_t id = MustSubmit(*engine, "/aggregate/statistics", Statistics("t", {{"timeout_ms", "250"}}));
+  // Its deadline is at most this.
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(250);
+  // Hold the scan between two chunks until its deadline has passed (there is
+  // no event for time passing: a poll bounded by the deadline).
+  std::atomic<bool> held{false};
+  ASSERT_NE(engine->WatchJob(id,
+                             [&](const JobSnapshot& job) {
+                               if (job.state == JobState::kRunning && job.progress > 0 && !held.exchange(true)) {
+                                 while (absl::Now() <= deadline + absl::Milliseconds(5)) {
+                                   absl::SleepFor(absl::Milliseconds(2));
+                                 }
+                               }
+                               return true;
+                             }),
+            0);
+  park.Release();
+  JobSnapshot job = Await(*engine, id);
+  EXPECT_TRUE(held.load());
+  EXPECT_GE(absl::Now() - submitted, absl::Milliseconds(250));
+  EXPECT_EQ(job.state, JobState::kError);
+  EXPECT_EQ(job.error, "deadline exceeded: the job ran past its timeout_ms and was stopped");
+  EXPECT_GT(job.progress, 0);
+  EXPECT_LT(job.progress, 100);
+  EXPECT_EQ(job.response, nullptr);
+}
+
+// ---------------------------------------------------------------------------
+// Backpressure.
+
+TEST(EngineTest, TooManyQueuedJobsAreRefusedUntilTheQueueDrains) {
+  auto engine = MakeSerialEngine(1000, /*max_queued_jobs=*/3);
+  MakeTable(*engine, "t", 0);
+  std::vector<int64_t> ids;
+  {
+    Park park = ParkStream(*engine);
+    for (int i = 1; i <= 3; ++i) ids.push_back(MustSubmit(*engine, "/insert/records", InsertJson("t", i, i)));
+    absl::StatusOr<JobSnapshot> refused = engine->Submit(Request("/insert/records", InsertJson("t", 4, 4)));
+    ASSERT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+    EXPECT_NE(refused.status().message().find("retry later"), absl::string_view::npos) << refused.status().message();
+    EXPECT_NE(refused.status().message().find("--max-queued-jobs"), absl::string_view::npos);
+    EXPECT_EQ(engine->Submit(Request("/aggregate/statistics", Statistics("t"))).status().code(),
+              absl::StatusCode::kResourceExhausted);
+    // Job administration is not queued, so it still works.
+    std::vector<ShownJob> shown = ShowJobs(*engine);
+    for (int64_t id : ids) EXPECT_NE(FindShown(shown, id), nullptr) << id;
+  }
+  for (int64_t id : ids) EXPECT_EQ(Await(*engine, id).state, JobState::kDone);
+  // The refused job left no trace; the accepted ones all ran.
+  JobSnapshot stats = RunJob(*engine, "/aggregate/statistics", Statistics("t"));
+  ASSERT_EQ(stats.state, JobState::kDone) << stats.error;
+  EXPECT_EQ((*stats.response)["stats"]["count"].get<double>(), 3);
+  EXPECT_EQ((*stats.response)["stats"]["sum"].get<double>(), 6);
+  // Room again: three more are accepted.
+  {
+    Park park = ParkStream(*engine);
+    for (int i = 0; i < 3; ++i) ids.push_back(MustSubmit(*engine, "/aggregate/statistics", Statistics("t")));
+  }
+  for (int64_t id : ids) EXPECT_EQ(Await(*engine, id).state, JobState::kDone);
+}
+
+// ---------------------------------------------------------------------------
+// Drain and shutdown.
+
+TEST(EngineTest, DrainLetsJobsFinishWithinTheGrace) {
+  auto engine = MakeSerialEngine(/*chunk_rows=*/1000);
+  MakeTable(*engine, "t", 50000);
+  Park park = ParkStream(*engine);
+  const int64_t scan = MustSubmit(*engine, "/aggregate/statistics", Statistics("t"));
+  const int64_t insert = MustSubmit(*engine, "/insert/records", InsertJson("t", 1, 5));
+  const int64_t filter = MustSubmit(*engine, "/filter", Filter("t", "v"));
+  HoldAtFirstProgress hold;
+  ASSERT_NE(engine->WatchJob(scan, hold.Fn()), 0);
+  park.Release();
+  ASSERT_TRUE(hold.WaitHolding());  // the scan runs; the others wait behind it
+
+  const absl::Time start = absl::Now();
+  std::thread drainer([&] { engine->Drain(absl::Seconds(20)); });
+  while (!engine->draining() && absl::Now() - start < absl::Seconds(20)) std::this_thread::yield();
+  ASSERT_TRUE(engine->draining());
+  absl::StatusOr<JobSnapshot> refused = engine->Submit(Request("/aggregate/statistics", Statistics("t")));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(refused.status().message(), "the server is shutting down and accepts no new jobs");
+  EXPECT_EQ(engine->Submit(Request("/admin/show/jobs", Json::object())).status().code(),
+            absl::StatusCode::kUnavailable);
+  hold.Release();
+  drainer.join();
+  // Drain returned once all had finished, well before its grace.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+  for (int64_t id : {scan, insert, filter}) {
+    absl::StatusOr<JobSnapshot> job = engine->GetJob(id);
+    ASSERT_TRUE(job.ok());
+    EXPECT_EQ(job->state, JobState::kDone) << id << ": " << job->error;
+  }
+  EXPECT_EQ(Rows(*engine, "t"), 50005);
+  EXPECT_TRUE(engine->catalog().Has("v"));
+}
+
+TEST(EngineTest, DrainCancelsWhatItCanAfterTheGrace) {
+  auto engine = MakeSerialEngine();
+  MakeTable(*engine, "t", 100);
+  Park park = ParkStream(*engine);
+  const int64_t f1 = MustSubmit(*engine, "/filter", Filter("t", "d1"));
+  const int64_t insert = MustSubmit(*engine, "/insert/records", InsertJson("t", 1, 5));
+  const int64_t f2 = MustSubmit(*engine, "/filter", Filter("t", "d2"));
+  // When the last cancellable job is cancelled, let the stream go.
+  std::shared_ptr<Event> gate = park.gate();
+  ASSERT_TRUE(engine->WhenFinished(f2, [gate](const JobSnapshot&) { gate->Notify(); }));
+
+  const absl::Time start = absl::Now();
+  engine->Drain(absl::Milliseconds(50));
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(40));  // it gave them the grace
+  EXPECT_TRUE(engine->draining());
+  EXPECT_EQ(engine->GetJob(f1)->state, JobState::kCancelled);
+  EXPECT_EQ(engine->GetJob(f2)->state, JobState::kCancelled);
+  absl::StatusOr<JobSnapshot> inserted = engine->GetJob(insert);
+  ASSERT_TRUE(inserted.ok());
+  EXPECT_EQ(inserted->state, JobState::kDone) << inserted->error;
+  EXPECT_EQ(Rows(*engine, "t"), 105);
+  EXPECT_FALSE(engine->catalog().Has("d1"));
+  EXPECT_FALSE(engine->catalog().Has("d2"));
+  EXPECT_EQ(engine->Submit(Request("/filter", Filter("t", "d3"))).status().code(),
+            absl::StatusCode::kUnavailable);
+  // Again: nothing left to wait for.
+  engine->Drain(absl::Seconds(20));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+}
+
+TEST(EngineTest, DestructorWithJobsQueuedFinishesEveryJob) {
+  struct Outcomes {
+    std::mutex mu;
+    std::vector<std::pair<int64_t, JobState>> finals;
+  };
+  auto outcomes = std::make_shared<Outcomes>();
+  std::unique_ptr<Engine> engine = MakeSerialEngine();
+  MakeTable(*engine, "t", 100);
+  auto park = std::make_unique<Park>(engine->devices()[0]->stream(0));
+  std::vector<int64_t> ids = {
+      MustSubmit(*engine, "/filter", Filter("t", "x1")),
+      MustSubmit(*engine, "/insert/records", InsertJson("t", 1, 5)),
+      MustSubmit(*engine, "/aggregate/statistics", Statistics("t")),
+  };
+  for (int64_t id : ids) {
+    ASSERT_TRUE(engine->WhenFinished(id, [outcomes](const JobSnapshot& s) {
+      std::lock_guard<std::mutex> lock(outcomes->mu);
+      outcomes->finals.emplace_back(s.id, s.state);
+    }));
+  }
+  // The last cancellable job's end lets the stream go.
+  std::shared_ptr<Event> gate = park->gate();
+  ASSERT_TRUE(engine->WhenFinished(ids.back(), [gate](const JobSnapshot&) { gate->Notify(); }));
+
+  std::promise<void> destroyed;
+  std::future<void> done = destroyed.get_future();
+  std::thread destroyer([&] {
+    engine.reset();
+    destroyed.set_value();
+  });
+  const bool finished = done.wait_for(kTimeout) == std::future_status::ready;
+  EXPECT_TRUE(finished) << "the destructor hangs";
+  park.reset();  // let it go in any case
+  destroyer.join();
+
+  std::lock_guard<std::mutex> lock(outcomes->mu);
+  ASSERT_EQ(outcomes->finals.size(), 3u);
+  std::map<int64_t, JobState> state(outcomes->finals.begin(), outcomes->finals.end());
+  EXPECT_EQ(state[ids[0]], JobState::kCancelled);
+  EXPECT_EQ(state[ids[1]], JobState::kDone);  // an insert is not cancelled
+  EXPECT_EQ(state[ids[2]], JobState::kCancelled);
 }
 
 }  // namespace

@@ -14,6 +14,8 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "engine/device.h"
 
 namespace engine {
@@ -496,6 +498,105 @@ TEST_F(SchedulerTest, RandomJobsFromSeveralThreadsKeepThePerTableOrder) {
   }
   EXPECT_GT(conflicts, 0);
   RecordProperty("max_concurrent_readers", max_readers);
+}
+
+TEST_F(SchedulerTest, WaitIdleOnAnIdleSchedulerReturnsAtOnce) {
+  EXPECT_EQ(scheduler_.outstanding(), 0u);
+  EXPECT_TRUE(scheduler_.WaitIdle(absl::InfinitePast()));
+  EXPECT_TRUE(scheduler_.WaitIdle(absl::Now()));
+  EXPECT_TRUE(scheduler_.WaitIdle(absl::InfiniteFuture()));
+}
+
+TEST_F(SchedulerTest, WaitIdleGivesUpAtItsDeadline) {
+  Event release, in;
+  StopGuard guard = Guard();
+  scheduler_.Submit({Write("t")}, On(0), [&](Stream&) {
+    in.Notify();
+    release.Wait();
+  });
+  ASSERT_TRUE(in.Wait());
+  EXPECT_EQ(scheduler_.outstanding(), 1u);
+  EXPECT_FALSE(scheduler_.WaitIdle(absl::InfinitePast()));
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(30);
+  EXPECT_FALSE(scheduler_.WaitIdle(deadline));
+  EXPECT_EQ(scheduler_.outstanding(), 1u);
+  release.Notify();
+  EXPECT_TRUE(scheduler_.WaitIdle(absl::Now() + absl::Seconds(20)));
+  EXPECT_EQ(scheduler_.outstanding(), 0u);
+}
+
+TEST_F(SchedulerTest, WaitIdleWaitsForRunningAndQueuedJobs) {
+  // One writer runs and blocks; three more wait behind it on the same table,
+  // and a reader of another table runs beside it. Every waiter returns only
+  // after all five have run.
+  constexpr int kWaiters = 3;
+  Event release, in;
+  std::atomic<int> done{0};
+  StopGuard guard = Guard();
+  scheduler_.Submit({Write("t")}, On(0), [&](Stream&) {
+    in.Notify();
+    release.Wait();
+    ++done;
+  });
+  ASSERT_TRUE(in.Wait());
+  for (int i = 0; i < 3; ++i) scheduler_.Submit({Write("t")}, On(i % 2), [&](Stream&) { ++done; });
+  Event other_ran;
+  Stream* other_stream = nullptr;
+  scheduler_.Submit({Read("u")}, On(1), [&](Stream& s) {
+    other_stream = &s;
+    ++done;
+    other_ran.Notify();
+  });
+  ASSERT_TRUE(other_ran.Wait());
+  ASSERT_TRUE(MarkerAfter(*other_stream)->Wait());  // its bookkeeping is done too
+  EXPECT_EQ(scheduler_.outstanding(), 4u);
+
+  std::atomic<int> returned{0};
+  std::vector<int> done_at_return(kWaiters, -1);
+  std::vector<size_t> outstanding_at_return(kWaiters, 99);
+  std::vector<int> idle(kWaiters, 0);
+  std::vector<std::thread> waiters;
+  for (int w = 0; w < kWaiters; ++w) {
+    waiters.emplace_back([&, w] {
+      idle[w] = scheduler_.WaitIdle(absl::InfiniteFuture()) ? 1 : 0;
+      done_at_return[w] = done.load();
+      outstanding_at_return[w] = scheduler_.outstanding();
+      ++returned;
+    });
+  }
+  // The waiters cannot return while the first writer is blocked.
+  EXPECT_EQ(returned.load(), 0);
+  release.Notify();
+  for (std::thread& t : waiters) t.join();
+  for (int w = 0; w < kWaiters; ++w) {
+    EXPECT_EQ(idle[w], 1) << w;
+    EXPECT_EQ(done_at_return[w], 5) << w;
+    EXPECT_EQ(outstanding_at_return[w], 0u) << w;
+  }
+}
+
+TEST_F(SchedulerTest, WaitIdleSeesJobsSubmittedByRunningJobs) {
+  // A job that submits another before it ends: the scheduler is not idle in
+  // between, so WaitIdle returns after both.
+  Event release, in;
+  std::atomic<bool> second_ran{false};
+  StopGuard guard = Guard();
+  scheduler_.Submit({Write("t")}, On(0), [&](Stream&) {
+    in.Notify();
+    release.Wait();
+    scheduler_.Submit({Write("t")}, On(1), [&](Stream&) { second_ran = true; });
+  });
+  ASSERT_TRUE(in.Wait());
+  bool idle = false;
+  bool second_ran_at_return = false;
+  std::thread waiter([&] {
+    idle = scheduler_.WaitIdle(absl::Now() + absl::Seconds(20));
+    second_ran_at_return = second_ran.load();
+  });
+  release.Notify();
+  waiter.join();
+  EXPECT_TRUE(idle);
+  EXPECT_TRUE(second_ran_at_return);
 }
 
 }  // namespace

@@ -5,13 +5,13 @@
 // binary records for /insert/records are Avro written here, independently of
 // the engine's codec. Every result is checked against a reference computed in
 // the test from rows read back (or, for random rows, recomputed from the
-// generator).
+// generator). The client, the stream gate and the fixture's server are in
+// test_client.h (shared with lifecycle_e2e_test.cc).
 //
 // Devices: GPUDB_TEST_DEVICES if set (e.g. "cuda"), else "host:2".
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
-#include <snappy.h>
 
 #include <algorithm>
 #include <atomic>
@@ -21,7 +21,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <future>
 #include <limits>
 #include <map>
 #include <memory>
@@ -38,11 +37,18 @@
 #include "kernels/random.h"
 #include "proto/gpudb.grpc.pb.h"
 #include "server/server.h"
+#include "tests/server/test_client.h"
 
 namespace {
 
 namespace pb = gpudb::v1;
 using nlohmann::json;
+using gpudb_test::At;
+using gpudb_test::Client;
+using gpudb_test::Contains;
+using gpudb_test::ExpectError;
+using gpudb_test::Snappy;
+using gpudb_test::StreamGate;
 
 // The server's default max_get_records_size.
 constexpr int64_t kServerMaxRows = 20000;
@@ -50,26 +56,6 @@ constexpr int64_t kServerMaxRows = 20000;
 std::string TestDevices() {
   const char* env = std::getenv("GPUDB_TEST_DEVICES");
   return env != nullptr && *env != '\0' ? env : "host:2";
-}
-
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-// map[key], or "" when absent.
-template <typename Map>
-std::string At(const Map& map, const std::string& key) {
-  auto it = map.find(key);
-  return it == map.end() ? std::string() : std::string(it->second);
-}
-
-// A raw snappy block (no framing) of `raw`.
-std::string Snappy(const std::string& raw) {
-  std::string block(snappy::MaxCompressedLength(raw.size()), '\0');
-  size_t n = 0;
-  snappy::RawCompress(raw.data(), raw.size(), &block[0], &n);
-  block.resize(n);
-  return block;
 }
 
 // Relative closeness for floating-point results (sums are reduced in a
@@ -288,207 +274,6 @@ void ExpectStats(const Map& got, const Stats& want, const std::string& what) {
 
 const char* kAllStats = "count,sum,min,max,mean,stdv,variance";
 
-// ---------------------------------------------------------------------------
-// The client.
-
-class Client {
- public:
-  explicit Client(std::shared_ptr<grpc::Channel> channel) : stub_(pb::Gpudb::NewStub(channel)) {}
-
-  pb::GpudbResponse Execute(const pb::ExecuteRequest& request) {
-    pb::GpudbResponse response;
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-    const grpc::Status status = stub_->Execute(&context, request, &response);
-    if (!status.ok()) Transport(status, &response);
-    return response;
-  }
-  pb::GpudbResponse CreateJob(const pb::CreateJobRequest& request) {
-    pb::GpudbResponse response;
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-    const grpc::Status status = stub_->CreateJob(&context, request, &response);
-    if (!status.ok()) Transport(status, &response);
-    return response;
-  }
-  pb::GpudbResponse GetJob(const pb::GetJobRequest& request) {
-    pb::GpudbResponse response;
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-    const grpc::Status status = stub_->GetJob(&context, request, &response);
-    if (!status.ok()) Transport(status, &response);
-    return response;
-  }
-
-  // Execute with a given encoding and carriers, as is.
-  pb::GpudbResponse ExecuteRaw(const std::string& endpoint, const std::optional<std::string>& encoding,
-                               const std::string& data, const std::string& data_str) {
-    pb::ExecuteRequest r;
-    r.set_endpoint(endpoint);
-    if (encoding) r.set_request_encoding(*encoding);
-    r.set_data(data);
-    r.set_data_str(data_str);
-    return Execute(r);
-  }
-  pb::GpudbResponse ExecuteJson(const std::string& endpoint, const json& request) {
-    return ExecuteRaw(endpoint, "json", "", request.dump());
-  }
-  pb::GpudbResponse ExecuteBinary(const std::string& endpoint, const google::protobuf::Message& request) {
-    return ExecuteRaw(endpoint, "binary", request.SerializeAsString(), "");
-  }
-  pb::GpudbResponse ExecuteSnappy(const std::string& endpoint, const google::protobuf::Message& request) {
-    return ExecuteRaw(endpoint, "snappy", Snappy(request.SerializeAsString()), "");
-  }
-
-  // A json Execute that must succeed; returns the response record.
-  json Json(const std::string& endpoint, const json& request, const std::string& data_type) {
-    const pb::GpudbResponse r = ExecuteJson(endpoint, request);
-    EXPECT_EQ(r.status(), "OK") << endpoint << ": " << r.message();
-    EXPECT_EQ(r.data_type(), data_type) << endpoint;
-    EXPECT_TRUE(r.data().empty()) << endpoint;
-    json parsed = json::parse(r.data_str(), nullptr, false);
-    EXPECT_FALSE(parsed.is_discarded()) << endpoint << ": data_str is not JSON: " << r.data_str();
-    return parsed.is_discarded() ? json::object() : parsed;
-  }
-  // A binary (or snappy) Execute that must succeed; returns the parsed response.
-  template <typename Response>
-  Response Binary(const std::string& endpoint, const google::protobuf::Message& request,
-                  const std::string& data_type, bool snappy = false) {
-    const pb::GpudbResponse r = snappy ? ExecuteSnappy(endpoint, request) : ExecuteBinary(endpoint, request);
-    EXPECT_EQ(r.status(), "OK") << endpoint << ": " << r.message();
-    EXPECT_EQ(r.data_type(), data_type) << endpoint;
-    EXPECT_TRUE(r.data_str().empty()) << endpoint;
-    Response parsed;
-    EXPECT_TRUE(parsed.ParseFromString(r.data())) << endpoint << ": data is not a " << parsed.GetTypeName();
-    return parsed;
-  }
-
-  // Submits a job; returns (id, tag), or (0, "") after a failure is reported.
-  std::pair<int64_t, std::string> Submit(const std::string& endpoint, const std::string& encoding,
-                                         const std::string& payload,
-                                         const std::map<std::string, std::string>& options = {}) {
-    pb::CreateJobRequest request;
-    request.set_endpoint(endpoint);
-    request.set_request_encoding(encoding);
-    if (encoding == "json")
-      request.set_data_str(payload);
-    else
-      request.set_data(payload);
-    for (const auto& [k, v] : options) (*request.mutable_options())[k] = v;
-    const pb::GpudbResponse r = CreateJob(request);
-    EXPECT_EQ(r.status(), "OK") << "CreateJob " << endpoint << ": " << r.message();
-    EXPECT_EQ(r.data_type(), "create_job_response");
-    EXPECT_TRUE(r.data_str().empty());
-    pb::CreateJobResponse created;
-    if (r.status() != "OK" || !created.ParseFromString(r.data())) {
-      ADD_FAILURE() << "CreateJob " << endpoint << " gave no job";
-      return {0, ""};
-    }
-    EXPECT_GT(created.job_id(), 0);
-    const std::string tag = At(created.info(), "job_tag");
-    EXPECT_FALSE(tag.empty());
-    if (auto it = options.find("job_tag"); it != options.end()) EXPECT_EQ(tag, it->second);
-    return {created.job_id(), tag};
-  }
-  std::pair<int64_t, std::string> SubmitJson(const std::string& endpoint, const json& request,
-                                             const std::map<std::string, std::string>& options = {}) {
-    return Submit(endpoint, "json", request.dump(), options);
-  }
-  std::pair<int64_t, std::string> SubmitBinary(const std::string& endpoint,
-                                               const google::protobuf::Message& request,
-                                               const std::map<std::string, std::string>& options = {}) {
-    return Submit(endpoint, "binary", request.SerializeAsString(), options);
-  }
-
-  // One GetJob, by id or (when `tag` is not empty) by tag. Checks the
-  // wrapper and the consistency rules of get_job_response.
-  pb::GpudbResponse Poll(int64_t id, const std::string& tag, pb::GetJobResponse* job) {
-    pb::GetJobRequest request;
-    if (tag.empty())
-      request.set_job_id(id);
-    else
-      (*request.mutable_options())["job_tag"] = tag;
-    pb::GpudbResponse r = GetJob(request);
-    if (r.status() != "OK") return r;
-    EXPECT_EQ(r.data_type(), "get_job_response");
-    EXPECT_TRUE(job->ParseFromString(r.data()));
-    if (!tag.empty()) EXPECT_EQ(At(job->info(), "job_tag"), tag);
-    const std::string& s = job->job_status();
-    if (s == "RUNNING") {
-      EXPECT_TRUE(job->running());
-      EXPECT_FALSE(job->successful());
-      EXPECT_GE(job->progress(), 0);
-      EXPECT_LE(job->progress(), 100);
-    } else if (s == "DONE") {
-      EXPECT_FALSE(job->running());
-      EXPECT_TRUE(job->successful());
-      EXPECT_EQ(job->progress(), 100);
-      EXPECT_EQ(job->status_map().count("error_message"), 0u);
-    } else if (s == "ERROR" || s == "CANCELLED") {
-      EXPECT_FALSE(job->running());
-      EXPECT_FALSE(job->successful());
-      EXPECT_TRUE(job->job_response().empty());
-      EXPECT_TRUE(job->job_response_str().empty());
-      if (s == "ERROR") EXPECT_FALSE(At(job->status_map(), "error_message").empty());
-    } else {
-      ADD_FAILURE() << "job_status '" << s << "'";
-    }
-    return r;
-  }
-
-  // Polls GetJob (short backoff) until the job has finished.
-  pb::GetJobResponse Wait(int64_t id, const std::string& tag = "") {
-    auto pause = std::chrono::microseconds(50);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    pb::GetJobResponse job;
-    for (;;) {
-      job.Clear();
-      const pb::GpudbResponse r = Poll(id, tag, &job);
-      if (r.status() != "OK") {
-        ADD_FAILURE() << "GetJob " << (tag.empty() ? std::to_string(id) : tag) << ": " << r.message();
-        return job;
-      }
-      if (!job.running()) return job;
-      if (std::chrono::steady_clock::now() > deadline) {
-        ADD_FAILURE() << "job " << id << " " << tag << " did not finish";
-        return job;
-      }
-      std::this_thread::sleep_for(pause);
-      pause = std::min(pause * 2, std::chrono::microseconds(2000));
-    }
-  }
-  // Waits for a job that must succeed with a json response.
-  json WaitJson(int64_t id, const std::string& tag = "") {
-    const pb::GetJobResponse job = Wait(id, tag);
-    EXPECT_EQ(job.job_status(), "DONE") << At(job.status_map(), "error_message");
-    EXPECT_EQ(job.response_encoding(), "json");
-    EXPECT_TRUE(job.job_response().empty());
-    json parsed = json::parse(job.job_response_str(), nullptr, false);
-    EXPECT_FALSE(parsed.is_discarded()) << job.job_response_str();
-    return parsed.is_discarded() ? json::object() : parsed;
-  }
-  // Waits for a job that must succeed with a binary response.
-  template <typename Response>
-  Response WaitBinary(int64_t id, const std::string& tag = "") {
-    const pb::GetJobResponse job = Wait(id, tag);
-    EXPECT_EQ(job.job_status(), "DONE") << At(job.status_map(), "error_message");
-    EXPECT_EQ(job.response_encoding(), "binary");
-    EXPECT_TRUE(job.job_response_str().empty());
-    Response parsed;
-    EXPECT_TRUE(parsed.ParseFromString(job.job_response()));
-    return parsed;
-  }
-
- private:
-  static void Transport(const grpc::Status& status, pb::GpudbResponse* response) {
-    ADD_FAILURE() << "gRPC call failed: " << status.error_code() << " " << status.error_message();
-    response->set_status("TRANSPORT");
-    response->set_message(status.error_message());
-  }
-
-  std::unique_ptr<pb::Gpudb::Stub> stub_;
-};
-
 // Every row of `table` (or those matching `expression`), read in pages of
 // `page` rows with `encoding`.
 std::vector<Row> ReadAll(Client& client, const std::string& table, const std::string& encoding, int64_t page,
@@ -555,88 +340,18 @@ void ExpectSameRows(std::vector<Row> got, std::vector<Row> want, const std::stri
   ADD_FAILURE() << m;
 }
 
-// Expects an error wrapper whose message has every one of `parts`.
-void ExpectError(const pb::GpudbResponse& r, const std::vector<std::string>& parts, const std::string& what) {
-  EXPECT_EQ(r.status(), "ERROR") << what;
-  EXPECT_EQ(r.data_type(), "none") << what;
-  EXPECT_TRUE(r.data().empty()) << what;
-  EXPECT_TRUE(r.data_str().empty()) << what;
-  for (const std::string& p : parts) {
-    EXPECT_TRUE(Contains(r.message(), p)) << what << ": message '" << r.message() << "' lacks '" << p << "'";
-  }
-}
-
-// Blocks every stream of every device until opened (or destroyed), so that
-// jobs submitted meanwhile stay queued: a deterministic way to see RUNNING.
-class StreamGate {
- public:
-  explicit StreamGate(engine::Engine& engine) : opened_(gate_.get_future().share()) {
-    for (const auto& device : engine.devices()) {
-      for (int s = 0; s < device->stream_count(); ++s) {
-        std::promise<void> started;
-        std::future<void> running = started.get_future();
-        device->stream(s).Post(
-            [opened = opened_, started = std::make_shared<std::promise<void>>(std::move(started))] {
-              started->set_value();
-              opened.wait();
-            });
-        running.wait();  // the worker is now inside the blocker
-      }
-    }
-  }
-  ~StreamGate() { Open(); }
-  void Open() {
-    if (!open_) gate_.set_value();
-    open_ = true;
-  }
-
- private:
-  std::promise<void> gate_;
-  std::shared_future<void> opened_;
-  bool open_ = false;
-};
-
 // ---------------------------------------------------------------------------
 // The fixture: one server per test.
 
-class GrpcE2eTest : public ::testing::Test {
+class GrpcE2eTest : public gpudb_test::ServerTest {
  protected:
   void SetUp() override { Start(TestDevices(), 0); }
 
   void Start(const std::string& devices, size_t memory_limit) {
-    server::ServerOptions options;
-    options.host = "127.0.0.1";
-    options.grpc_port = 0;
-    options.engine.devices.spec = devices;
+    server::ServerOptions options = gpudb_test::TestServerOptions(devices);
     options.engine.devices.memory_limit = memory_limit;
-    auto server = server::Server::Start(options);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    ASSERT_GT(server_->grpc_port(), 0);
-    channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->grpc_port()),
-                                   grpc::InsecureChannelCredentials());
-    client_ = std::make_unique<Client>(channel_);
+    StartServer(options);
   }
-
-  // A call that must succeed: the server is still serving.
-  void ExpectServing() {
-    const json r = client_->Json("/has/table", {{"table_name", "anything"}}, "has_table_response");
-    EXPECT_EQ(r.value("table_exists", true), false);
-  }
-
-  // Creates `table` with the compact list and fills it with `count` random rows.
-  void MakeRandomTable(const std::string& table, const std::string& columns, int64_t count, int seed) {
-    client_->Json("/create/table", {{"table_name", table}, {"type_id", columns}}, "create_table_response");
-    const json r =
-        client_->Json("/insert/records/random",
-                      {{"table_name", table}, {"count", count}, {"options", {{"seed", {{"value", seed}}}}}},
-                      "insert_records_random_response");
-    EXPECT_EQ(r.value("count", -1), count);
-  }
-
-  std::unique_ptr<server::Server> server_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<Client> client_;
 };
 
 // ---------------------------------------------------------------------------
@@ -1061,7 +776,7 @@ TEST_F(GrpcE2eTest, TagsAndStates) {
   }
 
   // remove_job_on_complete: the first GetJob that sees it finished returns
-  // the result; the next says it does not exist (by id and by tag).
+  // the result; the next says it was removed (by id and by tag).
   for (const bool by_tag : {false, true}) {
     const auto [id, tag] = c.SubmitJson("/filter", count_all, {{"remove_job_on_complete", "true"}});
     const json r = by_tag ? c.WaitJson(0, tag) : c.WaitJson(id);
@@ -1069,10 +784,12 @@ TEST_F(GrpcE2eTest, TagsAndStates) {
     pb::GetJobResponse gone;
     pb::GetJobRequest request;
     request.set_job_id(id);
-    ExpectError(c.GetJob(request), {"job_id", std::to_string(id), "does not exist"}, "removed job by id");
+    ExpectError(c.GetJob(request), {"job_id", std::to_string(id), "was removed when its result was returned"},
+                "removed job by id");
     request.set_job_id(0);
     (*request.mutable_options())["job_tag"] = tag;
-    ExpectError(c.GetJob(request), {"job_tag", tag}, "removed job by tag");
+    ExpectError(c.GetJob(request), {"job_tag", tag, "was removed when its result was returned"},
+                "removed job by tag");
   }
 
   // While the streams are held, a job reports RUNNING (running, not
@@ -1104,7 +821,7 @@ TEST_F(GrpcE2eTest, TagsAndStates) {
     EXPECT_EQ(c.WaitJson(id2)["stats"]["count"], 2000);
     pb::GetJobRequest request;
     request.set_job_id(id);
-    ExpectError(c.GetJob(request), {"does not exist"}, "removed after DONE");
+    ExpectError(c.GetJob(request), {"was removed when its result was returned"}, "removed after DONE");
   }
 
   // ERROR: the job's error message is in status_map.
@@ -1137,7 +854,8 @@ TEST_F(GrpcE2eTest, TagsAndStates) {
         << At(failed.status_map(), "error_message");
     pb::GetJobRequest again;
     (*again.mutable_options())["job_tag"] = tag3;
-    ExpectError(c.GetJob(again), {"job_tag", tag3}, "removed failed job");
+    ExpectError(c.GetJob(again), {"job_tag", tag3, "was removed when its result was returned"},
+                "removed failed job");
     EXPECT_EQ(c.Json("/show/table", {{"table_name", "tags"}}, "show_table_response")["sizes"], json({2000}));
   }
   ExpectServing();

@@ -167,22 +167,26 @@ TEST(ProtoJsonTest, EveryMessageIsARecordAWrapperOrTheExecuteRequest) {
   }
 }
 
-TEST(ProtoJsonTest, ServiceHasTheThreeCalls) {
+TEST(ProtoJsonTest, ServiceHasTheFourCalls) {
   const google::protobuf::ServiceDescriptor* service =
       gpudb::v1::GpudbResponse::descriptor()->file()->FindServiceByName("Gpudb");
   ASSERT_NE(service, nullptr);
-  ASSERT_EQ(service->method_count(), 3);
+  ASSERT_EQ(service->method_count(), 4);
   const struct {
     const char* name;
     const Descriptor* input;
-  } expected[] = {{"CreateJob", gpudb::v1::CreateJobRequest::descriptor()},
-                  {"GetJob", gpudb::v1::GetJobRequest::descriptor()},
-                  {"Execute", gpudb::v1::ExecuteRequest::descriptor()}};
+    bool server_streaming;
+  } expected[] = {{"CreateJob", gpudb::v1::CreateJobRequest::descriptor(), false},
+                  {"GetJob", gpudb::v1::GetJobRequest::descriptor(), false},
+                  {"WatchJob", gpudb::v1::GetJobRequest::descriptor(), true},
+                  {"Execute", gpudb::v1::ExecuteRequest::descriptor(), false}};
   for (const auto& method : expected) {
     const google::protobuf::MethodDescriptor* m = service->FindMethodByName(method.name);
     ASSERT_NE(m, nullptr) << method.name;
     EXPECT_EQ(m->input_type(), method.input);
     EXPECT_EQ(m->output_type(), gpudb::v1::GpudbResponse::descriptor());
+    EXPECT_FALSE(m->client_streaming()) << method.name;
+    EXPECT_EQ(m->server_streaming(), method.server_streaming) << method.name;
   }
   EXPECT_TRUE(gpudb::v1::ExecuteRequest::descriptor()
                   ->FindFieldByName("request_encoding")
