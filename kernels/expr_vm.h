@@ -41,10 +41,21 @@ enum class Cmp : int32_t { kEq, kNe, kLt, kLe, kGt, kGe };
 struct Instr {
   Op op;
   int32_t arg;
+  int32_t arg2 = 0;  // a second operand where an op needs one
 };
 
 // Deepest stack a program may use; the compiler refuses deeper expressions.
 constexpr int kMaxStackDepth = 32;
+
+// Case folding applied to a string value when it is read (lower/upper
+// return views with a fold instead of new strings).
+enum Fold : uint8_t { kNoFold = 0, kFoldLower = 1, kFoldUpper = 2 };
+
+KERNELS_HD inline char FoldChar(char c, uint8_t fold) {
+  if (fold == kFoldLower && c >= 'A' && c <= 'Z') return static_cast<char>(c - 'A' + 'a');
+  if (fold == kFoldUpper && c >= 'a' && c <= 'z') return static_cast<char>(c - 'a' + 'A');
+  return c;
+}
 
 struct Slot {
   union {
@@ -52,8 +63,9 @@ struct Slot {
     double f;
     const char* s;
   };
-  int64_t len;  // strings only
+  int64_t len;   // strings only: bytes at s
   bool valid;
+  uint8_t fold;  // strings only: a Fold, applied to every byte read
 };
 
 // Everything a kernel needs to evaluate a program, as device pointers.

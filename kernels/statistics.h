@@ -8,15 +8,18 @@
 
 namespace kernels {
 
-// Count, sum, extremes and the running second moment of the non-null values
-// of an expression (Chan et al.'s pairwise update, so partial results merge).
+// Count, sum, extremes and the central moments of the non-null values of an
+// expression, kept as sums of powers of deviations from the mean so that
+// partial results merge (Chan et al. and Pebay's pairwise updates).
 struct Moments {
   int64_t count = 0;
   double sum = 0;
   double min = 0;
   double max = 0;
   double mean = 0;
-  double m2 = 0;  // sum of squared deviations from the mean
+  double m2 = 0;  // sum of (x - mean)^2
+  double m3 = 0;  // sum of (x - mean)^3
+  double m4 = 0;  // sum of (x - mean)^4
 };
 
 KERNELS_HD inline Moments MergeMoments(const Moments& a, const Moments& b) {
@@ -29,9 +32,15 @@ KERNELS_HD inline Moments MergeMoments(const Moments& a, const Moments& b) {
   r.max = a.max > b.max ? a.max : b.max;
   const double na = static_cast<double>(a.count);
   const double nb = static_cast<double>(b.count);
+  const double n = na + nb;
   const double delta = b.mean - a.mean;
-  r.mean = a.mean + delta * (nb / (na + nb));
-  r.m2 = a.m2 + b.m2 + delta * delta * (na * nb / (na + nb));
+  const double d_n = delta / n;
+  const double d_n2 = d_n * d_n;
+  r.mean = a.mean + delta * (nb / n);
+  r.m2 = a.m2 + b.m2 + delta * d_n * na * nb;
+  r.m3 = a.m3 + b.m3 + d_n2 * delta * na * nb * (na - nb) + 3.0 * d_n * (na * b.m2 - nb * a.m2);
+  r.m4 = a.m4 + b.m4 + delta * d_n2 * d_n * na * nb * (na * na - na * nb + nb * nb) +
+         6.0 * d_n2 * (na * na * b.m2 + nb * nb * a.m2) + 4.0 * d_n * (na * b.m3 - nb * a.m3);
   return r;
 }
 

@@ -1,0 +1,18 @@
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/backend.h"
+#include "kernels/column.h"
+#include "kernels/expr_vm.h"
+
+namespace kernels {
+
+// The value of `value` for each row in [begin, end), as a new column of
+// end - begin rows: an int result becomes kInt64, a float result kFloat64,
+// a string result kVarChars (its fold applied). Nulls are kept when
+// `nullable`; otherwise a null row holds 0 or an empty string.
+// Computed columns, group keys and sort keys over expressions use this.
+Column Materialize(const ProgramView& value, int64_t begin, int64_t end, bool nullable, const Exec& exec);
+
+}  // namespace kernels
