@@ -1,6 +1,9 @@
 // Micro-benchmarks of the kernels layer: filter (count with one and with
-// three predicates, select), statistics (moments) and gather, on the host
-// backend and, when a GPU is visible, on CUDA.
+// three predicates, select), statistics (moments) and gather; and the
+// analytical kernels: group-by (sum and count, by the hash and the sort
+// path, at 1e3 and 1e6 distinct keys), sort (int64, strings), unique and
+// histogram (atomic and sort-based). On the host backend and, when a GPU is
+// visible, on CUDA.
 //
 // Each benchmark reports rows/s (items_per_second), the bytes/s of the
 // columns it reads (bytes_per_second), and a baseline measured in the same
@@ -10,9 +13,10 @@
 //   copy_ratio  kernel bytes/s ÷ copy bytes/s (1.0: as fast as copying the input)
 // say how close a kernel gets to memory speed.
 //
-// Sizes: host 1e5, 1e6, 1e7 rows (1e8 with GPUDB_BENCH_LARGE=1); CUDA 1e6 to
-// 1e9 rows, as far as the device's free memory allows. Without a
-// --benchmark_min_time flag each benchmark runs for about 0.2 s.
+// Sizes: host 1e5, 1e6, 1e7 rows (1e8 with GPUDB_BENCH_LARGE=1; the
+// analytical kernels from 1e6); CUDA 1e6 to 1e9 rows, as far as the
+// device's free memory allows. Without a --benchmark_min_time flag each
+// benchmark runs for about 0.2 s.
 
 #include <benchmark/benchmark.h>
 #include <omp.h>
@@ -32,8 +36,11 @@
 #include "kernels/expr_vm.h"
 #include "kernels/filter.h"
 #include "kernels/gather.h"
+#include "kernels/groupby.h"
+#include "kernels/histogram.h"
 #include "kernels/memory.h"
 #include "kernels/random.h"
+#include "kernels/sort.h"
 #include "kernels/statistics.h"
 
 namespace {
@@ -61,6 +68,11 @@ constexpr int64_t kCExcluded = 3;
 // columns (20), the selection kept for gather (~4), the copy scratch (8), and
 // a select's or gather's output while it runs (~5).
 constexpr double kPeakBytesPerRow = 37;
+// The analytical kernels' peak: the three columns (20), the copy scratch
+// (8), the gather's selection (~4), one extra column (strings: ~18) and a
+// sort's temporaries (order, words, ids and the radix sort's second
+// buffers: ~45).
+constexpr double kAnalyticsPeakBytesPerRow = 100;
 
 struct Device {
   std::unique_ptr<kernels::MemoryResource> mr;
@@ -95,6 +107,9 @@ struct Dataset {
   int64_t rows = 0;
   Column a, b, c;
   kernels::Selection selected;  // rows where a > kAThreshold: the gather's indices
+  // Made when first used: int64 keys uniform in [0, 1e3) and [0, 1e6); int64
+  // uniform over (almost) the whole range; strings of 4 to 16 letters.
+  Column keys_1k, keys_1m, wide, strings;
   Buffer scratch;               // destination of the copy baseline
   std::vector<std::pair<std::string, double>> copy_rates;  // bytes/s by region set
 };
@@ -142,7 +157,10 @@ double CopyBytesPerSecond(Dataset& d, const std::string& key, const std::vector<
   }
   const Exec& exec = GetDevice(d.backend).exec;
   size_t bytes = 0;
-  for (const Region& r : regions) bytes += r.bytes;
+  for (const Region& r : regions) {
+    bytes += r.bytes;
+    if (r.bytes > d.scratch.size()) d.scratch = Buffer(r.bytes, exec);
+  }
   auto round = [&] {
     for (const Region& r : regions) {
       if (d.backend == Backend::kHost) {
@@ -322,6 +340,165 @@ void RegisterSize(Backend backend, int64_t rows) {
   }
 }
 
+// --- The analytical kernels -------------------------------------------------
+
+// One extra column is kept at a time (the benchmarks that share one run
+// one after another), so that the largest sizes fit.
+const Column& ExtraColumn(Dataset& d, Column Dataset::*member, PhysType type, double min, double max,
+                          uint64_t stream) {
+  Column& c = d.*member;
+  if (c.size() == 0 && d.rows > 0) {
+    for (Column Dataset::*other : {&Dataset::keys_1k, &Dataset::keys_1m, &Dataset::wide, &Dataset::strings}) {
+      d.*other = Column();
+    }
+    kernels::RandomSpec spec;
+    spec.seed = 2025;
+    spec.min = min;
+    spec.max = max;
+    spec.stream = stream;
+    c = kernels::RandomColumn(type, 0, false, d.rows, spec, GetDevice(d.backend).exec);
+  }
+  return c;
+}
+
+const Column& Keys(Dataset& d, int64_t distinct) {
+  return distinct <= 1000 ? ExtraColumn(d, &Dataset::keys_1k, PhysType::kInt64, 0, 999, 10)
+                          : ExtraColumn(d, &Dataset::keys_1m, PhysType::kInt64, 0, 999999, 11);
+}
+
+Region StringRegion(const Column& c) {
+  return {c.view().data, static_cast<size_t>(c.chars()) + static_cast<size_t>(c.size() + 1) * 8};
+}
+
+// select key, sum(b), count(*) group by key: GroupRows, then the two aggregates.
+void BM_GroupBySumCount(benchmark::State& state, Backend backend, int64_t distinct,
+                        kernels::GroupOptions options) {
+  Dataset& d = GetDataset(backend, state.range(0));
+  const Exec& exec = GetDevice(backend).exec;
+  const Column& keys = Keys(d, distinct);
+  const kernels::ColumnView value = d.b.view();
+  int64_t groups = 0;
+  bool hashed = false;
+  const double seconds = TimedLoop(state, [&] {
+    const kernels::Groups g = kernels::GroupRows({keys.view()}, nullptr, d.rows, options, exec);
+    Column sum = kernels::Aggregate(g, kernels::AggKind::kSum, &value, nullptr, exec);
+    Column count = kernels::Aggregate(g, kernels::AggKind::kCount, nullptr, nullptr, exec);
+    kernels::Synchronize(exec);
+    groups = g.count;
+    hashed = g.method == kernels::GroupMethod::kHash;
+    benchmark::DoNotOptimize(sum.view().data);
+    benchmark::DoNotOptimize(count.view().data);
+  });
+  state.counters["groups"] = static_cast<double>(groups);
+  state.counters["hashed"] = hashed ? 1 : 0;
+  Report(state, d, seconds, d.rows, distinct <= 1000 ? "k1k+b" : "k1m+b",
+         {ColumnRegion(keys), ColumnRegion(d.b)});
+}
+
+// The distinct values of a key column, in order: GroupRows, GroupFirstRows, Gather.
+void BM_Unique(benchmark::State& state, Backend backend, int64_t distinct) {
+  Dataset& d = GetDataset(backend, state.range(0));
+  const Exec& exec = GetDevice(backend).exec;
+  const Column& keys = Keys(d, distinct);
+  int64_t count = 0;
+  const double seconds = TimedLoop(state, [&] {
+    const kernels::Groups g = kernels::GroupRows({keys.view()}, nullptr, d.rows, exec);
+    const Buffer first = kernels::GroupFirstRows(g, exec);
+    Column out = kernels::Gather(keys.view(), first.as<int64_t>(), g.count, false, exec);
+    kernels::Synchronize(exec);
+    count = out.size();
+    benchmark::DoNotOptimize(out.view().data);
+  });
+  state.counters["distinct"] = static_cast<double>(count);
+  Report(state, d, seconds, d.rows, distinct <= 1000 ? "k1k" : "k1m", {ColumnRegion(keys)});
+}
+
+void BM_SortInt64(benchmark::State& state, Backend backend) {
+  Dataset& d = GetDataset(backend, state.range(0));
+  const Exec& exec = GetDevice(backend).exec;
+  const Column& wide = ExtraColumn(d, &Dataset::wide, PhysType::kInt64, -9e18, 9e18, 12);
+  const double seconds = TimedLoop(state, [&] {
+    const Buffer order = kernels::SortOrder({{wide.view(), false}}, nullptr, d.rows, exec);
+    kernels::Synchronize(exec);
+    benchmark::DoNotOptimize(order.data());
+  });
+  Report(state, d, seconds, d.rows, "wide", {ColumnRegion(wide)});
+}
+
+void BM_SortStrings(benchmark::State& state, Backend backend) {
+  Dataset& d = GetDataset(backend, state.range(0));
+  const Exec& exec = GetDevice(backend).exec;
+  const Column& strings = ExtraColumn(d, &Dataset::strings, PhysType::kVarChars, 4, 16, 13);
+  const double seconds = TimedLoop(state, [&] {
+    const Buffer order = kernels::SortOrder({{strings.view(), false}}, nullptr, d.rows, exec);
+    kernels::Synchronize(exec);
+    benchmark::DoNotOptimize(order.data());
+  });
+  Report(state, d, seconds, d.rows, "strings", {StringRegion(strings)});
+}
+
+// Histogram of b (double in [0, 1)) in `bins` bins.
+void BM_Histogram(benchmark::State& state, Backend backend, int64_t bins, kernels::HistogramMethod method) {
+  Dataset& d = GetDataset(backend, state.range(0));
+  const Exec& exec = GetDevice(backend).exec;
+  double total = 0;
+  const double seconds = TimedLoop(state, [&] {
+    const std::vector<double> h = kernels::Histogram(d.b.view(), nullptr, nullptr, d.rows, 0.0, 1.0,
+                                                     1.0 / static_cast<double>(bins), bins, method, exec);
+    total = 0;
+    for (double x : h) total += x;
+    benchmark::DoNotOptimize(total);
+  });
+  state.counters["counted"] = total / static_cast<double>(d.rows);
+  Report(state, d, seconds, d.rows, "b", {ColumnRegion(d.b)});
+}
+
+void RegisterAnalytics(Backend backend, int64_t rows) {
+  const std::string where = std::string("/") + kernels::BackendName(backend);
+  auto add = [&](const std::string& name, auto fn) {
+    benchmark::RegisterBenchmark((name + where).c_str(), fn)
+        ->Arg(rows)
+        ->ArgName("rows")
+        ->UseRealTime()
+        ->Unit(benchmark::kMillisecond);
+  };
+  using kernels::GroupMethod;
+  using kernels::HistogramMethod;
+  for (int64_t distinct : {int64_t{1000}, int64_t{1000000}}) {
+    const std::string keys = distinct <= 1000 ? "keys:1e3" : "keys:1e6";
+    // hash: the default table (kDefaultHashGroups groups; falls back to
+    // sorting past them); hash_2m: a table for 2^21 groups, to show what
+    // hashing costs at many groups.
+    struct Variant {
+      const char* name;
+      GroupMethod method;
+      int64_t hash_max_groups;
+    };
+    for (const Variant& v :
+         {Variant{"hash", GroupMethod::kHash, 0}, Variant{"hash_2m", GroupMethod::kHash, 1 << 21},
+          Variant{"sort", GroupMethod::kSort, 0}, Variant{"auto", GroupMethod::kAuto, 0}}) {
+      kernels::GroupOptions options;
+      options.method = v.method;
+      options.hash_max_groups = v.hash_max_groups;
+      add("groupby_sum_count/" + keys + "/" + v.name, [backend, distinct, options](benchmark::State& st) {
+        BM_GroupBySumCount(st, backend, distinct, options);
+      });
+    }
+    add("unique/" + keys, [backend, distinct](benchmark::State& st) { BM_Unique(st, backend, distinct); });
+  }
+  add("sort/int64", [backend](benchmark::State& st) { BM_SortInt64(st, backend); });
+  add("sort/string", [backend](benchmark::State& st) { BM_SortStrings(st, backend); });
+  for (int64_t bins : {int64_t{16}, int64_t{1024}}) {
+    for (const auto& [method, name] :
+         {std::pair{HistogramMethod::kAtomic, "atomic"}, std::pair{HistogramMethod::kSort, "sort"}}) {
+      add("histogram/bins:" + std::to_string(bins) + "/" + name,
+          [backend, bins, method = method](benchmark::State& st) {
+            BM_Histogram(st, backend, bins, method);
+          });
+    }
+  }
+}
+
 bool LargeRequested() {
   const char* v = std::getenv("GPUDB_BENCH_LARGE");
   return v != nullptr && std::string(v) != "" && std::string(v) != "0";
@@ -346,7 +523,10 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("host_threads", std::to_string(omp_get_max_threads()));
   std::vector<int64_t> host_sizes = {100000, 1000000, 10000000};
   if (LargeRequested()) host_sizes.push_back(100000000);
-  for (int64_t rows : host_sizes) RegisterSize(Backend::kHost, rows);
+  for (int64_t rows : host_sizes) {
+    RegisterSize(Backend::kHost, rows);
+    if (rows >= 1000000) RegisterAnalytics(Backend::kHost, rows);
+  }
 
   if (kernels::CudaDeviceCount() > 0) {
     const kernels::CudaDeviceInfo info = kernels::GetCudaDeviceInfo(0);
@@ -359,6 +539,9 @@ int main(int argc, char** argv) {
         break;
       }
       RegisterSize(Backend::kCuda, rows);
+      if (kAnalyticsPeakBytesPerRow * rows <= 0.85 * static_cast<double>(info.free_memory)) {
+        RegisterAnalytics(Backend::kCuda, rows);
+      }
     }
   } else {
     benchmark::AddCustomContext("cuda_device", kernels::CudaCompiledIn() ? "none visible" : "not built");

@@ -65,6 +65,10 @@ enum class Tok : uint8_t {
   kOr,
   kNot,  // also '!'
   kNull,
+  kIn,
+  kBetween,
+  kLike,
+  kIs,
   kEq,
   kNe,
   kLt,
@@ -98,7 +102,9 @@ struct Keyword {
 };
 
 constexpr Keyword kKeywords[] = {
-    {"and", Tok::kAnd}, {"or", Tok::kOr}, {"not", Tok::kNot}, {"null", Tok::kNull}};
+    {"and", Tok::kAnd},         {"or", Tok::kOr},     {"not", Tok::kNot}, {"null", Tok::kNull},
+    {"in", Tok::kIn},           {"between", Tok::kBetween}, {"like", Tok::kLike},
+    {"is", Tok::kIs}};
 
 bool IsNameStart(char c) { return absl::ascii_isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool IsNameChar(char c) { return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_'; }
@@ -270,7 +276,21 @@ class Lexer {
 // ---------------------------------------------------------------------------
 // Syntax tree
 
-enum class NodeKind : uint8_t { kColumn, kInt, kFloat, kString, kNull, kUnary, kBinary, kCall };
+// kIn: args are the operand, then the list's literals; kBetween: operand,
+// lower and upper bound; kLike: operand and pattern (a string or null).
+enum class NodeKind : uint8_t {
+  kColumn,
+  kInt,
+  kFloat,
+  kString,
+  kNull,
+  kUnary,
+  kBinary,
+  kCall,
+  kIn,
+  kBetween,
+  kLike
+};
 
 enum class Operator : uint8_t {
   kOr,
@@ -289,6 +309,9 @@ enum class Operator : uint8_t {
   kMod,
   kNeg,
   kPlus,
+  kIn,       // the comparison-level keywords, each with an optional `not`
+  kBetween,
+  kLike,
 };
 
 bool IsLogical(Operator op) { return op == Operator::kOr || op == Operator::kAnd; }
@@ -307,17 +330,78 @@ const char* OperatorText(Operator op) {
   }
 }
 
-enum class Function : uint8_t { kIsNull };
+enum class Function : uint8_t {
+  kIsNull,
+  kIf,
+  kIfNull,  // ifnull, nvl
+  kCoalesce,
+  kNullIf,
+  kAbs,
+  kSign,
+  kSqrt,
+  kCbrt,
+  kExp,
+  kLn,
+  kLog10,
+  kPow,
+  kFloor,
+  kCeil,
+  kRound,
+  kMod,
+  kGreatest,
+  kLeast,
+  kLength,
+  kLower,
+  kUpper,
+  kSubstr,
+  kYear,
+  kMonth,
+  kDay,
+  kHour,
+  kMinute,
+  kSec,
+};
+
+constexpr int kAnyNumber = std::numeric_limits<int>::max();
 
 struct FunctionInfo {
   const char* name;
   Function id;
   int min_args;
-  int max_args;
+  int max_args;  // kAnyNumber: no limit
 };
 
 constexpr FunctionInfo kFunctions[] = {
     {"is_null", Function::kIsNull, 1, 1},
+    {"if", Function::kIf, 3, 3},
+    {"ifnull", Function::kIfNull, 2, 2},
+    {"nvl", Function::kIfNull, 2, 2},
+    {"coalesce", Function::kCoalesce, 1, kAnyNumber},
+    {"nullif", Function::kNullIf, 2, 2},
+    {"abs", Function::kAbs, 1, 1},
+    {"sign", Function::kSign, 1, 1},
+    {"sqrt", Function::kSqrt, 1, 1},
+    {"cbrt", Function::kCbrt, 1, 1},
+    {"exp", Function::kExp, 1, 1},
+    {"ln", Function::kLn, 1, 1},
+    {"log10", Function::kLog10, 1, 1},
+    {"pow", Function::kPow, 2, 2},
+    {"floor", Function::kFloor, 1, 1},
+    {"ceil", Function::kCeil, 1, 1},
+    {"round", Function::kRound, 1, 2},
+    {"mod", Function::kMod, 2, 2},
+    {"greatest", Function::kGreatest, 1, kAnyNumber},
+    {"least", Function::kLeast, 1, kAnyNumber},
+    {"length", Function::kLength, 1, 1},
+    {"lower", Function::kLower, 1, 1},
+    {"upper", Function::kUpper, 1, 1},
+    {"substr", Function::kSubstr, 2, 3},
+    {"year", Function::kYear, 1, 1},
+    {"month", Function::kMonth, 1, 1},
+    {"day", Function::kDay, 1, 1},
+    {"hour", Function::kHour, 1, 1},
+    {"minute", Function::kMinute, 1, 1},
+    {"sec", Function::kSec, 1, 1},
 };
 
 // The type of a value. kNull is the type of the null literal, which fits
@@ -333,7 +417,9 @@ struct Node {
   int64_t int_value = 0;                   // kInt
   double float_value = 0;                  // kFloat
   std::string str;                         // kString
-  std::vector<int> args;                   // operands (kUnary, kBinary) or arguments (kCall)
+  std::vector<int> args;                   // operands (kUnary, kBinary, kIn, ...) or arguments (kCall)
+  std::vector<size_t> arg_pos;             // kCall, kIn: byte offset where each argument begins
+  bool negated = false;                    // kIn, kBetween, kLike: `not in` etc.
 
   // Set by the compiler's type check.
   Type type = Type::kNull;
@@ -368,6 +454,9 @@ Level BinaryLevel(Tok t, Operator* op) {
     case Tok::kStar: *op = Operator::kMul; return kProductLevel;
     case Tok::kSlash: *op = Operator::kDiv; return kProductLevel;
     case Tok::kPercent: *op = Operator::kMod; return kProductLevel;
+    case Tok::kIn: *op = Operator::kIn; return kComparisonLevel;
+    case Tok::kBetween: *op = Operator::kBetween; return kComparisonLevel;
+    case Tok::kLike: *op = Operator::kLike; return kComparisonLevel;
     default: return kUnaryLevel;
   }
 }
@@ -392,6 +481,20 @@ class Parser {
 
  private:
   const Token& Peek() const { return tokens_[next_]; }
+  // The token after the next one (kEnd at the end).
+  const Token& PeekSecond() const { return tokens_[std::min(next_ + 1, tokens_.size() - 1)]; }
+
+  // The level of the binary operator that comes next, as BinaryLevel, with
+  // `not in`, `not between` and `not like` read as one operator.
+  Level PeekLevel(Operator* op) const {
+    if (Peek().kind == Tok::kNot) {
+      const Tok second = PeekSecond().kind;
+      if (second == Tok::kIn || second == Tok::kBetween || second == Tok::kLike) {
+        return BinaryLevel(second, op);
+      }
+    }
+    return BinaryLevel(Peek().kind, op);
+  }
   const Token& Next() { return tokens_[next_ < tokens_.size() - 1 ? next_++ : next_]; }
 
   // Errors and node building stay out of line, so that the functions that
@@ -432,17 +535,31 @@ class Parser {
     absl::StatusOr<int> left = ParsePrefix(min);
     if (!left.ok()) return left;
     for (;;) {
+      if (Peek().kind == Tok::kIs && min <= kComparisonLevel) {
+        left = ParseIsNull(*left);
+        if (!left.ok()) return left;
+        Operator next = Operator::kOr;
+        if (PeekLevel(&next) == kComparisonLevel || Peek().kind == Tok::kIs) {
+          return Error(Peek().pos, "comparisons cannot be chained");
+        }
+        continue;
+      }
       Operator op = Operator::kOr;
-      const Level level = BinaryLevel(Peek().kind, &op);
+      const Level level = PeekLevel(&op);
       if (level == kUnaryLevel || level < min) {
         --depth_;
         return left;
       }
-      const size_t pos = Next().pos;
-      absl::StatusOr<int> right = ParseExpression(static_cast<Level>(level + 1));
-      if (!right.ok()) return right;
-      left = AddOperation(op, pos, *left, *right);
-      if (level == kComparisonLevel && BinaryLevel(Peek().kind, &op) == kComparisonLevel) {
+      if (op == Operator::kIn || op == Operator::kBetween || op == Operator::kLike) {
+        left = ParseKeywordComparison(op, *left);
+        if (!left.ok()) return left;
+      } else {
+        const size_t pos = Next().pos;
+        absl::StatusOr<int> right = ParseExpression(static_cast<Level>(level + 1));
+        if (!right.ok()) return right;
+        left = AddOperation(op, pos, *left, *right);
+      }
+      if (level == kComparisonLevel && PeekLevel(&op) == kComparisonLevel) {
         return Error(Peek().pos, "comparisons cannot be chained");
       }
     }
@@ -510,6 +627,97 @@ class Parser {
     }
   }
 
+  // Whether node `id` is a literal: a number (with signs), a string or null.
+  bool IsLiteral(int id) const {
+    const NodeKind k = nodes_[id].kind;
+    return k == NodeKind::kString || k == NodeKind::kNull || IsNumberLiteral(id);
+  }
+
+  bool IsNumberLiteral(int id) const {
+    // Signs nest one parse level each, so this loop is bounded like the parse.
+    while (nodes_[id].kind == NodeKind::kUnary &&
+           (nodes_[id].op == Operator::kNeg || nodes_[id].op == Operator::kPlus)) {
+      id = nodes_[id].args[0];
+    }
+    return nodes_[id].kind == NodeKind::kInt || nodes_[id].kind == NodeKind::kFloat;
+  }
+
+  // The rest of `left [not] in (...)`, `left [not] between lo and hi` or
+  // `left [not] like 'pattern'`, from the next token (`not` or the keyword).
+  // `x is null` and `x is not null`: is_null(x), and its negation.
+  absl::StatusOr<int> ParseIsNull(int left) {
+    const size_t pos = Next().pos;  // `is`
+    const bool negated = Peek().kind == Tok::kNot;
+    if (negated) Next();
+    if (Peek().kind != Tok::kNull) return Error(Peek().pos, "expected 'null' after 'is'");
+    Next();
+    static const FunctionInfo* const kIsNullInfo = [] {
+      for (const FunctionInfo& f : kFunctions) {
+        if (f.id == Function::kIsNull) return &f;
+      }
+      return static_cast<const FunctionInfo*>(nullptr);
+    }();
+    const int id = AddNode(NodeKind::kCall, pos);
+    nodes_[id].function = kIsNullInfo;
+    nodes_[id].args.push_back(left);
+    nodes_[id].arg_pos.push_back(nodes_[left].pos);
+    return negated ? AddOperation(Operator::kNot, pos, id) : id;
+  }
+
+  absl::StatusOr<int> ParseKeywordComparison(Operator op, int left) {
+    const bool negated = Peek().kind == Tok::kNot;
+    if (negated) Next();
+    const size_t pos = Next().pos;  // the keyword
+    std::vector<int> args = {left};
+    std::vector<size_t> arg_pos = {nodes_[left].pos};
+    NodeKind kind = NodeKind::kIn;
+    if (op == Operator::kIn) {
+      if (Peek().kind != Tok::kLParen) return Error(Peek().pos, "expected '('");
+      Next();
+      for (;;) {
+        const size_t start = Peek().pos;
+        absl::StatusOr<int> item = ParseExpression(kOrLevel);
+        if (!item.ok()) return item;
+        if (!IsLiteral(*item)) return Error(start, "expected a literal in the 'in' list");
+        args.push_back(*item);
+        arg_pos.push_back(start);
+        if (Peek().kind != Tok::kComma) break;
+        Next();
+      }
+      if (Peek().kind != Tok::kRParen) return Error(Peek().pos, "expected ',' or ')'");
+      Next();
+    } else if (op == Operator::kBetween) {
+      kind = NodeKind::kBetween;
+      for (int k = 0; k < 2; ++k) {
+        if (k == 1) {
+          if (Peek().kind != Tok::kAnd) return Error(Peek().pos, "expected 'and'");
+          Next();
+        }
+        const size_t start = Peek().pos;
+        absl::StatusOr<int> bound = ParseExpression(kSumLevel);
+        if (!bound.ok()) return bound;
+        args.push_back(*bound);
+        arg_pos.push_back(start);
+      }
+    } else {
+      kind = NodeKind::kLike;
+      const size_t start = Peek().pos;
+      absl::StatusOr<int> pattern = ParseExpression(kSumLevel);
+      if (!pattern.ok()) return pattern;
+      const NodeKind k = nodes_[*pattern].kind;
+      if (k != NodeKind::kString && k != NodeKind::kNull) {
+        return Error(start, "expected a string literal as the 'like' pattern");
+      }
+      args.push_back(*pattern);
+      arg_pos.push_back(start);
+    }
+    const int id = AddNode(kind, pos);
+    nodes_[id].negated = negated;
+    nodes_[id].args = std::move(args);
+    nodes_[id].arg_pos = std::move(arg_pos);
+    return id;
+  }
+
   absl::StatusOr<int> ParseColumn(const Token& t) {
     const absl::string_view name = text_.substr(t.pos, t.len);
     int index = type_.Find(name);
@@ -537,8 +745,10 @@ class Parser {
     }
     Next();  // '('
     std::vector<int> args;
+    std::vector<size_t> arg_pos;
     if (Peek().kind != Tok::kRParen) {
       for (;;) {
+        arg_pos.push_back(Peek().pos);
         absl::StatusOr<int> arg = ParseExpression(kOrLevel);
         if (!arg.ok()) return arg;
         args.push_back(*arg);
@@ -550,17 +760,20 @@ class Parser {
     Next();
     const int count = static_cast<int>(args.size());
     if (count < function->min_args || count > function->max_args) {
-      const std::string takes = function->min_args == function->max_args
-                                    ? absl::StrCat(function->min_args)
-                                    : absl::StrCat(function->min_args, " to ", function->max_args);
-      return Error(
-          name_token.pos,
-          absl::StrCat("function '", function->name, "' takes ", takes,
-                       function->max_args == 1 ? " argument" : " arguments", ", not ", count));
+      const std::string takes =
+          function->min_args == function->max_args ? absl::StrCat(function->min_args)
+          : function->max_args == kAnyNumber
+              ? absl::StrCat("at least ", function->min_args)
+              : absl::StrCat(function->min_args, " to ", function->max_args);
+      const int most = function->max_args == kAnyNumber ? function->min_args : function->max_args;
+      return Error(name_token.pos,
+                   absl::StrCat("function '", function->name, "' takes ", takes,
+                                most == 1 ? " argument" : " arguments", ", not ", count));
     }
     const int id = AddNode(NodeKind::kCall, name_token.pos);
     nodes_[id].function = function;
     nodes_[id].args = std::move(args);
+    nodes_[id].arg_pos = std::move(arg_pos);
     return id;
   }
 
@@ -645,13 +858,151 @@ class Compiler {
         return s;
       }
       case NodeKind::kCall:
+      case NodeKind::kIn:
+      case NodeKind::kBetween:
+      case NodeKind::kLike:
         for (int arg : n.args) {
           absl::Status s = Check(arg);
           if (!s.ok()) return s;
         }
+        if (n.kind == NodeKind::kIn) return CheckIn(n);
+        if (n.kind == NodeKind::kBetween) return CheckBetween(n);
+        if (n.kind == NodeKind::kLike) return CheckLike(n);
         return CheckCall(n);
     }
     return absl::OkStatus();
+  }
+
+  // "string" or "number", for messages; kNull is neither (it fits both).
+  static const char* Class(Type t) { return t == Type::kString ? "string" : "number"; }
+
+  // Whether values of types `a` and `b` can be compared or mixed: strings
+  // with strings, numbers with numbers; null fits both.
+  static bool Comparable(Type a, Type b) {
+    return a == Type::kNull || b == Type::kNull || (a == Type::kString) == (b == Type::kString);
+  }
+  // The type two comparable types meet in: int with float is float.
+  static Type Wider(Type a, Type b) {
+    if (a == Type::kNull) return b;
+    if (b == Type::kNull) return a;
+    if (a == Type::kString) return a;
+    return a == Type::kFloat || b == Type::kFloat ? Type::kFloat : Type::kInt;
+  }
+
+  // The value of literal node `id` (IsLiteral): its type and value.
+  void LiteralValue(int id, Type* type, int64_t* i, double* f, std::string* str) const {
+    bool negate = false;
+    while (nodes_[id].kind == NodeKind::kUnary) {
+      negate ^= nodes_[id].op == Operator::kNeg;
+      id = nodes_[id].args[0];
+    }
+    const Node& n = nodes_[id];
+    switch (n.kind) {
+      case NodeKind::kInt:
+        *type = Type::kInt;
+        *i = negate ? static_cast<int64_t>(0 - static_cast<uint64_t>(n.int_value)) : n.int_value;
+        *f = static_cast<double>(*i);
+        break;
+      case NodeKind::kFloat:
+        *type = Type::kFloat;
+        *f = negate ? -n.float_value : n.float_value;
+        break;
+      case NodeKind::kString:
+        *type = Type::kString;
+        *str = n.str;
+        break;
+      default: *type = Type::kNull; break;
+    }
+  }
+
+  absl::Status CheckIn(Node& n) {
+    Type operand = nodes_[n.args[0]].type;
+    for (size_t k = 1; k < n.args.size(); ++k) {
+      Type t;
+      int64_t i;
+      double f;
+      std::string str;
+      LiteralValue(n.args[k], &t, &i, &f, &str);
+      if (!Comparable(operand, t)) {
+        return ErrorAt(text_, n.arg_pos[k],
+                       absl::StrCat("cannot compare ", Class(operand), " with ", Class(t)));
+      }
+      operand = Wider(operand, t);
+    }
+    n.operand = operand;
+    n.type = Type::kInt;
+    n.truth = true;
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckBetween(Node& n) {
+    Type operand = Type::kNull;
+    for (int arg : n.args) {
+      const Type t = nodes_[arg].type;
+      if (!Comparable(operand, t)) {
+        return Error(n, absl::StrCat("cannot compare ", Class(operand), " with ", Class(t)));
+      }
+      operand = Wider(operand, t);
+    }
+    n.operand = operand;
+    n.type = Type::kInt;
+    n.truth = true;
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckLike(Node& n) {
+    if (IsNumber(nodes_[n.args[0]].type)) return Error(n, "cannot use 'like' on a number");
+    n.type = Type::kInt;
+    n.truth = true;
+    return absl::OkStatus();
+  }
+
+  // Argument k of call `n` must be of kind `want` ("a number", "a string",
+  // "an int", "a timestamp"); null fits all.
+  absl::Status Require(const Node& n, size_t k, absl::string_view want) const {
+    const Type t = nodes_[n.args[k]].type;
+    bool ok = t == Type::kNull;
+    if (want == "a string") {
+      ok = ok || t == Type::kString;
+    } else if (want == "a number") {
+      ok = ok || IsNumber(t);
+    } else {
+      ok = ok || t == Type::kInt;  // an int, a timestamp (ms since the epoch)
+    }
+    if (ok) return absl::OkStatus();
+    // An int or a timestamp wanted: say what it got was a float.
+    const bool want_int = want == "an int" || want == "a timestamp";
+    const char* got = t == Type::kString              ? "a string"
+                      : t == Type::kFloat && want_int ? "a float"
+                                                      : "a number";
+    return ErrorAt(text_, n.arg_pos[k],
+                   absl::StrCat("argument ", k + 1, " of '", n.function->name, "' must be ", want,
+                                ", not ", got));
+  }
+
+  // The common type of arguments [first, end) of call `n`: int with int is
+  // int, int with float float, string with string string; null fits all.
+  absl::Status Unify(Node& n, size_t first, Type* out) const {
+    Type common = Type::kNull;
+    for (size_t k = first; k < n.args.size(); ++k) {
+      const Type t = nodes_[n.args[k]].type;
+      if (!Comparable(common, t)) {
+        return ErrorAt(text_, n.arg_pos[k],
+                       absl::StrCat("cannot mix ", Class(common), " and ", Class(t), " in '",
+                                    n.function->name, "'"));
+      }
+      common = Wider(common, t);
+    }
+    *out = common;
+    return absl::OkStatus();
+  }
+
+  // Whether arguments [first, end) of `n` are all truth values (or null).
+  bool AllTruth(const Node& n, size_t first) const {
+    for (size_t k = first; k < n.args.size(); ++k) {
+      if (!nodes_[n.args[k]].truth) return false;
+    }
+    return true;
   }
 
   absl::Status CheckUnary(Node& n) {
@@ -697,28 +1048,95 @@ class Compiler {
   }
 
   absl::Status CheckCall(Node& n) {
+    const Type first = nodes_[n.args[0]].type;
+    absl::Status s;
     switch (n.function->id) {
       case Function::kIsNull:
         n.type = Type::kInt;
         n.truth = true;
-        break;
+        return s;
+      case Function::kIf:
+        if (first == Type::kString) {
+          return ErrorAt(text_, n.arg_pos[0], "cannot use a string as a condition");
+        }
+        s = Unify(n, 1, &n.operand);
+        n.type = n.operand;
+        n.truth = AllTruth(n, 1);
+        return s;
+      case Function::kIfNull:
+      case Function::kCoalesce:
+      case Function::kNullIf:
+      case Function::kGreatest:
+      case Function::kLeast:
+        s = Unify(n, 0, &n.operand);
+        n.type = n.operand;
+        n.truth = AllTruth(n, 0);
+        return s;
+      case Function::kAbs:
+      case Function::kSign:
+      case Function::kFloor:
+      case Function::kCeil:
+      case Function::kRound:
+        s = Require(n, 0, "a number");
+        if (s.ok() && n.args.size() > 1) s = Require(n, 1, "an int");
+        n.type = first == Type::kFloat ? Type::kFloat : Type::kInt;
+        return s;
+      case Function::kSqrt:
+      case Function::kCbrt:
+      case Function::kExp:
+      case Function::kLn:
+      case Function::kLog10:
+      case Function::kPow:
+        for (size_t k = 0; s.ok() && k < n.args.size(); ++k) s = Require(n, k, "a number");
+        n.type = Type::kFloat;
+        return s;
+      case Function::kMod:
+        s = Require(n, 0, "a number");
+        if (s.ok()) s = Require(n, 1, "a number");
+        n.operand = Wider(Wider(Type::kInt, first), nodes_[n.args[1]].type);
+        n.type = n.operand;
+        return s;
+      case Function::kLength:
+        n.type = Type::kInt;
+        return Require(n, 0, "a string");
+      case Function::kLower:
+      case Function::kUpper:
+      case Function::kSubstr:
+        s = Require(n, 0, "a string");
+        for (size_t k = 1; s.ok() && k < n.args.size(); ++k) s = Require(n, k, "an int");
+        n.type = first == Type::kNull ? Type::kNull : Type::kString;
+        return s;
+      case Function::kYear:
+      case Function::kMonth:
+      case Function::kDay:
+      case Function::kHour:
+      case Function::kMinute:
+      case Function::kSec:
+        n.type = Type::kInt;
+        return Require(n, 0, "a timestamp");
     }
-    return absl::OkStatus();
+    return s;
   }
 
-  // Appends `op`, which changes the stack's depth by `delta`.
-  void Push(Op op, int32_t arg, int delta) {
-    program_.code.push_back(Instr{op, arg});
-    depth_ += delta;
+  // Appends an instruction and tracks the stack's depth.
+  void Push(Op op, int32_t arg = 0, int32_t arg2 = 0) {
+    program_.code.push_back(Instr{op, arg, arg2});
+    depth_ += kernels::StackEffect(op);
     max_depth_ = std::max(max_depth_, depth_);
+  }
+
+  // Emits node `id` and converts its value to `type` (int to float).
+  void EmitAs(int id, Type type) {
+    Emit(id);
+    if (type == Type::kFloat && nodes_[id].type == Type::kInt) Push(Op::kIntToFloat);
   }
 
   // Turns the value of `n`, on top of the stack, into a truth value.
   void ToTruth(const Node& n) {
     if (n.type == Type::kFloat) {
-      Push(Op::kTruthF, 0, 0);
+      Push(Op::kTruthF);
     } else if (n.type == Type::kInt && !n.truth) {
-      Push(Op::kTruthI, 0, 0);
+      Push(Op::kTruthI);
     }
   }
 
@@ -728,7 +1146,7 @@ class Compiler {
     if (IsLogical(n.op)) {
       ToTruth(a);
     } else if (n.operand == Type::kFloat && a.type == Type::kInt) {
-      Push(Op::kIntToFloat, 0, 0);
+      Push(Op::kIntToFloat);
     }
   }
 
@@ -743,11 +1161,11 @@ class Compiler {
   void Emit(int id) {
     const Node& n = nodes_[id];
     switch (n.kind) {
-      case NodeKind::kColumn: Push(Op::kColumn, ColumnSlot(n.column), 1); break;
-      case NodeKind::kInt: Push(Op::kConstInt, program_.AddInt(n.int_value), 1); break;
-      case NodeKind::kFloat: Push(Op::kConstFloat, program_.AddFloat(n.float_value), 1); break;
-      case NodeKind::kString: Push(Op::kConstString, program_.AddString(n.str), 1); break;
-      case NodeKind::kNull: Push(Op::kConstNull, 0, 1); break;
+      case NodeKind::kColumn: Push(Op::kColumn, ColumnSlot(n.column)); break;
+      case NodeKind::kInt: Push(Op::kConstInt, program_.AddInt(n.int_value)); break;
+      case NodeKind::kFloat: Push(Op::kConstFloat, program_.AddFloat(n.float_value)); break;
+      case NodeKind::kString: Push(Op::kConstString, program_.AddString(n.str)); break;
+      case NodeKind::kNull: Push(Op::kConstNull); break;
       case NodeKind::kUnary: EmitUnary(n); break;
       case NodeKind::kBinary: {
         int leaf;
@@ -763,7 +1181,64 @@ class Compiler {
         break;
       }
       case NodeKind::kCall: EmitCall(n); break;
+      case NodeKind::kIn: EmitIn(n); break;
+      case NodeKind::kBetween:
+        for (int arg : n.args) EmitAs(arg, n.operand);
+        Push(n.operand == Type::kString  ? Op::kBetweenS
+             : n.operand == Type::kFloat ? Op::kBetweenF
+                                         : Op::kBetweenI);
+        if (n.negated) Push(Op::kNot);
+        break;
+      case NodeKind::kLike: {
+        const Node& pattern = nodes_[n.args[1]];
+        if (pattern.kind == NodeKind::kNull) {
+          // x like null is null: if(is_null(x), null, null), so that x's
+          // columns are still the expression's.
+          Emit(n.args[0]);
+          Push(Op::kIsNull);
+          Push(Op::kConstNull);
+          Push(Op::kConstNull);
+          Push(Op::kIf);
+          break;
+        }
+        Emit(n.args[0]);
+        Push(Op::kLike, program_.AddString(pattern.str));
+        if (n.negated) Push(Op::kNot);
+        break;
+      }
     }
+  }
+
+  // x in (literals): one op scanning the list's constants; a null in the
+  // list turns "no match" into null (SQL), and `not in` negates that.
+  void EmitIn(const Node& n) {
+    EmitAs(n.args[0], n.operand);
+    bool has_null = false;
+    int32_t first = -1;
+    int32_t count = 0;
+    for (size_t k = 1; k < n.args.size(); ++k) {
+      Type t;
+      int64_t i = 0;
+      double f = 0;
+      std::string str;
+      LiteralValue(n.args[k], &t, &i, &f, &str);
+      if (t == Type::kNull) {
+        has_null = true;
+        continue;
+      }
+      const int32_t at = n.operand == Type::kString  ? program_.AddString(str)
+                         : n.operand == Type::kFloat ? program_.AddFloat(f)
+                                                     : program_.AddInt(i);
+      if (first < 0) first = at;
+      ++count;
+    }
+    if (first < 0) first = 0;
+    Push(n.operand == Type::kString  ? Op::kInS
+         : n.operand == Type::kFloat ? Op::kInF
+                                     : Op::kInI,
+         first, count);
+    if (has_null) Push(Op::kUnknownIfFalse);
+    if (n.negated) Push(Op::kNot);
   }
 
   void EmitUnary(const Node& n) {
@@ -772,9 +1247,9 @@ class Compiler {
     switch (n.op) {
       case Operator::kNot:
         ToTruth(a);
-        Push(Op::kNot, 0, 0);
+        Push(Op::kNot);
         break;
-      case Operator::kNeg: Push(n.type == Type::kFloat ? Op::kNegF : Op::kNegI, 0, 0); break;
+      case Operator::kNeg: Push(n.type == Type::kFloat ? Op::kNegF : Op::kNegI); break;
       default: break;  // unary plus
     }
   }
@@ -782,13 +1257,13 @@ class Compiler {
   void EmitBinary(const Node& n) {
     const bool f = n.operand == Type::kFloat;
     switch (n.op) {
-      case Operator::kOr: Push(Op::kOr, 0, -1); return;
-      case Operator::kAnd: Push(Op::kAnd, 0, -1); return;
-      case Operator::kAdd: Push(f ? Op::kAddF : Op::kAddI, 0, -1); return;
-      case Operator::kSub: Push(f ? Op::kSubF : Op::kSubI, 0, -1); return;
-      case Operator::kMul: Push(f ? Op::kMulF : Op::kMulI, 0, -1); return;
-      case Operator::kDiv: Push(f ? Op::kDivF : Op::kDivI, 0, -1); return;
-      case Operator::kMod: Push(f ? Op::kModF : Op::kModI, 0, -1); return;
+      case Operator::kOr: Push(Op::kOr); return;
+      case Operator::kAnd: Push(Op::kAnd); return;
+      case Operator::kAdd: Push(f ? Op::kAddF : Op::kAddI); return;
+      case Operator::kSub: Push(f ? Op::kSubF : Op::kSubI); return;
+      case Operator::kMul: Push(f ? Op::kMulF : Op::kMulI); return;
+      case Operator::kDiv: Push(f ? Op::kDivF : Op::kDivI); return;
+      case Operator::kMod: Push(f ? Op::kModF : Op::kModI); return;
       default: break;
     }
     Cmp cmp = Cmp::kEq;
@@ -801,15 +1276,123 @@ class Compiler {
       default: break;
     }
     const Op op = n.operand == Type::kString ? Op::kCmpS : f ? Op::kCmpF : Op::kCmpI;
-    Push(op, static_cast<int32_t>(cmp), -1);
+    Push(op, static_cast<int32_t>(cmp));
+  }
+
+  // Emits a float function of one number.
+  void EmitMath(const Node& n, kernels::MathFn fn) {
+    EmitAs(n.args[0], Type::kFloat);
+    Push(Op::kMathF, static_cast<int32_t>(fn));
+  }
+
+  // Emits a function that keeps an int an int (floor, ceil, round, abs,
+  // sign): `int_op` for an int (kNop: the value itself), `fn` for a float.
+  void EmitIntOrFloat(const Node& n, bool has_int_op, Op int_op, kernels::MathFn fn) {
+    Emit(n.args[0]);
+    if (n.type == Type::kFloat) {
+      Push(Op::kMathF, static_cast<int32_t>(fn));
+    } else if (has_int_op) {
+      Push(int_op);
+    }
+  }
+
+  // Emits arguments [first, end) of `n` as its common type, folding each
+  // into the one before with `op` (two stack slots however many there are).
+  void EmitFold(const Node& n, size_t first, Op op) {
+    EmitAs(n.args[first], n.operand);
+    for (size_t k = first + 1; k < n.args.size(); ++k) {
+      EmitAs(n.args[k], n.operand);
+      Push(op);
+    }
+  }
+
+  static Op ByType(Type t, Op int_op, Op float_op, Op string_op) {
+    return t == Type::kString ? string_op : t == Type::kFloat ? float_op : int_op;
+  }
+
+  void EmitDatePart(const Node& n, kernels::DatePart part) {
+    Emit(n.args[0]);
+    Push(Op::kDatePart, static_cast<int32_t>(part));
   }
 
   void EmitCall(const Node& n) {
+    using kernels::DatePart;
+    using kernels::MathFn;
     switch (n.function->id) {
       case Function::kIsNull:
         Emit(n.args[0]);
-        Push(Op::kIsNull, 0, 0);
+        Push(Op::kIsNull);
         break;
+      case Function::kIf:
+        Emit(n.args[0]);
+        ToTruth(nodes_[n.args[0]]);
+        EmitAs(n.args[1], n.operand);
+        EmitAs(n.args[2], n.operand);
+        Push(Op::kIf);
+        break;
+      case Function::kIfNull:
+      case Function::kCoalesce: EmitFold(n, 0, Op::kIfNull); break;
+      case Function::kNullIf:
+        EmitFold(n, 0, ByType(n.operand, Op::kNullIfI, Op::kNullIfF, Op::kNullIfS));
+        break;
+      case Function::kGreatest:
+        EmitFold(n, 0, ByType(n.operand, Op::kMaxI, Op::kMaxF, Op::kMaxS));
+        break;
+      case Function::kLeast:
+        EmitFold(n, 0, ByType(n.operand, Op::kMinI, Op::kMinF, Op::kMinS));
+        break;
+      case Function::kAbs: EmitIntOrFloat(n, true, Op::kAbsI, MathFn::kAbs); break;
+      case Function::kSign: EmitIntOrFloat(n, true, Op::kSignI, MathFn::kSign); break;
+      case Function::kFloor: EmitIntOrFloat(n, false, Op::kAbsI, MathFn::kFloor); break;
+      case Function::kCeil: EmitIntOrFloat(n, false, Op::kAbsI, MathFn::kCeil); break;
+      case Function::kRound:
+        if (n.args.size() == 1) {
+          EmitIntOrFloat(n, false, Op::kAbsI, MathFn::kRound);
+        } else {
+          Emit(n.args[0]);
+          Emit(n.args[1]);
+          Push(n.type == Type::kFloat ? Op::kRoundF : Op::kRoundI);
+        }
+        break;
+      case Function::kSqrt: EmitMath(n, MathFn::kSqrt); break;
+      case Function::kCbrt: EmitMath(n, MathFn::kCbrt); break;
+      case Function::kExp: EmitMath(n, MathFn::kExp); break;
+      case Function::kLn: EmitMath(n, MathFn::kLn); break;
+      case Function::kLog10: EmitMath(n, MathFn::kLog10); break;
+      case Function::kPow:
+        EmitAs(n.args[0], Type::kFloat);
+        EmitAs(n.args[1], Type::kFloat);
+        Push(Op::kPowF);
+        break;
+      case Function::kMod:
+        EmitFold(n, 0, n.operand == Type::kFloat ? Op::kModF : Op::kModI);
+        break;
+      case Function::kLength:
+        Emit(n.args[0]);
+        Push(Op::kLength);
+        break;
+      case Function::kLower:
+      case Function::kUpper:
+        Emit(n.args[0]);
+        Push(Op::kFold, n.function->id == Function::kLower ? kernels::kFoldLower
+                                                           : kernels::kFoldUpper);
+        break;
+      case Function::kSubstr:
+        Emit(n.args[0]);
+        Emit(n.args[1]);
+        if (n.args.size() > 2) {
+          Emit(n.args[2]);
+        } else {
+          Push(Op::kConstInt, program_.AddInt(std::numeric_limits<int64_t>::max()));
+        }
+        Push(Op::kSubstr);
+        break;
+      case Function::kYear: EmitDatePart(n, DatePart::kYear); break;
+      case Function::kMonth: EmitDatePart(n, DatePart::kMonth); break;
+      case Function::kDay: EmitDatePart(n, DatePart::kDay); break;
+      case Function::kHour: EmitDatePart(n, DatePart::kHour); break;
+      case Function::kMinute: EmitDatePart(n, DatePart::kMinute); break;
+      case Function::kSec: EmitDatePart(n, DatePart::kSec); break;
     }
   }
 
@@ -895,6 +1478,11 @@ absl::StatusOr<kernels::Program> CompileExpression(absl::string_view text, const
       break;
   }
   for (int c : compiled->columns) program.columns.push_back(columns[c]);
+  // The compiler's own guarantee, checked: a kernel evaluates the program
+  // without bounds checks.
+  if (!kernels::IsWellFormed(program)) {
+    return absl::InternalError(absl::StrCat("expression compiled to a malformed program: ", text));
+  }
   return std::move(compiled->program);
 }
 

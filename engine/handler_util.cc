@@ -2,12 +2,17 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "engine/catalog.h"
 #include "engine/expression.h"
+#include "engine/result_table.h"
 #include "kernels/filter.h"
 #include "kernels/gather.h"
+#include "kernels/materialize.h"
+#include "kernels/sort.h"
 
 namespace engine {
 
@@ -130,6 +135,139 @@ absl::StatusOr<Page> ResolvePage(int64_t offset, int64_t limit, int64_t total, c
   page.begin = std::min(offset, total);
   page.end = std::min(total, page.begin + limit);
   return page;
+}
+
+}  // namespace engine
+
+namespace engine {
+
+std::vector<std::string> SplitTopLevel(absl::string_view text, char sep) {
+  std::vector<std::string> out;
+  int depth = 0;
+  char quote = 0;
+  size_t start = 0;
+  for (size_t i = 0; i <= text.size(); ++i) {
+    if (i == text.size() || (text[i] == sep && depth == 0 && quote == 0)) {
+      out.emplace_back(absl::StripAsciiWhitespace(text.substr(start, i - start)));
+      start = i + 1;
+      continue;
+    }
+    const char c = text[i];
+    if (quote != 0) {
+      if (c == quote) quote = 0;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+    } else if (c == '(') {
+      ++depth;
+    } else if (c == ')') {
+      --depth;
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<Aliased> SplitAlias(absl::string_view text, absl::string_view field) {
+  int depth = 0;
+  char quote = 0;
+  size_t at = absl::string_view::npos;
+  for (size_t i = 0; i + 4 <= text.size(); ++i) {
+    const char c = text[i];
+    if (quote != 0) {
+      if (c == quote) quote = 0;
+      continue;
+    }
+    if (c == '\'' || c == '"') quote = c;
+    if (c == '(') ++depth;
+    if (c == ')') --depth;
+    if (depth == 0 && absl::ascii_isspace(static_cast<unsigned char>(c)) &&
+        absl::EqualsIgnoreCase(text.substr(i + 1, 2), "as") && i + 3 < text.size() &&
+        absl::ascii_isspace(static_cast<unsigned char>(text[i + 3]))) {
+      at = i;
+    }
+  }
+  Aliased out;
+  if (at == absl::string_view::npos) {
+    out.expr = std::string(absl::StripAsciiWhitespace(text));
+    return out;
+  }
+  out.expr = std::string(absl::StripAsciiWhitespace(text.substr(0, at)));
+  out.alias = std::string(absl::StripAsciiWhitespace(text.substr(at + 4)));
+  bool ok = !out.alias.empty() && !absl::ascii_isdigit(static_cast<unsigned char>(out.alias[0]));
+  for (char c : out.alias) ok = ok && (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_');
+  if (!ok || out.expr.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": '", text, "': an alias after 'as' must be a name (letters, digits, '_')"));
+  }
+  return out;
+}
+
+absl::StatusOr<RowValues> EvaluateRows(JobContext& ctx, const Table& table, const std::string& text,
+                                       absl::string_view field) {
+  RowValues out;
+  const std::string trimmed(absl::StripAsciiWhitespace(text));
+  if (const int c = table.type().Find(trimmed); c >= 0) {
+    out.view = table.views()[c];
+    out.def = table.type().column(c);
+    return out;
+  }
+  auto program = CompileExpression(trimmed, table.type(), table.views(), ExprUse::kValue);
+  if (!program.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", program.status().message()));
+  kernels::DeviceProgram device_program = kernels::Upload(*program, ctx.exec);
+  out.owned = kernels::Materialize(device_program.view, 0, table.rows(), /*nullable=*/true, ctx.exec);
+  out.view = out.owned.view();
+  out.def = ValueDef(program->result, trimmed, true);
+  return out;
+}
+
+absl::StatusOr<std::vector<OrderKey>> ParseOrderBy(absl::string_view text, absl::string_view field) {
+  std::vector<OrderKey> keys;
+  for (const std::string& item : SplitTopLevel(text, ',')) {
+    OrderKey key;
+    key.expr = item;
+    const std::string lower = absl::AsciiStrToLower(item);
+    if (absl::EndsWith(lower, " desc")) {
+      key.descending = true;
+      key.expr = item.substr(0, item.size() - 5);
+    } else if (absl::EndsWith(lower, " asc")) {
+      key.expr = item.substr(0, item.size() - 4);
+    }
+    key.expr = std::string(absl::StripAsciiWhitespace(key.expr));
+    if (key.expr.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ": an empty sort key in '", text, "'"));
+    }
+    keys.push_back(std::move(key));
+  }
+  return keys;
+}
+
+absl::StatusOr<std::vector<OrderKey>> RequestedOrder(const Json& request) {
+  const std::string order_by = Option(request, "order_by");
+  if (!absl::StripAsciiWhitespace(order_by).empty()) return ParseOrderBy(order_by, "options.order_by");
+  const std::string sort_by = Option(request, "sort_by");
+  const std::string sort_order = Option(request, "sort_order", "ascending");
+  if (sort_order != "ascending" && sort_order != "descending") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.sort_order: expected 'ascending' or 'descending', got '", sort_order, "'"));
+  }
+  if (absl::StripAsciiWhitespace(sort_by).empty()) return std::vector<OrderKey>{};
+  return std::vector<OrderKey>{{std::string(absl::StripAsciiWhitespace(sort_by)), sort_order == "descending"}};
+}
+
+absl::Status OrderRows(JobContext& ctx, const Table& table, const std::vector<OrderKey>& keys, RowSet* rows,
+                       absl::string_view field) {
+  if (keys.empty()) return absl::OkStatus();
+  std::vector<RowValues> values;
+  std::vector<kernels::SortKey> sort_keys;
+  for (const OrderKey& key : keys) {
+    auto v = EvaluateRows(ctx, table, key.expr, field);
+    if (!v.ok()) return v.status();
+    values.push_back(*std::move(v));
+  }
+  for (size_t i = 0; i < keys.size(); ++i) sort_keys.push_back({values[i].view, keys[i].descending});
+  kernels::Buffer order = kernels::SortOrder(sort_keys, rows->data(), rows->count, ctx.exec);
+  rows->all = false;
+  rows->indices = std::move(order);
+  return absl::OkStatus();
 }
 
 }  // namespace engine

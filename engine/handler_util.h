@@ -13,6 +13,7 @@
 #include "engine/host_column.h"
 #include "engine/json.h"
 #include "engine/table.h"
+#include "engine/types.h"
 #include "kernels/memory.h"
 
 namespace engine {
@@ -40,6 +41,9 @@ struct RowSet {
   bool all = true;
   int64_t count = 0;
   kernels::Buffer indices;  // int64_t[count] when !all
+
+  // The index list kernels take: null for all rows.
+  const int64_t* data() const { return all ? nullptr : indices.as<int64_t>(); }
 };
 
 // Evaluates `expression` over `table` (all rows when it is blank). Errors
@@ -62,6 +66,50 @@ absl::Status ForEachChunk(JobContext& ctx, int64_t rows, const std::function<voi
 // Rows [begin, end) of `rows` (positions within the row set), copied to the host.
 std::vector<HostColumn> FetchRows(JobContext& ctx, const Table& table, const RowSet& rows, int64_t begin,
                                   int64_t end);
+
+// Splits `text` at top-level occurrences of `sep` (outside quotes and
+// parentheses), trimming each piece; empty pieces are kept.
+std::vector<std::string> SplitTopLevel(absl::string_view text, char sep);
+
+// "expr as alias" → {expr, alias}; {text, ""} without an alias. The alias is
+// the last top-level " as " (any case). InvalidArgument names `field` when
+// the alias is not a name.
+struct Aliased {
+  std::string expr;
+  std::string alias;
+};
+absl::StatusOr<Aliased> SplitAlias(absl::string_view text, absl::string_view field);
+
+// The values of a column or expression for every row of a table, indexed by
+// row: a column's own view when `text` names a column, else the expression
+// evaluated on the device (int → long, float → double, string).
+struct RowValues {
+  kernels::ColumnView view;
+  ColumnDef def;
+  kernels::Column owned;  // the evaluated expression, when there is one
+};
+absl::StatusOr<RowValues> EvaluateRows(JobContext& ctx, const Table& table, const std::string& text,
+                                       absl::string_view field);
+
+// One key of a sort: an expression over the table's columns.
+struct OrderKey {
+  std::string expr;
+  bool descending = false;
+};
+
+// Parses "a asc, b desc, c" (asc is the default). InvalidArgument names
+// `field` for an empty key.
+absl::StatusOr<std::vector<OrderKey>> ParseOrderBy(absl::string_view text, absl::string_view field);
+
+// The sort keys a read request asks for: options.order_by, else
+// options.sort_by with options.sort_order (ascending, descending); empty when
+// neither is set. Errors name the option.
+absl::StatusOr<std::vector<OrderKey>> RequestedOrder(const Json& request);
+
+// Reorders `rows` by `keys` (stable; nulls first ascending). Afterwards
+// rows.all is false and rows.indices holds the sorted row indices.
+absl::Status OrderRows(JobContext& ctx, const Table& table, const std::vector<OrderKey>& keys, RowSet* rows,
+                       absl::string_view field);
 
 // Resolves offset/limit against `total` rows: the rows [begin, end) to return.
 // limit -9999 asks for the server maximum; a larger limit is capped to it.

@@ -9,6 +9,7 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
     AddTableHandlers(map);
     AddRecordHandlers(map);
     AddQueryHandlers(map);
+    AddAggregateHandlers(map);
     return map;
   }();
   return *handlers;

@@ -58,5 +58,6 @@ std::vector<std::string> ServedEndpoints();
 void AddTableHandlers(std::map<std::string, Handler, std::less<>>* handlers);
 void AddRecordHandlers(std::map<std::string, Handler, std::less<>>* handlers);
 void AddQueryHandlers(std::map<std::string, Handler, std::less<>>* handlers);
+void AddAggregateHandlers(std::map<std::string, Handler, std::less<>>* handlers);
 
 }  // namespace engine

@@ -20,6 +20,90 @@ int32_t Program::AddString(const std::string& s) {
   return static_cast<int32_t>(string_offsets.size() - 2);
 }
 
+int StackEffect(Op op) {
+  switch (op) {
+    case Op::kColumn:
+    case Op::kConstInt:
+    case Op::kConstFloat:
+    case Op::kConstString:
+    case Op::kConstNull:
+      return 1;
+    case Op::kIntToFloat:
+    case Op::kNegI:
+    case Op::kNegF:
+    case Op::kTruthI:
+    case Op::kTruthF:
+    case Op::kNot:
+    case Op::kIsNull:
+    case Op::kInI:
+    case Op::kInF:
+    case Op::kInS:
+    case Op::kUnknownIfFalse:
+    case Op::kLike:
+    case Op::kAbsI:
+    case Op::kSignI:
+    case Op::kMathF:
+    case Op::kLength:
+    case Op::kFold:
+    case Op::kDatePart:
+      return 0;
+    case Op::kBetweenI:
+    case Op::kBetweenF:
+    case Op::kBetweenS:
+    case Op::kIf:
+    case Op::kSubstr:
+      return -2;
+    default:
+      return -1;
+  }
+}
+
+bool IsWellFormed(const Program& p) {
+  // String constants: offsets from 0, ascending, ending at the bytes' end.
+  if (p.string_offsets.empty() || p.string_offsets.front() != 0 ||
+      p.string_offsets.back() != static_cast<int64_t>(p.chars.size())) {
+    return false;
+  }
+  for (size_t k = 1; k < p.string_offsets.size(); ++k) {
+    if (p.string_offsets[k] < p.string_offsets[k - 1]) return false;
+  }
+  const int64_t columns = static_cast<int64_t>(p.columns.size());
+  const int64_t ints = static_cast<int64_t>(p.ints.size());
+  const int64_t floats = static_cast<int64_t>(p.floats.size());
+  const int64_t strings = static_cast<int64_t>(p.string_offsets.size()) - 1;
+  auto in_range = [](int64_t arg, int64_t count, int64_t size) {
+    return arg >= 0 && count >= 0 && arg + count <= size;
+  };
+  int depth = 0;
+  for (const Instr& in : p.code) {
+    if (in.op > Op::kDatePart) return false;
+    const int effect = StackEffect(in.op);
+    if (effect <= 0 && depth < 1 - effect) return false;
+    depth += effect;
+    if (depth > kMaxStackDepth) return false;
+    bool ok = true;
+    switch (in.op) {
+      case Op::kColumn: ok = in_range(in.arg, 1, columns); break;
+      case Op::kConstInt: ok = in_range(in.arg, 1, ints); break;
+      case Op::kConstFloat: ok = in_range(in.arg, 1, floats); break;
+      case Op::kConstString:
+      case Op::kLike: ok = in_range(in.arg, 1, strings); break;
+      case Op::kInI: ok = in_range(in.arg, in.arg2, ints); break;
+      case Op::kInF: ok = in_range(in.arg, in.arg2, floats); break;
+      case Op::kInS: ok = in_range(in.arg, in.arg2, strings); break;
+      case Op::kCmpI:
+      case Op::kCmpF:
+      case Op::kCmpS: ok = in.arg >= 0 && in.arg <= static_cast<int32_t>(Cmp::kGe); break;
+      case Op::kMathF: ok = in.arg >= 0 && in.arg <= static_cast<int32_t>(MathFn::kRound); break;
+      case Op::kFold: ok = in.arg >= 0 && in.arg <= kFoldUpper; break;
+      case Op::kDatePart: ok = in.arg >= 0 && in.arg <= static_cast<int32_t>(DatePart::kSec); break;
+      default: break;
+    }
+    if (!ok) return false;
+  }
+  return depth == 1;
+}
+
 namespace {
 
 size_t AlignUp(size_t n) { return (n + 15) / 16 * 16; }

@@ -11,20 +11,61 @@
 
 namespace kernels {
 
+// How GroupRows assigns rows to groups.
+//   kSort: a stable LSD radix sort of the keys (a comparison sort for string
+//     keys), then group boundaries where the key tuple changes.
+//   kHash: keys that pack into one 64-bit word (fixed-width keys of 64 bits
+//     or less in all, null flags included; or one nullable 64-bit key, its
+//     nulls kept apart) go into an open-addressing table (linear probing, CAS
+//     on 64-bit slots) that assigns group ids; the few distinct keys are
+//     sorted, so ids follow key order; then the rows are ordered by group id
+//     (a radix sort of 32-bit ids on CUDA, a counting sort on the host).
+//     Falls back to kSort when the keys do not pack or the table fills up.
+//   kAuto: kHash when the keys pack, there are at least 2^16 rows, and a
+//     sample of 2^14 rows spread over the input shows at most
+//     hash_max_groups distinct keys and at most one per 100 rows; kSort
+//     otherwise.
+enum class GroupMethod : uint8_t { kAuto, kHash, kSort };
+
+struct GroupOptions {
+  GroupMethod method = GroupMethod::kAuto;
+  // Most groups the hash table takes before falling back to sorting; the
+  // table has twice as many slots, rounded up to a power of two. 0: the
+  // default (kDefaultHashGroups).
+  int64_t hash_max_groups = 0;
+};
+
+// The default of GroupOptions::hash_max_groups (chosen by kernels_bench).
+constexpr int64_t kDefaultHashGroups = 4096;
+
 // Rows grouped by their key tuple: order[starts[g] .. starts[g+1]) are the
 // rows of group g. Groups are in ascending key order (nulls first; two
-// nulls are equal); rows within a group keep their input order.
+// nulls are equal; NaN after every number, all NaNs equal, -0.0 == 0.0;
+// strings bytewise); rows within a group keep their input order.
 struct Groups {
   Buffer order;   // device int64[rows]
   Buffer starts;  // device int64[count + 1]
+  Buffer ids;     // device int32[rows]: ids[i] is the group of order[i] (non-decreasing)
+  // Kept by the hash path on the host backend, where Aggregate reads the
+  // rows in input order (sequentially) rather than through `order`; empty
+  // otherwise: the group of the i-th input row, and a copy of `rows` (empty
+  // when GroupRows had all rows).
+  Buffer row_groups;  // device int32[rows]
+  Buffer input_rows;  // device int64[rows]
   int64_t rows = 0;
   int64_t count = 0;
+  GroupMethod method = GroupMethod::kSort;  // the method that produced the groups
 };
 
 // Groups `rows` (device int64[n]), or all rows 0..n-1 when null, by the
 // values of `keys` (each with at least as many rows as the largest row index).
-// Chooses the algorithm: hashing where it pays, sorting otherwise.
+// Chooses the algorithm: hashing where it pays, sorting otherwise. No keys:
+// one group of all rows (none when n == 0).
+// REQUIRES: n < 2^31 (throws std::invalid_argument). Synchronizes to learn
+// the group count (the hash path also to read its table's state: 2 or 3 times).
 Groups GroupRows(const std::vector<ColumnView>& keys, const int64_t* rows, int64_t n, const Exec& exec);
+Groups GroupRows(const std::vector<ColumnView>& keys, const int64_t* rows, int64_t n,
+                 const GroupOptions& options, const Exec& exec);
 
 // The first row (in `order`) of each group: device int64[count].
 Buffer GroupFirstRows(const Groups& groups, const Exec& exec);
@@ -50,10 +91,19 @@ enum class AggKind {
 //   kSum: kInt64 for integer values (wrapping), kFloat64 otherwise.
 //   kMin, kMax: the value's own layout (strings compare bytewise).
 //   kMean, kVar*, kStd*: kFloat64 (sample variants need two values).
-//   kArgMin, kArgMax: `target`'s layout, at the first row with the extreme.
+//   kArgMin, kArgMax: `target`'s layout, at the first row with the extreme;
+//     null where the target is null at that row.
+// Values order as GroupRows orders keys: NaN is greater than every number
+// (so max of {1, NaN} is NaN), -0.0 == 0.0; count_distinct counts all NaNs
+// as one value. Sums, means and variances follow IEEE arithmetic (a NaN
+// makes them NaN).
 // A group with no non-null value gives null (except the counts), so the
 // result is nullable except for counts.
-// REQUIRES: value numeric for kSum, kMean, kVar*, kStd*; target for kArg*.
+// REQUIRES: value numeric for kSum, kMean, kVar*, kStd*; target for kArg*;
+// value (and target) hold every row of the groups. Throws
+// std::invalid_argument otherwise.
+// Synchronizes on CUDA (thrust::reduce_by_key returns where its output
+// ends), and to size the bytes of a string result.
 Column Aggregate(const Groups& groups, AggKind kind, const ColumnView* value, const ColumnView* target,
                  const Exec& exec);
 

@@ -13,6 +13,8 @@ namespace kernels {
 // a string result kVarChars (its fold applied). Nulls are kept when
 // `nullable`; otherwise a null row holds 0 or an empty string.
 // Computed columns, group keys and sort keys over expressions use this.
+// A string result evaluates the program twice per row (lengths, then bytes).
+// REQUIRES: every column of the program has at least `end` rows.
 Column Materialize(const ProgramView& value, int64_t begin, int64_t end, bool nullable, const Exec& exec);
 
 }  // namespace kernels

@@ -17,9 +17,17 @@ struct SortKey {
 // Row indices in sorted order: `rows` (device int64[n]), or all rows
 // 0..n-1 when `rows` is null, ordered by the keys (the first key first),
 // stably, so equal tuples keep their input order. Every PhysType is a key;
-// strings compare bytewise; nulls come first ascending and last descending;
-// NaN sorts after every number. Returns a device int64[n].
-// Fixed-width keys use radix sort; string keys a comparison sort.
+// strings compare bytewise (unsigned; a charN ends at its first zero byte).
+// Ascending, a key orders null < numbers < NaN (all NaNs equal, -0.0 ==
+// 0.0); descending reverses that: NaN first, nulls last. Returns a device
+// int64[n]; no keys: `rows` (or 0..n-1) unchanged.
+// Fixed-width keys use radix sort: the keys are cut into bit fields (a null
+// flag, the value, charN in 8-byte chunks up to 32 bytes) that are packed
+// into as few 32- or 64-bit words as they fit, and the words are sorted
+// least significant first with a stable radix sort. Strings (and charN wider
+// than 32 bytes) take a stable comparison sort in that sequence, of (8-byte
+// prefix, row) pairs that read the strings only where prefixes tie.
+// Does not synchronize.
 Buffer SortOrder(const std::vector<SortKey>& keys, const int64_t* rows, int64_t n, const Exec& exec);
 
 }  // namespace kernels

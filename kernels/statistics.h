@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 #include "kernels/backend.h"
@@ -45,6 +46,22 @@ KERNELS_HD inline Moments MergeMoments(const Moments& a, const Moments& b) {
 }
 
 // Moments of `value` (a program whose result is kFloat) over rows [begin, end).
+// Each value is a Moments of count 1, merged pairwise, so m3 and m4 are filled.
 Moments ComputeMoments(const ProgramView& value, int64_t begin, int64_t end, const Exec& exec);
+
+// Population skewness m3/n / (m2/n)^1.5 and excess kurtosis m4/n / (m2/n)^2 - 3;
+// NaN when the count is 0 or every value is equal (m2 == 0).
+inline double Skewness(const Moments& m) {
+  if (m.count == 0 || m.m2 == 0) return NAN;
+  const double n = static_cast<double>(m.count);
+  const double var = m.m2 / n;
+  return (m.m3 / n) / (var * std::sqrt(var));
+}
+inline double ExcessKurtosis(const Moments& m) {
+  if (m.count == 0 || m.m2 == 0) return NAN;
+  const double n = static_cast<double>(m.count);
+  const double var = m.m2 / n;
+  return (m.m4 / n) / (var * var) - 3.0;
+}
 
 }  // namespace kernels

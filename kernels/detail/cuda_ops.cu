@@ -1,5 +1,7 @@
 // The CUDA backend: Thrust's CUDA system on the job's stream, compiled by nvcc.
 // Kernels run with par_nosync; a value returned to the host synchronizes.
+// The analytical kernels (AnalyticsOps) are compiled apart, in
+// cuda_analytics.cu (nvcc takes minutes per file); this file forwards them.
 
 #include <cuda_runtime.h>
 #include <thrust/system/cuda/execution_policy.h>
@@ -104,6 +106,31 @@ class CudaOpsImpl final : public AlgorithmOps<CudaOpsImpl> {
   void Fill(void* dst, uint8_t value, size_t bytes, const Exec& exec) const override {
     if (bytes == 0) return;
     Check(cudaMemsetAsync(dst, value, bytes, AsStream(exec.stream)), "cudaMemsetAsync");
+  }
+
+  Column Materialize(const ProgramView& p, int64_t begin, int64_t end, bool nullable,
+                     const Exec& exec) const override {
+    return CudaAnalyticsOps().Materialize(p, begin, end, nullable, exec);
+  }
+  Buffer SortOrder(const std::vector<SortKey>& keys, const int64_t* rows, int64_t n,
+                   const Exec& exec) const override {
+    return CudaAnalyticsOps().SortOrder(keys, rows, n, exec);
+  }
+  Groups GroupRows(const std::vector<ColumnView>& keys, const int64_t* rows, int64_t n,
+                   const GroupOptions& options, const Exec& exec) const override {
+    return CudaAnalyticsOps().GroupRows(keys, rows, n, options, exec);
+  }
+  Buffer GroupFirstRows(const Groups& groups, const Exec& exec) const override {
+    return CudaAnalyticsOps().GroupFirstRows(groups, exec);
+  }
+  Column Aggregate(const Groups& groups, AggKind kind, const ColumnView* value, const ColumnView* target,
+                   const Exec& exec) const override {
+    return CudaAnalyticsOps().Aggregate(groups, kind, value, target, exec);
+  }
+  std::vector<double> Histogram(const ColumnView& value, const ColumnView* weights, const int64_t* rows,
+                                int64_t n, double start, double end, double interval, int64_t bins,
+                                HistogramMethod method, const Exec& exec) const override {
+    return CudaAnalyticsOps().Histogram(value, weights, rows, n, start, end, interval, bins, method, exec);
   }
 };
 

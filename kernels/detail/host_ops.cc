@@ -2,8 +2,14 @@
 
 #include <thrust/system/omp/execution_policy.h>
 
+#include <atomic>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
+#include <mutex>
+#include <utility>
+#include <vector>
 
 #include "kernels/detail/algorithms.inl"
 #include "kernels/detail/ops.h"
@@ -12,9 +18,116 @@
 namespace kernels::detail {
 namespace {
 
-class HostOpsImpl final : public AlgorithmOps<HostOpsImpl> {
+// Thrust's OpenMP sort sorts one tile per thread (thrust::seq, whose
+// temporaries come from the heap) and then merges tiles inside a parallel
+// region, taking the merge buffers from the policy's allocator. An exception
+// there (OutOfMemory from the pool) would end the process, so a sort first
+// reserves, outside the region, what both phases need: twice the keys and
+// values. The merge buffers come out of the reserved block; the tile
+// temporaries are counted by it. Requests past the block (not expected) go to
+// the pool if it has room and to the heap otherwise: never an exception
+// inside the region.
+class SortArena {
+ public:
+  SortArena(const Exec& exec, size_t bytes) : mr_(exec.mr), block_(bytes, exec) {}
+  SortArena(const SortArena&) = delete;
+  SortArena& operator=(const SortArena&) = delete;
+  ~SortArena() {
+    for (const Extra& e : extra_) Free(e);
+  }
+
+  char* allocate(std::ptrdiff_t bytes) {
+    const size_t need = (static_cast<size_t>(bytes) + 255) / 256 * 256;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (outstanding_ == 0) used_ = 0;  // merge levels free everything between them
+    if (used_ + need <= block_.size()) {
+      char* p = block_.as<char>() + used_;
+      used_ += need;
+      ++outstanding_;
+      return p;
+    }
+    Extra e{nullptr, static_cast<size_t>(bytes), true};
+    try {
+      e.p = static_cast<char*>(mr_->Allocate(e.bytes, nullptr));
+    } catch (...) {
+      e.pooled = false;
+      e.p = static_cast<char*>(std::aligned_alloc(256, need));
+      if (e.p == nullptr) std::terminate();  // the host itself is out of memory
+    }
+    extra_.push_back(e);
+    return e.p;
+  }
+
+  void deallocate(char* p, size_t) noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    const char* base = block_.as<char>();
+    if (p >= base && p < base + block_.size()) {
+      --outstanding_;
+      return;
+    }
+    for (size_t i = 0; i < extra_.size(); ++i) {
+      if (extra_[i].p == p) {
+        Free(extra_[i]);
+        extra_[i] = extra_.back();
+        extra_.pop_back();
+        return;
+      }
+    }
+  }
+
+ private:
+  struct Extra {
+    char* p;
+    size_t bytes;
+    bool pooled;
+  };
+  void Free(const Extra& e) noexcept {
+    if (e.pooled) {
+      mr_->Deallocate(e.p, e.bytes, nullptr);
+    } else {
+      std::free(e.p);
+    }
+  }
+
+  std::mutex mu_;
+  MemoryResource* mr_;
+  Buffer block_;
+  size_t used_ = 0;
+  int64_t outstanding_ = 0;
+  std::vector<Extra> extra_;
+};
+
+struct ArenaAllocator {
+  using value_type = char;
+  SortArena* arena;
+  char* allocate(std::ptrdiff_t bytes) { return arena->allocate(bytes); }
+  void deallocate(char* p, size_t bytes) { arena->deallocate(p, bytes); }
+};
+
+std::atomic<bool>& SerialFlag() {
+  static std::atomic<bool> serial{true};
+  return serial;
+}
+
+struct HostSortScope {
+  SortArena arena;
+  auto policy() { return thrust::omp::par(ArenaAllocator{&arena}); }
+};
+
+class HostOpsImpl final : public AnalyticsAlgorithms<HostOpsImpl, AlgorithmOps<HostOpsImpl>> {
  public:
   auto policy(const Exec& exec) const { return thrust::omp::par(TempAllocator{exec.mr, nullptr}); }
+  // A few CPU threads: reduce groups with one loop each (or hashed groups
+  // in input order), and order hashed rows by a counting sort (see
+  // kernels_bench: Thrust's reduce_by_key and sorts on OpenMP run mostly on
+  // one thread). The CUDA paths are built too, for tests.
+  static constexpr bool kHasSerialGroups = true;
+  bool serial_groups() const { return SerialFlag().load(std::memory_order_relaxed); }
+  // `bytes`: the keys and values of the sort; the merges need as much again,
+  // plus a few 256-byte roundings per thread.
+  HostSortScope sort_scope(const Exec& exec, size_t bytes) const {
+    return HostSortScope{SortArena(exec, 2 * bytes + 64 * 1024)};
+  }
 
   int DeviceCount() const override { return 0; }
   CudaDeviceInfo DeviceInfo(int) const override { return {}; }
@@ -42,6 +155,8 @@ class HostOpsImpl final : public AlgorithmOps<HostOpsImpl> {
 };
 
 }  // namespace
+
+void SetHostSerialGroups(bool serial) { SerialFlag().store(serial, std::memory_order_relaxed); }
 
 const Ops& HostOps() {
   static const HostOpsImpl ops;

@@ -8,17 +8,44 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "kernels/backend.h"
+#include "kernels/column.h"
 #include "kernels/expr_vm.h"
+#include "kernels/groupby.h"
+#include "kernels/histogram.h"
+#include "kernels/memory.h"
 #include "kernels/random.h"
+#include "kernels/sort.h"
 #include "kernels/statistics.h"
 
 namespace kernels::detail {
 
-class Ops {
+// The analytical kernels, whole: each is one template in algorithms.inl (the
+// public functions in materialize.h, sort.h, groupby.h and histogram.h
+// forward here). Apart from Ops so that the CUDA backend can compile them in
+// a translation unit of their own (cuda_analytics.cu).
+class AnalyticsOps {
  public:
-  virtual ~Ops() = default;
+  virtual ~AnalyticsOps() = default;
+  virtual Column Materialize(const ProgramView& p, int64_t begin, int64_t end, bool nullable,
+                             const Exec& exec) const = 0;
+  virtual Buffer SortOrder(const std::vector<SortKey>& keys, const int64_t* rows, int64_t n,
+                           const Exec& exec) const = 0;
+  virtual Groups GroupRows(const std::vector<ColumnView>& keys, const int64_t* rows, int64_t n,
+                           const GroupOptions& options, const Exec& exec) const = 0;
+  virtual Buffer GroupFirstRows(const Groups& groups, const Exec& exec) const = 0;
+  virtual Column Aggregate(const Groups& groups, AggKind kind, const ColumnView* value,
+                           const ColumnView* target, const Exec& exec) const = 0;
+  virtual std::vector<double> Histogram(const ColumnView& value, const ColumnView* weights,
+                                        const int64_t* rows, int64_t n, double start, double end,
+                                        double interval, int64_t bins, HistogramMethod method,
+                                        const Exec& exec) const = 0;
+};
+
+class Ops : public AnalyticsOps {
+ public:
 
   // Runtime.
   virtual int DeviceCount() const = 0;
@@ -68,7 +95,13 @@ class Ops {
 };
 
 const Ops& HostOps();
+// Tests: false makes the host backend group and aggregate by the paths the
+// CUDA backend takes (radix sort by group id, reduce_by_key), so that they
+// run where there is no GPU; true (the default) restores its own.
+void SetHostSerialGroups(bool serial);
 const Ops& CudaOps();  // only in builds with the CUDA backend
+// CUDA's AnalyticsOps, in cuda_analytics.cu; CudaOps() forwards to it.
+const AnalyticsOps& CudaAnalyticsOps();
 const Ops& OpsFor(Backend backend);
 
 }  // namespace kernels::detail

@@ -3,17 +3,16 @@
 // Each test checks the kernels against a plain reference computed here, on
 // host copies of the data.
 
+#include "tests/kernels/kernels_test_util.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <functional>
 #include <limits>
-#include <memory>
 #include <new>
-#include <ostream>
 #include <random>
 #include <set>
 #include <sstream>
@@ -31,439 +30,9 @@
 #include "kernels/statistics.h"
 
 namespace kernels {
-
-// Names the backend in gtest's messages.
-void PrintTo(Backend backend, std::ostream* os) { *os << BackendName(backend); }
-
 namespace {
 
-constexpr int64_t kInt64Min = std::numeric_limits<int64_t>::min();
-constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
-// Not a multiple of any block or tile size.
-constexpr int64_t kLargeRows = (int64_t{1} << 20) + 3;
-
-const PhysType kAllTypes[] = {PhysType::kInt8,    PhysType::kInt16,   PhysType::kInt32,
-                              PhysType::kInt64,   PhysType::kFloat32, PhysType::kFloat64,
-                              PhysType::kFixedChars, PhysType::kVarChars};
-
-const char* TypeName(PhysType type) {
-  switch (type) {
-    case PhysType::kInt8: return "int8";
-    case PhysType::kInt16: return "int16";
-    case PhysType::kInt32: return "int32";
-    case PhysType::kInt64: return "int64";
-    case PhysType::kFloat32: return "float32";
-    case PhysType::kFloat64: return "float64";
-    case PhysType::kFixedChars: return "fixed chars";
-    case PhysType::kVarChars: return "var chars";
-  }
-  return "?";
-}
-
-// ---------------------------------------------------------------------------
-// Host copies of columns.
-
-// A column as plain host data. Every row is kept as its raw bytes: a number's
-// in-memory bytes, a charN's `width` bytes (zero-padded), a string's bytes.
-struct HostColumn {
-  PhysType type = PhysType::kInt64;
-  int32_t width = 0;              // kFixedChars only
-  std::vector<std::string> rows;
-  std::vector<uint8_t> validity;  // empty: no validity array, every row valid
-
-  int64_t size() const { return static_cast<int64_t>(rows.size()); }
-  bool valid(int64_t i) const { return validity.empty() || validity[i] != 0; }
-};
-
-template <typename T>
-struct TypeOf;
-template <> struct TypeOf<int8_t> { static constexpr PhysType value = PhysType::kInt8; };
-template <> struct TypeOf<int16_t> { static constexpr PhysType value = PhysType::kInt16; };
-template <> struct TypeOf<int32_t> { static constexpr PhysType value = PhysType::kInt32; };
-template <> struct TypeOf<int64_t> { static constexpr PhysType value = PhysType::kInt64; };
-template <> struct TypeOf<float> { static constexpr PhysType value = PhysType::kFloat32; };
-template <> struct TypeOf<double> { static constexpr PhysType value = PhysType::kFloat64; };
-
-template <typename T>
-std::string BytesOf(T v) {
-  return std::string(reinterpret_cast<const char*>(&v), sizeof(T));
-}
-
-template <typename T>
-T ValueAt(const HostColumn& h, int64_t i) {
-  T v;
-  std::memcpy(&v, h.rows[i].data(), sizeof(T));
-  return v;
-}
-
-// A string row as a kernel compares it: a charN ends at its first zero byte.
-std::string StringAt(const HostColumn& h, int64_t i) {
-  const std::string& r = h.rows[i];
-  if (h.type == PhysType::kFixedChars) return r.substr(0, std::min(r.find('\0'), r.size()));
-  return r;
-}
-
-template <typename T>
-HostColumn Numbers(const std::vector<T>& values, std::vector<uint8_t> validity = {}) {
-  HostColumn h;
-  h.type = TypeOf<T>::value;
-  for (T v : values) h.rows.push_back(BytesOf(v));
-  h.validity = std::move(validity);
-  return h;
-}
-
-HostColumn FixedChars(int32_t width, const std::vector<std::string>& values,
-                      std::vector<uint8_t> validity = {}) {
-  HostColumn h;
-  h.type = PhysType::kFixedChars;
-  h.width = width;
-  for (std::string s : values) {
-    s.resize(width, '\0');
-    h.rows.push_back(s);
-  }
-  h.validity = std::move(validity);
-  return h;
-}
-
-HostColumn VarChars(const std::vector<std::string>& values, std::vector<uint8_t> validity = {}) {
-  HostColumn h;
-  h.type = PhysType::kVarChars;
-  h.rows = values;
-  h.validity = std::move(validity);
-  return h;
-}
-
-HostColumn EmptyLike(const HostColumn& h) {
-  HostColumn e;
-  e.type = h.type;
-  e.width = h.width;
-  return e;
-}
-
-constexpr int32_t kSampleWidth = 6;
-
-// Deterministic sample data of any type: random bits for integers, values on
-// a binary grid for floats (so references are exact), letters for strings
-// (charN of every length 0..width, strings of length 0..10). With nulls,
-// about a quarter of the rows are null.
-HostColumn Sample(PhysType type, int64_t rows, uint64_t seed, bool with_nulls) {
-  std::mt19937_64 rng(seed);
-  HostColumn h;
-  h.type = type;
-  h.width = type == PhysType::kFixedChars ? kSampleWidth : 0;
-  auto letters = [&rng](size_t n) {
-    std::string s(n, 'a');
-    for (char& c : s) c = static_cast<char>('a' + rng() % 26);
-    return s;
-  };
-  for (int64_t i = 0; i < rows; ++i) {
-    switch (type) {
-      case PhysType::kInt8: h.rows.push_back(BytesOf(static_cast<int8_t>(rng()))); break;
-      case PhysType::kInt16: h.rows.push_back(BytesOf(static_cast<int16_t>(rng()))); break;
-      case PhysType::kInt32: h.rows.push_back(BytesOf(static_cast<int32_t>(rng()))); break;
-      case PhysType::kInt64: h.rows.push_back(BytesOf(static_cast<int64_t>(rng()))); break;
-      case PhysType::kFloat32:
-        h.rows.push_back(BytesOf(static_cast<float>(static_cast<int64_t>(rng() % 200001) - 100000) / 64.0f));
-        break;
-      case PhysType::kFloat64:
-        h.rows.push_back(BytesOf(static_cast<double>(static_cast<int64_t>(rng() % 2000001) - 1000000) / 1024.0));
-        break;
-      case PhysType::kFixedChars: {
-        std::string s = letters(rng() % (kSampleWidth + 1));
-        s.resize(kSampleWidth, '\0');
-        h.rows.push_back(s);
-        break;
-      }
-      case PhysType::kVarChars: h.rows.push_back(letters(rng() % 11)); break;
-    }
-  }
-  if (with_nulls) {
-    for (int64_t i = 0; i < rows; ++i) h.validity.push_back(rng() % 4 != 0 ? 1 : 0);
-  }
-  return h;
-}
-
-std::string Printable(const std::string& bytes) {
-  std::ostringstream out;
-  out << '"';
-  for (unsigned char c : bytes) {
-    if (c >= 0x20 && c < 0x7f) {
-      out << c;
-    } else {
-      const char* hex = "0123456789abcdef";
-      out << "\\x" << hex[c >> 4] << hex[c & 15];
-    }
-  }
-  out << '"';
-  return out.str();
-}
-
-// Same rows, same bytes (null rows included) and same validity.
-::testing::AssertionResult SameRows(const HostColumn& actual, const HostColumn& expected) {
-  if (actual.size() != expected.size()) {
-    return ::testing::AssertionFailure()
-           << "has " << actual.size() << " rows, expected " << expected.size();
-  }
-  for (int64_t i = 0; i < actual.size(); ++i) {
-    if (actual.valid(i) != expected.valid(i)) {
-      return ::testing::AssertionFailure() << "row " << i << " is " << (actual.valid(i) ? "valid" : "null")
-                                           << ", expected " << (expected.valid(i) ? "valid" : "null");
-    }
-    if (actual.rows[i] != expected.rows[i]) {
-      return ::testing::AssertionFailure() << "row " << i << " holds " << Printable(actual.rows[i])
-                                           << ", expected " << Printable(expected.rows[i]);
-    }
-  }
-  return ::testing::AssertionSuccess();
-}
-
-// ---------------------------------------------------------------------------
-// Moving data between the host and a backend.
-
-Buffer ToDevice(const void* src, size_t bytes, const Exec& exec) {
-  Buffer b(bytes, exec);
-  CopyToDevice(b.data(), src, bytes, exec);
-  return b;
-}
-
-template <typename T>
-Buffer ToDevice(const std::vector<T>& v, const Exec& exec) {
-  return ToDevice(v.data(), v.size() * sizeof(T), exec);
-}
-
-template <typename T>
-std::vector<T> FromDevice(const void* src, int64_t count, const Exec& exec) {
-  std::vector<T> out(static_cast<size_t>(count));
-  CopyToHostSync(out.data(), src, out.size() * sizeof(T), exec);
-  return out;
-}
-
-// A device column holding `h`; nullable exactly when h has a validity array.
-Column ToDevice(const HostColumn& h, const Exec& exec) {
-  Buffer data, offsets, validity;
-  if (h.type == PhysType::kVarChars) {
-    std::string chars;
-    std::vector<int64_t> off{0};
-    for (const std::string& r : h.rows) {
-      chars += r;
-      off.push_back(static_cast<int64_t>(chars.size()));
-    }
-    data = ToDevice(chars.data(), chars.size(), exec);
-    offsets = ToDevice(off, exec);
-  } else {
-    std::string bytes;
-    for (const std::string& r : h.rows) bytes += r;
-    data = ToDevice(bytes.data(), bytes.size(), exec);
-  }
-  const bool nullable = !h.validity.empty();
-  if (nullable) validity = ToDevice(h.validity, exec);
-  return Column::Adopt(h.type, h.width, nullable, h.size(), std::move(data), std::move(offsets),
-                       std::move(validity));
-}
-
-HostColumn FromDevice(const ColumnView& v, const Exec& exec) {
-  HostColumn h;
-  h.type = v.type;
-  h.width = v.width;
-  if (v.size == 0) return h;
-  if (v.type == PhysType::kVarChars) {
-    const std::vector<int64_t> off = FromDevice<int64_t>(v.offsets, v.size + 1, exec);
-    const std::vector<char> chars =
-        FromDevice<char>(static_cast<const char*>(v.data) + off[0], off[v.size] - off[0], exec);
-    for (int64_t i = 0; i < v.size; ++i) {
-      h.rows.emplace_back(chars.data() + (off[i] - off[0]), chars.data() + (off[i + 1] - off[0]));
-    }
-  } else {
-    const int w = ValueWidth(v.type, v.width);
-    const std::vector<char> bytes = FromDevice<char>(v.data, v.size * w, exec);
-    for (int64_t i = 0; i < v.size; ++i) h.rows.emplace_back(bytes.data() + i * w, w);
-  }
-  if (v.validity != nullptr) h.validity = FromDevice<uint8_t>(v.validity, v.size, exec);
-  return h;
-}
-
-// Rows [begin, end) of a column, as a view into the same memory.
-ColumnView Slice(ColumnView v, int64_t begin, int64_t end) {
-  if (v.type == PhysType::kVarChars) {
-    v.offsets += begin;
-  } else {
-    v.data = static_cast<const char*>(v.data) + begin * ValueWidth(v.type, v.width);
-  }
-  if (v.validity != nullptr) v.validity += begin;
-  v.size = end - begin;
-  return v;
-}
-
-// ---------------------------------------------------------------------------
-// Hand-built programs.
-
-// Postfix code for an expression; constants live in the ProgramBuilder that made it.
-struct Code {
-  std::vector<Instr> instrs;
-};
-
-class ProgramBuilder {
- public:
-  // kColumn k reads columns[k].
-  explicit ProgramBuilder(std::vector<ColumnView> columns) { program_.columns = std::move(columns); }
-
-  Code Col(int32_t k) const { return {{Instr{Op::kColumn, k}}}; }
-  Code Int(int64_t v) { return {{Instr{Op::kConstInt, program_.AddInt(v)}}}; }
-  Code Float(double v) { return {{Instr{Op::kConstFloat, program_.AddFloat(v)}}}; }
-  Code Str(const std::string& s) { return {{Instr{Op::kConstString, program_.AddString(s)}}}; }
-  Code Null() const { return {{Instr{Op::kConstNull, 0}}}; }
-
-  Program Build(const Code& code, ValueKind result = ValueKind::kInt) const {
-    Program p = program_;
-    p.code = code.instrs;
-    p.result = result;
-    return p;
-  }
-
- private:
-  Program program_;
-};
-
-Code Unary(Op op, Code a) {
-  a.instrs.push_back(Instr{op, 0});
-  return a;
-}
-
-Code Binary(Op op, Code a, const Code& b, int32_t arg = 0) {
-  a.instrs.insert(a.instrs.end(), b.instrs.begin(), b.instrs.end());
-  a.instrs.push_back(Instr{op, arg});
-  return a;
-}
-
-Code Compare(Op op, Cmp cmp, Code a, const Code& b) {
-  return Binary(op, std::move(a), b, static_cast<int32_t>(cmp));
-}
-Code And(Code a, const Code& b) { return Binary(Op::kAnd, std::move(a), b); }
-Code Or(Code a, const Code& b) { return Binary(Op::kOr, std::move(a), b); }
-Code Not(Code a) { return Unary(Op::kNot, std::move(a)); }
-Code IsNull(Code a) { return Unary(Op::kIsNull, std::move(a)); }
-
-const Cmp kAllCmps[] = {Cmp::kEq, Cmp::kNe, Cmp::kLt, Cmp::kLe, Cmp::kGt, Cmp::kGe};
-
-const char* CmpName(Cmp c) {
-  switch (c) {
-    case Cmp::kEq: return "==";
-    case Cmp::kNe: return "!=";
-    case Cmp::kLt: return "<";
-    case Cmp::kLe: return "<=";
-    case Cmp::kGt: return ">";
-    case Cmp::kGe: return ">=";
-  }
-  return "?";
-}
-
-template <typename T>
-bool ApplyCmpRef(Cmp c, const T& a, const T& b) {
-  switch (c) {
-    case Cmp::kEq: return a == b;
-    case Cmp::kNe: return a != b;
-    case Cmp::kLt: return a < b;
-    case Cmp::kLe: return a <= b;
-    case Cmp::kGt: return a > b;
-    case Cmp::kGe: return a >= b;
-  }
-  return false;
-}
-
-// Byte-wise (unsigned) string order, as the kernels compare.
-int CompareStrings(const std::string& a, const std::string& b) {
-  const int c = std::memcmp(a.data(), b.data(), std::min(a.size(), b.size()));
-  if (c != 0) return c < 0 ? -1 : 1;
-  return a.size() == b.size() ? 0 : (a.size() < b.size() ? -1 : 1);
-}
-
-std::vector<int64_t> RowsWhere(int64_t begin, int64_t end, const std::function<bool(int64_t)>& pred) {
-  std::vector<int64_t> rows;
-  for (int64_t i = begin; i < end; ++i) {
-    if (pred(i)) rows.push_back(i);
-  }
-  return rows;
-}
-
-std::vector<int64_t> Iota(int64_t begin, int64_t end) {
-  std::vector<int64_t> v(static_cast<size_t>(std::max<int64_t>(end - begin, 0)));
-  for (size_t i = 0; i < v.size(); ++i) v[i] = begin + static_cast<int64_t>(i);
-  return v;
-}
-
-// ---------------------------------------------------------------------------
-// The fixture: one backend per parameter, with a stream and an unlimited pool.
-
-class BackendTest : public ::testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override {
-    if (GetParam() == Backend::kCuda && CudaDeviceCount() == 0) {
-      GTEST_SKIP() << "no CUDA device visible to this process ("
-                   << (CudaCompiledIn() ? "CUDA backend built in" : "built without the CUDA backend")
-                   << "); the CUDA path runs on a machine with a GPU";
-    }
-    exec_.backend = GetParam();
-    exec_.device = 0;
-    BindThread(exec_);
-    exec_.stream = CreateStream(GetParam(), 0);
-    mr_ = std::make_unique<MemoryResource>(GetParam(), 0, DeviceName(), 0);
-    exec_.mr = mr_.get();
-  }
-
-  void TearDown() override {
-    if (mr_ == nullptr) return;
-    Synchronize(exec_);
-    DestroyStream(exec_.backend, exec_.device, exec_.stream);
-  }
-
-  std::string DeviceName() const { return std::string(BackendName(GetParam())) + ":0"; }
-
-  // exec_ drawing memory from `mr` instead.
-  Exec ExecOn(MemoryResource* mr) const {
-    Exec e = exec_;
-    e.mr = mr;
-    return e;
-  }
-
-  Column Dev(const HostColumn& h) { return ToDevice(h, exec_); }
-  HostColumn Host(const ColumnView& v) { return FromDevice(v, exec_); }
-
-  std::vector<int64_t> SelectRows(const Program& p, int64_t begin, int64_t end) {
-    const DeviceProgram d = Upload(p, exec_);
-    const Selection s = Select(d.view, begin, end, exec_);
-    return FromDevice<int64_t>(s.indices.data(), s.count, exec_);
-  }
-
-  int64_t CountRows(const Program& p, int64_t begin, int64_t end) {
-    const DeviceProgram d = Upload(p, exec_);
-    return Count(d.view, begin, end, exec_);
-  }
-
-  Moments MomentsOf(const Program& p, int64_t begin, int64_t end) {
-    const DeviceProgram d = Upload(p, exec_);
-    return ComputeMoments(d.view, begin, end, exec_);
-  }
-
-  // Rows of [0, n) where `actual` and `expected` differ, in value (compared
-  // with the kCmp* op `cmp`) or in being null. Runs on the backend.
-  std::vector<int64_t> Mismatches(ProgramBuilder& b, const Code& actual, const Code& expected, Op cmp,
-                                  int64_t n) {
-    const Code same = Or(Compare(cmp, Cmp::kEq, actual, expected), And(IsNull(actual), IsNull(expected)));
-    const Code differ = Or(IsNull(same), Not(same));
-    return SelectRows(b.Build(differ), 0, n);
-  }
-
-  std::unique_ptr<MemoryResource> mr_;
-  Exec exec_;
-};
-
-std::string BackendParamName(const ::testing::TestParamInfo<Backend>& info) {
-  return BackendName(info.param);
-}
-
-#define INSTANTIATE_FOR_BACKENDS(Suite)                                                     \
-  INSTANTIATE_TEST_SUITE_P(Backends, Suite, ::testing::Values(Backend::kHost, Backend::kCuda), \
-                           BackendParamName)
+using namespace test;  // NOLINT
 
 // ===========================================================================
 // MemoryResource and Buffer
@@ -1349,7 +918,7 @@ TEST_P(GatherTest, GatheredColumnCanBeAppendedTo) {
 using StatisticsTest = BackendTest;
 INSTANTIATE_FOR_BACKENDS(StatisticsTest);
 
-// Two passes in long double: the mean first, then squared deviations from it.
+// Two passes in long double: the mean first, then powers of deviations from it.
 Moments ReferenceMoments(const std::vector<double>& v, const std::vector<uint8_t>& valid, int64_t begin,
                          int64_t end) {
   Moments m;
@@ -1363,17 +932,24 @@ Moments ReferenceMoments(const std::vector<double>& v, const std::vector<uint8_t
   }
   if (m.count == 0) return m;
   const long double mean = sum / m.count;
-  long double m2 = 0;
+  long double m2 = 0, m3 = 0, m4 = 0;
   for (int64_t i = begin; i < end; ++i) {
     if (!valid.empty() && !valid[i]) continue;
-    m2 += (v[i] - mean) * (v[i] - mean);
+    const long double d = v[i] - mean;
+    m2 += d * d;
+    m3 += d * d * d;
+    m4 += d * d * d * d;
   }
   m.sum = static_cast<double>(sum);
   m.mean = static_cast<double>(mean);
   m.m2 = static_cast<double>(m2);
+  m.m3 = static_cast<double>(m3);
+  m.m4 = static_cast<double>(m4);
   return m;
 }
 
+// m3 and m4 are compared relative to their natural scale, n * sigma^3 and
+// n * sigma^4 (m3 of symmetric data is a sum that cancels to near 0).
 ::testing::AssertionResult MomentsNear(const Moments& a, const Moments& e, double rel = 1e-9) {
   auto near = [rel](double x, double y, double scale) {
     return std::fabs(x - y) <= rel * std::max({std::fabs(y), scale, 1e-300});
@@ -1390,6 +966,13 @@ Moments ReferenceMoments(const std::vector<double>& v, const std::vector<uint8_t
   if (!near(a.sum, e.sum, magnitude * e.count)) msg << " sum " << a.sum << " vs " << e.sum << ";";
   if (!near(a.mean, e.mean, magnitude)) msg << " mean " << a.mean << " vs " << e.mean << ";";
   if (!near(a.m2, e.m2, 0)) msg << " m2 " << a.m2 << " vs " << e.m2 << ";";
+  const double n = static_cast<double>(e.count);
+  const double sigma = std::sqrt(e.m2 / n);
+  // Deviations are known to about the rounding of the values themselves.
+  const double spread = std::max(sigma, magnitude * 1e-7);
+  if (!near(a.m3, e.m3, n * spread * spread * spread)) msg << " m3 " << a.m3 << " vs " << e.m3 << ";";
+  if (!near(a.m4, e.m4, n * spread * spread * spread * spread))
+    msg << " m4 " << a.m4 << " vs " << e.m4 << ";";
   if (msg.str().empty()) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << msg.str();
 }
@@ -1498,7 +1081,66 @@ TEST_P(StatisticsTest, MergedSplitsAgreeWithWhole) {
     EXPECT_EQ(m.max, part.max);
     EXPECT_EQ(m.mean, part.mean);
     EXPECT_EQ(m.m2, part.m2);
+    EXPECT_EQ(m.m3, part.m3);
+    EXPECT_EQ(m.m4, part.m4);
   }
+}
+
+// The pairwise formulas themselves: merging two-pass references of two parts
+// gives the two-pass reference of the whole, for skewed data and parts of
+// very different sizes and means, in any grouping.
+TEST(MomentsMergeTest, FormulasMatchTwoPassReference) {
+  std::mt19937_64 rng(5);
+  std::exponential_distribution<double> skewed(0.5);
+  const int64_t n = 20000;
+  std::vector<double> v(n);
+  for (int64_t i = 0; i < n; ++i) v[i] = skewed(rng) + (i < n / 2 ? 0.0 : 40.0) + (i % 7 == 0 ? -30.0 : 0.0);
+  const Moments whole = ReferenceMoments(v, {}, 0, n);
+  for (int64_t split : {int64_t{1}, int64_t{2}, int64_t{37}, n / 3, n / 2, n - 1}) {
+    SCOPED_TRACE(testing::Message() << "split at " << split);
+    const Moments a = ReferenceMoments(v, {}, 0, split), b = ReferenceMoments(v, {}, split, n);
+    EXPECT_TRUE(MomentsNear(MergeMoments(a, b), whole, 1e-12));
+    EXPECT_TRUE(MomentsNear(MergeMoments(b, a), whole, 1e-12));
+  }
+  // Three parts, both groupings.
+  const Moments a = ReferenceMoments(v, {}, 0, 100), b = ReferenceMoments(v, {}, 100, 15000),
+                c = ReferenceMoments(v, {}, 15000, n);
+  EXPECT_TRUE(MomentsNear(MergeMoments(MergeMoments(a, b), c), whole, 1e-12));
+  EXPECT_TRUE(MomentsNear(MergeMoments(a, MergeMoments(b, c)), whole, 1e-12));
+  // Skewness and kurtosis from the merged moments.
+  const Moments m = MergeMoments(MergeMoments(a, b), c);
+  long double mean = 0;
+  for (double x : v) mean += x;
+  mean /= n;
+  long double s2 = 0, s3 = 0, s4 = 0;
+  for (double x : v) {
+    s2 += (x - mean) * (x - mean);
+    s3 += (x - mean) * (x - mean) * (x - mean);
+    s4 += (x - mean) * (x - mean) * (x - mean) * (x - mean);
+  }
+  const double var = static_cast<double>(s2 / n);
+  EXPECT_NEAR(Skewness(m), static_cast<double>(s3 / n) / std::pow(var, 1.5), 1e-10);
+  EXPECT_NEAR(ExcessKurtosis(m), static_cast<double>(s4 / n) / (var * var) - 3.0, 1e-10);
+  // Known values: {1, 2, 3, 4, 10}.
+  Moments k;
+  for (double x : {1.0, 2.0, 3.0, 4.0, 10.0}) {
+    Moments one;
+    one.count = 1;
+    one.sum = one.min = one.max = one.mean = x;
+    k = MergeMoments(k, one);
+  }
+  EXPECT_DOUBLE_EQ(k.mean, 4.0);
+  EXPECT_DOUBLE_EQ(k.m2, 9 + 4 + 1 + 0 + 36);
+  EXPECT_DOUBLE_EQ(k.m3, -27 - 8 - 1 + 0 + 216);
+  EXPECT_DOUBLE_EQ(k.m4, 81 + 16 + 1 + 0 + 1296);
+  // No values, or all equal: undefined.
+  Moments same;
+  same.count = 1;
+  same.sum = same.min = same.max = same.mean = 3.0;
+  same = MergeMoments(same, same);
+  EXPECT_EQ(same.m2, 0.0);
+  EXPECT_TRUE(std::isnan(Skewness(Moments{})));
+  EXPECT_TRUE(std::isnan(ExcessKurtosis(same)));
 }
 
 // ===========================================================================

@@ -1,0 +1,11 @@
+#include "kernels/sort.h"
+
+#include "kernels/detail/ops.h"
+
+namespace kernels {
+
+Buffer SortOrder(const std::vector<SortKey>& keys, const int64_t* rows, int64_t n, const Exec& exec) {
+  return detail::OpsFor(exec.backend).SortOrder(keys, rows, n, exec);
+}
+
+}  // namespace kernels

@@ -1,0 +1,1302 @@
+// Tests of the analytical kernels (materialize, sort, group-by, aggregates,
+// histogram) on every backend of this binary. Each test draws data with
+// ties, nulls and special values (NaN, -0.0, extremes of every integer type,
+// empty strings, shared prefixes, bytes >= 0x80) and checks the kernels
+// against plain references computed here on host copies.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <new>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kernels/backend.h"
+#include "kernels/column.h"
+#include "kernels/detail/ops.h"
+#include "kernels/expr_vm.h"
+#include "kernels/groupby.h"
+#include "kernels/histogram.h"
+#include "kernels/materialize.h"
+#include "kernels/memory.h"
+#include "kernels/sort.h"
+#include "tests/kernels/kernels_test_util.h"
+
+namespace kernels {
+namespace {
+
+using namespace test;  // NOLINT
+
+// ---------------------------------------------------------------------------
+// Data with ties and special values.
+
+template <typename T>
+std::string Raw(T v) {
+  return BytesOf(v);
+}
+
+std::string Padded(std::string s, int32_t width) {
+  s.resize(static_cast<size_t>(width), '\0');
+  return s;
+}
+
+// A value of `type` as raw row bytes: specials first, then random ones.
+std::vector<std::string> Specials(PhysType type, int32_t width) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  double negative_nan = -nan;
+  uint64_t nan_bits;
+  std::memcpy(&nan_bits, &negative_nan, 8);
+  nan_bits |= 0x8000000000000123ull;  // another payload, sign set
+  std::memcpy(&negative_nan, &nan_bits, 8);
+  switch (type) {
+    case PhysType::kInt8:
+      return {Raw<int8_t>(-128), Raw<int8_t>(127), Raw<int8_t>(0), Raw<int8_t>(-1), Raw<int8_t>(1)};
+    case PhysType::kInt16:
+      return {Raw<int16_t>(-32768), Raw<int16_t>(32767), Raw<int16_t>(0), Raw<int16_t>(-1), Raw<int16_t>(1)};
+    case PhysType::kInt32:
+      return {Raw(std::numeric_limits<int32_t>::min()), Raw(std::numeric_limits<int32_t>::max()),
+              Raw<int32_t>(0), Raw<int32_t>(-1), Raw<int32_t>(1)};
+    case PhysType::kInt64:
+      return {Raw(std::numeric_limits<int64_t>::min()), Raw(std::numeric_limits<int64_t>::max()),
+              Raw<int64_t>(0), Raw<int64_t>(-1), Raw<int64_t>(1)};
+    case PhysType::kFloat32:
+      return {Raw(std::numeric_limits<float>::quiet_NaN()),
+              Raw(static_cast<float>(negative_nan)),
+              Raw(-0.0f),
+              Raw(0.0f),
+              Raw(std::numeric_limits<float>::infinity()),
+              Raw(-std::numeric_limits<float>::infinity()),
+              Raw(std::numeric_limits<float>::denorm_min()),
+              Raw(-1.5f),
+              Raw(1.5f)};
+    case PhysType::kFloat64:
+      return {Raw(nan),
+              Raw(negative_nan),
+              Raw(-0.0),
+              Raw(0.0),
+              Raw(inf),
+              Raw(-inf),
+              Raw(std::numeric_limits<double>::denorm_min()),
+              Raw(-1.5),
+              Raw(1.5)};
+    case PhysType::kFixedChars: {
+      std::vector<std::string> v;
+      for (const char* s : {"", "a", "ab", "abc", "abd", "b", "zzzzzzzzzzzz", "\xff", "a\xff", "ab\x01"}) {
+        v.push_back(Padded(s, width));
+      }
+      return v;
+    }
+    case PhysType::kVarChars:
+      return {"", "a", "ab", "abc", "abcdefghijklmnop", "abd", "b", "\xff", "a\xff", "ab\x01"};
+  }
+  return {};
+}
+
+std::string RandomValue(PhysType type, int32_t width, std::mt19937_64& rng) {
+  auto letters = [&rng](size_t n) {
+    std::string s(n, 'a');
+    for (char& c : s) c = static_cast<char>('a' + rng() % 4);  // few letters: shared prefixes
+    return s;
+  };
+  switch (type) {
+    case PhysType::kInt8:
+      return Raw(static_cast<int8_t>(rng()));
+    case PhysType::kInt16:
+      return Raw(static_cast<int16_t>(rng()));
+    case PhysType::kInt32:
+      return Raw(static_cast<int32_t>(rng()));
+    case PhysType::kInt64:
+      return Raw(static_cast<int64_t>(rng()));
+    case PhysType::kFloat32:
+      return Raw(static_cast<float>(static_cast<int64_t>(rng() % 200001) - 100000) / 64.0f);
+    case PhysType::kFloat64:
+      return Raw(static_cast<double>(static_cast<int64_t>(rng() % 2000001) - 1000000) / 1024.0);
+    case PhysType::kFixedChars:
+      return Padded(letters(rng() % (width + 1)), width);
+    case PhysType::kVarChars:
+      return letters(rng() % 12);
+  }
+  return {};
+}
+
+// `rows` rows drawn from `distinct` values (specials first when `specials`),
+// with about `null_fraction` of them null (no validity array when 0).
+HostColumn Drawn(PhysType type, int64_t rows, int64_t distinct, uint64_t seed, double null_fraction,
+                 bool specials = true, int32_t width = 6) {
+  std::mt19937_64 rng(seed);
+  HostColumn h;
+  h.type = type;
+  h.width = type == PhysType::kFixedChars ? width : 0;
+  std::vector<std::string> pool;
+  if (specials) pool = Specials(type, h.width);
+  if (static_cast<int64_t>(pool.size()) > distinct) pool.resize(static_cast<size_t>(distinct));
+  while (static_cast<int64_t>(pool.size()) < distinct) pool.push_back(RandomValue(type, h.width, rng));
+  for (int64_t i = 0; i < rows; ++i) h.rows.push_back(pool[rng() % pool.size()]);
+  if (null_fraction > 0) {
+    std::uniform_real_distribution<double> u(0, 1);
+    for (int64_t i = 0; i < rows; ++i) h.validity.push_back(u(rng) >= null_fraction ? 1 : 0);
+  }
+  return h;
+}
+
+// ---------------------------------------------------------------------------
+// References.
+
+int CompareNumbers(double x, double y) {
+  const bool nx = std::isnan(x), ny = std::isnan(y);
+  if (nx || ny) return nx == ny ? 0 : (nx ? 1 : -1);
+  return x < y ? -1 : (y < x ? 1 : 0);
+}
+
+template <typename T>
+int Compare3(T a, T b) {
+  return a < b ? -1 : (b < a ? 1 : 0);
+}
+
+// Orders two rows of one key as the kernels do: null < numbers < NaN (NaNs
+// equal, -0.0 == 0.0); strings bytewise, a charN up to its first zero byte.
+int CompareKey(const HostColumn& h, int64_t a, int64_t b) {
+  const bool va = h.valid(a), vb = h.valid(b);
+  if (!va || !vb) return va == vb ? 0 : (va ? 1 : -1);
+  switch (h.type) {
+    case PhysType::kInt8:
+      return Compare3(ValueAt<int8_t>(h, a), ValueAt<int8_t>(h, b));
+    case PhysType::kInt16:
+      return Compare3(ValueAt<int16_t>(h, a), ValueAt<int16_t>(h, b));
+    case PhysType::kInt32:
+      return Compare3(ValueAt<int32_t>(h, a), ValueAt<int32_t>(h, b));
+    case PhysType::kInt64:
+      return Compare3(ValueAt<int64_t>(h, a), ValueAt<int64_t>(h, b));
+    case PhysType::kFloat32:
+      return CompareNumbers(ValueAt<float>(h, a), ValueAt<float>(h, b));
+    case PhysType::kFloat64:
+      return CompareNumbers(ValueAt<double>(h, a), ValueAt<double>(h, b));
+    default:
+      return CompareStrings(StringAt(h, a), StringAt(h, b));
+  }
+}
+
+struct RefKey {
+  const HostColumn* column;
+  bool descending;
+};
+
+int CompareTuple(const std::vector<RefKey>& keys, int64_t a, int64_t b) {
+  for (const RefKey& k : keys) {
+    const int c = CompareKey(*k.column, a, b);
+    if (c != 0) return k.descending ? -c : c;
+  }
+  return 0;
+}
+
+std::vector<int64_t> ReferenceSort(const std::vector<RefKey>& keys, std::vector<int64_t> rows) {
+  std::stable_sort(rows.begin(), rows.end(),
+                   [&](int64_t a, int64_t b) { return CompareTuple(keys, a, b) < 0; });
+  return rows;
+}
+
+struct RefGroups {
+  std::vector<int64_t> order;
+  std::vector<int64_t> starts;  // count + 1 entries
+  int64_t count() const { return static_cast<int64_t>(starts.size()) - 1; }
+};
+
+RefGroups ReferenceGroups(const std::vector<const HostColumn*>& keys, const std::vector<int64_t>& rows) {
+  std::vector<RefKey> ref;
+  for (const HostColumn* k : keys) ref.push_back({k, false});
+  RefGroups g;
+  g.order = ReferenceSort(ref, rows);
+  for (size_t i = 0; i < g.order.size(); ++i) {
+    if (i == 0 || CompareTuple(ref, g.order[i - 1], g.order[i]) != 0)
+      g.starts.push_back(static_cast<int64_t>(i));
+  }
+  g.starts.push_back(static_cast<int64_t>(g.order.size()));
+  return g;
+}
+
+double NumberOf(const HostColumn& h, int64_t i) {
+  switch (h.type) {
+    case PhysType::kInt8:
+      return ValueAt<int8_t>(h, i);
+    case PhysType::kInt16:
+      return ValueAt<int16_t>(h, i);
+    case PhysType::kInt32:
+      return ValueAt<int32_t>(h, i);
+    case PhysType::kInt64:
+      return static_cast<double>(ValueAt<int64_t>(h, i));
+    case PhysType::kFloat32:
+      return ValueAt<float>(h, i);
+    case PhysType::kFloat64:
+      return ValueAt<double>(h, i);
+    default:
+      return 0;
+  }
+}
+
+int64_t IntegerOf(const HostColumn& h, int64_t i) {
+  switch (h.type) {
+    case PhysType::kInt8:
+      return ValueAt<int8_t>(h, i);
+    case PhysType::kInt16:
+      return ValueAt<int16_t>(h, i);
+    case PhysType::kInt32:
+      return ValueAt<int32_t>(h, i);
+    case PhysType::kInt64:
+      return ValueAt<int64_t>(h, i);
+    default:
+      return 0;
+  }
+}
+
+bool IsFloat(PhysType t) { return t == PhysType::kFloat32 || t == PhysType::kFloat64; }
+bool IsString(PhysType t) { return t == PhysType::kFixedChars || t == PhysType::kVarChars; }
+
+// A null row as the kernels write it: zero bytes, or an empty string.
+std::string NullRow(const HostColumn& like) {
+  if (like.type == PhysType::kVarChars) return "";
+  return std::string(static_cast<size_t>(ValueWidth(like.type, like.width)), '\0');
+}
+
+const char* AggName(AggKind k) {
+  switch (k) {
+    case AggKind::kCount:
+      return "count";
+    case AggKind::kSum:
+      return "sum";
+    case AggKind::kMin:
+      return "min";
+    case AggKind::kMax:
+      return "max";
+    case AggKind::kMean:
+      return "mean";
+    case AggKind::kVarPop:
+      return "var_pop";
+    case AggKind::kVarSamp:
+      return "var_samp";
+    case AggKind::kStdPop:
+      return "std_pop";
+    case AggKind::kStdSamp:
+      return "std_samp";
+    case AggKind::kArgMin:
+      return "arg_min";
+    case AggKind::kArgMax:
+      return "arg_max";
+    case AggKind::kCountDistinct:
+      return "count_distinct";
+  }
+  return "?";
+}
+
+const AggKind kAllAggs[] = {AggKind::kCount,   AggKind::kSum,    AggKind::kMin,     AggKind::kMax,
+                            AggKind::kMean,    AggKind::kVarPop, AggKind::kVarSamp, AggKind::kStdPop,
+                            AggKind::kStdSamp, AggKind::kArgMin, AggKind::kArgMax,  AggKind::kCountDistinct};
+
+bool NeedsNumber(AggKind k) {
+  return k == AggKind::kSum || k == AggKind::kMean || k == AggKind::kVarPop || k == AggKind::kVarSamp ||
+         k == AggKind::kStdPop || k == AggKind::kStdSamp;
+}
+
+// The reference of one aggregate over groups (rows of each group in order).
+// Float results that are not exact (mean, variances) go to `approx`.
+HostColumn ReferenceAggregate(const std::vector<std::vector<int64_t>>& groups, AggKind kind,
+                              const HostColumn* value, const HostColumn* target,
+                              std::vector<double>* approx) {
+  HostColumn out;
+  const size_t count = groups.size();
+  auto fixed = [&](PhysType type) {
+    out.type = type;
+    out.rows.assign(count, std::string(8, '\0'));
+  };
+  switch (kind) {
+    case AggKind::kCount:
+    case AggKind::kCountDistinct: {
+      fixed(PhysType::kInt64);
+      for (size_t g = 0; g < count; ++g) {
+        std::vector<int64_t> valid;
+        for (int64_t r : groups[g]) {
+          if (value == nullptr || value->valid(r)) valid.push_back(r);
+        }
+        int64_t c = static_cast<int64_t>(valid.size());
+        if (kind == AggKind::kCountDistinct) {
+          std::stable_sort(valid.begin(), valid.end(),
+                           [&](int64_t a, int64_t b) { return CompareKey(*value, a, b) < 0; });
+          c = 0;
+          for (size_t i = 0; i < valid.size(); ++i) {
+            if (i == 0 || CompareKey(*value, valid[i - 1], valid[i]) != 0) ++c;
+          }
+        }
+        out.rows[g] = Raw(c);
+      }
+      return out;
+    }
+    case AggKind::kSum: {
+      const bool fl = IsFloat(value->type);
+      fixed(fl ? PhysType::kFloat64 : PhysType::kInt64);
+      out.validity.assign(count, 0);
+      for (size_t g = 0; g < count; ++g) {
+        uint64_t si = 0;
+        double sf = 0;
+        int64_t n = 0;
+        for (int64_t r : groups[g]) {
+          if (!value->valid(r)) continue;
+          ++n;
+          si += static_cast<uint64_t>(IntegerOf(*value, r));
+          sf += NumberOf(*value, r);
+        }
+        if (n == 0) continue;
+        out.validity[g] = 1;
+        out.rows[g] = fl ? Raw(sf) : Raw(static_cast<int64_t>(si));
+      }
+      return out;
+    }
+    case AggKind::kMean:
+    case AggKind::kVarPop:
+    case AggKind::kVarSamp:
+    case AggKind::kStdPop:
+    case AggKind::kStdSamp: {
+      fixed(PhysType::kFloat64);
+      out.validity.assign(count, 0);
+      approx->assign(count, 0.0);
+      for (size_t g = 0; g < count; ++g) {
+        std::vector<long double> v;
+        for (int64_t r : groups[g]) {
+          if (value->valid(r)) v.push_back(NumberOf(*value, r));
+        }
+        const size_t n = v.size();
+        const size_t need = kind == AggKind::kVarSamp || kind == AggKind::kStdSamp ? 2 : 1;
+        if (n < need) continue;
+        long double mean = 0;
+        for (long double x : v) mean += x;
+        mean /= n;
+        long double m2 = 0;
+        for (long double x : v) m2 += (x - mean) * (x - mean);
+        double r = 0;
+        switch (kind) {
+          case AggKind::kMean:
+            r = static_cast<double>(mean);
+            break;
+          case AggKind::kVarPop:
+            r = static_cast<double>(m2 / n);
+            break;
+          case AggKind::kVarSamp:
+            r = static_cast<double>(m2 / (n - 1));
+            break;
+          case AggKind::kStdPop:
+            r = std::sqrt(static_cast<double>(m2 / n));
+            break;
+          default:
+            r = std::sqrt(static_cast<double>(m2 / (n - 1)));
+            break;
+        }
+        out.validity[g] = 1;
+        (*approx)[g] = r;
+      }
+      return out;
+    }
+    default: {  // min, max, arg_min, arg_max
+      const bool greatest = kind == AggKind::kMax || kind == AggKind::kArgMax;
+      const HostColumn& src = kind == AggKind::kArgMin || kind == AggKind::kArgMax ? *target : *value;
+      out.type = src.type;
+      out.width = src.width;
+      out.rows.assign(count, NullRow(src));
+      out.validity.assign(count, 0);
+      for (size_t g = 0; g < count; ++g) {
+        int64_t best = -1;
+        for (int64_t r : groups[g]) {
+          if (!value->valid(r)) continue;
+          if (best < 0) {
+            best = r;
+            continue;
+          }
+          const int c = CompareKey(*value, r, best);
+          if (greatest ? c > 0 : c < 0) best = r;
+        }
+        if (best < 0 || !src.valid(best)) continue;
+        out.validity[g] = 1;
+        out.rows[g] = src.rows[best];
+      }
+      return out;
+    }
+  }
+}
+
+std::vector<std::vector<int64_t>> GroupLists(const std::vector<int64_t>& order,
+                                             const std::vector<int64_t>& starts) {
+  std::vector<std::vector<int64_t>> groups;
+  for (size_t g = 0; g + 1 < starts.size(); ++g) {
+    groups.emplace_back(order.begin() + starts[g], order.begin() + starts[g + 1]);
+  }
+  return groups;
+}
+
+::testing::AssertionResult NearValues(const HostColumn& actual, const HostColumn& expected,
+                                      const std::vector<double>& approx, double rel) {
+  if (actual.size() != expected.size()) {
+    return ::testing::AssertionFailure() << "has " << actual.size() << " rows, expected " << expected.size();
+  }
+  for (int64_t i = 0; i < actual.size(); ++i) {
+    if (actual.valid(i) != expected.valid(i)) {
+      return ::testing::AssertionFailure() << "row " << i << " is " << (actual.valid(i) ? "valid" : "null");
+    }
+    const double a = ValueAt<double>(actual, i);
+    if (!expected.valid(i)) {
+      if (a != 0.0) return ::testing::AssertionFailure() << "null row " << i << " holds " << a;
+      continue;
+    }
+    const double e = approx[i];
+    if (!(std::fabs(a - e) <= rel * std::max(1.0, std::fabs(e)))) {
+      return ::testing::AssertionFailure() << "row " << i << " holds " << a << ", expected " << e;
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// ---------------------------------------------------------------------------
+// The fixture.
+
+class AnalyticsTest : public BackendTest {
+ protected:
+  void TearDown() override {
+    detail::SetHostSerialGroups(true);
+    BackendTest::TearDown();
+  }
+
+  // The grouping paths to test: the host has its own (serial) ones and runs
+  // the CUDA backend's (wide) ones too, so they are tested without a GPU.
+  std::vector<bool> SerialModes() const {
+    return GetParam() == Backend::kHost ? std::vector<bool>{true, false} : std::vector<bool>{false};
+  }
+  static void UseSerial(bool serial) { detail::SetHostSerialGroups(serial); }
+
+  std::vector<int64_t> Order(const std::vector<SortKey>& keys, const std::vector<int64_t>* rows, int64_t n) {
+    Buffer r;
+    if (rows != nullptr) r = ToDevice(*rows, exec_);
+    const Buffer out = SortOrder(keys, rows != nullptr ? r.as<int64_t>() : nullptr, n, exec_);
+    return FromDevice<int64_t>(out.data(), n, exec_);
+  }
+
+  // GroupRows on the device, checked against the reference; returns the groups.
+  Groups CheckGroups(const std::vector<const HostColumn*>& keys, const std::vector<int64_t>* rows, int64_t n,
+                     const GroupOptions& options, const Buffer* device_rows = nullptr) {
+    std::vector<Column> cols;
+    std::vector<ColumnView> views;
+    for (const HostColumn* k : keys) {
+      cols.push_back(Dev(*k));
+      views.push_back(cols.back().view());
+    }
+    Buffer r;
+    const int64_t* rp = nullptr;
+    if (device_rows != nullptr) {
+      rp = device_rows->as<int64_t>();
+    } else if (rows != nullptr) {
+      r = ToDevice(*rows, exec_);
+      rp = r.as<int64_t>();
+    }
+    Groups g = GroupRows(views, rp, n, options, exec_);
+    const RefGroups ref = ReferenceGroups(keys, rows != nullptr ? *rows : Iota(0, n));
+    EXPECT_EQ(g.rows, n);
+    EXPECT_EQ(g.count, ref.count());
+    if (g.count != ref.count()) return g;
+    EXPECT_EQ(FromDevice<int64_t>(g.order.data(), n, exec_), ref.order);
+    EXPECT_EQ(FromDevice<int64_t>(g.starts.data(), g.count + 1, exec_), ref.starts);
+    std::vector<int32_t> ids;
+    for (int64_t k = 0; k < ref.count(); ++k) {
+      for (int64_t i = ref.starts[k]; i < ref.starts[k + 1]; ++i) ids.push_back(static_cast<int32_t>(k));
+    }
+    EXPECT_EQ(FromDevice<int32_t>(g.ids.data(), n, exec_), ids);
+    return g;
+  }
+};
+
+INSTANTIATE_FOR_BACKENDS(AnalyticsTest);
+
+using SortTest = AnalyticsTest;
+INSTANTIATE_FOR_BACKENDS(SortTest);
+
+using GroupTest = AnalyticsTest;
+INSTANTIATE_FOR_BACKENDS(GroupTest);
+
+using AggregateTest = AnalyticsTest;
+INSTANTIATE_FOR_BACKENDS(AggregateTest);
+
+using HistogramTest = AnalyticsTest;
+INSTANTIATE_FOR_BACKENDS(HistogramTest);
+
+using MaterializeTest = AnalyticsTest;
+INSTANTIATE_FOR_BACKENDS(MaterializeTest);
+
+// ===========================================================================
+// SortOrder
+
+TEST_P(SortTest, EveryTypeBothDirectionsWithNulls) {
+  for (PhysType type : kAllTypes) {
+    for (int64_t n : {int64_t{0}, int64_t{1}, int64_t{2}, int64_t{1000}, int64_t{30011}}) {
+      for (double nulls : {0.0, 0.3}) {
+        const HostColumn h = Drawn(type, n, n > 100 ? 300 : 5, static_cast<uint64_t>(n) * 7 + 1, nulls);
+        const Column c = Dev(h);
+        for (bool desc : {false, true}) {
+          SCOPED_TRACE(testing::Message() << TypeName(type) << ", " << n << " rows, nulls " << nulls
+                                          << (desc ? ", descending" : ", ascending"));
+          EXPECT_EQ(Order({{c.view(), desc}}, nullptr, n), ReferenceSort({{&h, desc}}, Iota(0, n)));
+        }
+      }
+    }
+  }
+}
+
+TEST_P(SortTest, NullsNaNAndNegativeZeroPlaces) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const HostColumn h =
+      Numbers<double>({2.0, nan, -0.0, 0.0, -1.0, 0.0, nan, 5.0, -0.0}, {1, 1, 1, 1, 0, 1, 1, 1, 1});
+  const Column c = Dev(h);
+  // Ascending: the null, then -0.0 and 0.0 as equals in input order, numbers, NaNs.
+  EXPECT_EQ(Order({{c.view(), false}}, nullptr, 9), (std::vector<int64_t>{4, 2, 3, 5, 8, 0, 7, 1, 6}));
+  // Descending: NaNs first, the null last; ties keep their input order.
+  EXPECT_EQ(Order({{c.view(), true}}, nullptr, 9), (std::vector<int64_t>{1, 6, 7, 0, 2, 3, 5, 8, 4}));
+}
+
+TEST_P(SortTest, StringsWithSharedPrefixesAndEmpty) {
+  const HostColumn v = VarChars({"ab", "", "a", "abc", "\xff", "ab", "b", "a\xff", "", "ab\x01"},
+                                {1, 1, 1, 1, 1, 1, 0, 1, 1, 1});
+  const Column c = Dev(v);
+  // Unsigned bytes: "a\xff" sorts after "abc".
+  EXPECT_EQ(Order({{c.view(), false}}, nullptr, 10), (std::vector<int64_t>{6, 1, 8, 2, 0, 5, 9, 3, 7, 4}));
+  EXPECT_EQ(Order({{c.view(), true}}, nullptr, 10), (std::vector<int64_t>{4, 7, 3, 9, 0, 5, 2, 1, 8, 6}));
+  // charN, narrow (radix) and wide (comparison), ending at the first zero byte.
+  for (int32_t width : {3, 8, 11, 40}) {
+    SCOPED_TRACE(testing::Message() << "char" << width);
+    const HostColumn f = Drawn(PhysType::kFixedChars, 5003, 60, 99 + width, 0.2, true, width);
+    const Column fc = Dev(f);
+    for (bool desc : {false, true}) {
+      EXPECT_EQ(Order({{fc.view(), desc}}, nullptr, 5003), ReferenceSort({{&f, desc}}, Iota(0, 5003)));
+    }
+  }
+}
+
+TEST_P(SortTest, MultipleKeysOfMixedTypes) {
+  const int64_t n = 50021;
+  struct Case {
+    std::vector<PhysType> types;
+    std::vector<bool> desc;
+    std::vector<int64_t> distinct;
+  };
+  const std::vector<Case> cases = {
+      {{PhysType::kInt16, PhysType::kVarChars, PhysType::kFloat64}, {false, true, false}, {7, 13, 50}},
+      {{PhysType::kFixedChars, PhysType::kInt64, PhysType::kInt8}, {true, false, true}, {9, 30, 200}},
+      {{PhysType::kFloat32, PhysType::kInt32, PhysType::kFixedChars}, {false, false, false}, {11, 5, 40}},
+      // Many small keys: several fields share a radix word, then a new word.
+      {{PhysType::kInt8, PhysType::kInt8, PhysType::kInt16, PhysType::kInt8, PhysType::kInt32,
+        PhysType::kInt8},
+       {false, true, false, true, false, true},
+       {3, 4, 5, 3, 6, 2}},
+  };
+  for (const Case& c : cases) {
+    for (double nulls : {0.0, 0.25}) {
+      std::vector<HostColumn> hosts;
+      for (size_t k = 0; k < c.types.size(); ++k) {
+        hosts.push_back(Drawn(c.types[k], n, c.distinct[k], 1000 + k * 31, nulls));
+      }
+      std::vector<Column> cols;
+      std::vector<SortKey> keys;
+      std::vector<RefKey> ref;
+      for (size_t k = 0; k < hosts.size(); ++k) {
+        cols.push_back(Dev(hosts[k]));
+        keys.push_back({cols.back().view(), c.desc[k]});
+        ref.push_back({&hosts[k], c.desc[k]});
+      }
+      SCOPED_TRACE(testing::Message() << c.types.size() << " keys starting with " << TypeName(c.types[0])
+                                      << ", nulls " << nulls);
+      EXPECT_EQ(Order(keys, nullptr, n), ReferenceSort(ref, Iota(0, n)));
+    }
+  }
+}
+
+TEST_P(SortTest, RowsSubsetAndNoKeys) {
+  const int64_t size = 20000;
+  const HostColumn a = Drawn(PhysType::kInt32, size, 40, 5, 0.2);
+  const HostColumn s = Drawn(PhysType::kVarChars, size, 40, 6, 0.2);
+  const Column ca = Dev(a), cs = Dev(s);
+  std::mt19937_64 rng(8);
+  std::vector<int64_t> rows;
+  for (int64_t i = 0; i < 7001; ++i) rows.push_back(static_cast<int64_t>(rng() % size));  // repeats allowed
+  const int64_t n = static_cast<int64_t>(rows.size());
+  EXPECT_EQ(Order({{ca.view(), false}, {cs.view(), true}}, &rows, n),
+            ReferenceSort({{&a, false}, {&s, true}}, rows));
+  EXPECT_EQ(Order({{cs.view(), false}}, &rows, n), ReferenceSort({{&s, false}}, rows));
+  EXPECT_EQ(Order({}, &rows, n), rows);
+  EXPECT_EQ(Order({}, nullptr, 5), Iota(0, 5));
+}
+
+TEST_P(SortTest, LargeInputs) {
+  const int64_t n = kLargeRows;
+  const HostColumn a = Drawn(PhysType::kInt64, n, n, 12, 0.1, false);
+  const HostColumn d = Drawn(PhysType::kFloat64, n, 1000, 13, 0.0);
+  const Column ca = Dev(a), cd = Dev(d);
+  EXPECT_EQ(Order({{ca.view(), false}}, nullptr, n), ReferenceSort({{&a, false}}, Iota(0, n)));
+  EXPECT_EQ(Order({{cd.view(), true}, {ca.view(), false}}, nullptr, n),
+            ReferenceSort({{&d, true}, {&a, false}}, Iota(0, n)));
+  const int64_t m = 200003;
+  const HostColumn s = Drawn(PhysType::kVarChars, m, 5000, 14, 0.1);
+  const Column cs = Dev(s);
+  EXPECT_EQ(Order({{cs.view(), false}}, nullptr, m), ReferenceSort({{&s, false}}, Iota(0, m)));
+}
+
+// ===========================================================================
+// GroupRows and GroupFirstRows
+
+GroupOptions Method(GroupMethod m, int64_t hash_max_groups = 0) {
+  GroupOptions o;
+  o.method = m;
+  o.hash_max_groups = hash_max_groups;
+  return o;
+}
+
+TEST_P(GroupTest, EveryTypeAsKeyByHashAndBySort) {
+  for (bool serial : SerialModes()) {
+    UseSerial(serial);
+    SCOPED_TRACE(serial ? "serial paths" : "wide paths");
+    for (PhysType type : kAllTypes) {
+      for (int64_t n : {int64_t{1}, int64_t{2}, int64_t{1000}, int64_t{70001}}) {
+        for (double nulls : {0.0, 0.3}) {
+          const HostColumn h = Drawn(type, n, 300, static_cast<uint64_t>(n) + 3, nulls);
+          for (GroupMethod m : {GroupMethod::kHash, GroupMethod::kSort, GroupMethod::kAuto}) {
+            SCOPED_TRACE(testing::Message() << TypeName(type) << ", " << n << " rows, nulls " << nulls
+                                            << ", method " << static_cast<int>(m));
+            const Groups g = CheckGroups({&h}, nullptr, n, Method(m));
+            // Strings never hash; fixed-width keys hash when asked.
+            const bool hashes = m == GroupMethod::kHash && type != PhysType::kVarChars;
+            if (m != GroupMethod::kAuto) {
+              EXPECT_EQ(g.method, hashes ? GroupMethod::kHash : GroupMethod::kSort);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_P(GroupTest, HashTableOverflowFallsBackToSorting) {
+  for (bool serial : SerialModes()) {
+    UseSerial(serial);
+    SCOPED_TRACE(serial ? "serial paths" : "wide paths");
+    const int64_t n = 30011;
+    for (int64_t distinct : {int64_t{10}, int64_t{16}, int64_t{17}, int64_t{40}, int64_t{20000}}) {
+      const HostColumn h = Drawn(PhysType::kInt32, n, distinct, 21 + distinct, 0.1);
+      SCOPED_TRACE(testing::Message() << distinct << " distinct keys, table for 16 groups");
+      const Groups g = CheckGroups({&h}, nullptr, n, Method(GroupMethod::kHash, 16));
+      // The null is a group too.
+      EXPECT_EQ(g.method, g.count <= 16 ? GroupMethod::kHash : GroupMethod::kSort);
+    }
+    // The default table: 1e5 groups sort, a few thousand hash.
+    const HostColumn many = Drawn(PhysType::kInt64, 300007, 100000, 22, 0.0, false);
+    EXPECT_EQ(CheckGroups({&many}, nullptr, 300007, Method(GroupMethod::kHash)).method, GroupMethod::kSort);
+    const HostColumn few = Drawn(PhysType::kInt64, 300007, 3000, 23, 0.0, false);
+    EXPECT_EQ(CheckGroups({&few}, nullptr, 300007, Method(GroupMethod::kHash)).method, GroupMethod::kHash);
+    // kAuto: the sample shows many groups and sorts; few groups hash.
+    EXPECT_EQ(CheckGroups({&many}, nullptr, 300007, Method(GroupMethod::kAuto)).method, GroupMethod::kSort);
+    EXPECT_EQ(CheckGroups({&few}, nullptr, 300007, Method(GroupMethod::kAuto)).method, GroupMethod::kHash);
+  }
+}
+
+TEST_P(GroupTest, AllOnesWordHashes) {
+  for (bool serial : SerialModes()) {
+    UseSerial(serial);
+    SCOPED_TRACE(serial ? "serial paths" : "wide paths");
+    // int64 max, ascending, encodes as the table's empty-slot marker.
+    const int64_t big = std::numeric_limits<int64_t>::max();
+    const HostColumn h = Numbers<int64_t>({big, 3, big, -5, 3, big, std::numeric_limits<int64_t>::min(), -5});
+    const Groups g = CheckGroups({&h}, nullptr, 8, Method(GroupMethod::kHash));
+    EXPECT_EQ(g.method, GroupMethod::kHash);
+    EXPECT_EQ(g.count, 4);
+    // Unsigned-looking doubles: NaN, infinities, both zeros.
+    const HostColumn d = Drawn(PhysType::kFloat64, 5000, 9, 24, 0.2);
+    EXPECT_EQ(CheckGroups({&d}, nullptr, 5000, Method(GroupMethod::kHash)).method, GroupMethod::kHash);
+  }
+}
+
+TEST_P(GroupTest, MultipleKeysAndRowSubsets) {
+  for (bool serial : SerialModes()) {
+    UseSerial(serial);
+    SCOPED_TRACE(serial ? "serial paths" : "wide paths");
+    const int64_t size = 40009;
+    const HostColumn a = Drawn(PhysType::kInt8, size, 4, 31, 0.2);
+    const HostColumn b = Drawn(PhysType::kFloat32, size, 6, 32, 0.2);
+    const HostColumn c = Drawn(PhysType::kVarChars, size, 5, 33, 0.2);
+    const HostColumn d = Drawn(PhysType::kFixedChars, size, 7, 34, 0.0);
+    const HostColumn e = Drawn(PhysType::kInt64, size, 3, 35, 0.1);
+    std::mt19937_64 rng(36);
+    std::vector<int64_t> rows;
+    for (int64_t i = 0; i < 12345; ++i) rows.push_back(static_cast<int64_t>(rng() % size));
+    for (GroupMethod m : {GroupMethod::kHash, GroupMethod::kSort}) {
+      SCOPED_TRACE(testing::Message() << "method " << static_cast<int>(m));
+      // Fixed width, packing into one word (8 + 1 + 32 + 1 bits), so hashed when asked.
+      CheckGroups({&a, &b}, nullptr, size, Method(m));
+      EXPECT_EQ(CheckGroups({&a, &b}, &rows, static_cast<int64_t>(rows.size()), Method(m)).method,
+                m == GroupMethod::kHash ? GroupMethod::kHash : GroupMethod::kSort);
+      // 9 + 48 + 65 bits: three words, so sorted.
+      EXPECT_EQ(CheckGroups({&a, &d, &e}, nullptr, size, Method(m)).method, GroupMethod::kSort);
+      // A string among the keys: always sorted.
+      EXPECT_EQ(CheckGroups({&a, &c, &b}, &rows, static_cast<int64_t>(rows.size()), Method(m)).method,
+                GroupMethod::kSort);
+    }
+  }
+}
+
+TEST_P(GroupTest, EmptyOneRowNoKeysAndManyGroups) {
+  const HostColumn h = Drawn(PhysType::kInt32, 10, 3, 41, 0.0);
+  for (GroupMethod m : {GroupMethod::kHash, GroupMethod::kSort}) {
+    const Groups empty = CheckGroups({&h}, nullptr, 0, Method(m));
+    EXPECT_EQ(empty.count, 0);
+    EXPECT_EQ(FromDevice<int64_t>(empty.starts.data(), 1, exec_), std::vector<int64_t>{0});
+    EXPECT_EQ(CheckGroups({&h}, nullptr, 1, Method(m)).count, 1);
+  }
+  // No keys: one group of every row.
+  const Groups all = GroupRows({}, nullptr, 7, exec_);
+  EXPECT_EQ(all.count, 1);
+  EXPECT_EQ(FromDevice<int64_t>(all.order.data(), 7, exec_), Iota(0, 7));
+  EXPECT_EQ(FromDevice<int64_t>(all.starts.data(), 2, exec_), (std::vector<int64_t>{0, 7}));
+  EXPECT_EQ(GroupRows({}, nullptr, 0, exec_).count, 0);
+  // 1e5 groups among 1e5 + 7 rows: most groups of one row, by sorting.
+  const int64_t n = 100007;
+  HostColumn unique = Numbers<int64_t>(Iota(0, n));
+  for (int64_t i = 0; i < n; ++i) unique.rows[i] = Raw<int64_t>((i * 7919) % 100000 - 50000);
+  const Groups g = CheckGroups({&unique}, nullptr, n, Method(GroupMethod::kAuto));
+  EXPECT_EQ(g.count, 100000);
+  EXPECT_EQ(g.method, GroupMethod::kSort);
+}
+
+TEST_P(GroupTest, FirstRows) {
+  for (bool serial : SerialModes()) {
+    UseSerial(serial);
+    SCOPED_TRACE(serial ? "serial paths" : "wide paths");
+    const int64_t n = 5003;
+    const HostColumn s = Drawn(PhysType::kVarChars, n, 50, 51, 0.1);
+    const HostColumn i = Drawn(PhysType::kInt16, n, 50, 52, 0.1);
+    for (const HostColumn* h : {&s, &i}) {
+      for (GroupMethod m : {GroupMethod::kHash, GroupMethod::kSort}) {
+        const Groups g = CheckGroups({h}, nullptr, n, Method(m));
+        const RefGroups ref = ReferenceGroups({h}, Iota(0, n));
+        std::vector<int64_t> first;
+        for (int64_t k = 0; k < ref.count(); ++k) first.push_back(ref.order[ref.starts[k]]);
+        const Buffer f = GroupFirstRows(g, exec_);
+        EXPECT_EQ(FromDevice<int64_t>(f.data(), g.count, exec_), first);
+      }
+    }
+  }
+}
+
+// ===========================================================================
+// Aggregate
+
+// Rows grouped by an int32 key of ~37 values (and null); the rows with key 5
+// have only null values, so that group's aggregates are null.
+struct AggregateData {
+  HostColumn key;
+  std::vector<int64_t> rows;
+};
+
+AggregateData MakeAggregateData(int64_t size, uint64_t seed) {
+  AggregateData d;
+  d.key = Drawn(PhysType::kInt32, size, 37, seed, 0.05, false);
+  for (int64_t i = 0; i < size; ++i) d.key.rows[i] = Raw<int32_t>(ValueAt<int32_t>(d.key, i) & 63);
+  return d;
+}
+
+// A value column of `type` where rows with key 5 are null.
+HostColumn AggregateValues(const HostColumn& key, PhysType type, uint64_t seed, bool specials) {
+  const int64_t n = key.size();
+  HostColumn v = specials ? Drawn(type, n, 25, seed, 0.2) : Sample(type, n, seed, true);
+  for (int64_t i = 0; i < n; ++i) {
+    if (key.valid(i) && ValueAt<int32_t>(key, i) == (5 & 63)) v.validity[i] = 0;
+  }
+  return v;
+}
+
+TEST_P(AggregateTest, EveryKindOverEveryType) {
+  for (bool serial : SerialModes()) {
+    UseSerial(serial);
+    SCOPED_TRACE(serial ? "serial paths" : "wide paths");
+    const int64_t n = 20011;
+    AggregateData d = MakeAggregateData(n, 61);
+    // Force one key value to 5 so the all-null group exists.
+    for (int64_t i = 0; i < n; i += 97) d.key.rows[i] = Raw<int32_t>(5);
+    for (int64_t i = 0; i < n; i += 97) d.key.validity[i] = 1;
+    const Column key = Dev(d.key);
+    const RefGroups ref = ReferenceGroups({&d.key}, Iota(0, n));
+    const std::vector<std::vector<int64_t>> lists = GroupLists(ref.order, ref.starts);
+    for (GroupMethod m : {GroupMethod::kSort, GroupMethod::kHash}) {
+      const Groups g = GroupRows({key.view()}, nullptr, n, Method(m), exec_);
+      ASSERT_EQ(g.count, ref.count());
+      ASSERT_EQ(g.method, m);
+      // count(*)
+      EXPECT_TRUE(SameRows(Host(Aggregate(g, AggKind::kCount, nullptr, nullptr, exec_).view()),
+                           ReferenceAggregate(lists, AggKind::kCount, nullptr, nullptr, nullptr)));
+      for (PhysType type : kAllTypes) {
+        // Exact sums need values on a grid: the specials (NaN, inf, extremes) join min/max/distinct only.
+        for (bool specials : {false, true}) {
+          const HostColumn v = AggregateValues(d.key, type, 62 + static_cast<int>(type), specials);
+          const HostColumn t = Drawn(PhysType::kVarChars, n, 1000, 63, 0.1);
+          const Column cv = Dev(v), ct = Dev(t);
+          const ColumnView vv = cv.view(), tv = ct.view();
+          for (AggKind kind : kAllAggs) {
+            if (NeedsNumber(kind) && (IsString(type) || specials)) continue;
+            SCOPED_TRACE(testing::Message()
+                         << AggName(kind) << " of " << TypeName(type) << (specials ? " with specials" : "")
+                         << ", method " << static_cast<int>(m));
+            const Column out = Aggregate(g, kind, &vv, &tv, exec_);
+            std::vector<double> approx;
+            const HostColumn expected = ReferenceAggregate(lists, kind, &v, &t, &approx);
+            const HostColumn actual = Host(out.view());
+            EXPECT_EQ(out.nullable(), kind != AggKind::kCount && kind != AggKind::kCountDistinct);
+            if (kind == AggKind::kMean || kind == AggKind::kVarPop || kind == AggKind::kVarSamp ||
+                kind == AggKind::kStdPop || kind == AggKind::kStdSamp) {
+              EXPECT_EQ(actual.type, PhysType::kFloat64);
+              EXPECT_TRUE(NearValues(actual, expected, approx, 1e-9));
+            } else {
+              EXPECT_EQ(actual.type, expected.type);
+              EXPECT_EQ(actual.width, expected.width);
+              EXPECT_TRUE(SameRows(actual, expected));
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_P(AggregateTest, ArgExtremesReturnTargetsOfEveryType) {
+  for (bool serial : SerialModes()) {
+    UseSerial(serial);
+    SCOPED_TRACE(serial ? "serial paths" : "wide paths");
+    const int64_t n = 9001;
+    const AggregateData d = MakeAggregateData(n, 71);
+    const Column key = Dev(d.key);
+    const Groups g = GroupRows({key.view()}, nullptr, n, exec_);
+    const RefGroups ref = ReferenceGroups({&d.key}, Iota(0, n));
+    const std::vector<std::vector<int64_t>> lists = GroupLists(ref.order, ref.starts);
+    // Few distinct values: ties, so the first row with the extreme must win.
+    const HostColumn v = Drawn(PhysType::kFloat64, n, 6, 72, 0.2);
+    const Column cv = Dev(v);
+    const ColumnView vv = cv.view();
+    for (PhysType type : kAllTypes) {
+      const HostColumn t = Drawn(type, n, 500, 73, 0.1);
+      const Column ct = Dev(t);
+      const ColumnView tv = ct.view();
+      for (AggKind kind : {AggKind::kArgMin, AggKind::kArgMax}) {
+        SCOPED_TRACE(testing::Message() << AggName(kind) << " with a " << TypeName(type) << " target");
+        EXPECT_TRUE(SameRows(Host(Aggregate(g, kind, &vv, &tv, exec_).view()),
+                             ReferenceAggregate(lists, kind, &v, &t, nullptr)));
+      }
+    }
+  }
+}
+
+TEST_P(AggregateTest, RowSubsetsByHashAndSort) {
+  const int64_t size = 30011;
+  const HostColumn key = Drawn(PhysType::kFloat64, size, 40, 131, 0.1);
+  const HostColumn v = Sample(PhysType::kInt32, size, 132, true);
+  const HostColumn t = Drawn(PhysType::kFixedChars, size, 900, 133, 0.1);
+  const Column ck = Dev(key), cv = Dev(v), ct = Dev(t);
+  const ColumnView vv = cv.view(), tv = ct.view();
+  std::mt19937_64 rng(134);
+  std::vector<int64_t> rows;
+  for (int64_t i = 0; i < 20000; ++i) rows.push_back(static_cast<int64_t>(rng() % size));
+  const Buffer dr = ToDevice(rows, exec_);
+  const RefGroups ref = ReferenceGroups({&key}, rows);
+  const std::vector<std::vector<int64_t>> lists = GroupLists(ref.order, ref.starts);
+  for (bool serial : SerialModes()) {
+    UseSerial(serial);
+    for (GroupMethod m : {GroupMethod::kHash, GroupMethod::kSort}) {
+      const Groups g = GroupRows({ck.view()}, dr.as<int64_t>(), 20000, Method(m), exec_);
+      ASSERT_EQ(g.count, ref.count());
+      EXPECT_EQ(g.method, m);
+      for (AggKind kind : kAllAggs) {
+        SCOPED_TRACE(testing::Message() << AggName(kind) << (serial ? ", serial" : ", wide") << ", method "
+                                        << static_cast<int>(m));
+        std::vector<double> approx;
+        const HostColumn expected = ReferenceAggregate(lists, kind, &v, &t, &approx);
+        const HostColumn actual = Host(Aggregate(g, kind, &vv, &tv, exec_).view());
+        if (actual.type == PhysType::kFloat64 && kind != AggKind::kSum) {
+          EXPECT_TRUE(NearValues(actual, expected, approx, 1e-9));
+        } else {
+          EXPECT_TRUE(SameRows(actual, expected));
+        }
+      }
+    }
+  }
+}
+
+TEST_P(AggregateTest, SpecialValues) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  // One group: max is NaN, min -1; -0.0 and 0.0 are one distinct value, NaNs another.
+  const HostColumn v = Numbers<double>({0.0, nan, -0.0, -1.0, nan, 3.0}, {1, 1, 1, 1, 1, 0});
+  const HostColumn k = Numbers<int32_t>({1, 1, 1, 1, 1, 1});
+  const Column cv = Dev(v), ck = Dev(k);
+  const ColumnView vv = cv.view();
+  const Groups g = GroupRows({ck.view()}, nullptr, 6, exec_);
+  ASSERT_EQ(g.count, 1);
+  auto one = [&](AggKind kind) { return Host(Aggregate(g, kind, &vv, &vv, exec_).view()); };
+  EXPECT_TRUE(std::isnan(ValueAt<double>(one(AggKind::kMax), 0)));
+  EXPECT_EQ(ValueAt<double>(one(AggKind::kMin), 0), -1.0);
+  EXPECT_EQ(ValueAt<int64_t>(one(AggKind::kCountDistinct), 0), 3);
+  EXPECT_EQ(ValueAt<int64_t>(one(AggKind::kCount), 0), 5);
+  EXPECT_TRUE(std::isnan(ValueAt<double>(one(AggKind::kSum), 0)));
+  // Integer sums wrap.
+  const HostColumn big = Numbers<int64_t>({std::numeric_limits<int64_t>::max(), 2});
+  const HostColumn k2 = Numbers<int32_t>({0, 0});
+  const Column cb = Dev(big), ck2 = Dev(k2);
+  const ColumnView bv = cb.view();
+  const Groups g2 = GroupRows({ck2.view()}, nullptr, 2, exec_);
+  EXPECT_EQ(ValueAt<int64_t>(Host(Aggregate(g2, AggKind::kSum, &bv, nullptr, exec_).view()), 0),
+            std::numeric_limits<int64_t>::min() + 1);
+  // A sample variance needs two values.
+  const HostColumn one_value = Numbers<int16_t>({4, 9}, {1, 0});
+  const Column co = Dev(one_value);
+  const ColumnView ov = co.view();
+  const HostColumn var = Host(Aggregate(g2, AggKind::kVarSamp, &ov, nullptr, exec_).view());
+  EXPECT_FALSE(var.valid(0));
+  const HostColumn pop = Host(Aggregate(g2, AggKind::kVarPop, &ov, nullptr, exec_).view());
+  EXPECT_TRUE(pop.valid(0));
+  EXPECT_EQ(ValueAt<double>(pop, 0), 0.0);
+}
+
+TEST_P(AggregateTest, EmptyGroupsAndErrors) {
+  const HostColumn k = Numbers<int32_t>({});
+  const HostColumn s = VarChars({});
+  const Column ck = Dev(k), cs = Dev(s);
+  const ColumnView sv = cs.view(), kv = ck.view();
+  const Groups g = GroupRows({kv}, nullptr, 0, exec_);
+  ASSERT_EQ(g.count, 0);
+  for (AggKind kind : kAllAggs) {
+    const ColumnView* value = NeedsNumber(kind) ? &kv : &sv;
+    const Column out = Aggregate(g, kind, value, &sv, exec_);
+    EXPECT_EQ(out.size(), 0) << AggName(kind);
+  }
+  EXPECT_EQ(Aggregate(g, AggKind::kMin, &sv, nullptr, exec_).type(), PhysType::kVarChars);
+  EXPECT_EQ(Aggregate(g, AggKind::kSum, &kv, nullptr, exec_).type(), PhysType::kInt64);
+  EXPECT_THROW(Aggregate(g, AggKind::kSum, &sv, nullptr, exec_), std::invalid_argument);
+  EXPECT_THROW(Aggregate(g, AggKind::kStdSamp, &sv, nullptr, exec_), std::invalid_argument);
+  EXPECT_THROW(Aggregate(g, AggKind::kArgMax, &kv, nullptr, exec_), std::invalid_argument);
+  EXPECT_THROW(Aggregate(g, AggKind::kMin, nullptr, nullptr, exec_), std::invalid_argument);
+}
+
+TEST_P(AggregateTest, ManyGroupsLarge) {
+  for (bool serial : SerialModes()) {
+    UseSerial(serial);
+    SCOPED_TRACE(serial ? "serial paths" : "wide paths");
+    const int64_t n = 400009;
+    HostColumn key = Drawn(PhysType::kInt64, n, 100000, 81, 0.01, false);
+    const HostColumn v = Sample(PhysType::kFloat64, n, 82, true);
+    const HostColumn s = Drawn(PhysType::kVarChars, n, 3000, 83, 0.1);
+    const Column ck = Dev(key), cv = Dev(v), cs = Dev(s);
+    const ColumnView vv = cv.view(), sv = cs.view();
+    const Groups g = GroupRows({ck.view()}, nullptr, n, exec_);
+    const RefGroups ref = ReferenceGroups({&key}, Iota(0, n));
+    ASSERT_EQ(g.count, ref.count());
+    EXPECT_GT(g.count, 90000);
+    const std::vector<std::vector<int64_t>> lists = GroupLists(ref.order, ref.starts);
+    for (AggKind kind : {AggKind::kCount, AggKind::kSum, AggKind::kMax}) {
+      SCOPED_TRACE(AggName(kind));
+      EXPECT_TRUE(SameRows(Host(Aggregate(g, kind, &vv, nullptr, exec_).view()),
+                           ReferenceAggregate(lists, kind, &v, nullptr, nullptr)));
+    }
+    for (AggKind kind : {AggKind::kMin, AggKind::kCountDistinct}) {
+      SCOPED_TRACE(AggName(kind));
+      EXPECT_TRUE(SameRows(Host(Aggregate(g, kind, &sv, nullptr, exec_).view()),
+                           ReferenceAggregate(lists, kind, &s, nullptr, nullptr)));
+    }
+  }
+}
+
+// ===========================================================================
+// Histogram
+
+std::vector<double> ReferenceHistogram(const HostColumn& v, const HostColumn* w,
+                                       const std::vector<int64_t>& rows, double start, double end,
+                                       double interval, int64_t bins) {
+  std::vector<double> out(static_cast<size_t>(bins), 0.0);
+  for (int64_t r : rows) {
+    if (!v.valid(r)) continue;
+    const double x = NumberOf(v, r);
+    if (!(x >= start && x <= end)) continue;
+    const double q = std::floor((x - start) / interval);
+    const int64_t b = q >= static_cast<double>(bins - 1) ? bins - 1 : static_cast<int64_t>(q);
+    if (w == nullptr) {
+      out[b] += 1;
+    } else if (w->valid(r)) {
+      out[b] += NumberOf(*w, r);
+    }
+  }
+  return out;
+}
+
+TEST_P(HistogramTest, CountsAndWeightsByBothMethods) {
+  for (bool serial : SerialModes()) {
+    UseSerial(serial);
+    SCOPED_TRACE(serial ? "serial paths" : "wide paths");
+    const int64_t size = 100003;
+    for (PhysType type :
+         {PhysType::kInt8, PhysType::kInt32, PhysType::kInt64, PhysType::kFloat32, PhysType::kFloat64}) {
+      const HostColumn v = type == PhysType::kInt8 || IsFloat(type) ? Drawn(type, size, 500, 91, 0.1) : [&] {
+        HostColumn h = Drawn(type, size, 500, 91, 0.1);
+        for (int64_t i = 0; i < size; ++i) {  // into a range the bins cover
+          const int64_t x = IntegerOf(h, i) % 1000;
+          h.rows[i] = type == PhysType::kInt32 ? Raw(static_cast<int32_t>(x)) : Raw(x);
+        }
+        return h;
+      }();
+      const HostColumn w = Sample(PhysType::kFloat64, size, 92, true);
+      const Column cv = Dev(v), cw = Dev(w);
+      const ColumnView wv = cw.view();
+      std::mt19937_64 rng(93);
+      std::vector<int64_t> rows;
+      for (int64_t i = 0; i < 33333; ++i) rows.push_back(static_cast<int64_t>(rng() % size));
+      const Buffer dr = ToDevice(rows, exec_);
+      struct Range {
+        double start, end, interval;
+        int64_t bins;
+      };
+      for (const Range& r : {Range{-100, 100, 10, 20}, Range{-1000, 1000, 0.5, 4000}, Range{0, 127, 7, 19},
+                             Range{-3, 3, 1, 1}, Range{-1e30, 1e30, 1e29, 20}}) {
+        for (HistogramMethod m : {HistogramMethod::kAtomic, HistogramMethod::kSort, HistogramMethod::kAuto}) {
+          SCOPED_TRACE(testing::Message() << TypeName(type) << " in [" << r.start << ", " << r.end << "] by "
+                                          << r.interval << ", method " << static_cast<int>(m));
+          EXPECT_EQ(
+              Histogram(cv.view(), nullptr, nullptr, size, r.start, r.end, r.interval, r.bins, m, exec_),
+              ReferenceHistogram(v, nullptr, Iota(0, size), r.start, r.end, r.interval, r.bins));
+          EXPECT_EQ(Histogram(cv.view(), &wv, dr.as<int64_t>(), 33333, r.start, r.end, r.interval, r.bins, m,
+                              exec_),
+                    ReferenceHistogram(v, &w, rows, r.start, r.end, r.interval, r.bins));
+        }
+      }
+    }
+  }
+}
+
+TEST_P(HistogramTest, EdgesAndErrors) {
+  for (bool serial : SerialModes()) {
+    UseSerial(serial);
+    SCOPED_TRACE(serial ? "serial paths" : "wide paths");
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    const HostColumn v = Numbers<double>({0.0, 10.0, 9.999, 10.5, -0.1, nan, 5.0, 2.5, 7.5, 10.0});
+    const Column c = Dev(v);
+    for (HistogramMethod m : {HistogramMethod::kAtomic, HistogramMethod::kSort}) {
+      // 10 is the closed end of the last bin; 10.5, -0.1 and NaN are outside.
+      EXPECT_EQ(Histogram(c.view(), nullptr, nullptr, 10, 0, 10, 2.5, 4, m, exec_),
+                (std::vector<double>{1, 1, 1, 4}));
+      EXPECT_EQ(Histogram(c.view(), nullptr, nullptr, 0, 0, 10, 2.5, 4, m, exec_),
+                (std::vector<double>(4, 0.0)));
+      EXPECT_EQ(Histogram(c.view(), nullptr, nullptr, 1, 0, 10, 2.5, 4, m, exec_),
+                (std::vector<double>{1, 0, 0, 0}));
+    }
+    const HostColumn s = VarChars({"a"});
+    const Column cs = Dev(s);
+    EXPECT_THROW(Histogram(c.view(), nullptr, nullptr, 10, 0, 10, 2.5, 0, exec_), std::invalid_argument);
+    EXPECT_THROW(Histogram(c.view(), nullptr, nullptr, 10, 0, 10, 0, 4, exec_), std::invalid_argument);
+    EXPECT_THROW(Histogram(c.view(), nullptr, nullptr, 10, 10, 0, 1, 4, exec_), std::invalid_argument);
+    EXPECT_THROW(Histogram(cs.view(), nullptr, nullptr, 1, 0, 10, 1, 4, exec_), std::invalid_argument);
+  }
+}
+
+// ===========================================================================
+// Materialize
+
+TEST_P(MaterializeTest, IntegersFloatsAndNulls) {
+  const int64_t n = 10007;
+  const HostColumn a = Sample(PhysType::kInt32, n, 101, true);
+  const HostColumn b = Sample(PhysType::kFloat64, n, 102, true);
+  const Column ca = Dev(a), cb = Dev(b);
+  ProgramBuilder pb({ca.view(), cb.view()});
+  // a * 3 + 1, and b / a (null where a is 0 or null).
+  const Program ints = pb.Build(Binary(Op::kAddI, Binary(Op::kMulI, pb.Col(0), pb.Int(3)), pb.Int(1)));
+  const Program floats =
+      pb.Build(Binary(Op::kDivF, pb.Col(1), Unary(Op::kIntToFloat, pb.Col(0))), ValueKind::kFloat);
+  const DeviceProgram di = Upload(ints, exec_), df = Upload(floats, exec_);
+  for (const auto& [begin, end] :
+       std::vector<std::pair<int64_t, int64_t>>{{0, n}, {17, 5000}, {n, n}, {3, 4}}) {
+    for (bool nullable : {true, false}) {
+      SCOPED_TRACE(testing::Message() << "rows [" << begin << ", " << end << "), nullable " << nullable);
+      HostColumn ei, ef;
+      ei.type = PhysType::kInt64;
+      ef.type = PhysType::kFloat64;
+      for (int64_t r = begin; r < end; ++r) {
+        const bool vi = a.valid(r);
+        const int64_t x = ValueAt<int32_t>(a, r);
+        ei.rows.push_back(Raw<int64_t>(vi ? x * 3 + 1 : 0));
+        const bool vf = a.valid(r) && b.valid(r) && x != 0;
+        ef.rows.push_back(Raw<double>(vf ? ValueAt<double>(b, r) / static_cast<double>(x) : 0.0));
+        if (nullable) {
+          ei.validity.push_back(vi);
+          ef.validity.push_back(vf);
+        }
+      }
+      const Column mi = Materialize(di.view, begin, end, nullable, exec_);
+      const Column mf = Materialize(df.view, begin, end, nullable, exec_);
+      EXPECT_EQ(mi.nullable(), nullable);
+      EXPECT_TRUE(SameRows(Host(mi.view()), ei));
+      EXPECT_TRUE(SameRows(Host(mf.view()), ef));
+    }
+  }
+}
+
+TEST_P(MaterializeTest, StringsWithFolds) {
+  const int64_t n = 5003;
+  HostColumn v = Drawn(PhysType::kVarChars, n, 200, 111, 0.2);
+  for (int64_t i = 0; i < n; i += 3) v.rows[i] = "MiXeD-" + v.rows[i] + "Z";
+  const HostColumn f = Drawn(PhysType::kFixedChars, n, 50, 112, 0.1);
+  const Column cv = Dev(v), cf = Dev(f);
+  ProgramBuilder pb({cv.view(), cf.view()});
+  struct Case {
+    Code code;
+    const HostColumn* src;
+    uint8_t fold;
+  };
+  const std::vector<Case> cases = {
+      {pb.Col(0), &v, kNoFold},
+      {Code{{Instr{Op::kColumn, 0}, Instr{Op::kFold, kFoldUpper}}}, &v, kFoldUpper},
+      {Code{{Instr{Op::kColumn, 0}, Instr{Op::kFold, kFoldLower}}}, &v, kFoldLower},
+      {pb.Col(1), &f, kNoFold},
+      {Code{{Instr{Op::kColumn, 1}, Instr{Op::kFold, kFoldUpper}}}, &f, kFoldUpper},
+  };
+  for (const Case& c : cases) {
+    const DeviceProgram d = Upload(pb.Build(c.code, ValueKind::kString), exec_);
+    for (bool nullable : {true, false}) {
+      SCOPED_TRACE(testing::Message() << TypeName(c.src->type) << ", fold " << static_cast<int>(c.fold)
+                                      << ", nullable " << nullable);
+      HostColumn e;
+      e.type = PhysType::kVarChars;
+      for (int64_t r = 10; r < n; ++r) {
+        std::string s = c.src->valid(r) ? StringAt(*c.src, r) : "";
+        for (char& ch : s) ch = FoldChar(ch, c.fold);
+        e.rows.push_back(s);
+        if (nullable) e.validity.push_back(c.src->valid(r));
+      }
+      const Column m = Materialize(d.view, 10, n, nullable, exec_);
+      EXPECT_EQ(m.type(), PhysType::kVarChars);
+      EXPECT_TRUE(SameRows(Host(m.view()), e));
+    }
+  }
+  // A constant, and nothing at all.
+  const DeviceProgram k = Upload(pb.Build(pb.Str("const"), ValueKind::kString), exec_);
+  const HostColumn ks = Host(Materialize(k.view, 0, 3, false, exec_).view());
+  EXPECT_EQ(ks.rows, (std::vector<std::string>{"const", "const", "const"}));
+  EXPECT_EQ(Materialize(k.view, 5, 5, true, exec_).size(), 0);
+}
+
+// ===========================================================================
+// Out of memory: every kernel either succeeds or throws, and leaves the
+// pool's accounting where it was.
+
+TEST_P(AnalyticsTest, OutOfMemoryLeavesAccountingUnchanged) {
+  for (bool serial : SerialModes()) {
+    UseSerial(serial);
+    SCOPED_TRACE(serial ? "serial paths" : "wide paths");
+    const int64_t n = 50021;
+    const HostColumn a = Drawn(PhysType::kInt64, n, 100, 121, 0.1);
+    const HostColumn many = Drawn(PhysType::kInt32, n, 20000, 122, 0.1, false);
+    const HostColumn s = Drawn(PhysType::kVarChars, n, 300, 123, 0.1);
+    const Column ca = Dev(a), cm = Dev(many), cs = Dev(s);
+    const ColumnView av = ca.view(), mv = cm.view(), sv = cs.view();
+    const Program prog = [&] {
+      ProgramBuilder pb({sv});
+      return pb.Build(Code{{Instr{Op::kColumn, 0}, Instr{Op::kFold, kFoldUpper}}}, ValueKind::kString);
+    }();
+    const DeviceProgram dp = Upload(prog, exec_);
+
+    struct Kernel {
+      const char* name;
+      std::function<std::vector<std::string>(const Exec&)> run;  // a digest of the result
+    };
+    auto digest = [this](const Column& c) {
+      const HostColumn h = Host(c.view());
+      std::vector<std::string> d = h.rows;
+      for (uint8_t v : h.validity) d.push_back(std::to_string(v));
+      return d;
+    };
+    auto ints = [](const Buffer& b, int64_t count, const Exec& e) {
+      std::vector<std::string> d;
+      for (int64_t v : FromDevice<int64_t>(b.data(), count, e)) d.push_back(std::to_string(v));
+      return d;
+    };
+    const std::vector<Kernel> kernels_under_test = {
+        {"sort int64",
+         [&](const Exec& e) {
+           return ints(SortOrder({{av, true}}, nullptr, n, e), n, e);
+         }},
+        {"sort strings",
+         [&](const Exec& e) {
+           return ints(SortOrder({{sv, false}, {av, false}}, nullptr, n, e), n, e);
+         }},
+        {"group by hash",
+         [&](const Exec& e) {
+           const Groups g = GroupRows({av}, nullptr, n, Method(GroupMethod::kHash), e);
+           EXPECT_EQ(g.method, GroupMethod::kHash);
+           return ints(g.order, n, e);
+         }},
+        {"group by hash, overflowing",
+         [&](const Exec& e) {
+           return ints(GroupRows({mv}, nullptr, n, Method(GroupMethod::kHash), e).order, n, e);
+         }},
+        {"group by sort",
+         [&](const Exec& e) {
+           return ints(GroupRows({sv, av}, nullptr, n, Method(GroupMethod::kSort), e).starts, 1, e);
+         }},
+        {"aggregates",
+         [&](const Exec& e) {
+           const Groups g = GroupRows({av}, nullptr, n, e);
+           std::vector<std::string> d;
+           for (AggKind kind : kAllAggs) {
+             const ColumnView* value = NeedsNumber(kind) ? &av : &sv;
+             for (const std::string& x : digest(Aggregate(g, kind, value, &sv, e))) d.push_back(x);
+           }
+           return d;
+         }},
+        {"histogram",
+         [&](const Exec& e) {
+           std::vector<std::string> d;
+           for (HistogramMethod m : {HistogramMethod::kAtomic, HistogramMethod::kSort}) {
+             for (double x : Histogram(av, nullptr, nullptr, n, -1e19, 1e19, 1e17, 200, m, e)) {
+               d.push_back(std::to_string(x));
+             }
+           }
+           return d;
+         }},
+        {"materialize", [&](const Exec& e) { return digest(Materialize(dp.view, 0, n, true, e)); }},
+    };
+    for (const Kernel& k : kernels_under_test) {
+      SCOPED_TRACE(k.name);
+      MemoryResource unlimited(GetParam(), 0, "unlimited", 0);
+      const std::vector<std::string> expected = k.run(ExecOn(&unlimited));
+      EXPECT_EQ(unlimited.in_use(), 0u);
+      const size_t peak = unlimited.peak();
+      ASSERT_GT(peak, 0u);
+      int failed = 0, succeeded = 0;
+      for (double fraction : {0.0, 0.05, 0.2, 0.4, 0.6, 0.8, 0.95, 1.0}) {
+        const size_t limit =
+            std::max<size_t>(256, static_cast<size_t>(static_cast<double>(peak) * fraction) / 256 * 256);
+        MemoryResource limited(GetParam(), 0, "limited", limit);
+        try {
+          const std::vector<std::string> got = k.run(ExecOn(&limited));
+          EXPECT_EQ(got, expected) << "limit " << limit;
+          ++succeeded;
+        } catch (const std::bad_alloc&) {
+          ++failed;
+        }
+        EXPECT_EQ(limited.in_use(), 0u) << "limit " << limit;
+      }
+      EXPECT_GT(failed, 0);
+      EXPECT_GT(succeeded, 0);  // the peak itself fits
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kernels
