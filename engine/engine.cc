@@ -1,6 +1,8 @@
 #include "engine/engine.h"
 
 #include <algorithm>
+#include <cinttypes>
+#include <cstdio>
 #include <exception>
 #include <new>
 #include <stdexcept>
@@ -15,6 +17,25 @@ namespace {
 
 constexpr absl::string_view kAlterJobs = "/admin/alter/jobs";
 constexpr absl::string_view kShowJobs = "/admin/show/jobs";
+constexpr absl::string_view kSystemStatus = "/show/system/status";
+constexpr absl::string_view kSystemProperties = "/show/system/properties";
+
+// The version of Kinetica whose API this server speaks; clients read it from
+// /show/system/properties.
+constexpr absl::string_view kCoreVersion = "7.2.2.0";
+
+// Peak resident memory of this process (VmHWM), or 0 when unknown.
+int64_t PeakResidentBytes() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  int64_t kib = 0;
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    if (std::sscanf(line, "VmHWM: %" SCNd64 " kB", &kib) == 1) break;
+  }
+  std::fclose(f);
+  return kib * 1024;
+}
 
 // Runs `fn`, turning exceptions from kernels into statuses: out of memory →
 // ResourceExhausted, invalid arguments → InvalidArgument, anything else →
@@ -94,7 +115,8 @@ void Engine::Reap() {
 absl::StatusOr<JobSnapshot> Engine::Submit(JobRequest job) {
   if (draining_.load()) return absl::UnavailableError("the server is shutting down and accepts no new jobs");
   const EndpointSchema* schema = FindEndpoint(job.endpoint);
-  const bool admin = job.endpoint == kAlterJobs || job.endpoint == kShowJobs;
+  const bool admin = job.endpoint == kAlterJobs || job.endpoint == kShowJobs || job.endpoint == kSystemStatus ||
+                     job.endpoint == kSystemProperties;
   const Handler* handler = admin ? nullptr : FindHandler(job.endpoint);
   if (schema == nullptr || (!admin && handler == nullptr)) {
     return absl::InvalidArgumentError(
@@ -172,7 +194,12 @@ absl::StatusOr<JobSnapshot> Engine::Submit(JobRequest job) {
 
   if (admin) {
     tracker_.MarkRunning(id, "engine");
-    tracker_.Finish(id, Guard([&] { return job.endpoint == kAlterJobs ? AlterJobs(*request) : ShowJobs(*request); }));
+    tracker_.Finish(id, Guard([&]() -> absl::StatusOr<Json> {
+      if (job.endpoint == kAlterJobs) return AlterJobs(*request);
+      if (job.endpoint == kShowJobs) return ShowJobs(*request);
+      if (job.endpoint == kSystemStatus) return SystemStatus();
+      return SystemProperties();
+    }));
     return created->job;
   }
   auto shared_request = std::make_shared<const Json>(*std::move(request));
@@ -296,6 +323,34 @@ absl::StatusOr<Json> Engine::ShowJobs(const Json& request) {
               {"time_received", received}, {"auth_id", auth},  {"source_ip", source},
               {"query_text", query},       {"user_data", user_data}, {"flags", flags},
               {"info", info}};
+}
+
+absl::StatusOr<Json> Engine::SystemStatus() {
+  Json devices = Json::array();
+  for (const auto& d : devices_) {
+    devices.push_back(Json{{"name", d->name()},
+                           {"memory_limit", d->memory().limit()},
+                           {"memory_in_use", d->memory().in_use()},
+                           {"memory_peak", d->memory().peak()},
+                           {"streams", d->stream_count()},
+                           {"pending", d->pending()}});
+  }
+  const Json system = Json{{"status", draining_.load() ? "draining" : "running"},
+                           {"devices", devices},
+                           {"jobs", tracker_.size()},
+                           {"result_bytes", tracker_.result_bytes()},
+                           {"tables", catalog_.List().size()},
+                           {"host_peak_resident_bytes", PeakResidentBytes()}};
+  return Json{{"status_map", Json{{"system", system.dump()}}}, {"info", Json::object()}};
+}
+
+absl::StatusOr<Json> Engine::SystemProperties() {
+  std::string names;
+  for (const auto& d : devices_) absl::StrAppend(&names, names.empty() ? "" : ",", d->name());
+  return Json{{"property_map", Json{{"version.gpudb_core_version", kCoreVersion},
+                                    {"conf.devices", names},
+                                    {"conf.max_get_records_size", absl::StrCat(limits_.max_get_records_size)}}},
+              {"info", Json::object()}};
 }
 
 }  // namespace engine

@@ -7,9 +7,9 @@
 // on a stream of the device that holds its table. The outcome is recorded
 // under the job's id and tag.
 //
-// The job-administration endpoints (/admin/alter/jobs, /admin/show/jobs) are
-// jobs too, but run at submission, so that a cancel never waits behind the
-// work it cancels.
+// The administration endpoints (/admin/alter/jobs, /admin/show/jobs,
+// /show/system/status, /show/system/properties) are jobs too, but run at
+// submission, so that a cancel or a status never waits behind other work.
 
 #include <atomic>
 #include <cstdint>
@@ -105,6 +105,8 @@ class Engine {
   // The job-administration endpoints, run at submission.
   absl::StatusOr<Json> AlterJobs(const Json& request);
   absl::StatusOr<Json> ShowJobs(const Json& request);
+  absl::StatusOr<Json> SystemStatus();
+  absl::StatusOr<Json> SystemProperties();
   void Reap();
 
   const EngineLimits limits_;

@@ -9,8 +9,6 @@ namespace {
 // Tombstones kept, so that "gone" lookups stay bounded in memory.
 constexpr size_t kMaxTombstones = size_t{1} << 20;
 
-int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
-
 // Rough bytes a stored response holds.
 size_t ApproxBytes(const Json& v) {
   switch (v.type()) {
@@ -100,7 +98,8 @@ absl::StatusOr<JobTracker::Created> JobTracker::Create(NewJob job) {
   record.job.tag = job.tag;
   record.job.endpoint = std::move(job.endpoint);
   record.job.request_encoding = std::move(job.request_encoding);
-  record.job.time_received_ms = NowMs();
+  record.job.received_us = absl::ToUnixMicros(absl::Now());
+  record.job.time_received_ms = record.job.received_us / 1000;
   record.job.async = job.async;
   record.job.user_data = std::move(job.user_data);
   record.job.source_ip = std::move(job.source_ip);
@@ -204,6 +203,7 @@ bool JobTracker::MarkRunning(int64_t id, const std::string& worker) {
     JobSnapshot& job = it->second.job;
     job.state = JobState::kRunning;
     job.worker = worker;
+    job.started_us = absl::ToUnixMicros(absl::Now());
     const absl::Time deadline = it->second.control->deadline();
     for (auto d = deadlines_.lower_bound(deadline); d != deadlines_.end() && d->first == deadline; ++d) {
       if (d->second == id) {
@@ -241,6 +241,7 @@ JobTracker::Notice JobTracker::Settle(Records::iterator it, JobState state, absl
   Record& record = it->second;
   JobSnapshot& job = record.job;
   job.state = state;
+  job.finished_us = absl::ToUnixMicros(absl::Now());
   if (state == JobState::kDone) {
     job.progress = 100;
     // Only async results are stored; a synchronous call's goes to its caller.

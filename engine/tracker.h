@@ -69,6 +69,9 @@ struct JobSnapshot {
   std::shared_ptr<const Json> response;  // kDone only: the endpoint's response record
   std::string error;                     // kError and kCancelled: why
   int64_t time_received_ms = 0;          // epoch ms
+  int64_t received_us = 0;               // epoch µs: received, started running, finished
+  int64_t started_us = 0;                // 0 until it runs
+  int64_t finished_us = 0;               // 0 until it finishes
   bool async = true;                     // false: a synchronous call (Execute)
   std::string user_data;                 // the request's options.job_user_data
   std::string source_ip;

@@ -9,6 +9,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 
 namespace server {
@@ -198,6 +199,12 @@ absl::StatusOr<Json> JobApi::DescribeJob(const engine::JobSnapshot& job) const {
     response["status_map"]["error_message"] = job.error;
   } else if (job.state == engine::JobState::kCancelled) {
     response["info"]["cancel_reason"] = job.error;
+  }
+  // Where the time went, in ms: waiting for a stream, and running on it.
+  const auto ms = [](int64_t us) { return absl::StrFormat("%.3f", us / 1000.0); };
+  if (job.started_us > 0) {
+    response["info"]["queue_ms"] = ms(job.started_us - job.received_us);
+    if (job.finished_us > 0) response["info"]["execution_ms"] = ms(job.finished_us - job.started_us);
   }
   return response;
 }

@@ -896,3 +896,55 @@ TEST(EngineTest, DestructorWithJobsQueuedFinishesEveryJob) {
 
 }  // namespace
 }  // namespace engine
+
+namespace engine {
+namespace {
+
+TEST(EngineTest, SystemStatusReportsDevicesMemoryAndJobs) {
+  auto engine = MakeEngine("host:2");
+  ASSERT_EQ(RunJob(*engine, "/create/table", {{"table_name", "t"}, {"type_id", R"([["x","long"]])"}}).state,
+            JobState::kDone);
+  ASSERT_EQ(RunJob(*engine, "/insert/records/random", {{"table_name", "t"}, {"count", 100000}}).state,
+            JobState::kDone);
+  JobSnapshot s = Admin(*engine, "/show/system/status", Json::object());
+  ASSERT_EQ(s.state, JobState::kDone) << s.error;
+  const Json system = Json::parse((*s.response)["status_map"]["system"].get<std::string>());
+  EXPECT_EQ(system["status"], "running");
+  ASSERT_EQ(system["devices"].size(), 2u);
+  size_t in_use = 0, peak = 0;
+  for (const Json& d : system["devices"]) {
+    EXPECT_TRUE(d["name"] == "host:0" || d["name"] == "host:1") << d.dump();
+    EXPECT_EQ(d["memory_limit"].get<size_t>(), size_t{256} << 20);
+    EXPECT_EQ(d["streams"].get<int>(), 3);
+    in_use += d["memory_in_use"].get<size_t>();
+    peak += d["memory_peak"].get<size_t>();
+  }
+  // 100,000 longs live on one device; the insert staged them once more.
+  EXPECT_GE(in_use, size_t{800000});
+  EXPECT_GE(peak, in_use);
+  EXPECT_EQ(system["tables"].get<int>(), 1);
+  EXPECT_GT(system["host_peak_resident_bytes"].get<int64_t>(), 0);
+}
+
+TEST(EngineTest, SystemPropertiesGiveTheVersionClientsCheck) {
+  auto engine = MakeEngine("host:1");
+  JobSnapshot s = Admin(*engine, "/show/system/properties", Json::object());
+  ASSERT_EQ(s.state, JobState::kDone) << s.error;
+  const Json& map = (*s.response)["property_map"];
+  const std::string version = map["version.gpudb_core_version"].get<std::string>();
+  EXPECT_EQ(std::count(version.begin(), version.end(), '.'), 3) << version;
+  EXPECT_EQ(map["conf.devices"], "host:0");
+}
+
+TEST(EngineTest, FinishedJobRecordsWhenItStartedAndEnded) {
+  auto engine = MakeEngine("host:1");
+  JobSnapshot s = RunJob(*engine, "/create/table", {{"table_name", "t"}, {"type_id", R"([["x","long"]])"}});
+  ASSERT_EQ(s.state, JobState::kDone);
+  EXPECT_GT(s.received_us, 0);
+  EXPECT_GE(s.started_us, s.received_us);
+  EXPECT_GE(s.finished_us, s.started_us);
+  EXPECT_EQ(s.time_received_ms, s.received_us / 1000);
+}
+
+}  // namespace
+}  // namespace engine
