@@ -291,6 +291,17 @@ void JobApi::Execute(const std::string& endpoint, const std::string& encoding, a
     done(ErrorWrapper(request.status()));
     return;
   }
+  ExecuteRecord(endpoint, encoding, *std::move(request), source_ip, std::move(done));
+}
+
+void JobApi::ExecuteRecord(const std::string& endpoint, const std::string& encoding, Json record,
+                           const std::string& source_ip, std::function<void(absl::StatusOr<Wrapper>)> done) {
+  const engine::EndpointSchema* schema = engine::FindEndpoint(endpoint);
+  if (schema == nullptr) {
+    done(ErrorWrapper(absl::InvalidArgumentError(absl::StrCat("endpoint: '", endpoint, "' is not a known endpoint"))));
+    return;
+  }
+  absl::StatusOr<Json> request = std::move(record);
   // Also runs on a stream worker, where an exception must not escape.
   auto answer = [this, schema, encoding](const absl::StatusOr<Json>& response) -> absl::StatusOr<Wrapper> {
     if (!response.ok()) {

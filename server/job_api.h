@@ -88,6 +88,12 @@ class JobApi {
                absl::string_view data_str, const std::string& source_ip,
                std::function<void(absl::StatusOr<Wrapper>)> done);
 
+  // Execute for a request already decoded into its record (a transport that
+  // decodes its body itself): `request` is the endpoint's request record,
+  // `encoding` picks the response's encoding as in Execute.
+  void ExecuteRecord(const std::string& endpoint, const std::string& encoding, engine::Json request,
+                     const std::string& source_ip, std::function<void(absl::StatusOr<Wrapper>)> done);
+
  private:
   engine::Engine& engine_;
   const BinaryCodec& codec_;

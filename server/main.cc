@@ -1,4 +1,5 @@
-// gpudb-engine: serves Kinetica's job API over gRPC on the engine's devices.
+// gpudb-engine: serves Kinetica's job API over gRPC and Kinetica's HTTP
+// transport on the engine's devices.
 
 #include <signal.h>
 
@@ -15,10 +16,14 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "server/http_server.h"
 #include "server/server.h"
 
 ABSL_FLAG(std::string, host, "127.0.0.1", "Address to listen on.");
 ABSL_FLAG(int, grpc_port, 9190, "gRPC port; 0 picks a free one (printed at start).");
+ABSL_FLAG(int, http_port, 9191, "HTTP port of Kinetica's REST transport; 0 turns HTTP off.");
+ABSL_FLAG(std::string, auth_file, "",
+          "HTTP basic authentication: a file of user:password lines; empty = no authentication.");
 ABSL_FLAG(std::string, devices, "auto",
           "Devices to run on: auto (every CUDA GPU, else one host device), host, host:N, cuda, cuda:0,1.");
 ABSL_FLAG(int, streams_per_device, 4, "Streams (concurrent job queues) per device.");
@@ -72,8 +77,8 @@ int main(int argc, char** argv) {
   usage.contains_helpshort_flags = usage.contains_help_flags;
   absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
-      "a GPU job engine serving Kinetica's job API over gRPC.\n"
-      "Usage: gpudb-engine [--grpc-port=9190] [--devices=auto] [--device-memory-limit=0] ...\n"
+      "a GPU job engine serving Kinetica's job API over gRPC and HTTP.\n"
+      "Usage: gpudb-engine [--grpc-port=9190] [--http-port=9191] [--devices=auto] [--device-memory-limit=0] ...\n"
       "Flags may be written --grpc-port or --grpc_port.");
   // Accept --grpc-port as well as --grpc_port.
   for (int i = 1; i < argc; ++i) {
@@ -95,6 +100,15 @@ int main(int argc, char** argv) {
   server::ServerOptions options;
   options.host = absl::GetFlag(FLAGS_host);
   options.grpc_port = absl::GetFlag(FLAGS_grpc_port);
+  const int http_port = absl::GetFlag(FLAGS_http_port);
+  if (http_port < 0 || http_port > 65535) return Fail("--http-port: expected 1 to 65535, or 0 to turn HTTP off");
+  options.http_port = http_port == 0 ? -1 : http_port;
+  if (!absl::GetFlag(FLAGS_auth_file).empty()) {
+    if (http_port == 0) return Fail("--auth-file: applies to HTTP, which --http-port=0 turns off");
+    auto users = server::ReadAuthFile(absl::GetFlag(FLAGS_auth_file));
+    if (!users.ok()) return Fail(std::string(users.status().message()));
+    options.http_users = *std::move(users);
+  }
   options.engine.devices.spec = absl::GetFlag(FLAGS_devices);
   options.engine.devices.streams_per_device = absl::GetFlag(FLAGS_streams_per_device);
   options.engine.limits.max_get_records_size = absl::GetFlag(FLAGS_max_get_records_size);
@@ -130,8 +144,13 @@ int main(int argc, char** argv) {
     absl::StrAppend(&devices, devices.empty() ? "" : ", ", d->name(), " (", d->memory().limit() >> 20,
                     " MiB, ", d->stream_count(), " streams)");
   }
-  std::printf("gpudb-engine listening on %s:%d (gRPC); devices: %s\n", options.host.c_str(),
-              (*server)->grpc_port(), devices.c_str());
+  std::string http;
+  if ((*server)->http_port() > 0) {
+    http = absl::StrCat(", ", options.host, ":", (*server)->http_port(), " (HTTP",
+                        options.http_users.empty() ? "" : ", basic auth", ")");
+  }
+  std::printf("gpudb-engine listening on %s:%d (gRPC)%s; devices: %s\n", options.host.c_str(),
+              (*server)->grpc_port(), http.c_str(), devices.c_str());
   std::fflush(stdout);
 
   std::thread waiter([&] {

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/grpc_service.h"
+#include "server/http_server.h"
 
 namespace server {
 
@@ -38,11 +39,24 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   // overall status, which Shutdown sets to NOT_SERVING).
   server->grpc_->GetHealthCheckService()->SetServingStatus(gpudb::v1::Gpudb::service_full_name(), true);
   server->grpc_->GetHealthCheckService()->SetServingStatus(true);
+  if (options.http_port >= 0) {
+    HttpOptions http;
+    http.host = options.host;
+    http.port = options.http_port;
+    http.users = options.http_users;
+    http.threads = options.http_threads;
+    http.max_body_bytes = static_cast<size_t>(options.max_message_bytes);
+    auto listener = HttpServer::Start(http, *server->engine_);
+    if (!listener.ok()) return listener.status();
+    server->http_ = *std::move(listener);
+    server->http_port_ = server->http_->port();
+  }
   return server;
 }
 
 Server::~Server() {
   Shutdown();
+  http_.reset();
   engine_.reset();
 }
 
@@ -64,6 +78,8 @@ void Server::Shutdown(absl::Duration grace) {
     grpc_->GetHealthCheckService()->SetServingStatus(false);
     // Every job finishes or is cancelled; their waiting clients are answered.
     engine_->Drain(grace);
+    // HTTP requests in flight have their answers; stop accepting new ones.
+    if (http_ != nullptr) http_->Stop();
     // Give in-flight answers a moment to be sent, then close.
     grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   }

@@ -1,8 +1,10 @@
 #pragma once
 
 // The server process: the engine plus its gRPC endpoint, the standard gRPC
-// health service and server reflection.
+// health service and server reflection, and optionally Kinetica's HTTP
+// transport (http_server.h).
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -18,10 +20,15 @@ class Server;
 namespace server {
 
 class GpudbService;
+class HttpServer;
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int grpc_port = 9190;  // 0 picks a free port
+  int http_port = -1;    // -1: no HTTP listener; 0 picks a free port
+  // HTTP basic authentication (user → password); empty: none.
+  std::map<std::string, std::string> http_users;
+  int http_threads = 64;  // HTTP worker threads
   int max_message_bytes = 256 << 20;
   int max_concurrent_streams = 1000;  // per client connection
   engine::EngineOptions engine;
@@ -37,6 +44,8 @@ class Server {
 
   // The bound gRPC port (useful with grpc_port = 0).
   int grpc_port() const { return grpc_port_; }
+  // The bound HTTP port (useful with http_port = 0); 0 without HTTP.
+  int http_port() const { return http_port_; }
   engine::Engine& engine() { return *engine_; }
 
   // Blocks until Shutdown() has finished.
@@ -44,7 +53,8 @@ class Server {
   // Graceful shutdown: the health service reports NOT_SERVING, new jobs are
   // refused (UNAVAILABLE), unfinished jobs get `grace` to finish, then those
   // that can be cancelled are; every waiting client (GetJob with a wait,
-  // WatchJob, Execute) gets its answer; then the listener closes.
+  // WatchJob, Execute, HTTP requests) gets its answer; then the listeners
+  // close.
   // Idempotent; concurrent callers wait for the first.
   void Shutdown(absl::Duration grace = absl::ZeroDuration());
 
@@ -54,7 +64,9 @@ class Server {
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<GpudbService> service_;
   std::unique_ptr<grpc::Server> grpc_;
+  std::unique_ptr<HttpServer> http_;
   int grpc_port_ = 0;
+  int http_port_ = 0;
 
   absl::Mutex mu_;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;

@@ -51,7 +51,7 @@ def close(a, b):
 
 def start_server(binary):
     """Starts the server; returns (process, port, output lines, drain thread)."""
-    proc = subprocess.Popen([binary, "--grpc-port=0", "--devices=host:2"], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([binary, "--grpc-port=0", "--http-port=0", "--devices=host:2"], stdout=subprocess.PIPE,
                             stderr=None, text=True)
     first = {}
 

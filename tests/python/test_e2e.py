@@ -68,7 +68,7 @@ def generate_stubs(out_dir):
 
 def start_server(binary):
     """Starts the server; returns (process, port) once it prints its port."""
-    proc = subprocess.Popen([binary, "--grpc-port=0", "--devices=host:2"], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([binary, "--grpc-port=0", "--http-port=0", "--devices=host:2"], stdout=subprocess.PIPE,
                             stderr=None, text=True)
     first = {}
 

@@ -486,7 +486,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="gpudb_lifecycle_") as stubs:
         pb, rpc = generate_stubs(stubs)
         proc, port, output, drain = start_server(binary, [
-            "--grpc-port=0", "--devices=host:1", "--streams-per-device=1", "--chunk-rows=%d" % CHUNK_ROWS,
+            "--grpc-port=0", "--http-port=0", "--devices=host:1", "--streams-per-device=1", "--chunk-rows=%d" % CHUNK_ROWS,
             "--shutdown-grace=%ds" % GRACE_S])
         try:
             run(pb, rpc, proc, port)

@@ -1,0 +1,360 @@
+#include "server/avro_codec.h"
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "engine/avro.h"
+
+namespace server {
+namespace {
+
+using engine::Json;
+using engine::TypeSchema;
+using Kind = TypeSchema::Kind;
+
+// True when `s` is well-formed UTF-8 (no overlong forms, no surrogates, at
+// most U+10FFFF): JSON text, and so the engine's records, can hold only that.
+bool IsUtf8(absl::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const uint8_t c = static_cast<uint8_t>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    int n = 0;
+    uint32_t cp = 0;
+    if ((c & 0xE0) == 0xC0) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + static_cast<size_t>(n) >= s.size()) return false;
+    for (int k = 1; k <= n; ++k) {
+      const uint8_t cc = static_cast<uint8_t>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+// Appends `.name` or `[i]` to a field path; the destructor undoes it.
+class PathScope {
+ public:
+  PathScope(std::string* path, absl::string_view name) : path_(path), size_(path->size()) {
+    if (!path->empty()) path->push_back('.');
+    path->append(name.data(), name.size());
+  }
+  PathScope(std::string* path, size_t index) : path_(path), size_(path->size()) {
+    absl::StrAppend(path, "[", index, "]");
+  }
+  ~PathScope() { path_->resize(size_); }
+  PathScope(const PathScope&) = delete;
+  PathScope& operator=(const PathScope&) = delete;
+
+ private:
+  std::string* path_;
+  size_t size_;
+};
+
+class Decoder {
+ public:
+  explicit Decoder(absl::string_view bytes) : reader_(bytes) {}
+
+  absl::StatusOr<Json> Record(const TypeSchema& record) {
+    Json out;
+    if (absl::Status s = Value(record, &out); !s.ok()) return s;
+    if (!reader_.at_end()) {
+      return absl::InvalidArgumentError(absl::StrCat(reader_.remaining(), " bytes left after the end of the ",
+                                                     record.name, " record (at byte ", reader_.position(), ")"));
+    }
+    return out;
+  }
+
+ private:
+  absl::Status Fail(absl::string_view problem) const {
+    if (path_.empty()) return absl::InvalidArgumentError(problem);
+    return absl::InvalidArgumentError(absl::StrCat("field '", path_, "': ", problem));
+  }
+  absl::Status Check(const absl::Status& s) const { return s.ok() ? s : Fail(s.message()); }
+
+  absl::Status Text(bool utf8, Json* out) {
+    absl::string_view v;
+    if (absl::Status s = reader_.Bytes(&v); !s.ok()) return Fail(s.message());
+    if (utf8) {
+      if (!IsUtf8(v)) return Fail("string is not valid UTF-8");
+      *out = std::string(v);
+    } else {
+      *out = Json::binary(Json::binary_t::container_type(v.begin(), v.end()));
+    }
+    return absl::OkStatus();
+  }
+
+  // The item count of the next block (0 ends the list). A negative count is
+  // followed by the block's size in bytes, which is checked and skipped.
+  absl::Status BlockCount(int64_t* count) {
+    const size_t at = reader_.position();
+    if (absl::Status s = reader_.Long(count); !s.ok()) return Fail(s.message());
+    if (*count < 0) {
+      if (*count == std::numeric_limits<int64_t>::min()) {
+        return Fail(absl::StrCat("block count ", *count, " at byte ", at, " is out of range"));
+      }
+      *count = -*count;
+      int64_t size = 0;
+      if (absl::Status s = reader_.Long(&size); !s.ok()) return Fail(s.message());
+      if (size < 0 || static_cast<uint64_t>(size) > reader_.remaining()) {
+        return Fail(absl::StrCat("block size ", size, " at byte ", at, " exceeds the ", reader_.remaining(),
+                                 " bytes left"));
+      }
+    }
+    // Every item takes at least one byte.
+    if (static_cast<uint64_t>(*count) > reader_.remaining()) {
+      return Fail(absl::StrCat("block of ", *count, " items at byte ", at, " exceeds the ", reader_.remaining(),
+                               " bytes left"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Value(const TypeSchema& type, Json* out) {
+    switch (type.kind) {
+      case Kind::kString:
+        return Text(/*utf8=*/true, out);
+      case Kind::kBytes:
+        return Text(/*utf8=*/false, out);
+      case Kind::kInt: {
+        int32_t v = 0;
+        if (absl::Status s = reader_.Int(&v); !s.ok()) return Fail(s.message());
+        *out = static_cast<int64_t>(v);
+        return absl::OkStatus();
+      }
+      case Kind::kLong: {
+        int64_t v = 0;
+        if (absl::Status s = reader_.Long(&v); !s.ok()) return Fail(s.message());
+        *out = v;
+        return absl::OkStatus();
+      }
+      case Kind::kFloat: {
+        float v = 0;
+        if (absl::Status s = reader_.Float(&v); !s.ok()) return Fail(s.message());
+        *out = static_cast<double>(v);
+        return absl::OkStatus();
+      }
+      case Kind::kDouble: {
+        double v = 0;
+        if (absl::Status s = reader_.Double(&v); !s.ok()) return Fail(s.message());
+        *out = v;
+        return absl::OkStatus();
+      }
+      case Kind::kBoolean: {
+        bool v = false;
+        if (absl::Status s = reader_.Boolean(&v); !s.ok()) return Fail(s.message());
+        *out = v;
+        return absl::OkStatus();
+      }
+      case Kind::kArray: {
+        *out = Json::array();
+        for (;;) {
+          int64_t count = 0;
+          if (absl::Status s = BlockCount(&count); !s.ok()) return s;
+          if (count == 0) return absl::OkStatus();
+          for (int64_t i = 0; i < count; ++i) {
+            PathScope scope(&path_, out->size());
+            Json item;
+            if (absl::Status s = Value(*type.item, &item); !s.ok()) return s;
+            out->push_back(std::move(item));
+          }
+        }
+      }
+      case Kind::kMap: {
+        *out = Json::object();
+        for (;;) {
+          int64_t count = 0;
+          if (absl::Status s = BlockCount(&count); !s.ok()) return s;
+          if (count == 0) return absl::OkStatus();
+          for (int64_t i = 0; i < count; ++i) {
+            Json key;
+            {
+              PathScope scope(&path_, absl::StrCat("<key ", out->size(), ">"));
+              if (absl::Status s = Text(/*utf8=*/true, &key); !s.ok()) return s;
+            }
+            const std::string& name = key.get_ref<const std::string&>();
+            PathScope scope(&path_, name);
+            if (out->contains(name)) return Fail("the key appears twice");
+            Json item;
+            if (absl::Status s = Value(*type.item, &item); !s.ok()) return s;
+            (*out)[name] = std::move(item);
+          }
+        }
+      }
+      case Kind::kRecord: {
+        *out = Json::object();
+        for (const engine::FieldSchema& field : type.fields) {
+          PathScope scope(&path_, field.name);
+          Json item;
+          if (absl::Status s = Value(*field.type, &item); !s.ok()) return s;
+          (*out)[field.name] = std::move(item);
+        }
+        return absl::OkStatus();
+      }
+      case Kind::kNullable: {
+        int64_t branch = 0;
+        if (absl::Status s = reader_.UnionIndex(2, &branch); !s.ok()) return Fail(s.message());
+        if (branch == 1) {
+          *out = nullptr;
+          return absl::OkStatus();
+        }
+        return Value(*type.item, out);
+      }
+    }
+    return absl::InternalError("unhandled schema kind");
+  }
+
+  engine::AvroReader reader_;
+  std::string path_;
+};
+
+class Encoder {
+ public:
+  explicit Encoder(std::string* out) : writer_(out) {}
+
+  absl::Status Value(const TypeSchema& type, const Json& v) {
+    switch (type.kind) {
+      case Kind::kString:
+        if (!v.is_string()) return Mismatch(type, v);
+        writer_.String(v.get_ref<const std::string&>());
+        return absl::OkStatus();
+      case Kind::kBytes:
+        if (v.is_binary()) {
+          const auto& b = v.get_binary();
+          writer_.Bytes(absl::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
+          return absl::OkStatus();
+        }
+        if (v.is_string()) {
+          std::string bytes;
+          if (!engine::FromCodePoints(v.get_ref<const std::string&>(), &bytes)) {
+            return Fail("a string with a code point above 255 where bytes are expected");
+          }
+          writer_.Bytes(bytes);
+          return absl::OkStatus();
+        }
+        return Mismatch(type, v);
+      case Kind::kInt:
+      case Kind::kLong: {
+        int64_t i = 0;
+        if (v.is_number_integer()) {
+          i = v.get<int64_t>();
+        } else if (v.is_number_float() && std::trunc(v.get<double>()) == v.get<double>() &&
+                   std::fabs(v.get<double>()) < 9.2e18) {
+          i = static_cast<int64_t>(v.get<double>());
+        } else {
+          return Mismatch(type, v);
+        }
+        if (type.kind == Kind::kInt && (i < INT32_MIN || i > INT32_MAX)) {
+          return Fail(absl::StrCat(i, " is out of range for int"));
+        }
+        writer_.Long(i);
+        return absl::OkStatus();
+      }
+      case Kind::kFloat:
+        if (!v.is_number()) return Mismatch(type, v);
+        writer_.Float(static_cast<float>(v.get<double>()));
+        return absl::OkStatus();
+      case Kind::kDouble:
+        if (!v.is_number()) return Mismatch(type, v);
+        writer_.Double(v.get<double>());
+        return absl::OkStatus();
+      case Kind::kBoolean:
+        if (!v.is_boolean()) return Mismatch(type, v);
+        writer_.Boolean(v.get<bool>());
+        return absl::OkStatus();
+      case Kind::kArray: {
+        if (!v.is_array()) return Mismatch(type, v);
+        if (!v.empty()) {
+          writer_.Long(static_cast<int64_t>(v.size()));
+          for (size_t i = 0; i < v.size(); ++i) {
+            PathScope scope(&path_, i);
+            if (absl::Status s = Value(*type.item, v[i]); !s.ok()) return s;
+          }
+        }
+        writer_.Long(0);
+        return absl::OkStatus();
+      }
+      case Kind::kMap: {
+        if (!v.is_object()) return Mismatch(type, v);
+        if (!v.empty()) {
+          writer_.Long(static_cast<int64_t>(v.size()));
+          for (auto it = v.begin(); it != v.end(); ++it) {
+            PathScope scope(&path_, it.key());
+            writer_.String(it.key());
+            if (absl::Status s = Value(*type.item, it.value()); !s.ok()) return s;
+          }
+        }
+        writer_.Long(0);
+        return absl::OkStatus();
+      }
+      case Kind::kRecord: {
+        if (!v.is_object()) return Mismatch(type, v);
+        for (const engine::FieldSchema& field : type.fields) {
+          PathScope scope(&path_, field.name);
+          auto it = v.find(field.name);
+          if (it != v.end()) {
+            if (absl::Status s = Value(*field.type, *it); !s.ok()) return s;
+          } else if (field.default_value) {
+            if (absl::Status s = Value(*field.type, *field.default_value); !s.ok()) return s;
+          } else {
+            return Fail(absl::StrCat("missing in the ", type.name, " record"));
+          }
+        }
+        return absl::OkStatus();
+      }
+      case Kind::kNullable:
+        if (v.is_null()) {
+          writer_.UnionIndex(1);
+          return absl::OkStatus();
+        }
+        writer_.UnionIndex(0);
+        return Value(*type.item, v);
+    }
+    return absl::InternalError("unhandled schema kind");
+  }
+
+ private:
+  absl::Status Fail(absl::string_view problem) const {
+    return absl::InternalError(absl::StrCat("cannot encode field '", path_, "': ", problem));
+  }
+  absl::Status Mismatch(const TypeSchema& type, const Json& v) const {
+    return Fail(absl::StrCat("expected ", engine::KindName(type.kind), ", got ", engine::JsonTypeName(v)));
+  }
+
+  engine::AvroWriter writer_;
+  std::string path_;
+};
+
+}  // namespace
+
+absl::StatusOr<Json> AvroCodec::Decode(const TypeSchema& record, absl::string_view bytes) const {
+  return Decoder(bytes).Record(record);
+}
+
+absl::StatusOr<std::string> AvroCodec::Encode(const TypeSchema& record, const Json& value) const {
+  std::string out;
+  Encoder encoder(&out);
+  if (absl::Status s = encoder.Value(record, value); !s.ok()) return s;
+  return out;
+}
+
+}  // namespace server

@@ -1,0 +1,45 @@
+#pragma once
+
+// Records in Avro binary, the encoding of Kinetica's HTTP transport (spec §7):
+// no header, no schema id, fields in record order; int/long zig-zag varints,
+// float/double little-endian, boolean one byte, string/bytes a long length
+// then the bytes, arrays and maps as blocks of (long count, items) ended by a
+// 0 count (a negative count is followed by the block's byte size), a nullable
+// value as the union [T, "null"] (branch 0 = value, 1 = null).
+//
+// The codec is driven by the engine's parsed schemas (engine/api_schema.h), so
+// every endpoint's request and response, the response wrapper
+// "gpudb_response" and the job API's records are covered by the same code.
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "engine/api_schema.h"
+#include "engine/json.h"
+#include "server/codec.h"
+
+namespace server {
+
+class AvroCodec final : public BinaryCodec {
+ public:
+  // Decodes one `record` from all of `bytes` into the engine's record form
+  // (bytes fields as binary values, maps as objects, null for a null union).
+  // InvalidArgument names the field and the problem, e.g.
+  //   "field 'options.job_tag': data ends inside a number at byte 12",
+  //   "field 'list': block of 1000000000 items exceeds the 3 bytes left",
+  //   "field 'table_name': string is not valid UTF-8",
+  //   "4 bytes left after the end of the record".
+  // Lengths and counts are checked against the bytes left before anything
+  // is allocated, so a giant length in a short body is refused at once.
+  absl::StatusOr<engine::Json> Decode(const engine::TypeSchema& record,
+                                      absl::string_view bytes) const override;
+
+  // Encodes a normalized `record` value (engine::Normalize's form; a string
+  // where bytes are expected is taken as code points 0-255). Internal errors
+  // name the field whose value does not fit its type.
+  absl::StatusOr<std::string> Encode(const engine::TypeSchema& record,
+                                     const engine::Json& value) const override;
+};
+
+}  // namespace server

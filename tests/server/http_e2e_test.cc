@@ -1,0 +1,474 @@
+// End-to-end tests of Kinetica's HTTP transport (server/http_server.h): a real
+// server::Server with HTTP on an ephemeral port of 127.0.0.1, reached with
+// httplib::Client and raw bodies. Avro bodies are written here by hand where
+// the bytes matter, or with the server's AvroCodec where only the content
+// does; answers are read as the wrapper of their family. Covers the three
+// content types, path prefixes, every endpoint being reachable, Avro records
+// in /insert/records and /get/records, jobs across transports (HTTP ↔ gRPC,
+// by tag), malformed bodies (400 with a message, server unharmed), 404, 401,
+// GET /, concurrent clients, a port in use, and graceful shutdown answering an
+// HTTP request that waits on a job.
+
+#include <httplib.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "engine/api_schema.h"
+#include "engine/json.h"
+#include "proto/gpudb.grpc.pb.h"
+#include "server/avro_codec.h"
+#include "server/server.h"
+#include "tests/server/test_client.h"
+
+namespace {
+
+namespace pb = gpudb::v1;
+using engine::Json;
+using gpudb_test::Contains;
+using gpudb_test::Snappy;
+
+constexpr char kBinary[] = "application/octet-stream";
+constexpr char kSnappy[] = "application/x-snappy";
+constexpr char kJson[] = "application/json";
+
+std::string Long(int64_t v) {
+  uint64_t z = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+  std::string out;
+  while (z >= 0x80) {
+    out.push_back(static_cast<char>((z & 0x7F) | 0x80));
+    z >>= 7;
+  }
+  out.push_back(static_cast<char>(z));
+  return out;
+}
+std::string Str(const std::string& s) { return Long(static_cast<int64_t>(s.size())) + s; }
+std::string Double(double d) { return std::string(reinterpret_cast<const char*>(&d), 8); }
+
+const engine::TypeSchema& Record(const char* name) { return *engine::FindRecord(name); }
+
+std::string Encode(const char* record, const Json& value) {
+  auto bytes = server::AvroCodec().Encode(Record(record), value);
+  EXPECT_TRUE(bytes.ok()) << record << ": " << bytes.status();
+  return bytes.ok() ? *bytes : std::string();
+}
+
+Json Decode(const char* record, const std::string& bytes) {
+  auto value = server::AvroCodec().Decode(Record(record), bytes);
+  EXPECT_TRUE(value.ok()) << record << ": " << value.status();
+  return value.ok() ? *value : Json::object();
+}
+
+std::string BytesOf(const Json& binary) {
+  const auto& b = binary.get_binary();
+  return std::string(b.begin(), b.end());
+}
+
+// One HTTP answer with its wrapper read per its Content-Type.
+struct Answer {
+  int http = 0;
+  std::string content_type;
+  std::string status, message, data_type, data, data_str;
+};
+
+Answer Read(const httplib::Result& result) {
+  Answer a;
+  if (!result) {
+    ADD_FAILURE() << "no HTTP answer: " << httplib::to_string(result.error());
+    return a;
+  }
+  a.http = result->status;
+  a.content_type = result->get_header_value("Content-Type");
+  Json w;
+  if (a.content_type == kJson) {
+    w = Json::parse(result->body, nullptr, false);
+    EXPECT_TRUE(w.is_object()) << "not a JSON wrapper: " << result->body;
+    if (!w.is_object()) return a;
+    std::string data;
+    EXPECT_TRUE(engine::FromCodePoints(w.value("data", ""), &data));
+    a.data = data;
+  } else {
+    EXPECT_EQ(a.content_type, kBinary);
+    w = Decode("gpudb_response", result->body);
+    if (w.contains("data")) a.data = BytesOf(w["data"]);
+  }
+  a.status = w.value("status", "");
+  a.message = w.value("message", "");
+  a.data_type = w.value("data_type", "");
+  a.data_str = w.value("data_str", "");
+  return a;
+}
+
+class HttpTest : public gpudb_test::ServerTest {
+ protected:
+  void Start(std::map<std::string, std::string> users = {}) {
+    server::ServerOptions options = gpudb_test::TestServerOptions("host:2");
+    options.http_port = 0;
+    options.http_users = std::move(users);
+    StartServer(options);
+    ASSERT_GT(server_->http_port(), 0);
+  }
+  httplib::Client NewHttp() const {
+    httplib::Client c("127.0.0.1", server_->http_port());
+    c.set_read_timeout(60, 0);
+    return c;
+  }
+  Answer Post(const std::string& path, const std::string& body, const std::string& type,
+              const httplib::Headers& headers = {}) {
+    httplib::Client c = NewHttp();
+    return Read(c.Post(path.c_str(), headers, body, type.c_str()));
+  }
+  // A JSON call that must succeed; the response record.
+  Json PostJson(const std::string& endpoint, const Json& request) {
+    Answer a = Post(endpoint, request.dump(), kJson);
+    EXPECT_EQ(a.http, 200) << endpoint << ": " << a.message;
+    EXPECT_EQ(a.status, "OK") << endpoint << ": " << a.message;
+    Json r = Json::parse(a.data_str, nullptr, false);
+    return r.is_discarded() ? Json::object() : r;
+  }
+  void ExpectHttpError(const Answer& a, int http, const std::vector<std::string>& parts, const std::string& what) {
+    EXPECT_EQ(a.http, http) << what << ": " << a.message;
+    EXPECT_EQ(a.status, "ERROR") << what;
+    EXPECT_EQ(a.data_type, "none") << what;
+    for (const std::string& p : parts) EXPECT_TRUE(Contains(a.message, p)) << what << ": '" << a.message << "' lacks '" << p << "'";
+  }
+};
+
+TEST_F(HttpTest, AnswersEachContentTypeInItsFamily) {
+  Start();
+  const std::string has_table = Str("nope") + Long(0);  // has_table_request
+  const std::string want = Str("nope") + std::string(1, '\0') + Long(0);  // has_table_response
+  Answer binary = Post("/has/table", has_table, kBinary);
+  EXPECT_EQ(binary.http, 200) << binary.message;
+  EXPECT_EQ(binary.content_type, kBinary);
+  EXPECT_EQ(binary.status, "OK");
+  EXPECT_EQ(binary.data_type, "has_table_response");
+  EXPECT_EQ(binary.data, want);
+  EXPECT_EQ(binary.data_str, "");
+
+  Answer snappy = Post("/has/table", Snappy(has_table), kSnappy);
+  EXPECT_EQ(snappy.http, 200) << snappy.message;
+  EXPECT_EQ(snappy.content_type, kBinary) << "answers are never snappy";
+  EXPECT_EQ(snappy.data, want);
+
+  Answer json = Post("/has/table", R"({"table_name":"nope"})", "application/json; charset=utf-8");
+  EXPECT_EQ(json.http, 200) << json.message;
+  EXPECT_EQ(json.content_type, kJson);
+  EXPECT_EQ(json.data, "");
+  EXPECT_EQ(Json::parse(json.data_str), (Json{{"table_name", "nope"}, {"table_exists", false}, {"info", Json::object()}}));
+
+  // A path prefix may stand before the endpoint.
+  for (const char* path : {"/gpudb-0/has/table", "/a/b/c/has/table"}) {
+    Answer prefixed = Post(path, has_table, kBinary);
+    EXPECT_EQ(prefixed.http, 200) << path << ": " << prefixed.message;
+    EXPECT_EQ(prefixed.data, want) << path;
+  }
+  // The longest endpoint wins: /insert/records/random, not /insert/records.
+  PostJson("/create/table", {{"table_name", "r"}, {"type_id", R"([["v","int"]])"}});
+  Json random = PostJson("/x/insert/records/random", {{"table_name", "r"}, {"count", 5}});
+  EXPECT_EQ(random.value("count", 0), 5);
+}
+
+TEST_F(HttpTest, EveryEndpointIsReachable) {
+  Start();
+  for (const engine::EndpointSchema& e : engine::AllEndpoints()) {
+    // An empty JSON object: most requests lack fields, which is a 400 with
+    // the ERROR wrapper, never a 404.
+    Answer a = Post(e.endpoint, "{}", kJson);
+    EXPECT_NE(a.http, 404) << e.endpoint;
+    EXPECT_TRUE(a.http == 200 || a.http == 400) << e.endpoint << ": " << a.http;
+    EXPECT_EQ(a.status, a.http == 200 ? "OK" : "ERROR") << e.endpoint;
+    if (a.http == 200) EXPECT_EQ(a.data_type, e.response->name) << e.endpoint;
+  }
+  Json properties = PostJson("/show/system/properties", Json::object());
+  const Json& map = properties["property_map"];
+  EXPECT_EQ(map.value("version.gpudb_core_version", "").rfind("7.2.", 0), 0u) << map.dump();
+  EXPECT_EQ(map.value("conf.number_of_hosts", ""), "1");
+  EXPECT_EQ(map.value("conf.host0_public_urls", ""), "http://127.0.0.1");
+  Json status = PostJson("/show/system/status", Json::object());
+  EXPECT_EQ(Json::parse(status["status_map"].value("system", "{}")).value("status", ""), "running");
+}
+
+TEST_F(HttpTest, AvroRecordsInAndOut) {
+  Start();
+  PostJson("/create/table", {{"table_name", "t"}, {"type_id", R"([["id","int"],["x","double","nullable"],["s","string"]])"}});
+  // Three records, Avro of the table's type: x is the union [double, null].
+  const std::vector<std::string> records = {Long(1) + Long(0) + Double(1.5) + Str("a"),
+                                            Long(2) + Long(1) + Str("bb"),
+                                            Long(-3) + Long(0) + Double(-2.25) + Str("")};
+  std::string list = Long(3);
+  for (const std::string& r : records) list += Str(r);
+  list += Long(0);
+  const std::string insert = Str("t") + list + Long(0) + Str("binary") + Long(0);
+  Answer inserted = Post("/insert/records", insert, kBinary);
+  ASSERT_EQ(inserted.http, 200) << inserted.message;
+  EXPECT_EQ(Decode("insert_records_response", inserted.data)["count_inserted"], 3);
+
+  const std::string get = Str("t") + Long(0) + Long(10) + Str("binary") + Long(1) + Str("sort_by") + Str("id") + Long(0);
+  Answer got = Post("/get/records", Snappy(get), kSnappy);
+  ASSERT_EQ(got.http, 200) << got.message;
+  Json response = Decode("get_records_response", got.data);
+  ASSERT_EQ(response["records_binary"].size(), 3u);
+  EXPECT_EQ(BytesOf(response["records_binary"][0]), records[2]);
+  EXPECT_EQ(BytesOf(response["records_binary"][1]), records[0]);
+  EXPECT_EQ(BytesOf(response["records_binary"][2]), records[1]);
+  const Json schema = Json::parse(response["type_schema"].get<std::string>());
+  EXPECT_EQ(schema["fields"][1], (Json{{"name", "x"}, {"type", Json::array({"double", "null"})}}));
+
+  // Dynamic schema: the Avro generic_response record.
+  const std::string groupby = Str("t") + Long(2) + Str("s") + Str("count(*)") + Long(0) + Long(0) + Long(-9999) +
+                              Str("binary") + Long(0);
+  Answer grouped = Post("/aggregate/groupby", groupby, kBinary);
+  ASSERT_EQ(grouped.http, 200) << grouped.message;
+  Json g = Decode("aggregate_group_by_response", grouped.data);
+  const std::string want = Long(3) + Str("") + Str("a") + Str("bb") + Long(0) + Long(3) + Long(1) + Long(1) + Long(1) +
+                           Long(0) + Long(2) + Str("s") + Str("count(*)") + Long(0) + Long(2) + Str("string") +
+                           Str("long") + Long(0);
+  EXPECT_EQ(BytesOf(g["binary_encoded_response"]), want);
+  EXPECT_EQ(Json::parse(g["response_schema_str"].get<std::string>())["name"], "generic_response");
+}
+
+TEST_F(HttpTest, JobsCrossTransports) {
+  Start();
+  MakeRandomTable("big", R"([["v","long"]])", 1000, 3);
+  // Created over HTTP (Avro embedded request), read over gRPC by its tag.
+  const std::string filter = Encode("filter_request", {{"table_name", "big"}, {"view_name", ""},
+                                                       {"expression", "v > 0"}, {"options", Json::object()}});
+  const std::string create = Encode("create_job_request",
+                                    {{"endpoint", "/filter"}, {"request_encoding", "binary"},
+                                     {"data", Json::binary(Json::binary_t::container_type(filter.begin(), filter.end()))},
+                                     {"data_str", ""}, {"options", {{"job_tag", "from-http"}}}});
+  Answer created = Post("/create/job", create, kBinary);
+  ASSERT_EQ(created.http, 200) << created.message;
+  Json job = Decode("create_job_response", created.data);
+  EXPECT_EQ(job["info"]["job_tag"], "from-http");
+  pb::GetJobResponse over_grpc = client_->Wait(0, "from-http");
+  EXPECT_EQ(over_grpc.job_status(), "DONE");
+  pb::FilterResponse count;
+  ASSERT_TRUE(count.ParseFromString(over_grpc.job_response()));
+
+  // The same job over HTTP (JSON family): job_response is Avro.
+  Json http_job = PostJson("/get/job", {{"job_id", job["job_id"]}});
+  EXPECT_EQ(http_job["job_status"], "DONE");
+  EXPECT_EQ(http_job["response_encoding"], "binary");
+  std::string avro;
+  ASSERT_TRUE(engine::FromCodePoints(http_job["job_response"].get<std::string>(), &avro));
+  EXPECT_EQ(Decode("filter_response", avro)["count"], count.count());
+
+  // Created over gRPC (protobuf), read over HTTP by tag (Avro answer).
+  pb::FilterRequest request;
+  request.set_table_name("big");
+  request.set_expression("v <= 0");
+  client_->SubmitBinary("/filter", request, {{"job_tag", "from-grpc"}});
+  client_->Wait(0, "from-grpc");
+  Answer read = Post("/get/job", Long(0) + Long(1) + Str("job_tag") + Str("from-grpc") + Long(0), kBinary);
+  ASSERT_EQ(read.http, 200) << read.message;
+  Json described = Decode("get_job_response", read.data);
+  EXPECT_EQ(described["job_status"], "DONE");
+  EXPECT_EQ(Decode("filter_response", BytesOf(described["job_response"]))["count"], 1000 - count.count());
+
+  // A json job over HTTP: the response in job_response_str.
+  Json tagged = PostJson("/create/job", {{"endpoint", "/aggregate/statistics"}, {"request_encoding", "json"},
+                                         {"data_str", R"({"table_name":"big","column_name":"v","stats":"count"})"},
+                                         {"options", {{"job_tag", "json-job"}}}});
+  Json done = PostJson("/get/job", {{"job_id", 0}, {"options", {{"job_tag", "json-job"}, {"wait_timeout_ms", "30000"}}}});
+  EXPECT_EQ(done["job_status"], "DONE");
+  EXPECT_EQ(Json::parse(done["job_response_str"].get<std::string>())["stats"]["count"], 1000.0);
+  // A bad embedded request names the embedded field.
+  Answer bad = Post("/create/job", Encode("create_job_request", {{"endpoint", "/filter"}, {"request_encoding", "binary"},
+                                                                 {"data", Json::binary({0x02})}}),
+                    kBinary);
+  ExpectHttpError(bad, 400, {"data:", "field"}, "bad embedded request");
+}
+
+TEST_F(HttpTest, MalformedBodiesAre400AndHarmless) {
+  Start();
+  const std::string has_table = Str("t") + Long(0);
+  struct Case {
+    const char* what;
+    std::string body;
+    std::string type;
+    std::vector<std::string> parts;
+  };
+  const std::vector<Case> cases = {
+      {"truncated Avro", has_table.substr(0, 1), kBinary, {"request body (has_table_request)", "table_name"}},
+      {"trailing bytes", has_table + "xyz", kBinary, {"3 bytes left"}},
+      {"giant length", Long(int64_t{1} << 62) + "ab", kBinary, {"table_name", "exceeds"}},
+      {"giant count", Str("t") + Long(int64_t{1} << 60), kBinary, {"options", "block of"}},
+      {"bad snappy", "\xff\xff\xff\xff\x0fnot snappy", kSnappy, {"snappy"}},
+      {"snappy claiming 4 GiB", Long(0) /*placeholder*/, kSnappy, {"snappy"}},
+      {"empty body", "", kBinary, {"request body", "empty"}},
+      {"malformed JSON", "{\"table_name\": [", kJson, {"malformed JSON at byte"}},
+      {"JSON array", "[1]", kJson, {"expected a JSON object"}},
+      {"unknown field", R"({"table_name":"t","tabel":1})", kJson, {"unknown field 'tabel'"}},
+      {"wrong content type", has_table, "text/plain", {"Content-Type", "text/plain", kBinary, kJson}},
+      {"no content type", has_table, "", {"Content-Type"}},
+  };
+  for (Case c : cases) {
+    if (std::string(c.what) == "snappy claiming 4 GiB") {
+      // A varint length of 2^32 and nothing else.
+      c.body = "\x80\x80\x80\x80\x10";
+    }
+    httplib::Client http = NewHttp();
+    httplib::Headers headers;
+    auto result = http.Post("/has/table", headers, c.body, c.type);  // "" sends no Content-Type
+    Answer a = Read(result);
+    ExpectHttpError(a, 400, c.parts, c.what);
+    EXPECT_EQ(a.content_type, c.type == kBinary || c.type == kSnappy ? kBinary : kJson) << c.what;
+  }
+  // The answer's family follows Accept when the Content-Type is unknown.
+  httplib::Client http = NewHttp();
+  Answer accept = Read(http.Post("/has/table", httplib::Headers{{"Accept", kBinary}}, has_table, "text/plain"));
+  EXPECT_EQ(accept.content_type, kBinary);
+  EXPECT_EQ(accept.http, 400);
+
+  // Still serving, both transports.
+  EXPECT_EQ(Post("/has/table", has_table, kBinary).http, 200);
+  ExpectServing();
+}
+
+TEST_F(HttpTest, NotFoundLivenessAndOversizedBodies) {
+  server::ServerOptions options = gpudb_test::TestServerOptions("host:1");
+  options.http_port = 0;
+  options.max_message_bytes = 1 << 16;
+  StartServer(options);
+  Answer unknown = Post("/no/such/thing", "{}", kJson);
+  ExpectHttpError(unknown, 404, {"'/no/such/thing' is not a known endpoint"}, "unknown endpoint");
+  Answer unknown_binary = Post("/filterx", "\x00", kBinary);
+  EXPECT_EQ(unknown_binary.http, 404);
+  EXPECT_EQ(unknown_binary.content_type, kBinary);
+
+  httplib::Client http = NewHttp();
+  auto live = http.Get("/");
+  ASSERT_TRUE(live);
+  EXPECT_EQ(live->status, 200);
+  EXPECT_EQ(live->body, "Kinetica is running!");
+  Answer get_other = Read(http.Get("/filter"));
+  ExpectHttpError(get_other, 404, {"GET /filter", "not served"}, "GET of an endpoint");
+  Answer put = Read(http.Put("/filter", "{}", kJson));
+  EXPECT_EQ(put.status, "ERROR");
+  EXPECT_TRUE(put.http == 404 || put.http == 405) << put.http;
+
+  Answer big = Post("/has/table", std::string(100000, 'x'), kBinary);
+  ExpectHttpError(big, 413, {"larger than the limit of 65536 bytes"}, "oversized body");
+  EXPECT_EQ(Post("/has/table", Str("t") + Long(0), kBinary).http, 200);
+}
+
+TEST_F(HttpTest, BasicAuthentication) {
+  Start({{"ann", "pw:1"}, {"bob", "x"}});
+  const std::string body = R"({"table_name":"t"})";
+  auto basic = [](const std::string& user_password) {
+    return httplib::Headers{{"Authorization", "Basic " + absl::Base64Escape(user_password)}};
+  };
+  const std::vector<std::pair<std::string, httplib::Headers>> refused = {
+      {"none", {}},
+      {"wrong password", basic("ann:pw")},
+      {"unknown user", basic("eve:pw:1")},
+      {"no colon", basic("annpw:1")},
+      {"not base64", {{"Authorization", "Basic %%%"}}},
+      {"bearer", {{"Authorization", "Bearer token"}}},
+      {"other scheme", {{"Authorization", "Digest x"}}},
+  };
+  for (const auto& [what, headers] : refused) {
+    httplib::Client http = NewHttp();
+    auto result = http.Post("/has/table", headers, body, kJson);
+    ASSERT_TRUE(result) << what;
+    EXPECT_EQ(result->get_header_value("WWW-Authenticate"), "Basic realm=\"gpudb\"") << what;
+    ExpectHttpError(Read(result), 401, {"Authorization"}, what);
+  }
+  EXPECT_EQ(Post("/has/table", body, kJson, basic("ann:pw:1")).http, 200);
+  EXPECT_EQ(Post("/has/table", body, kJson, basic("bob:x")).http, 200);
+  // An unknown endpoint is not revealed without credentials.
+  EXPECT_EQ(Post("/nope", body, kJson).http, 401);
+  // Liveness needs none.
+  httplib::Client http = NewHttp();
+  auto live = http.Get("/");
+  ASSERT_TRUE(live);
+  EXPECT_EQ(live->status, 200);
+}
+
+TEST_F(HttpTest, ConcurrentClients) {
+  Start();
+  MakeRandomTable("c", R"([["v","int"]])", 5000, 11);
+  const Json all = PostJson("/aggregate/statistics", {{"table_name", "c"}, {"column_name", "v"}, {"stats", "count,sum"}});
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 8; ++k) {
+    threads.emplace_back([&, k] {
+      httplib::Client http = NewHttp();
+      for (int i = 0; i < 40; ++i) {
+        const Json request = {{"table_name", "c"}, {"column_name", "v"}, {"stats", "count,sum"}};
+        Answer a;
+        Json stats;
+        switch ((k + i) % 3) {
+          case 0:
+            a = Read(http.Post("/aggregate/statistics", request.dump(), kJson));
+            if (a.status == "OK") stats = Json::parse(a.data_str)["stats"];
+            break;
+          case 1:
+            a = Read(http.Post("/aggregate/statistics", Encode("aggregate_statistics_request", request), kBinary));
+            if (a.status == "OK") stats = Decode("aggregate_statistics_response", a.data)["stats"];
+            break;
+          default:
+            a = Read(http.Post("/x/aggregate/statistics", Snappy(Encode("aggregate_statistics_request", request)),
+                               kSnappy));
+            if (a.status == "OK") stats = Decode("aggregate_statistics_response", a.data)["stats"];
+            break;
+        }
+        if (a.http != 200 || stats != all["stats"]) ++bad;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(bad.load(), 0);
+}
+
+TEST_F(HttpTest, PortInUseIsRefused) {
+  Start();
+  server::ServerOptions options = gpudb_test::TestServerOptions("host:1");
+  options.http_port = server_->http_port();
+  auto second = server::Server::Start(options);
+  ASSERT_FALSE(second.ok());
+  EXPECT_TRUE(Contains(std::string(second.status().message()), std::to_string(options.http_port))) << second.status();
+  EXPECT_EQ(Post("/has/table", Str("t") + Long(0), kBinary).http, 200);
+}
+
+TEST_F(HttpTest, ShutdownAnswersWaitingRequests) {
+  Start();
+  MakeRandomTable("s", R"([["v","int"]])", 100, 5);
+  gpudb_test::StreamGate gate(server_->engine());
+  Json created = PostJson("/create/job", {{"endpoint", "/filter"}, {"request_encoding", "json"},
+                                          {"data_str", R"({"table_name":"s","view_name":"","expression":"v > 0"})"},
+                                          {"options", {{"job_tag", "parked"}}}});
+  Answer waited;
+  std::thread waiter([&] {
+    httplib::Client http = NewHttp();
+    waited = Read(http.Post("/get/job", Json{{"job_id", created["job_id"]}, {"options", {{"wait_timeout_ms", "60000"}}}}.dump(),
+                            kJson));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto start = std::chrono::steady_clock::now();
+  std::thread stopper([&] { server_->Shutdown(absl::Milliseconds(100)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  gate.Open();
+  stopper.join();
+  waiter.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  EXPECT_EQ(waited.http, 200) << waited.message;
+  const Json job = Json::parse(waited.data_str, nullptr, false);
+  ASSERT_TRUE(job.is_object()) << waited.data_str;
+  EXPECT_EQ(job["running"], false);
+  EXPECT_TRUE(job["job_status"] == "DONE" || job["job_status"] == "CANCELLED") << job.dump();
+  // The listener is closed.
+  httplib::Client http = NewHttp();
+  http.set_connection_timeout(2, 0);
+  EXPECT_FALSE(http.Get("/"));
+}
+
+}  // namespace
