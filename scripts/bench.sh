@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The whole CPU benchmark set, in one command (under 15 minutes on 2 cores):
+# installs what is missing, builds (Release), then runs
+#   1. the kernel benchmarks (benchmarks/kernels_bench, host backend);
+#   2. the job load harness (gpudb-bench), when that target exists;
+#   3. our engine against DuckDB (benchmarks/compare_duckdb.py) at 1e6 and 1e7 rows;
+# and rewrites the CPU sections of benchmarks/RESULTS.md (between the
+# <!-- cpu:NAME:begin --> / <!-- cpu:NAME:end --> markers) with the figures,
+# the date, the machine and the command.
+#
+# Environment:
+#   GPUDB_BENCH_ROWS        sizes for the DuckDB comparison (default 1e6,1e7;
+#                           1e6,1e7,1e8 needs ~12 GB of RAM and ~10 more minutes)
+#   GPUDB_LOAD_BENCH_ARGS   arguments for gpudb-bench (default: --in_process --quiet:
+#                           a server inside the harness, 4 clients x 100 trivial jobs)
+#   GPUDB_BUILD_DIR, GPUDB_JOBS, GPUDB_CMAKE_ARGS: as for scripts/test.sh
+source "$(dirname "$0")/common.sh"
+
+# One function, read whole before it runs (so editing this file mid-run is harmless).
+main() {
+START=$(date +%s)
+ROWS="${GPUDB_BENCH_ROWS:-1e6,1e7}"
+COMMAND="scripts/bench.sh"
+if [ -n "${GPUDB_BENCH_ROWS:-}" ]; then COMMAND="GPUDB_BENCH_ROWS=$ROWS $COMMAND"; fi
+RESULTS_DIR="$REPO/benchmarks/results"
+VENV="$REPO/.venv-bench"
+mkdir -p "$RESULTS_DIR"
+
+# Python packages for the comparison, in their own environment, refreshed
+# whenever benchmarks/requirements.txt changes.
+setup_bench_python() {
+  local requirements="$REPO/benchmarks/requirements.txt"
+  local stamp="$VENV/requirements.sha256"
+  if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
+  if ! sha256sum --status -c "$stamp" 2>/dev/null; then
+    echo "== installing benchmark packages into .venv-bench"
+    "$VENV/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+    sha256sum "$requirements" > "$stamp"
+  fi
+}
+
+setup_bench_python
+setup_and_build gpudb-engine kernels_bench
+HAS_LOAD_BENCH=0
+if cmake --build "$BUILD_DIR" --target help 2>/dev/null | grep -qE '(^|[ :])gpudb-bench(:|$| )'; then
+  cmake --build "$BUILD_DIR" -j "$JOBS" --target gpudb-bench
+  HAS_LOAD_BENCH=1
+fi
+
+# An idle server's OpenMP threads sleep instead of spinning, so they take no
+# CPU from DuckDB between our jobs (and the kernels run as in the tests).
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
+UPDATE=("$VENV/bin/python" "$REPO/benchmarks/update_results.py")
+
+echo "== kernels_bench (host)"
+"$BUILD_DIR/benchmarks/kernels_bench" --benchmark_out="$RESULTS_DIR/kernels_bench.json" \
+  --benchmark_out_format=json
+"${UPDATE[@]}" kernels "$RESULTS_DIR/kernels_bench.json" \
+  --command "$COMMAND  # runs $(basename "$BUILD_DIR")/benchmarks/kernels_bench"
+
+if [ "$HAS_LOAD_BENCH" = 1 ]; then
+  LOAD_BENCH="$(find "$BUILD_DIR" -name gpudb-bench -type f -perm -u+x | head -n 1)"
+  LOAD_ARGS="${GPUDB_LOAD_BENCH_ARGS:---in_process --quiet}"
+  echo "== gpudb-bench $LOAD_ARGS"
+  set +e
+  # shellcheck disable=SC2086  # the arguments are meant to split
+  timeout 180 "$LOAD_BENCH" $LOAD_ARGS 2>&1 | tee "$RESULTS_DIR/load_bench.txt"
+  LOAD_STATUS=${PIPESTATUS[0]}
+  set -e
+  "${UPDATE[@]}" load "$RESULTS_DIR/load_bench.txt" --status "$LOAD_STATUS" \
+    --command "$COMMAND  # runs gpudb-bench $LOAD_ARGS"
+else
+  echo "== gpudb-bench: no such target in $BUILD_DIR; skipped"
+fi
+
+echo "== DuckDB side by side ($ROWS rows)"
+"$VENV/bin/python" "$REPO/benchmarks/compare_duckdb.py" --server-binary "$BUILD_DIR/server/gpudb-engine" \
+  --rows "$ROWS" --out-dir "$RESULTS_DIR"
+"${UPDATE[@]}" duckdb "$RESULTS_DIR/compare_duckdb.json" \
+  --command "$COMMAND  # runs benchmarks/compare_duckdb.py --rows $ROWS"
+
+echo "== done in $(( $(date +%s) - START )) s; tables rewritten in benchmarks/RESULTS.md"
+}
+
+main "$@"
