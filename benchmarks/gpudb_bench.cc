@@ -49,6 +49,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
+#include "absl/synchronization/mutex.h"
 #include "engine/api_schema.h"
 #include "engine/json.h"
 #include "proto/gpudb.grpc.pb.h"
@@ -550,6 +551,10 @@ std::string Mib(int64_t bytes) { return absl::StrFormat("%.1f MiB", bytes / 1048
 }  // namespace
 
 int main(int argc, char** argv) {
+  // As gpudb-engine does (server/main.cc): no absl::Mutex deadlock detection,
+  // which Debian's Abseil leaves on, so that an --in-process server costs what
+  // the real one does.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::FlagsUsageConfig usage;
   usage.contains_help_flags = [](absl::string_view path) { return absl::EndsWith(path, "gpudb_bench.cc"); };
   usage.contains_helpshort_flags = usage.contains_help_flags;

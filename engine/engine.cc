@@ -140,9 +140,13 @@ absl::StatusOr<JobSnapshot> Engine::Submit(JobRequest job) {
   const std::string* user_data = StringOption(*request, "job_user_data");
 
   // A repeated request id gets its original job, even when the queue is full.
-  const uint64_t fingerprint = std::hash<std::string>{}(
-      absl::StrCat(job.endpoint, "\n", job.request_encoding, "\n", job.job_tag, "\n",
-                   job.remove_job_on_complete, job.async, "\n", DumpJson(*request)));
+  // The fingerprint (the whole request as text) is made only when there is an
+  // id to compare it under: it costs a serialization of the request.
+  const uint64_t fingerprint =
+      job.request_id.empty()
+          ? 0
+          : std::hash<std::string>{}(absl::StrCat(job.endpoint, "\n", job.request_encoding, "\n", job.job_tag, "\n",
+                                                  job.remove_job_on_complete, job.async, "\n", DumpJson(*request)));
   if (!job.request_id.empty()) {
     auto prior = tracker_.FindRequest(job.request_id, fingerprint);
     if (!prior.ok() || prior->has_value()) {
@@ -176,6 +180,7 @@ absl::StatusOr<JobSnapshot> Engine::Submit(JobRequest job) {
   record.cancellable = !admin && handler->cancellable;
   record.user_data = user_data != nullptr ? *user_data : "";
   record.source_ip = job.source_ip;
+  record.auth_id = job.auth_id;
   record.deadline = deadline;
   record.request_id = job.request_id;
   record.fingerprint = fingerprint;
@@ -307,7 +312,7 @@ absl::StatusOr<Json> Engine::ShowJobs(const Json& request) {
     status.push_back(JobStatusName(job.state));
     endpoints.push_back(job.endpoint);
     received.push_back(job.time_received_ms);
-    auth.push_back("");
+    auth.push_back(job.auth_id);
     source.push_back(job.source_ip);
     query.push_back("");
     user_data.push_back(job.user_data);

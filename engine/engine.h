@@ -52,6 +52,7 @@ struct JobRequest {
   // options.timeout_ms, if any, else no deadline.
   absl::Duration timeout = absl::ZeroDuration();
   std::string source_ip;
+  std::string auth_id;  // the authenticated user who submitted it; empty: none
 };
 
 class Engine {

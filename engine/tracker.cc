@@ -71,8 +71,13 @@ JobTracker::JobTracker(TrackerOptions options) : options_(options) {
 
 std::string JobTracker::GenerateTag() {
   for (;;) {
-    // 128 random bits: unique across servers without coordination.
-    std::string tag = absl::StrFormat("%016x%016x", rng_(), rng_());
+    // 128 random bits: unique across servers without coordination. As
+    // StrFormat("%016x%016x", ...), written out by hand: this runs per job.
+    std::string tag(32, '0');
+    for (int half = 0; half < 2; ++half) {
+      uint64_t bits = rng_();
+      for (int i = 15; i >= 0; --i, bits >>= 4) tag[half * 16 + i] = "0123456789abcdef"[bits & 15];
+    }
     if (tags_.find(tag) == tags_.end() && gone_tags_.find(tag) == gone_tags_.end()) return tag;
   }
 }
@@ -103,6 +108,7 @@ absl::StatusOr<JobTracker::Created> JobTracker::Create(NewJob job) {
   record.job.async = job.async;
   record.job.user_data = std::move(job.user_data);
   record.job.source_ip = std::move(job.source_ip);
+  record.job.auth_id = std::move(job.auth_id);
   record.control = std::make_shared<JobControl>(job.deadline);
   record.remove_on_complete = job.remove_on_complete;
   record.cancellable = job.cancellable;
@@ -232,7 +238,8 @@ void JobTracker::SetProgress(int64_t id, int progress) {
 JobTracker::Notice JobTracker::Changed(Records::iterator it) {
   JobSnapshot& job = it->second.job;
   ++job.version;
-  Notice notice{job, job.id, {}};
+  // The record is copied only for watchers to see.
+  Notice notice{it->second.watchers.empty() ? JobSnapshot() : job, job.id, {}};
   for (const auto& [token, fn] : it->second.watchers) notice.watchers.emplace_back(token, fn);
   return notice;
 }
@@ -251,7 +258,7 @@ JobTracker::Notice JobTracker::Settle(Records::iterator it, JobState state, absl
     job.error = std::string(result.status().message());
   }
   ++job.version;
-  Notice notice{job, job.id, {}};
+  Notice notice{record.watchers.empty() ? JobSnapshot() : job, job.id, {}};
   for (auto& [token, fn] : record.watchers) notice.watchers.emplace_back(token, std::move(fn));
   record.watchers.clear();
   if (job.async) {

@@ -75,6 +75,7 @@ struct JobSnapshot {
   bool async = true;                     // false: a synchronous call (Execute)
   std::string user_data;                 // the request's options.job_user_data
   std::string source_ip;
+  std::string auth_id;                   // the authenticated submitter; empty: none
   std::string worker;                    // where it ran: "host:0/2" (device/stream)
   int64_t version = 0;                   // rises with every change of the record
 
@@ -104,6 +105,7 @@ class JobTracker {
     bool cancellable = true;
     std::string user_data;
     std::string source_ip;
+    std::string auth_id;
     absl::Time deadline = absl::InfiniteFuture();
     std::string request_id;   // empty: none
     uint64_t fingerprint = 0; // of the request, for request_id

@@ -3,6 +3,7 @@
 #include <google/protobuf/message.h>
 
 #include <memory>
+#include <unordered_map>
 
 #include "absl/strings/str_cat.h"
 #include "server/proto_json.h"
@@ -10,13 +11,30 @@
 namespace server {
 namespace {
 
-absl::StatusOr<std::unique_ptr<google::protobuf::Message>> NewMessage(const engine::TypeSchema& record) {
+// The generated message's prototype for a record, or null.
+const google::protobuf::Message* FindPrototype(const engine::TypeSchema& record) {
   const google::protobuf::Descriptor* descriptor = FindRecordMessage(record.name);
-  if (descriptor == nullptr) {
+  if (descriptor == nullptr) return nullptr;
+  return google::protobuf::MessageFactory::generated_factory()->GetPrototype(descriptor);
+}
+
+absl::StatusOr<std::unique_ptr<google::protobuf::Message>> NewMessage(const engine::TypeSchema& record) {
+  // Records are immutable and live for the whole program, so their
+  // prototypes are looked up once: every endpoint's request and response.
+  static const auto* const kPrototypes = [] {
+    auto* prototypes = new std::unordered_map<const engine::TypeSchema*, const google::protobuf::Message*>();
+    for (const engine::EndpointSchema& endpoint : engine::AllEndpoints()) {
+      for (const engine::TypeSchema* r : {endpoint.request, endpoint.response}) {
+        if (const google::protobuf::Message* prototype = FindPrototype(*r)) prototypes->emplace(r, prototype);
+      }
+    }
+    return prototypes;
+  }();
+  auto it = kPrototypes->find(&record);
+  const google::protobuf::Message* prototype = it != kPrototypes->end() ? it->second : FindPrototype(record);
+  if (prototype == nullptr) {
     return absl::InternalError(absl::StrCat("no protobuf message for record '", record.name, "'"));
   }
-  const google::protobuf::Message* prototype =
-      google::protobuf::MessageFactory::generated_factory()->GetPrototype(descriptor);
   return std::unique_ptr<google::protobuf::Message>(prototype->New());
 }
 

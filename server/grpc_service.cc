@@ -6,12 +6,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "server/proto_json.h"
 
 namespace server {
 namespace {
-
-using engine::Json;
 
 void Fill(const Wrapper& w, gpudb::v1::GpudbResponse* response) {
   response->set_status(w.status);
@@ -39,14 +36,17 @@ void Answer(grpc::ServerUnaryReactor* reactor, gpudb::v1::GpudbResponse* respons
   reactor->Finish(grpc::Status::OK);
 }
 
-// A job-API record as a protobuf-encoded wrapper; transport errors pass through.
-absl::StatusOr<Wrapper> WrapRecord(const JobApi& api, const char* record, const absl::StatusOr<Json>& value) {
-  if (!value.ok()) {
-    if (IsTransportError(value.status())) return value.status();
-    return ErrorWrapper(value.status());
-  }
-  absl::StatusOr<Wrapper> wrapped = api.Wrap(*engine::FindRecord(record), *value, "binary");
-  return wrapped.ok() ? wrapped : ErrorWrapper(wrapped.status());
+// Finishes a unary call with an error: a transport-level error as its gRPC
+// status, anything else as an ERROR wrapper.
+void AnswerError(grpc::ServerUnaryReactor* reactor, gpudb::v1::GpudbResponse* response, const absl::Status& status) {
+  if (IsTransportError(status)) return reactor->Finish(ToGrpc(status));
+  Answer(reactor, response, ErrorWrapper(status));
+}
+
+// options[key] of a request's options map, or null.
+const std::string* Option(const google::protobuf::Map<std::string, std::string>& options, const char* key) {
+  auto it = options.find(key);
+  return it == options.end() ? nullptr : &it->second;
 }
 
 // Runs `fn`; an exception (a bug, never a client's doing) becomes an error
@@ -81,9 +81,9 @@ class WatchReactor final : public grpc::ServerWriteReactor<gpudb::v1::GpudbRespo
   WatchReactor(engine::Engine& engine, JobApi& api, const gpudb::v1::GetJobRequest& request)
       : engine_(engine), api_(api), shared_(std::make_shared<Shared>()) {
     shared_->reactor = this;
-    auto normalized = engine::Normalize(*engine::FindRecord("get_job_request"), MessageToJson(request));
-    absl::StatusOr<engine::JobSnapshot> job =
-        normalized.ok() ? api_.FindJob(*normalized) : absl::StatusOr<engine::JobSnapshot>(normalized.status());
+    const std::string* tag = Option(request.options(), "job_tag");
+    absl::StatusOr<engine::JobSnapshot> job = tag != nullptr ? engine_.GetJobByTag(*tag, /*consume=*/false)
+                                                             : engine_.GetJob(request.job_id(), /*consume=*/false);
     if (!job.ok()) {
       Fill(ErrorWrapper(job.status()), &message_);
       std::lock_guard<std::mutex> lock(shared_->mu);
@@ -146,9 +146,8 @@ class WatchReactor final : public grpc::ServerWriteReactor<gpudb::v1::GpudbRespo
   }
 
   void WriteLatestLocked() {
-    absl::StatusOr<Wrapper> wrapped =
-        WrapRecord(api_, "get_job_response", api_.DescribeJob(latest_));
-    Fill(wrapped.ok() ? *wrapped : ErrorWrapper(wrapped.status()), &message_);
+    absl::Status filled = FillGetJobResponse(api_, latest_, &message_);
+    if (!filled.ok()) Fill(ErrorWrapper(filled), &message_);
     sent_version_ = latest_.version;
     writing_ = true;
     if (latest_.finished()) {
@@ -174,13 +173,68 @@ class WatchReactor final : public grpc::ServerWriteReactor<gpudb::v1::GpudbRespo
 
 }  // namespace
 
+absl::Status FillGetJobResponse(const JobApi& api, const engine::JobSnapshot& job,
+                                gpudb::v1::GpudbResponse* response) {
+  gpudb::v1::GetJobResponse out;
+  const bool json = JobApi::ResponseIsJson(job);
+  out.set_endpoint(job.endpoint);
+  out.set_job_status(engine::JobStatusName(job.state));
+  out.set_running(!job.finished());
+  out.set_progress(job.progress);
+  out.set_successful(job.state == engine::JobState::kDone);
+  out.set_response_encoding(json ? "json" : "binary");
+  auto& info = *out.mutable_info();
+  info["job_tag"] = job.tag;
+  if (job.state == engine::JobState::kDone) {
+    absl::StatusOr<std::string> encoded = api.EncodeResponse(job);
+    if (!encoded.ok()) return encoded.status();
+    if (json) {
+      out.set_job_response_str(*std::move(encoded));
+    } else {
+      out.set_job_response(*std::move(encoded));
+    }
+  } else if (job.state == engine::JobState::kError) {
+    (*out.mutable_status_map())["error_message"] = job.error;
+  } else if (job.state == engine::JobState::kCancelled) {
+    info["cancel_reason"] = job.error;
+  }
+  if (std::string queue = JobApi::QueueMs(job); !queue.empty()) info["queue_ms"] = std::move(queue);
+  if (std::string execution = JobApi::ExecutionMs(job); !execution.empty()) info["execution_ms"] = std::move(execution);
+  response->Clear();
+  response->set_status("OK");
+  response->set_data_type("get_job_response");
+  out.SerializeToString(response->mutable_data());
+  return absl::OkStatus();
+}
+
 grpc::ServerUnaryReactor* GpudbService::CreateJob(grpc::CallbackServerContext* context,
                                                   const gpudb::v1::CreateJobRequest* request,
                                                   gpudb::v1::GpudbResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto answer = [reactor, response](absl::StatusOr<Wrapper> w) { Answer(reactor, response, w); };
   Guarded(
-      [&] { answer(WrapRecord(api_, "create_job_response", api_.CreateJob(MessageToJson(*request), SourceIp(context)))); },
+      [&] {
+        // Read straight from the message: a protobuf request is already of
+        // the record's types, so it needs no conversion or normalization.
+        CreateJobArgs args;
+        args.endpoint = request->endpoint();
+        if (request->has_request_encoding()) args.request_encoding = request->request_encoding();
+        args.data = request->data();
+        args.data_str = request->data_str();
+        args.job_tag = Option(request->options(), "job_tag");
+        args.remove_job_on_complete = Option(request->options(), "remove_job_on_complete");
+        args.request_id = Option(request->options(), "request_id");
+        args.timeout_ms = Option(request->options(), "timeout_ms");
+        absl::StatusOr<engine::JobSnapshot> job = api_.SubmitJob(args, Caller{SourceIp(context), /*auth_id=*/""});
+        if (!job.ok()) return AnswerError(reactor, response, job.status());
+        gpudb::v1::CreateJobResponse out;
+        out.set_job_id(job->id);
+        (*out.mutable_info())["job_tag"] = job->tag;
+        response->set_status("OK");
+        response->set_data_type("create_job_response");
+        out.SerializeToString(response->mutable_data());
+        reactor->Finish(grpc::Status::OK);
+      },
       answer);
   return reactor;
 }
@@ -192,8 +246,20 @@ grpc::ServerUnaryReactor* GpudbService::GetJob(grpc::CallbackServerContext* cont
   auto answer = [reactor, response](absl::StatusOr<Wrapper> w) { Answer(reactor, response, w); };
   Guarded(
       [&] {
-        api_.GetJob(MessageToJson(*request), [this, answer](absl::StatusOr<Json> job) {
-          answer(WrapRecord(api_, "get_job_response", job));
+        GetJobArgs args;
+        args.job_id = request->job_id();
+        args.job_tag = Option(request->options(), "job_tag");
+        args.wait_timeout_ms = Option(request->options(), "wait_timeout_ms");
+        // `done` may run on a stream worker, where an exception must not escape.
+        api_.GetJobSnapshot(args, [this, reactor, response, answer](absl::StatusOr<engine::JobSnapshot> job) {
+          Guarded(
+              [&] {
+                if (!job.ok()) return AnswerError(reactor, response, job.status());
+                absl::Status filled = FillGetJobResponse(api_, *job, response);
+                if (!filled.ok()) return AnswerError(reactor, response, filled);
+                reactor->Finish(grpc::Status::OK);
+              },
+              answer);
         });
       },
       answer);
@@ -213,8 +279,8 @@ grpc::ServerUnaryReactor* GpudbService::Execute(grpc::CallbackServerContext* con
   const std::string encoding = request->has_request_encoding() ? request->request_encoding() : "binary";
   Guarded(
       [&] {
-        api_.Execute(request->endpoint(), encoding, request->data(), request->data_str(), SourceIp(context),
-                     answer);
+        api_.Execute(request->endpoint(), encoding, request->data(), request->data_str(),
+                     Caller{SourceIp(context), /*auth_id=*/""}, answer);
       },
       answer);
   return reactor;

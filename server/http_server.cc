@@ -122,10 +122,13 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpOptions&
   server->http_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   // httplib's default sets SO_REUSEPORT, which lets a second server bind a
   // port in use and share its connections; refuse a taken port instead
-  // (SO_REUSEADDR only, so a restart can bind at once).
-  server->http_->set_socket_options([](socket_t sock) {
+  // (SO_REUSEADDR only, so a restart can bind at once). The last socket
+  // configured is the one that got bound.
+  auto listening = std::make_shared<socket_t>(INVALID_SOCKET);
+  server->http_->set_socket_options([listening](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    *listening = sock;
   });
   server->http_->set_payload_max_length(options.max_body_bytes);
   server->http_->set_read_timeout(30, 0);
@@ -140,6 +143,12 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpOptions&
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.host, ":", options.port, " for HTTP (address in use?)"));
   }
+  // httplib listens with a backlog of 5 (fixed in Debian's compiled library):
+  // a burst of connections beyond it has its SYNs dropped, and those clients
+  // wait a second or more for the retransmission. Listening again on the
+  // bound socket raises the backlog (Linux caps it at net.core.somaxconn);
+  // should it fail, the small backlog only costs latency.
+  if (*listening != INVALID_SOCKET) ::listen(*listening, SOMAXCONN);
   httplib::Server* http = server->http_.get();
   server->listener_ = std::thread([http] { http->listen_after_bind(); });
   return server;
@@ -154,18 +163,18 @@ void HttpServer::Stop() {
 }
 
 absl::StatusOr<Wrapper> HttpServer::Call(const std::string& endpoint, const std::string& encoding, Json request,
-                                         const std::string& source_ip) {
+                                         const Caller& caller) {
   // The job API answers on this thread or a worker; wait for it here.
   auto answered = std::make_shared<std::promise<absl::StatusOr<Wrapper>>>();
   std::future<absl::StatusOr<Wrapper>> answer = answered->get_future();
-  api_.ExecuteRecord(endpoint, encoding, std::move(request), source_ip,
+  api_.ExecuteRecord(endpoint, encoding, std::move(request), caller,
                      [answered](absl::StatusOr<Wrapper> w) { answered->set_value(std::move(w)); });
   return answer.get();
 }
 
 absl::StatusOr<Wrapper> HttpServer::SystemProperties(Json request, const std::string& encoding,
-                                                     const httplib::Request& req) {
-  absl::StatusOr<Wrapper> plain = Call("/show/system/properties", "json", std::move(request), req.remote_addr);
+                                                     const httplib::Request& req, const Caller& caller) {
+  absl::StatusOr<Wrapper> plain = Call("/show/system/properties", "json", std::move(request), caller);
   if (!plain.ok() || plain->status != "OK") return plain;
   Json response = Json::parse(plain->data_str);
   // The host the client reached us by, without the port ("[::1]:9191" → "[::1]").
@@ -201,7 +210,9 @@ void HttpServer::Route() {
     }
     const bool json = family == Family::kJson;
 
-    // Credentials first: nothing about the server is told without them.
+    // Credentials first: nothing about the server is told without them. The
+    // user is recorded with the jobs the request submits (auth_id).
+    Caller caller{req.remote_addr, ""};
     if (!options_.users.empty()) {
       const std::string auth = req.get_header_value("Authorization");
       absl::string_view scheme_and_value = auth;
@@ -217,6 +228,8 @@ void HttpServer::Route() {
         auto user = colon == std::string::npos ? options_.users.end() : options_.users.find(decoded.substr(0, colon));
         if (user == options_.users.end() || !SameSecret(decoded.substr(colon + 1), user->second)) {
           message = "Authorization: wrong user name or password";
+        } else {
+          caller.auth_id = user->first;
         }
       } else if (absl::StartsWith(auth, "Bearer ")) {
         message = "Authorization: Bearer tokens are not accepted by this server; use Basic";
@@ -259,15 +272,20 @@ void HttpServer::Route() {
     absl::StatusOr<Wrapper> wrapper;
     try {
       if (schema->endpoint == "/show/system/properties") {
-        wrapper = SystemProperties(*std::move(request), encoding, req);
+        wrapper = SystemProperties(*std::move(request), encoding, req, caller);
       } else {
-        wrapper = Call(schema->endpoint, encoding, *std::move(request), req.remote_addr);
+        wrapper = Call(schema->endpoint, encoding, *std::move(request), caller);
       }
     } catch (const std::exception& e) {
       return SendError(absl::InternalError(absl::StrCat("internal error: ", e.what())), json, 500, &res);
     }
     if (!wrapper.ok()) {
-      const int status = wrapper.status().code() == absl::StatusCode::kResourceExhausted ? 429 : 503;
+      // Busy (429) and shutting down (503) are the transport's errors
+      // (IsTransportError); anything else that escapes as a status is a bug.
+      const absl::StatusCode code = wrapper.status().code();
+      const int status = code == absl::StatusCode::kResourceExhausted ? 429
+                         : code == absl::StatusCode::kUnavailable     ? 503
+                                                                      : 500;
       return SendError(wrapper.status(), json, status, &res);
     }
     Send(*wrapper, json, wrapper->status == "OK" ? 200 : 400, &res);

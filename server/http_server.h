@@ -78,11 +78,11 @@ class HttpServer {
   void Route();
   // Runs an endpoint through the job API and waits for its wrapper.
   absl::StatusOr<Wrapper> Call(const std::string& endpoint, const std::string& encoding, engine::Json request,
-                               const std::string& source_ip);
+                               const Caller& caller);
   // /show/system/properties plus what the HTTP clients read about the
   // cluster: one host (by the name the client used), no HA, no HTTPS.
   absl::StatusOr<Wrapper> SystemProperties(engine::Json request, const std::string& encoding,
-                                           const httplib::Request& req);
+                                           const httplib::Request& req, const Caller& caller);
 
   engine::Engine& engine_;
   HttpOptions options_;

@@ -6,10 +6,10 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 
 namespace server {
@@ -51,12 +51,28 @@ absl::Status CheckCarriers(absl::string_view encoding, absl::string_view data, a
 
 const engine::TypeSchema& Record(absl::string_view name) { return *engine::FindRecord(name); }
 
-absl::StatusOr<bool> BoolOption(const Json& options, const char* key) {
+absl::StatusOr<bool> BoolOption(const std::string* value, const char* key) {
+  if (value == nullptr || *value == "false") return false;
+  if (*value == "true") return true;
+  return absl::InvalidArgumentError(absl::StrCat("options.", key, ": expected 'true' or 'false', got '", *value, "'"));
+}
+
+// options[key] of a normalized record (a map of strings), or null.
+const std::string* Option(const Json& options, const char* key) {
   auto it = options.find(key);
-  if (it == options.end() || *it == "false") return false;
-  if (*it == "true") return true;
-  return absl::InvalidArgumentError(
-      absl::StrCat("options.", key, ": expected 'true' or 'false', got '", it->get<std::string>(), "'"));
+  return it == options.end() ? nullptr : &it->get_ref<const std::string&>();
+}
+
+// `us` microseconds as milliseconds with three decimals: what
+// absl::StrFormat("%.3f", us / 1000.0) gives, without the formatter.
+std::string Milliseconds(int64_t us) {
+  const uint64_t magnitude = us < 0 ? 0 - static_cast<uint64_t>(us) : static_cast<uint64_t>(us);
+  const uint64_t fraction = magnitude % 1000;
+  std::string out = absl::StrCat(us < 0 ? "-" : "", magnitude / 1000, ".");
+  out.push_back(static_cast<char>('0' + fraction / 100));
+  out.push_back(static_cast<char>('0' + fraction / 10 % 10));
+  out.push_back(static_cast<char>('0' + fraction % 10));
+  return out;
 }
 
 }  // namespace
@@ -121,50 +137,65 @@ absl::StatusOr<Wrapper> JobApi::Wrap(const engine::TypeSchema& record, const Jso
   return w;
 }
 
-absl::StatusOr<Json> JobApi::CreateJob(Json request, const std::string& source_ip) {
+absl::StatusOr<Json> JobApi::CreateJob(Json request, const Caller& caller) {
   auto normalized = engine::Normalize(Record("create_job_request"), std::move(request));
   if (!normalized.ok()) return normalized.status();
   const Json& r = *normalized;
-  const std::string endpoint = r["endpoint"].get<std::string>();
-  const std::string encoding = r["request_encoding"].get<std::string>();
-  const engine::EndpointSchema* schema = engine::FindEndpoint(endpoint);
-  if (schema == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat("endpoint: '", endpoint, "' is not a known endpoint"));
-  }
   const auto& data = r["data"].get_binary();
-  auto payload = DecodeRequest(*schema->request, encoding,
-                               absl::string_view(reinterpret_cast<const char*>(data.data()), data.size()),
-                               r["data_str"].get<std::string>());
-  if (!payload.ok()) return payload.status();
   const Json& options = r["options"];
-  auto remove = BoolOption(options, "remove_job_on_complete");
+  CreateJobArgs args;
+  args.endpoint = r["endpoint"].get_ref<const std::string&>();
+  args.request_encoding = r["request_encoding"].get_ref<const std::string&>();
+  args.data = absl::string_view(reinterpret_cast<const char*>(data.data()), data.size());
+  args.data_str = r["data_str"].get_ref<const std::string&>();
+  args.job_tag = Option(options, "job_tag");
+  args.remove_job_on_complete = Option(options, "remove_job_on_complete");
+  args.request_id = Option(options, "request_id");
+  args.timeout_ms = Option(options, "timeout_ms");
+  auto snapshot = SubmitJob(args, caller);
+  if (!snapshot.ok()) return snapshot.status();
+  Json info = Json::object();
+  info["job_tag"] = std::move(snapshot->tag);
+  Json response = Json::object();
+  response["job_id"] = snapshot->id;
+  response["info"] = std::move(info);
+  return response;
+}
+
+absl::StatusOr<engine::JobSnapshot> JobApi::SubmitJob(const CreateJobArgs& args, const Caller& caller) {
+  const engine::EndpointSchema* schema = engine::FindEndpoint(args.endpoint);
+  if (schema == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("endpoint: '", args.endpoint, "' is not a known endpoint"));
+  }
+  auto payload = DecodeRequest(*schema->request, args.request_encoding, args.data, args.data_str);
+  if (!payload.ok()) return payload.status();
+  auto remove = BoolOption(args.remove_job_on_complete, "remove_job_on_complete");
   if (!remove.ok()) return remove.status();
 
   engine::JobRequest job;
-  job.endpoint = endpoint;
-  job.request_encoding = encoding;
+  job.endpoint = std::string(args.endpoint);
+  job.request_encoding = std::string(args.request_encoding);
   job.request = *std::move(payload);
-  job.job_tag = options.value("job_tag", "");
+  if (args.job_tag != nullptr) job.job_tag = *args.job_tag;
   job.remove_job_on_complete = *remove;
-  job.request_id = options.value("request_id", "");
-  job.source_ip = source_ip;
-  if (options.contains("job_tag") && job.job_tag.empty()) {
+  if (args.request_id != nullptr) job.request_id = *args.request_id;
+  job.source_ip = caller.source_ip;
+  job.auth_id = caller.auth_id;
+  if (args.job_tag != nullptr && job.job_tag.empty()) {
     return absl::InvalidArgumentError("options.job_tag: is empty; give a tag or leave the option out");
   }
-  if (options.contains("request_id") && job.request_id.empty()) {
+  if (args.request_id != nullptr && job.request_id.empty()) {
     return absl::InvalidArgumentError("options.request_id: is empty; give an id or leave the option out");
   }
-  if (options.contains("timeout_ms")) {
+  if (args.timeout_ms != nullptr) {
     int64_t ms = 0;
-    if (!absl::SimpleAtoi(options["timeout_ms"].get<std::string>(), &ms) || ms <= 0) {
-      return absl::InvalidArgumentError(absl::StrCat("options.timeout_ms: expected a positive number of milliseconds, got '",
-                                                     options["timeout_ms"].get<std::string>(), "'"));
+    if (!absl::SimpleAtoi(*args.timeout_ms, &ms) || ms <= 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "options.timeout_ms: expected a positive number of milliseconds, got '", *args.timeout_ms, "'"));
     }
     job.timeout = absl::Milliseconds(ms);
   }
-  auto snapshot = engine_.Submit(std::move(job));
-  if (!snapshot.ok()) return snapshot.status();
-  return Json{{"job_id", snapshot->id}, {"info", Json{{"job_tag", snapshot->tag}}}};
+  return engine_.Submit(std::move(job));
 }
 
 absl::StatusOr<engine::JobSnapshot> JobApi::FindJob(const Json& request) {
@@ -174,69 +205,93 @@ absl::StatusOr<engine::JobSnapshot> JobApi::FindJob(const Json& request) {
                               : engine_.GetJob(request["job_id"].get<int64_t>(), /*consume=*/false);
 }
 
+absl::StatusOr<std::string> JobApi::EncodeResponse(const engine::JobSnapshot& job) const {
+  if (ResponseIsJson(job)) return engine::DumpJson(*job.response);
+  const engine::EndpointSchema* schema = engine::FindEndpoint(job.endpoint);
+  if (schema == nullptr) return absl::InternalError(absl::StrCat("job ", job.id, ": unknown endpoint ", job.endpoint));
+  return codec_.Encode(*schema->response, *job.response);
+}
+
+// Where the time went, in ms: waiting for a stream, and running on it.
+std::string JobApi::QueueMs(const engine::JobSnapshot& job) {
+  return job.started_us > 0 ? Milliseconds(job.started_us - job.received_us) : std::string();
+}
+
+std::string JobApi::ExecutionMs(const engine::JobSnapshot& job) {
+  return job.started_us > 0 && job.finished_us > 0 ? Milliseconds(job.finished_us - job.started_us) : std::string();
+}
+
 absl::StatusOr<Json> JobApi::DescribeJob(const engine::JobSnapshot& job) const {
-  const bool json = job.request_encoding == "json";
-  Json response = Json{{"endpoint", job.endpoint},
-                       {"job_status", engine::JobStatusName(job.state)},
-                       {"running", !job.finished()},
-                       {"progress", job.progress},
-                       {"successful", job.state == engine::JobState::kDone},
-                       {"response_encoding", json ? "json" : "binary"},
-                       {"job_response", Json::binary({})},
-                       {"job_response_str", ""},
-                       {"status_map", Json::object()},
-                       {"info", Json{{"job_tag", job.tag}}}};
+  const bool json = ResponseIsJson(job);
+  // Built field by field, in the record's order (an initializer list would
+  // copy every value once more).
+  Json response = Json::object();
+  response["endpoint"] = job.endpoint;
+  response["job_status"] = engine::JobStatusName(job.state);
+  response["running"] = !job.finished();
+  response["progress"] = job.progress;
+  response["successful"] = job.state == engine::JobState::kDone;
+  response["response_encoding"] = json ? "json" : "binary";
+  response["job_response"] = Json::binary({});
+  response["job_response_str"] = "";
+  response["status_map"] = Json::object();
+  Json& info = response["info"] = Json::object();
+  info["job_tag"] = job.tag;
   if (job.state == engine::JobState::kDone) {
+    auto encoded = EncodeResponse(job);
+    if (!encoded.ok()) return encoded.status();
     if (json) {
-      response["job_response_str"] = engine::DumpJson(*job.response);
+      response["job_response_str"] = *std::move(encoded);
     } else {
-      const engine::EndpointSchema* schema = engine::FindEndpoint(job.endpoint);
-      auto bytes = codec_.Encode(*schema->response, *job.response);
-      if (!bytes.ok()) return bytes.status();
-      response["job_response"] = Json::binary(std::vector<uint8_t>(bytes->begin(), bytes->end()));
+      response["job_response"] = Json::binary(std::vector<uint8_t>(encoded->begin(), encoded->end()));
     }
   } else if (job.state == engine::JobState::kError) {
     response["status_map"]["error_message"] = job.error;
   } else if (job.state == engine::JobState::kCancelled) {
-    response["info"]["cancel_reason"] = job.error;
+    info["cancel_reason"] = job.error;
   }
-  // Where the time went, in ms: waiting for a stream, and running on it.
-  const auto ms = [](int64_t us) { return absl::StrFormat("%.3f", us / 1000.0); };
-  if (job.started_us > 0) {
-    response["info"]["queue_ms"] = ms(job.started_us - job.received_us);
-    if (job.finished_us > 0) response["info"]["execution_ms"] = ms(job.finished_us - job.started_us);
-  }
+  if (std::string queue = QueueMs(job); !queue.empty()) info["queue_ms"] = std::move(queue);
+  if (std::string execution = ExecutionMs(job); !execution.empty()) info["execution_ms"] = std::move(execution);
   return response;
 }
 
 void JobApi::GetJob(Json request, std::function<void(absl::StatusOr<Json>)> done) {
   auto normalized = engine::Normalize(Record("get_job_request"), std::move(request));
   if (!normalized.ok()) return done(normalized.status());
-  absl::Duration wait = absl::ZeroDuration();
   const Json& options = (*normalized)["options"];
-  if (auto w = options.find("wait_timeout_ms"); w != options.end()) {
+  GetJobArgs args;
+  args.job_id = (*normalized)["job_id"].get<int64_t>();
+  args.job_tag = Option(options, "job_tag");
+  args.wait_timeout_ms = Option(options, "wait_timeout_ms");
+  GetJobSnapshot(args, [this, done = std::move(done)](absl::StatusOr<engine::JobSnapshot> job) {
+    if (!job.ok()) return done(job.status());
+    done(DescribeJob(*job));
+  });
+}
+
+void JobApi::GetJobSnapshot(const GetJobArgs& args,
+                            std::function<void(absl::StatusOr<engine::JobSnapshot>)> done) {
+  absl::Duration wait = absl::ZeroDuration();
+  if (args.wait_timeout_ms != nullptr) {
     int64_t ms = -1;
-    if (!absl::SimpleAtoi(w->get<std::string>(), &ms) || ms < 0 || absl::Milliseconds(ms) > kMaxWait) {
+    if (!absl::SimpleAtoi(*args.wait_timeout_ms, &ms) || ms < 0 || absl::Milliseconds(ms) > kMaxWait) {
       return done(absl::InvalidArgumentError(absl::StrCat("options.wait_timeout_ms: expected 0 to ",
                                                           absl::ToInt64Milliseconds(kMaxWait),
-                                                          " milliseconds, got '", w->get<std::string>(), "'")));
+                                                          " milliseconds, got '", *args.wait_timeout_ms, "'")));
     }
     wait = absl::Milliseconds(ms);
   }
-  auto job = FindJob(*normalized);
-  if (!job.ok()) return done(job.status());
+  // Consuming: a finished job is answered with this very record, so that
+  // remove_job_on_complete applies to the call that returns it (an
+  // unfinished job is never consumed).
+  auto job = args.job_tag != nullptr ? engine_.GetJobByTag(*args.job_tag) : engine_.GetJob(args.job_id);
+  if (!job.ok() || wait == absl::ZeroDuration() || job->finished()) return done(std::move(job));
 
-  // The answer reads the job again, so that remove_job_on_complete applies
-  // to the call that returns the finished job.
-  auto request_record = std::make_shared<const Json>(*std::move(normalized));
-  auto answer = [this, request_record, id = job->id]() -> absl::StatusOr<Json> {
-    const Json& options = (*request_record)["options"];
-    auto tag = options.find("job_tag");
-    auto now = tag != options.end() ? engine_.GetJobByTag(tag->get<std::string>()) : engine_.GetJob(id);
-    if (!now.ok()) return now.status();
-    return DescribeJob(*now);
+  // The answer after a wait reads the job again, consuming it as above.
+  auto answer = [this, tag = args.job_tag != nullptr ? std::optional<std::string>(*args.job_tag) : std::nullopt,
+                 id = job->id]() -> absl::StatusOr<engine::JobSnapshot> {
+    return tag.has_value() ? engine_.GetJobByTag(*tag) : engine_.GetJob(id);
   };
-  if (wait == absl::ZeroDuration() || job->finished()) return done(answer());
 
   // Answer once: when the job finishes or when the wait is up. The watch
   // owns the state; the timer holds it weakly. The timer is set and
@@ -279,7 +334,7 @@ void JobApi::GetJob(Json request, std::function<void(absl::StatusOr<Json>)> done
 }
 
 void JobApi::Execute(const std::string& endpoint, const std::string& encoding, absl::string_view data,
-                     absl::string_view data_str, const std::string& source_ip,
+                     absl::string_view data_str, const Caller& caller,
                      std::function<void(absl::StatusOr<Wrapper>)> done) {
   const engine::EndpointSchema* schema = engine::FindEndpoint(endpoint);
   if (schema == nullptr) {
@@ -291,11 +346,11 @@ void JobApi::Execute(const std::string& endpoint, const std::string& encoding, a
     done(ErrorWrapper(request.status()));
     return;
   }
-  ExecuteRecord(endpoint, encoding, *std::move(request), source_ip, std::move(done));
+  ExecuteRecord(endpoint, encoding, *std::move(request), caller, std::move(done));
 }
 
 void JobApi::ExecuteRecord(const std::string& endpoint, const std::string& encoding, Json record,
-                           const std::string& source_ip, std::function<void(absl::StatusOr<Wrapper>)> done) {
+                           const Caller& caller, std::function<void(absl::StatusOr<Wrapper>)> done) {
   const engine::EndpointSchema* schema = engine::FindEndpoint(endpoint);
   if (schema == nullptr) {
     done(ErrorWrapper(absl::InvalidArgumentError(absl::StrCat("endpoint: '", endpoint, "' is not a known endpoint"))));
@@ -316,7 +371,7 @@ void JobApi::ExecuteRecord(const std::string& endpoint, const std::string& encod
     }
   };
   if (endpoint == "/create/job") {
-    done(answer(CreateJob(*std::move(request), source_ip)));
+    done(answer(CreateJob(*std::move(request), caller)));
     return;
   }
   if (endpoint == "/get/job") {
@@ -328,7 +383,8 @@ void JobApi::ExecuteRecord(const std::string& endpoint, const std::string& encod
   job.request_encoding = encoding;
   job.request = *std::move(request);
   job.async = false;
-  job.source_ip = source_ip;
+  job.source_ip = caller.source_ip;
+  job.auth_id = caller.auth_id;
   auto snapshot = engine_.Submit(std::move(job));
   if (!snapshot.ok()) {
     done(answer(snapshot.status()));

@@ -35,12 +35,40 @@ struct Wrapper {
 // The wrapper of a failed call: status ERROR, data_type "none".
 Wrapper ErrorWrapper(const absl::Status& status);
 
+// Who sent a request, as its transport knows it; recorded with the jobs it
+// submits (/admin/show/jobs source_ip and auth_id).
+struct Caller {
+  std::string source_ip;
+  std::string auth_id;  // the authenticated user name; empty without authentication (gRPC)
+};
+
 // True for the statuses a transport reports as its own error (busy, shutting
 // down) rather than as an ERROR wrapper.
 bool IsTransportError(const absl::Status& status);
 
 // Longest GetJob wait a client may ask for (options.wait_timeout_ms).
 constexpr absl::Duration kMaxWait = absl::Hours(1);
+
+// A create_job_request's fields, read by a transport straight from its own
+// message (a view: the strings belong to the caller). An option is null when
+// the request leaves it out; options other than these are ignored.
+struct CreateJobArgs {
+  absl::string_view endpoint;
+  absl::string_view request_encoding = "binary";
+  absl::string_view data;
+  absl::string_view data_str;
+  const std::string* job_tag = nullptr;
+  const std::string* remove_job_on_complete = nullptr;
+  const std::string* request_id = nullptr;
+  const std::string* timeout_ms = nullptr;
+};
+
+// A get_job_request's fields, as CreateJobArgs.
+struct GetJobArgs {
+  int64_t job_id = 0;
+  const std::string* job_tag = nullptr;          // set: look the job up by tag
+  const std::string* wait_timeout_ms = nullptr;
+};
 
 class JobApi {
  public:
@@ -62,7 +90,10 @@ class JobApi {
   // /create/job: `request` is a create_job_request record; options job_tag,
   // remove_job_on_complete, request_id, timeout_ms. Returns the
   // create_job_response record (job_id, info.job_tag).
-  absl::StatusOr<engine::Json> CreateJob(engine::Json request, const std::string& source_ip);
+  absl::StatusOr<engine::Json> CreateJob(engine::Json request, const Caller& caller);
+  // CreateJob for a request already read into its fields; returns the job's
+  // record (id, tag). The same checks and errors as CreateJob.
+  absl::StatusOr<engine::JobSnapshot> SubmitJob(const CreateJobArgs& args, const Caller& caller);
 
   // /get/job: `request` is a get_job_request record; the job by job_id or
   // options.job_tag. With options.wait_timeout_ms = N, `done` is called when
@@ -72,6 +103,10 @@ class JobApi {
   // `done` runs on this thread, a job's stream worker or a timer thread; it
   // must not block.
   void GetJob(engine::Json request, std::function<void(absl::StatusOr<engine::Json>)> done);
+  // GetJob for a request already read into its fields (`args` need live only
+  // for this call): `done` gets the job's snapshot, for the transport to
+  // describe (DescribeJob, or its own message built from the same parts).
+  void GetJobSnapshot(const GetJobArgs& args, std::function<void(absl::StatusOr<engine::JobSnapshot>)> done);
 
   // The job named by a get_job_request record (by tag when options.job_tag
   // is set), not consuming it.
@@ -79,20 +114,29 @@ class JobApi {
 
   // The get_job_response record of a job's snapshot.
   absl::StatusOr<engine::Json> DescribeJob(const engine::JobSnapshot& job) const;
+  // Parts of the get_job_response record, for a transport that builds it
+  // itself. ResponseIsJson: response_encoding is "json". EncodeResponse: a
+  // finished (kDone) job's response: JSON text when ResponseIsJson (for
+  // job_response_str), else the codec's encoding (for job_response).
+  // QueueMs/ExecutionMs: info.queue_ms and info.execution_ms, or "" when the
+  // record leaves them out.
+  static bool ResponseIsJson(const engine::JobSnapshot& job) { return job.request_encoding == "json"; }
+  absl::StatusOr<std::string> EncodeResponse(const engine::JobSnapshot& job) const;
+  static std::string QueueMs(const engine::JobSnapshot& job);
+  static std::string ExecutionMs(const engine::JobSnapshot& job);
 
   // Runs `endpoint` synchronously and calls `done` with the wrapper, encoded
   // per `encoding`; /create/job and /get/job are answered by the job API.
   // A transport-level error comes as a status. `done` runs on this thread or
   // a worker; it must not block.
   void Execute(const std::string& endpoint, const std::string& encoding, absl::string_view data,
-               absl::string_view data_str, const std::string& source_ip,
-               std::function<void(absl::StatusOr<Wrapper>)> done);
+               absl::string_view data_str, const Caller& caller, std::function<void(absl::StatusOr<Wrapper>)> done);
 
   // Execute for a request already decoded into its record (a transport that
   // decodes its body itself): `request` is the endpoint's request record,
   // `encoding` picks the response's encoding as in Execute.
   void ExecuteRecord(const std::string& endpoint, const std::string& encoding, engine::Json request,
-                     const std::string& source_ip, std::function<void(absl::StatusOr<Wrapper>)> done);
+                     const Caller& caller, std::function<void(absl::StatusOr<Wrapper>)> done);
 
  private:
   engine::Engine& engine_;

@@ -326,9 +326,19 @@ Json MessageToJson(const Message& message) {
     return r->HasField(message, field) ? ValueToJson(message, field, -1) : Json(nullptr);
   }
   Json out = Json::object();
-  for (const FieldDescriptor* field : FieldsByNumber(descriptor)) {
-    if (field->has_optional_keyword() && !r->HasField(message, field)) continue;
+  const auto emit = [&](const FieldDescriptor* field) {
+    if (field->has_optional_keyword() && !r->HasField(message, field)) return;
     out[field->name()] = FieldToJson(message, field);
+  };
+  // Fields are almost always declared in number order; sort only when not.
+  bool ordered = true;
+  for (int i = 1; i < descriptor->field_count() && ordered; ++i) {
+    ordered = descriptor->field(i - 1)->number() < descriptor->field(i)->number();
+  }
+  if (ordered) {
+    for (int i = 0; i < descriptor->field_count(); ++i) emit(descriptor->field(i));
+  } else {
+    for (const FieldDescriptor* field : FieldsByNumber(descriptor)) emit(field);
   }
   return out;
 }

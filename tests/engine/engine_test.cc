@@ -508,7 +508,7 @@ TEST(EngineTest, CancelOfAnInsertIsRefusedAndItCompletes) {
 
 struct ShownJob {
   int64_t id = 0;
-  std::string status, endpoint, source_ip, user_data, flags, tag;
+  std::string status, endpoint, auth_id, source_ip, user_data, flags, tag;
   int64_t time_received = 0;
   Json worker;  // null unless show_worker_info
 };
@@ -539,6 +539,7 @@ std::vector<ShownJob> ShowJobs(Engine& engine, Json options = Json::object()) {
     s.status = r["status"][i].get<std::string>();
     s.endpoint = r["endpoint_name"][i].get<std::string>();
     s.time_received = r["time_received"][i].get<int64_t>();
+    s.auth_id = r["auth_id"][i].get<std::string>();
     s.source_ip = r["source_ip"][i].get<std::string>();
     s.user_data = r["user_data"][i].get<std::string>();
     s.flags = r["flags"][i].get<std::string>();
@@ -567,6 +568,7 @@ TEST(EngineTest, ShowJobsListsUnfinishedJobsWithTheirFields) {
   JobRequest async_job = Request("/filter", Filter("t", "", {{"job_user_data", "report 7"}}));
   async_job.job_tag = "show-a";
   async_job.source_ip = "192.0.2.1";
+  async_job.auth_id = "ann";
   const int64_t a = MustSubmit(*engine, async_job);
   JobRequest sync_job = Request("/aggregate/statistics", Statistics("t"));
   sync_job.async = false;
@@ -587,6 +589,7 @@ TEST(EngineTest, ShowJobsListsUnfinishedJobsWithTheirFields) {
   EXPECT_LE(sa->time_received, t1);
   EXPECT_EQ(sa->user_data, "report 7");
   EXPECT_EQ(sa->source_ip, "192.0.2.1");
+  EXPECT_EQ(sa->auth_id, "ann");
   EXPECT_EQ(sa->flags, "async");
   EXPECT_EQ(sa->tag, "show-a");
   EXPECT_TRUE(sa->worker.is_null());  // not asked for
@@ -595,6 +598,7 @@ TEST(EngineTest, ShowJobsListsUnfinishedJobsWithTheirFields) {
   EXPECT_GE(sb->time_received, t0);
   EXPECT_LE(sb->time_received, t1);
   EXPECT_EQ(sb->user_data, "");
+  EXPECT_EQ(sb->auth_id, "");  // submitted without one
   EXPECT_EQ(sb->flags, "sync");
   EXPECT_EQ(sb->tag, b->tag);
   for (const ShownJob& s : shown) EXPECT_NE(s.status, "DONE") << s.id;

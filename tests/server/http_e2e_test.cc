@@ -6,15 +6,19 @@
 // content types, path prefixes, every endpoint being reachable, Avro records
 // in /insert/records and /get/records, jobs across transports (HTTP ↔ gRPC,
 // by tag), malformed bodies (400 with a message, server unharmed), 404, 401,
-// GET /, concurrent clients, a port in use, and graceful shutdown answering an
-// HTTP request that waits on a job.
+// GET /, concurrent clients, a port in use, the Basic user recorded as a job's
+// auth_id, a busy server (429), and graceful shutdown: new requests get 503
+// while an HTTP request that waits on a job gets its answer.
 
 #include <httplib.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -52,6 +56,18 @@ std::string Str(const std::string& s) { return Long(static_cast<int64_t>(s.size(
 std::string Double(double d) { return std::string(reinterpret_cast<const char*>(&d), 8); }
 
 const engine::TypeSchema& Record(const char* name) { return *engine::FindRecord(name); }
+
+httplib::Headers Basic(const std::string& user_password) {
+  return httplib::Headers{{"Authorization", "Basic " + absl::Base64Escape(user_password)}};
+}
+
+// A /create/job request (JSON) for a json /filter job on `table`.
+Json CreateFilterJob(const std::string& table, const std::string& expression, const Json& options = Json::object()) {
+  return Json{{"endpoint", "/filter"},
+              {"request_encoding", "json"},
+              {"data_str", Json{{"table_name", table}, {"view_name", ""}, {"expression", expression}}.dump()},
+              {"options", options}};
+}
 
 std::string Encode(const char* record, const Json& value) {
   auto bytes = server::AvroCodec().Encode(Record(record), value);
@@ -469,6 +485,180 @@ TEST_F(HttpTest, ShutdownAnswersWaitingRequests) {
   httplib::Client http = NewHttp();
   http.set_connection_timeout(2, 0);
   EXPECT_FALSE(http.Get("/"));
+}
+
+TEST_F(HttpTest, AuthIdIsTheBasicUser) {
+  Start({{"ann", "pw:1"}, {"bob", "x"}});
+  MakeRandomTable("a", R"([["v","int"]])", 100, 9);
+  // A job created by ann (JSON), one by bob (Avro), and one over gRPC.
+  Answer by_ann = Post("/create/job", CreateFilterJob("a", "v > 0").dump(), kJson, Basic("ann:pw:1"));
+  ASSERT_EQ(by_ann.http, 200) << by_ann.message;
+  const int64_t ann_id = Json::parse(by_ann.data_str)["job_id"].get<int64_t>();
+  const std::string filter = Encode("filter_request", {{"table_name", "a"}, {"view_name", ""},
+                                                       {"expression", "v <= 0"}, {"options", Json::object()}});
+  Answer by_bob = Post("/create/job",
+                       Encode("create_job_request",
+                              {{"endpoint", "/filter"}, {"request_encoding", "binary"},
+                               {"data", Json::binary(Json::binary_t::container_type(filter.begin(), filter.end()))},
+                               {"data_str", ""}, {"options", Json::object()}}),
+                       kBinary, Basic("bob:x"));
+  ASSERT_EQ(by_bob.http, 200) << by_bob.message;
+  const int64_t bob_id = Decode("create_job_response", by_bob.data)["job_id"].get<int64_t>();
+  const int64_t grpc_id = client_->SubmitJson("/filter", {{"table_name", "a"}, {"view_name", ""}, {"expression", "v > 5"}}).first;
+  ASSERT_GT(grpc_id, 0);
+  for (int64_t id : {ann_id, bob_id, grpc_id}) EXPECT_EQ(client_->WaitFinished(id).job_status(), "DONE") << id;
+
+  // Listed by bob over HTTP, and over gRPC: the user who submitted each job,
+  // not the one who asks. bob's own listing is a synchronous job of his.
+  const Json request = {{"options", {{"show_async_jobs", "true"}}}};
+  Answer listed = Post("/admin/show/jobs", request.dump(), kJson, Basic("bob:x"));
+  ASSERT_EQ(listed.http, 200) << listed.message;
+  const std::vector<std::pair<Json, std::string>> listings = {
+      {Json::parse(listed.data_str), "bob"},
+      {client_->Json("/admin/show/jobs", request, "admin_show_jobs_response"), ""}};
+  for (const auto& [shown, lister] : listings) {
+    std::map<int64_t, std::string> auth, source, endpoint, status;
+    ASSERT_EQ(shown["auth_id"].size(), shown["job_id"].size());
+    ASSERT_EQ(shown["source_ip"].size(), shown["job_id"].size());
+    for (size_t i = 0; i < shown["job_id"].size(); ++i) {
+      const int64_t id = shown["job_id"][i].get<int64_t>();
+      auth[id] = shown["auth_id"][i].get<std::string>();
+      source[id] = shown["source_ip"][i].get<std::string>();
+      endpoint[id] = shown["endpoint_name"][i].get<std::string>();
+      status[id] = shown["status"][i].get<std::string>();
+    }
+    ASSERT_EQ(auth.count(ann_id), 1u) << shown.dump();
+    ASSERT_EQ(auth.count(bob_id), 1u) << shown.dump();
+    ASSERT_EQ(auth.count(grpc_id), 1u) << shown.dump();
+    EXPECT_EQ(auth[ann_id], "ann");
+    EXPECT_EQ(auth[bob_id], "bob");
+    EXPECT_EQ(auth[grpc_id], "") << "gRPC has no authentication";
+    for (int64_t id : {ann_id, bob_id, grpc_id}) EXPECT_EQ(source[id], "127.0.0.1") << id;
+    // The listing itself is running, as its caller's job.
+    int running = 0;
+    for (const auto& [id, name] : endpoint) {
+      if (name != "/admin/show/jobs" || status[id] != "RUNNING") continue;
+      ++running;
+      EXPECT_EQ(auth[id], lister) << id;
+    }
+    EXPECT_EQ(running, 1) << shown.dump();
+  }
+}
+
+TEST_F(HttpTest, BusyServerAnswers429AndKeepsEveryAcceptedJob) {
+  constexpr int kMaxQueued = 4, kThreads = 8, kPerThread = 6;
+  server::ServerOptions options = gpudb_test::TestServerOptions("host:1");
+  options.engine.devices.streams_per_device = 1;
+  options.engine.max_queued_jobs = kMaxQueued;
+  options.http_port = 0;
+  StartServer(options);
+  MakeRandomTable("t", R"([["k","int"]])", 1000, 11);
+  // The table as it is, read back over HTTP: the reference for every count.
+  const Json read = PostJson("/get/records", {{"table_name", "t"}, {"offset", 0}, {"limit", 1000}, {"encoding", "json"}});
+  std::vector<int64_t> ks;
+  for (const Json& r : read["records_json"]) ks.push_back(Json::parse(r.get<std::string>())["k"].get<int64_t>());
+  ASSERT_EQ(ks.size(), 1000u);
+  auto expected = [&](int64_t threshold) {
+    return static_cast<int64_t>(std::count_if(ks.begin(), ks.end(), [&](int64_t k) { return k > threshold; }));
+  };
+
+  gpudb_test::StreamGate gate(server_->engine());
+  std::mutex mu;
+  std::vector<std::pair<int64_t, int64_t>> accepted;  // id, threshold
+  std::atomic<int> refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      httplib::Client http = NewHttp();
+      for (int j = 0; j < kPerThread; ++j) {
+        const int64_t threshold = (t * kPerThread + j) * 3000 - 70000;
+        const Json create = CreateFilterJob("t", "k > " + std::to_string(threshold));
+        // Both families: the JSON wrapper and the Avro one.
+        const bool binary = (t + j) % 2 == 1;
+        Answer a = binary ? Read(http.Post("/create/job", Encode("create_job_request", {{"endpoint", create["endpoint"]},
+                                                                                       {"request_encoding", "json"},
+                                                                                       {"data", Json::binary({})},
+                                                                                       {"data_str", create["data_str"]},
+                                                                                       {"options", Json::object()}}),
+                                           kBinary))
+                          : Read(http.Post("/create/job", create.dump(), kJson));
+        if (a.http == 200) {
+          ASSERT_EQ(a.status, "OK") << a.message;
+          const Json created = binary ? Decode("create_job_response", a.data) : Json::parse(a.data_str);
+          std::lock_guard<std::mutex> lock(mu);
+          accepted.emplace_back(created["job_id"].get<int64_t>(), threshold);
+        } else {
+          ExpectHttpError(a, 429, {"server busy", "--max-queued-jobs", "retry later"}, "flooded /create/job");
+          EXPECT_EQ(a.content_type, binary ? kBinary : kJson);
+          ++refused;
+        }
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(accepted.size() + refused.load(), static_cast<size_t>(kThreads * kPerThread));
+  EXPECT_EQ(accepted.size(), static_cast<size_t>(kMaxQueued));
+  // A synchronous call is refused too; job administration is not.
+  ExpectHttpError(Post("/filter", Json{{"table_name", "t"}, {"view_name", ""}, {"expression", "k > 0"}}.dump(), kJson),
+                  429, {"retry later"}, "synchronous /filter");
+  const Json shown = PostJson("/admin/show/jobs", Json::object());
+  for (const auto& [id, threshold] : accepted) {
+    EXPECT_NE(std::find(shown["job_id"].begin(), shown["job_id"].end(), Json(id)), shown["job_id"].end()) << id;
+  }
+
+  gate.Open();
+  for (const auto& [id, threshold] : accepted) {
+    const Json job = PostJson("/get/job", {{"job_id", id}, {"options", {{"wait_timeout_ms", "30000"}}}});
+    ASSERT_EQ(job["job_status"], "DONE") << id << ": " << job.dump();
+    EXPECT_EQ(Json::parse(job["job_response_str"].get<std::string>())["count"], expected(threshold)) << "job " << id;
+  }
+  // Accepting again.
+  const Json again = PostJson("/create/job", CreateFilterJob("t", "k > 0"));
+  const Json done = PostJson("/get/job", {{"job_id", again["job_id"]}, {"options", {{"wait_timeout_ms", "30000"}}}});
+  EXPECT_EQ(Json::parse(done["job_response_str"].get<std::string>())["count"], expected(0));
+}
+
+TEST_F(HttpTest, ShutdownRefusesNewRequestsWith503) {
+  server::ServerOptions options = gpudb_test::TestServerOptions("host:1");
+  options.engine.devices.streams_per_device = 1;
+  options.http_port = 0;
+  StartServer(options);
+  MakeRandomTable("s", R"([["v","int"]])", 100, 5);
+  const Json expected = PostJson("/filter", {{"table_name", "s"}, {"view_name", ""}, {"expression", "v > 0"}});
+  gpudb_test::StreamGate gate(server_->engine());
+  const Json created = PostJson("/create/job", CreateFilterJob("s", "v > 0", {{"job_tag", "before-shutdown"}}));
+
+  // Draining: the job is parked, so shutdown waits out its grace for it.
+  // Polled with /show/system/status, which runs at once (a call that queues
+  // behind the gate before the drain begins would wait for it).
+  std::thread stopper([&] { server_->Shutdown(absl::Seconds(60)); });
+  Answer refused;
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+       std::chrono::steady_clock::now() < until;) {
+    refused = Post("/show/system/status", Long(0), kBinary);
+    if (refused.http != 200) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ExpectHttpError(refused, 503, {"shutting down"}, "/show/system/status while shutting down (Avro)");
+  EXPECT_EQ(refused.content_type, kBinary);
+  ExpectHttpError(Post("/create/job", CreateFilterJob("s", "v > 1").dump(), kJson), 503, {"shutting down"},
+                  "/create/job while shutting down");
+  ExpectHttpError(Post("/has/table", Snappy(Str("s") + Long(0)), kSnappy), 503, {"shutting down"},
+                  "synchronous /has/table while shutting down (snappy)");
+  ExpectHttpError(Post("/filter", Json{{"table_name", "s"}, {"view_name", ""}, {"expression", "v > 1"}}.dump(), kJson),
+                  503, {"shutting down"}, "synchronous /filter while shutting down");
+  // Reading a job is not submitting one: still answered.
+  Json parked = PostJson("/get/job", {{"job_id", created["job_id"]}});
+  EXPECT_EQ(parked["job_status"], "RUNNING");
+
+  gate.Open();
+  stopper.join();
+  // The accepted job finished within the grace, with its result.
+  absl::StatusOr<engine::JobSnapshot> job = server_->engine().GetJob(created["job_id"].get<int64_t>(), false);
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(job->state, engine::JobState::kDone) << job->error;
+  ASSERT_NE(job->response, nullptr);
+  EXPECT_EQ((*job->response)["count"], expected["count"]);
 }
 
 }  // namespace
