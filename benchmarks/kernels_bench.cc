@@ -1,8 +1,9 @@
 // Micro-benchmarks of the kernels layer: filter (count with one and with
 // three predicates, select), statistics (moments) and gather; and the
 // analytical kernels: group-by (sum and count, by the hash and the sort
-// path, at 1e3 and 1e6 distinct keys), sort (int64, strings), unique and
-// histogram (atomic and sort-based). On the host backend and, when a GPU is
+// path, at 1e3 and 1e6 distinct keys), sort (int64, strings), top-k (the
+// first 10 or 1000 rows of a descending sort, against the full sort), unique
+// and histogram (atomic and sort-based). On the host backend and, when a GPU is
 // visible, on CUDA.
 //
 // Each benchmark reports rows/s (items_per_second), the bytes/s of the
@@ -13,13 +14,14 @@
 //   copy_ratio  kernel bytes/s ÷ copy bytes/s (1.0: as fast as copying the input)
 // say how close a kernel gets to memory speed.
 //
-// Sizes: host 1e5, 1e6, 1e7 rows (1e8 with GPUDB_BENCH_LARGE=1; the
-// analytical kernels from 1e6); CUDA 1e6 to 1e9 rows, as far as the
+// Sizes: host 1e5, 1e6, 1e7 rows (and 1e8 with GPUDB_BENCH_LARGE=1, when
+// the machine's memory holds it); CUDA 1e6 to 1e9 rows, as far as the
 // device's free memory allows. Without a --benchmark_min_time flag each
 // benchmark runs for about 0.2 s.
 
 #include <benchmark/benchmark.h>
 #include <omp.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
@@ -380,6 +382,8 @@ void BM_GroupBySumCount(benchmark::State& state, Backend backend, int64_t distin
   int64_t groups = 0;
   bool hashed = false;
   const double seconds = TimedLoop(state, [&] {
+    // Read only through Aggregate, as the engine does: the rows need no order.
+    options.ordered = false;
     const kernels::Groups g = kernels::GroupRows({keys.view()}, nullptr, d.rows, options, exec);
     Column sum = kernels::Aggregate(g, kernels::AggKind::kSum, &value, nullptr, exec);
     Column count = kernels::Aggregate(g, kernels::AggKind::kCount, nullptr, nullptr, exec);
@@ -402,7 +406,9 @@ void BM_Unique(benchmark::State& state, Backend backend, int64_t distinct) {
   const Column& keys = Keys(d, distinct);
   int64_t count = 0;
   const double seconds = TimedLoop(state, [&] {
-    const kernels::Groups g = kernels::GroupRows({keys.view()}, nullptr, d.rows, exec);
+    kernels::GroupOptions options;
+    options.ordered = false;  // read only through GroupFirstRows, as the engine does
+    const kernels::Groups g = kernels::GroupRows({keys.view()}, nullptr, d.rows, options, exec);
     const Buffer first = kernels::GroupFirstRows(g, exec);
     Column out = kernels::Gather(keys.view(), first.as<int64_t>(), g.count, false, exec);
     kernels::Synchronize(exec);
@@ -435,6 +441,22 @@ void BM_SortStrings(benchmark::State& state, Backend backend) {
     benchmark::DoNotOptimize(order.data());
   });
   Report(state, d, seconds, d.rows, "strings", {StringRegion(strings)});
+}
+
+// The first k rows of b (double in [0, 1)) descending: /get/records with
+// sort_by, sort_order descending and a small limit. k 0 is the full sort the
+// engine did before (SortOrder); k > 0 TopKOrder, which selects those rows
+// by radix selection and sorts only them.
+void BM_TopK(benchmark::State& state, Backend backend, int64_t k) {
+  Dataset& d = GetDataset(backend, state.range(0));
+  const Exec& exec = GetDevice(backend).exec;
+  const double seconds = TimedLoop(state, [&] {
+    const Buffer order = k > 0 ? kernels::TopKOrder({{d.b.view(), true}}, nullptr, d.rows, k, exec)
+                               : kernels::SortOrder({{d.b.view(), true}}, nullptr, d.rows, exec);
+    kernels::Synchronize(exec);
+    benchmark::DoNotOptimize(order.data());
+  });
+  Report(state, d, seconds, d.rows, "b", {ColumnRegion(d.b)});
 }
 
 // Histogram of b (double in [0, 1)) in `bins` bins.
@@ -488,6 +510,10 @@ void RegisterAnalytics(Backend backend, int64_t rows) {
   }
   add("sort/int64", [backend](benchmark::State& st) { BM_SortInt64(st, backend); });
   add("sort/string", [backend](benchmark::State& st) { BM_SortStrings(st, backend); });
+  for (int64_t k : {int64_t{0}, int64_t{10}, int64_t{1000}}) {
+    add(k == 0 ? std::string("topk/float64_desc/full_sort") : "topk/float64_desc/k:" + std::to_string(k),
+        [backend, k](benchmark::State& st) { BM_TopK(st, backend, k); });
+  }
   for (int64_t bins : {int64_t{16}, int64_t{1024}}) {
     for (const auto& [method, name] :
          {std::pair{HistogramMethod::kAtomic, "atomic"}, std::pair{HistogramMethod::kSort, "sort"}}) {
@@ -523,9 +549,15 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("host_threads", std::to_string(omp_get_max_threads()));
   std::vector<int64_t> host_sizes = {100000, 1000000, 10000000};
   if (LargeRequested()) host_sizes.push_back(100000000);
+  const double host_memory =
+      static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
   for (int64_t rows : host_sizes) {
+    if (kAnalyticsPeakBytesPerRow * rows > 0.7 * host_memory) {
+      std::cerr << "kernels_bench: " << rows << " rows do not fit in the host's memory; not registered\n";
+      break;
+    }
     RegisterSize(Backend::kHost, rows);
-    if (rows >= 1000000) RegisterAnalytics(Backend::kHost, rows);
+    RegisterAnalytics(Backend::kHost, rows);
   }
 
   if (kernels::CudaDeviceCount() > 0) {

@@ -254,7 +254,7 @@ absl::StatusOr<std::vector<OrderKey>> RequestedOrder(const Json& request) {
 }
 
 absl::Status OrderRows(JobContext& ctx, const Table& table, const std::vector<OrderKey>& keys, RowSet* rows,
-                       absl::string_view field) {
+                       absl::string_view field, int64_t needed) {
   if (keys.empty()) return absl::OkStatus();
   std::vector<RowValues> values;
   std::vector<kernels::SortKey> sort_keys;
@@ -264,7 +264,9 @@ absl::Status OrderRows(JobContext& ctx, const Table& table, const std::vector<Or
     values.push_back(*std::move(v));
   }
   for (size_t i = 0; i < keys.size(); ++i) sort_keys.push_back({values[i].view, keys[i].descending});
-  kernels::Buffer order = kernels::SortOrder(sort_keys, rows->data(), rows->count, ctx.exec);
+  kernels::Buffer order = needed >= 0 && needed < rows->count
+                              ? kernels::TopKOrder(sort_keys, rows->data(), rows->count, needed, ctx.exec)
+                              : kernels::SortOrder(sort_keys, rows->data(), rows->count, ctx.exec);
   rows->all = false;
   rows->indices = std::move(order);
   return absl::OkStatus();

@@ -40,7 +40,7 @@ absl::StatusOr<std::shared_ptr<Table>> FindTable(const JobContext& ctx, const Js
 struct RowSet {
   bool all = true;
   int64_t count = 0;
-  kernels::Buffer indices;  // int64_t[count] when !all
+  kernels::Buffer indices;  // int64_t[count] when !all (fewer after OrderRows with `needed`)
 
   // The index list kernels take: null for all rows.
   const int64_t* data() const { return all ? nullptr : indices.as<int64_t>(); }
@@ -107,9 +107,13 @@ absl::StatusOr<std::vector<OrderKey>> ParseOrderBy(absl::string_view text, absl:
 absl::StatusOr<std::vector<OrderKey>> RequestedOrder(const Json& request);
 
 // Reorders `rows` by `keys` (stable; nulls first ascending). Afterwards
-// rows.all is false and rows.indices holds the sorted row indices.
+// rows.all is false and rows.indices holds the sorted row indices. With
+// `needed` >= 0 only the first `needed` rows of the order are computed
+// (kernels::TopKOrder: no full sort when that is few of the rows):
+// rows.indices then holds min(needed, count) of them, and rows.count still
+// counts every selected row.
 absl::Status OrderRows(JobContext& ctx, const Table& table, const std::vector<OrderKey>& keys, RowSet* rows,
-                       absl::string_view field);
+                       absl::string_view field, int64_t needed = -1);
 
 // Resolves offset/limit against `total` rows: the rows [begin, end) to return.
 // limit -9999 asks for the server maximum; a larger limit is capped to it.

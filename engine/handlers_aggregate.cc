@@ -242,6 +242,13 @@ absl::StatusOr<std::vector<Access>> GroupByAccess(const Json& request) {
   return access;
 }
 
+// The groups are read only through GroupFirstRows and Aggregate.
+kernels::GroupOptions Unordered() {
+  kernels::GroupOptions options;
+  options.ordered = false;
+  return options;
+}
+
 // One row of aggregates over no rows: counts 0, everything else null.
 ResultColumn EmptyAggregate(const ColumnDef& def, std::string header, const kernels::Exec& exec) {
   HostColumn host(def.phys(), def.char_width, def.nullable);
@@ -317,7 +324,7 @@ absl::StatusOr<Json> GroupBy(JobContext& ctx, const Json& request) {
   std::vector<kernels::ColumnView> key_views;
   for (const RowValues& k : keys) key_views.push_back(k.view);
   if (one_group) key_views.push_back(constant.view);
-  kernels::Groups groups = kernels::GroupRows(key_views, rows->data(), rows->count, ctx.exec);
+  kernels::Groups groups = kernels::GroupRows(key_views, rows->data(), rows->count, Unordered(), ctx.exec);
   kernels::Buffer first = kernels::GroupFirstRows(groups, ctx.exec);
   if (absl::Status s = ctx.checkpoint(2, 3); !s.ok()) return s;
 
@@ -420,7 +427,7 @@ absl::StatusOr<Json> Unique(JobContext& ctx, const Json& request) {
   if (!rows.ok()) return rows.status();
   auto value = EvaluateRows(ctx, **table, column, "column_name");
   if (!value.ok()) return value.status();
-  kernels::Groups groups = kernels::GroupRows({value->view}, rows->data(), rows->count, ctx.exec);
+  kernels::Groups groups = kernels::GroupRows({value->view}, rows->data(), rows->count, Unordered(), ctx.exec);
   kernels::Buffer first = kernels::GroupFirstRows(groups, ctx.exec);
   std::vector<ResultColumn> columns;
   const std::string name = (*table)->type().Find(column) >= 0 ? column : ColumnName(column, 0);

@@ -220,9 +220,14 @@ absl::StatusOr<Json> GetRecords(JobContext& ctx, const Json& request) {
   if (!order.ok()) return order.status();
   auto rows = SelectRows(ctx, **table, Option(request, "expression"), "options.expression");
   if (!rows.ok()) return rows.status();
-  if (absl::Status s = OrderRows(ctx, **table, *order, &*rows, OrderField(request)); !s.ok()) return s;
+  // Only the page's rows of the order are needed (the page depends on the
+  // count alone); a bad offset or limit is reported after the sort keys.
   auto page = ResolvePage(request["offset"].get<int64_t>(), request["limit"].get<int64_t>(), rows->count,
                           ctx.limits);
+  if (absl::Status s = OrderRows(ctx, **table, *order, &*rows, OrderField(request), page.ok() ? page->end : 0);
+      !s.ok()) {
+    return s;
+  }
   if (!page.ok()) return page.status();
   const TableType& type = (*table)->type();
   std::vector<HostColumn> columns = FetchRows(ctx, **table, *rows, page->begin, page->end);
@@ -267,9 +272,14 @@ absl::StatusOr<Json> GetRecordsByColumn(JobContext& ctx, const Json& request) {
   if (!order.ok()) return order.status();
   auto rows = SelectRows(ctx, **table, Option(request, "expression"), "options.expression");
   if (!rows.ok()) return rows.status();
-  if (absl::Status s = OrderRows(ctx, **table, *order, &*rows, OrderField(request)); !s.ok()) return s;
+  // Only the page's rows of the order are needed (the page depends on the
+  // count alone); a bad offset or limit is reported after the sort keys.
   auto page = ResolvePage(request["offset"].get<int64_t>(), request["limit"].get<int64_t>(), rows->count,
                           ctx.limits);
+  if (absl::Status s = OrderRows(ctx, **table, *order, &*rows, OrderField(request), page.ok() ? page->end : 0);
+      !s.ok()) {
+    return s;
+  }
   if (!page.ok()) return page.status();
 
   // Gather the page's rows of every column, then evaluate the outputs over

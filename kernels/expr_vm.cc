@@ -118,7 +118,10 @@ DeviceProgram Upload(const Program& program, const Exec& exec) {
   const size_t float_bytes = AlignUp(program.floats.size() * sizeof(double));
   const size_t offset_bytes = AlignUp(program.string_offsets.size() * sizeof(int64_t));
   const size_t char_bytes = AlignUp(program.chars.size() + 1);
-  const size_t total = code_bytes + column_bytes + int_bytes + float_bytes + offset_bytes + char_bytes;
+  const ScanPlan plan = CompileScanPlan(program);
+  const size_t plan_bytes = plan.kind == PlanKind::kNone ? 0 : AlignUp(sizeof(ScanPlan));
+  const size_t total =
+      code_bytes + column_bytes + int_bytes + float_bytes + offset_bytes + char_bytes + plan_bytes;
 
   std::string staging(total, '\0');
   size_t at = 0;
@@ -136,6 +139,7 @@ DeviceProgram Upload(const Program& program, const Exec& exec) {
   const size_t offset_at = put(program.string_offsets.data(),
                                program.string_offsets.size() * sizeof(int64_t), offset_bytes);
   const size_t char_at = put(program.chars.data(), program.chars.size(), char_bytes);
+  const size_t plan_at = put(&plan, plan_bytes == 0 ? 0 : sizeof(ScanPlan), plan_bytes);
 
   DeviceProgram out;
   out.storage = Buffer(total, exec);
@@ -149,6 +153,10 @@ DeviceProgram Upload(const Program& program, const Exec& exec) {
   out.view.string_offsets = reinterpret_cast<const int64_t*>(base + offset_at);
   out.view.chars = base + char_at;
   out.view.result = program.result;
+  if (plan_bytes > 0) {
+    out.view.plan = reinterpret_cast<const ScanPlan*>(base + plan_at);
+    out.view.plan_kind = plan.kind;
+  }
   return out;
 }
 

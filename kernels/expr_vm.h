@@ -24,6 +24,7 @@
 #include "kernels/column.h"
 #include "kernels/hd.h"
 #include "kernels/memory.h"
+#include "kernels/scan_plan.h"
 
 namespace kernels {
 
@@ -120,6 +121,11 @@ struct ProgramView {
   const char* chars = nullptr;             // string constants, concatenated
   const int64_t* string_offsets = nullptr; // constant k is chars[off[k], off[k+1])
   ValueKind result = ValueKind::kInt;
+  // The program's scan plan (scan_plan.h) on the device, and its kind (kNone:
+  // none, plan is null); set by Upload. Kernels that know the plan's kind run
+  // it instead of the code.
+  const ScanPlan* plan = nullptr;
+  PlanKind plan_kind = PlanKind::kNone;
 };
 
 // A program as the compiler builds it, in host memory.
@@ -148,7 +154,8 @@ struct DeviceProgram {
   ProgramView view;
 };
 
-// Copies `program` (and its column table) to exec's device.
+// Copies `program` (and its column table, and its scan plan when it has one)
+// to exec's device.
 DeviceProgram Upload(const Program& program, const Exec& exec);
 
 namespace detail {

@@ -33,6 +33,11 @@ struct GroupOptions {
   // table has twice as many slots, rounded up to a power of two. 0: the
   // default (kDefaultHashGroups).
   int64_t hash_max_groups = 0;
+  // false: the caller reads the groups only through GroupFirstRows and
+  // Aggregate, so GroupRows may leave Groups::order and Groups::ids empty
+  // where the aggregates do without them: the host's hash path (its
+  // aggregates read the rows in input order) then skips ordering the rows.
+  bool ordered = true;
 };
 
 // The default of GroupOptions::hash_max_groups (chosen by kernels_bench).
@@ -43,15 +48,16 @@ constexpr int64_t kDefaultHashGroups = 4096;
 // nulls are equal; NaN after every number, all NaNs equal, -0.0 == 0.0;
 // strings bytewise); rows within a group keep their input order.
 struct Groups {
-  Buffer order;   // device int64[rows]
+  Buffer order;   // device int64[rows]; empty when unordered (GroupOptions::ordered)
   Buffer starts;  // device int64[count + 1]
-  Buffer ids;     // device int32[rows]: ids[i] is the group of order[i] (non-decreasing)
+  Buffer ids;     // device int32[rows]: ids[i] is the group of order[i] (non-decreasing); empty with order
   // Kept by the hash path on the host backend, where Aggregate reads the
   // rows in input order (sequentially) rather than through `order`; empty
-  // otherwise: the group of the i-th input row, and a copy of `rows` (empty
-  // when GroupRows had all rows).
+  // otherwise: the group of the i-th input row, a copy of `rows` (empty
+  // when GroupRows had all rows), and the first row of each group.
   Buffer row_groups;  // device int32[rows]
   Buffer input_rows;  // device int64[rows]
+  Buffer first_rows;  // device int64[count]
   int64_t rows = 0;
   int64_t count = 0;
   GroupMethod method = GroupMethod::kSort;  // the method that produced the groups
@@ -62,7 +68,9 @@ struct Groups {
 // Chooses the algorithm: hashing where it pays, sorting otherwise. No keys:
 // one group of all rows (none when n == 0).
 // REQUIRES: n < 2^31 (throws std::invalid_argument). Synchronizes to learn
-// the group count (the hash path also to read its table's state: 2 or 3 times).
+// the group count (the hash path also to read its table's state: 2 or 3 times;
+// the sort path of keys packing into one 64-bit word also to learn the words'
+// range, which lets it sort them as 32 bits when they span less than 2^32).
 Groups GroupRows(const std::vector<ColumnView>& keys, const int64_t* rows, int64_t n, const Exec& exec);
 Groups GroupRows(const std::vector<ColumnView>& keys, const int64_t* rows, int64_t n,
                  const GroupOptions& options, const Exec& exec);
@@ -103,7 +111,9 @@ enum class AggKind {
 // value (and target) hold every row of the groups. Throws
 // std::invalid_argument otherwise.
 // Synchronizes on CUDA (thrust::reduce_by_key returns where its output
-// ends), and to size the bytes of a string result.
+// ends), and to size the bytes of a string result. Groups without their
+// order (GroupOptions::ordered) are ordered here first where the aggregate
+// needs it (kCountDistinct, or the CUDA backend's paths).
 Column Aggregate(const Groups& groups, AggKind kind, const ColumnView* value, const ColumnView* target,
                  const Exec& exec);
 

@@ -8,4 +8,9 @@ Buffer SortOrder(const std::vector<SortKey>& keys, const int64_t* rows, int64_t 
   return detail::OpsFor(exec.backend).SortOrder(keys, rows, n, exec);
 }
 
+Buffer TopKOrder(const std::vector<SortKey>& keys, const int64_t* rows, int64_t n, int64_t k,
+                 const Exec& exec) {
+  return detail::OpsFor(exec.backend).TopKOrder(keys, rows, n, k, exec);
+}
+
 }  // namespace kernels

@@ -30,4 +30,16 @@ struct SortKey {
 // Does not synchronize.
 Buffer SortOrder(const std::vector<SortKey>& keys, const int64_t* rows, int64_t n, const Exec& exec);
 
+// The first min(k, n) entries of SortOrder(keys, rows, n, exec), ties and
+// all, as a device int64[min(k, n)] (empty for k == 0 or n <= 0); k must be
+// >= 0. When k is small next to n (k <= max(2^16, n / 64), 4k <= n, and n
+// past k + max(k, 4096)), the rows are not all sorted: a radix selection on the sort's key bits (11 bits
+// a pass over the rows still in question, starting below the bits they all
+// share) narrows them to the rows up to the k-th key, and only those are
+// sorted. Strings select on their first 8 bytes, so rows that share them
+// with the k-th row all stay candidates. Otherwise it is SortOrder, cut.
+// Does not synchronize beyond reading the selection's small counts.
+Buffer TopKOrder(const std::vector<SortKey>& keys, const int64_t* rows, int64_t n, int64_t k,
+                 const Exec& exec);
+
 }  // namespace kernels

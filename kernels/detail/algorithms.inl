@@ -26,6 +26,7 @@
 
 #include "kernels/column.h"
 #include "kernels/detail/ops.h"
+#include "kernels/detail/scan_blocks.h"
 #include "kernels/expr_vm.h"
 #include "kernels/groupby.h"
 #include "kernels/hd.h"
@@ -71,6 +72,90 @@ struct RowMoments {
 
 struct MergeMomentsFn {
   KERNELS_HD Moments operator()(const Moments& a, const Moments& b) const { return MergeMoments(a, b); }
+};
+
+// Scan plans (scan_plan.h), row by row (CUDA) ...
+struct PlanToByte {
+  const ScanPlan* plan;
+  KERNELS_HD uint8_t operator()(int64_t row) const { return PlanPredicateRow(*plan, row) ? 1 : 0; }
+};
+
+struct PlanTrue {
+  const ScanPlan* plan;
+  KERNELS_HD bool operator()(int64_t row) const { return PlanPredicateRow(*plan, row); }
+};
+
+struct PlanRowMoments {
+  const ScanPlan* plan;
+  KERNELS_HD Moments operator()(int64_t row) const {
+    Moments m;
+    const ColumnView& c = plan->term[0].column;
+    if (c.is_valid(row)) {
+      const double v = PlanDoubleAt(c, row);
+      m.count = 1;
+      m.sum = v;
+      m.min = v;
+      m.max = v;
+      m.mean = v;
+    }
+    return m;
+  }
+};
+
+// ... and by blocks of kScanBlock rows (host; scan_blocks.h). Block b covers
+// rows [begin + b * kScanBlock, ...) up to end.
+struct PlanBlocks {
+  const ScanPlan* plan;
+  int64_t begin, end;
+  int64_t first(int64_t b) const { return begin + b * kScanBlock; }
+  int64_t size(int64_t b) const {
+    const int64_t r = first(b);
+    return end - r < kScanBlock ? end - r : kScanBlock;
+  }
+  static int64_t Count(int64_t begin, int64_t end) { return (end - begin + kScanBlock - 1) / kScanBlock; }
+};
+
+struct PlanMaskBlock {
+  PlanBlocks blocks;
+  uint8_t* mask;  // mask[0] is row `begin`
+  void operator()(int64_t b) const {
+    PredicateBlock(*blocks.plan, blocks.first(b), mask + b * kScanBlock, blocks.size(b));
+  }
+};
+
+struct PlanCountBlock {
+  PlanBlocks blocks;
+  int64_t operator()(int64_t b) const {
+    uint8_t m[kScanBlock];
+    const int64_t n = blocks.size(b);
+    PredicateBlock(*blocks.plan, blocks.first(b), m, n);
+    return CountBlock(m, n);
+  }
+};
+
+struct MaskBlockCount {
+  const uint8_t* mask;
+  int64_t n;
+  int64_t operator()(int64_t b) const {
+    const int64_t r = b * kScanBlock;
+    return CountNonZeroBlock(mask + r, n - r < kScanBlock ? n - r : kScanBlock);
+  }
+};
+
+struct CompactBlock {
+  const uint8_t* mask;
+  int64_t begin, n;
+  const int64_t* offsets;  // of each block's first index in out
+  int64_t* out;
+  void operator()(int64_t b) const {
+    const int64_t r = b * kScanBlock;
+    CompactBlockInto(mask + r, begin + r, n - r < kScanBlock ? n - r : kScanBlock, out + offsets[b]);
+  }
+};
+
+struct PlanMomentsBlock {
+  PlanBlocks blocks;
+  Moments operator()(int64_t b) const { return ValueMomentsBlock(*blocks.plan, blocks.first(b), blocks.size(b)); }
 };
 
 struct GatherBytes {
@@ -198,9 +283,19 @@ struct RandomText {
   }
 };
 
-template <typename Policy>
+// kBlocked: run scan plans by blocks of rows (the host), else row by row.
+template <bool kBlocked, typename Policy>
 void EvaluateMaskImpl(Policy&& policy, const ProgramView& p, int64_t begin, int64_t end,
                       uint8_t* mask) {
+  if (p.plan_kind == PlanKind::kPredicate) {
+    if constexpr (kBlocked) {
+      thrust::for_each_n(policy, RowIterator(0), PlanBlocks::Count(begin, end),
+                         PlanMaskBlock{{p.plan, begin, end}, mask});
+    } else {
+      thrust::transform(policy, RowIterator(begin), RowIterator(end), mask, PlanToByte{p.plan});
+    }
+    return;
+  }
   thrust::transform(policy, RowIterator(begin), RowIterator(end), mask, PredicateToByte{p});
 }
 
@@ -209,18 +304,51 @@ int64_t CountNonZeroImpl(Policy&& policy, const uint8_t* mask, int64_t n) {
   return thrust::count_if(policy, mask, mask + n, NonZero{});
 }
 
-template <typename Policy>
+template <bool kBlocked, typename Policy>
 void CompactIndicesImpl(Policy&& policy, const uint8_t* mask, int64_t begin, int64_t n, int64_t* out) {
-  thrust::copy_if(policy, RowIterator(begin), RowIterator(begin + n), mask, out, NonZero{});
+  if constexpr (kBlocked) {
+    // Count each block's set bytes, scan the counts, then each block writes
+    // its rows from its offset on.
+    const int64_t blocks = (n + kScanBlock - 1) / kScanBlock;
+    std::vector<int64_t> offsets(static_cast<size_t>(blocks));
+    thrust::transform(policy, RowIterator(0), RowIterator(blocks), offsets.data(), MaskBlockCount{mask, n});
+    int64_t total = 0;
+    for (int64_t& o : offsets) {
+      const int64_t c = o;
+      o = total;
+      total += c;
+    }
+    thrust::for_each_n(policy, RowIterator(0), blocks, CompactBlock{mask, begin, n, offsets.data(), out});
+  } else {
+    thrust::copy_if(policy, RowIterator(begin), RowIterator(begin + n), mask, out, NonZero{});
+  }
 }
 
-template <typename Policy>
+template <bool kBlocked, typename Policy>
 int64_t CountTrueImpl(Policy&& policy, const ProgramView& p, int64_t begin, int64_t end) {
+  if (p.plan_kind == PlanKind::kPredicate) {
+    if constexpr (kBlocked) {
+      return thrust::transform_reduce(policy, RowIterator(0), RowIterator(PlanBlocks::Count(begin, end)),
+                                      PlanCountBlock{{p.plan, begin, end}}, int64_t{0},
+                                      thrust::plus<int64_t>());
+    } else {
+      return thrust::count_if(policy, RowIterator(begin), RowIterator(end), PlanTrue{p.plan});
+    }
+  }
   return thrust::count_if(policy, RowIterator(begin), RowIterator(end), PredicateTrue{p});
 }
 
-template <typename Policy>
+template <bool kBlocked, typename Policy>
 Moments ComputeMomentsImpl(Policy&& policy, const ProgramView& p, int64_t begin, int64_t end) {
+  if (p.plan_kind == PlanKind::kValue) {
+    if constexpr (kBlocked) {
+      return thrust::transform_reduce(policy, RowIterator(0), RowIterator(PlanBlocks::Count(begin, end)),
+                                      PlanMomentsBlock{{p.plan, begin, end}}, Moments{}, MergeMomentsFn{});
+    } else {
+      return thrust::transform_reduce(policy, RowIterator(begin), RowIterator(end), PlanRowMoments{p.plan},
+                                      Moments{}, MergeMomentsFn{});
+    }
+  }
   return thrust::transform_reduce(policy, RowIterator(begin), RowIterator(end), RowMoments{p},
                                   Moments{}, MergeMomentsFn{});
 }
@@ -835,6 +963,9 @@ constexpr int kHashNull = 3;
 // probing finds no slot, raises the overflow flag, and every row stops early.
 struct HashInsert {
   RadixWord word;
+  // 8 or 4: the word is one non-null, ascending int64 or int32 field at
+  // shift 0, read directly rather than through PackWord; 0: PackWord.
+  int32_t direct;
   const uint8_t* nulls;
   const int64_t* rows;
   int64_t stride;
@@ -851,7 +982,12 @@ struct HashInsert {
       if (slot_of != nullptr) slot_of[pos] = static_cast<uint32_t>(mask + 2);
       return;
     }
-    const AtomicWord key = PackWord(word, row);
+    const ColumnView& c = word.fields[0].col;
+    const AtomicWord key =
+        direct == 8   ? static_cast<uint64_t>(static_cast<const int64_t*>(c.data)[row]) ^ 0x8000000000000000ull
+        : direct == 4 ? static_cast<uint64_t>(static_cast<uint32_t>(static_cast<const int32_t*>(c.data)[row]) ^
+                                              0x80000000u)
+                      : PackWord(word, row);
     if (key == kEmptySlot) {
       AtomicWrite(&status[kHashSentinel], 1);
       if (slot_of != nullptr) slot_of[pos] = static_cast<uint32_t>(mask + 1);
@@ -922,13 +1058,38 @@ bool SerialGroups(const D& be) {
 // counts its ids into its column of a count x chunks matrix; an exclusive
 // scan in (id, run) order gives each run its first slot per id; then each
 // run places its rows, in order.
+// `first` (when given, count x chunks like the matrix): the first input
+// position of each id in each run, where the run has the id.
 struct ChunkCount {
   const uint32_t* gid;
   int64_t n, chunk, chunks;
   int64_t* matrix;
+  int64_t* first;
   KERNELS_HD void operator()(int64_t c) const {
     const int64_t end = (c + 1) * chunk < n ? (c + 1) * chunk : n;
-    for (int64_t i = c * chunk; i < end; ++i) ++matrix[gid[i] * chunks + c];
+    if (first == nullptr) {
+      for (int64_t i = c * chunk; i < end; ++i) ++matrix[gid[i] * chunks + c];
+      return;
+    }
+    for (int64_t i = c * chunk; i < end; ++i) {
+      const int64_t cell = static_cast<int64_t>(gid[i]) * chunks + c;
+      if (matrix[cell]++ == 0) first[cell] = i;
+    }
+  }
+};
+
+// The first row of group g: its first position in the first run that has
+// it (every group has a row), mapped through `rows`.
+struct FirstRowOfGroup {
+  const int64_t* matrix;  // counts, before the scan
+  const int64_t* first;
+  const int64_t* rows;
+  int64_t chunks;
+  KERNELS_HD int64_t operator()(int64_t g) const {
+    int64_t c = 0;
+    while (c + 1 < chunks && matrix[g * chunks + c] == 0) ++c;
+    const int64_t pos = first[g * chunks + c];
+    return rows != nullptr ? rows[pos] : pos;
   }
 };
 
@@ -956,34 +1117,66 @@ struct FirstOfRun {
   KERNELS_HD int64_t operator()(int64_t g) const { return matrix[g * chunks]; }
 };
 
-// Keeps the ids per input row (and a copy of `rows`) in the groups, for
-// aggregates that read the rows in input order.
+// Fills g->starts from the ids of the input rows (`gid`, each below
+// g->count), and either g->order and g->ids (`ordered`) or g->first_rows.
 template <typename D>
-Groups CountingSortGroups(const D& be, Buffer row_groups, const int64_t* rows, int64_t n, int64_t count,
-                          const Exec& exec) {
-  const uint32_t* gid = row_groups.as<uint32_t>();
+void PlaceRows(const D& be, const uint32_t* gid, const int64_t* rows, bool ordered, Groups* g,
+               const Exec& exec) {
+  const int64_t n = g->rows, count = g->count;
   const int64_t chunks = RunsFor(n, count);
   const int64_t chunk = (n + chunks - 1) / chunks;
   const int64_t cells = count * chunks;
   Buffer matrix(static_cast<size_t>(cells) * sizeof(int64_t), exec);
+  Buffer first(ordered ? 0 : static_cast<size_t>(cells) * sizeof(int64_t), exec);
   int64_t* m = matrix.as<int64_t>();
   be.Fill(m, 0, matrix.size(), exec);
-  thrust::for_each_n(be.policy(exec), RowIterator(0), chunks, ChunkCount{gid, n, chunk, chunks, m});
+  thrust::for_each_n(be.policy(exec), RowIterator(0), chunks,
+                     ChunkCount{gid, n, chunk, chunks, m, first.as<int64_t>()});
+  if (!ordered) {
+    g->first_rows = Buffer(static_cast<size_t>(count) * sizeof(int64_t), exec);
+    thrust::transform(be.policy(exec), RowIterator(0), RowIterator(count), g->first_rows.as<int64_t>(),
+                      FirstRowOfGroup{m, first.as<int64_t>(), rows, chunks});
+    first.Reset();
+  }
   thrust::exclusive_scan(be.policy(exec), m, m + cells, m);
+  g->starts = Buffer(static_cast<size_t>(count + 1) * sizeof(int64_t), exec);
+  int64_t* starts = g->starts.as<int64_t>();
+  thrust::transform(be.policy(exec), RowIterator(0), RowIterator(count), starts, FirstOfRun{m, chunks});
+  thrust::fill_n(be.policy(exec), starts + count, 1, n);
+  if (!ordered) return;
+  g->order = Buffer(static_cast<size_t>(n) * sizeof(int64_t), exec);
+  g->ids = Buffer(static_cast<size_t>(n) * sizeof(int32_t), exec);
+  thrust::for_each_n(
+      be.policy(exec), RowIterator(0), chunks,
+      ChunkPlace{gid, rows, n, chunk, chunks, m, g->order.as<int64_t>(), g->ids.as<int32_t>()});
+}
+
+// Keeps the ids per input row (and a copy of `rows`) in the groups, for
+// aggregates that read the rows in input order; orders the rows when
+// `ordered`, else keeps each group's first row instead.
+template <typename D>
+Groups CountingSortGroups(const D& be, Buffer row_groups, const int64_t* rows, int64_t n, int64_t count,
+                          bool ordered, const Exec& exec) {
   Groups g;
   g.rows = n;
   g.count = count;
   g.method = GroupMethod::kHash;
-  g.starts = Buffer(static_cast<size_t>(count + 1) * sizeof(int64_t), exec);
-  g.order = Buffer(static_cast<size_t>(n) * sizeof(int64_t), exec);
-  g.ids = Buffer(static_cast<size_t>(n) * sizeof(int32_t), exec);
-  int64_t* starts = g.starts.as<int64_t>();
-  thrust::transform(be.policy(exec), RowIterator(0), RowIterator(count), starts, FirstOfRun{m, chunks});
-  thrust::fill_n(be.policy(exec), starts + count, 1, n);
-  thrust::for_each_n(be.policy(exec), RowIterator(0), chunks,
-                     ChunkPlace{gid, rows, n, chunk, chunks, m, g.order.as<int64_t>(), g.ids.as<int32_t>()});
+  PlaceRows(be, row_groups.as<uint32_t>(), rows, ordered, &g, exec);
   if (rows != nullptr) g.input_rows = RowsOrIota(be, rows, n, exec);
   g.row_groups = std::move(row_groups);
+  return g;
+}
+
+// `groups` (from CountingSortGroups) with the rows in group order: for an
+// aggregate that needs the order of groups made without it.
+template <typename D>
+Groups OrderedGroups(const D& be, const Groups& groups, const Exec& exec) {
+  Groups g;
+  g.rows = groups.rows;
+  g.count = groups.count;
+  g.method = groups.method;
+  PlaceRows(be, groups.row_groups.as<uint32_t>(),
+            groups.input_rows.size() > 0 ? groups.input_rows.as<int64_t>() : nullptr, true, &g, exec);
   return g;
 }
 
@@ -1044,8 +1237,15 @@ bool HashGroups(const D& be, const RadixWord& word, const uint8_t* nulls, const 
   AtomicWord* t = table.as<AtomicWord>();
   AtomicWord* st = status.as<AtomicWord>();
   AtomicWord host_status[4];
-  HashInsert insert{
-      word, nulls, rows, 1, t, static_cast<uint64_t>(slots - 1), nullptr, st, static_cast<AtomicWord>(limit)};
+  const KeyField& f0 = word.fields[0];
+  const bool plain = word.count == 1 && f0.kind == FieldKind::kValue && f0.shift == 0 && f0.index == nullptr &&
+                     !f0.descending && f0.col.validity == nullptr;
+  const int32_t direct = !plain                                   ? 0
+                         : f0.col.type == PhysType::kInt64 ? 8
+                         : f0.col.type == PhysType::kInt32 ? 4
+                                                           : 0;
+  HashInsert insert{word, direct, nulls, rows, 1, t, static_cast<uint64_t>(slots - 1),
+                    nullptr, st, static_cast<AtomicWord>(limit)};
   if (options.method == GroupMethod::kAuto && n >= 4 * kHashSampleRows) {
     insert.stride = n / kHashSampleRows;
     thrust::for_each_n(be.policy(exec), RowIterator(0), kHashSampleRows, insert);
@@ -1094,7 +1294,7 @@ bool HashGroups(const D& be, const RadixWord& word, const uint8_t* nulls, const 
   // backend with few threads, else radix.
   const int64_t count = distinct + (sentinel ? 1 : 0) + first;
   if (SerialGroups(be)) {
-    *out = CountingSortGroups(be, std::move(slot_of), rows, n, count, exec);
+    *out = CountingSortGroups(be, std::move(slot_of), rows, n, count, options.ordered, exec);
     return true;
   }
   Buffer order = RowsOrIota(be, rows, n, exec);
@@ -1105,6 +1305,49 @@ bool HashGroups(const D& be, const RadixWord& word, const uint8_t* nulls, const 
   *out = FinishGroups(be, std::move(order), std::move(flags), std::move(slot_of), n, count,
                       GroupMethod::kHash, exec);
   return true;
+}
+
+struct GroupWordRange {
+  uint64_t lo, hi;
+};
+
+struct GroupWordToRange {
+  const uint64_t* words;
+  KERNELS_HD GroupWordRange operator()(int64_t i) const { return GroupWordRange{words[i], words[i]}; }
+};
+
+struct MergeGroupWordRanges {
+  KERNELS_HD GroupWordRange operator()(const GroupWordRange& a, const GroupWordRange& b) const {
+    return GroupWordRange{a.lo < b.lo ? a.lo : b.lo, a.hi > b.hi ? a.hi : b.hi};
+  }
+};
+
+struct NarrowGroupWord {
+  uint64_t lo;
+  KERNELS_HD uint32_t operator()(uint64_t w) const { return static_cast<uint32_t>(w - lo); }
+};
+
+// Sorts `perm` stably by the 64-bit packed `word` of its rows; returns the
+// sorted words: uint32 (each less the least word) where they span less
+// than 2^32, which orders them alike; uint64 otherwise.
+template <typename D>
+Buffer NarrowGroupWords(const D& be, const RadixWord& word, int64_t* perm, int64_t n, const Exec& exec) {
+  Buffer wide(static_cast<size_t>(n) * sizeof(uint64_t), exec);
+  uint64_t* w = wide.as<uint64_t>();
+  thrust::transform(be.policy(exec), RowIterator(0), RowIterator(n), w, PackKeys<uint64_t>{word, perm});
+  const GroupWordRange range =
+      thrust::transform_reduce(be.policy(exec), RowIterator(0), RowIterator(n), GroupWordToRange{w},
+                               GroupWordRange{~uint64_t{0}, 0}, MergeGroupWordRanges{});
+  if (range.hi - range.lo > 0xFFFFFFFFull) {
+    StableSortPairs(be, w, perm, n, exec);
+    return wide;
+  }
+  Buffer narrow(static_cast<size_t>(n) * sizeof(uint32_t), exec);
+  uint32_t* k = narrow.as<uint32_t>();
+  thrust::transform(be.policy(exec), w, w + n, k, NarrowGroupWord{range.lo});
+  wide.Reset();
+  StableSortPairs(be, k, perm, n, exec);
+  return narrow;
 }
 
 template <typename D>
@@ -1154,10 +1397,13 @@ Groups GroupRowsAlgo(const D& be, const std::vector<ColumnView>& keys, const int
   }
   Buffer order = RowsOrIota(be, rows, n, exec);
   int64_t* perm = order.as<int64_t>();
-  Buffer words = RunSortPlan(be, plan, perm, n, exec);
   Buffer flags(static_cast<size_t>(n), exec);
   uint8_t* f = flags.as<uint8_t>();
-  if (one_word && WordBytes(plan[0]) == 4) {
+  // One 64-bit word: sorted as 32 bits less its least value where the
+  // words span less than 2^32 (half the radix passes and key bytes).
+  Buffer words = one_word && WordBytes(plan[0]) == 8 ? NarrowGroupWords(be, plan[0].word, perm, n, exec)
+                                                     : RunSortPlan(be, plan, perm, n, exec);
+  if (one_word && words.size() == static_cast<size_t>(n) * sizeof(uint32_t)) {
     thrust::transform(be.policy(exec), RowIterator(0), RowIterator(n), f,
                       WordChanged<uint32_t>{words.as<uint32_t>()});
   } else if (one_word) {
@@ -1596,6 +1842,14 @@ Column AggregateAlgo(const D& be, const Groups& groups, AggKind kind, const Colu
   }
   if (count == 0) return Column(type, width, nullable);
 
+  // Groups made without their order (GroupOptions::ordered) read in input
+  // order; what needs the order (count_distinct, or a backend that does not
+  // read in input order) gets it made here.
+  if (groups.order.size() == 0 && (kind == AggKind::kCountDistinct || !SerialGroups(be))) {
+    const Groups ordered = OrderedGroups(be, groups, exec);  // no row_groups: read through the order
+    return AggregateAlgo(be, ordered, kind, value, target, exec);
+  }
+
   const int64_t* order = groups.order.as<int64_t>();
   const int32_t* ids = groups.ids.as<int32_t>();
   // Groups that keep each input row's group are read in input order.
@@ -1672,6 +1926,10 @@ Column AggregateAlgo(const D& be, const Groups& groups, AggKind kind, const Colu
 template <typename D>
 Buffer GroupFirstRowsAlgo(const D& be, const Groups& groups, const Exec& exec) {
   Buffer out(static_cast<size_t>(groups.count) * sizeof(int64_t), exec);
+  if (groups.first_rows.size() > 0) {
+    be.CopyOnDevice(out.data(), groups.first_rows.data(), out.size(), exec);
+    return out;
+  }
   be.GatherFixed(groups.order.data(), 8, groups.starts.as<int64_t>(), groups.count, out.data(), exec);
   return out;
 }
@@ -1915,27 +2173,29 @@ Column MaterializeAlgo(const D& be, const ProgramView& p, int64_t begin, int64_t
 }
 
 // Implements the algorithm half of Ops for one policy factory, except the
-// AnalyticsOps part. `Derived` supplies `policy(exec)`.
+// AnalyticsOps part. `Derived` supplies `policy(exec)` and `kBlockedScans`
+// (run scan plans by blocks of rows, as the host does, or row by row).
 template <typename Derived>
 class AlgorithmOps : public Ops {
  public:
   void EvaluateMask(const ProgramView& p, int64_t begin, int64_t end, uint8_t* mask,
                     const Exec& exec) const override {
-    if (end > begin) EvaluateMaskImpl(self().policy(exec), p, begin, end, mask);
+    if (end > begin) EvaluateMaskImpl<Derived::kBlockedScans>(self().policy(exec), p, begin, end, mask);
   }
   int64_t CountNonZero(const uint8_t* mask, int64_t n, const Exec& exec) const override {
     return n > 0 ? CountNonZeroImpl(self().policy(exec), mask, n) : 0;
   }
   void CompactIndices(const uint8_t* mask, int64_t begin, int64_t n, int64_t* out,
                       const Exec& exec) const override {
-    if (n > 0) CompactIndicesImpl(self().policy(exec), mask, begin, n, out);
+    if (n > 0) CompactIndicesImpl<Derived::kBlockedScans>(self().policy(exec), mask, begin, n, out);
   }
   int64_t CountTrue(const ProgramView& p, int64_t begin, int64_t end, const Exec& exec) const override {
-    return end > begin ? CountTrueImpl(self().policy(exec), p, begin, end) : 0;
+    return end > begin ? CountTrueImpl<Derived::kBlockedScans>(self().policy(exec), p, begin, end) : 0;
   }
   Moments ComputeMoments(const ProgramView& p, int64_t begin, int64_t end,
                          const Exec& exec) const override {
-    return end > begin ? ComputeMomentsImpl(self().policy(exec), p, begin, end) : Moments{};
+    return end > begin ? ComputeMomentsImpl<Derived::kBlockedScans>(self().policy(exec), p, begin, end)
+                       : Moments{};
   }
   void GatherFixed(const void* src, int32_t width, const int64_t* idx, int64_t n, void* dst,
                    const Exec& exec) const override {
@@ -1973,6 +2233,11 @@ class AlgorithmOps : public Ops {
   const Derived& self() const { return static_cast<const Derived&>(*this); }
 };
 
+// In topk.inl (included at the end of this file).
+template <typename D>
+Buffer TopKOrderAlgo(const D& be, const std::vector<SortKey>& keys, const int64_t* rows, int64_t n, int64_t k,
+                     const Exec& exec);
+
 // Implements AnalyticsOps on top of `Base` (AnalyticsOps itself, or an Ops
 // implementation). `Derived` supplies `policy(exec)`; `sort_scope(exec,
 // bytes)`, whose `policy()` serves the temporaries of one sort of `bytes`
@@ -1991,6 +2256,10 @@ class AnalyticsAlgorithms : public Base {
   Buffer SortOrder(const std::vector<SortKey>& keys, const int64_t* rows, int64_t n,
                    const Exec& exec) const override {
     return SortOrderAlgo(self(), keys, rows, n, exec);
+  }
+  Buffer TopKOrder(const std::vector<SortKey>& keys, const int64_t* rows, int64_t n, int64_t k,
+                   const Exec& exec) const override {
+    return TopKOrderAlgo(self(), keys, rows, n, k, exec);
   }
   Groups GroupRows(const std::vector<ColumnView>& keys, const int64_t* rows, int64_t n,
                    const GroupOptions& options, const Exec& exec) const override {
@@ -2014,3 +2283,5 @@ class AnalyticsAlgorithms : public Base {
 };
 
 }  // namespace kernels::detail
+
+#include "kernels/detail/topk.inl"

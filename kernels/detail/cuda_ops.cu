@@ -26,6 +26,8 @@ cudaStream_t AsStream(void* s) { return static_cast<cudaStream_t>(s); }
 
 class CudaOpsImpl final : public AlgorithmOps<CudaOpsImpl> {
  public:
+  // Scan plans run one row per thread.
+  static constexpr bool kBlockedScans = false;
   auto policy(const Exec& exec) const {
     return thrust::cuda::par_nosync(TempAllocator{exec.mr, exec.stream}).on(AsStream(exec.stream));
   }
@@ -115,6 +117,10 @@ class CudaOpsImpl final : public AlgorithmOps<CudaOpsImpl> {
   Buffer SortOrder(const std::vector<SortKey>& keys, const int64_t* rows, int64_t n,
                    const Exec& exec) const override {
     return CudaAnalyticsOps().SortOrder(keys, rows, n, exec);
+  }
+  Buffer TopKOrder(const std::vector<SortKey>& keys, const int64_t* rows, int64_t n, int64_t k,
+                   const Exec& exec) const override {
+    return CudaAnalyticsOps().TopKOrder(keys, rows, n, k, exec);
   }
   Groups GroupRows(const std::vector<ColumnView>& keys, const int64_t* rows, int64_t n,
                    const GroupOptions& options, const Exec& exec) const override {

@@ -122,6 +122,8 @@ class HostOpsImpl final : public AnalyticsAlgorithms<HostOpsImpl, AlgorithmOps<H
   // kernels_bench: Thrust's reduce_by_key and sorts on OpenMP run mostly on
   // one thread). The CUDA paths are built too, for tests.
   static constexpr bool kHasSerialGroups = true;
+  // Scan plans run by blocks of rows, in loops the compiler vectorizes.
+  static constexpr bool kBlockedScans = true;
   bool serial_groups() const { return SerialFlag().load(std::memory_order_relaxed); }
   // `bytes`: the keys and values of the sort; the merges need as much again,
   // plus a few 256-byte roundings per thread.

@@ -33,6 +33,8 @@ class AnalyticsOps {
                              const Exec& exec) const = 0;
   virtual Buffer SortOrder(const std::vector<SortKey>& keys, const int64_t* rows, int64_t n,
                            const Exec& exec) const = 0;
+  virtual Buffer TopKOrder(const std::vector<SortKey>& keys, const int64_t* rows, int64_t n, int64_t k,
+                           const Exec& exec) const = 0;
   virtual Groups GroupRows(const std::vector<ColumnView>& keys, const int64_t* rows, int64_t n,
                            const GroupOptions& options, const Exec& exec) const = 0;
   virtual Buffer GroupFirstRows(const Groups& groups, const Exec& exec) const = 0;

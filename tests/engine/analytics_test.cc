@@ -1257,6 +1257,52 @@ TEST_F(AnalyticsTest, GetRecordsSortedOnEveryType) {
         ref::StableSort(all, {{Eval(t, "d * 2 + i").expr, true}}), "json");
 }
 
+// Small pages of a sorted read take its first rows without sorting them all
+// (kernels::TopKOrder): the same rows as the full sort, ties in insertion
+// order, on every type, both directions, with a filter and several keys.
+TEST_F(AnalyticsTest, GetRecordsTopPagesOnEveryType) {
+  const ref::Table t = AllTypes(83, 6000, 3);
+  Load("t", t, "binary");
+  ASSERT_FALSE(HasFailure());
+  auto check = [&](const Json& options, const std::vector<size_t>& want, int64_t offset, int64_t limit) {
+    SCOPED_TRACE(options.dump() + " offset " + std::to_string(offset) + " limit " + std::to_string(limit));
+    int64_t total = -1;
+    bool more = true;
+    const auto rows = ReadRecords("t", offset % 2 ? "json" : "binary", options, offset, limit, &total, &more);
+    EXPECT_EQ(total, static_cast<int64_t>(want.size()));
+    const size_t begin = std::min<size_t>(offset, want.size());
+    const size_t end = std::min<size_t>(want.size(), begin + limit);
+    EXPECT_EQ(more, end < want.size());
+    ASSERT_EQ(rows.size(), end - begin);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      for (size_t k = 0; k < t.columns.size(); ++k) {
+        ASSERT_TRUE(ref::Compare(rows[i][k], t.rows[want[begin + i]][k]) == 0)
+            << "position " << begin + i << " column " << t.columns[k].name << " (id "
+            << t.rows[want[begin + i]][0].i << ")";
+      }
+    }
+  };
+  const std::vector<std::pair<int64_t, int64_t>> pages = {{0, 0}, {0, 1}, {0, 10}, {7, 10}, {90, 25}, {0, 200}};
+  const std::vector<size_t> all = AllRows(t);
+  for (const ref::ColumnSpec& column : t.columns) {
+    for (const bool desc : {false, true}) {
+      const std::vector<size_t> want = ref::StableSort(all, {{Eval(t, column.name).expr, desc}});
+      for (const auto& [offset, limit] : pages) {
+        check({{"sort_by", column.name}, {"sort_order", desc ? "descending" : "ascending"}}, want, offset, limit);
+      }
+    }
+  }
+  const std::vector<size_t> filtered = ref::StableSort(
+      Where(t, [](const std::vector<Value>& r) { return r[1].i != 0; }), {{Eval(t, "g").expr, true},
+                                                                         {Eval(t, "d").expr, false}});
+  for (const auto& [offset, limit] : pages) check({{"order_by", "g desc, d"}, {"expression", "g != 0"}}, filtered, offset, limit);
+  // Past the end, and the whole table.
+  const std::vector<size_t> by_i = ref::StableSort(all, {{Eval(t, "i").expr, true}});
+  check({{"sort_by", "i"}, {"sort_order", "descending"}}, by_i, 5995, 10);
+  check({{"sort_by", "i"}, {"sort_order", "descending"}}, by_i, 7000, 10);
+  check({{"sort_by", "i"}, {"sort_order", "descending"}}, by_i, 0, 6000);
+}
+
 // ---------------------------------------------------------------------------
 // /get/records/bycolumn
 

@@ -659,6 +659,12 @@ GroupOptions Method(GroupMethod m, int64_t hash_max_groups = 0) {
   return o;
 }
 
+GroupOptions Unordered(GroupMethod m) {
+  GroupOptions o = Method(m);
+  o.ordered = false;
+  return o;
+}
+
 TEST_P(GroupTest, EveryTypeAsKeyByHashAndBySort) {
   for (bool serial : SerialModes()) {
     UseSerial(serial);
@@ -703,6 +709,93 @@ TEST_P(GroupTest, HashTableOverflowFallsBackToSorting) {
     // kAuto: the sample shows many groups and sorts; few groups hash.
     EXPECT_EQ(CheckGroups({&many}, nullptr, 300007, Method(GroupMethod::kAuto)).method, GroupMethod::kSort);
     EXPECT_EQ(CheckGroups({&few}, nullptr, 300007, Method(GroupMethod::kAuto)).method, GroupMethod::kHash);
+  }
+}
+
+// The sort path sorts one 64-bit word as 32 bits (less the least word)
+// when the words span less than 2^32: spans just below and at 2^32, at
+// both ends of the int64 range, and with nulls (the flag is in the word).
+TEST_P(GroupTest, NarrowedSortWords) {
+  const int64_t lo = std::numeric_limits<int64_t>::min(), hi = std::numeric_limits<int64_t>::max();
+  const int64_t span = (int64_t{1} << 32) - 1;
+  for (bool serial : SerialModes()) {
+    UseSerial(serial);
+    SCOPED_TRACE(serial ? "serial paths" : "wide paths");
+    for (int64_t base : {lo, int64_t{-7}, hi - span, hi - span - 1}) {
+      for (int64_t top : {span, span + 1}) {
+        std::vector<int64_t> v;
+        for (int64_t i = 0; i < 3001; ++i) {
+          const int64_t offset = i % 5 == 0 ? 0 : i % 5 == 1 ? top : (i * 7919) % 1000;
+          v.push_back(static_cast<int64_t>(static_cast<uint64_t>(base) + static_cast<uint64_t>(offset)));
+        }
+        for (double nulls : {0.0, 0.2}) {
+          std::vector<uint8_t> validity;
+          if (nulls > 0) {
+            for (int64_t i = 0; i < 3001; ++i) validity.push_back(i % 5 == 3 ? 0 : 1);
+          }
+          SCOPED_TRACE(testing::Message() << "base " << base << ", span " << top << ", nulls " << nulls);
+          const HostColumn h = Numbers<int64_t>(v, validity);
+          EXPECT_EQ(CheckGroups({&h}, nullptr, 3001, Method(GroupMethod::kSort)).method, GroupMethod::kSort);
+        }
+      }
+    }
+  }
+}
+
+// Groups made without their order (GroupOptions::ordered false) give the
+// same first rows and aggregates; the host's hash path leaves the order out.
+TEST_P(GroupTest, UnorderedGroupsAggregateAlike) {
+  const int64_t size = 50021;
+  const HostColumn key = Drawn(PhysType::kInt64, size, 200, 141, 0.05);
+  const HostColumn v = Sample(PhysType::kFloat64, size, 142, true);
+  const HostColumn t = Drawn(PhysType::kVarChars, size, 700, 143, 0.1);
+  const Column ck = Dev(key), cv = Dev(v), ct = Dev(t);
+  const ColumnView vv = cv.view(), tv = ct.view();
+  std::mt19937_64 rng(144);
+  std::vector<int64_t> subset;
+  for (int64_t i = 0; i < 30000; ++i) subset.push_back(static_cast<int64_t>(rng() % size));
+  const Buffer dr = ToDevice(subset, exec_);
+  for (bool serial : SerialModes()) {
+    for (bool all : {true, false}) {
+      const int64_t n = all ? size : static_cast<int64_t>(subset.size());
+      const int64_t* rows = all ? nullptr : dr.as<int64_t>();
+      const RefGroups ref = ReferenceGroups({&key}, all ? Iota(0, size) : subset);
+      const std::vector<std::vector<int64_t>> lists = GroupLists(ref.order, ref.starts);
+      std::vector<int64_t> first;
+      for (int64_t k = 0; k < ref.count(); ++k) first.push_back(ref.order[ref.starts[k]]);
+      for (GroupMethod m : {GroupMethod::kHash, GroupMethod::kAuto, GroupMethod::kSort}) {
+        SCOPED_TRACE(testing::Message() << (serial ? "serial" : "wide") << (all ? ", all rows" : ", a subset")
+                                        << ", method " << static_cast<int>(m));
+        UseSerial(serial);
+        const Groups g = GroupRows({ck.view()}, rows, n, Unordered(m), exec_);
+        ASSERT_EQ(g.count, ref.count());
+        EXPECT_EQ(FromDevice<int64_t>(g.starts.data(), g.count + 1, exec_), ref.starts);
+        if (serial && g.method == GroupMethod::kHash) {
+          EXPECT_EQ(g.order.size(), 0u);
+          EXPECT_EQ(g.ids.size(), 0u);
+        }
+        EXPECT_EQ(FromDevice<int64_t>(GroupFirstRows(g, exec_).data(), g.count, exec_), first);
+        // Aggregates on the paths the groups were made for, and (the host)
+        // on the other ones.
+        for (bool aggregate_serial : SerialModes()) {
+          UseSerial(aggregate_serial);
+          for (AggKind kind : kAllAggs) {
+            SCOPED_TRACE(testing::Message() << AggName(kind) << (aggregate_serial ? ", serial" : ", wide"));
+            std::vector<double> approx;
+            const HostColumn expected = ReferenceAggregate(lists, kind, &v, &t, &approx);
+            const HostColumn actual = Host(Aggregate(g, kind, &vv, &tv, exec_).view());
+            if (kind == AggKind::kMean || kind == AggKind::kVarPop || kind == AggKind::kVarSamp ||
+                kind == AggKind::kStdPop || kind == AggKind::kStdSamp) {
+              EXPECT_TRUE(NearValues(actual, expected, approx, 1e-9));
+            } else {
+              EXPECT_TRUE(SameRows(actual, expected));
+            }
+          }
+          EXPECT_TRUE(SameRows(Host(Aggregate(g, AggKind::kCount, nullptr, nullptr, exec_).view()),
+                               ReferenceAggregate(lists, AggKind::kCount, nullptr, nullptr, nullptr)));
+        }
+      }
+    }
   }
 }
 
@@ -832,10 +925,13 @@ TEST_P(AggregateTest, EveryKindOverEveryType) {
     const Column key = Dev(d.key);
     const RefGroups ref = ReferenceGroups({&d.key}, Iota(0, n));
     const std::vector<std::vector<int64_t>> lists = GroupLists(ref.order, ref.starts);
-    for (GroupMethod m : {GroupMethod::kSort, GroupMethod::kHash}) {
-      const Groups g = GroupRows({key.view()}, nullptr, n, Method(m), exec_);
+    for (GroupMethod m : {GroupMethod::kSort, GroupMethod::kHash, GroupMethod::kAuto}) {
+      // kAuto here: the hash path, unordered (as the engine asks).
+      const bool unordered = m == GroupMethod::kAuto;
+      const Groups g = GroupRows({key.view()}, nullptr, n, unordered ? Unordered(GroupMethod::kHash) : Method(m),
+                                 exec_);
       ASSERT_EQ(g.count, ref.count());
-      ASSERT_EQ(g.method, m);
+      ASSERT_EQ(g.method, unordered ? GroupMethod::kHash : m);
       // count(*)
       EXPECT_TRUE(SameRows(Host(Aggregate(g, AggKind::kCount, nullptr, nullptr, exec_).view()),
                            ReferenceAggregate(lists, AggKind::kCount, nullptr, nullptr, nullptr)));

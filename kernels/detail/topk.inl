@@ -1,0 +1,394 @@
+// The first k rows of a sort order without sorting every row (TopKOrder in
+// sort.h): a radix selection over the sort plan's key words, then the full
+// sort (RunSortPlan) of the few candidates. Written once for both backends;
+// included at the end of algorithms.inl, whose sort plan (PlanSort,
+// PackWord, StringPrefix, RunSortPlan) it reuses, and instantiated through
+// AnalyticsAlgorithms in host_ops.cc and cuda_analytics.cu.
+//
+// The selection key is the sequence of the plan's radix words, most
+// significant first (their lexicographic order is the sort's order), ending
+// at the first string key, which contributes its 8-byte prefix: a "coarse"
+// word, whose ties are not ties of the key. A pivot prefix is fixed digit by
+// digit (11 bits a round, starting below the bits that all remaining rows
+// share): a histogram of the next digit over the rows that match the prefix
+// finds the bucket that holds the k-th row; rows before the prefix are in,
+// rows after it out. Once the rows up to the prefix are few, they are
+// compacted into a list (in input order) and later rounds work on the list.
+// The candidates (that list, or, when every word is fixed and the key is
+// exact, the rows before the pivot plus the first ties in input order) are
+// then sorted stably, which gives exactly the full sort's first k rows.
+// Each word the passes over all rows reach is computed once for every row
+// (8 bytes a row), so that they read it rather than evaluate the key again.
+
+#include <algorithm>
+
+namespace kernels::detail {
+
+constexpr int32_t kSelectDigitBits = 11;
+constexpr int64_t kSelectBins = int64_t{1} << kSelectDigitBits;
+// Words kept in the selection key (each is a functor argument on CUDA); a
+// key with more stops there, as at a coarse word.
+constexpr int32_t kMaxSelectWords = 3;
+
+// One word of the selection key: a radix word of the sort plan, or the
+// prefix of a string key (coarse).
+struct SelectWord {
+  bool coarse = false;
+  RadixWord word;              // !coarse
+  ColumnView col;              // coarse: the strings,
+  const int64_t* index = nullptr;  // read at index[p] (or p)
+  bool descending = false;
+};
+
+KERNELS_HD inline uint64_t SelectWordBits(const SelectWord& w, int64_t p) {
+  if (!w.coarse) return PackWord(w.word, p);
+  const uint64_t v = StringPrefix(w.col, w.index != nullptr ? w.index[p] : p);
+  return w.descending ? ~v : v;
+}
+
+// The words and the pivot prefix: words [0, depth) equal pivot[] in full;
+// in word `depth` the bits from `shift` up are fixed (shift 64: none).
+// cache[j]: word j of every sort position, computed once (the passes over
+// all rows then read 8 bytes a row rather than evaluate the key); null
+// where not computed.
+struct SelectKey {
+  SelectWord words[kMaxSelectWords];
+  const uint64_t* cache[kMaxSelectWords] = {};
+  uint64_t pivot[kMaxSelectWords] = {};
+  int32_t count = 0;
+  int32_t depth = 0;
+  int32_t shift = 64;
+};
+
+KERNELS_HD inline uint64_t HighBits(uint64_t v, int32_t shift) { return shift >= 64 ? 0 : v >> shift; }
+
+// Sort position p against the pivot prefix: -1 before it, 0 matching, 1
+// after. When matching and depth < count, *next holds word `depth`.
+KERNELS_HD inline uint64_t SelectKeyWord(const SelectKey& s, int32_t j, int64_t p) {
+  return s.cache[j] != nullptr ? s.cache[j][p] : SelectWordBits(s.words[j], p);
+}
+
+KERNELS_HD inline int ComparePrefix(const SelectKey& s, int64_t p, uint64_t* next) {
+  for (int32_t j = 0; j < s.depth; ++j) {
+    const uint64_t v = SelectKeyWord(s, j, p);
+    if (v != s.pivot[j]) return v < s.pivot[j] ? -1 : 1;
+  }
+  if (s.depth < s.count) {
+    const uint64_t v = SelectKeyWord(s, s.depth, p);
+    const uint64_t a = HighBits(v, s.shift), b = HighBits(s.pivot[s.depth], s.shift);
+    if (a != b) return a < b ? -1 : 1;
+    *next = v;
+  }
+  return 0;
+}
+
+// The source of a round: list[i] (sort positions, in input order), or i.
+KERNELS_HD inline int64_t SourcePosition(const int64_t* list, int64_t i) { return list != nullptr ? list[i] : i; }
+
+// The range of word `depth` over the matching rows ({~0, 0} when none).
+struct WordRange {
+  uint64_t lo, hi;
+};
+
+struct MatchingWordRange {
+  SelectKey key;
+  const int64_t* list;
+  KERNELS_HD WordRange operator()(int64_t i) const {
+    uint64_t v = 0;
+    if (ComparePrefix(key, SourcePosition(list, i), &v) != 0) return WordRange{~uint64_t{0}, 0};
+    return WordRange{v, v};
+  }
+};
+
+struct MergeWordRanges {
+  KERNELS_HD WordRange operator()(const WordRange& a, const WordRange& b) const {
+    return WordRange{a.lo < b.lo ? a.lo : b.lo, a.hi > b.hi ? a.hi : b.hi};
+  }
+};
+
+// MatchingWordRange over all rows that also stores word `depth` of each
+// matching row in out[p] (0 for the others, which never match again).
+struct StoreWordRange {
+  SelectKey key;
+  uint64_t* out;
+  KERNELS_HD WordRange operator()(int64_t p) const {
+    uint64_t v = 0;
+    const int c = ComparePrefix(key, p, &v);
+    out[p] = v;
+    return c != 0 ? WordRange{~uint64_t{0}, 0} : WordRange{v, v};
+  }
+};
+
+// The digit (bits [low, low + kSelectDigitBits) of word `depth`) of source
+// row i, or -1 when it does not match the prefix.
+struct SelectDigit {
+  SelectKey key;
+  const int64_t* list;
+  int32_t low;
+  uint64_t mask;
+  KERNELS_HD int64_t operator()(int64_t i) const {
+    uint64_t v = 0;
+    if (ComparePrefix(key, SourcePosition(list, i), &v) != 0) return -1;
+    return static_cast<int64_t>((v >> low) & mask);
+  }
+};
+
+struct SelectCountAtomic {
+  SelectDigit digit;
+  AtomicWord* counts;
+  KERNELS_HD void operator()(int64_t i) const {
+    const int64_t d = digit(i);
+    if (d >= 0) AtomicAdd(&counts[d], 1);
+  }
+};
+
+// Backends with few threads: run c counts its rows into its own bins.
+struct SelectCountRun {
+  SelectDigit digit;
+  int64_t m, chunk;
+  int64_t* counts;
+  KERNELS_HD void operator()(int64_t c) const {
+    const int64_t end = (c + 1) * chunk < m ? (c + 1) * chunk : m;
+    int64_t* cr = counts + c * kSelectBins;
+    for (int64_t i = c * chunk; i < end; ++i) {
+      const int64_t d = digit(i);
+      if (d >= 0) ++cr[d];
+    }
+  }
+};
+
+struct SumSelectRuns {
+  const int64_t* counts;
+  int64_t runs;
+  KERNELS_HD int64_t operator()(int64_t b) const {
+    int64_t total = 0;
+    for (int64_t c = 0; c < runs; ++c) total += counts[c * kSelectBins + b];
+    return total;
+  }
+};
+
+// Which source rows a compaction keeps.
+enum class SelectKeep : uint8_t {
+  kUpToPivot,  // before the prefix or matching it
+  kTies,       // matching it
+  kTiesUpTo,   // before it, or matching it at source index <= limit
+};
+
+struct SelectMask {
+  SelectKey key;
+  const int64_t* list;
+  SelectKeep keep;
+  int64_t limit;
+  KERNELS_HD uint8_t operator()(int64_t i) const {
+    uint64_t v = 0;
+    const int c = ComparePrefix(key, SourcePosition(list, i), &v);
+    switch (keep) {
+      case SelectKeep::kTies:
+        return c == 0 ? 1 : 0;
+      case SelectKeep::kTiesUpTo:
+        return c < 0 || (c == 0 && i <= limit) ? 1 : 0;
+      default:
+        return c <= 0 ? 1 : 0;
+    }
+  }
+};
+
+// Source indices (or, with a list, its entries) of the `count` rows that
+// `keep` keeps, in order.
+template <typename D>
+Buffer SelectCompact(const D& be, const SelectKey& key, const int64_t* list, int64_t m, SelectKeep keep,
+                     int64_t limit, int64_t count, bool map_through_list, const Exec& exec) {
+  Buffer mask(static_cast<size_t>(m), exec);
+  thrust::transform(be.policy(exec), RowIterator(0), RowIterator(m), mask.as<uint8_t>(),
+                    SelectMask{key, list, keep, limit});
+  // The count comes from the histograms; a mismatch would overrun `idx`.
+  if (be.CountNonZero(mask.as<uint8_t>(), m, exec) != count) {
+    throw std::logic_error("TopKOrder: the candidates do not match their count");
+  }
+  Buffer idx(static_cast<size_t>(count) * sizeof(int64_t), exec);
+  be.CompactIndices(mask.as<uint8_t>(), 0, m, idx.as<int64_t>(), exec);
+  if (list == nullptr || !map_through_list || count == 0) return idx;
+  Buffer out(static_cast<size_t>(count) * sizeof(int64_t), exec);
+  be.GatherFixed(list, 8, idx.as<int64_t>(), count, out.data(), exec);
+  return out;
+}
+
+// Counts of the digit at bits [low, low + kSelectDigitBits) of word
+// `depth` over the source rows that match the prefix.
+template <typename D>
+std::vector<int64_t> SelectHistogram(const D& be, const SelectKey& key, const int64_t* list, int64_t m,
+                                     int32_t low, int32_t bits, const Exec& exec) {
+  const SelectDigit digit{key, list, low, (uint64_t{1} << bits) - 1};
+  std::vector<int64_t> out(static_cast<size_t>(kSelectBins));
+  Buffer counts(static_cast<size_t>(kSelectBins) * sizeof(int64_t), exec);
+  if (SerialGroups(be)) {
+    const int64_t runs = RunsFor(m, kSelectBins);
+    Buffer per_run(static_cast<size_t>(runs * kSelectBins) * sizeof(int64_t), exec);
+    be.Fill(per_run.data(), 0, per_run.size(), exec);
+    thrust::for_each_n(be.policy(exec), RowIterator(0), runs,
+                       SelectCountRun{digit, m, (m + runs - 1) / runs, per_run.as<int64_t>()});
+    thrust::transform(be.policy(exec), RowIterator(0), RowIterator(kSelectBins), counts.as<int64_t>(),
+                      SumSelectRuns{per_run.as<int64_t>(), runs});
+  } else {
+    be.Fill(counts.data(), 0, counts.size(), exec);
+    thrust::for_each_n(be.policy(exec), RowIterator(0), m, SelectCountAtomic{digit, counts.as<AtomicWord>()});
+  }
+  be.CopyToHostSync(out.data(), counts.data(), counts.size(), exec);
+  return out;
+}
+
+// Sorts candidate sort positions (in input order) by the keys and returns
+// the first k rows.
+template <typename D>
+Buffer SortCandidates(const D& be, const std::vector<SortColumn>& cols, const int64_t* rows, Buffer positions,
+                      int64_t count, int64_t k, const Exec& exec) {
+  Buffer perm = std::move(positions);
+  if (rows != nullptr) {
+    Buffer mapped(static_cast<size_t>(count) * sizeof(int64_t), exec);
+    be.GatherFixed(rows, 8, perm.as<int64_t>(), count, mapped.data(), exec);
+    perm = std::move(mapped);
+  }
+  RunSortPlan(be, PlanSort(cols), perm.as<int64_t>(), count, exec);
+  if (count == k) return perm;
+  Buffer out(static_cast<size_t>(k) * sizeof(int64_t), exec);
+  be.CopyOnDevice(out.data(), perm.data(), out.size(), exec);
+  return out;
+}
+
+// Few enough candidates to sort at once.
+inline int64_t TopKBudget(int64_t k) { return k + std::max<int64_t>(k, 4096); }
+
+// Whether TopKOrder selects rather than sorts everything (sort.h).
+inline bool SelectsTopK(int64_t n, int64_t k) {
+  return k <= n / 4 && k <= std::max<int64_t>(int64_t{1} << 16, n / 64) && n > TopKBudget(k);
+}
+
+template <typename D>
+Buffer TopKOrderAlgo(const D& be, const std::vector<SortKey>& keys, const int64_t* rows, int64_t n, int64_t k,
+                     const Exec& exec) {
+  if (k < 0) throw std::invalid_argument("TopKOrder: k must not be negative");
+  if (n <= 0 || k == 0) return Buffer();
+  const int64_t kept = k < n ? k : n;
+  if (keys.empty()) return RowsOrIota(be, rows, kept, exec);
+  if (!SelectsTopK(n, k)) {
+    Buffer all = SortOrderAlgo(be, keys, rows, n, exec);
+    if (kept == n) return all;
+    Buffer out(static_cast<size_t>(kept) * sizeof(int64_t), exec);
+    be.CopyOnDevice(out.data(), all.data(), out.size(), exec);
+    return out;
+  }
+
+  // The key words, most significant first, read at sort position p (rows[p] or p).
+  std::vector<SortColumn> cols, indexed;
+  for (const SortKey& key : keys) {
+    SortColumn c;
+    c.col = key.column;
+    c.descending = key.descending;
+    cols.push_back(c);
+    c.index = rows;
+    indexed.push_back(c);
+  }
+  const std::vector<SortPass> plan = PlanSort(indexed);
+  SelectKey sk;
+  bool exact = true;  // every tie of the words is a tie of the whole key
+  for (auto it = plan.rbegin(); it != plan.rend(); ++it) {
+    if (sk.count == kMaxSelectWords) {
+      exact = false;
+      break;
+    }
+    SelectWord& w = sk.words[sk.count++];
+    if (it->radix) {
+      w.word = it->word;
+    } else {
+      w.coarse = true;
+      w.col = it->compare.col;
+      w.index = it->compare.index;
+      w.descending = it->compare.descending;
+      exact = false;
+      break;
+    }
+  }
+
+  if (sk.count == 0) return SortCandidates(be, cols, rows, RowsOrIota(be, nullptr, n, exec), n, k, exec);
+  Buffer caches[kMaxSelectWords];
+
+  // Few enough candidates to sort; and few enough rows up to the prefix to
+  // keep them in a list rather than scan all rows again.
+  const int64_t budget = TopKBudget(k);
+  const int64_t list_limit = std::max<int64_t>(budget, n / 16);
+  Buffer list;                  // the source: sort positions, in input order
+  const int64_t* lp = nullptr;  // null: all positions 0..n-1
+  int64_t m = n;                // source rows
+  int64_t before = 0;           // source rows before the prefix (all in)
+  int64_t matching = n;         // source rows matching the prefix
+  while (!(lp != nullptr && m <= budget) && sk.depth < sk.count) {
+    if (sk.shift == 64) {
+      // A new word: its bits above the highest one that differs among the
+      // matching rows are common to them.
+      WordRange r;
+      if (lp == nullptr) {
+        // Passes over all rows follow: compute the word once.
+        Buffer& cache = caches[sk.depth];
+        cache = Buffer(static_cast<size_t>(n) * sizeof(uint64_t), exec);
+        r = thrust::transform_reduce(be.policy(exec), RowIterator(0), RowIterator(n),
+                                     StoreWordRange{sk, cache.as<uint64_t>()}, WordRange{~uint64_t{0}, 0},
+                                     MergeWordRanges{});
+        sk.cache[sk.depth] = cache.as<uint64_t>();
+      } else {
+        r = thrust::transform_reduce(be.policy(exec), RowIterator(0), RowIterator(m), MatchingWordRange{sk, lp},
+                                     WordRange{~uint64_t{0}, 0}, MergeWordRanges{});
+      }
+      int32_t varying = 0;
+      while (varying < 64 && ((r.lo ^ r.hi) >> varying) != 0) ++varying;
+      sk.pivot[sk.depth] = varying == 64 ? 0 : (r.lo >> varying) << varying;
+      sk.shift = varying;
+      if (varying == 0) {
+        ++sk.depth;
+        sk.shift = 64;
+        continue;
+      }
+    }
+    const int32_t bits = std::min(sk.shift, kSelectDigitBits);
+    const int32_t low = sk.shift - bits;
+    const std::vector<int64_t> counts = SelectHistogram(be, sk, lp, m, low, bits, exec);
+    int64_t bin = 0, skipped = 0;
+    while (bin + 1 < kSelectBins && before + skipped + counts[bin] < k) skipped += counts[bin++];
+    before += skipped;
+    matching = counts[bin];
+    if (before + matching < k) throw std::logic_error("TopKOrder: the selection lost rows");
+    sk.pivot[sk.depth] |= static_cast<uint64_t>(bin) << low;
+    sk.shift = low;
+    if (sk.shift == 0) {
+      ++sk.depth;
+      sk.shift = 64;
+    }
+    if (lp != nullptr || before + matching <= list_limit) {
+      list = SelectCompact(be, sk, lp, m, SelectKeep::kUpToPivot, 0, before + matching, true, exec);
+      lp = list.as<int64_t>();
+      m = before + matching;
+    }
+  }
+
+  if (!(lp != nullptr && m <= budget)) {
+    if (!exact) {
+      // Ties of a prefix word: every row up to it is a candidate.
+      if (lp == nullptr) {
+        list = SelectCompact(be, sk, nullptr, n, SelectKeep::kUpToPivot, 0, before + matching, true, exec);
+        m = before + matching;
+      }
+    } else {
+      // The whole key is fixed and too many rows tie with it: the rows
+      // before it and the first k - before ties, in input order.
+      const int64_t need = k - before;
+      Buffer ties = SelectCompact(be, sk, lp, m, SelectKeep::kTies, 0, matching, false, exec);
+      int64_t last = 0;  // source index of the last tie taken
+      be.CopyToHostSync(&last, ties.as<int64_t>() + (need - 1), sizeof(int64_t), exec);
+      list = SelectCompact(be, sk, lp, m, SelectKeep::kTiesUpTo, last, k, true, exec);
+      m = k;
+    }
+  }
+  for (Buffer& cache : caches) cache.Reset();  // before the sort's own temporaries
+  return SortCandidates(be, cols, rows, std::move(list), m, k, exec);
+}
+
+}  // namespace kernels::detail

@@ -1,0 +1,105 @@
+#pragma once
+
+// A scan plan: the common shapes of a program recognised when it is uploaded
+// (Upload in expr_vm.h), so that filters and statistics over them run as
+// typed loops instead of through the stack machine.
+//
+//   kPredicate: a conjunction (and) of up to kMaxPlanTerms terms, each over
+//     one numeric column and constants:
+//       col <cmp> const, const <cmp> col  (kCmpI, kCmpF; ints converted to
+//                                          float with kIntToFloat included)
+//       col between const and const       (kBetweenI, kBetweenF)
+//       col (truth: col != 0)             (kTruthI, kTruthF)
+//       col is null                       (kIsNull)
+//     each possibly negated (kNot). Every comparison is a range test
+//     lo <= x <= hi (integers in int64; floats and converted ints in double,
+//     with strict bounds moved to the next double), so NaN fails every test,
+//     and only a negation (!=, not ...) makes it true.
+//   kValue: one numeric column read as a double (the statistics' operand).
+//
+// A row satisfies the plan exactly when the program's value for it is
+// non-null and non-zero (EvaluatePredicate), resp. the plan's value equals
+// the program's (Evaluate): a null column value makes a term false, and a
+// conjunction is true only when all its terms are (SQL's three-valued and).
+// Programs of any other shape get no plan and run on the stack machine.
+
+#include <cstdint>
+
+#include "kernels/column.h"
+#include "kernels/hd.h"
+
+namespace kernels {
+
+struct Program;
+
+constexpr int kMaxPlanTerms = 8;
+
+enum class PlanKind : int32_t { kNone, kPredicate, kValue };
+enum class TermKind : uint8_t { kRange, kIsNull };
+
+struct PlanTerm {
+  ColumnView column;
+  TermKind kind = TermKind::kRange;
+  bool as_float = false;  // kRange: compare in double (flo, fhi), else in int64 (ilo, ihi)
+  bool negate = false;    // the term's truth is flipped for non-null values (kIsNull: always)
+  int64_t ilo = 0, ihi = 0;
+  double flo = 0, fhi = 0;
+};
+
+struct ScanPlan {
+  PlanKind kind = PlanKind::kNone;
+  int32_t terms = 0;
+  PlanTerm term[kMaxPlanTerms];
+};
+
+// The plan of `program`, or one of kind kNone when it has another shape.
+ScanPlan CompileScanPlan(const Program& program);
+
+namespace detail {
+
+KERNELS_HD inline int64_t PlanIntAt(const ColumnView& c, int64_t row) {
+  switch (c.type) {
+    case PhysType::kInt8: return static_cast<const int8_t*>(c.data)[row];
+    case PhysType::kInt16: return static_cast<const int16_t*>(c.data)[row];
+    case PhysType::kInt32: return static_cast<const int32_t*>(c.data)[row];
+    case PhysType::kInt64: return static_cast<const int64_t*>(c.data)[row];
+    default: return 0;
+  }
+}
+
+KERNELS_HD inline double PlanDoubleAt(const ColumnView& c, int64_t row) {
+  switch (c.type) {
+    case PhysType::kFloat32: return static_cast<const float*>(c.data)[row];
+    case PhysType::kFloat64: return static_cast<const double*>(c.data)[row];
+    default: return static_cast<double>(PlanIntAt(c, row));
+  }
+}
+
+}  // namespace detail
+
+// Whether term `t` is true for `row`.
+KERNELS_HD inline bool PlanTermRow(const PlanTerm& t, int64_t row) {
+  const bool valid = t.column.is_valid(row);
+  if (t.kind == TermKind::kIsNull) return !valid != t.negate;
+  if (!valid) return false;
+  bool inside;
+  if (t.as_float) {
+    const double x = detail::PlanDoubleAt(t.column, row);
+    inside = x >= t.flo && x <= t.fhi;
+  } else {
+    const int64_t x = detail::PlanIntAt(t.column, row);
+    inside = x >= t.ilo && x <= t.ihi;
+  }
+  return inside != t.negate;
+}
+
+// Whether a kPredicate plan is true for `row`: one row at a time, as the CUDA
+// backend evaluates it (the host evaluates blocks of rows, detail/scan_blocks.h).
+KERNELS_HD inline bool PlanPredicateRow(const ScanPlan& plan, int64_t row) {
+  for (int32_t k = 0; k < plan.terms; ++k) {
+    if (!PlanTermRow(plan.term[k], row)) return false;
+  }
+  return true;
+}
+
+}  // namespace kernels
