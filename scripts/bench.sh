@@ -2,7 +2,7 @@
 # The whole CPU benchmark set, in one command (under 15 minutes on 2 cores):
 # installs what is missing, builds (Release), then runs
 #   1. the kernel benchmarks (benchmarks/kernels_bench, host backend);
-#   2. the job load harness (gpudb-bench), when that target exists;
+#   2. the job load harness (gpudb-bench);
 #   3. our engine against DuckDB (benchmarks/compare_duckdb.py) at 1e6 and 1e7 rows;
 # and rewrites the CPU sections of benchmarks/RESULTS.md (between the
 # <!-- cpu:NAME:begin --> / <!-- cpu:NAME:end --> markers) with the figures,
@@ -40,12 +40,7 @@ setup_bench_python() {
 }
 
 setup_bench_python
-setup_and_build gpudb-engine kernels_bench
-HAS_LOAD_BENCH=0
-if cmake --build "$BUILD_DIR" --target help 2>/dev/null | grep -qE '(^|[ :])gpudb-bench(:|$| )'; then
-  cmake --build "$BUILD_DIR" -j "$JOBS" --target gpudb-bench
-  HAS_LOAD_BENCH=1
-fi
+setup_and_build gpudb-engine kernels_bench gpudb-bench
 
 # An idle server's OpenMP threads sleep instead of spinning, so they take no
 # CPU from DuckDB between our jobs (and the kernels run as in the tests).
@@ -58,20 +53,15 @@ echo "== kernels_bench (host)"
 "${UPDATE[@]}" kernels "$RESULTS_DIR/kernels_bench.json" \
   --command "$COMMAND  # runs $(basename "$BUILD_DIR")/benchmarks/kernels_bench"
 
-if [ "$HAS_LOAD_BENCH" = 1 ]; then
-  LOAD_BENCH="$(find "$BUILD_DIR" -name gpudb-bench -type f -perm -u+x | head -n 1)"
-  LOAD_ARGS="${GPUDB_LOAD_BENCH_ARGS:---in_process --quiet}"
-  echo "== gpudb-bench $LOAD_ARGS"
-  set +e
-  # shellcheck disable=SC2086  # the arguments are meant to split
-  timeout 180 "$LOAD_BENCH" $LOAD_ARGS 2>&1 | tee "$RESULTS_DIR/load_bench.txt"
-  LOAD_STATUS=${PIPESTATUS[0]}
-  set -e
-  "${UPDATE[@]}" load "$RESULTS_DIR/load_bench.txt" --status "$LOAD_STATUS" \
-    --command "$COMMAND  # runs gpudb-bench $LOAD_ARGS"
-else
-  echo "== gpudb-bench: no such target in $BUILD_DIR; skipped"
-fi
+LOAD_ARGS="${GPUDB_LOAD_BENCH_ARGS:---in_process --quiet}"
+echo "== gpudb-bench $LOAD_ARGS"
+set +e
+# shellcheck disable=SC2086  # the arguments are meant to split
+timeout 180 "$BUILD_DIR/benchmarks/gpudb-bench" $LOAD_ARGS 2>&1 | tee "$RESULTS_DIR/load_bench.txt"
+LOAD_STATUS=${PIPESTATUS[0]}
+set -e
+"${UPDATE[@]}" load "$RESULTS_DIR/load_bench.txt" --status "$LOAD_STATUS" \
+  --command "$COMMAND  # runs gpudb-bench $LOAD_ARGS"
 
 echo "== DuckDB side by side ($ROWS rows)"
 "$VENV/bin/python" "$REPO/benchmarks/compare_duckdb.py" --server-binary "$BUILD_DIR/server/gpudb-engine" \

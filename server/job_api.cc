@@ -97,7 +97,8 @@ absl::StatusOr<Json> JobApi::DecodeRequest(const engine::TypeSchema& record, abs
     if (parsed.is_discarded()) {
       // Parse again for the position of the error.
       try {
-        (void)Json::parse(data_str.begin(), data_str.end());
+        const Json unused = Json::parse(data_str.begin(), data_str.end());  // throws with the position
+        (void)unused;
       } catch (const Json::parse_error& e) {
         return absl::InvalidArgumentError(absl::StrCat("data_str: malformed JSON at byte ", e.byte));
       }
