@@ -337,6 +337,7 @@ absl::StatusOr<Json> Engine::SystemStatus() {
                            {"memory_limit", d->memory().limit()},
                            {"memory_in_use", d->memory().in_use()},
                            {"memory_peak", d->memory().peak()},
+                           {"memory_cached", d->memory().cached()},
                            {"streams", d->stream_count()},
                            {"pending", d->pending()}});
   }

@@ -139,8 +139,18 @@ absl::StatusOr<Json> ClearTable(JobContext& ctx, const Json& request) {
   const std::string& name = StringField(request, "table_name");
   auto no_error = BoolOption(request, "no_error_if_not_exists", false);
   if (!no_error.ok()) return no_error.status();
-  if (ctx.catalog.Remove(name) == nullptr && !*no_error) {
+  std::shared_ptr<Table> removed = ctx.catalog.Remove(name);
+  if (removed == nullptr && !*no_error) {
     return absl::NotFoundError(absl::StrCat("table_name: table '", name, "' does not exist"));
+  }
+  if (removed != nullptr) {
+    // Hand a big table's memory back to the OS rather than to the device's
+    // block cache (unless a running job still reads it).
+    constexpr size_t kTrimAfterBytes = size_t{64} << 20;
+    Device* device = removed->device();
+    const bool big = removed->device_bytes() >= kTrimAfterBytes;
+    removed.reset();
+    if (big && device != nullptr) device->memory().Trim();
   }
   return Json{{"table_name", name}, {"info", Json::object()}};
 }

@@ -1,6 +1,8 @@
 #include "kernels/memory.h"
 
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "kernels/detail/ops.h"
@@ -9,6 +11,17 @@ namespace kernels {
 namespace {
 
 constexpr size_t kAlignment = 256;
+// Cached size classes: four per octave from 2^kMinShift (kCacheMinBytes) up
+// to below 2^kMaxShift; larger requests are never cached.
+constexpr int kMinShift = 16;
+constexpr int kMaxShift = 61;
+constexpr int kBuckets = (kMaxShift - kMinShift + 1) * 4;
+static_assert(MemoryResource::kCacheMinBytes == size_t{1} << kMinShift);
+
+size_t BucketBytes(int index) {
+  const size_t octave = size_t{1} << (kMinShift + index / 4);
+  return octave + static_cast<size_t>(index % 4) * (octave / 4);
+}
 
 size_t RoundUp(size_t bytes) { return (bytes + kAlignment - 1) / kAlignment * kAlignment; }
 
@@ -18,8 +31,53 @@ std::string Mib(size_t bytes) {
 
 }  // namespace
 
+struct alignas(64) MemoryResource::Bucket {
+  std::mutex mu;
+  std::vector<void*> blocks;  // freed blocks of this class; the last freed is reused first
+};
+
 MemoryResource::MemoryResource(Backend backend, int device, std::string name, size_t limit)
-    : backend_(backend), device_(device), name_(std::move(name)), limit_(limit) {}
+    : backend_(backend), device_(device), name_(std::move(name)), limit_(limit) {
+  if (backend_ == Backend::kHost) {
+    buckets_.reset(new Bucket[kBuckets]);
+    cache_limit_.store(limit_ != 0 ? limit_ / 4 : kDefaultUnlimitedCacheBytes, std::memory_order_relaxed);
+  }
+}
+
+MemoryResource::~MemoryResource() { Trim(); }
+
+int MemoryResource::ClassOf(size_t rounded, size_t* block_bytes) {
+  *block_bytes = rounded;
+  if (rounded < kCacheMinBytes) return -1;
+  int shift = 63 - __builtin_clzll(static_cast<unsigned long long>(rounded));
+  if (shift >= kMaxShift) return -1;
+  const size_t octave = size_t{1} << shift;
+  const size_t quarter = octave / 4;
+  size_t q = (rounded - octave + quarter - 1) / quarter;
+  if (q == 4) {
+    ++shift;
+    q = 0;
+  }
+  const int index = (shift - kMinShift) * 4 + static_cast<int>(q);
+  *block_bytes = BucketBytes(index);
+  return index;
+}
+
+void* MemoryResource::AllocateBlock(size_t block_bytes, void* stream) {
+  const detail::Ops& ops = detail::OpsFor(backend_);
+  if (limit_ != 0 && cached_.load(std::memory_order_relaxed) > 0) {
+    // Keep held + cached blocks within the limit: make room from the cache.
+    const size_t held = held_.load(std::memory_order_relaxed);
+    const size_t room = held + block_bytes < limit_ ? limit_ - held - block_bytes : 0;
+    if (cached_.load(std::memory_order_relaxed) > room) ReleaseCache(room);
+  }
+  void* p = ops.Allocate(block_bytes, device_, stream);
+  if (p == nullptr && cached_.load(std::memory_order_relaxed) > 0) {
+    ReleaseCache(0);  // the OS refused: give it the cache back and retry
+    p = ops.Allocate(block_bytes, device_, stream);
+  }
+  return p;
+}
 
 void* MemoryResource::Allocate(size_t bytes, void* stream) {
   if (bytes == 0) return nullptr;
@@ -31,12 +89,25 @@ void* MemoryResource::Allocate(size_t bytes, void* stream) {
                                      ", ", Mib(used), " of the ", Mib(limit_), " limit in use"));
     }
   } while (!in_use_.compare_exchange_weak(used, used + rounded, std::memory_order_relaxed));
-  void* p = detail::OpsFor(backend_).Allocate(rounded, device_, stream);
+  size_t block_bytes = rounded;
+  const int cls = buckets_ != nullptr ? ClassOf(rounded, &block_bytes) : -1;
+  void* p = nullptr;
+  if (cls >= 0 && cached_.load(std::memory_order_relaxed) > 0) {
+    Bucket& bucket = buckets_[cls];
+    std::lock_guard<std::mutex> lock(bucket.mu);
+    if (!bucket.blocks.empty()) {
+      p = bucket.blocks.back();
+      bucket.blocks.pop_back();
+      cached_.fetch_sub(block_bytes, std::memory_order_relaxed);
+    }
+  }
+  if (p == nullptr) p = AllocateBlock(block_bytes, stream);
   if (p == nullptr) {
     in_use_.fetch_sub(rounded, std::memory_order_relaxed);
     throw OutOfMemory(absl::StrCat("out of device memory on ", name_, ": the device could not supply ",
                                    Mib(rounded)));
   }
+  held_.fetch_add(block_bytes, std::memory_order_relaxed);
   // The peak counts only memory actually handed out.
   size_t peak = peak_.load(std::memory_order_relaxed);
   while (used + rounded > peak &&
@@ -47,9 +118,61 @@ void* MemoryResource::Allocate(size_t bytes, void* stream) {
 
 void MemoryResource::Deallocate(void* p, size_t bytes, void* stream) noexcept {
   if (p == nullptr) return;
-  detail::OpsFor(backend_).Deallocate(p, device_, stream);
-  in_use_.fetch_sub(RoundUp(bytes), std::memory_order_relaxed);
+  const size_t rounded = RoundUp(bytes);
+  size_t block_bytes = rounded;
+  const int cls = buckets_ != nullptr ? ClassOf(rounded, &block_bytes) : -1;
+  held_.fetch_sub(block_bytes, std::memory_order_relaxed);
+  bool kept = false;
+  if (cls >= 0) {
+    const size_t cap = cache_limit_.load(std::memory_order_relaxed);
+    if (cached_.fetch_add(block_bytes, std::memory_order_relaxed) + block_bytes <= cap) {
+      Bucket& bucket = buckets_[cls];
+      std::lock_guard<std::mutex> lock(bucket.mu);
+      try {
+        bucket.blocks.push_back(p);
+        kept = true;
+      } catch (...) {
+      }
+    }
+    if (!kept) cached_.fetch_sub(block_bytes, std::memory_order_relaxed);
+  }
+  if (!kept) detail::OpsFor(backend_).Deallocate(p, device_, stream);
+  in_use_.fetch_sub(rounded, std::memory_order_relaxed);
 }
+
+void MemoryResource::ReleaseCache(size_t keep) noexcept {
+  if (buckets_ == nullptr) return;
+  const detail::Ops& ops = detail::OpsFor(backend_);
+  std::vector<void*> freed;
+  for (int i = kBuckets - 1; i >= 0 && cached_.load(std::memory_order_relaxed) > keep; --i) {
+    Bucket& bucket = buckets_[i];
+    const size_t block_bytes = BucketBytes(i);
+    {
+      std::lock_guard<std::mutex> lock(bucket.mu);
+      if (keep == 0) {
+        freed.swap(bucket.blocks);
+        cached_.fetch_sub(freed.size() * block_bytes, std::memory_order_relaxed);
+      } else {
+        while (!bucket.blocks.empty() && cached_.load(std::memory_order_relaxed) > keep) {
+          void* p = bucket.blocks.back();
+          bucket.blocks.pop_back();
+          cached_.fetch_sub(block_bytes, std::memory_order_relaxed);
+          ops.Deallocate(p, device_, nullptr);
+        }
+      }
+    }
+    for (void* p : freed) ops.Deallocate(p, device_, nullptr);
+    freed.clear();
+  }
+}
+
+void MemoryResource::set_cache_limit(size_t bytes) {
+  if (buckets_ == nullptr) return;
+  cache_limit_.store(bytes, std::memory_order_relaxed);
+  if (cached_.load(std::memory_order_relaxed) > bytes) ReleaseCache(bytes);
+}
+
+void MemoryResource::Trim() noexcept { ReleaseCache(0); }
 
 Buffer::Buffer(size_t bytes, const Exec& exec)
     : data_(exec.mr->Allocate(bytes, exec.stream)), bytes_(bytes), mr_(exec.mr), stream_(exec.stream) {}

@@ -26,14 +26,34 @@ class OutOfMemory : public std::bad_alloc {
 
 // A device's memory pool: every byte a job uses on a device comes from here.
 // Allocations are counted against a limit; in_use() and peak() report the
-// accounting. Thread-safe.
+// accounting: bytes callers hold (each request rounded up to 256), never
+// memory kept in a cache. Thread-safe.
 //
-// Host pools hand out aligned host memory; CUDA pools use stream-ordered
-// allocation (cudaMallocAsync) from the device's memory pool.
+// CUDA pools use stream-ordered allocation (cudaMallocAsync) from the
+// device's memory pool, which itself keeps freed memory for reuse.
+//
+// Host pools hand out aligned host memory and keep freed blocks of at least
+// kCacheMinBytes for reuse, so kernels do not pay page faults and page zeroing
+// for fresh OS memory on every call. Cached blocks come in size classes of a
+// quarter octave (a request is rounded up to 1, 1.25, 1.5 or 1.75 times a
+// power of two, so a block may hold up to 25% more than asked) and are
+// reused last-freed first; smaller requests go straight to the C allocator.
+// The cache holds at most cache_limit() bytes (by default a quarter of the
+// limit, or kDefaultUnlimitedCacheBytes without a limit); a block freed when
+// the cache is full goes back to the OS. The cache lives inside the limit:
+// an allocation that would take blocks held plus cached past the limit, or
+// that the OS refuses, first releases the whole cache and retries, and only
+// then fails with OutOfMemory. Reuse is not stream-ordered, which the host
+// does not need (its streams run their work synchronously).
 class MemoryResource {
  public:
+  static constexpr size_t kCacheMinBytes = size_t{64} << 10;
+  static constexpr size_t kDefaultUnlimitedCacheBytes = size_t{1} << 30;
+
   // `limit` is in bytes; 0 means no limit beyond the device's own memory.
   MemoryResource(Backend backend, int device, std::string name, size_t limit);
+  // Releases the cache. REQUIRES: every allocation has been freed.
+  ~MemoryResource();
   MemoryResource(const MemoryResource&) = delete;
   MemoryResource& operator=(const MemoryResource&) = delete;
 
@@ -49,14 +69,37 @@ class MemoryResource {
   size_t limit() const { return limit_; }
   size_t in_use() const { return in_use_.load(std::memory_order_relaxed); }
   size_t peak() const { return peak_.load(std::memory_order_relaxed); }
+  // Bytes of freed blocks kept for reuse (host pools; 0 on CUDA, whose
+  // driver pool caches out of our sight).
+  size_t cached() const { return cached_.load(std::memory_order_relaxed); }
+  size_t cache_limit() const { return cache_limit_.load(std::memory_order_relaxed); }
+  // Sets the most bytes the cache may hold; 0 turns caching off. Releases
+  // cached blocks beyond the new cap.
+  void set_cache_limit(size_t bytes);
+  // Returns every cached block to the OS.
+  void Trim() noexcept;
 
  private:
+  struct Bucket;
+  // The size class of a host block holding `rounded` bytes and its bucket
+  // index, or -1 when blocks of this size are not cached.
+  static int ClassOf(size_t rounded, size_t* block_bytes);
+  void* AllocateBlock(size_t block_bytes, void* stream);
+  // Frees cached blocks, largest classes first, until at most `keep` bytes
+  // stay cached.
+  void ReleaseCache(size_t keep) noexcept;
+
   const Backend backend_;
   const int device_;
   const std::string name_;
   const size_t limit_;
   std::atomic<size_t> in_use_{0};
   std::atomic<size_t> peak_{0};
+  // Bytes of the blocks callers hold (size classes, not requests).
+  std::atomic<size_t> held_{0};
+  std::atomic<size_t> cached_{0};
+  std::atomic<size_t> cache_limit_{0};
+  std::unique_ptr<Bucket[]> buckets_;  // host pools only
 };
 
 // An owning, untyped allocation from a MemoryResource. Move-only; frees on

@@ -1060,13 +1060,26 @@ bool SerialGroups(const D& be) {
 // run places its rows, in order.
 // `first` (when given, count x chunks like the matrix): the first input
 // position of each id in each run, where the run has the id.
+// `map` (when given): gid holds hash slots, mapped here in place to their
+// ids (map[slot]) as they are counted, saving a pass over the rows.
 struct ChunkCount {
-  const uint32_t* gid;
+  uint32_t* gid;
   int64_t n, chunk, chunks;
   int64_t* matrix;
   int64_t* first;
+  const uint32_t* map;
   KERNELS_HD void operator()(int64_t c) const {
     const int64_t end = (c + 1) * chunk < n ? (c + 1) * chunk : n;
+    if (map != nullptr) {
+      for (int64_t i = c * chunk; i < end; ++i) {
+        const uint32_t g = map[gid[i]];
+        gid[i] = g;
+        const int64_t cell = static_cast<int64_t>(g) * chunks + c;
+        if (first != nullptr && matrix[cell] == 0) first[cell] = i;
+        ++matrix[cell];
+      }
+      return;
+    }
     if (first == nullptr) {
       for (int64_t i = c * chunk; i < end; ++i) ++matrix[gid[i] * chunks + c];
       return;
@@ -1119,9 +1132,10 @@ struct FirstOfRun {
 
 // Fills g->starts from the ids of the input rows (`gid`, each below
 // g->count), and either g->order and g->ids (`ordered`) or g->first_rows.
+// `map` (when given): gid holds hash slots, replaced here by map[slot].
 template <typename D>
-void PlaceRows(const D& be, const uint32_t* gid, const int64_t* rows, bool ordered, Groups* g,
-               const Exec& exec) {
+void PlaceRows(const D& be, uint32_t* gid, const int64_t* rows, bool ordered, Groups* g, const Exec& exec,
+               const uint32_t* map = nullptr) {
   const int64_t n = g->rows, count = g->count;
   const int64_t chunks = RunsFor(n, count);
   const int64_t chunk = (n + chunks - 1) / chunks;
@@ -1131,7 +1145,7 @@ void PlaceRows(const D& be, const uint32_t* gid, const int64_t* rows, bool order
   int64_t* m = matrix.as<int64_t>();
   be.Fill(m, 0, matrix.size(), exec);
   thrust::for_each_n(be.policy(exec), RowIterator(0), chunks,
-                     ChunkCount{gid, n, chunk, chunks, m, first.as<int64_t>()});
+                     ChunkCount{gid, n, chunk, chunks, m, first.as<int64_t>(), map});
   if (!ordered) {
     g->first_rows = Buffer(static_cast<size_t>(count) * sizeof(int64_t), exec);
     thrust::transform(be.policy(exec), RowIterator(0), RowIterator(count), g->first_rows.as<int64_t>(),
@@ -1153,15 +1167,15 @@ void PlaceRows(const D& be, const uint32_t* gid, const int64_t* rows, bool order
 
 // Keeps the ids per input row (and a copy of `rows`) in the groups, for
 // aggregates that read the rows in input order; orders the rows when
-// `ordered`, else keeps each group's first row instead.
+// `ordered`, else keeps each group's first row instead. `map`: as PlaceRows.
 template <typename D>
 Groups CountingSortGroups(const D& be, Buffer row_groups, const int64_t* rows, int64_t n, int64_t count,
-                          bool ordered, const Exec& exec) {
+                          bool ordered, const Exec& exec, const uint32_t* map = nullptr) {
   Groups g;
   g.rows = n;
   g.count = count;
   g.method = GroupMethod::kHash;
-  PlaceRows(be, row_groups.as<uint32_t>(), rows, ordered, &g, exec);
+  PlaceRows(be, row_groups.as<uint32_t>(), rows, ordered, &g, exec, map);
   if (rows != nullptr) g.input_rows = RowsOrIota(be, rows, n, exec);
   g.row_groups = std::move(row_groups);
   return g;
@@ -1175,7 +1189,7 @@ Groups OrderedGroups(const D& be, const Groups& groups, const Exec& exec) {
   g.rows = groups.rows;
   g.count = groups.count;
   g.method = groups.method;
-  PlaceRows(be, groups.row_groups.as<uint32_t>(),
+  PlaceRows(be, const_cast<uint32_t*>(groups.row_groups.as<uint32_t>()),
             groups.input_rows.size() > 0 ? groups.input_rows.as<int64_t>() : nullptr, true, &g, exec);
   return g;
 }
@@ -1282,21 +1296,22 @@ bool HashGroups(const D& be, const RadixWord& word, const uint8_t* nulls, const 
   // of a key whose flag is outside the word come first.
   if (sentinel) thrust::fill_n(be.policy(exec), group_of + slots, 1, first + static_cast<uint32_t>(distinct));
   if (null_group) thrust::fill_n(be.policy(exec), group_of + slots + 1, 1, uint32_t{0});
-  uint32_t* gid = slot_of.as<uint32_t>();
-  thrust::transform(be.policy(exec), gid, gid + n, gid, SlotToGroup{group_of_slot.as<uint32_t>()});
   table.Reset();
   used.Reset();
   keys.Reset();
   sorted_slots.Reset();
-  group_of_slot.Reset();
 
   // Rows in group order: a stable sort by the group id, counting on a
-  // backend with few threads, else radix.
+  // backend with few threads (which maps the slots to ids as it counts),
+  // else radix.
   const int64_t count = distinct + (sentinel ? 1 : 0) + first;
   if (SerialGroups(be)) {
-    *out = CountingSortGroups(be, std::move(slot_of), rows, n, count, options.ordered, exec);
+    *out = CountingSortGroups(be, std::move(slot_of), rows, n, count, options.ordered, exec, group_of);
     return true;
   }
+  uint32_t* gid = slot_of.as<uint32_t>();
+  thrust::transform(be.policy(exec), gid, gid + n, gid, SlotToGroup{group_of});
+  group_of_slot.Reset();
   Buffer order = RowsOrIota(be, rows, n, exec);
   StableSortPairs(be, gid, order.as<int64_t>(), n, exec);
   Buffer flags(static_cast<size_t>(n), exec);
@@ -1660,6 +1675,128 @@ void ReduceEachGroup(const D& be, const Groups& groups, bool input_order, Load l
                out);
 }
 
+// Typed sums for a backend with few, fat threads (SerialGroups): the same
+// per-run partials (input order) or per-group loops (group order) as
+// ReduceEachGroup with SumAt and AddSums, without the per-row type switch
+// and `seen` flags. Accumulators start at {0, -0.0, 0}, the identity of
+// AddSums (-0.0 + x == x for every x, -0.0 and NaN included), so every
+// group's sum is the same additions in the same order as the generic path:
+// a null row adds 0.0 to the double sum as SumAt's empty accumulator does.
+// Only the field the result reads is kept (integer or double sum).
+template <typename T, bool kFloat>
+KERNELS_HD inline void AddSumValue(SumAcc& a, const ColumnView& col, int64_t row) {
+  if (col.is_valid(row)) {
+    const T v = static_cast<const T*>(col.data)[row];
+    if constexpr (kFloat) {
+      a.f += static_cast<double>(v);
+    } else {
+      a.i = static_cast<int64_t>(static_cast<uint64_t>(a.i) + static_cast<uint64_t>(static_cast<int64_t>(v)));
+    }
+    ++a.n;
+  } else if constexpr (kFloat) {
+    a.f += 0.0;
+  }
+}
+
+template <typename T, bool kFloat>
+struct TypedSumRun {
+  const int32_t* row_group;
+  const int64_t* rows;  // input position → row; null: the position itself
+  ColumnView col;
+  int64_t n, chunk, count;
+  SumAcc* partial;
+  KERNELS_HD void operator()(int64_t c) const {
+    const int64_t end = (c + 1) * chunk < n ? (c + 1) * chunk : n;
+    SumAcc* p = partial + c * count;
+    for (int64_t g = 0; g < count; ++g) p[g] = SumAcc{0, -0.0, 0};
+    if (rows == nullptr && col.validity == nullptr) {
+      const T* v = static_cast<const T*>(col.data);
+      for (int64_t i = c * chunk; i < end; ++i) {
+        SumAcc& a = p[row_group[i]];
+        if constexpr (kFloat) {
+          a.f += static_cast<double>(v[i]);
+        } else {
+          a.i = static_cast<int64_t>(static_cast<uint64_t>(a.i) + static_cast<uint64_t>(static_cast<int64_t>(v[i])));
+        }
+        ++a.n;
+      }
+      return;
+    }
+    for (int64_t i = c * chunk; i < end; ++i)
+      AddSumValue<T, kFloat>(p[row_group[i]], col, rows != nullptr ? rows[i] : i);
+  }
+};
+
+struct MergeSumRuns {
+  int64_t runs, count;
+  const SumAcc* partial;
+  SumAcc* out;
+  KERNELS_HD void operator()(int64_t g) const {
+    SumAcc acc{0, -0.0, 0};
+    for (int64_t c = 0; c < runs; ++c) acc = AddSums{}(acc, partial[c * count + g]);
+    out[g] = acc;
+  }
+};
+
+template <typename T, bool kFloat>
+struct TypedSumGroup {
+  const int64_t* starts;
+  const int64_t* order;
+  ColumnView col;
+  SumAcc* out;
+  KERNELS_HD void operator()(int64_t g) const {
+    SumAcc acc{0, -0.0, 0};
+    for (int64_t i = starts[g]; i < starts[g + 1]; ++i) AddSumValue<T, kFloat>(acc, col, RowAt(order, i));
+    out[g] = acc;
+  }
+};
+
+template <typename D, typename T, bool kFloat>
+void TypedSums(const D& be, const Groups& groups, bool input_order, const ColumnView& col,
+               const int64_t* load_order, SumAcc* out, const Exec& exec) {
+  const int64_t n = groups.rows, count = groups.count;
+  if (!input_order) {
+    thrust::for_each_n(be.policy(exec), RowIterator(0), count,
+                       TypedSumGroup<T, kFloat>{groups.starts.as<int64_t>(), load_order, col, out});
+    return;
+  }
+  const int64_t runs = RunsFor(n, count);
+  Buffer partial(static_cast<size_t>(runs * count) * sizeof(SumAcc), exec);
+  thrust::for_each_n(be.policy(exec), RowIterator(0), runs,
+                     TypedSumRun<T, kFloat>{groups.row_groups.as<int32_t>(), load_order, col, n,
+                                            (n + runs - 1) / runs, count, partial.as<SumAcc>()});
+  thrust::for_each_n(be.policy(exec), RowIterator(0), count,
+                     MergeSumRuns{runs, count, partial.as<SumAcc>(), out});
+}
+
+// Per-group sums of a numeric `col` into `out`: typed loops on a backend
+// with few, fat threads, else ReduceEachGroup.
+template <typename D>
+void SumEachGroup(const D& be, const Groups& groups, bool input_order, const ColumnView& col,
+                  const int64_t* load_order, SumAcc* out, const Exec& exec) {
+  if constexpr (D::kHasSerialGroups) {
+    if (SerialGroups(be)) {
+      switch (col.type) {
+        case PhysType::kInt8:
+          return TypedSums<D, int8_t, false>(be, groups, input_order, col, load_order, out, exec);
+        case PhysType::kInt16:
+          return TypedSums<D, int16_t, false>(be, groups, input_order, col, load_order, out, exec);
+        case PhysType::kInt32:
+          return TypedSums<D, int32_t, false>(be, groups, input_order, col, load_order, out, exec);
+        case PhysType::kInt64:
+          return TypedSums<D, int64_t, false>(be, groups, input_order, col, load_order, out, exec);
+        case PhysType::kFloat32:
+          return TypedSums<D, float, true>(be, groups, input_order, col, load_order, out, exec);
+        case PhysType::kFloat64:
+          return TypedSums<D, double, true>(be, groups, input_order, col, load_order, out, exec);
+        default:
+          break;
+      }
+    }
+  }
+  ReduceEachGroup(be, groups, input_order, SumAt{col, load_order}, AddSums{}, out, exec);
+}
+
 struct GroupSizes {
   const int64_t* starts;
   KERNELS_HD int64_t operator()(int64_t g) const { return starts[g + 1] - starts[g]; }
@@ -1885,7 +2022,7 @@ Column AggregateAlgo(const D& be, const Groups& groups, AggKind kind, const Colu
     }
     case AggKind::kSum: {
       Buffer acc(static_cast<size_t>(count) * sizeof(SumAcc), exec);
-      ReduceEachGroup(be, groups, input_order, SumAt{*value, load_order}, AddSums{}, acc.as<SumAcc>(), exec);
+      SumEachGroup(be, groups, input_order, *value, load_order, acc.as<SumAcc>(), exec);
       Buffer data(static_cast<size_t>(count) * 8, exec);
       Buffer validity(static_cast<size_t>(count), exec);
       thrust::for_each_n(

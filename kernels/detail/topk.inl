@@ -19,6 +19,9 @@
 // then sorted stably, which gives exactly the full sort's first k rows.
 // Each word the passes over all rows reach is computed once for every row
 // (8 bytes a row), so that they read it rather than evaluate the key again.
+// For small k over many rows, a threshold from a sample first narrows the
+// rows to a few survivors in one pass with nothing stored per row (see
+// ThresholdSurvivors), and the selection runs on those.
 
 #include <algorithm>
 
@@ -263,6 +266,147 @@ inline bool SelectsTopK(int64_t n, int64_t k) {
   return k <= n / 4 && k <= std::max<int64_t>(int64_t{1} << 16, n / 64) && n > TopKBudget(k);
 }
 
+// --- Small k: a threshold from a sample, then one filtering pass -----------
+//
+// Word 0 of the selection key orders rows consistently with the sort (the
+// sort refines it: a row before another never has a larger word 0). The
+// k-th smallest word 0 of a strided sample of the rows is a threshold t
+// with at least k rows at or below it (the sample's own rows), so the
+// sort's first k rows all have word 0 <= t; those rows (the survivors),
+// in input order, hold the answer. When they are few (a sample that spreads
+// like the data leaves about k * n / samples), TopKOrder recurses on them;
+// else (many ties at t, a skewed sample) it selects by radix as before.
+
+// Word 0 of sample row i (sort position i * stride).
+struct SampleWord {
+  SelectWord word;
+  int64_t stride;
+  KERNELS_HD uint64_t operator()(int64_t i) const { return SelectWordBits(word, i * stride); }
+};
+
+// Whether sort position p survives: word 0 <= t. A word that is one
+// float64 or int64 column without nulls (typed != 0) is read directly, as
+// its OrderBits xor `flip` (descending: all ones).
+struct WordAtMost {
+  SelectWord word;
+  uint64_t t;
+  int32_t typed = 0;  // 1: float64, 2: int64
+  const void* data = nullptr;
+  const int64_t* index = nullptr;
+  uint64_t flip = 0;
+  KERNELS_HD uint8_t operator()(int64_t p) const {
+    uint64_t v;
+    if (typed == 1) {
+      v = DoubleOrderBits(static_cast<const double*>(data)[index != nullptr ? index[p] : p]) ^ flip;
+    } else if (typed == 2) {
+      v = (static_cast<uint64_t>(static_cast<const int64_t*>(data)[index != nullptr ? index[p] : p]) ^
+           0x8000000000000000ull) ^ flip;
+    } else {
+      v = SelectWordBits(word, p);
+    }
+    return v <= t ? 1 : 0;
+  }
+};
+
+inline WordAtMost MakeWordAtMost(const SelectWord& w, uint64_t t) {
+  WordAtMost pred{w, t};
+  const KeyField& f = w.word.fields[0];
+  if (!w.coarse && w.word.count == 1 && f.kind == FieldKind::kValue && f.bits == 64 && f.shift == 0 &&
+      f.col.validity == nullptr &&
+      (f.col.type == PhysType::kFloat64 || f.col.type == PhysType::kInt64)) {
+    pred.typed = f.col.type == PhysType::kFloat64 ? 1 : 2;
+    pred.data = f.col.data;
+    pred.index = f.index;
+    pred.flip = f.descending ? ~uint64_t{0} : 0;
+  }
+  return pred;
+}
+
+// Backends with few threads: run c counts its survivors (no mask) ...
+struct CountAtMostRun {
+  WordAtMost pred;
+  int64_t n, chunk;
+  KERNELS_HD int64_t operator()(int64_t c) const {
+    const int64_t end = (c + 1) * chunk < n ? (c + 1) * chunk : n;
+    int64_t count = 0;
+    for (int64_t p = c * chunk; p < end; ++p) count += pred(p);
+    return count;
+  }
+};
+
+// ... then writes them from its offset on, in input order.
+struct WriteAtMostRun {
+  WordAtMost pred;
+  int64_t n, chunk;
+  const int64_t* offsets;
+  int64_t* out;
+  KERNELS_HD void operator()(int64_t c) const {
+    const int64_t end = (c + 1) * chunk < n ? (c + 1) * chunk : n;
+    int64_t* o = out + offsets[c];
+    for (int64_t p = c * chunk; p < end; ++p) {
+      if (pred(p)) *o++ = p;
+    }
+  }
+};
+
+// Rows sampled for the threshold (about k * n / samples survive), or 0
+// where filtering does not pay: at least max(16384, 64 k), aiming at 256 k,
+// and at most an eighth of the rows.
+inline int64_t TopKSampleSize(int64_t n, int64_t k) {
+  if (k > 1024) return 0;
+  const int64_t least = std::max<int64_t>(16384, 64 * k);
+  const int64_t s = std::min<int64_t>(std::max<int64_t>(least, 256 * k), n / 8);
+  return s >= least ? s : 0;
+}
+
+// The sort positions (ascending) whose word 0 is at most the sample's k-th
+// smallest, when there are at most n / 8 of them; else an empty Buffer and
+// *count -1.
+template <typename D>
+Buffer ThresholdSurvivors(const D& be, const SelectWord& word, int64_t n, int64_t k, int64_t samples,
+                          int64_t* count, const Exec& exec) {
+  *count = -1;
+  uint64_t t = 0;
+  {
+    Buffer sample(static_cast<size_t>(samples) * sizeof(uint64_t), exec);
+    uint64_t* sp = sample.as<uint64_t>();
+    thrust::transform(be.policy(exec), RowIterator(0), RowIterator(samples), sp, SampleWord{word, n / samples});
+    {
+      auto scope = be.sort_scope(exec, sample.size());
+      thrust::sort(scope.policy(), sp, sp + samples);
+    }
+    be.CopyToHostSync(&t, sp + (k - 1), sizeof(uint64_t), exec);
+  }
+  const WordAtMost pred = MakeWordAtMost(word, t);
+  const int64_t limit = n / 8;
+  if (SerialGroups(be)) {
+    const int64_t runs = std::min<int64_t>(256, n / 16384 + 1);
+    const int64_t chunk = (n + runs - 1) / runs;
+    Buffer counts(static_cast<size_t>(runs + 1) * sizeof(int64_t), exec);
+    int64_t* cp = counts.as<int64_t>();
+    be.Fill(cp + runs, 0, sizeof(int64_t), exec);
+    thrust::transform(be.policy(exec), RowIterator(0), RowIterator(runs), cp, CountAtMostRun{pred, n, chunk});
+    // Each run's first index in the output (and the total at [runs]).
+    thrust::exclusive_scan(be.policy(exec), cp, cp + runs + 1, cp);
+    int64_t total = 0;
+    be.CopyToHostSync(&total, cp + runs, sizeof(int64_t), exec);
+    if (total > limit) return Buffer();
+    Buffer out(static_cast<size_t>(std::max<int64_t>(total, 1)) * sizeof(int64_t), exec);
+    thrust::for_each_n(be.policy(exec), RowIterator(0), runs,
+                       WriteAtMostRun{pred, n, chunk, cp, out.as<int64_t>()});
+    *count = total;
+    return out;
+  }
+  Buffer mask(static_cast<size_t>(n), exec);
+  thrust::transform(be.policy(exec), RowIterator(0), RowIterator(n), mask.as<uint8_t>(), pred);
+  const int64_t total = be.CountNonZero(mask.as<uint8_t>(), n, exec);
+  if (total > limit) return Buffer();
+  Buffer out(static_cast<size_t>(std::max<int64_t>(total, 1)) * sizeof(int64_t), exec);
+  be.CompactIndices(mask.as<uint8_t>(), 0, n, out.as<int64_t>(), exec);
+  *count = total;
+  return out;
+}
+
 template <typename D>
 Buffer TopKOrderAlgo(const D& be, const std::vector<SortKey>& keys, const int64_t* rows, int64_t n, int64_t k,
                      const Exec& exec) {
@@ -310,6 +454,22 @@ Buffer TopKOrderAlgo(const D& be, const std::vector<SortKey>& keys, const int64_
   }
 
   if (sk.count == 0) return SortCandidates(be, cols, rows, RowsOrIota(be, nullptr, n, exec), n, k, exec);
+
+  const int64_t samples = TopKSampleSize(n, k);
+  if (samples > 0) {
+    int64_t count = -1;
+    Buffer survivors = ThresholdSurvivors(be, sk.words[0], n, k, samples, &count, exec);
+    if (count >= 0) {
+      if (count < k) throw std::logic_error("TopKOrder: the threshold lost rows");
+      if (rows != nullptr && count > 0) {
+        Buffer mapped(static_cast<size_t>(count) * sizeof(int64_t), exec);
+        be.GatherFixed(rows, 8, survivors.as<int64_t>(), count, mapped.data(), exec);
+        survivors = std::move(mapped);
+      }
+      // The survivors' rows, in input order: their first k are the answer.
+      return TopKOrderAlgo(be, keys, survivors.as<int64_t>(), count, k, exec);
+    }
+  }
   Buffer caches[kMaxSelectWords];
 
   // Few enough candidates to sort; and few enough rows up to the prefix to

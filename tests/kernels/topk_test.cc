@@ -254,6 +254,70 @@ TEST_P(TopKTest, LargeRows) {
   }
 }
 
+// Small k over many rows: a threshold from a strided sample (every
+// n / samples-th row; 16 rows apart here for k <= 256), then one pass that
+// keeps the rows at or past it. Adversarial samples: the sampled rows hold
+// the best keys (a tight threshold, about as many survivors as samples) or
+// the worst (a loose one: every row survives, the radix path takes over);
+// all-equal keys and many ties at the threshold; nulls, NaN, -0.0 and
+// infinities (specials); row lists.
+TEST_P(TopKTest, ThresholdFromASample) {
+  const int64_t n = 262144;  // 8 x 16384 samples: the smallest n that filters
+  const int64_t stride = 16;
+  std::mt19937_64 rng(23);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::vector<double> best_sampled(n), worst_sampled(n), ties(n), equal(n, 2.5);
+  for (int64_t i = 0; i < n; ++i) {
+    const double r = u(rng);
+    best_sampled[i] = i % stride == 0 ? 2.0 + r : r;
+    worst_sampled[i] = i % stride == 0 ? -1.0 - r : r;
+    // A few best values, each shared by many rows, below them a spread.
+    ties[i] = rng() % 64 == 0 ? static_cast<double>(rng() % 3) + 10.0 : r;
+  }
+  const std::vector<int64_t> ks = {1, 2, 10, 100, 255, 256, 2048, 8192};
+  for (const std::vector<double>* v : {&best_sampled, &worst_sampled, &ties, &equal}) {
+    const Column c = Dev(Numbers<double>(*v));
+    for (bool desc : {false, true}) {
+      SCOPED_TRACE(testing::Message() << "case " << (v - &best_sampled) << (desc ? ", descending" : ", ascending"));
+      Check({{c.view(), desc}}, nullptr, n, ks);
+    }
+  }
+  // Every type with specials and nulls; both directions.
+  for (PhysType type : kAllTypes) {
+    for (int64_t distinct : {int64_t{2}, int64_t{0}}) {
+      const HostColumn h = Draw(type, n, distinct, 41 + distinct + static_cast<int>(type), 0.1);
+      const Column c = Dev(h);
+      for (bool desc : {false, true}) {
+        SCOPED_TRACE(testing::Message() << TypeName(type) << ", distinct " << distinct
+                                        << (desc ? ", descending" : ", ascending"));
+        Check({{c.view(), desc}}, nullptr, n, {1, 10, 256});
+      }
+    }
+  }
+  // Without nulls (float64 and int64 read directly).
+  for (PhysType type : {PhysType::kFloat64, PhysType::kInt64}) {
+    const Column c = Dev(Draw(type, n, 0, 51 + static_cast<int>(type), 0.0));
+    for (bool desc : {false, true}) {
+      SCOPED_TRACE(testing::Message() << TypeName(type) << ", no nulls" << (desc ? ", descending" : ", ascending"));
+      Check({{c.view(), desc}}, nullptr, n, {1, 10, 256});
+    }
+  }
+  // Two keys (ties of the first broken by the second), and a row list in
+  // any order (ties in its order).
+  const HostColumn a = Draw(PhysType::kInt16, n, 5, 61, 0.1), b = Draw(PhysType::kFloat64, n, 0, 62, 0.1);
+  const Column ca = Dev(a), cb = Dev(b);
+  Check({{ca.view(), true}, {cb.view(), false}}, nullptr, n, {1, 10, 256});
+  std::vector<int64_t> rows;
+  for (int64_t i = 0; i < n; ++i) {
+    if (rng() % 5 != 0) rows.push_back(i);
+  }
+  for (int64_t i = 0; i < 4; ++i) rows.push_back(static_cast<int64_t>(rng() % n));  // repeated rows
+  std::shuffle(rows.begin(), rows.end(), rng);
+  const int64_t m = static_cast<int64_t>(rows.size());
+  Check({{cb.view(), true}}, &rows, m, {1, 10, 100});
+  Check({{ca.view(), false}}, &rows, m, {1, 10, 100});
+}
+
 TEST_P(TopKTest, RejectsNegativeK) {
   const Column c = Dev(Numbers<int32_t>({3, 1, 2}));
   EXPECT_THROW(TopKOrder({{c.view(), false}}, nullptr, 3, -1, exec_), std::invalid_argument);

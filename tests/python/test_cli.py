@@ -382,8 +382,9 @@ def story(cli, pb, rpc, port, tmp):
     # watch of a queued job: plain progress lines; then a live bar on a terminal.
     for progress_on_tty in (False, True):
         tag = "cli-watched-%d" % progress_on_tty
-        create_job("/insert/records/random", {"table_name": big, "count": 8000000})
-        big_rows += 8000000
+        # Long enough to outlast the CLI's start-up (about 0.5 s) on a fast host.
+        create_job("/insert/records/random", {"table_name": big, "count": 16000000})
+        big_rows += 16000000
         create_job("/aggregate/statistics", {"table_name": big, "column_name": "v", "stats": "count"}, tag)
         rc, out, err = cli("watch", "--tag", tag, stderr_tty=progress_on_tty)
         check(rc == 0 and "DONE 100%" in out and table_dict(out).get("count") == str(big_rows),
@@ -430,7 +431,7 @@ def story(cli, pb, rpc, port, tmp):
           "list without --all shows a finished async job: %r" % out)
 
     # --- cancel: a job queued behind a long insert
-    long_insert_id = create_job("/insert/records/random", {"table_name": big, "count": 10000000}, "cli-long-insert")
+    long_insert_id = create_job("/insert/records/random", {"table_name": big, "count": 20000000}, "cli-long-insert")
     cancel_id = create_job("/aggregate/statistics", {"table_name": big, "column_name": "v", "stats": "count"},
                            "cli-to-cancel")
     rc, out, err = cli("cancel", cancel_id)
