@@ -29,9 +29,10 @@ import tempfile
 import threading
 import time
 
+from stubs import generate_stubs  # tests/python/stubs.py
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLI = os.path.join(REPO, "scripts", "gpudb-cli")
-PROTO_DIR = os.path.join(REPO, "proto")
 MAX_ROWS = 20000  # the server's default most rows per read
 
 failures = []
@@ -71,22 +72,6 @@ def start_server(binary):
     drain = threading.Thread(target=lambda: rest.extend(proc.stdout), daemon=True)
     drain.start()
     return proc, int(match.group(1)), rest, drain
-
-
-def generate_stubs(out_dir):
-    """gpudb_pb2 and gpudb_pb2_grpc, for the few checks made over gRPC directly."""
-    from grpc_tools import protoc
-    import importlib.resources
-
-    well_known = str(importlib.resources.files("grpc_tools") / "_proto")
-    rc = protoc.main(["grpc_tools.protoc", "-I" + PROTO_DIR, "-I" + well_known, "--python_out=" + out_dir,
-                      "--grpc_python_out=" + out_dir, os.path.join(PROTO_DIR, "gpudb.proto")])
-    if rc != 0:
-        raise RuntimeError("grpc_tools.protoc failed with status %d" % rc)
-    sys.path.insert(0, out_dir)
-    import gpudb_pb2
-    import gpudb_pb2_grpc
-    return gpudb_pb2, gpudb_pb2_grpc
 
 
 # Runs the CLI with this Python, cramjam and python-snappy hidden, so that its built-in snappy

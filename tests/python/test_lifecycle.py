@@ -36,8 +36,8 @@ import tempfile
 import threading
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PROTO_DIR = os.path.join(REPO, "proto")
+from stubs import generate_stubs  # tests/python/stubs.py
+
 GRACE_S = 2.0
 CHUNK_ROWS = 2000
 LOAD_ROWS = 2000
@@ -57,22 +57,6 @@ def check(condition, message):
             failures.append(message)
         print("FAIL: " + message, flush=True)
     return condition
-
-
-def generate_stubs(out_dir):
-    """Writes gpudb_pb2.py and gpudb_pb2_grpc.py into out_dir and imports them."""
-    from grpc_tools import protoc
-    import importlib.resources
-
-    well_known = str(importlib.resources.files("grpc_tools") / "_proto")
-    rc = protoc.main(["grpc_tools.protoc", "-I" + PROTO_DIR, "-I" + well_known, "--python_out=" + out_dir,
-                      "--grpc_python_out=" + out_dir, os.path.join(PROTO_DIR, "gpudb.proto")])
-    if rc != 0:
-        raise RuntimeError("grpc_tools.protoc failed with status %d" % rc)
-    sys.path.insert(0, out_dir)
-    import gpudb_pb2
-    import gpudb_pb2_grpc
-    return gpudb_pb2, gpudb_pb2_grpc
 
 
 def start_server(binary, args):
