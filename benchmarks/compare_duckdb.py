@@ -65,7 +65,9 @@ import time
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PROTO_DIR = os.path.join(REPO, "proto")
+# The stub generator the Python tests use.
+sys.path.insert(0, os.path.join(REPO, "tests", "python"))
+from stubs import generate_stubs  # noqa: E402
 SEED = 20261129
 MAX_MESSAGE = 256 * 1024 * 1024
 INSERT_BATCH = 2_000_000
@@ -79,22 +81,6 @@ class Mismatch(Exception):
 
 
 # --- gRPC plumbing ------------------------------------------------------------
-
-def generate_stubs(out_dir):
-    """Writes gpudb_pb2.py and gpudb_pb2_grpc.py into out_dir and imports them."""
-    from grpc_tools import protoc
-    import importlib.resources
-
-    well_known = str(importlib.resources.files("grpc_tools") / "_proto")
-    rc = protoc.main(["grpc_tools.protoc", "-I" + PROTO_DIR, "-I" + well_known, "--python_out=" + out_dir,
-                      "--grpc_python_out=" + out_dir, os.path.join(PROTO_DIR, "gpudb.proto")])
-    if rc != 0:
-        raise RuntimeError("grpc_tools.protoc failed with status %d" % rc)
-    sys.path.insert(0, out_dir)
-    import gpudb_pb2
-    import gpudb_pb2_grpc
-    return gpudb_pb2, gpudb_pb2_grpc
-
 
 def start_server(binary, devices):
     """Starts the server on a free port; returns (process, address)."""

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "engine/field_path.h"
 
 namespace engine {
 namespace {
@@ -383,25 +384,6 @@ absl::Status Mismatch(const std::string& path, Kind expected, const Json& got) {
   return FieldError(path, absl::StrCat("expected ", KindName(expected), ", got ",
                                        JsonTypeName(got)));
 }
-
-// Appends `.name` (or `name` at the top) to `path`; the destructor undoes it.
-class PathScope {
- public:
-  PathScope(std::string* path, absl::string_view name) : path_(path), size_(path->size()) {
-    if (!path->empty()) path->push_back('.');
-    path->append(name.data(), name.size());
-  }
-  PathScope(std::string* path, size_t index) : path_(path), size_(path->size()) {
-    absl::StrAppend(path, "[", index, "]");
-  }
-  ~PathScope() { path_->resize(size_); }
-  PathScope(const PathScope&) = delete;
-  PathScope& operator=(const PathScope&) = delete;
-
- private:
-  std::string* path_;
-  size_t size_;
-};
 
 absl::Status NormalizeInteger(Kind kind, Json* value, const std::string& path) {
   constexpr double kTwo63 = 9223372036854775808.0;

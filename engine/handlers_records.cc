@@ -209,33 +209,55 @@ const char* OrderField(const Json& request) {
   return absl::StripAsciiWhitespace(Option(request, "order_by")).empty() ? "options.sort_by" : "options.order_by";
 }
 
-absl::StatusOr<Json> GetRecords(JobContext& ctx, const Json& request) {
-  auto table = FindTable(ctx, request, "table_name");
-  if (!table.ok()) return table.status();
+// The `encoding` of a records read: "binary" or "json".
+absl::StatusOr<std::string> RecordEncoding(const Json& request) {
   const std::string& encoding = StringField(request, "encoding");
   if (encoding != "binary" && encoding != "json") {
     return absl::InvalidArgumentError(absl::StrCat("encoding: expected 'binary' or 'json', got '", encoding, "'"));
   }
+  return encoding;
+}
+
+// The rows a records read returns: those options.expression selects, in the
+// requested order (options.sort_by or order_by), and the offset/limit page of
+// them. Only the page's rows of the order are computed (the page depends on
+// the count alone); a bad sort key is reported before a bad offset or limit.
+struct PagedRows {
+  RowSet rows;
+  Page page;
+};
+
+absl::StatusOr<PagedRows> SortedPage(JobContext& ctx, const Table& table, const Json& request) {
   auto order = RequestedOrder(request);
   if (!order.ok()) return order.status();
-  auto rows = SelectRows(ctx, **table, Option(request, "expression"), "options.expression");
+  auto rows = SelectRows(ctx, table, Option(request, "expression"), "options.expression");
   if (!rows.ok()) return rows.status();
-  // Only the page's rows of the order are needed (the page depends on the
-  // count alone); a bad offset or limit is reported after the sort keys.
   auto page = ResolvePage(request["offset"].get<int64_t>(), request["limit"].get<int64_t>(), rows->count,
                           ctx.limits);
-  if (absl::Status s = OrderRows(ctx, **table, *order, &*rows, OrderField(request), page.ok() ? page->end : 0);
+  if (absl::Status s = OrderRows(ctx, table, *order, &*rows, OrderField(request), page.ok() ? page->end : 0);
       !s.ok()) {
     return s;
   }
   if (!page.ok()) return page.status();
+  return PagedRows{*std::move(rows), *page};
+}
+
+absl::StatusOr<Json> GetRecords(JobContext& ctx, const Json& request) {
+  auto table = FindTable(ctx, request, "table_name");
+  if (!table.ok()) return table.status();
+  auto encoding = RecordEncoding(request);
+  if (!encoding.ok()) return encoding.status();
+  auto paged = SortedPage(ctx, **table, request);
+  if (!paged.ok()) return paged.status();
+  const RowSet& rows = paged->rows;
+  const Page& page = paged->page;
   const TableType& type = (*table)->type();
-  std::vector<HostColumn> columns = FetchRows(ctx, **table, *rows, page->begin, page->end);
+  std::vector<HostColumn> columns = FetchRows(ctx, **table, rows, page.begin, page.end);
 
   Json records_binary = Json::array();
   Json records_json = Json::array();
-  for (int64_t r = 0; r < page->end - page->begin; ++r) {
-    if (encoding == "binary") {
+  for (int64_t r = 0; r < page.end - page.begin; ++r) {
+    if (*encoding == "binary") {
       const std::string record = EncodeAvroRecord(type, columns, r);
       records_binary.push_back(Json::binary(std::vector<uint8_t>(record.begin(), record.end())));
     } else {
@@ -248,18 +270,16 @@ absl::StatusOr<Json> GetRecords(JobContext& ctx, const Json& request) {
               {"type_schema", type.AvroSchema(type_name)},
               {"records_binary", records_binary},
               {"records_json", records_json},
-              {"total_number_of_records", rows->count},
-              {"has_more_records", page->end < rows->count},
+              {"total_number_of_records", rows.count},
+              {"has_more_records", page.end < rows.count},
               {"info", Json::object()}};
 }
 
 absl::StatusOr<Json> GetRecordsByColumn(JobContext& ctx, const Json& request) {
   auto table = FindTable(ctx, request, "table_name");
   if (!table.ok()) return table.status();
-  const std::string& encoding = StringField(request, "encoding");
-  if (encoding != "binary" && encoding != "json") {
-    return absl::InvalidArgumentError(absl::StrCat("encoding: expected 'binary' or 'json', got '", encoding, "'"));
-  }
+  auto encoding = RecordEncoding(request);
+  if (!encoding.ok()) return encoding.status();
   const auto names = request["column_names"].get<std::vector<std::string>>();
   if (names.empty()) return absl::InvalidArgumentError("column_names: give at least one column or expression");
   std::vector<Aliased> outputs;
@@ -268,36 +288,27 @@ absl::StatusOr<Json> GetRecordsByColumn(JobContext& ctx, const Json& request) {
     if (!aliased.ok()) return aliased.status();
     outputs.push_back(*std::move(aliased));
   }
-  auto order = RequestedOrder(request);
-  if (!order.ok()) return order.status();
-  auto rows = SelectRows(ctx, **table, Option(request, "expression"), "options.expression");
-  if (!rows.ok()) return rows.status();
-  // Only the page's rows of the order are needed (the page depends on the
-  // count alone); a bad offset or limit is reported after the sort keys.
-  auto page = ResolvePage(request["offset"].get<int64_t>(), request["limit"].get<int64_t>(), rows->count,
-                          ctx.limits);
-  if (absl::Status s = OrderRows(ctx, **table, *order, &*rows, OrderField(request), page.ok() ? page->end : 0);
-      !s.ok()) {
-    return s;
-  }
-  if (!page.ok()) return page.status();
+  auto paged = SortedPage(ctx, **table, request);
+  if (!paged.ok()) return paged.status();
+  const RowSet& rows = paged->rows;
+  const Page& page = paged->page;
 
   // Gather the page's rows of every column, then evaluate the outputs over
   // that small table only.
-  const int64_t n = page->end - page->begin;
+  const int64_t n = page.end - page.begin;
   const TableType& type = (*table)->type();
   std::vector<kernels::Column> page_columns;
   const std::vector<kernels::ColumnView> views = (*table)->views();
   kernels::Buffer positions;
   const int64_t* page_rows = nullptr;
-  if (rows->all) {
+  if (rows.all) {
     positions = kernels::Buffer(static_cast<size_t>(n) * sizeof(int64_t), ctx.exec);
     std::vector<int64_t> host(n);
-    for (int64_t r = 0; r < n; ++r) host[r] = page->begin + r;
+    for (int64_t r = 0; r < n; ++r) host[r] = page.begin + r;
     kernels::CopyToDevice(positions.data(), host.data(), host.size() * sizeof(int64_t), ctx.exec);
     page_rows = positions.as<int64_t>();
   } else {
-    page_rows = rows->indices.as<int64_t>() + page->begin;
+    page_rows = rows.indices.as<int64_t>() + page.begin;
   }
   std::vector<kernels::ColumnView> page_views;
   for (size_t c = 0; c < views.size(); ++c) {
@@ -324,13 +335,13 @@ absl::StatusOr<Json> GetRecordsByColumn(JobContext& ctx, const Json& request) {
                                    kernels::Materialize(device_program.view, 0, n, true, ctx.exec)});
   }
   ResultTable result(std::move(columns));
-  Json encoded = result.Encode(0, n, encoding, ctx.exec);
+  Json encoded = result.Encode(0, n, *encoding, ctx.exec);
   return Json{{"table_name", (*table)->name()},
               {"response_schema_str", encoded["response_schema_str"]},
               {"binary_encoded_response", encoded["binary_encoded_response"]},
               {"json_encoded_response", encoded["json_encoded_response"]},
-              {"total_number_of_records", rows->count},
-              {"has_more_records", page->end < rows->count},
+              {"total_number_of_records", rows.count},
+              {"has_more_records", page.end < rows.count},
               {"info", Json::object()}};
 }
 

@@ -7,11 +7,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/avro.h"
+#include "engine/field_path.h"
 
 namespace server {
 namespace {
 
 using engine::Json;
+using engine::PathScope;
 using engine::TypeSchema;
 using Kind = TypeSchema::Kind;
 
@@ -51,25 +53,6 @@ bool IsUtf8(absl::string_view s) {
   }
   return true;
 }
-
-// Appends `.name` or `[i]` to a field path; the destructor undoes it.
-class PathScope {
- public:
-  PathScope(std::string* path, absl::string_view name) : path_(path), size_(path->size()) {
-    if (!path->empty()) path->push_back('.');
-    path->append(name.data(), name.size());
-  }
-  PathScope(std::string* path, size_t index) : path_(path), size_(path->size()) {
-    absl::StrAppend(path, "[", index, "]");
-  }
-  ~PathScope() { path_->resize(size_); }
-  PathScope(const PathScope&) = delete;
-  PathScope& operator=(const PathScope&) = delete;
-
- private:
-  std::string* path_;
-  size_t size_;
-};
 
 class Decoder {
  public:
