@@ -50,8 +50,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
-#include "engine/api_schema.h"
-#include "engine/json.h"
+#include "engine/api/schema.h"
+#include "engine/api/json.h"
 #include "proto/gpudb.grpc.pb.h"
 #include "server/codec.h"
 #include "server/server.h"
@@ -139,7 +139,7 @@ struct Work {
 // server's own converter, server::ProtobufCodec); snappy as a raw snappy
 // block of that.
 absl::StatusOr<Work> MakeWork(const std::string& endpoint, const std::string& encoding, const std::string& payload) {
-  const engine::EndpointSchema* schema = engine::FindEndpoint(endpoint);
+  const engine::EndpointSchema* schema = engine::FindEndpointSchema(endpoint);
   if (schema == nullptr) return absl::InvalidArgumentError(absl::StrCat("--endpoint: '", endpoint, "' is not a known endpoint"));
   Json parsed = Json::parse(payload, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded() || !parsed.is_object()) {

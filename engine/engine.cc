@@ -1,41 +1,17 @@
 #include "engine/engine.h"
 
 #include <algorithm>
-#include <cinttypes>
-#include <cstdio>
 #include <exception>
 #include <new>
 #include <stdexcept>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "engine/api_schema.h"
+#include "engine/api/options.h"
+#include "engine/api/schema.h"
 #include "kernels/memory.h"
 
 namespace engine {
 namespace {
-
-constexpr absl::string_view kAlterJobs = "/admin/alter/jobs";
-constexpr absl::string_view kShowJobs = "/admin/show/jobs";
-constexpr absl::string_view kSystemStatus = "/show/system/status";
-constexpr absl::string_view kSystemProperties = "/show/system/properties";
-
-// The version of Kinetica whose API this server speaks; clients read it from
-// /show/system/properties.
-constexpr absl::string_view kCoreVersion = "7.2.2.0";
-
-// Peak resident memory of this process (VmHWM), or 0 when unknown.
-int64_t PeakResidentBytes() {
-  std::FILE* f = std::fopen("/proc/self/status", "r");
-  if (f == nullptr) return 0;
-  char line[256];
-  int64_t kib = 0;
-  while (std::fgets(line, sizeof(line), f) != nullptr) {
-    if (std::sscanf(line, "VmHWM: %" SCNd64 " kB", &kib) == 1) break;
-  }
-  std::fclose(f);
-  return kib * 1024;
-}
 
 // Runs `fn`, turning exceptions from kernels into statuses: out of memory →
 // ResourceExhausted, invalid arguments → InvalidArgument, anything else →
@@ -52,21 +28,6 @@ absl::StatusOr<Json> Guard(const std::function<absl::StatusOr<Json>()>& fn) {
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("internal error: ", e.what()));
   }
-}
-
-// request.options[key] when the request has string options and sets it.
-const std::string* StringOption(const Json& request, const char* key) {
-  auto options = request.find("options");
-  if (options == request.end() || !options->is_object()) return nullptr;
-  auto it = options->find(key);
-  return it != options->end() && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
-}
-
-absl::StatusOr<bool> BoolOption(const Json& request, const char* key) {
-  const std::string* v = StringOption(request, key);
-  if (v == nullptr || *v == "false") return false;
-  if (*v == "true") return true;
-  return absl::InvalidArgumentError(absl::StrCat("options.", key, ": expected 'true' or 'false', got '", *v, "'"));
 }
 
 }  // namespace
@@ -114,30 +75,28 @@ void Engine::Reap() {
 
 absl::StatusOr<JobSnapshot> Engine::Submit(JobRequest job) {
   if (draining_.load()) return absl::UnavailableError("the server is shutting down and accepts no new jobs");
-  const EndpointSchema* schema = FindEndpoint(job.endpoint);
-  const bool admin = job.endpoint == kAlterJobs || job.endpoint == kShowJobs || job.endpoint == kSystemStatus ||
-                     job.endpoint == kSystemProperties;
-  const Handler* handler = admin ? nullptr : FindHandler(job.endpoint);
-  if (schema == nullptr || (!admin && handler == nullptr)) {
+  if (job.endpoint == nullptr) return absl::InvalidArgumentError("endpoint: not given");
+  const Endpoint& endpoint = *job.endpoint;
+  if (endpoint.handler == nullptr) {
     return absl::InvalidArgumentError(
-        absl::StrCat("endpoint: '", job.endpoint, "' is not an endpoint this server runs as a job"));
+        absl::StrCat("endpoint: '", endpoint.name, "' is not an endpoint this server runs as a job"));
   }
-  auto request = Normalize(*schema->request, std::move(job.request));
+  const Handler& handler = *endpoint.handler;
+  const bool admin = handler.run_admin != nullptr;
+  auto request = Normalize(*endpoint.request, std::move(job.request));
   if (!request.ok()) return request.status();
 
   // Options any endpoint may carry.
+  const Json& options = (*request)["options"];
   absl::Time deadline = absl::InfiniteFuture();
   if (job.timeout > absl::ZeroDuration()) {
     deadline = absl::Now() + job.timeout;
-  } else if (const std::string* ms = StringOption(*request, "timeout_ms")) {
-    int64_t v = 0;
-    if (!absl::SimpleAtoi(*ms, &v) || v <= 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("options.timeout_ms: expected a positive number of milliseconds, got '", *ms, "'"));
-    }
-    deadline = absl::Now() + absl::Milliseconds(v);
+  } else if (const std::string* ms = FindOption(options, "timeout_ms")) {
+    auto timeout = ParseTimeoutOption(*ms);
+    if (!timeout.ok()) return timeout.status();
+    deadline = absl::Now() + *timeout;
   }
-  const std::string* user_data = StringOption(*request, "job_user_data");
+  const std::string* user_data = FindOption(options, "job_user_data");
 
   // A repeated request id gets its original job, even when the queue is full.
   // The fingerprint (the whole request as text) is made only when there is an
@@ -145,7 +104,7 @@ absl::StatusOr<JobSnapshot> Engine::Submit(JobRequest job) {
   const uint64_t fingerprint =
       job.request_id.empty()
           ? 0
-          : std::hash<std::string>{}(absl::StrCat(job.endpoint, "\n", job.request_encoding, "\n", job.job_tag, "\n",
+          : std::hash<std::string>{}(absl::StrCat(endpoint.name, "\n", job.request_encoding, "\n", job.job_tag, "\n",
                                                   job.remove_job_on_complete, job.async, "\n", DumpJson(*request)));
   if (!job.request_id.empty()) {
     auto prior = tracker_.FindRequest(job.request_id, fingerprint);
@@ -158,7 +117,7 @@ absl::StatusOr<JobSnapshot> Engine::Submit(JobRequest job) {
   std::vector<Access> accesses;
   int device = -1;
   if (!admin) {
-    auto a = handler->access(*request);
+    auto a = handler.access(*request);
     if (!a.ok()) return a.status();
     accesses = *std::move(a);
     // Backpressure on the device the job will most likely run on.
@@ -172,12 +131,12 @@ absl::StatusOr<JobSnapshot> Engine::Submit(JobRequest job) {
   }
 
   JobTracker::NewJob record;
-  record.endpoint = job.endpoint;
+  record.endpoint = endpoint.name;
   record.request_encoding = job.request_encoding;
   record.tag = job.job_tag;
   record.remove_on_complete = job.remove_job_on_complete;
   record.async = job.async;
-  record.cancellable = !admin && handler->cancellable;
+  record.cancellable = handler.cancellable;
   record.user_data = user_data != nullptr ? *user_data : "";
   record.source_ip = job.source_ip;
   record.auth_id = job.auth_id;
@@ -199,12 +158,8 @@ absl::StatusOr<JobSnapshot> Engine::Submit(JobRequest job) {
 
   if (admin) {
     tracker_.MarkRunning(id, "engine");
-    tracker_.Finish(id, Guard([&]() -> absl::StatusOr<Json> {
-      if (job.endpoint == kAlterJobs) return AlterJobs(*request);
-      if (job.endpoint == kShowJobs) return ShowJobs(*request);
-      if (job.endpoint == kSystemStatus) return SystemStatus();
-      return SystemProperties();
-    }));
+    AdminContext ctx{tracker_, catalog_, devices_, limits_, draining_.load()};
+    tracker_.Finish(id, Guard([&] { return handler.run_admin(ctx, *request); }));
     return created->job;
   }
   auto shared_request = std::make_shared<const Json>(*std::move(request));
@@ -212,7 +167,7 @@ absl::StatusOr<JobSnapshot> Engine::Submit(JobRequest job) {
   std::vector<Access> names = accesses;
   scheduler_.Submit(
       std::move(accesses), [this, names]() -> Device& { return Place(names); },
-      [this, id, device, handler, shared_request, control](Stream& stream) {
+      [this, id, device, &handler, shared_request, control](Stream& stream) {
         queued_[device].fetch_sub(1);
         Run(id, handler, *shared_request, control, stream);
       });
@@ -237,7 +192,7 @@ Device& Engine::Place(const std::vector<Access>& accesses) {
   return *best;
 }
 
-void Engine::Run(int64_t job_id, const Handler* handler, const Json& request, std::shared_ptr<JobControl> control,
+void Engine::Run(int64_t job_id, const Handler& handler, const Json& request, std::shared_ptr<JobControl> control,
                  Stream& stream) {
   // A job cancelled or failed by its deadline while it waited never starts.
   if (!tracker_.MarkRunning(job_id, absl::StrCat(stream.device().name(), "/", stream.index()))) return;
@@ -252,7 +207,7 @@ void Engine::Run(int64_t job_id, const Handler* handler, const Json& request, st
                    tracker_.SetProgress(job_id, static_cast<int>(std::clamp<int64_t>(percent, 0, 99)));
                    return control->Check();
                  }};
-  absl::StatusOr<Json> result = Guard([&] { return handler->run(ctx, request); });
+  absl::StatusOr<Json> result = Guard([&] { return handler.run(ctx, request); });
   // Work the job queued on the stream is part of it: finish it before the job
   // counts as done, also when the job failed.
   absl::StatusOr<Json> synced = Guard([&]() -> absl::StatusOr<Json> {
@@ -278,85 +233,6 @@ void Engine::Drain(absl::Duration grace) {
     if (!job.finished()) tracker_.Cancel(job.id);
   }
   scheduler_.WaitIdle(absl::InfiniteFuture());
-}
-
-absl::StatusOr<Json> Engine::AlterJobs(const Json& request) {
-  const std::string& action = request["action"].get_ref<const std::string&>();
-  if (action != "cancel") {
-    return absl::InvalidArgumentError(absl::StrCat("action: '", action, "' is not supported; the action is 'cancel'"));
-  }
-  std::vector<int64_t> ids = request["job_ids"].get<std::vector<int64_t>>();
-  if (const std::string* tag = StringOption(request, "job_tag")) {
-    auto job = tracker_.GetByTag(*tag, /*consume=*/false);
-    if (!job.ok()) return job.status();
-    ids.push_back(job->id);
-  }
-  if (ids.empty()) return absl::InvalidArgumentError("job_ids: no job given; give job_ids or options.job_tag");
-  Json status = Json::array();
-  for (int64_t id : ids) status.push_back(tracker_.Cancel(id));
-  return Json{{"job_ids", ids}, {"action", action}, {"status", status}, {"info", Json::object()}};
-}
-
-absl::StatusOr<Json> Engine::ShowJobs(const Json& request) {
-  auto show_async = BoolOption(request, "show_async_jobs");
-  if (!show_async.ok()) return show_async.status();
-  auto show_worker = BoolOption(request, "show_worker_info");
-  if (!show_worker.ok()) return show_worker.status();
-  Json ids = Json::array(), status = Json::array(), endpoints = Json::array(), received = Json::array(),
-       auth = Json::array(), source = Json::array(), query = Json::array(), user_data = Json::array(),
-       flags = Json::array(), tags = Json::array(), workers = Json::array();
-  for (const JobSnapshot& job : tracker_.List()) {
-    // Finished async jobs only when asked; finished synchronous ones are gone.
-    if (job.finished() && !*show_async) continue;
-    ids.push_back(job.id);
-    status.push_back(JobStatusName(job.state));
-    endpoints.push_back(job.endpoint);
-    received.push_back(job.time_received_ms);
-    auth.push_back(job.auth_id);
-    source.push_back(job.source_ip);
-    query.push_back("");
-    user_data.push_back(job.user_data);
-    flags.push_back(job.async ? "async" : "sync");
-    tags.push_back(job.tag);
-    workers.push_back(Json{{"job_id", job.id}, {"worker", job.worker}, {"progress", job.progress}});
-  }
-  // info is one map for all jobs: per-job values go in JSON arrays parallel
-  // to job_id.
-  Json info = Json{{"job_tag", tags.dump()}};
-  if (*show_worker) info["worker_info"] = workers.dump();
-  return Json{{"job_id", ids},           {"status", status}, {"endpoint_name", endpoints},
-              {"time_received", received}, {"auth_id", auth},  {"source_ip", source},
-              {"query_text", query},       {"user_data", user_data}, {"flags", flags},
-              {"info", info}};
-}
-
-absl::StatusOr<Json> Engine::SystemStatus() {
-  Json devices = Json::array();
-  for (const auto& d : devices_) {
-    devices.push_back(Json{{"name", d->name()},
-                           {"memory_limit", d->memory().limit()},
-                           {"memory_in_use", d->memory().in_use()},
-                           {"memory_peak", d->memory().peak()},
-                           {"memory_cached", d->memory().cached()},
-                           {"streams", d->stream_count()},
-                           {"pending", d->pending()}});
-  }
-  const Json system = Json{{"status", draining_.load() ? "draining" : "running"},
-                           {"devices", devices},
-                           {"jobs", tracker_.size()},
-                           {"result_bytes", tracker_.result_bytes()},
-                           {"tables", catalog_.List().size()},
-                           {"host_peak_resident_bytes", PeakResidentBytes()}};
-  return Json{{"status_map", Json{{"system", system.dump()}}}, {"info", Json::object()}};
-}
-
-absl::StatusOr<Json> Engine::SystemProperties() {
-  std::string names;
-  for (const auto& d : devices_) absl::StrAppend(&names, names.empty() ? "" : ",", d->name());
-  return Json{{"property_map", Json{{"version.gpudb_core_version", kCoreVersion},
-                                    {"conf.devices", names},
-                                    {"conf.max_get_records_size", absl::StrCat(limits_.max_get_records_size)}}},
-              {"info", Json::object()}};
 }
 
 }  // namespace engine

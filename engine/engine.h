@@ -1,20 +1,21 @@
 #pragma once
 
 // The engine: the one way to run an endpoint. A job is submitted with its
-// endpoint and request record; the engine checks the request against the
-// endpoint's schema, registers the job with the tracker (id and tag), lets
-// the scheduler order it against other jobs on the same tables, and runs it
-// on a stream of the device that holds its table. The outcome is recorded
-// under the job's id and tag.
+// endpoint (handlers/registry.h) and request record; the engine checks the
+// request against the endpoint's schema (api/), registers the job with the
+// tracker (jobs/tracker.h: id and tag), lets the scheduler order it against
+// other jobs on the same tables (jobs/scheduler.h), and runs its handler
+// (handlers/) on a stream of the device that holds its table. The outcome is
+// recorded under the job's id and tag.
 //
-// The administration endpoints (/admin/alter/jobs, /admin/show/jobs,
-// /show/system/status, /show/system/properties) are jobs too, but run at
+// The administration endpoints (handlers/admin.cc) are jobs too, but run at
 // submission, so that a cancel or a status never waits behind other work.
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,12 +23,13 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "engine/catalog.h"
-#include "engine/device.h"
-#include "engine/handlers.h"
-#include "engine/json.h"
-#include "engine/scheduler.h"
-#include "engine/tracker.h"
+#include "engine/api/json.h"
+#include "engine/handlers/handler.h"
+#include "engine/handlers/registry.h"
+#include "engine/jobs/device.h"
+#include "engine/jobs/scheduler.h"
+#include "engine/jobs/tracker.h"
+#include "engine/table/catalog.h"
 
 namespace engine {
 
@@ -41,7 +43,7 @@ struct EngineOptions {
 };
 
 struct JobRequest {
-  std::string endpoint;                     // e.g. "/filter"
+  const Endpoint* endpoint = nullptr;       // FindEndpoint("/filter")
   std::string request_encoding = "binary";  // binary, json or snappy: recorded for the response
   Json request;                             // the endpoint's request record
   std::string job_tag;                      // empty: generate one
@@ -55,6 +57,12 @@ struct JobRequest {
   std::string auth_id;  // the authenticated user who submitted it; empty: none
 };
 
+// A job named by its id or, when `tag` is set, by its tag.
+struct JobRef {
+  int64_t id = 0;
+  std::optional<std::string> tag;
+};
+
 class Engine {
  public:
   static absl::StatusOr<std::unique_ptr<Engine>> Create(const EngineOptions& options);
@@ -66,16 +74,15 @@ class Engine {
 
   // Validates and queues a job; returns its record (id, tag), or the
   // original job's record for a repeated request id. Errors:
-  // InvalidArgument naming the field (an unknown endpoint, a request that
-  // does not match the endpoint's schema, a bad tag, table name, request id
-  // or timeout); ResourceExhausted when too many jobs wait for the device;
-  // Unavailable once draining.
+  // InvalidArgument naming the field (an endpoint not run as a job, a
+  // request that does not match the endpoint's schema, a bad tag, table
+  // name, request id or timeout); ResourceExhausted when too many jobs wait
+  // for the device; Unavailable once draining.
   absl::StatusOr<JobSnapshot> Submit(JobRequest job);
 
-  // As JobTracker::Get / GetByTag.
-  absl::StatusOr<JobSnapshot> GetJob(int64_t id, bool consume = true) { return tracker_.Get(id, consume); }
-  absl::StatusOr<JobSnapshot> GetJobByTag(absl::string_view tag, bool consume = true) {
-    return tracker_.GetByTag(tag, consume);
+  // The job's record, as JobTracker::Get (by id) or GetByTag (by tag).
+  absl::StatusOr<JobSnapshot> FindJob(const JobRef& job, bool consume = true) {
+    return job.tag.has_value() ? tracker_.GetByTag(*job.tag, consume) : tracker_.Get(job.id, consume);
   }
   // As JobTracker::Watch / Unwatch.
   int64_t WatchJob(int64_t id, JobTracker::WatchFn watch) { return tracker_.Watch(id, std::move(watch)); }
@@ -101,13 +108,8 @@ class Engine {
   // table it names that exists, else the device with the fewest tables (then
   // the most free memory).
   Device& Place(const std::vector<Access>& accesses);
-  void Run(int64_t job_id, const Handler* handler, const Json& request, std::shared_ptr<JobControl> control,
+  void Run(int64_t job_id, const Handler& handler, const Json& request, std::shared_ptr<JobControl> control,
            Stream& stream);
-  // The job-administration endpoints, run at submission.
-  absl::StatusOr<Json> AlterJobs(const Json& request);
-  absl::StatusOr<Json> ShowJobs(const Json& request);
-  absl::StatusOr<Json> SystemStatus();
-  absl::StatusOr<Json> SystemProperties();
   void Reap();
 
   const EngineLimits limits_;

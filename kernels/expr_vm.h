@@ -1,7 +1,7 @@
 #pragma once
 
 // A compiled expression: a short stack program evaluated once per row, on
-// either backend. The engine's expression compiler (engine/expression.h)
+// either backend. The engine's expression compiler (engine/expr/expression.h)
 // type-checks an expression and emits this code; kernels run it inside one
 // fused pass over the rows, so an expression never materializes a temporary
 // column per operator.

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "engine/avro.h"
-#include "engine/field_path.h"
+#include "engine/api/avro.h"
+#include "engine/api/field_path.h"
 
 namespace server {
 namespace {

@@ -7,7 +7,7 @@
 // 0 count (a negative count is followed by the block's byte size), a nullable
 // value as the union [T, "null"] (branch 0 = value, 1 = null).
 //
-// The codec is driven by the engine's parsed schemas (engine/api_schema.h), so
+// The codec is driven by the engine's parsed schemas (engine/api/schema.h), so
 // every endpoint's request and response, the response wrapper
 // "gpudb_response" and the job API's records are covered by the same code.
 
@@ -15,8 +15,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "engine/api_schema.h"
-#include "engine/json.h"
+#include "engine/api/schema.h"
+#include "engine/api/json.h"
 #include "server/codec.h"
 
 namespace server {

@@ -23,7 +23,7 @@ absl::StatusOr<std::unique_ptr<google::protobuf::Message>> NewMessage(const engi
   // prototypes are looked up once: every endpoint's request and response.
   static const auto* const kPrototypes = [] {
     auto* prototypes = new std::unordered_map<const engine::TypeSchema*, const google::protobuf::Message*>();
-    for (const engine::EndpointSchema& endpoint : engine::AllEndpoints()) {
+    for (const engine::EndpointSchema& endpoint : engine::AllEndpointSchemas()) {
       for (const engine::TypeSchema* r : {endpoint.request, endpoint.response}) {
         if (const google::protobuf::Message* prototype = FindPrototype(*r)) prototypes->emplace(r, prototype);
       }

@@ -9,8 +9,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "engine/api_schema.h"
-#include "engine/json.h"
+#include "engine/api/schema.h"
+#include "engine/api/json.h"
 
 namespace server {
 

@@ -81,9 +81,10 @@ class WatchReactor final : public grpc::ServerWriteReactor<gpudb::v1::GpudbRespo
   WatchReactor(engine::Engine& engine, JobApi& api, const gpudb::v1::GetJobRequest& request)
       : engine_(engine), api_(api), shared_(std::make_shared<Shared>()) {
     shared_->reactor = this;
-    const std::string* tag = Option(request.options(), "job_tag");
-    absl::StatusOr<engine::JobSnapshot> job = tag != nullptr ? engine_.GetJobByTag(*tag, /*consume=*/false)
-                                                             : engine_.GetJob(request.job_id(), /*consume=*/false);
+    engine::JobRef ref;
+    ref.id = request.job_id();
+    if (const std::string* tag = Option(request.options(), "job_tag")) ref.tag = *tag;
+    absl::StatusOr<engine::JobSnapshot> job = engine_.FindJob(ref, /*consume=*/false);
     if (!job.ok()) {
       Fill(ErrorWrapper(job.status()), &message_);
       std::lock_guard<std::mutex> lock(shared_->mu);
@@ -146,8 +147,12 @@ class WatchReactor final : public grpc::ServerWriteReactor<gpudb::v1::GpudbRespo
   }
 
   void WriteLatestLocked() {
-    absl::Status filled = FillGetJobResponse(api_, latest_, &message_);
-    if (!filled.ok()) Fill(ErrorWrapper(filled), &message_);
+    absl::StatusOr<JobDescription> described = api_.Describe(latest_);
+    if (described.ok()) {
+      WriteGetJobResponse(*std::move(described), &message_);
+    } else {
+      Fill(ErrorWrapper(described.status()), &message_);
+    }
     sent_version_ = latest_.version;
     writing_ = true;
     if (latest_.finished()) {
@@ -173,38 +178,22 @@ class WatchReactor final : public grpc::ServerWriteReactor<gpudb::v1::GpudbRespo
 
 }  // namespace
 
-absl::Status FillGetJobResponse(const JobApi& api, const engine::JobSnapshot& job,
-                                gpudb::v1::GpudbResponse* response) {
+void WriteGetJobResponse(JobDescription d, gpudb::v1::GpudbResponse* response) {
   gpudb::v1::GetJobResponse out;
-  const bool json = JobApi::ResponseIsJson(job);
-  out.set_endpoint(job.endpoint);
-  out.set_job_status(engine::JobStatusName(job.state));
-  out.set_running(!job.finished());
-  out.set_progress(job.progress);
-  out.set_successful(job.state == engine::JobState::kDone);
-  out.set_response_encoding(json ? "json" : "binary");
-  auto& info = *out.mutable_info();
-  info["job_tag"] = job.tag;
-  if (job.state == engine::JobState::kDone) {
-    absl::StatusOr<std::string> encoded = api.EncodeResponse(job);
-    if (!encoded.ok()) return encoded.status();
-    if (json) {
-      out.set_job_response_str(*std::move(encoded));
-    } else {
-      out.set_job_response(*std::move(encoded));
-    }
-  } else if (job.state == engine::JobState::kError) {
-    (*out.mutable_status_map())["error_message"] = job.error;
-  } else if (job.state == engine::JobState::kCancelled) {
-    info["cancel_reason"] = job.error;
-  }
-  if (std::string queue = JobApi::QueueMs(job); !queue.empty()) info["queue_ms"] = std::move(queue);
-  if (std::string execution = JobApi::ExecutionMs(job); !execution.empty()) info["execution_ms"] = std::move(execution);
+  out.set_endpoint(std::move(d.endpoint));
+  out.set_job_status(d.job_status);
+  out.set_running(d.running);
+  out.set_progress(d.progress);
+  out.set_successful(d.successful);
+  out.set_response_encoding(d.response_encoding);
+  out.set_job_response(std::move(d.job_response));
+  out.set_job_response_str(std::move(d.job_response_str));
+  for (auto& [key, value] : d.status_map) (*out.mutable_status_map())[key] = std::move(value);
+  for (auto& [key, value] : d.info) (*out.mutable_info())[key] = std::move(value);
   response->Clear();
   response->set_status("OK");
   response->set_data_type("get_job_response");
   out.SerializeToString(response->mutable_data());
-  return absl::OkStatus();
 }
 
 grpc::ServerUnaryReactor* GpudbService::CreateJob(grpc::CallbackServerContext* context,
@@ -225,7 +214,7 @@ grpc::ServerUnaryReactor* GpudbService::CreateJob(grpc::CallbackServerContext* c
         args.remove_job_on_complete = Option(request->options(), "remove_job_on_complete");
         args.request_id = Option(request->options(), "request_id");
         args.timeout_ms = Option(request->options(), "timeout_ms");
-        absl::StatusOr<engine::JobSnapshot> job = api_.SubmitJob(args, Caller{SourceIp(context), /*auth_id=*/""});
+        absl::StatusOr<engine::JobSnapshot> job = api_.Submit(args, Caller{SourceIp(context), /*auth_id=*/""});
         if (!job.ok()) return AnswerError(reactor, response, job.status());
         gpudb::v1::CreateJobResponse out;
         out.set_job_id(job->id);
@@ -251,12 +240,13 @@ grpc::ServerUnaryReactor* GpudbService::GetJob(grpc::CallbackServerContext* cont
         args.job_tag = Option(request->options(), "job_tag");
         args.wait_timeout_ms = Option(request->options(), "wait_timeout_ms");
         // `done` may run on a stream worker, where an exception must not escape.
-        api_.GetJobSnapshot(args, [this, reactor, response, answer](absl::StatusOr<engine::JobSnapshot> job) {
+        api_.Get(args, [this, reactor, response, answer](absl::StatusOr<engine::JobSnapshot> job) {
           Guarded(
               [&] {
                 if (!job.ok()) return AnswerError(reactor, response, job.status());
-                absl::Status filled = FillGetJobResponse(api_, *job, response);
-                if (!filled.ok()) return AnswerError(reactor, response, filled);
+                absl::StatusOr<JobDescription> described = api_.Describe(*job);
+                if (!described.ok()) return AnswerError(reactor, response, described.status());
+                WriteGetJobResponse(*std::move(described), response);
                 reactor->Finish(grpc::Status::OK);
               },
               answer);
@@ -279,8 +269,11 @@ grpc::ServerUnaryReactor* GpudbService::Execute(grpc::CallbackServerContext* con
   const std::string encoding = request->has_request_encoding() ? request->request_encoding() : "binary";
   Guarded(
       [&] {
-        api_.Execute(request->endpoint(), encoding, request->data(), request->data_str(),
-                     Caller{SourceIp(context), /*auth_id=*/""}, answer);
+        absl::StatusOr<const engine::Endpoint*> endpoint = KnownEndpoint(request->endpoint());
+        if (!endpoint.ok()) return answer(ErrorWrapper(endpoint.status()));
+        auto decoded = api_.DecodeRequest(*(*endpoint)->request, encoding, request->data(), request->data_str());
+        if (!decoded.ok()) return answer(ErrorWrapper(decoded.status()));
+        api_.Execute(**endpoint, encoding, *std::move(decoded), Caller{SourceIp(context), /*auth_id=*/""}, answer);
       },
       answer);
   return reactor;

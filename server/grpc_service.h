@@ -12,13 +12,11 @@
 
 namespace server {
 
-// Fills `response` (cleared first) with the wrapper of the job's
-// get_job_response record, built straight from the snapshot: the same
-// message JobApi::DescribeJob and ProtobufCodec give, without the detour
-// through engine::Json. An error (the job's response cannot be encoded) is
-// returned, for an ERROR wrapper.
-absl::Status FillGetJobResponse(const JobApi& api, const engine::JobSnapshot& job,
-                                gpudb::v1::GpudbResponse* response);
+// Fills `response` (cleared first) with the wrapper of a get_job_response,
+// written straight into the protobuf message: the same message that
+// GetJobResponseRecord and ProtobufCodec give, without the detour through
+// engine::Json.
+void WriteGetJobResponse(JobDescription description, gpudb::v1::GpudbResponse* response);
 
 class GpudbService final : public gpudb::v1::Gpudb::CallbackService {
  public:

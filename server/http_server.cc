@@ -37,11 +37,11 @@ std::string MediaType(const std::string& header) {
 
 // The known endpoint the path ends with, at a '/' boundary (the rest is a
 // path prefix); the longest one when several match. Null if none.
-const engine::EndpointSchema* EndpointOf(absl::string_view path) {
-  const engine::EndpointSchema* best = nullptr;
-  for (const engine::EndpointSchema& e : engine::AllEndpoints()) {
-    if (!absl::EndsWith(path, e.endpoint)) continue;
-    if (best == nullptr || e.endpoint.size() > best->endpoint.size()) best = &e;
+const engine::Endpoint* EndpointOf(absl::string_view path) {
+  const engine::Endpoint* best = nullptr;
+  for (const engine::Endpoint& e : engine::AllEndpoints()) {
+    if (!absl::EndsWith(path, e.name)) continue;
+    if (best == nullptr || e.name.size() > best->name.size()) best = &e;
   }
   return best;
 }
@@ -162,19 +162,20 @@ void HttpServer::Stop() {
   listener_.join();
 }
 
-absl::StatusOr<Wrapper> HttpServer::Call(const std::string& endpoint, const std::string& encoding, Json request,
-                                         const Caller& caller) {
+absl::StatusOr<Wrapper> HttpServer::Call(const engine::Endpoint& endpoint, const std::string& encoding,
+                                         Json request, const Caller& caller) {
   // The job API answers on this thread or a worker; wait for it here.
   auto answered = std::make_shared<std::promise<absl::StatusOr<Wrapper>>>();
   std::future<absl::StatusOr<Wrapper>> answer = answered->get_future();
-  api_.ExecuteRecord(endpoint, encoding, std::move(request), caller,
+  api_.Execute(endpoint, encoding, std::move(request), caller,
                      [answered](absl::StatusOr<Wrapper> w) { answered->set_value(std::move(w)); });
   return answer.get();
 }
 
-absl::StatusOr<Wrapper> HttpServer::SystemProperties(Json request, const std::string& encoding,
-                                                     const httplib::Request& req, const Caller& caller) {
-  absl::StatusOr<Wrapper> plain = Call("/show/system/properties", "json", std::move(request), caller);
+absl::StatusOr<Wrapper> HttpServer::SystemProperties(const engine::Endpoint& endpoint, Json request,
+                                                     const std::string& encoding, const httplib::Request& req,
+                                                     const Caller& caller) {
+  absl::StatusOr<Wrapper> plain = Call(endpoint, "json", std::move(request), caller);
   if (!plain.ok() || plain->status != "OK") return plain;
   Json response = Json::parse(plain->data_str);
   // The host the client reached us by, without the port ("[::1]:9191" → "[::1]").
@@ -188,7 +189,7 @@ absl::StatusOr<Wrapper> HttpServer::SystemProperties(Json request, const std::st
   properties["conf.enable_ha"] = "FALSE";
   properties["conf.use_https"] = "FALSE";
   properties["conf.http_port"] = absl::StrCat(port_);
-  return api_.Wrap(*engine::FindEndpoint("/show/system/properties")->response, response, encoding);
+  return api_.Wrap(*endpoint.response, response, encoding);
 }
 
 void HttpServer::Route() {
@@ -242,8 +243,8 @@ void HttpServer::Route() {
       }
     }
 
-    const engine::EndpointSchema* schema = EndpointOf(req.path);
-    if (schema == nullptr) {
+    const engine::Endpoint* endpoint = EndpointOf(req.path);
+    if (endpoint == nullptr) {
       return SendError(absl::NotFoundError(absl::StrCat("endpoint: '", req.path, "' is not a known endpoint")),
                        json, 404, &res);
     }
@@ -255,26 +256,26 @@ void HttpServer::Route() {
     }
     if (req.body.empty()) {
       return SendError(absl::InvalidArgumentError(absl::StrCat("request body: is empty; POST the ",
-                                                               schema->request->name, " record")),
+                                                               endpoint->request->name, " record")),
                        json, 400, &res);
     }
     const std::string encoding = family == Family::kBinary ? "binary" : family == Family::kSnappy ? "snappy" : "json";
-    auto request = json ? api_.DecodeRequest(*schema->request, encoding, "", req.body)
-                        : api_.DecodeRequest(*schema->request, encoding, req.body, "");
+    auto request = json ? api_.DecodeRequest(*endpoint->request, encoding, "", req.body)
+                        : api_.DecodeRequest(*endpoint->request, encoding, req.body, "");
     if (!request.ok()) {
       // DecodeRequest names its carrier (data, data_str); here it is the body.
       absl::string_view message = request.status().message();
       if (!absl::ConsumePrefix(&message, "data: ")) absl::ConsumePrefix(&message, "data_str: ");
-      return SendError(absl::InvalidArgumentError(absl::StrCat("request body (", schema->request->name, "): ", message)),
+      return SendError(absl::InvalidArgumentError(absl::StrCat("request body (", endpoint->request->name, "): ", message)),
                        json, 400, &res);
     }
 
     absl::StatusOr<Wrapper> wrapper;
     try {
-      if (schema->endpoint == "/show/system/properties") {
-        wrapper = SystemProperties(*std::move(request), encoding, req, caller);
+      if (endpoint->name == "/show/system/properties") {
+        wrapper = SystemProperties(*endpoint, *std::move(request), encoding, req, caller);
       } else {
-        wrapper = Call(schema->endpoint, encoding, *std::move(request), caller);
+        wrapper = Call(*endpoint, encoding, *std::move(request), caller);
       }
     } catch (const std::exception& e) {
       return SendError(absl::InternalError(absl::StrCat("internal error: ", e.what())), json, 500, &res);

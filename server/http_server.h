@@ -77,12 +77,13 @@ class HttpServer {
   HttpServer(engine::Engine& engine, const HttpOptions& options);
   void Route();
   // Runs an endpoint through the job API and waits for its wrapper.
-  absl::StatusOr<Wrapper> Call(const std::string& endpoint, const std::string& encoding, engine::Json request,
+  absl::StatusOr<Wrapper> Call(const engine::Endpoint& endpoint, const std::string& encoding, engine::Json request,
                                const Caller& caller);
   // /show/system/properties plus what the HTTP clients read about the
   // cluster: one host (by the name the client used), no HA, no HTTPS.
-  absl::StatusOr<Wrapper> SystemProperties(engine::Json request, const std::string& encoding,
-                                           const httplib::Request& req, const Caller& caller);
+  absl::StatusOr<Wrapper> SystemProperties(const engine::Endpoint& endpoint, engine::Json request,
+                                           const std::string& encoding, const httplib::Request& req,
+                                           const Caller& caller);
 
   engine::Engine& engine_;
   HttpOptions options_;

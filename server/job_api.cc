@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "engine/api/options.h"
 
 namespace server {
 namespace {
@@ -51,18 +52,6 @@ absl::Status CheckCarriers(absl::string_view encoding, absl::string_view data, a
 
 const engine::TypeSchema& Record(absl::string_view name) { return *engine::FindRecord(name); }
 
-absl::StatusOr<bool> BoolOption(const std::string* value, const char* key) {
-  if (value == nullptr || *value == "false") return false;
-  if (*value == "true") return true;
-  return absl::InvalidArgumentError(absl::StrCat("options.", key, ": expected 'true' or 'false', got '", *value, "'"));
-}
-
-// options[key] of a normalized record (a map of strings), or null.
-const std::string* Option(const Json& options, const char* key) {
-  auto it = options.find(key);
-  return it == options.end() ? nullptr : &it->get_ref<const std::string&>();
-}
-
 // `us` microseconds as milliseconds with three decimals: what
 // absl::StrFormat("%.3f", us / 1000.0) gives, without the formatter.
 std::string Milliseconds(int64_t us) {
@@ -77,6 +66,14 @@ std::string Milliseconds(int64_t us) {
 
 }  // namespace
 
+absl::StatusOr<const engine::Endpoint*> KnownEndpoint(absl::string_view name) {
+  const engine::Endpoint* endpoint = engine::FindEndpoint(name);
+  if (endpoint == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("endpoint: '", name, "' is not a known endpoint"));
+  }
+  return endpoint;
+}
+
 bool IsTransportError(const absl::Status& status) {
   return status.code() == absl::StatusCode::kResourceExhausted || status.code() == absl::StatusCode::kUnavailable;
 }
@@ -87,6 +84,25 @@ Wrapper ErrorWrapper(const absl::Status& status) {
   w.message = std::string(status.message());
   w.data_type = "none";
   return w;
+}
+
+Json GetJobResponseRecord(JobDescription d) {
+  // Built field by field, in the record's order (an initializer list would
+  // copy every value once more).
+  Json response = Json::object();
+  response["endpoint"] = std::move(d.endpoint);
+  response["job_status"] = d.job_status;
+  response["running"] = d.running;
+  response["progress"] = d.progress;
+  response["successful"] = d.successful;
+  response["response_encoding"] = d.response_encoding;
+  response["job_response"] = Json::binary(std::vector<uint8_t>(d.job_response.begin(), d.job_response.end()));
+  response["job_response_str"] = std::move(d.job_response_str);
+  Json& status_map = response["status_map"] = Json::object();
+  for (auto& [key, value] : d.status_map) status_map[key] = std::move(value);
+  Json& info = response["info"] = Json::object();
+  for (auto& [key, value] : d.info) info[key] = std::move(value);
+  return response;
 }
 
 absl::StatusOr<Json> JobApi::DecodeRequest(const engine::TypeSchema& record, absl::string_view encoding,
@@ -138,43 +154,16 @@ absl::StatusOr<Wrapper> JobApi::Wrap(const engine::TypeSchema& record, const Jso
   return w;
 }
 
-absl::StatusOr<Json> JobApi::CreateJob(Json request, const Caller& caller) {
-  auto normalized = engine::Normalize(Record("create_job_request"), std::move(request));
-  if (!normalized.ok()) return normalized.status();
-  const Json& r = *normalized;
-  const auto& data = r["data"].get_binary();
-  const Json& options = r["options"];
-  CreateJobArgs args;
-  args.endpoint = r["endpoint"].get_ref<const std::string&>();
-  args.request_encoding = r["request_encoding"].get_ref<const std::string&>();
-  args.data = absl::string_view(reinterpret_cast<const char*>(data.data()), data.size());
-  args.data_str = r["data_str"].get_ref<const std::string&>();
-  args.job_tag = Option(options, "job_tag");
-  args.remove_job_on_complete = Option(options, "remove_job_on_complete");
-  args.request_id = Option(options, "request_id");
-  args.timeout_ms = Option(options, "timeout_ms");
-  auto snapshot = SubmitJob(args, caller);
-  if (!snapshot.ok()) return snapshot.status();
-  Json info = Json::object();
-  info["job_tag"] = std::move(snapshot->tag);
-  Json response = Json::object();
-  response["job_id"] = snapshot->id;
-  response["info"] = std::move(info);
-  return response;
-}
-
-absl::StatusOr<engine::JobSnapshot> JobApi::SubmitJob(const CreateJobArgs& args, const Caller& caller) {
-  const engine::EndpointSchema* schema = engine::FindEndpoint(args.endpoint);
-  if (schema == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat("endpoint: '", args.endpoint, "' is not a known endpoint"));
-  }
-  auto payload = DecodeRequest(*schema->request, args.request_encoding, args.data, args.data_str);
+absl::StatusOr<engine::JobSnapshot> JobApi::Submit(const CreateJobArgs& args, const Caller& caller) {
+  auto endpoint = KnownEndpoint(args.endpoint);
+  if (!endpoint.ok()) return endpoint.status();
+  auto payload = DecodeRequest(*(*endpoint)->request, args.request_encoding, args.data, args.data_str);
   if (!payload.ok()) return payload.status();
-  auto remove = BoolOption(args.remove_job_on_complete, "remove_job_on_complete");
+  auto remove = engine::ParseBoolOption("remove_job_on_complete", args.remove_job_on_complete, false);
   if (!remove.ok()) return remove.status();
 
   engine::JobRequest job;
-  job.endpoint = std::string(args.endpoint);
+  job.endpoint = *endpoint;
   job.request_encoding = std::string(args.request_encoding);
   job.request = *std::move(payload);
   if (args.job_tag != nullptr) job.job_tag = *args.job_tag;
@@ -189,89 +178,14 @@ absl::StatusOr<engine::JobSnapshot> JobApi::SubmitJob(const CreateJobArgs& args,
     return absl::InvalidArgumentError("options.request_id: is empty; give an id or leave the option out");
   }
   if (args.timeout_ms != nullptr) {
-    int64_t ms = 0;
-    if (!absl::SimpleAtoi(*args.timeout_ms, &ms) || ms <= 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "options.timeout_ms: expected a positive number of milliseconds, got '", *args.timeout_ms, "'"));
-    }
-    job.timeout = absl::Milliseconds(ms);
+    auto timeout = engine::ParseTimeoutOption(*args.timeout_ms);
+    if (!timeout.ok()) return timeout.status();
+    job.timeout = *timeout;
   }
   return engine_.Submit(std::move(job));
 }
 
-absl::StatusOr<engine::JobSnapshot> JobApi::FindJob(const Json& request) {
-  const Json& options = request["options"];
-  auto tag = options.find("job_tag");
-  return tag != options.end() ? engine_.GetJobByTag(tag->get<std::string>(), /*consume=*/false)
-                              : engine_.GetJob(request["job_id"].get<int64_t>(), /*consume=*/false);
-}
-
-absl::StatusOr<std::string> JobApi::EncodeResponse(const engine::JobSnapshot& job) const {
-  if (ResponseIsJson(job)) return engine::DumpJson(*job.response);
-  const engine::EndpointSchema* schema = engine::FindEndpoint(job.endpoint);
-  if (schema == nullptr) return absl::InternalError(absl::StrCat("job ", job.id, ": unknown endpoint ", job.endpoint));
-  return codec_.Encode(*schema->response, *job.response);
-}
-
-// Where the time went, in ms: waiting for a stream, and running on it.
-std::string JobApi::QueueMs(const engine::JobSnapshot& job) {
-  return job.started_us > 0 ? Milliseconds(job.started_us - job.received_us) : std::string();
-}
-
-std::string JobApi::ExecutionMs(const engine::JobSnapshot& job) {
-  return job.started_us > 0 && job.finished_us > 0 ? Milliseconds(job.finished_us - job.started_us) : std::string();
-}
-
-absl::StatusOr<Json> JobApi::DescribeJob(const engine::JobSnapshot& job) const {
-  const bool json = ResponseIsJson(job);
-  // Built field by field, in the record's order (an initializer list would
-  // copy every value once more).
-  Json response = Json::object();
-  response["endpoint"] = job.endpoint;
-  response["job_status"] = engine::JobStatusName(job.state);
-  response["running"] = !job.finished();
-  response["progress"] = job.progress;
-  response["successful"] = job.state == engine::JobState::kDone;
-  response["response_encoding"] = json ? "json" : "binary";
-  response["job_response"] = Json::binary({});
-  response["job_response_str"] = "";
-  response["status_map"] = Json::object();
-  Json& info = response["info"] = Json::object();
-  info["job_tag"] = job.tag;
-  if (job.state == engine::JobState::kDone) {
-    auto encoded = EncodeResponse(job);
-    if (!encoded.ok()) return encoded.status();
-    if (json) {
-      response["job_response_str"] = *std::move(encoded);
-    } else {
-      response["job_response"] = Json::binary(std::vector<uint8_t>(encoded->begin(), encoded->end()));
-    }
-  } else if (job.state == engine::JobState::kError) {
-    response["status_map"]["error_message"] = job.error;
-  } else if (job.state == engine::JobState::kCancelled) {
-    info["cancel_reason"] = job.error;
-  }
-  if (std::string queue = QueueMs(job); !queue.empty()) info["queue_ms"] = std::move(queue);
-  if (std::string execution = ExecutionMs(job); !execution.empty()) info["execution_ms"] = std::move(execution);
-  return response;
-}
-
-void JobApi::GetJob(Json request, std::function<void(absl::StatusOr<Json>)> done) {
-  auto normalized = engine::Normalize(Record("get_job_request"), std::move(request));
-  if (!normalized.ok()) return done(normalized.status());
-  const Json& options = (*normalized)["options"];
-  GetJobArgs args;
-  args.job_id = (*normalized)["job_id"].get<int64_t>();
-  args.job_tag = Option(options, "job_tag");
-  args.wait_timeout_ms = Option(options, "wait_timeout_ms");
-  GetJobSnapshot(args, [this, done = std::move(done)](absl::StatusOr<engine::JobSnapshot> job) {
-    if (!job.ok()) return done(job.status());
-    done(DescribeJob(*job));
-  });
-}
-
-void JobApi::GetJobSnapshot(const GetJobArgs& args,
-                            std::function<void(absl::StatusOr<engine::JobSnapshot>)> done) {
+void JobApi::Get(const GetJobArgs& args, std::function<void(absl::StatusOr<engine::JobSnapshot>)> done) {
   absl::Duration wait = absl::ZeroDuration();
   if (args.wait_timeout_ms != nullptr) {
     int64_t ms = -1;
@@ -282,17 +196,18 @@ void JobApi::GetJobSnapshot(const GetJobArgs& args,
     }
     wait = absl::Milliseconds(ms);
   }
+  engine::JobRef ref;
+  ref.id = args.job_id;
+  if (args.job_tag != nullptr) ref.tag = *args.job_tag;
   // Consuming: a finished job is answered with this very record, so that
   // remove_job_on_complete applies to the call that returns it (an
   // unfinished job is never consumed).
-  auto job = args.job_tag != nullptr ? engine_.GetJobByTag(*args.job_tag) : engine_.GetJob(args.job_id);
+  auto job = engine_.FindJob(ref);
   if (!job.ok() || wait == absl::ZeroDuration() || job->finished()) return done(std::move(job));
 
-  // The answer after a wait reads the job again, consuming it as above.
-  auto answer = [this, tag = args.job_tag != nullptr ? std::optional<std::string>(*args.job_tag) : std::nullopt,
-                 id = job->id]() -> absl::StatusOr<engine::JobSnapshot> {
-    return tag.has_value() ? engine_.GetJobByTag(*tag) : engine_.GetJob(id);
-  };
+  // The answer after a wait reads the job again (by the same id or tag),
+  // consuming it as above.
+  auto answer = [this, ref]() { return engine_.FindJob(ref); };
 
   // Answer once: when the job finishes or when the wait is up. The watch
   // owns the state; the timer holds it weakly. The timer is set and
@@ -334,64 +249,116 @@ void JobApi::GetJobSnapshot(const GetJobArgs& args,
                    });
 }
 
-void JobApi::Execute(const std::string& endpoint, const std::string& encoding, absl::string_view data,
-                     absl::string_view data_str, const Caller& caller,
-                     std::function<void(absl::StatusOr<Wrapper>)> done) {
-  const engine::EndpointSchema* schema = engine::FindEndpoint(endpoint);
-  if (schema == nullptr) {
-    done(ErrorWrapper(absl::InvalidArgumentError(absl::StrCat("endpoint: '", endpoint, "' is not a known endpoint"))));
-    return;
+absl::StatusOr<JobDescription> JobApi::Describe(const engine::JobSnapshot& job) const {
+  const bool json = job.request_encoding == "json";
+  JobDescription out;
+  out.endpoint = job.endpoint;
+  out.job_status = engine::JobStatusName(job.state);
+  out.running = !job.finished();
+  out.progress = job.progress;
+  out.successful = job.state == engine::JobState::kDone;
+  out.response_encoding = json ? "json" : "binary";
+  out.info.emplace_back("job_tag", job.tag);
+  if (job.state == engine::JobState::kDone) {
+    if (json) {
+      out.job_response_str = engine::DumpJson(*job.response);
+    } else {
+      const engine::Endpoint* endpoint = engine::FindEndpoint(job.endpoint);
+      if (endpoint == nullptr) {
+        return absl::InternalError(absl::StrCat("job ", job.id, ": unknown endpoint ", job.endpoint));
+      }
+      auto encoded = codec_.Encode(*endpoint->response, *job.response);
+      if (!encoded.ok()) return encoded.status();
+      out.job_response = *std::move(encoded);
+    }
+  } else if (job.state == engine::JobState::kError) {
+    out.status_map.emplace_back("error_message", job.error);
+  } else if (job.state == engine::JobState::kCancelled) {
+    out.info.emplace_back("cancel_reason", job.error);
   }
-  auto request = DecodeRequest(*schema->request, encoding, data, data_str);
-  if (!request.ok()) {
-    done(ErrorWrapper(request.status()));
-    return;
+  // Where the time went, in ms: waiting for a stream, and running on it.
+  if (job.started_us > 0) out.info.emplace_back("queue_ms", Milliseconds(job.started_us - job.received_us));
+  if (job.started_us > 0 && job.finished_us > 0) {
+    out.info.emplace_back("execution_ms", Milliseconds(job.finished_us - job.started_us));
   }
-  ExecuteRecord(endpoint, encoding, *std::move(request), caller, std::move(done));
+  return out;
 }
 
-void JobApi::ExecuteRecord(const std::string& endpoint, const std::string& encoding, Json record,
-                           const Caller& caller, std::function<void(absl::StatusOr<Wrapper>)> done) {
-  const engine::EndpointSchema* schema = engine::FindEndpoint(endpoint);
-  if (schema == nullptr) {
-    done(ErrorWrapper(absl::InvalidArgumentError(absl::StrCat("endpoint: '", endpoint, "' is not a known endpoint"))));
-    return;
-  }
-  absl::StatusOr<Json> request = std::move(record);
+absl::StatusOr<Json> JobApi::CreateJobRecord(Json request, const Caller& caller) {
+  auto normalized = engine::Normalize(Record("create_job_request"), std::move(request));
+  if (!normalized.ok()) return normalized.status();
+  const Json& r = *normalized;
+  const auto& data = r["data"].get_binary();
+  const Json& options = r["options"];
+  CreateJobArgs args;
+  args.endpoint = r["endpoint"].get_ref<const std::string&>();
+  args.request_encoding = r["request_encoding"].get_ref<const std::string&>();
+  args.data = absl::string_view(reinterpret_cast<const char*>(data.data()), data.size());
+  args.data_str = r["data_str"].get_ref<const std::string&>();
+  args.job_tag = engine::FindOption(options, "job_tag");
+  args.remove_job_on_complete = engine::FindOption(options, "remove_job_on_complete");
+  args.request_id = engine::FindOption(options, "request_id");
+  args.timeout_ms = engine::FindOption(options, "timeout_ms");
+  auto job = Submit(args, caller);
+  if (!job.ok()) return job.status();
+  Json response = Json::object();
+  response["job_id"] = job->id;
+  response["info"] = Json{{"job_tag", std::move(job->tag)}};
+  return response;
+}
+
+void JobApi::GetJobRecord(Json request, std::function<void(absl::StatusOr<Json>)> done) {
+  auto normalized = engine::Normalize(Record("get_job_request"), std::move(request));
+  if (!normalized.ok()) return done(normalized.status());
+  const Json& options = (*normalized)["options"];
+  GetJobArgs args;
+  args.job_id = (*normalized)["job_id"].get<int64_t>();
+  args.job_tag = engine::FindOption(options, "job_tag");
+  args.wait_timeout_ms = engine::FindOption(options, "wait_timeout_ms");
+  Get(args, [this, done = std::move(done)](absl::StatusOr<engine::JobSnapshot> job) {
+    if (!job.ok()) return done(job.status());
+    auto described = Describe(*job);
+    if (!described.ok()) return done(described.status());
+    done(GetJobResponseRecord(*std::move(described)));
+  });
+}
+
+void JobApi::Execute(const engine::Endpoint& endpoint, const std::string& encoding, Json request,
+                     const Caller& caller, std::function<void(absl::StatusOr<Wrapper>)> done) {
   // Also runs on a stream worker, where an exception must not escape.
-  auto answer = [this, schema, encoding](const absl::StatusOr<Json>& response) -> absl::StatusOr<Wrapper> {
+  auto answer = [this, &endpoint, encoding](const absl::StatusOr<Json>& response) -> absl::StatusOr<Wrapper> {
     if (!response.ok()) {
       if (IsTransportError(response.status())) return response.status();
       return ErrorWrapper(response.status());
     }
     try {
-      auto wrapped = Wrap(*schema->response, *response, encoding);
+      auto wrapped = Wrap(*endpoint.response, *response, encoding);
       return wrapped.ok() ? *std::move(wrapped) : ErrorWrapper(wrapped.status());
     } catch (const std::exception& e) {
       return ErrorWrapper(absl::InternalError(absl::StrCat("internal error: ", e.what())));
     }
   };
-  if (endpoint == "/create/job") {
-    done(answer(CreateJob(*std::move(request), caller)));
+  if (endpoint.name == "/create/job") {
+    done(answer(CreateJobRecord(std::move(request), caller)));
     return;
   }
-  if (endpoint == "/get/job") {
-    GetJob(*std::move(request), [answer, done](absl::StatusOr<Json> response) { done(answer(response)); });
+  if (endpoint.name == "/get/job") {
+    GetJobRecord(std::move(request), [answer, done](absl::StatusOr<Json> response) { done(answer(response)); });
     return;
   }
   engine::JobRequest job;
-  job.endpoint = endpoint;
+  job.endpoint = &endpoint;
   job.request_encoding = encoding;
-  job.request = *std::move(request);
+  job.request = std::move(request);
   job.async = false;
   job.source_ip = caller.source_ip;
   job.auth_id = caller.auth_id;
-  auto snapshot = engine_.Submit(std::move(job));
-  if (!snapshot.ok()) {
-    done(answer(snapshot.status()));
+  auto submitted = engine_.Submit(std::move(job));
+  if (!submitted.ok()) {
+    done(answer(submitted.status()));
     return;
   }
-  const int64_t id = snapshot->id;
+  const int64_t id = submitted->id;
   const bool watching = engine_.WhenFinished(id, [this, id, answer, done](const engine::JobSnapshot& job) {
     if (job.state == engine::JobState::kDone) {
       done(answer(*job.response));

@@ -1,8 +1,11 @@
 #pragma once
 
-// The job API shared by every transport: /create/job, /get/job, and running
-// any endpoint synchronously (gRPC Execute, a plain HTTP POST). Transports
-// differ only in how they carry binary records (BinaryCodec).
+// The job API shared by every transport: submit a job (/create/job), find it
+// by id or tag and describe it (/get/job, waiting if asked), and run any
+// endpoint synchronously (gRPC Execute, a plain HTTP POST). Transports differ
+// only in how they carry records: they read a request's fields from their own
+// message into CreateJobArgs / GetJobArgs, and write a JobDescription into
+// their own get_job_response; binary records go through their BinaryCodec.
 //
 // Errors come in two kinds. Transport-level conditions that a client should
 // meet with a retry — the server is busy (ResourceExhausted) or shutting
@@ -12,13 +15,15 @@
 
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "engine/api_schema.h"
+#include "engine/api/json.h"
+#include "engine/api/schema.h"
 #include "engine/engine.h"
-#include "engine/json.h"
 #include "server/codec.h"
 
 namespace server {
@@ -41,6 +46,10 @@ struct Caller {
   std::string source_ip;
   std::string auth_id;  // the authenticated user name; empty without authentication (gRPC)
 };
+
+// The endpoint named `name`; InvalidArgument "endpoint: '/x' is not a known
+// endpoint" when the API has none.
+absl::StatusOr<const engine::Endpoint*> KnownEndpoint(absl::string_view name);
 
 // True for the statuses a transport reports as its own error (busy, shutting
 // down) rather than as an ERROR wrapper.
@@ -66,9 +75,29 @@ struct CreateJobArgs {
 // A get_job_request's fields, as CreateJobArgs.
 struct GetJobArgs {
   int64_t job_id = 0;
-  const std::string* job_tag = nullptr;          // set: look the job up by tag
+  const std::string* job_tag = nullptr;  // set: look the job up by tag
   const std::string* wait_timeout_ms = nullptr;
 };
+
+// A job's get_job_response record, field by field in the record's order.
+struct JobDescription {
+  std::string endpoint;
+  const char* job_status = "";
+  bool running = false;
+  int progress = 0;
+  bool successful = false;
+  const char* response_encoding = "binary";  // "json" when the job's request was JSON
+  // A finished job's response: encoded with the transport's codec in
+  // job_response, or JSON text in job_response_str (response_encoding json).
+  std::string job_response;
+  std::string job_response_str;
+  std::vector<std::pair<const char*, std::string>> status_map;  // error_message of a failed job
+  std::vector<std::pair<const char*, std::string>> info;        // job_tag, cancel_reason, queue_ms, execution_ms
+};
+
+// The get_job_response record of a description (what /get/job answers in
+// the engine's record form, for a codec or JSON).
+engine::Json GetJobResponseRecord(JobDescription description);
 
 class JobApi {
  public:
@@ -87,58 +116,33 @@ class JobApi {
   absl::StatusOr<Wrapper> Wrap(const engine::TypeSchema& record, const engine::Json& value,
                                absl::string_view encoding) const;
 
-  // /create/job: `request` is a create_job_request record; options job_tag,
-  // remove_job_on_complete, request_id, timeout_ms. Returns the
-  // create_job_response record (job_id, info.job_tag).
-  absl::StatusOr<engine::Json> CreateJob(engine::Json request, const Caller& caller);
-  // CreateJob for a request already read into its fields; returns the job's
-  // record (id, tag). The same checks and errors as CreateJob.
-  absl::StatusOr<engine::JobSnapshot> SubmitJob(const CreateJobArgs& args, const Caller& caller);
+  // /create/job: decodes the embedded request and queues the job. Returns
+  // its record (id, tag), or the original job's for a repeated request id.
+  absl::StatusOr<engine::JobSnapshot> Submit(const CreateJobArgs& args, const Caller& caller);
 
-  // /get/job: `request` is a get_job_request record; the job by job_id or
-  // options.job_tag. With options.wait_timeout_ms = N, `done` is called when
-  // the job finishes or after N ms, whichever is first; else at once. `done`
-  // gets the get_job_response record; a finished job's response is encoded
-  // per its request encoding (json → job_response_str, else job_response).
-  // `done` runs on this thread, a job's stream worker or a timer thread; it
-  // must not block.
-  void GetJob(engine::Json request, std::function<void(absl::StatusOr<engine::Json>)> done);
-  // GetJob for a request already read into its fields (`args` need live only
-  // for this call): `done` gets the job's snapshot, for the transport to
-  // describe (DescribeJob, or its own message built from the same parts).
-  void GetJobSnapshot(const GetJobArgs& args, std::function<void(absl::StatusOr<engine::JobSnapshot>)> done);
+  // /get/job: the job by id or tag. With wait_timeout_ms = N, `done` is
+  // called when the job finishes or after N ms, whichever is first; else at
+  // once. A finished job is consumed by the call that returns it
+  // (remove_job_on_complete). `done` runs on this thread, a job's stream
+  // worker or a timer thread; it must not block.
+  void Get(const GetJobArgs& args, std::function<void(absl::StatusOr<engine::JobSnapshot>)> done);
 
-  // The job named by a get_job_request record (by tag when options.job_tag
-  // is set), not consuming it.
-  absl::StatusOr<engine::JobSnapshot> FindJob(const engine::Json& request);
+  // The get_job_response of a job. An error: its response cannot be encoded.
+  absl::StatusOr<JobDescription> Describe(const engine::JobSnapshot& job) const;
 
-  // The get_job_response record of a job's snapshot.
-  absl::StatusOr<engine::Json> DescribeJob(const engine::JobSnapshot& job) const;
-  // Parts of the get_job_response record, for a transport that builds it
-  // itself. ResponseIsJson: response_encoding is "json". EncodeResponse: a
-  // finished (kDone) job's response: JSON text when ResponseIsJson (for
-  // job_response_str), else the codec's encoding (for job_response).
-  // QueueMs/ExecutionMs: info.queue_ms and info.execution_ms, or "" when the
-  // record leaves them out.
-  static bool ResponseIsJson(const engine::JobSnapshot& job) { return job.request_encoding == "json"; }
-  absl::StatusOr<std::string> EncodeResponse(const engine::JobSnapshot& job) const;
-  static std::string QueueMs(const engine::JobSnapshot& job);
-  static std::string ExecutionMs(const engine::JobSnapshot& job);
-
-  // Runs `endpoint` synchronously and calls `done` with the wrapper, encoded
-  // per `encoding`; /create/job and /get/job are answered by the job API.
-  // A transport-level error comes as a status. `done` runs on this thread or
-  // a worker; it must not block.
-  void Execute(const std::string& endpoint, const std::string& encoding, absl::string_view data,
-               absl::string_view data_str, const Caller& caller, std::function<void(absl::StatusOr<Wrapper>)> done);
-
-  // Execute for a request already decoded into its record (a transport that
-  // decodes its body itself): `request` is the endpoint's request record,
-  // `encoding` picks the response's encoding as in Execute.
-  void ExecuteRecord(const std::string& endpoint, const std::string& encoding, engine::Json request,
-                     const Caller& caller, std::function<void(absl::StatusOr<Wrapper>)> done);
+  // Runs `endpoint` synchronously with its decoded request record and calls
+  // `done` with the wrapper, encoded per `encoding`; /create/job and /get/job
+  // are answered by Submit and Get. A transport-level error comes as a
+  // status. `done` runs on this thread or a worker; it must not block.
+  void Execute(const engine::Endpoint& endpoint, const std::string& encoding, engine::Json request,
+               const Caller& caller, std::function<void(absl::StatusOr<Wrapper>)> done);
 
  private:
+  // Execute's /create/job and /get/job: the records read into args, the
+  // answers written as records.
+  absl::StatusOr<engine::Json> CreateJobRecord(engine::Json request, const Caller& caller);
+  void GetJobRecord(engine::Json request, std::function<void(absl::StatusOr<engine::Json>)> done);
+
   engine::Engine& engine_;
   const BinaryCodec& codec_;
 };

@@ -10,7 +10,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "engine/api_schema.h"
+#include "engine/api/schema.h"
 #include "proto/gpudb.pb.h"
 
 namespace server {

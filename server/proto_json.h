@@ -16,7 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "engine/json.h"
+#include "engine/api/json.h"
 
 namespace server {
 

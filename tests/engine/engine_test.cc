@@ -119,7 +119,8 @@ Park ParkStream(Engine& engine) { return Park(engine.devices()[0]->stream(0)); }
 
 JobRequest Request(const std::string& endpoint, Json request) {
   JobRequest job;
-  job.endpoint = endpoint;
+  job.endpoint = FindEndpoint(endpoint);
+  EXPECT_NE(job.endpoint, nullptr) << endpoint;
   job.request = std::move(request);
   return job;
 }
@@ -158,7 +159,7 @@ JobSnapshot RunJob(Engine& engine, const std::string& endpoint, Json request) {
 // The response of a job-administration endpoint (they run at submission).
 JobSnapshot Admin(Engine& engine, const std::string& endpoint, Json request) {
   const int64_t id = MustSubmit(engine, endpoint, std::move(request));
-  absl::StatusOr<JobSnapshot> job = engine.GetJob(id);
+  absl::StatusOr<JobSnapshot> job = engine.FindJob({id});
   EXPECT_TRUE(job.ok()) << job.status();
   if (!job.ok()) return JobSnapshot();
   EXPECT_TRUE(job->finished()) << endpoint << " did not run at submission";
@@ -308,14 +309,17 @@ TEST(EngineTest, ViewLivesOnItsTablesDevice) {
 
 TEST(EngineTest, SubmissionRefusesUnknownEndpointsAndBadRequests) {
   auto engine = MakeEngine("host:1");
+  // The API has no /no/such (the transports answer "not a known endpoint");
+  // /update/records is in the API, but this server does not run it.
+  EXPECT_EQ(FindEndpoint("/no/such"), nullptr);
   JobRequest job;
-  job.endpoint = "/no/such";
+  job.endpoint = FindEndpoint("/update/records");
   job.request = Json::object();
   auto s = engine->Submit(job);
   ASSERT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(s.status().message(), "endpoint: '/no/such' is not an endpoint this server runs as a job");
+  EXPECT_EQ(s.status().message(), "endpoint: '/update/records' is not an endpoint this server runs as a job");
 
-  job.endpoint = "/get/records";
+  job.endpoint = FindEndpoint("/get/records");
   job.request = Json{{"tabel_name", "x"}};
   s = engine->Submit(job);
   ASSERT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
@@ -352,10 +356,7 @@ TEST(EngineTest, JobsOnATableSeeEarlierWritesInOrder) {
   // Submit everything at once; each insert must be visible to the reads after it.
   std::vector<int64_t> ids;
   auto submit = [&](const std::string& endpoint, Json request) {
-    JobRequest job;
-    job.endpoint = endpoint;
-    job.request = std::move(request);
-    auto s = engine->Submit(std::move(job));
+    auto s = engine->Submit(Request(endpoint, std::move(request)));
     EXPECT_TRUE(s.ok()) << s.status();
     ids.push_back(s->id);
   };
@@ -423,10 +424,10 @@ TEST(EngineTest, CancelOfAQueuedJobByIdOrTagCancelsItAndItNeverRuns) {
   EXPECT_EQ((*alter.response)["action"], "cancel");
   EXPECT_EQ((*alter.response)["status"], Json::array({"CANCELLED"}));
   // Cancelled at once, while the stream is still parked.
-  EXPECT_EQ(engine->GetJob(by_id)->state, JobState::kCancelled);
-  EXPECT_EQ(engine->GetJob(by_tag)->state, JobState::kCancelled);
-  EXPECT_STREQ(JobStatusName(engine->GetJob(by_tag)->state), "CANCELLED");
-  EXPECT_FALSE(engine->GetJob(kept)->finished());
+  EXPECT_EQ(engine->FindJob({by_id})->state, JobState::kCancelled);
+  EXPECT_EQ(engine->FindJob({by_tag})->state, JobState::kCancelled);
+  EXPECT_STREQ(JobStatusName(engine->FindJob({by_tag})->state), "CANCELLED");
+  EXPECT_FALSE(engine->FindJob({kept})->finished());
   // Cancelling again, or something unknown, says so per job.
   EXPECT_EQ(Cancel(*engine, {by_id, 999999}),
             (std::vector<std::string>{"NOT_CANCELLED: already finished (CANCELLED)",
@@ -439,7 +440,7 @@ TEST(EngineTest, CancelOfAQueuedJobByIdOrTagCancelsItAndItNeverRuns) {
   // They never ran: no running state, no worker, no views.
   EXPECT_FALSE(seen_id.ever_ran());
   EXPECT_FALSE(seen_tag.ever_ran());
-  EXPECT_TRUE(engine->GetJob(by_id)->worker.empty());
+  EXPECT_TRUE(engine->FindJob({by_id})->worker.empty());
   EXPECT_FALSE(engine->catalog().Has("va"));
   EXPECT_FALSE(engine->catalog().Has("vb"));
   EXPECT_TRUE(engine->catalog().Has("vc"));
@@ -469,7 +470,7 @@ TEST(EngineTest, CancelOfARunningScanStopsItAtTheNextChunk) {
   ASSERT_NE(engine->WatchJob(id, seen.Fn()), 0);
   park.Release();
   ASSERT_TRUE(hold.WaitHolding());
-  EXPECT_EQ(engine->GetJob(id)->state, JobState::kRunning);
+  EXPECT_EQ(engine->FindJob({id})->state, JobState::kRunning);
 
   EXPECT_EQ(Cancel(*engine, {id}), std::vector<std::string>{"CANCEL_REQUESTED"});
   hold.Release();
@@ -495,7 +496,7 @@ TEST(EngineTest, CancelOfAnInsertIsRefusedAndItCompletes) {
   Park park = ParkStream(*engine);
   const int64_t id = MustSubmit(*engine, "/insert/records", InsertJson("t", 1, 10));
   EXPECT_EQ(Cancel(*engine, {id}), std::vector<std::string>{"NOT_CANCELLABLE: /insert/records changes data"});
-  EXPECT_FALSE(engine->GetJob(id)->finished());
+  EXPECT_FALSE(engine->FindJob({id})->finished());
   park.Release();
   JobSnapshot job = Await(*engine, id);
   EXPECT_EQ(job.state, JobState::kDone) << job.error;
@@ -817,7 +818,7 @@ TEST(EngineTest, DrainLetsJobsFinishWithinTheGrace) {
   // Drain returned once all had finished, well before its grace.
   EXPECT_LT(absl::Now() - start, absl::Seconds(10));
   for (int64_t id : {scan, insert, filter}) {
-    absl::StatusOr<JobSnapshot> job = engine->GetJob(id);
+    absl::StatusOr<JobSnapshot> job = engine->FindJob({id});
     ASSERT_TRUE(job.ok());
     EXPECT_EQ(job->state, JobState::kDone) << id << ": " << job->error;
   }
@@ -840,9 +841,9 @@ TEST(EngineTest, DrainCancelsWhatItCanAfterTheGrace) {
   engine->Drain(absl::Milliseconds(50));
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(40));  // it gave them the grace
   EXPECT_TRUE(engine->draining());
-  EXPECT_EQ(engine->GetJob(f1)->state, JobState::kCancelled);
-  EXPECT_EQ(engine->GetJob(f2)->state, JobState::kCancelled);
-  absl::StatusOr<JobSnapshot> inserted = engine->GetJob(insert);
+  EXPECT_EQ(engine->FindJob({f1})->state, JobState::kCancelled);
+  EXPECT_EQ(engine->FindJob({f2})->state, JobState::kCancelled);
+  absl::StatusOr<JobSnapshot> inserted = engine->FindJob({insert});
   ASSERT_TRUE(inserted.ok());
   EXPECT_EQ(inserted->state, JobState::kDone) << inserted->error;
   EXPECT_EQ(Rows(*engine, "t"), 105);

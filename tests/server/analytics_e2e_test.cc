@@ -5,7 +5,7 @@
 // binary_encoded_response decoded with response_schema_str). Tables are
 // filled through the server (/insert/records, half the rows as JSON records,
 // half as Avro records written in the test), so every value is known, and
-// each result is compared with the reference of tests/engine/reference.h.
+// each result is compared with the reference of tests/common/reference.h.
 // A representative subset of tests/engine/analytics_test.cc's checks.
 //
 // Devices: GPUDB_TEST_DEVICES if set (e.g. "cuda"), else "host:2".
@@ -25,7 +25,7 @@
 
 #include "proto/gpudb.grpc.pb.h"
 #include "server/server.h"
-#include "tests/engine/reference.h"
+#include "tests/common/reference.h"
 #include "tests/server/test_client.h"
 
 namespace {

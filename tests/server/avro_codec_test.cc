@@ -13,8 +13,8 @@
 #include <random>
 #include <string>
 
-#include "engine/api_schema.h"
-#include "engine/json.h"
+#include "engine/api/schema.h"
+#include "engine/api/json.h"
 
 namespace {
 
@@ -161,7 +161,7 @@ Json Generate(const TypeSchema& type, std::mt19937_64& rng, int depth = 0) {
 
 std::vector<const TypeSchema*> AllRecords() {
   std::vector<const TypeSchema*> records = {engine::FindRecord("gpudb_response")};
-  for (const engine::EndpointSchema& e : engine::AllEndpoints()) {
+  for (const engine::EndpointSchema& e : engine::AllEndpointSchemas()) {
     records.push_back(e.request);
     records.push_back(e.response);
   }

@@ -37,7 +37,7 @@
 #include "kernels/random.h"
 #include "proto/gpudb.grpc.pb.h"
 #include "server/server.h"
-#include "tests/engine/reference.h"
+#include "tests/common/reference.h"
 #include "tests/server/test_client.h"
 
 namespace {

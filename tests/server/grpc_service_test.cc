@@ -1,8 +1,8 @@
-// The gRPC service's direct paths against the generic ones they replace:
-// FillGetJobResponse (a GetJobResponse built straight from a job snapshot)
-// must carry what JobApi::DescribeJob encoded by ProtobufCodec carries, for
-// every state a job can be in; JobApi's millisecond figures must read as
-// StrFormat("%.3f") would write them.
+// The two ways a job's description is written: WriteGetJobResponse (the gRPC
+// service, straight into the protobuf message) must carry what
+// GetJobResponseRecord encoded by ProtobufCodec carries (Execute of
+// /get/job), for every state a job can be in; JobApi's millisecond figures
+// must read as StrFormat("%.3f") would write them.
 
 #include "server/grpc_service.h"
 
@@ -25,7 +25,7 @@ using engine::Json;
 using engine::JobSnapshot;
 using engine::JobState;
 
-class FillGetJobResponseTest : public ::testing::Test {
+class GetJobResponseTest : public ::testing::Test {
  protected:
   void SetUp() override {
     engine::EngineOptions options;
@@ -39,9 +39,9 @@ class FillGetJobResponseTest : public ::testing::Test {
 
   // The generic path: the record, then the codec's encoding of it.
   gpudb::v1::GpudbResponse Generic(const JobSnapshot& job) {
-    auto record = api_->DescribeJob(job);
-    EXPECT_TRUE(record.ok()) << record.status();
-    auto wrapped = api_->Wrap(*engine::FindRecord("get_job_response"), *record, "binary");
+    auto described = api_->Describe(job);
+    EXPECT_TRUE(described.ok()) << described.status();
+    auto wrapped = api_->Wrap(*engine::FindRecord("get_job_response"), GetJobResponseRecord(*described), "binary");
     EXPECT_TRUE(wrapped.ok()) << wrapped.status();
     gpudb::v1::GpudbResponse out;
     out.set_status(wrapped->status);
@@ -56,7 +56,7 @@ class FillGetJobResponseTest : public ::testing::Test {
     const gpudb::v1::GpudbResponse want = Generic(job);
     gpudb::v1::GpudbResponse got;
     got.set_message("left over from an earlier use");  // must be cleared
-    ASSERT_TRUE(FillGetJobResponse(*api_, job, &got).ok());
+    ASSERT_TRUE(Direct(job, &got));
     EXPECT_EQ(got.status(), want.status());
     EXPECT_EQ(got.message(), want.message());
     EXPECT_EQ(got.data_type(), want.data_type());
@@ -66,6 +66,14 @@ class FillGetJobResponseTest : public ::testing::Test {
     ASSERT_TRUE(want_record.ParseFromString(want.data()));
     EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(got_record, want_record))
         << "direct:  " << got_record.ShortDebugString() << "\ngeneric: " << want_record.ShortDebugString();
+  }
+
+  // The gRPC service's path; false when the job cannot be described.
+  bool Direct(const JobSnapshot& job, gpudb::v1::GpudbResponse* out) {
+    auto described = api_->Describe(job);
+    if (!described.ok()) return false;
+    WriteGetJobResponse(*std::move(described), out);
+    return true;
   }
 
   static JobSnapshot Job(JobState state, const std::string& encoding) {
@@ -84,7 +92,7 @@ class FillGetJobResponseTest : public ::testing::Test {
   std::unique_ptr<JobApi> api_;
 };
 
-TEST_F(FillGetJobResponseTest, QueuedAndRunning) {
+TEST_F(GetJobResponseTest, QueuedAndRunning) {
   JobSnapshot job = Job(JobState::kQueued, "binary");
   ExpectSame(job);  // no queue_ms yet
   job.state = JobState::kRunning;
@@ -93,7 +101,7 @@ TEST_F(FillGetJobResponseTest, QueuedAndRunning) {
   ExpectSame(job);  // queue_ms, no execution_ms yet
 }
 
-TEST_F(FillGetJobResponseTest, DoneBinaryJsonAndSnappy) {
+TEST_F(GetJobResponseTest, DoneBinaryJsonAndSnappy) {
   for (const char* encoding : {"binary", "json", "snappy"}) {
     SCOPED_TRACE(encoding);
     JobSnapshot job = Job(JobState::kDone, encoding);
@@ -104,7 +112,7 @@ TEST_F(FillGetJobResponseTest, DoneBinaryJsonAndSnappy) {
         Json{{"table_name", "t \xc3\xa9"}, {"table_exists", true}, {"info", Json{{"k", "v"}}}});
     ExpectSame(job);
     gpudb::v1::GpudbResponse got;
-    ASSERT_TRUE(FillGetJobResponse(*api_, job, &got).ok());
+    ASSERT_TRUE(Direct(job, &got));
     gpudb::v1::GetJobResponse record;
     ASSERT_TRUE(record.ParseFromString(got.data()));
     EXPECT_EQ(record.response_encoding(), std::string(encoding) == "json" ? "json" : "binary");
@@ -113,7 +121,7 @@ TEST_F(FillGetJobResponseTest, DoneBinaryJsonAndSnappy) {
   }
 }
 
-TEST_F(FillGetJobResponseTest, ErrorAndCancelled) {
+TEST_F(GetJobResponseTest, ErrorAndCancelled) {
   JobSnapshot job = Job(JobState::kError, "binary");
   job.error = "table_name: 'x' does not exist";
   job.started_us = job.received_us + 2;
@@ -125,15 +133,29 @@ TEST_F(FillGetJobResponseTest, ErrorAndCancelled) {
   ExpectSame(job);
 }
 
-TEST_F(FillGetJobResponseTest, UnencodableResponseIsAnError) {
+TEST_F(GetJobResponseTest, UnencodableResponseIsAnError) {
   JobSnapshot job = Job(JobState::kDone, "binary");
   job.response = std::make_shared<const Json>(Json{{"table_name", 5}});  // not a string
   gpudb::v1::GpudbResponse got;
-  EXPECT_FALSE(FillGetJobResponse(*api_, job, &got).ok());
-  EXPECT_FALSE(api_->DescribeJob(job).ok());
+  EXPECT_FALSE(Direct(job, &got));
+  EXPECT_FALSE(api_->Describe(job).ok());
+}
+
+// info[key] of a description, or "" when it leaves the key out.
+std::string Info(const JobDescription& d, const std::string& key) {
+  for (const auto& [k, v] : d.info) {
+    if (k == key) return v;
+  }
+  return "";
 }
 
 TEST(JobApiTest, MillisecondsReadAsPrintfWould) {
+  ProtobufCodec codec;
+  engine::EngineOptions options;
+  options.devices.spec = "host";
+  auto engine = engine::Engine::Create(options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  JobApi api(**engine, codec);
   for (int64_t us : {int64_t{0}, int64_t{1}, int64_t{9}, int64_t{10}, int64_t{999}, int64_t{1000},
                      int64_t{1001}, int64_t{123456}, int64_t{86400000000}, int64_t{-1}, int64_t{-999},
                      int64_t{-1000}, int64_t{-123456}}) {
@@ -142,12 +164,18 @@ TEST(JobApiTest, MillisecondsReadAsPrintfWould) {
     job.started_us = job.received_us + us;
     job.finished_us = job.started_us + us;
     if (job.started_us <= 0) continue;
-    EXPECT_EQ(JobApi::QueueMs(job), absl::StrFormat("%.3f", us / 1000.0)) << us;
-    EXPECT_EQ(JobApi::ExecutionMs(job), job.finished_us > 0 ? absl::StrFormat("%.3f", us / 1000.0) : "") << us;
+    job.state = JobState::kError;
+    auto described = api.Describe(job);
+    ASSERT_TRUE(described.ok()) << described.status();
+    EXPECT_EQ(Info(*described, "queue_ms"), absl::StrFormat("%.3f", us / 1000.0)) << us;
+    EXPECT_EQ(Info(*described, "execution_ms"), job.finished_us > 0 ? absl::StrFormat("%.3f", us / 1000.0) : "")
+        << us;
   }
   JobSnapshot queued;
-  EXPECT_EQ(JobApi::QueueMs(queued), "");
-  EXPECT_EQ(JobApi::ExecutionMs(queued), "");
+  auto described = api.Describe(queued);
+  ASSERT_TRUE(described.ok()) << described.status();
+  EXPECT_EQ(Info(*described, "queue_ms"), "");
+  EXPECT_EQ(Info(*described, "execution_ms"), "");
 }
 
 }  // namespace

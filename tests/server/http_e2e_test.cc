@@ -24,8 +24,8 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
-#include "engine/api_schema.h"
-#include "engine/json.h"
+#include "engine/api/schema.h"
+#include "engine/api/json.h"
 #include "proto/gpudb.grpc.pb.h"
 #include "server/avro_codec.h"
 #include "server/server.h"
@@ -193,7 +193,7 @@ TEST_F(HttpTest, AnswersEachContentTypeInItsFamily) {
 
 TEST_F(HttpTest, EveryEndpointIsReachable) {
   Start();
-  for (const engine::EndpointSchema& e : engine::AllEndpoints()) {
+  for (const engine::EndpointSchema& e : engine::AllEndpointSchemas()) {
     // An empty JSON object: most requests lack fields, which is a 400 with
     // the ERROR wrapper, never a 404.
     Answer a = Post(e.endpoint, "{}", kJson);
@@ -654,7 +654,7 @@ TEST_F(HttpTest, ShutdownRefusesNewRequestsWith503) {
   gate.Open();
   stopper.join();
   // The accepted job finished within the grace, with its result.
-  absl::StatusOr<engine::JobSnapshot> job = server_->engine().GetJob(created["job_id"].get<int64_t>(), false);
+  absl::StatusOr<engine::JobSnapshot> job = server_->engine().FindJob({created["job_id"].get<int64_t>()}, false);
   ASSERT_TRUE(job.ok()) << job.status();
   EXPECT_EQ(job->state, engine::JobState::kDone) << job->error;
   ASSERT_NE(job->response, nullptr);

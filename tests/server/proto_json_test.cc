@@ -9,7 +9,7 @@
 #include <google/protobuf/message.h>
 #include <gtest/gtest.h>
 
-#include "engine/api_schema.h"
+#include "engine/api/schema.h"
 #include "proto/gpudb.pb.h"
 
 namespace server {
@@ -138,8 +138,8 @@ void ExpectRecordMatchesMessage(const TypeSchema& record) {
 }
 
 TEST(ProtoJsonTest, EveryEndpointHasMatchingMessages) {
-  ASSERT_FALSE(engine::AllEndpoints().empty());
-  for (const engine::EndpointSchema& schema : engine::AllEndpoints()) {
+  ASSERT_FALSE(engine::AllEndpointSchemas().empty());
+  for (const engine::EndpointSchema& schema : engine::AllEndpointSchemas()) {
     SCOPED_TRACE(schema.endpoint);
     ExpectRecordMatchesMessage(*schema.request);
     ExpectRecordMatchesMessage(*schema.response);
@@ -151,7 +151,7 @@ TEST(ProtoJsonTest, EveryEndpointHasMatchingMessages) {
 
 TEST(ProtoJsonTest, EveryMessageIsARecordAWrapperOrTheExecuteRequest) {
   std::set<const Descriptor*> records = {FindRecordMessage("gpudb_response")};
-  for (const engine::EndpointSchema& schema : engine::AllEndpoints()) {
+  for (const engine::EndpointSchema& schema : engine::AllEndpointSchemas()) {
     records.insert(FindRecordMessage(schema.request->name));
     records.insert(FindRecordMessage(schema.response->name));
   }

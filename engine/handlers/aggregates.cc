@@ -1,0 +1,530 @@
+// /aggregate/groupby, /aggregate/unique, /aggregate/minmax, /aggregate/histogram.
+
+#include <cmath>
+#include <map>
+#include <optional>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "engine/table/catalog.h"
+#include "engine/expr/expression.h"
+#include "engine/handlers/request.h"
+#include "engine/handlers/registry.h"
+#include "engine/handlers/rows.h"
+#include "engine/table/host_column.h"
+#include "engine/table/result_table.h"
+#include "kernels/filter.h"
+#include "kernels/gather.h"
+#include "kernels/groupby.h"
+#include "kernels/histogram.h"
+#include "kernels/materialize.h"
+#include "kernels/sort.h"
+#include "kernels/statistics.h"
+
+namespace engine {
+namespace {
+
+using kernels::AggKind;
+
+// An aggregate entry of column_names: "name(args)".
+struct AggregateSpec {
+  AggKind kind = AggKind::kCount;
+  bool count_star = false;  // count(*): the group sizes
+  std::string value;        // the argument expression
+  std::string target;       // arg_min / arg_max: the column returned
+};
+
+// Lowercase text with whitespace outside quotes removed: how aggregate calls
+// are matched when having/order_by refer to them.
+std::string Canonical(absl::string_view text) {
+  std::string out;
+  char quote = 0;
+  for (char c : text) {
+    if (quote != 0) {
+      out.push_back(c);
+      if (c == quote) quote = 0;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      out.push_back(c);
+    } else if (!absl::ascii_isspace(static_cast<unsigned char>(c))) {
+      out.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  return out;
+}
+
+// The aggregate `expr` calls, if it is one: nullopt when `expr` is not a call
+// of an aggregate function; an error for a malformed aggregate.
+std::optional<absl::StatusOr<AggregateSpec>> ParseAggregate(const std::string& expr, absl::string_view field) {
+  static const std::map<std::string, AggKind> kAggregates = {
+      {"count", AggKind::kCount},         {"sum", AggKind::kSum},
+      {"min", AggKind::kMin},             {"max", AggKind::kMax},
+      {"avg", AggKind::kMean},            {"mean", AggKind::kMean},
+      {"stddev", AggKind::kStdPop},       {"stddev_pop", AggKind::kStdPop},
+      {"stddev_samp", AggKind::kStdSamp}, {"var", AggKind::kVarPop},
+      {"var_pop", AggKind::kVarPop},      {"var_samp", AggKind::kVarSamp},
+      {"count_distinct", AggKind::kCountDistinct},
+      {"arg_min", AggKind::kArgMin},      {"arg_max", AggKind::kArgMax}};
+  const size_t open = expr.find('(');
+  if (open == std::string::npos || expr.back() != ')') return std::nullopt;
+  const std::string name = absl::AsciiStrToLower(absl::StripAsciiWhitespace(expr.substr(0, open)));
+  auto it = kAggregates.find(name);
+  if (it == kAggregates.end()) return std::nullopt;
+  const std::string inner = expr.substr(open + 1, expr.size() - open - 2);
+  // The parentheses must enclose the whole rest: "min(a) + max(b)" is not one call.
+  int depth = 0;
+  for (char c : inner) {
+    depth += c == '(' ? 1 : c == ')' ? -1 : 0;
+    if (depth < 0) return std::nullopt;
+  }
+  AggregateSpec spec;
+  spec.kind = it->second;
+  const std::vector<std::string> args = SplitTopLevel(inner, ',');
+  const bool two = spec.kind == AggKind::kArgMin || spec.kind == AggKind::kArgMax;
+  if (args.size() != (two ? 2u : 1u) || args[0].empty() || (two && args[1].empty())) {
+    return absl::StatusOr<AggregateSpec>(absl::InvalidArgumentError(absl::StrCat(
+        field, ": '", expr, "': ", name, " takes ", two ? "two arguments (value, column)" : "one argument")));
+  }
+  if (args[0] == "*") {
+    if (spec.kind != AggKind::kCount) {
+      return absl::StatusOr<AggregateSpec>(
+          absl::InvalidArgumentError(absl::StrCat(field, ": '", expr, "': only count takes *")));
+    }
+    spec.count_star = true;
+  } else {
+    spec.value = args[0];
+  }
+  if (two) spec.target = args[1];
+  return absl::StatusOr<AggregateSpec>(spec);
+}
+
+// Rewrites the aggregate calls in `text` that match an output column into
+// that column's name, so that having/order_by can be compiled over the result.
+std::string ResolveAggregates(absl::string_view text, const std::map<std::string, std::string>& calls) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    const char c = text[i];
+    if (c == '\'' || c == '"') {
+      const size_t close = text.find(c, i + 1);
+      const size_t end = close == absl::string_view::npos ? text.size() : close + 1;
+      absl::StrAppend(&out, text.substr(i, end - i));
+      i = end;
+      continue;
+    }
+    if (absl::ascii_isalpha(static_cast<unsigned char>(c)) || c == '_') {
+      size_t j = i;
+      while (j < text.size() && (absl::ascii_isalnum(static_cast<unsigned char>(text[j])) || text[j] == '_')) ++j;
+      size_t k = j;
+      while (k < text.size() && absl::ascii_isspace(static_cast<unsigned char>(text[k]))) ++k;
+      if (k < text.size() && text[k] == '(') {
+        int depth = 0;
+        size_t close = k;
+        for (; close < text.size(); ++close) {
+          depth += text[close] == '(' ? 1 : text[close] == ')' ? -1 : 0;
+          if (depth == 0) break;
+        }
+        if (close < text.size()) {
+          auto hit = calls.find(Canonical(text.substr(i, close + 1 - i)));
+          if (hit != calls.end()) {
+            out.append(hit->second);
+            i = close + 1;
+            continue;
+          }
+        }
+      }
+      absl::StrAppend(&out, text.substr(i, j - i));
+      i = j;
+      continue;
+    }
+    out.push_back(c);
+    ++i;
+  }
+  return out;
+}
+
+// A name for a result column in expressions and stored tables.
+std::string ColumnName(absl::string_view header, size_t index) {
+  std::string name;
+  for (char c : header) {
+    name.push_back(absl::ascii_isalnum(static_cast<unsigned char>(c)) ? absl::ascii_tolower(c) : '_');
+  }
+  while (!name.empty() && name.back() == '_') name.pop_back();
+  if (name.empty() || absl::ascii_isdigit(static_cast<unsigned char>(name[0]))) name = absl::StrCat("column_", index + 1);
+  return name;
+}
+
+// The definition of an aggregate's result column.
+ColumnDef AggregateDef(AggKind kind, const RowValues* value, const RowValues* target, std::string name) {
+  switch (kind) {
+    case AggKind::kCount:
+    case AggKind::kCountDistinct:
+      return ValueDef(kernels::ValueKind::kInt, std::move(name), false);
+    case AggKind::kSum:
+      return ValueDef(value->def.is_integer() ? kernels::ValueKind::kInt : kernels::ValueKind::kFloat,
+                      std::move(name), true);
+    case AggKind::kMin:
+    case AggKind::kMax:
+      return ResultDef(value->def, std::move(name), true);
+    case AggKind::kArgMin:
+    case AggKind::kArgMax:
+      return ResultDef(target->def, std::move(name), true);
+    default:
+      return ValueDef(kernels::ValueKind::kFloat, std::move(name), true);
+  }
+}
+
+// Orders the rows of `result` by an order_by list ("expr [asc|desc], ...")
+// over its columns.
+absl::Status OrderResult(JobContext& ctx, ResultTable& result, const std::string& order_by,
+                         const std::map<std::string, std::string>& calls, absl::string_view field) {
+  auto parsed = ParseOrderBy(order_by, field);
+  if (!parsed.ok()) return parsed.status();
+  std::vector<kernels::SortKey> keys;
+  std::vector<kernels::Column> owned;
+  const TableType type = result.type();
+  const std::vector<kernels::ColumnView> views = result.views();
+  for (const OrderKey& key : *parsed) {
+    // A grouping expression or aggregate as written names its column.
+    auto whole = calls.find(Canonical(key.expr));
+    const std::string expr = whole != calls.end() ? whole->second : ResolveAggregates(key.expr, calls);
+    if (const int c = type.Find(expr); c >= 0) {
+      keys.push_back({views[c], key.descending});
+      continue;
+    }
+    auto program = CompileExpression(expr, type, views, ExprUse::kValue);
+    if (!program.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", program.status().message()));
+    kernels::DeviceProgram device_program = kernels::Upload(*program, ctx.exec);
+    owned.push_back(kernels::Materialize(device_program.view, 0, result.rows(), true, ctx.exec));
+    keys.push_back({owned.back().view(), key.descending});
+  }
+  if (keys.empty()) return absl::OkStatus();
+  kernels::Buffer order = kernels::SortOrder(keys, nullptr, result.rows(), ctx.exec);
+  result.Keep(order.as<int64_t>(), result.rows(), ctx.exec);
+  return absl::OkStatus();
+}
+
+// Stores `result` as a new table (option result_table).
+absl::Status StoreResult(JobContext& ctx, const ResultTable& result, const std::string& name) {
+  std::vector<ColumnDef> defs;
+  std::vector<kernels::Column> columns;
+  for (const ResultColumn& c : result.columns()) {
+    defs.push_back(c.def);
+    kernels::Column copy(c.values.type(), c.values.width(), c.def.nullable);
+    copy.Append(c.values.view(), ctx.exec);
+    columns.push_back(std::move(copy));
+  }
+  auto table = std::make_shared<Table>(name, TableType(std::move(defs), ""), &ctx.device, Table::Kind::kTable);
+  table->Replace(std::move(columns));
+  if (absl::Status s = ctx.catalog.Add(table); !s.ok()) {
+    return absl::AlreadyExistsError(absl::StrCat("options.result_table: ", s.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Access>> GroupByAccess(const Json& request) {
+  auto access = ReadTableAccess(request);
+  if (!access.ok()) return access;
+  const std::string result = Option(request, "result_table");
+  if (!result.empty()) {
+    if (absl::Status s = ValidateTableName(result, "options.result_table"); !s.ok()) return s;
+    access->push_back(Access{result, true});
+  }
+  return access;
+}
+
+// The groups are read only through GroupFirstRows and Aggregate.
+kernels::GroupOptions Unordered() {
+  kernels::GroupOptions options;
+  options.ordered = false;
+  return options;
+}
+
+// One row of aggregates over no rows: counts 0, everything else null.
+ResultColumn EmptyAggregate(const ColumnDef& def, std::string header, const kernels::Exec& exec) {
+  HostColumn host(def.phys(), def.char_width, def.nullable);
+  if (def.nullable) {
+    host.AppendNull();
+  } else {
+    host.AppendInt(0);
+  }
+  return ResultColumn{std::move(header), def, ToDevice(host, exec)};
+}
+
+absl::StatusOr<Json> GroupBy(JobContext& ctx, const Json& request) {
+  auto table = FindTable(ctx, request, "table_name");
+  if (!table.ok()) return table.status();
+  const auto names = request["column_names"].get<std::vector<std::string>>();
+  if (names.empty()) return absl::InvalidArgumentError("column_names: give at least one column or aggregate");
+  const std::string result_table = Option(request, "result_table");
+  if (!result_table.empty() && ctx.catalog.Has(result_table)) {
+    return absl::AlreadyExistsError(absl::StrCat("options.result_table: table '", result_table, "' already exists"));
+  }
+  auto descending = DescendingOption(request);
+  if (!descending.ok()) return descending.status();
+
+  // Classify the entries: keys and aggregates.
+  struct Entry {
+    std::string header;
+    std::string name;
+    std::optional<AggregateSpec> aggregate;
+    std::string expr;
+  };
+  std::vector<Entry> entries;
+  // Canonical text of each entry (aggregate calls and grouping expressions)
+  // → its column name, for having and order_by.
+  std::map<std::string, std::string> calls;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string field = absl::StrCat("column_names[", i, "]");
+    auto aliased = SplitAlias(names[i], field);
+    if (!aliased.ok()) return aliased.status();
+    Entry e;
+    e.expr = aliased->expr;
+    e.header = aliased->alias.empty() ? aliased->expr : aliased->alias;
+    e.name = !aliased->alias.empty() ? aliased->alias
+             : (*table)->type().Find(aliased->expr) >= 0 ? aliased->expr
+                                                          : ColumnName(e.header, i);
+    if (auto parsed = ParseAggregate(aliased->expr, field)) {
+      if (!parsed->ok()) return parsed->status();
+      e.aggregate = **parsed;
+    }
+    calls[Canonical(aliased->expr)] = e.name;
+    entries.push_back(std::move(e));
+  }
+
+  auto rows = SelectRows(ctx, **table, Option(request, "expression"), "options.expression");
+  if (!rows.ok()) return rows.status();
+
+  // Key values, then the groups.
+  std::vector<RowValues> keys;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i].aggregate) continue;
+    auto v = EvaluateRows(ctx, **table, entries[i].expr, absl::StrCat("column_names[", i, "]"));
+    if (!v.ok()) return v.status();
+    keys.push_back(*std::move(v));
+  }
+  if (absl::Status s = ctx.checkpoint(1, 3); !s.ok()) return s;
+  const bool one_group = keys.empty();
+  RowValues constant;
+  if (one_group) {
+    // Aggregates without keys: one group of every selected row.
+    auto zero = EvaluateRows(ctx, **table, "0", "column_names");
+    if (!zero.ok()) return zero.status();
+    constant = *std::move(zero);
+  }
+  std::vector<kernels::ColumnView> key_views;
+  for (const RowValues& k : keys) key_views.push_back(k.view);
+  if (one_group) key_views.push_back(constant.view);
+  kernels::Groups groups = kernels::GroupRows(key_views, rows->data(), rows->count, Unordered(), ctx.exec);
+  kernels::Buffer first = kernels::GroupFirstRows(groups, ctx.exec);
+  if (absl::Status s = ctx.checkpoint(2, 3); !s.ok()) return s;
+
+  std::vector<ResultColumn> columns;
+  size_t key = 0;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const Entry& e = entries[i];
+    const std::string field = absl::StrCat("column_names[", i, "]");
+    if (!e.aggregate) {
+      const RowValues& k = keys[key++];
+      columns.push_back(ResultColumn{e.header, ResultDef(k.def, e.name, k.def.nullable),
+                                     kernels::Gather(k.view, first.as<int64_t>(), groups.count,
+                                                     k.def.nullable, ctx.exec)});
+      continue;
+    }
+    const AggregateSpec& spec = *e.aggregate;
+    std::optional<RowValues> value, target;
+    if (!spec.count_star) {
+      auto v = EvaluateRows(ctx, **table, spec.value, field);
+      if (!v.ok()) return v.status();
+      value = *std::move(v);
+      const bool numeric_only = spec.kind == AggKind::kSum || spec.kind == AggKind::kMean ||
+                                spec.kind == AggKind::kVarPop || spec.kind == AggKind::kVarSamp ||
+                                spec.kind == AggKind::kStdPop || spec.kind == AggKind::kStdSamp;
+      if (numeric_only && value->def.is_string()) {
+        return absl::InvalidArgumentError(absl::StrCat(field, ": '", e.expr, "' needs a numeric argument, not ",
+                                                       value->def.type_name()));
+      }
+    }
+    if (!spec.target.empty()) {
+      auto t = EvaluateRows(ctx, **table, spec.target, field);
+      if (!t.ok()) return t.status();
+      target = *std::move(t);
+    }
+    const ColumnDef def = AggregateDef(spec.kind, value ? &*value : nullptr, target ? &*target : nullptr, e.name);
+    if (one_group && rows->count == 0) {
+      columns.push_back(EmptyAggregate(def, e.header, ctx.exec));
+      continue;
+    }
+    columns.push_back(ResultColumn{e.header, def,
+                                   kernels::Aggregate(groups, spec.kind, value ? &value->view : nullptr,
+                                                      target ? &target->view : nullptr, ctx.exec)});
+  }
+  ResultTable result(std::move(columns));
+
+  const std::string having = Option(request, "having");
+  if (!absl::StripAsciiWhitespace(having).empty()) {
+    auto program = CompileExpression(ResolveAggregates(having, calls), result.type(), result.views(),
+                                     ExprUse::kPredicate);
+    if (!program.ok()) return absl::InvalidArgumentError(absl::StrCat("options.having: ", program.status().message()));
+    kernels::DeviceProgram device_program = kernels::Upload(*program, ctx.exec);
+    kernels::Selection kept = kernels::Select(device_program.view, 0, result.rows(), ctx.exec);
+    result.Keep(kept.indices.as<int64_t>(), kept.count, ctx.exec);
+  }
+  const std::string order_by = Option(request, "order_by");
+  if (!absl::StripAsciiWhitespace(order_by).empty()) {
+    if (absl::Status s = OrderResult(ctx, result, order_by, calls, "options.order_by"); !s.ok()) return s;
+  } else if (*descending && !one_group) {
+    std::string keys_desc;
+    for (const Entry& e : entries) {
+      if (!e.aggregate) absl::StrAppend(&keys_desc, keys_desc.empty() ? "" : ", ", e.name, " desc");
+    }
+    if (absl::Status s = OrderResult(ctx, result, keys_desc, calls, "options.sort_order"); !s.ok()) return s;
+  }
+
+  Json info = Json::object();
+  if (!result_table.empty()) {
+    if (absl::Status s = StoreResult(ctx, result, result_table); !s.ok()) return s;
+    info["qualified_result_table_name"] = result_table;
+  }
+  auto page = ResolvePage(request["offset"].get<int64_t>(), request["limit"].get<int64_t>(), result.rows(),
+                          ctx.limits);
+  if (!page.ok()) return page.status();
+  Json response = result.Encode(page->begin, page->end, StringField(request, "encoding"), ctx.exec);
+  response["total_number_of_records"] = result.rows();
+  response["has_more_records"] = page->end < result.rows();
+  response["info"] = info;
+  return response;
+}
+
+absl::StatusOr<Json> GroupByChecked(JobContext& ctx, const Json& request) {
+  if (absl::Status s = CheckEncoding(request); !s.ok()) return s;
+  return GroupBy(ctx, request);
+}
+
+absl::StatusOr<Json> Unique(JobContext& ctx, const Json& request) {
+  if (absl::Status s = CheckEncoding(request); !s.ok()) return s;
+  auto table = FindTable(ctx, request, "table_name");
+  if (!table.ok()) return table.status();
+  auto descending = DescendingOption(request);
+  if (!descending.ok()) return descending.status();
+  const std::string& column = StringField(request, "column_name");
+  auto rows = SelectRows(ctx, **table, Option(request, "expression"), "options.expression");
+  if (!rows.ok()) return rows.status();
+  auto value = EvaluateRows(ctx, **table, column, "column_name");
+  if (!value.ok()) return value.status();
+  kernels::Groups groups = kernels::GroupRows({value->view}, rows->data(), rows->count, Unordered(), ctx.exec);
+  kernels::Buffer first = kernels::GroupFirstRows(groups, ctx.exec);
+  std::vector<ResultColumn> columns;
+  const std::string name = (*table)->type().Find(column) >= 0 ? column : ColumnName(column, 0);
+  columns.push_back(ResultColumn{column, ResultDef(value->def, name, value->def.nullable),
+                                 kernels::Gather(value->view, first.as<int64_t>(), groups.count,
+                                                 value->def.nullable, ctx.exec)});
+  ResultTable result(std::move(columns));
+  if (*descending) {
+    kernels::Buffer order = kernels::SortOrder({{result.views()[0], true}}, nullptr, result.rows(), ctx.exec);
+    result.Keep(order.as<int64_t>(), result.rows(), ctx.exec);
+  }
+  auto page = ResolvePage(request["offset"].get<int64_t>(), request["limit"].get<int64_t>(), result.rows(),
+                          ctx.limits);
+  if (!page.ok()) return page.status();
+  Json encoded = result.Encode(page->begin, page->end, StringField(request, "encoding"), ctx.exec);
+  return Json{{"table_name", (*table)->name()},
+              {"response_schema_str", encoded["response_schema_str"]},
+              {"binary_encoded_response", encoded["binary_encoded_response"]},
+              {"json_encoded_response", encoded["json_encoded_response"]},
+              {"has_more_records", page->end < result.rows()},
+              {"info", Json{{"total_number_of_records", absl::StrCat(result.rows())}}}};
+}
+
+absl::StatusOr<Json> MinMax(JobContext& ctx, const Json& request) {
+  auto table = FindTable(ctx, request, "table_name");
+  if (!table.ok()) return table.status();
+  const std::string& column = StringField(request, "column_name");
+  auto value = EvaluateRows(ctx, **table, column, "column_name");
+  if (!value.ok()) return value.status();
+  Json info = Json::object();
+  double min = 0, max = 0;
+  if (value->def.is_string()) {
+    // The first and last non-null strings in sorted order (nulls sort first).
+    kernels::Buffer order = kernels::SortOrder({{value->view, false}}, nullptr, (*table)->rows(), ctx.exec);
+    auto present = CountRows(ctx, **table, absl::StrCat("not is_null(", column, ")"), "column_name");
+    if (!present.ok()) return present.status();
+    if (*present > 0) {
+      const int64_t n = (*table)->rows();
+      RowSet sorted;
+      sorted.all = false;
+      sorted.count = n;
+      sorted.indices = std::move(order);
+      kernels::Column ends = kernels::Gather(value->view, sorted.indices.as<int64_t>() + (n - *present), 1, false,
+                                             ctx.exec);
+      kernels::Column last = kernels::Gather(value->view, sorted.indices.as<int64_t>() + (n - 1), 1, false, ctx.exec);
+      info["min_string"] = std::string(ToHost(ends.view(), false, 0, 1, ctx.exec).StringAt(0));
+      info["max_string"] = std::string(ToHost(last.view(), false, 0, 1, ctx.exec).StringAt(0));
+    }
+  } else {
+    auto program = CompileExpression(column, (*table)->type(), (*table)->views(), ExprUse::kNumber);
+    if (!program.ok()) return absl::InvalidArgumentError(absl::StrCat("column_name: ", program.status().message()));
+    kernels::DeviceProgram device_program = kernels::Upload(*program, ctx.exec);
+    kernels::Moments m;
+    absl::Status scanned = ForEachChunk(ctx, (*table)->rows(), [&](int64_t begin, int64_t end) {
+      m = kernels::MergeMoments(m, kernels::ComputeMoments(device_program.view, begin, end, ctx.exec));
+    });
+    if (!scanned.ok()) return scanned;
+    min = m.min;
+    max = m.max;
+  }
+  return Json{{"min", min}, {"max", max}, {"info", info}};
+}
+
+absl::StatusOr<Json> Histogram(JobContext& ctx, const Json& request) {
+  auto table = FindTable(ctx, request, "table_name");
+  if (!table.ok()) return table.status();
+  const double start = request["start"].get<double>();
+  const double end = request["end"].get<double>();
+  const double interval = request["interval"].get<double>();
+  if (!(interval > 0) || !std::isfinite(interval)) {
+    return absl::InvalidArgumentError(absl::StrCat("interval: must be a positive number, got ", interval));
+  }
+  if (!(end > start) || !std::isfinite(start) || !std::isfinite(end)) {
+    return absl::InvalidArgumentError(absl::StrCat("end: must be greater than start (", start, "), got ", end));
+  }
+  const double bins_exact = std::ceil((end - start) / interval);
+  constexpr double kMaxBins = 10'000'000;
+  if (bins_exact > kMaxBins) {
+    return absl::InvalidArgumentError(absl::StrCat("interval: (end - start) / interval gives ", bins_exact,
+                                                   " bins; at most ", kMaxBins, " are allowed"));
+  }
+  auto value = EvaluateRows(ctx, **table, StringField(request, "column_name"), "column_name");
+  if (!value.ok()) return value.status();
+  if (value->def.is_string()) {
+    return absl::InvalidArgumentError(absl::StrCat("column_name: a histogram needs a numeric column, not ",
+                                                   value->def.type_name()));
+  }
+  std::optional<RowValues> weights;
+  const std::string weight_column = Option(request, "value_column");
+  if (!weight_column.empty()) {
+    auto w = EvaluateRows(ctx, **table, weight_column, "options.value_column");
+    if (!w.ok()) return w.status();
+    if (w->def.is_string()) {
+      return absl::InvalidArgumentError(absl::StrCat("options.value_column: must be numeric, not ", w->def.type_name()));
+    }
+    weights = *std::move(w);
+  }
+  const std::vector<double> counts =
+      kernels::Histogram(value->view, weights ? &weights->view : nullptr, nullptr, (*table)->rows(), start, end,
+                         interval, static_cast<int64_t>(bins_exact), ctx.exec);
+  return Json{{"counts", counts}, {"start", start}, {"end", end}, {"info", Json::object()}};
+}
+
+}  // namespace
+
+void AddAggregateHandlers(HandlerMap* handlers) {
+  (*handlers)["/aggregate/groupby"] = Handler{true, GroupByAccess, GroupByChecked};
+  (*handlers)["/aggregate/unique"] = Handler{true, ReadTableAccess, Unique};
+  (*handlers)["/aggregate/minmax"] = Handler{true, ReadTableAccess, MinMax};
+  (*handlers)["/aggregate/histogram"] = Handler{true, ReadTableAccess, Histogram};
+}
+
+}  // namespace engine

@@ -1,0 +1,67 @@
+#pragma once
+
+// What an endpoint's handler is: which names its request touches (so the
+// scheduler can order it) and how it runs. Requests arrive normalized against
+// the endpoint's schema (api/schema.h): every field present with its type.
+// Handlers of data endpoints run on a stream of a device (JobContext); the
+// administration endpoints run at submission, so that a cancel or a status
+// never waits behind other work (AdminContext).
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/api/json.h"
+#include "engine/jobs/access.h"
+#include "engine/jobs/device.h"
+#include "engine/jobs/tracker.h"
+#include "engine/table/catalog.h"
+
+namespace engine {
+
+struct EngineLimits {
+  // Most rows a read endpoint returns; limit = -9999 asks for this many.
+  int64_t max_get_records_size = 20000;
+  // Rows a scan processes between checkpoints (progress, cancel, deadline).
+  int64_t chunk_rows = int64_t{1} << 22;
+};
+
+// What a job running on a stream may use.
+struct JobContext {
+  Catalog& catalog;
+  Device& device;
+  const kernels::Exec& exec;
+  const EngineLimits& limits;
+  // Called at chunk boundaries with the work done so far (done of total
+  // units, any unit). Records progress and says whether to go on: OK, or
+  // Cancelled / DeadlineExceeded, which the handler returns at once.
+  std::function<absl::Status(int64_t done, int64_t total)> checkpoint;
+};
+
+// What an administration endpoint reads and changes.
+struct AdminContext {
+  JobTracker& jobs;
+  const Catalog& catalog;
+  const std::vector<std::unique_ptr<Device>>& devices;
+  const EngineLimits& limits;
+  bool draining;  // the engine is shutting down
+};
+
+struct Handler {
+  // Whether a running job may be cancelled: reads can; jobs that change
+  // tables or types cannot.
+  bool cancellable = false;
+  // The names the request reads and writes. Errors here (a malformed name)
+  // reject the job at submission.
+  absl::StatusOr<std::vector<Access>> (*access)(const Json& request) = nullptr;
+  // Exactly one of these is set. `run` runs the job on a stream; `run_admin`
+  // runs it at submission. Either returns the endpoint's response record;
+  // errors are the job's error, their messages naming the field and the
+  // problem.
+  absl::StatusOr<Json> (*run)(JobContext& ctx, const Json& request) = nullptr;
+  absl::StatusOr<Json> (*run_admin)(AdminContext& ctx, const Json& request) = nullptr;
+};
+
+}  // namespace engine

@@ -1,0 +1,349 @@
+// /insert/records, /insert/records/random, /get/records.
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "engine/handlers/request.h"
+#include "engine/handlers/registry.h"
+#include "engine/handlers/rows.h"
+#include "engine/table/record_codec.h"
+#include "engine/table/result_table.h"
+#include "engine/expr/expression.h"
+#include "kernels/gather.h"
+#include "kernels/materialize.h"
+#include "kernels/random.h"
+
+namespace engine {
+namespace {
+
+std::vector<kernels::ColumnView> Views(const std::vector<kernels::Column>& columns) {
+  std::vector<kernels::ColumnView> views;
+  for (const auto& c : columns) views.push_back(c.view());
+  return views;
+}
+
+// The table named by table_name, which must be a table, not a view.
+absl::StatusOr<std::shared_ptr<Table>> FindInsertTarget(const JobContext& ctx, const Json& request) {
+  auto table = FindTable(ctx, request, "table_name");
+  if (table.ok() && (*table)->kind() == Table::Kind::kView) {
+    return absl::InvalidArgumentError(absl::StrCat("table_name: '", (*table)->name(), "' is a view; insert into a table"));
+  }
+  return table;
+}
+
+absl::StatusOr<Json> InsertRecords(JobContext& ctx, const Json& request) {
+  auto table = FindInsertTarget(ctx, request);
+  if (!table.ok()) return table.status();
+  const std::string& encoding = StringField(request, "list_encoding");
+  const Json& list = request["list"];
+  const Json& list_str = request["list_str"];
+  DecodeOptions decode;
+  auto truncate = BoolOption(request, "truncate_strings", false);
+  auto dry_run = BoolOption(request, "dry_run", false);
+  auto return_ids = BoolOption(request, "return_record_ids", false);
+  for (const auto* v : {&truncate, &dry_run, &return_ids}) {
+    if (!v->ok()) return v->status();
+  }
+  decode.truncate_strings = *truncate;
+
+  const TableType& type = (*table)->type();
+  if (encoding == "binary" && !list_str.empty()) {
+    return absl::InvalidArgumentError("list_str: records given with list_encoding 'binary'; put them in list");
+  }
+  if (encoding == "json" && !list.empty()) {
+    return absl::InvalidArgumentError("list: binary records given with list_encoding 'json'; put them in list_str");
+  }
+  if (encoding != "binary" && encoding != "json") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("list_encoding: expected 'binary' or 'json', got '", encoding, "'"));
+  }
+  // Decode in chunks, reporting progress; decoding is most of an insert's work.
+  const Json& records = encoding == "binary" ? list : list_str;
+  const size_t total = records.size();
+  constexpr size_t kDecodeChunk = 16384;
+  std::vector<HostColumn> columns = MakeHostColumns(type);
+  for (size_t begin = 0; begin < total; begin += kDecodeChunk) {
+    const size_t end = std::min(total, begin + kDecodeChunk);
+    absl::Status decoded = encoding == "binary" ? DecodeAvroRecords(type, list, decode, &columns, begin, end)
+                                                : DecodeJsonRecords(type, list_str, decode, &columns, begin, end);
+    if (!decoded.ok()) return decoded;
+    if (absl::Status s = ctx.checkpoint(end * 9, total * 10); !s.ok()) return s;
+  }
+
+  const int64_t count = columns.empty() ? 0 : columns[0].size;
+  const int64_t first_row = (*table)->rows();
+  if (!*dry_run && count > 0) {
+    std::vector<kernels::Column> staged;
+    for (const HostColumn& c : columns) staged.push_back(ToDevice(c, ctx.exec));
+    (*table)->Append(Views(staged), ctx.exec);
+  }
+  Json record_ids = Json::array();
+  if (*return_ids) {
+    for (int64_t i = 0; i < count; ++i) record_ids.push_back(absl::StrCat(first_row + i));
+  }
+  return Json{{"record_ids", record_ids},
+              {"count_inserted", *dry_run ? 0 : count},
+              {"count_updated", 0},
+              {"info", Json::object()}};
+}
+
+// Defaults of /insert/records/random, as Kinetica documents them.
+constexpr double kDefaultMin = -99999;
+constexpr double kDefaultMax = 99999;
+constexpr double kDefaultMinLength = 1;
+constexpr double kDefaultMaxLength = 200;
+constexpr double kTimestamp2010 = 1262304000000;  // 2010-01-01 in ms
+constexpr double kTimestamp2030 = 1893456000000;  // 2030-01-01 in ms
+constexpr int64_t kRandomChunkRows = int64_t{1} << 22;
+
+// The spec of one column: its own settings over `all`'s over the defaults.
+absl::StatusOr<kernels::RandomSpec> ColumnSpec(const ColumnDef& def, const Json& options, uint64_t seed,
+                                               uint64_t column) {
+  kernels::RandomSpec spec;
+  if (def.is_string()) {
+    spec.min = kDefaultMinLength;
+    spec.max = def.kind == ColumnKind::kCharN ? def.char_width : kDefaultMaxLength;
+  } else if (def.kind == ColumnKind::kTimestamp) {
+    spec.min = kTimestamp2010;
+    spec.max = kTimestamp2030;
+  } else if (def.kind == ColumnKind::kBoolean) {
+    spec.min = 0;
+    spec.max = 1;
+  } else {
+    spec.min = kDefaultMin;
+    spec.max = kDefaultMax;
+  }
+  for (const char* key : {"all", def.name.c_str()}) {
+    auto it = options.find(key);
+    if (it == options.end()) continue;
+    for (auto p = it->begin(); p != it->end(); ++p) {
+      const double v = p.value().get<double>();
+      if (p.key() == "min") spec.min = v;
+      else if (p.key() == "max") spec.max = v;
+      else if (p.key() == "null_percentage") {
+        if (v < 0 || v > 100) {
+          return absl::InvalidArgumentError(absl::StrCat("options.", key, ".null_percentage: must be 0..100, got ", v));
+        }
+        spec.null_fraction = v / 100.0;
+      } else {
+        return absl::InvalidArgumentError(
+            absl::StrCat("options.", key, ": unknown setting '", p.key(), "' (min, max, null_percentage)"));
+      }
+    }
+  }
+  if (spec.min > spec.max) {
+    return absl::InvalidArgumentError(absl::StrCat("options: min ", spec.min, " is greater than max ", spec.max,
+                                                   " for column '", def.name, "'"));
+  }
+  if (def.is_integer() && std::floor(spec.max) < std::ceil(spec.min)) {
+    return absl::InvalidArgumentError(absl::StrCat("options: no integer lies in [", spec.min, ", ", spec.max,
+                                                   "] for column '", def.name, "'"));
+  }
+  if (def.is_string()) {
+    spec.min = std::max(0.0, std::floor(spec.min));
+    spec.max = std::floor(spec.max);
+    if (def.kind == ColumnKind::kCharN) spec.max = std::min<double>(spec.max, def.char_width);
+    spec.min = std::min(spec.min, spec.max);
+  }
+  spec.seed = seed;
+  spec.stream = column;
+  return spec;
+}
+
+absl::StatusOr<Json> InsertRecordsRandom(JobContext& ctx, const Json& request) {
+  auto table = FindInsertTarget(ctx, request);
+  if (!table.ok()) return table.status();
+  const int64_t count = request["count"].get<int64_t>();
+  if (count < 0) return absl::InvalidArgumentError(absl::StrCat("count: must be >= 0, got ", count));
+  const Json& options = request["options"];
+  for (auto it = options.begin(); it != options.end(); ++it) {
+    if (it.key() != "all" && it.key() != "seed" && (*table)->type().Find(it.key()) < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("options: no column named '", it.key(), "'"));
+    }
+  }
+  uint64_t seed = 0;
+  if (auto it = options.find("seed"); it != options.end()) {
+    auto value = it->find("value");
+    if (value == it->end() || value->get<double>() < 0) {
+      return absl::InvalidArgumentError("options.seed: give the seed as {\"seed\": {\"value\": N}} with N >= 0");
+    }
+    seed = static_cast<uint64_t>(value->get<double>());
+  } else {
+    seed = static_cast<uint64_t>(std::random_device{}()) << 32 | std::random_device{}();
+  }
+
+  const TableType& type = (*table)->type();
+  std::vector<kernels::RandomSpec> specs;
+  for (size_t c = 0; c < type.size(); ++c) {
+    auto spec = ColumnSpec(type.column(c), options, seed, c);
+    if (!spec.ok()) return spec.status();
+    specs.push_back(*spec);
+  }
+
+  // Draw in chunks into staging columns, then append once: the table changes
+  // all at once or not at all, and a failure returns every staged byte.
+  std::vector<kernels::Column> staged;
+  for (const ColumnDef& c : type.columns()) staged.emplace_back(c.phys(), c.char_width, c.nullable);
+  for (int64_t done = 0; done < count;) {
+    const int64_t n = std::min(kRandomChunkRows, count - done);
+    for (size_t c = 0; c < type.size(); ++c) {
+      const ColumnDef& def = type.column(c);
+      kernels::RandomSpec spec = specs[c];
+      spec.stream = (static_cast<uint64_t>(done) << 16) ^ c;
+      kernels::Column chunk = kernels::RandomColumn(def.phys(), def.char_width, def.nullable, n, spec, ctx.exec);
+      staged[c].Append(chunk.view(), ctx.exec);
+    }
+    done += n;
+    // Progress over the draw and the final append (counted as a tenth).
+    if (absl::Status s = ctx.checkpoint(done * 9, count * 10); !s.ok()) return s;
+  }
+  (*table)->Append(Views(staged), ctx.exec);
+  return Json{{"table_name", (*table)->name()}, {"count", count}, {"info", Json::object()}};
+}
+
+// The option a request's sort keys came from (as RequestedOrder reads
+// them), to name it in errors.
+const char* OrderField(const Json& request) {
+  return absl::StripAsciiWhitespace(Option(request, "order_by")).empty() ? "options.sort_by" : "options.order_by";
+}
+
+// The rows a records read returns: those options.expression selects, in the
+// requested order (options.sort_by or order_by), and the offset/limit page of
+// them. Only the page's rows of the order are computed (the page depends on
+// the count alone); a bad sort key is reported before a bad offset or limit.
+struct PagedRows {
+  RowSet rows;
+  Page page;
+};
+
+absl::StatusOr<PagedRows> SortedPage(JobContext& ctx, const Table& table, const Json& request) {
+  auto order = RequestedOrder(request);
+  if (!order.ok()) return order.status();
+  auto rows = SelectRows(ctx, table, Option(request, "expression"), "options.expression");
+  if (!rows.ok()) return rows.status();
+  auto page = ResolvePage(request["offset"].get<int64_t>(), request["limit"].get<int64_t>(), rows->count,
+                          ctx.limits);
+  if (absl::Status s = OrderRows(ctx, table, *order, &*rows, OrderField(request), page.ok() ? page->end : 0);
+      !s.ok()) {
+    return s;
+  }
+  if (!page.ok()) return page.status();
+  return PagedRows{*std::move(rows), *page};
+}
+
+absl::StatusOr<Json> GetRecords(JobContext& ctx, const Json& request) {
+  auto table = FindTable(ctx, request, "table_name");
+  if (!table.ok()) return table.status();
+  if (absl::Status s = CheckEncoding(request); !s.ok()) return s;
+  const std::string& encoding = StringField(request, "encoding");
+  auto paged = SortedPage(ctx, **table, request);
+  if (!paged.ok()) return paged.status();
+  const RowSet& rows = paged->rows;
+  const Page& page = paged->page;
+  const TableType& type = (*table)->type();
+  std::vector<HostColumn> columns = FetchRows(ctx, **table, rows, page.begin, page.end);
+
+  Json records_binary = Json::array();
+  Json records_json = Json::array();
+  for (int64_t r = 0; r < page.end - page.begin; ++r) {
+    if (encoding == "binary") {
+      const std::string record = EncodeAvroRecord(type, columns, r);
+      records_binary.push_back(Json::binary(std::vector<uint8_t>(record.begin(), record.end())));
+    } else {
+      records_json.push_back(DumpJson(RecordToJson(type, columns, r)));
+    }
+  }
+  const std::string type_name = type.label().empty() ? "type" : type.label();
+  return Json{{"table_name", (*table)->name()},
+              {"type_name", type_name},
+              {"type_schema", type.AvroSchema(type_name)},
+              {"records_binary", records_binary},
+              {"records_json", records_json},
+              {"total_number_of_records", rows.count},
+              {"has_more_records", page.end < rows.count},
+              {"info", Json::object()}};
+}
+
+absl::StatusOr<Json> GetRecordsByColumn(JobContext& ctx, const Json& request) {
+  auto table = FindTable(ctx, request, "table_name");
+  if (!table.ok()) return table.status();
+  if (absl::Status s = CheckEncoding(request); !s.ok()) return s;
+  const std::string& encoding = StringField(request, "encoding");
+  const auto names = request["column_names"].get<std::vector<std::string>>();
+  if (names.empty()) return absl::InvalidArgumentError("column_names: give at least one column or expression");
+  std::vector<Aliased> outputs;
+  for (size_t i = 0; i < names.size(); ++i) {
+    auto aliased = SplitAlias(names[i], absl::StrCat("column_names[", i, "]"));
+    if (!aliased.ok()) return aliased.status();
+    outputs.push_back(*std::move(aliased));
+  }
+  auto paged = SortedPage(ctx, **table, request);
+  if (!paged.ok()) return paged.status();
+  const RowSet& rows = paged->rows;
+  const Page& page = paged->page;
+
+  // Gather the page's rows of every column, then evaluate the outputs over
+  // that small table only.
+  const int64_t n = page.end - page.begin;
+  const TableType& type = (*table)->type();
+  std::vector<kernels::Column> page_columns;
+  const std::vector<kernels::ColumnView> views = (*table)->views();
+  kernels::Buffer positions;
+  const int64_t* page_rows = nullptr;
+  if (rows.all) {
+    positions = kernels::Buffer(static_cast<size_t>(n) * sizeof(int64_t), ctx.exec);
+    std::vector<int64_t> host(n);
+    for (int64_t r = 0; r < n; ++r) host[r] = page.begin + r;
+    kernels::CopyToDevice(positions.data(), host.data(), host.size() * sizeof(int64_t), ctx.exec);
+    page_rows = positions.as<int64_t>();
+  } else {
+    page_rows = rows.indices.as<int64_t>() + page.begin;
+  }
+  std::vector<kernels::ColumnView> page_views;
+  for (size_t c = 0; c < views.size(); ++c) {
+    page_columns.push_back(kernels::Gather(views[c], page_rows, n, type.column(c).nullable, ctx.exec));
+    page_views.push_back(page_columns.back().view());
+  }
+  std::vector<ResultColumn> columns;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const Aliased& out = outputs[i];
+    const std::string header = out.alias.empty() ? out.expr : out.alias;
+    if (const int c = type.Find(out.expr); c >= 0) {
+      kernels::Column copy(page_columns[c].type(), page_columns[c].width(), type.column(c).nullable);
+      copy.Append(page_views[c], ctx.exec);
+      columns.push_back(ResultColumn{header, ResultDef(type.column(c), header, type.column(c).nullable),
+                                     std::move(copy)});
+      continue;
+    }
+    auto program = CompileExpression(out.expr, type, page_views, ExprUse::kValue);
+    if (!program.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("column_names[", i, "]: ", program.status().message()));
+    }
+    kernels::DeviceProgram device_program = kernels::Upload(*program, ctx.exec);
+    columns.push_back(ResultColumn{header, ValueDef(program->result, header, true),
+                                   kernels::Materialize(device_program.view, 0, n, true, ctx.exec)});
+  }
+  ResultTable result(std::move(columns));
+  Json encoded = result.Encode(0, n, encoding, ctx.exec);
+  return Json{{"table_name", (*table)->name()},
+              {"response_schema_str", encoded["response_schema_str"]},
+              {"binary_encoded_response", encoded["binary_encoded_response"]},
+              {"json_encoded_response", encoded["json_encoded_response"]},
+              {"total_number_of_records", rows.count},
+              {"has_more_records", page.end < rows.count},
+              {"info", Json::object()}};
+}
+
+}  // namespace
+
+void AddRecordHandlers(HandlerMap* handlers) {
+  (*handlers)["/insert/records"] = Handler{false, WriteTableAccess, InsertRecords};
+  (*handlers)["/insert/records/random"] = Handler{false, WriteTableAccess, InsertRecordsRandom};
+  (*handlers)["/get/records"] = Handler{true, ReadTableAccess, GetRecords};
+  (*handlers)["/get/records/bycolumn"] = Handler{true, ReadTableAccess, GetRecordsByColumn};
+}
+
+}  // namespace engine

@@ -1,0 +1,52 @@
+#include "engine/handlers/registry.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+
+namespace engine {
+namespace {
+
+struct Registry {
+  HandlerMap handlers;
+  std::vector<Endpoint> endpoints;
+};
+
+const Registry& GetRegistry() {
+  static const Registry* registry = [] {
+    auto* r = new Registry();
+    AddAdminHandlers(&r->handlers);
+    AddTableHandlers(&r->handlers);
+    AddRecordHandlers(&r->handlers);
+    AddFilterHandlers(&r->handlers);
+    AddStatisticsHandlers(&r->handlers);
+    AddAggregateHandlers(&r->handlers);
+    for (const EndpointSchema& schema : AllEndpointSchemas()) {
+      auto it = r->handlers.find(schema.endpoint);
+      r->endpoints.push_back(Endpoint{schema.endpoint, schema.request, schema.response,
+                                      it == r->handlers.end() ? nullptr : &it->second});
+    }
+    // A handler for an endpoint the API does not define is a bug.
+    for (const auto& [name, handler] : r->handlers) {
+      if (FindEndpointSchema(name) == nullptr) {
+        std::fprintf(stderr, "engine/handlers: a handler for '%s', which the API does not define\n", name.c_str());
+        std::abort();
+      }
+    }
+    return r;
+  }();
+  return *registry;
+}
+
+}  // namespace
+
+const Endpoint* FindEndpoint(absl::string_view name) {
+  for (const Endpoint& e : GetRegistry().endpoints) {
+    if (e.name == name) return &e;
+  }
+  return nullptr;
+}
+
+const std::vector<Endpoint>& AllEndpoints() { return GetRegistry().endpoints; }
+
+}  // namespace engine

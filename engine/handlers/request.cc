@@ -1,0 +1,79 @@
+#include "engine/handlers/request.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "engine/api/options.h"
+#include "engine/table/catalog.h"
+
+namespace engine {
+
+const std::string& StringField(const Json& request, absl::string_view field) {
+  return request[std::string(field)].get_ref<const std::string&>();
+}
+
+std::string Option(const Json& request, absl::string_view key, absl::string_view fallback) {
+  const std::string* value = FindOption(request["options"], key);
+  return value != nullptr ? *value : std::string(fallback);
+}
+
+absl::StatusOr<bool> BoolOption(const Json& request, absl::string_view key, bool fallback) {
+  return ParseBoolOption(key, FindOption(request["options"], key), fallback);
+}
+
+absl::StatusOr<bool> DescendingOption(const Json& request) {
+  const std::string order = Option(request, "sort_order", "ascending");
+  if (order == "ascending") return false;
+  if (order == "descending") return true;
+  return absl::InvalidArgumentError(
+      absl::StrCat("options.sort_order: expected 'ascending' or 'descending', got '", order, "'"));
+}
+
+absl::StatusOr<std::vector<Access>> ReadTableAccess(const Json& request) {
+  const std::string& name = StringField(request, "table_name");
+  if (absl::Status s = ValidateTableName(name, "table_name"); !s.ok()) return s;
+  return std::vector<Access>{{name, false}};
+}
+
+absl::StatusOr<std::vector<Access>> WriteTableAccess(const Json& request) {
+  const std::string& name = StringField(request, "table_name");
+  if (absl::Status s = ValidateTableName(name, "table_name"); !s.ok()) return s;
+  return std::vector<Access>{{name, true}};
+}
+
+absl::StatusOr<std::shared_ptr<Table>> FindTable(const JobContext& ctx, const Json& request,
+                                                 absl::string_view field) {
+  auto table = ctx.catalog.Find(StringField(request, field));
+  if (!table.ok()) return absl::NotFoundError(absl::StrCat(field, ": ", table.status().message()));
+  return table;
+}
+
+absl::Status CheckEncoding(const Json& request) {
+  const std::string& encoding = StringField(request, "encoding");
+  if (encoding == "binary" || encoding == "json") return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("encoding: expected 'binary' or 'json', got '", encoding, "'"));
+}
+
+absl::StatusOr<Page> ResolvePage(int64_t offset, int64_t limit, int64_t total, const EngineLimits& limits) {
+  if (offset < 0) return absl::InvalidArgumentError(absl::StrCat("offset: must be >= 0, got ", offset));
+  if (limit == -9999) limit = limits.max_get_records_size;
+  if (limit < 0) return absl::InvalidArgumentError(absl::StrCat("limit: must be >= 0 or -9999, got ", limit));
+  limit = std::min(limit, limits.max_get_records_size);
+  Page page;
+  page.begin = std::min(offset, total);
+  page.end = std::min(total, page.begin + limit);
+  return page;
+}
+
+absl::StatusOr<std::vector<OrderKey>> RequestedOrder(const Json& request) {
+  const std::string order_by = Option(request, "order_by");
+  if (!absl::StripAsciiWhitespace(order_by).empty()) return ParseOrderBy(order_by, "options.order_by");
+  const std::string sort_by = Option(request, "sort_by");
+  auto descending = DescendingOption(request);
+  if (!descending.ok()) return descending.status();
+  if (absl::StripAsciiWhitespace(sort_by).empty()) return std::vector<OrderKey>{};
+  return std::vector<OrderKey>{{std::string(absl::StripAsciiWhitespace(sort_by)), *descending}};
+}
+
+}  // namespace engine

@@ -1,0 +1,127 @@
+#include "engine/handlers/rows.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "engine/expr/expression.h"
+#include "engine/table/result_table.h"
+#include "kernels/filter.h"
+#include "kernels/gather.h"
+#include "kernels/materialize.h"
+#include "kernels/sort.h"
+
+namespace engine {
+namespace {
+
+absl::StatusOr<kernels::DeviceProgram> CompilePredicate(JobContext& ctx, const Table& table,
+                                                        const std::string& expression,
+                                                        absl::string_view field) {
+  auto program = CompileExpression(expression, table.type(), table.views(), ExprUse::kPredicate);
+  if (!program.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", program.status().message()));
+  return kernels::Upload(*program, ctx.exec);
+}
+
+}  // namespace
+
+absl::Status ForEachChunk(JobContext& ctx, int64_t rows, const std::function<void(int64_t, int64_t)>& fn) {
+  const int64_t chunk = std::max<int64_t>(ctx.limits.chunk_rows, 1);
+  for (int64_t begin = 0; begin < rows; begin += chunk) {
+    const int64_t end = std::min(rows, begin + chunk);
+    fn(begin, end);
+    if (absl::Status s = ctx.checkpoint(end, rows); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RowSet> SelectRows(JobContext& ctx, const Table& table, const std::string& expression,
+                                  absl::string_view field) {
+  RowSet rows;
+  const int64_t n = table.rows();
+  if (absl::StripAsciiWhitespace(expression).empty()) {
+    rows.count = n;
+    return rows;
+  }
+  auto program = CompilePredicate(ctx, table, expression, field);
+  if (!program.ok()) return program.status();
+  kernels::Buffer mask(static_cast<size_t>(n), ctx.exec);
+  absl::Status scanned = ForEachChunk(ctx, n, [&](int64_t begin, int64_t end) {
+    kernels::EvaluateMask(program->view, begin, end, mask.as<uint8_t>() + begin, ctx.exec);
+  });
+  if (!scanned.ok()) return scanned;
+  kernels::Selection selection = kernels::Compact(mask.as<uint8_t>(), 0, n, ctx.exec);
+  rows.all = false;
+  rows.count = selection.count;
+  rows.indices = std::move(selection.indices);
+  return rows;
+}
+
+absl::StatusOr<int64_t> CountRows(JobContext& ctx, const Table& table, const std::string& expression,
+                                  absl::string_view field) {
+  if (absl::StripAsciiWhitespace(expression).empty()) return table.rows();
+  auto program = CompilePredicate(ctx, table, expression, field);
+  if (!program.ok()) return program.status();
+  int64_t count = 0;
+  absl::Status scanned = ForEachChunk(ctx, table.rows(), [&](int64_t begin, int64_t end) {
+    count += kernels::Count(program->view, begin, end, ctx.exec);
+  });
+  if (!scanned.ok()) return scanned;
+  return count;
+}
+
+std::vector<HostColumn> FetchRows(JobContext& ctx, const Table& table, const RowSet& rows, int64_t begin,
+                                  int64_t end) {
+  std::vector<HostColumn> out;
+  const std::vector<kernels::ColumnView> views = table.views();
+  for (size_t c = 0; c < views.size(); ++c) {
+    const bool nullable = table.type().column(c).nullable;
+    if (rows.all) {
+      out.push_back(ToHost(views[c], nullable, begin, end, ctx.exec));
+    } else {
+      kernels::Column picked =
+          kernels::Gather(views[c], rows.indices.as<int64_t>() + begin, end - begin, nullable, ctx.exec);
+      out.push_back(ToHost(picked.view(), nullable, 0, end - begin, ctx.exec));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<RowValues> EvaluateRows(JobContext& ctx, const Table& table, const std::string& text,
+                                       absl::string_view field) {
+  RowValues out;
+  const std::string trimmed(absl::StripAsciiWhitespace(text));
+  if (const int c = table.type().Find(trimmed); c >= 0) {
+    out.view = table.views()[c];
+    out.def = table.type().column(c);
+    return out;
+  }
+  auto program = CompileExpression(trimmed, table.type(), table.views(), ExprUse::kValue);
+  if (!program.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", program.status().message()));
+  kernels::DeviceProgram device_program = kernels::Upload(*program, ctx.exec);
+  out.owned = kernels::Materialize(device_program.view, 0, table.rows(), /*nullable=*/true, ctx.exec);
+  out.view = out.owned.view();
+  out.def = ValueDef(program->result, trimmed, true);
+  return out;
+}
+
+absl::Status OrderRows(JobContext& ctx, const Table& table, const std::vector<OrderKey>& keys, RowSet* rows,
+                       absl::string_view field, int64_t needed) {
+  if (keys.empty()) return absl::OkStatus();
+  std::vector<RowValues> values;
+  std::vector<kernels::SortKey> sort_keys;
+  for (const OrderKey& key : keys) {
+    auto v = EvaluateRows(ctx, table, key.expr, field);
+    if (!v.ok()) return v.status();
+    values.push_back(*std::move(v));
+  }
+  for (size_t i = 0; i < keys.size(); ++i) sort_keys.push_back({values[i].view, keys[i].descending});
+  kernels::Buffer order = needed >= 0 && needed < rows->count
+                              ? kernels::TopKOrder(sort_keys, rows->data(), rows->count, needed, ctx.exec)
+                              : kernels::SortOrder(sort_keys, rows->data(), rows->count, ctx.exec);
+  rows->all = false;
+  rows->indices = std::move(order);
+  return absl::OkStatus();
+}
+
+}  // namespace engine

@@ -1,0 +1,76 @@
+#pragma once
+
+// The rows a handler works on: rows chosen by a filter, in chunks with
+// checkpoints between them, ordered by sort keys, fetched to the host; and
+// the values of a column or expression for every row.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "engine/expr/text.h"
+#include "engine/handlers/handler.h"
+#include "engine/table/host_column.h"
+#include "engine/table/table.h"
+#include "engine/table/types.h"
+#include "kernels/column.h"
+#include "kernels/memory.h"
+
+namespace engine {
+
+// Rows of a table chosen by a filter expression: all rows, or a list of
+// indices on the table's device.
+struct RowSet {
+  bool all = true;
+  int64_t count = 0;
+  kernels::Buffer indices;  // int64_t[count] when !all (fewer after OrderRows with `needed`)
+
+  // The index list kernels take: null for all rows.
+  const int64_t* data() const { return all ? nullptr : indices.as<int64_t>(); }
+};
+
+// Calls fn(begin, end) for consecutive chunks of [0, rows) of at most
+// ctx.limits.chunk_rows rows, with ctx.checkpoint after each (progress counted
+// in rows). Stops at the first error from fn or the checkpoint.
+absl::Status ForEachChunk(JobContext& ctx, int64_t rows, const std::function<void(int64_t, int64_t)>& fn);
+
+// Evaluates `expression` over `table` (all rows when it is blank). Errors
+// name `field`, e.g. "options.expression: unknown column 'x' at position 1".
+absl::StatusOr<RowSet> SelectRows(JobContext& ctx, const Table& table, const std::string& expression,
+                                  absl::string_view field);
+
+// Number of rows of `table` where `expression` holds (one predicate pass,
+// no index list). Errors as SelectRows.
+// Both scan in chunks (ForEachChunk); a Cancelled or DeadlineExceeded status
+// from the checkpoint stops the scan.
+absl::StatusOr<int64_t> CountRows(JobContext& ctx, const Table& table, const std::string& expression,
+                                  absl::string_view field);
+
+// Rows [begin, end) of `rows` (positions within the row set), copied to the host.
+std::vector<HostColumn> FetchRows(JobContext& ctx, const Table& table, const RowSet& rows, int64_t begin,
+                                  int64_t end);
+
+// The values of a column or expression for every row of a table, indexed by
+// row: a column's own view when `text` names a column, else the expression
+// evaluated on the device (int → long, float → double, string).
+struct RowValues {
+  kernels::ColumnView view;
+  ColumnDef def;
+  kernels::Column owned;  // the evaluated expression, when there is one
+};
+absl::StatusOr<RowValues> EvaluateRows(JobContext& ctx, const Table& table, const std::string& text,
+                                       absl::string_view field);
+
+// Reorders `rows` by `keys` (stable; nulls first ascending). Afterwards
+// rows.all is false and rows.indices holds the sorted row indices. With
+// `needed` >= 0 only the first `needed` rows of the order are computed
+// (kernels::TopKOrder: no full sort when that is few of the rows):
+// rows.indices then holds min(needed, count) of them, and rows.count still
+// counts every selected row.
+absl::Status OrderRows(JobContext& ctx, const Table& table, const std::vector<OrderKey>& keys, RowSet* rows,
+                       absl::string_view field, int64_t needed = -1);
+
+}  // namespace engine

@@ -1,0 +1,170 @@
+#include "engine/jobs/device.h"
+
+#include <unistd.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace engine {
+
+Stream::Stream(Device* device, int index) : device_(device), index_(index) {
+  exec_.backend = device->backend();
+  exec_.device = device->ordinal();
+  exec_.mr = &device->memory();
+  exec_.stream = kernels::CreateStream(exec_.backend, exec_.device);
+  worker_ = std::thread([this] { Run(); });
+}
+
+Stream::~Stream() {
+  Stop();
+  kernels::DestroyStream(exec_.backend, exec_.device, exec_.stream);
+}
+
+void Stream::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+void Stream::Post(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    tasks_.push_back(std::move(task));
+  }
+  cv_.notify_one();
+}
+
+int Stream::pending() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<int>(tasks_.size()) + running_;
+}
+
+void Stream::Run() {
+  kernels::BindThread(exec_);
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+    if (tasks_.empty()) return;  // stopping and drained
+    std::function<void()> task = std::move(tasks_.front());
+    tasks_.pop_front();
+    running_ = 1;
+    lock.unlock();
+    task();
+    lock.lock();
+    running_ = 0;
+  }
+}
+
+Device::Device(int index, kernels::Backend backend, int ordinal, size_t memory_limit, int streams)
+    : index_(index),
+      backend_(backend),
+      ordinal_(ordinal),
+      name_(absl::StrCat(kernels::BackendName(backend), ":", ordinal)),
+      memory_(backend, ordinal, name_, memory_limit) {
+  for (int i = 0; i < streams; ++i) streams_.push_back(std::make_unique<Stream>(this, i));
+}
+
+Stream& Device::LeastBusyStream() {
+  Stream* best = streams_[0].get();
+  int best_pending = best->pending();
+  for (size_t i = 1; i < streams_.size() && best_pending > 0; ++i) {
+    const int p = streams_[i]->pending();
+    if (p < best_pending) {
+      best = streams_[i].get();
+      best_pending = p;
+    }
+  }
+  return *best;
+}
+
+void Device::StopStreams() {
+  for (auto& s : streams_) s->Stop();
+}
+
+int Device::pending() const {
+  int n = 0;
+  for (const auto& s : streams_) n += s->pending();
+  return n;
+}
+
+namespace {
+
+size_t HostMemoryBytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page) : (size_t{8} << 30);
+}
+
+absl::Status BadSpec(const std::string& spec, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("--devices=", spec, ": ", why));
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::unique_ptr<Device>>> CreateDevices(const DeviceOptions& options) {
+  if (options.streams_per_device < 1 || options.streams_per_device > 64) {
+    return absl::InvalidArgumentError("--streams-per-device must be between 1 and 64");
+  }
+  const std::string& spec = options.spec;
+  const int gpus = kernels::CudaDeviceCount();
+  std::vector<int> cuda;
+  int hosts = 0;
+
+  const std::vector<std::string> parts = absl::StrSplit(spec, absl::MaxSplits(':', 1));
+  const std::string& kind = parts[0];
+  if (kind == "auto" && parts.size() == 1) {
+    if (gpus > 0) {
+      for (int i = 0; i < gpus; ++i) cuda.push_back(i);
+    } else {
+      hosts = 1;
+    }
+  } else if (kind == "host") {
+    hosts = 1;
+    if (parts.size() == 2 && (!absl::SimpleAtoi(parts[1], &hosts) || hosts < 1 || hosts > 64)) {
+      return BadSpec(spec, "host:N needs N between 1 and 64");
+    }
+  } else if (kind == "cuda") {
+    if (!kernels::CudaCompiledIn()) return BadSpec(spec, "this build has no CUDA backend");
+    if (parts.size() == 1) {
+      for (int i = 0; i < gpus; ++i) cuda.push_back(i);
+    } else {
+      for (absl::string_view id : absl::StrSplit(parts[1], ',')) {
+        int ordinal = -1;
+        if (!absl::SimpleAtoi(id, &ordinal) || ordinal < 0) {
+          return BadSpec(spec, absl::StrCat("'", id, "' is not a GPU ordinal"));
+        }
+        if (ordinal >= gpus) {
+          return BadSpec(spec, absl::StrCat("GPU ", ordinal, " is not present (", gpus, " GPUs visible)"));
+        }
+        for (int seen : cuda) {
+          if (seen == ordinal) return BadSpec(spec, absl::StrCat("GPU ", ordinal, " is listed twice"));
+        }
+        cuda.push_back(ordinal);
+      }
+    }
+    if (cuda.empty()) return BadSpec(spec, "no CUDA GPU is visible");
+  } else {
+    return BadSpec(spec, "expected auto, host, host:N, cuda or cuda:0,1,...");
+  }
+
+  std::vector<std::unique_ptr<Device>> devices;
+  for (int ordinal : cuda) {
+    size_t limit = options.memory_limit;
+    if (limit == 0) limit = kernels::GetCudaDeviceInfo(ordinal).total_memory / 10 * 9;
+    devices.push_back(std::make_unique<Device>(static_cast<int>(devices.size()), kernels::Backend::kCuda,
+                                               ordinal, limit, options.streams_per_device));
+  }
+  for (int i = 0; i < hosts; ++i) {
+    size_t limit = options.memory_limit;
+    if (limit == 0) limit = HostMemoryBytes() / 2 / static_cast<size_t>(hosts);
+    devices.push_back(std::make_unique<Device>(static_cast<int>(devices.size()), kernels::Backend::kHost, i,
+                                               limit, options.streams_per_device));
+  }
+  return devices;
+}
+
+}  // namespace engine

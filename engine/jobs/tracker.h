@@ -1,0 +1,234 @@
+#pragma once
+
+// The job tracker: every job's record under its id and its tag, from
+// creation until it is fetched, expires or is evicted. Thread-safe.
+//
+// - Ids are unique and increasing; tags are the caller's (validated) or
+//   generated (random, unique, not derivable from the id).
+// - States: kQueued → kRunning → one of kDone, kError, kCancelled. A job
+//   reaches exactly one final state; later outcomes are ignored.
+// - Retention: a finished job is kept for `ttl`, and stored results are kept
+//   within `result_memory_limit` bytes, the oldest finished evicted first. A
+//   job that is gone leaves a tombstone, so that a lookup says why (fetched,
+//   expired, evicted) rather than "does not exist".
+// - Idempotency: a job created with a request id is remembered for `ttl`; the
+//   same id with the same fingerprint returns the original job.
+// - Watchers see every change of state and progress.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "engine/api/json.h"
+
+namespace engine {
+
+enum class JobState { kQueued, kRunning, kDone, kError, kCancelled };
+
+// The spec's job_status: a queued job reports RUNNING (Kinetica has no
+// queued state).
+const char* JobStatusName(JobState state);
+
+// What a running job consults at its chunk boundaries: whether it was asked
+// to stop, and its deadline. Shared by the tracker and the job.
+class JobControl {
+ public:
+  explicit JobControl(absl::Time deadline) : deadline_(deadline) {}
+
+  void RequestCancel() { cancel_.store(true, std::memory_order_relaxed); }
+  absl::Time deadline() const { return deadline_; }
+
+  // OK to go on; Cancelled when a cancel was requested; DeadlineExceeded
+  // past the deadline.
+  absl::Status Check() const;
+
+ private:
+  std::atomic<bool> cancel_{false};
+  const absl::Time deadline_;  // absl::InfiniteFuture(): none
+};
+
+// A consistent copy of a job's record.
+struct JobSnapshot {
+  int64_t id = 0;
+  std::string tag;
+  std::string endpoint;
+  std::string request_encoding;  // binary, json or snappy
+  JobState state = JobState::kQueued;
+  int progress = 0;                      // 0..100; 100 when kDone
+  std::shared_ptr<const Json> response;  // kDone only: the endpoint's response record
+  std::string error;                     // kError and kCancelled: why
+  int64_t time_received_ms = 0;          // epoch ms
+  int64_t received_us = 0;               // epoch µs: received, started running, finished
+  int64_t started_us = 0;                // 0 until it runs
+  int64_t finished_us = 0;               // 0 until it finishes
+  bool async = true;                     // false: a synchronous call (Execute)
+  std::string user_data;                 // the request's options.job_user_data
+  std::string source_ip;
+  std::string auth_id;                   // the authenticated submitter; empty: none
+  std::string worker;                    // where it ran: "host:0/2" (device/stream)
+  int64_t version = 0;                   // rises with every change of the record
+
+  bool finished() const {
+    return state == JobState::kDone || state == JobState::kError || state == JobState::kCancelled;
+  }
+};
+
+// Checks a caller's job tag: 1..256 letters, digits, '_' or '-'.
+absl::Status ValidateJobTag(absl::string_view tag);
+
+struct TrackerOptions {
+  absl::Duration ttl = absl::Hours(1);
+  size_t result_memory_limit = size_t{1} << 30;
+};
+
+class JobTracker {
+ public:
+  explicit JobTracker(TrackerOptions options = {});
+
+  struct NewJob {
+    std::string endpoint;
+    std::string request_encoding;
+    std::string tag;  // empty: generate one
+    bool remove_on_complete = false;
+    bool async = true;
+    bool cancellable = true;
+    std::string user_data;
+    std::string source_ip;
+    std::string auth_id;
+    absl::Time deadline = absl::InfiniteFuture();
+    std::string request_id;   // empty: none
+    uint64_t fingerprint = 0; // of the request, for request_id
+  };
+  struct Created {
+    JobSnapshot job;
+    std::shared_ptr<JobControl> control;
+    bool reused = false;  // an earlier job with the same request id
+  };
+  // Registers a queued job. InvalidArgument for a malformed tag, a tag that
+  // another job holds, or a request id used for a different request. For a
+  // repeated request id whose job is no longer here, only the id, tag and
+  // endpoint of the returned record are set.
+  absl::StatusOr<Created> Create(NewJob job);
+
+  // The job created earlier with `request_id`, if any (as Create would reuse
+  // it); InvalidArgument when that job was for a different fingerprint.
+  absl::StatusOr<std::optional<JobSnapshot>> FindRequest(absl::string_view request_id, uint64_t fingerprint);
+
+  // The job's record. NotFound when the job is not here, saying why when it
+  // was here (fetched with remove_job_on_complete, expired, evicted, a
+  // synchronous call). With `consume`, a finished job created with
+  // remove_on_complete is removed by this call.
+  absl::StatusOr<JobSnapshot> Get(int64_t id, bool consume = true);
+  absl::StatusOr<JobSnapshot> GetByTag(absl::string_view tag, bool consume = true);
+
+  // Marks a queued job running on `worker`; false when it has already
+  // finished (cancelled or past its deadline while it waited): do not run it.
+  bool MarkRunning(int64_t id, const std::string& worker);
+  // REQUIRES: 0 <= progress <= 100. Ignored once the job has finished.
+  void SetProgress(int64_t id, int progress);
+  // Records the outcome: kDone with the response; kCancelled for a
+  // Cancelled status; kError otherwise, with the status's message.
+  void Finish(int64_t id, absl::StatusOr<Json> result);
+
+  // Cancels a job: a queued one at once; a running one is asked to stop at
+  // its next chunk boundary. Returns the outcome as the status text of
+  // /admin/alter/jobs, e.g. "CANCELLED", "CANCEL_REQUESTED",
+  // "NOT_CANCELLED: already finished (DONE)", "NOT_CANCELLABLE: /insert/records
+  // changes data", "NOT_FOUND: job 12 does not exist".
+  std::string Cancel(int64_t id);
+
+  // Calls `watch` with the job's record now and after every change of state
+  // or progress, until it returns false or the job has finished; the final
+  // state is delivered exactly once. Calls may come from several threads and
+  // out of order (a watcher keeps the highest `version` it has seen), and a
+  // call already under way may still arrive after one returned false. Returns
+  // a token for Unwatch, or 0 (and makes no call) when the job is not here.
+  using WatchFn = std::function<bool(const JobSnapshot&)>;
+  int64_t Watch(int64_t id, WatchFn watch);
+  void Unwatch(int64_t id, int64_t token);
+
+  // Records of the jobs here, by id.
+  std::vector<JobSnapshot> List() const;
+
+  // Forgets a job; later lookups say it was a synchronous call.
+  void RemoveSynchronous(int64_t id);
+
+  // Expires finished jobs and request ids past the TTL, and fails queued jobs
+  // past their deadline. Returns when it next has work.
+  absl::Time Sweep(absl::Time now);
+
+  // Jobs here, and bytes of results stored.
+  size_t size() const;
+  size_t result_bytes() const;
+
+ private:
+  enum class Gone { kTaken, kExpired, kEvicted, kSynchronous };
+  struct Record {
+    JobSnapshot job;
+    std::shared_ptr<JobControl> control;
+    bool remove_on_complete = false;
+    bool cancellable = true;
+    size_t result_bytes = 0;
+    std::map<int64_t, WatchFn> watchers;
+  };
+  struct RequestId {
+    uint64_t fingerprint;
+    int64_t job_id;
+    std::string tag;
+  };
+  // Watchers to call, with the record they see, once the lock is released.
+  struct Notice {
+    JobSnapshot job;
+    int64_t id;
+    std::vector<std::pair<int64_t, WatchFn>> watchers;
+  };
+  using Records = std::map<int64_t, Record>;
+
+  absl::StatusOr<JobSnapshot> Lookup(Records::iterator it, bool consume) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The earlier job of a request id, as Create and FindRequest return it.
+  absl::StatusOr<std::optional<Created>> Reuse(absl::string_view request_id, uint64_t fingerprint, absl::string_view endpoint)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Missing(int64_t id, absl::string_view how) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string GenerateTag() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Erase(Records::iterator it, Gone why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves a record to a final state and collects its watchers.
+  Notice Settle(Records::iterator it, JobState state, absl::StatusOr<Json> result)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Notice Changed(Records::iterator it) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EvictOverBudget() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Calls the watchers outside the lock; drops those that are done.
+  void Deliver(std::vector<Notice> notices);
+
+  const TrackerOptions options_;
+  mutable absl::Mutex mu_;
+  int64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  int64_t next_token_ ABSL_GUARDED_BY(mu_) = 1;
+  Records jobs_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int64_t, std::less<>> tags_ ABSL_GUARDED_BY(mu_);
+  // Finished async jobs in the order they finished (for the TTL), and those
+  // of them holding results (for eviction).
+  std::deque<std::pair<absl::Time, int64_t>> finished_ ABSL_GUARDED_BY(mu_);
+  std::deque<int64_t> results_ ABSL_GUARDED_BY(mu_);
+  size_t result_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  // Queued jobs by deadline.
+  std::multimap<absl::Time, int64_t> deadlines_ ABSL_GUARDED_BY(mu_);
+  // Why jobs that were here are gone (bounded), and their tags.
+  std::map<int64_t, std::pair<Gone, std::string>> gone_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int64_t, std::less<>> gone_tags_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, RequestId, std::less<>> request_ids_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::pair<absl::Time, std::string>> request_id_order_ ABSL_GUARDED_BY(mu_);
+  std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace engine

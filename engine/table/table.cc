@@ -1,0 +1,56 @@
+#include "engine/table/table.h"
+
+namespace engine {
+
+Table::Table(std::string name, TableType type, Device* device, Kind kind)
+    : name_(std::move(name)), type_(std::move(type)), type_id_(type_.TypeId()), device_(device), kind_(kind) {
+  for (const ColumnDef& c : type_.columns()) columns_.emplace_back(c.phys(), c.char_width, c.nullable);
+}
+
+int64_t Table::rows() const {
+  absl::MutexLock lock(&sizes_mu_);
+  return rows_;
+}
+
+size_t Table::device_bytes() const {
+  absl::MutexLock lock(&sizes_mu_);
+  return bytes_;
+}
+
+std::vector<kernels::ColumnView> Table::views() const {
+  std::vector<kernels::ColumnView> out;
+  out.reserve(columns_.size());
+  for (const kernels::Column& c : columns_) out.push_back(c.view());
+  return out;
+}
+
+void Table::Append(const std::vector<kernels::ColumnView>& columns, const kernels::Exec& exec) {
+  if (columns.empty() || columns[0].size == 0) return;
+  const int64_t rows = columns_[0].size() + columns[0].size;
+  // Grow every column before committing any: only growing allocates, so a
+  // failure drops the grown storage and leaves the table as it was.
+  std::vector<kernels::Column::Growth> growth;
+  growth.reserve(columns_.size());
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    const int64_t chars = columns_[i].chars() + kernels::Column::CharCount(columns[i], exec);
+    growth.push_back(columns_[i].Grow(rows, chars, exec));
+  }
+  for (size_t i = 0; i < columns_.size(); ++i) columns_[i].Commit(std::move(growth[i]), exec);
+  for (size_t i = 0; i < columns_.size(); ++i) columns_[i].Append(columns[i], exec);
+  UpdateSizes();
+}
+
+void Table::Replace(std::vector<kernels::Column> columns) {
+  columns_ = std::move(columns);
+  UpdateSizes();
+}
+
+void Table::UpdateSizes() {
+  size_t bytes = 0;
+  for (const kernels::Column& c : columns_) bytes += c.device_bytes();
+  absl::MutexLock lock(&sizes_mu_);
+  rows_ = columns_.empty() ? 0 : columns_[0].size();
+  bytes_ = bytes;
+}
+
+}  // namespace engine

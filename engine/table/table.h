@@ -1,0 +1,68 @@
+#pragma once
+
+// A table (or a view) that lives on one device: its type and one column per
+// field. Tables are reached through the Catalog; the Scheduler orders the jobs
+// that touch a table (readers together, writers alone), so the column data is
+// never read and written at once. Sizes are also kept under a lock so that
+// listings that do not take a table's turn (/show/table of all tables) read
+// consistent numbers.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "engine/table/types.h"
+#include "kernels/column.h"
+
+namespace engine {
+
+class Device;
+
+class Table {
+ public:
+  enum class Kind { kTable, kView };
+
+  Table(std::string name, TableType type, Device* device, Kind kind);
+  Table(const Table&) = delete;
+  Table& operator=(const Table&) = delete;
+
+  const std::string& name() const { return name_; }
+  const TableType& type() const { return type_; }
+  const std::string& type_id() const { return type_id_; }
+  Device* device() const { return device_; }
+  Kind kind() const { return kind_; }
+
+  // Rows, and device bytes held; safe to call at any time.
+  int64_t rows() const;
+  size_t device_bytes() const;
+
+  // Views of the columns, in type order. REQUIRES: the caller holds the
+  // table's turn (runs as a job that declared access to it).
+  std::vector<kernels::ColumnView> views() const;
+
+  // Appends rows given as one column per field (same layouts as the type's).
+  // All or nothing: on an exception (OutOfMemory) the table is unchanged.
+  // REQUIRES: the caller holds the table's write turn.
+  void Append(const std::vector<kernels::ColumnView>& columns, const kernels::Exec& exec);
+
+  // Replaces the content with `columns` (same layouts). REQUIRES: write turn.
+  void Replace(std::vector<kernels::Column> columns);
+
+ private:
+  void UpdateSizes();
+
+  const std::string name_;
+  const TableType type_;
+  const std::string type_id_;
+  Device* const device_;
+  const Kind kind_;
+  std::vector<kernels::Column> columns_;
+
+  mutable absl::Mutex sizes_mu_;
+  int64_t rows_ ABSL_GUARDED_BY(sizes_mu_) = 0;
+  size_t bytes_ ABSL_GUARDED_BY(sizes_mu_) = 0;
+};
+
+}  // namespace engine
