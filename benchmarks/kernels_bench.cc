@@ -35,7 +35,7 @@
 
 #include "kernels/backend.h"
 #include "kernels/column.h"
-#include "kernels/expr_vm.h"
+#include "kernels/expr_program.h"
 #include "kernels/filter.h"
 #include "kernels/gather.h"
 #include "kernels/groupby.h"

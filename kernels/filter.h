@@ -3,7 +3,7 @@
 #include <cstdint>
 
 #include "kernels/backend.h"
-#include "kernels/expr_vm.h"
+#include "kernels/expr_program.h"
 #include "kernels/memory.h"
 
 namespace kernels {

@@ -4,7 +4,7 @@
 
 #include "kernels/backend.h"
 #include "kernels/column.h"
-#include "kernels/expr_vm.h"
+#include "kernels/expr_program.h"
 
 namespace kernels {
 

@@ -5,7 +5,7 @@
 #include <limits>
 #include <vector>
 
-#include "kernels/expr_vm.h"
+#include "kernels/expr_program.h"
 
 namespace kernels {
 namespace {

@@ -1,7 +1,7 @@
 #pragma once
 
 // A scan plan: the common shapes of a program recognised when it is uploaded
-// (Upload in expr_vm.h), so that filters and statistics over them run as
+// (Upload in expr_program.h), so that filters and statistics over them run as
 // typed loops instead of through the stack machine.
 //
 //   kPredicate: a conjunction (and) of up to kMaxPlanTerms terms, each over

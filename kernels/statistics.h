@@ -4,7 +4,7 @@
 #include <cstdint>
 
 #include "kernels/backend.h"
-#include "kernels/expr_vm.h"
+#include "kernels/expr_program.h"
 #include "kernels/hd.h"
 
 namespace kernels {

@@ -2,7 +2,7 @@
 
 // The expression compiler (spec §6): parses an expression over the columns of
 // a table, type-checks it and emits the stack program that kernels evaluate
-// once per row (kernels/expr_vm.h).
+// once per row (kernels/expr_program.h).
 //
 // Language:
 //   literals    integers, decimal or hex (0x1F): int64; decimals (3.5, 1e3,
@@ -60,7 +60,7 @@
 // three-valued logic, any non-zero number being true.
 //
 // An expression compiles to one program evaluated once per row in a single
-// fused pass (kernels/expr_vm.h): every operand is computed, so both arms of
+// fused pass (kernels/expr_program.h): every operand is computed, so both arms of
 // if() are evaluated; variadic functions fold pairwise and keep the stack at
 // two slots whatever their arity.
 
@@ -71,7 +71,7 @@
 #include "absl/strings/string_view.h"
 #include "engine/table/types.h"
 #include "kernels/column.h"
-#include "kernels/expr_vm.h"
+#include "kernels/expr_program.h"
 
 namespace engine {
 

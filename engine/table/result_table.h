@@ -17,7 +17,7 @@
 #include "engine/api/json.h"
 #include "engine/table/types.h"
 #include "kernels/column.h"
-#include "kernels/expr_vm.h"
+#include "kernels/expr_program.h"
 
 namespace engine {
 

@@ -27,7 +27,7 @@
 #include "kernels/column.h"
 #include "kernels/detail/ops.h"
 #include "kernels/detail/scan_blocks.h"
-#include "kernels/expr_vm.h"
+#include "kernels/detail/expr_eval.h"
 #include "kernels/groupby.h"
 #include "kernels/hd.h"
 #include "kernels/histogram.h"

@@ -12,7 +12,7 @@
 
 #include "kernels/backend.h"
 #include "kernels/column.h"
-#include "kernels/expr_vm.h"
+#include "kernels/expr_program.h"
 #include "kernels/groupby.h"
 #include "kernels/histogram.h"
 #include "kernels/memory.h"

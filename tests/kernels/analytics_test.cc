@@ -21,7 +21,7 @@
 #include "kernels/backend.h"
 #include "kernels/column.h"
 #include "kernels/detail/ops.h"
-#include "kernels/expr_vm.h"
+#include "kernels/expr_program.h"
 #include "kernels/groupby.h"
 #include "kernels/histogram.h"
 #include "kernels/materialize.h"

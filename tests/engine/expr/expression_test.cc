@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "kernels/detail/expr_eval.h"
 #include "kernels/filter.h"
 #include "kernels/memory.h"
 

@@ -1,4 +1,4 @@
-#include "kernels/expr_vm.h"
+#include "kernels/expr_program.h"
 
 #include <cstring>
 

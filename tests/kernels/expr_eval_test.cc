@@ -1,4 +1,4 @@
-// Tests of the expression VM (kernels/expr_vm.h) with hand-assembled
+// Tests of the expression evaluator (kernels/detail/expr_eval.h) with hand-assembled
 // programs, on every backend of this binary: the host always, CUDA when a GPU
 // is visible (skipped otherwise). Values are checked on the backend itself:
 // each check is a program that compares the VM's result with an expected
@@ -21,7 +21,7 @@
 
 #include "kernels/backend.h"
 #include "kernels/column.h"
-#include "kernels/expr_vm.h"
+#include "kernels/detail/expr_eval.h"
 #include "kernels/filter.h"
 #include "kernels/memory.h"
 

@@ -1,105 +1,19 @@
 #pragma once
 
-// A compiled expression: a short stack program evaluated once per row, on
-// either backend. The engine's expression compiler (engine/expr/expression.h)
-// type-checks an expression and emits this code; kernels run it inside one
-// fused pass over the rows, so an expression never materializes a temporary
-// column per operator.
-//
-// Every op pops its operands and pushes one result (StackEffect gives the net
-// change). Ops are uniform across the rows of a kernel; only the loops inside
-// a few string ops (like, in over strings) depend on the data. Nothing here
-// allocates: a string result is a view into a column or a constant, with a
-// case fold applied by whoever reads its bytes.
-//
-// Null: an op whose operand is null gives null, except where noted (and, or,
-// between, is_null, if, ifnull, greatest/least, nullif's second operand,
-// in-lists).
+// The evaluator of expression programs (expr_program.h), for kernels on both
+// backends: Evaluate runs a program for one row on the device (or the host)
+// with a stack of Slots; EvaluatePredicate reads the result as a truth value.
 
 #include <cmath>
 #include <cstdint>
-#include <string>
-#include <vector>
 
 #include "kernels/column.h"
+#include "kernels/expr_program.h"
 #include "kernels/hd.h"
-#include "kernels/memory.h"
-#include "kernels/scan_plan.h"
 
 namespace kernels {
 
-// The kind of a value on the stack; fixed per instruction by the compiler.
-enum class ValueKind : uint8_t { kInt, kFloat, kString };
-
-enum class Op : uint8_t {
-  kColumn,      // push column `arg` of the program's column table
-  kConstInt,    // push ints[arg]
-  kConstFloat,  // push floats[arg]
-  kConstString, // push string constant `arg`
-  kConstNull,   // push null
-  kIntToFloat,  // convert top
-  kAddI, kSubI, kMulI, kDivI, kModI, kNegI,  // integer arithmetic (wraps; x/0 is null)
-  kAddF, kSubF, kMulF, kDivF, kModF, kNegF,  // float arithmetic (x/0 is null)
-  kCmpI, kCmpF, kCmpS,  // compare the two top values; `arg` is a Cmp; pushes int 0/1
-  kTruthI, kTruthF,     // x != 0 as int 0/1 (null stays null)
-  kAnd, kOr,            // SQL three-valued logic on truth values
-  kNot,
-  kIsNull,              // int 1 if top is null else 0; never null
-
-  // x lo hi -> x >= lo and x <= hi, three-valued (x is read once).
-  kBetweenI, kBetweenF, kBetweenS,
-  // x -> 1 when x equals one of the `arg2` constants from index `arg` (ints,
-  // floats or string constants), else 0; null when x is null.
-  kInI, kInF, kInS,
-  kUnknownIfFalse,  // 0 becomes null (an in-list that holds null)
-  kLike,            // s -> 1 when s matches the pattern in string constant `arg` (% and _)
-  kIf,              // c a b -> a when c is true (non-null, non-zero), else b
-  kIfNull,          // a b -> a unless a is null, else b
-  kNullIfI, kNullIfF, kNullIfS,  // a b -> null when a = b, else a
-  kMaxI, kMaxF, kMaxS,  // a b -> the larger; a null operand is skipped
-  kMinI, kMinF, kMinS,  // a b -> the smaller; a null operand is skipped
-  kAbsI,     // |x| (wraps at INT64_MIN)
-  kSignI,    // -1, 0 or 1
-  kMathF,    // float function `arg` (a MathFn) of the top; domain errors give null
-  kPowF,     // x y -> x^y; null where undefined (NaN, or 0 to a negative power)
-  kRoundI,   // x d -> x rounded half away from zero to d decimal digits (int d)
-  kRoundF,   // x d -> the same for a float x
-  kLength,   // s -> its length in bytes
-  kFold,     // s -> s with fold `arg` (a Fold)
-  kSubstr,   // s start len -> bytes [start, start + len) of s, 1-based, clipped
-  kDatePart, // ms since the epoch (UTC) -> date part `arg` (a DatePart)
-};
-
-enum class Cmp : int32_t { kEq, kNe, kLt, kLe, kGt, kGe };
-
-// Functions of kMathF.
-enum class MathFn : int32_t { kAbs, kSign, kSqrt, kCbrt, kExp, kLn, kLog10, kFloor, kCeil, kRound };
-
-// Parts of kDatePart.
-enum class DatePart : int32_t { kYear, kMonth, kDay, kHour, kMinute, kSec };
-
-struct Instr {
-  Op op;
-  int32_t arg;
-  int32_t arg2 = 0;  // a second operand where an op needs one
-};
-
-// Net change of the stack's depth by `op`.
-int StackEffect(Op op);
-
-// Deepest stack a program may use; the compiler refuses deeper expressions.
-constexpr int kMaxStackDepth = 32;
-
-// Case folding applied to a string value when it is read (lower/upper
-// return views with a fold instead of new strings).
-enum Fold : uint8_t { kNoFold = 0, kFoldLower = 1, kFoldUpper = 2 };
-
-KERNELS_HD inline char FoldChar(char c, uint8_t fold) {
-  if (fold == kFoldLower && c >= 'A' && c <= 'Z') return static_cast<char>(c - 'A' + 'a');
-  if (fold == kFoldUpper && c >= 'a' && c <= 'z') return static_cast<char>(c - 'a' + 'A');
-  return c;
-}
-
+// A value on the evaluator's stack.
 struct Slot {
   union {
     int64_t i;
@@ -110,53 +24,6 @@ struct Slot {
   bool valid;
   uint8_t fold;  // strings only: a Fold, applied to every byte read
 };
-
-// Everything a kernel needs to evaluate a program, as device pointers.
-struct ProgramView {
-  const Instr* code = nullptr;
-  int32_t length = 0;
-  const ColumnView* columns = nullptr;
-  const int64_t* ints = nullptr;
-  const double* floats = nullptr;
-  const char* chars = nullptr;             // string constants, concatenated
-  const int64_t* string_offsets = nullptr; // constant k is chars[off[k], off[k+1])
-  ValueKind result = ValueKind::kInt;
-  // The program's scan plan (scan_plan.h) on the device, and its kind (kNone:
-  // none, plan is null); set by Upload. Kernels that know the plan's kind run
-  // it instead of the code.
-  const ScanPlan* plan = nullptr;
-  PlanKind plan_kind = PlanKind::kNone;
-};
-
-// A program as the compiler builds it, in host memory.
-struct Program {
-  std::vector<Instr> code;
-  std::vector<ColumnView> columns;
-  std::vector<int64_t> ints;
-  std::vector<double> floats;
-  std::string chars;
-  std::vector<int64_t> string_offsets{0};
-  ValueKind result = ValueKind::kInt;
-
-  int32_t AddInt(int64_t v);
-  int32_t AddFloat(double v);
-  int32_t AddString(const std::string& s);
-};
-
-// True when `p` can be evaluated safely: every op known, its operands always
-// on the stack, the stack never deeper than kMaxStackDepth, one value left at
-// the end, and every constant, column and enum argument in range.
-bool IsWellFormed(const Program& p);
-
-// A program copied to a device; owns the memory its view points into.
-struct DeviceProgram {
-  Buffer storage;
-  ProgramView view;
-};
-
-// Copies `program` (and its column table, and its scan plan when it has one)
-// to exec's device.
-DeviceProgram Upload(const Program& program, const Exec& exec);
 
 namespace detail {
 
