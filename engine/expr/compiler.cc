@@ -1,0 +1,706 @@
+// The expression compiler's back end: type-checks a syntax tree (syntax.h)
+// and emits the stack program of kernels/expr_program.h. Implements
+// expression.h.
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "engine/expr/expression.h"
+#include "engine/expr/lexer.h"
+#include "engine/expr/parser.h"
+#include "engine/expr/syntax.h"
+
+namespace engine {
+namespace expr {
+namespace {
+
+using kernels::Cmp;
+using kernels::Instr;
+using kernels::Op;
+using kernels::Program;
+
+Type ColumnType(const ColumnDef& c) {
+  if (c.is_integer()) return Type::kInt;
+  if (c.is_real()) return Type::kFloat;
+  return Type::kString;
+}
+
+bool IsNumber(Type t) { return t == Type::kInt || t == Type::kFloat; }
+
+class Compiler {
+ public:
+  Compiler(absl::string_view text, const TableType& type, std::vector<Node> nodes)
+      : text_(text), type_(type), nodes_(std::move(nodes)), slots_(type.size(), -1) {}
+
+  // Type-checks the tree under `root` and emits its code into program().
+  absl::Status Run(int root) {
+    absl::Status s = Check(root);
+    if (!s.ok()) return s;
+    Emit(root);
+    if (max_depth_ > kernels::kMaxStackDepth) {
+      return absl::InvalidArgumentError("expression is too complex");
+    }
+    return absl::OkStatus();
+  }
+
+  const Node& node(int id) const { return nodes_[id]; }
+  Program& program() { return program_; }
+  // Table indices of the program's columns, in program order.
+  const std::vector<int>& columns() const { return columns_; }
+
+ private:
+  absl::Status Error(const Node& n, absl::string_view problem) const {
+    return ErrorAt(text_, n.pos, problem);
+  }
+
+  // The binary nodes down the left spine from `id`, top first, and the
+  // first node that is not one.
+  std::vector<int> LeftSpine(int id, int* leaf) const {
+    std::vector<int> spine;
+    while (nodes_[id].kind == NodeKind::kBinary) {
+      spine.push_back(id);
+      id = nodes_[id].args[0];
+    }
+    *leaf = id;
+    return spine;
+  }
+
+  absl::Status Check(int id) {
+    Node& n = nodes_[id];
+    switch (n.kind) {
+      case NodeKind::kColumn: n.type = ColumnType(type_.column(n.column)); break;
+      case NodeKind::kInt: n.type = Type::kInt; break;
+      case NodeKind::kFloat: n.type = Type::kFloat; break;
+      case NodeKind::kString: n.type = Type::kString; break;
+      case NodeKind::kNull: n.truth = true; break;
+      case NodeKind::kUnary: {
+        absl::Status s = Check(n.args[0]);
+        if (!s.ok()) return s;
+        return CheckUnary(n);
+      }
+      case NodeKind::kBinary: {
+        int leaf;
+        const std::vector<int> spine = LeftSpine(id, &leaf);
+        absl::Status s = Check(leaf);
+        for (auto it = spine.rbegin(); s.ok() && it != spine.rend(); ++it) {
+          s = Check(nodes_[*it].args[1]);
+          if (s.ok()) s = CheckBinary(nodes_[*it]);
+        }
+        return s;
+      }
+      case NodeKind::kCall:
+      case NodeKind::kIn:
+      case NodeKind::kBetween:
+      case NodeKind::kLike:
+        for (int arg : n.args) {
+          absl::Status s = Check(arg);
+          if (!s.ok()) return s;
+        }
+        if (n.kind == NodeKind::kIn || n.kind == NodeKind::kBetween) return CheckCompareAll(n);
+        if (n.kind == NodeKind::kLike) return CheckLike(n);
+        return CheckCall(n);
+    }
+    return absl::OkStatus();
+  }
+
+  // "string" or "number", for messages; kNull is neither (it fits both).
+  static const char* Class(Type t) { return t == Type::kString ? "string" : "number"; }
+
+  // Whether values of types `a` and `b` can be compared or mixed: strings
+  // with strings, numbers with numbers; null fits both.
+  static bool Comparable(Type a, Type b) {
+    return a == Type::kNull || b == Type::kNull || (a == Type::kString) == (b == Type::kString);
+  }
+  // The type two comparable types meet in: int with float is float.
+  static Type Wider(Type a, Type b) {
+    if (a == Type::kNull) return b;
+    if (b == Type::kNull) return a;
+    if (a == Type::kString) return a;
+    return a == Type::kFloat || b == Type::kFloat ? Type::kFloat : Type::kInt;
+  }
+
+  // The value of literal node `id` (an `in` list item): its type and value.
+  void LiteralValue(int id, Type* type, int64_t* i, double* f, std::string* str) const {
+    bool negate = false;
+    while (nodes_[id].kind == NodeKind::kUnary) {
+      negate ^= nodes_[id].op == Operator::kNeg;
+      id = nodes_[id].args[0];
+    }
+    const Node& n = nodes_[id];
+    switch (n.kind) {
+      case NodeKind::kInt:
+        *type = Type::kInt;
+        *i = negate ? static_cast<int64_t>(0 - static_cast<uint64_t>(n.int_value)) : n.int_value;
+        *f = static_cast<double>(*i);
+        break;
+      case NodeKind::kFloat:
+        *type = Type::kFloat;
+        *f = negate ? -n.float_value : n.float_value;
+        break;
+      case NodeKind::kString:
+        *type = Type::kString;
+        *str = n.str;
+        break;
+      default: *type = Type::kNull; break;
+    }
+  }
+
+  // Types `x [not] in (...)` and `x [not] between a and b`: x and the list
+  // (or the bounds) compare in one type, n.operand. One that does not compare
+  // with those before it is an error where it begins (in) or at the operator
+  // (between).
+  absl::Status CheckCompareAll(Node& n) {
+    Type operand = Type::kNull;
+    for (size_t k = 0; k < n.args.size(); ++k) {
+      const Type t = nodes_[n.args[k]].type;
+      if (!Comparable(operand, t)) {
+        return ErrorAt(text_, n.kind == NodeKind::kIn ? n.arg_pos[k] : n.pos,
+                       absl::StrCat("cannot compare ", Class(operand), " with ", Class(t)));
+      }
+      operand = Wider(operand, t);
+    }
+    n.operand = operand;
+    n.type = Type::kInt;
+    n.truth = true;
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckLike(Node& n) {
+    if (IsNumber(nodes_[n.args[0]].type)) return Error(n, "cannot use 'like' on a number");
+    n.type = Type::kInt;
+    n.truth = true;
+    return absl::OkStatus();
+  }
+
+  // Argument k of call `n` must be of kind `want` ("a number", "a string",
+  // "an int", "a timestamp"); null fits all.
+  absl::Status Require(const Node& n, size_t k, absl::string_view want) const {
+    const Type t = nodes_[n.args[k]].type;
+    bool ok = t == Type::kNull;
+    if (want == "a string") {
+      ok = ok || t == Type::kString;
+    } else if (want == "a number") {
+      ok = ok || IsNumber(t);
+    } else {
+      ok = ok || t == Type::kInt;  // an int, a timestamp (ms since the epoch)
+    }
+    if (ok) return absl::OkStatus();
+    // An int or a timestamp wanted: say what it got was a float.
+    const bool want_int = want == "an int" || want == "a timestamp";
+    const char* got = t == Type::kString              ? "a string"
+                      : t == Type::kFloat && want_int ? "a float"
+                                                      : "a number";
+    return ErrorAt(text_, n.arg_pos[k],
+                   absl::StrCat("argument ", k + 1, " of '", n.function->name, "' must be ", want,
+                                ", not ", got));
+  }
+
+  // Types call `n` whose value is one of its arguments [first, end): they
+  // take their common type, which is the call's (int with int is int, int
+  // with float float, string with string string; null fits all), and the
+  // call is a truth value when they all are (or null).
+  absl::Status CheckChoice(Node& n, size_t first) {
+    Type common = Type::kNull;
+    bool truth = true;
+    for (size_t k = first; k < n.args.size(); ++k) {
+      const Node& arg = nodes_[n.args[k]];
+      if (!Comparable(common, arg.type)) {
+        return ErrorAt(text_, n.arg_pos[k],
+                       absl::StrCat("cannot mix ", Class(common), " and ", Class(arg.type), " in '",
+                                    n.function->name, "'"));
+      }
+      common = Wider(common, arg.type);
+      truth = truth && arg.truth;
+    }
+    n.operand = common;
+    n.type = common;
+    n.truth = truth;
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckUnary(Node& n) {
+    const Node& a = nodes_[n.args[0]];
+    if (n.op == Operator::kNot) {
+      if (a.type == Type::kString) return Error(n, "cannot use a string as a condition");
+      n.type = Type::kInt;
+      n.truth = true;
+      return absl::OkStatus();
+    }
+    if (a.type == Type::kString) {
+      return Error(n, absl::StrCat("cannot use '", OperatorText(n.op), "' on a string"));
+    }
+    n.type = a.type == Type::kFloat ? Type::kFloat : Type::kInt;
+    n.truth = n.op == Operator::kPlus && a.truth;
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckBinary(Node& n) {
+    const Type a = nodes_[n.args[0]].type;
+    const Type b = nodes_[n.args[1]].type;
+    const bool strings = a == Type::kString || b == Type::kString;
+    const Type numeric = a == Type::kFloat || b == Type::kFloat ? Type::kFloat : Type::kInt;
+    if (IsLogical(n.op)) {
+      if (strings) return Error(n, "cannot use a string as a condition");
+      n.type = Type::kInt;
+      n.truth = true;
+    } else if (IsComparison(n.op)) {
+      if (strings && (IsNumber(a) || IsNumber(b))) {
+        return Error(n, a == Type::kString ? "cannot compare string with number"
+                                           : "cannot compare number with string");
+      }
+      n.operand = strings ? Type::kString : numeric;
+      n.type = Type::kInt;
+      n.truth = true;
+    } else {
+      if (strings)
+        return Error(n, absl::StrCat("cannot use '", OperatorText(n.op), "' on a string"));
+      n.operand = numeric;
+      n.type = numeric;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckCall(Node& n) {
+    const Type first = nodes_[n.args[0]].type;
+    absl::Status s;
+    switch (n.function->id) {
+      case Function::kIsNull:
+        n.type = Type::kInt;
+        n.truth = true;
+        return s;
+      case Function::kIf:
+        if (first == Type::kString) {
+          return ErrorAt(text_, n.arg_pos[0], "cannot use a string as a condition");
+        }
+        return CheckChoice(n, 1);
+      case Function::kIfNull:
+      case Function::kCoalesce:
+      case Function::kNullIf:
+      case Function::kGreatest:
+      case Function::kLeast:
+        return CheckChoice(n, 0);
+      case Function::kAbs:
+      case Function::kSign:
+      case Function::kFloor:
+      case Function::kCeil:
+      case Function::kRound:
+        s = Require(n, 0, "a number");
+        if (s.ok() && n.args.size() > 1) s = Require(n, 1, "an int");
+        n.type = first == Type::kFloat ? Type::kFloat : Type::kInt;
+        return s;
+      case Function::kSqrt:
+      case Function::kCbrt:
+      case Function::kExp:
+      case Function::kLn:
+      case Function::kLog10:
+      case Function::kPow:
+        for (size_t k = 0; s.ok() && k < n.args.size(); ++k) s = Require(n, k, "a number");
+        n.type = Type::kFloat;
+        return s;
+      case Function::kMod:
+        s = Require(n, 0, "a number");
+        if (s.ok()) s = Require(n, 1, "a number");
+        n.operand = Wider(Wider(Type::kInt, first), nodes_[n.args[1]].type);
+        n.type = n.operand;
+        return s;
+      case Function::kLength:
+        n.type = Type::kInt;
+        return Require(n, 0, "a string");
+      case Function::kLower:
+      case Function::kUpper:
+      case Function::kSubstr:
+        s = Require(n, 0, "a string");
+        for (size_t k = 1; s.ok() && k < n.args.size(); ++k) s = Require(n, k, "an int");
+        n.type = first == Type::kNull ? Type::kNull : Type::kString;
+        return s;
+      case Function::kYear:
+      case Function::kMonth:
+      case Function::kDay:
+      case Function::kHour:
+      case Function::kMinute:
+      case Function::kSec:
+        n.type = Type::kInt;
+        return Require(n, 0, "a timestamp");
+    }
+    return s;
+  }
+
+  // Appends an instruction and tracks the stack's depth.
+  void Push(Op op, int32_t arg = 0, int32_t arg2 = 0) {
+    program_.code.push_back(Instr{op, arg, arg2});
+    depth_ += kernels::StackEffect(op);
+    max_depth_ = std::max(max_depth_, depth_);
+  }
+
+  // Emits node `id` and converts its value to `type` (int to float).
+  void EmitAs(int id, Type type) {
+    Emit(id);
+    if (type == Type::kFloat && nodes_[id].type == Type::kInt) Push(Op::kIntToFloat);
+  }
+
+  // Turns the value of `n`, on top of the stack, into a truth value.
+  void ToTruth(const Node& n) {
+    if (n.type == Type::kFloat) {
+      Push(Op::kTruthF);
+    } else if (n.type == Type::kInt && !n.truth) {
+      Push(Op::kTruthI);
+    }
+  }
+
+  // Brings operand `a` of binary node `n`, on top of the stack, to the type
+  // the operator takes.
+  void Convert(const Node& a, const Node& n) {
+    if (IsLogical(n.op)) {
+      ToTruth(a);
+    } else if (n.operand == Type::kFloat && a.type == Type::kInt) {
+      Push(Op::kIntToFloat);
+    }
+  }
+
+  int32_t ColumnSlot(int column) {
+    if (slots_[column] < 0) {
+      slots_[column] = static_cast<int>(columns_.size());
+      columns_.push_back(column);
+    }
+    return slots_[column];
+  }
+
+  void Emit(int id) {
+    const Node& n = nodes_[id];
+    switch (n.kind) {
+      case NodeKind::kColumn: Push(Op::kColumn, ColumnSlot(n.column)); break;
+      case NodeKind::kInt: Push(Op::kConstInt, program_.AddInt(n.int_value)); break;
+      case NodeKind::kFloat: Push(Op::kConstFloat, program_.AddFloat(n.float_value)); break;
+      case NodeKind::kString: Push(Op::kConstString, program_.AddString(n.str)); break;
+      case NodeKind::kNull: Push(Op::kConstNull); break;
+      case NodeKind::kUnary: EmitUnary(n); break;
+      case NodeKind::kBinary: {
+        int leaf;
+        const std::vector<int> spine = LeftSpine(id, &leaf);
+        Emit(leaf);
+        for (auto it = spine.rbegin(); it != spine.rend(); ++it) {
+          const Node& op = nodes_[*it];
+          Convert(nodes_[op.args[0]], op);
+          Emit(op.args[1]);
+          Convert(nodes_[op.args[1]], op);
+          EmitBinary(op);
+        }
+        break;
+      }
+      case NodeKind::kCall: EmitCall(n); break;
+      case NodeKind::kIn: EmitIn(n); break;
+      case NodeKind::kBetween:
+        for (int arg : n.args) EmitAs(arg, n.operand);
+        Push(n.operand == Type::kString  ? Op::kBetweenS
+             : n.operand == Type::kFloat ? Op::kBetweenF
+                                         : Op::kBetweenI);
+        if (n.negated) Push(Op::kNot);
+        break;
+      case NodeKind::kLike: {
+        const Node& pattern = nodes_[n.args[1]];
+        if (pattern.kind == NodeKind::kNull) {
+          // x like null is null: if(is_null(x), null, null), so that x's
+          // columns are still the expression's.
+          Emit(n.args[0]);
+          Push(Op::kIsNull);
+          Push(Op::kConstNull);
+          Push(Op::kConstNull);
+          Push(Op::kIf);
+          break;
+        }
+        Emit(n.args[0]);
+        Push(Op::kLike, program_.AddString(pattern.str));
+        if (n.negated) Push(Op::kNot);
+        break;
+      }
+    }
+  }
+
+  // x in (literals): one op scanning the list's constants; a null in the
+  // list turns "no match" into null (SQL), and `not in` negates that.
+  void EmitIn(const Node& n) {
+    EmitAs(n.args[0], n.operand);
+    bool has_null = false;
+    int32_t first = -1;
+    int32_t count = 0;
+    for (size_t k = 1; k < n.args.size(); ++k) {
+      Type t;
+      int64_t i = 0;
+      double f = 0;
+      std::string str;
+      LiteralValue(n.args[k], &t, &i, &f, &str);
+      if (t == Type::kNull) {
+        has_null = true;
+        continue;
+      }
+      const int32_t at = n.operand == Type::kString  ? program_.AddString(str)
+                         : n.operand == Type::kFloat ? program_.AddFloat(f)
+                                                     : program_.AddInt(i);
+      if (first < 0) first = at;
+      ++count;
+    }
+    if (first < 0) first = 0;
+    Push(n.operand == Type::kString  ? Op::kInS
+         : n.operand == Type::kFloat ? Op::kInF
+                                     : Op::kInI,
+         first, count);
+    if (has_null) Push(Op::kUnknownIfFalse);
+    if (n.negated) Push(Op::kNot);
+  }
+
+  void EmitUnary(const Node& n) {
+    const Node& a = nodes_[n.args[0]];
+    Emit(n.args[0]);
+    switch (n.op) {
+      case Operator::kNot:
+        ToTruth(a);
+        Push(Op::kNot);
+        break;
+      case Operator::kNeg: Push(n.type == Type::kFloat ? Op::kNegF : Op::kNegI); break;
+      default: break;  // unary plus
+    }
+  }
+
+  void EmitBinary(const Node& n) {
+    const bool f = n.operand == Type::kFloat;
+    switch (n.op) {
+      case Operator::kOr: Push(Op::kOr); return;
+      case Operator::kAnd: Push(Op::kAnd); return;
+      case Operator::kAdd: Push(f ? Op::kAddF : Op::kAddI); return;
+      case Operator::kSub: Push(f ? Op::kSubF : Op::kSubI); return;
+      case Operator::kMul: Push(f ? Op::kMulF : Op::kMulI); return;
+      case Operator::kDiv: Push(f ? Op::kDivF : Op::kDivI); return;
+      case Operator::kMod: Push(f ? Op::kModF : Op::kModI); return;
+      default: break;
+    }
+    Cmp cmp = Cmp::kEq;
+    switch (n.op) {
+      case Operator::kNe: cmp = Cmp::kNe; break;
+      case Operator::kLt: cmp = Cmp::kLt; break;
+      case Operator::kLe: cmp = Cmp::kLe; break;
+      case Operator::kGt: cmp = Cmp::kGt; break;
+      case Operator::kGe: cmp = Cmp::kGe; break;
+      default: break;
+    }
+    const Op op = n.operand == Type::kString ? Op::kCmpS : f ? Op::kCmpF : Op::kCmpI;
+    Push(op, static_cast<int32_t>(cmp));
+  }
+
+  // Emits a float function of one number.
+  void EmitMath(const Node& n, kernels::MathFn fn) {
+    EmitAs(n.args[0], Type::kFloat);
+    Push(Op::kMathF, static_cast<int32_t>(fn));
+  }
+
+  // Emits a function that keeps an int an int (floor, ceil, round, abs,
+  // sign): `int_op` for an int (kNop: the value itself), `fn` for a float.
+  void EmitIntOrFloat(const Node& n, bool has_int_op, Op int_op, kernels::MathFn fn) {
+    Emit(n.args[0]);
+    if (n.type == Type::kFloat) {
+      Push(Op::kMathF, static_cast<int32_t>(fn));
+    } else if (has_int_op) {
+      Push(int_op);
+    }
+  }
+
+  // Emits arguments [first, end) of `n` as its common type, folding each
+  // into the one before with `op` (two stack slots however many there are).
+  void EmitFold(const Node& n, size_t first, Op op) {
+    EmitAs(n.args[first], n.operand);
+    for (size_t k = first + 1; k < n.args.size(); ++k) {
+      EmitAs(n.args[k], n.operand);
+      Push(op);
+    }
+  }
+
+  static Op ByType(Type t, Op int_op, Op float_op, Op string_op) {
+    return t == Type::kString ? string_op : t == Type::kFloat ? float_op : int_op;
+  }
+
+  void EmitDatePart(const Node& n, kernels::DatePart part) {
+    Emit(n.args[0]);
+    Push(Op::kDatePart, static_cast<int32_t>(part));
+  }
+
+  void EmitCall(const Node& n) {
+    using kernels::DatePart;
+    using kernels::MathFn;
+    switch (n.function->id) {
+      case Function::kIsNull:
+        Emit(n.args[0]);
+        Push(Op::kIsNull);
+        break;
+      case Function::kIf:
+        Emit(n.args[0]);
+        ToTruth(nodes_[n.args[0]]);
+        EmitAs(n.args[1], n.operand);
+        EmitAs(n.args[2], n.operand);
+        Push(Op::kIf);
+        break;
+      case Function::kIfNull:
+      case Function::kCoalesce: EmitFold(n, 0, Op::kIfNull); break;
+      case Function::kNullIf:
+        EmitFold(n, 0, ByType(n.operand, Op::kNullIfI, Op::kNullIfF, Op::kNullIfS));
+        break;
+      case Function::kGreatest:
+        EmitFold(n, 0, ByType(n.operand, Op::kMaxI, Op::kMaxF, Op::kMaxS));
+        break;
+      case Function::kLeast:
+        EmitFold(n, 0, ByType(n.operand, Op::kMinI, Op::kMinF, Op::kMinS));
+        break;
+      case Function::kAbs: EmitIntOrFloat(n, true, Op::kAbsI, MathFn::kAbs); break;
+      case Function::kSign: EmitIntOrFloat(n, true, Op::kSignI, MathFn::kSign); break;
+      case Function::kFloor: EmitIntOrFloat(n, false, Op::kAbsI, MathFn::kFloor); break;
+      case Function::kCeil: EmitIntOrFloat(n, false, Op::kAbsI, MathFn::kCeil); break;
+      case Function::kRound:
+        if (n.args.size() == 1) {
+          EmitIntOrFloat(n, false, Op::kAbsI, MathFn::kRound);
+        } else {
+          Emit(n.args[0]);
+          Emit(n.args[1]);
+          Push(n.type == Type::kFloat ? Op::kRoundF : Op::kRoundI);
+        }
+        break;
+      case Function::kSqrt: EmitMath(n, MathFn::kSqrt); break;
+      case Function::kCbrt: EmitMath(n, MathFn::kCbrt); break;
+      case Function::kExp: EmitMath(n, MathFn::kExp); break;
+      case Function::kLn: EmitMath(n, MathFn::kLn); break;
+      case Function::kLog10: EmitMath(n, MathFn::kLog10); break;
+      case Function::kPow:
+        EmitAs(n.args[0], Type::kFloat);
+        EmitAs(n.args[1], Type::kFloat);
+        Push(Op::kPowF);
+        break;
+      case Function::kMod:
+        EmitFold(n, 0, n.operand == Type::kFloat ? Op::kModF : Op::kModI);
+        break;
+      case Function::kLength:
+        Emit(n.args[0]);
+        Push(Op::kLength);
+        break;
+      case Function::kLower:
+      case Function::kUpper:
+        Emit(n.args[0]);
+        Push(Op::kFold, n.function->id == Function::kLower ? kernels::kFoldLower
+                                                           : kernels::kFoldUpper);
+        break;
+      case Function::kSubstr:
+        Emit(n.args[0]);
+        Emit(n.args[1]);
+        if (n.args.size() > 2) {
+          Emit(n.args[2]);
+        } else {
+          Push(Op::kConstInt, program_.AddInt(std::numeric_limits<int64_t>::max()));
+        }
+        Push(Op::kSubstr);
+        break;
+      case Function::kYear: EmitDatePart(n, DatePart::kYear); break;
+      case Function::kMonth: EmitDatePart(n, DatePart::kMonth); break;
+      case Function::kDay: EmitDatePart(n, DatePart::kDay); break;
+      case Function::kHour: EmitDatePart(n, DatePart::kHour); break;
+      case Function::kMinute: EmitDatePart(n, DatePart::kMinute); break;
+      case Function::kSec: EmitDatePart(n, DatePart::kSec); break;
+    }
+  }
+
+  absl::string_view text_;
+  const TableType& type_;
+  std::vector<Node> nodes_;
+  std::vector<int> slots_;    // table column -> program column, or -1
+  std::vector<int> columns_;  // program column -> table column
+  Program program_;
+  int depth_ = 0;
+  int max_depth_ = 0;
+};
+
+// An expression compiled up to its use: code without the final conversion,
+// the columns it references and the type of its value.
+struct Compiled {
+  Program program;
+  std::vector<int> columns;
+  Type type = Type::kNull;
+  bool truth = false;
+};
+
+absl::StatusOr<Compiled> Compile(absl::string_view text, const TableType& type) {
+  absl::StatusOr<SyntaxTree> tree = Parse(text, type);
+  if (!tree.ok()) return tree.status();
+  Compiler compiler(text, type, std::move(tree->nodes));
+  absl::Status s = compiler.Run(tree->root);
+  if (!s.ok()) return s;
+  Compiled out;
+  out.program = std::move(compiler.program());
+  out.columns = compiler.columns();
+  out.type = compiler.node(tree->root).type;
+  out.truth = compiler.node(tree->root).truth;
+  return out;
+}
+
+}  // namespace
+}  // namespace expr
+
+absl::StatusOr<kernels::Program> CompileExpression(absl::string_view text, const TableType& type,
+                                                   const std::vector<kernels::ColumnView>& columns,
+                                                   ExprUse use) {
+  if (columns.size() != type.size()) {
+    return absl::InternalError(absl::StrCat("expression compiled against ", columns.size(),
+                                            " column views for a table of ", type.size(),
+                                            " columns"));
+  }
+  using expr::Type;
+  using kernels::Instr;
+  using kernels::Op;
+  using kernels::ValueKind;
+  absl::StatusOr<expr::Compiled> compiled = expr::Compile(text, type);
+  if (!compiled.ok()) return compiled.status();
+  kernels::Program& program = compiled->program;
+  const Type t = compiled->type;
+  switch (use) {
+    case ExprUse::kPredicate:
+      if (t == Type::kString) {
+        return absl::InvalidArgumentError("expression must be a condition, not a string");
+      }
+      if (t == Type::kFloat) {
+        program.code.push_back(Instr{Op::kTruthF, 0});
+      } else if (t == Type::kInt && !compiled->truth) {
+        program.code.push_back(Instr{Op::kTruthI, 0});
+      }
+      program.result = ValueKind::kInt;
+      break;
+    case ExprUse::kNumber:
+      if (t == Type::kString) {
+        return absl::InvalidArgumentError("expression must be a number, not a string");
+      }
+      if (t != Type::kFloat) program.code.push_back(Instr{Op::kIntToFloat, 0});
+      program.result = ValueKind::kFloat;
+      break;
+    case ExprUse::kValue:
+      program.result = t == Type::kString  ? ValueKind::kString
+                       : t == Type::kFloat ? ValueKind::kFloat
+                                           : ValueKind::kInt;
+      break;
+  }
+  for (int c : compiled->columns) program.columns.push_back(columns[c]);
+  // The compiler's own guarantee, checked: a kernel evaluates the program
+  // without bounds checks.
+  if (!kernels::IsWellFormed(program)) {
+    return absl::InternalError(absl::StrCat("expression compiled to a malformed program: ", text));
+  }
+  return std::move(compiled->program);
+}
+
+absl::StatusOr<std::vector<std::string>> ReferencedColumns(absl::string_view text,
+                                                           const TableType& type) {
+  absl::StatusOr<expr::Compiled> compiled = expr::Compile(text, type);
+  if (!compiled.ok()) return compiled.status();
+  std::vector<std::string> names;
+  for (int c : compiled->columns) names.push_back(type.column(c).name);
+  return names;
+}
+
+}  // namespace engine
