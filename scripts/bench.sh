@@ -64,7 +64,7 @@ set -e
   --command "$COMMAND  # runs gpudb-bench $LOAD_ARGS"
 
 echo "== DuckDB side by side ($ROWS rows)"
-"$VENV/bin/python" "$REPO/benchmarks/compare_duckdb.py" --server-binary "$BUILD_DIR/server/gpudb-engine" \
+GPUDB_PROTO="$BUILD_DIR/proto/gpudb.proto" "$VENV/bin/python" "$REPO/benchmarks/compare_duckdb.py" --server-binary "$BUILD_DIR/server/gpudb-engine" \
   --rows "$ROWS" --out-dir "$RESULTS_DIR"
 "${UPDATE[@]}" duckdb "$RESULTS_DIR/compare_duckdb.json" \
   --command "$COMMAND  # runs benchmarks/compare_duckdb.py --rows $ROWS"

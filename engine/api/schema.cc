@@ -13,364 +13,13 @@
 #include "engine/api/field_path.h"
 
 namespace engine {
+
+// The text of endpoints.json, embedded at build time (endpoints_json.cc.in).
+extern const char kEndpointsJson[];
+
 namespace {
 
 using Kind = TypeSchema::Kind;
-
-// The records, as Avro record schemas: names, fields and types as in Kinetica's
-// clients (gpudb.py), field lists as in the spec, plus "default" where a field
-// has one (see api_schema.h).
-constexpr const char kWrapper[] = R"({"type":"record","name":"gpudb_response","fields":[
-  {"name":"status","type":"string"},
-  {"name":"message","type":"string"},
-  {"name":"data_type","type":"string"},
-  {"name":"data","type":"bytes"},
-  {"name":"data_str","type":"string"}]})";
-
-struct EndpointText {
-  const char* endpoint;
-  const char* request;
-  const char* response;
-};
-
-constexpr EndpointText kEndpoints[] = {
-    // §2 Jobs.
-    {"/create/job",
-     R"({"type":"record","name":"create_job_request","fields":[
-  {"name":"endpoint","type":"string"},
-  {"name":"request_encoding","type":"string","default":"binary"},
-  {"name":"data","type":"bytes","default":""},
-  {"name":"data_str","type":"string","default":""},
-  {"name":"options","type":{"type":"map","values":"string"},"default":{}}]})",
-     R"({"type":"record","name":"create_job_response","fields":[
-  {"name":"job_id","type":"long"},
-  {"name":"info","type":{"type":"map","values":"string"},"default":{}}]})"},
-    {"/get/job",
-     R"({"type":"record","name":"get_job_request","fields":[
-  {"name":"job_id","type":"long"},
-  {"name":"options","type":{"type":"map","values":"string"},"default":{}}]})",
-     R"({"type":"record","name":"get_job_response","fields":[
-  {"name":"endpoint","type":"string"},
-  {"name":"job_status","type":"string"},
-  {"name":"running","type":"boolean"},
-  {"name":"progress","type":"int"},
-  {"name":"successful","type":"boolean"},
-  {"name":"response_encoding","type":"string"},
-  {"name":"job_response","type":"bytes"},
-  {"name":"job_response_str","type":"string"},
-  {"name":"status_map","type":{"type":"map","values":"string"}},
-  {"name":"info","type":{"type":"map","values":"string"},"default":{}}]})"},
-    {"/admin/alter/jobs",
-     R"({"type":"record","name":"admin_alter_jobs_request","fields":[
-  {"name":"job_ids","type":{"type":"array","items":"long"},"default":[]},
-  {"name":"action","type":"string"},
-  {"name":"options","type":{"type":"map","values":"string"},"default":{}}]})",
-     R"({"type":"record","name":"admin_alter_jobs_response","fields":[
-  {"name":"job_ids","type":{"type":"array","items":"long"},"default":[]},
-  {"name":"action","type":"string"},
-  {"name":"status","type":{"type":"array","items":"string"},"default":[]},
-  {"name":"info","type":{"type":"map","values":"string"},"default":{}}]})"},
-    {"/admin/show/jobs",
-     R"({"type":"record","name":"admin_show_jobs_request","fields":[
-  {"name":"options","type":{"type":"map","values":"string"},"default":{}}]})",
-     R"({"type":"record","name":"admin_show_jobs_response","fields":[
-  {"name":"job_id","type":{"type":"array","items":"long"},"default":[]},
-  {"name":"status","type":{"type":"array","items":"string"},"default":[]},
-  {"name":"endpoint_name","type":{"type":"array","items":"string"},"default":[]},
-  {"name":"time_received","type":{"type":"array","items":"long"},"default":[]},
-  {"name":"auth_id","type":{"type":"array","items":"string"},"default":[]},
-  {"name":"source_ip","type":{"type":"array","items":"string"},"default":[]},
-  {"name":"query_text","type":{"type":"array","items":"string"},"default":[]},
-  {"name":"user_data","type":{"type":"array","items":"string"},"default":[]},
-  {"name":"flags","type":{"type":"array","items":"string"},"default":[]},
-  {"name":"info","type":{"type":"map","values":"string"},"default":{}}]})"},
-
-    // §3 Tables and types.
-    {"/create/type",
-     R"({"type":"record","name":"create_type_request","fields":[
-  {"name":"type_definition","type":"string"},
-  {"name":"label","type":"string"},
-  {"name":"properties","type":{"type":"map","values":{"type":"array","items":"string"}},"default":{}},
-  {"name":"options","type":{"type":"map","values":"string"},"default":{}}]})",
-     R"({"type":"record","name":"create_type_response","fields":[
-  {"name":"type_id","type":"string"},
-  {"name":"type_definition","type":"string"},
-  {"name":"label","type":"string"},
-  {"name":"properties","type":{"type":"map","values":{"type":"array","items":"string"}}},
-  {"name":"info","type":{"type":"map","values":"string"},"default":{}}]})"},
-    {"/create/table",
-     R"({"type":"record","name":"create_table_request","fields":[
-  {"name":"table_name","type":"string"},
-  {"name":"type_id","type":"string"},
-  {"name":"options","type":{"type":"map","values":"string"},"default":{}}]})",
-     R"({"type":"record","name":"create_table_response","fields":[
-  {"name":"table_name","type":"string"},
-  {"name":"type_id","type":"string"},
-  {"name":"is_collection","type":"boolean"},
-  {"name":"info","type":{"type":"map","values":"string"},"default":{}}]})"},
-    {"/insert/records",
-     R"({"type":"record","name":"insert_records_request","fields":[
-  {"name":"table_name","type":"string"},
-  {"name":"list","type":{"type":"array","items":"bytes"},"default":[]},
-  {"name":"list_str","type":{"type":"array","items":"string"},"default":[]},
-  {"name":"list_encoding","type":"string","default":"binary"},
-  {"name":"options","type":{"type":"map","values":"string"},"default":{}}]})",
-     R"({"type":"record","name":"insert_records_response","fields":[
-  {"name":"record_ids","type":{"type":"array","items":"string"},"default":[]},
-  {"name":"count_inserted","type":"int"},
-  {"name":"count_updated","type":"int"},
-  {"name":"info","type":{"type":"map","values":"string"},"default":{}}]})"},
-    {"/insert/records/random",
-     R"({"type":"record","name":"insert_records_random_request","fields":[
-  {"name":"table_name","type":"string"},
-  {"name":"count","type":"long"},
-  {"name":"options","type":{"type":"map","values":{"type":"map","values":"double"}},"default":{}}]})",
-     R"({"type":"record","name":"insert_records_random_response","fields":[
-  {"name":"table_name","type":"string"},
-  {"name":"count","type":"long"},
-  {"name":"info","type":{"type":"map","values":"string"},"default":{}}]})"},
-    {"/get/records",
-     R"({"type":"record","name":"get_records_request","fields":[
-  {"name":"table_name","type":"string"},
-  {"name":"offset","type":"long","default":0},
-  {"name":"limit","type":"long","default":-9999},
-  {"name":"encoding","type":"string","default":"binary"},
-  {"name":"options","type":{"type":"map","values":"string"},"default":{}}]})",
-     R"({"type":"record","name":"get_records_response","fields":[
-  {"name":"table_name","type":"string"},
-  {"name":"type_name","type":"string"},
-  {"name":"type_schema","type":"string"},
-  {"name":"records_binary","type":{"type":"array","items":"bytes"},"default":[]},
-  {"name":"records_json","type":{"type":"array","items":"string"},"default":[]},
-  {"name":"total_number_of_records","type":"long"},
-  {"name":"has_more_records","type":"boolean"},
-  {"name":"info","type":{"type":"map","values":"string"},"default":{}}]})"},
-    {"/get/records/bycolumn",
-     R"({"type":"record","name":"get_records_by_column_request","fields":[
-  {"name":"table_name","type":"string"},
-  {"name":"column_names","type":{"type":"array","items":"string"},"default":[]},
-  {"name":"offset","type":"long","default":0},
-  {"name":"limit","type":"long","default":-9999},
-  {"name":"encoding","type":"string","default":"binary"},
-  {"name":"options","type":{"type":"map","values":"string"},"default":{}}]})",
-     R"({"type":"record","name":"get_records_by_column_response","fields":[
-  {"name":"table_name","type":"string"},
-  {"name":"response_schema_str","type":"string"},
-  {"name":"binary_encoded_response","type":"bytes"},
-  {"name":"json_encoded_response","type":"string"},
-  {"name":"total_number_of_records","type":"long"},
-  {"name":"has_more_records","type":"boolean"},
-  {"name":"info","type":{"type":"map","values":"string"},"default":{}}]})"},
-    {"/show/table",
-     R"({"type":"record","name":"show_table_request","fields":[
-  {"name":"table_name","type":"string"},
-  {"name":"options","type":{"type":"map","values":"string"},"default":{}}]})",
-     R"({"type":"record","name":"show_table_response","fields":[
-  {"name":"table_name","type":"string"},
-  {"name":"table_names","type":{"type":"array","items":"string"},"default":[]},
-  {"name":"table_descriptions","type":{"type":"array","items":{"type":"array","items":"string"}},"default":[]},
-  {"name":"type_ids","type":{"type":"array","items":"string"},"default":[]},
-  {"name":"type_schemas","type":{"type":"array","items":"string"},"default":[]},
-  {"name":"type_labels","type":{"type":"array","items":"string"},"default":[]},
-  {"name":"properties","type":{"type":"array","items":{"type":"map","values":{"type":"array","items":"string"}}},"default":[]},
-  {"name":"additional_info","type":{"type":"array","items":{"type":"map","values":"string"}},"default":[]},
-  {"name":"sizes","type":{"type":"array","items":"long"},"default":[]},
-  {"name":"full_sizes","type":{"type":"array","items":"long"},"default":[]},
-  {"name":"join_sizes","type":{"type":"array","items":"double"},"default":[]},
-  {"name":"total_size","type":"long"},
-  {"name":"total_full_size","type":"long"},
-  {"name":"info","type":{"type":"map","values":"string"},"default":{}}]})"},
-    {"/has/table",
-     R"({"type":"record","name":"has_table_request","fields":[
-  {"name":"table_name","type":"string"},
-  {"name":"options","type":{"type":"map","values":"string"},"default":{}}]})",
-     R"({"type":"record","name":"has_table_response","fields":[
-  {"name":"table_name","type":"string"},
-  {"name":"table_exists","type":"boolean"},
-  {"name":"info","type":{"type":"map","values":"string"},"default":{}}]})"},
-    {"/clear/table",
-     R"({"type":"record","name":"clear_table_request","fields":[
-  {"name":"table_name","type":"string"},
-  {"name":"authorization","type":"string","default":""},
-  {"name":"options","type":{"type":"map","values":"string"},"default":{}}]})",
-     R"({"type":"record","name":"clear_table_response","fields":[
-  {"name":"table_name","type":"string"},
-  {"name":"info","type":{"type":"map","values":"string"},"default":{}}]})"},
-    {"/alter/table",
-     R"({"type":"record","name":"alter_table_request","fields":[
-  {"name":"table_name","type":"string"},
-  {"name":"action","type":"string"},
-  {"name":"value","type":"string"},
-  {"name":"options","type":{"type":"map","values":"string"},"default":{}}]})",
-     R"({"type":"record","name":"alter_table_response","fields":[
-  {"name":"table_name","type":"string"},
-  {"name":"action","type":"string"},
-  {"name":"value","type":"string"},
-  {"name":"type_id","type":"string"},
-  {"name":"type_definition","type":"string"},
-  {"name":"properties","type":{"type":"map","values":{"type":"array","items":"string"}}},
-  {"name":"label","type":"string"},
-  {"name":"info","type":{"type":"map","values":"string"},"default":{}}]})"},
-
-    // §4 Queries and changes.
-    {"/filter",
-     R"({"type":"record","name":"filter_request","fields":[
-  {"name":"table_name","type":"string"},
-  {"name":"view_name","type":"string"},
-  {"name":"expression","type":"string"},
-  {"name":"options","type":{"type":"map","values":"string"},"default":{}}]})",
-     R"({"type":"record","name":"filter_response","fields":[
-  {"name":"count","type":"long"},
-  {"name":"info","type":{"type":"map","values":"string"},"default":{}}]})"},
-    {"/filter/byrange",
-     R"({"type":"record","name":"filter_by_range_request","fields":[
-  {"name":"table_name","type":"string"},
-  {"name":"view_name","type":"string"},
-  {"name":"column_name","type":"string"},
-  {"name":"lower_bound","type":"double"},
-  {"name":"upper_bound","type":"double"},
-  {"name":"options","type":{"type":"map","values":"string"},"default":{}}]})",
-     R"({"type":"record","name":"filter_by_range_response","fields":[
-  {"name":"count","type":"long"},
-  {"name":"info","type":{"type":"map","values":"string"},"default":{}}]})"},
-    {"/filter/bylist",
-     R"({"type":"record","name":"filter_by_list_request","fields":[
-  {"name":"table_name","type":"string"},
-  {"name":"view_name","type":"string"},
-  {"name":"column_values_map","type":{"type":"map","values":{"type":"array","items":"string"}}},
-  {"name":"options","type":{"type":"map","values":"string"},"default":{}}]})",
-     R"({"type":"record","name":"filter_by_list_response","fields":[
-  {"name":"count","type":"long"},
-  {"name":"info","type":{"type":"map","values":"string"},"default":{}}]})"},
-    {"/aggregate/groupby",
-     R"({"type":"record","name":"aggregate_group_by_request","fields":[
-  {"name":"table_name","type":"string"},
-  {"name":"column_names","type":{"type":"array","items":"string"},"default":[]},
-  {"name":"offset","type":"long","default":0},
-  {"name":"limit","type":"long","default":-9999},
-  {"name":"encoding","type":"string","default":"binary"},
-  {"name":"options","type":{"type":"map","values":"string"},"default":{}}]})",
-     R"({"type":"record","name":"aggregate_group_by_response","fields":[
-  {"name":"response_schema_str","type":"string"},
-  {"name":"binary_encoded_response","type":"bytes"},
-  {"name":"json_encoded_response","type":"string"},
-  {"name":"total_number_of_records","type":"long"},
-  {"name":"has_more_records","type":"boolean"},
-  {"name":"info","type":{"type":"map","values":"string"},"default":{}}]})"},
-    {"/aggregate/statistics",
-     R"({"type":"record","name":"aggregate_statistics_request","fields":[
-  {"name":"table_name","type":"string"},
-  {"name":"column_name","type":"string"},
-  {"name":"stats","type":"string"},
-  {"name":"options","type":{"type":"map","values":"string"},"default":{}}]})",
-     R"({"type":"record","name":"aggregate_statistics_response","fields":[
-  {"name":"stats","type":{"type":"map","values":"double"}},
-  {"name":"info","type":{"type":"map","values":"string"},"default":{}}]})"},
-    {"/aggregate/unique",
-     R"({"type":"record","name":"aggregate_unique_request","fields":[
-  {"name":"table_name","type":"string"},
-  {"name":"column_name","type":"string"},
-  {"name":"offset","type":"long","default":0},
-  {"name":"limit","type":"long","default":-9999},
-  {"name":"encoding","type":"string","default":"binary"},
-  {"name":"options","type":{"type":"map","values":"string"},"default":{}}]})",
-     R"({"type":"record","name":"aggregate_unique_response","fields":[
-  {"name":"table_name","type":"string"},
-  {"name":"response_schema_str","type":"string"},
-  {"name":"binary_encoded_response","type":"bytes"},
-  {"name":"json_encoded_response","type":"string"},
-  {"name":"has_more_records","type":"boolean"},
-  {"name":"info","type":{"type":"map","values":"string"},"default":{}}]})"},
-    {"/aggregate/minmax",
-     R"({"type":"record","name":"aggregate_min_max_request","fields":[
-  {"name":"table_name","type":"string"},
-  {"name":"column_name","type":"string"},
-  {"name":"options","type":{"type":"map","values":"string"},"default":{}}]})",
-     R"({"type":"record","name":"aggregate_min_max_response","fields":[
-  {"name":"min","type":"double"},
-  {"name":"max","type":"double"},
-  {"name":"info","type":{"type":"map","values":"string"},"default":{}}]})"},
-    {"/aggregate/histogram",
-     R"({"type":"record","name":"aggregate_histogram_request","fields":[
-  {"name":"table_name","type":"string"},
-  {"name":"column_name","type":"string"},
-  {"name":"start","type":"double"},
-  {"name":"end","type":"double"},
-  {"name":"interval","type":"double"},
-  {"name":"options","type":{"type":"map","values":"string"},"default":{}}]})",
-     R"({"type":"record","name":"aggregate_histogram_response","fields":[
-  {"name":"counts","type":{"type":"array","items":"double"},"default":[]},
-  {"name":"start","type":"double"},
-  {"name":"end","type":"double"},
-  {"name":"info","type":{"type":"map","values":"string"},"default":{}}]})"},
-    {"/update/records",
-     R"({"type":"record","name":"update_records_request","fields":[
-  {"name":"table_name","type":"string"},
-  {"name":"expressions","type":{"type":"array","items":"string"},"default":[]},
-  {"name":"new_values_maps","type":{"type":"array","items":{"type":"map","values":["string","null"]}},"default":[]},
-  {"name":"records_to_insert","type":{"type":"array","items":"bytes"},"default":[]},
-  {"name":"records_to_insert_str","type":{"type":"array","items":"string"},"default":[]},
-  {"name":"record_encoding","type":"string","default":"binary"},
-  {"name":"options","type":{"type":"map","values":"string"},"default":{}}]})",
-     R"({"type":"record","name":"update_records_response","fields":[
-  {"name":"count_updated","type":"long"},
-  {"name":"counts_updated","type":{"type":"array","items":"long"},"default":[]},
-  {"name":"count_inserted","type":"long"},
-  {"name":"counts_inserted","type":{"type":"array","items":"long"},"default":[]},
-  {"name":"info","type":{"type":"map","values":"string"},"default":{}}]})"},
-    {"/delete/records",
-     R"({"type":"record","name":"delete_records_request","fields":[
-  {"name":"table_name","type":"string"},
-  {"name":"expressions","type":{"type":"array","items":"string"},"default":[]},
-  {"name":"options","type":{"type":"map","values":"string"},"default":{}}]})",
-     R"({"type":"record","name":"delete_records_response","fields":[
-  {"name":"count_deleted","type":"long"},
-  {"name":"counts_deleted","type":{"type":"array","items":"long"},"default":[]},
-  {"name":"info","type":{"type":"map","values":"string"},"default":{}}]})"},
-    {"/create/jointable",
-     R"({"type":"record","name":"create_join_table_request","fields":[
-  {"name":"join_table_name","type":"string"},
-  {"name":"table_names","type":{"type":"array","items":"string"},"default":[]},
-  {"name":"column_names","type":{"type":"array","items":"string"},"default":[]},
-  {"name":"expressions","type":{"type":"array","items":"string"},"default":[]},
-  {"name":"options","type":{"type":"map","values":"string"},"default":{}}]})",
-     R"({"type":"record","name":"create_join_table_response","fields":[
-  {"name":"join_table_name","type":"string"},
-  {"name":"count","type":"long"},
-  {"name":"info","type":{"type":"map","values":"string"},"default":{}}]})"},
-    {"/execute/sql",
-     R"({"type":"record","name":"execute_sql_request","fields":[
-  {"name":"statement","type":"string"},
-  {"name":"offset","type":"long","default":0},
-  {"name":"limit","type":"long","default":-9999},
-  {"name":"encoding","type":"string","default":"binary"},
-  {"name":"request_schema_str","type":"string","default":""},
-  {"name":"data","type":{"type":"array","items":"bytes"},"default":[]},
-  {"name":"options","type":{"type":"map","values":"string"},"default":{}}]})",
-     R"({"type":"record","name":"execute_sql_response","fields":[
-  {"name":"count_affected","type":"long"},
-  {"name":"response_schema_str","type":"string"},
-  {"name":"binary_encoded_response","type":"bytes"},
-  {"name":"json_encoded_response","type":"string"},
-  {"name":"total_number_of_records","type":"long"},
-  {"name":"has_more_records","type":"boolean"},
-  {"name":"paging_table","type":"string"},
-  {"name":"info","type":{"type":"map","values":"string"},"default":{}}]})"},
-
-    // §7 What clients call when they connect.
-    {"/show/system/properties",
-     R"({"type":"record","name":"show_system_properties_request","fields":[
-  {"name":"options","type":{"type":"map","values":"string"},"default":{}}]})",
-     R"({"type":"record","name":"show_system_properties_response","fields":[
-  {"name":"property_map","type":{"type":"map","values":"string"}},
-  {"name":"info","type":{"type":"map","values":"string"},"default":{}}]})"},
-    {"/show/system/status",
-     R"({"type":"record","name":"show_system_status_request","fields":[
-  {"name":"options","type":{"type":"map","values":"string"},"default":{}}]})",
-     R"({"type":"record","name":"show_system_status_response","fields":[
-  {"name":"status_map","type":{"type":"map","values":"string"}},
-  {"name":"info","type":{"type":"map","values":"string"},"default":{}}]})"},
-};
 
 // ---------------------------------------------------------------------------
 // Normalize.
@@ -523,13 +172,18 @@ absl::Status NormalizeAt(const TypeSchema& type, Json* value, std::string* path)
 class Registry {
  public:
   Registry() {
-    records_.push_back(ParseRecord(kWrapper));
-    for (const EndpointText& text : kEndpoints) {
-      const TypeSchema* request = ParseRecord(text.request);
-      const TypeSchema* response = ParseRecord(text.response);
+    const Json api = Json::parse(kEndpointsJson, nullptr, /*allow_exceptions=*/false);
+    if (!api.is_object() || !api.contains("wrapper") || !api.contains("endpoints")) {
+      Fatal("endpoints.json: not an object with \"wrapper\" and \"endpoints\"");
+    }
+    records_.push_back(ParseRecord(api["wrapper"]));
+    for (const Json& e : api["endpoints"]) {
+      const TypeSchema* request = ParseRecord(e.at("request"));
+      const TypeSchema* response = ParseRecord(e.at("response"));
       records_.push_back(request);
       records_.push_back(response);
-      endpoints_.push_back(EndpointSchema{text.endpoint, request, response});
+      endpoints_.push_back(
+          EndpointSchema{e.at("endpoint").get<std::string>(), e.at("section").get<std::string>(), request, response});
     }
   }
 
@@ -537,10 +191,18 @@ class Registry {
   const std::vector<const TypeSchema*>& records() const { return records_; }
 
  private:
-  const TypeSchema* ParseRecord(const char* text) {
-    const TypeSchema* record = Parse(Json::parse(text));
-    if (record->kind != Kind::kRecord) Fatal(absl::StrCat("not a record: ", text));
+  const TypeSchema* ParseRecord(const Json& avro) {
+    const TypeSchema* record = Parse(avro);
+    if (record->kind != Kind::kRecord) Fatal(absl::StrCat("not a record: ", avro.dump()));
+    if (FindRecordIn(record->name) != nullptr) Fatal(absl::StrCat("record ", record->name, " is defined twice"));
     return record;
+  }
+
+  const TypeSchema* FindRecordIn(const std::string& name) const {
+    for (const TypeSchema* r : records_) {
+      if (r->name == name) return r;
+    }
+    return nullptr;
   }
 
   const TypeSchema* Node(Kind kind, const TypeSchema* item = nullptr) {

@@ -2,9 +2,11 @@
 
 // The schema of every endpoint (spec §1-§4, §7): its request and response
 // records, with the spec's field names in the spec's order, their Avro types
-// and their defaults. The records are written as Avro record schemas (the form
-// Kinetica's clients carry) and parsed once, on first use, into a tree of
-// TypeSchema nodes that live for the whole program.
+// and their defaults. The one definition of the API is endpoints.json beside
+// this file: Avro record schemas (the form Kinetica's clients carry), embedded
+// at build time and parsed once, on first use, into a tree of TypeSchema
+// nodes that live for the whole program. The gRPC messages
+// (proto/gpudb.proto) are generated from the same records at build time.
 //
 // Defaults: every map named `options` or `info` defaults to {}, every array to
 // []; offset 0, limit -9999, encoding / list_encoding / record_encoding /
@@ -54,6 +56,7 @@ struct FieldSchema {
 
 struct EndpointSchema {
   std::string endpoint;            // e.g. "/aggregate/groupby"
+  std::string section;             // the spec's section, e.g. "§4 Queries and changes"
   const TypeSchema* request;       // record "aggregate_group_by_request"
   const TypeSchema* response;      // record "aggregate_group_by_response"
 };
