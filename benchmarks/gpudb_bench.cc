@@ -42,9 +42,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -54,6 +51,7 @@
 #include "engine/api/json.h"
 #include "proto/gpudb.grpc.pb.h"
 #include "server/codec.h"
+#include "server/command_line.h"
 #include "server/server.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:9190", "Server address host:port (ignored with --in_process).");
@@ -551,27 +549,12 @@ std::string Mib(int64_t bytes) { return absl::StrFormat("%.1f MiB", bytes / 1048
 }  // namespace
 
 int main(int argc, char** argv) {
-  // As gpudb-engine does (server/main.cc): no absl::Mutex deadlock detection,
-  // which Debian's Abseil leaves on, so that an --in-process server costs what
-  // the real one does.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = [](absl::string_view path) { return absl::EndsWith(path, "gpudb_bench.cc"); };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage);
-  absl::SetProgramUsageMessage(
+  server::ParseCommandLine(
+      argc, argv, "gpudb_bench.cc",
       "a job load harness for gpudb-engine.\n"
       "Usage: gpudb-bench [--target=127.0.0.1:9190 | --in-process] [--clients=4] [--jobs=100]\n"
       "                   [--endpoint=/has/table] [--payload=JSON|@FILE] [--mode=create-wait] [--json]\n"
       "Flags may be written --in-process or --in_process.");
-  for (int i = 1; i < argc; ++i) {  // accept --in-process as well as --in_process
-    std::string arg = argv[i];
-    const size_t eq = arg.find('=');
-    for (size_t k = 2; k < arg.size() && k < eq; ++k) {
-      if (arg[0] == '-' && arg[1] == '-' && arg[k] == '-') argv[i][k] = '_';
-    }
-  }
-  absl::ParseCommandLine(argc, argv);
 
   const int n = absl::GetFlag(FLAGS_clients);
   const int m = absl::GetFlag(FLAGS_jobs);

@@ -17,7 +17,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "engine/api/schema.h"
@@ -32,35 +31,28 @@ using Kind = TypeSchema::Kind;
   std::exit(1);
 }
 
-// "filter_request" -> "FilterRequest".
-std::string Pascal(const std::string& snake) {
-  std::string out;
-  bool upper = true;
-  for (char c : snake) {
-    if (c == '_') {
-      upper = true;
-      continue;
-    }
-    out.push_back(upper ? absl::ascii_toupper(static_cast<unsigned char>(c)) : c);
-    upper = false;
-  }
-  return out;
-}
-
 bool IsScalar(Kind kind) {
   return kind != Kind::kArray && kind != Kind::kMap && kind != Kind::kRecord && kind != Kind::kNullable;
 }
 
 const char* ScalarType(Kind kind) {
   switch (kind) {
-    case Kind::kString: return "string";
-    case Kind::kBytes: return "bytes";
-    case Kind::kInt: return "int32";
-    case Kind::kLong: return "int64";
-    case Kind::kFloat: return "float";
-    case Kind::kDouble: return "double";
-    case Kind::kBoolean: return "bool";
-    default: Fail("not a scalar");
+    case Kind::kString:
+      return "string";
+    case Kind::kBytes:
+      return "bytes";
+    case Kind::kInt:
+      return "int32";
+    case Kind::kLong:
+      return "int64";
+    case Kind::kFloat:
+      return "float";
+    case Kind::kDouble:
+      return "double";
+    case Kind::kBoolean:
+      return "bool";
+    default:
+      Fail("not a scalar");
   }
 }
 
@@ -87,11 +79,16 @@ class Wrappers {
  private:
   std::string Name(const TypeSchema& t) {
     switch (t.kind) {
-      case Kind::kArray: return Name(*t.item) + "List";
-      case Kind::kMap: return Name(*t.item) + "Map";
-      case Kind::kNullable: return "Nullable" + Name(*t.item);
-      case Kind::kRecord: Fail("a record inside a container");
-      default: return Pascal(engine::KindName(t.kind));
+      case Kind::kArray:
+        return Name(*t.item) + "List";
+      case Kind::kMap:
+        return Name(*t.item) + "Map";
+      case Kind::kNullable:
+        return "Nullable" + Name(*t.item);
+      case Kind::kRecord:
+        Fail("a record inside a container");
+      default:
+        return engine::MessageName(engine::KindName(t.kind));
     }
   }
 
@@ -117,7 +114,7 @@ class Wrappers {
 
 std::string Message(const TypeSchema& record, Wrappers* wrappers) {
   std::ostringstream out;
-  out << "message " << Pascal(record.name) << " {\n";
+  out << "message " << engine::MessageName(record.name) << " {\n";
   int number = 0;
   for (const engine::FieldSchema& field : record.fields) {
     const TypeSchema& t = *field.type;
@@ -163,10 +160,9 @@ int main(int argc, char** argv) {
     }
     records << "\n" << Message(*e.request, &wrappers) << Message(*e.response, &wrappers);
   }
-  const std::string messages =
-      absl::StrCat("// The response wrapper (spec §1).\n", Message(*engine::FindRecord("gpudb_response"), &wrappers),
-                   "\n", kRule, "// Wrappers for nested containers and nullable values.\n\n", wrappers.text(),
-                   records.str());
+  const std::string messages = absl::StrCat(
+      "// The response wrapper (spec §1).\n", Message(*engine::FindRecord("gpudb_response"), &wrappers), "\n", kRule,
+      "// Wrappers for nested containers and nullable values.\n\n", wrappers.text(), records.str());
 
   const std::string text = tmpl.str();
   if (text.find("@RECORDS@\n") == std::string::npos) Fail(absl::StrCat(argv[1], ": no @RECORDS@ line"));

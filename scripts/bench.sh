@@ -26,20 +26,7 @@ RESULTS_DIR="$REPO/benchmarks/results"
 VENV="$REPO/.venv-bench"
 mkdir -p "$RESULTS_DIR"
 
-# Python packages for the comparison, in their own environment, refreshed
-# whenever benchmarks/requirements.txt changes.
-setup_bench_python() {
-  local requirements="$REPO/benchmarks/requirements.txt"
-  local stamp="$VENV/requirements.sha256"
-  if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
-  if ! sha256sum --status -c "$stamp" 2>/dev/null; then
-    echo "== installing benchmark packages into .venv-bench"
-    "$VENV/bin/pip" install -q --disable-pip-version-check -r "$requirements"
-    sha256sum "$requirements" > "$stamp"
-  fi
-}
-
-setup_bench_python
+setup_venv "$VENV" "$REPO/benchmarks/requirements.txt"  # duckdb, numpy, matplotlib, grpcio
 setup_and_build gpudb-engine kernels_bench gpudb-bench
 
 # An idle server's OpenMP threads sleep instead of spinning, so they take no

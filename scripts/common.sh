@@ -32,18 +32,21 @@ install_packages() {
   fi
 }
 
-# A virtual environment with the Python test clients (grpcio, ...), refreshed
-# whenever tests/python/requirements.txt changes.
-setup_python() {
-  local requirements="$REPO/tests/python/requirements.txt"
-  local stamp="$REPO/.venv/requirements.sha256"
-  if [ ! -x "$REPO/.venv/bin/python" ]; then python3 -m venv "$REPO/.venv"; fi
+# `setup_venv DIR REQUIREMENTS`: a virtual environment in DIR with the
+# packages of REQUIREMENTS, refreshed whenever that file changes.
+setup_venv() {
+  local venv="$1" requirements="$2"
+  local stamp="$venv/requirements.sha256"
+  if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
   if ! sha256sum --status -c "$stamp" 2>/dev/null; then
-    echo "== installing Python test clients into .venv"
-    "$REPO/.venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+    echo "== installing $(basename "$requirements") into $(basename "$venv")"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
     sha256sum "$requirements" > "$stamp"
   fi
 }
+
+# The Python test clients (grpcio, gpudb, ...) in .venv.
+setup_python() { setup_venv "$REPO/.venv" "$REPO/tests/python/requirements.txt"; }
 
 setup_and_build() {
   install_packages

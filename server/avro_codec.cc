@@ -112,42 +112,31 @@ class Decoder {
     return absl::OkStatus();
   }
 
+  // A number (or boolean) read as T and stored as Out.
+  template <typename T, typename Out>
+  absl::Status Number(absl::Status (engine::AvroReader::*read)(T*), Json* out) {
+    T v{};
+    if (absl::Status s = (reader_.*read)(&v); !s.ok()) return Fail(s.message());
+    *out = static_cast<Out>(v);
+    return absl::OkStatus();
+  }
+
   absl::Status Value(const TypeSchema& type, Json* out) {
     switch (type.kind) {
       case Kind::kString:
         return Text(/*utf8=*/true, out);
       case Kind::kBytes:
         return Text(/*utf8=*/false, out);
-      case Kind::kInt: {
-        int32_t v = 0;
-        if (absl::Status s = reader_.Int(&v); !s.ok()) return Fail(s.message());
-        *out = static_cast<int64_t>(v);
-        return absl::OkStatus();
-      }
-      case Kind::kLong: {
-        int64_t v = 0;
-        if (absl::Status s = reader_.Long(&v); !s.ok()) return Fail(s.message());
-        *out = v;
-        return absl::OkStatus();
-      }
-      case Kind::kFloat: {
-        float v = 0;
-        if (absl::Status s = reader_.Float(&v); !s.ok()) return Fail(s.message());
-        *out = static_cast<double>(v);
-        return absl::OkStatus();
-      }
-      case Kind::kDouble: {
-        double v = 0;
-        if (absl::Status s = reader_.Double(&v); !s.ok()) return Fail(s.message());
-        *out = v;
-        return absl::OkStatus();
-      }
-      case Kind::kBoolean: {
-        bool v = false;
-        if (absl::Status s = reader_.Boolean(&v); !s.ok()) return Fail(s.message());
-        *out = v;
-        return absl::OkStatus();
-      }
+      case Kind::kInt:
+        return Number<int32_t, int64_t>(&engine::AvroReader::Int, out);
+      case Kind::kLong:
+        return Number<int64_t, int64_t>(&engine::AvroReader::Long, out);
+      case Kind::kFloat:
+        return Number<float, double>(&engine::AvroReader::Float, out);
+      case Kind::kDouble:
+        return Number<double, double>(&engine::AvroReader::Double, out);
+      case Kind::kBoolean:
+        return Number<bool, bool>(&engine::AvroReader::Boolean, out);
       case Kind::kArray: {
         *out = Json::array();
         for (;;) {

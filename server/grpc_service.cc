@@ -19,9 +19,9 @@ void Fill(const Wrapper& w, gpudb::v1::GpudbResponse* response) {
 }
 
 grpc::Status ToGrpc(const absl::Status& status) {
-  return grpc::Status(status.code() == absl::StatusCode::kResourceExhausted ? grpc::RESOURCE_EXHAUSTED
-                                                                            : grpc::UNAVAILABLE,
-                      std::string(status.message()));
+  return grpc::Status(
+      status.code() == absl::StatusCode::kResourceExhausted ? grpc::RESOURCE_EXHAUSTED : grpc::UNAVAILABLE,
+      std::string(status.message()));
 }
 
 // Finishes a unary call with a wrapper, or with the gRPC status of a
@@ -49,15 +49,27 @@ const std::string* Option(const google::protobuf::Map<std::string, std::string>&
   return it == options.end() ? nullptr : &it->second;
 }
 
+using AnswerFn = std::function<void(absl::StatusOr<Wrapper>)>;
+
 // Runs `fn`; an exception (a bug, never a client's doing) becomes an error
 // wrapper instead of ending the process.
 template <typename Fn>
-void Guarded(Fn fn, const std::function<void(absl::StatusOr<Wrapper>)>& answer) {
+void Guarded(Fn fn, const AnswerFn& answer) {
   try {
     fn();
   } catch (const std::exception& e) {
     answer(ErrorWrapper(absl::InternalError(absl::StrCat("internal error: ", e.what()))));
   }
+}
+
+// A unary call: runs fn(reactor, answer) guarded, where `answer` finishes
+// the call with a wrapper (or the gRPC status of a transport-level error).
+template <typename Fn>
+grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* context, gpudb::v1::GpudbResponse* response, Fn fn) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const AnswerFn answer = [reactor, response](absl::StatusOr<Wrapper> w) { Answer(reactor, response, w); };
+  Guarded([&] { fn(reactor, answer); }, answer);
+  return reactor;
 }
 
 // "ipv4:127.0.0.1:5000" → "127.0.0.1"; "ipv6:[::1]:5000" → "::1".
@@ -199,84 +211,69 @@ void WriteGetJobResponse(JobDescription d, gpudb::v1::GpudbResponse* response) {
 grpc::ServerUnaryReactor* GpudbService::CreateJob(grpc::CallbackServerContext* context,
                                                   const gpudb::v1::CreateJobRequest* request,
                                                   gpudb::v1::GpudbResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto answer = [reactor, response](absl::StatusOr<Wrapper> w) { Answer(reactor, response, w); };
-  Guarded(
-      [&] {
-        // Read straight from the message: a protobuf request is already of
-        // the record's types, so it needs no conversion or normalization.
-        CreateJobArgs args;
-        args.endpoint = request->endpoint();
-        if (request->has_request_encoding()) args.request_encoding = request->request_encoding();
-        args.data = request->data();
-        args.data_str = request->data_str();
-        args.job_tag = Option(request->options(), "job_tag");
-        args.remove_job_on_complete = Option(request->options(), "remove_job_on_complete");
-        args.request_id = Option(request->options(), "request_id");
-        args.timeout_ms = Option(request->options(), "timeout_ms");
-        absl::StatusOr<engine::JobSnapshot> job = api_.Submit(args, Caller{SourceIp(context), /*auth_id=*/""});
-        if (!job.ok()) return AnswerError(reactor, response, job.status());
-        gpudb::v1::CreateJobResponse out;
-        out.set_job_id(job->id);
-        (*out.mutable_info())["job_tag"] = job->tag;
-        response->set_status("OK");
-        response->set_data_type("create_job_response");
-        out.SerializeToString(response->mutable_data());
-        reactor->Finish(grpc::Status::OK);
-      },
-      answer);
-  return reactor;
+  return Unary(context, response, [&](grpc::ServerUnaryReactor* reactor, const AnswerFn&) {
+    // Read straight from the message: a protobuf request is already of
+    // the record's types, so it needs no conversion or normalization.
+    CreateJobArgs args;
+    args.endpoint = request->endpoint();
+    if (request->has_request_encoding()) args.request_encoding = request->request_encoding();
+    args.data = request->data();
+    args.data_str = request->data_str();
+    args.job_tag = Option(request->options(), "job_tag");
+    args.remove_job_on_complete = Option(request->options(), "remove_job_on_complete");
+    args.request_id = Option(request->options(), "request_id");
+    args.timeout_ms = Option(request->options(), "timeout_ms");
+    absl::StatusOr<engine::JobSnapshot> job = api_.Submit(args, Caller{SourceIp(context), /*auth_id=*/""});
+    if (!job.ok()) return AnswerError(reactor, response, job.status());
+    gpudb::v1::CreateJobResponse out;
+    out.set_job_id(job->id);
+    (*out.mutable_info())["job_tag"] = job->tag;
+    response->set_status("OK");
+    response->set_data_type("create_job_response");
+    out.SerializeToString(response->mutable_data());
+    reactor->Finish(grpc::Status::OK);
+  });
 }
 
 grpc::ServerUnaryReactor* GpudbService::GetJob(grpc::CallbackServerContext* context,
                                                const gpudb::v1::GetJobRequest* request,
                                                gpudb::v1::GpudbResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto answer = [reactor, response](absl::StatusOr<Wrapper> w) { Answer(reactor, response, w); };
-  Guarded(
-      [&] {
-        GetJobArgs args;
-        args.job_id = request->job_id();
-        args.job_tag = Option(request->options(), "job_tag");
-        args.wait_timeout_ms = Option(request->options(), "wait_timeout_ms");
-        // `done` may run on a stream worker, where an exception must not escape.
-        api_.Get(args, [this, reactor, response, answer](absl::StatusOr<engine::JobSnapshot> job) {
-          Guarded(
-              [&] {
-                if (!job.ok()) return AnswerError(reactor, response, job.status());
-                absl::StatusOr<JobDescription> described = api_.Describe(*job);
-                if (!described.ok()) return AnswerError(reactor, response, described.status());
-                WriteGetJobResponse(*std::move(described), response);
-                reactor->Finish(grpc::Status::OK);
-              },
-              answer);
-        });
-      },
-      answer);
-  return reactor;
+  return Unary(context, response, [&](grpc::ServerUnaryReactor* reactor, const AnswerFn& answer) {
+    GetJobArgs args;
+    args.job_id = request->job_id();
+    args.job_tag = Option(request->options(), "job_tag");
+    args.wait_timeout_ms = Option(request->options(), "wait_timeout_ms");
+    // `done` may run on a stream worker, where an exception must not escape.
+    api_.Get(args, [this, reactor, response, answer](absl::StatusOr<engine::JobSnapshot> job) {
+      Guarded(
+          [&] {
+            if (!job.ok()) return AnswerError(reactor, response, job.status());
+            absl::StatusOr<JobDescription> described = api_.Describe(*job);
+            if (!described.ok()) return AnswerError(reactor, response, described.status());
+            WriteGetJobResponse(*std::move(described), response);
+            reactor->Finish(grpc::Status::OK);
+          },
+          answer);
+    });
+  });
 }
 
-grpc::ServerWriteReactor<gpudb::v1::GpudbResponse>* GpudbService::WatchJob(
-    grpc::CallbackServerContext* context, const gpudb::v1::GetJobRequest* request) {
+grpc::ServerWriteReactor<gpudb::v1::GpudbResponse>* GpudbService::WatchJob(grpc::CallbackServerContext* context,
+                                                                           const gpudb::v1::GetJobRequest* request) {
   return new WatchReactor(engine_, api_, *request);
 }
 
 grpc::ServerUnaryReactor* GpudbService::Execute(grpc::CallbackServerContext* context,
                                                 const gpudb::v1::ExecuteRequest* request,
                                                 gpudb::v1::GpudbResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto answer = [reactor, response](absl::StatusOr<Wrapper> w) { Answer(reactor, response, w); };
-  const std::string encoding = request->has_request_encoding() ? request->request_encoding() : "binary";
-  Guarded(
-      [&] {
-        absl::StatusOr<const engine::Endpoint*> endpoint = KnownEndpoint(request->endpoint());
-        if (!endpoint.ok()) return answer(ErrorWrapper(endpoint.status()));
-        auto decoded = api_.DecodeRequest(*(*endpoint)->request, encoding, request->data(), request->data_str());
-        if (!decoded.ok()) return answer(ErrorWrapper(decoded.status()));
-        api_.Execute(**endpoint, encoding, *std::move(decoded), Caller{SourceIp(context), /*auth_id=*/""}, answer);
-      },
-      answer);
-  return reactor;
+  return Unary(context, response, [&](grpc::ServerUnaryReactor*, const AnswerFn& answer) {
+    const std::string encoding = request->has_request_encoding() ? request->request_encoding() : "binary";
+    absl::StatusOr<const engine::Endpoint*> endpoint = KnownEndpoint(request->endpoint());
+    if (!endpoint.ok()) return answer(ErrorWrapper(endpoint.status()));
+    auto decoded = api_.DecodeRequest(*(*endpoint)->request, encoding, request->data(), request->data_str());
+    if (!decoded.ok()) return answer(ErrorWrapper(decoded.status()));
+    api_.Execute(**endpoint, encoding, *std::move(decoded), Caller{SourceIp(context), /*auth_id=*/""}, answer);
+  });
 }
 
 }  // namespace server

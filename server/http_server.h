@@ -1,30 +1,14 @@
 #pragma once
 
-// Kinetica's HTTP transport (spec §7) over cpp-httplib: every endpoint is
-// `POST /<endpoint>` (a path prefix may stand before it: `/gpudb-0/filter`),
-// with the request record in the body as
-//   application/octet-stream  Avro binary (avro_codec.h),
-//   application/x-snappy      a raw snappy block of that,
-//   application/json          a JSON object,
-// answered with the response wrapper gpudb_response in the request's family:
-// Avro binary (application/octet-stream; also for snappy requests) or a JSON
-// object whose data_str holds the response as JSON text. HTTP status: 200 for
-// status OK, 400 for status ERROR (bad body, bad request, failed endpoint),
-// 404 for an unknown endpoint, 401 for missing or wrong credentials, 429 when
-// the server is busy (too many queued jobs), 503 while it shuts down; every
-// error answer carries the ERROR wrapper with a message naming the problem.
-// `GET /` answers "Kinetica is running!" (a liveness probe; no credentials
-// needed).
-//
-// /create/job and /get/job use the job API (job_api.h) with the Avro codec:
-// a job's embedded request and its job_response are Avro when its
-// request_encoding is binary or snappy. Jobs live in the engine, so a job
-// created here can be read over gRPC by its id or tag and the other way
-// round.
-//
-// Each request is served on one of `threads` worker threads, which waits for
-// the job's answer (a /get/job with options.wait_timeout_ms waits up to that
-// long); connections beyond the workers queue.
+// Kinetica's HTTP transport (spec §7) over cpp-httplib: `POST /<endpoint>`
+// (after any path prefix) with the request record in the body as Avro
+// (application/octet-stream), snappy-compressed Avro (application/x-snappy)
+// or JSON (application/json), answered with the gpudb_response wrapper in
+// Avro or JSON through the job API (job_api.h). HTTP status: 200 OK, 400 a
+// request or endpoint error, 401 credentials, 404 an unknown endpoint, 413 a
+// body over the limit, 429 busy, 503 shutting down; every error carries the
+// ERROR wrapper. `GET /` is a liveness probe. The README's "Kinetica's HTTP
+// transport" has the details clients see.
 
 #include <map>
 #include <memory>

@@ -8,15 +8,12 @@
 #include <thread>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/command_line.h"
 #include "server/http_server.h"
 #include "server/server.h"
 
@@ -73,27 +70,11 @@ int Fail(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Debian builds Abseil without NDEBUG, which leaves absl::Mutex's deadlock
-  // detection on: a lock-graph update on every Lock, gRPC's locks included
-  // (about a third of the server's instructions per RPC). Tests keep it.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = [](absl::string_view path) { return absl::EndsWith(path, "server/main.cc"); };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage);
-  absl::SetProgramUsageMessage(
+  server::ParseCommandLine(
+      argc, argv, "server/main.cc",
       "a GPU job engine serving Kinetica's job API over gRPC and HTTP.\n"
       "Usage: gpudb-engine [--grpc-port=9190] [--http-port=9191] [--devices=auto] [--device-memory-limit=0] ...\n"
       "Flags may be written --grpc-port or --grpc_port.");
-  // Accept --grpc-port as well as --grpc_port.
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    const size_t eq = arg.find('=');
-    for (size_t k = 2; k < arg.size() && k < eq; ++k) {
-      if (arg[0] == '-' && arg[1] == '-' && arg[k] == '-') argv[i][k] = '_';
-    }
-  }
-  absl::ParseCommandLine(argc, argv);
 
   // Block SIGINT/SIGTERM in every thread; one thread waits for them.
   sigset_t signals;

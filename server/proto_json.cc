@@ -303,17 +303,7 @@ absl::Status FromJson(const Json& json, Message* message, const Path* path) {
 }  // namespace
 
 const Descriptor* FindRecordMessage(absl::string_view record_name) {
-  std::string name;
-  bool word_start = true;
-  for (char c : record_name) {
-    if (c == '_') {
-      word_start = true;
-      continue;
-    }
-    name.push_back(word_start ? absl::ascii_toupper(static_cast<unsigned char>(c)) : c);
-    word_start = false;
-  }
-  return gpudb::v1::GpudbResponse::descriptor()->file()->FindMessageTypeByName(name);
+  return gpudb::v1::GpudbResponse::descriptor()->file()->FindMessageTypeByName(engine::MessageName(record_name));
 }
 
 Json MessageToJson(const Message& message) {

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "engine/api/field_path.h"
 
@@ -259,6 +260,20 @@ const Registry& GetRegistry() {
 }
 
 }  // namespace
+
+std::string MessageName(absl::string_view record_name) {
+  std::string name;
+  bool word_start = true;
+  for (char c : record_name) {
+    if (c == '_') {
+      word_start = true;
+      continue;
+    }
+    name.push_back(word_start ? absl::ascii_toupper(static_cast<unsigned char>(c)) : c);
+    word_start = false;
+  }
+  return name;
+}
 
 const char* KindName(TypeSchema::Kind kind) {
   switch (kind) {

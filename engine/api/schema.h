@@ -71,6 +71,10 @@ const std::vector<EndpointSchema>& AllEndpointSchemas();
 // response wrapper "gpudb_response" (spec §1). Null if unknown.
 const TypeSchema* FindRecord(absl::string_view record_name);
 
+// The protobuf message of a record in the generated gpudb.proto: its name in
+// PascalCase ("filter_request" -> "FilterRequest").
+std::string MessageName(absl::string_view record_name);
+
 // Avro name of a kind: "string", "int", "array", "record", "nullable", ...
 const char* KindName(TypeSchema::Kind kind);
 

@@ -73,10 +73,9 @@ absl::StatusOr<Json> ShowJobs(AdminContext& ctx, const Json& request) {
   // to job_id.
   Json info = Json{{"job_tag", tags.dump()}};
   if (*show_worker) info["worker_info"] = workers.dump();
-  return Json{{"job_id", ids},           {"status", status}, {"endpoint_name", endpoints},
-              {"time_received", received}, {"auth_id", auth},  {"source_ip", source},
-              {"query_text", query},       {"user_data", user_data}, {"flags", flags},
-              {"info", info}};
+  return Json{{"job_id", ids},   {"status", status},    {"endpoint_name", endpoints}, {"time_received", received},
+              {"auth_id", auth}, {"source_ip", source}, {"query_text", query},        {"user_data", user_data},
+              {"flags", flags},  {"info", info}};
 }
 
 absl::StatusOr<Json> SystemStatus(AdminContext& ctx, const Json&) {

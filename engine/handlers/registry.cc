@@ -23,8 +23,8 @@ const Registry& GetRegistry() {
     AddAggregateHandlers(&r->handlers);
     for (const EndpointSchema& schema : AllEndpointSchemas()) {
       auto it = r->handlers.find(schema.endpoint);
-      r->endpoints.push_back(Endpoint{schema.endpoint, schema.request, schema.response,
-                                      it == r->handlers.end() ? nullptr : &it->second});
+      r->endpoints.push_back(
+          Endpoint{schema.endpoint, schema.request, schema.response, it == r->handlers.end() ? nullptr : &it->second});
     }
     // A handler for an endpoint the API does not define is a bug.
     for (const auto& [name, handler] : r->handlers) {

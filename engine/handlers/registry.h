@@ -15,7 +15,7 @@
 namespace engine {
 
 struct Endpoint {
-  std::string name;          // "/filter"
+  std::string name;            // "/filter"
   const TypeSchema* request;   // its request record
   const TypeSchema* response;  // its response record
   // Null when the engine does not run it as a job: /create/job and /get/job

@@ -42,8 +42,7 @@ absl::StatusOr<std::vector<Access>> WriteTableAccess(const Json& request) {
   return std::vector<Access>{{name, true}};
 }
 
-absl::StatusOr<std::shared_ptr<Table>> FindTable(const JobContext& ctx, const Json& request,
-                                                 absl::string_view field) {
+absl::StatusOr<std::shared_ptr<Table>> FindTable(const JobContext& ctx, const Json& request, absl::string_view field) {
   auto table = ctx.catalog.Find(StringField(request, field));
   if (!table.ok()) return absl::NotFoundError(absl::StrCat(field, ": ", table.status().message()));
   return table;

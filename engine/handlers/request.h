@@ -36,8 +36,7 @@ absl::StatusOr<std::vector<Access>> ReadTableAccess(const Json& request);
 absl::StatusOr<std::vector<Access>> WriteTableAccess(const Json& request);
 
 // The table named request[field]; NotFound reads "<field>: table 'x' does not exist".
-absl::StatusOr<std::shared_ptr<Table>> FindTable(const JobContext& ctx, const Json& request,
-                                                 absl::string_view field);
+absl::StatusOr<std::shared_ptr<Table>> FindTable(const JobContext& ctx, const Json& request, absl::string_view field);
 
 // request.encoding of a dynamic-schema read: "binary" or "json"; InvalidArgument otherwise.
 absl::Status CheckEncoding(const Json& request);

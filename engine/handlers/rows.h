@@ -50,8 +50,7 @@ absl::StatusOr<int64_t> CountRows(JobContext& ctx, const Table& table, const std
                                   absl::string_view field);
 
 // Rows [begin, end) of `rows` (positions within the row set), copied to the host.
-std::vector<HostColumn> FetchRows(JobContext& ctx, const Table& table, const RowSet& rows, int64_t begin,
-                                  int64_t end);
+std::vector<HostColumn> FetchRows(JobContext& ctx, const Table& table, const RowSet& rows, int64_t begin, int64_t end);
 
 // The values of a column or expression for every row of a table, indexed by
 // row: a column's own view when `text` names a column, else the expression
