@@ -59,15 +59,14 @@ import statistics as pystats
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# The stub generator the Python tests use.
+# The Python tests' harness: stubs, the server on free ports, a ready channel.
 sys.path.insert(0, os.path.join(REPO, "tests", "python"))
-from stubs import generate_stubs  # noqa: E402
+from harness import channel, generate_stubs, start_server  # noqa: E402
 SEED = 20261129
 MAX_MESSAGE = 256 * 1024 * 1024
 INSERT_BATCH = 2_000_000
@@ -82,36 +81,18 @@ class Mismatch(Exception):
 
 # --- gRPC plumbing ------------------------------------------------------------
 
-def start_server(binary, devices):
-    """Starts the server on a free port; returns (process, address)."""
-    argv = [binary, "--grpc-port=0", "--devices=" + devices]
+def start_ours(binary, devices):
+    """Starts the server on a free port; returns it (harness.Server)."""
     # No HTTP listener (its fixed default port could clash), where the binary has one.
     help_text = subprocess.run([binary, "--helpfull"], capture_output=True, text=True).stdout
-    if "http_port" in help_text:
-        argv.append("--http-port=0")
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=None, text=True)
-    first = {}
-    reader = threading.Thread(target=lambda: first.update(line=proc.stdout.readline()), daemon=True)
-    reader.start()
-    reader.join(60)
-    line = first.get("line", "")
-    match = re.match(r"gpudb-engine listening on ([0-9.]+):(\d+) \(gRPC\)", line)
-    if not match:
-        proc.kill()
-        proc.wait()
-        raise RuntimeError("server did not report its port; first line: %r" % line)
-    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
-    return proc, "%s:%s" % (match.group(1), match.group(2)), line.strip()
+    return start_server(binary, ["--devices=" + devices], http=False if "http_port" in help_text else None)
 
 
 class Ours:
     def __init__(self, address, pb, rpc):
-        import grpc
-
         self.pb = pb
-        self.channel = grpc.insecure_channel(address, options=[
+        self.channel = channel(address, options=[
             ("grpc.max_send_message_length", MAX_MESSAGE), ("grpc.max_receive_message_length", MAX_MESSAGE)])
-        grpc.channel_ready_future(self.channel).result(timeout=30)
         self.stub = rpc.GpudbStub(self.channel)
 
     def execute_json(self, endpoint, request):
@@ -532,11 +513,12 @@ def main():
     with tempfile.TemporaryDirectory() as stubs:
         pb, rpc = generate_stubs(stubs)
         check_encoder(pb)
-        proc = None
+        server = None
         if args.server:
             address, banner = args.server, "server at " + args.server
         else:
-            proc, address, banner = start_server(args.server_binary, args.devices)
+            server = start_ours(args.server_binary, args.devices)
+            address, banner = server.address, server.banner
         log(banner)
         try:
             ours = Ours(address, pb, rpc)
@@ -552,9 +534,8 @@ def main():
                 repeat = args.repeat_large if rows >= 100_000_000 else args.repeat
                 results.extend(run_size(ours, con, rows, repeat, args.seed, log))
         finally:
-            if proc is not None:
-                proc.terminate()
-                proc.wait(60)
+            if server is not None:
+                server.terminate(60)
     os.makedirs(args.out_dir, exist_ok=True)
     with open(os.path.join(args.out_dir, "compare_duckdb.json"), "w") as f:
         json.dump({"meta": meta, "results": results, "join": "not measured: no join endpoint yet"}, f, indent=1)

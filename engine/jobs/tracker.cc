@@ -416,4 +416,10 @@ size_t JobTracker::result_bytes() const {
   return result_bytes_;
 }
 
+size_t JobTracker::watchers(int64_t id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = jobs_.find(id);
+  return it == jobs_.end() ? 0 : it->second.watchers.size();
+}
+
 }  // namespace engine

@@ -171,6 +171,10 @@ class JobTracker {
   // Jobs here, and bytes of results stored.
   size_t size() const;
   size_t result_bytes() const;
+  // How many watchers the job has now (waiting GetJob calls, WatchJob
+  // streams, synchronous callers); 0 when it is not here. Read-only, for
+  // tests that wait until a caller is waiting on a job.
+  size_t watchers(int64_t id) const;
 
  private:
   enum class Gone { kTaken, kExpired, kEvicted, kSynchronous };

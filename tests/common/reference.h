@@ -37,6 +37,8 @@
 #include <utility>
 #include <vector>
 
+#include "tests/common/avro.h"
+
 namespace analytics_ref {
 
 using OJson = nlohmann::ordered_json;
@@ -235,30 +237,13 @@ inline bool FromCodePoints(const std::string& text, std::string* bytes) {
 }
 
 // ---------------------------------------------------------------------------
-// Avro binary, written here from the spec.
+// Avro binary, written here from the spec (tests/common/avro.h).
 
-inline void PutLong(std::string* out, int64_t v) {
-  uint64_t z = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
-  while (z >= 0x80) {
-    out->push_back(static_cast<char>((z & 0x7f) | 0x80));
-    z >>= 7;
-  }
-  out->push_back(static_cast<char>(z));
-}
-inline void PutFloat(std::string* out, float v) {
-  char b[4];
-  std::memcpy(b, &v, 4);
-  out->append(b, 4);
-}
-inline void PutDouble(std::string* out, double v) {
-  char b[8];
-  std::memcpy(b, &v, 8);
-  out->append(b, 8);
-}
-inline void PutBytes(std::string* out, const std::string& s) {
-  PutLong(out, static_cast<int64_t>(s.size()));
-  out->append(s);
-}
+using gpudb_test::AvroIn;
+using gpudb_test::PutBytes;
+using gpudb_test::PutDouble;
+using gpudb_test::PutFloat;
+using gpudb_test::PutLong;
 
 // One row as an Avro record of the table's type (nullable: union [value, null]).
 inline std::string EncodeRecord(const std::vector<ColumnSpec>& columns, const std::vector<Value>& row) {
@@ -303,45 +288,6 @@ inline OJson RecordJson(const std::vector<ColumnSpec>& columns, const std::vecto
   }
   return out;
 }
-
-class AvroIn {
- public:
-  explicit AvroIn(const std::string& data) : data_(data) {}
-  bool Long(int64_t* v) {
-    uint64_t z = 0;
-    for (int shift = 0; shift < 70; shift += 7) {
-      if (pos_ >= data_.size()) return false;
-      const uint8_t b = static_cast<uint8_t>(data_[pos_++]);
-      z |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) {
-        *v = static_cast<int64_t>(z >> 1) ^ -static_cast<int64_t>(z & 1);
-        return true;
-      }
-    }
-    return false;
-  }
-  bool Double(double* v) { return Fixed(v, 8); }
-  bool Float(float* v) { return Fixed(v, 4); }
-  bool Bytes(std::string* s) {
-    int64_t n = 0;
-    if (!Long(&n) || n < 0 || static_cast<size_t>(n) > data_.size() - pos_) return false;
-    s->assign(data_, pos_, static_cast<size_t>(n));
-    pos_ += static_cast<size_t>(n);
-    return true;
-  }
-  bool AtEnd() const { return pos_ == data_.size(); }
-  size_t pos() const { return pos_; }
-
- private:
-  bool Fixed(void* v, size_t n) {
-    if (data_.size() - pos_ < n) return false;
-    std::memcpy(v, data_.data() + pos_, n);
-    pos_ += n;
-    return true;
-  }
-  const std::string& data_;
-  size_t pos_ = 0;
-};
 
 // An Avro field type of the schemas the engine writes: "long", or
 // ["long", "null"] (a nullable value).
@@ -1153,6 +1099,26 @@ inline std::pair<std::string, std::string> SplitAs(const std::string& text) {
   const size_t at = text.rfind(" as ");
   if (at == std::string::npos) return {text, ""};
   return {text.substr(0, at), text.substr(at + 4)};
+}
+
+// The columns /get/records/bycolumn answers for `names` (columns or
+// expressions, "expr as alias") over `rows` of `t`, in that order: computed
+// columns are nullable, and computed doubles compare approximately.
+inline std::vector<ExpectedColumn> ReferenceByColumn(const Table& t, const std::vector<std::string>& names,
+                                                     const std::vector<size_t>& rows) {
+  std::vector<ExpectedColumn> want;
+  for (const std::string& name : names) {
+    const auto [expr, alias] = SplitAs(name);
+    const Computed v = Eval(t, expr);
+    ExpectedColumn col;
+    col.header = alias.empty() ? expr : alias;
+    col.datatype = v.datatype;
+    col.nullable = t.Find(expr) >= 0 ? v.nullable : true;
+    col.approx = col.datatype == "double" && t.Find(expr) < 0;
+    for (size_t r : rows) col.values.push_back(v.expr(r));
+    want.push_back(std::move(col));
+  }
+  return want;
 }
 
 // A group-by entry: an aggregate call, or nothing.

@@ -27,13 +27,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "tests/common/job_watch.h"
+#include "tests/common/sync.h"
 
 namespace engine {
 namespace {
 
-// How long a test waits for something that must happen before calling it a
-// failure. Never used to let time pass: every wait ends when the event does.
-constexpr std::chrono::seconds kTimeout(20);
+using gpudb_test::Event;
+using gpudb_test::kTimeout;
+using gpudb_test::NowMs;
+using gpudb_test::ProgressPause;
+using gpudb_test::WatchLog;
 
 EngineOptions Options(const std::string& devices, int streams = 3) {
   EngineOptions options;
@@ -59,37 +63,6 @@ std::unique_ptr<Engine> MakeSerialEngine(int64_t chunk_rows = 1000, int max_queu
   options.max_queued_jobs = max_queued_jobs;
   return MakeEngine(options);
 }
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// A one-shot event; waits are bounded by kTimeout.
-class Event {
- public:
-  void Notify() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      set_ = true;
-    }
-    cv_.notify_all();
-  }
-  bool Wait() {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, kTimeout, [this] { return set_; });
-  }
-  bool IsSet() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return set_;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool set_ = false;
-};
 
 // Parks a stream: a task on it blocks until Release() (or destruction).
 // Declare it after the engine, so that it is released before the engine
@@ -136,19 +109,7 @@ int64_t MustSubmit(Engine& engine, const std::string& endpoint, Json request) {
 }
 
 // Waits for a job's final record (from Engine::WhenFinished).
-JobSnapshot Await(Engine& engine, int64_t id) {
-  auto done = std::make_shared<std::promise<JobSnapshot>>();
-  std::future<JobSnapshot> future = done->get_future();
-  if (!engine.WhenFinished(id, [done](const JobSnapshot& s) { done->set_value(s); })) {
-    ADD_FAILURE() << "job " << id << " is not here";
-    return JobSnapshot();
-  }
-  if (future.wait_for(kTimeout) != std::future_status::ready) {
-    ADD_FAILURE() << "job " << id << " did not finish";
-    return JobSnapshot();
-  }
-  return future.get();
-}
+JobSnapshot Await(Engine& engine, int64_t id) { return gpudb_test::AwaitFinished(engine, id); }
 
 // Submits a job and waits for its final record.
 JobSnapshot RunJob(Engine& engine, JobRequest job) { return Await(engine, MustSubmit(engine, std::move(job))); }
@@ -207,70 +168,6 @@ int64_t Rows(Engine& engine, const std::string& table) {
   auto t = engine.catalog().Find(table);
   return t.ok() ? (*t)->rows() : -1;
 }
-
-// Every record a watcher was given; thread-safe.
-class Seen {
- public:
-  JobTracker::WatchFn Fn() {
-    return [this](const JobSnapshot& job) {
-      std::lock_guard<std::mutex> lock(mu_);
-      calls_.push_back(job);
-      return true;
-    };
-  }
-  // The calls in the order of the record's versions.
-  std::vector<JobSnapshot> calls() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::vector<JobSnapshot> out = calls_;
-    std::stable_sort(out.begin(), out.end(),
-                     [](const JobSnapshot& a, const JobSnapshot& b) { return a.version < b.version; });
-    return out;
-  }
-  bool ever_ran() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const JobSnapshot& c : calls_) {
-      if (c.state == JobState::kRunning) return true;
-    }
-    return false;
-  }
-  // Progress values strictly between 0 and 100, in order.
-  std::vector<int> intermediate() const {
-    std::vector<int> out;
-    for (const JobSnapshot& c : calls()) {
-      if (c.progress > 0 && c.progress < 100 && (out.empty() || out.back() != c.progress)) out.push_back(c.progress);
-    }
-    return out;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::vector<JobSnapshot> calls_;
-};
-
-// A watcher that blocks the thread telling it of the job's first progress
-// while running (the stream's worker, between two chunks) until released.
-class HoldAtFirstProgress {
- public:
-  JobTracker::WatchFn Fn() {
-    return [this](const JobSnapshot& job) {
-      if (job.state == JobState::kRunning && job.progress > 0 && !held_.exchange(true)) {
-        progress_ = job.progress;
-        holding_.Notify();
-        release_.Wait();
-      }
-      return true;
-    };
-  }
-  bool WaitHolding() { return holding_.Wait(); }
-  void Release() { release_.Notify(); }
-  int progress() const { return progress_.load(); }
-
- private:
-  std::atomic<bool> held_{false};
-  std::atomic<int> progress_{0};
-  Event holding_;
-  Event release_;
-};
 
 // ---------------------------------------------------------------------------
 // Placement, submission, ordering.
@@ -412,7 +309,7 @@ TEST(EngineTest, CancelOfAQueuedJobByIdOrTagCancelsItAndItNeverRuns) {
   tagged.job_tag = "cancel-me";
   const int64_t by_tag = MustSubmit(*engine, tagged);
   const int64_t kept = MustSubmit(*engine, "/filter", Filter("t", "vc"));
-  Seen seen_id, seen_tag;
+  WatchLog seen_id, seen_tag;
   ASSERT_NE(engine->WatchJob(by_id, seen_id.Fn()), 0);
   ASSERT_NE(engine->WatchJob(by_tag, seen_tag.Fn()), 0);
 
@@ -464,12 +361,12 @@ TEST(EngineTest, CancelOfARunningScanStopsItAtTheNextChunk) {
   MakeTable(*engine, "t", 100000);
   Park park = ParkStream(*engine);
   const int64_t id = MustSubmit(*engine, "/aggregate/statistics", Statistics("t"));
-  HoldAtFirstProgress hold;
-  Seen seen;
+  ProgressPause hold;
+  WatchLog seen;
   ASSERT_NE(engine->WatchJob(id, hold.Fn()), 0);
   ASSERT_NE(engine->WatchJob(id, seen.Fn()), 0);
   park.Release();
-  ASSERT_TRUE(hold.WaitHolding());
+  ASSERT_TRUE(hold.WaitReached());
   EXPECT_EQ(engine->FindJob({id})->state, JobState::kRunning);
 
   EXPECT_EQ(Cancel(*engine, {id}), std::vector<std::string>{"CANCEL_REQUESTED"});
@@ -649,7 +546,7 @@ TEST(EngineTest, ProgressOfAScanAdvancesByChunks) {
   MakeTable(*engine, "t", 50000);
   Park park = ParkStream(*engine);
   const int64_t id = MustSubmit(*engine, "/aggregate/statistics", Statistics("t"));
-  Seen seen;
+  WatchLog seen;
   ASSERT_NE(engine->WatchJob(id, seen.Fn()), 0);
   park.Release();
   JobSnapshot job = Await(*engine, id);
@@ -658,7 +555,7 @@ TEST(EngineTest, ProgressOfAScanAdvancesByChunks) {
   std::vector<int> progress = seen.intermediate();
   EXPECT_GE(progress.size(), 40u);  // 50 chunks
   EXPECT_TRUE(std::is_sorted(progress.begin(), progress.end()));
-  EXPECT_EQ(seen.calls().back().progress, 100);
+  EXPECT_EQ(seen.in_version_order().back().progress, 100);
 }
 
 TEST(EngineTest, ProgressOfARandomInsert) {
@@ -668,7 +565,7 @@ TEST(EngineTest, ProgressOfARandomInsert) {
   // More rows than one draw (2^22 rows): progress after each.
   const int64_t rows = (int64_t{1} << 22) + 100000;
   const int64_t id = MustSubmit(*engine, "/insert/records/random", {{"table_name", "t"}, {"count", rows}});
-  Seen seen;
+  WatchLog seen;
   ASSERT_NE(engine->WatchJob(id, seen.Fn()), 0);
   park.Release();
   JobSnapshot job = Await(*engine, id);
@@ -684,7 +581,7 @@ TEST(EngineTest, ProgressOfAnInsertOfManyRecords) {
   MakeTable(*engine, "t", 0);
   Park park = ParkStream(*engine);
   const int64_t id = MustSubmit(*engine, "/insert/records", InsertJson("t", 1, 60000));
-  Seen seen;
+  WatchLog seen;
   ASSERT_NE(engine->WatchJob(id, seen.Fn()), 0);
   park.Release();
   JobSnapshot job = Await(*engine, id);
@@ -706,7 +603,7 @@ TEST(EngineTest, QueuedJobPastItsTimeoutFailsAndNeverRuns) {
   JobRequest by_field = Request("/filter", Filter("t", "late2"));
   by_field.timeout = absl::Milliseconds(30);
   const int64_t by_field_id = MustSubmit(*engine, by_field);
-  Seen seen;
+  WatchLog seen;
   ASSERT_NE(engine->WatchJob(by_option, seen.Fn()), 0);
   // Failed while the stream is still parked.
   for (int64_t id : {by_option, by_field_id}) {
@@ -731,22 +628,16 @@ TEST(EngineTest, RunningScanPastItsTimeoutStops) {
   const int64_t id = MustSubmit(*engine, "/aggregate/statistics", Statistics("t", {{"timeout_ms", "250"}}));
   // Its deadline is at most this.
   const absl::Time deadline = absl::Now() + absl::Milliseconds(250);
-  // Hold the scan between two chunks until its deadline has passed (there is
-  // no event for time passing: a poll bounded by the deadline).
-  std::atomic<bool> held{false};
-  ASSERT_NE(engine->WatchJob(id,
-                             [&](const JobSnapshot& job) {
-                               if (job.state == JobState::kRunning && job.progress > 0 && !held.exchange(true)) {
-                                 while (absl::Now() <= deadline + absl::Milliseconds(5)) {
-                                   absl::SleepFor(absl::Milliseconds(2));
-                                 }
-                               }
-                               return true;
-                             }),
-            0);
+  // Hold the scan between two chunks until its deadline has passed (time
+  // passing is the condition here).
+  ProgressPause hold;
+  ASSERT_NE(engine->WatchJob(id, hold.Fn()), 0);
   park.Release();
+  const bool held = hold.WaitReached();
+  gpudb_test::WaitUntilPast(deadline + absl::Milliseconds(5));
+  hold.Release();
   JobSnapshot job = Await(*engine, id);
-  EXPECT_TRUE(held.load());
+  EXPECT_TRUE(held);
   EXPECT_GE(absl::Now() - submitted, absl::Milliseconds(250));
   EXPECT_EQ(job.state, JobState::kError);
   EXPECT_EQ(job.error, "deadline exceeded: the job ran past its timeout_ms and was stopped");
@@ -799,10 +690,10 @@ TEST(EngineTest, DrainLetsJobsFinishWithinTheGrace) {
   const int64_t scan = MustSubmit(*engine, "/aggregate/statistics", Statistics("t"));
   const int64_t insert = MustSubmit(*engine, "/insert/records", InsertJson("t", 1, 5));
   const int64_t filter = MustSubmit(*engine, "/filter", Filter("t", "v"));
-  HoldAtFirstProgress hold;
+  ProgressPause hold;
   ASSERT_NE(engine->WatchJob(scan, hold.Fn()), 0);
   park.Release();
-  ASSERT_TRUE(hold.WaitHolding());  // the scan runs; the others wait behind it
+  ASSERT_TRUE(hold.WaitReached());  // the scan runs; the others wait behind it
 
   const absl::Time start = absl::Now();
   std::thread drainer([&] { engine->Drain(absl::Seconds(20)); });

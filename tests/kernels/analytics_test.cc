@@ -462,20 +462,9 @@ std::vector<std::vector<int64_t>> GroupLists(const std::vector<int64_t>& order,
 // ---------------------------------------------------------------------------
 // The fixture.
 
-class AnalyticsTest : public BackendTest {
+// The grouping paths: SerialModes().
+class AnalyticsTest : public SerialModesTest {
  protected:
-  void TearDown() override {
-    detail::SetHostSerialGroups(true);
-    BackendTest::TearDown();
-  }
-
-  // The grouping paths to test: the host has its own (serial) ones and runs
-  // the CUDA backend's (wide) ones too, so they are tested without a GPU.
-  std::vector<bool> SerialModes() const {
-    return GetParam() == Backend::kHost ? std::vector<bool>{true, false} : std::vector<bool>{false};
-  }
-  static void UseSerial(bool serial) { detail::SetHostSerialGroups(serial); }
-
   std::vector<int64_t> Order(const std::vector<SortKey>& keys, const std::vector<int64_t>* rows, int64_t n) {
     Buffer r;
     if (rows != nullptr) r = ToDevice(*rows, exec_);

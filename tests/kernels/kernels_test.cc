@@ -513,16 +513,7 @@ TEST_P(FilterTest, ComparesEveryNumericType) {
     const Column x = Dev(h);
     ProgramBuilder b({x.view()});
     const bool is_float = type == PhysType::kFloat32 || type == PhysType::kFloat64;
-    std::function<double(int64_t)> value = [&](int64_t i) -> double {
-      switch (type) {
-        case PhysType::kInt8: return ValueAt<int8_t>(h, i);
-        case PhysType::kInt16: return ValueAt<int16_t>(h, i);
-        case PhysType::kInt32: return ValueAt<int32_t>(h, i);
-        case PhysType::kInt64: return static_cast<double>(ValueAt<int64_t>(h, i));
-        case PhysType::kFloat32: return ValueAt<float>(h, i);
-        default: return ValueAt<double>(h, i);
-      }
-    };
+    std::function<double(int64_t)> value = [&](int64_t i) { return AsDouble(h, i); };
     // A threshold near the middle of the values: -5 for integers (signed), 12.5 for floats.
     for (Cmp cmp : kAllCmps) {
       SCOPED_TRACE(CmpName(cmp));
@@ -921,31 +912,8 @@ INSTANTIATE_FOR_BACKENDS(StatisticsTest);
 // Two passes in long double: the mean first, then powers of deviations from it.
 Moments ReferenceMoments(const std::vector<double>& v, const std::vector<uint8_t>& valid, int64_t begin,
                          int64_t end) {
-  Moments m;
-  long double sum = 0;
-  for (int64_t i = begin; i < end; ++i) {
-    if (!valid.empty() && !valid[i]) continue;
-    if (m.count == 0 || v[i] < m.min) m.min = v[i];
-    if (m.count == 0 || v[i] > m.max) m.max = v[i];
-    ++m.count;
-    sum += v[i];
-  }
-  if (m.count == 0) return m;
-  const long double mean = sum / m.count;
-  long double m2 = 0, m3 = 0, m4 = 0;
-  for (int64_t i = begin; i < end; ++i) {
-    if (!valid.empty() && !valid[i]) continue;
-    const long double d = v[i] - mean;
-    m2 += d * d;
-    m3 += d * d * d;
-    m4 += d * d * d * d;
-  }
-  m.sum = static_cast<double>(sum);
-  m.mean = static_cast<double>(mean);
-  m.m2 = static_cast<double>(m2);
-  m.m3 = static_cast<double>(m3);
-  m.m4 = static_cast<double>(m4);
-  return m;
+  return TwoPassMoments(
+      begin, end, [&](int64_t i) { return valid.empty() || valid[i]; }, [&](int64_t i) { return v[i]; });
 }
 
 // m3 and m4 are compared relative to their natural scale, n * sigma^3 and

@@ -24,6 +24,7 @@
 
 #include "kernels/backend.h"
 #include "kernels/column.h"
+#include "kernels/detail/ops.h"
 #include "kernels/expr_program.h"
 #include "kernels/filter.h"
 #include "kernels/gather.h"
@@ -95,6 +96,18 @@ T ValueAt(const HostColumn& h, int64_t i) {
   T v;
   std::memcpy(&v, h.rows[i].data(), sizeof(T));
   return v;
+}
+
+// Row i of a numeric column as a double.
+inline double AsDouble(const HostColumn& h, int64_t i) {
+  switch (h.type) {
+    case PhysType::kInt8: return ValueAt<int8_t>(h, i);
+    case PhysType::kInt16: return ValueAt<int16_t>(h, i);
+    case PhysType::kInt32: return ValueAt<int32_t>(h, i);
+    case PhysType::kInt64: return static_cast<double>(ValueAt<int64_t>(h, i));
+    case PhysType::kFloat32: return ValueAt<float>(h, i);
+    default: return ValueAt<double>(h, i);
+  }
 }
 
 // A string row as a kernel compares it: a charN ends at its first zero byte.
@@ -392,6 +405,39 @@ inline std::vector<int64_t> Iota(int64_t begin, int64_t end) {
   return v;
 }
 
+// Reference moments of value(i) over the rows i of [begin, end) where
+// valid(i): two passes in long double, the mean first, then powers of
+// deviations from it.
+template <typename Valid, typename ValueOf>
+Moments TwoPassMoments(int64_t begin, int64_t end, Valid valid, ValueOf value) {
+  Moments m;
+  long double sum = 0;
+  for (int64_t i = begin; i < end; ++i) {
+    if (!valid(i)) continue;
+    const double v = value(i);
+    if (m.count == 0 || v < m.min) m.min = v;
+    if (m.count == 0 || v > m.max) m.max = v;
+    ++m.count;
+    sum += v;
+  }
+  if (m.count == 0) return m;
+  const long double mean = sum / m.count;
+  long double m2 = 0, m3 = 0, m4 = 0;
+  for (int64_t i = begin; i < end; ++i) {
+    if (!valid(i)) continue;
+    const long double d = value(i) - mean;
+    m2 += d * d;
+    m3 += d * d * d;
+    m4 += d * d * d * d;
+  }
+  m.sum = static_cast<double>(sum);
+  m.mean = static_cast<double>(mean);
+  m.m2 = static_cast<double>(m2);
+  m.m3 = static_cast<double>(m3);
+  m.m4 = static_cast<double>(m4);
+  return m;
+}
+
 // ---------------------------------------------------------------------------
 // The fixture: one backend per parameter, with a stream and an unlimited pool.
 
@@ -456,6 +502,22 @@ class BackendTest : public ::testing::TestWithParam<Backend> {
 
   std::unique_ptr<MemoryResource> mr_;
   Exec exec_;
+};
+
+// A backend fixture for kernels with two grouping paths: the host has its own
+// (serial) ones and runs the CUDA backend's (wide) ones too, so that both are
+// tested without a GPU. Each test leaves the host's default (serial) set.
+class SerialModesTest : public BackendTest {
+ protected:
+  void TearDown() override {
+    detail::SetHostSerialGroups(true);
+    BackendTest::TearDown();
+  }
+  // The paths to test on this backend.
+  std::vector<bool> SerialModes() const {
+    return GetParam() == Backend::kHost ? std::vector<bool>{true, false} : std::vector<bool>{false};
+  }
+  static void UseSerial(bool serial) { detail::SetHostSerialGroups(serial); }
 };
 
 inline std::string BackendParamName(const ::testing::TestParamInfo<Backend>& info) {

@@ -147,17 +147,6 @@ HostColumn SampleWithSpecials(PhysType type, int64_t n, uint64_t seed, bool with
   return h;
 }
 
-double AsDouble(const HostColumn& h, int64_t i) {
-  switch (h.type) {
-    case PhysType::kInt8: return ValueAt<int8_t>(h, i);
-    case PhysType::kInt16: return ValueAt<int16_t>(h, i);
-    case PhysType::kInt32: return ValueAt<int32_t>(h, i);
-    case PhysType::kInt64: return static_cast<double>(ValueAt<int64_t>(h, i));
-    case PhysType::kFloat32: return ValueAt<float>(h, i);
-    default: return ValueAt<double>(h, i);
-  }
-}
-
 int64_t AsInt(const HostColumn& h, int64_t i) {
   switch (h.type) {
     case PhysType::kInt8: return ValueAt<int8_t>(h, i);
@@ -262,32 +251,8 @@ TEST_P(ScanPlanTest, ComparisonsMatchTheStackMachine) {
 
 // Two passes in long double over the valid rows of [begin, end).
 Moments TwoPass(const HostColumn& h, int64_t begin, int64_t end) {
-  Moments m;
-  long double sum = 0;
-  for (int64_t i = begin; i < end; ++i) {
-    if (!h.valid(i)) continue;
-    const double v = AsDouble(h, i);
-    if (m.count == 0 || v < m.min) m.min = v;
-    if (m.count == 0 || v > m.max) m.max = v;
-    ++m.count;
-    sum += v;
-  }
-  if (m.count == 0) return m;
-  const long double mean = sum / m.count;
-  long double m2 = 0, m3 = 0, m4 = 0;
-  for (int64_t i = begin; i < end; ++i) {
-    if (!h.valid(i)) continue;
-    const long double d = AsDouble(h, i) - mean;
-    m2 += d * d;
-    m3 += d * d * d;
-    m4 += d * d * d * d;
-  }
-  m.sum = static_cast<double>(sum);
-  m.mean = static_cast<double>(mean);
-  m.m2 = static_cast<double>(m2);
-  m.m3 = static_cast<double>(m3);
-  m.m4 = static_cast<double>(m4);
-  return m;
+  return TwoPassMoments(
+      begin, end, [&](int64_t i) { return h.valid(i); }, [&](int64_t i) { return AsDouble(h, i); });
 }
 
 // Count, min and max as the stack machine's; sums and moments as a two-pass

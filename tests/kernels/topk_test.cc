@@ -99,18 +99,10 @@ HostColumn Draw(PhysType type, int64_t rows, int64_t distinct, uint64_t seed, do
   return h;
 }
 
-class TopKTest : public BackendTest {
+// SerialModes(): the host's own histograms, and the CUDA backend's (atomics)
+// on the host.
+class TopKTest : public SerialModesTest {
  protected:
-  void TearDown() override {
-    detail::SetHostSerialGroups(true);
-    BackendTest::TearDown();
-  }
-
-  // The host's own histograms, and the CUDA backend's (atomics) on the host.
-  std::vector<bool> SerialModes() const {
-    return GetParam() == Backend::kHost ? std::vector<bool>{true, false} : std::vector<bool>{false};
-  }
-
   // Checks TopKOrder against SortOrder's first rows for every k in `ks`.
   void Check(const std::vector<SortKey>& keys, const std::vector<int64_t>* rows, int64_t n,
              const std::vector<int64_t>& ks) {

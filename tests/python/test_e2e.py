@@ -3,70 +3,24 @@
 
 Usage: test_e2e.py PATH/TO/gpudb-engine
 
-Generates Python stubs from proto/gpudb.proto (grpc_tools), starts the server
-binary on a free port with two host devices, runs a short user story over gRPC
-(a table from the compact column list, a seeded random insert, a filter as a
-job polled by tag, statistics through Execute in json, /get/records, one error
-case), checks every result against references computed here from the rows read
-back, then stops the server with SIGTERM and expects exit status 0.
+Generates Python stubs from the service definition (harness.py: $GPUDB_PROTO,
+else proto/gpudb.proto), starts the server binary on a free port with two host
+devices, runs a short user story over gRPC (a table from the compact column
+list, a seeded random insert, a filter as a job polled by tag, statistics
+through Execute in json, /get/records, one error case), checks every result
+against references computed here from the rows read back, then stops the
+server with SIGTERM and expects exit status 0.
 
 Needs the packages grpcio and grpcio-tools. Exit status 0 means pass.
 """
 
 import json
-import math
-import os
-import re
-import signal
 import struct
-import subprocess
 import sys
-import tempfile
-import threading
-import time
 
-from stubs import generate_stubs  # tests/python/stubs.py
+from harness import channel, check, close, poll_until, run_main, sample_stats, start_server  # tests/python/harness.py
 
 MAX_ROWS = 20000  # the server's default most rows per read
-
-failures = []
-
-
-def check(condition, message):
-    """Records a failure (and keeps going) unless `condition` holds."""
-    if not condition:
-        failures.append(message)
-        print("FAIL: " + message, flush=True)
-    return condition
-
-
-def close(a, b):
-    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
-
-
-def start_server(binary):
-    """Starts the server; returns (process, port) once it prints its port."""
-    proc = subprocess.Popen([binary, "--grpc-port=0", "--http-port=0", "--devices=host:2"], stdout=subprocess.PIPE,
-                            stderr=None, text=True)
-    first = {}
-
-    def read_first_line():
-        first["line"] = proc.stdout.readline()
-
-    reader = threading.Thread(target=read_first_line, daemon=True)
-    reader.start()
-    reader.join(60)
-    line = first.get("line", "")
-    match = re.match(r"gpudb-engine listening on 127\.0\.0\.1:(\d+) \(gRPC\)", line)
-    if not match:
-        proc.kill()
-        proc.wait()
-        raise RuntimeError("server did not report its port; first line: %r" % line)
-    # Keep draining stdout so the server never blocks on a full pipe.
-    rest = []
-    drain = threading.Thread(target=lambda: rest.extend(proc.stdout), daemon=True)
-    drain.start()
-    return proc, int(match.group(1)), rest, drain
 
 
 # --- Avro binary (spec section 7), to read records_binary ---------------------
@@ -107,20 +61,9 @@ def decode_point(data):
     return row
 
 
-def sample_stats(values):
-    n = len(values)
-    mean = math.fsum(values) / n
-    variance = math.fsum((v - mean) ** 2 for v in values) / (n - 1)
-    return {"count": float(n), "sum": math.fsum(values), "min": min(values), "max": max(values),
-            "mean": mean, "variance": variance, "stdv": math.sqrt(variance)}
-
-
-def run_story(pb, rpc, port):
-    import grpc
-
-    channel = grpc.insecure_channel("127.0.0.1:%d" % port)
-    grpc.channel_ready_future(channel).result(timeout=30)
-    stub = rpc.GpudbStub(channel)
+def run_story(pb, rpc, address):
+    ch = channel(address)
+    stub = rpc.GpudbStub(ch)
 
     def execute_json(endpoint, request):
         return stub.Execute(pb.ExecuteRequest(endpoint=endpoint, request_encoding="json",
@@ -196,17 +139,20 @@ def run_story(pb, rpc, port):
     check(r.status == "OK" and r.data_type == "create_job_response", "create/job: %s %s" % (r.status, r.message))
     job = pb.CreateJobResponse.FromString(r.data)
     check(job.info.get("job_tag") == tag, "create/job: tag %r" % job.info.get("job_tag"))
-    deadline = time.monotonic() + 60
-    pause = 0.001
-    while True:
+    # Polled as a client without waits does, until the job is no longer running (bounded).
+    polled = []
+
+    def finished():
         r = stub.GetJob(pb.GetJobRequest(options={"job_tag": tag}), timeout=60)
         check(r.status == "OK" and r.data_type == "get_job_response", "get/job: %s %s" % (r.status, r.message))
-        state = pb.GetJobResponse.FromString(r.data)
-        if not state.running or time.monotonic() > deadline:
-            break
-        check(state.job_status == "RUNNING" and not state.successful, "get/job while running: %s" % state)
-        time.sleep(pause)
-        pause = min(pause * 2, 0.05)
+        polled[:] = [pb.GetJobResponse.FromString(r.data)]
+        if polled[0].running:
+            check(polled[0].job_status == "RUNNING" and not polled[0].successful, "get/job while running: %s" % polled[0])
+            return False
+        return True
+
+    check(poll_until(finished, timeout=60), "filter job still running after 60 s")
+    state = polled[0]
     check(state.job_status == "DONE" and state.successful and state.progress == 100 and not state.running,
           "filter job did not finish well: %s" % state)
     check(state.endpoint == "/filter", "get/job: endpoint %r" % state.endpoint)
@@ -251,48 +197,19 @@ def run_story(pb, rpc, port):
     check("no_such_table" in r.message and "does not exist" in r.message, "error message %r" % r.message)
     has = ok_json("/has/table", {"table_name": table}, "has_table_response")
     check(has.get("table_exists") is True, "has/table after the error: %r" % has)
-    channel.close()
+    ch.close()
+
+
+def run(binary, tmp, pb, rpc):
+    server = start_server(binary, ["--devices=host:2"])
+    try:
+        run_story(pb, rpc, server.address)
+    finally:
+        server.stop()
 
 
 def main():
-    if len(sys.argv) != 2:
-        print(__doc__)
-        return 2
-    binary = sys.argv[1]
-    try:
-        import grpc  # noqa: F401
-        import grpc_tools  # noqa: F401
-    except ImportError as e:
-        print("FAIL: this test needs grpcio and grpcio-tools in %s (%s)" % (sys.executable, e))
-        return 1
-    with tempfile.TemporaryDirectory(prefix="gpudb_e2e_") as stubs:
-        pb, rpc = generate_stubs(stubs)
-        proc, port, output, drain = start_server(binary)
-        try:
-            run_story(pb, rpc, port)
-        except Exception as e:  # a broken call is a failure, not a crash of the test
-            import traceback
-            traceback.print_exc()
-            failures.append("exception: %r" % e)
-        finally:
-            if proc.poll() is not None:
-                failures.append("server exited early with status %s" % proc.returncode)
-            else:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    status = proc.wait(timeout=60)
-                    check(status == 0, "server exited with status %d after SIGTERM" % status)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-                    failures.append("server did not exit within 60 s of SIGTERM")
-            drain.join(5)
-            check(any("shutting down" in line for line in output), "server did not report the signal: %r" % output)
-    if failures:
-        print("%d check(s) failed" % len(failures))
-        return 1
-    print("python_e2e: all checks passed")
-    return 0
+    return run_main(__doc__, "python_e2e", [], "grpcio and grpcio-tools", run)
 
 
 if __name__ == "__main__":

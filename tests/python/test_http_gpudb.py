@@ -27,71 +27,16 @@ Needs gpudb, python-snappy, requests, grpcio, grpcio-tools. Exit status 0 means 
 
 import base64
 import json
-import math
 import os
 import random
-import re
-import signal
-import socket
-import struct
-import subprocess
 import sys
-import tempfile
 import threading
-import time
 
-from stubs import generate_stubs  # tests/python/stubs.py
+from harness import channel, check, close, guarded, run_main, sample_stats, start_server  # tests/python/harness.py
 
 USER, PASSWORD = "analyst", "s3cret:with colon"
 ENCODINGS = ["BINARY", "JSON", "SNAPPY"]
 ROWS = 300
-
-failures = []
-
-
-def check(condition, message):
-    """Records a failure (and keeps going) unless `condition` holds."""
-    if not condition:
-        failures.append(message)
-        print("FAIL: " + message, flush=True)
-    return condition
-
-
-def close(a, b):
-    return a is not None and b is not None and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(binary, auth_file):
-    """Starts the server; returns (process, grpc_port, http_port, output, drain)."""
-    for attempt in range(5):
-        http_port = free_port()
-        proc = subprocess.Popen([binary, "--grpc-port=0", "--http-port=%d" % http_port, "--auth-file=" + auth_file,
-                                 "--devices=host:1", "--streams-per-device=1", "--chunk-rows=20000"],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        first = {}
-        reader = threading.Thread(target=lambda: first.update(line=proc.stdout.readline()), daemon=True)
-        reader.start()
-        reader.join(60)
-        line = first.get("line", "")
-        match = re.match(r"gpudb-engine listening on 127\.0\.0\.1:(\d+) \(gRPC\), 127\.0\.0\.1:(\d+) \(HTTP, basic auth\)",
-                         line)
-        if match:
-            rest = []
-            drain = threading.Thread(target=lambda: rest.extend(proc.stdout), daemon=True)
-            drain.start()
-            check(int(match.group(2)) == http_port, "HTTP port %s, asked for %d" % (match.group(2), http_port))
-            return proc, int(match.group(1)), http_port, rest, drain
-        proc.kill()
-        proc.wait()
-        if "cannot listen" not in line:  # anything but a lost race for the port
-            break
-    raise RuntimeError("server did not report its ports; first line: %r" % line)
 
 
 def connect(url, encoding, user=USER, password=PASSWORD):
@@ -118,12 +63,6 @@ def make_rows(rng, first_id, count):
         rows.append({"id": first_id + i, "x": x, "name": rng.choice(["ant", "bee", "cat", "dog", "eel"]),
                      "big": rng.randint(-2**40, 2**40)})
     return rows
-
-
-def sample_stats(values):
-    n = len(values)
-    mean = sum(values) / n
-    return {"count": float(n), "sum": sum(values), "mean": mean, "min": min(values), "max": max(values)}
 
 
 # --- The story, in one encoding ---------------------------------------------------
@@ -188,6 +127,7 @@ def run_encoding(url, encoding, pb, rpc, channel):
     # Statistics.
     r = db.aggregate_statistics(table, "x", "count,sum,mean,min,max")
     ref = sample_stats([e["x"] for e in everything if e["x"] is not None])
+    ref = {k: ref[k] for k in ("count", "sum", "mean", "min", "max")}
     if ok(r, "%s statistics" % encoding):
         for k, v in ref.items():
             check(close(r["stats"].get(k), v), "%s statistics %s: %s, want %s" % (encoding, k, r["stats"].get(k), v))
@@ -230,12 +170,14 @@ def run_encoding(url, encoding, pb, rpc, channel):
         return db.create_job(endpoint, "binary", data, "", {"job_tag": tag})
 
     def finished(job_id=None, tag=None):
-        deadline = time.time() + 60
-        while True:
-            g = db.get_job(job_id or 0, {"job_tag": tag} if tag else {})
-            if not ok(g, "%s get_job" % encoding) or not g["running"] or time.time() > deadline:
-                return g
-            time.sleep(0.02)
+        """The job's record once it finished: one /get/job that waits for it (wait_timeout_ms)."""
+        options = {"wait_timeout_ms": "60000"}
+        if tag:
+            options["job_tag"] = tag
+        g = db.get_job(job_id or 0, options)
+        if ok(g, "%s get_job" % encoding):
+            check(not g["running"], "%s get_job: still running after 60 s: %s" % (encoding, dict(g)))
+        return g
 
     def result(endpoint, g):
         if g["response_encoding"] == "json":
@@ -481,67 +423,36 @@ def run_concurrent(url):
     check(not errors, "concurrent clients: %s" % errors[:3])
 
 
-def main():
-    if len(sys.argv) != 2:
-        print(__doc__)
-        return 2
+def run(binary, tmp, pb, rpc):
+    auth_file = os.path.join(tmp, "users")
+    with open(auth_file, "w") as f:
+        f.write("# user:password\n%s:%s\nother:pw\n" % (USER, PASSWORD))
+    server = start_server(binary, ["--auth-file=" + auth_file, "--devices=host:1", "--streams-per-device=1",
+                                   "--chunk-rows=20000"], http=True)
+    url = "http://127.0.0.1:%d" % server.http_port
+    check("(HTTP, basic auth)" in server.banner, "the server does not say it asks for credentials: %r" % server.banner)
     try:
-        import gpudb  # noqa: F401
-        import snappy  # noqa: F401
-        import grpc
-        import requests  # noqa: F401
-    except ImportError as e:
-        print("FAIL: this test needs gpudb, python-snappy, requests and grpcio in %s (%s)" % (sys.executable, e))
-        return 1
-    with tempfile.TemporaryDirectory(prefix="gpudb_http_") as tmp:
-        pb, rpc = generate_stubs(tmp)
-        auth_file = os.path.join(tmp, "users")
-        with open(auth_file, "w") as f:
-            f.write("# user:password\n%s:%s\nother:pw\n" % (USER, PASSWORD))
-        proc, grpc_port, http_port, output, drain = start_server(sys.argv[1], auth_file)
-        url = "http://127.0.0.1:%d" % http_port
-        try:
-            channel = grpc.insecure_channel("127.0.0.1:%d" % grpc_port)
-            stub = rpc.GpudbStub(channel)
-            # A table big enough that the slow filter in the cancel checks takes a while.
-            reply = stub.Execute(pb.ExecuteRequest(endpoint="/create/table", request_encoding="json", data_str=json.dumps(
-                {"table_name": "big", "type_id": '[["x","double"],["y","double"]]'})))
-            check(reply.status == "OK", "create big: %s" % reply.message)
-            reply = stub.Execute(pb.ExecuteRequest(endpoint="/insert/records/random", request_encoding="json",
-                                                   data_str=json.dumps({"table_name": "big", "count": 3000000,
-                                                                        "options": {"seed": {"value": 7}}})))
-            check(reply.status == "OK", "fill big: %s" % reply.message)
-            for encoding in ENCODINGS:
-                try:
-                    run_encoding(url, encoding, pb, rpc, channel)
-                except Exception as e:  # a broken call is a failure, not a crash of the test
-                    import traceback
-                    traceback.print_exc()
-                    failures.append("%s: exception %r" % (encoding, e))
-            run_raw(url, stub, pb)
-            run_concurrent(url)
-        except Exception as e:
-            import traceback
-            traceback.print_exc()
-            failures.append("exception: %r" % e)
-        finally:
-            if proc.poll() is not None:
-                failures.append("server exited early with status %s" % proc.returncode)
-            else:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    status = proc.wait(timeout=60)
-                    check(status == 0, "server exited with status %d after SIGTERM" % status)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-                    failures.append("server did not exit within 60 s of SIGTERM")
-            drain.join(5)
-    if failures:
-        print("%d check(s) failed" % len(failures))
-        return 1
-    print("python_http_gpudb: all checks passed")
-    return 0
+        ch = channel(server.address)
+        stub = rpc.GpudbStub(ch)
+        # A table big enough that the slow filter in the cancel checks takes a while.
+        reply = stub.Execute(pb.ExecuteRequest(endpoint="/create/table", request_encoding="json", data_str=json.dumps(
+            {"table_name": "big", "type_id": '[["x","double"],["y","double"]]'})))
+        check(reply.status == "OK", "create big: %s" % reply.message)
+        reply = stub.Execute(pb.ExecuteRequest(endpoint="/insert/records/random", request_encoding="json",
+                                               data_str=json.dumps({"table_name": "big", "count": 3000000,
+                                                                    "options": {"seed": {"value": 7}}})))
+        check(reply.status == "OK", "fill big: %s" % reply.message)
+        for encoding in ENCODINGS:
+            guarded(encoding, run_encoding, url, encoding, pb, rpc, ch)
+        run_raw(url, stub, pb)
+        run_concurrent(url)
+    finally:
+        server.stop()
+
+
+def main():
+    return run_main(__doc__, "python_http_gpudb", ["gpudb", "snappy", "requests"],
+                    "gpudb, python-snappy, requests, grpcio and grpcio-tools", run)
 
 
 if __name__ == "__main__":

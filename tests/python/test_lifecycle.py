@@ -24,21 +24,21 @@ Needs grpcio, grpcio-tools, grpcio-health-checking and grpcio-reflection.
 Exit status 0 means pass.
 """
 
+import itertools
 import json
-import math
-import os
 import random
-import re
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
-from stubs import generate_stubs  # tests/python/stubs.py
+from harness import channel, check, failures, run_main, start_server  # tests/python/harness.py
 
 GRACE_S = 2.0
+# How long after the grace the server may take to exit: a guard against a hang, not a measure
+# (that it did not run the queue of scans is checked by their states).
+EXIT_SLACK_S = 20
 CHUNK_ROWS = 2000
 LOAD_ROWS = 2000
 BIG_ROWS = 3000000
@@ -46,47 +46,15 @@ SCANS = 200  # queued long scans: together far longer than the grace on any mach
 HEAVY = "k * 3 + k % 7 > k / 5 + 11 and k - 3 < k * 2 or k = 17"
 FINAL = ("DONE", "ERROR", "CANCELLED")
 
-failures = []
-failures_lock = threading.Lock()
-
-
-def check(condition, message):
-    """Records a failure (and keeps going) unless `condition` holds."""
-    if not condition:
-        with failures_lock:
-            failures.append(message)
-        print("FAIL: " + message, flush=True)
-    return condition
-
-
-def start_server(binary, args):
-    """Starts the server; returns (process, port, output lines, drain thread)."""
-    proc = subprocess.Popen([binary] + args, stdout=subprocess.PIPE, stderr=None, text=True)
-    first = {}
-    reader = threading.Thread(target=lambda: first.update(line=proc.stdout.readline()), daemon=True)
-    reader.start()
-    reader.join(60)
-    line = first.get("line", "")
-    match = re.match(r"gpudb-engine listening on 127\.0\.0\.1:(\d+) \(gRPC\)", line)
-    if not match:
-        proc.kill()
-        proc.wait()
-        raise RuntimeError("server did not report its port; first line: %r" % line)
-    rest = []
-    drain = threading.Thread(target=lambda: rest.extend(proc.stdout), daemon=True)
-    drain.start()
-    return proc, int(match.group(1)), rest, drain
-
 
 class Lifecycle:
-    def __init__(self, pb, rpc, port):
+    def __init__(self, pb, rpc, address):
         import grpc
         from grpc_health.v1 import health_pb2, health_pb2_grpc
 
         self.grpc, self.pb, self.health_pb2 = grpc, pb, health_pb2
-        self.target = "127.0.0.1:%d" % port
-        self.channel = grpc.insecure_channel(self.target)
-        grpc.channel_ready_future(self.channel).result(timeout=30)
+        self.target = address
+        self.channel = channel(address)
         self.stub = rpc.GpudbStub(self.channel)
         self.health = health_pb2_grpc.HealthStub(self.channel)
         self.rpc = rpc
@@ -95,6 +63,7 @@ class Lifecycle:
         self.executes = []     # (status, message) of Execute calls that were answered
         self.refused = 0       # CreateJob/Execute refused with UNAVAILABLE
         self.completed = {}    # thread name -> jobs finished before the scans were queued
+        self.completed_changed = threading.Condition(self.lock)
         self.sigterm_at = None
 
     # --- calls -------------------------------------------------------------
@@ -123,8 +92,13 @@ class Lifecycle:
             return None
         return self.pb.GetJobResponse.FromString(r.data)
 
-    def unavailable(self, error):
-        return error.code() == self.grpc.StatusCode.UNAVAILABLE
+    def refused_call(self, name, what, error):
+        """A call of a load client refused: UNAVAILABLE (the server shuts down) is counted, anything
+        else is a failure."""
+        if check(error.code() == self.grpc.StatusCode.UNAVAILABLE,
+                 "%s: %s: %s %s" % (name, what, error.code(), error.details())):
+            with self.lock:
+                self.refused += 1
 
     # --- setup -------------------------------------------------------------
 
@@ -167,6 +141,7 @@ class Lifecycle:
     def count_done(self, name):
         with self.lock:
             self.completed[name] = self.completed.get(name, 0) + 1
+            self.completed_changed.notify_all()
 
     def check_filter(self, job, threshold):
         if job is not None and job.job_status == "DONE":
@@ -174,25 +149,39 @@ class Lifecycle:
             got = json.loads(job.job_response_str).get("count")
             check(got == want, "filter k > %d: count %r, expected %d" % (threshold, got, want))
 
-    def waiter(self, name, stop):
-        """CreateJob + GetJob(wait_timeout_ms=60000), until refused."""
+    def jobs_until_refused(self, name, stop, endpoint, requests):
+        """Creates a job of `endpoint` with each (request, what) from the iterator `requests`, one
+        after the other, and yields (stub, job id, what), until `stop` is set or a CreateJob is
+        refused."""
         stub = self.rpc.GpudbStub(self.grpc.insecure_channel(self.target))
-        rng = random.Random(name)
-        while not stop.is_set():
-            threshold = rng.randrange(-99999, 99999)
-            try:
-                job_id = self.create_job(stub, "/filter", {"table_name": "load", "view_name": "",
-                                                          "expression": "k > %d" % threshold})
-            except self.grpc.RpcError as e:
-                if check(self.unavailable(e), "%s: CreateJob: %s %s" % (name, e.code(), e.details())):
-                    with self.lock:
-                        self.refused += 1
+        for request, what in requests:
+            if stop.is_set():
                 return
             try:
-                job = self.wait_job(stub, job_id)
+                job_id = self.create_job(stub, endpoint, request)
             except self.grpc.RpcError as e:
-                check(False, "%s: the wait for job %d got no answer: %s %s" % (name, job_id, e.code(), e.details()))
-                self.record("waiter", job_id, None, "no answer")
+                self.refused_call(name, "CreateJob", e)
+                return
+            yield stub, job_id, what
+
+    def waited(self, name, kind, noun, stub, job_id):
+        """wait_job; (True, the final record) or, when the wait got no answer, (False, None) after a
+        failure."""
+        try:
+            return True, self.wait_job(stub, job_id)
+        except self.grpc.RpcError as e:
+            check(False, "%s: the wait for %s %d got no answer: %s %s" % (name, noun, job_id, e.code(), e.details()))
+            self.record(kind, job_id, None, "no answer")
+            return False, None
+
+    def waiter(self, name, stop):
+        """CreateJob + GetJob(wait_timeout_ms=60000), until refused."""
+        rng = random.Random(name)
+        thresholds = (rng.randrange(-99999, 99999) for _ in itertools.count())
+        requests = (({"table_name": "load", "view_name": "", "expression": "k > %d" % t}, t) for t in thresholds)
+        for stub, job_id, threshold in self.jobs_until_refused(name, stop, "/filter", requests):
+            answered, job = self.waited(name, "waiter", "job", stub, job_id)
+            if not answered:
                 return
             check(job is not None and job.job_status in FINAL,
                   "%s: job %d: %s" % (name, job_id, job.job_status if job else None))
@@ -202,16 +191,8 @@ class Lifecycle:
 
     def watcher(self, name, stop):
         """CreateJob + WatchJob to the end of the stream, until refused."""
-        stub = self.rpc.GpudbStub(self.grpc.insecure_channel(self.target))
-        while not stop.is_set():
-            try:
-                job_id = self.create_job(stub, "/aggregate/statistics",
-                                         {"table_name": "load", "column_name": "k", "stats": "count"})
-            except self.grpc.RpcError as e:
-                if check(self.unavailable(e), "%s: CreateJob: %s %s" % (name, e.code(), e.details())):
-                    with self.lock:
-                        self.refused += 1
-                return
+        requests = itertools.repeat(({"table_name": "load", "column_name": "k", "stats": "count"}, None))
+        for stub, job_id, _ in self.jobs_until_refused(name, stop, "/aggregate/statistics", requests):
             messages = []
             try:
                 for m in stub.WatchJob(self.pb.GetJobRequest(job_id=job_id), timeout=90):
@@ -241,9 +222,7 @@ class Lifecycle:
                     endpoint="/aggregate/statistics", request_encoding="json",
                     data_str=json.dumps({"table_name": "load", "column_name": "k", "stats": "count"})), timeout=90)
             except self.grpc.RpcError as e:
-                if check(self.unavailable(e), "%s: Execute: %s %s" % (name, e.code(), e.details())):
-                    with self.lock:
-                        self.refused += 1
+                self.refused_call(name, "Execute", e)
                 return
             if r.status == "OK":
                 got = json.loads(r.data_str)["stats"]["count"]
@@ -256,24 +235,11 @@ class Lifecycle:
 
     def inserter(self, name, stop):
         """Inserts (not cancellable) as jobs, until refused."""
-        stub = self.rpc.GpudbStub(self.grpc.insecure_channel(self.target))
-        n = 0
-        while not stop.is_set():
-            rows = [json.dumps({"a": n * 10 + i}) for i in range(10)]
-            n += 1
-            try:
-                job_id = self.create_job(stub, "/insert/records", {"table_name": "ins", "list_str": rows,
-                                                                   "list_encoding": "json"})
-            except self.grpc.RpcError as e:
-                if check(self.unavailable(e), "%s: CreateJob: %s %s" % (name, e.code(), e.details())):
-                    with self.lock:
-                        self.refused += 1
-                return
-            try:
-                job = self.wait_job(stub, job_id)
-            except self.grpc.RpcError as e:
-                check(False, "%s: the wait for insert %d got no answer: %s" % (name, job_id, e.code()))
-                self.record("insert", job_id, None, "no answer")
+        requests = (({"table_name": "ins", "list_str": [json.dumps({"a": n * 10 + i}) for i in range(10)],
+                      "list_encoding": "json"}, None) for n in itertools.count())
+        for stub, job_id, _ in self.jobs_until_refused(name, stop, "/insert/records", requests):
+            answered, job = self.waited(name, "insert", "insert", stub, job_id)
+            if not answered:
                 return
             check(job is not None and job.job_status == "DONE",
                   "%s: insert %d: %s" % (name, job_id, job.job_status if job else None))
@@ -299,7 +265,7 @@ class Lifecycle:
             except self.grpc.RpcError as e:
                 create = (e.code().name, e.details() or "")
             results.append((at, health, create, proc.poll() is None))
-            time.sleep(0.05)
+            stop.wait(0.05)  # sampling the states over the grace, until the process exits
 
     def scan_waits(self, scan_ids):
         """GetJob(wait_timeout_ms=60000) on every scan, all outstanding at once."""
@@ -325,10 +291,10 @@ class Lifecycle:
         return finals
 
 
-def run(pb, rpc, proc, port):
+def run(pb, rpc, proc, address):
     import grpc
 
-    t = Lifecycle(pb, rpc, port)
+    t = Lifecycle(pb, rpc, address)
     t.check_health_and_reflection()
     t.make_tables()
     if failures:
@@ -345,14 +311,10 @@ def run(pb, rpc, proc, port):
     workers.append(threading.Thread(target=t.inserter, args=("inserter", stop), daemon=True))
     for w in workers:
         w.start()
-    # Every client has had jobs done (bounded polling).
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with t.lock:
-            if len(t.completed) == len(workers):
-                break
-        time.sleep(0.01)
-    check(len(t.completed) == len(workers), "not every load client finished a job: %r" % t.completed)
+    # Every client has had jobs done.
+    with t.lock:
+        t.completed_changed.wait_for(lambda: len(t.completed) == len(workers), timeout=60)
+        check(len(t.completed) == len(workers), "not every load client finished a job: %r" % t.completed)
 
     # The long scans, queued behind one another on the one stream.
     scan_ids = [t.create_job(t.stub, "/filter", {"table_name": "big", "view_name": "", "expression": HEAVY})
@@ -396,7 +358,7 @@ def run(pb, rpc, proc, port):
         proc.wait()
     else:
         check(status == 0, "the server exited with status %d after SIGTERM" % status)
-        check(exited <= GRACE_S + 5, "the server exited %.1f s after SIGTERM (grace %.0f s)" % (exited, GRACE_S))
+        check(exited <= GRACE_S + EXIT_SLACK_S, "the server exited %.1f s after SIGTERM (grace %.0f s)" % (exited, GRACE_S))
         check(exited >= GRACE_S - 0.2, "the server exited %.1f s after SIGTERM, before the grace ended" % exited)
     probe_stop.set()
 
@@ -436,12 +398,16 @@ def run(pb, rpc, proc, port):
               "the first scan was running at the end of the grace but was not cancelled while running: %r" %
               first_reason)
 
-    # During the grace: NOT_SERVING, and CreateJob refused with UNAVAILABLE.
-    served_after = [p for p in probes if p[0] > 0.5 and p[1] == "SERVING"]
+    # During the grace: NOT_SERVING, and CreateJob refused with UNAVAILABLE; once health said
+    # NOT_SERVING it never says SERVING again, and once a CreateJob was refused none is accepted.
+    # (Probes sent before the server acted on the signal may still see it serving.)
+    first_not_serving = next((i for i, p in enumerate(probes) if p[1] == "NOT_SERVING"), len(probes))
+    served_after = [p for p in probes[first_not_serving:] if p[1] == "SERVING"]
     check(not served_after, "health said SERVING during shutdown: %r" % served_after[:3])
     not_serving = [p for p in probes if p[1] == "NOT_SERVING" and p[0] < GRACE_S]
     check(not_serving, "health never said NOT_SERVING during the grace: %r" % probes[:5])
-    accepted = [p for p in probes if p[0] > 0.5 and p[2][0] == "accepted"]
+    first_refused = next((i for i, p in enumerate(probes) if p[2][0] == "UNAVAILABLE"), len(probes))
+    accepted = [p for p in probes[first_refused:] if p[2][0] == "accepted"]
     check(not accepted, "a new job was accepted during shutdown: %r" % accepted[:3])
     refused = [p for p in probes if p[2][0] == "UNAVAILABLE" and "shutting down" in p[2][1]]
     check(refused, "no CreateJob during the grace got UNAVAILABLE 'shutting down': %r" % probes[:5])
@@ -453,44 +419,20 @@ def run(pb, rpc, proc, port):
           (exited, done, SCANS - done, while_running, states, len(t.executes), t.refused, len(probes)), flush=True)
 
 
-def main():
-    if len(sys.argv) != 2:
-        print(__doc__)
-        return 2
-    binary = sys.argv[1]
+def run_against(binary, tmp, pb, rpc):
+    server = start_server(binary, ["--devices=host:1", "--streams-per-device=1", "--chunk-rows=%d" % CHUNK_ROWS,
+                                   "--shutdown-grace=%ds" % GRACE_S])
     try:
-        import grpc  # noqa: F401
-        import grpc_tools  # noqa: F401
-        import grpc_health.v1.health_pb2  # noqa: F401
-        import grpc_reflection.v1alpha.reflection_pb2  # noqa: F401
-    except ImportError as e:
-        print("FAIL: this test needs grpcio, grpcio-tools, grpcio-health-checking and grpcio-reflection in %s (%s)"
-              % (sys.executable, e))
-        return 1
-    with tempfile.TemporaryDirectory(prefix="gpudb_lifecycle_") as stubs:
-        pb, rpc = generate_stubs(stubs)
-        proc, port, output, drain = start_server(binary, [
-            "--grpc-port=0", "--http-port=0", "--devices=host:1", "--streams-per-device=1", "--chunk-rows=%d" % CHUNK_ROWS,
-            "--shutdown-grace=%ds" % GRACE_S])
-        try:
-            run(pb, rpc, proc, port)
-        except Exception as e:
-            import traceback
-            traceback.print_exc()
-            failures.append("exception: %r" % e)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-                failures.append("the server was still running at the end")
-            drain.join(5)
-            check(any("shutting down" in line for line in output), "server did not report the signal: %r" % output)
-            check(any("stopped" in line for line in output), "server did not report that it stopped: %r" % output)
-    if failures:
-        print("%d check(s) failed" % len(failures))
-        return 1
-    print("test_lifecycle: all checks passed")
-    return 0
+        run(pb, rpc, server.proc, server.address)
+    finally:
+        server.kill_if_running()
+        check(server.printed("shutting down"), "server did not report the signal: %r" % server.output)
+        check(server.printed("stopped"), "server did not report that it stopped: %r" % server.output)
+
+
+def main():
+    return run_main(__doc__, "test_lifecycle", ["grpc_health.v1.health_pb2", "grpc_reflection.v1alpha.reflection_pb2"],
+                    "grpcio, grpcio-tools, grpcio-health-checking and grpcio-reflection", run_against)
 
 
 if __name__ == "__main__":

@@ -658,18 +658,7 @@ TEST_F(AnalyticsE2eTest, SortedReadsAndComputedColumns) {
                                           "i / 0",       "f"};
   const auto rows = ref::StableSort(ref::Where(t, [](const std::vector<Value>& r) { return r[10].i == 1; }),
                                     {{ref::Eval(t, "c").expr, false}, {ref::Eval(t, "id").expr, true}});
-  std::vector<ref::ExpectedColumn> want;
-  for (const std::string& name : names) {
-    const auto [expr, alias] = ref::SplitAs(name);
-    const ref::Computed v = ref::Eval(t, expr);
-    ref::ExpectedColumn col;
-    col.header = alias.empty() ? expr : alias;
-    col.datatype = v.datatype;
-    col.nullable = t.Find(expr) >= 0 ? v.nullable : true;
-    col.approx = col.datatype == "double" && t.Find(expr) < 0;
-    for (size_t r : rows) col.values.push_back(v.expr(r));
-    want.push_back(std::move(col));
-  }
+  const std::vector<ref::ExpectedColumn> want = ref::ReferenceByColumn(t, names, rows);
   const int64_t total = static_cast<int64_t>(rows.size());
   const json options = {{"expression", "bo = 1"}, {"order_by", "c, id desc"}};
   for (const auto& [offset, limit] : std::vector<std::pair<int64_t, int64_t>>{{0, -9999}, {10, 25}, {total - 4, 25}}) {

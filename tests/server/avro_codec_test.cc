@@ -15,12 +15,16 @@
 
 #include "engine/api/schema.h"
 #include "engine/api/json.h"
+#include "tests/common/avro.h"
 
 namespace {
 
 using engine::Json;
 using engine::TypeSchema;
 using Kind = TypeSchema::Kind;
+// Avro, written independently of the engine's writer.
+using gpudb_test::Long;
+using gpudb_test::Str;
 
 const TypeSchema& Record(const char* name) {
   const TypeSchema* record = engine::FindRecord(name);
@@ -28,18 +32,6 @@ const TypeSchema& Record(const char* name) {
   return *record;
 }
 
-// Avro, written independently of the engine's writer.
-std::string Long(int64_t v) {
-  uint64_t z = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
-  std::string out;
-  while (z >= 0x80) {
-    out.push_back(static_cast<char>((z & 0x7F) | 0x80));
-    z >>= 7;
-  }
-  out.push_back(static_cast<char>(z));
-  return out;
-}
-std::string Str(const std::string& s) { return Long(static_cast<int64_t>(s.size())) + s; }
 
 Json Bytes(const std::string& s) { return Json::binary(Json::binary_t::container_type(s.begin(), s.end())); }
 

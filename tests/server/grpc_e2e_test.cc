@@ -37,6 +37,7 @@
 #include "kernels/random.h"
 #include "proto/gpudb.grpc.pb.h"
 #include "server/server.h"
+#include "tests/common/avro.h"
 #include "tests/common/reference.h"
 #include "tests/server/test_client.h"
 
@@ -44,7 +45,12 @@ namespace {
 
 namespace pb = gpudb::v1;
 using nlohmann::json;
-using analytics_ref::AvroIn;  // the tests' own Avro reader
+// The tests' own Avro writer and reader (tests/common/avro.h).
+using gpudb_test::AvroIn;
+using gpudb_test::PutDouble;
+using gpudb_test::PutFloat;
+using gpudb_test::PutLong;
+using gpudb_test::PutBytes;
 using gpudb_test::At;
 using gpudb_test::Client;
 using gpudb_test::Contains;
@@ -68,32 +74,6 @@ std::string TestDevices() {
   return ::testing::AssertionFailure() << a_expr << " = " << a << " but " << b_expr << " = " << b;
 }
 #define EXPECT_CLOSE(a, b) EXPECT_PRED_FORMAT2(Near, a, b)
-
-// ---------------------------------------------------------------------------
-// Avro binary (spec §7), written here from the spec.
-
-void PutLong(std::string* out, int64_t v) {
-  uint64_t z = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
-  while (z >= 0x80) {
-    out->push_back(static_cast<char>((z & 0x7f) | 0x80));
-    z >>= 7;
-  }
-  out->push_back(static_cast<char>(z));
-}
-void PutDouble(std::string* out, double v) {
-  char b[8];
-  std::memcpy(b, &v, 8);  // little-endian host
-  out->append(b, 8);
-}
-void PutFloat(std::string* out, float v) {
-  char b[4];
-  std::memcpy(b, &v, 4);
-  out->append(b, 4);
-}
-void PutString(std::string* out, const std::string& s) {
-  PutLong(out, static_cast<int64_t>(s.size()));
-  out->append(s);
-}
 
 // ---------------------------------------------------------------------------
 // The user story's table: id long, x int, y double nullable, f float,
@@ -138,9 +118,9 @@ std::string EncodeRow(const Row& r) {
   PutLong(&out, r.y ? 0 : 1);
   if (r.y) PutDouble(&out, *r.y);
   PutFloat(&out, r.f);
-  PutString(&out, r.name);
+  PutBytes(&out, r.name);
   PutLong(&out, r.note ? 0 : 1);
-  if (r.note) PutString(&out, *r.note);
+  if (r.note) PutBytes(&out, *r.note);
   return out;
 }
 
@@ -982,11 +962,11 @@ TEST_F(GrpcE2eTest, Errors) {
     // Binary records of the wrong shape: a string where the int is, a
     // truncated record, bytes left over, a bad union branch.
     std::string good, wrong, truncated, extra, branch;
-    PutLong(&good, 1), PutLong(&good, 0), PutDouble(&good, 2.5), PutString(&good, "ok");
-    PutString(&wrong, "one"), PutLong(&wrong, 1), PutDouble(&wrong, 1), PutString(&wrong, "a");
+    PutLong(&good, 1), PutLong(&good, 0), PutDouble(&good, 2.5), PutBytes(&good, "ok");
+    PutBytes(&wrong, "one"), PutLong(&wrong, 1), PutDouble(&wrong, 1), PutBytes(&wrong, "a");
     PutLong(&truncated, 1), PutLong(&truncated, 0);
     extra = good + "xyz";
-    PutLong(&branch, 1), PutLong(&branch, 4), PutString(&branch, "a");
+    PutLong(&branch, 1), PutLong(&branch, 4), PutBytes(&branch, "a");
     const std::vector<std::pair<std::string, std::vector<std::string>>> bad = {
         {wrong, {"list[1]", "column"}},
         {truncated, {"list[1]", "column 'y'", "ends"}},

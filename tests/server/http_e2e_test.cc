@@ -29,6 +29,8 @@
 #include "proto/gpudb.grpc.pb.h"
 #include "server/avro_codec.h"
 #include "server/server.h"
+#include "tests/common/avro.h"
+#include "tests/common/sync.h"
 #include "tests/server/test_client.h"
 
 namespace {
@@ -36,24 +38,15 @@ namespace {
 namespace pb = gpudb::v1;
 using engine::Json;
 using gpudb_test::Contains;
+using gpudb_test::Double;
+using gpudb_test::Long;
+using gpudb_test::PollUntil;
 using gpudb_test::Snappy;
+using gpudb_test::Str;
 
 constexpr char kBinary[] = "application/octet-stream";
 constexpr char kSnappy[] = "application/x-snappy";
 constexpr char kJson[] = "application/json";
-
-std::string Long(int64_t v) {
-  uint64_t z = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
-  std::string out;
-  while (z >= 0x80) {
-    out.push_back(static_cast<char>((z & 0x7F) | 0x80));
-    z >>= 7;
-  }
-  out.push_back(static_cast<char>(z));
-  return out;
-}
-std::string Str(const std::string& s) { return Long(static_cast<int64_t>(s.size())) + s; }
-std::string Double(double d) { return std::string(reinterpret_cast<const char*>(&d), 8); }
 
 const engine::TypeSchema& Record(const char* name) { return *engine::FindRecord(name); }
 
@@ -462,20 +455,26 @@ TEST_F(HttpTest, ShutdownAnswersWaitingRequests) {
   Json created = PostJson("/create/job", {{"endpoint", "/filter"}, {"request_encoding", "json"},
                                           {"data_str", R"({"table_name":"s","view_name":"","expression":"v > 0"})"},
                                           {"options", {{"job_tag", "parked"}}}});
+  const int64_t id = created["job_id"].get<int64_t>();
   Answer waited;
   std::thread waiter([&] {
     httplib::Client http = NewHttp();
-    waited = Read(http.Post("/get/job", Json{{"job_id", created["job_id"]}, {"options", {{"wait_timeout_ms", "60000"}}}}.dump(),
+    waited = Read(http.Post("/get/job", Json{{"job_id", id}, {"options", {{"wait_timeout_ms", "60000"}}}}.dump(),
                             kJson));
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // The /get/job waits on the job in the server; then shutdown begins (the
+  // engine drains), and only then is the job let go.
+  EXPECT_TRUE(PollUntil([&] { return server_->engine().tracker().watchers(id) >= 1; }))
+      << "the /get/job never waited on the job";
   const auto start = std::chrono::steady_clock::now();
   std::thread stopper([&] { server_->Shutdown(absl::Milliseconds(100)); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_TRUE(PollUntil([&] { return server_->engine().draining(); })) << "shutdown did not begin";
   gate.Open();
   stopper.join();
   waiter.join();
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  // Answered when the job ended (within the grace, or cancelled at its end),
+  // not at the wait's 60 s.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(50));
   EXPECT_EQ(waited.http, 200) << waited.message;
   const Json job = Json::parse(waited.data_str, nullptr, false);
   ASSERT_TRUE(job.is_object()) << waited.data_str;
@@ -558,45 +557,37 @@ TEST_F(HttpTest, BusyServerAnswers429AndKeepsEveryAcceptedJob) {
   std::vector<int64_t> ks;
   for (const Json& r : read["records_json"]) ks.push_back(Json::parse(r.get<std::string>())["k"].get<int64_t>());
   ASSERT_EQ(ks.size(), 1000u);
-  auto expected = [&](int64_t threshold) {
-    return static_cast<int64_t>(std::count_if(ks.begin(), ks.end(), [&](int64_t k) { return k > threshold; }));
-  };
+  auto expected = [&](int64_t threshold) { return gpudb_test::CountAbove(ks, threshold); };
 
   gpudb_test::StreamGate gate(server_->engine());
-  std::mutex mu;
-  std::vector<std::pair<int64_t, int64_t>> accepted;  // id, threshold
-  std::atomic<int> refused{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      httplib::Client http = NewHttp();
-      for (int j = 0; j < kPerThread; ++j) {
-        const int64_t threshold = (t * kPerThread + j) * 3000 - 70000;
-        const Json create = CreateFilterJob("t", "k > " + std::to_string(threshold));
-        // Both families: the JSON wrapper and the Avro one.
-        const bool binary = (t + j) % 2 == 1;
-        Answer a = binary ? Read(http.Post("/create/job", Encode("create_job_request", {{"endpoint", create["endpoint"]},
-                                                                                       {"request_encoding", "json"},
-                                                                                       {"data", Json::binary({})},
-                                                                                       {"data_str", create["data_str"]},
-                                                                                       {"options", Json::object()}}),
-                                           kBinary))
-                          : Read(http.Post("/create/job", create.dump(), kJson));
-        if (a.http == 200) {
-          ASSERT_EQ(a.status, "OK") << a.message;
-          const Json created = binary ? Decode("create_job_response", a.data) : Json::parse(a.data_str);
-          std::lock_guard<std::mutex> lock(mu);
-          accepted.emplace_back(created["job_id"].get<int64_t>(), threshold);
-        } else {
-          ExpectHttpError(a, 429, {"server busy", "--max-queued-jobs", "retry later"}, "flooded /create/job");
-          EXPECT_EQ(a.content_type, binary ? kBinary : kJson);
-          ++refused;
-        }
+  gpudb_test::Flood flood;
+  flood.Run(kThreads, [&](int t) {
+    httplib::Client http = NewHttp();
+    for (int j = 0; j < kPerThread; ++j) {
+      const int64_t threshold = (t * kPerThread + j) * 3000 - 70000;
+      const Json create = CreateFilterJob("t", "k > " + std::to_string(threshold));
+      // Both families: the JSON wrapper and the Avro one.
+      const bool binary = (t + j) % 2 == 1;
+      Answer a = binary ? Read(http.Post("/create/job", Encode("create_job_request", {{"endpoint", create["endpoint"]},
+                                                                                     {"request_encoding", "json"},
+                                                                                     {"data", Json::binary({})},
+                                                                                     {"data_str", create["data_str"]},
+                                                                                     {"options", Json::object()}}),
+                                         kBinary))
+                        : Read(http.Post("/create/job", create.dump(), kJson));
+      if (a.http == 200) {
+        ASSERT_EQ(a.status, "OK") << a.message;
+        const Json created = binary ? Decode("create_job_response", a.data) : Json::parse(a.data_str);
+        flood.Accepted(created["job_id"].get<int64_t>(), threshold);
+      } else {
+        ExpectHttpError(a, 429, {"server busy", "--max-queued-jobs", "retry later"}, "flooded /create/job");
+        EXPECT_EQ(a.content_type, binary ? kBinary : kJson);
+        flood.Refused();
       }
-    });
-  }
-  for (std::thread& th : threads) th.join();
-  EXPECT_EQ(accepted.size() + refused.load(), static_cast<size_t>(kThreads * kPerThread));
+    }
+  });
+  const std::vector<std::pair<int64_t, int64_t>> accepted = flood.accepted();  // id, threshold
+  EXPECT_EQ(accepted.size() + flood.refused(), static_cast<size_t>(kThreads * kPerThread));
   EXPECT_EQ(accepted.size(), static_cast<size_t>(kMaxQueued));
   // A synchronous call is refused too; job administration is not.
   ExpectHttpError(Post("/filter", Json{{"table_name", "t"}, {"view_name", ""}, {"expression", "k > 0"}}.dump(), kJson),
@@ -633,12 +624,10 @@ TEST_F(HttpTest, ShutdownRefusesNewRequestsWith503) {
   // behind the gate before the drain begins would wait for it).
   std::thread stopper([&] { server_->Shutdown(absl::Seconds(60)); });
   Answer refused;
-  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-       std::chrono::steady_clock::now() < until;) {
+  PollUntil([&] {
     refused = Post("/show/system/status", Long(0), kBinary);
-    if (refused.http != 200) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+    return refused.http != 200;
+  });
   ExpectHttpError(refused, 503, {"shutting down"}, "/show/system/status while shutting down (Avro)");
   EXPECT_EQ(refused.content_type, kBinary);
   ExpectHttpError(Post("/create/job", CreateFilterJob("s", "v > 1").dump(), kJson), 503, {"shutting down"},

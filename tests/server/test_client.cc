@@ -6,6 +6,8 @@
 #include <chrono>
 #include <thread>
 
+#include "tests/common/sync.h"
+
 namespace gpudb_test {
 namespace {
 
@@ -185,24 +187,21 @@ pb::GpudbResponse Client::Poll(int64_t id, const std::string& tag, pb::GetJobRes
 }
 
 pb::GetJobResponse Client::Wait(int64_t id, const std::string& tag) {
-  auto pause = std::chrono::microseconds(50);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   pb::GetJobResponse job;
-  for (;;) {
-    job.Clear();
-    const pb::GpudbResponse r = Poll(id, tag, &job);
-    if (r.status() != "OK") {
-      ADD_FAILURE() << "GetJob " << (tag.empty() ? std::to_string(id) : tag) << ": " << r.message();
-      return job;
-    }
-    if (!job.running()) return job;
-    if (std::chrono::steady_clock::now() > deadline) {
-      ADD_FAILURE() << "job " << id << " " << tag << " did not finish";
-      return job;
-    }
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::microseconds(2000));
-  }
+  bool failed = false;
+  const bool finished = PollUntil(
+      [&] {
+        job.Clear();
+        const pb::GpudbResponse r = Poll(id, tag, &job);
+        if (r.status() != "OK") {
+          ADD_FAILURE() << "GetJob " << (tag.empty() ? std::to_string(id) : tag) << ": " << r.message();
+          failed = true;
+        }
+        return failed || !job.running();
+      },
+      std::chrono::seconds(60), std::chrono::milliseconds(2));
+  if (!finished) ADD_FAILURE() << "job " << id << " " << tag << " did not finish";
+  return job;
 }
 
 pb::GetJobResponse Client::WaitFinished(int64_t id, const std::string& tag) {
@@ -268,6 +267,39 @@ StreamGate::StreamGate(engine::Engine& engine) : opened_(gate_.get_future().shar
 void StreamGate::Open() {
   if (!open_) gate_.set_value();
   open_ = true;
+}
+
+// ---------------------------------------------------------------------------
+// References and floods.
+
+int64_t CountAbove(const std::vector<int64_t>& values, int64_t threshold) {
+  return static_cast<int64_t>(std::count_if(values.begin(), values.end(), [&](int64_t v) { return v > threshold; }));
+}
+
+void Flood::Run(int threads, const std::function<void(int thread)>& body) {
+  std::vector<std::thread> running;
+  for (int t = 0; t < threads; ++t) running.emplace_back(body, t);
+  for (std::thread& th : running) th.join();
+}
+
+void Flood::Accepted(int64_t id, int64_t threshold) {
+  std::lock_guard<std::mutex> lock(mu_);
+  accepted_.emplace_back(id, threshold);
+}
+
+void Flood::Refused() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++refused_;
+}
+
+std::vector<std::pair<int64_t, int64_t>> Flood::accepted() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return accepted_;
+}
+
+int Flood::refused() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return refused_;
 }
 
 // ---------------------------------------------------------------------------

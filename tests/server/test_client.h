@@ -10,9 +10,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -142,6 +144,28 @@ class StreamGate {
   std::promise<void> gate_;
   std::shared_future<void> opened_;
   bool open_ = false;
+};
+
+// How many of `values` are above `threshold`: the count of a filter "k > threshold".
+int64_t CountAbove(const std::vector<int64_t>& values, int64_t threshold);
+
+// Submissions from several threads at once to a server that queues only so
+// many jobs: the jobs accepted, with the threshold each submission carried,
+// and how many were refused. Thread-safe.
+class Flood {
+ public:
+  // Runs body(thread) on `threads` threads at once; returns when all are done.
+  void Run(int threads, const std::function<void(int thread)>& body);
+  void Accepted(int64_t id, int64_t threshold);
+  void Refused();
+  // (job id, threshold) of each accepted submission.
+  std::vector<std::pair<int64_t, int64_t>> accepted() const;
+  int refused() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::pair<int64_t, int64_t>> accepted_;
+  int refused_ = 0;
 };
 
 // Server options for a test server: 127.0.0.1, a free port, `devices`.

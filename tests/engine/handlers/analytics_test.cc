@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "tests/common/job_watch.h"
 #include "tests/common/reference.h"
 
 namespace engine {
@@ -54,7 +55,6 @@ using ref::Rows;
 using ref::SplitAs;
 using ref::Where;
 
-constexpr std::chrono::seconds kTimeout(60);
 constexpr int64_t kMaxRows = 2'000'000;  // the engine's max_get_records_size here
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
@@ -107,17 +107,7 @@ class AnalyticsTest : public ::testing::Test {
       }
       return JobSnapshot();
     }
-    auto done = std::make_shared<std::promise<JobSnapshot>>();
-    std::future<JobSnapshot> future = done->get_future();
-    if (!engine_->WhenFinished(submitted->id, [done](const JobSnapshot& s) { done->set_value(s); })) {
-      ADD_FAILURE() << "job " << submitted->id << " is not here";
-      return JobSnapshot();
-    }
-    if (future.wait_for(kTimeout) != std::future_status::ready) {
-      ADD_FAILURE() << endpoint << ": job " << submitted->id << " did not finish";
-      return JobSnapshot();
-    }
-    return future.get();
+    return gpudb_test::AwaitFinished(*engine_, submitted->id, endpoint);
   }
 
   // A job that must succeed: its response.
@@ -1354,18 +1344,7 @@ TEST_F(AnalyticsTest, GetRecordsByColumnAgainstReference) {
       std::vector<ref::SortKey> keys;
       for (const auto& [expr, desc] : o.keys) keys.push_back({Eval(t, expr).expr, desc});
       rows = ref::StableSort(rows, keys);
-      std::vector<ref::ExpectedColumn> want;
-      for (const std::string& name : selection) {
-        const auto [expr, alias] = SplitAs(name);
-        const Computed v = Eval(t, expr);
-        ref::ExpectedColumn col;
-        col.header = alias.empty() ? expr : alias;
-        col.datatype = v.datatype;
-        col.nullable = t.Find(expr) >= 0 ? v.nullable : true;
-        col.approx = col.datatype == "double" && t.Find(expr) < 0;
-        for (size_t r : rows) col.values.push_back(v.expr(r));
-        want.push_back(std::move(col));
-      }
+      const std::vector<ref::ExpectedColumn> want = ref::ReferenceByColumn(t, selection, rows);
       const int64_t total = static_cast<int64_t>(rows.size());
       for (const auto& [offset, limit] : std::vector<std::pair<int64_t, int64_t>>{{0, -9999}, {5, 40}, {total - 3, 10}}) {
         const std::string encoding = round++ % 2 ? "json" : "binary";

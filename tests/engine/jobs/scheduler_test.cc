@@ -17,59 +17,13 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "engine/jobs/device.h"
+#include "tests/common/sync.h"
 
 namespace engine {
 namespace {
 
-// How long a test waits for something that must happen before calling it a
-// failure. Never used to let time pass: every wait ends as soon as the event
-// happens.
-constexpr std::chrono::seconds kTimeout(120);  // generous: CI shares 2 cores between test processes
-
-// A one-shot event.
-class Event {
- public:
-  void Notify() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      set_ = true;
-    }
-    cv_.notify_all();
-  }
-  // True when the event happened within kTimeout.
-  bool Wait() {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, kTimeout, [this] { return set_; });
-  }
-  bool IsSet() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return set_;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool set_ = false;
-};
-
-// Counts down to zero.
-class Latch {
- public:
-  explicit Latch(int count) : count_(count) {}
-  void CountDown() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (--count_ == 0) cv_.notify_all();
-  }
-  bool Wait() {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, kTimeout, [this] { return count_ <= 0; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int count_;
-};
+using gpudb_test::Event;
+using gpudb_test::Latch;
 
 Access Read(std::string name) { return Access{std::move(name), false}; }
 Access Write(std::string name) { return Access{std::move(name), true}; }

@@ -19,9 +19,15 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "tests/common/job_watch.h"
+#include "tests/common/sync.h"
 
 namespace engine {
 namespace {
+
+using gpudb_test::NowMs;
+using gpudb_test::Latch;
+using gpudb_test::WatchLog;
 
 JobTracker::NewJob Job(std::string tag = "", bool remove_on_complete = false,
                        std::string endpoint = "/filter") {
@@ -71,54 +77,8 @@ bool IsGeneratedTagShape(const std::string& tag) {
   return true;
 }
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // A response of a fixed size, for the result-memory accounting.
 Json BigResponse(int i) { return Json{{"i", i}, {"data", std::string(1000, 'x')}}; }
-
-// Lets several threads start together.
-class StartLine {
- public:
-  explicit StartLine(int n) : waiting_(n) {}
-  void ArriveAndWait() {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (--waiting_ == 0) cv_.notify_all();
-    cv_.wait(lock, [this] { return waiting_ <= 0; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int waiting_;
-};
-
-// Records every call a watcher gets; thread-safe.
-class Recorder {
- public:
-  JobTracker::WatchFn Fn() {
-    return [this](const JobSnapshot& job) {
-      std::lock_guard<std::mutex> lock(mu_);
-      calls_.push_back(job);
-      return true;
-    };
-  }
-  std::vector<JobSnapshot> calls() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return calls_;
-  }
-  int finals() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return static_cast<int>(std::count_if(calls_.begin(), calls_.end(), [](const JobSnapshot& j) { return j.finished(); }));
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::vector<JobSnapshot> calls_;
-};
 
 std::string Expired(const std::string& how, absl::Duration ttl) {
   return absl::StrCat(how, " expired: finished jobs are kept for ", absl::FormatDuration(ttl), " (--job-ttl)");
@@ -551,7 +511,7 @@ TEST(JobTrackerTest, CancelOfAQueuedJobCancelsItAtOnce) {
   absl::StatusOr<JobTracker::Created> created = tracker.Create(Job("q"));
   ASSERT_TRUE(created.ok());
   const int64_t id = created->job.id;
-  Recorder recorder;
+  WatchLog recorder;
   ASSERT_NE(tracker.Watch(id, recorder.Fn()), 0);
   int done_calls = 0;
   ASSERT_TRUE(WhenFinished(tracker, id, [&](const JobSnapshot&) { ++done_calls; }));
@@ -665,19 +625,19 @@ TEST(JobTrackerTest, CancelRacingFinishReachesExactlyOneFinalState) {
     const bool running = round % 2 == 1;
     const int64_t id = MustCreate(tracker, Job());
     if (running) ASSERT_TRUE(tracker.MarkRunning(id, "w"));
-    Recorder recorder;
+    WatchLog recorder;
     ASSERT_NE(tracker.Watch(id, recorder.Fn()), 0);
     std::atomic<int> done_calls{0};
     ASSERT_TRUE(WhenFinished(tracker, id, [&](const JobSnapshot&) { ++done_calls; }));
 
-    StartLine start(2);
+    Latch start(2);
     std::string outcome;
     std::thread canceller([&] {
-      start.ArriveAndWait();
+      EXPECT_TRUE(start.ArriveAndWait());
       outcome = tracker.Cancel(id);
     });
     std::thread finisher([&] {
-      start.ArriveAndWait();
+      EXPECT_TRUE(start.ArriveAndWait());
       tracker.Finish(id, Json{{"round", round}});
     });
     canceller.join();
@@ -722,7 +682,7 @@ TEST(JobTrackerTest, CancelRacingFinishReachesExactlyOneFinalState) {
 TEST(JobTrackerTest, WatchSeesTheRecordNowAndEveryChange) {
   JobTracker tracker;
   const int64_t id = MustCreate(tracker, Job("w"));
-  Recorder recorder;
+  WatchLog recorder;
   const int64_t token = tracker.Watch(id, recorder.Fn());
   EXPECT_NE(token, 0);
   ASSERT_EQ(recorder.calls().size(), 1u);  // at once, with the record now
@@ -769,7 +729,7 @@ TEST(JobTrackerTest, WatchOfAFinishedJobIsCalledOnceAtOnce) {
   EXPECT_EQ(caller, std::this_thread::get_id());
   EXPECT_EQ(seen.state, JobState::kCancelled);
   EXPECT_EQ(seen.error, "stop");
-  Recorder recorder;
+  WatchLog recorder;
   EXPECT_NE(tracker.Watch(id, recorder.Fn()), 0);
   EXPECT_EQ(recorder.calls().size(), 1u);
   EXPECT_EQ(recorder.finals(), 1);
@@ -827,6 +787,27 @@ TEST(JobTrackerTest, WatchOfAnUnknownOrRemovedJobIsZeroAndNeverCalled) {
   tracker.Unwatch(999, 1);  // harmless
 }
 
+TEST(JobTrackerTest, WatchersCountsTheWatchersOfAnUnfinishedJob) {
+  JobTracker tracker;
+  const int64_t id = MustCreate(tracker, Job());
+  EXPECT_EQ(tracker.watchers(id), 0u);
+  WatchLog a, b;
+  const int64_t token = tracker.Watch(id, a.Fn());
+  ASSERT_NE(token, 0);
+  ASSERT_NE(tracker.Watch(id, b.Fn()), 0);
+  EXPECT_EQ(tracker.watchers(id), 2u);
+  tracker.Unwatch(id, token);
+  EXPECT_EQ(tracker.watchers(id), 1u);
+  // One that is done at its first call is not kept.
+  ASSERT_NE(tracker.Watch(id, [](const JobSnapshot&) { return false; }), 0);
+  EXPECT_EQ(tracker.watchers(id), 1u);
+  // The final state is the last call: none is left.
+  tracker.Finish(id, Json::object());
+  EXPECT_EQ(b.finals(), 1);
+  EXPECT_EQ(tracker.watchers(id), 0u);
+  EXPECT_EQ(tracker.watchers(id + 1000), 0u);  // not here
+}
+
 TEST(JobTrackerTest, WatcherReturningFalseIsNotCalledAgain) {
   JobTracker tracker;
   const int64_t id = MustCreate(tracker, Job());
@@ -839,7 +820,7 @@ TEST(JobTrackerTest, WatcherReturningFalseIsNotCalledAgain) {
             0);
   int initial_only = 0;
   ASSERT_NE(tracker.Watch(id, [&](const JobSnapshot&) { return ++initial_only, false; }), 0);
-  Recorder all;
+  WatchLog all;
   tracker.Watch(id, all.Fn());
   tracker.MarkRunning(id, "w");
   for (int p : {10, 20, 30, 40}) tracker.SetProgress(id, p);
@@ -853,7 +834,7 @@ TEST(JobTrackerTest, WatcherReturningFalseIsNotCalledAgain) {
 TEST(JobTrackerTest, UnwatchStopsCalls) {
   JobTracker tracker;
   const int64_t id = MustCreate(tracker, Job());
-  Recorder dropped, kept;
+  WatchLog dropped, kept;
   const int64_t a = tracker.Watch(id, dropped.Fn());
   const int64_t b = tracker.Watch(id, kept.Fn());
   EXPECT_NE(a, 0);
@@ -903,16 +884,16 @@ TEST(JobTrackerTest, FinalStateIsDeliveredOnceDespiteConcurrentProgress) {
                               }),
                 0);
     }
-    StartLine start(kUpdaters + 1);
+    Latch start(kUpdaters + 1);
     std::vector<std::thread> threads;
     for (int u = 0; u < kUpdaters; ++u) {
       threads.emplace_back([&, u] {
-        start.ArriveAndWait();
+        EXPECT_TRUE(start.ArriveAndWait());
         for (int p = 1; p < 100; ++p) tracker.SetProgress(id, (p + u * 7) % 100);
       });
     }
     threads.emplace_back([&] {
-      start.ArriveAndWait();
+      EXPECT_TRUE(start.ArriveAndWait());
       for (int i = 0; i < 50; ++i) std::this_thread::yield();
       tracker.Finish(id, Json::object());
     });
@@ -1269,13 +1250,13 @@ TEST(JobTrackerTest, SixteenThreadsWithOneRequestIdGetOneJob) {
   constexpr int kThreads = 16;
   for (int round = 0; round < 20; ++round) {
     JobTracker tracker;
-    StartLine start(kThreads);
+    Latch start(kThreads);
     std::vector<int64_t> ids(kThreads, -1);
     std::vector<int> reused(kThreads, -1);
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t) {
       threads.emplace_back([&, t] {
-        start.ArriveAndWait();
+        EXPECT_TRUE(start.ArriveAndWait());
         absl::StatusOr<JobTracker::Created> created = tracker.Create(RequestJob("same", 99));
         if (!created.ok()) return;
         ids[t] = created->job.id;
@@ -1302,7 +1283,7 @@ TEST(JobTrackerTest, SweepFailsAQueuedJobPastItsDeadline) {
   ASSERT_TRUE(created.ok());
   const int64_t id = created->job.id;
   EXPECT_EQ(created->control->deadline(), job.deadline);
-  Recorder recorder;
+  WatchLog recorder;
   tracker.Watch(id, recorder.Fn());
 
   tracker.Sweep(job.deadline - absl::Seconds(1));

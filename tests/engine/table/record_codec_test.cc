@@ -15,6 +15,7 @@
 #include "engine/api/avro.h"
 #include "engine/api/json.h"
 #include "engine/table/types.h"
+#include "tests/common/table_type.h"
 
 namespace engine {
 namespace {
@@ -22,11 +23,7 @@ namespace {
 // ---------------------------------------------------------------------------
 // Helpers
 
-TableType MustParse(absl::string_view definition) {
-  absl::StatusOr<TableType> type = ParseTypeDefinition(definition, {}, "");
-  EXPECT_TRUE(type.ok()) << definition << ": " << type.status();
-  return type.ok() ? *std::move(type) : TableType();
-}
+using gpudb_test::MustParse;
 
 std::string Bytes(std::initializer_list<int> bytes) {
   std::string out;

@@ -17,15 +17,12 @@
 #include "engine/table/record_codec.h"
 #include "engine/table/types.h"
 #include "kernels/memory.h"
+#include "tests/common/table_type.h"
 
 namespace engine {
 namespace {
 
-TableType MustParse(absl::string_view definition) {
-  absl::StatusOr<TableType> type = ParseTypeDefinition(definition, {}, "");
-  EXPECT_TRUE(type.ok()) << definition << ": " << type.status();
-  return type.ok() ? *std::move(type) : TableType();
-}
+using gpudb_test::MustParse;
 
 constexpr char kType[] =
     R"([["id","long"],["name","string","nullable"],["code","char8"],["flag","boolean","nullable"],)"
