@@ -1,8 +1,10 @@
-// The CUDA backend's analytical kernels (AnalyticsOps): the same
-// templates in algorithms.inl as the host's, instantiated by nvcc for
-// Thrust's CUDA system on the job's stream. Apart from cuda_ops.cu only to
-// keep nvcc's time per file down; the Ops primitives they use come from
-// CudaOps().
+// The CUDA backend's analytical kernels (AnalyticsOps: statistics,
+// materialize, sort, top-k, group-by, aggregates, histogram): the same
+// templates (analytics_algorithms.inl) as the host's, instantiated by nvcc
+// for Thrust's CUDA system on the job's stream. Apart from cuda_ops.cu only
+// to keep nvcc's time per file down (the two take similar time, so that a
+// 2-core build runs them side by side); the Ops primitives they use come
+// from CudaOps().
 
 #include <cuda_runtime.h>
 #include <thrust/system/cuda/execution_policy.h>
@@ -10,7 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "kernels/detail/algorithms.inl"
+#include "kernels/detail/analytics_algorithms.inl"
 #include "kernels/detail/ops.h"
 #include "kernels/detail/temp_allocator.h"
 
@@ -32,6 +34,8 @@ struct CudaSortScope {
 class CudaAnalyticsImpl final : public AnalyticsAlgorithms<CudaAnalyticsImpl, AnalyticsOps> {
  public:
   auto policy(const Exec& exec) const { return CudaPolicy(exec); }
+  // Scan plans run one row per thread.
+  static constexpr bool kBlockedScans = false;
   // Thousands of threads: thrust::reduce_by_key and radix sorts over all rows.
   static constexpr bool kHasSerialGroups = false;
   CudaSortScope sort_scope(const Exec& exec, size_t) const { return CudaSortScope{exec}; }

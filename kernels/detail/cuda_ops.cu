@@ -1,7 +1,8 @@
 // The CUDA backend: Thrust's CUDA system on the job's stream, compiled by nvcc.
 // Kernels run with par_nosync; a value returned to the host synchronizes.
-// The analytical kernels (AnalyticsOps) are compiled apart, in
-// cuda_analytics.cu (nvcc takes minutes per file); this file forwards them.
+// This file instantiates the Ops primitives (AlgorithmOps: scans, gathers,
+// random columns). The analytical kernels (AnalyticsOps) are compiled apart,
+// in cuda_analytics.cu (nvcc takes minutes per file); this file forwards them.
 
 #include <cuda_runtime.h>
 #include <thrust/system/cuda/execution_policy.h>
@@ -9,7 +10,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "kernels/detail/algorithms.inl"
+#include "kernels/detail/algorithm_ops.inl"
 #include "kernels/detail/ops.h"
 #include "kernels/detail/temp_allocator.h"
 
@@ -110,6 +111,10 @@ class CudaOpsImpl final : public AlgorithmOps<CudaOpsImpl> {
     Check(cudaMemsetAsync(dst, value, bytes, AsStream(exec.stream)), "cudaMemsetAsync");
   }
 
+  Moments ComputeMoments(const ProgramView& p, int64_t begin, int64_t end,
+                         const Exec& exec) const override {
+    return CudaAnalyticsOps().ComputeMoments(p, begin, end, exec);
+  }
   Column Materialize(const ProgramView& p, int64_t begin, int64_t end, bool nullable,
                      const Exec& exec) const override {
     return CudaAnalyticsOps().Materialize(p, begin, end, nullable, exec);

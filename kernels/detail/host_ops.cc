@@ -11,7 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "kernels/detail/algorithms.inl"
+#include "kernels/detail/algorithm_ops.inl"
+#include "kernels/detail/analytics_algorithms.inl"
 #include "kernels/detail/ops.h"
 #include "kernels/detail/temp_allocator.h"
 

@@ -1,10 +1,11 @@
 #pragma once
 
 // The backend seam. Each backend implements Ops once: host_ops.cc (g++, Thrust
-// on OpenMP) and cuda_ops.cu (nvcc, Thrust on CUDA streams), both by
-// instantiating the same templates in algorithms.inl. The public kernel
-// functions pick the implementation with OpsFor(); ops.cc is the only file
-// that knows whether the CUDA backend was built.
+// on OpenMP) and cuda_ops.cu with cuda_analytics.cu (nvcc, Thrust on CUDA
+// streams), all by instantiating the same templates (algorithm_ops.inl and
+// analytics_algorithms.inl, over one file per algorithm family). The public
+// kernel functions pick the implementation with OpsFor(); ops.cc is the only
+// file that knows whether the CUDA backend was built.
 
 #include <cstddef>
 #include <cstdint>
@@ -22,13 +23,17 @@
 
 namespace kernels::detail {
 
-// The analytical kernels, whole: each is one template in algorithms.inl (the
-// public functions in materialize.h, sort.h, groupby.h and histogram.h
-// forward here). Apart from Ops so that the CUDA backend can compile them in
-// a translation unit of their own (cuda_analytics.cu).
+// The analytical kernels, whole: each is one template of
+// analytics_algorithms.inl (the public functions in statistics.h,
+// materialize.h, sort.h, groupby.h and histogram.h forward here). Apart from
+// Ops so that the CUDA backend can compile them in a translation unit of
+// their own (cuda_analytics.cu); statistics are here rather than with the
+// other scans only to even out nvcc's time between the two.
 class AnalyticsOps {
  public:
   virtual ~AnalyticsOps() = default;
+  virtual Moments ComputeMoments(const ProgramView& p, int64_t begin, int64_t end,
+                                 const Exec& exec) const = 0;
   virtual Column Materialize(const ProgramView& p, int64_t begin, int64_t end, bool nullable,
                              const Exec& exec) const = 0;
   virtual Buffer SortOrder(const std::vector<SortKey>& keys, const int64_t* rows, int64_t n,
@@ -73,8 +78,6 @@ class Ops : public AnalyticsOps {
                               const Exec& exec) const = 0;
   virtual int64_t CountTrue(const ProgramView& p, int64_t begin, int64_t end,
                             const Exec& exec) const = 0;
-  virtual Moments ComputeMoments(const ProgramView& p, int64_t begin, int64_t end,
-                                 const Exec& exec) const = 0;
   // dst[i] = src[idx[i]] for rows of `width` bytes.
   virtual void GatherFixed(const void* src, int32_t width, const int64_t* idx, int64_t n,
                            void* dst, const Exec& exec) const = 0;

@@ -306,4 +306,17 @@ inline Moments ValueMomentsBlock(const ScanPlan& plan, int64_t row, int64_t n) {
   }
 }
 
+// Rows [begin, end) of a plan cut into blocks of kScanBlock rows: block b
+// covers rows [begin + b * kScanBlock, ...) up to end.
+struct PlanBlocks {
+  const ScanPlan* plan;
+  int64_t begin, end;
+  int64_t first(int64_t b) const { return begin + b * kScanBlock; }
+  int64_t size(int64_t b) const {
+    const int64_t r = first(b);
+    return end - r < kScanBlock ? end - r : kScanBlock;
+  }
+  static int64_t Count(int64_t begin, int64_t end) { return (end - begin + kScanBlock - 1) / kScanBlock; }
+};
+
 }  // namespace kernels::detail

@@ -1,9 +1,9 @@
 // The first k rows of a sort order without sorting every row (TopKOrder in
 // sort.h): a radix selection over the sort plan's key words, then the full
 // sort (RunSortPlan) of the few candidates. Written once for both backends;
-// included at the end of algorithms.inl, whose sort plan (PlanSort,
-// PackWord, StringPrefix, RunSortPlan) it reuses, and instantiated through
-// AnalyticsAlgorithms in host_ops.cc and cuda_analytics.cu.
+// reuses the sort plan of sort.inl (PlanSort, PackWord, StringPrefix,
+// RunSortPlan) and is instantiated through AnalyticsAlgorithms
+// (analytics_algorithms.inl) in host_ops.cc and cuda_analytics.cu.
 //
 // The selection key is the sequence of the plan's radix words, most
 // significant first (their lexicographic order is the sort's order), ending
@@ -23,7 +23,28 @@
 // rows to a few survivors in one pass with nothing stored per row (see
 // ThresholdSurvivors), and the selection runs on those.
 
+#pragma once
+
+#include <thrust/for_each.h>
+#include <thrust/scan.h>
+#include <thrust/sort.h>
+#include <thrust/transform.h>
+#include <thrust/transform_reduce.h>
+
 #include <algorithm>
+#include <cstdint>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "kernels/column.h"
+#include "kernels/detail/atomics.h"
+#include "kernels/detail/row_values.h"
+#include "kernels/detail/rows.h"
+#include "kernels/detail/sort.inl"
+#include "kernels/hd.h"
+#include "kernels/memory.h"
+#include "kernels/sort.h"
 
 namespace kernels::detail {
 

@@ -1,0 +1,613 @@
+// Aggregates over groups (Aggregate in groupby.h): per-row accumulators
+// (count, sum, Welford's moments, extremes) merged per group, by
+// thrust::reduce_by_key over all rows on a wide backend, by one loop per
+// group or per-run partials on a backend with few threads; min/max and
+// arg_min/arg_max then gather the extreme rows. Templates over a backend D
+// (see AnalyticsAlgorithms in analytics_algorithms.inl for what D supplies).
+
+#pragma once
+
+#include <thrust/fill.h>
+#include <thrust/for_each.h>
+#include <thrust/scan.h>
+#include <thrust/sequence.h>
+#include <thrust/transform.h>
+
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "kernels/column.h"
+#include "kernels/detail/expr_eval.h"
+#include "kernels/detail/group_reduce.inl"
+#include "kernels/detail/groupby.inl"
+#include "kernels/detail/row_values.h"
+#include "kernels/detail/rows.h"
+#include "kernels/detail/sort.inl"
+#include "kernels/groupby.h"
+#include "kernels/hd.h"
+#include "kernels/memory.h"
+
+namespace kernels::detail {
+
+// Per-row accumulators, reduced per group with thrust::reduce_by_key.
+
+// kCount: 1 for a non-null value. kCountDistinct (distinct == true): 1 where
+// position i of `perm` (positions sorted by group, then value) starts a new
+// non-null value.
+struct CountAt {
+  ColumnView col;
+  const int64_t* order;
+  bool distinct;
+  const int64_t* perm;
+  const int32_t* ids;
+  KERNELS_HD int64_t operator()(int64_t i) const {
+    if (!distinct) return col.is_valid(RowAt(order, i)) ? 1 : 0;
+    const int64_t p = perm[i];
+    const int64_t row = order[p];
+    if (!col.is_valid(row)) return 0;
+    if (i == 0) return 1;
+    const int64_t q = perm[i - 1];
+    if (ids[q] != ids[p]) return 1;
+    return RowKeysEqual(col, order[q], row) ? 0 : 1;
+  }
+};
+
+struct AddCounts {
+  KERNELS_HD int64_t operator()(int64_t a, int64_t b) const { return a + b; }
+};
+
+// Count, mean and sum of squared deviations (Welford; merged as Chan et al.).
+struct VarAcc {
+  double n;
+  double mean;
+  double m2;
+};
+
+struct VarAt {
+  ColumnView col;
+  const int64_t* order;
+  KERNELS_HD VarAcc operator()(int64_t pos) const {
+    const int64_t row = RowAt(order, pos);
+    if (!col.is_valid(row)) return VarAcc{0, 0, 0};
+    return VarAcc{1, NumberAt(col, row), 0};
+  }
+};
+
+struct MergeVars {
+  KERNELS_HD VarAcc operator()(const VarAcc& a, const VarAcc& b) const {
+    if (a.n == 0) return b;
+    if (b.n == 0) return a;
+    const double n = a.n + b.n;
+    const double delta = b.mean - a.mean;
+    return VarAcc{n, a.mean + delta * (b.n / n), a.m2 + b.m2 + delta * delta * (a.n * b.n / n)};
+  }
+};
+
+// The extreme value seen so far: its order bits (fixed width) or its bytes
+// (strings), and its position in the group order; pos < 0: none yet.
+struct ExtremeAcc {
+  uint64_t key;  // order bits, or the string's address
+  int64_t len;
+  int64_t pos;
+};
+
+struct ExtremeAt {
+  ColumnView col;
+  const int64_t* order;
+  KERNELS_HD ExtremeAcc operator()(int64_t pos) const {
+    const int64_t row = RowAt(order, pos);
+    ExtremeAcc a{0, 0, -1};
+    if (!col.is_valid(row)) return a;
+    a.pos = pos;
+    if (IsStringType(col.type)) {
+      const char* s;
+      StringAt(col, row, s, a.len);
+      a.key = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(s));
+    } else {
+      a.key = OrderBits(col, row, 0, col.width < 8 ? col.width : 8);
+    }
+    return a;
+  }
+};
+
+// Keeps the least (or greatest) value; ties go to the earlier position, so
+// the merge is commutative and the first row with the extreme wins.
+struct MergeExtremes {
+  bool strings;
+  bool greatest;
+  KERNELS_HD ExtremeAcc operator()(const ExtremeAcc& a, const ExtremeAcc& b) const {
+    if (a.pos < 0) return b;
+    if (b.pos < 0) return a;
+    int c;
+    if (strings) {
+      c = CompareBytes(reinterpret_cast<const char*>(static_cast<uintptr_t>(a.key)), a.len,
+                       reinterpret_cast<const char*>(static_cast<uintptr_t>(b.key)), b.len);
+    } else {
+      c = a.key < b.key ? -1 : (a.key > b.key ? 1 : 0);
+    }
+    if (c == 0) return a.pos < b.pos ? a : b;
+    return (greatest ? c > 0 : c < 0) ? a : b;
+  }
+};
+
+// One loop per group: out[g] = the merge of load(i) over the group's
+// positions, in order.
+template <typename Load, typename Merge, typename Acc>
+struct LoopGroup {
+  const int64_t* starts;
+  Load load;
+  Merge merge;
+  Acc* out;
+  KERNELS_HD void operator()(int64_t g) const {
+    const int64_t end = starts[g + 1];
+    Acc acc = load(starts[g]);
+    for (int64_t i = starts[g] + 1; i < end; ++i) acc = merge(acc, load(i));
+    out[g] = acc;
+  }
+};
+
+// Runs of input rows, each folded into its own row of partial
+// accumulators (partial[c * count + g]), then merged per group in run order.
+template <typename Load, typename Merge, typename Acc>
+struct AccumulateRun {
+  const int32_t* row_group;
+  int64_t n, chunk, count;
+  Load load;
+  Merge merge;
+  Acc* partial;
+  uint8_t* seen;
+  KERNELS_HD void operator()(int64_t c) const {
+    const int64_t end = (c + 1) * chunk < n ? (c + 1) * chunk : n;
+    Acc* p = partial + c * count;
+    uint8_t* s = seen + c * count;
+    for (int64_t i = c * chunk; i < end; ++i) {
+      const int32_t g = row_group[i];
+      const Acc a = load(i);
+      p[g] = s[g] != 0 ? merge(p[g], a) : a;
+      s[g] = 1;
+    }
+  }
+};
+
+template <typename Merge, typename Acc>
+struct MergeRuns {
+  int64_t chunks, count;
+  Merge merge;
+  const Acc* partial;
+  const uint8_t* seen;
+  Acc* out;
+  KERNELS_HD void operator()(int64_t g) const {
+    bool any = false;
+    Acc acc = partial[g];
+    for (int64_t c = 0; c < chunks; ++c) {
+      if (seen[c * count + g] == 0) continue;
+      acc = any ? merge(acc, partial[c * count + g]) : partial[c * count + g];
+      any = true;
+    }
+    out[g] = acc;
+  }
+};
+
+// Per-group reductions of a per-position accumulator. A backend with few,
+// fat threads (SerialGroups: the host) reads the rows in input order
+// into per-run partials when the groups came from the hash table (which
+// keeps each input row's group), and otherwise loops over each group's rows
+// in `order`; a wide one (CUDA) runs thrust::reduce_by_key over all rows,
+// which keeps every thread busy however the rows fall into groups.
+// `input_order` (serial only): `load` reads input positions
+// (Groups::input_rows), not positions of `order`.
+template <typename D, typename Load, typename Merge, typename Acc>
+void ReduceEachGroup(const D& be, const Groups& groups, bool input_order, Load load, Merge merge, Acc* out,
+                     const Exec& exec) {
+  if (SerialGroups(be)) {
+    if (input_order) {
+      const int64_t n = groups.rows, count = groups.count;
+      const int64_t runs = RunsFor(n, count);
+      Buffer partial(static_cast<size_t>(runs * count) * sizeof(Acc), exec);
+      Buffer seen(static_cast<size_t>(runs * count), exec);
+      be.Fill(seen.data(), 0, seen.size(), exec);
+      thrust::for_each_n(
+          be.policy(exec), RowIterator(0), runs,
+          AccumulateRun<Load, Merge, Acc>{groups.row_groups.as<int32_t>(), n, (n + runs - 1) / runs, count,
+                                          load, merge, partial.as<Acc>(), seen.as<uint8_t>()});
+      thrust::for_each_n(
+          be.policy(exec), RowIterator(0), count,
+          MergeRuns<Merge, Acc>{runs, count, merge, partial.as<Acc>(), seen.as<uint8_t>(), out});
+      return;
+    }
+    thrust::for_each_n(be.policy(exec), RowIterator(0), groups.count,
+                       LoopGroup<Load, Merge, Acc>{groups.starts.as<int64_t>(), load, merge, out});
+    return;
+  }
+  Buffer keys_out(static_cast<size_t>(groups.count) * sizeof(int32_t), exec);
+  ReduceGroups(be.policy(exec), groups.ids.as<int32_t>(), groups.rows, load, merge, keys_out.as<int32_t>(),
+               out);
+}
+
+// Typed sums for a backend with few, fat threads (SerialGroups): the same
+// per-run partials (input order) or per-group loops (group order) as
+// ReduceEachGroup with SumAt and AddSums, without the per-row type switch
+// and `seen` flags. Accumulators start at {0, -0.0, 0}, the identity of
+// AddSums (-0.0 + x == x for every x, -0.0 and NaN included), so every
+// group's sum is the same additions in the same order as the generic path:
+// a null row adds 0.0 to the double sum as SumAt's empty accumulator does.
+// Only the field the result reads is kept (integer or double sum).
+template <typename T, bool kFloat>
+KERNELS_HD inline void AddSumValue(SumAcc& a, const ColumnView& col, int64_t row) {
+  if (col.is_valid(row)) {
+    const T v = static_cast<const T*>(col.data)[row];
+    if constexpr (kFloat) {
+      a.f += static_cast<double>(v);
+    } else {
+      a.i = static_cast<int64_t>(static_cast<uint64_t>(a.i) + static_cast<uint64_t>(static_cast<int64_t>(v)));
+    }
+    ++a.n;
+  } else if constexpr (kFloat) {
+    a.f += 0.0;
+  }
+}
+
+template <typename T, bool kFloat>
+struct TypedSumRun {
+  const int32_t* row_group;
+  const int64_t* rows;  // input position → row; null: the position itself
+  ColumnView col;
+  int64_t n, chunk, count;
+  SumAcc* partial;
+  KERNELS_HD void operator()(int64_t c) const {
+    const int64_t end = (c + 1) * chunk < n ? (c + 1) * chunk : n;
+    SumAcc* p = partial + c * count;
+    for (int64_t g = 0; g < count; ++g) p[g] = SumAcc{0, -0.0, 0};
+    if (rows == nullptr && col.validity == nullptr) {
+      const T* v = static_cast<const T*>(col.data);
+      for (int64_t i = c * chunk; i < end; ++i) {
+        SumAcc& a = p[row_group[i]];
+        if constexpr (kFloat) {
+          a.f += static_cast<double>(v[i]);
+        } else {
+          a.i = static_cast<int64_t>(static_cast<uint64_t>(a.i) + static_cast<uint64_t>(static_cast<int64_t>(v[i])));
+        }
+        ++a.n;
+      }
+      return;
+    }
+    for (int64_t i = c * chunk; i < end; ++i)
+      AddSumValue<T, kFloat>(p[row_group[i]], col, rows != nullptr ? rows[i] : i);
+  }
+};
+
+struct MergeSumRuns {
+  int64_t runs, count;
+  const SumAcc* partial;
+  SumAcc* out;
+  KERNELS_HD void operator()(int64_t g) const {
+    SumAcc acc{0, -0.0, 0};
+    for (int64_t c = 0; c < runs; ++c) acc = AddSums{}(acc, partial[c * count + g]);
+    out[g] = acc;
+  }
+};
+
+template <typename T, bool kFloat>
+struct TypedSumGroup {
+  const int64_t* starts;
+  const int64_t* order;
+  ColumnView col;
+  SumAcc* out;
+  KERNELS_HD void operator()(int64_t g) const {
+    SumAcc acc{0, -0.0, 0};
+    for (int64_t i = starts[g]; i < starts[g + 1]; ++i) AddSumValue<T, kFloat>(acc, col, RowAt(order, i));
+    out[g] = acc;
+  }
+};
+
+template <typename D, typename T, bool kFloat>
+void TypedSums(const D& be, const Groups& groups, bool input_order, const ColumnView& col,
+               const int64_t* load_order, SumAcc* out, const Exec& exec) {
+  const int64_t n = groups.rows, count = groups.count;
+  if (!input_order) {
+    thrust::for_each_n(be.policy(exec), RowIterator(0), count,
+                       TypedSumGroup<T, kFloat>{groups.starts.as<int64_t>(), load_order, col, out});
+    return;
+  }
+  const int64_t runs = RunsFor(n, count);
+  Buffer partial(static_cast<size_t>(runs * count) * sizeof(SumAcc), exec);
+  thrust::for_each_n(be.policy(exec), RowIterator(0), runs,
+                     TypedSumRun<T, kFloat>{groups.row_groups.as<int32_t>(), load_order, col, n,
+                                            (n + runs - 1) / runs, count, partial.as<SumAcc>()});
+  thrust::for_each_n(be.policy(exec), RowIterator(0), count,
+                     MergeSumRuns{runs, count, partial.as<SumAcc>(), out});
+}
+
+// Per-group sums of a numeric `col` into `out`: typed loops on a backend
+// with few, fat threads, else ReduceEachGroup.
+template <typename D>
+void SumEachGroup(const D& be, const Groups& groups, bool input_order, const ColumnView& col,
+                  const int64_t* load_order, SumAcc* out, const Exec& exec) {
+  if constexpr (D::kHasSerialGroups) {
+    if (SerialGroups(be)) {
+      switch (col.type) {
+        case PhysType::kInt8:
+          return TypedSums<D, int8_t, false>(be, groups, input_order, col, load_order, out, exec);
+        case PhysType::kInt16:
+          return TypedSums<D, int16_t, false>(be, groups, input_order, col, load_order, out, exec);
+        case PhysType::kInt32:
+          return TypedSums<D, int32_t, false>(be, groups, input_order, col, load_order, out, exec);
+        case PhysType::kInt64:
+          return TypedSums<D, int64_t, false>(be, groups, input_order, col, load_order, out, exec);
+        case PhysType::kFloat32:
+          return TypedSums<D, float, true>(be, groups, input_order, col, load_order, out, exec);
+        case PhysType::kFloat64:
+          return TypedSums<D, double, true>(be, groups, input_order, col, load_order, out, exec);
+        default:
+          break;
+      }
+    }
+  }
+  ReduceEachGroup(be, groups, input_order, SumAt{col, load_order}, AddSums{}, out, exec);
+}
+
+struct GroupSizes {
+  const int64_t* starts;
+  KERNELS_HD int64_t operator()(int64_t g) const { return starts[g + 1] - starts[g]; }
+};
+
+struct FinishSums {
+  const SumAcc* acc;
+  bool is_float;
+  void* data;
+  uint8_t* validity;
+  KERNELS_HD void operator()(int64_t g) const {
+    const SumAcc a = acc[g];
+    validity[g] = a.n > 0 ? 1 : 0;
+    if (is_float) {
+      static_cast<double*>(data)[g] = a.n > 0 ? a.f : 0.0;
+    } else {
+      static_cast<int64_t*>(data)[g] = a.n > 0 ? a.i : 0;
+    }
+  }
+};
+
+struct FinishVars {
+  const VarAcc* acc;
+  AggKind kind;
+  double* data;
+  uint8_t* validity;
+  KERNELS_HD void operator()(int64_t g) const {
+    const VarAcc a = acc[g];
+    double v = 0;
+    bool valid = a.n > 0;
+    switch (kind) {
+      case AggKind::kMean:
+        v = a.mean;
+        break;
+      case AggKind::kVarPop:
+        v = a.m2 / a.n;
+        break;
+      case AggKind::kStdPop:
+        v = sqrt(a.m2 / a.n);
+        break;
+      case AggKind::kVarSamp:
+        valid = a.n > 1;
+        v = a.m2 / (a.n - 1);
+        break;
+      default:  // kStdSamp
+        valid = a.n > 1;
+        v = sqrt(a.m2 / (a.n - 1));
+        break;
+    }
+    data[g] = valid ? v : 0.0;
+    validity[g] = valid ? 1 : 0;
+  }
+};
+
+// The row holding each group's extreme (0 where none), and whether there is one.
+struct ExtremeRows {
+  const ExtremeAcc* acc;
+  const int64_t* order;
+  int64_t* rows;
+  uint8_t* has;
+  KERNELS_HD void operator()(int64_t g) const {
+    const int64_t pos = acc[g].pos;
+    rows[g] = pos >= 0 ? RowAt(order, pos) : 0;
+    has[g] = pos >= 0 ? 1 : 0;
+  }
+};
+
+// Masked gathers: row g takes src[rows[g]] where has[g] and the source row
+// is valid; otherwise null, holding zero bytes or an empty string.
+struct MaskedValid {
+  ColumnView src;
+  const int64_t* rows;
+  const uint8_t* has;
+  KERNELS_HD uint8_t operator()(int64_t g) const { return has[g] != 0 && src.is_valid(rows[g]) ? 1 : 0; }
+};
+
+struct MaskedBytes {
+  const char* src;
+  int32_t width;
+  const int64_t* rows;
+  const uint8_t* valid;
+  char* dst;
+  KERNELS_HD void operator()(int64_t g) const {
+    const char* s = src + rows[g] * static_cast<int64_t>(width);
+    char* d = dst + g * static_cast<int64_t>(width);
+    const bool v = valid[g] != 0;
+    for (int32_t k = 0; k < width; ++k) d[k] = v ? s[k] : 0;
+  }
+};
+
+struct MaskedLength {
+  const int64_t* offsets;
+  const int64_t* rows;
+  const uint8_t* valid;
+  KERNELS_HD int64_t operator()(int64_t g) const {
+    return valid[g] != 0 ? offsets[rows[g] + 1] - offsets[rows[g]] : 0;
+  }
+};
+
+template <typename D>
+Column MaskedGather(const D& be, const ColumnView& src, const int64_t* rows, const uint8_t* has,
+                    int64_t count, const Exec& exec) {
+  Buffer data, offsets;
+  Buffer validity(static_cast<size_t>(count), exec);
+  uint8_t* valid = validity.as<uint8_t>();
+  thrust::transform(be.policy(exec), RowIterator(0), RowIterator(count), valid, MaskedValid{src, rows, has});
+  if (src.type == PhysType::kVarChars) {
+    offsets = Buffer(static_cast<size_t>(count + 1) * sizeof(int64_t), exec);
+    int64_t* off = offsets.as<int64_t>();
+    thrust::transform(be.policy(exec), RowIterator(0), RowIterator(count), off,
+                      MaskedLength{src.offsets, rows, valid});
+    thrust::fill_n(be.policy(exec), off + count, 1, int64_t{0});
+    thrust::exclusive_scan(be.policy(exec), off, off + count + 1, off);
+    int64_t chars = 0;
+    be.CopyToHostSync(&chars, off + count, sizeof(chars), exec);
+    data = Buffer(static_cast<size_t>(chars), exec);
+    // Null rows have length 0, so copying them copies nothing.
+    be.GatherChars(src.offsets, static_cast<const char*>(src.data), rows, count, off, data.as<char>(), exec);
+  } else {
+    const int32_t width = ValueWidth(src.type, src.width);
+    data = Buffer(static_cast<size_t>(count) * width, exec);
+    thrust::for_each_n(be.policy(exec), RowIterator(0), count,
+                       MaskedBytes{static_cast<const char*>(src.data), width, rows, valid, data.as<char>()});
+  }
+  return Column::Adopt(src.type, src.width, true, count, std::move(data), std::move(offsets),
+                       std::move(validity));
+}
+
+template <typename D>
+Column AggregateAlgo(const D& be, const Groups& groups, AggKind kind, const ColumnView* value,
+                     const ColumnView* target, const Exec& exec) {
+  const int64_t count = groups.count;
+  const int64_t n = groups.rows;
+  if (kind == AggKind::kCount && value == nullptr) {
+    Buffer data(static_cast<size_t>(count) * sizeof(int64_t), exec);
+    if (count > 0) {
+      thrust::transform(be.policy(exec), RowIterator(0), RowIterator(count), data.as<int64_t>(),
+                        GroupSizes{groups.starts.as<int64_t>()});
+    }
+    return Column::Adopt(PhysType::kInt64, 0, false, count, std::move(data), Buffer(), Buffer());
+  }
+  if (value == nullptr) throw std::invalid_argument("Aggregate: this aggregate needs a value column");
+  const bool needs_number = kind == AggKind::kSum || kind == AggKind::kMean || kind == AggKind::kVarPop ||
+                            kind == AggKind::kVarSamp || kind == AggKind::kStdPop ||
+                            kind == AggKind::kStdSamp;
+  if (needs_number && !IsNumericType(value->type)) {
+    throw std::invalid_argument("Aggregate: sum, mean, variance and deviation need a numeric value");
+  }
+  const bool arg = kind == AggKind::kArgMin || kind == AggKind::kArgMax;
+  if (arg && target == nullptr)
+    throw std::invalid_argument("Aggregate: arg_min and arg_max need a target column");
+
+  // The result's layout.
+  PhysType type = PhysType::kFloat64;
+  int32_t width = 0;
+  bool nullable = true;
+  switch (kind) {
+    case AggKind::kCount:
+    case AggKind::kCountDistinct:
+      type = PhysType::kInt64;
+      nullable = false;
+      break;
+    case AggKind::kSum:
+      type = IsFloatType(value->type) ? PhysType::kFloat64 : PhysType::kInt64;
+      break;
+    case AggKind::kMin:
+    case AggKind::kMax:
+      type = value->type;
+      width = value->width;
+      break;
+    case AggKind::kArgMin:
+    case AggKind::kArgMax:
+      type = target->type;
+      width = target->width;
+      break;
+    default:
+      break;
+  }
+  if (count == 0) return Column(type, width, nullable);
+
+  // Groups made without their order (GroupOptions::ordered) read in input
+  // order; what needs the order (count_distinct, or a backend that does not
+  // read in input order) gets it made here.
+  if (groups.order.size() == 0 && (kind == AggKind::kCountDistinct || !SerialGroups(be))) {
+    const Groups ordered = OrderedGroups(be, groups, exec);  // no row_groups: read through the order
+    return AggregateAlgo(be, ordered, kind, value, target, exec);
+  }
+
+  const int64_t* order = groups.order.as<int64_t>();
+  const int32_t* ids = groups.ids.as<int32_t>();
+  // Groups that keep each input row's group are read in input order.
+  const bool input_order = groups.row_groups.size() > 0 && SerialGroups(be);
+  const int64_t* load_order = input_order ? groups.input_rows.as<int64_t>() : order;
+  switch (kind) {
+    case AggKind::kCount: {
+      Buffer data(static_cast<size_t>(count) * sizeof(int64_t), exec);
+      ReduceEachGroup(be, groups, input_order, CountAt{*value, load_order, false, nullptr, nullptr},
+                      AddCounts{}, data.as<int64_t>(), exec);
+      return Column::Adopt(type, 0, false, count, std::move(data), Buffer(), Buffer());
+    }
+    case AggKind::kCountDistinct: {
+      // Positions sorted by (group, value), then count where the value changes.
+      Buffer perm(static_cast<size_t>(n) * sizeof(int64_t), exec);
+      thrust::sequence(be.policy(exec), perm.as<int64_t>(), perm.as<int64_t>() + n);
+      ColumnView id_col;
+      id_col.type = PhysType::kInt32;
+      id_col.size = n;
+      id_col.data = ids;
+      int32_t bits = 1;
+      while (bits < 31 && (int64_t{1} << bits) < count) ++bits;
+      std::vector<SortColumn> cols(2);
+      cols[0].col = id_col;
+      cols[0].known_bits = bits;
+      cols[1].col = *value;
+      cols[1].index = order;
+      RunSortPlan(be, PlanSort(cols), perm.as<int64_t>(), n, exec);
+      Buffer data(static_cast<size_t>(count) * sizeof(int64_t), exec);
+      ReduceEachGroup(be, groups, false, CountAt{*value, order, true, perm.as<int64_t>(), ids}, AddCounts{},
+                      data.as<int64_t>(), exec);
+      return Column::Adopt(type, 0, false, count, std::move(data), Buffer(), Buffer());
+    }
+    case AggKind::kSum: {
+      Buffer acc(static_cast<size_t>(count) * sizeof(SumAcc), exec);
+      SumEachGroup(be, groups, input_order, *value, load_order, acc.as<SumAcc>(), exec);
+      Buffer data(static_cast<size_t>(count) * 8, exec);
+      Buffer validity(static_cast<size_t>(count), exec);
+      thrust::for_each_n(
+          be.policy(exec), RowIterator(0), count,
+          FinishSums{acc.as<SumAcc>(), type == PhysType::kFloat64, data.data(), validity.as<uint8_t>()});
+      return Column::Adopt(type, 0, true, count, std::move(data), Buffer(), std::move(validity));
+    }
+    case AggKind::kMean:
+    case AggKind::kVarPop:
+    case AggKind::kVarSamp:
+    case AggKind::kStdPop:
+    case AggKind::kStdSamp: {
+      Buffer acc(static_cast<size_t>(count) * sizeof(VarAcc), exec);
+      ReduceEachGroup(be, groups, input_order, VarAt{*value, load_order}, MergeVars{}, acc.as<VarAcc>(),
+                      exec);
+      Buffer data(static_cast<size_t>(count) * 8, exec);
+      Buffer validity(static_cast<size_t>(count), exec);
+      thrust::for_each_n(be.policy(exec), RowIterator(0), count,
+                         FinishVars{acc.as<VarAcc>(), kind, data.as<double>(), validity.as<uint8_t>()});
+      return Column::Adopt(type, 0, true, count, std::move(data), Buffer(), std::move(validity));
+    }
+    default: {  // kMin, kMax, kArgMin, kArgMax
+      const bool greatest = kind == AggKind::kMax || kind == AggKind::kArgMax;
+      Buffer acc(static_cast<size_t>(count) * sizeof(ExtremeAcc), exec);
+      ReduceEachGroup(be, groups, input_order, ExtremeAt{*value, load_order},
+                      MergeExtremes{IsStringType(value->type), greatest}, acc.as<ExtremeAcc>(), exec);
+      Buffer rows(static_cast<size_t>(count) * sizeof(int64_t), exec);
+      Buffer has(static_cast<size_t>(count), exec);
+      thrust::for_each_n(
+          be.policy(exec), RowIterator(0), count,
+          ExtremeRows{acc.as<ExtremeAcc>(), load_order, rows.as<int64_t>(), has.as<uint8_t>()});
+      acc.Reset();
+      return MaskedGather(be, arg ? *target : *value, rows.as<int64_t>(), has.as<uint8_t>(), count, exec);
+    }
+  }
+}
+
+}  // namespace kernels::detail

@@ -1,0 +1,74 @@
+// The Ops primitives of one backend, written once: AlgorithmOps implements
+// the algorithm half of Ops (scan.inl, gather.inl, random.inl) for a policy
+// factory. Included by host_ops.cc and cuda_ops.cu only; each instantiates it
+// once, with its own policy.
+
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/detail/gather.inl"
+#include "kernels/detail/ops.h"
+#include "kernels/detail/random.inl"
+#include "kernels/detail/scan.inl"
+
+namespace kernels::detail {
+
+// Implements the algorithm half of Ops for one policy factory, except the
+// AnalyticsOps part. `Derived` supplies `policy(exec)` and `kBlockedScans`
+// (run scan plans by blocks of rows, as the host does, or row by row).
+template <typename Derived>
+class AlgorithmOps : public Ops {
+ public:
+  void EvaluateMask(const ProgramView& p, int64_t begin, int64_t end, uint8_t* mask,
+                    const Exec& exec) const override {
+    if (end > begin) EvaluateMaskImpl<Derived::kBlockedScans>(self().policy(exec), p, begin, end, mask);
+  }
+  int64_t CountNonZero(const uint8_t* mask, int64_t n, const Exec& exec) const override {
+    return n > 0 ? CountNonZeroImpl(self().policy(exec), mask, n) : 0;
+  }
+  void CompactIndices(const uint8_t* mask, int64_t begin, int64_t n, int64_t* out,
+                      const Exec& exec) const override {
+    if (n > 0) CompactIndicesImpl<Derived::kBlockedScans>(self().policy(exec), mask, begin, n, out);
+  }
+  int64_t CountTrue(const ProgramView& p, int64_t begin, int64_t end, const Exec& exec) const override {
+    return end > begin ? CountTrueImpl<Derived::kBlockedScans>(self().policy(exec), p, begin, end) : 0;
+  }
+  void GatherFixed(const void* src, int32_t width, const int64_t* idx, int64_t n, void* dst,
+                   const Exec& exec) const override {
+    if (n > 0) GatherFixedImpl(self().policy(exec), src, width, idx, n, dst);
+  }
+  void GatherOffsets(const int64_t* src_offsets, const int64_t* idx, int64_t n, int64_t* dst_offsets,
+                     const Exec& exec) const override {
+    GatherOffsetsImpl(self().policy(exec), src_offsets, idx, n, dst_offsets);
+  }
+  void GatherChars(const int64_t* src_offsets, const char* src_chars, const int64_t* idx, int64_t n,
+                   const int64_t* dst_offsets, char* dst_chars, const Exec& exec) const override {
+    if (n > 0) GatherCharsImpl(self().policy(exec), src_offsets, src_chars, idx, n, dst_offsets, dst_chars);
+  }
+  void AddToOffsets(int64_t* offsets, int64_t n, int64_t delta, const Exec& exec) const override {
+    if (n > 0) AddToOffsetsImpl(self().policy(exec), offsets, n, delta);
+  }
+  void RandomValidity(int64_t n, const RandomSpec& spec, uint8_t* validity,
+                      const Exec& exec) const override {
+    if (n > 0) RandomValidityImpl(self().policy(exec), n, spec, validity);
+  }
+  void RandomFixed(PhysType type, int32_t width, int64_t n, const RandomSpec& spec, void* dst,
+                   const Exec& exec) const override {
+    if (n > 0) RandomFixedImpl(self().policy(exec), type, width, n, spec, dst);
+  }
+  void RandomOffsets(int64_t n, const RandomSpec& spec, int64_t* offsets,
+                     const Exec& exec) const override {
+    RandomOffsetsImpl(self().policy(exec), n, spec, offsets);
+  }
+  void RandomChars(int64_t n, const RandomSpec& spec, const int64_t* offsets, char* chars,
+                   const Exec& exec) const override {
+    if (n > 0) RandomCharsImpl(self().policy(exec), n, spec, offsets, chars);
+  }
+
+ private:
+  const Derived& self() const { return static_cast<const Derived&>(*this); }
+};
+
+}  // namespace kernels::detail

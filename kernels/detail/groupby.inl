@@ -1,0 +1,549 @@
+// Group-by (GroupRows and GroupFirstRows in groupby.h): keys packed into one
+// radix word go through an open-addressing hash table when it pays (kAuto
+// samples first) and the groups fit; otherwise the rows are sorted by the
+// sort plan (sort.inl) and groups start where the key changes. Hashed rows
+// are put in group order by a counting sort on a backend with few threads,
+// by radix sort otherwise. Templates over a backend D (see
+// AnalyticsAlgorithms in analytics_algorithms.inl for what D supplies).
+
+#pragma once
+
+#include <thrust/fill.h>
+#include <thrust/for_each.h>
+#include <thrust/iterator/transform_iterator.h>
+#include <thrust/scan.h>
+#include <thrust/transform.h>
+#include <thrust/transform_reduce.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "kernels/detail/atomics.h"
+#include "kernels/detail/row_values.h"
+#include "kernels/detail/rows.h"
+#include "kernels/detail/sort.inl"
+#include "kernels/groupby.h"
+#include "kernels/hd.h"
+#include "kernels/memory.h"
+
+namespace kernels::detail {
+
+// flags[i] = 1 where sorted word i starts a new group.
+template <typename K>
+struct WordChanged {
+  const K* words;
+  KERNELS_HD uint8_t operator()(int64_t i) const { return i == 0 || words[i] != words[i - 1] ? 1 : 0; }
+};
+
+// flags[i] |= 1 where the key of row perm[i] differs from that of perm[i - 1].
+struct MarkKeyChange {
+  ColumnView col;
+  const int64_t* perm;
+  uint8_t* flags;
+  KERNELS_HD void operator()(int64_t i) const {
+    if (i == 0) {
+      flags[0] = 1;
+    } else if (!RowKeysEqual(col, perm[i - 1], perm[i])) {
+      flags[i] = 1;
+    }
+  }
+};
+
+// The group-start flag of position i, except position 0: scanned into ids.
+struct LaterStart {
+  const uint8_t* flags;
+  KERNELS_HD int32_t operator()(int64_t i) const { return i > 0 && flags[i] != 0 ? 1 : 0; }
+};
+
+constexpr AtomicWord kEmptySlot = ~AtomicWord{0};
+
+KERNELS_HD inline uint64_t HashWord(uint64_t k) {
+  k ^= k >> 33;
+  k *= 0xFF51AFD7ED558CCDull;
+  k ^= k >> 33;
+  k *= 0xC4CEB9FE1A85EC53ull;
+  k ^= k >> 33;
+  return k;
+}
+
+// Indices into HashInsert::status.
+constexpr int kHashDistinct = 0;
+constexpr int kHashOverflow = 1;
+constexpr int kHashSentinel = 2;
+constexpr int kHashNull = 3;
+
+// Inserts the packed key of row rows[i * stride] (or i * stride) into an
+// open-addressing table of mask + 1 slots (linear probing, CAS on 64-bit
+// slots); writes the slot to slot_of[i * stride] when slot_of is given. Two
+// keys live outside the table: the one equal to the empty-slot marker
+// (possible only for a 64-bit word) gets slot mask + 1, and a row that is
+// null in `nulls` (a nullable key whose null flag did not fit in the word)
+// gets slot mask + 2. Counts distinct keys; past `limit` of them, or when
+// probing finds no slot, raises the overflow flag, and every row stops early.
+struct HashInsert {
+  RadixWord word;
+  // 8 or 4: the word is one non-null, ascending int64 or int32 field at
+  // shift 0, read directly rather than through PackWord; 0: PackWord.
+  int32_t direct;
+  const uint8_t* nulls;
+  const int64_t* rows;
+  int64_t stride;
+  AtomicWord* table;
+  uint64_t mask;
+  uint32_t* slot_of;
+  AtomicWord* status;
+  AtomicWord limit;
+  KERNELS_HD void operator()(int64_t i) const {
+    const int64_t pos = i * stride;
+    const int64_t row = rows != nullptr ? rows[pos] : pos;
+    if (nulls != nullptr && nulls[row] == 0) {
+      AtomicWrite(&status[kHashNull], 1);
+      if (slot_of != nullptr) slot_of[pos] = static_cast<uint32_t>(mask + 2);
+      return;
+    }
+    const ColumnView& c = word.fields[0].col;
+    const AtomicWord key =
+        direct == 8   ? static_cast<uint64_t>(static_cast<const int64_t*>(c.data)[row]) ^ 0x8000000000000000ull
+        : direct == 4 ? static_cast<uint64_t>(static_cast<uint32_t>(static_cast<const int32_t*>(c.data)[row]) ^
+                                              0x80000000u)
+                      : PackWord(word, row);
+    if (key == kEmptySlot) {
+      AtomicWrite(&status[kHashSentinel], 1);
+      if (slot_of != nullptr) slot_of[pos] = static_cast<uint32_t>(mask + 1);
+      return;
+    }
+    if (AtomicRead(&status[kHashOverflow]) != 0) return;
+    uint64_t h = HashWord(key) & mask;
+    for (uint64_t probe = 0; probe <= mask; ++probe) {
+      AtomicWord cur = table[h];
+      if (cur == kEmptySlot) {
+        cur = AtomicCas(&table[h], kEmptySlot, key);
+        if (cur == kEmptySlot) {
+          if (AtomicAdd(&status[kHashDistinct], 1) + 1 > limit) AtomicWrite(&status[kHashOverflow], 1);
+          cur = key;
+        }
+      }
+      if (cur == key) {
+        if (slot_of != nullptr) slot_of[pos] = static_cast<uint32_t>(h);
+        return;
+      }
+      h = (h + 1) & mask;
+    }
+    AtomicWrite(&status[kHashOverflow], 1);
+  }
+};
+
+struct SlotUsed {
+  const AtomicWord* table;
+  KERNELS_HD uint8_t operator()(int64_t s) const { return table[s] != kEmptySlot ? 1 : 0; }
+};
+
+struct RankSlots {
+  const int64_t* sorted_slots;
+  uint32_t first;  // the id of the least key
+  uint32_t* group_of_slot;
+  KERNELS_HD void operator()(int64_t j) const {
+    group_of_slot[sorted_slots[j]] = first + static_cast<uint32_t>(j);
+  }
+};
+
+struct SlotToGroup {
+  const uint32_t* group_of_slot;
+  KERNELS_HD uint32_t operator()(uint32_t slot) const { return group_of_slot[slot]; }
+};
+
+// A stable counting sort of rows by small group ids, for backends with few
+// threads (SerialGroups): the rows are cut into `chunks` runs; each run
+// counts its ids into its column of a count x chunks matrix; an exclusive
+// scan in (id, run) order gives each run its first slot per id; then each
+// run places its rows, in order.
+// `first` (when given, count x chunks like the matrix): the first input
+// position of each id in each run, where the run has the id.
+// `map` (when given): gid holds hash slots, mapped here in place to their
+// ids (map[slot]) as they are counted, saving a pass over the rows.
+struct ChunkCount {
+  uint32_t* gid;
+  int64_t n, chunk, chunks;
+  int64_t* matrix;
+  int64_t* first;
+  const uint32_t* map;
+  KERNELS_HD void operator()(int64_t c) const {
+    const int64_t end = (c + 1) * chunk < n ? (c + 1) * chunk : n;
+    if (map != nullptr) {
+      for (int64_t i = c * chunk; i < end; ++i) {
+        const uint32_t g = map[gid[i]];
+        gid[i] = g;
+        const int64_t cell = static_cast<int64_t>(g) * chunks + c;
+        if (first != nullptr && matrix[cell] == 0) first[cell] = i;
+        ++matrix[cell];
+      }
+      return;
+    }
+    if (first == nullptr) {
+      for (int64_t i = c * chunk; i < end; ++i) ++matrix[gid[i] * chunks + c];
+      return;
+    }
+    for (int64_t i = c * chunk; i < end; ++i) {
+      const int64_t cell = static_cast<int64_t>(gid[i]) * chunks + c;
+      if (matrix[cell]++ == 0) first[cell] = i;
+    }
+  }
+};
+
+// The first row of group g: its first position in the first run that has
+// it (every group has a row), mapped through `rows`.
+struct FirstRowOfGroup {
+  const int64_t* matrix;  // counts, before the scan
+  const int64_t* first;
+  const int64_t* rows;
+  int64_t chunks;
+  KERNELS_HD int64_t operator()(int64_t g) const {
+    int64_t c = 0;
+    while (c + 1 < chunks && matrix[g * chunks + c] == 0) ++c;
+    const int64_t pos = first[g * chunks + c];
+    return rows != nullptr ? rows[pos] : pos;
+  }
+};
+
+struct ChunkPlace {
+  const uint32_t* gid;
+  const int64_t* rows;
+  int64_t n, chunk, chunks;
+  int64_t* matrix;
+  int64_t* order;
+  int32_t* ids;
+  KERNELS_HD void operator()(int64_t c) const {
+    const int64_t end = (c + 1) * chunk < n ? (c + 1) * chunk : n;
+    for (int64_t i = c * chunk; i < end; ++i) {
+      const uint32_t g = gid[i];
+      const int64_t slot = matrix[g * chunks + c]++;
+      order[slot] = rows != nullptr ? rows[i] : i;
+      ids[slot] = static_cast<int32_t>(g);
+    }
+  }
+};
+
+struct FirstOfRun {
+  const int64_t* matrix;
+  int64_t chunks;
+  KERNELS_HD int64_t operator()(int64_t g) const { return matrix[g * chunks]; }
+};
+
+// Fills g->starts from the ids of the input rows (`gid`, each below
+// g->count), and either g->order and g->ids (`ordered`) or g->first_rows.
+// `map` (when given): gid holds hash slots, replaced here by map[slot].
+template <typename D>
+void PlaceRows(const D& be, uint32_t* gid, const int64_t* rows, bool ordered, Groups* g, const Exec& exec,
+               const uint32_t* map = nullptr) {
+  const int64_t n = g->rows, count = g->count;
+  const int64_t chunks = RunsFor(n, count);
+  const int64_t chunk = (n + chunks - 1) / chunks;
+  const int64_t cells = count * chunks;
+  Buffer matrix(static_cast<size_t>(cells) * sizeof(int64_t), exec);
+  Buffer first(ordered ? 0 : static_cast<size_t>(cells) * sizeof(int64_t), exec);
+  int64_t* m = matrix.as<int64_t>();
+  be.Fill(m, 0, matrix.size(), exec);
+  thrust::for_each_n(be.policy(exec), RowIterator(0), chunks,
+                     ChunkCount{gid, n, chunk, chunks, m, first.as<int64_t>(), map});
+  if (!ordered) {
+    g->first_rows = Buffer(static_cast<size_t>(count) * sizeof(int64_t), exec);
+    thrust::transform(be.policy(exec), RowIterator(0), RowIterator(count), g->first_rows.as<int64_t>(),
+                      FirstRowOfGroup{m, first.as<int64_t>(), rows, chunks});
+    first.Reset();
+  }
+  thrust::exclusive_scan(be.policy(exec), m, m + cells, m);
+  g->starts = Buffer(static_cast<size_t>(count + 1) * sizeof(int64_t), exec);
+  int64_t* starts = g->starts.as<int64_t>();
+  thrust::transform(be.policy(exec), RowIterator(0), RowIterator(count), starts, FirstOfRun{m, chunks});
+  thrust::fill_n(be.policy(exec), starts + count, 1, n);
+  if (!ordered) return;
+  g->order = Buffer(static_cast<size_t>(n) * sizeof(int64_t), exec);
+  g->ids = Buffer(static_cast<size_t>(n) * sizeof(int32_t), exec);
+  thrust::for_each_n(
+      be.policy(exec), RowIterator(0), chunks,
+      ChunkPlace{gid, rows, n, chunk, chunks, m, g->order.as<int64_t>(), g->ids.as<int32_t>()});
+}
+
+// Keeps the ids per input row (and a copy of `rows`) in the groups, for
+// aggregates that read the rows in input order; orders the rows when
+// `ordered`, else keeps each group's first row instead. `map`: as PlaceRows.
+template <typename D>
+Groups CountingSortGroups(const D& be, Buffer row_groups, const int64_t* rows, int64_t n, int64_t count,
+                          bool ordered, const Exec& exec, const uint32_t* map = nullptr) {
+  Groups g;
+  g.rows = n;
+  g.count = count;
+  g.method = GroupMethod::kHash;
+  PlaceRows(be, row_groups.as<uint32_t>(), rows, ordered, &g, exec, map);
+  if (rows != nullptr) g.input_rows = RowsOrIota(be, rows, n, exec);
+  g.row_groups = std::move(row_groups);
+  return g;
+}
+
+// `groups` (from CountingSortGroups) with the rows in group order: for an
+// aggregate that needs the order of groups made without it.
+template <typename D>
+Groups OrderedGroups(const D& be, const Groups& groups, const Exec& exec) {
+  Groups g;
+  g.rows = groups.rows;
+  g.count = groups.count;
+  g.method = groups.method;
+  PlaceRows(be, const_cast<uint32_t*>(groups.row_groups.as<uint32_t>()),
+            groups.input_rows.size() > 0 ? groups.input_rows.as<int64_t>() : nullptr, true, &g, exec);
+  return g;
+}
+
+// Groups from the rows in group order (`order`) and the start flags
+// (flags[0] == 1); computes ids from the flags unless given.
+template <typename D>
+Groups FinishGroups(const D& be, Buffer order, Buffer flags, Buffer ids, int64_t n, int64_t count,
+                    GroupMethod method, const Exec& exec) {
+  const uint8_t* f = flags.as<uint8_t>();
+  if (count < 0) count = be.CountNonZero(f, n, exec);
+  Groups g;
+  g.rows = n;
+  g.count = count;
+  g.method = method;
+  g.starts = Buffer(static_cast<size_t>(count + 1) * sizeof(int64_t), exec);
+  int64_t* starts = g.starts.as<int64_t>();
+  be.CompactIndices(f, 0, n, starts, exec);
+  thrust::fill_n(be.policy(exec), starts + count, 1, n);
+  if (ids.size() == 0) {
+    ids = Buffer(static_cast<size_t>(n) * sizeof(int32_t), exec);
+    auto first = thrust::make_transform_iterator(RowIterator(0), LaterStart{f});
+    thrust::inclusive_scan(be.policy(exec), first, first + n, ids.as<int32_t>());
+  }
+  g.order = std::move(order);
+  g.ids = std::move(ids);
+  return g;
+}
+
+inline int64_t NextPow2(int64_t v) {
+  int64_t p = 1;
+  while (p < v) p <<= 1;
+  return p;
+}
+
+// Rows below which kAuto sorts without trying the table (kernels_bench).
+constexpr int64_t kHashMinRows = int64_t{1} << 16;
+// Rows kAuto inserts first, spread over the input, to estimate the groups.
+constexpr int64_t kHashSampleRows = int64_t{1} << 14;
+// kAuto hashes only when the sample's distinct keys are at most one per
+// this many rows: on the host, counting sort and per-run partials cost per
+// group, and lose to sorting below ~100 rows per group (kernels_bench).
+constexpr int64_t kHashRowsPerGroup = 100;
+
+// The hash path of GroupRows; returns false (having allocated nothing that
+// outlives it) when the table fills up.
+// `nulls`: the validity of a key whose null flag is not in `word` (rows
+// null there are one group, the first), or null.
+template <typename D>
+bool HashGroups(const D& be, const RadixWord& word, const uint8_t* nulls, const int64_t* rows, int64_t n,
+                const GroupOptions& options, Groups* out, const Exec& exec) {
+  const int64_t limit = options.hash_max_groups > 0 ? options.hash_max_groups : kDefaultHashGroups;
+  if (limit >= (int64_t{1} << 30)) return false;
+  const int64_t slots = NextPow2(limit * 2 < 64 ? 64 : limit * 2);
+  Buffer table(static_cast<size_t>(slots) * sizeof(AtomicWord), exec);
+  be.Fill(table.data(), 0xFF, table.size(), exec);
+  Buffer status(4 * sizeof(AtomicWord), exec);
+  be.Fill(status.data(), 0, status.size(), exec);
+  AtomicWord* t = table.as<AtomicWord>();
+  AtomicWord* st = status.as<AtomicWord>();
+  AtomicWord host_status[4];
+  const KeyField& f0 = word.fields[0];
+  const bool plain = word.count == 1 && f0.kind == FieldKind::kValue && f0.shift == 0 && f0.index == nullptr &&
+                     !f0.descending && f0.col.validity == nullptr;
+  const int32_t direct = !plain                                   ? 0
+                         : f0.col.type == PhysType::kInt64 ? 8
+                         : f0.col.type == PhysType::kInt32 ? 4
+                                                           : 0;
+  HashInsert insert{word, direct, nulls, rows, 1, t, static_cast<uint64_t>(slots - 1),
+                    nullptr, st, static_cast<AtomicWord>(limit)};
+  if (options.method == GroupMethod::kAuto && n >= 4 * kHashSampleRows) {
+    insert.stride = n / kHashSampleRows;
+    thrust::for_each_n(be.policy(exec), RowIterator(0), kHashSampleRows, insert);
+    be.CopyToHostSync(host_status, st, sizeof(host_status), exec);
+    const int64_t seen = static_cast<int64_t>(host_status[kHashDistinct]);
+    if (host_status[kHashOverflow] != 0 || seen * kHashRowsPerGroup > n) return false;
+    insert.stride = 1;
+  }
+  Buffer slot_of(static_cast<size_t>(n) * sizeof(uint32_t), exec);
+  insert.slot_of = slot_of.as<uint32_t>();
+  thrust::for_each_n(be.policy(exec), RowIterator(0), n, insert);
+  be.CopyToHostSync(host_status, st, sizeof(host_status), exec);
+  if (host_status[kHashOverflow] != 0) return false;
+  const int64_t distinct = static_cast<int64_t>(host_status[kHashDistinct]);
+  const bool sentinel = host_status[kHashSentinel] != 0;
+  const bool null_group = host_status[kHashNull] != 0;
+  const uint32_t first = null_group ? 1 : 0;
+  if (distinct + (sentinel ? 1 : 0) + first > limit)
+    return false;  // the two keys outside the table count too
+
+  // Number the distinct keys in ascending order: sort the (few) used slots by key.
+  Buffer used(static_cast<size_t>(slots), exec);
+  thrust::transform(be.policy(exec), RowIterator(0), RowIterator(slots), used.as<uint8_t>(), SlotUsed{t});
+  Buffer sorted_slots(static_cast<size_t>(distinct) * sizeof(int64_t), exec);
+  be.CompactIndices(used.as<uint8_t>(), 0, slots, sorted_slots.as<int64_t>(), exec);
+  Buffer keys(static_cast<size_t>(distinct) * sizeof(uint64_t), exec);
+  be.GatherFixed(t, 8, sorted_slots.as<int64_t>(), distinct, keys.data(), exec);
+  StableSortPairs(be, keys.as<uint64_t>(), sorted_slots.as<int64_t>(), distinct, exec);
+  Buffer group_of_slot(static_cast<size_t>(slots + 2) * sizeof(uint32_t), exec);
+  uint32_t* group_of = group_of_slot.as<uint32_t>();
+  thrust::for_each_n(be.policy(exec), RowIterator(0), distinct,
+                     RankSlots{sorted_slots.as<int64_t>(), first, group_of});
+  // The key equal to the marker is the largest word: the last group. Nulls
+  // of a key whose flag is outside the word come first.
+  if (sentinel) thrust::fill_n(be.policy(exec), group_of + slots, 1, first + static_cast<uint32_t>(distinct));
+  if (null_group) thrust::fill_n(be.policy(exec), group_of + slots + 1, 1, uint32_t{0});
+  table.Reset();
+  used.Reset();
+  keys.Reset();
+  sorted_slots.Reset();
+
+  // Rows in group order: a stable sort by the group id, counting on a
+  // backend with few threads (which maps the slots to ids as it counts),
+  // else radix.
+  const int64_t count = distinct + (sentinel ? 1 : 0) + first;
+  if (SerialGroups(be)) {
+    *out = CountingSortGroups(be, std::move(slot_of), rows, n, count, options.ordered, exec, group_of);
+    return true;
+  }
+  uint32_t* gid = slot_of.as<uint32_t>();
+  thrust::transform(be.policy(exec), gid, gid + n, gid, SlotToGroup{group_of});
+  group_of_slot.Reset();
+  Buffer order = RowsOrIota(be, rows, n, exec);
+  StableSortPairs(be, gid, order.as<int64_t>(), n, exec);
+  Buffer flags(static_cast<size_t>(n), exec);
+  thrust::transform(be.policy(exec), RowIterator(0), RowIterator(n), flags.as<uint8_t>(),
+                    WordChanged<uint32_t>{gid});
+  *out = FinishGroups(be, std::move(order), std::move(flags), std::move(slot_of), n, count,
+                      GroupMethod::kHash, exec);
+  return true;
+}
+
+struct GroupWordRange {
+  uint64_t lo, hi;
+};
+
+struct GroupWordToRange {
+  const uint64_t* words;
+  KERNELS_HD GroupWordRange operator()(int64_t i) const { return GroupWordRange{words[i], words[i]}; }
+};
+
+struct MergeGroupWordRanges {
+  KERNELS_HD GroupWordRange operator()(const GroupWordRange& a, const GroupWordRange& b) const {
+    return GroupWordRange{a.lo < b.lo ? a.lo : b.lo, a.hi > b.hi ? a.hi : b.hi};
+  }
+};
+
+struct NarrowGroupWord {
+  uint64_t lo;
+  KERNELS_HD uint32_t operator()(uint64_t w) const { return static_cast<uint32_t>(w - lo); }
+};
+
+// Sorts `perm` stably by the 64-bit packed `word` of its rows; returns the
+// sorted words: uint32 (each less the least word) where they span less
+// than 2^32, which orders them alike; uint64 otherwise.
+template <typename D>
+Buffer NarrowGroupWords(const D& be, const RadixWord& word, int64_t* perm, int64_t n, const Exec& exec) {
+  Buffer wide(static_cast<size_t>(n) * sizeof(uint64_t), exec);
+  uint64_t* w = wide.as<uint64_t>();
+  thrust::transform(be.policy(exec), RowIterator(0), RowIterator(n), w, PackKeys<uint64_t>{word, perm});
+  const GroupWordRange range =
+      thrust::transform_reduce(be.policy(exec), RowIterator(0), RowIterator(n), GroupWordToRange{w},
+                               GroupWordRange{~uint64_t{0}, 0}, MergeGroupWordRanges{});
+  if (range.hi - range.lo > 0xFFFFFFFFull) {
+    StableSortPairs(be, w, perm, n, exec);
+    return wide;
+  }
+  Buffer narrow(static_cast<size_t>(n) * sizeof(uint32_t), exec);
+  uint32_t* k = narrow.as<uint32_t>();
+  thrust::transform(be.policy(exec), w, w + n, k, NarrowGroupWord{range.lo});
+  wide.Reset();
+  StableSortPairs(be, k, perm, n, exec);
+  return narrow;
+}
+
+template <typename D>
+Groups GroupRowsAlgo(const D& be, const std::vector<ColumnView>& keys, const int64_t* rows, int64_t n,
+                     const GroupOptions& options, const Exec& exec) {
+  if (n >= (int64_t{1} << 31)) throw std::invalid_argument("GroupRows: 2^31 rows or more");
+  if (n <= 0) {
+    Groups g;
+    g.starts = Buffer(sizeof(int64_t), exec);
+    be.Fill(g.starts.data(), 0, sizeof(int64_t), exec);
+    return g;
+  }
+  std::vector<SortColumn> cols;
+  for (const ColumnView& k : keys) {
+    SortColumn c;
+    c.col = k;
+    cols.push_back(c);
+  }
+  const std::vector<SortPass> plan = PlanSort(cols);
+  if (plan.empty()) {  // no key bits at all: one group
+    Buffer flags(static_cast<size_t>(n), exec);
+    be.Fill(flags.data(), 0, static_cast<size_t>(n), exec);
+    be.Fill(flags.data(), 1, 1, exec);
+    Buffer ids(static_cast<size_t>(n) * sizeof(int32_t), exec);
+    be.Fill(ids.data(), 0, ids.size(), exec);
+    return FinishGroups(be, RowsOrIota(be, rows, n, exec), std::move(flags), std::move(ids), n, 1,
+                        GroupMethod::kSort, exec);
+  }
+  const bool one_word = plan.size() == 1 && plan[0].radix;
+  if (options.method != GroupMethod::kSort && (options.method == GroupMethod::kHash || n >= kHashMinRows)) {
+    // One word of key bits; or one nullable key whose value alone fills a
+    // word (int64, double, char8), its nulls kept out of the table.
+    const uint8_t* nulls = nullptr;
+    std::vector<SortPass> hash_plan;
+    if (one_word) {
+      hash_plan = plan;
+    } else if (keys.size() == 1 && keys[0].validity != nullptr) {
+      cols[0].col.validity = nullptr;
+      hash_plan = PlanSort(cols);
+      nulls = keys[0].validity;
+    }
+    Groups g;
+    if (hash_plan.size() == 1 && hash_plan[0].radix &&
+        HashGroups(be, hash_plan[0].word, nulls, rows, n, options, &g, exec)) {
+      return g;
+    }
+  }
+  Buffer order = RowsOrIota(be, rows, n, exec);
+  int64_t* perm = order.as<int64_t>();
+  Buffer flags(static_cast<size_t>(n), exec);
+  uint8_t* f = flags.as<uint8_t>();
+  // One 64-bit word: sorted as 32 bits less its least value where the
+  // words span less than 2^32 (half the radix passes and key bytes).
+  Buffer words = one_word && WordBytes(plan[0]) == 8 ? NarrowGroupWords(be, plan[0].word, perm, n, exec)
+                                                     : RunSortPlan(be, plan, perm, n, exec);
+  if (one_word && words.size() == static_cast<size_t>(n) * sizeof(uint32_t)) {
+    thrust::transform(be.policy(exec), RowIterator(0), RowIterator(n), f,
+                      WordChanged<uint32_t>{words.as<uint32_t>()});
+  } else if (one_word) {
+    thrust::transform(be.policy(exec), RowIterator(0), RowIterator(n), f,
+                      WordChanged<uint64_t>{words.as<uint64_t>()});
+  } else {
+    words.Reset();
+    be.Fill(f, 0, static_cast<size_t>(n), exec);
+    for (const ColumnView& k : keys)
+      thrust::for_each_n(be.policy(exec), RowIterator(0), n, MarkKeyChange{k, perm, f});
+  }
+  words.Reset();
+  return FinishGroups(be, std::move(order), std::move(flags), Buffer(), n, -1, GroupMethod::kSort, exec);
+}
+
+template <typename D>
+Buffer GroupFirstRowsAlgo(const D& be, const Groups& groups, const Exec& exec) {
+  Buffer out(static_cast<size_t>(groups.count) * sizeof(int64_t), exec);
+  if (groups.first_rows.size() > 0) {
+    be.CopyOnDevice(out.data(), groups.first_rows.data(), out.size(), exec);
+    return out;
+  }
+  be.GatherFixed(groups.order.data(), 8, groups.starts.as<int64_t>(), groups.count, out.data(), exec);
+  return out;
+}
+
+}  // namespace kernels::detail
