@@ -166,7 +166,7 @@ absl::Status NormalizeAt(const TypeSchema& type, Json* value, std::string* path)
 // The registry: the schemas above, parsed once.
 
 [[noreturn]] void Fatal(const std::string& message) {
-  std::fprintf(stderr, "engine/api_schema: %s\n", message.c_str());
+  std::fprintf(stderr, "engine/api/schema: %s\n", message.c_str());
   std::abort();
 }
 
