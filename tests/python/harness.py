@@ -1,7 +1,7 @@
 """The harness of the Python tests (test_*.py here) and of benchmarks/compare_duckdb.py.
 
 - proto_path(), generate_stubs(out_dir): gRPC stubs generated at run time (grpcio-tools) from the
-  service definition: $GPUDB_PROTO when set, else <repo>/proto/gpudb.proto.
+  service definition the build generates: $GPUDB_PROTO when set, else <build>/proto/gpudb.proto.
 - start_server(binary, args, http=...): the server binary on free ports, returned once it has
   printed its "listening" line (a Server: process, ports, the lines it printed, stop()).
 - free_port(), channel(address): a port nothing listens on; a gRPC channel that is ready.
