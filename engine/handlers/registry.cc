@@ -21,6 +21,8 @@ const Registry& GetRegistry() {
     AddFilterHandlers(&r->handlers);
     AddStatisticsHandlers(&r->handlers);
     AddAggregateHandlers(&r->handlers);
+    AddSchemaHandlers(&r->handlers);
+    AddLoadingHandlers(&r->handlers);
     for (const EndpointSchema& schema : AllEndpointSchemas()) {
       auto it = r->handlers.find(schema.endpoint);
       r->endpoints.push_back(

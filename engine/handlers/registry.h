@@ -36,5 +36,7 @@ void AddRecordHandlers(HandlerMap* handlers);
 void AddFilterHandlers(HandlerMap* handlers);
 void AddStatisticsHandlers(HandlerMap* handlers);
 void AddAggregateHandlers(HandlerMap* handlers);
+void AddSchemaHandlers(HandlerMap* handlers);
+void AddLoadingHandlers(HandlerMap* handlers);
 
 }  // namespace engine
