@@ -12,6 +12,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "absl/strings/strip.h"
 
 namespace server {
@@ -193,6 +195,17 @@ absl::StatusOr<Wrapper> HttpServer::SystemProperties(const engine::Endpoint& end
 }
 
 void HttpServer::Route() {
+  // x-request-time-secs: the seconds the server spent on the request, which
+  // Kinetica's clients read into each response's status_info.response_time.
+  // A request is served on one worker thread from routing to its answer.
+  static thread_local absl::Time started;
+  http_->set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+    started = absl::Now();
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  http_->set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+    res.set_header("x-request-time-secs", absl::StrFormat("%.6f", absl::ToDoubleSeconds(absl::Now() - started)));
+  });
   http_->Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content(kLiveness, "text/plain"); });
 
   http_->Post(".*", [this](const httplib::Request& req, httplib::Response& res) {
