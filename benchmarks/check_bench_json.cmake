@@ -1,6 +1,8 @@
 # Runs gpudb-bench with --json and checks its report: every job done, no
 # errors, ordered percentiles, a positive rate, the baseline ratio and the
-# server's peak memory. Used by ctest (benchmarks/CMakeLists.txt):
+# server's peak memory; with --http in ARGS also the HTTP section: every call
+# of both transports done, ordered percentiles, one keep-alive connection
+# per client, positive ratios. Used by ctest (benchmarks/CMakeLists.txt):
 #   cmake -DBENCH=path/to/gpudb-bench "-DARGS=--in-process;--clients=4;..." -P check_bench_json.cmake
 
 if(NOT BENCH)
@@ -51,8 +53,36 @@ expect("rpc_p50 GREATER 0" "baseline rpc p50 ${rpc_p50} is not positive")
 expect("job_p50 GREATER 0" "trivial job p50 ${job_p50} is not positive")
 expect("ratio GREATER 0" "ratio ${ratio} is not positive")
 expect("peak GREATER 0" "server.host_peak_resident_bytes ${peak} is not positive")
+set(http_summary "")
+list(FIND ARGS "--http" http_arg)
+if(NOT http_arg EQUAL -1)
+  string(JSON http_connections ERROR_VARIABLE missing GET "${out}" http connections)
+  if(missing)
+    set(problems "${problems}  no http section (${missing})\n")
+  else()
+    expect("http_connections EQUAL clients" "http.connections ${http_connections} != clients ${clients}")
+    foreach(transport grpc http)
+      string(JSON calls GET "${out}" http ${transport} completed)
+      string(JSON errors GET "${out}" http ${transport} errors total)
+      string(JSON t50 GET "${out}" http ${transport} latency_ms p50)
+      string(JSON t90 GET "${out}" http ${transport} latency_ms p90)
+      string(JSON t99 GET "${out}" http ${transport} latency_ms p99)
+      expect("calls EQUAL expected" "http.${transport}.completed ${calls} != ${expected}")
+      expect("errors EQUAL 0" "http.${transport}.errors.total ${errors} != 0")
+      expect("t50 GREATER 0" "http.${transport} p50 ${t50} is not positive")
+      expect("NOT t50 GREATER t90" "http.${transport} p50 ${t50} > p90 ${t90}")
+      expect("NOT t90 GREATER t99" "http.${transport} p90 ${t90} > p99 ${t99}")
+    endforeach()
+    foreach(p p50 p90 p99)
+      string(JSON r GET "${out}" http ratio ${p})
+      expect("r GREATER 0" "http.ratio.${p} ${r} is not positive")
+      string(APPEND http_summary " ${p} ${r}")
+    endforeach()
+    set(http_summary "; HTTP/gRPC${http_summary}")
+  endif()
+endif()
 if(problems)
   message(FATAL_ERROR "gpudb-bench report is off:\n${problems}report:\n${out}")
 endif()
 message(STATUS "gpudb-bench: ${completed} jobs, ${rate} jobs/s, p50 ${p50} ms, p99 ${p99} ms; "
-               "trivial job ${job_p50} ms vs rpc ${rpc_p50} ms: ratio ${ratio}")
+               "trivial job ${job_p50} ms vs rpc ${rpc_p50} ms: ratio ${ratio}${http_summary}")

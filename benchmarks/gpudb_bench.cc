@@ -8,19 +8,24 @@
 // Check) against the round trip of a trivial job (/has/table), and their
 // ratio. A create-wait job is two RPCs (CreateJob, then GetJob with
 // options.wait_timeout_ms), so its floor is about twice the plain call.
+// With --http, the same trivial call (/has/table, synchronous) over
+// Kinetica's HTTP transport (POST, one keep-alive connection per client)
+// beside gRPC (Execute), and the HTTP/gRPC ratios of p50, p90 and p99.
 //
 // Phases, in order: optional setup (a table of --setup random rows), a
 // probe job (a payload the server rejects stops the run), the baseline
-// (health checks and trivial jobs in alternating slices, --rounds), the
-// measured endpoint (the trivial-job slices themselves when it is the
-// default /has/table). Each phase starts after --warmup unmeasured calls per
-// client, all clients together.
+// (health checks and trivial jobs in alternating slices, --rounds), with
+// --http gRPC and HTTP calls in alternating slices, the measured endpoint
+// (the trivial-job slices themselves when it is the default /has/table).
+// Each phase starts after --warmup unmeasured calls per client, all clients
+// together.
 //
 // Exit codes: 0 every job succeeded; 1 some jobs failed (see errors);
 // 2 bad flags, no server, or a failed setup or probe.
 
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/impl/client_unary_call.h>
+#include <httplib.h>
 #include <grpcpp/impl/codegen/rpc_method.h>
 #include <snappy.h>
 #include <unistd.h>
@@ -39,10 +44,13 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
@@ -50,6 +58,7 @@
 #include "engine/api/schema.h"
 #include "engine/api/json.h"
 #include "proto/gpudb.grpc.pb.h"
+#include "server/avro_codec.h"
 #include "server/codec.h"
 #include "server/command_line.h"
 #include "server/server.h"
@@ -80,6 +89,12 @@ ABSL_FLAG(bool, baseline, true, "Measure the health-check round trip and the tri
 ABSL_FLAG(int, rounds, 5,
           "The baseline alternates health checks and trivial jobs in this many slices of --jobs/rounds calls "
           "per client, so that both meet the same background load.");
+ABSL_FLAG(bool, http, false,
+          "Also run the trivial call (/has/table) over Kinetica's HTTP transport (POST, one keep-alive "
+          "connection per client) beside the same call over gRPC (Execute), in --rounds alternating slices, "
+          "and report both and their ratios. With --in_process the server's HTTP listens on a free port.");
+ABSL_FLAG(std::string, http_target, "127.0.0.1:9191", "The server's HTTP address host:port for --http "
+          "(ignored with --in_process).");
 ABSL_FLAG(bool, remove_on_complete, true, "Submit jobs with options.remove_job_on_complete=true.");
 ABSL_FLAG(bool, json, false, "Print the report as JSON on stdout (no progress bar).");
 ABSL_FLAG(bool, quiet, false, "No progress bar.");
@@ -130,12 +145,22 @@ struct Work {
   std::string encoding;
   std::string data;      // binary, snappy
   std::string data_str;  // json
+  // The same request as the body of an HTTP POST, and its Content-Type.
+  std::string http_body;
+  std::string content_type;
 };
+
+// A raw snappy block (no framing) of `raw`.
+std::string Snappy(const std::string& raw) {
+  std::string packed;
+  snappy::Compress(raw.data(), raw.size(), &packed);
+  return packed;
+}
 
 // Encodes `payload` (JSON text) for `endpoint` as the server expects it in
 // `encoding`: json as is; binary as the protobuf request message (the
-// server's own converter, server::ProtobufCodec); snappy as a raw snappy
-// block of that.
+// server's own converter, server::ProtobufCodec) for gRPC and as the Avro
+// record (server::AvroCodec) for HTTP; snappy as a raw snappy block of that.
 absl::StatusOr<Work> MakeWork(const std::string& endpoint, const std::string& encoding, const std::string& payload) {
   const engine::EndpointSchema* schema = engine::FindEndpointSchema(endpoint);
   if (schema == nullptr) return absl::InvalidArgumentError(absl::StrCat("--endpoint: '", endpoint, "' is not a known endpoint"));
@@ -143,9 +168,11 @@ absl::StatusOr<Work> MakeWork(const std::string& endpoint, const std::string& en
   if (parsed.is_discarded() || !parsed.is_object()) {
     return absl::InvalidArgumentError(absl::StrCat("--payload: not a JSON object: ", payload.substr(0, 200)));
   }
-  Work work{endpoint, encoding, "", ""};
+  Work work{endpoint, encoding, "", "", "", ""};
   if (encoding == "json") {
     work.data_str = parsed.dump();
+    work.http_body = work.data_str;
+    work.content_type = "application/json";
     return work;
   }
   if (encoding != "binary" && encoding != "snappy") {
@@ -155,11 +182,15 @@ absl::StatusOr<Work> MakeWork(const std::string& endpoint, const std::string& en
   if (!normalized.ok()) return absl::InvalidArgumentError(absl::StrCat("--payload: ", normalized.status().message()));
   auto bytes = server::ProtobufCodec().Encode(*schema->request, *normalized);
   if (!bytes.ok()) return absl::InvalidArgumentError(absl::StrCat("--payload: ", bytes.status().message()));
+  auto avro = server::AvroCodec().Encode(*schema->request, *normalized);
+  if (!avro.ok()) return absl::InvalidArgumentError(absl::StrCat("--payload: ", avro.status().message()));
   work.data = *std::move(bytes);
+  work.http_body = *std::move(avro);
+  work.content_type = "application/octet-stream";
   if (encoding == "snappy") {
-    std::string packed;
-    snappy::Compress(work.data.data(), work.data.size(), &packed);  // a raw block, no framing
-    work.data = std::move(packed);
+    work.data = Snappy(work.data);
+    work.http_body = Snappy(work.http_body);
+    work.content_type = "application/x-snappy";
   }
   return work;
 }
@@ -338,6 +369,42 @@ class Client {
     return parsed;
   }
 
+  // Kinetica's HTTP transport at host:port: one keep-alive connection of this
+  // client's own (reopened by httplib if the server closes it;
+  // http_connections() counts every one opened).
+  void UseHttp(const std::string& host, int port) {
+    http_ = std::make_unique<httplib::Client>(host, port);
+    http_->set_keep_alive(true);
+    // httplib writes a request's headers and body apart; with Nagle's
+    // algorithm the body would wait for the server's delayed ACK (40 ms).
+    http_->set_tcp_nodelay(true);
+    http_->set_read_timeout(3600, 0);
+    http_->set_socket_options([this](socket_t) { ++http_connections_; });
+  }
+  int http_connections() const { return http_connections_; }
+
+  // `work` as one POST /<endpoint>: ok when the answer is 200 with an OK
+  // wrapper (Avro or JSON, as the request).
+  Outcome Post(const Work& work) {
+    const httplib::Result res = http_->Post(work.endpoint.c_str(), work.http_body, work.content_type.c_str());
+    if (!res) return Failed("http_" + httplib::to_string(res.error()), "no answer");
+    std::string status, message;
+    if (res->get_header_value("Content-Type") == "application/json") {
+      const Json wrapper = Json::parse(res->body, nullptr, false);
+      if (wrapper.is_object()) {
+        status = wrapper.value("status", "");
+        message = wrapper.value("message", "");
+      }
+    } else if (auto wrapper = server::AvroCodec().Decode(*engine::FindRecord("gpudb_response"), res->body);
+               wrapper.ok()) {
+      status = wrapper->value("status", "");
+      message = wrapper->value("message", "");
+    }
+    if (status.empty()) return Failed(absl::StrCat("http_", res->status), "the answer is not a gpudb_response");
+    if (res->status != 200 || status != "OK") return Failed(absl::StrCat("http_", res->status), message);
+    return Outcome{true};
+  }
+
  private:
   static Outcome Failed(std::string kind, std::string message) {
     Outcome out;
@@ -353,6 +420,8 @@ class Client {
 
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<pb::Gpudb::Stub> stub_;
+  std::unique_ptr<httplib::Client> http_;
+  int http_connections_ = 0;
 };
 
 // ---------------------------------------------------------------------------
@@ -496,6 +565,34 @@ PhaseResult Merge(const PhaseResult& a, const PhaseResult& b) {
   return all;
 }
 
+// Two calls measured in `rounds` alternating slices (first `a`, then `b`;
+// --warmup unmeasured calls each in the first), `calls` per client in all,
+// so that both meet the same background load (on a busy machine it changes
+// from second to second); `a`'s and `b`'s results.
+template <typename FnA, typename FnB>
+std::pair<PhaseResult, PhaseResult> Alternate(const std::string& name_a, FnA a, const std::string& name_b, FnB b,
+                                              std::vector<std::unique_ptr<Client>>& clients, int calls, int rounds,
+                                              int warmup, bool progress) {
+  rounds = std::max(1, std::min(rounds, calls));
+  std::optional<PhaseResult> all_a, all_b;
+  for (int r = 0; r < rounds; ++r) {
+    const int slice = calls / rounds + (r < calls % rounds ? 1 : 0);
+    const std::string of = rounds > 1 ? absl::StrCat(" ", r + 1, "/", rounds) : "";
+    PhaseResult pa = RunPhase(name_a + of, clients, slice, r == 0 ? warmup : 0, progress, a);
+    PhaseResult pb = RunPhase(name_b + of, clients, slice, r == 0 ? warmup : 0, progress, b);
+    all_a = all_a ? Merge(*all_a, pa) : pa;
+    all_b = all_b ? Merge(*all_b, pb) : pb;
+  }
+  return {*std::move(all_a), *std::move(all_b)};
+}
+
+// p50, p90 and p99 of `a` over those of `b` (0 where `b`'s is 0).
+Json Ratios(const PhaseResult& a, const PhaseResult& b) {
+  Json r = Json::object();
+  for (const int p : {50, 90, 99}) r[absl::StrCat("p", p)] = b.P(p) > 0 ? a.P(p) / b.P(p) : 0.0;
+  return r;
+}
+
 Json PhaseJson(const PhaseResult& p) {
   Json errors = Json::object();
   for (const auto& [k, v] : p.errors) errors[k] = v;
@@ -554,6 +651,7 @@ int main(int argc, char** argv) {
       "a job load harness for gpudb-engine.\n"
       "Usage: gpudb-bench [--target=127.0.0.1:9190 | --in-process] [--clients=4] [--jobs=100]\n"
       "                   [--endpoint=/has/table] [--payload=JSON|@FILE] [--mode=create-wait] [--json]\n"
+      "                   [--http [--http-target=127.0.0.1:9191]]\n"
       "Flags may be written --in-process or --in_process.");
 
   const int n = absl::GetFlag(FLAGS_clients);
@@ -607,20 +705,35 @@ int main(int argc, char** argv) {
   // The server.
   std::unique_ptr<server::Server> in_process;
   std::string target = absl::GetFlag(FLAGS_target);
+  const bool http = absl::GetFlag(FLAGS_http);
+  std::string http_target = absl::GetFlag(FLAGS_http_target);
   if (absl::GetFlag(FLAGS_in_process)) {
     server::ServerOptions options;
     options.grpc_port = 0;
     options.engine.devices.spec = absl::GetFlag(FLAGS_devices);
     options.engine.devices.streams_per_device = absl::GetFlag(FLAGS_streams_per_device);
+    if (http) options.http_port = 0;
     auto started = server::Server::Start(options);
     if (!started.ok()) return Fail(absl::StrCat("--in_process: ", started.status().message()));
     in_process = *std::move(started);
     target = absl::StrCat("127.0.0.1:", in_process->grpc_port());
+    http_target = absl::StrCat("127.0.0.1:", in_process->http_port());
   }
   std::vector<std::unique_ptr<Client>> clients;
   for (int i = 0; i < n; ++i) clients.push_back(std::make_unique<Client>(target));
   for (auto& c : clients) {
     if (!c->Connect(10)) return Fail(absl::StrCat("cannot connect to ", target, " within 10 s"));
+  }
+  if (http) {
+    const size_t colon = http_target.rfind(':');
+    int port = 0;
+    if (colon == std::string::npos || !absl::SimpleAtoi(http_target.substr(colon + 1), &port) || port <= 0) {
+      return Fail(absl::StrCat("--http_target: '", http_target, "' is not host:port"));
+    }
+    for (auto& c : clients) c->UseHttp(http_target.substr(0, colon), port);
+    if (const Outcome probe = clients[0]->Post(*trivial); !probe.ok) {
+      return Fail(absl::StrCat("HTTP POST /has/table to ", http_target, " failed (", probe.kind, "): ", probe.message));
+    }
   }
   Client& admin = *clients[0];
 
@@ -654,19 +767,20 @@ int main(int argc, char** argv) {
   // that both see the same background load (on a busy machine it changes
   // from second to second). With the default endpoint and payload the
   // trivial-job slices are also the measured run.
+  const int rounds = absl::GetFlag(FLAGS_rounds);
   std::optional<PhaseResult> health, trivial_jobs;
   if (absl::GetFlag(FLAGS_baseline)) {
-    const int rounds = std::max(1, std::min(absl::GetFlag(FLAGS_rounds), m));
-    for (int r = 0; r < rounds; ++r) {
-      const int calls = m / rounds + (r < m % rounds ? 1 : 0);
-      const std::string of = rounds > 1 ? absl::StrCat(" ", r + 1, "/", rounds) : "";
-      PhaseResult h = RunPhase(absl::StrCat("health check", of), clients, calls, r == 0 ? warmup : 0, progress,
-                               [](Client& c) { return c.Health(); });
-      PhaseResult t = RunPhase(absl::StrCat("trivial job", of), clients, calls, r == 0 ? warmup : 0, progress,
-                               job(*trivial));
-      health = health ? Merge(*health, h) : h;
-      trivial_jobs = trivial_jobs ? Merge(*trivial_jobs, t) : t;
-    }
+    std::tie(health, trivial_jobs) = Alternate("health check", [](Client& c) { return c.Health(); }, "trivial job",
+                                               job(*trivial), clients, m, rounds, warmup, progress);
+  }
+  // The same trivial call, synchronous, over gRPC (Execute) and over HTTP.
+  std::optional<PhaseResult> grpc_calls, http_calls;
+  int http_connections = 0;
+  if (http) {
+    std::tie(grpc_calls, http_calls) =
+        Alternate("gRPC Execute", [&](Client& c) { return c.Execute(*trivial); }, "HTTP POST",
+                  [&](Client& c) { return c.Post(*trivial); }, clients, m, rounds, warmup, progress);
+    for (const auto& c : clients) http_connections += c->http_connections();
   }
   PhaseResult main_jobs = main_is_trivial && trivial_jobs
                               ? *trivial_jobs
@@ -719,6 +833,15 @@ int main(int argc, char** argv) {
                                 {"rpc", PhaseJson(*health)},
                                 {"trivial_job", PhaseJson(*trivial_jobs)}};
     }
+    if (grpc_calls && http_calls) {
+      report["http"] = Json{{"target", http_target},
+                            {"endpoint", "/has/table"},
+                            {"content_type", trivial->content_type},
+                            {"connections", http_connections},
+                            {"grpc", PhaseJson(*grpc_calls)},
+                            {"http", PhaseJson(*http_calls)},
+                            {"ratio", Ratios(*http_calls, *grpc_calls)}};
+    }
     std::printf("%s\n", report.dump(2).c_str());
   } else {
     std::printf("gpudb-bench: %s, %d clients x %d jobs of %s (%s, %s)%s\n", target.c_str(), n, m, endpoint.c_str(),
@@ -729,6 +852,15 @@ int main(int argc, char** argv) {
     if (health && trivial_jobs) {
       std::printf("round trip p50: trivial job (%s /has/table) %.3f ms vs plain gRPC call %.3f ms: ratio %.2f\n",
                   mode_name.c_str(), trivial_jobs->P(50), health->P(50), ratio);
+    }
+    if (grpc_calls && http_calls) {
+      std::printf("the same call over both transports (/has/table, %s; HTTP %s, %d keep-alive connections opened):\n",
+                  trivial->content_type.c_str(), http_target.c_str(), http_connections);
+      PrintPhase("gRPC Execute /has/table", *grpc_calls, "calls");
+      PrintPhase("HTTP POST /has/table", *http_calls, "calls");
+      const Json r = Ratios(*http_calls, *grpc_calls);
+      std::printf("HTTP/gRPC: p50 %.2f  p90 %.2f  p99 %.2f\n", r["p50"].get<double>(), r["p90"].get<double>(),
+                  r["p99"].get<double>());
     }
     if (server.contains("host_peak_resident_bytes")) {
       std::printf("server peak memory: host RSS %s%s", Mib(server["host_peak_resident_bytes"].get<int64_t>()).c_str(),
@@ -741,7 +873,8 @@ int main(int argc, char** argv) {
   }
   std::fflush(stdout);
   const bool failed = main_jobs.error_count() > 0 || (health && health->error_count() > 0) ||
-                      (trivial_jobs && trivial_jobs->error_count() > 0);
+                      (trivial_jobs && trivial_jobs->error_count() > 0) ||
+                      (grpc_calls && grpc_calls->error_count() > 0) || (http_calls && http_calls->error_count() > 0);
   clients.clear();
   if (in_process) in_process->Shutdown();
   return failed ? 1 : 0;

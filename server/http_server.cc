@@ -1,20 +1,37 @@
 #include "server/http_server.h"
 
 #include <httplib.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
 #include <exception>
 #include <fstream>
 #include <future>
+#include <system_error>
+#include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/time/clock.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 
 namespace server {
 namespace {
@@ -86,7 +103,319 @@ void SendError(const absl::Status& status, bool json, int http_status, httplib::
   Send(ErrorWrapper(status), json, http_status, res);
 }
 
+// httplib's task queue for connections: a task serves one connection from
+// accept to close, idle stretches included. Keeps `min_threads` threads;
+// starts another when a connection arrives and no thread is free, up to
+// `max_threads`; past that connections wait for a thread in arrival order,
+// and `crowded` is true while any does. A thread beyond `min_threads` ends
+// after a minute without work.
+class ConnectionThreads final : public httplib::TaskQueue {
+ public:
+  ConnectionThreads(size_t min_threads, size_t max_threads, std::atomic<bool>& crowded)
+      : min_(std::max<size_t>(min_threads, 1)), max_(std::max(max_threads, min_)), crowded_(crowded) {
+    absl::MutexLock lock(&mu_);
+    while (threads_.size() < min_) StartLocked();
+  }
+  ~ConnectionThreads() override { shutdown(); }
+
+  void enqueue(std::function<void()> task) override {
+    std::vector<std::thread> ended;
+    {
+      absl::MutexLock lock(&mu_);
+      waiting_.push_back(std::move(task));
+      if (waiting_.size() > idle_ + starting_ && threads_.size() < max_) StartLocked();
+      UpdateLocked();
+      ended.swap(ended_);
+    }
+    for (std::thread& t : ended) t.join();
+  }
+
+  // Serves the connections still waiting, then ends every thread.
+  void shutdown() override {
+    std::vector<std::thread> ended;
+    {
+      absl::MutexLock lock(&mu_);
+      ending_ = true;
+      mu_.Await(absl::Condition(
+          +[](std::unordered_map<std::thread::id, std::thread>* threads) { return threads->empty(); }, &threads_));
+      ended.swap(ended_);
+    }
+    for (std::thread& t : ended) t.join();
+  }
+
+ private:
+  static constexpr absl::Duration kIdleEnd = absl::Minutes(1);
+
+  void StartLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    try {
+      std::thread t([this] { Work(); });
+      ++starting_;
+      threads_.emplace(t.get_id(), std::move(t));
+    } catch (const std::system_error&) {
+      // No thread to be had now: the connection waits for a running one.
+    }
+  }
+
+  void UpdateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    crowded_.store(waiting_.size() > idle_ + starting_, std::memory_order_relaxed);
+  }
+
+  bool HasWork() const ABSL_SHARED_LOCKS_REQUIRED(mu_) { return !waiting_.empty() || ending_; }
+
+  void Work() {
+    mu_.Lock();
+    --starting_;
+    while (true) {
+      ++idle_;
+      UpdateLocked();
+      const bool woken = mu_.AwaitWithTimeout(absl::Condition(this, &ConnectionThreads::HasWork), kIdleEnd);
+      --idle_;
+      if (!waiting_.empty()) {
+        std::function<void()> task = std::move(waiting_.front());
+        waiting_.pop_front();
+        UpdateLocked();
+        mu_.Unlock();
+        task();
+        task = nullptr;
+        mu_.Lock();
+      } else if (ending_ || (!woken && threads_.size() > min_)) {
+        break;
+      }
+    }
+    // Joined by the next enqueue or by shutdown.
+    auto self = threads_.find(std::this_thread::get_id());
+    ended_.push_back(std::move(self->second));
+    threads_.erase(self);
+    mu_.Unlock();
+  }
+
+  const size_t min_, max_;
+  std::atomic<bool>& crowded_;
+  absl::Mutex mu_;
+  std::deque<std::function<void()>> waiting_ ABSL_GUARDED_BY(mu_);
+  std::unordered_map<std::thread::id, std::thread> threads_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread> ended_ ABSL_GUARDED_BY(mu_);  // returned from Work, to join
+  size_t idle_ ABSL_GUARDED_BY(mu_) = 0;      // waiting for a task
+  size_t starting_ ABSL_GUARDED_BY(mu_) = 0;  // started, not yet waiting
+  bool ending_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// The numeric address and port of one end of a socket (`name`: getpeername
+// or getsockname); unchanged when it cannot be had.
+void SocketAddress(socket_t sock, int (*name)(int, sockaddr*, socklen_t*), std::string* ip, int* port) {
+  sockaddr_storage address;
+  socklen_t length = sizeof(address);
+  char host[NI_MAXHOST], service[NI_MAXSERV];
+  if (name(sock, reinterpret_cast<sockaddr*>(&address), &length) != 0 ||
+      getnameinfo(reinterpret_cast<sockaddr*>(&address), length, host, sizeof(host), service, sizeof(service),
+                  NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+    return;
+  }
+  *ip = host;
+  *port = std::atoi(service);
+}
+
+// One connection's socket as httplib's Stream, for all of its requests.
+// Reads are buffered (httplib reads request lines a byte at a time). Writes
+// are gathered and sent when the answer is complete (Flush), or before the
+// stream waits for input (an interim `100 Continue` must reach the client
+// first), so that an answer leaves in one send: one TCP segment when it fits
+// in one, and no small last piece for Nagle's algorithm to hold back.
+class ConnectionStream final : public httplib::Stream {
+ public:
+  ConnectionStream(socket_t sock, int read_timeout_ms, int write_timeout_ms)
+      : sock_(sock), read_timeout_ms_(read_timeout_ms), write_timeout_ms_(write_timeout_ms), in_(kInput) {
+    SocketAddress(sock, ::getpeername, &remote_ip_, &remote_port_);
+    SocketAddress(sock, ::getsockname, &local_ip_, &local_port_);
+  }
+
+  bool is_readable() const override { return has_input() || Ready(POLLIN, read_timeout_ms_); }
+  bool is_writable() const override { return Ready(POLLOUT, write_timeout_ms_); }
+
+  ssize_t read(char* ptr, size_t size) override {
+    if (!has_input()) {
+      if (!Flush() || !Ready(POLLIN, read_timeout_ms_)) return -1;
+      ssize_t n;
+      do {
+        n = ::recv(sock_, in_.data(), in_.size(), 0);
+      } while (n < 0 && errno == EINTR);
+      if (n <= 0) return n;
+      in_begin_ = 0;
+      in_end_ = static_cast<size_t>(n);
+    }
+    const size_t n = std::min(size, in_end_ - in_begin_);
+    std::memcpy(ptr, in_.data() + in_begin_, n);
+    in_begin_ += n;
+    return static_cast<ssize_t>(n);
+  }
+
+  ssize_t write(const char* ptr, size_t size) override {
+    if (out_.size() + size <= kGather) {
+      out_.append(ptr, size);
+    } else {  // a large body: what is gathered and the body in one call, without a copy
+      if (!Send(out_, absl::string_view(ptr, size))) return -1;
+      out_.clear();
+    }
+    return static_cast<ssize_t>(size);
+  }
+
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    ip = remote_ip_;
+    port = remote_port_;
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    ip = local_ip_;
+    port = local_port_;
+  }
+  socket_t socket() const override { return sock_; }
+
+  // Sends what was written; false when the connection failed.
+  bool Flush() {
+    if (out_.empty()) return true;
+    const bool sent = Send(out_, {});
+    out_.clear();
+    return sent;
+  }
+  // Bytes of a next request have been read already.
+  bool has_input() const { return in_begin_ < in_end_; }
+
+ private:
+  static constexpr size_t kInput = size_t{64} << 10;
+  static constexpr size_t kGather = size_t{256} << 10;
+
+  bool Ready(short events, int timeout_ms) const {
+    pollfd fd{sock_, events, 0};
+    int n;
+    do {
+      n = ::poll(&fd, 1, timeout_ms);
+    } while (n < 0 && errno == EINTR);
+    return n > 0;
+  }
+
+  // Sends all of `a` then `b` (the socket's send timeout bounds each wait).
+  bool Send(absl::string_view a, absl::string_view b) {
+    iovec parts[2] = {{const_cast<char*>(a.data()), a.size()}, {const_cast<char*>(b.data()), b.size()}};
+    iovec* next = parts;
+    int count = 2;
+    while (count > 0) {
+      if (next->iov_len == 0) {
+        ++next;
+        --count;
+        continue;
+      }
+      msghdr message{};
+      message.msg_iov = next;
+      message.msg_iovlen = count;
+      const ssize_t n = ::sendmsg(sock_, &message, MSG_NOSIGNAL);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return false;
+      }
+      for (size_t sent = static_cast<size_t>(n); sent > 0;) {
+        const size_t step = std::min(sent, next->iov_len);
+        next->iov_base = static_cast<char*>(next->iov_base) + step;
+        next->iov_len -= step;
+        sent -= step;
+        if (next->iov_len == 0 && sent > 0) {
+          ++next;
+          --count;
+        }
+      }
+    }
+    return true;
+  }
+
+  const socket_t sock_;
+  const int read_timeout_ms_, write_timeout_ms_;
+  std::string remote_ip_, local_ip_;
+  int remote_port_ = -1, local_port_ = -1;
+  std::vector<char> in_;
+  size_t in_begin_ = 0, in_end_ = 0;
+  std::string out_;
+};
+
+int Milliseconds(time_t sec, time_t usec) { return static_cast<int>(sec * 1000 + usec / 1000); }
+
 }  // namespace
+
+// httplib's server with the connection loop replaced
+// (process_and_close_socket, which httplib calls for each accepted socket on
+// a thread of its task queue): no request limit per connection, TCP_NODELAY,
+// one write per answer (ConnectionStream), the idle timeout, and room made
+// for waiting connections (see HttpOptions).
+class HttpListener final : public httplib::Server {
+ public:
+  explicit HttpListener(const HttpOptions& options)
+      : idle_timeout_(absl::Seconds(std::max(options.idle_timeout_s, 1))), wake_(::eventfd(0, EFD_CLOEXEC)) {
+    const size_t threads = static_cast<size_t>(std::max(options.threads, 1));
+    const size_t max = static_cast<size_t>(std::max(options.max_connections, options.threads));
+    new_task_queue = [this, threads, max] { return new ConnectionThreads(threads, max, crowded_); };
+  }
+  ~HttpListener() override {
+    if (wake_ >= 0) ::close(wake_);
+  }
+
+  // From now on a connection closes as soon as it is idle (those idle now at
+  // once), or after the answer it is writing: the first step of a stop.
+  void CloseConnections() {
+    closing_.store(true);
+    const uint64_t one = 1;
+    if (wake_ >= 0) (void)!::write(wake_, &one, sizeof(one));
+  }
+
+ private:
+  bool process_and_close_socket(socket_t sock) override {
+    const int on = 1;
+    ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    {
+      ConnectionStream stream(sock, Milliseconds(read_timeout_sec_, read_timeout_usec_),
+                              Milliseconds(write_timeout_sec_, write_timeout_usec_));
+      while (NextRequest(sock, stream)) {
+        // The last answer of this connection (`Connection: close`) when the
+        // server stops or other connections wait for a thread.
+        const bool last = closing_.load() || crowded_.load();
+        bool client_closes = false;
+        const bool served = process_request(stream, last, client_closes, IdentityOnly);
+        if (!stream.Flush() || !served || last || client_closes) break;
+      }
+    }
+    ::shutdown(sock, SHUT_RDWR);
+    ::close(sock);
+    return true;
+  }
+
+  // Waits for the connection's next request: true when bytes of one (or the
+  // client's close, which process_request then meets) are there; false when
+  // the connection is to close instead: idle for the timeout, the server
+  // stopping, or other connections waiting for a thread.
+  bool NextRequest(socket_t sock, const ConnectionStream& stream) const {
+    if (stream.has_input()) return !closing_.load();
+    const absl::Time deadline = absl::Now() + idle_timeout_;
+    while (!closing_.load()) {
+      // Slices of at most a second, to notice crowding; none when crowded.
+      const bool crowded = crowded_.load();
+      const int64_t left_ms = absl::ToInt64Milliseconds(deadline - absl::Now());
+      pollfd fds[2] = {{sock, POLLIN, 0}, {wake_, POLLIN, 0}};
+      const int n = ::poll(fds, 2, crowded ? 0 : static_cast<int>(std::clamp<int64_t>(left_ms, 0, 1000)));
+      if (n < 0 && errno != EINTR) return false;
+      if (n > 0 && fds[1].revents != 0) return false;
+      if (n > 0 && fds[0].revents != 0) return true;
+      if (crowded || left_ms <= 0) return false;
+    }
+    return false;
+  }
+
+  // Answers are never compressed: httplib would gzip a JSON answer for a
+  // client that accepts gzip (Python's requests does, by default), which
+  // more than doubles the server's time on a large one; without the
+  // request's Accept-Encoding (dropped before routing) it sends them as is.
+  static void IdentityOnly(httplib::Request& req) { req.headers.erase("Accept-Encoding"); }
+
+  const absl::Duration idle_timeout_;
+  const int wake_;  // an eventfd, readable once CloseConnections was called
+  std::atomic<bool> closing_{false};
+  std::atomic<bool> crowded_{false};  // connections wait for a thread
+};
 
 absl::StatusOr<std::map<std::string, std::string>> ReadAuthFile(const std::string& path) {
   std::ifstream in(path);
@@ -116,12 +445,10 @@ absl::StatusOr<std::map<std::string, std::string>> ReadAuthFile(const std::strin
 }
 
 HttpServer::HttpServer(engine::Engine& engine, const HttpOptions& options)
-    : engine_(engine), options_(options), api_(engine, codec_), http_(std::make_unique<httplib::Server>()) {}
+    : engine_(engine), options_(options), api_(engine, codec_), http_(std::make_unique<HttpListener>(options)) {}
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpOptions& options, engine::Engine& engine) {
   std::unique_ptr<HttpServer> server(new HttpServer(engine, options));
-  const int threads = options.threads > 0 ? options.threads : 1;
-  server->http_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   // httplib's default sets SO_REUSEPORT, which lets a second server bind a
   // port in use and share its connections; refuse a taken port instead
   // (SO_REUSEADDR only, so a restart can bind at once). The last socket
@@ -160,6 +487,7 @@ HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Stop() {
   if (!listener_.joinable()) return;
+  http_->CloseConnections();
   http_->stop();
   listener_.join();
 }
@@ -203,8 +531,22 @@ void HttpServer::Route() {
     started = absl::Now();
     return httplib::Server::HandlerResponse::Unhandled;
   });
-  http_->set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+  // Connection headers: httplib has set `Connection: close` when this answer
+  // is the connection's last, else `Keep-Alive: timeout=…, max=…` with its
+  // own per-connection limit, which HttpListener does not have: announce the
+  // idle timeout only (Apache HttpClient, Kinetica's Java client, keeps a
+  // connection no longer than it). An HTTP/1.0 connection stays open only
+  // when asked with `Connection: Keep-Alive` (httplib's rule, verbatim).
+  const std::string keep_alive = absl::StrCat("timeout=", std::max(options_.idle_timeout_s, 1));
+  http_->set_post_routing_handler([keep_alive](const httplib::Request& req, httplib::Response& res) {
     res.set_header("x-request-time-secs", absl::StrFormat("%.6f", absl::ToDoubleSeconds(absl::Now() - started)));
+    res.headers.erase("Keep-Alive");
+    if (res.get_header_value("Connection") == "close") return;
+    if (req.version == "HTTP/1.0") {
+      if (req.get_header_value("Connection") != "Keep-Alive") return res.set_header("Connection", "close");
+      res.set_header("Connection", "keep-alive");
+    }
+    res.set_header("Keep-Alive", keep_alive);
   });
   http_->Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content(kLiveness, "text/plain"); });
 

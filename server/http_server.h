@@ -9,6 +9,16 @@
 // body over the limit, 429 busy, 503 shutting down; every error carries the
 // ERROR wrapper. `GET /` is a liveness probe. The README's "Kinetica's HTTP
 // transport" has the details clients see.
+//
+// Connections: HTTP/1.1 keep-alive with no limit on the requests per
+// connection; one closes when the client closes it, asks to
+// (`Connection: close`, or HTTP/1.0 without `Connection: Keep-Alive`), stays
+// idle for `idle_timeout_s` (announced as `Keep-Alive: timeout=N`), or the
+// server stops. Each answer leaves in one write (one TCP segment when it fits
+// one) on a socket with TCP_NODELAY, so no answer waits for the client's
+// delayed ACK; answers are never compressed (Accept-Encoding is ignored).
+// Every answer carries `x-request-time-secs` (the seconds the server spent on
+// it), which Kinetica's clients read into status_info.response_time.
 
 #include <map>
 #include <memory>
@@ -21,18 +31,26 @@
 #include "server/job_api.h"
 
 namespace httplib {
-class Server;
 struct Request;
 }
 
 namespace server {
+
+class HttpListener;  // httplib's server with this transport's connection handling
 
 struct HttpOptions {
   std::string host = "127.0.0.1";
   int port = 9191;  // 0 picks a free port
   // Basic authentication: user → password. Empty: no authentication.
   std::map<std::string, std::string> users;
-  int threads = 64;                      // worker threads
+  // A connection is served by one thread from accept to close (also while
+  // idle between requests). `threads` are kept ready; more start as
+  // connections arrive, up to `max_connections`. Past that a new connection
+  // waits for a thread, and open ones make room: an idle one closes, a busy
+  // one closes after its current answer (`Connection: close`).
+  int threads = 64;
+  int max_connections = 1024;
+  int idle_timeout_s = 60;  // >= 1
   size_t max_body_bytes = size_t{256} << 20;  // larger bodies get 413
 };
 
@@ -73,7 +91,7 @@ class HttpServer {
   HttpOptions options_;
   const AvroCodec codec_;
   JobApi api_;
-  std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<HttpListener> http_;
   std::thread listener_;
   int port_ = 0;
 };

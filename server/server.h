@@ -28,7 +28,11 @@ struct ServerOptions {
   int http_port = -1;    // -1: no HTTP listener; 0 picks a free port
   // HTTP basic authentication (user → password); empty: none.
   std::map<std::string, std::string> http_users;
-  int http_threads = 64;  // HTTP worker threads
+  // HTTP connections (HttpOptions): threads kept ready, most served at once,
+  // seconds an idle one stays open.
+  int http_threads = 64;
+  int http_max_connections = 1024;
+  int http_idle_timeout_s = 60;
   int max_message_bytes = 256 << 20;
   int max_concurrent_streams = 1000;  // per client connection
   engine::EngineOptions engine;

@@ -19,7 +19,10 @@ Also: jobs created over HTTP read over gRPC by tag and the other way round;
 malformed bodies (truncated Avro, wrong content type, bad snappy, giant
 lengths, empty body, bad JSON) answered with HTTP 400 and a clear message
 while the server keeps serving; 404, GET / liveness, path prefixes; 401
-without, with wrong, and with Bearer credentials; several clients at once.
+without, with wrong, and with Bearer credentials; several clients at once;
+one client making many calls over the connections it opened first (kept
+alive by the server, no new one opened), each response with the server's
+x-request-time-secs in status_info['response_time'].
 Finally SIGTERM, expecting exit status 0.
 
 Needs gpudb, python-snappy, requests, grpcio, grpcio-tools. Exit status 0 means pass.
@@ -423,6 +426,53 @@ def run_concurrent(url):
     check(not errors, "concurrent clients: %s" % errors[:3])
 
 
+def client_ports(http_port):
+    """The local ports of the established TCP connections to 127.0.0.1:http_port (Linux's /proc/net/tcp)."""
+    ports = set()
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            local, remote, state = fields[1], fields[2], fields[3]
+            if state == "01" and int(remote.split(":")[1], 16) == http_port:  # 01: ESTABLISHED
+                ports.add(int(local.split(":")[1], 16))
+    return ports
+
+
+def run_session(url, http_port):
+    """One client, many calls: every call answered over the connections it already has (the server keeps them
+    open: no new connection in 60 calls), with the server's time in status_info['response_time']."""
+    import gpudb
+    from gpudb import GPUdbRecordColumn as Col
+
+    db = connect(url, "BINARY")
+    record_type = gpudb.GPUdbRecordType([Col("id", Col._ColumnType.INT)], label="session")
+    ok(db.create_table("session_rows", record_type.create_type(db)), "session create_table")
+    before = client_ports(http_port)
+    check(len(before) > 0, "session: no connection to port %d in /proc/net/tcp" % http_port)
+
+    def response_time(r, what):
+        t = r["status_info"].get("response_time")
+        check(isinstance(t, float) and 0 <= t < 60, "%s: status_info response_time %r" % (what, t))
+
+    for i in range(60):
+        if i % 3 == 2:
+            r = db.insert_records("session_rows", [gpudb.GPUdbRecord(record_type, [i]).binary_data],
+                                  list_encoding="binary")
+            if ok(r, "session insert_records %d" % i):
+                response_time(r, "session insert_records %d" % i)
+        else:
+            r = db.has_table("session_rows")
+            if ok(r, "session has_table %d" % i):
+                check(r["table_exists"], "session has_table %d: %s" % (i, dict(r)))
+                response_time(r, "session has_table %d" % i)
+    opened = client_ports(http_port) - before
+    check(not opened, "session: after 60 calls, %d connection(s) the client did not have before (the server "
+                      "closed the first ones?)" % len(opened))
+    r = db.get_records("session_rows", 0, 100, "json", get_record_type=False)
+    if ok(r, "session get_records"):
+        check(len(r["records_json"]) == 20, "session: %d rows inserted, 20 sent" % len(r["records_json"]))
+
+
 def run(binary, tmp, pb, rpc):
     auth_file = os.path.join(tmp, "users")
     with open(auth_file, "w") as f:
@@ -446,6 +496,7 @@ def run(binary, tmp, pb, rpc):
             guarded(encoding, run_encoding, url, encoding, pb, rpc, ch)
         run_raw(url, stub, pb)
         run_concurrent(url)
+        guarded("session", run_session, url, server.http_port)
     finally:
         server.stop()
 

@@ -8,22 +8,38 @@
 // by tag), malformed bodies (400 with a message, server unharmed), 404, 401,
 // GET /, concurrent clients, a port in use, the Basic user recorded as a job's
 // auth_id, a busy server (429), and graceful shutdown: new requests get 503
-// while an HTTP request that waits on a job gets its answer.
+// while an HTTP request that waits on a job gets its answer. Connections, as
+// a raw socket sees them: many requests on one keep-alive connection, each
+// answer in one TCP segment; the headers clients read (x-request-time-secs,
+// Keep-Alive, Connection, no compression) on every kind of answer; HTTP/1.0;
+// the idle timeout; more keep-alive connections than threads; and room made
+// past the connection limit.
 
+#include <arpa/inet.h>
 #include <httplib.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "engine/api/schema.h"
 #include "engine/api/json.h"
 #include "proto/gpudb.grpc.pb.h"
@@ -114,12 +130,141 @@ Answer Read(const httplib::Result& result) {
   return a;
 }
 
+// struct tcp_info as Linux fills it, as far as the data segment counters:
+// glibc's <netinet/tcp.h> stops at tcpi_total_retrans; <linux/tcp.h>, which
+// clashes with it, goes on with these.
+struct TcpInfo {
+  tcp_info base;
+  uint64_t pacing_rate, max_pacing_rate, bytes_acked, bytes_received;
+  uint32_t segs_out, segs_in, notsent_bytes, min_rtt, data_segs_in, data_segs_out;
+};
+
+// One raw TCP connection to the HTTP port, to see what a connection carries
+// as it is: each request goes out in one send, answers are read as they
+// arrive. A read waits at most gpudb_test::kTimeout, so that an answer that
+// never comes fails the test instead of hanging it.
+class RawConnection {
+ public:
+  struct Reply {
+    int http = 0;  // 0: the connection ended before a whole answer
+    std::map<std::string, std::string> headers;  // names in lower case
+    std::string body;
+    std::string Header(const std::string& name) const {
+      auto it = headers.find(name);
+      return it == headers.end() ? "" : it->second;
+    }
+  };
+
+  explicit RawConnection(int port) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+    const timeval timeout{static_cast<time_t>(gpudb_test::kTimeout.count()), 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  }
+  ~RawConnection() { ::close(fd_); }
+  bool connected() const { return connected_; }
+
+  // `method path version` with Host, Content-Length and, for a body,
+  // Content-Type; `extra` is more header lines, each ending in \r\n.
+  bool Send(const std::string& path, const std::string& body, const std::string& type, const std::string& extra = "",
+            const std::string& method = "POST", const std::string& version = "HTTP/1.1") {
+    std::string request = absl::StrCat(method, " ", path, " ", version, "\r\nHost: 127.0.0.1\r\n", extra);
+    if (!type.empty()) absl::StrAppend(&request, "Content-Type: ", type, "\r\n");
+    absl::StrAppend(&request, "Content-Length: ", body.size(), "\r\n\r\n", body);
+    return ::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size());
+  }
+
+  Reply Read() {
+    Reply reply;
+    size_t end;
+    while ((end = buffer_.find("\r\n\r\n")) == std::string::npos) {
+      if (!Fill()) return reply;
+    }
+    const std::vector<std::string> lines = absl::StrSplit(buffer_.substr(0, end), "\r\n");
+    buffer_.erase(0, end + 4);
+    int http = 0;
+    const std::vector<std::string> status = absl::StrSplit(lines[0], ' ');
+    if (status.size() < 2 || !absl::SimpleAtoi(status[1], &http)) return reply;
+    for (size_t i = 1; i < lines.size(); ++i) {
+      const size_t colon = lines[i].find(':');
+      if (colon == std::string::npos) return reply;
+      reply.headers[absl::AsciiStrToLower(lines[i].substr(0, colon))] =
+          std::string(absl::StripAsciiWhitespace(lines[i].substr(colon + 1)));
+    }
+    size_t length = 0;
+    if (!absl::SimpleAtoi(reply.Header("content-length"), &length)) return reply;
+    while (buffer_.size() < length) {
+      if (!Fill()) return reply;
+    }
+    reply.body = buffer_.substr(0, length);
+    buffer_.erase(0, length);
+    reply.http = http;
+    return reply;
+  }
+
+  // One request and its answer.
+  Reply Call(const std::string& path, const std::string& body, const std::string& type,
+             const std::string& extra = "") {
+    return Send(path, body, type, extra) ? Read() : Reply{};
+  }
+
+  // Waits for the server to close the connection; true once it has.
+  bool ClosedByServer() {
+    char byte;
+    return buffer_.empty() && ::recv(fd_, &byte, 1, 0) == 0;
+  }
+
+  // TCP segments with data received so far; -1 when the kernel does not say.
+  int64_t DataSegmentsIn() const {
+    TcpInfo info{};
+    socklen_t size = sizeof(info);
+    if (::getsockopt(fd_, IPPROTO_TCP, TCP_INFO, &info, &size) != 0 || size < offsetof(TcpInfo, data_segs_out)) {
+      return -1;
+    }
+    return info.data_segs_in;
+  }
+  // The most data one TCP segment of this connection carries.
+  int SegmentSize() const {
+    int mss = 0;
+    socklen_t size = sizeof(mss);
+    return ::getsockopt(fd_, IPPROTO_TCP, TCP_MAXSEG, &mss, &size) == 0 ? mss : 0;
+  }
+
+ private:
+  bool Fill() {
+    char chunk[65536];
+    const ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
+    if (n <= 0) return false;
+    buffer_.append(chunk, static_cast<size_t>(n));
+    return true;
+  }
+
+  const int fd_;
+  bool connected_ = false;
+  std::string buffer_;
+};
+
+// x-request-time-secs, which Kinetica's clients read into
+// status_info.response_time: seconds, a number >= 0.
+void ExpectRequestTime(const RawConnection::Reply& r, const std::string& what) {
+  double seconds = -1;
+  EXPECT_TRUE(absl::SimpleAtod(r.Header("x-request-time-secs"), &seconds) && seconds >= 0)
+      << what << ": x-request-time-secs '" << r.Header("x-request-time-secs") << "'";
+}
+
 class HttpTest : public gpudb_test::ServerTest {
  protected:
   void Start(std::map<std::string, std::string> users = {}) {
+    StartWith([&](server::ServerOptions& options) { options.http_users = std::move(users); });
+  }
+  // A server with HTTP on a free port, its options set by `adjust`.
+  void StartWith(const std::function<void(server::ServerOptions&)>& adjust) {
     server::ServerOptions options = gpudb_test::TestServerOptions("host:2");
     options.http_port = 0;
-    options.http_users = std::move(users);
+    adjust(options);
     StartServer(options);
     ASSERT_GT(server_->http_port(), 0);
   }
@@ -648,6 +793,151 @@ TEST_F(HttpTest, ShutdownRefusesNewRequestsWith503) {
   EXPECT_EQ(job->state, engine::JobState::kDone) << job->error;
   ASSERT_NE(job->response, nullptr);
   EXPECT_EQ((*job->response)["count"], expected["count"]);
+}
+
+TEST_F(HttpTest, OneConnectionServesManyRequestsEachAnswerInOneSegment) {
+  Start();
+  MakeRandomTable("t", R"([["v","int"]])", 1000, 7);
+  RawConnection c(server_->http_port());
+  ASSERT_TRUE(c.connected());
+  // More requests than httplib's default of 5 per connection; small answers
+  // and a ~15 KB one, each of which fits in one TCP segment here.
+  const std::string has_table = Str("t") + Long(0);
+  const Json records = {{"table_name", "t"}, {"offset", 0}, {"limit", 1000}, {"encoding", "json"}};
+  for (int i = 0; i < 30; ++i) {
+    const int64_t segments = c.DataSegmentsIn();
+    const RawConnection::Reply r = i % 3 == 0   ? c.Call("/has/table", has_table, kBinary)
+                                   : i % 3 == 1 ? c.Call("/has/table", R"({"table_name":"t"})", kJson)
+                                                : c.Call("/get/records", records.dump(), kJson);
+    ASSERT_EQ(r.http, 200) << "request " << i << " on one connection";
+    EXPECT_EQ(r.Header("connection"), "") << i;
+    EXPECT_EQ(r.Header("keep-alive"), "timeout=60") << i;
+    ExpectRequestTime(r, absl::StrCat("request ", i));
+    if (segments < 0) continue;  // the kernel does not count segments
+    const size_t bytes = r.body.size() + 300;  // and the status line and headers
+    if (bytes < static_cast<size_t>(c.SegmentSize())) {
+      EXPECT_EQ(c.DataSegmentsIn() - segments, 1) << "answer " << i << " (" << r.body.size()
+                                                   << " bytes of body) came in more than one TCP segment";
+    }
+  }
+  // The client ends it: the answer says so, and the server closes.
+  const RawConnection::Reply last = c.Call("/has/table", has_table, kBinary, "Connection: close\r\n");
+  EXPECT_EQ(last.http, 200);
+  EXPECT_EQ(last.Header("connection"), "close");
+  EXPECT_EQ(last.Header("keep-alive"), "");
+  EXPECT_TRUE(c.ClosedByServer());
+}
+
+TEST_F(HttpTest, EveryAnswerCarriesTheHeadersClientsRead) {
+  Start({{"ann", "pw"}});
+  RawConnection c(server_->http_port());
+  ASSERT_TRUE(c.connected());
+  const std::string auth = "Authorization: Basic " + absl::Base64Escape("ann:pw") + "\r\n";
+  // Clients ask for gzip (Python's requests does); answers stay as they are.
+  const std::string extra = auth + "Accept-Encoding: gzip, deflate\r\n";
+  struct Case {
+    const char* what;
+    const char* method;
+    const char* path;
+    std::string body, type, extra;
+    int http;
+    const char* content_type;
+  };
+  const std::vector<Case> cases = {
+      {"binary", "POST", "/has/table", Str("t") + Long(0), kBinary, extra, 200, kBinary},
+      {"json", "POST", "/has/table", R"({"table_name":"t"})", kJson, extra, 200, kJson},
+      {"malformed", "POST", "/has/table", Str("t"), kBinary, extra, 400, kBinary},
+      {"unknown endpoint", "POST", "/no/such", "{}", kJson, extra, 404, kJson},
+      {"no credentials", "POST", "/has/table", R"({"table_name":"t"})", kJson, "", 401, kJson},
+      {"liveness", "GET", "/", "", "", extra, 200, "text/plain"},
+      {"GET elsewhere", "GET", "/nope", "", "", extra, 404, kJson},
+  };
+  for (int round = 0; round < 2; ++round) {  // all on one connection, which errors leave open
+    for (const Case& k : cases) {
+      ASSERT_TRUE(c.Send(k.path, k.body, k.type, k.extra, k.method)) << k.what;
+      const RawConnection::Reply r = c.Read();
+      ASSERT_EQ(r.http, k.http) << k.what << ": " << r.body;
+      EXPECT_EQ(r.Header("content-type"), k.content_type) << k.what;
+      EXPECT_EQ(r.Header("content-encoding"), "") << k.what;
+      EXPECT_EQ(r.Header("keep-alive"), "timeout=60") << k.what;
+      EXPECT_EQ(r.Header("connection"), "") << k.what;
+      ExpectRequestTime(r, k.what);
+    }
+  }
+  // A large JSON answer is not compressed either.
+  MakeRandomTable("big", R"([["v","long"]])", 5000, 3);
+  const RawConnection::Reply big = c.Call(
+      "/get/records", Json{{"table_name", "big"}, {"offset", 0}, {"limit", 5000}, {"encoding", "json"}}.dump(), kJson,
+      extra);
+  ASSERT_EQ(big.http, 200);
+  EXPECT_EQ(big.Header("content-encoding"), "");
+  EXPECT_EQ(Json::parse(Json::parse(big.body)["data_str"].get<std::string>())["records_json"].size(), 5000u);
+}
+
+TEST_F(HttpTest, Http10ConnectionsCloseUnlessAskedToStay) {
+  Start();
+  const std::string has_table = Str("t") + Long(0);
+  RawConnection plain(server_->http_port());
+  ASSERT_TRUE(plain.Send("/has/table", has_table, kBinary, "", "POST", "HTTP/1.0"));
+  const RawConnection::Reply once = plain.Read();
+  EXPECT_EQ(once.http, 200);
+  EXPECT_EQ(once.Header("connection"), "close");
+  EXPECT_EQ(once.Header("keep-alive"), "");
+  ExpectRequestTime(once, "HTTP/1.0");
+  EXPECT_TRUE(plain.ClosedByServer());
+
+  RawConnection kept(server_->http_port());
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE(kept.Send("/has/table", has_table, kBinary, "Connection: Keep-Alive\r\n", "POST", "HTTP/1.0"));
+    const RawConnection::Reply r = kept.Read();
+    ASSERT_EQ(r.http, 200) << "HTTP/1.0 keep-alive request " << i;
+    EXPECT_EQ(r.Header("connection"), "keep-alive") << i;
+    EXPECT_EQ(r.Header("keep-alive"), "timeout=60") << i;
+  }
+}
+
+TEST_F(HttpTest, IdleConnectionsCloseAfterTheTimeout) {
+  StartWith([](server::ServerOptions& options) { options.http_idle_timeout_s = 1; });
+  RawConnection c(server_->http_port());
+  const RawConnection::Reply r = c.Call("/has/table", Str("t") + Long(0), kBinary);
+  EXPECT_EQ(r.http, 200);
+  EXPECT_EQ(r.Header("keep-alive"), "timeout=1");
+  EXPECT_TRUE(c.ClosedByServer()) << "an idle connection stayed open past its timeout";
+  EXPECT_EQ(RawConnection(server_->http_port()).Call("/has/table", Str("t") + Long(0), kBinary).http, 200);
+}
+
+TEST_F(HttpTest, MoreKeepAliveConnectionsThanThreads) {
+  StartWith([](server::ServerOptions& options) { options.http_threads = 2; });
+  // Each connection holds a thread while it stays open; every one is served
+  // while all stay open, in turns.
+  std::vector<std::unique_ptr<RawConnection>> connections;
+  for (int i = 0; i < 8; ++i) connections.push_back(std::make_unique<RawConnection>(server_->http_port()));
+  for (int round = 0; round < 3; ++round) {
+    for (size_t i = 0; i < connections.size(); ++i) {
+      const RawConnection::Reply r = connections[i]->Call("/has/table", Str("t") + Long(0), kBinary);
+      ASSERT_EQ(r.http, 200) << "connection " << i << ", round " << round;
+      EXPECT_EQ(r.Header("connection"), "") << "connection " << i << ", round " << round;
+    }
+  }
+}
+
+TEST_F(HttpTest, PastTheConnectionLimitIdleConnectionsMakeRoom) {
+  StartWith([](server::ServerOptions& options) {
+    options.http_threads = 1;
+    options.http_max_connections = 2;
+  });
+  const std::string has_table = Str("t") + Long(0);
+  RawConnection a(server_->http_port());
+  ASSERT_EQ(a.Call("/has/table", has_table, kBinary).http, 200);
+  RawConnection b(server_->http_port());
+  ASSERT_EQ(b.Call("/has/table", has_table, kBinary).http, 200);
+  // a and b hold both threads, idle; c's request is answered once one of
+  // them closes to make room.
+  RawConnection c(server_->http_port());
+  EXPECT_EQ(c.Call("/has/table", has_table, kBinary).http, 200);
+  const bool a_open = a.Call("/has/table", has_table, kBinary).http == 200;
+  const bool b_open = b.Call("/has/table", has_table, kBinary).http == 200;
+  EXPECT_FALSE(a_open && b_open) << "c was served while a and b both kept their threads";
 }
 
 }  // namespace
