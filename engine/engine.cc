@@ -119,7 +119,7 @@ absl::StatusOr<JobSnapshot> Engine::Submit(JobRequest job) {
   if (!admin) {
     auto a = handler.access(*request);
     if (!a.ok()) return a.status();
-    accesses = *std::move(a);
+    accesses = SchedulerAccesses(*a);
     // Backpressure on the device the job will most likely run on.
     device = Place(accesses).index();
     if (queued_[device].fetch_add(1) >= max_queued_jobs_) {

@@ -98,12 +98,17 @@ absl::StatusOr<Json> SystemStatus(AdminContext& ctx, const Json&) {
   return Json{{"status_map", Json{{"system", system.dump()}}}, {"info", Json::object()}};
 }
 
+// Besides the version: one rank, so no worker HTTP servers. Kinetica's
+// clients read conf.enable_worker_http_servers when they set up multi-head
+// I/O (GPUdbTable's use_multihead_io); FALSE sends every insert and read to
+// the head node, the server the client connected to.
 absl::StatusOr<Json> SystemProperties(AdminContext& ctx, const Json&) {
   std::string names;
   for (const auto& d : ctx.devices) absl::StrAppend(&names, names.empty() ? "" : ",", d->name());
   return Json{{"property_map", Json{{"version.gpudb_core_version", kCoreVersion},
                                     {"conf.devices", names},
-                                    {"conf.max_get_records_size", absl::StrCat(ctx.limits.max_get_records_size)}}},
+                                    {"conf.max_get_records_size", absl::StrCat(ctx.limits.max_get_records_size)},
+                                    {"conf.enable_worker_http_servers", "FALSE"}}},
               {"info", Json::object()}};
 }
 

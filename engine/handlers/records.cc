@@ -1,4 +1,5 @@
-// /insert/records, /insert/records/random, /get/records.
+// /insert/records, /insert/records/random, /get/records, /get/records/bycolumn,
+// /get/records/fromcollection.
 
 #include <algorithm>
 #include <cmath>
@@ -234,37 +235,75 @@ absl::StatusOr<PagedRows> SortedPage(JobContext& ctx, const Table& table, const 
   return PagedRows{*std::move(rows), *page};
 }
 
+// Rows [0, n) of `columns` as records of `type`: Avro records in `binary`,
+// or JSON objects in `json`, as `encoding` says.
+void EncodeRecords(const TableType& type, const std::vector<HostColumn>& columns, int64_t n,
+                   const std::string& encoding, Json* binary, Json* json) {
+  *binary = Json::array();
+  *json = Json::array();
+  for (int64_t r = 0; r < n; ++r) {
+    if (encoding == "binary") {
+      const std::string record = EncodeAvroRecord(type, columns, r);
+      binary->push_back(Json::binary(std::vector<uint8_t>(record.begin(), record.end())));
+    } else {
+      json->push_back(DumpJson(RecordToJson(type, columns, r)));
+    }
+  }
+}
+
+// type_name is the table's type id, which /show/types describes (Kinetica's
+// clients look the type up by it).
 absl::StatusOr<Json> GetRecords(JobContext& ctx, const Json& request) {
   auto table = FindTable(ctx, request, "table_name");
   if (!table.ok()) return table.status();
   if (absl::Status s = CheckEncoding(request); !s.ok()) return s;
-  const std::string& encoding = StringField(request, "encoding");
   auto paged = SortedPage(ctx, **table, request);
   if (!paged.ok()) return paged.status();
   const RowSet& rows = paged->rows;
   const Page& page = paged->page;
   const TableType& type = (*table)->type();
   std::vector<HostColumn> columns = FetchRows(ctx, **table, rows, page.begin, page.end);
-
-  Json records_binary = Json::array();
-  Json records_json = Json::array();
-  for (int64_t r = 0; r < page.end - page.begin; ++r) {
-    if (encoding == "binary") {
-      const std::string record = EncodeAvroRecord(type, columns, r);
-      records_binary.push_back(Json::binary(std::vector<uint8_t>(record.begin(), record.end())));
-    } else {
-      records_json.push_back(DumpJson(RecordToJson(type, columns, r)));
-    }
-  }
-  const std::string type_name = type.label().empty() ? "type" : type.label();
-  return Json{{"table_name", (*table)->name()},
-              {"type_name", type_name},
-              {"type_schema", type.AvroSchema(type_name)},
+  Json records_binary, records_json;
+  EncodeRecords(type, columns, page.end - page.begin, StringField(request, "encoding"), &records_binary,
+                &records_json);
+  return Json{{"table_name", StringField(request, "table_name")},
+              {"type_name", (*table)->type_id()},
+              {"type_schema", type.RecordSchema()},
               {"records_binary", records_binary},
               {"records_json", records_json},
               {"total_number_of_records", rows.count},
               {"has_more_records", page.end < rows.count},
               {"info", Json::object()}};
+}
+
+// A table's records as /get/records gives them, with their type ids in
+// type_names and, with options.return_record_ids, their record ids (the row
+// numbers /insert/records returns).
+absl::StatusOr<Json> GetRecordsFromCollection(JobContext& ctx, const Json& request) {
+  auto table = FindTable(ctx, request, "table_name");
+  if (!table.ok()) return table.status();
+  if (absl::Status s = CheckEncoding(request); !s.ok()) return s;
+  auto return_ids = BoolOption(request, "return_record_ids", false);
+  if (!return_ids.ok()) return return_ids.status();
+  auto paged = SortedPage(ctx, **table, request);
+  if (!paged.ok()) return paged.status();
+  const RowSet& rows = paged->rows;
+  const Page& page = paged->page;
+  const int64_t n = page.end - page.begin;
+  std::vector<HostColumn> columns = FetchRows(ctx, **table, rows, page.begin, page.end);
+  Json records_binary, records_json;
+  EncodeRecords((*table)->type(), columns, n, StringField(request, "encoding"), &records_binary, &records_json);
+  Json record_ids = Json::array();
+  if (*return_ids) {
+    for (int64_t id : RowIndices(ctx, rows, page.begin, page.end)) record_ids.push_back(absl::StrCat(id));
+  }
+  return Json{{"table_name", StringField(request, "table_name")},
+              {"type_names", std::vector<std::string>(n, (*table)->type_id())},
+              {"records_binary", records_binary},
+              {"records_json", records_json},
+              {"record_ids", record_ids},
+              {"info", Json{{"total_number_of_records", absl::StrCat(rows.count)},
+                            {"has_more_records", page.end < rows.count ? "true" : "false"}}}};
 }
 
 absl::StatusOr<Json> GetRecordsByColumn(JobContext& ctx, const Json& request) {
@@ -344,6 +383,7 @@ void AddRecordHandlers(HandlerMap* handlers) {
   (*handlers)["/insert/records/random"] = Handler{false, WriteTableAccess, InsertRecordsRandom};
   (*handlers)["/get/records"] = Handler{true, ReadTableAccess, GetRecords};
   (*handlers)["/get/records/bycolumn"] = Handler{true, ReadTableAccess, GetRecordsByColumn};
+  (*handlers)["/get/records/fromcollection"] = Handler{true, ReadTableAccess, GetRecordsFromCollection};
 }
 
 }  // namespace engine

@@ -30,22 +30,44 @@ absl::StatusOr<bool> DescendingOption(const Json& request) {
       absl::StrCat("options.sort_order: expected 'ascending' or 'descending', got '", order, "'"));
 }
 
-absl::StatusOr<std::vector<Access>> ReadTableAccess(const Json& request) {
+namespace {
+
+absl::StatusOr<std::vector<Access>> TableAccess(const Json& request, bool write) {
   const std::string& name = StringField(request, "table_name");
   if (absl::Status s = ValidateTableName(name, "table_name"); !s.ok()) return s;
-  return std::vector<Access>{{name, false}};
+  return std::vector<Access>{{name, write}};
 }
 
-absl::StatusOr<std::vector<Access>> WriteTableAccess(const Json& request) {
-  const std::string& name = StringField(request, "table_name");
-  if (absl::Status s = ValidateTableName(name, "table_name"); !s.ok()) return s;
-  return std::vector<Access>{{name, true}};
+}  // namespace
+
+absl::StatusOr<std::vector<Access>> ReadTableAccess(const Json& request) { return TableAccess(request, false); }
+
+absl::StatusOr<std::vector<Access>> WriteTableAccess(const Json& request) { return TableAccess(request, true); }
+
+absl::StatusOr<std::vector<Access>> TableListAccess(const Json& request, absl::string_view field, bool write) {
+  std::vector<Access> access;
+  const Json& names = request[std::string(field)];
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string& name = names[i].get_ref<const std::string&>();
+    if (absl::Status s = ValidateTableName(name, absl::StrCat(field, "[", i, "]")); !s.ok()) return s;
+    access.push_back(Access{name, write});
+  }
+  return access;
 }
 
 absl::StatusOr<std::shared_ptr<Table>> FindTable(const JobContext& ctx, const Json& request, absl::string_view field) {
   auto table = ctx.catalog.Find(StringField(request, field));
   if (!table.ok()) return absl::NotFoundError(absl::StrCat(field, ": ", table.status().message()));
   return table;
+}
+
+void ReleaseRemovedTable(std::shared_ptr<Table> table) {
+  if (table == nullptr) return;
+  constexpr size_t kTrimAfterBytes = size_t{64} << 20;
+  Device* device = table->device();
+  const bool big = table->device_bytes() >= kTrimAfterBytes;
+  table.reset();
+  if (big && device != nullptr) device->memory().Trim();
 }
 
 absl::Status CheckEncoding(const Json& request) {

@@ -35,8 +35,17 @@ absl::StatusOr<std::vector<Access>> ReadTableAccess(const Json& request);
 // The access list of a request that writes its `table_name`.
 absl::StatusOr<std::vector<Access>> WriteTableAccess(const Json& request);
 
+// The access list of a request that reads, or with `write` writes, every
+// table of its list request[field] ("table_names"); errors name field[i].
+absl::StatusOr<std::vector<Access>> TableListAccess(const Json& request, absl::string_view field, bool write);
+
 // The table named request[field]; NotFound reads "<field>: table 'x' does not exist".
 absl::StatusOr<std::shared_ptr<Table>> FindTable(const JobContext& ctx, const Json& request, absl::string_view field);
+
+// Lets go of a table just removed from the catalog: a big one's memory goes
+// back to the OS rather than to its device's block cache (unless a running
+// job still holds the table).
+void ReleaseRemovedTable(std::shared_ptr<Table> table);
 
 // request.encoding of a dynamic-schema read: "binary" or "json"; InvalidArgument otherwise.
 absl::Status CheckEncoding(const Json& request);

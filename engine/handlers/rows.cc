@@ -87,6 +87,16 @@ std::vector<HostColumn> FetchRows(JobContext& ctx, const Table& table, const Row
   return out;
 }
 
+std::vector<int64_t> RowIndices(JobContext& ctx, const RowSet& rows, int64_t begin, int64_t end) {
+  std::vector<int64_t> out(static_cast<size_t>(end - begin));
+  if (rows.all) {
+    for (int64_t r = begin; r < end; ++r) out[r - begin] = r;
+  } else if (!out.empty()) {
+    kernels::CopyToHostSync(out.data(), rows.indices.as<int64_t>() + begin, out.size() * sizeof(int64_t), ctx.exec);
+  }
+  return out;
+}
+
 absl::StatusOr<RowValues> EvaluateRows(JobContext& ctx, const Table& table, const std::string& text,
                                        absl::string_view field) {
   RowValues out;

@@ -51,6 +51,8 @@ absl::StatusOr<int64_t> CountRows(JobContext& ctx, const Table& table, const std
 
 // Rows [begin, end) of `rows` (positions within the row set), copied to the host.
 std::vector<HostColumn> FetchRows(JobContext& ctx, const Table& table, const RowSet& rows, int64_t begin, int64_t end);
+// The table's row numbers of those rows, on the host.
+std::vector<int64_t> RowIndices(JobContext& ctx, const RowSet& rows, int64_t begin, int64_t end);
 
 // The values of a column or expression for every row of a table, indexed by
 // row: a column's own view when `text` names a column, else the expression

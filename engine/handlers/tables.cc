@@ -1,4 +1,5 @@
-// /create/type, /create/table, /show/table, /has/table, /clear/table.
+// /create/type, /show/types, /create/table, /show/table, /has/table,
+// /clear/table, /clear/tables, /show/table/metadata, /alter/table/metadata.
 
 #include "absl/strings/str_cat.h"
 #include "engine/table/catalog.h"
@@ -28,9 +29,38 @@ absl::StatusOr<Json> CreateType(JobContext& ctx, const Json& request) {
   if (!type.ok()) return type.status();
   const std::string id = ctx.catalog.AddType(*type);
   return Json{{"type_id", id},
-              {"type_definition", type->AvroSchema(type->label().empty() ? "type" : type->label())},
+              {"type_definition", type->RecordSchema()},
               {"label", type->label()},
               {"properties", PropertiesToJson(type->PropertyMap())},
+              {"info", Json::object()}};
+}
+
+// The types with the id `type_id` and the label `label`; an empty field
+// matches any. An unknown non-empty type_id is an error.
+absl::StatusOr<Json> ShowTypes(JobContext& ctx, const Json& request) {
+  const std::string& type_id = StringField(request, "type_id");
+  const std::string& label = StringField(request, "label");
+  if (auto v = BoolOption(request, "no_join_types", false); !v.ok()) return v.status();
+  std::vector<std::pair<std::string, TableType>> types;
+  if (type_id.empty()) {
+    types = ctx.catalog.Types();
+  } else {
+    auto type = ctx.catalog.FindType(type_id);
+    if (!type.ok()) return absl::NotFoundError(absl::StrCat("type_id: ", type.status().message()));
+    types.emplace_back(type_id, *std::move(type));
+  }
+  Json ids = Json::array(), schemas = Json::array(), labels = Json::array(), properties = Json::array();
+  for (const auto& [id, type] : types) {
+    if (!label.empty() && type.label() != label) continue;
+    ids.push_back(id);
+    schemas.push_back(type.RecordSchema());
+    labels.push_back(type.label());
+    properties.push_back(PropertiesToJson(type.PropertyMap()));
+  }
+  return Json{{"type_ids", ids},
+              {"type_schemas", schemas},
+              {"labels", labels},
+              {"properties", properties},
               {"info", Json::object()}};
 }
 
@@ -47,8 +77,43 @@ absl::StatusOr<TableType> ResolveType(const JobContext& ctx, const std::string& 
   return type;
 }
 
-absl::StatusOr<Json> CreateTable(JobContext& ctx, const Json& request) {
+// The name /create/table creates: table_name, or, with the deprecated
+// options.collection_name and a bare table_name,
+// "collection_name.table_name". Kinetica creates that schema when it is
+// missing. (Kinetica's GPUdbTable sends the qualified name and the
+// collection_name both; they must agree.)
+struct NewTable {
+  std::string name;
+  std::string collection;  // the schema to create first, if missing; empty: none
+};
+
+absl::StatusOr<NewTable> NewTableName(const Json& request) {
   const std::string& name = StringField(request, "table_name");
+  if (absl::Status s = ValidateTableName(name, "table_name"); !s.ok()) return s;
+  const std::string collection = Option(request, "collection_name");
+  if (collection.empty()) return NewTable{name, ""};
+  if (absl::Status s = ValidateSchemaName(collection, "options.collection_name"); !s.ok()) return s;
+  if (name.find('.') == std::string::npos) return NewTable{absl::StrCat(collection, ".", name), collection};
+  if (SplitTableName(name).schema != collection) {
+    return absl::InvalidArgumentError(absl::StrCat("options.collection_name: '", collection,
+                                                   "' is not the schema table_name '", name, "' names"));
+  }
+  return NewTable{name, collection};
+}
+
+// The table written, and with options.collection_name its schema, which it
+// may create.
+absl::StatusOr<std::vector<Access>> CreateTableAccess(const Json& request) {
+  auto table = NewTableName(request);
+  if (!table.ok()) return table.status();
+  std::vector<Access> access{{table->name, true}};
+  if (!table->collection.empty()) access.push_back(Access{SchemaAccessName(table->collection), true});
+  return access;
+}
+
+absl::StatusOr<Json> CreateTable(JobContext& ctx, const Json& request) {
+  auto target = NewTableName(request);
+  if (!target.ok()) return target.status();
   auto type = ResolveType(ctx, StringField(request, "type_id"));
   if (!type.ok()) return type.status();
   auto no_error = BoolOption(request, "no_error_if_exists", false);
@@ -56,71 +121,122 @@ absl::StatusOr<Json> CreateTable(JobContext& ctx, const Json& request) {
   for (const char* flag : {"is_replicated", "is_result_table"}) {
     if (auto v = BoolOption(request, flag, false); !v.ok()) return v.status();
   }
-  auto table = std::make_shared<Table>(name, *type, &ctx.device, Table::Kind::kTable);
+  if (!target->collection.empty()) {
+    if (absl::Status s = ctx.catalog.AddSchema(target->collection); !s.ok() && !absl::IsAlreadyExists(s)) return s;
+  }
+  auto table = std::make_shared<Table>(target->name, *type, &ctx.device, Table::Kind::kTable);
   if (absl::Status s = ctx.catalog.Add(table); !s.ok()) {
-    auto existing = ctx.catalog.Find(name);
+    if (absl::IsNotFound(s)) return absl::NotFoundError(absl::StrCat("table_name: ", s.message()));
+    auto existing = ctx.catalog.Find(target->name);
     if (!*no_error || !existing.ok() || (*existing)->type_id() != table->type_id()) {
       return absl::AlreadyExistsError(absl::StrCat("table_name: ", s.message(),
                                                    *no_error ? " with a different type" : ""));
     }
     table = *existing;
   }
-  return Json{{"table_name", name},
+  return Json{{"table_name", StringField(request, "table_name")},
               {"type_id", table->type_id()},
               {"is_collection", false},
-              {"info", Json{{"qualified_table_name", name}}}};
+              {"info", Json{{"qualified_table_name", table->name()}}}};
 }
+
+// The parallel lists of a /show/table response, one entry per table, view
+// or schema.
+class TableListing {
+ public:
+  void AddTable(const std::string& name, const Table& t) {
+    const int64_t rows = t.rows();
+    total_ += rows;
+    const std::string schema = SplitTableName(t.name()).schema;
+    Add(name, t.kind() == Table::Kind::kView ? Json::array({"VIEW"}) : Json::array(), t.type_id(),
+        t.type().RecordSchema(), t.type().label(), PropertiesToJson(t.type().PropertyMap()),
+        Json{{"device", t.device()->name()},
+             {"device_bytes", absl::StrCat(t.device_bytes())},
+             {"schema_name", schema},
+             {"collection_names", schema}},
+        rows);
+  }
+
+  void AddSchema(const std::string& name) {
+    Add(name, Json::array({"SCHEMA"}), "", "", "", Json::object(), Json{{"schema_name", name}}, 0);
+  }
+
+  Json Response(const std::string& table_name) const {
+    return Json{{"table_name", table_name},
+                {"table_names", names_},
+                {"table_descriptions", descriptions_},
+                {"type_ids", type_ids_},
+                {"type_schemas", schemas_},
+                {"type_labels", labels_},
+                {"properties", properties_},
+                {"additional_info", additional_},
+                {"sizes", sizes_},
+                {"full_sizes", sizes_},
+                {"join_sizes", join_sizes_},
+                {"total_size", total_},
+                {"total_full_size", total_},
+                {"info", Json::object()}};
+  }
+
+ private:
+  void Add(const std::string& name, Json description, const std::string& type_id, const std::string& schema,
+           const std::string& label, Json properties, Json additional, int64_t rows) {
+    names_.push_back(name);
+    descriptions_.push_back(std::move(description));
+    type_ids_.push_back(type_id);
+    schemas_.push_back(schema);
+    labels_.push_back(label);
+    properties_.push_back(std::move(properties));
+    additional_.push_back(std::move(additional));
+    sizes_.push_back(rows);
+    join_sizes_.push_back(static_cast<double>(rows));
+  }
+
+  Json names_ = Json::array(), descriptions_ = Json::array(), type_ids_ = Json::array(), schemas_ = Json::array(),
+       labels_ = Json::array(), properties_ = Json::array(), additional_ = Json::array(), sizes_ = Json::array(),
+       join_sizes_ = Json::array();
+  int64_t total_ = 0;
+};
+
+// A name without a '.' may name a schema as well as a table of the default
+// schema.
+bool MayNameSchema(const std::string& name) { return name.find('.') == std::string::npos; }
 
 absl::StatusOr<std::vector<Access>> ShowTableAccess(const Json& request) {
   const std::string& name = StringField(request, "table_name");
-  if (name.empty()) return std::vector<Access>{};
-  return ReadTableAccess(request);
+  if (name.empty() || name == "*") return std::vector<Access>{};
+  auto access = ReadTableAccess(request);
+  if (access.ok() && MayNameSchema(name)) access->push_back(Access{SchemaAccessName(name), false});
+  return access;
 }
 
+// table_name: a table or view (listed under the name asked for); a schema
+// (its tables and views, or with show_children=false the schema itself);
+// empty: every table and view; "*": every schema, table and view.
 absl::StatusOr<Json> ShowTable(JobContext& ctx, const Json& request) {
   const std::string& name = StringField(request, "table_name");
   auto no_error = BoolOption(request, "no_error_if_not_exists", false);
   if (!no_error.ok()) return no_error.status();
-  std::vector<std::shared_ptr<Table>> tables;
-  if (name.empty()) {
-    tables = ctx.catalog.List();
+  auto show_children = BoolOption(request, "show_children", true);
+  if (!show_children.ok()) return show_children.status();
+  TableListing listing;
+  if (name.empty() || name == "*") {
+    if (name == "*") {
+      for (const std::string& schema : ctx.catalog.Schemas()) listing.AddSchema(schema);
+    }
+    for (const auto& t : ctx.catalog.List()) listing.AddTable(t->name(), *t);
   } else if (auto table = ctx.catalog.Find(name); table.ok()) {
-    tables.push_back(*table);
+    listing.AddTable(name, **table);
+  } else if (MayNameSchema(name) && ctx.catalog.HasSchema(name)) {
+    if (*show_children) {
+      for (const auto& t : ctx.catalog.ListSchema(name)) listing.AddTable(t->name(), *t);
+    } else {
+      listing.AddSchema(name);
+    }
   } else if (!*no_error) {
     return absl::NotFoundError(absl::StrCat("table_name: ", table.status().message()));
   }
-  Json names = Json::array(), descriptions = Json::array(), type_ids = Json::array(),
-       schemas = Json::array(), labels = Json::array(), properties = Json::array(),
-       additional = Json::array(), sizes = Json::array(), join_sizes = Json::array();
-  int64_t total = 0;
-  for (const auto& t : tables) {
-    const int64_t rows = t->rows();
-    total += rows;
-    names.push_back(t->name());
-    descriptions.push_back(t->kind() == Table::Kind::kView ? Json::array({"VIEW"}) : Json::array());
-    type_ids.push_back(t->type_id());
-    schemas.push_back(t->type().AvroSchema(t->type().label().empty() ? "type" : t->type().label()));
-    labels.push_back(t->type().label());
-    properties.push_back(PropertiesToJson(t->type().PropertyMap()));
-    additional.push_back(Json{{"device", t->device()->name()},
-                              {"device_bytes", absl::StrCat(t->device_bytes())}});
-    sizes.push_back(rows);
-    join_sizes.push_back(static_cast<double>(rows));
-  }
-  return Json{{"table_name", name},
-              {"table_names", names},
-              {"table_descriptions", descriptions},
-              {"type_ids", type_ids},
-              {"type_schemas", schemas},
-              {"type_labels", labels},
-              {"properties", properties},
-              {"additional_info", additional},
-              {"sizes", sizes},
-              {"full_sizes", sizes},
-              {"join_sizes", join_sizes},
-              {"total_size", total},
-              {"total_full_size", total},
-              {"info", Json::object()}};
+  return listing.Response(name);
 }
 
 absl::StatusOr<Json> HasTable(JobContext& ctx, const Json& request) {
@@ -143,26 +259,89 @@ absl::StatusOr<Json> ClearTable(JobContext& ctx, const Json& request) {
   if (removed == nullptr && !*no_error) {
     return absl::NotFoundError(absl::StrCat("table_name: table '", name, "' does not exist"));
   }
-  if (removed != nullptr) {
-    // Hand a big table's memory back to the OS rather than to the device's
-    // block cache (unless a running job still reads it).
-    constexpr size_t kTrimAfterBytes = size_t{64} << 20;
-    Device* device = removed->device();
-    const bool big = removed->device_bytes() >= kTrimAfterBytes;
-    removed.reset();
-    if (big && device != nullptr) device->memory().Trim();
-  }
+  ReleaseRemovedTable(std::move(removed));
   return Json{{"table_name", name}, {"info", Json::object()}};
+}
+
+absl::StatusOr<std::vector<Access>> ClearTablesAccess(const Json& request) {
+  if (request["table_names"].empty()) {
+    return absl::InvalidArgumentError("table_names: clearing every table at once is not allowed; name the tables");
+  }
+  return TableListAccess(request, "table_names", /*write=*/true);
+}
+
+// All or nothing: without no_error_if_not_exists a missing table fails the
+// request before any table is cleared. `tables` maps each name to "".
+absl::StatusOr<Json> ClearTables(JobContext& ctx, const Json& request) {
+  const auto names = request["table_names"].get<std::vector<std::string>>();
+  auto no_error = BoolOption(request, "no_error_if_not_exists", false);
+  if (!no_error.ok()) return no_error.status();
+  for (size_t i = 0; i < names.size() && !*no_error; ++i) {
+    if (!ctx.catalog.Has(names[i])) {
+      return absl::NotFoundError(absl::StrCat("table_names[", i, "]: table '", names[i], "' does not exist"));
+    }
+  }
+  Json tables = Json::object();
+  for (const std::string& name : names) {
+    ReleaseRemovedTable(ctx.catalog.Remove(name));
+    tables[name] = "";
+  }
+  return Json{{"tables", tables}, {"info", Json::object()}};
+}
+
+// The tables of request.table_names, which must all exist.
+absl::StatusOr<std::vector<std::shared_ptr<Table>>> FindTables(const JobContext& ctx, const Json& request) {
+  const Json& names = request["table_names"];
+  if (names.empty()) return absl::InvalidArgumentError("table_names: name at least one table");
+  std::vector<std::shared_ptr<Table>> tables;
+  for (size_t i = 0; i < names.size(); ++i) {
+    auto table = ctx.catalog.Find(names[i].get_ref<const std::string&>());
+    if (!table.ok()) return absl::NotFoundError(absl::StrCat("table_names[", i, "]: ", table.status().message()));
+    tables.push_back(*std::move(table));
+  }
+  return tables;
+}
+
+absl::StatusOr<std::vector<Access>> ReadTablesAccess(const Json& request) {
+  return TableListAccess(request, "table_names", /*write=*/false);
+}
+
+absl::StatusOr<std::vector<Access>> WriteTablesAccess(const Json& request) {
+  return TableListAccess(request, "table_names", /*write=*/true);
+}
+
+absl::StatusOr<Json> ShowTableMetadata(JobContext& ctx, const Json& request) {
+  auto tables = FindTables(ctx, request);
+  if (!tables.ok()) return tables.status();
+  Json maps = Json::array();
+  for (const auto& t : *tables) maps.push_back(t->metadata());
+  return Json{{"table_names", request["table_names"]}, {"metadata_maps", maps}, {"info", Json::object()}};
+}
+
+// Adds or replaces the keys of metadata_map on every table; an empty map
+// clears their metadata.
+absl::StatusOr<Json> AlterTableMetadata(JobContext& ctx, const Json& request) {
+  auto tables = FindTables(ctx, request);
+  if (!tables.ok()) return tables.status();
+  const auto changes = request["metadata_map"].get<std::map<std::string, std::string>>();
+  for (const auto& t : *tables) t->UpdateMetadata(changes);
+  return Json{{"table_names", request["table_names"]},
+              {"metadata_map", request["metadata_map"]},
+              {"info", Json::object()}};
 }
 
 }  // namespace
 
 void AddTableHandlers(HandlerMap* handlers) {
   (*handlers)["/create/type"] = Handler{false, NoAccess, CreateType};
-  (*handlers)["/create/table"] = Handler{false, WriteTableAccess, CreateTable};
+  (*handlers)["/show/types"] = Handler{true, NoAccess, ShowTypes};
+  (*handlers)["/create/table"] = Handler{false, CreateTableAccess, CreateTable};
   (*handlers)["/show/table"] = Handler{true, ShowTableAccess, ShowTable};
   (*handlers)["/has/table"] = Handler{true, ReadTableAccess, HasTable};
   (*handlers)["/clear/table"] = Handler{false, ClearTableAccess, ClearTable};
+  (*handlers)["/clear/tables"] = Handler{false, ClearTablesAccess, ClearTables};
+  (*handlers)["/show/table/metadata"] = Handler{true, ReadTablesAccess, ShowTableMetadata};
+  (*handlers)["/alter/table/metadata"] = Handler{false, WriteTablesAccess, AlterTableMetadata};
 }
 
 }  // namespace engine

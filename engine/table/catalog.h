@@ -1,18 +1,22 @@
 #pragma once
 
-// The names the engine knows: types (by type_id) and tables and views (by
-// name). Thread-safe; the objects it hands out stay valid while held, even
-// after they are removed.
+// The names the engine knows: types (by type_id), schemas, and the tables and
+// views in them (by name, resolved as names.h says: "schema.table", or
+// "table" in the default schema). Thread-safe; the objects it hands out stay
+// valid while held, even after they are removed.
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "engine/table/names.h"
 #include "engine/table/table.h"
 #include "engine/table/types.h"
 
@@ -20,30 +24,46 @@ namespace engine {
 
 class Catalog {
  public:
+  Catalog();  // holds the default schema
+
   // Registers `type` and returns its id; registering an equal type again
   // returns the same id.
   std::string AddType(const TableType& type);
   // NotFound names the type id.
   absl::StatusOr<TableType> FindType(absl::string_view type_id) const;
+  // Every registered type, by id.
+  std::vector<std::pair<std::string, TableType>> Types() const;
 
-  // NotFound: "table 'x' does not exist".
+  // NotFound: "table 'x' does not exist" (x as asked).
   absl::StatusOr<std::shared_ptr<Table>> Find(absl::string_view name) const;
   bool Has(absl::string_view name) const;
-  // AlreadyExists when the name is taken.
+  // Adds a table under its name. AlreadyExists when its schema holds a table
+  // or view of that name; NotFound when its schema does not exist
+  // ("schema 's' does not exist").
   absl::Status Add(std::shared_ptr<Table> table);
   // Returns the removed table, or null.
   std::shared_ptr<Table> Remove(absl::string_view name);
-  // Every table and view, by name.
+  // Every table and view, by schema, then name.
   std::vector<std::shared_ptr<Table>> List() const;
+
+  // AlreadyExists when the schema exists.
+  absl::Status AddSchema(absl::string_view schema);
+  bool HasSchema(absl::string_view schema) const;
+  // Every schema's name, sorted.
+  std::vector<std::string> Schemas() const;
+  // The tables and views of a schema, by name (none for a missing schema).
+  std::vector<std::shared_ptr<Table>> ListSchema(absl::string_view schema) const;
+  // Removes a schema, and with `cascade` its tables and views, which it
+  // returns. NotFound: "schema 's' does not exist"; FailedPrecondition for
+  // the default schema, and without `cascade` for a schema that is not empty.
+  absl::StatusOr<std::vector<std::shared_ptr<Table>>> RemoveSchema(absl::string_view schema, bool cascade);
 
  private:
   mutable absl::Mutex mu_;
   std::map<std::string, TableType, std::less<>> types_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string, std::less<>> schemas_ ABSL_GUARDED_BY(mu_);
+  // By QualifiedTableName: "schema.table".
   std::map<std::string, std::shared_ptr<Table>, std::less<>> tables_ ABSL_GUARDED_BY(mu_);
 };
-
-// Checks a table or view name: 1..256 characters of letters, digits, '_', '-'
-// and '.'. The error names `field`.
-absl::Status ValidateTableName(absl::string_view name, absl::string_view field);
 
 }  // namespace engine

@@ -1,9 +1,11 @@
 #include "engine/table/table.h"
 
+#include "engine/table/names.h"
+
 namespace engine {
 
 Table::Table(std::string name, TableType type, Device* device, Kind kind)
-    : name_(std::move(name)), type_(std::move(type)), type_id_(type_.TypeId()), device_(device), kind_(kind) {
+    : name_(DisplayTableName(name)), type_(std::move(type)), type_id_(type_.TypeId()), device_(device), kind_(kind) {
   for (const ColumnDef& c : type_.columns()) columns_.emplace_back(c.phys(), c.char_width, c.nullable);
 }
 
@@ -43,6 +45,17 @@ void Table::Append(const std::vector<kernels::ColumnView>& columns, const kernel
 void Table::Replace(std::vector<kernels::Column> columns) {
   columns_ = std::move(columns);
   UpdateSizes();
+}
+
+std::map<std::string, std::string> Table::metadata() const {
+  absl::MutexLock lock(&metadata_mu_);
+  return metadata_;
+}
+
+void Table::UpdateMetadata(const std::map<std::string, std::string>& changes) {
+  absl::MutexLock lock(&metadata_mu_);
+  if (changes.empty()) metadata_.clear();
+  for (const auto& [key, value] : changes) metadata_[key] = value;
 }
 
 void Table::UpdateSizes() {

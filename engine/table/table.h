@@ -8,6 +8,7 @@
 // consistent numbers.
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,10 +25,14 @@ class Table {
  public:
   enum class Kind { kTable, kView };
 
+  // `name` as names.h reads it: "schema.table", or "table" in the default
+  // schema.
   Table(std::string name, TableType type, Device* device, Kind kind);
   Table(const Table&) = delete;
   Table& operator=(const Table&) = delete;
 
+  // The name as listings show it (DisplayTableName): "schema.table", or the
+  // bare name in the default schema, however it was spelt at creation.
   const std::string& name() const { return name_; }
   const TableType& type() const { return type_; }
   const std::string& type_id() const { return type_id_; }
@@ -50,6 +55,12 @@ class Table {
   // Replaces the content with `columns` (same layouts). REQUIRES: write turn.
   void Replace(std::vector<kernels::Column> columns);
 
+  // The user's metadata (/alter/table/metadata), key to value; safe to call
+  // at any time. UpdateMetadata adds or replaces the keys of `changes`; an
+  // empty `changes` clears every key.
+  std::map<std::string, std::string> metadata() const;
+  void UpdateMetadata(const std::map<std::string, std::string>& changes);
+
  private:
   void UpdateSizes();
 
@@ -63,6 +74,9 @@ class Table {
   mutable absl::Mutex sizes_mu_;
   int64_t rows_ ABSL_GUARDED_BY(sizes_mu_) = 0;
   size_t bytes_ ABSL_GUARDED_BY(sizes_mu_) = 0;
+
+  mutable absl::Mutex metadata_mu_;
+  std::map<std::string, std::string> metadata_ ABSL_GUARDED_BY(metadata_mu_);
 };
 
 }  // namespace engine

@@ -281,6 +281,8 @@ std::string TableType::AvroSchema(absl::string_view record_name) const {
   return Json{{"type", "record"}, {"name", record_name}, {"fields", fields}}.dump();
 }
 
+std::string TableType::RecordSchema() const { return AvroSchema(label_.empty() ? "type" : label_); }
+
 std::map<std::string, std::vector<std::string>> TableType::PropertyMap() const {
   std::map<std::string, std::vector<std::string>> out;
   for (const ColumnDef& c : columns_) {

@@ -65,6 +65,9 @@ class TableType {
   // Avro record schema (JSON text) of one record of this type, named
   // `record_name`; nullable columns are unions [type, "null"].
   std::string AvroSchema(absl::string_view record_name) const;
+  // The Avro schema named by the label ("type" without one): the type_schema
+  // that /create/type, /show/types, /show/table and /get/records report.
+  std::string RecordSchema() const;
   // The properties map of /create/type's response: column → properties.
   std::map<std::string, std::vector<std::string>> PropertyMap() const;
   // The same definition always yields the same id (a decimal string).

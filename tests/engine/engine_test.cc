@@ -830,6 +830,8 @@ TEST(EngineTest, SystemPropertiesGiveTheVersionClientsCheck) {
   const std::string version = map["version.gpudb_core_version"].get<std::string>();
   EXPECT_EQ(std::count(version.begin(), version.end(), '.'), 3) << version;
   EXPECT_EQ(map["conf.devices"], "host:0");
+  // One rank: Kinetica's clients send multi-head I/O to the head node.
+  EXPECT_EQ(map["conf.enable_worker_http_servers"], "FALSE");
 }
 
 TEST(EngineTest, FinishedJobRecordsWhenItStartedAndEnded) {

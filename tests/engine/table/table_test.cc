@@ -1,6 +1,7 @@
 #include "engine/table/table.h"
 
 #include <cstring>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -365,6 +366,98 @@ TEST_F(CatalogTest, TypesAreRegisteredByTheirId) {
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(missing.status().message(), "type '123' does not exist");
+}
+
+TEST_F(CatalogTest, ANameWithoutASchemaIsInTheDefaultSchema) {
+  std::shared_ptr<Table> t = Make("ki_home.t");
+  EXPECT_EQ(t->name(), "t");  // shown without the default schema
+  ASSERT_TRUE(catalog_.Add(t).ok());
+  EXPECT_EQ(catalog_.Find("t")->get(), t.get());
+  EXPECT_EQ(catalog_.Find("ki_home.t")->get(), t.get());
+  EXPECT_EQ(catalog_.Add(Make("t")).message(), "table 't' already exists");
+  EXPECT_EQ(catalog_.ListSchema("ki_home").size(), 1u);
+  EXPECT_EQ(catalog_.Remove("ki_home.t").get(), t.get());
+  EXPECT_FALSE(catalog_.Has("t"));
+}
+
+TEST_F(CatalogTest, TablesLiveInSchemasThatExist) {
+  EXPECT_EQ(catalog_.Schemas(), std::vector<std::string>{"ki_home"});
+  absl::Status s = catalog_.Add(Make("s1.t"));
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(s.message(), "schema 's1' does not exist");
+
+  ASSERT_TRUE(catalog_.AddSchema("s1").ok());
+  s = catalog_.AddSchema("s1");
+  EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(s.message(), "schema 's1' already exists");
+  ASSERT_TRUE(catalog_.AddSchema("a0").ok());
+  EXPECT_EQ(catalog_.Schemas(), (std::vector<std::string>{"a0", "ki_home", "s1"}));
+
+  // One name in two schemas, and a schema's name as a table's: apart.
+  std::shared_ptr<Table> home = Make("t"), other = Make("s1.t"), named_like = Make("s1");
+  for (const auto& t : {home, other, named_like}) ASSERT_TRUE(catalog_.Add(t).ok()) << t->name();
+  EXPECT_EQ(other->name(), "s1.t");
+  EXPECT_EQ(catalog_.Find("s1.t")->get(), other.get());
+  EXPECT_EQ(catalog_.Find("t")->get(), home.get());
+  EXPECT_EQ(catalog_.Find("s1")->get(), named_like.get());
+  EXPECT_FALSE(catalog_.Has("a0.t"));
+  EXPECT_EQ(catalog_.ListSchema("s1").size(), 1u);
+  EXPECT_EQ(catalog_.ListSchema("s").size(), 0u);  // not a prefix match
+  EXPECT_EQ(catalog_.ListSchema("nope").size(), 0u);
+  const std::vector<std::shared_ptr<Table>> all = catalog_.List();
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0]->name(), "s1");  // by schema, then name: ki_home.s1, ki_home.t, s1.t
+  EXPECT_EQ(all[2]->name(), "s1.t");
+}
+
+TEST_F(CatalogTest, RemoveSchema) {
+  ASSERT_TRUE(catalog_.AddSchema("s1").ok());
+  ASSERT_TRUE(catalog_.AddSchema("s10").ok());
+  std::shared_ptr<Table> a = Make("s1.a"), b = Make("s1.b"), other = Make("s10.a");
+  for (const auto& t : {a, b, other}) ASSERT_TRUE(catalog_.Add(t).ok());
+
+  auto refused = catalog_.RemoveSchema("s1", /*cascade=*/false);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(refused.status().message(),
+            "schema 's1' is not empty (2 tables); drop its tables first, or set options.cascade");
+  EXPECT_TRUE(catalog_.Has("s1.a"));
+
+  auto removed = catalog_.RemoveSchema("s1", /*cascade=*/true);
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  ASSERT_EQ(removed->size(), 2u);
+  EXPECT_EQ((*removed)[0].get(), a.get());
+  EXPECT_EQ((*removed)[1].get(), b.get());
+  EXPECT_FALSE(catalog_.HasSchema("s1"));
+  EXPECT_FALSE(catalog_.Has("s1.a"));
+  EXPECT_TRUE(catalog_.Has("s10.a"));
+
+  EXPECT_EQ(catalog_.RemoveSchema("s1", true).status().message(), "schema 's1' does not exist");
+  EXPECT_EQ(catalog_.RemoveSchema("s1", true).status().code(), absl::StatusCode::kNotFound);
+  auto home = catalog_.RemoveSchema("ki_home", true);
+  EXPECT_EQ(home.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(home.status().message(), "schema 'ki_home' is the default schema and cannot be dropped");
+  // An empty schema goes without cascade.
+  ASSERT_TRUE(catalog_.Remove("s10.a") != nullptr);
+  EXPECT_TRUE(catalog_.RemoveSchema("s10", false).ok());
+}
+
+TEST_F(CatalogTest, TypesListsEveryType) {
+  const std::string id = catalog_.AddType(type_);
+  const std::string other_id = catalog_.AddType(MustParse(R"([["z","int"]])"));
+  const auto types = catalog_.Types();
+  ASSERT_EQ(types.size(), 2u);
+  std::set<std::string> ids{types[0].first, types[1].first};
+  EXPECT_EQ(ids, (std::set<std::string>{id, other_id}));
+}
+
+TEST_F(TableTest, MetadataIsMergedAndClearedByAnEmptyChange) {
+  Table t("t", type_, &device_, Table::Kind::kTable);
+  EXPECT_TRUE(t.metadata().empty());
+  t.UpdateMetadata({{"owner", "ann"}, {"tier", "1"}});
+  t.UpdateMetadata({{"tier", "2"}});
+  EXPECT_EQ(t.metadata(), (std::map<std::string, std::string>{{"owner", "ann"}, {"tier", "2"}}));
+  t.UpdateMetadata({});
+  EXPECT_TRUE(t.metadata().empty());
 }
 
 TEST(ValidateTableNameTest, AcceptsLettersDigitsUnderscoreDashDot) {
