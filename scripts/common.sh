@@ -1,4 +1,5 @@
-# Shared by scripts/run.sh and scripts/test.sh: install what is missing, then
+# Shared by scripts/run.sh and scripts/test.sh: install what is missing (the
+# Debian packages, then .venv with the Python clients and pyarrow), then
 # configure and build. Source it; it defines `setup_and_build [targets...]`.
 
 set -euo pipefail
@@ -45,11 +46,14 @@ setup_venv() {
   fi
 }
 
-# The Python test clients (grpcio, gpudb, ...) in .venv.
+# The Python test clients (grpcio, gpudb, ...) in .venv, and pyarrow, whose
+# wheel carries the Arrow C++ headers and libraries the build links
+# (engine/io; CMakeLists.txt finds them through .venv/bin/python).
 setup_python() { setup_venv "$REPO/.venv" "$REPO/tests/python/requirements.txt"; }
 
 setup_and_build() {
   install_packages
+  setup_python  # before configuring: the build needs .venv's pyarrow
   # ccache keyed on paths relative to the checkout, so another clone hits it.
   export CCACHE_BASEDIR="$REPO"
   export CCACHE_NOHASHDIR=1

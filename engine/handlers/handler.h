@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -26,6 +27,10 @@ struct EngineLimits {
   int64_t max_get_records_size = 20000;
   // Rows a scan processes between checkpoints (progress, cancel, deadline).
   int64_t chunk_rows = int64_t{1} << 22;
+  // The directory whose files /insert/records/fromfiles reads and
+  // /export/records/tofiles writes (--files-dir); empty: none, and those
+  // endpoints refuse.
+  std::string files_dir;
 };
 
 // What a job running on a stream may use.
@@ -53,8 +58,10 @@ struct Handler {
   // Whether a running job may be cancelled: reads can; jobs that change
   // tables or types cannot.
   bool cancellable = false;
-  // The names the request reads and writes. Errors here (a malformed name)
-  // reject the job at submission.
+  // The names the request reads and writes: tables as the request spells
+  // them, or a schema's SchemaAccessName (the engine orders jobs by
+  // SchedulerAccesses of these, table/names.h). Errors here (a malformed
+  // name) reject the job at submission.
   absl::StatusOr<std::vector<Access>> (*access)(const Json& request) = nullptr;
   // Exactly one of these is set. `run` runs the job on a stream; `run_admin`
   // runs it at submission. Either returns the endpoint's response record;
