@@ -481,21 +481,11 @@ absl::StatusOr<Json> MinMax(JobContext& ctx, const Json& request) {
 absl::StatusOr<Json> Histogram(JobContext& ctx, const Json& request) {
   auto table = FindTable(ctx, request, "table_name");
   if (!table.ok()) return table.status();
+  auto bins = RequestedBins(request);
+  if (!bins.ok()) return bins.status();
   const double start = request["start"].get<double>();
   const double end = request["end"].get<double>();
   const double interval = request["interval"].get<double>();
-  if (!(interval > 0) || !std::isfinite(interval)) {
-    return absl::InvalidArgumentError(absl::StrCat("interval: must be a positive number, got ", interval));
-  }
-  if (!(end > start) || !std::isfinite(start) || !std::isfinite(end)) {
-    return absl::InvalidArgumentError(absl::StrCat("end: must be greater than start (", start, "), got ", end));
-  }
-  const double bins_exact = std::ceil((end - start) / interval);
-  constexpr double kMaxBins = 10'000'000;
-  if (bins_exact > kMaxBins) {
-    return absl::InvalidArgumentError(absl::StrCat("interval: (end - start) / interval gives ", bins_exact,
-                                                   " bins; at most ", kMaxBins, " are allowed"));
-  }
   auto value = EvaluateRows(ctx, **table, StringField(request, "column_name"), "column_name");
   if (!value.ok()) return value.status();
   if (value->def.is_string()) {
@@ -514,7 +504,7 @@ absl::StatusOr<Json> Histogram(JobContext& ctx, const Json& request) {
   }
   const std::vector<double> counts =
       kernels::Histogram(value->view, weights ? &weights->view : nullptr, nullptr, (*table)->rows(), start, end,
-                         interval, static_cast<int64_t>(bins_exact), ctx.exec);
+                         interval, *bins, ctx.exec);
   return Json{{"counts", counts}, {"start", start}, {"end", end}, {"info", Json::object()}};
 }
 

@@ -1,6 +1,7 @@
 #include "engine/handlers/request.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -95,6 +96,25 @@ absl::StatusOr<std::vector<OrderKey>> RequestedOrder(const Json& request) {
   if (!descending.ok()) return descending.status();
   if (absl::StripAsciiWhitespace(sort_by).empty()) return std::vector<OrderKey>{};
   return std::vector<OrderKey>{{std::string(absl::StripAsciiWhitespace(sort_by)), *descending}};
+}
+
+absl::StatusOr<int64_t> RequestedBins(const Json& request) {
+  const double start = request["start"].get<double>();
+  const double end = request["end"].get<double>();
+  const double interval = request["interval"].get<double>();
+  if (!(interval > 0) || !std::isfinite(interval)) {
+    return absl::InvalidArgumentError(absl::StrCat("interval: must be a positive number, got ", interval));
+  }
+  if (!(end > start) || !std::isfinite(start) || !std::isfinite(end)) {
+    return absl::InvalidArgumentError(absl::StrCat("end: must be greater than start (", start, "), got ", end));
+  }
+  const double bins = std::ceil((end - start) / interval);
+  constexpr double kMaxBins = 10'000'000;
+  if (bins > kMaxBins) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("interval: (end - start) / interval gives ", bins, " bins; at most ", kMaxBins, " are allowed"));
+  }
+  return static_cast<int64_t>(bins);
 }
 
 }  // namespace engine

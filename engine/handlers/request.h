@@ -64,4 +64,12 @@ absl::StatusOr<Page> ResolvePage(int64_t offset, int64_t limit, int64_t total, c
 // neither is set. Errors name the option.
 absl::StatusOr<std::vector<OrderKey>> RequestedOrder(const Json& request);
 
+// The number of bins that request.start, request.end and request.interval
+// make: ceil((end - start) / interval), bin i being [start + i*interval,
+// start + (i+1)*interval) and the last one closed at end (the bins of
+// /aggregate/histogram and /aggregate/statistics/byrange). InvalidArgument
+// names interval (not a positive number; more than 10^7 bins) or end (not
+// greater than start, or a bound not finite).
+absl::StatusOr<int64_t> RequestedBins(const Json& request);
+
 }  // namespace engine

@@ -1,10 +1,15 @@
-// /aggregate/statistics.
+// /aggregate/statistics, /aggregate/statistics/byrange.
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
+#include <map>
 #include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "engine/expr/expression.h"
 #include "engine/handlers/registry.h"
@@ -53,6 +58,26 @@ absl::StatusOr<StatName> ParseStat(const std::string& text) {
   return absl::InvalidArgumentError(absl::StrCat(
       "stats: '", text, "' is not a statistic (count, mean, stdv, variance, skew, kurtosis, sum, min, max, "
       "weighted_average, cardinality, estimated_cardinality, percentile(p), percentile_rank(v))"));
+}
+
+// The statistics the moments give: count, sum, min, max, mean, stdv and
+// variance (of a sample: 0 with fewer than two values), skew and kurtosis (of
+// the population, kurtosis not in excess; 0 when every value is equal);
+// nullopt for another name.
+std::optional<double> MomentStatistic(const std::string& name, const kernels::Moments& m) {
+  const double n = static_cast<double>(m.count);
+  const double variance = m.count > 1 ? m.m2 / (n - 1) : 0.0;
+  const double pop_variance = m.count > 0 ? m.m2 / n : 0.0;
+  if (name == "count") return n;
+  if (name == "sum") return m.sum;
+  if (name == "min") return m.min;
+  if (name == "max") return m.max;
+  if (name == "mean") return m.mean;
+  if (name == "stdv") return std::sqrt(variance);
+  if (name == "variance") return variance;
+  if (name == "skew") return pop_variance > 0 ? (m.m3 / n) / std::pow(pop_variance, 1.5) : 0.0;
+  if (name == "kurtosis") return pop_variance > 0 ? (m.m4 / n) / (pop_variance * pop_variance) : 0.0;
+  return std::nullopt;
 }
 
 // Moments of a numeric expression over every row, in chunks.
@@ -124,33 +149,13 @@ absl::StatusOr<Json> AggregateStatistics(JobContext& ctx, const Json& request) {
     m->count = *present;
   }
   const double n = static_cast<double>(m->count);
-  // Sample variance and deviation (0 with fewer than two values); skew and
-  // kurtosis of the population (kurtosis not in excess).
-  const double variance = m->count > 1 ? m->m2 / (n - 1) : 0.0;
-  const double pop_variance = m->count > 0 ? m->m2 / n : 0.0;
 
   std::optional<SortedValues> sorted;
   Json stats = Json::object();
   for (const auto& [text, stat] : wanted) {
     double v = 0;
-    if (stat.name == "count") {
-      v = n;
-    } else if (stat.name == "mean") {
-      v = m->mean;
-    } else if (stat.name == "stdv") {
-      v = std::sqrt(variance);
-    } else if (stat.name == "variance") {
-      v = variance;
-    } else if (stat.name == "skew") {
-      v = pop_variance > 0 ? (m->m3 / n) / std::pow(pop_variance, 1.5) : 0.0;
-    } else if (stat.name == "kurtosis") {
-      v = pop_variance > 0 ? (m->m4 / n) / (pop_variance * pop_variance) : 0.0;
-    } else if (stat.name == "sum") {
-      v = m->sum;
-    } else if (stat.name == "min") {
-      v = m->min;
-    } else if (stat.name == "max") {
-      v = m->max;
+    if (std::optional<double> from_moments = MomentStatistic(stat.name, *m)) {
+      v = *from_moments;
     } else if (stat.name == "weighted_average") {
       const std::string weight = Option(request, "weight_column_name");
       if (weight.empty()) {
@@ -194,10 +199,298 @@ absl::StatusOr<Json> AggregateStatistics(JobContext& ctx, const Json& request) {
   return Json{{"stats", stats}, {"info", Json::object()}};
 }
 
+// ---------------------------------------------------------------------------
+// /aggregate/statistics/byrange: statistics of value_column_name in each bin
+// of column_name, over the rows where select_expression holds. Bins are
+// /aggregate/histogram's, [start + i*interval, start + (i+1)*interval) with
+// the last one closed at end; or, with options.bin_values, one per listed
+// value of a string or integer column. The response has an array per
+// statistic asked for, a value per bin (0 for a bin without values), and
+// always "count", the rows of each bin (the histogram of column_name).
+//
+// The bins are groups (kernels::GroupRows of each row's bin) and most
+// statistics their aggregates; skew and kurtosis, which no aggregate gives,
+// come from the moments of each bin's values (kernels::ComputeMoments over
+// the values ordered by bin, one call per bin that has rows).
+
+const char* const kRangeStats[] = {"count",    "sum", "mean", "stdv",  "variance", "skew",
+                                   "kurtosis", "min", "max",  "first", "last",     "weighted_average"};
+
+// The statistics that are one aggregate of the values of a bin.
+const kernels::AggKind* ValueAggregate(const std::string& stat) {
+  static constexpr struct {
+    const char* name;
+    kernels::AggKind kind;
+  } kAggregates[] = {{"sum", kernels::AggKind::kSum},      {"mean", kernels::AggKind::kMean},
+                     {"stdv", kernels::AggKind::kStdSamp}, {"variance", kernels::AggKind::kVarSamp},
+                     {"min", kernels::AggKind::kMin},      {"max", kernels::AggKind::kMax}};
+  for (const auto& a : kAggregates) {
+    if (stat == a.name) return &a.kind;
+  }
+  return nullptr;
+}
+
+// The bins of a request: the rows in some bin grouped by bin, and the bin of
+// each group.
+struct Bins {
+  int64_t count = 0;
+  RowSet rows;
+  RowValues key;  // the value rows are grouped by
+  kernels::Groups groups;
+  std::vector<int64_t> of_group;
+};
+
+// How rows fall into bins: the filter that keeps the rows in some bin, and
+// the key the rows of a bin share. Bins of start, end and interval keep
+// "(column) between start and end" and key the bin number as
+// /aggregate/histogram computes it (in double); bins of listed values keep
+// "(column) in (values)" and key the column, each value's bin in by_value.
+struct BinRule {
+  std::string keep;
+  std::string key;
+  int64_t count = 0;
+  std::map<std::string, int64_t> by_value;  // the bin of each listed value, as text
+};
+
+absl::StatusOr<BinRule> RangeBins(const Json& request, const std::string& column, const ColumnDef& def) {
+  if (def.is_string()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("column_name: bins of start, end and interval need a numeric column, not ", def.type_name(),
+                     "; or give options.bin_values"));
+  }
+  auto bins = RequestedBins(request);
+  if (!bins.ok()) return bins.status();
+  const double start = request["start"].get<double>();
+  const double end = request["end"].get<double>();
+  const double interval = request["interval"].get<double>();
+  BinRule rule;
+  rule.count = *bins;
+  rule.keep = absl::StrCat("(", column, ") between (", NumberLiteral(start), ") and (", NumberLiteral(end), ")");
+  rule.key = absl::StrCat("least(floor(((", column, ") * 1.0 - (", NumberLiteral(start), ")) / (",
+                          NumberLiteral(interval), ")), ", rule.count - 1, ")");
+  return rule;
+}
+
+absl::StatusOr<BinRule> ListedBins(const std::string& list, const std::string& column, const ColumnDef& def) {
+  if (!def.is_string() && !def.is_integer()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("column_name: options.bin_values needs a string or integer column, not ", def.type_name()));
+  }
+  BinRule rule;
+  std::vector<std::string> literals;
+  for (absl::string_view piece : absl::StrSplit(list, ',')) {
+    std::string text(absl::StripAsciiWhitespace(piece));
+    if (!def.is_string()) {
+      int64_t v = 0;
+      if (!absl::SimpleAtoi(text, &v)) {
+        return absl::InvalidArgumentError(absl::StrCat("options.bin_values: '", text, "' is not an integer (column '",
+                                                       column, "' is ", def.type_name(), ")"));
+      }
+      text = absl::StrCat(v);
+    }
+    if (!rule.by_value.emplace(text, rule.count).second) {
+      return absl::InvalidArgumentError(absl::StrCat("options.bin_values: '", text, "' is listed twice"));
+    }
+    literals.push_back(def.is_string() ? StringLiteral(text) : text);
+    ++rule.count;
+  }
+  rule.keep = absl::StrCat("(", column, ") in (", absl::StrJoin(literals, ", "), ")");
+  rule.key = column;
+  return rule;
+}
+
+// The value at `row` of a column of any numeric layout, as a double.
+double NumberAt(const HostColumn& values, int64_t row) {
+  return values.type == kernels::PhysType::kFloat32 || values.type == kernels::PhysType::kFloat64
+             ? values.FloatAt(row)
+             : static_cast<double>(values.IntAt(row));
+}
+
+// One value per bin from one per group (null and missing bins: 0).
+std::vector<double> PerBin(JobContext& ctx, const Bins& bins, const kernels::Column& per_group) {
+  std::vector<double> out(static_cast<size_t>(bins.count), 0.0);
+  const HostColumn host = ToHost(per_group.view(), per_group.nullable(), 0, bins.groups.count, ctx.exec);
+  for (int64_t g = 0; g < bins.groups.count; ++g) {
+    if (host.IsValid(g)) out[bins.of_group[g]] = NumberAt(host, g);
+  }
+  return out;
+}
+
+// A numeric column or expression of the request, for errors named `field`.
+absl::StatusOr<RowValues> NumericValues(JobContext& ctx, const Table& table, const std::string& text,
+                                        absl::string_view field) {
+  auto values = EvaluateRows(ctx, table, text, field);
+  if (!values.ok()) return values.status();
+  if (values->def.is_string()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": '", text, "' must be numeric, not ", values->def.type_name()));
+  }
+  return values;
+}
+
+absl::StatusOr<Bins> MakeBins(JobContext& ctx, const Table& table, const Json& request, bool ordered) {
+  const std::string& column = StringField(request, "column_name");
+  auto binned = EvaluateRows(ctx, table, column, "column_name");
+  if (!binned.ok()) return binned.status();
+  const std::string list = Option(request, "bin_values");
+  auto rule = absl::StripAsciiWhitespace(list).empty() ? RangeBins(request, column, binned->def)
+                                                       : ListedBins(list, column, binned->def);
+  if (!rule.ok()) return rule.status();
+  const std::string& select = StringField(request, "select_expression");
+  std::string keep = rule->keep;
+  if (!absl::StripAsciiWhitespace(select).empty()) {
+    auto program = CompileExpression(select, table.type(), table.views(), ExprUse::kPredicate);
+    if (!program.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("select_expression: ", program.status().message()));
+    }
+    keep = absl::StrCat("(", select, ") and ", keep);
+  }
+  Bins bins;
+  bins.count = rule->count;
+  auto rows = SelectRows(ctx, table, keep, "select_expression");
+  if (!rows.ok()) return rows.status();
+  bins.rows = *std::move(rows);
+  const bool string_key = binned->def.is_string();
+  auto key = rule->by_value.empty() ? EvaluateRows(ctx, table, rule->key, "column_name") : std::move(binned);
+  if (!key.ok()) return key.status();
+  bins.key = *std::move(key);
+  kernels::GroupOptions options;
+  options.ordered = ordered;
+  bins.groups = kernels::GroupRows({bins.key.view}, bins.rows.data(), bins.rows.count, options, ctx.exec);
+  kernels::Buffer first = kernels::GroupFirstRows(bins.groups, ctx.exec);
+  kernels::Column keys = kernels::Gather(bins.key.view, first.as<int64_t>(), bins.groups.count, false, ctx.exec);
+  const HostColumn host = ToHost(keys.view(), false, 0, bins.groups.count, ctx.exec);
+  for (int64_t g = 0; g < bins.groups.count; ++g) {
+    bins.of_group.push_back(rule->by_value.empty() ? static_cast<int64_t>(NumberAt(host, g))
+                            : string_key           ? rule->by_value.at(std::string(host.StringAt(g)))
+                                                   : rule->by_value.at(absl::StrCat(host.IntAt(g))));
+  }
+  return bins;
+}
+
+// The moments of each group's values (the groups in order).
+absl::StatusOr<std::vector<kernels::Moments>> GroupMoments(JobContext& ctx, const Bins& bins, const RowValues& value) {
+  std::vector<int64_t> starts(static_cast<size_t>(bins.groups.count + 1), 0);
+  kernels::CopyToHostSync(starts.data(), bins.groups.starts.data(), starts.size() * sizeof(int64_t), ctx.exec);
+  kernels::Column sorted =
+      kernels::Gather(value.view, bins.groups.order.as<int64_t>(), bins.rows.count, true, ctx.exec);
+  ColumnDef def = value.def;
+  def.name = "v";
+  def.nullable = true;
+  auto program = CompileExpression("v", TableType({def}, ""), {sorted.view()}, ExprUse::kNumber);
+  if (!program.ok()) return program.status();
+  kernels::DeviceProgram device_program = kernels::Upload(*program, ctx.exec);
+  std::vector<kernels::Moments> moments(static_cast<size_t>(bins.groups.count));
+  absl::Status scanned = ForEachChunk(ctx, bins.groups.count, [&](int64_t begin, int64_t end) {
+    for (int64_t g = begin; g < end; ++g) {
+      moments[g] = kernels::ComputeMoments(device_program.view, starts[g], starts[g + 1], ctx.exec);
+    }
+  });
+  if (!scanned.ok()) return scanned;
+  return moments;
+}
+
+absl::StatusOr<Json> AggregateStatisticsByRange(JobContext& ctx, const Json& request) {
+  auto table = FindTable(ctx, request, "table_name");
+  if (!table.ok()) return table.status();
+  std::vector<std::string> wanted;
+  bool need_moments = false;
+  for (const std::string& text : SplitTopLevel(StringField(request, "stats"), ',')) {
+    if (text.empty()) continue;
+    if (std::find(std::begin(kRangeStats), std::end(kRangeStats), text) == std::end(kRangeStats)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("stats: '", text, "' is not a statistic by range (", absl::StrJoin(kRangeStats, ", "), ")"));
+    }
+    need_moments = need_moments || text == "skew" || text == "kurtosis";
+    wanted.push_back(text);
+  }
+  if (!Option(request, "additional_column_names").empty()) {
+    return absl::InvalidArgumentError(
+        "options.additional_column_names: not supported (Kinetica does not document how the statistics of more "
+        "value columns are keyed in the response); ask once per value column");
+  }
+  const std::string order_column = Option(request, "order_column_name");
+  const std::string weight_column = Option(request, "weight_column_name");
+  const std::string& value_column = StringField(request, "value_column_name");
+  auto value = NumericValues(ctx, **table, value_column, "value_column_name");
+  if (!value.ok()) return value.status();
+  std::optional<RowValues> order, weighted, weights;
+  for (const std::string& stat : wanted) {
+    if ((stat == "first" || stat == "last") && !order) {
+      if (order_column.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat("options.order_column_name: '", stat,
+                                                       "' is the value at the least or greatest order; name the "
+                                                       "column that orders the rows"));
+      }
+      // The order of the rows that have a value: first and last skip nulls.
+      auto o = EvaluateRows(ctx, **table, order_column, "options.order_column_name");
+      if (!o.ok()) return o.status();
+      o = EvaluateRows(ctx, **table, absl::StrCat("if(is_null(", value_column, "), null, ", order_column, ")"),
+                       "options.order_column_name");
+      if (!o.ok()) return o.status();
+      order = *std::move(o);
+    }
+    if (stat == "weighted_average" && !weights) {
+      if (weight_column.empty()) {
+        return absl::InvalidArgumentError("options.weight_column_name: weighted_average needs a weight column");
+      }
+      // Rows where either is null do not count.
+      auto w = NumericValues(ctx, **table, weight_column, "options.weight_column_name");
+      if (!w.ok()) return w.status();
+      auto wx = EvaluateRows(ctx, **table, absl::StrCat("(", value_column, ") * (", weight_column, ")"),
+                             "options.weight_column_name");
+      if (!wx.ok()) return wx.status();
+      auto wn = EvaluateRows(ctx, **table, absl::StrCat("(", weight_column, ") + 0 * (", value_column, ")"),
+                             "options.weight_column_name");
+      if (!wn.ok()) return wn.status();
+      weighted = *std::move(wx);
+      weights = *std::move(wn);
+    }
+  }
+
+  auto bins = MakeBins(ctx, **table, request, need_moments);
+  if (!bins.ok()) return bins.status();
+  if (absl::Status s = ctx.checkpoint(1, 2); !s.ok()) return s;
+  const auto aggregate = [&](kernels::AggKind kind, const RowValues* of, const RowValues* target) {
+    return PerBin(ctx, *bins,
+                  kernels::Aggregate(bins->groups, kind, of != nullptr ? &of->view : nullptr,
+                                     target != nullptr ? &target->view : nullptr, ctx.exec));
+  };
+  std::vector<kernels::Moments> moments;
+  if (need_moments) {
+    auto m = GroupMoments(ctx, *bins, *value);
+    if (!m.ok()) return m.status();
+    moments = *std::move(m);
+  }
+  Json stats = Json::object();
+  stats["count"] = aggregate(kernels::AggKind::kCount, nullptr, nullptr);
+  for (const std::string& stat : wanted) {
+    std::vector<double> v;
+    if (stat == "count") continue;
+    if (const kernels::AggKind* kind = ValueAggregate(stat)) {
+      v = aggregate(*kind, &*value, nullptr);
+    } else if (stat == "first") {
+      v = aggregate(kernels::AggKind::kArgMin, &*order, &*value);
+    } else if (stat == "last") {
+      v = aggregate(kernels::AggKind::kArgMax, &*order, &*value);
+    } else if (stat == "weighted_average") {
+      v = aggregate(kernels::AggKind::kSum, &*weighted, nullptr);
+      const std::vector<double> total = aggregate(kernels::AggKind::kSum, &*weights, nullptr);
+      for (size_t b = 0; b < v.size(); ++b) v[b] = total[b] != 0 ? v[b] / total[b] : 0.0;
+    } else {  // skew, kurtosis
+      v.assign(static_cast<size_t>(bins->count), 0.0);
+      for (int64_t g = 0; g < bins->groups.count; ++g) v[bins->of_group[g]] = *MomentStatistic(stat, moments[g]);
+    }
+    stats[stat] = v;
+  }
+  return Json{{"stats", stats}, {"info", Json::object()}};
+}
+
 }  // namespace
 
 void AddStatisticsHandlers(HandlerMap* handlers) {
   (*handlers)["/aggregate/statistics"] = Handler{true, ReadTableAccess, AggregateStatistics};
+  (*handlers)["/aggregate/statistics/byrange"] = Handler{true, ReadTableAccess, AggregateStatisticsByRange};
 }
 
 }  // namespace engine
