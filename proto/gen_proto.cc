@@ -31,10 +31,6 @@ using Kind = TypeSchema::Kind;
   std::exit(1);
 }
 
-bool IsScalar(Kind kind) {
-  return kind != Kind::kArray && kind != Kind::kMap && kind != Kind::kRecord && kind != Kind::kNullable;
-}
-
 const char* ScalarType(Kind kind) {
   switch (kind) {
     case Kind::kString:
@@ -72,7 +68,7 @@ bool NeedsPresence(const engine::Json& value) {
 class Wrappers {
  public:
   // The proto type of a value inside a container: a scalar, or a wrapper.
-  std::string ItemType(const TypeSchema& t) { return IsScalar(t.kind) ? ScalarType(t.kind) : Wrapper(t); }
+  std::string ItemType(const TypeSchema& t) { return engine::IsScalarKind(t.kind) ? ScalarType(t.kind) : Wrapper(t); }
 
   std::string text() const { return text_.str(); }
 
@@ -101,7 +97,7 @@ class Wrappers {
     } else if (t.kind == Kind::kMap) {
       field = absl::StrCat("map<string, ", ItemType(*t.item), "> values = 1;");
     } else {
-      if (!IsScalar(t.item->kind)) Fail("a nullable container");
+      if (!engine::IsScalarKind(t.item->kind)) Fail("a nullable container");
       field = absl::StrCat("optional ", ScalarType(t.item->kind), " value = 1;");
     }
     text_ << "message " << name << " { " << field << " }\n";
@@ -124,7 +120,7 @@ std::string Message(const TypeSchema& record, Wrappers* wrappers) {
       type = "repeated " + wrappers->ItemType(*t.item);
     } else if (t.kind == Kind::kMap) {
       type = absl::StrCat("map<string, ", wrappers->ItemType(*t.item), ">");
-    } else if (IsScalar(t.kind)) {
+    } else if (engine::IsScalarKind(t.kind)) {
       type = ScalarType(t.kind);
       if (field.default_value && NeedsPresence(*field.default_value)) {
         type = "optional " + type;

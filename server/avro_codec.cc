@@ -56,7 +56,8 @@ bool IsUtf8(absl::string_view s) {
 
 class Decoder {
  public:
-  explicit Decoder(absl::string_view bytes) : reader_(bytes) {}
+  // `packed`: array<bytes> values as packed byte lists.
+  Decoder(absl::string_view bytes, bool packed) : bytes_(bytes), reader_(bytes), packed_(packed) {}
 
   absl::StatusOr<Json> Record(const TypeSchema& record) {
     Json out;
@@ -70,8 +71,10 @@ class Decoder {
 
  private:
   absl::Status Fail(absl::string_view problem) const {
-    if (path_.empty()) return absl::InvalidArgumentError(problem);
-    return absl::InvalidArgumentError(absl::StrCat("field '", path_, "': ", problem));
+    std::string where = path_;
+    if (item_ != kNoItem) absl::StrAppend(&where, "[", item_, "]");
+    if (where.empty()) return absl::InvalidArgumentError(problem);
+    return absl::InvalidArgumentError(absl::StrCat("field '", where, "': ", problem));
   }
   absl::Status Check(const absl::Status& s) const { return s.ok() ? s : Fail(s.message()); }
 
@@ -138,16 +141,29 @@ class Decoder {
       case Kind::kBoolean:
         return Number<bool, bool>(&engine::AvroReader::Boolean, out);
       case Kind::kArray: {
+        if (packed_ && type.item->kind == Kind::kBytes) return PackedBytes(out);
         *out = Json::array();
+        auto& items = out->get_ref<Json::array_t&>();
+        // Items of a scalar kind name their index in an error through item_,
+        // which costs nothing until then; others through a path scope.
+        const bool scalar = engine::IsScalarKind(type.item->kind);
         for (;;) {
           int64_t count = 0;
           if (absl::Status s = BlockCount(&count); !s.ok()) return s;
           if (count == 0) return absl::OkStatus();
+          items.reserve(items.size() + static_cast<size_t>(count));
           for (int64_t i = 0; i < count; ++i) {
-            PathScope scope(&path_, out->size());
             Json item;
-            if (absl::Status s = Value(*type.item, &item); !s.ok()) return s;
-            out->push_back(std::move(item));
+            if (scalar) {
+              item_ = items.size();
+              absl::Status s = Value(*type.item, &item);
+              item_ = kNoItem;
+              if (!s.ok()) return s;
+            } else {
+              PathScope scope(&path_, items.size());
+              if (absl::Status s = Value(*type.item, &item); !s.ok()) return s;
+            }
+            items.push_back(std::move(item));
           }
         }
       }
@@ -174,6 +190,9 @@ class Decoder {
       }
       case Kind::kRecord: {
         *out = Json::object();
+        // Room for every field first: growing would copy (not move) the
+        // fields decoded so far, a whole list among them.
+        out->get_ref<Json::object_t&>().reserve(type.fields.size());
         for (const engine::FieldSchema& field : type.fields) {
           PathScope scope(&path_, field.name);
           Json item;
@@ -195,8 +214,37 @@ class Decoder {
     return absl::InternalError("unhandled schema kind");
   }
 
+  // An array<bytes> as a packed byte list: each block's items are checked
+  // (Avro's (length, bytes) pairs, every length within the data) and copied
+  // as they are, at once.
+  absl::Status PackedBytes(Json* out) {
+    engine::PackedBytesBuilder packed;
+    size_t index = 0;
+    for (;;) {
+      int64_t count = 0;
+      if (absl::Status s = BlockCount(&count); !s.ok()) return s;
+      if (count == 0) break;
+      const size_t begin = reader_.position();
+      for (int64_t i = 0; i < count; ++i, ++index) {
+        absl::string_view item;
+        if (absl::Status s = reader_.Bytes(&item); !s.ok()) {
+          PathScope scope(&path_, index);
+          return Fail(s.message());
+        }
+      }
+      packed.AddEncoded(bytes_.substr(begin, reader_.position() - begin), static_cast<uint64_t>(count));
+    }
+    *out = packed.Finish();
+    return absl::OkStatus();
+  }
+
+  static constexpr size_t kNoItem = ~size_t{0};
+
+  absl::string_view bytes_;
   engine::AvroReader reader_;
+  const bool packed_;
   std::string path_;
+  size_t item_ = kNoItem;  // the index of the scalar array item being read
 };
 
 class Encoder {
@@ -254,6 +302,7 @@ class Encoder {
         writer_.Boolean(v.get<bool>());
         return absl::OkStatus();
       case Kind::kArray: {
+        if (type.item->kind == Kind::kBytes && engine::IsPackedBytes(v)) return PackedBytes(v);
         if (!v.is_array()) return Mismatch(type, v);
         if (!v.empty()) {
           writer_.Long(static_cast<int64_t>(v.size()));
@@ -312,6 +361,22 @@ class Encoder {
     return Fail(absl::StrCat("expected ", engine::KindName(type.kind), ", got ", engine::JsonTypeName(v)));
   }
 
+  // A packed byte list as one block of its items.
+  absl::Status PackedBytes(const Json& v) {
+    engine::BytesListReader items(v);
+    if (items.size() > 0) writer_.Long(static_cast<int64_t>(items.size()));
+    while (!items.done()) {
+      absl::string_view item;
+      if (absl::Status s = items.Next(&item); !s.ok()) {
+        PathScope scope(&path_, items.index() - 1);
+        return Fail(s.message());
+      }
+      writer_.Bytes(item);
+    }
+    writer_.Long(0);
+    return absl::OkStatus();
+  }
+
   engine::AvroWriter writer_;
   std::string path_;
 };
@@ -319,7 +384,11 @@ class Encoder {
 }  // namespace
 
 absl::StatusOr<Json> AvroCodec::Decode(const TypeSchema& record, absl::string_view bytes) const {
-  return Decoder(bytes).Record(record);
+  return Decoder(bytes, /*packed=*/false).Record(record);
+}
+
+absl::StatusOr<Json> AvroCodec::DecodePacked(const TypeSchema& record, absl::string_view bytes) const {
+  return Decoder(bytes, /*packed=*/true).Record(record);
 }
 
 absl::StatusOr<std::string> AvroCodec::Encode(const TypeSchema& record, const Json& value) const {

@@ -34,10 +34,15 @@ class AvroCodec final : public BinaryCodec {
   // is allocated, so a giant length in a short body is refused at once.
   absl::StatusOr<engine::Json> Decode(const engine::TypeSchema& record,
                                       absl::string_view bytes) const override;
+  // As Decode, with every array<bytes> value a packed byte list: each block
+  // of items is checked (every length within the data) and copied at once.
+  absl::StatusOr<engine::Json> DecodePacked(const engine::TypeSchema& record,
+                                            absl::string_view bytes) const override;
 
   // Encodes a normalized `record` value (engine::Normalize's form; a string
-  // where bytes are expected is taken as code points 0-255). Internal errors
-  // name the field whose value does not fit its type.
+  // where bytes are expected is taken as code points 0-255; a packed byte
+  // list as its items). Internal errors name the field whose value does not
+  // fit its type.
   absl::StatusOr<std::string> Encode(const engine::TypeSchema& record,
                                      const engine::Json& value) const override;
 };

@@ -3,7 +3,9 @@
 #include <google/protobuf/message.h>
 
 #include <memory>
+#include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "server/proto_json.h"
@@ -38,16 +40,105 @@ absl::StatusOr<std::unique_ptr<google::protobuf::Message>> NewMessage(const engi
   return std::unique_ptr<google::protobuf::Message>(prototype->New());
 }
 
+absl::Status Malformed(absl::string_view bytes, const google::protobuf::Message& message) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("malformed protobuf: ", bytes.size(), " bytes are not a ", message.GetTypeName()));
+}
+
+// A protobuf varint at *p (advanced past it); false when cut short or over
+// 10 bytes.
+bool ReadVarint(const char** p, const char* end, uint64_t* v) {
+  uint64_t value = 0;
+  for (int shift = 0; shift < 70; shift += 7) {
+    if (*p == end) return false;
+    const uint8_t b = static_cast<uint8_t>(*(*p)++);
+    value |= static_cast<uint64_t>(b & 0x7F) << shift;
+    if ((b & 0x80) == 0) {
+      *v = value;
+      return true;
+    }
+  }
+  return false;
+}
+
+// The wire encoding of a message split in two: the entries of the fields in
+// `fields` (repeated bytes) as packed byte lists, one per field, and the
+// other entries as they were, in order, in `rest`. False when the encoding
+// is malformed (the caller then parses it whole, for protobuf's verdict).
+bool SplitPackedFields(absl::string_view bytes, const std::vector<const google::protobuf::FieldDescriptor*>& fields,
+                       std::vector<engine::PackedBytesBuilder>* packed, std::string* rest) {
+  const char* p = bytes.data();
+  const char* const end = p + bytes.size();
+  const char* kept = p;  // the start of the entries not yet copied to rest
+  while (p != end) {
+    const char* const entry = p;
+    uint64_t key = 0, n = 0;
+    if (!ReadVarint(&p, end, &key)) return false;
+    switch (key & 7) {
+      case 0:  // varint
+        if (!ReadVarint(&p, end, &n)) return false;
+        continue;
+      case 1:  // 64-bit
+        if (end - p < 8) return false;
+        p += 8;
+        continue;
+      case 5:  // 32-bit
+        if (end - p < 4) return false;
+        p += 4;
+        continue;
+      case 2:  // length-delimited
+        if (!ReadVarint(&p, end, &n) || n > static_cast<uint64_t>(end - p)) return false;
+        break;
+      default:  // groups: none in gpudb.proto
+        return false;
+    }
+    const char* const value = p;
+    p += n;
+    for (size_t f = 0; f < fields.size(); ++f) {
+      if (static_cast<uint64_t>(fields[f]->number()) != key >> 3) continue;
+      if (kept != entry) rest->append(kept, entry);
+      kept = p;
+      (*packed)[f].Add(absl::string_view(value, n));
+    }
+  }
+  rest->append(kept, end);
+  return true;
+}
+
 }  // namespace
+
+absl::StatusOr<engine::Json> ProtobufCodec::DecodePacked(const engine::TypeSchema& record,
+                                                         absl::string_view bytes) const {
+  auto message = NewMessage(record);
+  if (!message.ok()) return message.status();
+  // The record's array<bytes> fields, as the message's repeated bytes fields.
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  for (const engine::FieldSchema& field : record.fields) {
+    if (field.type->kind != engine::TypeSchema::Kind::kArray ||
+        field.type->item->kind != engine::TypeSchema::Kind::kBytes) {
+      continue;
+    }
+    const google::protobuf::FieldDescriptor* f = (*message)->GetDescriptor()->FindFieldByName(field.name);
+    if (f != nullptr && f->is_repeated() && f->type() == google::protobuf::FieldDescriptor::TYPE_BYTES) {
+      fields.push_back(f);
+    }
+  }
+  std::vector<engine::PackedBytesBuilder> packed(fields.size());
+  for (engine::PackedBytesBuilder& b : packed) b.Reserve(bytes.size());
+  std::string rest;
+  if (fields.empty() || !SplitPackedFields(bytes, fields, &packed, &rest)) return Decode(record, bytes);
+  // Without the packed fields' entries the message parses as it would whole.
+  if (!(*message)->ParseFromArray(rest.data(), static_cast<int>(rest.size()))) return Malformed(bytes, **message);
+  engine::Json out = MessageToJson(**message);
+  for (size_t f = 0; f < fields.size(); ++f) out[fields[f]->name()] = packed[f].Finish();
+  return out;
+}
 
 absl::StatusOr<engine::Json> ProtobufCodec::Decode(const engine::TypeSchema& record,
                                                    absl::string_view bytes) const {
   auto message = NewMessage(record);
   if (!message.ok()) return message.status();
-  if (!(*message)->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("malformed protobuf: ", bytes.size(), " bytes are not a ", (*message)->GetTypeName()));
-  }
+  if (!(*message)->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return Malformed(bytes, **message);
   return MessageToJson(**message);
 }
 

@@ -20,6 +20,12 @@ class BinaryCodec {
   // Decodes one `record` from `bytes`; InvalidArgument says what is malformed.
   virtual absl::StatusOr<engine::Json> Decode(const engine::TypeSchema& record,
                                               absl::string_view bytes) const = 0;
+  // As Decode, with the record's array<bytes> fields as packed byte lists
+  // (engine/api/json.h), checked item by item and with the same errors: how
+  // requests are decoded (JobApi::DecodeRequest), so that a list of a
+  // million records becomes one value, not a million.
+  virtual absl::StatusOr<engine::Json> DecodePacked(const engine::TypeSchema& record,
+                                                    absl::string_view bytes) const = 0;
   // Encodes a normalized `record` value.
   virtual absl::StatusOr<std::string> Encode(const engine::TypeSchema& record,
                                              const engine::Json& value) const = 0;
@@ -30,6 +36,8 @@ class ProtobufCodec final : public BinaryCodec {
  public:
   absl::StatusOr<engine::Json> Decode(const engine::TypeSchema& record,
                                       absl::string_view bytes) const override;
+  absl::StatusOr<engine::Json> DecodePacked(const engine::TypeSchema& record,
+                                            absl::string_view bytes) const override;
   absl::StatusOr<std::string> Encode(const engine::TypeSchema& record,
                                      const engine::Json& value) const override;
 };

@@ -135,7 +135,7 @@ absl::StatusOr<Json> JobApi::DecodeRequest(const engine::TypeSchema& record, abs
     }
     data = inflated;
   }
-  auto decoded = codec_.Decode(record, data);
+  auto decoded = codec_.DecodePacked(record, data);
   if (!decoded.ok()) return absl::InvalidArgumentError(absl::StrCat("data: ", decoded.status().message()));
   return decoded;
 }
@@ -360,12 +360,14 @@ void JobApi::Execute(const engine::Endpoint& endpoint, const std::string& encodi
   }
   const int64_t id = submitted->id;
   const bool watching = engine_.WhenFinished(id, [this, id, answer, done](const engine::JobSnapshot& job) {
+    // Forgotten before the caller has its answer, so that nothing it does
+    // next (/admin/show/jobs) still sees the synchronous job.
+    engine_.ForgetJob(id);
     if (job.state == engine::JobState::kDone) {
       done(answer(*job.response));
     } else {
       done(ErrorWrapper(absl::UnknownError(job.error)));
     }
-    engine_.ForgetJob(id);
   });
   if (!watching) done(ErrorWrapper(absl::InternalError(absl::StrCat("job ", id, " vanished before it finished"))));
 }

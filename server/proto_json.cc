@@ -108,6 +108,7 @@ Json FieldToJson(const Message& message, const FieldDescriptor* field) {
   }
   if (field->is_repeated()) {
     Json out = Json::array();
+    out.get_ref<Json::array_t&>().reserve(size);
     for (int i = 0; i < size; ++i) out.push_back(ValueToJson(message, field, i));
     return out;
   }
@@ -269,6 +270,18 @@ absl::Status FieldFromJson(const Json& json, Message* message, const FieldDescri
     return absl::OkStatus();
   }
   if (field->is_repeated()) {
+    if (field->type() == FieldDescriptor::TYPE_BYTES && engine::IsPackedBytes(json)) {
+      engine::BytesListReader items(json);
+      while (!items.done()) {
+        absl::string_view item;
+        if (absl::Status s = items.Next(&item); !s.ok()) {
+          const Path element_path{path, {}, items.index() - 1, true};
+          return FieldError(&element_path, s.message());
+        }
+        r->AddString(message, field, std::string(item));
+      }
+      return absl::OkStatus();
+    }
     if (!json.is_array()) return Mismatch(path, "array", json);
     for (size_t i = 0; i < json.size(); ++i) {
       const Path element_path{path, {}, i, true};
@@ -316,6 +329,9 @@ Json MessageToJson(const Message& message) {
     return r->HasField(message, field) ? ValueToJson(message, field, -1) : Json(nullptr);
   }
   Json out = Json::object();
+  // Room for every field first: growing would copy (not move) the fields
+  // converted so far.
+  out.get_ref<Json::object_t&>().reserve(descriptor->field_count());
   const auto emit = [&](const FieldDescriptor* field) {
     if (field->has_optional_keyword() && !r->HasField(message, field)) return;
     out[field->name()] = FieldToJson(message, field);

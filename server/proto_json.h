@@ -9,7 +9,8 @@
 //   stands for that field's value; one whose only field is an `optional` named
 //   `value` (NullableString) stands for that value, or null when it is absent;
 // - bytes are JSON binary values (JsonToMessage also takes a string of code
-//   points 0-255, Kinetica's JSON convention).
+//   points 0-255, Kinetica's JSON convention, and for a repeated bytes field
+//   a packed byte list, engine/api/json.h).
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>

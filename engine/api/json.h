@@ -6,7 +6,13 @@
 // requests and build responses in it. `bytes` fields hold binary values.
 
 #include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <cstdint>
 #include <string>
+#include <vector>
+
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
 namespace engine {
@@ -20,7 +26,100 @@ std::string ToCodePoints(absl::string_view bytes);
 bool FromCodePoints(absl::string_view utf8, std::string* bytes);
 
 // JSON text of `value`, with every binary value written as a code-point
-// string (the only way JSON can carry bytes here).
+// string (the only way JSON can carry bytes here), and every packed byte list
+// as an array of them.
 std::string DumpJson(const Json& value);
+
+// ---------------------------------------------------------------------------
+// Packed byte lists.
+//
+// An array<bytes> field of a request (insert_records_request.list: one Avro
+// record per row) may hold millions of items; as a JSON array each item is a
+// value of its own, an allocation and a copy per row. The transports decode
+// requests with such fields packed instead (BinaryCodec::DecodePacked): the
+// whole list is one binary value with subtype kPackedBytesSubtype, holding
+// the item count (8 bytes, little-endian), then the items as Avro writes an
+// array<bytes> block's items: each a zig-zag varint length, then its bytes.
+// Normalize accepts a packed list wherever an array<bytes> is expected;
+// handlers read either form through BytesListReader; DumpJson and the
+// transports' encoders write it as the ordinary array.
+
+inline constexpr uint64_t kPackedBytesSubtype = 0x6b636170;  // "pack"
+
+// True when `value` is a packed byte list.
+bool IsPackedBytes(const Json& value);
+
+// Builds a packed byte list, item by item or block by block.
+class PackedBytesBuilder {
+ public:
+  PackedBytesBuilder();
+  // Room for `bytes` more bytes of encoded items (a hint).
+  void Reserve(size_t bytes) { bytes_.reserve(bytes_.size() + bytes); }
+  // Appends one item.
+  void Add(absl::string_view item);
+  // Appends `count` items already encoded as Avro's (length, bytes) pairs.
+  // REQUIRES: `items` is exactly that, checked by the caller.
+  void AddEncoded(absl::string_view items, uint64_t count);
+  // The packed list; the builder is left empty.
+  Json Finish();
+
+ private:
+  std::vector<uint8_t> bytes_;  // the count's 8 bytes, then the items
+  uint64_t count_ = 0;
+};
+
+// Reads the items of a list of byte strings in either form, a JSON array of
+// binary values or a packed byte list, in order. A view: `list` must outlive
+// the reader. Any other value reads as an empty list.
+class BytesListReader {
+ public:
+  explicit BytesListReader(const Json& list);
+  explicit BytesListReader(Json&& list) = delete;
+
+  size_t size() const { return size_; }
+  // The index of the next item; size() when all have been read.
+  size_t index() const { return index_; }
+  bool done() const { return index_ == size_; }
+
+  // Reads the next item into `item` (a view into the list). REQUIRES:
+  // !done(). InvalidArgument, without the item's index (index() - 1 is it):
+  // "expected bytes" for an array element of another type; a packed item
+  // cut short (which DecodePacked never produces).
+  absl::Status Next(absl::string_view* item) {
+    if (array_ != nullptr) return NextElement(item);
+    // Packed: a varint length, then the bytes. A one-byte length (an item
+    // under 64 bytes) is the common case; anything else takes the careful
+    // path.
+    const uint8_t* p = next_;
+    if (p < end_ && *p < 0x80) {
+      const size_t n = *p >> 1;
+      if ((*p & 1) == 0 && n <= static_cast<size_t>(end_ - p - 1)) {
+        *item = absl::string_view(reinterpret_cast<const char*>(p + 1), n);
+        next_ = p + 1 + n;
+        ++index_;
+        return absl::OkStatus();
+      }
+    }
+    return NextPacked(item);
+  }
+
+  // Passes over the next `n` items (fewer at the end) without looking at
+  // them, except for a packed list's lengths: errors as Next.
+  absl::Status Skip(size_t n);
+
+ private:
+  absl::Status NextElement(absl::string_view* item);
+  absl::Status NextPacked(absl::string_view* item);
+
+  const Json* array_ = nullptr;  // the array form
+  const uint8_t* next_ = nullptr;  // the packed form: the next item
+  const uint8_t* end_ = nullptr;
+  size_t size_ = 0;
+  size_t index_ = 0;
+};
+
+// The ordinary form of a list: a packed one as a JSON array of binary
+// values; anything else as it is.
+Json UnpackBytes(const Json& list);
 
 }  // namespace engine

@@ -88,6 +88,10 @@ absl::Status NormalizeRecord(const TypeSchema& type, Json* value, std::string* p
     }
   }
   Json out = Json::object();
+  // Room for every field first: growing the fields' vector would copy the
+  // values moved in so far (its pairs have const keys, so they are copied,
+  // not moved), a whole list of records among them.
+  out.get_ref<Json::object_t&>().reserve(type.fields.size());
   for (const FieldSchema& field : type.fields) {
     PathScope scope(path, field.name);
     auto it = value->find(field.name);
@@ -138,8 +142,14 @@ absl::Status NormalizeAt(const TypeSchema& type, Json* value, std::string* path)
       if (!value->is_boolean()) return Mismatch(*path, type.kind, *value);
       return absl::OkStatus();
     case Kind::kArray: {
+      if (type.item->kind == Kind::kBytes && IsPackedBytes(*value)) return absl::OkStatus();
       if (!value->is_array()) return Mismatch(*path, type.kind, *value);
+      // Items of a scalar kind are left as they were when they fail (their
+      // normalization changes them only when it succeeds), so the path names
+      // the item only then: formatting it costs more than checking the item.
+      const bool scalar = IsScalarKind(type.item->kind);
       for (size_t i = 0; i < value->size(); ++i) {
+        if (scalar && NormalizeAt(*type.item, &(*value)[i], path).ok()) continue;
         PathScope scope(path, i);
         if (absl::Status s = NormalizeAt(*type.item, &(*value)[i], path); !s.ok()) return s;
       }
@@ -301,6 +311,10 @@ const char* KindName(TypeSchema::Kind kind) {
       return "nullable";
   }
   return "unknown";
+}
+
+bool IsScalarKind(TypeSchema::Kind kind) {
+  return kind != Kind::kArray && kind != Kind::kMap && kind != Kind::kRecord && kind != Kind::kNullable;
 }
 
 const char* JsonTypeName(const Json& value) {

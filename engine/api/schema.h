@@ -78,6 +78,10 @@ std::string MessageName(absl::string_view record_name);
 // Avro name of a kind: "string", "int", "array", "record", "nullable", ...
 const char* KindName(TypeSchema::Kind kind);
 
+// True for the kinds of one plain value: string, bytes, int, long, float,
+// double, boolean (not array, map, record or nullable).
+bool IsScalarKind(TypeSchema::Kind kind);
+
 // Name of a JSON value's type, as error messages give it: "null", "boolean",
 // "number", "string", "array", "object", "bytes" (a binary value).
 const char* JsonTypeName(const Json& value);
@@ -87,7 +91,9 @@ const char* JsonTypeName(const Json& value);
 // default. Numbers become int64 for int/long and double for float/double (an
 // integral double such as 5.0 is accepted for int/long, 5.5 is not; int must
 // fit in 32 bits). A `bytes` value may be a binary value or a string of code
-// points 0-255 (Kinetica's JSON convention), which becomes a binary value. A
+// points 0-255 (Kinetica's JSON convention), which becomes a binary value. An
+// array<bytes> value may also be a packed byte list (json.h), kept as it is
+// (its items are not looked at: only the transports' decoders make one). A
 // nullable value may be null.
 // Errors are InvalidArgument and name the field path and the problem:
 //   "missing field 'table_name'", "unknown field 'tabel_name'",

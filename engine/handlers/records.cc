@@ -54,7 +54,7 @@ absl::StatusOr<Json> InsertRecords(JobContext& ctx, const Json& request) {
   if (encoding == "binary" && !list_str.empty()) {
     return absl::InvalidArgumentError("list_str: records given with list_encoding 'binary'; put them in list");
   }
-  if (encoding == "json" && !list.empty()) {
+  if (encoding == "json" && BytesListReader(list).size() > 0) {
     return absl::InvalidArgumentError("list: binary records given with list_encoding 'json'; put them in list_str");
   }
   if (encoding != "binary" && encoding != "json") {
@@ -62,24 +62,32 @@ absl::StatusOr<Json> InsertRecords(JobContext& ctx, const Json& request) {
         absl::StrCat("list_encoding: expected 'binary' or 'json', got '", encoding, "'"));
   }
   // Decode in chunks, reporting progress; decoding is most of an insert's work.
-  const Json& records = encoding == "binary" ? list : list_str;
-  const size_t total = records.size();
+  // `list` is an array of binary values or, as the transports decode it, a
+  // packed byte list (engine/api/json.h).
   constexpr size_t kDecodeChunk = 16384;
   std::vector<HostColumn> columns = MakeHostColumns(type);
-  for (size_t begin = 0; begin < total; begin += kDecodeChunk) {
-    const size_t end = std::min(total, begin + kDecodeChunk);
-    absl::Status decoded = encoding == "binary" ? DecodeAvroRecords(type, list, decode, &columns, begin, end)
-                                                : DecodeJsonRecords(type, list_str, decode, &columns, begin, end);
-    if (!decoded.ok()) return decoded;
-    if (absl::Status s = ctx.checkpoint(end * 9, total * 10); !s.ok()) return s;
+  if (encoding == "binary") {
+    AvroRecordsDecoder decoder(type, list, decode);
+    const size_t total = decoder.size();
+    for (HostColumn& c : columns) c.Reserve(static_cast<int64_t>(total));
+    while (decoder.decoded() < total) {
+      if (absl::Status s = decoder.Next(kDecodeChunk, &columns); !s.ok()) return s;
+      if (absl::Status s = ctx.checkpoint(decoder.decoded() * 9, total * 10); !s.ok()) return s;
+    }
+  } else {
+    const size_t total = list_str.size();
+    for (size_t begin = 0; begin < total; begin += kDecodeChunk) {
+      const size_t end = std::min(total, begin + kDecodeChunk);
+      if (absl::Status s = DecodeJsonRecords(type, list_str, decode, &columns, begin, end); !s.ok()) return s;
+      if (absl::Status s = ctx.checkpoint(end * 9, total * 10); !s.ok()) return s;
+    }
   }
 
   const int64_t count = columns.empty() ? 0 : columns[0].size;
   const int64_t first_row = (*table)->rows();
   if (!*dry_run && count > 0) {
     std::vector<kernels::Column> staged;
-    for (const HostColumn& c : columns) staged.push_back(ToDevice(c, ctx.exec));
-    (*table)->Append(Views(staged), ctx.exec);
+    (*table)->Append(DeviceViews(columns, ctx.exec, &staged), ctx.exec);
   }
   Json record_ids = Json::array();
   if (*return_ids) {

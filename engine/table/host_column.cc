@@ -59,6 +59,16 @@ void HostColumn::AppendNull() {
   ++size;
 }
 
+void HostColumn::Reserve(int64_t rows) {
+  const size_t n = static_cast<size_t>(size + rows);
+  if (type == PhysType::kVarChars) {
+    offsets.reserve(n + 1);
+  } else {
+    data.reserve(n * kernels::ValueWidth(type, width));
+  }
+  if (nullable) validity.reserve(n);
+}
+
 int64_t HostColumn::IntAt(int64_t row) const {
   const char* p = data.data() + row * kernels::ValueWidth(type, width);
   switch (type) {
@@ -115,6 +125,21 @@ kernels::Column ToDevice(const HostColumn& column, const kernels::Exec& exec) {
   }
   return kernels::Column::Adopt(column.type, column.width, column.nullable, column.size,
                                 std::move(data), std::move(offsets), std::move(validity));
+}
+
+std::vector<kernels::ColumnView> DeviceViews(const std::vector<HostColumn>& columns, const kernels::Exec& exec,
+                                             std::vector<kernels::Column>* staged) {
+  std::vector<kernels::ColumnView> views;
+  views.reserve(columns.size());
+  if (exec.backend == kernels::Backend::kHost) {
+    for (const HostColumn& c : columns) views.push_back(c.view());
+    return views;
+  }
+  staged->clear();
+  staged->reserve(columns.size());
+  for (const HostColumn& c : columns) staged->push_back(ToDevice(c, exec));
+  for (const kernels::Column& c : *staged) views.push_back(c.view());
+  return views;
 }
 
 HostColumn ToHost(const kernels::ColumnView& column, bool nullable, int64_t begin, int64_t end,

@@ -33,6 +33,9 @@ struct HostColumn {
   void AppendString(absl::string_view v);
   // REQUIRES: nullable. Appends a zero value marked null.
   void AppendNull();
+  // Room for `rows` more rows without reallocating: values (all but their
+  // characters, for kVarChars), offsets and validity.
+  void Reserve(int64_t rows);
 
   bool IsValid(int64_t row) const { return !nullable || validity[row] != 0; }
   int64_t IntAt(int64_t row) const;
@@ -48,6 +51,12 @@ struct HostColumn {
 
 // Copies host rows to a new column on exec's device.
 kernels::Column ToDevice(const HostColumn& column, const kernels::Exec& exec);
+
+// `columns` as views on exec's device, for Table::Append: on a host device
+// the host columns themselves (host memory is that device's memory), else
+// copies made with ToDevice into `*staged`, which must outlive the views.
+std::vector<kernels::ColumnView> DeviceViews(const std::vector<HostColumn>& columns, const kernels::Exec& exec,
+                                             std::vector<kernels::Column>* staged);
 
 // Copies rows [begin, end) of a device column to the host.
 // `nullable` says whether the result keeps validity.

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "engine/api/schema.h"
@@ -11,6 +12,8 @@
 
 namespace engine {
 namespace {
+
+using kernels::PhysType;
 
 struct IntRange {
   int64_t min;
@@ -164,6 +167,153 @@ double ShortestFloat(float f) {
   return std::strtod(buf, nullptr);
 }
 
+// A varint-encoded Avro long at *p, advanced past it, with AvroReader::Long's
+// rules: at most 10 bytes, the tenth 0 or 1 (bit 63). False when malformed
+// or cut short. Inline, so that the decoding loop keeps *p in a register.
+inline bool ReadLong(const uint8_t** p, const uint8_t* end, int64_t* v) {
+  const uint8_t* q = *p;
+  uint64_t z = 0;
+  for (int shift = 0; shift < 63; shift += 7) {
+    if (q == end) return false;
+    const uint8_t b = *q++;
+    z |= static_cast<uint64_t>(b & 0x7F) << shift;
+    if (b < 0x80) {
+      *v = static_cast<int64_t>(z >> 1) ^ -static_cast<int64_t>(z & 1);
+      *p = q;
+      return true;
+    }
+  }
+  if (q == end || *q > 1) return false;
+  z |= static_cast<uint64_t>(*q++) << 63;
+  *v = static_cast<int64_t>(z >> 1) ^ -static_cast<int64_t>(z & 1);
+  *p = q;
+  return true;
+}
+
+// One column of a chunk being decoded: its storage grown for the chunk's
+// rows up front, written row by row in place, trimmed by Close. Reads
+// accept exactly what DecodeAvroValue accepts.
+class ColumnSink {
+ public:
+  // Sizes `column` for `rows` more rows whose strings take at most `bytes`.
+  static ColumnSink Open(const ColumnDef& def, size_t rows, size_t bytes, HostColumn* column) {
+    ColumnSink sink;
+    sink.nullable_ = def.nullable;
+    sink.width_ = static_cast<size_t>(def.char_width);
+    const IntRange range = RangeOf(def.kind);
+    sink.min_ = range.min;
+    sink.max_ = range.max;
+    sink.type_ = def.phys();
+    if (sink.nullable_) {
+      column->validity.resize(column->validity.size() + rows, 1);
+      sink.validity_ = column->validity.data() + column->validity.size() - rows;
+    }
+    if (sink.type_ == PhysType::kVarChars) {
+      sink.chars_ = column->data.size();
+      column->data.resize(sink.chars_ + bytes);
+      column->offsets.resize(column->offsets.size() + rows);
+      sink.offsets_ = column->offsets.data() + column->offsets.size() - rows;  // row r ends at offsets_[r]
+    } else {
+      const size_t w = static_cast<size_t>(kernels::ValueWidth(def.phys(), def.char_width));
+      column->data.resize(column->data.size() + rows * w, '\0');
+      sink.values_ = column->data.data() + column->data.size() - rows * w;
+    }
+    sink.data_ = column->data.data();
+    sink.rows_ = rows;
+    return sink;
+  }
+
+  // Reads row `r`'s value at *p (advanced past it). False when the value is
+  // malformed or refused.
+  bool Read(size_t r, const uint8_t** p, const uint8_t* end, const DecodeOptions& options) {
+    if (nullable_) {
+      int64_t branch = 0;
+      if (!ReadLong(p, end, &branch) || branch < 0 || branch > 1) return false;
+      if (branch == 1) {  // null: a zero value, or an empty string
+        validity_[r] = 0;
+        if (type_ == PhysType::kVarChars) offsets_[r] = static_cast<int64_t>(chars_);
+        return true;
+      }
+    }
+    int64_t v = 0;
+    switch (type_) {
+      case PhysType::kInt8:
+      case PhysType::kInt16:
+      case PhysType::kInt32:
+        // Avro int: 32 bits, then the column's own range.
+        if (!ReadLong(p, end, &v) || v < INT32_MIN || v > INT32_MAX || v < min_ || v > max_) return false;
+        if (type_ == PhysType::kInt8) {
+          values_[r] = static_cast<char>(v);
+        } else if (type_ == PhysType::kInt16) {
+          const int16_t x = static_cast<int16_t>(v);
+          std::memcpy(values_ + r * 2, &x, 2);
+        } else {
+          const int32_t x = static_cast<int32_t>(v);
+          std::memcpy(values_ + r * 4, &x, 4);
+        }
+        return true;
+      case PhysType::kInt64:
+        if (!ReadLong(p, end, &v)) return false;
+        std::memcpy(values_ + r * 8, &v, 8);
+        return true;
+      case PhysType::kFloat32: {
+        if (end - *p < 4) return false;
+        uint32_t bits;
+        std::memcpy(&bits, *p, 4);
+        // A signalling NaN comes out quiet, as through AppendFloat's double.
+        if ((bits & 0x7F800000u) == 0x7F800000u && (bits & 0x007FFFFFu) != 0) bits |= 0x00400000u;
+        std::memcpy(values_ + r * 4, &bits, 4);
+        *p += 4;
+        return true;
+      }
+      case PhysType::kFloat64:
+        if (end - *p < 8) return false;
+        std::memcpy(values_ + r * 8, *p, 8);
+        *p += 8;
+        return true;
+      case PhysType::kFixedChars:
+      case PhysType::kVarChars: {
+        if (!ReadLong(p, end, &v) || v < 0 || v > end - *p) return false;
+        const char* text = reinterpret_cast<const char*>(*p);
+        size_t n = static_cast<size_t>(v);
+        *p += n;
+        if (type_ == PhysType::kVarChars) {
+          std::memcpy(data_ + chars_, text, n);
+          chars_ += n;
+          offsets_[r] = static_cast<int64_t>(chars_);
+          return true;
+        }
+        if (n > width_) {  // as AppendText: refuse, or cut at a character boundary
+          if (!options.truncate_strings) return false;
+          n = width_;
+          while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+        }
+        std::memcpy(values_ + r * width_, text, n);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Trims the column to the rows written.
+  void Close(HostColumn* column) const {
+    if (type_ == PhysType::kVarChars) column->data.resize(chars_);
+    column->size += static_cast<int64_t>(rows_);
+  }
+
+ private:
+  PhysType type_ = PhysType::kInt64;
+  bool nullable_ = false;
+  size_t width_ = 0;  // kFixedChars
+  int64_t min_ = 0, max_ = 0;
+  char* values_ = nullptr;       // fixed widths: the chunk's first value
+  char* data_ = nullptr;         // kVarChars: the characters
+  size_t chars_ = 0;             // kVarChars: characters used
+  int64_t* offsets_ = nullptr;   // kVarChars: the end of the chunk's row r
+  uint8_t* validity_ = nullptr;  // nullable: the chunk's first row's
+  size_t rows_ = 0;
+};
+
 }  // namespace
 
 std::vector<HostColumn> MakeHostColumns(const TableType& type) {
@@ -173,27 +323,70 @@ std::vector<HostColumn> MakeHostColumns(const TableType& type) {
   return columns;
 }
 
+absl::Status DecodeAvroRecord(const TableType& type, const DecodeOptions& options, size_t index,
+                              absl::string_view bytes, std::vector<HostColumn>* columns) {
+  AvroReader in(bytes);
+  for (size_t c = 0; c < type.size(); ++c) {
+    if (absl::Status s = DecodeAvroValue(type.column(c), options, in, &(*columns)[c]); !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("list[", index, "]: column '", type.column(c).name, "': ", s.message()));
+    }
+  }
+  if (!in.at_end()) {
+    return absl::InvalidArgumentError(absl::StrCat("list[", index, "]: ", in.remaining(),
+                                                   " bytes left after the last column"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status DecodeAvroRecords(const TableType& type, const Json& records,
                                const DecodeOptions& options, std::vector<HostColumn>* columns,
                                size_t begin, size_t end) {
-  for (size_t i = begin; i < std::min(end, records.size()); ++i) {
-    const Json& record = records[i];
-    if (!record.is_binary()) {
-      return absl::InvalidArgumentError(absl::StrCat("list[", i, "]: expected bytes"));
-    }
-    const auto& bytes = record.get_binary();
-    AvroReader in(absl::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-    for (size_t c = 0; c < type.size(); ++c) {
-      if (absl::Status s = DecodeAvroValue(type.column(c), options, in, &(*columns)[c]); !s.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("list[", i, "]: column '", type.column(c).name, "': ", s.message()));
-      }
-    }
-    if (!in.at_end()) {
-      return absl::InvalidArgumentError(absl::StrCat("list[", i, "]: ", in.remaining(),
-                                                     " bytes left after the last column"));
-    }
+  AvroRecordsDecoder decoder(type, records, options);
+  if (absl::Status s = decoder.Skip(begin); !s.ok()) return s;
+  return decoder.Next(end - std::min(end, begin), columns);
+}
+
+AvroRecordsDecoder::AvroRecordsDecoder(const TableType& type, const Json& records, const DecodeOptions& options)
+    : type_(type), options_(options), records_(records) {}
+
+absl::Status AvroRecordsDecoder::Skip(size_t n) {
+  if (absl::Status s = records_.Skip(n); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("list[", records_.index(), "]: ", s.message()));
   }
+  return absl::OkStatus();
+}
+
+absl::Status AvroRecordsDecoder::Failed(size_t index, absl::string_view record) const {
+  std::vector<HostColumn> scratch = MakeHostColumns(type_);
+  if (absl::Status s = DecodeAvroRecord(type_, options_, index, record, &scratch); !s.ok()) return s;
+  return absl::InternalError(absl::StrCat("list[", index, "]: refused by the decoding loop but not by the reference"));
+}
+
+absl::Status AvroRecordsDecoder::Next(size_t n, std::vector<HostColumn>* columns) {
+  // The chunk's records, and the most bytes their strings can take.
+  n = std::min(n, records_.size() - records_.index());
+  const size_t first = records_.index();
+  chunk_.resize(n);
+  size_t bytes = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (absl::Status s = records_.Next(&chunk_[i]); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("list[", first + i, "]: ", s.message()));
+    }
+    bytes += chunk_[i].size();
+  }
+  // Every column sized for the chunk at once; the loop writes in place.
+  std::vector<ColumnSink> sinks;
+  sinks.reserve(type_.size());
+  for (size_t c = 0; c < type_.size(); ++c) sinks.push_back(ColumnSink::Open(type_.column(c), n, bytes, &(*columns)[c]));
+  for (size_t r = 0; r < n; ++r) {
+    const uint8_t* p = reinterpret_cast<const uint8_t*>(chunk_[r].data());
+    const uint8_t* const end = p + chunk_[r].size();
+    bool ok = true;
+    for (size_t c = 0; c < sinks.size() && ok; ++c) ok = sinks[c].Read(r, &p, end, options_);
+    if (!ok || p != end) return Failed(first + r, chunk_[r]);
+  }
+  for (size_t c = 0; c < type_.size(); ++c) sinks[c].Close(&(*columns)[c]);
   return absl::OkStatus();
 }
 

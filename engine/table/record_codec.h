@@ -25,15 +25,51 @@ struct DecodeOptions {
   bool truncate_strings = false;
 };
 
-// Appends the rows of `records` (a JSON array of binary values, each one Avro
-// record) to `columns`. On error nothing is guaranteed about `columns`; the
-// message names the record and column, e.g.
-// "list[3]: column 'x': data ends inside a number at byte 2".
-// Only records [begin, end) are decoded (end is capped to the list's size),
-// so a caller can decode a long list in chunks.
+// Appends the rows of `records` (a JSON array of binary values or a packed
+// byte list, engine/api/json.h; each item one Avro record) to `columns`. On
+// error nothing is guaranteed about `columns`; the message names the record
+// and column, e.g. "list[3]: column 'x': data ends inside a number at byte 2".
+// Only records [begin, end) are decoded (end is capped to the list's size);
+// to decode a long list in chunks, AvroRecordsDecoder reads it once.
 absl::Status DecodeAvroRecords(const TableType& type, const Json& records,
                                const DecodeOptions& options, std::vector<HostColumn>* columns,
                                size_t begin = 0, size_t end = SIZE_MAX);
+
+// Decodes a list of Avro records of `type` (as DecodeAvroRecords takes it)
+// into host columns, a chunk of records at a time, from the first record to
+// the last. Records are read by a loop over the columns that writes each
+// value straight into its column's storage, sized once per chunk; a record
+// that fails is read again by DecodeAvroRecord, whose message is the error.
+class AvroRecordsDecoder {
+ public:
+  // REQUIRES: `type` and `records` outlive the decoder.
+  AvroRecordsDecoder(const TableType& type, const Json& records, const DecodeOptions& options);
+  AvroRecordsDecoder(const TableType& type, Json&& records, const DecodeOptions& options) = delete;
+
+  size_t size() const { return records_.size(); }       // records in the list
+  size_t decoded() const { return records_.index(); }   // records read so far
+
+  // Passes over the next `n` records (fewer at the end) without decoding them.
+  absl::Status Skip(size_t n);
+  // Decodes the next `n` records (fewer at the end) and appends their rows to
+  // `columns` (MakeHostColumns(type), maybe with rows already). Errors as
+  // DecodeAvroRecords'; after one, nothing is guaranteed about `columns`.
+  absl::Status Next(size_t n, std::vector<HostColumn>* columns);
+
+ private:
+  absl::Status Failed(size_t index, absl::string_view record) const;
+
+  const TableType& type_;
+  DecodeOptions options_;
+  BytesListReader records_;
+  std::vector<absl::string_view> chunk_;  // the records of the chunk being decoded
+};
+
+// Decodes one Avro record (`bytes`, item `index` of the list) value by value
+// through AvroReader, appending a row to `columns`: the reference the loop
+// of AvroRecordsDecoder is tested against, and the source of its errors.
+absl::Status DecodeAvroRecord(const TableType& type, const DecodeOptions& options, size_t index,
+                              absl::string_view bytes, std::vector<HostColumn>* columns);
 
 // Appends the rows of `records` (a JSON array of strings, each a JSON object)
 // to `columns`. Errors name the record and the column, e.g.

@@ -337,6 +337,42 @@ TEST(ApiSchemaTest, NormalizeRejectsBadInput) {
             "field 'column_values_map.x[1]': expected string, got number");
 }
 
+TEST(ApiSchemaTest, NormalizeKeepsPackedByteListsWhereArraysOfBytesGo) {
+  PackedBytesBuilder builder;
+  builder.Add("a\xff");
+  builder.Add("");
+  const Json packed = builder.Finish();
+  const TypeSchema& insert = Request("/insert/records");
+  absl::StatusOr<Json> out = Normalize(insert, {{"table_name", "t"}, {"list", packed}});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ((*out)["list"], packed);  // as it was, not an array
+  EXPECT_EQ(UnpackBytes((*out)["list"]), Json::array({Bytes("a\xff"), Bytes("")}));
+  // Only an array<bytes> takes one: list_str is array<string>.
+  EXPECT_EQ(ErrorOf(insert, {{"table_name", "t"}, {"list_str", packed}}),
+            "field 'list_str': expected array, got bytes");
+  // A plain binary value is not a list.
+  EXPECT_EQ(ErrorOf(insert, {{"table_name", "t"}, {"list", Bytes("abc")}}),
+            "field 'list': expected array, got bytes");
+}
+
+TEST(ApiSchemaTest, NormalizeNamesTheItemOfAScalarArrayThatFails) {
+  // Scalar items are checked without their path, which is made only for
+  // the one that fails: the message is the same, whichever item it is.
+  const TypeSchema& list = *Request("/insert/records").fields[2].type;  // list_str: array<string>
+  Json items = Json::array();
+  for (int i = 0; i < 1000; ++i) items.push_back("x");
+  items[777] = 5;
+  EXPECT_EQ(ErrorOf(list, items), "field '[777]': expected string, got number");
+  EXPECT_EQ(ErrorOf(Request("/insert/records"), {{"table_name", "t"}, {"list_str", items}}),
+            "field 'list_str[777]': expected string, got number");
+  // Integers are converted in place, and left as they were when they fail.
+  const TypeSchema& ids = *Request("/admin/alter/jobs").fields[0].type;  // job_ids: array<long>
+  absl::StatusOr<Json> converted = Normalize(ids, Json::array({1.0, 2, -3.0}));
+  ASSERT_TRUE(converted.ok()) << converted.status();
+  EXPECT_EQ(converted->dump(), "[1,2,-3]");
+  EXPECT_EQ(ErrorOf(ids, Json::array({1, 2.5})), "field '[1]': expected long, got 2.5");
+}
+
 TEST(ApiSchemaTest, NormalizeWorksForResponses) {
   const TypeSchema& response = Response("/aggregate/statistics");
   absl::StatusOr<Json> out = Normalize(response, {{"stats", {{"count", 3}, {"mean", 1.5}}}});

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "engine/api/avro.h"
 #include "engine/api/json.h"
@@ -519,6 +520,211 @@ TEST(AvroRecordsTest, CharNTooLongIsRefusedOrTruncated) {
   AvroWriter(&record).String("wxyz");
   ASSERT_TRUE(DecodeAvro(type, Json::array({Binary(record)}), &columns).ok());
   EXPECT_EQ(columns[0].StringAt(0), "wxyz");
+}
+
+// ---------------------------------------------------------------------------
+// AvroRecordsDecoder: the loop /insert/records decodes with, against the
+// reference (DecodeAvroRecord, value by value), over packed lists and arrays.
+
+Json Packed(const std::vector<std::string>& records) {
+  PackedBytesBuilder builder;
+  for (const std::string& r : records) builder.Add(r);
+  return builder.Finish();
+}
+
+Json ArrayOf(const std::vector<std::string>& records) {
+  Json out = Json::array();
+  for (const std::string& r : records) out.push_back(Binary(r));
+  return out;
+}
+
+// Every record of `columns` in Avro.
+std::vector<std::string> EncodeAll(const TableType& type, const std::vector<HostColumn>& columns) {
+  std::vector<std::string> out;
+  for (int64_t r = 0; r < (columns.empty() ? 0 : columns[0].size); ++r) out.push_back(EncodeAvroRecord(type, columns, r));
+  return out;
+}
+
+// Decodes `records` with AvroRecordsDecoder in chunks of `chunk`.
+absl::Status DecodeInChunks(const TableType& type, const Json& records, size_t chunk, std::vector<HostColumn>* columns,
+                            DecodeOptions options = {}) {
+  *columns = MakeHostColumns(type);
+  AvroRecordsDecoder decoder(type, records, options);
+  while (decoder.decoded() < decoder.size()) {
+    const size_t before = decoder.decoded();
+    if (absl::Status s = decoder.Next(chunk, columns); !s.ok()) return s;
+    EXPECT_EQ(decoder.decoded(), std::min(decoder.size(), before + chunk));
+  }
+  return absl::OkStatus();
+}
+
+TEST(AvroRecordsDecoderTest, EveryKindInChunksOfAnySizeFromEitherForm) {
+  const TableType type = MustParse(kEveryKind);
+  const int kRows = 1000;
+  const std::vector<HostColumn> expected = RandomRows(type, kRows, 5, /*finite_only=*/false);
+  const std::vector<std::string> records = EncodeAll(type, expected);
+  for (const Json& list : {Packed(records), ArrayOf(records)}) {
+    for (size_t chunk : {size_t{1}, size_t{7}, size_t{999}, size_t{1000}, size_t{16384}}) {
+      SCOPED_TRACE(absl::StrCat(IsPackedBytes(list) ? "packed" : "array", ", chunks of ", chunk));
+      std::vector<HostColumn> decoded;
+      absl::Status s = DecodeInChunks(type, list, chunk, &decoded);
+      ASSERT_TRUE(s.ok()) << s;
+      for (size_t c = 0; c < type.size(); ++c) ExpectSameColumn(type.column(c), expected[c], decoded[c]);
+    }
+  }
+}
+
+TEST(AvroRecordsDecoderTest, EmptyListsAndOneRecord) {
+  const TableType type = MustParse(R"([["a","long"],["s","string","nullable"]])");
+  std::vector<HostColumn> columns;
+  ASSERT_TRUE(DecodeInChunks(type, Packed({}), 16, &columns).ok());
+  EXPECT_EQ(columns[0].size, 0);
+  EXPECT_EQ(columns[1].offsets, std::vector<int64_t>({0}));
+  std::vector<HostColumn> one = MakeHostColumns(type);
+  one[0].AppendInt(-7);
+  one[1].AppendString("x");
+  ASSERT_TRUE(DecodeInChunks(type, Packed(EncodeAll(type, one)), 16, &columns).ok());
+  for (size_t c = 0; c < type.size(); ++c) ExpectSameColumn(type.column(c), one[c], columns[c]);
+}
+
+TEST(AvroRecordsDecoderTest, AppendsAfterRowsAlreadyThere) {
+  const TableType type = MustParse(R"([["a","long"],["s","string","nullable"],["c","char4","nullable"]])");
+  const std::vector<HostColumn> first = RandomRows(type, 50, 1, true);
+  const std::vector<HostColumn> second = RandomRows(type, 70, 2, true);
+  // Expected: both, row by row.
+  std::vector<HostColumn> expected = MakeHostColumns(type);
+  std::vector<std::string> all = EncodeAll(type, first);
+  for (const std::string& r : EncodeAll(type, second)) all.push_back(r);
+  ASSERT_TRUE(DecodeAvroRecords(type, ArrayOf(all), {}, &expected).ok());
+  // Decoded: the first rows by the reference, then the rest by the loop.
+  std::vector<HostColumn> columns = MakeHostColumns(type);
+  size_t i = 0;
+  for (const std::string& r : EncodeAll(type, first)) ASSERT_TRUE(DecodeAvroRecord(type, {}, i++, r, &columns).ok());
+  for (HostColumn& c : columns) c.Reserve(70);
+  const Json list = Packed(EncodeAll(type, second));
+  AvroRecordsDecoder decoder(type, list, {});
+  ASSERT_TRUE(decoder.Next(30, &columns).ok());
+  ASSERT_TRUE(decoder.Next(100, &columns).ok());
+  for (size_t c = 0; c < type.size(); ++c) ExpectSameColumn(type.column(c), expected[c], columns[c]);
+}
+
+// The outcome of one record by the reference and by the loop must agree:
+// both accept it with the same row, or both refuse it with the same message.
+void ExpectSameVerdict(const TableType& type, const std::string& record, const DecodeOptions& options) {
+  std::vector<HostColumn> reference = MakeHostColumns(type);
+  const absl::Status expected = DecodeAvroRecord(type, options, 0, record, &reference);
+  for (const Json& list : {Packed({record}), ArrayOf({record})}) {
+    std::vector<HostColumn> columns = MakeHostColumns(type);
+    const absl::Status got = DecodeAvroRecords(type, list, options, &columns);
+    ASSERT_EQ(got.ok(), expected.ok()) << got << " vs the reference's " << expected;
+    if (!expected.ok()) {
+      EXPECT_EQ(got, expected);
+      continue;
+    }
+    for (size_t c = 0; c < type.size(); ++c) ExpectSameColumn(type.column(c), reference[c], columns[c]);
+  }
+}
+
+TEST(AvroRecordsDecoderTest, AgreesWithTheReferenceOnDamagedRecords) {
+  const TableType type = MustParse(kEveryKind);
+  const std::vector<HostColumn> rows = RandomRows(type, 300, 11, /*finite_only=*/false);
+  std::mt19937_64 rng(3);
+  int refused = 0;
+  for (const std::string& good : EncodeAll(type, rows)) {
+    std::vector<std::string> variants = {good, good + "x", good.substr(0, rng() % good.size())};
+    std::string flipped = good;
+    for (int k = 0; k < 3; ++k) flipped[rng() % flipped.size()] = static_cast<char>(rng());
+    variants.push_back(flipped);
+    for (const std::string& v : variants) {
+      ExpectSameVerdict(type, v, {});
+      std::vector<HostColumn> scratch = MakeHostColumns(type);
+      refused += DecodeAvroRecord(type, {}, 0, v, &scratch).ok() ? 0 : 1;
+    }
+  }
+  EXPECT_GT(refused, 600);  // the damage was seen
+}
+
+TEST(AvroRecordsDecoderTest, AgreesWithTheReferenceOnEdgeValues) {
+  // Each column's values at and past its limits, one column at a time.
+  struct Case {
+    const char* type;
+    std::string record;
+  };
+  const std::vector<Case> cases = {
+      {R"([["v","int8"]])", EncodeLong(127)},
+      {R"([["v","int8"]])", EncodeLong(-128)},
+      {R"([["v","int8"]])", EncodeLong(128)},
+      {R"([["v","int16"]])", EncodeLong(-32769)},
+      {R"([["v","boolean"]])", EncodeLong(1)},
+      {R"([["v","boolean"]])", EncodeLong(-1)},
+      {R"([["v","int"]])", EncodeLong(INT32_MIN)},
+      {R"([["v","int"]])", EncodeLong(int64_t{INT32_MAX} + 1)},
+      {R"([["v","long"]])", EncodeLong(INT64_MIN)},
+      {R"([["v","timestamp"]])", EncodeLong(INT64_MAX)},
+      {R"([["v","long"]])", std::string(9, '\xff') + "\x01"},        // ten bytes, bit 63
+      {R"([["v","long"]])", std::string(9, '\xff') + "\x02"},        // ten bytes, too wide
+      {R"([["v","long"]])", std::string(10, '\x80') + std::string(1, '\0')},  // eleven bytes
+      {R"([["v","long"]])", Bytes({0x80, 0x00})},                      // an overlong zero
+      {R"([["v","float"]])", "abc"},
+      {R"([["v","double"]])", "abcdefg"},
+      {R"([["v","string"]])", EncodeLong(-1)},
+      {R"([["v","string"]])", EncodeLong(4) + "abc"},
+      {R"([["v","bytes"]])", EncodeLong(0)},
+      {R"([["v","char4"]])", EncodeLong(4) + "abcd"},
+      {R"([["v","char4"]])", EncodeLong(5) + "abcde"},
+      {R"([["v","char4"]])", EncodeLong(6) + "ab\xc3\xa9xy"},
+      {R"([["v","int","nullable"]])", EncodeLong(1)},
+      {R"([["v","int","nullable"]])", EncodeLong(2)},
+      {R"([["v","int","nullable"]])", EncodeLong(-1)},
+      {R"([["v","string","nullable"]])", EncodeLong(0) + EncodeLong(2) + "hi"},
+      {R"([["v","char4","nullable"]])", EncodeLong(0) + EncodeLong(2) + "hi"},
+      {R"([["v","double","nullable"]])", EncodeLong(1) + "x"},
+  };
+  DecodeOptions truncate;
+  truncate.truncate_strings = true;
+  for (const Case& k : cases) {
+    SCOPED_TRACE(absl::StrCat(k.type, " ", absl::CEscape(k.record)));
+    const TableType type = MustParse(k.type);
+    ExpectSameVerdict(type, k.record, {});
+    ExpectSameVerdict(type, k.record, truncate);
+  }
+}
+
+TEST(AvroRecordsDecoderTest, ErrorsNameTheRecordOfTheWholeList) {
+  const TableType type = MustParse(kErrType);
+  std::vector<std::string> records(40000, kGood);
+  records[20001] = Bytes({0xd8, 0x04, 0x04, 0x0a, 0x06, 'a', 'b', 'c'});
+  std::vector<HostColumn> columns;
+  for (const Json& list : {Packed(records), ArrayOf(records)}) {
+    ExpectInvalid(DecodeInChunks(type, list, 16384, &columns), "list[20001]: column 'n': union branch 2 is not 0..1");
+    ExpectInvalid(DecodeAvroRecords(type, list, {}, &columns, 20000, 30000),
+                  "list[20001]: column 'n': union branch 2 is not 0..1");
+    columns = MakeHostColumns(type);
+    ASSERT_TRUE(DecodeAvroRecords(type, list, {}, &columns, 20002).ok());
+    EXPECT_EQ(columns[0].size, 40000 - 20002);
+  }
+  records[20001] = kGood + "zz";
+  ExpectInvalid(DecodeInChunks(type, Packed(records), 1000, &columns), "list[20001]: 2 bytes left after the last column");
+  Json mixed = ArrayOf({kGood, kGood});
+  mixed[1] = "x";
+  ExpectInvalid(DecodeInChunks(type, mixed, 16, &columns), "list[1]: expected bytes");
+}
+
+TEST(AvroRecordsDecoderTest, TruncatesCharNAtACharacterBoundaryWhenAsked) {
+  const TableType type = MustParse(R"([["c","char4"],["n","char4","nullable"]])");
+  std::string record;
+  AvroWriter w(&record);
+  w.String("ab\xc3\xa9x");  // 'é' would be cut at byte 4
+  w.UnionIndex(0);
+  w.String("wxyz");
+  std::vector<HostColumn> columns;
+  ExpectInvalid(DecodeInChunks(type, Packed({record}), 16, &columns),
+                "list[0]: column 'c': string of 5 bytes is longer than char4 allows");
+  DecodeOptions truncate;
+  truncate.truncate_strings = true;
+  ASSERT_TRUE(DecodeInChunks(type, Packed({record}), 16, &columns, truncate).ok());
+  EXPECT_EQ(columns[0].StringAt(0), "ab\xc3\xa9");
+  EXPECT_EQ(columns[1].StringAt(0), "wxyz");
 }
 
 // ---------------------------------------------------------------------------
