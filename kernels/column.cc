@@ -119,10 +119,10 @@ void Column::Append(const ColumnView& src, const Exec& exec) {
 }
 
 Column Column::Adopt(PhysType type, int32_t width, bool nullable, int64_t size, Buffer data,
-                     Buffer offsets, Buffer validity) {
+                     Buffer offsets, Buffer validity, int64_t chars) {
   Column c(type, width, nullable);
   c.size_ = size;
-  c.chars_ = type == PhysType::kVarChars ? static_cast<int64_t>(data.size()) : 0;
+  if (type == PhysType::kVarChars) c.chars_ = chars >= 0 ? chars : static_cast<int64_t>(data.size());
   c.data_ = std::move(data);
   c.offsets_ = std::move(offsets);
   c.validity_ = std::move(validity);

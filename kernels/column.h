@@ -96,11 +96,12 @@ class Column {
   // back from the device.
   static int64_t CharCount(const ColumnView& src, const Exec& exec);
 
-  // Takes ownership of freshly built buffers holding `size` rows.
-  // REQUIRES: buffers laid out as ColumnView describes; for kVarChars,
-  // offsets[0] == 0 and `data` holds exactly offsets[size] bytes.
+  // Takes ownership of freshly built buffers holding `size` rows (the
+  // buffers may hold more: room to grow). REQUIRES: buffers laid out as
+  // ColumnView describes; for kVarChars, offsets[0] == 0 and offsets[size] ==
+  // `chars` (-1: all of `data`).
   static Column Adopt(PhysType type, int32_t width, bool nullable, int64_t size,
-                      Buffer data, Buffer offsets, Buffer validity);
+                      Buffer data, Buffer offsets, Buffer validity, int64_t chars = -1);
 
  private:
   PhysType type_ = PhysType::kInt32;

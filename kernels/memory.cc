@@ -1,5 +1,8 @@
 #include "kernels/memory.h"
 
+#include <sys/mman.h>
+
+#include <cstdint>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -79,9 +82,7 @@ void* MemoryResource::AllocateBlock(size_t block_bytes, void* stream) {
   return p;
 }
 
-void* MemoryResource::Allocate(size_t bytes, void* stream) {
-  if (bytes == 0) return nullptr;
-  const size_t rounded = RoundUp(bytes);
+size_t MemoryResource::CountInUse(size_t rounded) {
   size_t used = in_use_.load(std::memory_order_relaxed);
   do {
     if (limit_ != 0 && (rounded > limit_ || used > limit_ - rounded)) {
@@ -89,6 +90,19 @@ void* MemoryResource::Allocate(size_t bytes, void* stream) {
                                      ", ", Mib(used), " of the ", Mib(limit_), " limit in use"));
     }
   } while (!in_use_.compare_exchange_weak(used, used + rounded, std::memory_order_relaxed));
+  return used;
+}
+
+void MemoryResource::CountPeak(size_t in_use) noexcept {
+  size_t peak = peak_.load(std::memory_order_relaxed);
+  while (in_use > peak && !peak_.compare_exchange_weak(peak, in_use, std::memory_order_relaxed)) {
+  }
+}
+
+void* MemoryResource::Allocate(size_t bytes, void* stream) {
+  if (bytes == 0) return nullptr;
+  const size_t rounded = RoundUp(bytes);
+  const size_t used = CountInUse(rounded);
   size_t block_bytes = rounded;
   const int cls = buckets_ != nullptr ? ClassOf(rounded, &block_bytes) : -1;
   void* p = nullptr;
@@ -108,12 +122,21 @@ void* MemoryResource::Allocate(size_t bytes, void* stream) {
                                    Mib(rounded)));
   }
   held_.fetch_add(block_bytes, std::memory_order_relaxed);
-  // The peak counts only memory actually handed out.
-  size_t peak = peak_.load(std::memory_order_relaxed);
-  while (used + rounded > peak &&
-         !peak_.compare_exchange_weak(peak, used + rounded, std::memory_order_relaxed)) {
-  }
+  CountPeak(used + rounded);  // only memory actually handed out
   return p;
+}
+
+void MemoryResource::Charge(size_t bytes) {
+  const size_t rounded = RoundUp(bytes);
+  const size_t used = CountInUse(rounded);
+  held_.fetch_add(rounded, std::memory_order_relaxed);
+  CountPeak(used + rounded);
+}
+
+void MemoryResource::Discharge(size_t bytes) noexcept {
+  const size_t rounded = RoundUp(bytes);
+  held_.fetch_sub(rounded, std::memory_order_relaxed);
+  in_use_.fetch_sub(rounded, std::memory_order_relaxed);
 }
 
 void MemoryResource::Deallocate(void* p, size_t bytes, void* stream) noexcept {
@@ -174,8 +197,25 @@ void MemoryResource::set_cache_limit(size_t bytes) {
 
 void MemoryResource::Trim() noexcept { ReleaseCache(0); }
 
+void AdviseHugePages(const void* p, size_t bytes) noexcept {
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kHugePageBytes - 1) & ~(kHugePageBytes - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(kHugePageBytes - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+}
+
 Buffer::Buffer(size_t bytes, const Exec& exec)
     : data_(exec.mr->Allocate(bytes, exec.stream)), bytes_(bytes), mr_(exec.mr), stream_(exec.stream) {}
+
+Buffer Buffer::Adopt(void* data, size_t bytes, std::shared_ptr<void> owner, const Exec& exec) {
+  exec.mr->Charge(bytes);
+  Buffer b;
+  b.data_ = data;
+  b.bytes_ = bytes;
+  b.mr_ = exec.mr;
+  b.stream_ = exec.stream;
+  b.owner_ = std::move(owner);
+  return b;
+}
 
 Buffer& Buffer::operator=(Buffer&& other) noexcept {
   if (this != &other) {
@@ -184,6 +224,7 @@ Buffer& Buffer::operator=(Buffer&& other) noexcept {
     bytes_ = other.bytes_;
     mr_ = other.mr_;
     stream_ = other.stream_;
+    owner_ = std::move(other.owner_);
     other.data_ = nullptr;
     other.bytes_ = 0;
     other.mr_ = nullptr;
@@ -192,7 +233,12 @@ Buffer& Buffer::operator=(Buffer&& other) noexcept {
 }
 
 void Buffer::Reset() noexcept {
-  if (mr_ != nullptr) mr_->Deallocate(data_, bytes_, stream_);
+  if (owner_ != nullptr) {
+    owner_.reset();
+    mr_->Discharge(bytes_);
+  } else if (mr_ != nullptr) {
+    mr_->Deallocate(data_, bytes_, stream_);
+  }
   data_ = nullptr;
   bytes_ = 0;
   mr_ = nullptr;

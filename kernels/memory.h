@@ -62,6 +62,11 @@ class MemoryResource {
   void* Allocate(size_t bytes, void* stream);
   // REQUIRES: p came from Allocate(bytes, ...) of this resource.
   void Deallocate(void* p, size_t bytes, void* stream) noexcept;
+  // Counts `bytes` of memory allocated elsewhere as held (Buffer::Adopt), as
+  // Allocate counts what it hands out: the same limit, accounting and
+  // OutOfMemory; nothing is allocated. Discharge(bytes) ends the count.
+  void Charge(size_t bytes);
+  void Discharge(size_t bytes) noexcept;
 
   Backend backend() const { return backend_; }
   int device() const { return device_; }
@@ -84,6 +89,10 @@ class MemoryResource {
   // The size class of a host block holding `rounded` bytes and its bucket
   // index, or -1 when blocks of this size are not cached.
   static int ClassOf(size_t rounded, size_t* block_bytes);
+  // Counts `rounded` bytes in use against the limit (throws OutOfMemory);
+  // returns the bytes in use before.
+  size_t CountInUse(size_t rounded);
+  void CountPeak(size_t in_use) noexcept;
   void* AllocateBlock(size_t block_bytes, void* stream);
   // Frees cached blocks, largest classes first, until at most `keep` bytes
   // stay cached.
@@ -102,12 +111,25 @@ class MemoryResource {
   std::unique_ptr<Bucket[]> buckets_;  // host pools only
 };
 
+// Asks the OS to back the whole huge pages (2 MiB) inside host memory
+// [p, p + bytes) with huge pages: for large buffers that are written whole,
+// whose first writes otherwise fault every 4 KiB (in a VM each fault costs
+// more than the copy that causes it). A hint; nothing happens where the OS
+// does not take it.
+inline constexpr size_t kHugePageBytes = size_t{2} << 20;
+void AdviseHugePages(const void* p, size_t bytes) noexcept;
+
 // An owning, untyped allocation from a MemoryResource. Move-only; frees on
 // destruction, ordered on the stream it was allocated on.
 class Buffer {
  public:
   Buffer() = default;
   Buffer(size_t bytes, const Exec& exec);
+  // Takes `bytes` of memory at `data` allocated elsewhere, which `owner`
+  // keeps alive until the buffer is freed, counted by exec's pool meanwhile
+  // (MemoryResource::Charge). REQUIRES: `data` is memory of exec's device (on
+  // a host device, host memory). Throws OutOfMemory, dropping `owner`.
+  static Buffer Adopt(void* data, size_t bytes, std::shared_ptr<void> owner, const Exec& exec);
   ~Buffer() { Reset(); }
   Buffer(Buffer&& other) noexcept { *this = std::move(other); }
   Buffer& operator=(Buffer&& other) noexcept;
@@ -134,6 +156,7 @@ class Buffer {
   size_t bytes_ = 0;
   MemoryResource* mr_ = nullptr;
   void* stream_ = nullptr;
+  std::shared_ptr<void> owner_;  // adopted memory: what keeps it alive
 };
 
 }  // namespace kernels

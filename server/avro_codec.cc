@@ -1,7 +1,9 @@
 #include "server/avro_codec.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -56,8 +58,10 @@ bool IsUtf8(absl::string_view s) {
 
 class Decoder {
  public:
-  // `packed`: array<bytes> values as packed byte lists.
-  Decoder(absl::string_view bytes, bool packed) : bytes_(bytes), reader_(bytes), packed_(packed) {}
+  // `packed`: array<bytes> values as packed byte lists. `owner`, when given,
+  // holds `bytes` and may be taken by the record's largest bytes field (Take).
+  Decoder(absl::string_view bytes, bool packed, std::vector<uint8_t>* owner = nullptr)
+      : bytes_(bytes), reader_(bytes), packed_(packed), owner_(owner) {}
 
   absl::StatusOr<Json> Record(const TypeSchema& record) {
     Json out;
@@ -66,10 +70,47 @@ class Decoder {
       return absl::InvalidArgumentError(absl::StrCat(reader_.remaining(), " bytes left after the end of the ",
                                                      record.name, " record (at byte ", reader_.position(), ")"));
     }
+    if (!large_.empty()) Take(&out);
     return out;
   }
 
  private:
+  // A bytes field of the record of kTakeBytes or more, left empty until the
+  // whole record is read (the owner's buffer is read until then).
+  struct Large {
+    std::string field;
+    size_t at, size;  // in bytes_
+  };
+  static constexpr size_t kTakeBytes = size_t{1} << 20;
+
+  // Fills the large fields: the largest takes the owner's buffer, its bytes
+  // moved to the front (within memory already written, rather than into new
+  // memory), after the others are copied out of it.
+  void Take(Json* record) {
+    auto largest = std::max_element(large_.begin(), large_.end(),
+                                    [](const Large& a, const Large& b) { return a.size < b.size; });
+    for (auto it = large_.begin(); it != large_.end(); ++it) {
+      if (it == largest) continue;
+      const uint8_t* p = owner_->data() + it->at;
+      (*record)[it->field] = Json::binary(Json::binary_t::container_type(p, p + it->size));
+    }
+    std::vector<uint8_t> taken = std::move(*owner_);
+    std::memmove(taken.data(), taken.data() + largest->at, largest->size);
+    taken.resize(largest->size);
+    (*record)[largest->field] = Json::binary(std::move(taken));
+  }
+
+  // Counts the nesting of records, arrays and maps: 1 in the fields of the
+  // record decoded.
+  class Nested {
+   public:
+    explicit Nested(int* depth) : depth_(depth) { ++*depth_; }
+    ~Nested() { --*depth_; }
+
+   private:
+    int* depth_;
+  };
+
   absl::Status Fail(absl::string_view problem) const {
     std::string where = path_;
     if (item_ != kNoItem) absl::StrAppend(&where, "[", item_, "]");
@@ -84,6 +125,9 @@ class Decoder {
     if (utf8) {
       if (!IsUtf8(v)) return Fail("string is not valid UTF-8");
       *out = std::string(v);
+    } else if (owner_ != nullptr && depth_ == 1 && v.size() >= kTakeBytes) {
+      large_.push_back(Large{path_, static_cast<size_t>(v.data() - bytes_.data()), v.size()});
+      *out = Json::binary({});
     } else {
       *out = Json::binary(Json::binary_t::container_type(v.begin(), v.end()));
     }
@@ -141,6 +185,7 @@ class Decoder {
       case Kind::kBoolean:
         return Number<bool, bool>(&engine::AvroReader::Boolean, out);
       case Kind::kArray: {
+        Nested nested(&depth_);
         if (packed_ && type.item->kind == Kind::kBytes) return PackedBytes(out);
         *out = Json::array();
         auto& items = out->get_ref<Json::array_t&>();
@@ -168,6 +213,7 @@ class Decoder {
         }
       }
       case Kind::kMap: {
+        Nested nested(&depth_);
         *out = Json::object();
         for (;;) {
           int64_t count = 0;
@@ -189,6 +235,7 @@ class Decoder {
         }
       }
       case Kind::kRecord: {
+        Nested nested(&depth_);
         *out = Json::object();
         // Room for every field first: growing would copy (not move) the
         // fields decoded so far, a whole list among them.
@@ -243,6 +290,9 @@ class Decoder {
   absl::string_view bytes_;
   engine::AvroReader reader_;
   const bool packed_;
+  std::vector<uint8_t>* const owner_;
+  std::vector<Large> large_;
+  int depth_ = 0;
   std::string path_;
   size_t item_ = kNoItem;  // the index of the scalar array item being read
 };
@@ -389,6 +439,11 @@ absl::StatusOr<Json> AvroCodec::Decode(const TypeSchema& record, absl::string_vi
 
 absl::StatusOr<Json> AvroCodec::DecodePacked(const TypeSchema& record, absl::string_view bytes) const {
   return Decoder(bytes, /*packed=*/true).Record(record);
+}
+
+absl::StatusOr<Json> AvroCodec::DecodeOwned(const TypeSchema& record, std::vector<uint8_t> bytes) const {
+  const absl::string_view view(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  return Decoder(view, /*packed=*/true, &bytes).Record(record);
 }
 
 absl::StatusOr<std::string> AvroCodec::Encode(const TypeSchema& record, const Json& value) const {

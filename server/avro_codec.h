@@ -11,7 +11,9 @@
 // every endpoint's request and response, the response wrapper
 // "gpudb_response" and the job API's records are covered by the same code.
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -38,6 +40,11 @@ class AvroCodec final : public BinaryCodec {
   // of items is checked (every length within the data) and copied at once.
   absl::StatusOr<engine::Json> DecodePacked(const engine::TypeSchema& record,
                                             absl::string_view bytes) const override;
+  // As DecodePacked; the record's largest bytes field of 1 MiB or more (a
+  // payload of records) takes the buffer of `bytes`, its contents moved to
+  // the front, instead of a copy.
+  absl::StatusOr<engine::Json> DecodeOwned(const engine::TypeSchema& record,
+                                           std::vector<uint8_t> bytes) const override;
 
   // Encodes a normalized `record` value (engine::Normalize's form; a string
   // where bytes are expected is taken as code points 0-255; a packed byte

@@ -5,7 +5,9 @@
 // format uses Avro. The job API (job_api.h) is written against this
 // interface, so /create/job and /get/job behave alike on every transport.
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -26,6 +28,13 @@ class BinaryCodec {
   // million records becomes one value, not a million.
   virtual absl::StatusOr<engine::Json> DecodePacked(const engine::TypeSchema& record,
                                                     absl::string_view bytes) const = 0;
+  // As DecodePacked, for bytes the caller gives up (an HTTP request's body):
+  // a codec may keep their buffer rather than copy a large bytes field out of
+  // it. By default DecodePacked.
+  virtual absl::StatusOr<engine::Json> DecodeOwned(const engine::TypeSchema& record,
+                                                   std::vector<uint8_t> bytes) const {
+    return DecodePacked(record, absl::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  }
   // Encodes a normalized `record` value.
   virtual absl::StatusOr<std::string> Encode(const engine::TypeSchema& record,
                                              const engine::Json& value) const = 0;

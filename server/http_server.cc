@@ -27,6 +27,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
@@ -269,6 +270,25 @@ class ConnectionStream final : public httplib::Stream {
   }
   socket_t socket() const override { return sock_; }
 
+  // Reads exactly `size` bytes into `out`: what is buffered, then straight
+  // from the socket (the read timeout bounds each wait). False when the
+  // connection fails or times out first.
+  bool ReadFully(char* out, size_t size) {
+    const size_t buffered = std::min(size, in_end_ - in_begin_);
+    std::memcpy(out, in_.data() + in_begin_, buffered);
+    in_begin_ += buffered;
+    for (size_t done = buffered; done < size;) {
+      if (!Flush() || !Ready(POLLIN, read_timeout_ms_)) return false;
+      ssize_t n;
+      do {
+        n = ::recv(sock_, out + done, size - done, 0);
+      } while (n < 0 && errno == EINTR);
+      if (n <= 0) return false;
+      done += static_cast<size_t>(n);
+    }
+    return true;
+  }
+
   // Sends what was written; false when the connection failed.
   bool Flush() {
     if (out_.empty()) return true;
@@ -336,6 +356,44 @@ class ConnectionStream final : public httplib::Stream {
 
 int Milliseconds(time_t sec, time_t usec) { return static_cast<int>(sec * 1000 + usec / 1000); }
 
+// The connection this thread is serving (set by HttpListener's loop around
+// httplib's process_request, which runs the handlers on the same thread).
+thread_local ConnectionStream* serving = nullptr;
+
+// Reads the request's body into `body`. With a Content-Length within
+// `max_bytes` and no transfer or content coding, straight from the
+// connection into a buffer of that size; otherwise through httplib's reader
+// (4 KiB at a time), which sets res->status for what it refuses (413 past
+// the limit, 415 for a compressed body, 400 when the body is cut short). A
+// form-encoded body over httplib's limit is refused with 413, as httplib's
+// own reader does. False when the body could not be read (res->status says
+// why, and the error handler answers).
+bool ReadBody(const httplib::Request& req, const httplib::ContentReader& reader, size_t max_bytes,
+              std::vector<uint8_t>* body, httplib::Response* res) {
+  uint64_t length = 0;
+  const bool direct = serving != nullptr && !req.has_header("Transfer-Encoding") &&
+                      !req.has_header("Content-Encoding") && !req.is_multipart_form_data() &&
+                      absl::SimpleAtoi(req.get_header_value("Content-Length"), &length) && length <= max_bytes;
+  if (direct) {
+    *body = BodyBuffer(length);
+    if (!serving->ReadFully(reinterpret_cast<char*>(body->data()), length)) {
+      res->status = 400;
+      return false;
+    }
+  } else if (!reader([body](const char* data, size_t n) {
+               body->insert(body->end(), data, data + n);
+               return true;
+             })) {
+    return false;
+  }
+  if (absl::StartsWith(req.get_header_value("Content-Type"), "application/x-www-form-urlencoded") &&
+      body->size() > CPPHTTPLIB_FORM_URL_ENCODED_PAYLOAD_MAX_LENGTH) {
+    res->status = 413;
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 // httplib's server with the connection loop replaced
@@ -370,6 +428,7 @@ class HttpListener final : public httplib::Server {
     {
       ConnectionStream stream(sock, Milliseconds(read_timeout_sec_, read_timeout_usec_),
                               Milliseconds(write_timeout_sec_, write_timeout_usec_));
+      serving = &stream;
       while (NextRequest(sock, stream)) {
         // The last answer of this connection (`Connection: close`) when the
         // server stops or other connections wait for a thread.
@@ -378,6 +437,7 @@ class HttpListener final : public httplib::Server {
         const bool served = process_request(stream, last, client_closes, IdentityOnly);
         if (!stream.Flush() || !served || last || client_closes) break;
       }
+      serving = nullptr;
     }
     ::shutdown(sock, SHUT_RDWR);
     ::close(sock);
@@ -550,7 +610,10 @@ void HttpServer::Route() {
   });
   http_->Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content(kLiveness, "text/plain"); });
 
-  http_->Post(".*", [this](const httplib::Request& req, httplib::Response& res) {
+  http_->Post(".*", [this](const httplib::Request& req, httplib::Response& res,
+                           const httplib::ContentReader& content) {
+    std::vector<uint8_t> body;
+    if (!ReadBody(req, content, options_.max_body_bytes, &body, &res)) return;
     // The answer's family: the request's, else what the client accepts.
     const std::string type = MediaType(req.get_header_value("Content-Type"));
     Family family = Family::kJson;
@@ -609,14 +672,13 @@ void HttpServer::Route() {
                            " (Avro), ", kSnappy, " (snappy-compressed Avro) or ", kJson)),
                        json, 400, &res);
     }
-    if (req.body.empty()) {
+    if (body.empty()) {
       return SendError(absl::InvalidArgumentError(absl::StrCat("request body: is empty; POST the ",
                                                                endpoint->request->name, " record")),
                        json, 400, &res);
     }
     const std::string encoding = family == Family::kBinary ? "binary" : family == Family::kSnappy ? "snappy" : "json";
-    auto request = json ? api_.DecodeRequest(*endpoint->request, encoding, "", req.body)
-                        : api_.DecodeRequest(*endpoint->request, encoding, req.body, "");
+    auto request = api_.DecodeBody(*endpoint->request, encoding, std::move(body));
     if (!request.ok()) {
       // DecodeRequest names its carrier (data, data_str); here it is the body.
       absl::string_view message = request.status().message();

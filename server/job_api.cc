@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "engine/api/options.h"
+#include "kernels/memory.h"
 
 namespace server {
 namespace {
@@ -52,6 +53,12 @@ absl::Status CheckCarriers(absl::string_view encoding, absl::string_view data, a
 
 const engine::TypeSchema& Record(absl::string_view name) { return *engine::FindRecord(name); }
 
+// A codec's decoding error, as the carrier's: "data: ...".
+absl::StatusOr<Json> NameData(absl::StatusOr<Json> decoded) {
+  if (!decoded.ok()) return absl::InvalidArgumentError(absl::StrCat("data: ", decoded.status().message()));
+  return decoded;
+}
+
 // `us` microseconds as milliseconds with three decimals: what
 // absl::StrFormat("%.3f", us / 1000.0) gives, without the formatter.
 std::string Milliseconds(int64_t us) {
@@ -76,6 +83,14 @@ absl::StatusOr<const engine::Endpoint*> KnownEndpoint(absl::string_view name) {
 
 bool IsTransportError(const absl::Status& status) {
   return status.code() == absl::StatusCode::kResourceExhausted || status.code() == absl::StatusCode::kUnavailable;
+}
+
+std::vector<uint8_t> BodyBuffer(size_t bytes) {
+  std::vector<uint8_t> buffer;
+  buffer.reserve(bytes);
+  kernels::AdviseHugePages(buffer.data(), bytes);
+  buffer.resize(bytes);
+  return buffer;
 }
 
 Wrapper ErrorWrapper(const absl::Status& status) {
@@ -125,19 +140,29 @@ absl::StatusOr<Json> JobApi::DecodeRequest(const engine::TypeSchema& record, abs
     }
     return parsed;
   }
-  std::string inflated;
   if (encoding == "snappy") {
     size_t length = 0;
     if (!snappy::GetUncompressedLength(data.data(), data.size(), &length) || length > kMaxUncompressedBytes ||
-        !snappy::IsValidCompressedBuffer(data.data(), data.size()) ||
-        !snappy::RawUncompress(data.data(), data.size(), &(inflated = std::string(length, '\0'))[0])) {
+        !snappy::IsValidCompressedBuffer(data.data(), data.size())) {
       return absl::InvalidArgumentError("data: malformed snappy block");
     }
-    data = inflated;
+    std::vector<uint8_t> inflated = BodyBuffer(length);
+    if (!snappy::RawUncompress(data.data(), data.size(), reinterpret_cast<char*>(inflated.data()))) {
+      return absl::InvalidArgumentError("data: malformed snappy block");
+    }
+    return NameData(codec_.DecodeOwned(record, std::move(inflated)));
   }
-  auto decoded = codec_.DecodePacked(record, data);
-  if (!decoded.ok()) return absl::InvalidArgumentError(absl::StrCat("data: ", decoded.status().message()));
-  return decoded;
+  return NameData(codec_.DecodePacked(record, data));
+}
+
+absl::StatusOr<Json> JobApi::DecodeBody(const engine::TypeSchema& record, absl::string_view encoding,
+                                        std::vector<uint8_t> body) const {
+  const absl::string_view bytes(reinterpret_cast<const char*>(body.data()), body.size());
+  if (encoding != "binary") {
+    return encoding == "json" ? DecodeRequest(record, encoding, "", bytes) : DecodeRequest(record, encoding, bytes, "");
+  }
+  if (absl::Status s = CheckCarriers(encoding, bytes, ""); !s.ok()) return s;
+  return NameData(codec_.DecodeOwned(record, std::move(body)));
 }
 
 absl::StatusOr<Wrapper> JobApi::Wrap(const engine::TypeSchema& record, const Json& value,

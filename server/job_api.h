@@ -13,6 +13,7 @@
 // its own codes (IsTransportError). Everything else is an answer: the
 // wrapper with status ERROR and a message naming the field and the problem.
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <utility>
@@ -36,6 +37,10 @@ struct Wrapper {
   std::string data;      // binary (and snappy) requests
   std::string data_str;  // json requests
 };
+
+// A zeroed buffer of `bytes` bytes for a request's encoding (a body read
+// whole, a snappy block inflated), on huge pages when it is large.
+std::vector<uint8_t> BodyBuffer(size_t bytes);
 
 // The wrapper of a failed call: status ERROR, data_type "none".
 Wrapper ErrorWrapper(const absl::Status& status);
@@ -110,6 +115,12 @@ class JobApi {
   // snappy, both or neither given, malformed JSON, binary or snappy.
   absl::StatusOr<engine::Json> DecodeRequest(const engine::TypeSchema& record, absl::string_view encoding,
                                              absl::string_view data, absl::string_view data_str) const;
+  // As DecodeRequest for a request carried alone in `body` (an HTTP
+  // request's): data_str with json, else data. The buffer is given up, so
+  // that a binary request's large bytes field can keep it rather than a copy
+  // (BinaryCodec::DecodeOwned).
+  absl::StatusOr<engine::Json> DecodeBody(const engine::TypeSchema& record, absl::string_view encoding,
+                                          std::vector<uint8_t> body) const;
 
   // Wraps a response record: json → data_str holds its JSON text; binary or
   // snappy → data holds the codec's encoding.

@@ -272,24 +272,18 @@ absl::StatusOr<TableType> WithKeys(const TableType& type, const std::vector<std:
   return TableType(std::move(columns), type.label());
 }
 
-std::vector<kernels::ColumnView> Views(const std::vector<kernels::Column>& columns) {
-  std::vector<kernels::ColumnView> views;
-  for (const auto& c : columns) views.push_back(c.view());
-  return views;
-}
-
 // Appends host rows to `table` at once (all or nothing); into an empty table,
-// or with `replace`, they become its content.
+// or with `replace`, they become its content: on a host device the host
+// columns themselves (ToDevice), otherwise copies. An append copies from the
+// host columns once (DeviceViews).
 void Store(JobContext& ctx, Table& table, std::vector<HostColumn>* columns, bool replace) {
   std::vector<kernels::Column> staged;
-  for (HostColumn& c : *columns) {
-    staged.push_back(ToDevice(c, ctx.exec));
-    c = HostColumn(c.type, c.width, c.nullable);  // its host memory is no longer needed
-  }
-  if (replace || table.rows() == 0)
+  if (replace || table.rows() == 0) {
+    for (HostColumn& c : *columns) staged.push_back(ToDevice(std::move(c), ctx.exec));
     table.Replace(std::move(staged));
-  else
-    table.Append(Views(staged), ctx.exec);
+  } else {
+    table.Append(DeviceViews(*columns, ctx.exec, &staged), ctx.exec);
+  }
 }
 
 // Writes the bad records to the bad-record table (created when missing).

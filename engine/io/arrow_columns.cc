@@ -5,11 +5,10 @@
 #include <limits>
 #include <map>
 
-#include <sys/mman.h>
 #include "absl/strings/str_cat.h"
-
 #include "arrow/util/bit_util.h"
 #include "arrow/util/parallel.h"
+#include "kernels/memory.h"
 
 namespace engine::io::detail {
 namespace {
@@ -52,10 +51,8 @@ void AppendValidity(const arrow::Array& a, const ColumnDef& def, HostColumn* out
 template <typename T>
 void CopyValues(const arrow::Array& a, const ColumnDef& def, HostColumn* out, Problems* problems) {
   const int64_t n = a.length();
-  const T* values = a.data()->GetValues<T>(1);
-  const size_t at = out->data.size();
-  out->data.resize(at + n * sizeof(T));
-  std::memcpy(out->data.data() + at, values, n * sizeof(T));
+  const char* values = reinterpret_cast<const char*>(a.data()->GetValues<T>(1));
+  out->data.insert(out->data.end(), values, values + n * sizeof(T));  // no zeroing first, as resize would
   AppendValidity(a, def, out, problems);
   out->size += n;
 }
@@ -120,12 +117,11 @@ template <typename Offset>
 void CopyStrings(const arrow::Array& a, const ColumnDef& def, HostColumn* out, Problems* problems) {
   const int64_t n = a.length();
   const Offset* offsets = a.data()->GetValues<Offset>(1);
-  const uint8_t* bytes = a.data()->buffers[2] ? a.data()->buffers[2]->data() : nullptr;
+  const char* bytes = a.data()->buffers[2] ? reinterpret_cast<const char*>(a.data()->buffers[2]->data()) : nullptr;
   const int64_t first = offsets[0];
   const int64_t total = offsets[n] - first;
   const size_t at = out->data.size();
-  out->data.resize(at + total);
-  if (total > 0) std::memcpy(out->data.data() + at, bytes + first, total);
+  if (total > 0) out->data.insert(out->data.end(), bytes + first, bytes + first + total);
   const size_t o = out->offsets.size();
   out->offsets.resize(o + n);
   const int64_t base = static_cast<int64_t>(at) - first;
@@ -384,10 +380,7 @@ absl::StatusOr<std::vector<RowProblem>> AppendBatch(const std::vector<std::share
 // byte of it once, and 4 KiB pages would fault a million times per GiB.
 template <typename T>
 void HugePages(const std::vector<T>& v) {
-  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(v.data()) + kHuge - 1) & ~(kHuge - 1);
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(v.data()) + v.capacity() * sizeof(T)) & ~(kHuge - 1);
-  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+  kernels::AdviseHugePages(v.data(), v.capacity() * sizeof(T));
 }
 
 void ReserveRows(int64_t rows, const std::vector<int64_t>& text_bytes, std::vector<HostColumn>* columns) {

@@ -1,6 +1,8 @@
 #include "engine/table/host_column.h"
 
 #include <cstring>
+#include <memory>
+#include <type_traits>
 
 namespace engine {
 
@@ -125,6 +127,24 @@ kernels::Column ToDevice(const HostColumn& column, const kernels::Exec& exec) {
   }
   return kernels::Column::Adopt(column.type, column.width, column.nullable, column.size,
                                 std::move(data), std::move(offsets), std::move(validity));
+}
+
+kernels::Column ToDevice(HostColumn&& column, const kernels::Exec& exec) {
+  HostColumn taken = std::move(column);
+  column = HostColumn(taken.type, taken.width, taken.nullable);
+  if (exec.backend != kernels::Backend::kHost) return ToDevice(taken, exec);
+  auto adopt = [&exec](auto& values) {
+    if (values.capacity() == 0) return kernels::Buffer();
+    auto owner = std::make_shared<std::decay_t<decltype(values)>>(std::move(values));
+    return kernels::Buffer::Adopt(owner->data(), owner->capacity() * sizeof(owner->front()), owner, exec);
+  };
+  const bool var = taken.type == PhysType::kVarChars;
+  const int64_t chars = var ? taken.offsets[taken.size] : 0;
+  kernels::Buffer data = adopt(taken.data);
+  kernels::Buffer offsets = var ? adopt(taken.offsets) : kernels::Buffer();
+  kernels::Buffer validity = taken.nullable ? adopt(taken.validity) : kernels::Buffer();
+  return kernels::Column::Adopt(taken.type, taken.width, taken.nullable, taken.size, std::move(data),
+                                std::move(offsets), std::move(validity), chars);
 }
 
 std::vector<kernels::ColumnView> DeviceViews(const std::vector<HostColumn>& columns, const kernels::Exec& exec,

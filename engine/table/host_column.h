@@ -51,6 +51,11 @@ struct HostColumn {
 
 // Copies host rows to a new column on exec's device.
 kernels::Column ToDevice(const HostColumn& column, const kernels::Exec& exec);
+// Moves host rows to a new column on exec's device, leaving `column` empty:
+// on a host device its memory itself, counted by the device's pool from now
+// on (kernels::Buffer::Adopt: no copy), else a copy as above. Throws
+// OutOfMemory.
+kernels::Column ToDevice(HostColumn&& column, const kernels::Exec& exec);
 
 // `columns` as views on exec's device, for Table::Append: on a host device
 // the host columns themselves (host memory is that device's memory), else

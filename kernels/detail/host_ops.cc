@@ -14,6 +14,7 @@
 #include "kernels/detail/algorithm_ops.inl"
 #include "kernels/detail/analytics_algorithms.inl"
 #include "kernels/detail/ops.h"
+#include "kernels/memory.h"
 #include "kernels/detail/temp_allocator.h"
 
 namespace kernels::detail {
@@ -134,9 +135,15 @@ class HostOpsImpl final : public AnalyticsAlgorithms<HostOpsImpl, AlgorithmOps<H
 
   int DeviceCount() const override { return 0; }
   CudaDeviceInfo DeviceInfo(int) const override { return {}; }
+  // A block of a huge page or more starts on one and asks for huge pages
+  // (AdviseHugePages): such blocks hold columns, written whole.
   void* Allocate(size_t bytes, int, void*) const override {
     constexpr size_t kAlign = 256;
-    return std::aligned_alloc(kAlign, (bytes + kAlign - 1) / kAlign * kAlign);
+    const size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
+    if (rounded < kHugePageBytes) return std::aligned_alloc(kAlign, rounded);
+    void* p = std::aligned_alloc(kHugePageBytes, rounded);
+    if (p != nullptr) AdviseHugePages(p, rounded);
+    return p;
   }
   void Deallocate(void* p, int, void*) const noexcept override { std::free(p); }
   void* CreateStream(int) const override { return nullptr; }

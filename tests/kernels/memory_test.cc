@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <random>
 #include <string>
@@ -96,6 +97,29 @@ TEST(MemoryCacheTest, AccountingAndPeakCountRequestsNotTheCache) {
   EXPECT_EQ(mr.in_use(), 0u);
   EXPECT_EQ(mr.peak(), rounded + 3 * kMiB);
   EXPECT_EQ(mr.cached(), block + 3 * kMiB);
+}
+
+TEST(MemoryCacheTest, AdoptedMemoryIsCountedAgainstTheLimitAndFreedByItsOwner) {
+  MemoryResource mr(Backend::kHost, 0, "host:0", 4 * kMiB);
+  const Exec exec = HostExec(&mr);
+  auto owned = std::make_shared<std::vector<char>>(3 * kMiB, 'a');
+  std::weak_ptr<std::vector<char>> alive = owned;
+  {
+    Buffer b = Buffer::Adopt(owned->data(), owned->size(), owned, exec);
+    owned.reset();
+    EXPECT_EQ(b.data(), alive.lock()->data());  // no copy
+    EXPECT_EQ(mr.in_use(), 3 * kMiB);
+    EXPECT_EQ(mr.peak(), 3 * kMiB);
+    EXPECT_THROW(Buffer(2 * kMiB, exec), OutOfMemory);  // the limit counts it
+    auto more = std::make_shared<std::vector<char>>(2 * kMiB);
+    EXPECT_THROW(Buffer::Adopt(more->data(), more->size(), more, exec), OutOfMemory);
+    Buffer moved = std::move(b);
+    EXPECT_EQ(mr.in_use(), 3 * kMiB);
+    EXPECT_FALSE(alive.expired());
+  }
+  EXPECT_TRUE(alive.expired());  // the last buffer released its owner
+  EXPECT_EQ(mr.in_use(), 0u);
+  EXPECT_EQ(mr.cached(), 0u);  // not the pool's memory: never cached
 }
 
 TEST(MemoryCacheTest, LimitIsRespectedByReleasingTheCache) {

@@ -318,6 +318,28 @@ TEST(AvroCodecTest, DecodePackedTakesEveryBlockForm) {
   EXPECT_EQ((*empty)["list_encoding"], "json");
 }
 
+TEST(AvroCodecTest, DecodeOwnedGivesTheLargestBytesFieldTheBuffer) {
+  server::AvroCodec codec;
+  const TypeSchema& payload = Record("insert_records_from_payload_request");
+  std::string big(3 << 20, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7 + i / 4096);
+  const std::string body = Str("t") + Str("") + Str(big) + Long(0) + Long(0) + Long(1) + Str("file_type") +
+                           Str("parquet") + Long(0);
+  auto owned = codec.DecodeOwned(payload, std::vector<uint8_t>(body.begin(), body.end()));
+  ASSERT_TRUE(owned.ok()) << owned.status();
+  auto packed = codec.DecodePacked(payload, body);
+  ASSERT_TRUE(packed.ok()) << packed.status();
+  EXPECT_EQ(*owned, *packed);  // the same record as a copy gives
+  EXPECT_EQ((*owned)["data_bytes"].get_binary().size(), big.size());
+  EXPECT_EQ((*owned)["options"], Json({{"file_type", "parquet"}}));
+  // Malformed: the same error as DecodePacked's, the buffer untouched or not.
+  const std::string cut = body.substr(0, body.size() - 3);
+  auto bad = codec.DecodeOwned(payload, std::vector<uint8_t>(cut.begin(), cut.end()));
+  auto bad_packed = codec.DecodePacked(payload, cut);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status(), bad_packed.status());
+}
+
 TEST(AvroCodecTest, DecodePackedErrorsAreDecodesErrors) {
   server::AvroCodec codec;
   const TypeSchema& insert = Record("insert_records_request");
