@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <exception>
 #include <new>
 #include <stdexcept>
@@ -8,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/api/options.h"
 #include "engine/api/schema.h"
+#include "engine/table/host_column.h"
 #include "kernels/memory.h"
 
 namespace engine {
@@ -32,11 +34,74 @@ absl::StatusOr<Json> Guard(const std::function<absl::StatusOr<Json>()>& fn) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options, std::vector<std::string>* notes) {
   if (options.max_queued_jobs < 1) return absl::InvalidArgumentError("--max-queued-jobs: must be at least 1");
   auto devices = CreateDevices(options.devices);
   if (!devices.ok()) return devices.status();
-  return std::unique_ptr<Engine>(new Engine(options, *std::move(devices)));
+  std::unique_ptr<Engine> engine(new Engine(options, *std::move(devices)));
+  if (options.storage.data_dir.empty()) return engine;
+  storage::StorageOptions storage = options.storage;
+  storage.job_ttl = options.jobs.ttl;
+  storage::Recovered recovered;
+  auto store = storage::Store::Open(storage, &recovered);
+  if (!store.ok()) return store.status();
+  if (notes != nullptr) *notes = recovered.notes;
+  engine->store_ = *std::move(store);
+  if (absl::Status s = engine->Restore(std::move(recovered)); !s.ok()) return s;
+  return engine;
+}
+
+absl::Status Engine::Restore(storage::Recovered recovered) {
+  for (const std::string& schema : recovered.schemas) {
+    if (absl::Status s = catalog_.AddSchema(schema); !s.ok() && !absl::IsAlreadyExists(s)) return s;
+  }
+  for (const TableType& type : recovered.types) {
+    if (auto id = catalog_.AddType(type); !id.ok()) return id.status();
+  }
+  for (storage::RecoveredTable& t : recovered.tables) {
+    Device& device = Place({});
+    const kernels::Exec& exec = device.stream(0).exec();
+    std::vector<kernels::Column> columns;
+    absl::StatusOr<Json> moved = Guard([&]() -> absl::StatusOr<Json> {
+      for (HostColumn& c : t.columns) columns.push_back(ToDevice(std::move(c), exec));
+      kernels::Synchronize(exec);
+      return Json();
+    });
+    if (!moved.ok()) {
+      return absl::Status(moved.status().code(),
+                          absl::StrCat("data directory: table '", t.name, "': ", moved.status().message()));
+    }
+    auto table = std::make_shared<Table>(t.name, t.type, &device, Table::Kind::kTable);
+    if (absl::Status s = table->Replace(std::move(columns), exec); !s.ok()) return s;
+    if (absl::Status s = table->UpdateMetadata(t.metadata); !s.ok()) return s;
+    if (absl::Status s = catalog_.Add(std::move(table)); !s.ok()) return s;
+  }
+  for (auto& [name, why] : recovered.unavailable) catalog_.AddUnavailable(name, why);
+  tracker_.Restore(std::move(recovered.jobs));
+  // From here on every change is recorded.
+  catalog_.set_journal(store_.get());
+  store_->Start(&catalog_);
+  return absl::OkStatus();
+}
+
+void Engine::Finish(int64_t job_id, absl::StatusOr<Json> result) {
+  if (store_ != nullptr) {
+    auto job = tracker_.Get(job_id, /*consume=*/false);
+    if (job.ok() && job->async && !job->finished()) {
+      job->finished_us = absl::ToUnixMicros(absl::Now());
+      if (result.ok()) {
+        job->state = JobState::kDone;
+        job->progress = 100;
+        job->response = std::make_shared<const Json>(*result);
+      } else {
+        job->state = result.status().code() == absl::StatusCode::kCancelled ? JobState::kCancelled : JobState::kError;
+        job->error = std::string(result.status().message());
+      }
+      // Best effort: a full disk fails changes, not the jobs reading data.
+      store_->LogJob(*job).IgnoreError();
+    }
+  }
+  tracker_.Finish(job_id, std::move(result));
 }
 
 Engine::Engine(const EngineOptions& options, std::vector<std::unique_ptr<Device>> devices)
@@ -51,6 +116,12 @@ Engine::Engine(const EngineOptions& options, std::vector<std::unique_ptr<Device>
 
 Engine::~Engine() {
   Drain(absl::ZeroDuration());
+  if (store_ != nullptr) {
+    if (absl::Status s = store_->Checkpoint(); !s.ok()) {
+      std::fprintf(stderr, "gpudb-engine: the checkpoint at shutdown failed (the log keeps every change): %s\n",
+                   std::string(s.message()).c_str());
+    }
+  }
   {
     absl::MutexLock lock(&reaper_mu_);
     stopping_ = true;
@@ -150,6 +221,8 @@ absl::StatusOr<JobSnapshot> Engine::Submit(JobRequest job) {
     return created->job;
   }
   const int64_t id = created->job.id;
+  // Recorded, so that after a crash it reads "interrupted", never vanishes.
+  if (store_ != nullptr && !admin) store_->LogJob(created->job).IgnoreError();
   if (deadline != absl::InfiniteFuture()) {
     absl::MutexLock lock(&reaper_mu_);
     wake_ = true;
@@ -197,8 +270,7 @@ void Engine::Run(int64_t job_id, const Handler& handler, const Json& request, st
   // A job cancelled or failed by its deadline while it waited never starts.
   if (!tracker_.MarkRunning(job_id, absl::StrCat(stream.device().name(), "/", stream.index()))) return;
   if (absl::Now() > control->deadline()) {
-    tracker_.Finish(job_id, absl::DeadlineExceededError(
-                                "deadline exceeded: the job waited past its timeout_ms and never started"));
+    Finish(job_id, absl::DeadlineExceededError("deadline exceeded: the job waited past its timeout_ms and never started"));
     return;
   }
   JobContext ctx{catalog_, stream.device(), stream.exec(), limits_,
@@ -215,7 +287,7 @@ void Engine::Run(int64_t job_id, const Handler& handler, const Json& request, st
     return Json();
   });
   if (result.ok() && !synced.ok()) result = synced.status();
-  tracker_.Finish(job_id, std::move(result));
+  Finish(job_id, std::move(result));
 }
 
 bool Engine::WhenFinished(int64_t id, std::function<void(const JobSnapshot&)> done) {

@@ -29,6 +29,7 @@
 #include "engine/jobs/device.h"
 #include "engine/jobs/scheduler.h"
 #include "engine/jobs/tracker.h"
+#include "engine/storage/store.h"
 #include "engine/table/catalog.h"
 
 namespace engine {
@@ -40,6 +41,9 @@ struct EngineOptions {
   // Jobs waiting for a device (submitted, not started) beyond which new
   // submissions are refused with ResourceExhausted.
   int max_queued_jobs = 10000;
+  // Where tables and finished jobs are kept (storage/store.h); an empty
+  // data_dir keeps everything in memory only.
+  storage::StorageOptions storage;
 };
 
 struct JobRequest {
@@ -65,9 +69,15 @@ struct JobRef {
 
 class Engine {
  public:
-  static absl::StatusOr<std::unique_ptr<Engine>> Create(const EngineOptions& options);
+  // With a data directory, first brings back what it holds: tables onto
+  // their devices, finished jobs into the tracker (lines saying what was
+  // done go to `notes`, when given). Errors: the devices', the data
+  // directory's (storage::Store::Open).
+  static absl::StatusOr<std::unique_ptr<Engine>> Create(const EngineOptions& options,
+                                                        std::vector<std::string>* notes = nullptr);
   // Drains (Drain(0)): cancels what can be cancelled, finishes the rest,
-  // then frees every table.
+  // writes a checkpoint when there is a data directory, then frees every
+  // table.
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -101,6 +111,8 @@ class Engine {
   const std::vector<std::unique_ptr<Device>>& devices() const { return devices_; }
   Catalog& catalog() { return catalog_; }
   const JobTracker& tracker() const { return tracker_; }
+  // The data directory, or null in memory-only mode.
+  storage::Store* store() { return store_.get(); }
 
  private:
   Engine(const EngineOptions& options, std::vector<std::unique_ptr<Device>> devices);
@@ -110,6 +122,10 @@ class Engine {
   Device& Place(const std::vector<Access>& accesses);
   void Run(int64_t job_id, const Handler& handler, const Json& request, std::shared_ptr<JobControl> control,
            Stream& stream);
+  // Puts what a data directory held into the catalog and the tracker.
+  absl::Status Restore(storage::Recovered recovered);
+  // Records the job's outcome in the data directory, then in the tracker.
+  void Finish(int64_t job_id, absl::StatusOr<Json> result);
   void Reap();
 
   const EngineLimits limits_;
@@ -122,6 +138,7 @@ class Engine {
   Catalog catalog_;
   JobTracker tracker_;
   Scheduler scheduler_;
+  std::unique_ptr<storage::Store> store_;  // after the catalog: stopped first
   std::atomic<bool> draining_{false};
 
   // The reaper: expires jobs and enforces deadlines of waiting jobs.

@@ -42,6 +42,13 @@ ABSL_FLAG(int64_t, chunk_rows, int64_t{1} << 22,
 ABSL_FLAG(std::string, files_dir, "",
           "Directory whose files /insert/records/fromfiles reads and /export/records/tofiles writes; "
           "empty: none (those endpoints refuse).");
+ABSL_FLAG(std::string, data_dir, "gpudb-data",
+          "Directory where tables and finished jobs are kept across restarts (created if missing); "
+          "empty: memory only, everything is lost at exit.");
+ABSL_FLAG(std::string, sync, "flush",
+          "When a change is acknowledged: none (no promise), background (written within 20 ms), flush (written "
+          "to the OS: survives kill -9), fsync (synced to disk: survives power loss).");
+ABSL_FLAG(std::string, checkpoint_log_size, "512M", "Log size past which a checkpoint starts.");
 
 namespace {
 
@@ -128,9 +135,20 @@ int main(int argc, char** argv) {
                       (::stat(options.engine.limits.files_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))) {
     return Fail(absl::StrCat("--files-dir: '", options.engine.limits.files_dir, "' is not a directory"));
   }
+  options.engine.storage.data_dir = absl::GetFlag(FLAGS_data_dir);
+  auto sync = engine::storage::ParseSync(absl::GetFlag(FLAGS_sync));
+  if (!sync.ok()) return Fail(absl::StrCat("--", sync.status().message()));
+  options.engine.storage.sync = *sync;
+  size_t checkpoint_bytes = 0;
+  if (!ParseBytes(absl::GetFlag(FLAGS_checkpoint_log_size), &checkpoint_bytes) || checkpoint_bytes == 0) {
+    return Fail("--checkpoint-log-size: expected bytes such as 64M or 1G");
+  }
+  options.engine.storage.checkpoint_log_bytes = checkpoint_bytes;
   const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);
   if (grace < absl::ZeroDuration()) return Fail("--shutdown-grace: must not be negative");
 
+  // A write past a file size limit fails with EFBIG rather than killing us.
+  signal(SIGXFSZ, SIG_IGN);
   auto server = server::Server::Start(options);
   if (!server.ok()) return Fail(std::string(server.status().message()));
 
@@ -144,9 +162,17 @@ int main(int argc, char** argv) {
     http = absl::StrCat(", ", options.host, ":", (*server)->http_port(), " (HTTP",
                         options.http_users.empty() ? "" : ", basic auth", ")");
   }
-  std::printf("gpudb-engine listening on %s:%d (gRPC)%s; devices: %s\n", options.host.c_str(),
-              (*server)->grpc_port(), http.c_str(), devices.c_str());
+  std::string data = " (memory only)";
+  if (!options.engine.storage.data_dir.empty()) {
+    data = absl::StrCat(" ", options.engine.storage.data_dir, " (sync ", engine::storage::SyncName(*sync), ")");
+  }
+  std::printf("gpudb-engine listening on %s:%d (gRPC)%s; devices: %s; data:%s\n", options.host.c_str(),
+              (*server)->grpc_port(), http.c_str(), devices.c_str(), data.c_str());
   std::fflush(stdout);
+  // After the listening line, which scripts wait for first.
+  for (const std::string& note : (*server)->storage_notes()) {
+    std::fprintf(stderr, "gpudb-engine: data directory: %s\n", note.c_str());
+  }
 
   std::thread waiter([&] {
     int sig = 0;

@@ -11,9 +11,11 @@
 namespace server {
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
-  auto engine = engine::Engine::Create(options.engine);
+  std::vector<std::string> notes;
+  auto engine = engine::Engine::Create(options.engine, &notes);
   if (!engine.ok()) return engine.status();
   std::unique_ptr<Server> server(new Server());
+  server->storage_notes_ = std::move(notes);
   server->engine_ = *std::move(engine);
   server->service_ = std::make_unique<GpudbService>(*server->engine_);
 

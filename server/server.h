@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -51,6 +52,9 @@ class Server {
   // The bound HTTP port (useful with http_port = 0); 0 without HTTP.
   int http_port() const { return http_port_; }
   engine::Engine& engine() { return *engine_; }
+  // What recovery from the data directory did, a line each (none in
+  // memory-only mode).
+  const std::vector<std::string>& storage_notes() const { return storage_notes_; }
 
   // Blocks until Shutdown() has finished.
   void Wait();
@@ -66,6 +70,7 @@ class Server {
   Server() = default;
 
   std::unique_ptr<engine::Engine> engine_;
+  std::vector<std::string> storage_notes_;
   std::unique_ptr<GpudbService> service_;
   std::unique_ptr<grpc::Server> grpc_;
   std::unique_ptr<HttpServer> http_;

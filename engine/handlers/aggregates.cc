@@ -217,9 +217,14 @@ absl::Status StoreResult(JobContext& ctx, const ResultTable& result, const std::
     columns.push_back(std::move(copy));
   }
   auto table = std::make_shared<Table>(name, TableType(std::move(defs), ""), &ctx.device, Table::Kind::kTable);
-  table->Replace(std::move(columns));
   if (absl::Status s = ctx.catalog.Add(table); !s.ok()) {
-    return absl::AlreadyExistsError(absl::StrCat("options.result_table: ", s.message()));
+    if (absl::IsAlreadyExists(s)) return absl::AlreadyExistsError(absl::StrCat("options.result_table: ", s.message()));
+    return s;
+  }
+  // Its rows, recorded after the table itself; on an error the table goes.
+  if (absl::Status s = table->Replace(std::move(columns), ctx.exec); !s.ok()) {
+    ctx.catalog.Remove(name).IgnoreError();
+    return s;
   }
   return absl::OkStatus();
 }

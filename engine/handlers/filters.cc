@@ -59,7 +59,7 @@ absl::StatusOr<Json> FilterResponse(JobContext& ctx, const Json& request, const 
       columns.push_back(kernels::Gather(views[c], rows.data(), rows.count, type.column(c).nullable, ctx.exec));
     }
     auto view = std::make_shared<Table>(view_name, type, &ctx.device, Table::Kind::kView);
-    view->Replace(std::move(columns));
+    if (absl::Status s = view->Replace(std::move(columns), ctx.exec); !s.ok()) return s;
     if (absl::Status s = ctx.catalog.Add(view); !s.ok()) {
       return absl::AlreadyExistsError(absl::StrCat("view_name: ", s.message()));
     }
@@ -666,7 +666,7 @@ absl::StatusOr<std::vector<Access>> FilterByTableAccess(const Json& request) {
 std::shared_ptr<Table> ScratchTable(JobContext& ctx, std::vector<ColumnDef> defs,
                                     std::vector<kernels::Column> columns) {
   auto table = std::make_shared<Table>("", TableType(std::move(defs), ""), &ctx.device, Table::Kind::kView);
-  table->Replace(std::move(columns));
+  table->Replace(std::move(columns), ctx.exec).IgnoreError();  // no journal: cannot fail
   return table;
 }
 

@@ -276,14 +276,13 @@ absl::StatusOr<TableType> WithKeys(const TableType& type, const std::vector<std:
 // or with `replace`, they become its content: on a host device the host
 // columns themselves (ToDevice), otherwise copies. An append copies from the
 // host columns once (DeviceViews).
-void Store(JobContext& ctx, Table& table, std::vector<HostColumn>* columns, bool replace) {
+absl::Status Store(JobContext& ctx, Table& table, std::vector<HostColumn>* columns, bool replace) {
   std::vector<kernels::Column> staged;
   if (replace || table.rows() == 0) {
     for (HostColumn& c : *columns) staged.push_back(ToDevice(std::move(c), ctx.exec));
-    table.Replace(std::move(staged));
-  } else {
-    table.Append(DeviceViews(*columns, ctx.exec, &staged), ctx.exec);
+    return table.Replace(std::move(staged), ctx.exec);
   }
+  return table.Append(DeviceViews(*columns, ctx.exec, &staged), ctx.exec);
 }
 
 // Writes the bad records to the bad-record table (created when missing).
@@ -300,7 +299,7 @@ absl::Status WriteBadRecords(JobContext& ctx, const std::string& name, const io:
   std::shared_ptr<Table> table =
       found.ok() ? *found : std::make_shared<Table>(name, type, &ctx.device, Table::Kind::kTable);
   if (!found.ok()) {
-    ctx.catalog.AddType(type);
+    if (auto id = ctx.catalog.AddType(type); !id.ok()) return id.status();
     if (absl::Status s = ctx.catalog.Add(table); !s.ok()) {
       return absl::Status(s.code(), absl::StrCat("options.bad_record_table_name: ", s.message()));
     }
@@ -311,8 +310,7 @@ absl::Status WriteBadRecords(JobContext& ctx, const std::string& name, const io:
     columns[1].AppendString(bad.text);
     columns[2].AppendString(bad.error);
   }
-  Store(ctx, *table, &columns, false);
-  return absl::OkStatus();
+  return Store(ctx, *table, &columns, false);
 }
 
 // Reads every source into records of the table (or of the type the first
@@ -380,13 +378,16 @@ absl::StatusOr<Json> Load(JobContext& ctx, const Json& request, std::vector<Sour
   int64_t inserted = records.rows;
   if (plan->mode == LoadPlan::Mode::kFull) {
     if (create) {
-      ctx.catalog.AddType(type);  // clients look a table's type up by its id
+      // Clients look a table's type up by its id.
+      if (auto id = ctx.catalog.AddType(type); !id.ok()) return id.status();
       table = std::make_shared<Table>(name, type, &ctx.device, Table::Kind::kTable);
       if (absl::Status s = ctx.catalog.Add(table); !s.ok()) {
         return absl::Status(s.code(), absl::StrCat("table_name: ", s.message()));
       }
     }
-    if (records.rows > 0 || plan->truncate_table) Store(ctx, *table, &records.columns, plan->truncate_table);
+    if (records.rows > 0 || plan->truncate_table) {
+      if (absl::Status s = Store(ctx, *table, &records.columns, plan->truncate_table); !s.ok()) return s;
+    }
     if (!plan->bad_table.empty() && !records.bad.empty() && plan->read.on_error != io::OnError::kAbort) {
       if (absl::Status s = WriteBadRecords(ctx, plan->bad_table, records, false); !s.ok()) return s;
     }

@@ -87,7 +87,7 @@ absl::StatusOr<Json> InsertRecords(JobContext& ctx, const Json& request) {
   const int64_t first_row = (*table)->rows();
   if (!*dry_run && count > 0) {
     std::vector<kernels::Column> staged;
-    (*table)->Append(DeviceViews(columns, ctx.exec, &staged), ctx.exec);
+    if (absl::Status s = (*table)->Append(DeviceViews(columns, ctx.exec, &staged), ctx.exec); !s.ok()) return s;
   }
   Json record_ids = Json::array();
   if (*return_ids) {
@@ -209,7 +209,7 @@ absl::StatusOr<Json> InsertRecordsRandom(JobContext& ctx, const Json& request) {
     // Progress over the draw and the final append (counted as a tenth).
     if (absl::Status s = ctx.checkpoint(done * 9, count * 10); !s.ok()) return s;
   }
-  (*table)->Append(Views(staged), ctx.exec);
+  if (absl::Status s = (*table)->Append(Views(staged), ctx.exec); !s.ok()) return s;
   return Json{{"table_name", (*table)->name()}, {"count", count}, {"info", Json::object()}};
 }
 

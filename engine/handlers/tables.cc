@@ -27,8 +27,9 @@ absl::StatusOr<Json> CreateType(JobContext& ctx, const Json& request) {
   auto type = ParseTypeDefinition(StringField(request, "type_definition"), properties,
                                   StringField(request, "label"));
   if (!type.ok()) return type.status();
-  const std::string id = ctx.catalog.AddType(*type);
-  return Json{{"type_id", id},
+  auto id = ctx.catalog.AddType(*type);
+  if (!id.ok()) return id.status();
+  return Json{{"type_id", *id},
               {"type_definition", type->RecordSchema()},
               {"label", type->label()},
               {"properties", PropertiesToJson(type->PropertyMap())},
@@ -69,7 +70,7 @@ absl::StatusOr<TableType> ResolveType(const JobContext& ctx, const std::string& 
   if (!type_id.empty() && (type_id[0] == '[' || type_id[0] == '{')) {
     auto type = ParseTypeDefinition(type_id, {}, "");
     if (!type.ok()) return absl::InvalidArgumentError(absl::StrCat("type_id: ", type.status().message()));
-    ctx.catalog.AddType(*type);
+    if (auto id = ctx.catalog.AddType(*type); !id.ok()) return id.status();
     return type;
   }
   auto type = ctx.catalog.FindType(type_id);
@@ -255,11 +256,13 @@ absl::StatusOr<Json> ClearTable(JobContext& ctx, const Json& request) {
   const std::string& name = StringField(request, "table_name");
   auto no_error = BoolOption(request, "no_error_if_not_exists", false);
   if (!no_error.ok()) return no_error.status();
-  std::shared_ptr<Table> removed = ctx.catalog.Remove(name);
-  if (removed == nullptr && !*no_error) {
+  const bool existed = ctx.catalog.Has(name);
+  auto removed = ctx.catalog.Remove(name);
+  if (!removed.ok()) return removed.status();
+  if (!existed && !*no_error) {
     return absl::NotFoundError(absl::StrCat("table_name: table '", name, "' does not exist"));
   }
-  ReleaseRemovedTable(std::move(removed));
+  ReleaseRemovedTable(*std::move(removed));
   return Json{{"table_name", name}, {"info", Json::object()}};
 }
 
@@ -283,7 +286,9 @@ absl::StatusOr<Json> ClearTables(JobContext& ctx, const Json& request) {
   }
   Json tables = Json::object();
   for (const std::string& name : names) {
-    ReleaseRemovedTable(ctx.catalog.Remove(name));
+    auto removed = ctx.catalog.Remove(name);
+    if (!removed.ok()) return removed.status();
+    ReleaseRemovedTable(*std::move(removed));
     tables[name] = "";
   }
   return Json{{"tables", tables}, {"info", Json::object()}};
@@ -324,7 +329,9 @@ absl::StatusOr<Json> AlterTableMetadata(JobContext& ctx, const Json& request) {
   auto tables = FindTables(ctx, request);
   if (!tables.ok()) return tables.status();
   const auto changes = request["metadata_map"].get<std::map<std::string, std::string>>();
-  for (const auto& t : *tables) t->UpdateMetadata(changes);
+  for (const auto& t : *tables) {
+    if (absl::Status s = t->UpdateMetadata(changes); !s.ok()) return s;
+  }
   return Json{{"table_names", request["table_names"]},
               {"metadata_map", request["metadata_map"]},
               {"info", Json::object()}};

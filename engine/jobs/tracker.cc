@@ -1,5 +1,7 @@
 #include "engine/jobs/tracker.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -111,6 +113,7 @@ absl::StatusOr<JobTracker::Created> JobTracker::Create(NewJob job) {
   record.job.auth_id = std::move(job.auth_id);
   record.control = std::make_shared<JobControl>(job.deadline);
   record.remove_on_complete = job.remove_on_complete;
+  record.job.remove_on_complete = job.remove_on_complete;
   record.cancellable = job.cancellable;
   const int64_t id = record.job.id;
   tags_.emplace(job.tag, id);
@@ -270,6 +273,32 @@ JobTracker::Notice JobTracker::Settle(Records::iterator it, JobState state, absl
     }
   }
   return notice;
+}
+
+void JobTracker::Restore(std::vector<JobSnapshot> jobs) {
+  std::sort(jobs.begin(), jobs.end(),
+            [](const JobSnapshot& a, const JobSnapshot& b) { return a.finished_us < b.finished_us; });
+  absl::MutexLock lock(&mu_);
+  for (JobSnapshot& job : jobs) {
+    Record record;
+    record.job = std::move(job);
+    record.job.version = 1;
+    record.remove_on_complete = record.job.remove_on_complete;
+    record.cancellable = false;
+    record.control = std::make_shared<JobControl>(absl::InfiniteFuture());
+    const int64_t id = record.job.id;
+    next_id_ = std::max(next_id_, id + 1);
+    if (record.job.response != nullptr) record.result_bytes = ApproxBytes(*record.job.response);
+    tags_[record.job.tag] = id;
+    // Its place in the TTL: when it finished (the deque stays in that order).
+    finished_.emplace_back(absl::FromUnixMicros(record.job.finished_us), id);
+    if (record.result_bytes > 0) {
+      results_.push_back(id);
+      result_bytes_ += record.result_bytes;
+    }
+    jobs_.insert_or_assign(id, std::move(record));
+  }
+  EvictOverBudget();
 }
 
 void JobTracker::Finish(int64_t id, absl::StatusOr<Json> result) {

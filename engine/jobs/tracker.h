@@ -73,6 +73,7 @@ struct JobSnapshot {
   int64_t started_us = 0;                // 0 until it runs
   int64_t finished_us = 0;               // 0 until it finishes
   bool async = true;                     // false: a synchronous call (Execute)
+  bool remove_on_complete = false;       // removed once fetched finished
   std::string user_data;                 // the request's options.job_user_data
   std::string source_ip;
   std::string auth_id;                   // the authenticated submitter; empty: none
@@ -160,6 +161,12 @@ class JobTracker {
 
   // Records of the jobs here, by id.
   std::vector<JobSnapshot> List() const;
+
+  // Brings back finished jobs (from a data directory at start): their ids,
+  // tags and outcomes as recorded; finished_us counts for the TTL. New jobs
+  // get ids above theirs. REQUIRES: each job finished; called before any
+  // Create.
+  void Restore(std::vector<JobSnapshot> jobs);
 
   // Forgets a job; later lookups say it was a synchronous call.
   void RemoveSynchronous(int64_t id);

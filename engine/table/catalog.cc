@@ -24,9 +24,27 @@ auto SchemaRange(Map& tables, absl::string_view schema) {
 
 Catalog::Catalog() { schemas_.emplace(kDefaultSchema); }
 
-std::string Catalog::AddType(const TableType& type) {
-  std::string id = type.TypeId();
+void Catalog::set_journal(Journal* journal) {
+  journal_ = journal;
   absl::MutexLock lock(&mu_);
+  for (auto& [name, table] : tables_) {
+    if (table->kind() == Table::Kind::kTable) table->set_journal(journal);
+  }
+}
+
+absl::Status Catalog::Log(const JournalChange& change) const {
+  return journal_ == nullptr ? absl::OkStatus() : journal_->Log(change);
+}
+
+absl::StatusOr<std::string> Catalog::AddType(const TableType& type) {
+  std::string id = type.TypeId();
+  Journal::Turn turn;
+  if (journal_ != nullptr) turn = journal_->Hold();
+  absl::MutexLock lock(&mu_);
+  if (types_.find(id) != types_.end()) return id;
+  JournalChange change{JournalChange::Kind::kAddType};
+  change.type = &type;
+  if (absl::Status s = Log(change); !s.ok()) return s;
   types_.emplace(id, type);
   return id;
 }
@@ -45,29 +63,64 @@ std::vector<std::pair<std::string, TableType>> Catalog::Types() const {
 
 absl::StatusOr<std::shared_ptr<Table>> Catalog::Find(absl::string_view name) const {
   absl::MutexLock lock(&mu_);
-  auto it = tables_.find(QualifiedTableName(name));
-  if (it == tables_.end()) return absl::NotFoundError(absl::StrCat("table '", name, "' does not exist"));
+  const std::string qualified = QualifiedTableName(name);
+  auto it = tables_.find(qualified);
+  if (it == tables_.end()) {
+    if (auto broken = unavailable_.find(qualified); broken != unavailable_.end()) return broken->second;
+    return absl::NotFoundError(absl::StrCat("table '", name, "' does not exist"));
+  }
   return it->second;
 }
 
 bool Catalog::Has(absl::string_view name) const {
   absl::MutexLock lock(&mu_);
-  return tables_.find(QualifiedTableName(name)) != tables_.end();
+  const std::string qualified = QualifiedTableName(name);
+  return tables_.find(qualified) != tables_.end() || unavailable_.find(qualified) != unavailable_.end();
 }
 
 absl::Status Catalog::Add(std::shared_ptr<Table> table) {
   const TableName name = SplitTableName(table->name());
+  const std::string qualified = absl::StrCat(name.schema, ".", name.table);
+  const bool logged = journal_ != nullptr && table->kind() == Table::Kind::kTable;
+  Journal::Turn turn;
+  if (logged) turn = journal_->Hold();
   absl::MutexLock lock(&mu_);
   if (schemas_.find(name.schema) == schemas_.end()) return SchemaNotFound(name.schema);
-  auto [it, inserted] = tables_.emplace(absl::StrCat(name.schema, ".", name.table), table);
-  if (!inserted) return absl::AlreadyExistsError(absl::StrCat("table '", table->name(), "' already exists"));
+  if (tables_.find(qualified) != tables_.end() || unavailable_.find(qualified) != unavailable_.end()) {
+    return absl::AlreadyExistsError(absl::StrCat("table '", table->name(), "' already exists"));
+  }
+  if (logged) {
+    JournalChange change{JournalChange::Kind::kAddTable, table->name()};
+    change.type = &table->type();
+    const std::map<std::string, std::string> metadata = table->metadata();
+    change.metadata = &metadata;
+    if (absl::Status s = Log(change); !s.ok()) return s;
+    table->set_journal(journal_);
+  }
+  tables_.emplace(qualified, std::move(table));
   return absl::OkStatus();
 }
 
-std::shared_ptr<Table> Catalog::Remove(absl::string_view name) {
+void Catalog::AddUnavailable(absl::string_view name, absl::Status why) {
   absl::MutexLock lock(&mu_);
-  auto it = tables_.find(QualifiedTableName(name));
-  if (it == tables_.end()) return nullptr;
+  unavailable_.insert_or_assign(QualifiedTableName(name), std::move(why));
+}
+
+absl::StatusOr<std::shared_ptr<Table>> Catalog::Remove(absl::string_view name) {
+  const std::string qualified = QualifiedTableName(name);
+  Journal::Turn turn;
+  if (journal_ != nullptr) turn = journal_->Hold();
+  absl::MutexLock lock(&mu_);
+  auto it = tables_.find(qualified);
+  auto broken = unavailable_.find(qualified);
+  if (it == tables_.end() && broken == unavailable_.end()) return nullptr;
+  if (journal_ != nullptr && (broken != unavailable_.end() || it->second->kind() == Table::Kind::kTable)) {
+    if (absl::Status s = Log(JournalChange{JournalChange::Kind::kDropTable, std::string(name)}); !s.ok()) return s;
+  }
+  if (broken != unavailable_.end()) {
+    unavailable_.erase(broken);
+    return nullptr;
+  }
   std::shared_ptr<Table> table = std::move(it->second);
   tables_.erase(it);
   return table;
@@ -81,10 +134,14 @@ std::vector<std::shared_ptr<Table>> Catalog::List() const {
 }
 
 absl::Status Catalog::AddSchema(absl::string_view schema) {
+  Journal::Turn turn;
+  if (journal_ != nullptr) turn = journal_->Hold();
   absl::MutexLock lock(&mu_);
-  if (!schemas_.emplace(schema).second) {
+  if (schemas_.find(schema) != schemas_.end()) {
     return absl::AlreadyExistsError(absl::StrCat("schema '", schema, "' already exists"));
   }
+  if (absl::Status s = Log(JournalChange{JournalChange::Kind::kAddSchema, std::string(schema)}); !s.ok()) return s;
+  schemas_.emplace(schema);
   return absl::OkStatus();
 }
 
@@ -107,6 +164,8 @@ std::vector<std::shared_ptr<Table>> Catalog::ListSchema(absl::string_view schema
 }
 
 absl::StatusOr<std::vector<std::shared_ptr<Table>>> Catalog::RemoveSchema(absl::string_view schema, bool cascade) {
+  Journal::Turn turn;
+  if (journal_ != nullptr) turn = journal_->Hold();
   absl::MutexLock lock(&mu_);
   auto found = schemas_.find(schema);
   if (found == schemas_.end()) return SchemaNotFound(schema);
@@ -122,7 +181,14 @@ absl::StatusOr<std::vector<std::shared_ptr<Table>>> Catalog::RemoveSchema(absl::
                                                       removed.size() == 1 ? " table" : " tables",
                                                       "); drop its tables first, or set options.cascade"));
   }
+  JournalChange change{JournalChange::Kind::kDropSchema, std::string(schema)};
+  change.cascade = cascade;
+  if (absl::Status s = Log(change); !s.ok()) return s;
   tables_.erase(first, last);
+  {
+    const auto [broken_first, broken_last] = SchemaRange(unavailable_, schema);
+    unavailable_.erase(broken_first, broken_last);
+  }
   schemas_.erase(found);
   return removed;
 }

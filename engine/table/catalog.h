@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "engine/table/journal.h"
 #include "engine/table/names.h"
 #include "engine/table/table.h"
 #include "engine/table/types.h"
@@ -26,9 +27,16 @@ class Catalog {
  public:
   Catalog();  // holds the default schema
 
+  // Records every change of types, schemas and tables (not views) in
+  // `journal` from now on (see journal.h); its errors fail the change, which
+  // then has not happened. Set before the catalog is shared; the tables
+  // already here record theirs there too.
+  void set_journal(Journal* journal);
+  Journal* journal() const { return journal_; }
+
   // Registers `type` and returns its id; registering an equal type again
-  // returns the same id.
-  std::string AddType(const TableType& type);
+  // returns the same id. Errors: the journal's.
+  absl::StatusOr<std::string> AddType(const TableType& type);
   // NotFound names the type id.
   absl::StatusOr<TableType> FindType(absl::string_view type_id) const;
   // Every registered type, by id.
@@ -37,12 +45,17 @@ class Catalog {
   // NotFound: "table 'x' does not exist" (x as asked).
   absl::StatusOr<std::shared_ptr<Table>> Find(absl::string_view name) const;
   bool Has(absl::string_view name) const;
-  // Adds a table under its name. AlreadyExists when its schema holds a table
-  // or view of that name; NotFound when its schema does not exist
-  // ("schema 's' does not exist").
+  // Adds a table under its name (empty: its rows come later, through the
+  // table). AlreadyExists when its schema holds a table or view of that
+  // name; NotFound when its schema does not exist ("schema 's' does not
+  // exist"); the journal's errors.
   absl::Status Add(std::shared_ptr<Table> table);
-  // Returns the removed table, or null.
-  std::shared_ptr<Table> Remove(absl::string_view name);
+  // Holds `name` for a table that could not be brought back (its data is
+  // damaged): Find answers `why`, Remove drops the name.
+  void AddUnavailable(absl::string_view name, absl::Status why);
+  // Returns the removed table, or null (also for an unavailable one); the
+  // journal's errors.
+  absl::StatusOr<std::shared_ptr<Table>> Remove(absl::string_view name);
   // Every table and view, by schema, then name.
   std::vector<std::shared_ptr<Table>> List() const;
 
@@ -59,7 +72,12 @@ class Catalog {
   absl::StatusOr<std::vector<std::shared_ptr<Table>>> RemoveSchema(absl::string_view schema, bool cascade);
 
  private:
+  // The journal's turn and the record of a change (OK without a journal).
+  absl::Status Log(const JournalChange& change) const;
+
+  Journal* journal_ = nullptr;
   mutable absl::Mutex mu_;
+  std::map<std::string, absl::Status, std::less<>> unavailable_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, TableType, std::less<>> types_ ABSL_GUARDED_BY(mu_);
   std::set<std::string, std::less<>> schemas_ ABSL_GUARDED_BY(mu_);
   // By QualifiedTableName: "schema.table".

@@ -26,8 +26,15 @@ std::vector<kernels::ColumnView> Table::views() const {
   return out;
 }
 
-void Table::Append(const std::vector<kernels::ColumnView>& columns, const kernels::Exec& exec) {
-  if (columns.empty() || columns[0].size == 0) return;
+int64_t Table::version() const {
+  absl::MutexLock lock(&sizes_mu_);
+  return version_;
+}
+
+absl::Status Table::Append(const std::vector<kernels::ColumnView>& columns, const kernels::Exec& exec) {
+  if (columns.empty() || columns[0].size == 0) return absl::OkStatus();
+  Journal::Turn turn;
+  if (journal_ != nullptr) turn = journal_->Hold();
   const int64_t rows = columns_[0].size() + columns[0].size;
   // Grow every column before committing any: only growing allocates, so a
   // failure drops the grown storage and leaves the table as it was.
@@ -37,14 +44,34 @@ void Table::Append(const std::vector<kernels::ColumnView>& columns, const kernel
     const int64_t chars = columns_[i].chars() + kernels::Column::CharCount(columns[i], exec);
     growth.push_back(columns_[i].Grow(rows, chars, exec));
   }
+  if (journal_ != nullptr) {
+    JournalChange change{JournalChange::Kind::kAppend, name_};
+    change.type = &type_;
+    change.rows = &columns;
+    change.exec = &exec;
+    if (absl::Status s = journal_->Log(change); !s.ok()) return s;
+  }
   for (size_t i = 0; i < columns_.size(); ++i) columns_[i].Commit(std::move(growth[i]), exec);
   for (size_t i = 0; i < columns_.size(); ++i) columns_[i].Append(columns[i], exec);
   UpdateSizes();
+  return absl::OkStatus();
 }
 
-void Table::Replace(std::vector<kernels::Column> columns) {
+absl::Status Table::Replace(std::vector<kernels::Column> columns, const kernels::Exec& exec) {
+  Journal::Turn turn;
+  if (journal_ != nullptr) {
+    turn = journal_->Hold();
+    std::vector<kernels::ColumnView> views;
+    for (const kernels::Column& c : columns) views.push_back(c.view());
+    JournalChange change{JournalChange::Kind::kReplace, name_};
+    change.type = &type_;
+    change.rows = &views;
+    change.exec = &exec;
+    if (absl::Status s = journal_->Log(change); !s.ok()) return s;
+  }
   columns_ = std::move(columns);
   UpdateSizes();
+  return absl::OkStatus();
 }
 
 std::map<std::string, std::string> Table::metadata() const {
@@ -52,16 +79,29 @@ std::map<std::string, std::string> Table::metadata() const {
   return metadata_;
 }
 
-void Table::UpdateMetadata(const std::map<std::string, std::string>& changes) {
-  absl::MutexLock lock(&metadata_mu_);
-  if (changes.empty()) metadata_.clear();
-  for (const auto& [key, value] : changes) metadata_[key] = value;
+absl::Status Table::UpdateMetadata(const std::map<std::string, std::string>& changes) {
+  Journal::Turn turn;
+  if (journal_ != nullptr) {
+    turn = journal_->Hold();
+    JournalChange change{JournalChange::Kind::kMetadata, name_};
+    change.metadata = &changes;
+    if (absl::Status s = journal_->Log(change); !s.ok()) return s;
+  }
+  {
+    absl::MutexLock lock(&metadata_mu_);
+    if (changes.empty()) metadata_.clear();
+    for (const auto& [key, value] : changes) metadata_[key] = value;
+  }
+  absl::MutexLock lock(&sizes_mu_);
+  ++version_;
+  return absl::OkStatus();
 }
 
 void Table::UpdateSizes() {
   size_t bytes = 0;
   for (const kernels::Column& c : columns_) bytes += c.device_bytes();
   absl::MutexLock lock(&sizes_mu_);
+  ++version_;
   rows_ = columns_.empty() ? 0 : columns_[0].size();
   bytes_ = bytes;
 }

@@ -13,7 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "engine/table/journal.h"
 #include "engine/table/types.h"
 #include "kernels/column.h"
 
@@ -48,18 +50,26 @@ class Table {
   std::vector<kernels::ColumnView> views() const;
 
   // Appends rows given as one column per field (same layouts as the type's).
-  // All or nothing: on an exception (OutOfMemory) the table is unchanged.
-  // REQUIRES: the caller holds the table's write turn.
-  void Append(const std::vector<kernels::ColumnView>& columns, const kernels::Exec& exec);
+  // All or nothing: on an exception (OutOfMemory) or an error of the
+  // journal the table is unchanged. REQUIRES: the caller holds the table's
+  // write turn.
+  absl::Status Append(const std::vector<kernels::ColumnView>& columns, const kernels::Exec& exec);
 
-  // Replaces the content with `columns` (same layouts). REQUIRES: write turn.
-  void Replace(std::vector<kernels::Column> columns);
+  // Replaces the content with `columns` (same layouts, on exec's device);
+  // on an error of the journal the table is unchanged. REQUIRES: write turn.
+  absl::Status Replace(std::vector<kernels::Column> columns, const kernels::Exec& exec);
 
   // The user's metadata (/alter/table/metadata), key to value; safe to call
   // at any time. UpdateMetadata adds or replaces the keys of `changes`; an
   // empty `changes` clears every key.
   std::map<std::string, std::string> metadata() const;
-  void UpdateMetadata(const std::map<std::string, std::string>& changes);
+  absl::Status UpdateMetadata(const std::map<std::string, std::string>& changes);
+
+  // Where changes are recorded from now on (Catalog::Add sets it for
+  // tables, not views); null: nowhere.
+  void set_journal(Journal* journal) { journal_ = journal; }
+  // Rises with every change of rows or metadata; safe to call at any time.
+  int64_t version() const;
 
  private:
   void UpdateSizes();
@@ -70,8 +80,10 @@ class Table {
   Device* const device_;
   const Kind kind_;
   std::vector<kernels::Column> columns_;
+  Journal* journal_ = nullptr;
 
   mutable absl::Mutex sizes_mu_;
+  int64_t version_ ABSL_GUARDED_BY(sizes_mu_) = 0;
   int64_t rows_ ABSL_GUARDED_BY(sizes_mu_) = 0;
   size_t bytes_ ABSL_GUARDED_BY(sizes_mu_) = 0;
 

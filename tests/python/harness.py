@@ -271,7 +271,10 @@ def start_server(binary, args=(), http=False):
     """Starts the server binary with `args` and its ports: gRPC on a free port (--grpc-port=0); HTTP
     on a free port when `http` is True (--http-port=N, retried when another process takes the port
     first), off when False (--http-port=0), the binary's default when None. Returns a Server once
-    its first line is the "listening" line; raises RuntimeError when it is not."""
+    its first line is the "listening" line; raises RuntimeError when it is not. Memory only
+    (--data-dir=) unless `args` name a --data-dir."""
+    if not any(str(a).startswith(("--data-dir", "--data_dir")) for a in args):
+        args = ["--data-dir="] + list(args)
     for _ in range(5):
         argv = [binary, "--grpc-port=0"] + list(args)
         http_port = None

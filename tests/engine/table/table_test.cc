@@ -136,8 +136,8 @@ TEST_F(TableTest, AppendOfNoRowsChangesNothing) {
   Table table("t", type_, &device_, Table::Kind::kTable);
   std::vector<HostColumn> empty = MakeHostColumns(type_);
   std::vector<kernels::Column> uploaded = Upload(empty, exec());
-  table.Append(Views(uploaded), exec());
-  table.Append({}, exec());
+  ASSERT_TRUE(table.Append(Views(uploaded), exec()).ok());
+  ASSERT_TRUE(table.Append({}, exec()).ok());
   EXPECT_EQ(table.rows(), 0);
   EXPECT_EQ(table.device_bytes(), 0u);
 }
@@ -155,7 +155,7 @@ TEST_F(TableTest, AppendAcrossBatchesKeepsEveryRowInOrder) {
     AppendRows(type_, rows, n, &expected);
     {
       std::vector<kernels::Column> uploaded = Upload(batch, exec());
-      table.Append(Views(uploaded), exec());
+      ASSERT_TRUE(table.Append(Views(uploaded), exec()).ok());
     }
     rows += n;
     EXPECT_EQ(table.rows(), rows);
@@ -183,7 +183,7 @@ TEST_F(TableTest, DestroyingTheTableReturnsItsMemory) {
     std::vector<HostColumn> batch = MakeHostColumns(type_);
     AppendRows(type_, 0, 3000, &batch);
     std::vector<kernels::Column> uploaded = Upload(batch, exec());
-    table.Append(Views(uploaded), exec());
+    ASSERT_TRUE(table.Append(Views(uploaded), exec()).ok());
     EXPECT_GT(device_.memory().in_use(), 0u);
   }
   EXPECT_EQ(device_.memory().in_use(), 0u);
@@ -194,12 +194,12 @@ TEST_F(TableTest, ReplaceSwapsTheContent) {
   std::vector<HostColumn> first = MakeHostColumns(type_);
   AppendRows(type_, 0, 100, &first);
   std::vector<kernels::Column> uploaded = Upload(first, exec());
-  table.Append(Views(uploaded), exec());
+  ASSERT_TRUE(table.Append(Views(uploaded), exec()).ok());
   ASSERT_EQ(table.rows(), 100);
 
   std::vector<HostColumn> second = MakeHostColumns(type_);
   AppendRows(type_, 500, 10, &second);
-  table.Replace(Upload(second, exec()));
+  ASSERT_TRUE(table.Replace(Upload(second, exec()), exec()).ok());
   EXPECT_EQ(table.rows(), 10);
   ExpectTableContent(table, second, 0, 10, exec());
 }
@@ -217,7 +217,7 @@ TEST(TableMemoryTest, AppendOverTheMemoryLimitThrowsAndLeavesTheTableUnchanged) 
   }
   {
     std::vector<kernels::Column> uploaded = Upload(small, exec);
-    table.Append(Views(uploaded), exec);
+    ASSERT_TRUE(table.Append(Views(uploaded), exec).ok());
   }
   ASSERT_EQ(table.rows(), 10);
   const size_t bytes_before = table.device_bytes();
@@ -231,7 +231,7 @@ TEST(TableMemoryTest, AppendOverTheMemoryLimitThrowsAndLeavesTheTableUnchanged) 
   std::vector<kernels::Column> uploaded = Upload(big, exec);
   const size_t in_use_before = device.memory().in_use();
   try {
-    table.Append(Views(uploaded), exec);
+    table.Append(Views(uploaded), exec).IgnoreError();
     ADD_FAILURE() << "Append over the limit did not throw";
   } catch (const kernels::OutOfMemory& e) {
     EXPECT_NE(std::string(e.what()).find("out of device memory on host:0"), std::string::npos) << e.what();
@@ -250,7 +250,7 @@ TEST(TableMemoryTest, AppendOverTheMemoryLimitThrowsAndLeavesTheTableUnchanged) 
   small[1].AppendString("after");
   {
     std::vector<kernels::Column> up = Upload(more, exec);
-    table.Append(Views(up), exec);
+    ASSERT_TRUE(table.Append(Views(up), exec).ok());
   }
   EXPECT_EQ(table.rows(), 11);
   ExpectTableContent(table, small, 0, 11, exec);
@@ -307,7 +307,7 @@ TEST_F(CatalogTest, RemoveReturnsTheTableWhichStaysValidWhileHeld) {
   ASSERT_TRUE(catalog_.Add(t).ok());
   std::shared_ptr<Table> held = *catalog_.Find("t");
   t.reset();
-  std::shared_ptr<Table> removed = catalog_.Remove("t");
+  std::shared_ptr<Table> removed = *catalog_.Remove("t");
   ASSERT_NE(removed, nullptr);
   EXPECT_EQ(removed.get(), held.get());
   removed.reset();
@@ -315,7 +315,7 @@ TEST_F(CatalogTest, RemoveReturnsTheTableWhichStaysValidWhileHeld) {
   EXPECT_EQ(held->rows(), 0);
   EXPECT_FALSE(catalog_.Has("t"));
   EXPECT_EQ(catalog_.Find("t").status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(catalog_.Remove("t"), nullptr);
+  EXPECT_EQ(*catalog_.Remove("t"), nullptr);
   // The name is free again.
   EXPECT_TRUE(catalog_.Add(Make("t")).ok());
 }
@@ -346,11 +346,11 @@ TEST_F(CatalogTest, ConcurrentAddsOfOneNameAdmitExactlyOne) {
 }
 
 TEST_F(CatalogTest, TypesAreRegisteredByTheirId) {
-  const std::string id = catalog_.AddType(type_);
+  const std::string id = *catalog_.AddType(type_);
   EXPECT_EQ(id, type_.TypeId());
-  EXPECT_EQ(catalog_.AddType(MustParse(kType)), id);  // an equal type: the same id
+  EXPECT_EQ(*catalog_.AddType(MustParse(kType)), id);  // an equal type: the same id
   const TableType other = MustParse(R"([["z","int"]])");
-  const std::string other_id = catalog_.AddType(other);
+  const std::string other_id = *catalog_.AddType(other);
   EXPECT_NE(other_id, id);
 
   absl::StatusOr<TableType> found = catalog_.FindType(id);
@@ -376,7 +376,7 @@ TEST_F(CatalogTest, ANameWithoutASchemaIsInTheDefaultSchema) {
   EXPECT_EQ(catalog_.Find("ki_home.t")->get(), t.get());
   EXPECT_EQ(catalog_.Add(Make("t")).message(), "table 't' already exists");
   EXPECT_EQ(catalog_.ListSchema("ki_home").size(), 1u);
-  EXPECT_EQ(catalog_.Remove("ki_home.t").get(), t.get());
+  EXPECT_EQ(catalog_.Remove("ki_home.t")->get(), t.get());
   EXPECT_FALSE(catalog_.Has("t"));
 }
 
@@ -437,13 +437,13 @@ TEST_F(CatalogTest, RemoveSchema) {
   EXPECT_EQ(home.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(home.status().message(), "schema 'ki_home' is the default schema and cannot be dropped");
   // An empty schema goes without cascade.
-  ASSERT_TRUE(catalog_.Remove("s10.a") != nullptr);
+  ASSERT_TRUE(*catalog_.Remove("s10.a") != nullptr);
   EXPECT_TRUE(catalog_.RemoveSchema("s10", false).ok());
 }
 
 TEST_F(CatalogTest, TypesListsEveryType) {
-  const std::string id = catalog_.AddType(type_);
-  const std::string other_id = catalog_.AddType(MustParse(R"([["z","int"]])"));
+  const std::string id = *catalog_.AddType(type_);
+  const std::string other_id = *catalog_.AddType(MustParse(R"([["z","int"]])"));
   const auto types = catalog_.Types();
   ASSERT_EQ(types.size(), 2u);
   std::set<std::string> ids{types[0].first, types[1].first};
@@ -453,10 +453,10 @@ TEST_F(CatalogTest, TypesListsEveryType) {
 TEST_F(TableTest, MetadataIsMergedAndClearedByAnEmptyChange) {
   Table t("t", type_, &device_, Table::Kind::kTable);
   EXPECT_TRUE(t.metadata().empty());
-  t.UpdateMetadata({{"owner", "ann"}, {"tier", "1"}});
-  t.UpdateMetadata({{"tier", "2"}});
+  ASSERT_TRUE(t.UpdateMetadata({{"owner", "ann"}, {"tier", "1"}}).ok());
+  ASSERT_TRUE(t.UpdateMetadata({{"tier", "2"}}).ok());
   EXPECT_EQ(t.metadata(), (std::map<std::string, std::string>{{"owner", "ann"}, {"tier", "2"}}));
-  t.UpdateMetadata({});
+  ASSERT_TRUE(t.UpdateMetadata({}).ok());
   EXPECT_TRUE(t.metadata().empty());
 }
 

@@ -1,0 +1,273 @@
+#include "engine/storage/log.h"
+
+#include <fcntl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+
+namespace engine::storage {
+namespace {
+
+constexpr absl::string_view kLogMagic = "GPUDBLOG";
+
+absl::Mutex fault_mu;
+std::function<int(size_t)>* fault ABSL_GUARDED_BY(fault_mu) = nullptr;
+
+int InjectedFault(size_t bytes) {
+  absl::MutexLock lock(&fault_mu);
+  return fault != nullptr ? (*fault)(bytes) : 0;
+}
+
+absl::Status ErrnoStatus(int err, absl::string_view what, absl::string_view path) {
+  return absl::UnavailableError(absl::StrCat("data directory: cannot ", what, " ", path, ": ", std::strerror(err)));
+}
+
+}  // namespace
+
+absl::StatusOr<Sync> ParseSync(absl::string_view name) {
+  if (name == "none") return Sync::kNone;
+  if (name == "background") return Sync::kBackground;
+  if (name == "flush") return Sync::kFlush;
+  if (name == "fsync") return Sync::kFsync;
+  return absl::InvalidArgumentError(
+      absl::StrCat("sync: '", name, "' is not a sync level; use none, background, flush or fsync"));
+}
+
+const char* SyncName(Sync sync) {
+  switch (sync) {
+    case Sync::kNone: return "none";
+    case Sync::kBackground: return "background";
+    case Sync::kFlush: return "flush";
+    case Sync::kFsync: return "fsync";
+  }
+  return "?";
+}
+
+void SetWriteFaultForTesting(std::function<int(size_t bytes)> f) {
+  absl::MutexLock lock(&fault_mu);
+  delete fault;
+  fault = f ? new std::function<int(size_t)>(std::move(f)) : nullptr;
+}
+
+int WriteAt(int fd, const std::vector<absl::string_view>& parts, uint64_t offset) {
+  size_t total = 0;
+  for (absl::string_view p : parts) total += p.size();
+  if (int err = InjectedFault(total); err != 0) return err;
+  size_t part = 0, within = 0;
+  while (part < parts.size()) {
+    iovec iov[64];
+    int n = 0;
+    for (size_t i = part; i < parts.size() && n < 64; ++i) {
+      const size_t skip = i == part ? within : 0;
+      if (parts[i].size() == skip) continue;
+      iov[n].iov_base = const_cast<char*>(parts[i].data() + skip);
+      iov[n].iov_len = parts[i].size() - skip;
+      ++n;
+    }
+    if (n == 0) break;
+    const ssize_t wrote = ::pwritev(fd, iov, n, static_cast<off_t>(offset));
+    if (wrote < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (wrote == 0) return ENOSPC;
+    offset += static_cast<uint64_t>(wrote);
+    size_t left = static_cast<size_t>(wrote);
+    while (part < parts.size() && left >= parts[part].size() - within) {
+      left -= parts[part].size() - within;
+      ++part;
+      within = 0;
+    }
+    within += left;
+  }
+  return 0;
+}
+
+LogWriter::LogWriter(int fd, std::string path, Sync sync) : sync_(sync), fd_(fd), path_(std::move(path)) {
+  file_bytes_ = kFileHeaderBytes;
+  if (sync_ == Sync::kNone || sync_ == Sync::kBackground) flusher_ = std::thread([this] { FlushLoop(); });
+}
+
+absl::StatusOr<std::unique_ptr<LogWriter>> LogWriter::Create(std::string path, Sync sync) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus(errno, "create the log", path);
+  const std::string header = FileHeader(kLogMagic);
+  if (int err = WriteAt(fd, {header}, 0); err != 0 || ::fdatasync(fd) != 0) {
+    const int e = err != 0 ? err : errno;
+    ::close(fd);
+    ::unlink(path.c_str());
+    return ErrnoStatus(e, "write the log", path);
+  }
+  return std::unique_ptr<LogWriter>(new LogWriter(fd, std::move(path), sync));
+}
+
+LogWriter::~LogWriter() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (flusher_.joinable()) flusher_.join();
+  Flush(false).IgnoreError();
+  absl::MutexLock lock(&mu_);
+  ::close(fd_);
+}
+
+uint64_t LogWriter::Add(uint32_t kind, const Pieces& body) {
+  const std::string header = FrameHeader(kind, body);
+  absl::MutexLock lock(&mu_);
+  buffer_.reserve(buffer_.size() + header.size() + body.bytes());
+  buffer_.append(header);
+  for (absl::string_view p : body.parts()) buffer_.append(p.data(), p.size());
+  return ++added_;
+}
+
+bool LogWriter::Failed(uint64_t ticket, absl::Status* status) const {
+  for (const Failure& f : failures_) {
+    if (ticket > f.first && ticket <= f.last) {
+      *status = f.status;
+      return true;
+    }
+  }
+  return false;
+}
+
+int LogWriter::WriteBuffered(bool fsync) {
+  std::string batch = std::move(buffer_);
+  buffer_.clear();
+  const uint64_t first = written_, last = added_;
+  const uint64_t offset = file_bytes_;
+  const int fd = fd_;
+  const std::string path = path_;
+  const bool cut = cut_pending_;
+  writing_ = true;
+  mu_.Unlock();
+  int err = 0;
+  const char* what = "write the log";
+  // After a failed write the file may hold part of it: cut that off first,
+  // or a shorter write could leave whole records of it behind.
+  if (cut && ::ftruncate(fd, static_cast<off_t>(offset)) != 0) err = errno;
+  if (err == 0 && !batch.empty()) err = WriteAt(fd, {batch}, offset);
+  if (err == 0 && fsync && ::fdatasync(fd) != 0) {
+    err = errno;
+    what = "sync the log";
+  }
+  const bool cut_now = err != 0 && ::ftruncate(fd, static_cast<off_t>(offset)) == 0;
+  mu_.Lock();
+  writing_ = false;
+  written_ = last;  // these tickets are settled, written or failed
+  if (err == 0) {
+    cut_pending_ = false;
+    file_bytes_ = offset + batch.size();
+    if (fsync) synced_ = last;
+  } else {
+    cut_pending_ = !cut_now;
+    failures_.push_back(Failure{first, last, ErrnoStatus(err, what, path)});
+    if (failures_.size() > 64) failures_.pop_front();
+  }
+  return err;
+}
+
+absl::Status LogWriter::Wait(uint64_t ticket) {
+  absl::MutexLock lock(&mu_);
+  if (sync_ == Sync::kNone || sync_ == Sync::kBackground) return absl::OkStatus();
+  const bool fsync = sync_ == Sync::kFsync;
+  for (;;) {
+    absl::Status failed;
+    if (Failed(ticket, &failed)) return failed;
+    if (ticket <= written_ && (!fsync || ticket <= synced_)) return absl::OkStatus();
+    if (!writing_) {
+      WriteBuffered(fsync);
+      continue;
+    }
+    mu_.Await(absl::Condition(
+        +[](bool* writing) { return !*writing; }, &writing_));
+  }
+}
+
+absl::Status LogWriter::Flush(bool fsync) {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](bool* writing) { return !*writing; }, &writing_));
+  if (buffer_.empty() && !fsync && !cut_pending_) return absl::OkStatus();
+  if (WriteBuffered(fsync) != 0) return failures_.back().status;
+  return absl::OkStatus();
+}
+
+absl::Status LogWriter::Rotate(std::string path) {
+  if (absl::Status s = Flush(true); !s.ok()) return s;
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus(errno, "create the log", path);
+  const std::string header = FileHeader(kLogMagic);
+  if (int err = WriteAt(fd, {header}, 0); err != 0 || ::fdatasync(fd) != 0) {
+    const int e = err != 0 ? err : errno;
+    ::close(fd);
+    ::unlink(path.c_str());
+    return ErrnoStatus(e, "write the log", path);
+  }
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](bool* writing) { return !*writing; }, &writing_));
+  // Records added since the flush go to the new file.
+  ::close(fd_);
+  fd_ = fd;
+  path_ = std::move(path);
+  file_bytes_ = kFileHeaderBytes;
+  return absl::OkStatus();
+}
+
+uint64_t LogWriter::bytes() const {
+  absl::MutexLock lock(&mu_);
+  return file_bytes_ + buffer_.size();
+}
+
+const std::string& LogWriter::path() const {
+  absl::MutexLock lock(&mu_);
+  return path_;
+}
+
+void LogWriter::FlushLoop() {
+  const absl::Duration every = sync_ == Sync::kBackground ? absl::Milliseconds(20) : absl::Seconds(1);
+  absl::MutexLock lock(&mu_);
+  while (!stopping_) {
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), every);
+    if (!buffer_.empty() && !writing_) WriteBuffered(false);
+  }
+}
+
+absl::StatusOr<LogContents> ReadLog(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::UnavailableError(absl::StrCat("data directory: cannot read ", path));
+  LogContents out;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  out.bytes = std::move(ss).str();
+  if (absl::Status s = CheckFileHeader(out.bytes, kLogMagic, path); !s.ok()) {
+    if (out.bytes.size() < kFileHeaderBytes && std::string(kLogMagic).compare(0, out.bytes.size(), out.bytes) == 0) {
+      out.problem = absl::DataLossError("torn file header");  // created, header not yet whole
+      return out;
+    }
+    return s;
+  }
+  absl::string_view rest(out.bytes);
+  rest.remove_prefix(kFileHeaderBytes);
+  out.valid_bytes = kFileHeaderBytes;
+  while (!rest.empty()) {
+    auto frame = NextFrame(&rest);
+    if (!frame.ok()) {
+      out.problem = frame.status();
+      break;
+    }
+    out.frames.push_back(*frame);
+    out.valid_bytes = out.bytes.size() - rest.size();
+  }
+  return out;
+}
+
+}  // namespace engine::storage

@@ -1,0 +1,111 @@
+#pragma once
+
+// The write-ahead log: records (format.h) appended to a file, with group
+// commit. Writers add records in order; whoever then needs them written
+// becomes the leader and writes everything added so far in one call (and
+// fsyncs once for all who asked), while the others wait. Thread-safe.
+//
+// Sync levels (what Append promises on return):
+//   kNone        nothing; records are written within a second
+//   kBackground  nothing; records are written within 20 ms
+//   kFlush       written to the OS: survives the process being killed
+//   kFsync       written and fdatasync'ed: survives power loss
+//
+// A failed write (a full disk) fails the records of that write; the file is
+// cut back to the last good record, so it holds only whole records, and
+// later appends are tried afresh.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "engine/storage/format.h"
+
+namespace engine::storage {
+
+enum class Sync { kNone, kBackground, kFlush, kFsync };
+// "none", "background", "flush", "fsync"; InvalidArgument otherwise.
+absl::StatusOr<Sync> ParseSync(absl::string_view name);
+const char* SyncName(Sync sync);
+
+// Writes to the files of a data directory go through here, so that tests
+// can make them fail as a full disk does: `fault(bytes)` returns 0 to let a
+// write of `bytes` through, or an errno (e.g. ENOSPC) to fail it. Null: no
+// faults (the default).
+void SetWriteFaultForTesting(std::function<int(size_t bytes)> fault);
+// Writes all of `bytes` at `offset` of `fd`; errno on failure (or an injected fault).
+int WriteAt(int fd, const std::vector<absl::string_view>& parts, uint64_t offset);
+
+class LogWriter {
+ public:
+  // Creates `path` (its header written and synced) for records at `sync`.
+  static absl::StatusOr<std::unique_ptr<LogWriter>> Create(std::string path, Sync sync);
+  // Writes what is buffered.
+  ~LogWriter();
+
+  // Adds a record to the buffer and returns its ticket; Wait(ticket) returns
+  // once it is durable at the writer's sync level. Add alone never writes:
+  // callers order records under their own locks, then wait outside them.
+  uint64_t Add(uint32_t kind, const Pieces& body);
+  absl::Status Wait(uint64_t ticket);
+  absl::Status Append(uint32_t kind, const Pieces& body) { return Wait(Add(kind, body)); }
+
+  // Writes everything added so far, and with `fsync` syncs the file.
+  absl::Status Flush(bool fsync);
+  // Flushes and syncs this file, then continues in a new file at `path`.
+  absl::Status Rotate(std::string path);
+
+  // Bytes of the current file, buffered records included.
+  uint64_t bytes() const;
+  const std::string& path() const;
+  Sync sync() const { return sync_; }
+
+ private:
+  LogWriter(int fd, std::string path, Sync sync);
+  // Writes the buffer as the leader (mu_ released meanwhile); errno or 0.
+  // REQUIRES: !writing_.
+  int WriteBuffered(bool fsync) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool Failed(uint64_t ticket, absl::Status* status) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FlushLoop();
+
+  const Sync sync_;
+  mutable absl::Mutex mu_;
+  int fd_ ABSL_GUARDED_BY(mu_);
+  std::string path_ ABSL_GUARDED_BY(mu_);
+  uint64_t file_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // whole records written
+  std::string buffer_ ABSL_GUARDED_BY(mu_);        // added, not yet written
+  uint64_t added_ ABSL_GUARDED_BY(mu_) = 0;        // tickets handed out
+  uint64_t written_ ABSL_GUARDED_BY(mu_) = 0;      // tickets written
+  uint64_t synced_ ABSL_GUARDED_BY(mu_) = 0;       // tickets synced
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;      // a leader is writing
+  bool cut_pending_ ABSL_GUARDED_BY(mu_) = false;  // a failed write may have left bytes
+  // Tickets (first, last] whose write failed, with why (the latest few).
+  struct Failure {
+    uint64_t first, last;
+    absl::Status status;
+  };
+  std::deque<Failure> failures_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread flusher_;
+};
+
+// What a log file holds: its records' frames, in order, up to the first torn
+// or damaged one. `valid_bytes` is where that one starts (the file's size
+// when all are whole); `problem` says what was wrong there (OK: nothing).
+struct LogContents {
+  std::string bytes;  // the whole file
+  std::vector<Frame> frames;
+  uint64_t valid_bytes = 0;
+  absl::Status problem;
+};
+// FailedPrecondition for a file that is not a log of a readable version.
+absl::StatusOr<LogContents> ReadLog(const std::string& path);
+
+}  // namespace engine::storage

@@ -1,0 +1,70 @@
+#pragma once
+
+// The journal: where the catalog and its tables record every change before
+// it takes effect, so that it survives a restart (engine/storage implements
+// it over a data directory). Without a journal (memory-only mode) changes are
+// applied directly.
+//
+// A change is made in three steps under one Turn: prepare (allocate; may
+// fail and change nothing), Log (durable at the journal's sync level on
+// return; may fail, e.g. a full disk, and then nothing changes), apply (cannot
+// fail). Checkpoints take every turn at once, so they see each change either
+// whole or not at all.
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "engine/table/types.h"
+#include "kernels/column.h"
+
+namespace engine {
+
+struct JournalChange {
+  enum class Kind { kAddType, kAddSchema, kDropSchema, kAddTable, kDropTable, kAppend, kReplace, kMetadata };
+  Kind kind = Kind::kAddType;
+  std::string name;                                         // the table or schema
+  const TableType* type = nullptr;                          // kAddType, kAddTable, kAppend, kReplace
+  const std::vector<kernels::ColumnView>* rows = nullptr;   // kAppend, kReplace: on exec's device
+  const kernels::Exec* exec = nullptr;                      // with rows
+  const std::map<std::string, std::string>* metadata = nullptr;  // kAddTable, kMetadata (empty: clear all)
+  bool cascade = false;                                     // kDropSchema
+};
+
+class Journal {
+ public:
+  // A shared hold on a journal's mutex (movable; empty: none).
+  class Turn {
+   public:
+    Turn() = default;
+    explicit Turn(absl::Mutex* mu) : mu_(mu) { mu_->ReaderLock(); }
+    ~Turn() { Release(); }
+    Turn(Turn&& other) noexcept : mu_(std::exchange(other.mu_, nullptr)) {}
+    Turn& operator=(Turn&& other) noexcept {
+      if (this != &other) {
+        Release();
+        mu_ = std::exchange(other.mu_, nullptr);
+      }
+      return *this;
+    }
+
+   private:
+    void Release() {
+      if (mu_ != nullptr) mu_->ReaderUnlock();
+      mu_ = nullptr;
+    }
+    absl::Mutex* mu_ = nullptr;
+  };
+
+  virtual ~Journal() = default;
+  // Held from before a change is prepared until it is applied.
+  virtual Turn Hold() = 0;
+  // Records `change`. Errors name the data directory and the problem; after
+  // one the change must not be applied.
+  virtual absl::Status Log(const JournalChange& change) = 0;
+};
+
+}  // namespace engine
