@@ -32,6 +32,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <unistd.h>
+
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <random>
@@ -47,6 +50,7 @@
 #include "engine/api/avro.h"
 #include "engine/api/json.h"
 #include "engine/api/schema.h"
+#include "engine/storage/log.h"
 #include "proto/gpudb.grpc.pb.h"
 #include "server/avro_codec.h"
 #include "server/server.h"
@@ -55,6 +59,10 @@ ABSL_FLAG(std::string, rows, "1e6", "Comma-separated request sizes in rows, e.g.
 ABSL_FLAG(int, runs, 5, "Measured runs per size and way (medians are reported), after one warm-up run.");
 ABSL_FLAG(std::string, devices, "host", "Devices of the in-process server (as gpudb-engine --devices).");
 ABSL_FLAG(std::string, only, "", "Comma-separated subset of: http, http-snappy, grpc, grpc-snappy (empty: all).");
+ABSL_FLAG(std::string, storage, "memory",
+          "Comma-separated storage modes to measure in turn, each with a fresh server: memory (no data directory) "
+          "or a sync level (none, background, flush, fsync) with a temporary data directory; then, per level, a "
+          "checkpoint and recoveries. Ratios are to the first mode.");
 ABSL_FLAG(bool, verbose, false, "Print every run's figures (for gRPC jobs: CreateJob, queue and execution apart).");
 
 namespace {
@@ -309,6 +317,69 @@ std::string Rate(int64_t rows, const std::vector<double>& seconds) {
   return absl::StrFormat("%.2fM", rows / Median(seconds) / 1e6);
 }
 
+// The figures of one storage mode: per size, each way's median server time.
+struct ModeResult {
+  std::string mode;
+  std::vector<std::vector<Way>> sizes;
+};
+
+// Rows of the benchmark's table as bytes (id 8 + x 8 + y 4).
+constexpr int64_t kRowBytes = 20;
+
+// Checkpoint and recovery of a data directory holding `rows` rows: a
+// checkpoint of what the log holds, then engines started on the directory
+// (from its segments) and, for flush, on a copy taken before the checkpoint
+// (what kill -9 leaves: everything in the log).
+bool MeasureStorage(std::unique_ptr<server::Server> server, const server::ServerOptions& options, int64_t rows,
+                    bool crash_copy) {
+  namespace fs = std::filesystem;
+  const std::string& dir = options.engine.storage.data_dir;
+  const std::string copy = dir + "-crash";
+  if (crash_copy) fs::copy(dir, copy, fs::copy_options::recursive);
+  const double mb = rows * kRowBytes / 1e6;
+  // A change, so that the checkpoint writes the table anew.
+  if (auto table = server->engine().catalog().Find(kTable); table.ok()) {
+    (*table)->UpdateMetadata({{"checkpointed", "by insert-bench"}}).IgnoreError();
+  }
+  const auto t0 = Clock::now();
+  const absl::Status checkpointed = server->engine().store()->Checkpoint();
+  const double checkpoint_s = Seconds(t0);
+  const auto stats = server->engine().store()->stats();
+  if (!checkpointed.ok()) {
+    std::printf("  checkpoint failed: %s\n", std::string(checkpointed.message()).c_str());
+    return false;
+  }
+  std::printf("  checkpoint: %.0f MB of rows in %.3f s (%.0f MB/s), %.0f MB of segments written\n", mb, checkpoint_s,
+              mb / checkpoint_s, stats.last_checkpoint_bytes / 1e6);
+  server->Shutdown();
+  server.reset();  // its checkpoint at exit finds nothing new
+  bool ok = true;
+  auto recover = [&](const std::string& from, const char* what) {
+    engine::EngineOptions engine_options = options.engine;
+    engine_options.storage.data_dir = from;
+    const auto t = Clock::now();
+    auto engine = engine::Engine::Create(engine_options);
+    const double s = Seconds(t);
+    if (!engine.ok()) {
+      std::printf("  recovery %s failed: %s\n", what, std::string(engine.status().message()).c_str());
+      ok = false;
+      return;
+    }
+    auto table = (*engine)->catalog().Find(kTable);
+    const int64_t got = table.ok() ? (*table)->rows() : -1;
+    std::printf("  recovery %s: %lld rows (%.0f MB) in %.3f s = %.2f GB/s%s\n", what, static_cast<long long>(got), mb,
+                s, mb / 1e3 / s, got == rows ? "" : " (WRONG ROW COUNT)");
+    ok = ok && got == rows;
+  };
+  recover(dir, "from the checkpoint (segments)");
+  if (crash_copy) {
+    fs::remove(copy + "/LOCK");
+    recover(copy, "after kill -9 (log replay)");
+    fs::remove_all(copy);
+  }
+  return ok;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -323,46 +394,91 @@ int main(int argc, char** argv) {
     sizes.push_back(static_cast<int64_t>(v));
   }
   const int runs = std::max(1, absl::GetFlag(FLAGS_runs));
-
-  server::ServerOptions options;
-  options.grpc_port = 0;
-  options.http_port = 0;
-  options.max_message_bytes = std::numeric_limits<int>::max();
-  options.engine.devices.spec = absl::GetFlag(FLAGS_devices);
-  auto started = server::Server::Start(options);
-  if (!started.ok()) {
-    std::fprintf(stderr, "insert-bench: %s\n", std::string(started.status().message()).c_str());
-    return 2;
+  std::vector<std::string> modes = absl::StrSplit(absl::GetFlag(FLAGS_storage), ',');
+  for (const std::string& mode : modes) {
+    if (mode != "memory" && !engine::storage::ParseSync(mode).ok()) {
+      std::fprintf(stderr, "insert-bench: --storage: '%s' is not memory, none, background, flush or fsync\n",
+                   mode.c_str());
+      return 2;
+    }
   }
-  Bench bench(**started);
 
   bool ok = true;
-  for (int64_t rows : sizes) {
-    const Bodies bodies = MakeBodies(rows);
-    const Bodies snappy{Snappy(bodies.avro), Snappy(bodies.protobuf)};
-    std::vector<Way> ways;
-    for (const char* name : {"http", "http-snappy", "grpc", "grpc-snappy"}) {
-      if (Selected(name)) ways.push_back(Way{name, {}, {}, {}, {}});
+  std::vector<ModeResult> results;
+  for (const std::string& mode : modes) {
+    server::ServerOptions options;
+    options.grpc_port = 0;
+    options.http_port = 0;
+    options.max_message_bytes = std::numeric_limits<int>::max();
+    options.engine.devices.spec = absl::GetFlag(FLAGS_devices);
+    std::string dir;
+    if (mode != "memory") {
+      std::string templ = (std::filesystem::temp_directory_path() / "insert-bench-XXXXXX").string();
+      dir = ::mkdtemp(templ.data());
+      options.engine.storage.data_dir = dir;
+      options.engine.storage.sync = *engine::storage::ParseSync(mode);
     }
-    std::printf("insert-bench: %lld rows of (id long, x double, y int); bodies: Avro %.1f MB (snappy %.1f MB), "
-                "protobuf %.1f MB (snappy %.1f MB); medians of %d runs, rows/s\n",
-                static_cast<long long>(rows), bodies.avro.size() / 1e6, snappy.avro.size() / 1e6,
-                bodies.protobuf.size() / 1e6, snappy.protobuf.size() / 1e6, runs);
-    std::vector<Way> warmup = ways;
-    if (!RunOnce(bench, bodies, snappy, rows, &warmup)) return 1;
-    for (int r = 0; r < runs && ok; ++r) ok = RunOnce(bench, bodies, snappy, rows, &ways);
+    auto started = server::Server::Start(options);
+    if (!started.ok()) {
+      std::fprintf(stderr, "insert-bench: %s\n", std::string(started.status().message()).c_str());
+      return 2;
+    }
+    Bench bench(**started);
+    ModeResult result{mode, {}};
+    for (int64_t rows : sizes) {
+      const Bodies bodies = MakeBodies(rows);
+      const Bodies snappy{Snappy(bodies.avro), Snappy(bodies.protobuf)};
+      std::vector<Way> ways;
+      for (const char* name : {"http", "http-snappy", "grpc", "grpc-snappy"}) {
+        if (Selected(name)) ways.push_back(Way{name, {}, {}, {}, {}});
+      }
+      std::printf("insert-bench [storage %s]: %lld rows of (id long, x double, y int); bodies: Avro %.1f MB (snappy "
+                  "%.1f MB), protobuf %.1f MB (snappy %.1f MB); medians of %d runs, rows/s\n",
+                  mode.c_str(), static_cast<long long>(rows), bodies.avro.size() / 1e6, snappy.avro.size() / 1e6,
+                  bodies.protobuf.size() / 1e6, snappy.protobuf.size() / 1e6, runs);
+      std::vector<Way> warmup = ways;
+      if (!RunOnce(bench, bodies, snappy, rows, &warmup)) return 1;
+      for (int r = 0; r < runs && ok; ++r) ok = RunOnce(bench, bodies, snappy, rows, &ways);
+      if (!ok) break;
+      std::printf("%-12s %12s %12s %16s %16s %10s\n", "way", "server", "end to end", "receive: server",
+                  "receive: e2e", "e2e ratio");
+      for (const Way& way : ways) {
+        std::printf("%-12s %12s %12s %16s %16s %9.2fx\n", way.name.c_str(), Rate(rows, way.server_s).c_str(),
+                    Rate(rows, way.e2e_s).c_str(), Rate(rows, way.receive_server_s).c_str(),
+                    Rate(rows, way.receive_e2e_s).c_str(), Median(way.receive_e2e_s) / Median(way.e2e_s));
+      }
+      std::printf("(server: HTTP x-request-time-secs, gRPC CreateJob + queue_ms + execution_ms; receive: the same "
+                  "body to an unknown endpoint, not decoded; e2e ratio: insert rate / receive rate)\n");
+      std::fflush(stdout);
+      result.sizes.push_back(std::move(ways));
+    }
+    if (ok && mode != "memory") {
+      ok = MeasureStorage(*std::move(started), options, sizes.back(), mode == "flush");
+    } else {
+      (*started)->Shutdown();
+      started->reset();
+    }
+    if (!dir.empty()) std::filesystem::remove_all(dir);
+    results.push_back(std::move(result));
     if (!ok) break;
-    std::printf("%-12s %12s %12s %16s %16s %10s\n", "way", "server", "end to end", "receive: server",
-                "receive: e2e", "e2e ratio");
-    for (const Way& way : ways) {
-      std::printf("%-12s %12s %12s %16s %16s %9.2fx\n", way.name.c_str(), Rate(rows, way.server_s).c_str(),
-                  Rate(rows, way.e2e_s).c_str(), Rate(rows, way.receive_server_s).c_str(),
-                  Rate(rows, way.receive_e2e_s).c_str(), Median(way.receive_e2e_s) / Median(way.e2e_s));
-    }
-    std::printf("(server: HTTP x-request-time-secs, gRPC CreateJob + queue_ms + execution_ms; receive: the same "
-                "body to an unknown endpoint, not decoded; e2e ratio: insert rate / receive rate)\n");
-    std::fflush(stdout);
   }
-  (*started)->Shutdown();
+  if (ok && results.size() > 1) {
+    std::printf("\ninsert-bench: server rows/s by storage mode, and the ratio to %s (same run)\n",
+                results[0].mode.c_str());
+    std::printf("%-10s %-12s", "rows", "way");
+    for (const ModeResult& m : results) std::printf(" %18s", m.mode.c_str());
+    std::printf("\n");
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      for (size_t w = 0; w < results[0].sizes[i].size(); ++w) {
+        std::printf("%-10lld %-12s", static_cast<long long>(sizes[i]), results[0].sizes[i][w].name.c_str());
+        const double base = Median(results[0].sizes[i][w].server_s);
+        for (const ModeResult& m : results) {
+          const double t = Median(m.sizes[i][w].server_s);
+          std::printf(" %10s (%4.2fx)", Rate(sizes[i], m.sizes[i][w].server_s).c_str(), base / t);
+        }
+        std::printf("\n");
+      }
+    }
+  }
   return ok ? 0 : 1;
 }

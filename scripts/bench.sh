@@ -4,6 +4,8 @@
 #   1. the kernel benchmarks (benchmarks/kernels_bench, host backend);
 #   2. the job load harness (gpudb-bench);
 #   3. our engine against DuckDB (benchmarks/compare_duckdb.py) at 1e6 and 1e7 rows;
+#   4. binary inserts at each sync level beside memory-only, checkpoint rate
+#      and recovery speed (insert-bench --storage; benchmarks/results/storage_bench.txt);
 # and rewrites the CPU sections of benchmarks/RESULTS.md (between the
 # <!-- cpu:NAME:begin --> / <!-- cpu:NAME:end --> markers) with the figures,
 # the date, the machine and the command.
@@ -27,7 +29,7 @@ VENV="$REPO/.venv-bench"
 mkdir -p "$RESULTS_DIR"
 
 setup_venv "$VENV" "$REPO/benchmarks/requirements.txt"  # duckdb, numpy, matplotlib, grpcio
-setup_and_build gpudb-engine kernels_bench gpudb-bench
+setup_and_build gpudb-engine kernels_bench gpudb-bench insert-bench
 
 # An idle server's OpenMP threads sleep instead of spinning, so they take no
 # CPU from DuckDB between our jobs (and the kernels run as in the tests).
@@ -55,6 +57,10 @@ GPUDB_PROTO="$BUILD_DIR/proto/gpudb.proto" "$VENV/bin/python" "$REPO/benchmarks/
   --rows "$ROWS" --out-dir "$RESULTS_DIR"
 "${UPDATE[@]}" duckdb "$RESULTS_DIR/compare_duckdb.json" \
   --command "$COMMAND  # runs benchmarks/compare_duckdb.py --rows $ROWS"
+
+echo "== durability: inserts at each sync level, checkpoint, recovery"
+"$BUILD_DIR/benchmarks/insert-bench" --rows=1e6,1e7 --runs=3 --only=grpc,http \
+  --storage=memory,none,background,flush,fsync 2>&1 | tee "$RESULTS_DIR/storage_bench.txt"
 
 echo "== done in $(( $(date +%s) - START )) s; tables rewritten in benchmarks/RESULTS.md"
 }

@@ -6,8 +6,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -119,12 +117,35 @@ LogWriter::~LogWriter() {
   ::close(fd_);
 }
 
-uint64_t LogWriter::Add(uint32_t kind, const Pieces& body) {
+void LogWriter::Buffer::Copy(absl::string_view data) {
+  if (!tail_is_copy) {
+    copies.emplace_back();
+    parts.emplace_back();
+    tail_is_copy = true;
+  }
+  copies.back().append(data.data(), data.size());
+  parts.back() = copies.back();
+  bytes += data.size();
+}
+
+void LogWriter::Buffer::Borrow(absl::string_view data) {
+  parts.push_back(data);
+  tail_is_copy = false;
+  bytes += data.size();
+}
+
+uint64_t LogWriter::Add(uint32_t kind, const Pieces& body, bool borrow) {
+  constexpr size_t kBorrowBytes = size_t{64} << 10;
   const std::string header = FrameHeader(kind, body);
   absl::MutexLock lock(&mu_);
-  buffer_.reserve(buffer_.size() + header.size() + body.bytes());
-  buffer_.append(header);
-  for (absl::string_view p : body.parts()) buffer_.append(p.data(), p.size());
+  buffer_.Copy(header);
+  for (absl::string_view p : body.parts()) {
+    if (borrow && p.size() >= kBorrowBytes) {
+      buffer_.Borrow(p);
+    } else {
+      buffer_.Copy(p);
+    }
+  }
   return ++added_;
 }
 
@@ -139,8 +160,8 @@ bool LogWriter::Failed(uint64_t ticket, absl::Status* status) const {
 }
 
 int LogWriter::WriteBuffered(bool fsync) {
-  std::string batch = std::move(buffer_);
-  buffer_.clear();
+  Buffer batch = std::move(buffer_);
+  buffer_ = Buffer();
   const uint64_t first = written_, last = added_;
   const uint64_t offset = file_bytes_;
   const int fd = fd_;
@@ -153,7 +174,7 @@ int LogWriter::WriteBuffered(bool fsync) {
   // After a failed write the file may hold part of it: cut that off first,
   // or a shorter write could leave whole records of it behind.
   if (cut && ::ftruncate(fd, static_cast<off_t>(offset)) != 0) err = errno;
-  if (err == 0 && !batch.empty()) err = WriteAt(fd, {batch}, offset);
+  if (err == 0 && !batch.empty()) err = WriteAt(fd, batch.parts, offset);
   if (err == 0 && fsync && ::fdatasync(fd) != 0) {
     err = errno;
     what = "sync the log";
@@ -164,7 +185,7 @@ int LogWriter::WriteBuffered(bool fsync) {
   written_ = last;  // these tickets are settled, written or failed
   if (err == 0) {
     cut_pending_ = false;
-    file_bytes_ = offset + batch.size();
+    file_bytes_ = offset + batch.bytes;
     if (fsync) synced_ = last;
   } else {
     cut_pending_ = !cut_now;
@@ -224,7 +245,7 @@ absl::Status LogWriter::Rotate(std::string path) {
 
 uint64_t LogWriter::bytes() const {
   absl::MutexLock lock(&mu_);
-  return file_bytes_ + buffer_.size();
+  return file_bytes_ + buffer_.bytes;
 }
 
 const std::string& LogWriter::path() const {
@@ -242,12 +263,22 @@ void LogWriter::FlushLoop() {
 }
 
 absl::StatusOr<LogContents> ReadLog(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::UnavailableError(absl::StrCat("data directory: cannot read ", path));
   LogContents out;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out.bytes = std::move(ss).str();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(errno, "read", path);
+  const off_t size = ::lseek(fd, 0, SEEK_END);
+  out.bytes.resize(size > 0 ? static_cast<size_t>(size) : 0);
+  for (size_t done = 0; done < out.bytes.size();) {
+    const ssize_t n = ::pread(fd, out.bytes.data() + done, out.bytes.size() - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = n < 0 ? errno : EIO;
+      ::close(fd);
+      return ErrnoStatus(err, "read", path);
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
   if (absl::Status s = CheckFileHeader(out.bytes, kLogMagic, path); !s.ok()) {
     if (out.bytes.size() < kFileHeaderBytes && std::string(kLogMagic).compare(0, out.bytes.size(), out.bytes) == 0) {
       out.problem = absl::DataLossError("torn file header");  // created, header not yet whole

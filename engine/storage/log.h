@@ -53,9 +53,17 @@ class LogWriter {
   // Adds a record to the buffer and returns its ticket; Wait(ticket) returns
   // once it is durable at the writer's sync level. Add alone never writes:
   // callers order records under their own locks, then wait outside them.
-  uint64_t Add(uint32_t kind, const Pieces& body);
+  //
+  // `borrow`: the body's large parts are written from where they are, not
+  // copied. REQUIRES: then the caller keeps them until Wait(ticket) returns,
+  // and the writer's level is kFlush or kFsync (so that Wait returns only
+  // once they are written).
+  uint64_t Add(uint32_t kind, const Pieces& body, bool borrow = false);
   absl::Status Wait(uint64_t ticket);
-  absl::Status Append(uint32_t kind, const Pieces& body) { return Wait(Add(kind, body)); }
+  // Add (borrowing at kFlush and kFsync) and Wait.
+  absl::Status Append(uint32_t kind, const Pieces& body) {
+    return Wait(Add(kind, body, sync_ == Sync::kFlush || sync_ == Sync::kFsync));
+  }
 
   // Writes everything added so far, and with `fsync` syncs the file.
   absl::Status Flush(bool fsync);
@@ -80,7 +88,18 @@ class LogWriter {
   int fd_ ABSL_GUARDED_BY(mu_);
   std::string path_ ABSL_GUARDED_BY(mu_);
   uint64_t file_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // whole records written
-  std::string buffer_ ABSL_GUARDED_BY(mu_);        // added, not yet written
+  // Added, not yet written: small records copied into the last of
+  // `copies`, large borrowed parts as views.
+  struct Buffer {
+    std::deque<std::string> copies;
+    std::vector<absl::string_view> parts;
+    size_t bytes = 0;
+    bool tail_is_copy = false;
+    void Copy(absl::string_view data);
+    void Borrow(absl::string_view data);
+    bool empty() const { return bytes == 0; }
+  };
+  Buffer buffer_ ABSL_GUARDED_BY(mu_);
   uint64_t added_ ABSL_GUARDED_BY(mu_) = 0;        // tickets handed out
   uint64_t written_ ABSL_GUARDED_BY(mu_) = 0;      // tickets written
   uint64_t synced_ ABSL_GUARDED_BY(mu_) = 0;       // tickets synced

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/storage/format.h"
 #include "engine/storage/log.h"
+#include "kernels/memory.h"
 
 namespace engine::storage {
 namespace {
@@ -167,32 +168,78 @@ absl::Status ReadSegment(const std::string& path, const TableType& type, std::ve
   }
   const uint64_t chunk_end = file.size() - kFooterBytes - meta_bytes;
 
-  // Decompress every chunk into one buffer per blob, then lay the blobs out
-  // as columns (AppendRows checks them against the type).
-  std::vector<std::string> blobs;
+  // Each blob's place: the column buffer it fills (its layout as AddRows
+  // wrote it: values or characters, then offsets, then validity).
+  std::vector<char*> targets;
+  std::vector<uint64_t> target_bytes;
+  std::vector<std::vector<uint8_t>> discarded;  // validity of a column without nulls
+  const Json& layout = meta["columns"];
+  if (!layout.is_array() || layout.size() != columns->size()) return Damaged(path, "columns do not match the table");
+  auto reserve = [](auto* v, size_t n) {
+    v->reserve(n);
+    kernels::AdviseHugePages(v->data(), n * sizeof((*v)[0]));  // before the first touch
+    v->resize(n);
+  };
+  try {
+    for (size_t c = 0; c < columns->size(); ++c) {
+      HostColumn& col = (*columns)[c];
+      const int64_t n = layout[c].at("rows").get<int64_t>();
+      const bool validity = layout[c].value("validity", false);
+      const size_t b = targets.size();
+      const size_t blobs = 1 + (col.type == kernels::PhysType::kVarChars) + validity;
+      if (n < 0 || b + blobs > meta["blobs"].size()) return Damaged(path, "a column's blobs are missing");
+      auto size_of = [&](size_t i) { return meta["blobs"][b + i].at("bytes").get<uint64_t>(); };
+      const uint64_t values = size_of(0);
+      if (col.type != kernels::PhysType::kVarChars &&
+          values != static_cast<uint64_t>(n) * kernels::ValueWidth(col.type, col.width)) {
+        return Damaged(path, "a column's values do not match its rows");
+      }
+      reserve(&col.data, values);
+      targets.push_back(col.data.data());
+      target_bytes.push_back(values);
+      if (col.type == kernels::PhysType::kVarChars) {
+        if (size_of(1) != static_cast<uint64_t>(n + 1) * sizeof(int64_t)) return Damaged(path, "offsets of the wrong size");
+        reserve(&col.offsets, n + 1);
+        targets.push_back(reinterpret_cast<char*>(col.offsets.data()));
+        target_bytes.push_back(size_of(1));
+      }
+      if (validity) {
+        if (size_of(blobs - 1) != static_cast<uint64_t>(n)) return Damaged(path, "validity of the wrong size");
+        std::vector<uint8_t>* v = &col.validity;
+        if (!col.nullable) v = &discarded.emplace_back();
+        reserve(v, n);
+        targets.push_back(reinterpret_cast<char*>(v->data()));
+        target_bytes.push_back(n);
+      } else if (col.nullable) {
+        col.validity.assign(n, 1);
+      }
+      col.size = n;
+    }
+  } catch (const std::exception& e) {
+    return Damaged(path, "footer is not valid");
+  }
+  if (targets.size() != meta["blobs"].size()) return Damaged(path, "blobs left over");
+
+  // Every chunk decompressed straight into its place, on every core.
   struct Job {
-    size_t blob, at;
+    char* out;
     uint64_t offset, bytes, raw, sum;
   };
   std::vector<Job> jobs;
   try {
-    for (const Json& b : meta["blobs"]) {
-      const uint64_t size = b.at("bytes").get<uint64_t>();
-      if (size > (uint64_t{1} << 42)) return Damaged(path, "a blob size out of range");
-      blobs.emplace_back();
-      size_t at = 0;
-      for (const Json& c : b.at("chunks")) {
-        Job j{blobs.size() - 1, at, c.at(0).get<uint64_t>(), c.at(1).get<uint64_t>(), c.at(2).get<uint64_t>(),
+    for (size_t b = 0; b < targets.size(); ++b) {
+      uint64_t at = 0;
+      for (const Json& c : meta["blobs"][b].at("chunks")) {
+        Job j{targets[b] + at, c.at(0).get<uint64_t>(), c.at(1).get<uint64_t>(), c.at(2).get<uint64_t>(),
               c.at(3).get<uint64_t>()};
         if (j.offset < kFileHeaderBytes || j.offset > chunk_end || j.bytes > chunk_end - j.offset ||
-            j.raw > kChunkBytes || at + j.raw > size) {
+            j.raw > kChunkBytes || at + j.raw > target_bytes[b]) {
           return Damaged(path, "a chunk out of range");
         }
         at += j.raw;
         jobs.push_back(j);
       }
-      if (at != size) return Damaged(path, "a blob's chunks do not add up to its size");
-      blobs.back().resize(size);
+      if (at != target_bytes[b]) return Damaged(path, "a blob's chunks do not add up to its size");
     }
   } catch (const std::exception& e) {
     return Damaged(path, "footer is not valid");
@@ -203,17 +250,21 @@ absl::Status ReadSegment(const std::string& path, const TableType& type, std::ve
     const char* src = file.data() + j.offset;
     size_t length = 0;
     if (Checksum(absl::string_view(src, j.bytes)) != j.sum || !snappy::GetUncompressedLength(src, j.bytes, &length) ||
-        length != j.raw || !snappy::RawUncompress(src, j.bytes, blobs[j.blob].data() + j.at)) {
+        length != j.raw || !snappy::RawUncompress(src, j.bytes, j.out)) {
       bad = true;
     }
   });
   if (bad) return Damaged(path, "a chunk checksum mismatch");
-  std::vector<absl::string_view> views(blobs.begin(), blobs.end());
-  size_t next = 0;
-  if (absl::Status s = AppendRows(meta["columns"], views, &next, columns); !s.ok()) {
-    return Damaged(path, s.message());
+  for (const HostColumn& col : *columns) {
+    if (col.type != kernels::PhysType::kVarChars) continue;
+    const std::vector<int64_t>& o = col.offsets;
+    if (o.empty() || o[0] != 0 || o.back() != static_cast<int64_t>(col.data.size())) {
+      return Damaged(path, "string offsets do not match the characters");
+    }
+    for (size_t i = 1; i < o.size(); ++i) {
+      if (o[i] < o[i - 1]) return Damaged(path, "string offsets decrease");
+    }
   }
-  if (next != views.size()) return Damaged(path, "blobs left over");
   return absl::OkStatus();
 }
 
