@@ -128,6 +128,13 @@ void LogWriter::Buffer::Copy(absl::string_view data) {
   bytes += data.size();
 }
 
+void LogWriter::Buffer::CopyWhole(absl::string_view data) {
+  copies.emplace_back(data);  // one allocation of its size, not a growing tail
+  parts.push_back(copies.back());
+  tail_is_copy = false;
+  bytes += data.size();
+}
+
 void LogWriter::Buffer::Borrow(absl::string_view data) {
   parts.push_back(data);
   tail_is_copy = false;
@@ -140,10 +147,12 @@ uint64_t LogWriter::Add(uint32_t kind, const Pieces& body, bool borrow) {
   absl::MutexLock lock(&mu_);
   buffer_.Copy(header);
   for (absl::string_view p : body.parts()) {
-    if (borrow && p.size() >= kBorrowBytes) {
+    if (p.size() < kBorrowBytes) {
+      buffer_.Copy(p);
+    } else if (borrow) {
       buffer_.Borrow(p);
     } else {
-      buffer_.Copy(p);
+      buffer_.CopyWhole(p);
     }
   }
   return ++added_;

@@ -95,7 +95,8 @@ class LogWriter {
     std::vector<absl::string_view> parts;
     size_t bytes = 0;
     bool tail_is_copy = false;
-    void Copy(absl::string_view data);
+    void Copy(absl::string_view data);       // appended to the last copy
+    void CopyWhole(absl::string_view data);  // a copy of its own
     void Borrow(absl::string_view data);
     bool empty() const { return bytes == 0; }
   };
