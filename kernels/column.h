@@ -92,6 +92,14 @@ class Column {
   // successful Reserve for the combined size it cannot fail.
   void Append(const ColumnView& src, const Exec& exec);
 
+  // Drops the rows from `rows` on, keeping the storage: undoes Appends made
+  // since the column held `rows` rows and `chars` characters.
+  // REQUIRES: rows <= size(), and `chars` was chars() then.
+  void Truncate(int64_t rows, int64_t chars) {
+    size_ = rows;
+    chars_ = chars;
+  }
+
   // Bytes of characters in `src` (kVarChars; 0 otherwise). Reads two offsets
   // back from the device.
   static int64_t CharCount(const ColumnView& src, const Exec& exec);

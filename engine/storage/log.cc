@@ -90,7 +90,7 @@ int WriteAt(int fd, const std::vector<absl::string_view>& parts, uint64_t offset
 
 LogWriter::LogWriter(int fd, std::string path, Sync sync) : sync_(sync), fd_(fd), path_(std::move(path)) {
   file_bytes_ = kFileHeaderBytes;
-  if (sync_ == Sync::kNone || sync_ == Sync::kBackground) flusher_ = std::thread([this] { FlushLoop(); });
+  flusher_ = std::thread([this] { FlushLoop(); });
 }
 
 absl::StatusOr<std::unique_ptr<LogWriter>> LogWriter::Create(std::string path, Sync sync) {
@@ -257,17 +257,31 @@ uint64_t LogWriter::bytes() const {
   return file_bytes_ + buffer_.bytes;
 }
 
-const std::string& LogWriter::path() const {
+std::string LogWriter::path() const {
   absl::MutexLock lock(&mu_);
   return path_;
 }
 
+void LogWriter::Kick() {
+  absl::MutexLock lock(&mu_);
+  kicked_ = true;
+}
+
 void LogWriter::FlushLoop() {
+  // none and background: write what is buffered every so often. flush and
+  // fsync: waiters write themselves; this thread writes when kicked.
+  const bool periodic = sync_ == Sync::kNone || sync_ == Sync::kBackground;
   const absl::Duration every = sync_ == Sync::kBackground ? absl::Milliseconds(20) : absl::Seconds(1);
   absl::MutexLock lock(&mu_);
   while (!stopping_) {
-    mu_.AwaitWithTimeout(absl::Condition(&stopping_), every);
-    if (!buffer_.empty() && !writing_) WriteBuffered(false);
+    mu_.AwaitWithTimeout(absl::Condition(
+                             +[](LogWriter* w) ABSL_NO_THREAD_SAFETY_ANALYSIS { return w->stopping_ || w->kicked_; },
+                             this),
+                         periodic ? every : absl::Hours(1));
+    if (stopping_) break;
+    const bool kicked = kicked_;
+    kicked_ = false;
+    if ((kicked || periodic) && !buffer_.empty() && !writing_) WriteBuffered(kicked && sync_ == Sync::kFsync);
   }
 }
 

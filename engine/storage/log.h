@@ -60,6 +60,8 @@ class LogWriter {
   // once they are written).
   uint64_t Add(uint32_t kind, const Pieces& body, bool borrow = false);
   absl::Status Wait(uint64_t ticket);
+  // Has the writer thread write what was added, now (Wait then waits for it).
+  void Kick();
   // Add (borrowing at kFlush and kFsync) and Wait.
   absl::Status Append(uint32_t kind, const Pieces& body) {
     return Wait(Add(kind, body, sync_ == Sync::kFlush || sync_ == Sync::kFsync));
@@ -72,7 +74,7 @@ class LogWriter {
 
   // Bytes of the current file, buffered records included.
   uint64_t bytes() const;
-  const std::string& path() const;
+  std::string path() const;
   Sync sync() const { return sync_; }
 
  private:
@@ -113,6 +115,7 @@ class LogWriter {
   };
   std::deque<Failure> failures_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool kicked_ ABSL_GUARDED_BY(mu_) = false;
   std::thread flusher_;
 };
 

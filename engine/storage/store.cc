@@ -425,7 +425,7 @@ Store::~Store() {
   ::close(lock_fd_);
 }
 
-absl::Status Store::Log(const JournalChange& change) {
+uint64_t Store::Start(const JournalChange& change) {
   Json meta{{"name", change.name}};
   Pieces data;
   uint32_t kind = 0;
@@ -462,7 +462,22 @@ absl::Status Store::Log(const JournalChange& change) {
       meta["metadata"] = *change.metadata;
       break;
   }
-  absl::Status s = log_->Append(kind, Body(std::move(meta), std::move(data)));
+  Pieces body = Body(std::move(meta), std::move(data));
+  const bool borrow = log_->sync() == Sync::kFlush || log_->sync() == Sync::kFsync;
+  const uint64_t ticket = log_->Add(kind, body, borrow);
+  // A large record is written by the log's thread while the change is applied.
+  if (borrow && body.bytes() >= (size_t{1} << 20)) log_->Kick();
+  absl::MutexLock lock(&pending_mu_);
+  pending_.emplace(ticket, std::move(body));
+  return ticket;
+}
+
+absl::Status Store::Finish(uint64_t ticket) {
+  absl::Status s = log_->Wait(ticket);
+  {
+    absl::MutexLock lock(&pending_mu_);
+    pending_.erase(ticket);
+  }
   if (log_->bytes() > options_.checkpoint_log_bytes) {
     absl::MutexLock lock(&loop_mu_);
     wanted_ = true;

@@ -78,7 +78,9 @@ class Store final : public Journal {
   ~Store() override;
 
   Turn Hold() override { return Turn(&change_mu_); }
-  absl::Status Log(const JournalChange& change) override;
+  absl::Status Log(const JournalChange& change) override { return Finish(Start(change)); }
+  uint64_t Start(const JournalChange& change) override;
+  absl::Status Finish(uint64_t ticket) override;
 
   // Records a job as it stands now (created, or finished): only async jobs
   // are kept. Durable at the sync level on return.
@@ -137,6 +139,11 @@ class Store final : public Journal {
   // shared change turn), read by checkpoints (under the exclusive one).
   absl::Mutex unavailable_mu_;
   std::map<std::string, std::pair<std::string, std::string>> unavailable_;
+
+  // The bodies of records started and not finished (the log borrows their
+  // large parts), by ticket.
+  absl::Mutex pending_mu_;
+  std::map<uint64_t, Pieces> pending_ ABSL_GUARDED_BY(pending_mu_);
 
   const Catalog* catalog_ = nullptr;
   mutable absl::Mutex stats_mu_;

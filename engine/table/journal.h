@@ -8,8 +8,9 @@
 // A change is made in three steps under one Turn: prepare (allocate; may
 // fail and change nothing), Log (durable at the journal's sync level on
 // return; may fail, e.g. a full disk, and then nothing changes), apply (cannot
-// fail). Checkpoints take every turn at once, so they see each change either
-// whole or not at all.
+// fail). A large append logs and applies at once (Start, apply, Finish) and
+// is undone when Finish fails. Checkpoints take every turn at once, so they
+// see each change either whole or not at all.
 
 #include <map>
 #include <string>
@@ -65,6 +66,12 @@ class Journal {
   // Records `change`. Errors name the data directory and the problem; after
   // one the change must not be applied.
   virtual absl::Status Log(const JournalChange& change) = 0;
+  // Log in two steps, so that a large record is written while the caller
+  // applies the change: Start begins, Finish returns once the record is
+  // written as Log's would be. After an error from Finish the caller undoes
+  // the change. REQUIRES: the change's rows stay as they are until Finish.
+  virtual uint64_t Start(const JournalChange& change) = 0;
+  virtual absl::Status Finish(uint64_t ticket) = 0;
 };
 
 }  // namespace engine

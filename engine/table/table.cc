@@ -44,15 +44,27 @@ absl::Status Table::Append(const std::vector<kernels::ColumnView>& columns, cons
     const int64_t chars = columns_[i].chars() + kernels::Column::CharCount(columns[i], exec);
     growth.push_back(columns_[i].Grow(rows, chars, exec));
   }
+  // The record is written while the rows are copied in; a failed write
+  // undoes the copy (the rows before it are as they were).
+  uint64_t ticket = 0;
   if (journal_ != nullptr) {
     JournalChange change{JournalChange::Kind::kAppend, name_};
     change.type = &type_;
     change.rows = &columns;
     change.exec = &exec;
-    if (absl::Status s = journal_->Log(change); !s.ok()) return s;
+    ticket = journal_->Start(change);
   }
+  std::vector<std::pair<int64_t, int64_t>> before;  // rows, chars
+  for (const kernels::Column& c : columns_) before.emplace_back(c.size(), c.chars());
   for (size_t i = 0; i < columns_.size(); ++i) columns_[i].Commit(std::move(growth[i]), exec);
   for (size_t i = 0; i < columns_.size(); ++i) columns_[i].Append(columns[i], exec);
+  if (journal_ != nullptr) {
+    if (absl::Status s = journal_->Finish(ticket); !s.ok()) {
+      for (size_t i = 0; i < columns_.size(); ++i) columns_[i].Truncate(before[i].first, before[i].second);
+      UpdateSizes();
+      return s;
+    }
+  }
   UpdateSizes();
   return absl::OkStatus();
 }
