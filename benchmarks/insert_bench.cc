@@ -335,7 +335,11 @@ bool MeasureStorage(std::unique_ptr<server::Server> server, const server::Server
   namespace fs = std::filesystem;
   const std::string& dir = options.engine.storage.data_dir;
   const std::string copy = dir + "-crash";
-  if (crash_copy) fs::copy(dir, copy, fs::copy_options::recursive);
+  if (crash_copy) {
+    // A change's turn holds off checkpoints (which delete logs) while copying.
+    engine::Journal::Turn turn = server->engine().store()->Hold();
+    fs::copy(dir, copy, fs::copy_options::recursive);
+  }
   const double mb = rows * kRowBytes / 1e6;
   // A change, so that the checkpoint writes the table anew.
   if (auto table = server->engine().catalog().Find(kTable); table.ok()) {

@@ -74,6 +74,7 @@ absl::Status Engine::Restore(storage::Recovered recovered) {
     auto table = std::make_shared<Table>(t.name, t.type, &device, Table::Kind::kTable);
     if (absl::Status s = table->Replace(std::move(columns), exec); !s.ok()) return s;
     if (absl::Status s = table->UpdateMetadata(t.metadata); !s.ok()) return s;
+    if (absl::Status s = table->SetSyncPolicy(t.sync_policy); !s.ok()) return s;
     if (absl::Status s = catalog_.Add(std::move(table)); !s.ok()) return s;
   }
   for (auto& [name, why] : recovered.unavailable) catalog_.AddUnavailable(name, why);

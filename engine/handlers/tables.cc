@@ -1,5 +1,8 @@
 // /create/type, /show/types, /create/table, /show/table, /has/table,
-// /clear/table, /clear/tables, /show/table/metadata, /alter/table/metadata.
+// /clear/table, /clear/tables, /show/table/metadata, /alter/table/metadata,
+// /alter/wal, /show/wal.
+
+#include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "engine/table/catalog.h"
@@ -337,6 +340,118 @@ absl::StatusOr<Json> AlterTableMetadata(JobContext& ctx, const Json& request) {
               {"info", Json::object()}};
 }
 
+// /alter/wal and /show/wal: table_names, where "*" stands for the server's
+// own settings.
+Json WithoutStar(const Json& request) {
+  Json copy = request;
+  Json names = Json::array();
+  for (const Json& n : request["table_names"]) {
+    if (n != "*") names.push_back(n);
+  }
+  copy["table_names"] = names;
+  return copy;
+}
+
+absl::StatusOr<std::vector<Access>> AlterWalAccess(const Json& request) {
+  return TableListAccess(WithoutStar(request), "table_names", /*write=*/true);
+}
+
+absl::StatusOr<std::vector<Access>> ShowWalAccess(const Json& request) {
+  return TableListAccess(WithoutStar(request), "table_names", /*write=*/false);
+}
+
+// Sets the sync level of tables (sync_policy), or puts them back on the
+// server's (restore_system_settings); "*" sets the server's own level.
+absl::StatusOr<Json> AlterWal(JobContext& ctx, const Json& request) {
+  const Json& names = request["table_names"];
+  if (names.empty()) return absl::InvalidArgumentError("table_names: name at least one table, or \"*\" for the server");
+  const Json& options = request["options"];
+  std::string policy;
+  bool restore = false;
+  for (auto it = options.begin(); it != options.end(); ++it) {
+    const std::string& value = it.value().get_ref<const std::string&>();
+    if (it.key() == "sync_policy") {
+      if (value != "none" && value != "background" && value != "flush" && value != "fsync") {
+        return absl::InvalidArgumentError(absl::StrCat("options.sync_policy: '", value,
+                                                       "' is not a sync level; use none, background, flush or fsync"));
+      }
+      policy = value;
+    } else if (it.key() == "restore_system_settings") {
+      auto v = BoolOption(request, "restore_system_settings", false);
+      if (!v.ok()) return v.status();
+      restore = *v;
+    } else if (it.key() == "persist" || it.key() == "checksum") {
+      // Table settings are always kept; records always carry a checksum.
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("options.", it.key(),
+                                                     ": not supported; this server's write-ahead log takes "
+                                                     "sync_policy and restore_system_settings"));
+    }
+  }
+  if (restore && !policy.empty()) {
+    return absl::InvalidArgumentError("options.restore_system_settings: cannot be used with sync_policy");
+  }
+  if (!restore && policy.empty()) {
+    return absl::InvalidArgumentError("options: give sync_policy, or restore_system_settings=true");
+  }
+  std::vector<std::shared_ptr<Table>> tables;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string& name = names[i].get_ref<const std::string&>();
+    if (name == "*") {
+      if (restore) return absl::InvalidArgumentError(absl::StrCat("table_names[", i, "]: \"*\" has no system settings to restore"));
+      continue;
+    }
+    auto table = ctx.catalog.Find(name);
+    if (!table.ok()) return absl::NotFoundError(absl::StrCat("table_names[", i, "]: ", table.status().message()));
+    if ((*table)->kind() != Table::Kind::kTable) {
+      return absl::InvalidArgumentError(absl::StrCat("table_names[", i, "]: '", name, "' is a view, which is not kept"));
+    }
+    tables.push_back(*std::move(table));
+  }
+  for (const auto& t : tables) {
+    if (absl::Status s = t->SetSyncPolicy(policy); !s.ok()) return s;
+  }
+  if (std::find(names.begin(), names.end(), "*") != names.end() && ctx.catalog.journal() != nullptr) {
+    JournalChange change{JournalChange::Kind::kSyncPolicy, "*"};
+    change.sync_policy = policy;
+    if (absl::Status s = ctx.catalog.journal()->Log(change); !s.ok()) return s;
+  }
+  return Json{{"info", Json::object()}};
+}
+
+// The log's settings as each table sees them ("*": the server's). Without a
+// data directory every level reads "memory only".
+absl::StatusOr<Json> ShowWal(JobContext& ctx, const Json& request) {
+  Json names = request["table_names"];
+  if (names.empty()) names = Json::array({"*"});
+  Journal* journal = ctx.catalog.journal();
+  const Journal::Description d = journal != nullptr ? journal->Describe() : Journal::Description{"memory only", 0, 0};
+  Json sizes = Json::array(), capacities = Json::array(), uncommitted = Json::array(), settings = Json::array();
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string& name = names[i].get_ref<const std::string&>();
+    std::string policy = d.sync;
+    bool own = false;
+    if (name != "*") {
+      auto table = ctx.catalog.Find(name);
+      if (!table.ok()) return absl::NotFoundError(absl::StrCat("table_names[", i, "]: ", table.status().message()));
+      const std::string p = (*table)->sync_policy();
+      if (!p.empty() && journal != nullptr) {
+        policy = p;
+        own = true;
+      }
+    }
+    sizes.push_back(Json::array({static_cast<int64_t>(d.log_bytes)}));
+    capacities.push_back(static_cast<int64_t>(d.checkpoint_bytes));
+    uncommitted.push_back(Json::array({0}));
+    settings.push_back(Json{{"sync_policy", policy},
+                            {"system_settings", own ? "false" : "true"},
+                            {"checksum", "true"},
+                            {"segment_count", "1"}});
+  }
+  return Json{{"table_names", names}, {"sizes", sizes},       {"capacities", capacities},
+              {"uncommitted", uncommitted}, {"settings", settings}, {"info", Json::object()}};
+}
+
 }  // namespace
 
 void AddTableHandlers(HandlerMap* handlers) {
@@ -349,6 +464,8 @@ void AddTableHandlers(HandlerMap* handlers) {
   (*handlers)["/clear/tables"] = Handler{false, ClearTablesAccess, ClearTables};
   (*handlers)["/show/table/metadata"] = Handler{true, ReadTablesAccess, ShowTableMetadata};
   (*handlers)["/alter/table/metadata"] = Handler{false, WriteTablesAccess, AlterTableMetadata};
+  (*handlers)["/alter/wal"] = Handler{false, AlterWalAccess, AlterWal};
+  (*handlers)["/show/wal"] = Handler{true, ShowWalAccess, ShowWal};
 }
 
 }  // namespace engine

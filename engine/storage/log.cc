@@ -110,6 +110,7 @@ LogWriter::~LogWriter() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
+    flush_cv_.SignalAll();
   }
   if (flusher_.joinable()) flusher_.join();
   Flush(false).IgnoreError();
@@ -141,10 +142,12 @@ void LogWriter::Buffer::Borrow(absl::string_view data) {
   bytes += data.size();
 }
 
-uint64_t LogWriter::Add(uint32_t kind, const Pieces& body, bool borrow) {
+uint64_t LogWriter::Add(uint32_t kind, const Pieces& body, Sync sync, bool borrow) {
   constexpr size_t kBorrowBytes = size_t{64} << 10;
   const std::string header = FrameHeader(kind, body);
   absl::MutexLock lock(&mu_);
+  if (sync == Sync::kBackground) buffered_background_ = true;
+  if (buffer_.empty()) buffered_since_ = absl::Now();
   buffer_.Copy(header);
   for (absl::string_view p : body.parts()) {
     if (p.size() < kBorrowBytes) {
@@ -171,6 +174,8 @@ bool LogWriter::Failed(uint64_t ticket, absl::Status* status) const {
 int LogWriter::WriteBuffered(bool fsync) {
   Buffer batch = std::move(buffer_);
   buffer_ = Buffer();
+  buffered_background_ = false;
+  buffered_since_ = absl::InfiniteFuture();
   const uint64_t first = written_, last = added_;
   const uint64_t offset = file_bytes_;
   const int fd = fd_;
@@ -204,10 +209,10 @@ int LogWriter::WriteBuffered(bool fsync) {
   return err;
 }
 
-absl::Status LogWriter::Wait(uint64_t ticket) {
+absl::Status LogWriter::Wait(uint64_t ticket, Sync sync) {
+  if (sync == Sync::kNone || sync == Sync::kBackground) return absl::OkStatus();
   absl::MutexLock lock(&mu_);
-  if (sync_ == Sync::kNone || sync_ == Sync::kBackground) return absl::OkStatus();
-  const bool fsync = sync_ == Sync::kFsync;
+  const bool fsync = sync == Sync::kFsync;
   for (;;) {
     absl::Status failed;
     if (Failed(ticket, &failed)) return failed;
@@ -231,7 +236,7 @@ absl::Status LogWriter::Flush(bool fsync) {
 }
 
 absl::Status LogWriter::Rotate(std::string path) {
-  if (absl::Status s = Flush(true); !s.ok()) return s;
+  if (absl::Status s = Flush(false); !s.ok()) return s;
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoStatus(errno, "create the log", path);
   const std::string header = FileHeader(kLogMagic);
@@ -262,26 +267,26 @@ std::string LogWriter::path() const {
   return path_;
 }
 
-void LogWriter::Kick() {
+void LogWriter::Kick(Sync sync) {
   absl::MutexLock lock(&mu_);
   kicked_ = true;
+  kicked_fsync_ = kicked_fsync_ || sync == Sync::kFsync;
+  flush_cv_.Signal();
 }
 
 void LogWriter::FlushLoop() {
-  // none and background: write what is buffered every so often. flush and
-  // fsync: waiters write themselves; this thread writes when kicked.
-  const bool periodic = sync_ == Sync::kNone || sync_ == Sync::kBackground;
-  const absl::Duration every = sync_ == Sync::kBackground ? absl::Milliseconds(20) : absl::Seconds(1);
+  // Records of levels flush and fsync are written by their waiters, or here
+  // when kicked; background ones within 20 ms, none within a second. Every
+  // round that does not write waits (while a waiter writes, too: this thread
+  // must not hold the mutex the writer needs back).
   absl::MutexLock lock(&mu_);
   while (!stopping_) {
-    mu_.AwaitWithTimeout(absl::Condition(
-                             +[](LogWriter* w) ABSL_NO_THREAD_SAFETY_ANALYSIS { return w->stopping_ || w->kicked_; },
-                             this),
-                         periodic ? every : absl::Hours(1));
-    if (stopping_) break;
-    const bool kicked = kicked_;
-    kicked_ = false;
-    if ((kicked || periodic) && !buffer_.empty() && !writing_) WriteBuffered(kicked && sync_ == Sync::kFsync);
+    if (!kicked_ || writing_) flush_cv_.WaitWithTimeout(&mu_, absl::Milliseconds(20));
+    if (stopping_ || writing_) continue;
+    const bool due = kicked_ || buffered_background_ || absl::Now() - buffered_since_ >= absl::Seconds(1);
+    const bool fsync = kicked_fsync_;
+    kicked_ = kicked_fsync_ = false;
+    if (due && !buffer_.empty()) WriteBuffered(fsync);
   }
 }
 

@@ -5,7 +5,7 @@
 // becomes the leader and writes everything added so far in one call (and
 // fsyncs once for all who asked), while the others wait. Thread-safe.
 //
-// Sync levels (what Append promises on return):
+// Sync levels (what Wait promises on return; each record has its own):
 //   kNone        nothing; records are written within a second
 //   kBackground  nothing; records are written within 20 ms
 //   kFlush       written to the OS: survives the process being killed
@@ -45,31 +45,38 @@ int WriteAt(int fd, const std::vector<absl::string_view>& parts, uint64_t offset
 
 class LogWriter {
  public:
-  // Creates `path` (its header written and synced) for records at `sync`.
+  // Creates `path` (its header written and synced); `sync` is the level of
+  // Append and of Wait without a level.
   static absl::StatusOr<std::unique_ptr<LogWriter>> Create(std::string path, Sync sync);
   // Writes what is buffered.
   ~LogWriter();
 
-  // Adds a record to the buffer and returns its ticket; Wait(ticket) returns
-  // once it is durable at the writer's sync level. Add alone never writes:
-  // callers order records under their own locks, then wait outside them.
+  // Adds a record of level `sync` to the buffer and returns its ticket;
+  // Wait(ticket, sync) returns once it is durable at that level. Add alone
+  // never writes: callers order records under their own locks, then wait
+  // outside them.
   //
   // `borrow`: the body's large parts are written from where they are, not
   // copied. REQUIRES: then the caller keeps them until Wait(ticket) returns,
-  // and the writer's level is kFlush or kFsync (so that Wait returns only
-  // once they are written).
-  uint64_t Add(uint32_t kind, const Pieces& body, bool borrow = false);
-  absl::Status Wait(uint64_t ticket);
-  // Has the writer thread write what was added, now (Wait then waits for it).
-  void Kick();
+  // and `sync` is kFlush or kFsync (so that Wait returns only once they are
+  // written).
+  uint64_t Add(uint32_t kind, const Pieces& body, Sync sync, bool borrow = false);
+  absl::Status Wait(uint64_t ticket, Sync sync);
+  uint64_t Add(uint32_t kind, const Pieces& body) { return Add(kind, body, sync_); }
+  absl::Status Wait(uint64_t ticket) { return Wait(ticket, sync_); }
+  // Has the writer thread write what was added, now, synced for a record of
+  // level kFsync (Wait then waits for it).
+  void Kick(Sync sync);
   // Add (borrowing at kFlush and kFsync) and Wait.
   absl::Status Append(uint32_t kind, const Pieces& body) {
-    return Wait(Add(kind, body, sync_ == Sync::kFlush || sync_ == Sync::kFsync));
+    return Wait(Add(kind, body, sync_, sync_ == Sync::kFlush || sync_ == Sync::kFsync));
   }
 
   // Writes everything added so far, and with `fsync` syncs the file.
   absl::Status Flush(bool fsync);
-  // Flushes and syncs this file, then continues in a new file at `path`.
+  // Writes what is buffered to this file (synced as its records' levels
+  // asked, not more: a checkpoint makes it obsolete), then continues in a new
+  // file at `path`. REQUIRES: no Add meanwhile.
   absl::Status Rotate(std::string path);
 
   // Bytes of the current file, buffered records included.
@@ -116,6 +123,12 @@ class LogWriter {
   std::deque<Failure> failures_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool kicked_ ABSL_GUARDED_BY(mu_) = false;
+  bool kicked_fsync_ ABSL_GUARDED_BY(mu_) = false;
+  absl::CondVar flush_cv_;  // wakes the writer thread
+  // Buffered records of level background (written within 20 ms), and since
+  // when records of level none wait (written within a second).
+  bool buffered_background_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time buffered_since_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   std::thread flusher_;
 };
 

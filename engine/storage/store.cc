@@ -40,6 +40,7 @@ enum Kind : uint32_t {
   kReplace = 7,
   kMetadata = 8,
   kJob = 9,
+  kSyncPolicy = 10,
 };
 
 constexpr char kInterrupted[] = "interrupted by a server restart";
@@ -196,7 +197,7 @@ absl::Status State::Apply(uint32_t kind, const ParsedBody& body) {
     case kAddTable: {
       auto type = TypeFromJson(m.at("type"));
       if (!type.ok()) return type.status();
-      RecoveredTable t{name, *type, {}, MakeHostColumns(*type)};
+      RecoveredTable t{name, *type, {}, "", MakeHostColumns(*type)};
       if (m.contains("metadata")) t.metadata = m["metadata"].get<std::map<std::string, std::string>>();
       unavailable.erase(qualified);
       tables.insert_or_assign(qualified, std::move(t));
@@ -225,6 +226,9 @@ absl::Status State::Apply(uint32_t kind, const ParsedBody& body) {
       changed.insert(qualified);
       return absl::OkStatus();
     }
+    case kSyncPolicy:
+      if (table != tables.end()) table->second.sync_policy = m.at("sync_policy").get<std::string>();
+      return absl::OkStatus();
     case kJob: {
       auto job = JobFromJson(m.at("job"));
       if (!job.ok()) return job.status();
@@ -237,7 +241,8 @@ absl::Status State::Apply(uint32_t kind, const ParsedBody& body) {
 
 }  // namespace
 
-Store::Store(StorageOptions options, int lock_fd) : options_(std::move(options)), lock_fd_(lock_fd) {}
+Store::Store(StorageOptions options, int lock_fd)
+    : options_(std::move(options)), lock_fd_(lock_fd), sync_(options_.sync) {}
 
 std::string Store::Path(absl::string_view name) const { return absl::StrCat(options_.data_dir, "/", name); }
 
@@ -294,8 +299,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StorageOptions& options
         }
         auto type = TypeFromJson(t.at("type"));
         if (!type.ok()) return absl::DataLossError(absl::StrCat(manifest_path, ": ", type.status().message()));
-        RecoveredTable table{name, *type, {}, MakeHostColumns(*type)};
+        RecoveredTable table{name, *type, {}, "", MakeHostColumns(*type)};
         table.metadata = t.at("metadata").get<std::map<std::string, std::string>>();
+        table.sync_policy = t.value("sync_policy", "");
         absl::Status read = ReadSegment(store->Path(file), *type, &table.columns);
         if (!read.ok()) {
           state.unavailable[qualified] = {
@@ -354,6 +360,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StorageOptions& options
       }
       ++applied;
     }
+    store->replayed_ += applied;
     std::string note = absl::StrCat(LogName(n), ": ", applied, " records replayed");
     if (!contents->problem.ok()) {
       const uint64_t dropped = contents->bytes.size() - contents->valid_bytes;
@@ -419,6 +426,7 @@ Store::~Store() {
   {
     absl::MutexLock lock(&loop_mu_);
     stopping_ = true;
+    loop_cv_.SignalAll();
   }
   if (checkpointer_.joinable()) checkpointer_.join();
   log_.reset();
@@ -426,6 +434,10 @@ Store::~Store() {
 }
 
 uint64_t Store::Start(const JournalChange& change) {
+  if (change.kind == JournalChange::Kind::kSyncPolicy && change.name == "*") {
+    sync_ = *ParseSync(change.sync_policy);  // the server's level: nothing to record
+    return 0;
+  }
   Json meta{{"name", change.name}};
   Pieces data;
   uint32_t kind = 0;
@@ -461,19 +473,31 @@ uint64_t Store::Start(const JournalChange& change) {
       kind = kMetadata;
       meta["metadata"] = *change.metadata;
       break;
+    case JournalChange::Kind::kSyncPolicy:
+      kind = kSyncPolicy;
+      meta["sync_policy"] = change.sync_policy;
+      break;
   }
+  Sync sync = sync_;
+  if (auto own = ParseSync(change.sync_policy); !change.sync_policy.empty() && own.ok()) sync = *own;
   Pieces body = Body(std::move(meta), std::move(data));
-  const bool borrow = log_->sync() == Sync::kFlush || log_->sync() == Sync::kFsync;
-  const uint64_t ticket = log_->Add(kind, body, borrow);
+  const bool borrow = sync == Sync::kFlush || sync == Sync::kFsync;
+  const uint64_t ticket = log_->Add(kind, body, sync, borrow);
   // A large record is written by the log's thread while the change is applied.
-  if (borrow && body.bytes() >= (size_t{1} << 20)) log_->Kick();
+  if (borrow && body.bytes() >= (size_t{1} << 20)) log_->Kick(sync);
   absl::MutexLock lock(&pending_mu_);
-  pending_.emplace(ticket, std::move(body));
+  pending_.emplace(ticket, Pending{std::move(body), sync});
   return ticket;
 }
 
 absl::Status Store::Finish(uint64_t ticket) {
-  absl::Status s = log_->Wait(ticket);
+  if (ticket == 0) return absl::OkStatus();
+  Sync sync;
+  {
+    absl::MutexLock lock(&pending_mu_);
+    sync = pending_.at(ticket).sync;
+  }
+  absl::Status s = log_->Wait(ticket, sync);
   {
     absl::MutexLock lock(&pending_mu_);
     pending_.erase(ticket);
@@ -481,6 +505,7 @@ absl::Status Store::Finish(uint64_t ticket) {
   if (log_->bytes() > options_.checkpoint_log_bytes) {
     absl::MutexLock lock(&loop_mu_);
     wanted_ = true;
+    loop_cv_.Signal();
   }
   return s;
 }
@@ -494,9 +519,9 @@ absl::Status Store::LogJob(const JobSnapshot& job) {
     JobEntry& entry = jobs_[job.id];
     entry.record = Json::to_cbor(record);
     entry.finished_us = job.finished() ? job.finished_us : 0;
-    ticket = log_->Add(kJob, Body(Json{{"job", std::move(record)}}, Pieces()));
+    ticket = log_->Add(kJob, Body(Json{{"job", std::move(record)}}, Pieces()), sync_);
   }
-  return log_->Wait(ticket);
+  return log_->Wait(ticket, sync_);
 }
 
 void Store::Start(const Catalog* catalog) {
@@ -508,6 +533,12 @@ void Store::Start(const Catalog* catalog) {
     segments_[qualified] = Segment{table, table->version(), it->second};
   }
   recovered_segments_.clear();
+  // What was replayed goes into segments now, so that the logs of many
+  // restarts in a row (crashes) do not pile up.
+  if (replayed_ > 0) {
+    absl::MutexLock lock(&loop_mu_);
+    wanted_ = true;
+  }
   checkpointer_ = std::thread([this] { CheckpointLoop(); });
 }
 
@@ -564,6 +595,7 @@ absl::Status Store::CheckpointLocked() {
                           {"type", TypeToJson(table->type())},
                           {"metadata", table->metadata()},
                           {"rows", table->rows()},
+                          {"sync_policy", table->sync_policy()},
                           {"segment", segment.file}});
     segments[qualified] = std::move(segment);
   }
@@ -604,9 +636,7 @@ absl::Status Store::CheckpointLocked() {
 void Store::CheckpointLoop() {
   absl::MutexLock lock(&loop_mu_);
   while (!stopping_) {
-    loop_mu_.AwaitWithTimeout(absl::Condition(
-                                  +[](Store* s) ABSL_NO_THREAD_SAFETY_ANALYSIS { return s->stopping_ || s->wanted_; }, this),
-                              absl::Seconds(1));
+    if (!wanted_) loop_cv_.WaitWithTimeout(&loop_mu_, absl::Seconds(1));  // (see LogWriter::FlushLoop)
     if (stopping_ || !wanted_) continue;
     wanted_ = false;
     loop_mu_.Unlock();
@@ -614,6 +644,10 @@ void Store::CheckpointLoop() {
     if (!s.ok()) std::fprintf(stderr, "gpudb-engine: checkpoint failed (retried later): %s\n", std::string(s.message()).c_str());
     loop_mu_.Lock();
   }
+}
+
+Journal::Description Store::Describe() {
+  return Description{SyncName(sync_), log_->bytes(), options_.checkpoint_log_bytes};
 }
 
 Store::Stats Store::stats() const {

@@ -19,6 +19,7 @@
 //
 // Views are not kept: they are gone after a restart (as Kinetica's are).
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -51,6 +52,7 @@ struct RecoveredTable {
   std::string name;
   TableType type;
   std::map<std::string, std::string> metadata;
+  std::string sync_policy;  // its own sync level; empty: the server's
   std::vector<HostColumn> columns;
 };
 
@@ -81,6 +83,7 @@ class Store final : public Journal {
   absl::Status Log(const JournalChange& change) override { return Finish(Start(change)); }
   uint64_t Start(const JournalChange& change) override;
   absl::Status Finish(uint64_t ticket) override;
+  Description Describe() override;
 
   // Records a job as it stands now (created, or finished): only async jobs
   // are kept. Durable at the sync level on return.
@@ -117,6 +120,7 @@ class Store final : public Journal {
   std::unique_ptr<LogWriter> log_;
   int64_t log_number_ = 0;         // of the current log file
   int64_t checkpoint_number_ = 0;  // of the last checkpoint
+  int64_t replayed_ = 0;           // log records replayed at the start
 
   // The latest record of each job kept (CBOR), written again into the log
   // that a checkpoint starts. Guarded by jobs_mu_, taken after change_mu_.
@@ -142,8 +146,15 @@ class Store final : public Journal {
 
   // The bodies of records started and not finished (the log borrows their
   // large parts), by ticket.
+  struct Pending {
+    Pieces body;
+    Sync sync;
+  };
   absl::Mutex pending_mu_;
-  std::map<uint64_t, Pieces> pending_ ABSL_GUARDED_BY(pending_mu_);
+  std::map<uint64_t, Pending> pending_ ABSL_GUARDED_BY(pending_mu_);
+  // The server's sync level: --sync, changed by /alter/wal with "*" (not
+  // kept across restarts; the flag decides at start).
+  std::atomic<Sync> sync_;
 
   const Catalog* catalog_ = nullptr;
   mutable absl::Mutex stats_mu_;
@@ -151,6 +162,7 @@ class Store final : public Journal {
   absl::Mutex loop_mu_;
   bool stopping_ ABSL_GUARDED_BY(loop_mu_) = false;
   bool wanted_ ABSL_GUARDED_BY(loop_mu_) = false;
+  absl::CondVar loop_cv_;
   std::thread checkpointer_;
 };
 

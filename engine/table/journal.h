@@ -25,7 +25,10 @@
 namespace engine {
 
 struct JournalChange {
-  enum class Kind { kAddType, kAddSchema, kDropSchema, kAddTable, kDropTable, kAppend, kReplace, kMetadata };
+  enum class Kind {
+    kAddType, kAddSchema, kDropSchema, kAddTable, kDropTable, kAppend, kReplace, kMetadata,
+    kSyncPolicy,  // the table's (or, for name "*", the server's) sync level becomes sync_policy
+  };
   Kind kind = Kind::kAddType;
   std::string name;                                         // the table or schema
   const TableType* type = nullptr;                          // kAddType, kAddTable, kAppend, kReplace
@@ -33,6 +36,10 @@ struct JournalChange {
   const kernels::Exec* exec = nullptr;                      // with rows
   const std::map<std::string, std::string>* metadata = nullptr;  // kAddTable, kMetadata (empty: clear all)
   bool cascade = false;                                     // kDropSchema
+  // The table's sync level ("none", "background", "flush", "fsync"; empty:
+  // the server's), for the change's record; kSyncPolicy: the new level (empty:
+  // back to the server's).
+  std::string sync_policy;
 };
 
 class Journal {
@@ -72,6 +79,14 @@ class Journal {
   // the change. REQUIRES: the change's rows stay as they are until Finish.
   virtual uint64_t Start(const JournalChange& change) = 0;
   virtual absl::Status Finish(uint64_t ticket) = 0;
+
+  // What /show/wal reports.
+  struct Description {
+    std::string sync;               // the server's level
+    uint64_t log_bytes = 0;         // the current log's size
+    uint64_t checkpoint_bytes = 0;  // the size that starts a checkpoint
+  };
+  virtual Description Describe() = 0;
 };
 
 }  // namespace engine

@@ -52,6 +52,7 @@ absl::Status Table::Append(const std::vector<kernels::ColumnView>& columns, cons
     change.type = &type_;
     change.rows = &columns;
     change.exec = &exec;
+    change.sync_policy = sync_policy();
     ticket = journal_->Start(change);
   }
   std::vector<std::pair<int64_t, int64_t>> before;  // rows, chars
@@ -79,6 +80,7 @@ absl::Status Table::Replace(std::vector<kernels::Column> columns, const kernels:
     change.type = &type_;
     change.rows = &views;
     change.exec = &exec;
+    change.sync_policy = sync_policy();
     if (absl::Status s = journal_->Log(change); !s.ok()) return s;
   }
   columns_ = std::move(columns);
@@ -97,6 +99,7 @@ absl::Status Table::UpdateMetadata(const std::map<std::string, std::string>& cha
     turn = journal_->Hold();
     JournalChange change{JournalChange::Kind::kMetadata, name_};
     change.metadata = &changes;
+    change.sync_policy = sync_policy();
     if (absl::Status s = journal_->Log(change); !s.ok()) return s;
   }
   {
@@ -106,6 +109,24 @@ absl::Status Table::UpdateMetadata(const std::map<std::string, std::string>& cha
   }
   absl::MutexLock lock(&sizes_mu_);
   ++version_;
+  return absl::OkStatus();
+}
+
+std::string Table::sync_policy() const {
+  absl::MutexLock lock(&metadata_mu_);
+  return sync_policy_;
+}
+
+absl::Status Table::SetSyncPolicy(std::string policy) {
+  Journal::Turn turn;
+  if (journal_ != nullptr) {
+    turn = journal_->Hold();
+    JournalChange change{JournalChange::Kind::kSyncPolicy, name_};
+    change.sync_policy = policy;
+    if (absl::Status s = journal_->Log(change); !s.ok()) return s;
+  }
+  absl::MutexLock lock(&metadata_mu_);
+  sync_policy_ = std::move(policy);
   return absl::OkStatus();
 }
 

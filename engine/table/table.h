@@ -65,6 +65,11 @@ class Table {
   std::map<std::string, std::string> metadata() const;
   absl::Status UpdateMetadata(const std::map<std::string, std::string>& changes);
 
+  // The table's own sync level for its changes ("" : the server's); safe to
+  // call at any time. SetSyncPolicy records the change in the journal.
+  std::string sync_policy() const;
+  absl::Status SetSyncPolicy(std::string policy);
+
   // Where changes are recorded from now on (Catalog::Add sets it for
   // tables, not views); null: nowhere.
   void set_journal(Journal* journal) { journal_ = journal; }
@@ -89,6 +94,7 @@ class Table {
 
   mutable absl::Mutex metadata_mu_;
   std::map<std::string, std::string> metadata_ ABSL_GUARDED_BY(metadata_mu_);
+  std::string sync_policy_ ABSL_GUARDED_BY(metadata_mu_);
 };
 
 }  // namespace engine

@@ -13,6 +13,7 @@ Usage: test_durability.py PATH/TO/gpudb-engine [--cycles N]
 - a full file system (the log past RLIMIT_FSIZE: writes fail with EFBIG, a real kernel error):
   inserts fail with a clear error, reads go on, nothing acknowledged before is lost, and inserts
   resume once the limit is lifted;
+- a table's own sync level (/alter/wal through Kinetica's client) is kept;
 - a second server on the same directory is refused.
 """
 
@@ -177,6 +178,11 @@ def jobs_survive_sigterm(binary, work, pb, rpc):
         if after is not None:
             check(after.job_status == "DONE" and after.job_response_str == before.job_response_str,
                   "job %s after the restart: %s, before: %s" % (how, after, before))
+    # A table's own sync level (Kinetica's /alter/wal), kept across the restart below.
+    db = connect(server)
+    db.alter_wal(["keep.t"], {"sync_policy": "fsync"})
+    wal = db.show_wal(["keep.t", "*"])
+    check([s["sync_policy"] for s in wal["settings"]] == ["fsync", "flush"], "show_wal: %s" % wal["settings"])
     # A job caught by kill -9 before it ran reads interrupted.
     execute("/create/table", {"table_name": "big", "type_id": '[["v","long"]]'})
     create_job("/insert/records/random", {"table_name": "big", "count": 30000000}, "long-insert")
@@ -187,6 +193,8 @@ def jobs_survive_sigterm(binary, work, pb, rpc):
     job, message = get_job("caught")
     check(job is not None and job.job_status == "ERROR" and "interrupted by a server restart" in str(job),
           "a job caught by kill -9: %s %s" % (job, message))
+    wal = connect(server).show_wal(["keep.t"])
+    check(wal["settings"][0]["sync_policy"] == "fsync", "show_wal after kill -9: %s" % wal["settings"])
     by_id, message = get_job(job_id=caught)
     check(by_id is not None and by_id.job_status == "ERROR", "the same job by id: %s %s" % (by_id, message))
     # A second server on the same directory is refused, naming it.

@@ -18,7 +18,9 @@ scans in chunks of 2000 rows and a shutdown grace of 2 s, then:
   running when the grace ran out cancelled while running (so is any that a
   stream starts while the drain cancels); during the grace
   health says NOT_SERVING and a new CreateJob gets UNAVAILABLE (or, once the
-  listener is closed, the connection is refused, also UNAVAILABLE).
+  listener is closed, the connection is refused, also UNAVAILABLE; a load
+  client's call caught by the listener's closing may read CANCELLED, which is
+  what gRPC gives calls not yet started when a server shuts down).
 
 Needs grpcio, grpcio-tools, grpcio-health-checking and grpcio-reflection.
 Exit status 0 means pass.
@@ -94,8 +96,10 @@ class Lifecycle:
 
     def refused_call(self, name, what, error):
         """A call of a load client refused: UNAVAILABLE (the server shuts down) is counted, anything
-        else is a failure."""
-        if check(error.code() == self.grpc.StatusCode.UNAVAILABLE,
+        else is a failure; except CANCELLED, which gRPC itself gives a call that reaches the server
+        as its listener closes (grpc::Server::Shutdown cancels calls not yet started)."""
+        cut = error.code() == self.grpc.StatusCode.CANCELLED
+        if check(error.code() == self.grpc.StatusCode.UNAVAILABLE or cut,
                  "%s: %s: %s %s" % (name, what, error.code(), error.details())):
             with self.lock:
                 self.refused += 1

@@ -69,6 +69,8 @@ TEST(ApiSchemaTest, EveryEndpointOfTheSpecResolves) {
       {"/clear/tables", "clear_tables"},
       {"/alter/table", "alter_table"},
       {"/alter/table/metadata", "alter_table_metadata"},
+      {"/alter/wal", "alter_wal"},
+      {"/show/wal", "show_wal"},
       {"/filter", "filter"},
       {"/filter/byrange", "filter_by_range"},
       {"/filter/bylist", "filter_by_list"},
@@ -128,7 +130,8 @@ TEST(ApiSchemaTest, ResponseNamesAreTheSpecList) {
         "insert_records_from_files_response", "get_records_from_collection_response",
         "export_records_to_files_response", "show_table_metadata_response", "clear_tables_response",
         "alter_table_metadata_response", "filter_by_string_response", "filter_by_value_response",
-        "filter_by_table_response", "aggregate_statistics_by_range_response"}) {
+        "filter_by_table_response", "aggregate_statistics_by_range_response", "alter_wal_response",
+        "show_wal_response"}) {
     EXPECT_EQ(registered.erase(beyond), 1u) << beyond;
   }
   EXPECT_EQ(registered, std::set<std::string>(spec.begin(), spec.end()));

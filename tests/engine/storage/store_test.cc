@@ -554,6 +554,48 @@ TEST(EngineStorageTest, AFullDiskFailsChangesKeepsReadsAndWritesResumeWhenSpaceR
   fs::remove_all(dir.path() + "-crash");
 }
 
+TEST(EngineStorageTest, TablesKeepTheirOwnSyncLevelAcrossRestarts) {
+  TempDir dir;
+  auto settings = [](Engine& engine, const std::string& name) {
+    JobSnapshot s = RunJob(engine, "/show/wal", {{"table_names", {name}}});
+    EXPECT_EQ(s.state, JobState::kDone) << s.error;
+    return s.state == JobState::kDone ? (*s.response)["settings"][0] : Json();
+  };
+  {
+    auto engine = Open(Options(dir.path(), Sync::kFlush));
+    MustRun(*engine, "/create/table", {{"table_name", "fast"}, {"type_id", kRows}});
+    MustRun(*engine, "/create/table", {{"table_name", "safe"}, {"type_id", kRows}});
+    MustRun(*engine, "/alter/wal", {{"table_names", {"fast"}}, {"options", {{"sync_policy", "none"}}}});
+    MustRun(*engine, "/alter/wal", {{"table_names", {"safe"}}, {"options", {{"sync_policy", "fsync"}}}});
+    EXPECT_EQ(settings(*engine, "fast")["sync_policy"], "none");
+    EXPECT_EQ(settings(*engine, "safe")["sync_policy"], "fsync");
+    EXPECT_EQ(settings(*engine, "*")["sync_policy"], "flush");
+    ASSERT_EQ(Insert(*engine, "safe", 0, 10).state, JobState::kDone);
+    ASSERT_EQ(Insert(*engine, "fast", 0, 10).state, JobState::kDone);
+    // Errors name the option.
+    JobSnapshot bad = RunJob(*engine, "/alter/wal", {{"table_names", {"fast"}}, {"options", {{"sync_policy", "often"}}}});
+    EXPECT_EQ(bad.error, "options.sync_policy: 'often' is not a sync level; use none, background, flush or fsync");
+    bad = RunJob(*engine, "/alter/wal", {{"table_names", {"fast"}}, {"options", {{"segment_count", "4"}}}});
+    EXPECT_NE(bad.error.find("options.segment_count: not supported"), std::string::npos) << bad.error;
+    // The server's level, for tables without their own.
+    MustRun(*engine, "/alter/wal", {{"table_names", {"*"}}, {"options", {{"sync_policy", "background"}}}});
+    EXPECT_EQ(settings(*engine, "*")["sync_policy"], "background");
+    EXPECT_EQ(settings(*engine, "safe")["sync_policy"], "fsync");
+    fs::copy(dir.path(), dir.path() + "-crash", fs::copy_options::recursive);
+  }
+  for (const std::string& path : {dir.path(), dir.path() + "-crash"}) {
+    fs::remove(path + "/LOCK");
+    auto engine = Open(Options(path, Sync::kFlush));
+    EXPECT_EQ(settings(*engine, "safe")["sync_policy"], "fsync") << path;
+    EXPECT_EQ(settings(*engine, "fast")["sync_policy"], "none") << path;
+    EXPECT_EQ(settings(*engine, "*")["sync_policy"], "flush") << path;  // --sync decides at start
+    EXPECT_EQ(*Ids(*engine, "safe"), Range(0, 10)) << path;
+    MustRun(*engine, "/alter/wal", {{"table_names", {"safe"}}, {"options", {{"restore_system_settings", "true"}}}});
+    EXPECT_EQ(settings(*engine, "safe")["system_settings"], "true");
+  }
+  fs::remove_all(dir.path() + "-crash");
+}
+
 TEST(EngineStorageTest, CheckpointsTriggeredByLogSizeKeepEverything) {
   TempDir dir;
   EngineOptions options = Options(dir.path());
