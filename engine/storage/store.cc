@@ -481,10 +481,14 @@ uint64_t Store::Start(const JournalChange& change) {
   Sync sync = sync_;
   if (auto own = ParseSync(change.sync_policy); !change.sync_policy.empty() && own.ok()) sync = *own;
   Pieces body = Body(std::move(meta), std::move(data));
+  // A large record at none or background is written as at flush: copying it
+  // into the buffer costs more than writing it from where it is.
+  constexpr size_t kLargeBytes = size_t{1} << 20;
+  if ((sync == Sync::kNone || sync == Sync::kBackground) && body.bytes() >= kLargeBytes) sync = Sync::kFlush;
   const bool borrow = sync == Sync::kFlush || sync == Sync::kFsync;
   const uint64_t ticket = log_->Add(kind, body, sync, borrow);
   // A large record is written by the log's thread while the change is applied.
-  if (borrow && body.bytes() >= (size_t{1} << 20)) log_->Kick(sync);
+  if (borrow && body.bytes() >= kLargeBytes) log_->Kick(sync);
   absl::MutexLock lock(&pending_mu_);
   pending_.emplace(ticket, Pending{std::move(body), sync});
   return ticket;
