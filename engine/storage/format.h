@@ -32,6 +32,24 @@ inline constexpr uint32_t kFormatVersion = 1;
 inline constexpr size_t kFileHeaderBytes = 16;
 inline constexpr size_t kFrameHeaderBytes = 16;
 
+// Little-endian integers, as every file here stores them.
+inline void PutU32(uint32_t v, char* out) {
+  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>(v >> (8 * i));
+}
+inline void PutU64(uint64_t v, char* out) {
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(v >> (8 * i));
+}
+inline uint32_t GetU32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<uint8_t>(p[i])) << (8 * i);
+  return v;
+}
+inline uint64_t GetU64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(p[i])) << (8 * i);
+  return v;
+}
+
 std::string FileHeader(absl::string_view magic);
 // OK when `bytes` starts with a header of `magic` of a version this server
 // reads. FailedPrecondition naming `path` otherwise: another kind of file, a

@@ -15,16 +15,18 @@ namespace {
 
 constexpr absl::string_view kLogMagic = "GPUDBLOG";
 
-absl::Mutex fault_mu;
-std::function<int(size_t)>* fault ABSL_GUARDED_BY(fault_mu) = nullptr;
-
-int InjectedFault(size_t bytes) {
-  absl::MutexLock lock(&fault_mu);
-  return fault != nullptr ? (*fault)(bytes) : 0;
-}
-
-absl::Status ErrnoStatus(int err, absl::string_view what, absl::string_view path) {
-  return absl::UnavailableError(absl::StrCat("data directory: cannot ", what, " ", path, ": ", std::strerror(err)));
+// Creates a log file at `path` holding its header, synced; its descriptor.
+absl::StatusOr<int> CreateLogFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return IoError(errno, "create the log", path);
+  const std::string header = FileHeader(kLogMagic);
+  if (int err = WriteAt(fd, {header}, 0); err != 0 || ::fdatasync(fd) != 0) {
+    const int e = err != 0 ? err : errno;
+    ::close(fd);
+    ::unlink(path.c_str());
+    return IoError(e, "write the log", path);
+  }
+  return fd;
 }
 
 }  // namespace
@@ -48,62 +50,15 @@ const char* SyncName(Sync sync) {
   return "?";
 }
 
-void SetWriteFaultForTesting(std::function<int(size_t bytes)> f) {
-  absl::MutexLock lock(&fault_mu);
-  delete fault;
-  fault = f ? new std::function<int(size_t)>(std::move(f)) : nullptr;
-}
-
-int WriteAt(int fd, const std::vector<absl::string_view>& parts, uint64_t offset) {
-  size_t total = 0;
-  for (absl::string_view p : parts) total += p.size();
-  if (int err = InjectedFault(total); err != 0) return err;
-  size_t part = 0, within = 0;
-  while (part < parts.size()) {
-    iovec iov[64];
-    int n = 0;
-    for (size_t i = part; i < parts.size() && n < 64; ++i) {
-      const size_t skip = i == part ? within : 0;
-      if (parts[i].size() == skip) continue;
-      iov[n].iov_base = const_cast<char*>(parts[i].data() + skip);
-      iov[n].iov_len = parts[i].size() - skip;
-      ++n;
-    }
-    if (n == 0) break;
-    const ssize_t wrote = ::pwritev(fd, iov, n, static_cast<off_t>(offset));
-    if (wrote < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    if (wrote == 0) return ENOSPC;
-    offset += static_cast<uint64_t>(wrote);
-    size_t left = static_cast<size_t>(wrote);
-    while (part < parts.size() && left >= parts[part].size() - within) {
-      left -= parts[part].size() - within;
-      ++part;
-      within = 0;
-    }
-    within += left;
-  }
-  return 0;
-}
-
 LogWriter::LogWriter(int fd, std::string path, Sync sync) : sync_(sync), fd_(fd), path_(std::move(path)) {
   file_bytes_ = kFileHeaderBytes;
   flusher_ = std::thread([this] { FlushLoop(); });
 }
 
 absl::StatusOr<std::unique_ptr<LogWriter>> LogWriter::Create(std::string path, Sync sync) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoStatus(errno, "create the log", path);
-  const std::string header = FileHeader(kLogMagic);
-  if (int err = WriteAt(fd, {header}, 0); err != 0 || ::fdatasync(fd) != 0) {
-    const int e = err != 0 ? err : errno;
-    ::close(fd);
-    ::unlink(path.c_str());
-    return ErrnoStatus(e, "write the log", path);
-  }
-  return std::unique_ptr<LogWriter>(new LogWriter(fd, std::move(path), sync));
+  auto fd = CreateLogFile(path);
+  if (!fd.ok()) return fd.status();
+  return std::unique_ptr<LogWriter>(new LogWriter(*fd, std::move(path), sync));
 }
 
 LogWriter::~LogWriter() {
@@ -203,7 +158,7 @@ int LogWriter::WriteBuffered(bool fsync) {
     if (fsync) synced_ = last;
   } else {
     cut_pending_ = !cut_now;
-    failures_.push_back(Failure{first, last, ErrnoStatus(err, what, path)});
+    failures_.push_back(Failure{first, last, IoError(err, what, path)});
     if (failures_.size() > 64) failures_.pop_front();
   }
   return err;
@@ -237,21 +192,14 @@ absl::Status LogWriter::Flush(bool fsync) {
 
 absl::Status LogWriter::Rotate(std::string path) {
   if (absl::Status s = Flush(false); !s.ok()) return s;
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoStatus(errno, "create the log", path);
-  const std::string header = FileHeader(kLogMagic);
-  if (int err = WriteAt(fd, {header}, 0); err != 0 || ::fdatasync(fd) != 0) {
-    const int e = err != 0 ? err : errno;
-    ::close(fd);
-    ::unlink(path.c_str());
-    return ErrnoStatus(e, "write the log", path);
-  }
+  auto fd = CreateLogFile(path);
+  if (!fd.ok()) return fd.status();
   absl::MutexLock lock(&mu_);
   mu_.Await(absl::Condition(
       +[](bool* writing) { return !*writing; }, &writing_));
   // Records added since the flush go to the new file.
   ::close(fd_);
-  fd_ = fd;
+  fd_ = *fd;
   path_ = std::move(path);
   file_bytes_ = kFileHeaderBytes;
   return absl::OkStatus();
@@ -260,11 +208,6 @@ absl::Status LogWriter::Rotate(std::string path) {
 uint64_t LogWriter::bytes() const {
   absl::MutexLock lock(&mu_);
   return file_bytes_ + buffer_.bytes;
-}
-
-std::string LogWriter::path() const {
-  absl::MutexLock lock(&mu_);
-  return path_;
 }
 
 void LogWriter::Kick(Sync sync) {
@@ -292,21 +235,9 @@ void LogWriter::FlushLoop() {
 
 absl::StatusOr<LogContents> ReadLog(const std::string& path) {
   LogContents out;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus(errno, "read", path);
-  const off_t size = ::lseek(fd, 0, SEEK_END);
-  out.bytes.resize(size > 0 ? static_cast<size_t>(size) : 0);
-  for (size_t done = 0; done < out.bytes.size();) {
-    const ssize_t n = ::pread(fd, out.bytes.data() + done, out.bytes.size() - done, static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = n < 0 ? errno : EIO;
-      ::close(fd);
-      return ErrnoStatus(err, "read", path);
-    }
-    done += static_cast<size_t>(n);
-  }
-  ::close(fd);
+  auto bytes = ReadWholeFile(path);
+  if (!bytes.ok()) return bytes.status();
+  out.bytes = *std::move(bytes);
   if (absl::Status s = CheckFileHeader(out.bytes, kLogMagic, path); !s.ok()) {
     if (out.bytes.size() < kFileHeaderBytes && std::string(kLogMagic).compare(0, out.bytes.size(), out.bytes) == 0) {
       out.problem = absl::DataLossError("torn file header");  // created, header not yet whole

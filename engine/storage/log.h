@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "engine/storage/file.h"
 #include "engine/storage/format.h"
 
 namespace engine::storage {
@@ -35,13 +36,6 @@ enum class Sync { kNone, kBackground, kFlush, kFsync };
 absl::StatusOr<Sync> ParseSync(absl::string_view name);
 const char* SyncName(Sync sync);
 
-// Writes to the files of a data directory go through here, so that tests
-// can make them fail as a full disk does: `fault(bytes)` returns 0 to let a
-// write of `bytes` through, or an errno (e.g. ENOSPC) to fail it. Null: no
-// faults (the default).
-void SetWriteFaultForTesting(std::function<int(size_t bytes)> fault);
-// Writes all of `bytes` at `offset` of `fd`; errno on failure (or an injected fault).
-int WriteAt(int fd, const std::vector<absl::string_view>& parts, uint64_t offset);
 
 class LogWriter {
  public:
@@ -81,7 +75,6 @@ class LogWriter {
 
   // Bytes of the current file, buffered records included.
   uint64_t bytes() const;
-  std::string path() const;
   Sync sync() const { return sync_; }
 
  private:

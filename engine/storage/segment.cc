@@ -13,7 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/storage/format.h"
-#include "engine/storage/log.h"
+#include "engine/storage/file.h"
 #include "kernels/memory.h"
 
 namespace engine::storage {
@@ -22,19 +22,6 @@ namespace {
 constexpr absl::string_view kSegmentMagic = "GPUDBSEG";
 constexpr size_t kChunkBytes = size_t{4} << 20;
 constexpr size_t kFooterBytes = 16;
-
-void PutU64(uint64_t v, char* out) {
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(v >> (8 * i));
-}
-uint64_t GetU64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(p[i])) << (8 * i);
-  return v;
-}
-
-absl::Status Errno(int err, absl::string_view what, absl::string_view path) {
-  return absl::UnavailableError(absl::StrCat("data directory: cannot ", what, " ", path, ": ", std::strerror(err)));
-}
 
 absl::Status Damaged(absl::string_view path, absl::string_view problem) {
   return absl::DataLossError(absl::StrCat("segment file ", path, " is damaged: ", problem));
@@ -82,11 +69,11 @@ absl::StatusOr<uint64_t> WriteSegment(const std::string& path, const TableType& 
   const std::vector<Chunk> chunks = Chunks(blobs);
 
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Errno(errno, "create", path);
+  if (fd < 0) return IoError(errno, "create", path);
   auto fail = [&](int err, absl::string_view what) {
     ::close(fd);
     ::unlink(path.c_str());
-    return Errno(err, what, path);
+    return IoError(err, what, path);
   };
   uint64_t offset = 0;
   const std::string header = FileHeader(kSegmentMagic);
@@ -136,26 +123,9 @@ absl::StatusOr<uint64_t> WriteSegment(const std::string& path, const TableType& 
 }
 
 absl::Status ReadSegment(const std::string& path, const TableType& type, std::vector<HostColumn>* columns) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Errno(errno, "open", path);
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    ::close(fd);
-    return Errno(errno, "read", path);
-  }
-  std::string file(static_cast<size_t>(st.st_size), '\0');
-  size_t done = 0;
-  while (done < file.size()) {
-    const ssize_t n = ::pread(fd, file.data() + done, file.size() - done, static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = n < 0 ? errno : EIO;
-      ::close(fd);
-      return Errno(err, "read", path);
-    }
-    done += static_cast<size_t>(n);
-  }
-  ::close(fd);
+  auto read = ReadWholeFile(path);
+  if (!read.ok()) return read.status();
+  const std::string& file = *read;
   if (absl::Status s = CheckFileHeader(file, kSegmentMagic, path); !s.ok()) return s;
   if (file.size() < kFileHeaderBytes + kFooterBytes) return Damaged(path, "shorter than its footer");
   const uint64_t meta_bytes = GetU64(file.data() + file.size() - kFooterBytes);

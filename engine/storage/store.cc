@@ -10,9 +10,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -47,12 +45,8 @@ constexpr char kInterrupted[] = "interrupted by a server restart";
 
 std::string LogName(int64_t n) { return absl::StrFormat("log-%06d.wal", n); }
 
-absl::Status Errno(int err, absl::string_view what, absl::string_view path) {
-  return absl::UnavailableError(absl::StrCat("data directory: cannot ", what, " ", path, ": ", std::strerror(err)));
-}
-
 absl::Status MakeDir(const std::string& path) {
-  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) return Errno(errno, "create", path);
+  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) return IoError(errno, "create", path);
   struct stat st;
   if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return absl::FailedPreconditionError(absl::StrCat("data directory: ", path, " is not a directory"));
@@ -62,11 +56,11 @@ absl::Status MakeDir(const std::string& path) {
 
 absl::Status SyncDir(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Errno(errno, "open", path);
+  if (fd < 0) return IoError(errno, "open", path);
   const int rc = ::fsync(fd);
   const int err = errno;
   ::close(fd);
-  return rc == 0 ? absl::OkStatus() : Errno(err, "sync", path);
+  return rc == 0 ? absl::OkStatus() : IoError(err, "sync", path);
 }
 
 std::vector<std::string> ListDir(const std::string& path) {
@@ -94,14 +88,14 @@ absl::Status WriteAtomically(const std::string& dir, const std::string& name, co
   const std::string tmp = absl::StrCat(dir, "/", name, ".tmp");
   const std::string path = absl::StrCat(dir, "/", name);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Errno(errno, "create", tmp);
+  if (fd < 0) return IoError(errno, "create", tmp);
   int err = WriteAt(fd, {text}, 0);
   if (err == 0 && ::fsync(fd) != 0) err = errno;
   ::close(fd);
   if (err == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
   if (err != 0) {
     ::unlink(tmp.c_str());
-    return Errno(err, "write", path);
+    return IoError(err, "write", path);
   }
   return SyncDir(dir);
 }
@@ -155,8 +149,11 @@ absl::StatusOr<JobSnapshot> JobFromJson(const Json& m) {
   }
 }
 
+
+}  // namespace
+
 // The state recovery builds: the manifest's, then each log record applied.
-struct State {
+struct RecoveryState {
   std::set<std::string> schemas;
   std::map<std::string, TableType> types;  // by id
   std::map<std::string, RecoveredTable> tables;  // by qualified name
@@ -164,11 +161,12 @@ struct State {
   std::map<std::string, std::pair<std::string, absl::Status>> unavailable;  // name → file, why
   std::map<int64_t, JobSnapshot> jobs;
   std::set<std::string> changed;  // tables changed by the log since the manifest
+  int64_t first_log = 0;          // the first log to replay
 
   absl::Status Apply(uint32_t kind, const ParsedBody& body);
 };
 
-absl::Status State::Apply(uint32_t kind, const ParsedBody& body) {
+absl::Status RecoveryState::Apply(uint32_t kind, const ParsedBody& body) {
   const Json& m = body.meta;
   const std::string name = m.value("name", "");
   const std::string qualified = name.empty() ? "" : QualifiedTableName(name);
@@ -239,35 +237,19 @@ absl::Status State::Apply(uint32_t kind, const ParsedBody& body) {
   return absl::DataLossError(absl::StrCat("unknown record kind ", kind));
 }
 
-}  // namespace
 
 Store::Store(StorageOptions options, int lock_fd)
     : options_(std::move(options)), lock_fd_(lock_fd), sync_(options_.sync) {}
 
 std::string Store::Path(absl::string_view name) const { return absl::StrCat(options_.data_dir, "/", name); }
 
-absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StorageOptions& options, Recovered* recovered) {
-  const std::string& dir = options.data_dir;
-  if (absl::Status s = MakeDir(dir); !s.ok()) return s;
-  if (absl::Status s = MakeDir(absl::StrCat(dir, "/segments")); !s.ok()) return s;
-  const std::string lock_path = absl::StrCat(dir, "/LOCK");
-  const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd < 0) return Errno(errno, "create", lock_path);
-  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-    ::close(lock_fd);
-    return absl::FailedPreconditionError(
-        absl::StrCat("data directory ", dir, " is in use by another server (", lock_path, " is locked)"));
-  }
-  std::unique_ptr<Store> store(new Store(options, lock_fd));
-  State state;
-  int64_t first_log = 0;
-
+absl::Status Store::LoadCheckpoint(RecoveryState* state, Recovered* recovered) {
   // The manifest: the last checkpoint.
-  const std::string manifest_path = store->Path("MANIFEST");
-  if (std::ifstream in(manifest_path); in) {
-    std::stringstream text;
-    text << in.rdbuf();
-    const Json manifest = Json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  const std::string manifest_path = Path("MANIFEST");
+  if (::access(manifest_path.c_str(), F_OK) == 0) {
+    auto text = ReadWholeFile(manifest_path);
+    if (!text.ok()) return text.status();
+    const Json manifest = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
     if (manifest.is_discarded() || !manifest.is_object() || !manifest.contains("format")) {
       return absl::DataLossError(absl::StrCat(manifest_path, " is damaged (not the JSON of a manifest)"));
     }
@@ -279,13 +261,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StorageOptions& options
                        " (upgrade the server)"));
     }
     try {
-      store->checkpoint_number_ = manifest.at("checkpoint").get<int64_t>();
-      first_log = manifest.at("log").get<int64_t>();
-      for (const Json& s : manifest.at("schemas")) state.schemas.insert(s.get<std::string>());
+      checkpoint_number_ = manifest.at("checkpoint").get<int64_t>();
+      state->first_log = manifest.at("log").get<int64_t>();
+      for (const Json& s : manifest.at("schemas")) state->schemas.insert(s.get<std::string>());
       for (const Json& t : manifest.at("types")) {
         auto type = TypeFromJson(t);
         if (!type.ok()) return absl::DataLossError(absl::StrCat(manifest_path, ": ", type.status().message()));
-        state.types.emplace(type->TypeId(), *type);
+        state->types.emplace(type->TypeId(), *type);
       }
       const absl::Time started = absl::Now();
       uint64_t bytes = 0;
@@ -294,7 +276,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StorageOptions& options
         const std::string file = t.at("segment").get<std::string>();
         const std::string qualified = QualifiedTableName(name);
         if (t.contains("unavailable")) {
-          state.unavailable[qualified] = {file, absl::DataLossError(t["unavailable"].get<std::string>())};
+          state->unavailable[qualified] = {file, absl::DataLossError(t["unavailable"].get<std::string>())};
           continue;
         }
         auto type = TypeFromJson(t.at("type"));
@@ -302,37 +284,41 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StorageOptions& options
         RecoveredTable table{name, *type, {}, "", MakeHostColumns(*type)};
         table.metadata = t.at("metadata").get<std::map<std::string, std::string>>();
         table.sync_policy = t.value("sync_policy", "");
-        absl::Status read = ReadSegment(store->Path(file), *type, &table.columns);
+        absl::Status read = ReadSegment(Path(file), *type, &table.columns);
         if (!read.ok()) {
-          state.unavailable[qualified] = {
+          state->unavailable[qualified] = {
               file, absl::DataLossError(absl::StrCat("table '", name, "' is unavailable: ", read.message()))};
           recovered->notes.push_back(std::string(read.message()));
           continue;
         }
         struct stat st;
-        if (::stat(store->Path(file).c_str(), &st) == 0) bytes += static_cast<uint64_t>(st.st_size);
-        state.tables.insert_or_assign(qualified, std::move(table));
-        state.order.push_back(qualified);
-        store->recovered_segments_[qualified] = file;
+        if (::stat(Path(file).c_str(), &st) == 0) bytes += static_cast<uint64_t>(st.st_size);
+        state->tables.insert_or_assign(qualified, std::move(table));
+        state->order.push_back(qualified);
+        recovered_segments_[qualified] = file;
       }
       const double seconds = absl::ToDoubleSeconds(absl::Now() - started);
       recovered->notes.push_back(absl::StrFormat("checkpoint %d: %d tables, %.1f MB of segments read in %.3f s",
-                                                 store->checkpoint_number_, state.tables.size(), bytes / 1e6,
+                                                 checkpoint_number_, state->tables.size(), bytes / 1e6,
                                                  seconds));
     } catch (const std::exception& e) {
       return absl::DataLossError(absl::StrCat(manifest_path, " is damaged: ", e.what()));
     }
   }
 
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> Store::ReplayLogs(RecoveryState* state, Recovered* recovered) {
   // The logs after it, in order, up to the first torn or damaged record.
   std::vector<int64_t> logs;
-  for (const std::string& name : ListDir(dir)) {
-    if (const int64_t n = LogNumber(name); n >= first_log && n >= 0) logs.push_back(n);
+  for (const std::string& name : ListDir(options_.data_dir)) {
+    if (const int64_t n = LogNumber(name); n >= state->first_log && n >= 0) logs.push_back(n);
   }
   std::sort(logs.begin(), logs.end());
   bool stopped = false;
   for (int64_t n : logs) {
-    const std::string path = store->Path(LogName(n));
+    const std::string path = Path(LogName(n));
     if (stopped) {  // after a damaged record nothing later can be applied
       const std::string aside = absl::StrCat(path, ".dropped");
       ::rename(path.c_str(), aside.c_str());
@@ -347,7 +333,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StorageOptions& options
       absl::Status s = body.ok() ? absl::OkStatus() : body.status();
       if (s.ok()) {
         try {
-          s = state.Apply(f.kind, *body);
+          s = state->Apply(f.kind, *body);
         } catch (const std::exception& e) {
           s = absl::DataLossError(e.what());
         }
@@ -360,12 +346,12 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StorageOptions& options
       }
       ++applied;
     }
-    store->replayed_ += applied;
+    replayed_ += applied;
     std::string note = absl::StrCat(LogName(n), ": ", applied, " records replayed");
     if (!contents->problem.ok()) {
       const uint64_t dropped = contents->bytes.size() - contents->valid_bytes;
       if (::truncate(path.c_str(), static_cast<off_t>(contents->valid_bytes)) != 0) {
-        return Errno(errno, "truncate", path);
+        return IoError(errno, "truncate", path);
       }
       absl::StrAppend(&note, "; ", dropped, " bytes dropped at byte ", contents->valid_bytes, " (",
                       contents->problem.message(), ")");
@@ -373,6 +359,27 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StorageOptions& options
     }
     recovered->notes.push_back(note);
   }
+
+  return logs.empty() ? 0 : logs.back();
+}
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StorageOptions& options, Recovered* recovered) {
+  const std::string& dir = options.data_dir;
+  if (absl::Status s = MakeDir(dir); !s.ok()) return s;
+  if (absl::Status s = MakeDir(absl::StrCat(dir, "/segments")); !s.ok()) return s;
+  const std::string lock_path = absl::StrCat(dir, "/LOCK");
+  const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd < 0) return IoError(errno, "create", lock_path);
+  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(lock_fd);
+    return absl::FailedPreconditionError(
+        absl::StrCat("data directory ", dir, " is in use by another server (", lock_path, " is locked)"));
+  }
+  std::unique_ptr<Store> store(new Store(options, lock_fd));
+  RecoveryState state;
+  if (absl::Status s = store->LoadCheckpoint(&state, recovered); !s.ok()) return s;
+  auto last_log = store->ReplayLogs(&state, recovered);
+  if (!last_log.ok()) return last_log.status();
 
   // Hand the state over; jobs that never finished failed with the restart.
   const int64_t now_us = absl::ToUnixMicros(absl::Now());
@@ -403,7 +410,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StorageOptions& options
   }
 
   // A new log for what follows; the old ones go at the next checkpoint.
-  store->log_number_ = std::max<int64_t>(first_log, logs.empty() ? 0 : logs.back()) + 1;
+  store->log_number_ = std::max<int64_t>(state.first_log, *last_log) + 1;
   auto log = LogWriter::Create(store->Path(LogName(store->log_number_)), options.sync);
   if (!log.ok()) return log.status();
   store->log_ = *std::move(log);

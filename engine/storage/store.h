@@ -70,6 +70,8 @@ struct Recovered {
   std::vector<std::string> notes;
 };
 
+struct RecoveryState;  // store.cc
+
 class Store final : public Journal {
  public:
   // Opens (creates) the data directory and reads what it holds into
@@ -104,11 +106,14 @@ class Store final : public Journal {
     double last_checkpoint_seconds = 0;
   };
   Stats stats() const;
-  const StorageOptions& options() const { return options_; }
 
  private:
   Store(StorageOptions options, int lock_fd);
   std::string Path(absl::string_view name) const;
+  // Open's stages: the manifest and its segments, then the logs after it
+  // (returns the number of the last log, 0 when none).
+  absl::Status LoadCheckpoint(RecoveryState* state, Recovered* recovered);
+  absl::StatusOr<int64_t> ReplayLogs(RecoveryState* state, Recovered* recovered);
   absl::Status CheckpointLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(change_mu_);
   void CheckpointLoop();
 
