@@ -9,27 +9,22 @@
 #include "absl/strings/str_cat.h"
 #include "engine/api/options.h"
 #include "engine/api/schema.h"
+#include "engine/handlers/shards.h"
 #include "engine/table/host_column.h"
 #include "kernels/memory.h"
 
 namespace engine {
 namespace {
 
-// Runs `fn`, turning exceptions from kernels into statuses: out of memory →
-// ResourceExhausted, invalid arguments → InvalidArgument, anything else →
-// Internal.
+// Runs `fn` under GuardKernels (jobs/device.h).
 absl::StatusOr<Json> Guard(const std::function<absl::StatusOr<Json>()>& fn) {
-  try {
-    return fn();
-  } catch (const kernels::OutOfMemory& e) {
-    return absl::ResourceExhaustedError(e.what());
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError("out of host memory");
-  } catch (const std::invalid_argument& e) {
-    return absl::InvalidArgumentError(e.what());
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("internal error: ", e.what()));
-  }
+  absl::StatusOr<Json> out;
+  absl::Status s = GuardKernels([&] {
+    out = fn();
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
 }
 
 }  // namespace
@@ -61,18 +56,19 @@ absl::Status Engine::Restore(storage::Recovered recovered) {
   for (storage::RecoveredTable& t : recovered.tables) {
     Device& device = Place({});
     const kernels::Exec& exec = device.stream(0).exec();
-    std::vector<kernels::Column> columns;
+    auto table = Table::Create(t.name, t.type, ChooseLayout(t.type, t.replicated, limits_.spread_chunk_rows),
+                               TableDevices(devices_, &device), Table::Kind::kTable);
     absl::StatusOr<Json> moved = Guard([&]() -> absl::StatusOr<Json> {
+      std::vector<kernels::Column> columns;
       for (HostColumn& c : t.columns) columns.push_back(ToDevice(std::move(c), exec));
       kernels::Synchronize(exec);
+      if (absl::Status s = table->Replace(std::move(columns), exec); !s.ok()) return s;
       return Json();
     });
     if (!moved.ok()) {
       return absl::Status(moved.status().code(),
                           absl::StrCat("data directory: table '", t.name, "': ", moved.status().message()));
     }
-    auto table = std::make_shared<Table>(t.name, t.type, &device, Table::Kind::kTable);
-    if (absl::Status s = table->Replace(std::move(columns), exec); !s.ok()) return s;
     if (absl::Status s = table->UpdateMetadata(t.metadata); !s.ok()) return s;
     if (absl::Status s = table->SetSyncPolicy(t.sync_policy); !s.ok()) return s;
     if (absl::Status s = catalog_.Add(std::move(table)); !s.ok()) return s;
@@ -251,7 +247,16 @@ absl::StatusOr<JobSnapshot> Engine::Submit(JobRequest job) {
 Device& Engine::Place(const std::vector<Access>& accesses) {
   for (const Access& a : accesses) {
     auto table = catalog_.Find(a.name);
-    if (table.ok()) return *(*table)->device();
+    if (!table.ok()) continue;
+    if (!(*table)->distributed()) return *(*table)->device();
+    // A distributed table's job is led from the least busy device holding
+    // some of its rows (its home when none does).
+    Device* best = nullptr;
+    for (const auto& shard : (*table)->shards()) {
+      if (shard->rows() == 0) continue;
+      if (best == nullptr || shard->device()->pending() < best->pending()) best = shard->device();
+    }
+    return best != nullptr ? *best : *(*table)->device();
   }
   // A new table goes to the device holding the fewest tables; among those,
   // the one with the most free memory.
@@ -274,7 +279,7 @@ void Engine::Run(int64_t job_id, const Handler& handler, const Json& request, st
     Finish(job_id, absl::DeadlineExceededError("deadline exceeded: the job waited past its timeout_ms and never started"));
     return;
   }
-  JobContext ctx{catalog_, stream.device(), stream.exec(), limits_,
+  JobContext ctx{catalog_, stream.device(), stream.exec(), limits_, devices_,
                  [this, job_id, control](int64_t done, int64_t total) {
                    const int64_t percent = total > 0 ? done * 100 / total : 0;
                    tracker_.SetProgress(job_id, static_cast<int>(std::clamp<int64_t>(percent, 0, 99)));

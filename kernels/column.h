@@ -51,6 +51,20 @@ struct ColumnView {
   KERNELS_HD bool is_valid(int64_t row) const { return validity == nullptr || validity[row] != 0; }
 };
 
+// Rows [begin, end) of `v` (its strings' offsets keep their values: Column::Append
+// takes such a view).
+KERNELS_HD inline ColumnView SliceRows(const ColumnView& v, int64_t begin, int64_t end) {
+  ColumnView out = v;
+  out.size = end - begin;
+  if (v.type == PhysType::kVarChars) {
+    out.offsets = v.offsets + begin;
+  } else {
+    out.data = static_cast<const char*>(v.data) + begin * static_cast<int64_t>(ValueWidth(v.type, v.width));
+  }
+  if (v.validity != nullptr) out.validity = v.validity + begin;
+  return out;
+}
+
 // An owning column on a device: values, validity (when nullable) and, for
 // strings, offsets. Rows can be appended; storage grows geometrically.
 class Column {

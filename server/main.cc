@@ -39,6 +39,9 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(30),
           "On SIGTERM/SIGINT, how long running jobs may finish before they are cancelled.");
 ABSL_FLAG(int64_t, chunk_rows, int64_t{1} << 22,
           "Rows a scan processes between progress reports and cancel/deadline checks.");
+ABSL_FLAG(int64_t, spread_chunk_rows, int64_t{1} << 20,
+          "With several devices, rows a table without a shard key puts on one device before it spreads to the next "
+          "(smaller tables stay on one device).");
 ABSL_FLAG(std::string, files_dir, "",
           "Directory whose files /insert/records/fromfiles reads and /export/records/tofiles writes; "
           "empty: none (those endpoints refuse).");
@@ -130,6 +133,8 @@ int main(int argc, char** argv) {
   }
   options.engine.limits.chunk_rows = absl::GetFlag(FLAGS_chunk_rows);
   if (options.engine.limits.chunk_rows < 1) return Fail("--chunk-rows: must be >= 1");
+  options.engine.limits.spread_chunk_rows = absl::GetFlag(FLAGS_spread_chunk_rows);
+  if (options.engine.limits.spread_chunk_rows < 1) return Fail("--spread-chunk-rows: must be >= 1");
   options.engine.limits.files_dir = absl::GetFlag(FLAGS_files_dir);
   if (struct stat st; !options.engine.limits.files_dir.empty() &&
                       (::stat(options.engine.limits.files_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))) {

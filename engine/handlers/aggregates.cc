@@ -1,5 +1,6 @@
 // /aggregate/groupby, /aggregate/unique, /aggregate/minmax, /aggregate/histogram.
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <optional>
@@ -13,6 +14,7 @@
 #include "engine/handlers/request.h"
 #include "engine/handlers/registry.h"
 #include "engine/handlers/rows.h"
+#include "engine/handlers/shards.h"
 #include "engine/table/host_column.h"
 #include "engine/table/result_table.h"
 #include "kernels/filter.h"
@@ -258,55 +260,46 @@ ResultColumn EmptyAggregate(const ColumnDef& def, std::string header, const kern
   return ResultColumn{std::move(header), def, ToDevice(host, exec)};
 }
 
-absl::StatusOr<Json> GroupBy(JobContext& ctx, const Json& request) {
-  auto table = FindTable(ctx, request, "table_name");
-  if (!table.ok()) return table.status();
-  const auto names = request["column_names"].get<std::vector<std::string>>();
-  if (names.empty()) return absl::InvalidArgumentError("column_names: give at least one column or aggregate");
-  const std::string result_table = Option(request, "result_table");
-  if (!result_table.empty() && ctx.catalog.Has(result_table)) {
-    return absl::AlreadyExistsError(absl::StrCat("options.result_table: table '", result_table, "' already exists"));
-  }
-  auto descending = DescendingOption(request);
-  if (!descending.ok()) return descending.status();
+// An entry of column_names: a grouping key or an aggregate.
+struct GroupEntry {
+  std::string header;
+  std::string name;
+  std::optional<AggregateSpec> aggregate;
+  std::string expr;
+  // Errors name this field (empty: column_names[i], i the entry's index).
+  std::string field;
+};
 
-  // Classify the entries: keys and aggregates.
-  struct Entry {
-    std::string header;
-    std::string name;
-    std::optional<AggregateSpec> aggregate;
-    std::string expr;
-  };
-  std::vector<Entry> entries;
-  // Canonical text of each entry (aggregate calls and grouping expressions)
-  // → its column name, for having and order_by.
-  std::map<std::string, std::string> calls;
-  for (size_t i = 0; i < names.size(); ++i) {
-    const std::string field = absl::StrCat("column_names[", i, "]");
-    auto aliased = SplitAlias(names[i], field);
-    if (!aliased.ok()) return aliased.status();
-    Entry e;
-    e.expr = aliased->expr;
-    e.header = aliased->alias.empty() ? aliased->expr : aliased->alias;
-    e.name = !aliased->alias.empty() ? aliased->alias
-             : (*table)->type().Find(aliased->expr) >= 0 ? aliased->expr
-                                                          : ColumnName(e.header, i);
-    if (auto parsed = ParseAggregate(aliased->expr, field)) {
-      if (!parsed->ok()) return parsed->status();
-      e.aggregate = **parsed;
-    }
-    calls[Canonical(aliased->expr)] = e.name;
-    entries.push_back(std::move(e));
-  }
+// An entry made for partial aggregates; errors name `from`'s field and text.
+GroupEntry KeyEntry(std::string name, std::string expr, std::string field = "") {
+  return GroupEntry{name, name, std::nullopt, std::move(expr), std::move(field)};
+}
 
-  auto rows = SelectRows(ctx, **table, Option(request, "expression"), "options.expression");
+GroupEntry AggregateEntry(std::string name, AggKind kind, std::string value, std::string field = "",
+                          std::string text = "") {
+  AggregateSpec spec;
+  spec.kind = kind;
+  spec.count_star = value.empty();
+  spec.value = std::move(value);
+  return GroupEntry{name, name, spec, std::move(text), std::move(field)};
+}
+
+// The groups of the rows of a single-device `table` where `expression`
+// holds, one result row per group: each entry's key value or aggregate, in
+// entry order.
+absl::StatusOr<ResultTable> LocalGroups(JobContext& ctx, const Table& table, const std::vector<GroupEntry>& entries,
+                                        const std::string& expression) {
+  auto rows = SelectRows(ctx, table, expression, "options.expression");
   if (!rows.ok()) return rows.status();
 
   // Key values, then the groups.
+  const auto field_of = [&](size_t i) {
+    return entries[i].field.empty() ? absl::StrCat("column_names[", i, "]") : entries[i].field;
+  };
   std::vector<RowValues> keys;
   for (size_t i = 0; i < entries.size(); ++i) {
     if (entries[i].aggregate) continue;
-    auto v = EvaluateRows(ctx, **table, entries[i].expr, absl::StrCat("column_names[", i, "]"));
+    auto v = EvaluateRows(ctx, table, entries[i].expr, field_of(i));
     if (!v.ok()) return v.status();
     keys.push_back(*std::move(v));
   }
@@ -315,7 +308,7 @@ absl::StatusOr<Json> GroupBy(JobContext& ctx, const Json& request) {
   RowValues constant;
   if (one_group) {
     // Aggregates without keys: one group of every selected row.
-    auto zero = EvaluateRows(ctx, **table, "0", "column_names");
+    auto zero = EvaluateRows(ctx, table, "0", "column_names");
     if (!zero.ok()) return zero.status();
     constant = *std::move(zero);
   }
@@ -329,8 +322,8 @@ absl::StatusOr<Json> GroupBy(JobContext& ctx, const Json& request) {
   std::vector<ResultColumn> columns;
   size_t key = 0;
   for (size_t i = 0; i < entries.size(); ++i) {
-    const Entry& e = entries[i];
-    const std::string field = absl::StrCat("column_names[", i, "]");
+    const GroupEntry& e = entries[i];
+    const std::string field = field_of(i);
     if (!e.aggregate) {
       const RowValues& k = keys[key++];
       columns.push_back(ResultColumn{e.header, ResultDef(k.def, e.name, k.def.nullable),
@@ -341,7 +334,7 @@ absl::StatusOr<Json> GroupBy(JobContext& ctx, const Json& request) {
     const AggregateSpec& spec = *e.aggregate;
     std::optional<RowValues> value, target;
     if (!spec.count_star) {
-      auto v = EvaluateRows(ctx, **table, spec.value, field);
+      auto v = EvaluateRows(ctx, table, spec.value, field);
       if (!v.ok()) return v.status();
       value = *std::move(v);
       const bool numeric_only = spec.kind == AggKind::kSum || spec.kind == AggKind::kMean ||
@@ -353,7 +346,7 @@ absl::StatusOr<Json> GroupBy(JobContext& ctx, const Json& request) {
       }
     }
     if (!spec.target.empty()) {
-      auto t = EvaluateRows(ctx, **table, spec.target, field);
+      auto t = EvaluateRows(ctx, table, spec.target, field);
       if (!t.ok()) return t.status();
       target = *std::move(t);
     }
@@ -366,7 +359,234 @@ absl::StatusOr<Json> GroupBy(JobContext& ctx, const Json& request) {
                                    kernels::Aggregate(groups, spec.kind, value ? &value->view : nullptr,
                                                       target ? &target->view : nullptr, ctx.exec)});
   }
-  ResultTable result(std::move(columns));
+  return ResultTable(std::move(columns));
+}
+
+// `result` (on the job's device) as a table for LocalGroups; not in the catalog.
+std::shared_ptr<Table> ResultAsTable(JobContext& ctx, ResultTable result) {
+  std::vector<ColumnDef> defs;
+  std::vector<kernels::Column> columns;
+  for (ResultColumn& c : std::move(result).TakeColumns()) {
+    defs.push_back(std::move(c.def));
+    columns.push_back(std::move(c.values));
+  }
+  auto table = std::make_shared<Table>("", TableType(std::move(defs), ""), &ctx.device, Table::Kind::kView);
+  table->Replace(std::move(columns), ctx.exec).IgnoreError();  // no journal: cannot fail
+  return table;
+}
+
+// LocalGroups on every part of a distributed table, each on its device; the
+// parts' results one after another in one table on the job's device.
+absl::StatusOr<std::shared_ptr<Table>> PartialGroups(JobContext& ctx, const Table& table,
+                                                     const std::vector<GroupEntry>& entries,
+                                                     const std::string& expression) {
+  std::vector<std::optional<ResultTable>> parts(PartCount(table));
+  absl::Status s = ForEachShard(ctx, table, [&](JobContext& part_ctx, const Table& part, size_t i) -> absl::Status {
+    auto groups = LocalGroups(part_ctx, part, entries, expression);
+    if (!groups.ok()) return groups.status();
+    parts[i] = *std::move(groups);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  std::vector<ResultColumn> columns;
+  const std::vector<ResultColumn>& shape = parts[0]->columns();
+  for (size_t c = 0; c < shape.size(); ++c) {
+    std::vector<kernels::ColumnView> views;
+    for (const auto& p : parts) views.push_back(p->columns()[c].values.view());
+    const kernels::Column& v = shape[c].values;
+    columns.push_back(ResultColumn{shape[c].header, shape[c].def,
+                                   Concatenate(views, v.type(), v.width(), v.nullable(), ctx.exec)});
+  }
+  return ResultAsTable(ctx, ResultTable(std::move(columns)));
+}
+
+// Whether every aggregate of `entries` merges from per-shard partials.
+bool Mergeable(const std::vector<GroupEntry>& entries) {
+  for (const GroupEntry& e : entries) {
+    if (!e.aggregate) continue;
+    switch (e.aggregate->kind) {
+      case AggKind::kCount:
+      case AggKind::kSum:
+      case AggKind::kMin:
+      case AggKind::kMax:
+      case AggKind::kMean:
+      case AggKind::kCountDistinct:
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+// The groups of a distributed table from partial aggregates: each shard
+// groups its rows (keys k0.., and per aggregate: count → c, sum → s, min/max
+// → m, mean → s and c) and the job's device groups the partials again
+// (counts and sums summed, min of mins, max of maxes, mean = sum / count).
+// count_distinct: each shard's distinct (keys, value) tuples, made distinct
+// again over all shards, then counted per key; both results have the groups
+// in key order, so they line up row by row. The result is the one
+// LocalGroups gives over every row (up to the order of floating-point sums).
+// REQUIRES: Mergeable(entries).
+absl::StatusOr<ResultTable> ShardedGroups(JobContext& ctx, const Table& table, const std::vector<GroupEntry>& entries,
+                                          const std::string& expression) {
+  std::vector<GroupEntry> partial, merge, keys_only;
+  std::vector<std::string> key_names;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const GroupEntry& e = entries[i];
+    if (e.aggregate) continue;
+    const std::string k = absl::StrCat("k", key_names.size());
+    partial.push_back(KeyEntry(k, e.expr, absl::StrCat("column_names[", i, "]")));
+    merge.push_back(KeyEntry(k, k));
+    keys_only.push_back(KeyEntry(k, k));
+    key_names.push_back(k);
+  }
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (!entries[i].aggregate) continue;
+    const AggregateSpec& spec = *entries[i].aggregate;
+    const std::string a = absl::StrCat("a", i), field = absl::StrCat("column_names[", i, "]");
+    const std::string& text = entries[i].expr;
+    switch (spec.kind) {
+      case AggKind::kCount:
+        partial.push_back(AggregateEntry(a + "_c", AggKind::kCount, spec.value, field, text));
+        merge.push_back(AggregateEntry(a + "_c", AggKind::kSum, a + "_c"));
+        break;
+      case AggKind::kSum:
+        partial.push_back(AggregateEntry(a + "_s", AggKind::kSum, spec.value, field, text));
+        merge.push_back(AggregateEntry(a + "_s", AggKind::kSum, a + "_s"));
+        break;
+      case AggKind::kMin:
+      case AggKind::kMax:
+        partial.push_back(AggregateEntry(a + "_m", spec.kind, spec.value, field, text));
+        merge.push_back(AggregateEntry(a + "_m", spec.kind, a + "_m"));
+        break;
+      case AggKind::kMean:
+        partial.push_back(AggregateEntry(a + "_s", AggKind::kSum, spec.value, field, text));
+        partial.push_back(AggregateEntry(a + "_c", AggKind::kCount, spec.value, field, text));
+        merge.push_back(AggregateEntry(a + "_s", AggKind::kSum, a + "_s"));
+        merge.push_back(AggregateEntry(a + "_c", AggKind::kSum, a + "_c"));
+        break;
+      default:  // kCountDistinct: below
+        break;
+    }
+  }
+  if (partial.size() == key_names.size()) partial.push_back(AggregateEntry("rows", AggKind::kCount, ""));
+  auto parts = PartialGroups(ctx, table, partial, expression);
+  if (!parts.ok()) return parts.status();
+  auto merged = LocalGroups(ctx, **parts, merge.empty() ? keys_only : merge, "");
+  if (!merged.ok()) return merged.status();
+  parts->reset();
+  std::map<std::string, const ResultColumn*> by_name;
+  for (const ResultColumn& c : merged->columns()) by_name[c.def.name] = &c;
+  const TableType merged_type = merged->type();
+  const std::vector<kernels::ColumnView> merged_views = merged->views();
+  const int64_t groups = merged->rows();
+
+  std::vector<ResultColumn> columns;
+  size_t key = 0;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const GroupEntry& e = entries[i];
+    const std::string a = absl::StrCat("a", i);
+    if (!e.aggregate) {
+      const ResultColumn& k = *by_name.at(key_names[key++]);
+      kernels::Column copy(k.values.type(), k.values.width(), k.def.nullable);
+      copy.Append(k.values.view(), ctx.exec);
+      columns.push_back(ResultColumn{e.header, ResultDef(k.def, e.name, k.def.nullable), std::move(copy)});
+      continue;
+    }
+    const AggregateSpec& spec = *e.aggregate;
+    if (spec.kind == AggKind::kCountDistinct) {
+      // Distinct (keys, value) per shard, distinct again here, counted per key.
+      std::vector<GroupEntry> tuples, recount = keys_only;
+      size_t j = 0;
+      for (size_t k = 0; k < entries.size(); ++k) {
+        if (!entries[k].aggregate) {
+          tuples.push_back(KeyEntry(key_names[j++], entries[k].expr, absl::StrCat("column_names[", k, "]")));
+        }
+      }
+      tuples.push_back(KeyEntry("d", spec.value, absl::StrCat("column_names[", i, "]")));
+      auto distinct = PartialGroups(ctx, table, tuples, expression);
+      if (!distinct.ok()) return distinct.status();
+      std::vector<GroupEntry> again = keys_only;
+      again.push_back(KeyEntry("d", "d"));
+      auto unique = LocalGroups(ctx, **distinct, again, "");
+      if (!unique.ok()) return unique.status();
+      distinct->reset();
+      recount.push_back(AggregateEntry("n", AggKind::kCount, "d"));
+      auto counted = LocalGroups(ctx, *ResultAsTable(ctx, *std::move(unique)), recount, "");
+      if (!counted.ok()) return counted.status();
+      const ResultColumn& n = counted->columns().back();
+      kernels::Column values(n.values.type(), n.values.width(), false);
+      values.Append(n.values.view(), ctx.exec);
+      columns.push_back(ResultColumn{e.header, ValueDef(kernels::ValueKind::kInt, e.name, false), std::move(values)});
+      continue;
+    }
+    if (spec.kind == AggKind::kMean) {
+      // sum / count; null where the count is 0 (the sum is null there too).
+      auto program = CompileExpression(absl::StrCat(a, "_s * 1.0 / ", a, "_c"), merged_type, merged_views,
+                                       ExprUse::kValue);
+      if (!program.ok()) return program.status();
+      kernels::DeviceProgram device_program = kernels::Upload(*program, ctx.exec);
+      columns.push_back(ResultColumn{e.header, ValueDef(kernels::ValueKind::kFloat, e.name, true),
+                                     kernels::Materialize(device_program.view, 0, groups, true, ctx.exec)});
+      continue;
+    }
+    const std::string from = spec.kind == AggKind::kCount ? a + "_c" : spec.kind == AggKind::kSum ? a + "_s" : a + "_m";
+    const ResultColumn& c = *by_name.at(from);
+    const bool nullable = spec.kind != AggKind::kCount;
+    kernels::Column values(c.values.type(), c.values.width(), nullable);
+    values.Append(c.values.view(), ctx.exec);
+    ColumnDef def = ResultDef(c.def, e.name, nullable);
+    if (spec.kind == AggKind::kCount) def = ValueDef(kernels::ValueKind::kInt, e.name, false);
+    columns.push_back(ResultColumn{e.header, def, std::move(values)});
+  }
+  return ResultTable(std::move(columns));
+}
+
+absl::StatusOr<Json> GroupBy(JobContext& ctx, const Json& request) {
+  auto table = FindTable(ctx, request, "table_name");
+  if (!table.ok()) return table.status();
+  const auto names = request["column_names"].get<std::vector<std::string>>();
+  if (names.empty()) return absl::InvalidArgumentError("column_names: give at least one column or aggregate");
+  const std::string result_table = Option(request, "result_table");
+  if (!result_table.empty() && ctx.catalog.Has(result_table)) {
+    return absl::AlreadyExistsError(absl::StrCat("options.result_table: table '", result_table, "' already exists"));
+  }
+  auto descending = DescendingOption(request);
+  if (!descending.ok()) return descending.status();
+
+  // Classify the entries: keys and aggregates.
+  std::vector<GroupEntry> entries;
+  // Canonical text of each entry (aggregate calls and grouping expressions)
+  // → its column name, for having and order_by.
+  std::map<std::string, std::string> calls;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string field = absl::StrCat("column_names[", i, "]");
+    auto aliased = SplitAlias(names[i], field);
+    if (!aliased.ok()) return aliased.status();
+    GroupEntry e;
+    e.expr = aliased->expr;
+    e.header = aliased->alias.empty() ? aliased->expr : aliased->alias;
+    e.name = !aliased->alias.empty() ? aliased->alias
+             : (*table)->type().Find(aliased->expr) >= 0 ? aliased->expr
+                                                          : ColumnName(e.header, i);
+    if (auto parsed = ParseAggregate(aliased->expr, field)) {
+      if (!parsed->ok()) return parsed->status();
+      e.aggregate = **parsed;
+    }
+    calls[Canonical(aliased->expr)] = e.name;
+    entries.push_back(std::move(e));
+  }
+
+  // A distributed table groups shard by shard where its aggregates merge;
+  // otherwise (variances, arg_min, arg_max) on one device.
+  const std::string expression = Option(request, "expression");
+  absl::StatusOr<ResultTable> grouped = PartCount(**table) > 1 && Mergeable(entries)
+                                            ? ShardedGroups(ctx, **table, entries, expression)
+                                            : LocalGroups(ctx, *LocalTable(ctx, *table), entries, expression);
+  if (!grouped.ok()) return grouped.status();
+  ResultTable result = *std::move(grouped);
+  const bool one_group = std::none_of(entries.begin(), entries.end(), [](const GroupEntry& e) { return !e.aggregate; });
 
   const std::string having = Option(request, "having");
   if (!absl::StripAsciiWhitespace(having).empty()) {
@@ -382,7 +602,7 @@ absl::StatusOr<Json> GroupBy(JobContext& ctx, const Json& request) {
     if (absl::Status s = OrderResult(ctx, result, order_by, calls, "options.order_by"); !s.ok()) return s;
   } else if (*descending && !one_group) {
     std::string keys_desc;
-    for (const Entry& e : entries) {
+    for (const GroupEntry& e : entries) {
       if (!e.aggregate) absl::StrAppend(&keys_desc, keys_desc.empty() ? "" : ", ", e.name, " desc");
     }
     if (absl::Status s = OrderResult(ctx, result, keys_desc, calls, "options.sort_order"); !s.ok()) return s;
@@ -408,6 +628,43 @@ absl::StatusOr<Json> GroupByChecked(JobContext& ctx, const Json& request) {
   return GroupBy(ctx, request);
 }
 
+// The distinct values of a column or expression over the rows where
+// `expression` holds, on ctx's device (in ascending order), and their
+// definition. A distributed table's shards find theirs; the job's device
+// makes the union distinct.
+struct DistinctValues {
+  kernels::Column values;
+  ColumnDef def;
+};
+
+absl::StatusOr<DistinctValues> Distinct(JobContext& ctx, const Table& table, const std::string& column,
+                                        const std::string& expression) {
+  std::vector<DistinctValues> parts(PartCount(table));
+  absl::Status s = ForEachShard(ctx, table, [&](JobContext& part_ctx, const Table& part, size_t i) -> absl::Status {
+    auto rows = SelectRows(part_ctx, part, expression, "options.expression");
+    if (!rows.ok()) return rows.status();
+    auto value = EvaluateRows(part_ctx, part, column, "column_name");
+    if (!value.ok()) return value.status();
+    kernels::Groups groups =
+        kernels::GroupRows({value->view}, rows->data(), rows->count, Unordered(), part_ctx.exec);
+    kernels::Buffer first = kernels::GroupFirstRows(groups, part_ctx.exec);
+    parts[i] = DistinctValues{
+        kernels::Gather(value->view, first.as<int64_t>(), groups.count, value->def.nullable, part_ctx.exec),
+        value->def};
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  if (parts.size() == 1) return std::move(parts[0]);
+  std::vector<kernels::ColumnView> views;
+  for (const DistinctValues& p : parts) views.push_back(p.values.view());
+  const kernels::Column& shape = parts[0].values;
+  kernels::Column all = Concatenate(views, shape.type(), shape.width(), shape.nullable(), ctx.exec);
+  kernels::Groups groups = kernels::GroupRows({all.view()}, nullptr, all.size(), Unordered(), ctx.exec);
+  kernels::Buffer first = kernels::GroupFirstRows(groups, ctx.exec);
+  return DistinctValues{kernels::Gather(all.view(), first.as<int64_t>(), groups.count, shape.nullable(), ctx.exec),
+                        parts[0].def};
+}
+
 absl::StatusOr<Json> Unique(JobContext& ctx, const Json& request) {
   if (absl::Status s = CheckEncoding(request); !s.ok()) return s;
   auto table = FindTable(ctx, request, "table_name");
@@ -415,17 +672,12 @@ absl::StatusOr<Json> Unique(JobContext& ctx, const Json& request) {
   auto descending = DescendingOption(request);
   if (!descending.ok()) return descending.status();
   const std::string& column = StringField(request, "column_name");
-  auto rows = SelectRows(ctx, **table, Option(request, "expression"), "options.expression");
-  if (!rows.ok()) return rows.status();
-  auto value = EvaluateRows(ctx, **table, column, "column_name");
-  if (!value.ok()) return value.status();
-  kernels::Groups groups = kernels::GroupRows({value->view}, rows->data(), rows->count, Unordered(), ctx.exec);
-  kernels::Buffer first = kernels::GroupFirstRows(groups, ctx.exec);
+  auto distinct = Distinct(ctx, **table, column, Option(request, "expression"));
+  if (!distinct.ok()) return distinct.status();
   std::vector<ResultColumn> columns;
   const std::string name = (*table)->type().Find(column) >= 0 ? column : ColumnName(column, 0);
-  columns.push_back(ResultColumn{column, ResultDef(value->def, name, value->def.nullable),
-                                 kernels::Gather(value->view, first.as<int64_t>(), groups.count,
-                                                 value->def.nullable, ctx.exec)});
+  const ColumnDef& def = distinct->def;
+  columns.push_back(ResultColumn{column, ResultDef(def, name, def.nullable), std::move(distinct->values)});
   ResultTable result(std::move(columns));
   if (*descending) {
     kernels::Buffer order = kernels::SortOrder({{result.views()[0], true}}, nullptr, result.rows(), ctx.exec);
@@ -443,44 +695,77 @@ absl::StatusOr<Json> Unique(JobContext& ctx, const Json& request) {
               {"info", Json{{"total_number_of_records", absl::StrCat(result.rows())}}}};
 }
 
+// The least and greatest non-null value of a column or expression over a
+// single-device table: numbers in min/max, strings in min_string/max_string
+// (bytewise), or nothing when there is no value.
+struct Extremes {
+  bool string = false;
+  kernels::Moments numbers;
+  std::optional<std::pair<std::string, std::string>> strings;
+};
+
+absl::StatusOr<Extremes> ExtremesOf(JobContext& ctx, const Table& table, const std::string& column) {
+  auto value = EvaluateRows(ctx, table, column, "column_name");
+  if (!value.ok()) return value.status();
+  Extremes out;
+  out.string = value->def.is_string();
+  if (out.string) {
+    // The first and last non-null strings in sorted order (nulls sort first).
+    kernels::Buffer order = kernels::SortOrder({{value->view, false}}, nullptr, table.rows(), ctx.exec);
+    auto present = CountRows(ctx, table, absl::StrCat("not is_null(", column, ")"), "column_name");
+    if (!present.ok()) return present.status();
+    if (*present > 0) {
+      const int64_t n = table.rows();
+      kernels::Column ends =
+          kernels::Gather(value->view, order.as<int64_t>() + (n - *present), 1, false, ctx.exec);
+      kernels::Column last = kernels::Gather(value->view, order.as<int64_t>() + (n - 1), 1, false, ctx.exec);
+      out.strings = std::make_pair(std::string(ToHost(ends.view(), false, 0, 1, ctx.exec).StringAt(0)),
+                                   std::string(ToHost(last.view(), false, 0, 1, ctx.exec).StringAt(0)));
+    }
+    return out;
+  }
+  auto program = CompileExpression(column, table.type(), table.views(), ExprUse::kNumber);
+  if (!program.ok()) return absl::InvalidArgumentError(absl::StrCat("column_name: ", program.status().message()));
+  kernels::DeviceProgram device_program = kernels::Upload(*program, ctx.exec);
+  absl::Status scanned = ForEachChunk(ctx, table.rows(), [&](int64_t begin, int64_t end) {
+    out.numbers = kernels::MergeMoments(out.numbers, kernels::ComputeMoments(device_program.view, begin, end, ctx.exec));
+  });
+  if (!scanned.ok()) return scanned;
+  return out;
+}
+
 absl::StatusOr<Json> MinMax(JobContext& ctx, const Json& request) {
   auto table = FindTable(ctx, request, "table_name");
   if (!table.ok()) return table.status();
   const std::string& column = StringField(request, "column_name");
-  auto value = EvaluateRows(ctx, **table, column, "column_name");
-  if (!value.ok()) return value.status();
-  Json info = Json::object();
-  double min = 0, max = 0;
-  if (value->def.is_string()) {
-    // The first and last non-null strings in sorted order (nulls sort first).
-    kernels::Buffer order = kernels::SortOrder({{value->view, false}}, nullptr, (*table)->rows(), ctx.exec);
-    auto present = CountRows(ctx, **table, absl::StrCat("not is_null(", column, ")"), "column_name");
-    if (!present.ok()) return present.status();
-    if (*present > 0) {
-      const int64_t n = (*table)->rows();
-      RowSet sorted;
-      sorted.all = false;
-      sorted.count = n;
-      sorted.indices = std::move(order);
-      kernels::Column ends = kernels::Gather(value->view, sorted.indices.as<int64_t>() + (n - *present), 1, false,
-                                             ctx.exec);
-      kernels::Column last = kernels::Gather(value->view, sorted.indices.as<int64_t>() + (n - 1), 1, false, ctx.exec);
-      info["min_string"] = std::string(ToHost(ends.view(), false, 0, 1, ctx.exec).StringAt(0));
-      info["max_string"] = std::string(ToHost(last.view(), false, 0, 1, ctx.exec).StringAt(0));
+  std::vector<Extremes> parts(PartCount(**table));
+  absl::Status s = ForEachShard(ctx, **table, [&](JobContext& part_ctx, const Table& part, size_t i) -> absl::Status {
+    auto e = ExtremesOf(part_ctx, part, column);
+    if (!e.ok()) return e.status();
+    parts[i] = *std::move(e);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  // Merged on the host: a few values per shard.
+  kernels::Moments m;
+  std::optional<std::pair<std::string, std::string>> strings;
+  for (const Extremes& p : parts) {
+    m = kernels::MergeMoments(m, p.numbers);
+    if (!p.strings) continue;
+    if (!strings) {
+      strings = p.strings;
+    } else {
+      strings->first = std::min(strings->first, p.strings->first);
+      strings->second = std::max(strings->second, p.strings->second);
     }
-  } else {
-    auto program = CompileExpression(column, (*table)->type(), (*table)->views(), ExprUse::kNumber);
-    if (!program.ok()) return absl::InvalidArgumentError(absl::StrCat("column_name: ", program.status().message()));
-    kernels::DeviceProgram device_program = kernels::Upload(*program, ctx.exec);
-    kernels::Moments m;
-    absl::Status scanned = ForEachChunk(ctx, (*table)->rows(), [&](int64_t begin, int64_t end) {
-      m = kernels::MergeMoments(m, kernels::ComputeMoments(device_program.view, begin, end, ctx.exec));
-    });
-    if (!scanned.ok()) return scanned;
-    min = m.min;
-    max = m.max;
   }
-  return Json{{"min", min}, {"max", max}, {"info", info}};
+  Json info = Json::object();
+  if (strings) {
+    info["min_string"] = strings->first;
+    info["max_string"] = strings->second;
+  }
+  const bool numbers = !parts[0].string;
+  return Json{{"min", numbers ? m.min : 0.0}, {"max", numbers ? m.max : 0.0}, {"info", info}};
 }
 
 absl::StatusOr<Json> Histogram(JobContext& ctx, const Json& request) {
@@ -491,25 +776,35 @@ absl::StatusOr<Json> Histogram(JobContext& ctx, const Json& request) {
   const double start = request["start"].get<double>();
   const double end = request["end"].get<double>();
   const double interval = request["interval"].get<double>();
-  auto value = EvaluateRows(ctx, **table, StringField(request, "column_name"), "column_name");
-  if (!value.ok()) return value.status();
-  if (value->def.is_string()) {
-    return absl::InvalidArgumentError(absl::StrCat("column_name: a histogram needs a numeric column, not ",
-                                                   value->def.type_name()));
-  }
-  std::optional<RowValues> weights;
   const std::string weight_column = Option(request, "value_column");
-  if (!weight_column.empty()) {
-    auto w = EvaluateRows(ctx, **table, weight_column, "options.value_column");
-    if (!w.ok()) return w.status();
-    if (w->def.is_string()) {
-      return absl::InvalidArgumentError(absl::StrCat("options.value_column: must be numeric, not ", w->def.type_name()));
+  // Each shard counts its rows; the counts (or sums of weights) add up.
+  std::vector<std::vector<double>> parts(PartCount(**table));
+  absl::Status s = ForEachShard(ctx, **table, [&](JobContext& part_ctx, const Table& part, size_t i) -> absl::Status {
+    auto value = EvaluateRows(part_ctx, part, StringField(request, "column_name"), "column_name");
+    if (!value.ok()) return value.status();
+    if (value->def.is_string()) {
+      return absl::InvalidArgumentError(absl::StrCat("column_name: a histogram needs a numeric column, not ",
+                                                     value->def.type_name()));
     }
-    weights = *std::move(w);
+    std::optional<RowValues> weights;
+    if (!weight_column.empty()) {
+      auto w = EvaluateRows(part_ctx, part, weight_column, "options.value_column");
+      if (!w.ok()) return w.status();
+      if (w->def.is_string()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("options.value_column: must be numeric, not ", w->def.type_name()));
+      }
+      weights = *std::move(w);
+    }
+    parts[i] = kernels::Histogram(value->view, weights ? &weights->view : nullptr, nullptr, part.rows(), start, end,
+                                  interval, *bins, part_ctx.exec);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  std::vector<double> counts = std::move(parts[0]);
+  for (size_t i = 1; i < parts.size(); ++i) {
+    for (size_t b = 0; b < counts.size(); ++b) counts[b] += parts[i][b];
   }
-  const std::vector<double> counts =
-      kernels::Histogram(value->view, weights ? &weights->view : nullptr, nullptr, (*table)->rows(), start, end,
-                         interval, *bins, ctx.exec);
   return Json{{"counts", counts}, {"start", start}, {"end", end}, {"info", Json::object()}};
 }
 

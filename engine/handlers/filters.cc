@@ -17,6 +17,7 @@
 #include "engine/handlers/registry.h"
 #include "engine/handlers/request.h"
 #include "engine/handlers/rows.h"
+#include "engine/handlers/shards.h"
 #include "kernels/filter.h"
 #include "kernels/gather.h"
 #include "kernels/groupby.h"
@@ -46,41 +47,87 @@ absl::Status CheckViewName(const JobContext& ctx, const Json& request) {
   return absl::OkStatus();
 }
 
-// The response of a filter that chose `rows` of `table`: their count, and a
-// view of them named by view_name when it is not empty.
-// REQUIRES: !rows.all; CheckViewName passed.
-absl::StatusOr<Json> FilterResponse(JobContext& ctx, const Json& request, const Table& table, const RowSet& rows) {
+// `rows` of a single-device `table` as a view named `name` on ctx.device.
+// REQUIRES: !rows.all.
+std::shared_ptr<Table> GatherView(JobContext& ctx, const std::string& name, const Table& table, const RowSet& rows) {
+  const TableType& type = table.type();
+  const std::vector<kernels::ColumnView> views = table.views();
+  std::vector<kernels::Column> columns;
+  for (size_t c = 0; c < views.size(); ++c) {
+    columns.push_back(kernels::Gather(views[c], rows.data(), rows.count, type.column(c).nullable, ctx.exec));
+  }
+  auto view = std::make_shared<Table>(name, type, &ctx.device, Table::Kind::kView);
+  view->Replace(std::move(columns), ctx.exec).IgnoreError();  // no journal: cannot fail
+  return view;
+}
+
+// The view of `rows` of a single-device `table` that view_name asks for, or
+// null when it is empty.
+std::shared_ptr<Table> RequestedView(JobContext& ctx, const Json& request, const Table& table, const RowSet& rows) {
   const std::string& view_name = StringField(request, "view_name");
-  if (!view_name.empty()) {
-    const TableType& type = table.type();
-    const std::vector<kernels::ColumnView> views = table.views();
-    std::vector<kernels::Column> columns;
-    for (size_t c = 0; c < views.size(); ++c) {
-      columns.push_back(kernels::Gather(views[c], rows.data(), rows.count, type.column(c).nullable, ctx.exec));
-    }
-    auto view = std::make_shared<Table>(view_name, type, &ctx.device, Table::Kind::kView);
-    if (absl::Status s = view->Replace(std::move(columns), ctx.exec); !s.ok()) return s;
-    if (absl::Status s = ctx.catalog.Add(view); !s.ok()) {
+  return view_name.empty() ? nullptr : GatherView(ctx, view_name, table, rows);
+}
+
+// Adds `view` (named by view_name) to the catalog; the response of a filter
+// that chose `count` rows.
+absl::StatusOr<Json> FilterResponse(JobContext& ctx, const Json& request, std::shared_ptr<Table> view, int64_t count) {
+  const std::string& view_name = StringField(request, "view_name");
+  if (view != nullptr) {
+    if (absl::Status s = ctx.catalog.Add(std::move(view)); !s.ok()) {
       return absl::AlreadyExistsError(absl::StrCat("view_name: ", s.message()));
     }
   }
-  return Json{{"count", rows.count}, {"info", Json{{"qualified_view_name", view_name}}}};
+  return Json{{"count", count}, {"info", Json{{"qualified_view_name", view_name}}}};
 }
 
 // The rows of `table` where `expression` holds: their count, and a view of
 // them named by view_name when it is not empty. `field` names the part of
-// the request the expression came from, for errors.
+// the request the expression came from, for errors. On a distributed table
+// each shard filters its rows on its device; the view keeps the table's
+// layout, each shard's rows where they were.
 absl::StatusOr<Json> FilterRows(JobContext& ctx, const Json& request, const Table& table, const std::string& expression,
                                 absl::string_view field) {
   if (absl::Status s = CheckViewName(ctx, request); !s.ok()) return s;
-  if (StringField(request, "view_name").empty()) {
-    auto count = CountRows(ctx, table, expression, field);
-    if (!count.ok()) return count.status();
-    return Json{{"count", *count}, {"info", Json{{"qualified_view_name", ""}}}};
+  const std::string& view_name = StringField(request, "view_name");
+  const size_t n = PartCount(table);
+  std::vector<int64_t> counts(n, 0);
+  std::vector<std::shared_ptr<Table>> parts(n);
+  absl::Status scanned = ForEachShard(ctx, table, [&](JobContext& part_ctx, const Table& part, size_t i) -> absl::Status {
+    if (view_name.empty()) {
+      auto count = CountRows(part_ctx, part, expression, field);
+      if (!count.ok()) return count.status();
+      counts[i] = *count;
+      return absl::OkStatus();
+    }
+    auto rows = SelectRows(part_ctx, part, expression, field);
+    if (!rows.ok()) return rows.status();
+    counts[i] = rows->count;
+    if (n == 1) {
+      parts[i] = GatherView(part_ctx, view_name, part, *rows);
+      return absl::OkStatus();
+    }
+    // A shard of the view: its rows keep their positions.
+    std::vector<kernels::Column> columns;
+    const std::vector<kernels::ColumnView> views = part.views();
+    for (size_t c = 0; c < views.size(); ++c) {
+      columns.push_back(
+          kernels::Gather(views[c], rows->data(), rows->count, part.type().column(c).nullable, part_ctx.exec));
+    }
+    kernels::Column positions = kernels::Gather(part.positions(), rows->data(), rows->count, false, part_ctx.exec);
+    parts[i] = Table::Shard(view_name, part.type(), &part_ctx.device, std::move(columns), std::move(positions),
+                            part_ctx.exec);
+    return absl::OkStatus();
+  });
+  if (!scanned.ok()) return scanned;
+  int64_t total = 0;
+  for (int64_t c : counts) total += c;
+  std::shared_ptr<Table> view;
+  if (n == 1) {
+    view = parts[0];
+  } else if (!view_name.empty()) {
+    view = std::make_shared<Table>(view_name, table.type(), table.layout(), std::move(parts), Table::Kind::kView);
   }
-  auto rows = SelectRows(ctx, table, expression, field);
-  if (!rows.ok()) return rows.status();
-  return FilterResponse(ctx, request, table, *rows);
+  return FilterResponse(ctx, request, std::move(view), total);
 }
 
 absl::StatusOr<Json> Filter(JobContext& ctx, const Json& request) {
@@ -628,9 +675,10 @@ absl::StatusOr<Json> FilterByStringRows(JobContext& ctx, const Json& request) {
     }
     return FilterRows(ctx, request, **table, absl::StrJoin(tests, " or "), "column_names");
   }
-  auto rows = SelectRowsOnHost(ctx, **table, *columns, match);
+  std::shared_ptr<Table> local = LocalTable(ctx, *table);
+  auto rows = SelectRowsOnHost(ctx, *local, *columns, match);
   if (!rows.ok()) return rows.status();
-  return FilterResponse(ctx, request, **table, *rows);
+  return FilterResponse(ctx, request, RequestedView(ctx, request, *local, *rows), rows->count);
 }
 
 absl::StatusOr<Json> FilterByString(JobContext& ctx, const Json& request) {
@@ -716,12 +764,14 @@ absl::StatusOr<Json> FilterByTable(JobContext& ctx, const Json& request) {
   }
   if (absl::Status s = CheckViewName(ctx, request); !s.ok()) return s;
 
-  auto values = KeyValues(ctx, **table, *c, "column_name");
+  // Both tables whole on the job's device (a replicated source's own copy).
+  std::shared_ptr<Table> local = LocalTable(ctx, *table);
+  auto values = KeyValues(ctx, *local, *c, "column_name");
   if (!values.ok()) return values.status();
-  auto source_values = KeyValues(ctx, **source, *sc, "source_table_column_name");
+  auto source_values = KeyValues(ctx, *LocalTable(ctx, *source), *sc, "source_table_column_name");
   if (!source_values.ok()) return source_values.status();
-  const int64_t n = (*table)->rows();
-  if (n == 0) return FilterResponse(ctx, request, **table, RowSet{false, 0, {}});
+  const int64_t n = local->rows();
+  if (n == 0) return FilterResponse(ctx, request, RequestedView(ctx, request, *local, RowSet{false, 0, {}}), 0);
   // The source's values that can match: not null, not NaN.
   ColumnDef value_def = values->def;
   value_def.name = "v";
@@ -774,7 +824,7 @@ absl::StatusOr<Json> FilterByTable(JobContext& ctx, const Json& request) {
     rows = *std::move(selected);
   }
   rows.all = false;
-  return FilterResponse(ctx, request, **table, rows);
+  return FilterResponse(ctx, request, RequestedView(ctx, request, *local, rows), rows.count);
 }
 
 }  // namespace

@@ -27,6 +27,9 @@ struct EngineLimits {
   int64_t max_get_records_size = 20000;
   // Rows a scan processes between checkpoints (progress, cancel, deadline).
   int64_t chunk_rows = int64_t{1} << 22;
+  // Rows a spread table puts on a device before it uses the next one
+  // (--spread-chunk-rows): smaller tables stay on one device.
+  int64_t spread_chunk_rows = int64_t{1} << 20;
   // The directory whose files /insert/records/fromfiles reads and
   // /export/records/tofiles writes (--files-dir); empty: none, and those
   // endpoints refuse.
@@ -39,6 +42,8 @@ struct JobContext {
   Device& device;
   const kernels::Exec& exec;
   const EngineLimits& limits;
+  // Every device of the engine (where distributed tables go).
+  const std::vector<std::unique_ptr<Device>>& devices;
   // Called at chunk boundaries with the work done so far (done of total
   // units, any unit). Records progress and says whether to go on: OK, or
   // Cancelled / DeadlineExceeded, which the handler returns at once.

@@ -22,6 +22,7 @@
 #include "engine/handlers/registry.h"
 #include "engine/handlers/request.h"
 #include "engine/handlers/rows.h"
+#include "engine/handlers/shards.h"
 #include "engine/io/files.h"
 #include "engine/io/reader.h"
 #include "engine/io/writer.h"
@@ -104,6 +105,7 @@ struct LoadPlan {
   bool truncate_table = false;
   std::string type_id;  // create_table_options.type_id
   std::vector<std::string> primary_keys, shard_keys;
+  bool replicated = false;  // create_table_options.is_replicated
 };
 
 absl::StatusOr<LoadPlan> ReadLoadPlan(const Json& request) {
@@ -141,6 +143,7 @@ absl::StatusOr<LoadPlan> ReadLoadPlan(const Json& request) {
           absl::StrCat("create_table_options.", key, ": expected 'true' or 'false', got '", *value, "'"));
     }
   }
+  if (const std::string* v = FindOption(request["create_table_options"], "is_replicated")) plan.replicated = *v == "true";
   if (!request["modify_columns"].empty()) return Unsupported("modify_columns");
 
   io::ReadOptions& read = plan.read;
@@ -297,7 +300,7 @@ absl::Status WriteBadRecords(JobContext& ctx, const std::string& name, const io:
   }
   if (check_only) return absl::OkStatus();
   std::shared_ptr<Table> table =
-      found.ok() ? *found : std::make_shared<Table>(name, type, &ctx.device, Table::Kind::kTable);
+      found.ok() ? *found : MakeTable(ctx, name, type, /*replicated=*/false);
   if (!found.ok()) {
     if (auto id = ctx.catalog.AddType(type); !id.ok()) return id.status();
     if (absl::Status s = ctx.catalog.Add(table); !s.ok()) {
@@ -380,7 +383,7 @@ absl::StatusOr<Json> Load(JobContext& ctx, const Json& request, std::vector<Sour
     if (create) {
       // Clients look a table's type up by its id.
       if (auto id = ctx.catalog.AddType(type); !id.ok()) return id.status();
-      table = std::make_shared<Table>(name, type, &ctx.device, Table::Kind::kTable);
+      table = MakeTable(ctx, name, type, plan->replicated);
       if (absl::Status s = ctx.catalog.Add(table); !s.ok()) {
         return absl::Status(s.code(), absl::StrCat("table_name: ", s.message()));
       }
@@ -605,14 +608,15 @@ absl::StatusOr<Json> ExportRecordsToFiles(JobContext& ctx, const Json& request) 
   std::vector<ColumnDef> defs;
   for (int c : *columns) defs.push_back((*table)->type().column(c));
   const TableType type(std::move(defs), (*table)->type().label());
+  std::shared_ptr<Table> local = LocalTable(ctx, *table);
   auto written = [&]() -> absl::StatusOr<int64_t> {
     auto writer = io::RecordWriter::Open(type, *options, created->fd);
     if (!writer.ok()) return writer.status();
     RowSet all;
-    all.count = (*table)->rows();
+    all.count = local->rows();
     for (int64_t begin = 0; begin < all.count; begin += *batch) {
       const int64_t end = std::min(all.count, begin + *batch);
-      std::vector<HostColumn> fetched = FetchRows(ctx, **table, all, begin, end);
+      std::vector<HostColumn> fetched = FetchRows(ctx, *local, all, begin, end);
       std::vector<HostColumn> out;
       for (int c : *columns) out.push_back(std::move(fetched[c]));
       if (absl::Status s = (*writer)->Write(out); !s.ok()) return s;

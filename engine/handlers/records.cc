@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -10,6 +11,7 @@
 #include "engine/handlers/request.h"
 #include "engine/handlers/registry.h"
 #include "engine/handlers/rows.h"
+#include "engine/handlers/shards.h"
 #include "engine/table/record_codec.h"
 #include "engine/table/result_table.h"
 #include "engine/expr/expression.h"
@@ -223,24 +225,98 @@ const char* OrderField(const Json& request) {
 // requested order (options.sort_by or order_by), and the offset/limit page of
 // them. Only the page's rows of the order are computed (the page depends on
 // the count alone); a bad sort key is reported before a bad offset or limit.
+// `rows` index `table`, a single-device table on the job's device; its
+// positions [page.begin, page.end) are the page, and rows.count counts every
+// selected row.
 struct PagedRows {
   RowSet rows;
   Page page;
+  std::shared_ptr<Table> table;
 };
 
-absl::StatusOr<PagedRows> SortedPage(JobContext& ctx, const Table& table, const Json& request) {
+// A distributed table's page: each shard selects its rows and orders them,
+// keeping the first offset + limit (a top-k); those few rows come to the
+// job's device, where they are ordered again (or, unordered, taken in shard
+// order) and paged.
+absl::StatusOr<PagedRows> ShardedPage(JobContext& ctx, const Table& table, const Json& request,
+                                      const std::vector<OrderKey>& order) {
+  const int64_t offset = request["offset"].get<int64_t>(), limit = request["limit"].get<int64_t>();
+  auto bound = ResolvePage(offset, limit, std::numeric_limits<int64_t>::max() / 4, ctx.limits);
+  const int64_t want = bound.ok() ? bound->end : 0;
+  const TableType& type = table.type();
+  const size_t n = PartCount(table);
+  std::vector<int64_t> counts(n, 0);
+  // Per shard: its first rows in the requested order, then their positions.
+  std::vector<std::vector<kernels::Column>> picked(n);
+  absl::Status scanned = ForEachShard(ctx, table, [&](JobContext& part_ctx, const Table& part, size_t i) -> absl::Status {
+    auto rows = SelectRows(part_ctx, part, Option(request, "expression"), "options.expression");
+    if (!rows.ok()) return rows.status();
+    counts[i] = rows->count;
+    const kernels::ColumnView positions = part.positions();
+    // A shard's rows are in order of position already.
+    const kernels::ColumnView* tiebreak = order.empty() ? nullptr : &positions;
+    if (absl::Status s = OrderRows(part_ctx, part, order, &*rows, OrderField(request), want, tiebreak); !s.ok()) {
+      return s;
+    }
+    const int64_t k = std::min(rows->count, want);
+    std::vector<kernels::ColumnView> views = part.views();
+    views.push_back(positions);
+    for (size_t c = 0; c < views.size(); ++c) {
+      const bool nullable = c < type.size() && type.column(c).nullable;
+      if (rows->all) {
+        kernels::Column head(views[c].type, views[c].width, nullable);
+        head.Append(kernels::SliceRows(views[c], 0, k), part_ctx.exec);
+        picked[i].push_back(std::move(head));
+      } else {
+        picked[i].push_back(kernels::Gather(views[c], rows->data(), k, nullable, part_ctx.exec));
+      }
+    }
+    return absl::OkStatus();
+  });
+  if (!scanned.ok()) return scanned;
+  int64_t total = 0;
+  for (int64_t c : counts) total += c;
+  auto page = ResolvePage(offset, limit, total, ctx.limits);
+  if (!page.ok()) return page.status();
+  std::vector<kernels::Column> columns;
+  for (size_t c = 0; c <= type.size(); ++c) {
+    std::vector<kernels::ColumnView> parts;
+    for (const auto& p : picked) parts.push_back(p[c].view());
+    const kernels::Column& shape = picked[0][c];
+    columns.push_back(Concatenate(parts, shape.type(), shape.width(), shape.nullable(), ctx.exec));
+  }
+  picked.clear();
+  kernels::Column positions = std::move(columns.back());
+  columns.pop_back();
+  auto local = std::make_shared<Table>("", type, &ctx.device, Table::Kind::kView);
+  local->Replace(std::move(columns), ctx.exec).IgnoreError();  // no journal: cannot fail
+  // The candidates in the requested order, ties (and an unordered read) in
+  // the order of insertion: what one device gives.
+  RowSet rows;
+  rows.count = local->rows();
+  const kernels::ColumnView tiebreak = positions.view();
+  if (absl::Status s = OrderRows(ctx, *local, order, &rows, OrderField(request), page->end, &tiebreak); !s.ok()) {
+    return s;
+  }
+  rows.count = total;
+  return PagedRows{std::move(rows), *page, std::move(local)};
+}
+
+absl::StatusOr<PagedRows> SortedPage(JobContext& ctx, const std::shared_ptr<Table>& table, const Json& request) {
   auto order = RequestedOrder(request);
   if (!order.ok()) return order.status();
-  auto rows = SelectRows(ctx, table, Option(request, "expression"), "options.expression");
+  if (PartCount(*table) > 1) return ShardedPage(ctx, *table, request, *order);
+  std::shared_ptr<Table> local = LocalTable(ctx, table);
+  auto rows = SelectRows(ctx, *local, Option(request, "expression"), "options.expression");
   if (!rows.ok()) return rows.status();
   auto page = ResolvePage(request["offset"].get<int64_t>(), request["limit"].get<int64_t>(), rows->count,
                           ctx.limits);
-  if (absl::Status s = OrderRows(ctx, table, *order, &*rows, OrderField(request), page.ok() ? page->end : 0);
+  if (absl::Status s = OrderRows(ctx, *local, *order, &*rows, OrderField(request), page.ok() ? page->end : 0);
       !s.ok()) {
     return s;
   }
   if (!page.ok()) return page.status();
-  return PagedRows{*std::move(rows), *page};
+  return PagedRows{*std::move(rows), *page, std::move(local)};
 }
 
 // Rows [0, n) of `columns` as records of `type`: Avro records in `binary`,
@@ -265,12 +341,12 @@ absl::StatusOr<Json> GetRecords(JobContext& ctx, const Json& request) {
   auto table = FindTable(ctx, request, "table_name");
   if (!table.ok()) return table.status();
   if (absl::Status s = CheckEncoding(request); !s.ok()) return s;
-  auto paged = SortedPage(ctx, **table, request);
+  auto paged = SortedPage(ctx, *table, request);
   if (!paged.ok()) return paged.status();
   const RowSet& rows = paged->rows;
   const Page& page = paged->page;
   const TableType& type = (*table)->type();
-  std::vector<HostColumn> columns = FetchRows(ctx, **table, rows, page.begin, page.end);
+  std::vector<HostColumn> columns = FetchRows(ctx, *paged->table, rows, page.begin, page.end);
   Json records_binary, records_json;
   EncodeRecords(type, columns, page.end - page.begin, StringField(request, "encoding"), &records_binary,
                 &records_json);
@@ -293,12 +369,12 @@ absl::StatusOr<Json> GetRecordsFromCollection(JobContext& ctx, const Json& reque
   if (absl::Status s = CheckEncoding(request); !s.ok()) return s;
   auto return_ids = BoolOption(request, "return_record_ids", false);
   if (!return_ids.ok()) return return_ids.status();
-  auto paged = SortedPage(ctx, **table, request);
+  auto paged = SortedPage(ctx, *table, request);
   if (!paged.ok()) return paged.status();
   const RowSet& rows = paged->rows;
   const Page& page = paged->page;
   const int64_t n = page.end - page.begin;
-  std::vector<HostColumn> columns = FetchRows(ctx, **table, rows, page.begin, page.end);
+  std::vector<HostColumn> columns = FetchRows(ctx, *paged->table, rows, page.begin, page.end);
   Json records_binary, records_json;
   EncodeRecords((*table)->type(), columns, n, StringField(request, "encoding"), &records_binary, &records_json);
   Json record_ids = Json::array();
@@ -327,7 +403,7 @@ absl::StatusOr<Json> GetRecordsByColumn(JobContext& ctx, const Json& request) {
     if (!aliased.ok()) return aliased.status();
     outputs.push_back(*std::move(aliased));
   }
-  auto paged = SortedPage(ctx, **table, request);
+  auto paged = SortedPage(ctx, *table, request);
   if (!paged.ok()) return paged.status();
   const RowSet& rows = paged->rows;
   const Page& page = paged->page;
@@ -337,7 +413,7 @@ absl::StatusOr<Json> GetRecordsByColumn(JobContext& ctx, const Json& request) {
   const int64_t n = page.end - page.begin;
   const TableType& type = (*table)->type();
   std::vector<kernels::Column> page_columns;
-  const std::vector<kernels::ColumnView> views = (*table)->views();
+  const std::vector<kernels::ColumnView> views = paged->table->views();
   kernels::Buffer positions;
   const int64_t* page_rows = nullptr;
   if (rows.all) {

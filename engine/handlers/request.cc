@@ -65,10 +65,14 @@ absl::StatusOr<std::shared_ptr<Table>> FindTable(const JobContext& ctx, const Js
 void ReleaseRemovedTable(std::shared_ptr<Table> table) {
   if (table == nullptr) return;
   constexpr size_t kTrimAfterBytes = size_t{64} << 20;
-  Device* device = table->device();
+  std::vector<Device*> devices{table->device()};
+  for (const auto& shard : table->shards()) devices.push_back(shard->device());
   const bool big = table->device_bytes() >= kTrimAfterBytes;
   table.reset();
-  if (big && device != nullptr) device->memory().Trim();
+  if (!big) return;
+  for (Device* device : devices) {
+    if (device != nullptr) device->memory().Trim();
+  }
 }
 
 absl::Status CheckEncoding(const Json& request) {

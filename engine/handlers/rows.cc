@@ -116,8 +116,8 @@ absl::StatusOr<RowValues> EvaluateRows(JobContext& ctx, const Table& table, cons
 }
 
 absl::Status OrderRows(JobContext& ctx, const Table& table, const std::vector<OrderKey>& keys, RowSet* rows,
-                       absl::string_view field, int64_t needed) {
-  if (keys.empty()) return absl::OkStatus();
+                       absl::string_view field, int64_t needed, const kernels::ColumnView* tiebreak) {
+  if (keys.empty() && tiebreak == nullptr) return absl::OkStatus();
   std::vector<RowValues> values;
   std::vector<kernels::SortKey> sort_keys;
   for (const OrderKey& key : keys) {
@@ -126,6 +126,7 @@ absl::Status OrderRows(JobContext& ctx, const Table& table, const std::vector<Or
     values.push_back(*std::move(v));
   }
   for (size_t i = 0; i < keys.size(); ++i) sort_keys.push_back({values[i].view, keys[i].descending});
+  if (tiebreak != nullptr) sort_keys.push_back({*tiebreak, false});
   kernels::Buffer order = needed >= 0 && needed < rows->count
                               ? kernels::TopKOrder(sort_keys, rows->data(), rows->count, needed, ctx.exec)
                               : kernels::SortOrder(sort_keys, rows->data(), rows->count, ctx.exec);

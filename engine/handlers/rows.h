@@ -70,8 +70,10 @@ absl::StatusOr<RowValues> EvaluateRows(JobContext& ctx, const Table& table, cons
 // `needed` >= 0 only the first `needed` rows of the order are computed
 // (kernels::TopKOrder: no full sort when that is few of the rows):
 // rows.indices then holds min(needed, count) of them, and rows.count still
-// counts every selected row.
+// counts every selected row. `tiebreak` (a column of `table`'s rows), when
+// given, orders rows with equal keys, ascending.
 absl::Status OrderRows(JobContext& ctx, const Table& table, const std::vector<OrderKey>& keys, RowSet* rows,
-                       absl::string_view field, int64_t needed = -1);
+                       absl::string_view field, int64_t needed = -1,
+                       const kernels::ColumnView* tiebreak = nullptr);
 
 }  // namespace engine

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <optional>
@@ -15,6 +16,7 @@
 #include "engine/handlers/registry.h"
 #include "engine/handlers/request.h"
 #include "engine/handlers/rows.h"
+#include "engine/handlers/shards.h"
 #include "kernels/gather.h"
 #include "kernels/groupby.h"
 #include "kernels/materialize.h"
@@ -94,24 +96,98 @@ absl::StatusOr<kernels::Moments> MomentsOf(JobContext& ctx, const Table& table, 
   return m;
 }
 
+// The moments of `expression` over every part of `table` (shards.h), merged.
+absl::StatusOr<kernels::Moments> TableMoments(JobContext& ctx, const Table& table, const std::string& expression,
+                                              absl::string_view field) {
+  std::vector<kernels::Moments> parts(PartCount(table));
+  absl::Status s = ForEachShard(ctx, table, [&](JobContext& part_ctx, const Table& part, size_t i) -> absl::Status {
+    auto m = MomentsOf(part_ctx, part, expression, field);
+    if (!m.ok()) return m.status();
+    parts[i] = *m;
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  kernels::Moments m;
+  for (const kernels::Moments& p : parts) m = kernels::MergeMoments(m, p);
+  return m;
+}
+
+// The rows of every part of `table` where `expression` holds.
+absl::StatusOr<int64_t> TableCount(JobContext& ctx, const Table& table, const std::string& expression,
+                                   absl::string_view field) {
+  std::vector<int64_t> parts(PartCount(table), 0);
+  absl::Status s = ForEachShard(ctx, table, [&](JobContext& part_ctx, const Table& part, size_t i) -> absl::Status {
+    auto count = CountRows(part_ctx, part, expression, field);
+    if (!count.ok()) return count.status();
+    parts[i] = *count;
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  int64_t total = 0;
+  for (int64_t p : parts) total += p;
+  return total;
+}
+
+// Per part of `table`, a column made by fn (on the part's device), brought
+// together in one column on the job's device. REQUIRES: every part's column
+// has the same layout (they come from one expression over one type).
+absl::StatusOr<kernels::Column> GatherParts(
+    JobContext& ctx, const Table& table,
+    const std::function<absl::StatusOr<kernels::Column>(JobContext& part_ctx, const Table& part)>& fn) {
+  std::vector<kernels::Column> parts(PartCount(table));
+  absl::Status s = ForEachShard(ctx, table, [&](JobContext& part_ctx, const Table& part, size_t i) -> absl::Status {
+    auto column = fn(part_ctx, part);
+    if (!column.ok()) return column.status();
+    parts[i] = *std::move(column);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  if (parts.size() == 1) return std::move(parts[0]);
+  std::vector<kernels::ColumnView> views;
+  for (const kernels::Column& p : parts) views.push_back(p.view());
+  return Concatenate(views, parts[0].type(), parts[0].width(), parts[0].nullable(), ctx.exec);
+}
+
 // The non-null values of a numeric expression, sorted ascending, as doubles.
 struct SortedValues {
-  kernels::Column values;  // kFloat64, every row
-  kernels::Buffer order;   // int64[count]: rows with a value, ascending
+  kernels::Column values;  // kFloat64, every non-null value
+  kernels::Buffer order;   // int64[count]: ascending
   int64_t count = 0;
 };
 
 absl::StatusOr<SortedValues> SortValues(JobContext& ctx, const Table& table, const std::string& column) {
-  auto program = CompileExpression(column, table.type(), table.views(), ExprUse::kNumber);
-  if (!program.ok()) return absl::InvalidArgumentError(absl::StrCat("column_name: ", program.status().message()));
-  kernels::DeviceProgram device_program = kernels::Upload(*program, ctx.exec);
+  auto values = GatherParts(ctx, table, [&](JobContext& part_ctx, const Table& part) -> absl::StatusOr<kernels::Column> {
+    auto program = CompileExpression(column, part.type(), part.views(), ExprUse::kNumber);
+    if (!program.ok()) return absl::InvalidArgumentError(absl::StrCat("column_name: ", program.status().message()));
+    kernels::DeviceProgram device_program = kernels::Upload(*program, part_ctx.exec);
+    kernels::Column all = kernels::Materialize(device_program.view, 0, part.rows(), true, part_ctx.exec);
+    auto present = SelectRows(part_ctx, part, absl::StrCat("not is_null(", column, ")"), "column_name");
+    if (!present.ok()) return present.status();
+    if (present->all) return all;
+    return kernels::Gather(all.view(), present->data(), present->count, false, part_ctx.exec);
+  });
+  if (!values.ok()) return values.status();
   SortedValues out;
-  out.values = kernels::Materialize(device_program.view, 0, table.rows(), true, ctx.exec);
-  auto present = SelectRows(ctx, table, absl::StrCat("not is_null(", column, ")"), "column_name");
-  if (!present.ok()) return present.status();
-  out.count = present->count;
-  out.order = kernels::SortOrder({{out.values.view(), false}}, present->data(), present->count, ctx.exec);
+  out.values = *std::move(values);
+  out.count = out.values.size();
+  out.order = kernels::SortOrder({{out.values.view(), false}}, nullptr, out.count, ctx.exec);
   return out;
+}
+
+// The distinct non-null values of a column or expression.
+absl::StatusOr<int64_t> Cardinality(JobContext& ctx, const Table& table, const std::string& column) {
+  auto distinct = GatherParts(ctx, table, [&](JobContext& part_ctx, const Table& part) -> absl::StatusOr<kernels::Column> {
+    auto values = EvaluateRows(part_ctx, part, column, "column_name");
+    if (!values.ok()) return values.status();
+    auto present = SelectRows(part_ctx, part, absl::StrCat("not is_null(", column, ")"), "column_name");
+    if (!present.ok()) return present.status();
+    kernels::Groups groups = kernels::GroupRows({values->view}, present->data(), present->count, part_ctx.exec);
+    kernels::Buffer first = kernels::GroupFirstRows(groups, part_ctx.exec);
+    return kernels::Gather(values->view, first.as<int64_t>(), groups.count, false, part_ctx.exec);
+  });
+  if (!distinct.ok()) return distinct.status();
+  if (PartCount(table) == 1) return distinct->size();
+  return kernels::GroupRows({distinct->view()}, nullptr, distinct->size(), ctx.exec).count;
 }
 
 // The value at position `k` of the sorted values.
@@ -139,12 +215,14 @@ absl::StatusOr<Json> AggregateStatistics(JobContext& ctx, const Json& request) {
   for (const auto& [text, stat] : wanted) {
     numeric = numeric || (stat.name != "count" && stat.name != "cardinality" && stat.name != "estimated_cardinality");
   }
+  // Each statistic is computed per part of the table (on its device) and
+  // merged: moments, counts, the distinct values, the values themselves.
   absl::StatusOr<kernels::Moments> m = kernels::Moments{};
   if (numeric) {
-    m = MomentsOf(ctx, **table, column, "column_name");
+    m = TableMoments(ctx, **table, column, "column_name");
     if (!m.ok()) return m.status();
   } else {
-    auto present = CountRows(ctx, **table, absl::StrCat("not is_null(", column, ")"), "column_name");
+    auto present = TableCount(ctx, **table, absl::StrCat("not is_null(", column, ")"), "column_name");
     if (!present.ok()) return present.status();
     m->count = *present;
   }
@@ -162,17 +240,15 @@ absl::StatusOr<Json> AggregateStatistics(JobContext& ctx, const Json& request) {
         return absl::InvalidArgumentError("options.weight_column_name: weighted_average needs a weight column");
       }
       // Rows where either is null do not count.
-      auto wx = MomentsOf(ctx, **table, absl::StrCat("(", column, ") * (", weight, ")"), "options.weight_column_name");
+      auto wx = TableMoments(ctx, **table, absl::StrCat("(", column, ") * (", weight, ")"), "options.weight_column_name");
       if (!wx.ok()) return wx.status();
-      auto w = MomentsOf(ctx, **table, absl::StrCat("(", weight, ") + 0 * (", column, ")"), "options.weight_column_name");
+      auto w = TableMoments(ctx, **table, absl::StrCat("(", weight, ") + 0 * (", column, ")"), "options.weight_column_name");
       if (!w.ok()) return w.status();
       v = w->sum != 0 ? wx->sum / w->sum : 0.0;
     } else if (stat.name == "cardinality" || stat.name == "estimated_cardinality") {
-      auto values = EvaluateRows(ctx, **table, column, "column_name");
-      if (!values.ok()) return values.status();
-      auto present = SelectRows(ctx, **table, absl::StrCat("not is_null(", column, ")"), "column_name");
-      if (!present.ok()) return present.status();
-      v = static_cast<double>(kernels::GroupRows({values->view}, present->data(), present->count, ctx.exec).count);
+      auto distinct = Cardinality(ctx, **table, column);
+      if (!distinct.ok()) return distinct.status();
+      v = static_cast<double>(*distinct);
     } else if (stat.name == "percentile") {
       if (!sorted) {
         auto s = SortValues(ctx, **table, column);
@@ -190,7 +266,7 @@ absl::StatusOr<Json> AggregateStatistics(JobContext& ctx, const Json& request) {
       }
     } else if (stat.name == "percentile_rank") {
       // The percentage of values below v.
-      auto below = CountRows(ctx, **table, absl::StrCat("(", column, ") < ", NumberLiteral(stat.arg)), "column_name");
+      auto below = TableCount(ctx, **table, absl::StrCat("(", column, ") < ", NumberLiteral(stat.arg)), "column_name");
       if (!below.ok()) return below.status();
       v = m->count > 0 ? 100.0 * static_cast<double>(*below) / n : 0.0;
     }
@@ -391,8 +467,10 @@ absl::StatusOr<std::vector<kernels::Moments>> GroupMoments(JobContext& ctx, cons
 }
 
 absl::StatusOr<Json> AggregateStatisticsByRange(JobContext& ctx, const Json& request) {
-  auto table = FindTable(ctx, request, "table_name");
-  if (!table.ok()) return table.status();
+  auto found = FindTable(ctx, request, "table_name");
+  if (!found.ok()) return found.status();
+  // Bins need the whole table on one device.
+  std::shared_ptr<Table> table = LocalTable(ctx, *found);
   std::vector<std::string> wanted;
   bool need_moments = false;
   for (const std::string& text : SplitTopLevel(StringField(request, "stats"), ',')) {
@@ -412,7 +490,7 @@ absl::StatusOr<Json> AggregateStatisticsByRange(JobContext& ctx, const Json& req
   const std::string order_column = Option(request, "order_column_name");
   const std::string weight_column = Option(request, "weight_column_name");
   const std::string& value_column = StringField(request, "value_column_name");
-  auto value = NumericValues(ctx, **table, value_column, "value_column_name");
+  auto value = NumericValues(ctx, *table, value_column, "value_column_name");
   if (!value.ok()) return value.status();
   std::optional<RowValues> order, weighted, weights;
   for (const std::string& stat : wanted) {
@@ -423,9 +501,9 @@ absl::StatusOr<Json> AggregateStatisticsByRange(JobContext& ctx, const Json& req
                                                        "column that orders the rows"));
       }
       // The order of the rows that have a value: first and last skip nulls.
-      auto o = EvaluateRows(ctx, **table, order_column, "options.order_column_name");
+      auto o = EvaluateRows(ctx, *table, order_column, "options.order_column_name");
       if (!o.ok()) return o.status();
-      o = EvaluateRows(ctx, **table, absl::StrCat("if(is_null(", value_column, "), null, ", order_column, ")"),
+      o = EvaluateRows(ctx, *table, absl::StrCat("if(is_null(", value_column, "), null, ", order_column, ")"),
                        "options.order_column_name");
       if (!o.ok()) return o.status();
       order = *std::move(o);
@@ -435,12 +513,12 @@ absl::StatusOr<Json> AggregateStatisticsByRange(JobContext& ctx, const Json& req
         return absl::InvalidArgumentError("options.weight_column_name: weighted_average needs a weight column");
       }
       // Rows where either is null do not count.
-      auto w = NumericValues(ctx, **table, weight_column, "options.weight_column_name");
+      auto w = NumericValues(ctx, *table, weight_column, "options.weight_column_name");
       if (!w.ok()) return w.status();
-      auto wx = EvaluateRows(ctx, **table, absl::StrCat("(", value_column, ") * (", weight_column, ")"),
+      auto wx = EvaluateRows(ctx, *table, absl::StrCat("(", value_column, ") * (", weight_column, ")"),
                              "options.weight_column_name");
       if (!wx.ok()) return wx.status();
-      auto wn = EvaluateRows(ctx, **table, absl::StrCat("(", weight_column, ") + 0 * (", value_column, ")"),
+      auto wn = EvaluateRows(ctx, *table, absl::StrCat("(", weight_column, ") + 0 * (", value_column, ")"),
                              "options.weight_column_name");
       if (!wn.ok()) return wn.status();
       weighted = *std::move(wx);
@@ -448,7 +526,7 @@ absl::StatusOr<Json> AggregateStatisticsByRange(JobContext& ctx, const Json& req
     }
   }
 
-  auto bins = MakeBins(ctx, **table, request, need_moments);
+  auto bins = MakeBins(ctx, *table, request, need_moments);
   if (!bins.ok()) return bins.status();
   if (absl::Status s = ctx.checkpoint(1, 2); !s.ok()) return s;
   const auto aggregate = [&](kernels::AggKind kind, const RowValues* of, const RowValues* target) {

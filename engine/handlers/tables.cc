@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/table/catalog.h"
 #include "engine/handlers/request.h"
+#include "engine/handlers/shards.h"
 #include "engine/handlers/registry.h"
 
 namespace engine {
@@ -122,13 +123,13 @@ absl::StatusOr<Json> CreateTable(JobContext& ctx, const Json& request) {
   if (!type.ok()) return type.status();
   auto no_error = BoolOption(request, "no_error_if_exists", false);
   if (!no_error.ok()) return no_error.status();
-  for (const char* flag : {"is_replicated", "is_result_table"}) {
-    if (auto v = BoolOption(request, flag, false); !v.ok()) return v.status();
-  }
+  auto replicated = BoolOption(request, "is_replicated", false);
+  if (!replicated.ok()) return replicated.status();
+  if (auto v = BoolOption(request, "is_result_table", false); !v.ok()) return v.status();
   if (!target->collection.empty()) {
     if (absl::Status s = ctx.catalog.AddSchema(target->collection); !s.ok() && !absl::IsAlreadyExists(s)) return s;
   }
-  auto table = std::make_shared<Table>(target->name, *type, &ctx.device, Table::Kind::kTable);
+  std::shared_ptr<Table> table = MakeTable(ctx, target->name, *type, *replicated);
   if (absl::Status s = ctx.catalog.Add(table); !s.ok()) {
     if (absl::IsNotFound(s)) return absl::NotFoundError(absl::StrCat("table_name: ", s.message()));
     auto existing = ctx.catalog.Find(target->name);
@@ -152,10 +153,34 @@ class TableListing {
     const int64_t rows = t.rows();
     total_ += rows;
     const std::string schema = SplitTableName(t.name()).schema;
-    Add(name, t.kind() == Table::Kind::kView ? Json::array({"VIEW"}) : Json::array(), t.type_id(),
-        t.type().RecordSchema(), t.type().label(), PropertiesToJson(t.type().PropertyMap()),
+    Json description = Json::array();
+    if (t.kind() == Table::Kind::kView) description.push_back("VIEW");
+    if (t.layout().kind == Layout::Kind::kReplicated) description.push_back("REPLICATED");
+    // Where the rows are: the home device and every byte; per device, rows
+    // and bytes (one entry for a single-device table).
+    std::vector<const Table*> parts;
+    if (!t.distributed()) parts.push_back(&t);
+    for (const auto& s : t.shards()) parts.push_back(s.get());
+    std::string devices, device_rows, device_bytes;
+    for (const Table* p : parts) {
+      const char* sep = devices.empty() ? "" : ",";
+      absl::StrAppend(&devices, sep, p->device()->name());
+      absl::StrAppend(&device_rows, sep, p->rows());
+      absl::StrAppend(&device_bytes, sep, p->device_bytes());
+    }
+    std::string shard_key;
+    for (int c : t.layout().shard_key) {
+      absl::StrAppend(&shard_key, shard_key.empty() ? "" : ",", t.type().column(c).name);
+    }
+    Add(name, std::move(description), t.type_id(), t.type().RecordSchema(), t.type().label(),
+        PropertiesToJson(t.type().PropertyMap()),
         Json{{"device", t.device()->name()},
              {"device_bytes", absl::StrCat(t.device_bytes())},
+             {"shard_devices", devices},
+             {"shard_rows", device_rows},
+             {"shard_bytes", device_bytes},
+             {"distribution", t.layout().name()},
+             {"shard_key", shard_key},
              {"schema_name", schema},
              {"collection_names", schema}},
         rows);

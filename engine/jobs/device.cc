@@ -2,9 +2,15 @@
 
 #include <unistd.h>
 
+#include <exception>
+#include <new>
+#include <stdexcept>
+
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 
 namespace engine {
 
@@ -66,23 +72,77 @@ Device::Device(int index, kernels::Backend backend, int ordinal, size_t memory_l
       name_(absl::StrCat(kernels::BackendName(backend), ":", ordinal)),
       memory_(backend, ordinal, name_, memory_limit) {
   for (int i = 0; i < streams; ++i) streams_.push_back(std::make_unique<Stream>(this, i));
+  for (int i = 0; i < streams; ++i) shard_streams_.push_back(std::make_unique<Stream>(this, streams + i));
 }
 
-Stream& Device::LeastBusyStream() {
-  Stream* best = streams_[0].get();
+namespace {
+
+Stream& LeastBusy(const std::vector<std::unique_ptr<Stream>>& streams) {
+  Stream* best = streams[0].get();
   int best_pending = best->pending();
-  for (size_t i = 1; i < streams_.size() && best_pending > 0; ++i) {
-    const int p = streams_[i]->pending();
+  for (size_t i = 1; i < streams.size() && best_pending > 0; ++i) {
+    const int p = streams[i]->pending();
     if (p < best_pending) {
-      best = streams_[i].get();
+      best = streams[i].get();
       best_pending = p;
     }
   }
   return *best;
 }
 
+}  // namespace
+
+Stream& Device::LeastBusyStream() { return LeastBusy(streams_); }
+
+Stream& Device::LeastBusyShardStream() { return LeastBusy(shard_streams_); }
+
 void Device::StopStreams() {
   for (auto& s : streams_) s->Stop();
+  for (auto& s : shard_streams_) s->Stop();
+}
+
+absl::Status GuardKernels(const std::function<absl::Status()>& fn) {
+  try {
+    return fn();
+  } catch (const kernels::OutOfMemory& e) {
+    return absl::ResourceExhaustedError(e.what());
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError("out of host memory");
+  } catch (const std::invalid_argument& e) {
+    return absl::InvalidArgumentError(e.what());
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("internal error: ", e.what()));
+  }
+}
+
+absl::Status RunOnDevices(const std::vector<Device*>& devices,
+                          const std::function<absl::Status(size_t i, const kernels::Exec& exec)>& fn) {
+  std::vector<absl::Status> results(devices.size());
+  absl::Mutex mu;
+  size_t left = devices.size();
+  for (size_t i = 0; i < devices.size(); ++i) {
+    Stream& stream = devices[i]->LeastBusyShardStream();
+    stream.Post([&, i, exec = &stream.exec()] {
+      absl::Status s = GuardKernels([&]() -> absl::Status {
+        absl::Status r = fn(i, *exec);
+        kernels::Synchronize(*exec);
+        return r;
+      });
+      const bool device_error = absl::IsResourceExhausted(s) || absl::IsInternal(s) || absl::IsUnavailable(s);
+      if (device_error && !absl::StartsWith(s.message(), devices[i]->name())) {
+        s = absl::Status(s.code(), absl::StrCat(devices[i]->name(), ": ", s.message()));
+      }
+      absl::MutexLock lock(&mu);
+      results[i] = std::move(s);
+      --left;
+    });
+  }
+  absl::MutexLock lock(&mu);
+  mu.Await(absl::Condition(+[](size_t* n) { return *n == 0; }, &left));
+  for (absl::Status& s : results) {
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
 }
 
 int Device::pending() const {

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "kernels/backend.h"
 #include "kernels/memory.h"
@@ -78,7 +79,10 @@ class Device {
   Stream& stream(int i) { return *streams_[i]; }
   // The stream with the fewest pending tasks (lowest index on ties).
   Stream& LeastBusyStream();
-  // Tasks pending on all streams.
+  // Of the shard streams (as many as job streams; see RunOnDevices), the one
+  // with the fewest pending tasks.
+  Stream& LeastBusyShardStream();
+  // Tasks pending on all job streams.
   int pending() const;
   // Stops every stream's worker after its queued tasks (Stream::Stop).
   void StopStreams();
@@ -90,7 +94,24 @@ class Device {
   const std::string name_;
   kernels::MemoryResource memory_;
   std::vector<std::unique_ptr<Stream>> streams_;
+  std::vector<std::unique_ptr<Stream>> shard_streams_;
 };
+
+// Runs fn(i, exec) for each devices[i] at once, each on a shard stream of
+// its device (exec is that stream's), and waits for all of them. Shard
+// streams serve only these tasks, which never wait for other work, so a job
+// running on a job stream may fan out to every device without deadlock.
+// REQUIRES: fn itself does not call RunOnDevices. Returns the first error in
+// device order; an exception from kernels becomes a status as GuardKernels
+// makes it, its message prefixed with the device's name ("host:1: out of
+// memory ..."). Every task has finished when this returns.
+absl::Status RunOnDevices(const std::vector<Device*>& devices,
+                          const std::function<absl::Status(size_t i, const kernels::Exec& exec)>& fn);
+
+// Runs fn, turning exceptions from kernels into statuses: out of memory →
+// ResourceExhausted, invalid arguments → InvalidArgument, anything else →
+// Internal.
+absl::Status GuardKernels(const std::function<absl::Status()>& fn);
 
 struct DeviceOptions {
   // "auto" (every CUDA GPU, else one host device), "host", "host:N",

@@ -197,6 +197,7 @@ absl::Status RecoveryState::Apply(uint32_t kind, const ParsedBody& body) {
       if (!type.ok()) return type.status();
       RecoveredTable t{name, *type, {}, "", MakeHostColumns(*type)};
       if (m.contains("metadata")) t.metadata = m["metadata"].get<std::map<std::string, std::string>>();
+      t.replicated = m.value("replicated", false);
       unavailable.erase(qualified);
       tables.insert_or_assign(qualified, std::move(t));
       order.push_back(qualified);
@@ -284,6 +285,7 @@ absl::Status Store::LoadCheckpoint(RecoveryState* state, Recovered* recovered) {
         RecoveredTable table{name, *type, {}, "", MakeHostColumns(*type)};
         table.metadata = t.at("metadata").get<std::map<std::string, std::string>>();
         table.sync_policy = t.value("sync_policy", "");
+        table.replicated = t.value("replicated", false);
         absl::Status read = ReadSegment(Path(file), *type, &table.columns);
         if (!read.ok()) {
           state->unavailable[qualified] = {
@@ -464,6 +466,7 @@ uint64_t Store::Start(const JournalChange& change) {
       kind = kAddTable;
       meta["type"] = TypeToJson(*change.type);
       meta["metadata"] = change.metadata != nullptr ? Json(*change.metadata) : Json::object();
+      if (change.replicated) meta["replicated"] = true;
       break;
     case JournalChange::Kind::kDropTable: {
       kind = kDropTable;
@@ -598,7 +601,21 @@ absl::Status Store::CheckpointLocked() {
     } else {
       segment.file = absl::StrFormat("segments/t-%06d-%06d.seg", number, index++);
       const kernels::Exec& exec = table->device()->stream(0).exec();
-      auto bytes = WriteSegment(Path(segment.file), table->type(), table->views(), exec);
+      // A distributed table's rows are brought to its home device first.
+      std::vector<kernels::Column> assembled;
+      std::vector<kernels::ColumnView> views;
+      if (table->distributed()) {
+        absl::Status moved = GuardKernels([&] {
+          assembled = table->Assemble(exec);
+          kernels::Synchronize(exec);
+          return absl::OkStatus();
+        });
+        if (!moved.ok()) return moved;
+        for (const kernels::Column& c : assembled) views.push_back(c.view());
+      } else {
+        views = table->views();
+      }
+      auto bytes = WriteSegment(Path(segment.file), table->type(), views, exec);
       if (!bytes.ok()) return bytes.status();
       written += *bytes;
     }
@@ -607,6 +624,7 @@ absl::Status Store::CheckpointLocked() {
                           {"metadata", table->metadata()},
                           {"rows", table->rows()},
                           {"sync_policy", table->sync_policy()},
+                          {"replicated", table->layout().kind == Layout::Kind::kReplicated},
                           {"segment", segment.file}});
     segments[qualified] = std::move(segment);
   }

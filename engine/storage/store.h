@@ -54,6 +54,7 @@ struct RecoveredTable {
   std::map<std::string, std::string> metadata;
   std::string sync_policy;  // its own sync level; empty: the server's
   std::vector<HostColumn> columns;
+  bool replicated = false;  // a copy on every device
 };
 
 // What a data directory held at start.

@@ -91,6 +91,7 @@ absl::Status Catalog::Add(std::shared_ptr<Table> table) {
   }
   if (logged) {
     JournalChange change{JournalChange::Kind::kAddTable, table->name()};
+    change.replicated = table->layout().kind == Layout::Kind::kReplicated;
     change.type = &table->type();
     const std::map<std::string, std::string> metadata = table->metadata();
     change.metadata = &metadata;

@@ -36,6 +36,7 @@ struct JournalChange {
   const kernels::Exec* exec = nullptr;                      // with rows
   const std::map<std::string, std::string>* metadata = nullptr;  // kAddTable, kMetadata (empty: clear all)
   bool cascade = false;                                     // kDropSchema
+  bool replicated = false;                                  // kAddTable: a copy on every device
   // The table's sync level ("none", "background", "flush", "fsync"; empty:
   // the server's), for the change's record; kSyncPolicy: the new level (empty:
   // back to the server's).

@@ -35,6 +35,7 @@ class ResultTable {
   explicit ResultTable(std::vector<ResultColumn> columns) : columns_(std::move(columns)) {}
 
   const std::vector<ResultColumn>& columns() const { return columns_; }
+  std::vector<ResultColumn> TakeColumns() && { return std::move(columns_); }
   int64_t rows() const { return columns_.empty() ? 0 : columns_[0].values.size(); }
   // The columns as a table type and their device views, to compile and run
   // expressions over the result.

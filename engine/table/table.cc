@@ -1,12 +1,63 @@
 #include "engine/table/table.h"
 
+#include <algorithm>
+#include <stdexcept>
+
+#include "absl/strings/str_cat.h"
+#include "engine/jobs/device.h"
 #include "engine/table/names.h"
+#include "kernels/gather.h"
+#include "kernels/shard.h"
+#include "kernels/sort.h"
 
 namespace engine {
 
-Table::Table(std::string name, TableType type, Device* device, Kind kind)
-    : name_(DisplayTableName(name)), type_(std::move(type)), type_id_(type_.TypeId()), device_(device), kind_(kind) {
+const char* Layout::name() const {
+  switch (kind) {
+    case Kind::kSingle: return "single";
+    case Kind::kSharded: return "sharded";
+    case Kind::kSpread: return "spread";
+    case Kind::kReplicated: return "replicated";
+  }
+  return "single";
+}
+
+Table::Table(std::string name, TableType type, Device* device, Kind kind, Layout layout)
+    : name_(DisplayTableName(name)),
+      type_(std::move(type)),
+      type_id_(type_.TypeId()),
+      device_(device),
+      kind_(kind),
+      layout_(std::move(layout)) {
   for (const ColumnDef& c : type_.columns()) columns_.emplace_back(c.phys(), c.char_width, c.nullable);
+}
+
+Table::Table(std::string name, TableType type, Layout layout, std::vector<std::shared_ptr<Table>> shards, Kind kind)
+    : name_(DisplayTableName(name)),
+      type_(std::move(type)),
+      type_id_(type_.TypeId()),
+      device_(shards.at(0)->device()),
+      kind_(kind),
+      layout_(std::move(layout)),
+      shards_(std::move(shards)) {
+  UpdateSizes();
+}
+
+std::shared_ptr<Table> Table::Create(std::string name, TableType type, Layout layout,
+                                     const std::vector<Device*>& devices, Kind kind) {
+  if (layout.kind == Layout::Kind::kSingle || devices.size() == 1) {
+    return std::make_shared<Table>(std::move(name), std::move(type), devices.at(0), kind, std::move(layout));
+  }
+  std::vector<std::shared_ptr<Table>> shards;
+  for (Device* d : devices) shards.push_back(std::make_shared<Table>(name, type, d, kind));
+  return std::make_shared<Table>(std::move(name), std::move(type), std::move(layout), std::move(shards), kind);
+}
+
+std::shared_ptr<Table> Table::ShardOn(const Device* device) const {
+  for (const auto& s : shards_) {
+    if (s->device() == device) return s;
+  }
+  return nullptr;
 }
 
 int64_t Table::rows() const {
@@ -20,10 +71,48 @@ size_t Table::device_bytes() const {
 }
 
 std::vector<kernels::ColumnView> Table::views() const {
+  if (distributed()) {
+    throw std::logic_error(absl::StrCat("table '", name_, "' is distributed over ", shards_.size(),
+                                        " devices; its columns are read shard by shard"));
+  }
   std::vector<kernels::ColumnView> out;
   out.reserve(columns_.size());
   for (const kernels::Column& c : columns_) out.push_back(c.view());
   return out;
+}
+
+std::vector<kernels::Column> Table::Assemble(const kernels::Exec& exec) const {
+  std::vector<kernels::Column> out;
+  for (const ColumnDef& c : type_.columns()) out.emplace_back(c.phys(), c.char_width, c.nullable);
+  const bool shards = distributed() && layout_.kind != Layout::Kind::kReplicated;
+  const Table* one = !distributed() ? this : shards_[0].get();
+  if (!shards) {
+    const std::vector<kernels::ColumnView> views = one->views();
+    for (size_t c = 0; c < out.size(); ++c) out[c].Append(views[c], exec);
+    return out;
+  }
+  // The shards' rows one after another, then put in order of position.
+  kernels::Column positions(kernels::PhysType::kInt64, 0, false);
+  for (const auto& s : shards_) {
+    const std::vector<kernels::ColumnView> views = s->views();
+    for (size_t c = 0; c < out.size(); ++c) out[c].Append(views[c], exec);
+    positions.Append(s->positions(), exec);
+  }
+  const int64_t n = positions.size();
+  kernels::Buffer order = kernels::SortOrder({{positions.view(), false}}, nullptr, n, exec);
+  for (size_t c = 0; c < out.size(); ++c) {
+    out[c] = kernels::Gather(out[c].view(), order.as<int64_t>(), n, type_.column(c).nullable, exec);
+  }
+  return out;
+}
+
+std::shared_ptr<Table> Table::Shard(std::string name, TableType type, Device* device,
+                                    std::vector<kernels::Column> columns, kernels::Column positions,
+                                    const kernels::Exec& exec) {
+  auto shard = std::make_shared<Table>(std::move(name), std::move(type), device, Kind::kView);
+  shard->Replace(std::move(columns), exec).IgnoreError();  // no journal: cannot fail
+  shard->positions_ = std::move(positions);
+  return shard;
 }
 
 int64_t Table::version() const {
@@ -31,10 +120,158 @@ int64_t Table::version() const {
   return version_;
 }
 
+absl::Status Table::AppendRows(const std::vector<kernels::ColumnView>& columns, const kernels::ColumnView* positions,
+                               const kernels::Exec& exec) {
+  if (columns.empty() || columns[0].size == 0) return absl::OkStatus();
+  if (distributed()) {
+    absl::Status s = RouteRows(columns, exec);
+    UpdateSizes();
+    return s;
+  }
+  const int64_t rows = columns_[0].size() + columns[0].size;
+  std::vector<kernels::Column::Growth> growth;
+  growth.reserve(columns_.size() + 1);
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    const int64_t chars = columns_[i].chars() + kernels::Column::CharCount(columns[i], exec);
+    growth.push_back(columns_[i].Grow(rows, chars, exec));
+  }
+  if (positions != nullptr) growth.push_back(positions_.Grow(rows, 0, exec));
+  for (size_t i = 0; i < columns_.size(); ++i) columns_[i].Commit(std::move(growth[i]), exec);
+  for (size_t i = 0; i < columns_.size(); ++i) columns_[i].Append(columns[i], exec);
+  if (positions != nullptr) {
+    positions_.Commit(std::move(growth.back()), exec);
+    positions_.Append(*positions, exec);
+  }
+  UpdateSizes();
+  return absl::OkStatus();
+}
+
+absl::Status Table::RouteRows(const std::vector<kernels::ColumnView>& columns, const kernels::Exec& exec) {
+  const int64_t n = columns[0].size;
+  const size_t count = shards_.size();
+  std::vector<Device*> devices;
+  for (const auto& s : shards_) devices.push_back(s->device());
+  // Each shard's part: views into `columns` (a run of rows) or into `parts`
+  // (rows gathered by shard).
+  std::vector<std::vector<kernels::ColumnView>> views(count);
+  std::vector<std::vector<kernels::Column>> parts(count);
+  // The rows' positions (replicated tables read one copy in its own order).
+  const bool positioned = layout_.kind != Layout::Kind::kReplicated;
+  kernels::Buffer first_positions;
+  kernels::ColumnView all_positions{kernels::PhysType::kInt64, 0, n};
+  if (positioned) {
+    first_positions = kernels::RowPositions(next_position_, n, exec);
+    all_positions.data = first_positions.data();
+  }
+  std::vector<kernels::ColumnView> positions(count);
+  std::vector<kernels::Column> gathered_positions(count);
+  switch (layout_.kind) {
+    case Layout::Kind::kSingle:
+    case Layout::Kind::kReplicated:
+      for (auto& v : views) v = columns;
+      break;
+    case Layout::Kind::kSpread: {
+      // Fill the shards in order up to an even share, and chunk_rows at least.
+      std::vector<int64_t> have(count);
+      int64_t total = n;
+      for (size_t s = 0; s < count; ++s) total += have[s] = shards_[s]->rows();
+      const int64_t share = std::max<int64_t>(
+          layout_.chunk_rows, (total + static_cast<int64_t>(count) - 1) / static_cast<int64_t>(count));
+      std::vector<int64_t> take(count, 0);
+      int64_t left = n;
+      for (size_t s = 0; s < count; ++s) {
+        take[s] = std::min(left, std::max<int64_t>(0, share - have[s]));
+        left -= take[s];
+      }
+      take[0] += left;  // none: the shares cover every row
+      int64_t begin = 0;
+      for (size_t s = 0; s < count; ++s) {
+        if (take[s] == 0) continue;
+        for (const kernels::ColumnView& c : columns) views[s].push_back(kernels::SliceRows(c, begin, begin + take[s]));
+        positions[s] = kernels::SliceRows(all_positions, begin, begin + take[s]);
+        begin += take[s];
+      }
+      break;
+    }
+    case Layout::Kind::kSharded: {
+      std::vector<kernels::ColumnView> keys;
+      for (int k : layout_.shard_key) keys.push_back(columns[k]);
+      kernels::Buffer shard_of = kernels::ShardOfRows(keys, n, static_cast<int>(count), exec);
+      kernels::ShardPartition p = kernels::PartitionRows(shard_of.as<int32_t>(), n, static_cast<int>(count), exec);
+      for (size_t s = 0; s < count; ++s) {
+        const int64_t rows = p.starts[s + 1] - p.starts[s];
+        if (rows == 0) continue;
+        const int64_t* order = p.order.as<int64_t>() + p.starts[s];
+        for (size_t c = 0; c < columns.size(); ++c) {
+          parts[s].push_back(kernels::Gather(columns[c], order, rows, type_.column(c).nullable, exec));
+          views[s].push_back(parts[s].back().view());
+        }
+        gathered_positions[s] = kernels::Gather(all_positions, order, rows, false, exec);
+        positions[s] = gathered_positions[s].view();
+      }
+      break;
+    }
+  }
+  // The shards copy from memory of exec's device: it must be ready.
+  kernels::Synchronize(exec);
+  absl::Status s = RunOnDevices(devices, [&](size_t s, const kernels::Exec& shard_exec) {
+    return shards_[s]->AppendRows(views[s], positioned ? &positions[s] : nullptr, shard_exec);
+  });
+  if (s.ok()) next_position_ += n;
+  return s;
+}
+
+// A single-device table's marks: one per column, then its positions; a
+// distributed one's: its next position, then each shard's.
+Table::Marks Table::Mark() const {
+  Marks marks;
+  if (distributed()) {
+    marks.emplace_back(next_position_, 0);
+    for (const auto& s : shards_) {
+      Marks m = s->Mark();
+      marks.insert(marks.end(), m.begin(), m.end());
+    }
+    return marks;
+  }
+  for (const kernels::Column& c : columns_) marks.emplace_back(c.size(), c.chars());
+  marks.emplace_back(positions_.size(), 0);
+  return marks;
+}
+
+void Table::Truncate(const Marks& marks) {
+  if (distributed()) {
+    next_position_ = marks[0].first;
+    size_t at = 1;
+    for (const auto& s : shards_) {
+      const size_t n = s->type().columns().size() + 1;
+      s->Truncate(Marks(marks.begin() + at, marks.begin() + at + n));
+      at += n;
+    }
+  } else {
+    for (size_t i = 0; i < columns_.size(); ++i) columns_[i].Truncate(marks[i].first, marks[i].second);
+    positions_.Truncate(marks.back().first, 0);
+  }
+  UpdateSizes();
+}
+
 absl::Status Table::Append(const std::vector<kernels::ColumnView>& columns, const kernels::Exec& exec) {
   if (columns.empty() || columns[0].size == 0) return absl::OkStatus();
   Journal::Turn turn;
   if (journal_ != nullptr) turn = journal_->Hold();
+  JournalChange change{JournalChange::Kind::kAppend, name_};
+  change.type = &type_;
+  change.rows = &columns;
+  change.exec = &exec;
+  change.sync_policy = sync_policy();
+  if (distributed()) {
+    // Routed first, then recorded: a device's failure half way is undone
+    // before anything is written.
+    const Marks marks = Mark();
+    absl::Status s = AppendRows(columns, nullptr, exec);
+    if (s.ok() && journal_ != nullptr) s = journal_->Log(change);
+    if (!s.ok()) Truncate(marks);
+    return s;
+  }
   const int64_t rows = columns_[0].size() + columns[0].size;
   // Grow every column before committing any: only growing allocates, so a
   // failure drops the grown storage and leaves the table as it was.
@@ -46,23 +283,13 @@ absl::Status Table::Append(const std::vector<kernels::ColumnView>& columns, cons
   }
   // The record is written while the rows are copied in; a failed write
   // undoes the copy (the rows before it are as they were).
-  uint64_t ticket = 0;
-  if (journal_ != nullptr) {
-    JournalChange change{JournalChange::Kind::kAppend, name_};
-    change.type = &type_;
-    change.rows = &columns;
-    change.exec = &exec;
-    change.sync_policy = sync_policy();
-    ticket = journal_->Start(change);
-  }
-  std::vector<std::pair<int64_t, int64_t>> before;  // rows, chars
-  for (const kernels::Column& c : columns_) before.emplace_back(c.size(), c.chars());
+  const uint64_t ticket = journal_ != nullptr ? journal_->Start(change) : 0;
+  const Marks marks = Mark();
   for (size_t i = 0; i < columns_.size(); ++i) columns_[i].Commit(std::move(growth[i]), exec);
   for (size_t i = 0; i < columns_.size(); ++i) columns_[i].Append(columns[i], exec);
   if (journal_ != nullptr) {
     if (absl::Status s = journal_->Finish(ticket); !s.ok()) {
-      for (size_t i = 0; i < columns_.size(); ++i) columns_[i].Truncate(before[i].first, before[i].second);
-      UpdateSizes();
+      Truncate(marks);
       return s;
     }
   }
@@ -72,20 +299,59 @@ absl::Status Table::Append(const std::vector<kernels::ColumnView>& columns, cons
 
 absl::Status Table::Replace(std::vector<kernels::Column> columns, const kernels::Exec& exec) {
   Journal::Turn turn;
-  if (journal_ != nullptr) {
-    turn = journal_->Hold();
-    std::vector<kernels::ColumnView> views;
-    for (const kernels::Column& c : columns) views.push_back(c.view());
-    JournalChange change{JournalChange::Kind::kReplace, name_};
-    change.type = &type_;
-    change.rows = &views;
-    change.exec = &exec;
-    change.sync_policy = sync_policy();
-    if (absl::Status s = journal_->Log(change); !s.ok()) return s;
+  std::vector<kernels::ColumnView> views;
+  for (const kernels::Column& c : columns) views.push_back(c.view());
+  JournalChange change{JournalChange::Kind::kReplace, name_};
+  change.type = &type_;
+  change.rows = &views;
+  change.exec = &exec;
+  change.sync_policy = sync_policy();
+  if (journal_ != nullptr) turn = journal_->Hold();
+  if (!distributed()) {
+    if (journal_ != nullptr) {
+      if (absl::Status s = journal_->Log(change); !s.ok()) return s;
+    }
+    columns_ = std::move(columns);
+    UpdateSizes();
+    return absl::OkStatus();
   }
-  columns_ = std::move(columns);
+  // The shards start empty and take their parts; on an error they get
+  // their old columns back.
+  std::vector<std::vector<kernels::Column>> old;
+  std::vector<kernels::Column> old_positions;
+  const int64_t old_next = next_position_;
+  for (const auto& s : shards_) {
+    old.push_back(std::move(s->columns_));
+    old_positions.push_back(std::move(s->positions_));
+    s->columns_.clear();
+    for (const ColumnDef& c : type_.columns()) s->columns_.emplace_back(c.phys(), c.char_width, c.nullable);
+    s->positions_ = kernels::Column(kernels::PhysType::kInt64, 0, false);
+    s->UpdateSizes();
+  }
+  next_position_ = 0;
+  const auto restore = [&] {
+    for (size_t i = 0; i < shards_.size(); ++i) {
+      shards_[i]->columns_ = std::move(old[i]);
+      shards_[i]->positions_ = std::move(old_positions[i]);
+      shards_[i]->UpdateSizes();
+    }
+    next_position_ = old_next;
+    UpdateSizes();
+  };
+  absl::Status s;
+  try {
+    s = AppendRows(views, nullptr, exec);
+  } catch (...) {
+    restore();
+    throw;
+  }
+  if (s.ok() && journal_ != nullptr) s = journal_->Log(change);
+  if (!s.ok()) {
+    restore();
+    return s;
+  }
   UpdateSizes();
-  return absl::OkStatus();
+  return s;
 }
 
 std::map<std::string, std::string> Table::metadata() const {
@@ -132,10 +398,19 @@ absl::Status Table::SetSyncPolicy(std::string policy) {
 
 void Table::UpdateSizes() {
   size_t bytes = 0;
-  for (const kernels::Column& c : columns_) bytes += c.device_bytes();
+  int64_t rows = 0;
+  if (distributed()) {
+    for (const auto& s : shards_) {
+      bytes += s->device_bytes();
+      if (layout_.kind != Layout::Kind::kReplicated || s == shards_[0]) rows += s->rows();
+    }
+  } else {
+    for (const kernels::Column& c : columns_) bytes += c.device_bytes();
+    rows = columns_.empty() ? 0 : columns_[0].size();
+  }
   absl::MutexLock lock(&sizes_mu_);
   ++version_;
-  rows_ = columns_.empty() ? 0 : columns_[0].size();
+  rows_ = rows;
   bytes_ = bytes;
 }
 

@@ -1,7 +1,10 @@
 #pragma once
 
-// A table (or a view) that lives on one device: its type and one column per
-// field. Tables are reached through the Catalog; the Scheduler orders the jobs
+// A table (or a view): its type and one column per field, on one device or
+// spread over several (its Layout). A distributed table is a list of shards,
+// each a single-device Table of the same type holding some of the rows
+// (sharded, spread) or all of them (replicated). Tables are reached through
+// the Catalog; the Scheduler orders the jobs
 // that touch a table (readers together, writers alone), so the column data is
 // never read and written at once. Sizes are also kept under a lock so that
 // listings that do not take a table's turn (/show/table of all tables) read
@@ -23,13 +26,41 @@ namespace engine {
 
 class Device;
 
+// How a table's rows are placed on devices.
+//   kSingle: every row on one device.
+//   kSharded: each row on the shard hash(shard key) % shards picks
+//     (kernels::ShardOfRows): rows with equal keys share a shard.
+//   kSpread: rows in contiguous runs: an insert fills the shards in order
+//     (the home device's first) up to an even share of the rows, and at
+//     least chunk_rows each, so that a small table stays on one device.
+//   kReplicated: every row on every device.
+struct Layout {
+  enum class Kind { kSingle, kSharded, kSpread, kReplicated };
+  Kind kind = Kind::kSingle;
+  std::vector<int> shard_key;  // kSharded: column indices, in type order
+  int64_t chunk_rows = 1;      // kSpread: rows a shard takes before the next one is used
+
+  // "single", "sharded", "spread", "replicated".
+  const char* name() const;
+};
+
 class Table {
  public:
   enum class Kind { kTable, kView };
 
-  // `name` as names.h reads it: "schema.table", or "table" in the default
-  // schema.
-  Table(std::string name, TableType type, Device* device, Kind kind);
+  // A single-device table. `name` as names.h reads it: "schema.table", or
+  // "table" in the default schema.
+  // `layout` is what it would be on several devices (shown, and kept in the
+  // data directory).
+  Table(std::string name, TableType type, Device* device, Kind kind, Layout layout = {});
+  // A distributed table over `shards` (single-device tables of `type`, one
+  // per device; the first one's device is the table's home). REQUIRES:
+  // layout.kind != kSingle, shards not empty.
+  Table(std::string name, TableType type, Layout layout, std::vector<std::shared_ptr<Table>> shards, Kind kind);
+  // An empty table laid out over `devices` as `layout` says (kSingle: on the
+  // first). REQUIRES: devices not empty.
+  static std::shared_ptr<Table> Create(std::string name, TableType type, Layout layout,
+                                       const std::vector<Device*>& devices, Kind kind);
   Table(const Table&) = delete;
   Table& operator=(const Table&) = delete;
 
@@ -38,25 +69,57 @@ class Table {
   const std::string& name() const { return name_; }
   const TableType& type() const { return type_; }
   const std::string& type_id() const { return type_id_; }
+  // The device of a single-device table; a distributed table's home (its
+  // first shard's device).
   Device* device() const { return device_; }
   Kind kind() const { return kind_; }
+  // The table's layout; a single-device table's is kSingle or what it would
+  // be on several devices.
+  const Layout& layout() const { return layout_; }
+  bool distributed() const { return !shards_.empty(); }
+  // A distributed table's shards, in device order; empty for a
+  // single-device table.
+  const std::vector<std::shared_ptr<Table>>& shards() const { return shards_; }
+  // The shard on `device`, or null (also for a single-device table).
+  std::shared_ptr<Table> ShardOn(const Device* device) const;
 
-  // Rows, and device bytes held; safe to call at any time.
+  // Rows (a replicated table counts one copy), and device bytes held (every
+  // copy); safe to call at any time.
   int64_t rows() const;
   size_t device_bytes() const;
 
-  // Views of the columns, in type order. REQUIRES: the caller holds the
-  // table's turn (runs as a job that declared access to it).
+  // Views of the columns, in type order. REQUIRES: a single-device table
+  // (throws std::logic_error otherwise); the caller holds the table's turn
+  // (runs as a job that declared access to it).
   std::vector<kernels::ColumnView> views() const;
 
-  // Appends rows given as one column per field (same layouts as the type's).
-  // All or nothing: on an exception (OutOfMemory) or an error of the
-  // journal the table is unchanged. REQUIRES: the caller holds the table's
-  // write turn.
+  // A shard's row positions: for each of its rows, the row's position in
+  // the distributed table's order of insertion (int64, the order every
+  // device count reads the table in). REQUIRES: a shard of a sharded or
+  // spread table (or a view of one); the caller holds the table's turn.
+  kernels::ColumnView positions() const { return positions_.view(); }
+
+  // Every row, in the order of insertion, as new columns on exec's device (a
+  // replicated table: one copy). REQUIRES: the caller holds the table's turn.
+  std::vector<kernels::Column> Assemble(const kernels::Exec& exec) const;
+
+  // A shard of a view: `columns` and their `positions` (as positions() has
+  // them) on `device`. Views of a distributed table are made of these.
+  static std::shared_ptr<Table> Shard(std::string name, TableType type, Device* device,
+                                      std::vector<kernels::Column> columns, kernels::Column positions,
+                                      const kernels::Exec& exec);
+
+  // Appends rows given as one column per field (same layouts as the type's,
+  // on exec's device); a distributed table routes them to its shards (each
+  // shard's part copied on a shard stream of its device, all at once). All
+  // or nothing: on an exception (OutOfMemory), an error of a device or of
+  // the journal the table is unchanged. REQUIRES: the caller holds the
+  // table's write turn; it does not run on a shard stream (RunOnDevices).
   absl::Status Append(const std::vector<kernels::ColumnView>& columns, const kernels::Exec& exec);
 
-  // Replaces the content with `columns` (same layouts, on exec's device);
-  // on an error of the journal the table is unchanged. REQUIRES: write turn.
+  // Replaces the content with `columns` (same layouts, on exec's device;
+  // routed as Append routes); on an error the table is unchanged.
+  // REQUIRES: as Append.
   absl::Status Replace(std::vector<kernels::Column> columns, const kernels::Exec& exec);
 
   // The user's metadata (/alter/table/metadata), key to value; safe to call
@@ -77,6 +140,18 @@ class Table {
   int64_t version() const;
 
  private:
+  // Appends to the shards (distributed) or the columns (single; a shard
+  // also takes the rows' positions), with no journal. Throws, or returns a
+  // device's error; the table is then unchanged.
+  absl::Status AppendRows(const std::vector<kernels::ColumnView>& columns, const kernels::ColumnView* positions,
+                          const kernels::Exec& exec);
+  // Each shard's part of rows 0..n of `columns`, which get positions from
+  // next_position_ on.
+  absl::Status RouteRows(const std::vector<kernels::ColumnView>& columns, const kernels::Exec& exec);
+  // Rows and characters per column, to undo appends with Truncate.
+  using Marks = std::vector<std::pair<int64_t, int64_t>>;
+  Marks Mark() const;
+  void Truncate(const Marks& marks);
   void UpdateSizes();
 
   const std::string name_;
@@ -84,7 +159,11 @@ class Table {
   const std::string type_id_;
   Device* const device_;
   const Kind kind_;
-  std::vector<kernels::Column> columns_;
+  const Layout layout_;
+  std::vector<kernels::Column> columns_;        // single-device
+  kernels::Column positions_{kernels::PhysType::kInt64, 0, false};  // a shard's
+  std::vector<std::shared_ptr<Table>> shards_;  // distributed
+  int64_t next_position_ = 0;                   // distributed: of the next row appended
   Journal* journal_ = nullptr;
 
   mutable absl::Mutex sizes_mu_;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/detail/gather.inl"
+#include "kernels/detail/hash.inl"
 #include "kernels/detail/ops.h"
 #include "kernels/detail/random.inl"
 #include "kernels/detail/scan.inl"
@@ -49,6 +50,17 @@ class AlgorithmOps : public Ops {
   }
   void AddToOffsets(int64_t* offsets, int64_t n, int64_t delta, const Exec& exec) const override {
     if (n > 0) AddToOffsetsImpl(self().policy(exec), offsets, n, delta);
+  }
+  void FoldRowHash(const ColumnView& column, int64_t n, bool first, uint64_t* hashes,
+                   const Exec& exec) const override {
+    if (n > 0) FoldRowHashImpl(self().policy(exec), column, n, first, hashes);
+  }
+  void Positions(int64_t first, int64_t n, int64_t* out, const Exec& exec) const override {
+    if (n > 0) PositionsImpl(self().policy(exec), first, n, out);
+  }
+  void HashToShard(const uint64_t* hashes, int64_t n, int32_t shards, int32_t* out,
+                   const Exec& exec) const override {
+    if (n > 0) HashToShardImpl(self().policy(exec), hashes, n, shards, out);
   }
   void RandomValidity(int64_t n, const RandomSpec& spec, uint8_t* validity,
                       const Exec& exec) const override {

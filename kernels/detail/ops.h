@@ -88,6 +88,14 @@ class Ops : public AnalyticsOps {
                            int64_t n, const int64_t* dst_offsets, char* dst_chars,
                            const Exec& exec) const = 0;
   virtual void AddToOffsets(int64_t* offsets, int64_t n, int64_t delta, const Exec& exec) const = 0;
+  // hashes[i] folds in row i of `column` (first: starts from a fixed seed).
+  virtual void FoldRowHash(const ColumnView& column, int64_t n, bool first, uint64_t* hashes,
+                           const Exec& exec) const = 0;
+  // out[i] = first + i.
+  virtual void Positions(int64_t first, int64_t n, int64_t* out, const Exec& exec) const = 0;
+  // out[i] = hashes[i] % shards.
+  virtual void HashToShard(const uint64_t* hashes, int64_t n, int32_t shards, int32_t* out,
+                           const Exec& exec) const = 0;
   virtual void RandomValidity(int64_t n, const RandomSpec& spec, uint8_t* validity,
                               const Exec& exec) const = 0;
   virtual void RandomFixed(PhysType type, int32_t width, int64_t n, const RandomSpec& spec,
