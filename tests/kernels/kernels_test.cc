@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <new>
 #include <random>
 #include <set>
@@ -27,6 +28,7 @@
 #include "kernels/gather.h"
 #include "kernels/memory.h"
 #include "kernels/random.h"
+#include "kernels/shard.h"
 #include "kernels/statistics.h"
 
 namespace kernels {
@@ -901,6 +903,64 @@ TEST_P(GatherTest, GatheredColumnCanBeAppendedTo) {
   out.Append(dev.view(), exec_);
   EXPECT_TRUE(SameRows(Host(out.view()), VarChars({"four", "", "one", "one", "", "three", "four"},
                                                   {1, 1, 1, 1, 1, 0, 1})));
+}
+
+// ===========================================================================
+// Shards
+
+using ShardTest = BackendTest;
+INSTANTIATE_FOR_BACKENDS(ShardTest);
+
+TEST_P(ShardTest, EqualKeysGoToOneShardInAnyBatchAndShardsAreEven) {
+  // Keys: a nullable int and a string; the same tuples in two batches of
+  // different sizes and orders.
+  std::vector<int32_t> ints;
+  std::vector<uint8_t> valid;
+  std::vector<std::string> strings;
+  for (int i = 0; i < 4000; ++i) {
+    ints.push_back(i % 97);
+    valid.push_back(i % 13 == 0 ? 0 : 1);
+    strings.push_back("key" + std::to_string(i % 31));
+  }
+  const Column a = Dev(Numbers(ints, valid)), b = Dev(VarChars(strings));
+  const Buffer shards = ShardOfRows({a.view(), b.view()}, 4000, 4, exec_);
+  const std::vector<int32_t> of = FromDevice<int32_t>(shards.as<int32_t>(), 4000, exec_);
+  std::map<std::string, int32_t> shard_of_key;
+  std::vector<int64_t> per_shard(4, 0);
+  for (int i = 0; i < 4000; ++i) {
+    ASSERT_GE(of[i], 0);
+    ASSERT_LT(of[i], 4);
+    ++per_shard[of[i]];
+    const std::string key = (valid[i] ? std::to_string(ints[i]) : "null") + "/" + strings[i];
+    auto [it, fresh] = shard_of_key.emplace(key, of[i]);
+    EXPECT_EQ(it->second, of[i]) << key;
+  }
+  for (int64_t n : per_shard) EXPECT_GT(n, 600) << "shards are roughly even";
+  // The last 10 rows again, alone, as a charN column: the same shards.
+  std::vector<std::string> tail(strings.end() - 10, strings.end());
+  const Column a2 = Dev(Numbers(std::vector<int32_t>(ints.end() - 10, ints.end()),
+                                std::vector<uint8_t>(valid.end() - 10, valid.end())));
+  const Column b2 = Dev(FixedChars(8, tail));
+  const Buffer again = ShardOfRows({a2.view(), b2.view()}, 10, 4, exec_);
+  const std::vector<int32_t> of2 = FromDevice<int32_t>(again.as<int32_t>(), 10, exec_);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(of2[i], of[3990 + i]) << i;
+  // -0.0 and 0.0, and every NaN, are one key.
+  const Column d = Dev(Numbers(std::vector<double>{0.0, -0.0, std::nan("1"), -std::nan("2")}));
+  const std::vector<int32_t> z = FromDevice<int32_t>(ShardOfRows({d.view()}, 4, 1000, exec_).as<int32_t>(), 4, exec_);
+  EXPECT_EQ(z[0], z[1]);
+  EXPECT_EQ(z[2], z[3]);
+}
+
+TEST_P(ShardTest, PartitionKeepsInputOrderWithinEachShard) {
+  const std::vector<int32_t> of = {2, 0, 2, 1, 0, 2, 2, 1};
+  const Buffer dev = ToDevice(of, exec_);
+  const ShardPartition p = PartitionRows(dev.as<int32_t>(), 8, 4, exec_);
+  EXPECT_EQ(p.starts, (std::vector<int64_t>{0, 2, 4, 8, 8}));
+  EXPECT_EQ(FromDevice<int64_t>(p.order.as<int64_t>(), 8, exec_), (std::vector<int64_t>{1, 4, 3, 7, 0, 2, 5, 6}));
+  EXPECT_EQ(FromDevice<int64_t>(RowPositions(40, 3, exec_).as<int64_t>(), 3, exec_),
+            (std::vector<int64_t>{40, 41, 42}));
+  const ShardPartition none = PartitionRows(nullptr, 0, 3, exec_);
+  EXPECT_EQ(none.starts, (std::vector<int64_t>{0, 0, 0, 0}));
 }
 
 // ===========================================================================
