@@ -4,9 +4,10 @@
   update_results.py kernels benchmarks/results/kernels_bench.json --command CMD
   update_results.py load    benchmarks/results/load_bench.txt --status N --command CMD
   update_results.py duckdb  benchmarks/results/compare_duckdb.json --command CMD
+  update_results.py shards  benchmarks/results/shard_bench.json --command CMD
 
 Each section lies between `<!-- cpu:NAME:begin -->` and `<!-- cpu:NAME:end -->`
-(NAME = kernels, load, duckdb); everything outside the markers is left as it is.
+(NAME = kernels, load, duckdb, shards); everything outside the markers is left as it is.
 A missing marker pair is an error (the file's structure is kept by hand).
 Used by scripts/bench.sh.
 """
@@ -132,6 +133,16 @@ def duckdb_section(path, command):
             + "![rows/s against rows, ours and DuckDB](results/compare_duckdb.png)\n")
 
 
+def shards_section(path, command):
+    with open(path) as f:
+        data = json.load(f)
+    meta = data["meta"]
+    with open(os.path.join(os.path.dirname(path), "shard_bench.md")) as f:
+        table = f.read().split("\n", 2)[2]  # after the date line and a blank line
+    extra = "- %d rows, %d thread(s) per host device (OMP_NUM_THREADS)" % (meta["rows"], meta["threads_per_device"])
+    return header(command, extra, meta.get("date")) + "\n" + table
+
+
 def splice(name, content):
     with open(RESULTS) as f:
         text = f.read()
@@ -146,7 +157,7 @@ def splice(name, content):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("section", choices=["kernels", "load", "duckdb"])
+    ap.add_argument("section", choices=["kernels", "load", "duckdb", "shards"])
     ap.add_argument("path")
     ap.add_argument("--command", required=True)
     ap.add_argument("--status", type=int, default=0)
@@ -155,6 +166,8 @@ def main():
         content = kernels_section(args.path, args.command)
     elif args.section == "load":
         content = load_section(args.path, args.status, args.command)
+    elif args.section == "shards":
+        content = shards_section(args.path, args.command)
     else:
         content = duckdb_section(args.path, args.command)
     splice(args.section, content)

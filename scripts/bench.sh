@@ -6,6 +6,8 @@
 #   3. our engine against DuckDB (benchmarks/compare_duckdb.py) at 1e6 and 1e7 rows;
 #   4. binary inserts at each sync level beside memory-only, checkpoint rate
 #      and recovery speed (insert-bench --storage; benchmarks/results/storage_bench.txt);
+#   5. one table on --devices=host:2 beside host:1, one thread per device
+#      (benchmarks/shard_bench.py at 1e7 rows);
 # and rewrites the CPU sections of benchmarks/RESULTS.md (between the
 # <!-- cpu:NAME:begin --> / <!-- cpu:NAME:end --> markers) with the figures,
 # the date, the machine and the command.
@@ -61,6 +63,12 @@ GPUDB_PROTO="$BUILD_DIR/proto/gpudb.proto" "$VENV/bin/python" "$REPO/benchmarks/
 echo "== durability: inserts at each sync level, checkpoint, recovery"
 "$BUILD_DIR/benchmarks/insert-bench" --rows=1e6,1e7 --runs=3 --only=grpc,http \
   --storage=memory,none,background,flush,fsync 2>&1 | tee "$RESULTS_DIR/storage_bench.txt"
+
+echo "== shards: host:2 beside host:1, one thread per device"
+GPUDB_BUILD_DIR="$BUILD_DIR" "$VENV/bin/python" "$REPO/benchmarks/shard_bench.py" \
+  --server-binary "$BUILD_DIR/server/gpudb-engine" --rows 1e7 --out-dir "$RESULTS_DIR"
+"${UPDATE[@]}" shards "$RESULTS_DIR/shard_bench.json" \
+  --command "$COMMAND  # runs benchmarks/shard_bench.py --rows 1e7"
 
 echo "== done in $(( $(date +%s) - START )) s; tables rewritten in benchmarks/RESULTS.md"
 }

@@ -11,6 +11,7 @@
 #include "absl/strings/strip.h"
 #include "engine/table/catalog.h"
 #include "engine/expr/expression.h"
+#include "engine/expr/text.h"
 #include "engine/handlers/request.h"
 #include "engine/handlers/registry.h"
 #include "engine/handlers/rows.h"
@@ -410,9 +411,13 @@ bool Mergeable(const std::vector<GroupEntry>& entries) {
       case AggKind::kMin:
       case AggKind::kMax:
       case AggKind::kMean:
+      case AggKind::kVarPop:
+      case AggKind::kVarSamp:
+      case AggKind::kStdPop:
+      case AggKind::kStdSamp:
       case AggKind::kCountDistinct:
         break;
-      default:
+      default:  // arg_min, arg_max: the first row with the extreme, across shards
         return false;
     }
   }
@@ -422,7 +427,10 @@ bool Mergeable(const std::vector<GroupEntry>& entries) {
 // The groups of a distributed table from partial aggregates: each shard
 // groups its rows (keys k0.., and per aggregate: count → c, sum → s, min/max
 // → m, mean → s and c) and the job's device groups the partials again
-// (counts and sums summed, min of mins, max of maxes, mean = sum / count).
+// (counts and sums summed, min of mins, max of maxes, mean = sum / count;
+// variances from each shard's count n, mean m and population variance v:
+// with a shift C, the mean of every partial, M2 = sum(n v + n (m - C)^2) -
+// sum(n (m - C))^2 / sum(n), Chan's merge of (n, m, M2) written as sums).
 // count_distinct: each shard's distinct (keys, value) tuples, made distinct
 // again over all shards, then counted per key; both results have the groups
 // in key order, so they line up row by row. The result is the one
@@ -432,6 +440,7 @@ absl::StatusOr<ResultTable> ShardedGroups(JobContext& ctx, const Table& table, c
                                           const std::string& expression) {
   std::vector<GroupEntry> partial, merge, keys_only;
   std::vector<std::string> key_names;
+  std::vector<size_t> variances;  // entries whose merge needs their shift first
   for (size_t i = 0; i < entries.size(); ++i) {
     const GroupEntry& e = entries[i];
     if (e.aggregate) continue;
@@ -466,6 +475,15 @@ absl::StatusOr<ResultTable> ShardedGroups(JobContext& ctx, const Table& table, c
         merge.push_back(AggregateEntry(a + "_s", AggKind::kSum, a + "_s"));
         merge.push_back(AggregateEntry(a + "_c", AggKind::kSum, a + "_c"));
         break;
+      case AggKind::kVarPop:
+      case AggKind::kVarSamp:
+      case AggKind::kStdPop:
+      case AggKind::kStdSamp:
+        partial.push_back(AggregateEntry(a + "_c", AggKind::kCount, spec.value, field, text));
+        partial.push_back(AggregateEntry(a + "_m", AggKind::kMean, spec.value, field, text));
+        partial.push_back(AggregateEntry(a + "_v", AggKind::kVarPop, spec.value, field, text));
+        variances.push_back(i);
+        break;
       default:  // kCountDistinct: below
         break;
     }
@@ -473,6 +491,22 @@ absl::StatusOr<ResultTable> ShardedGroups(JobContext& ctx, const Table& table, c
   if (partial.size() == key_names.size()) partial.push_back(AggregateEntry("rows", AggKind::kCount, ""));
   auto parts = PartialGroups(ctx, table, partial, expression);
   if (!parts.ok()) return parts.status();
+  for (size_t i : variances) {
+    // The shift: the mean over every partial (one small pass over them).
+    const std::string a = absl::StrCat("a", i);
+    auto overall = LocalGroups(ctx, **parts,
+                               {AggregateEntry("s", AggKind::kSum, absl::StrCat(a, "_c * ", a, "_m")),
+                                AggregateEntry("n", AggKind::kSum, a + "_c")},
+                               "");
+    if (!overall.ok()) return overall.status();
+    const HostColumn s = ToHost(overall->columns()[0].values.view(), true, 0, 1, ctx.exec);
+    const HostColumn n = ToHost(overall->columns()[1].values.view(), true, 0, 1, ctx.exec);
+    const double shift = s.IsValid(0) && n.IsValid(0) && n.IntAt(0) > 0 ? s.FloatAt(0) / n.IntAt(0) : 0.0;
+    const std::string d = absl::StrCat("(", a, "_m - (", NumberLiteral(std::isfinite(shift) ? shift : 0.0), "))");
+    merge.push_back(AggregateEntry(a + "_n", AggKind::kSum, a + "_c"));
+    merge.push_back(AggregateEntry(a + "_d", AggKind::kSum, absl::StrCat(a, "_c * ", d)));
+    merge.push_back(AggregateEntry(a + "_q", AggKind::kSum, absl::StrCat(a, "_c * ", a, "_v + ", a, "_c * ", d, " * ", d)));
+  }
   auto merged = LocalGroups(ctx, **parts, merge.empty() ? keys_only : merge, "");
   if (!merged.ok()) return merged.status();
   parts->reset();
@@ -521,10 +555,18 @@ absl::StatusOr<ResultTable> ShardedGroups(JobContext& ctx, const Table& table, c
       columns.push_back(ResultColumn{e.header, ValueDef(kernels::ValueKind::kInt, e.name, false), std::move(values)});
       continue;
     }
-    if (spec.kind == AggKind::kMean) {
-      // sum / count; null where the count is 0 (the sum is null there too).
-      auto program = CompileExpression(absl::StrCat(a, "_s * 1.0 / ", a, "_c"), merged_type, merged_views,
-                                       ExprUse::kValue);
+    if (spec.kind == AggKind::kMean || std::find(variances.begin(), variances.end(), i) != variances.end()) {
+      // mean: sum / count; null where the count is 0 (the sum is null there
+      // too). Variances: M2 / n or M2 / (n - 1), null where that divides by 0.
+      // abs: a rounding error below 0 (and null stays null, where greatest would not).
+      const std::string m2 = absl::StrCat("abs(", a, "_q - ", a, "_d * ", a, "_d / ", a, "_n)");
+      std::string formula = absl::StrCat(a, "_s * 1.0 / ", a, "_c");
+      if (spec.kind == AggKind::kVarPop || spec.kind == AggKind::kStdPop) formula = absl::StrCat(m2, " / ", a, "_n");
+      if (spec.kind == AggKind::kVarSamp || spec.kind == AggKind::kStdSamp) {
+        formula = absl::StrCat(m2, " / (", a, "_n - 1)");
+      }
+      if (spec.kind == AggKind::kStdPop || spec.kind == AggKind::kStdSamp) formula = absl::StrCat("sqrt(", formula, ")");
+      auto program = CompileExpression(formula, merged_type, merged_views, ExprUse::kValue);
       if (!program.ok()) return program.status();
       kernels::DeviceProgram device_program = kernels::Upload(*program, ctx.exec);
       columns.push_back(ResultColumn{e.header, ValueDef(kernels::ValueKind::kFloat, e.name, true),

@@ -238,9 +238,11 @@ struct PagedRows {
 };
 
 // A distributed table's page: each shard selects its rows and orders them,
-// keeping the first offset + limit (a top-k); those few rows come to the
-// job's device, where they are ordered again (or, unordered, taken in shard
-// order) and paged.
+// keeping the first offset + limit (a top-k); those rows come to the job's
+// device, where they are ordered again (ties, and an unordered read, by
+// position) and paged. A page deep into the order (offset + limit past half
+// a shard's share of the rows) skips the shards' own ordering: most of
+// their rows would come anyway, and one sort of them here costs less.
 absl::StatusOr<PagedRows> ShardedPage(JobContext& ctx, const Table& table, const Json& request,
                                       const std::vector<OrderKey>& order) {
   const int64_t offset = request["offset"].get<int64_t>(), limit = request["limit"].get<int64_t>();
@@ -248,6 +250,7 @@ absl::StatusOr<PagedRows> ShardedPage(JobContext& ctx, const Table& table, const
   const int64_t want = bound.ok() ? bound->end : 0;
   const TableType& type = table.type();
   const size_t n = PartCount(table);
+  const bool deep = !order.empty() && want > table.rows() / static_cast<int64_t>(2 * n);
   std::vector<int64_t> counts(n, 0);
   // Per shard: its first rows in the requested order, then their positions.
   std::vector<std::vector<kernels::Column>> picked(n);
@@ -258,10 +261,12 @@ absl::StatusOr<PagedRows> ShardedPage(JobContext& ctx, const Table& table, const
     const kernels::ColumnView positions = part.positions();
     // A shard's rows are in order of position already.
     const kernels::ColumnView* tiebreak = order.empty() ? nullptr : &positions;
-    if (absl::Status s = OrderRows(part_ctx, part, order, &*rows, OrderField(request), want, tiebreak); !s.ok()) {
-      return s;
+    if (!deep) {
+      if (absl::Status s = OrderRows(part_ctx, part, order, &*rows, OrderField(request), want, tiebreak); !s.ok()) {
+        return s;
+      }
     }
-    const int64_t k = std::min(rows->count, want);
+    const int64_t k = deep ? rows->count : std::min(rows->count, want);
     std::vector<kernels::ColumnView> views = part.views();
     views.push_back(positions);
     for (size_t c = 0; c < views.size(); ++c) {
@@ -308,17 +313,7 @@ absl::StatusOr<PagedRows> ShardedPage(JobContext& ctx, const Table& table, const
 absl::StatusOr<PagedRows> SortedPage(JobContext& ctx, const std::shared_ptr<Table>& table, const Json& request) {
   auto order = RequestedOrder(request);
   if (!order.ok()) return order.status();
-  // Per-shard top-k pays while each shard keeps a small part of its rows; a
-  // page deep into the order is cheaper found over the assembled table.
-  const size_t parts = PartCount(*table);
-  if (parts > 1) {
-    auto bound = ResolvePage(request["offset"].get<int64_t>(), request["limit"].get<int64_t>(),
-                             std::numeric_limits<int64_t>::max() / 4, ctx.limits);
-    const int64_t want = bound.ok() ? bound->end : 0;
-    if (want <= table->rows() / static_cast<int64_t>(2 * parts)) {
-      return ShardedPage(ctx, *table, request, *order);
-    }
-  }
+  if (PartCount(*table) > 1) return ShardedPage(ctx, *table, request, *order);
   std::shared_ptr<Table> local = LocalTable(ctx, table);
   auto rows = SelectRows(ctx, *local, Option(request, "expression"), "options.expression");
   if (!rows.ok()) return rows.status();

@@ -84,7 +84,9 @@ class Device {
   Stream& LeastBusyShardStream();
   // Tasks pending on all job streams.
   int pending() const;
-  // Stops every stream's worker after its queued tasks (Stream::Stop).
+  // Stops every stream's worker after its queued tasks (Stream::Stop), the
+  // job streams', then the shard streams'. REQUIRES: no job of another
+  // device still runs that may fan out to this one (the engine drains first).
   void StopStreams();
 
  private:

@@ -168,6 +168,12 @@ def requests(t):
     add("group_by variances", "aggregate_group_by",
         column_names=["k", "var_pop(d)", "stddev(f)", "arg_min(d, id)"], offset=0, limit=-9999, encoding="json",
         options={"expression": "k <> 7"})
+    add("group_by variances merged", "aggregate_group_by",
+        column_names=["k", "var_pop(d)", "var_samp(d)", "stddev(f)", "stddev_samp(f)", "count(*)"], offset=0,
+        limit=-9999, encoding="json", options={})
+    add("group_by variances one group", "aggregate_group_by",
+        column_names=["var_samp(d)", "stddev_pop(ts)", "var_pop(ts)", "stddev_samp(k)"], offset=0, limit=-9999,
+        encoding="json", options={})
     add("group_by expression keys", "aggregate_group_by",
         column_names=["k / 50 as band", "lower(s) as ls", "count(*) as n", "avg(f)"], offset=0, limit=-9999,
         encoding="json", options={"sort_order": "descending", "expression": "d > -800"})

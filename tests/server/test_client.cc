@@ -310,6 +310,9 @@ server::ServerOptions TestServerOptions(const std::string& devices) {
   options.host = "127.0.0.1";
   options.grpc_port = 0;
   options.engine.devices.spec = devices;
+  // Tables spread over every device even at test sizes, so that the
+  // end-to-end tests (answers against references) cover the shard paths.
+  options.engine.limits.spread_chunk_rows = 64;
   return options;
 }
 

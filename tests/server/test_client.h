@@ -168,7 +168,8 @@ class Flood {
   int refused_ = 0;
 };
 
-// Server options for a test server: 127.0.0.1, a free port, `devices`.
+// Server options for a test server: 127.0.0.1, a free port, `devices`, and
+// tables spread over the devices from 64 rows on (--spread-chunk-rows).
 server::ServerOptions TestServerOptions(const std::string& devices);
 
 // The fixture: a real server per test, a channel and a client.

@@ -15,6 +15,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "engine/jobs/device.h"
 #include "engine/table/host_column.h"
 #include "engine/table/record_codec.h"
@@ -237,7 +239,8 @@ TEST(RunOnDevicesTest, ManyConcurrentFanOutsFinishAndErrorsNameTheDevice) {
     raw.push_back(devices.back().get());
   }
   std::atomic<int> ran{0};
-  std::atomic<int> done{0};
+  absl::Mutex mu;
+  int done = 0;
   for (int job = 0; job < 16; ++job) {
     Stream& stream = raw[job % 2]->stream(0);
     stream.Post([&] {
@@ -246,11 +249,14 @@ TEST(RunOnDevicesTest, ManyConcurrentFanOutsFinishAndErrorsNameTheDevice) {
         return absl::OkStatus();
       });
       EXPECT_TRUE(s.ok()) << s;
-      done.fetch_add(1);
+      absl::MutexLock lock(&mu);
+      ++done;
     });
   }
-  for (auto& d : devices) d->StopStreams();
-  EXPECT_EQ(done.load(), 16);
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(+[](int* n) { return *n == 16; }, &done), absl::Seconds(60)));
+  }
   EXPECT_EQ(ran.load(), 32);
 
   std::vector<std::unique_ptr<Device>> more;
