@@ -263,12 +263,17 @@ Device& Engine::Place(const std::vector<Access>& accesses) {
   std::vector<int> tables(devices_.size(), 0);
   for (const auto& t : catalog_.List()) ++tables[t->device()->index()];
   const auto free_bytes = [](const Device& d) { return d.memory().limit() - d.memory().in_use(); };
-  Device* best = devices_[0].get();
+  Device* best = nullptr;
   for (const auto& d : devices_) {
+    if (!d->failure().ok()) continue;  // a failed device takes no new table
+    if (best == nullptr) {
+      best = d.get();
+      continue;
+    }
     const int n = tables[d->index()], best_n = tables[best->index()];
     if (n < best_n || (n == best_n && free_bytes(*d) > free_bytes(*best))) best = d.get();
   }
-  return *best;
+  return best != nullptr ? *best : *devices_[0];
 }
 
 void Engine::Run(int64_t job_id, const Handler& handler, const Json& request, std::shared_ptr<JobControl> control,
@@ -277,6 +282,10 @@ void Engine::Run(int64_t job_id, const Handler& handler, const Json& request, st
   if (!tracker_.MarkRunning(job_id, absl::StrCat(stream.device().name(), "/", stream.index()))) return;
   if (absl::Now() > control->deadline()) {
     Finish(job_id, absl::DeadlineExceededError("deadline exceeded: the job waited past its timeout_ms and never started"));
+    return;
+  }
+  if (absl::Status failed = stream.device().failure(); !failed.ok()) {
+    Finish(job_id, failed);
     return;
   }
   JobContext ctx{catalog_, stream.device(), stream.exec(), limits_, devices_,
@@ -293,6 +302,7 @@ void Engine::Run(int64_t job_id, const Handler& handler, const Json& request, st
     return Json();
   });
   if (result.ok() && !synced.ok()) result = synced.status();
+  if (!result.ok()) result = stream.device().CheckAfterError(result.status(), stream.exec());
   Finish(job_id, std::move(result));
 }
 

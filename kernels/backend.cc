@@ -22,6 +22,8 @@ void BindThread(const Exec& exec) { OpsFor(exec.backend).BindThread(exec.device)
 
 void Synchronize(const Exec& exec) { OpsFor(exec.backend).Synchronize(exec); }
 
+std::string DeviceFailure(const Exec& exec) { return OpsFor(exec.backend).DeviceFailure(exec); }
+
 void CopyToDevice(void* dst, const void* src, size_t bytes, const Exec& exec) {
   OpsFor(exec.backend).CopyToDevice(dst, src, bytes, exec);
 }

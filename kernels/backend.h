@@ -52,6 +52,12 @@ void BindThread(const Exec& exec);
 // Blocks until all work queued on exec.stream has finished.
 void Synchronize(const Exec& exec);
 
+// Empty while exec's device can run work; after a sticky error (an illegal
+// address, a failed launch, an uncorrectable ECC error: every later call on
+// that device fails too) the error, as the runtime words it. Always empty on
+// the host.
+std::string DeviceFailure(const Exec& exec);
+
 // Copies between host memory and memory of exec's device, ordered on
 // exec.stream. The *Sync variants return after the copy has completed.
 void CopyToDevice(void* dst, const void* src, size_t bytes, const Exec& exec);

@@ -30,7 +30,7 @@ Layout ChooseLayout(const TableType& type, bool replicated, int64_t chunk_rows) 
 std::vector<Device*> TableDevices(const std::vector<std::unique_ptr<Device>>& devices, Device* home) {
   std::vector<Device*> out{home};
   for (const auto& d : devices) {
-    if (d.get() != home) out.push_back(d.get());
+    if (d.get() != home && d->failure().ok()) out.push_back(d.get());
   }
   return out;
 }

@@ -29,7 +29,8 @@ Layout ChooseLayout(const TableType& type, bool replicated, int64_t chunk_rows);
 // over every device of the engine, ctx.device first (its home); a
 // single-device one on ctx.device when there is one device.
 std::shared_ptr<Table> MakeTable(const JobContext& ctx, std::string name, TableType type, bool replicated);
-// The devices a new table goes over, `home` first.
+// The devices a new table goes over: `home` first, then every other device
+// that has not failed.
 std::vector<Device*> TableDevices(const std::vector<std::unique_ptr<Device>>& devices, Device* home);
 
 // The table as one single-device table on ctx.device, for an endpoint that

@@ -101,6 +101,27 @@ void Device::StopStreams() {
   for (auto& s : shard_streams_) s->Stop();
 }
 
+absl::Status Device::failure() const {
+  std::lock_guard<std::mutex> lock(failure_mu_);
+  return failure_;
+}
+
+void Device::MarkFailed(absl::string_view why) {
+  std::lock_guard<std::mutex> lock(failure_mu_);
+  if (!failure_.ok()) return;
+  failure_ = absl::UnavailableError(absl::StrCat(
+      "device ", name_, " has failed (", why,
+      "); the tables and shards on it are unavailable until the server restarts"));
+}
+
+absl::Status Device::CheckAfterError(absl::Status status, const kernels::Exec& exec) {
+  if (status.ok()) return status;
+  const std::string why = kernels::DeviceFailure(exec);
+  if (why.empty()) return status;
+  MarkFailed(why);
+  return failure();
+}
+
 absl::Status GuardKernels(const std::function<absl::Status()>& fn) {
   try {
     return fn();
@@ -117,6 +138,9 @@ absl::Status GuardKernels(const std::function<absl::Status()>& fn) {
 
 absl::Status RunOnDevices(const std::vector<Device*>& devices,
                           const std::function<absl::Status(size_t i, const kernels::Exec& exec)>& fn) {
+  for (Device* d : devices) {
+    if (absl::Status s = d->failure(); !s.ok()) return s;
+  }
   std::vector<absl::Status> results(devices.size());
   absl::Mutex mu;
   size_t left = devices.size();
@@ -128,6 +152,7 @@ absl::Status RunOnDevices(const std::vector<Device*>& devices,
         kernels::Synchronize(*exec);
         return r;
       });
+      s = devices[i]->CheckAfterError(std::move(s), *exec);
       const bool device_error = absl::IsResourceExhausted(s) || absl::IsInternal(s) || absl::IsUnavailable(s);
       if (device_error && !absl::StartsWith(s.message(), devices[i]->name())) {
         s = absl::Status(s.code(), absl::StrCat(devices[i]->name(), ": ", s.message()));

@@ -17,6 +17,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "kernels/backend.h"
 #include "kernels/memory.h"
 
@@ -84,6 +85,17 @@ class Device {
   Stream& LeastBusyShardStream();
   // Tasks pending on all job streams.
   int pending() const;
+
+  // OK while the device runs work; after a sticky failure, Unavailable
+  // naming the device and the error. Safe to call at any time.
+  absl::Status failure() const;
+  // Records that the device can no longer run work (the first failure
+  // stays). Jobs that need it fail from then on; the others go on.
+  void MarkFailed(absl::string_view why);
+  // After a job or shard task on `exec` (one of this device's streams)
+  // failed: whether the device itself has failed (kernels::DeviceFailure),
+  // recorded with MarkFailed; its failure() then, else `status` unchanged.
+  absl::Status CheckAfterError(absl::Status status, const kernels::Exec& exec);
   // Stops every stream's worker after its queued tasks (Stream::Stop), the
   // job streams', then the shard streams'. REQUIRES: no job of another
   // device still runs that may fan out to this one (the engine drains first).
@@ -97,6 +109,8 @@ class Device {
   kernels::MemoryResource memory_;
   std::vector<std::unique_ptr<Stream>> streams_;
   std::vector<std::unique_ptr<Stream>> shard_streams_;
+  mutable std::mutex failure_mu_;
+  absl::Status failure_;  // guarded by failure_mu_
 };
 
 // Runs fn(i, exec) for each devices[i] at once, each on a shard stream of
@@ -106,7 +120,9 @@ class Device {
 // REQUIRES: fn itself does not call RunOnDevices. Returns the first error in
 // device order; an exception from kernels becomes a status as GuardKernels
 // makes it, its message prefixed with the device's name ("host:1: out of
-// memory ..."). Every task has finished when this returns.
+// memory ..."). A device that has failed (Device::failure) fails the call
+// before anything runs; one that fails during it is marked failed. Every
+// task has finished when this returns.
 absl::Status RunOnDevices(const std::vector<Device*>& devices,
                           const std::function<absl::Status(size_t i, const kernels::Exec& exec)>& fn);
 

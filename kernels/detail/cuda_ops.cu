@@ -88,6 +88,25 @@ class CudaOpsImpl final : public AlgorithmOps<CudaOpsImpl> {
   void Synchronize(const Exec& exec) const override {
     Check(cudaStreamSynchronize(AsStream(exec.stream)), "cudaStreamSynchronize");
   }
+  std::string DeviceFailure(const Exec& exec) const override {
+    // A sticky error is returned by every call that follows it.
+    const cudaError_t err = cudaStreamQuery(AsStream(exec.stream));
+    switch (err) {
+      case cudaErrorIllegalAddress:
+      case cudaErrorLaunchFailure:
+      case cudaErrorHardwareStackError:
+      case cudaErrorIllegalInstruction:
+      case cudaErrorMisalignedAddress:
+      case cudaErrorInvalidAddressSpace:
+      case cudaErrorInvalidPc:
+      case cudaErrorECCUncorrectable:
+      case cudaErrorLaunchTimeout:
+      case cudaErrorDevicesUnavailable:
+        return cudaGetErrorString(err);
+      default:
+        return "";
+    }
+  }
   void CopyToDevice(void* dst, const void* src, size_t bytes, const Exec& exec) const override {
     if (bytes == 0) return;
     // The source is pageable host memory that the caller may free on return.
@@ -95,15 +114,17 @@ class CudaOpsImpl final : public AlgorithmOps<CudaOpsImpl> {
           "cudaMemcpyAsync");
     Check(cudaStreamSynchronize(AsStream(exec.stream)), "cudaStreamSynchronize");
   }
+  // Device sources may be on another GPU (a shard's rows brought to the job's
+  // device): cudaMemcpyDefault lets unified addressing find where each side is.
   void CopyToHostSync(void* dst, const void* src, size_t bytes, const Exec& exec) const override {
     if (bytes == 0) return;
-    Check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, AsStream(exec.stream)),
+    Check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, AsStream(exec.stream)),
           "cudaMemcpyAsync");
     Check(cudaStreamSynchronize(AsStream(exec.stream)), "cudaStreamSynchronize");
   }
   void CopyOnDevice(void* dst, const void* src, size_t bytes, const Exec& exec) const override {
     if (bytes == 0) return;
-    Check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, AsStream(exec.stream)),
+    Check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, AsStream(exec.stream)),
           "cudaMemcpyAsync");
   }
   void Fill(void* dst, uint8_t value, size_t bytes, const Exec& exec) const override {

@@ -150,6 +150,7 @@ class HostOpsImpl final : public AnalyticsAlgorithms<HostOpsImpl, AlgorithmOps<H
   void DestroyStream(int, void*) const override {}
   void BindThread(int) const override {}
   void Synchronize(const Exec&) const override {}
+  std::string DeviceFailure(const Exec&) const override { return ""; }
   void CopyToDevice(void* dst, const void* src, size_t bytes, const Exec&) const override {
     if (bytes > 0) std::memcpy(dst, src, bytes);
   }

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "kernels/backend.h"
@@ -64,6 +65,8 @@ class Ops : public AnalyticsOps {
   virtual void DestroyStream(int device, void* stream) const = 0;
   virtual void BindThread(int device) const = 0;
   virtual void Synchronize(const Exec& exec) const = 0;
+  // kernels::DeviceFailure.
+  virtual std::string DeviceFailure(const Exec& exec) const = 0;
   virtual void CopyToDevice(void* dst, const void* src, size_t bytes, const Exec& exec) const = 0;
   virtual void CopyToHostSync(void* dst, const void* src, size_t bytes, const Exec& exec) const = 0;
   virtual void CopyOnDevice(void* dst, const void* src, size_t bytes, const Exec& exec) const = 0;

@@ -191,6 +191,56 @@ TEST(EngineTest, NewTablesSpreadOverDevices) {
   EXPECT_EQ(per_device[2], 2);
 }
 
+// A device that fails (a sticky error, here marked by hand) makes the jobs
+// that need it fail with a clear error; the tables elsewhere keep serving and
+// new tables leave it out.
+TEST(EngineTest, AFailedDeviceMakesItsShardsUnavailableAndTheOthersServe) {
+  EngineOptions options = Options("host:3");
+  options.limits.spread_chunk_rows = 10;
+  auto engine = MakeEngine(options);
+  for (const char* t : {"small", "big"}) {
+    ASSERT_EQ(RunJob(*engine, "/create/table", {{"table_name", t}, {"type_id", R"([["x","double"]])"}}).state,
+              JobState::kDone);
+  }
+  ASSERT_EQ(RunJob(*engine, "/insert/records/random", {{"table_name", "small"}, {"count", 5}}).state, JobState::kDone);
+  ASSERT_EQ(RunJob(*engine, "/insert/records/random", {{"table_name", "big"}, {"count", 300}}).state, JobState::kDone);
+  auto small = engine->catalog().Find("small");
+  auto big = engine->catalog().Find("big");
+  ASSERT_TRUE(small.ok() && big.ok());
+  ASSERT_TRUE((*big)->distributed());
+  // Fail a device that holds some of big's rows and none of small's.
+  Device* failed = nullptr;
+  for (const auto& shard : (*big)->shards()) {
+    if (shard->rows() > 0 && shard->device() != (*small)->device()) failed = shard->device();
+  }
+  ASSERT_NE(failed, nullptr);
+  failed->MarkFailed("an illegal memory access was encountered");
+  const Json stats = {{"column_name", "x"}, {"stats", "count,sum"}};
+  Json on_big = stats, on_small = stats;
+  on_big["table_name"] = "big";
+  on_small["table_name"] = "small";
+  JobSnapshot s = RunJob(*engine, "/aggregate/statistics", on_big);
+  EXPECT_EQ(s.state, JobState::kError);
+  EXPECT_EQ(s.error, absl::StrCat("device ", failed->name(),
+                                  " has failed (an illegal memory access was encountered); the tables and shards on "
+                                  "it are unavailable until the server restarts"));
+  s = RunJob(*engine, "/aggregate/statistics", on_small);
+  EXPECT_EQ(s.state, JobState::kDone) << s.error;
+  // A new table goes over the devices that still work.
+  ASSERT_EQ(RunJob(*engine, "/create/table", {{"table_name", "fresh"}, {"type_id", R"([["x","double"]])"}}).state,
+            JobState::kDone);
+  auto fresh = engine->catalog().Find("fresh");
+  ASSERT_TRUE(fresh.ok());
+  ASSERT_EQ((*fresh)->shards().size(), 2u);
+  for (const auto& shard : (*fresh)->shards()) EXPECT_NE(shard->device(), failed);
+  ASSERT_EQ(RunJob(*engine, "/insert/records/random", {{"table_name", "fresh"}, {"count", 100}}).state,
+            JobState::kDone);
+  Json on_fresh = stats;
+  on_fresh["table_name"] = "fresh";
+  s = RunJob(*engine, "/aggregate/statistics", on_fresh);
+  EXPECT_EQ(s.state, JobState::kDone) << s.error;
+}
+
 TEST(EngineTest, ViewLivesOnItsTablesDevice) {
   auto engine = MakeEngine("host:2");
   ASSERT_EQ(RunJob(*engine, "/create/table", {{"table_name", "a"}, {"type_id", R"([["x","int"]])"}}).state,
