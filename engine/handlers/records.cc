@@ -235,6 +235,9 @@ struct PagedRows {
   RowSet rows;
   Page page;
   std::shared_ptr<Table> table;
+  // For a distributed table: each row of `table`'s position in the
+  // distributed table (its record id); empty otherwise (the row number is).
+  kernels::Column positions;
 };
 
 // A distributed table's page: each shard selects its rows and orders them,
@@ -307,7 +310,7 @@ absl::StatusOr<PagedRows> ShardedPage(JobContext& ctx, const Table& table, const
     return s;
   }
   rows.count = total;
-  return PagedRows{std::move(rows), *page, std::move(local)};
+  return PagedRows{std::move(rows), *page, std::move(local), std::move(positions)};
 }
 
 absl::StatusOr<PagedRows> SortedPage(JobContext& ctx, const std::shared_ptr<Table>& table, const Json& request) {
@@ -324,7 +327,7 @@ absl::StatusOr<PagedRows> SortedPage(JobContext& ctx, const std::shared_ptr<Tabl
     return s;
   }
   if (!page.ok()) return page.status();
-  return PagedRows{*std::move(rows), *page, std::move(local)};
+  return PagedRows{*std::move(rows), *page, std::move(local), {}};
 }
 
 // Rows [0, n) of `columns` as records of `type`: Avro records in `binary`,
@@ -387,7 +390,16 @@ absl::StatusOr<Json> GetRecordsFromCollection(JobContext& ctx, const Json& reque
   EncodeRecords((*table)->type(), columns, n, StringField(request, "encoding"), &records_binary, &records_json);
   Json record_ids = Json::array();
   if (*return_ids) {
-    for (int64_t id : RowIndices(ctx, rows, page.begin, page.end)) record_ids.push_back(absl::StrCat(id));
+    std::vector<int64_t> ids = RowIndices(ctx, rows, page.begin, page.end);
+    if (paged->positions.size() > 0 && !ids.empty()) {
+      // A distributed table's record ids are its rows' positions.
+      kernels::Buffer at(ids.size() * sizeof(int64_t), ctx.exec);
+      kernels::CopyToDevice(at.data(), ids.data(), ids.size() * sizeof(int64_t), ctx.exec);
+      kernels::Column picked =
+          kernels::Gather(paged->positions.view(), at.as<int64_t>(), static_cast<int64_t>(ids.size()), false, ctx.exec);
+      kernels::CopyToHostSync(ids.data(), picked.view().data, ids.size() * sizeof(int64_t), ctx.exec);
+    }
+    for (int64_t id : ids) record_ids.push_back(absl::StrCat(id));
   }
   return Json{{"table_name", StringField(request, "table_name")},
               {"type_names", std::vector<std::string>(n, (*table)->type_id())},

@@ -153,6 +153,8 @@ def requests(t):
         options={"order_by": "c", "expression": "k > 100 or is_null(k)"})
     add("get_records expression", "get_records", offset=0, limit=-9999, encoding="json",
         options={"expression": "k > 100"})
+    add("get_records_from_collection ids", "get_records_from_collection", offset=17, limit=200, encoding="json",
+        options={"return_record_ids": "true"})
     add("get_records_by_column", "get_records_by_column", column_names=["id", "d * 2 as dd", "upper(s) as us", "ts"],
         offset=10, limit=100, encoding="json", options={"order_by": "ts desc"})
     add("get_records_by_column expression", "get_records_by_column", column_names=["id", "s", "f + k as fk"],
