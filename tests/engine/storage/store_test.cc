@@ -332,6 +332,56 @@ std::vector<int64_t> Range(int64_t first, int64_t n) {
 
 const char kRows[] = R"([["id","long"],["s","string"]])";
 
+// Tables over several devices come back with their layout over the devices
+// the new server has, every row in its order of insertion, from the log and
+// from a checkpoint alike.
+TEST(EngineStorageTest, DistributedTablesSurviveARestartOnAnotherDeviceCount) {
+  TempDir dir;
+  EngineOptions three = Options(dir.path());
+  three.devices.spec = "host:3";
+  three.limits.spread_chunk_rows = 16;
+  {
+    auto engine = Open(three);
+    MustRun(*engine, "/create/table", {{"table_name", "spread"}, {"type_id", kRows}});
+    MustRun(*engine, "/create/type", {{"type_definition", kRows}, {"label", "keyed"},
+                                      {"properties", {{"s", {"shard_key"}}}}});
+    auto type = engine->catalog().Types();
+    std::string keyed;
+    for (const auto& [id, t] : type) {
+      if (t.label() == "keyed") keyed = id;
+    }
+    MustRun(*engine, "/create/table", {{"table_name", "sharded"}, {"type_id", keyed}});
+    MustRun(*engine, "/create/table",
+            {{"table_name", "copies"}, {"type_id", kRows}, {"options", {{"is_replicated", "true"}}}});
+    for (const char* t : {"spread", "sharded", "copies"}) {
+      int at = 0;
+      for (int n : {5, 40, 1, 74}) {
+        ASSERT_EQ(Insert(*engine, t, at, n).state, JobState::kDone);
+        at += n;
+      }
+    }
+    auto spread = engine->catalog().Find("spread");
+    ASSERT_TRUE(spread.ok() && (*spread)->distributed());
+    for (const auto& shard : (*spread)->shards()) EXPECT_EQ(shard->rows(), 40);
+  }
+  EngineOptions two = three;
+  two.devices.spec = "host:2";
+  for (int restart = 0; restart < 2; ++restart) {  // from the log; then from the checkpoint at shutdown
+    auto engine = Open(restart == 0 ? two : three);
+    for (const char* t : {"spread", "sharded", "copies"}) {
+      auto ids = Ids(*engine, t);
+      ASSERT_TRUE(ids.ok()) << ids.status();
+      EXPECT_EQ(*ids, Range(0, 120)) << t;
+      auto table = engine->catalog().Find(t);
+      ASSERT_TRUE(table.ok());
+      EXPECT_EQ((*table)->shards().size(), restart == 0 ? 2u : 3u) << t;
+    }
+    EXPECT_EQ((*engine->catalog().Find("sharded"))->layout().kind, Layout::Kind::kSharded);
+    EXPECT_EQ((*engine->catalog().Find("copies"))->layout().kind, Layout::Kind::kReplicated);
+    for (const auto& shard : (*engine->catalog().Find("copies"))->shards()) EXPECT_EQ(shard->rows(), 120);
+  }
+}
+
 TEST(EngineStorageTest, TablesSchemasMetadataAndFinishedJobsSurviveARestart) {
   TempDir dir;
   Json stats;
