@@ -61,6 +61,19 @@ std::shared_ptr<Table> GatherView(JobContext& ctx, const std::string& name, cons
   return view;
 }
 
+// The rows of `part` as a shard of a view named `name`, on ctx's device,
+// keeping their positions. REQUIRES: `part` is a shard; !rows.all.
+std::shared_ptr<Table> GatherViewShard(JobContext& ctx, const std::string& name, const Table& part,
+                                       const RowSet& rows) {
+  std::vector<kernels::Column> columns;
+  const std::vector<kernels::ColumnView> views = part.views();
+  for (size_t c = 0; c < views.size(); ++c) {
+    columns.push_back(kernels::Gather(views[c], rows.data(), rows.count, part.type().column(c).nullable, ctx.exec));
+  }
+  kernels::Column positions = kernels::Gather(part.positions(), rows.data(), rows.count, false, ctx.exec);
+  return Table::Shard(name, part.type(), &ctx.device, std::move(columns), std::move(positions), ctx.exec);
+}
+
 // The view of `rows` of a single-device `table` that view_name asks for, or
 // null when it is empty.
 std::shared_ptr<Table> RequestedView(JobContext& ctx, const Json& request, const Table& table, const RowSet& rows) {
@@ -106,16 +119,7 @@ absl::StatusOr<Json> FilterRows(JobContext& ctx, const Json& request, const Tabl
       parts[i] = GatherView(part_ctx, view_name, part, *rows);
       return absl::OkStatus();
     }
-    // A shard of the view: its rows keep their positions.
-    std::vector<kernels::Column> columns;
-    const std::vector<kernels::ColumnView> views = part.views();
-    for (size_t c = 0; c < views.size(); ++c) {
-      columns.push_back(
-          kernels::Gather(views[c], rows->data(), rows->count, part.type().column(c).nullable, part_ctx.exec));
-    }
-    kernels::Column positions = kernels::Gather(part.positions(), rows->data(), rows->count, false, part_ctx.exec);
-    parts[i] = Table::Shard(view_name, part.type(), &part_ctx.device, std::move(columns), std::move(positions),
-                            part_ctx.exec);
+    parts[i] = GatherViewShard(part_ctx, view_name, part, *rows);
     return absl::OkStatus();
   });
   if (!scanned.ok()) return scanned;
@@ -619,6 +623,35 @@ std::string StringTest(StringMode mode, const std::string& name, const std::stri
   }
 }
 
+// FilterRows for a match on the host: each shard copies its values to the
+// host and matches them there (its own copy of `match`, which may keep
+// state), all at once.
+absl::StatusOr<Json> FilterRowsOnHost(JobContext& ctx, const Json& request, const Table& table,
+                                      const std::vector<int>& columns, const HostMatch& match) {
+  const std::string& view_name = StringField(request, "view_name");
+  const size_t n = PartCount(table);
+  std::vector<int64_t> counts(n, 0);
+  std::vector<std::shared_ptr<Table>> parts(n);
+  absl::Status s = ForEachShard(ctx, table, [&](JobContext& part_ctx, const Table& part, size_t i) -> absl::Status {
+    auto rows = SelectRowsOnHost(part_ctx, part, columns, HostMatch(match));
+    if (!rows.ok()) return rows.status();
+    counts[i] = rows->count;
+    if (view_name.empty()) return absl::OkStatus();
+    parts[i] = n == 1 ? GatherView(part_ctx, view_name, part, *rows) : GatherViewShard(part_ctx, view_name, part, *rows);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  int64_t total = 0;
+  for (int64_t k : counts) total += k;
+  std::shared_ptr<Table> view;
+  if (n == 1) {
+    view = parts[0];
+  } else if (!view_name.empty()) {
+    view = std::make_shared<Table>(view_name, table.type(), table.layout(), std::move(parts), Table::Kind::kView);
+  }
+  return FilterResponse(ctx, request, std::move(view), total);
+}
+
 absl::StatusOr<Json> FilterByStringRows(JobContext& ctx, const Json& request) {
   auto mode = ParseStringMode(StringField(request, "mode"));
   if (!mode.ok()) return mode.status();
@@ -675,10 +708,7 @@ absl::StatusOr<Json> FilterByStringRows(JobContext& ctx, const Json& request) {
     }
     return FilterRows(ctx, request, **table, absl::StrJoin(tests, " or "), "column_names");
   }
-  std::shared_ptr<Table> local = LocalTable(ctx, *table);
-  auto rows = SelectRowsOnHost(ctx, *local, *columns, match);
-  if (!rows.ok()) return rows.status();
-  return FilterResponse(ctx, request, RequestedView(ctx, request, *local, *rows), rows->count);
+  return FilterRowsOnHost(ctx, request, **table, *columns, match);
 }
 
 absl::StatusOr<Json> FilterByString(JobContext& ctx, const Json& request) {
@@ -736,42 +766,17 @@ absl::StatusOr<RowValues> KeyValues(JobContext& ctx, const Table& table, int c, 
   return EvaluateRows(ctx, *from, absl::StrCat("(", def.name, ")"), field);
 }
 
-absl::StatusOr<Json> FilterByTable(JobContext& ctx, const Json& request) {
-  const std::string filter_mode = Option(request, "filter_mode", "in_table");
-  if (filter_mode != "in_table" && filter_mode != "not_in_table") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("options.filter_mode: expected 'in_table' or 'not_in_table', got '", filter_mode, "'"));
-  }
-  const std::string mode = Option(request, "mode", "normal");
-  if (mode != "normal") {
-    return absl::InvalidArgumentError(absl::StrCat("options.mode: only 'normal' is supported, got '", mode,
-                                                   "' (spatial filters need geometry columns)"));
-  }
-  auto table = FindTable(ctx, request, "table_name");
-  if (!table.ok()) return table.status();
-  auto source = FindTable(ctx, request, "source_table_name");
-  if (!source.ok()) return source.status();
-  auto c = FindColumn(**table, request, "column_name");
-  if (!c.ok()) return c.status();
-  auto sc = FindColumn(**source, request, "source_table_column_name");
-  if (!sc.ok()) return sc.status();
-  const ColumnDef& def = (*table)->type().column(*c);
-  const ColumnDef& source_def = (*source)->type().column(*sc);
-  if (std::string(def.avro_type()) != source_def.avro_type()) {
-    return absl::InvalidArgumentError(absl::StrCat("source_table_column_name: '", source_def.name, "' is ",
-                                                   source_def.type_name(), " and column_name '", def.name, "' is ",
-                                                   def.type_name(), "; their types must match"));
-  }
-  if (absl::Status s = CheckViewName(ctx, request); !s.ok()) return s;
-
-  // Both tables whole on the job's device (a replicated source's own copy).
-  std::shared_ptr<Table> local = LocalTable(ctx, *table);
-  auto values = KeyValues(ctx, *local, *c, "column_name");
+// The rows of `table` (on ctx's device) whose column `c` value is among
+// the values of `source`'s column `sc` (or, with !in_table, is not, nulls
+// aside): their count, and with `want_rows` their indices.
+absl::StatusOr<RowSet> RowsInSource(JobContext& ctx, const Table& table, int c, const Table& source, int sc,
+                                    bool in_table, bool want_rows) {
+  auto values = KeyValues(ctx, table, c, "column_name");
   if (!values.ok()) return values.status();
-  auto source_values = KeyValues(ctx, *LocalTable(ctx, *source), *sc, "source_table_column_name");
+  auto source_values = KeyValues(ctx, source, sc, "source_table_column_name");
   if (!source_values.ok()) return source_values.status();
-  const int64_t n = local->rows();
-  if (n == 0) return FilterResponse(ctx, request, RequestedView(ctx, request, *local, RowSet{false, 0, {}}), 0);
+  const int64_t n = table.rows();
+  if (n == 0) return RowSet{false, 0, {}};
   // The source's values that can match: not null, not NaN.
   ColumnDef value_def = values->def;
   value_def.name = "v";
@@ -812,9 +817,9 @@ absl::StatusOr<Json> FilterByTable(JobContext& ctx, const Json& request) {
 
   // A row is in the source when its group begins with a source row.
   const std::string rule =
-      filter_mode == "in_table" ? absl::StrCat("first < ", m) : absl::StrCat("first >= ", m, " and not is_null(v)");
+      in_table ? absl::StrCat("first < ", m) : absl::StrCat("first >= ", m, " and not is_null(v)");
   RowSet rows;
-  if (StringField(request, "view_name").empty()) {
+  if (!want_rows) {
     auto count = CountRows(ctx, *membership, rule, "column_name");
     if (!count.ok()) return count.status();
     rows.count = *count;
@@ -824,7 +829,68 @@ absl::StatusOr<Json> FilterByTable(JobContext& ctx, const Json& request) {
     rows = *std::move(selected);
   }
   rows.all = false;
-  return FilterResponse(ctx, request, RequestedView(ctx, request, *local, rows), rows.count);
+  return rows;
+}
+
+absl::StatusOr<Json> FilterByTable(JobContext& ctx, const Json& request) {
+  const std::string filter_mode = Option(request, "filter_mode", "in_table");
+  if (filter_mode != "in_table" && filter_mode != "not_in_table") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.filter_mode: expected 'in_table' or 'not_in_table', got '", filter_mode, "'"));
+  }
+  const std::string mode = Option(request, "mode", "normal");
+  if (mode != "normal") {
+    return absl::InvalidArgumentError(absl::StrCat("options.mode: only 'normal' is supported, got '", mode,
+                                                   "' (spatial filters need geometry columns)"));
+  }
+  auto table = FindTable(ctx, request, "table_name");
+  if (!table.ok()) return table.status();
+  auto source = FindTable(ctx, request, "source_table_name");
+  if (!source.ok()) return source.status();
+  auto c = FindColumn(**table, request, "column_name");
+  if (!c.ok()) return c.status();
+  auto sc = FindColumn(**source, request, "source_table_column_name");
+  if (!sc.ok()) return sc.status();
+  const ColumnDef& def = (*table)->type().column(*c);
+  const ColumnDef& source_def = (*source)->type().column(*sc);
+  if (std::string(def.avro_type()) != source_def.avro_type()) {
+    return absl::InvalidArgumentError(absl::StrCat("source_table_column_name: '", source_def.name, "' is ",
+                                                   source_def.type_name(), " and column_name '", def.name, "' is ",
+                                                   def.type_name(), "; their types must match"));
+  }
+  if (absl::Status s = CheckViewName(ctx, request); !s.ok()) return s;
+  const bool in_table = filter_mode == "in_table";
+  const std::string& view_name = StringField(request, "view_name");
+  const size_t n = PartCount(**table);
+  if (n == 1) {
+    // Both tables whole on the job's device (a replicated source's own copy).
+    std::shared_ptr<Table> local = LocalTable(ctx, *table);
+    auto rows = RowsInSource(ctx, *local, *c, *LocalTable(ctx, *source), *sc, in_table, !view_name.empty());
+    if (!rows.ok()) return rows.status();
+    return FilterResponse(ctx, request, RequestedView(ctx, request, *local, *rows), rows->count);
+  }
+  // Shard by shard: each against a replicated source's copy on its device
+  // (no rows move), else against the source's values brought to it.
+  const bool replicated = (*source)->layout().kind == Layout::Kind::kReplicated && (*source)->distributed();
+  std::shared_ptr<Table> source_here = replicated ? nullptr : LocalTable(ctx, *source);
+  std::vector<int64_t> counts(n, 0);
+  std::vector<std::shared_ptr<Table>> parts(n);
+  absl::Status s = ForEachShard(ctx, **table, [&](JobContext& part_ctx, const Table& part, size_t i) -> absl::Status {
+    const Table& from = replicated ? *(*source)->ShardOn(&part_ctx.device) : *source_here;
+    auto rows = RowsInSource(part_ctx, part, *c, from, *sc, in_table, !view_name.empty());
+    if (!rows.ok()) return rows.status();
+    counts[i] = rows->count;
+    if (!view_name.empty()) parts[i] = GatherViewShard(part_ctx, view_name, part, *rows);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  int64_t total = 0;
+  for (int64_t k : counts) total += k;
+  std::shared_ptr<Table> view;
+  if (!view_name.empty()) {
+    view = std::make_shared<Table>(view_name, (*table)->type(), (*table)->layout(), std::move(parts), Table::Kind::kView);
+  }
+  return FilterResponse(ctx, request, std::move(view), total);
 }
 
 }  // namespace
