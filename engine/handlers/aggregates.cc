@@ -277,11 +277,12 @@ GroupEntry KeyEntry(std::string name, std::string expr, std::string field = "") 
 }
 
 GroupEntry AggregateEntry(std::string name, AggKind kind, std::string value, std::string field = "",
-                          std::string text = "") {
+                          std::string text = "", std::string target = "") {
   AggregateSpec spec;
   spec.kind = kind;
   spec.count_star = value.empty();
   spec.value = std::move(value);
+  spec.target = std::move(target);
   return GroupEntry{name, name, spec, std::move(text), std::move(field)};
 }
 
@@ -416,8 +417,10 @@ bool Mergeable(const std::vector<GroupEntry>& entries) {
       case AggKind::kStdPop:
       case AggKind::kStdSamp:
       case AggKind::kCountDistinct:
+      case AggKind::kArgMin:
+      case AggKind::kArgMax:
         break;
-      default:  // arg_min, arg_max: the first row with the extreme, across shards
+      default:
         return false;
     }
   }
@@ -431,8 +434,11 @@ bool Mergeable(const std::vector<GroupEntry>& entries) {
 // variances from each shard's count n, mean m and population variance v:
 // with a shift C, the mean of every partial, M2 = sum(n v + n (m - C)^2) -
 // sum(n (m - C))^2 / sum(n), Chan's merge of (n, m, M2) written as sums).
-// count_distinct: each shard's distinct (keys, value) tuples, made distinct
-// again over all shards, then counted per key; both results have the groups
+// arg_min/arg_max: each shard's extreme, the target there and that row's
+// position; the partials ordered by position, the first with the extreme
+// wins (the first row with it, as on one device). count_distinct: each
+// shard's distinct (keys, value) tuples, made distinct again over all
+// shards, then counted per key; both results have the groups
 // in key order, so they line up row by row. The result is the one
 // LocalGroups gives over every row (up to the order of floating-point sums).
 // REQUIRES: Mergeable(entries).
@@ -484,6 +490,14 @@ absl::StatusOr<ResultTable> ShardedGroups(JobContext& ctx, const Table& table, c
         partial.push_back(AggregateEntry(a + "_v", AggKind::kVarPop, spec.value, field, text));
         variances.push_back(i);
         break;
+      case AggKind::kArgMin:
+      case AggKind::kArgMax:
+        // The extreme, the target there, and that row's position (for ties).
+        partial.push_back(AggregateEntry(a + "_m", spec.kind == AggKind::kArgMin ? AggKind::kMin : AggKind::kMax,
+                                         spec.value, field, text));
+        partial.push_back(AggregateEntry(a + "_t", spec.kind, spec.value, field, text, spec.target));
+        partial.push_back(AggregateEntry(a + "_p", spec.kind, spec.value, field, text, kRowPosition));
+        break;
       default:  // kCountDistinct: below
         break;
     }
@@ -509,7 +523,6 @@ absl::StatusOr<ResultTable> ShardedGroups(JobContext& ctx, const Table& table, c
   }
   auto merged = LocalGroups(ctx, **parts, merge.empty() ? keys_only : merge, "");
   if (!merged.ok()) return merged.status();
-  parts->reset();
   std::map<std::string, const ResultColumn*> by_name;
   for (const ResultColumn& c : merged->columns()) by_name[c.def.name] = &c;
   const TableType merged_type = merged->type();
@@ -529,6 +542,29 @@ absl::StatusOr<ResultTable> ShardedGroups(JobContext& ctx, const Table& table, c
       continue;
     }
     const AggregateSpec& spec = *e.aggregate;
+    if (spec.kind == AggKind::kArgMin || spec.kind == AggKind::kArgMax) {
+      RowSet order;
+      order.count = (*parts)->rows();
+      if (absl::Status s = OrderRows(ctx, **parts, {OrderKey{a + "_p", false}}, &order, "column_names"); !s.ok()) {
+        return s;
+      }
+      std::vector<kernels::Column> sorted;
+      const std::vector<kernels::ColumnView> views = (*parts)->views();
+      for (size_t c = 0; c < views.size(); ++c) {
+        sorted.push_back(kernels::Gather(views[c], order.data(), order.count, (*parts)->type().column(c).nullable,
+                                         ctx.exec));
+      }
+      auto by_position = std::make_shared<Table>("", (*parts)->type(), &ctx.device, Table::Kind::kView);
+      by_position->Replace(std::move(sorted), ctx.exec).IgnoreError();  // no journal: cannot fail
+      std::vector<GroupEntry> pick = keys_only;
+      pick.push_back(AggregateEntry("x", spec.kind, a + "_m", "", "", a + "_t"));
+      auto picked = LocalGroups(ctx, *by_position, pick, "");
+      if (!picked.ok()) return picked.status();
+      std::vector<ResultColumn> got = std::move(*picked).TakeColumns();
+      ResultColumn& x = got.back();
+      columns.push_back(ResultColumn{e.header, ResultDef(x.def, e.name, true), std::move(x.values)});
+      continue;
+    }
     if (spec.kind == AggKind::kCountDistinct) {
       // Distinct (keys, value) per shard, distinct again here, counted per key.
       std::vector<GroupEntry> tuples, recount = keys_only;

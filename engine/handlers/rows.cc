@@ -101,6 +101,11 @@ absl::StatusOr<RowValues> EvaluateRows(JobContext& ctx, const Table& table, cons
                                        absl::string_view field) {
   RowValues out;
   const std::string trimmed(absl::StripAsciiWhitespace(text));
+  if (trimmed == kRowPosition && table.positions().size == table.rows() && table.rows() > 0) {
+    out.view = table.positions();
+    out.def = ValueDef(kernels::ValueKind::kInt, trimmed, false);
+    return out;
+  }
   if (const int c = table.type().Find(trimmed); c >= 0) {
     out.view = table.views()[c];
     out.def = table.type().column(c);

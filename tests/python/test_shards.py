@@ -176,6 +176,11 @@ def requests(t):
     add("group_by variances one group", "aggregate_group_by",
         column_names=["var_samp(d)", "stddev_pop(ts)", "var_pop(ts)", "stddev_samp(k)"], offset=0, limit=-9999,
         encoding="json", options={})
+    add("group_by arg_min arg_max", "aggregate_group_by",
+        column_names=["c", "arg_min(d, id)", "arg_max(f, s)", "arg_min(k, ts)", "count(*)"], offset=0, limit=-9999,
+        encoding="json", options={})
+    add("group_by arg ties", "aggregate_group_by", column_names=["k", "arg_max(f, id)", "arg_min(c, s)"], offset=0,
+        limit=-9999, encoding="json", options={"expression": "k is not null"})
     add("group_by expression keys", "aggregate_group_by",
         column_names=["k / 50 as band", "lower(s) as ls", "count(*) as n", "avg(f)"], offset=0, limit=-9999,
         encoding="json", options={"sort_order": "descending", "expression": "d > -800"})
