@@ -19,7 +19,9 @@ expressions, group-by with every aggregate, having, order_by and paging, unique,
 histograms, statistics with percentiles and cardinality, statistics by range, filter by table with
 a replicated source) and the responses must be equal: the same rows in the same order, floating
 point sums to 1e-9. On the four-device server /show/table must report where the rows are: every
-row of one key on one shard, the spread table on every device, the replicated table whole on each.
+row of one key on one shard, the spread table on every device, the replicated table whole on each;
+then eight clients at once insert into the spread and sharded tables between reads of them, and
+every call must answer and every row be there once.
 
 Needs gpudb, grpcio, grpcio-tools. Exit status 0 means pass.
 """
@@ -242,6 +244,59 @@ def layout_checks(db, rows):
     check(int(a["device_bytes"]) == sum(b) and min(b) > 0, "replicated bytes: %s" % a)
 
 
+def concurrent_clients(url, rows):
+    """Eight clients at once on the four-device server: inserts into the spread and sharded tables
+    between filters, group-bys and sorted reads of them; every call answers OK and every row
+    inserted is there once."""
+    import threading
+    import gpudb
+
+    errors = []
+    inserted = {"spread": 0, "by_k": 0}
+    lock = threading.Lock()
+
+    def client(n):
+        db = gpudb.GPUdb(host=url)
+        rng = random.Random(n)
+        for i in range(25):
+            t = "spread" if (n + i) % 2 else "by_k"
+            op = i % 5
+            if op == 0:
+                batch = [json.dumps(dict(r, id=100000 + n * 1000 + i * 10 + j)) for j, r in enumerate(rng.sample(rows, 10))]
+                r = db.insert_records(table_name=t, data=batch, list_encoding="json", options={})
+                with lock:
+                    inserted[t] += 10
+            elif op == 1:
+                r = db.filter(table_name=t, view_name="", expression="k = %d or d > 0" % rng.randrange(200), options={})
+            elif op == 2:
+                r = db.aggregate_group_by(table_name=t, column_names=["k", "count(*)", "avg(d)", "count_distinct(s)"],
+                                          offset=0, limit=-9999, encoding="json", options={})
+            elif op == 3:
+                r = db.get_records(table_name=t, offset=rng.randrange(100), limit=50, encoding="json",
+                                   options={"sort_by": "ts", "sort_order": "descending"})
+            else:
+                r = db.aggregate_statistics(table_name=t, column_name="d", stats="count,mean,percentile(50)", options={})
+            if r["status_info"]["status"] != "OK":
+                with lock:
+                    errors.append(r["status_info"]["message"])
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(120)
+    check(not any(th.is_alive() for th in threads), "concurrent clients: a client did not finish in 120 s")
+    check(not errors, "concurrent clients: %d errors, first %s" % (len(errors), errors[:1]))
+    db = gpudb.GPUdb(host=url)
+    for t, n in inserted.items():
+        size = db.show_table(table_name=t, options={})["sizes"][0]
+        check(size == len(rows) + n, "%s: %d rows after %d inserted concurrently" % (t, size, n))
+        ids = db.aggregate_unique(table_name=t, column_name="id", offset=0, limit=-9999, encoding="json",
+                                  options={})
+        check(json.loads(ids["json_encoded_response"])["column_1"].__len__() == len(rows) + n,
+              "%s: every id once" % t)
+
+
 def run(binary, tmp, pb, rpc):
     import gpudb
 
@@ -266,6 +321,7 @@ def run(binary, tmp, pb, rpc):
                 check(not why, "%s: one device and four differ: %s" % (what, why))
                 compared += 1
         print("compared %d responses" % compared, flush=True)
+        guarded("concurrent clients", concurrent_clients, "http://127.0.0.1:%d" % four.http_port, rows)
         # Errors read the same too.
         for db in dbs[1:]:
             for method, kwargs, want in [
