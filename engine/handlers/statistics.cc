@@ -292,20 +292,6 @@ absl::StatusOr<Json> AggregateStatistics(JobContext& ctx, const Json& request) {
 const char* const kRangeStats[] = {"count",    "sum", "mean", "stdv",  "variance", "skew",
                                    "kurtosis", "min", "max",  "first", "last",     "weighted_average"};
 
-// The statistics that are one aggregate of the values of a bin.
-const kernels::AggKind* ValueAggregate(const std::string& stat) {
-  static constexpr struct {
-    const char* name;
-    kernels::AggKind kind;
-  } kAggregates[] = {{"sum", kernels::AggKind::kSum},      {"mean", kernels::AggKind::kMean},
-                     {"stdv", kernels::AggKind::kStdSamp}, {"variance", kernels::AggKind::kVarSamp},
-                     {"min", kernels::AggKind::kMin},      {"max", kernels::AggKind::kMax}};
-  for (const auto& a : kAggregates) {
-    if (stat == a.name) return &a.kind;
-  }
-  return nullptr;
-}
-
 // The bins of a request: the rows in some bin grouped by bin, and the bin of
 // each group.
 struct Bins {
@@ -466,11 +452,132 @@ absl::StatusOr<std::vector<kernels::Moments>> GroupMoments(JobContext& ctx, cons
   return moments;
 }
 
+// One bin's share of the statistics from one part of a table, to merge with
+// the other parts': its rows, the moments of its values, its first and last
+// value (with the order and the row's position that decide them) and its
+// weighted sums.
+struct BinPart {
+  int64_t rows = 0;
+  kernels::Moments m;
+  bool has_order = false;
+  double first_order = 0, first_position = 0, first_value = 0;
+  double last_order = 0, last_position = 0, last_value = 0;
+  double weighted = 0, weights = 0;
+};
+
+// The bins of one part (a single-device table or a shard) as BinParts.
+absl::StatusOr<std::vector<BinPart>> BinParts(JobContext& ctx, const Table& table, const Json& request,
+                                              const std::vector<std::string>& wanted, bool need_moments) {
+  const std::string order_column = Option(request, "order_column_name");
+  const std::string weight_column = Option(request, "weight_column_name");
+  const std::string& value_column = StringField(request, "value_column_name");
+  const auto wants = [&](std::initializer_list<const char*> names) {
+    for (const char* n : names) {
+      if (std::find(wanted.begin(), wanted.end(), n) != wanted.end()) return true;
+    }
+    return false;
+  };
+  auto value = NumericValues(ctx, table, value_column, "value_column_name");
+  if (!value.ok()) return value.status();
+  std::optional<RowValues> order, weighted, weights, position;
+  if (wants({"first", "last"})) {
+    if (order_column.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("options.order_column_name: '",
+                                                     wants({"first"}) ? "first" : "last",
+                                                     "' is the value at the least or greatest order; name the "
+                                                     "column that orders the rows"));
+    }
+    // The order of the rows that have a value: first and last skip nulls.
+    auto o = EvaluateRows(ctx, table, order_column, "options.order_column_name");
+    if (!o.ok()) return o.status();
+    o = EvaluateRows(ctx, table, absl::StrCat("if(is_null(", value_column, "), null, ", order_column, ")"),
+                     "options.order_column_name");
+    if (!o.ok()) return o.status();
+    order = *std::move(o);
+    // A shard's rows' positions break ties as one device's row order does.
+    auto p = EvaluateRows(ctx, table, kRowPosition, "options.order_column_name");
+    if (p.ok()) position = *std::move(p);
+  }
+  if (wants({"weighted_average"})) {
+    if (weight_column.empty()) {
+      return absl::InvalidArgumentError("options.weight_column_name: weighted_average needs a weight column");
+    }
+    // Rows where either is null do not count.
+    auto w = NumericValues(ctx, table, weight_column, "options.weight_column_name");
+    if (!w.ok()) return w.status();
+    auto wx = EvaluateRows(ctx, table, absl::StrCat("(", value_column, ") * (", weight_column, ")"),
+                           "options.weight_column_name");
+    if (!wx.ok()) return wx.status();
+    auto wn = EvaluateRows(ctx, table, absl::StrCat("(", weight_column, ") + 0 * (", value_column, ")"),
+                           "options.weight_column_name");
+    if (!wn.ok()) return wn.status();
+    weighted = *std::move(wx);
+    weights = *std::move(wn);
+  }
+
+  auto bins = MakeBins(ctx, table, request, need_moments);
+  if (!bins.ok()) return bins.status();
+  if (absl::Status s = ctx.checkpoint(1, 2); !s.ok()) return s;
+  const auto aggregate = [&](kernels::AggKind kind, const RowValues* of, const RowValues* target) {
+    return PerBin(ctx, *bins,
+                  kernels::Aggregate(bins->groups, kind, of != nullptr ? &of->view : nullptr,
+                                     target != nullptr ? &target->view : nullptr, ctx.exec));
+  };
+  std::vector<BinPart> out(static_cast<size_t>(bins->count));
+  const std::vector<double> rows = aggregate(kernels::AggKind::kCount, nullptr, nullptr);
+  for (size_t b = 0; b < out.size(); ++b) out[b].rows = static_cast<int64_t>(rows[b]);
+  if (need_moments) {
+    auto m = GroupMoments(ctx, *bins, *value);
+    if (!m.ok()) return m.status();
+    for (int64_t g = 0; g < bins->groups.count; ++g) out[bins->of_group[g]].m = (*m)[g];
+  } else if (wants({"sum", "mean", "stdv", "variance", "min", "max"})) {
+    const std::vector<double> n = aggregate(kernels::AggKind::kCount, &*value, nullptr);
+    const std::vector<double> sum = aggregate(kernels::AggKind::kSum, &*value, nullptr);
+    const std::vector<double> min = aggregate(kernels::AggKind::kMin, &*value, nullptr);
+    const std::vector<double> max = aggregate(kernels::AggKind::kMax, &*value, nullptr);
+    const std::vector<double> mean = aggregate(kernels::AggKind::kMean, &*value, nullptr);
+    const std::vector<double> var = aggregate(kernels::AggKind::kVarPop, &*value, nullptr);
+    for (size_t b = 0; b < out.size(); ++b) {
+      kernels::Moments& m = out[b].m;
+      m.count = static_cast<int64_t>(n[b]);
+      if (m.count == 0) continue;
+      m.sum = sum[b];
+      m.min = min[b];
+      m.max = max[b];
+      m.mean = mean[b];
+      m.m2 = var[b] * n[b];
+    }
+  }
+  if (order) {
+    const std::vector<double> ordered = aggregate(kernels::AggKind::kCount, &*order, nullptr);
+    const std::vector<double> first_order = aggregate(kernels::AggKind::kMin, &*order, nullptr);
+    const std::vector<double> first = aggregate(kernels::AggKind::kArgMin, &*order, &*value);
+    const std::vector<double> last_order = aggregate(kernels::AggKind::kMax, &*order, nullptr);
+    const std::vector<double> last = aggregate(kernels::AggKind::kArgMax, &*order, &*value);
+    std::vector<double> first_position(out.size(), 0), last_position(out.size(), 0);
+    if (position) {
+      first_position = aggregate(kernels::AggKind::kArgMin, &*order, &*position);
+      last_position = aggregate(kernels::AggKind::kArgMax, &*order, &*position);
+    }
+    for (size_t b = 0; b < out.size(); ++b) {
+      out[b] = BinPart{out[b].rows, out[b].m, ordered[b] > 0, first_order[b], first_position[b], first[b],
+                       last_order[b], last_position[b], last[b], 0, 0};
+    }
+  }
+  if (weighted) {
+    const std::vector<double> wx = aggregate(kernels::AggKind::kSum, &*weighted, nullptr);
+    const std::vector<double> w = aggregate(kernels::AggKind::kSum, &*weights, nullptr);
+    for (size_t b = 0; b < out.size(); ++b) {
+      out[b].weighted = wx[b];
+      out[b].weights = w[b];
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<Json> AggregateStatisticsByRange(JobContext& ctx, const Json& request) {
-  auto found = FindTable(ctx, request, "table_name");
-  if (!found.ok()) return found.status();
-  // Bins need the whole table on one device.
-  std::shared_ptr<Table> table = LocalTable(ctx, *found);
+  auto table = FindTable(ctx, request, "table_name");
+  if (!table.ok()) return table.status();
   std::vector<std::string> wanted;
   bool need_moments = false;
   for (const std::string& text : SplitTopLevel(StringField(request, "stats"), ',')) {
@@ -487,77 +594,59 @@ absl::StatusOr<Json> AggregateStatisticsByRange(JobContext& ctx, const Json& req
         "options.additional_column_names: not supported (Kinetica does not document how the statistics of more "
         "value columns are keyed in the response); ask once per value column");
   }
-  const std::string order_column = Option(request, "order_column_name");
-  const std::string weight_column = Option(request, "weight_column_name");
-  const std::string& value_column = StringField(request, "value_column_name");
-  auto value = NumericValues(ctx, *table, value_column, "value_column_name");
-  if (!value.ok()) return value.status();
-  std::optional<RowValues> order, weighted, weights;
-  for (const std::string& stat : wanted) {
-    if ((stat == "first" || stat == "last") && !order) {
-      if (order_column.empty()) {
-        return absl::InvalidArgumentError(absl::StrCat("options.order_column_name: '", stat,
-                                                       "' is the value at the least or greatest order; name the "
-                                                       "column that orders the rows"));
+  // Each part bins its rows on its device; the bins' shares merge here.
+  std::vector<std::vector<BinPart>> parts(PartCount(**table));
+  absl::Status s = ForEachShard(ctx, **table, [&](JobContext& part_ctx, const Table& part, size_t i) -> absl::Status {
+    auto bins = BinParts(part_ctx, part, request, wanted, need_moments);
+    if (!bins.ok()) return bins.status();
+    parts[i] = *std::move(bins);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  std::vector<BinPart> bins = std::move(parts[0]);
+  for (size_t i = 1; i < parts.size(); ++i) {
+    for (size_t b = 0; b < bins.size(); ++b) {
+      BinPart& to = bins[b];
+      const BinPart& from = parts[i][b];
+      to.rows += from.rows;
+      to.m = kernels::MergeMoments(to.m, from.m);
+      to.weighted += from.weighted;
+      to.weights += from.weights;
+      if (!from.has_order) continue;
+      const auto before = [](double order, double position, double other_order, double other_position) {
+        return order < other_order || (order == other_order && position < other_position);
+      };
+      if (!to.has_order || before(from.first_order, from.first_position, to.first_order, to.first_position)) {
+        to.first_order = from.first_order;
+        to.first_position = from.first_position;
+        to.first_value = from.first_value;
       }
-      // The order of the rows that have a value: first and last skip nulls.
-      auto o = EvaluateRows(ctx, *table, order_column, "options.order_column_name");
-      if (!o.ok()) return o.status();
-      o = EvaluateRows(ctx, *table, absl::StrCat("if(is_null(", value_column, "), null, ", order_column, ")"),
-                       "options.order_column_name");
-      if (!o.ok()) return o.status();
-      order = *std::move(o);
-    }
-    if (stat == "weighted_average" && !weights) {
-      if (weight_column.empty()) {
-        return absl::InvalidArgumentError("options.weight_column_name: weighted_average needs a weight column");
+      if (!to.has_order || from.last_order > to.last_order ||
+          (from.last_order == to.last_order && from.last_position < to.last_position)) {
+        to.last_order = from.last_order;
+        to.last_position = from.last_position;
+        to.last_value = from.last_value;
       }
-      // Rows where either is null do not count.
-      auto w = NumericValues(ctx, *table, weight_column, "options.weight_column_name");
-      if (!w.ok()) return w.status();
-      auto wx = EvaluateRows(ctx, *table, absl::StrCat("(", value_column, ") * (", weight_column, ")"),
-                             "options.weight_column_name");
-      if (!wx.ok()) return wx.status();
-      auto wn = EvaluateRows(ctx, *table, absl::StrCat("(", weight_column, ") + 0 * (", value_column, ")"),
-                             "options.weight_column_name");
-      if (!wn.ok()) return wn.status();
-      weighted = *std::move(wx);
-      weights = *std::move(wn);
+      to.has_order = true;
     }
-  }
-
-  auto bins = MakeBins(ctx, *table, request, need_moments);
-  if (!bins.ok()) return bins.status();
-  if (absl::Status s = ctx.checkpoint(1, 2); !s.ok()) return s;
-  const auto aggregate = [&](kernels::AggKind kind, const RowValues* of, const RowValues* target) {
-    return PerBin(ctx, *bins,
-                  kernels::Aggregate(bins->groups, kind, of != nullptr ? &of->view : nullptr,
-                                     target != nullptr ? &target->view : nullptr, ctx.exec));
-  };
-  std::vector<kernels::Moments> moments;
-  if (need_moments) {
-    auto m = GroupMoments(ctx, *bins, *value);
-    if (!m.ok()) return m.status();
-    moments = *std::move(m);
   }
   Json stats = Json::object();
-  stats["count"] = aggregate(kernels::AggKind::kCount, nullptr, nullptr);
+  std::vector<double> count;
+  for (const BinPart& b : bins) count.push_back(static_cast<double>(b.rows));
+  stats["count"] = count;
   for (const std::string& stat : wanted) {
-    std::vector<double> v;
     if (stat == "count") continue;
-    if (const kernels::AggKind* kind = ValueAggregate(stat)) {
-      v = aggregate(*kind, &*value, nullptr);
-    } else if (stat == "first") {
-      v = aggregate(kernels::AggKind::kArgMin, &*order, &*value);
-    } else if (stat == "last") {
-      v = aggregate(kernels::AggKind::kArgMax, &*order, &*value);
-    } else if (stat == "weighted_average") {
-      v = aggregate(kernels::AggKind::kSum, &*weighted, nullptr);
-      const std::vector<double> total = aggregate(kernels::AggKind::kSum, &*weights, nullptr);
-      for (size_t b = 0; b < v.size(); ++b) v[b] = total[b] != 0 ? v[b] / total[b] : 0.0;
-    } else {  // skew, kurtosis
-      v.assign(static_cast<size_t>(bins->count), 0.0);
-      for (int64_t g = 0; g < bins->groups.count; ++g) v[bins->of_group[g]] = *MomentStatistic(stat, moments[g]);
+    std::vector<double> v;
+    for (const BinPart& b : bins) {
+      if (stat == "first" || stat == "last") {
+        v.push_back(!b.has_order ? 0.0 : stat == "first" ? b.first_value : b.last_value);
+      } else if (stat == "weighted_average") {
+        v.push_back(b.weights != 0 ? b.weighted / b.weights : 0.0);
+      } else if (b.m.count == 0) {
+        v.push_back(0.0);  // a bin without values
+      } else {
+        v.push_back(*MomentStatistic(stat, b.m));
+      }
     }
     stats[stat] = v;
   }

@@ -203,6 +203,12 @@ def requests(t):
         options={"weight_column_name": "f"})
     add("statistics by range", "aggregate_statistics_by_range", select_expression="d > 0", column_name="k",
         value_column_name="d", stats="count,mean,sum,min", start=0, end=200, interval=20, options={})
+    add("statistics by range first last", "aggregate_statistics_by_range", select_expression="", column_name="d",
+        value_column_name="f", stats="count,first,last,skew,kurtosis,weighted_average,variance,max",
+        start=-2000, end=2000, interval=100, options={"order_column_name": "k", "weight_column_name": "id"})
+    add("statistics by range listed", "aggregate_statistics_by_range", select_expression="not is_null(k)",
+        column_name="c", value_column_name="d", stats="count,mean,stdv,first,last", start=0, end=0, interval=0,
+        options={"bin_values": "ab,abc,b,zz9", "order_column_name": "ts"})
     add("filter_by_table", "filter_by_table", view_name="", column_name="k", source_table_name="replicated",
         source_table_column_name="k", options={"filter_mode": "not_in_table"})
     add("filter_by_table view", "filter_by_table", view_name="ft_" + t, column_name="s",
