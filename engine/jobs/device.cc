@@ -1,6 +1,10 @@
 #include "engine/jobs/device.h"
 
+#include <omp.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
 
 #include <exception>
 #include <new>
@@ -51,6 +55,10 @@ int Stream::pending() const {
 
 void Stream::Run() {
   kernels::BindThread(exec_);
+  // OpenMP's thread count is the calling thread's: set it for this worker.
+  if (device_->backend() == kernels::Backend::kHost && device_->host_threads() > 0) {
+    omp_set_num_threads(device_->host_threads());
+  }
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
@@ -65,10 +73,11 @@ void Stream::Run() {
   }
 }
 
-Device::Device(int index, kernels::Backend backend, int ordinal, size_t memory_limit, int streams)
+Device::Device(int index, kernels::Backend backend, int ordinal, size_t memory_limit, int streams, int host_threads)
     : index_(index),
       backend_(backend),
       ordinal_(ordinal),
+      host_threads_(host_threads),
       name_(absl::StrCat(kernels::BackendName(backend), ":", ordinal)),
       memory_(backend, ordinal, name_, memory_limit) {
   for (int i = 0; i < streams; ++i) streams_.push_back(std::make_unique<Stream>(this, i));
@@ -243,11 +252,14 @@ absl::StatusOr<std::vector<std::unique_ptr<Device>>> CreateDevices(const DeviceO
     devices.push_back(std::make_unique<Device>(static_cast<int>(devices.size()), kernels::Backend::kCuda,
                                                ordinal, limit, options.streams_per_device));
   }
+  const char* omp_threads = std::getenv("OMP_NUM_THREADS");
+  const int host_threads =
+      hosts > 1 && (omp_threads == nullptr || *omp_threads == '\0') ? std::max(1, omp_get_num_procs() / hosts) : 0;
   for (int i = 0; i < hosts; ++i) {
     size_t limit = options.memory_limit;
     if (limit == 0) limit = HostMemoryBytes() / 2 / static_cast<size_t>(hosts);
     devices.push_back(std::make_unique<Device>(static_cast<int>(devices.size()), kernels::Backend::kHost, i,
-                                               limit, options.streams_per_device));
+                                               limit, options.streams_per_device, host_threads));
   }
   return devices;
 }

@@ -63,8 +63,10 @@ class Stream {
 
 class Device {
  public:
-  // `memory_limit` bytes (must be > 0); `streams` >= 1.
-  Device(int index, kernels::Backend backend, int ordinal, size_t memory_limit, int streams);
+  // `memory_limit` bytes (must be > 0); `streams` >= 1. `host_threads`: on
+  // a host device, the OpenMP threads each of its streams' kernels use (0:
+  // OpenMP's default).
+  Device(int index, kernels::Backend backend, int ordinal, size_t memory_limit, int streams, int host_threads = 0);
   Device(const Device&) = delete;
   Device& operator=(const Device&) = delete;
 
@@ -73,6 +75,7 @@ class Device {
   const std::string& name() const { return name_; }
   kernels::Backend backend() const { return backend_; }
   int ordinal() const { return ordinal_; }
+  int host_threads() const { return host_threads_; }
   kernels::MemoryResource& memory() { return memory_; }
   const kernels::MemoryResource& memory() const { return memory_; }
 
@@ -105,6 +108,7 @@ class Device {
   const int index_;
   const kernels::Backend backend_;
   const int ordinal_;
+  const int host_threads_;
   const std::string name_;
   kernels::MemoryResource memory_;
   std::vector<std::unique_ptr<Stream>> streams_;
@@ -139,6 +143,8 @@ struct DeviceOptions {
   // Bytes per device; 0 = the default: 90% of a GPU's memory, or half of the
   // host's physical memory shared among host devices.
   size_t memory_limit = 0;
+  // Several host devices share the cores: each one's kernels use cores /
+  // devices threads (at least 1), unless OMP_NUM_THREADS is set.
 };
 
 // Creates the devices `options` asks for. InvalidArgument names the flag
