@@ -288,7 +288,11 @@ void Engine::Run(int64_t job_id, const Handler& handler, const Json& request, st
     Finish(job_id, failed);
     return;
   }
-  JobContext ctx{catalog_, stream.device(), stream.exec(), limits_, devices_,
+  JobContext ctx{catalog_,
+                 stream.device(),
+                 stream.exec(),
+                 limits_,
+                 devices_,
                  [this, job_id, control](int64_t done, int64_t total) {
                    const int64_t percent = total > 0 ? done * 100 / total : 0;
                    tracker_.SetProgress(job_id, static_cast<int>(std::clamp<int64_t>(percent, 0, 99)));

@@ -9,13 +9,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "engine/table/catalog.h"
 #include "engine/expr/expression.h"
 #include "engine/expr/text.h"
-#include "engine/handlers/request.h"
 #include "engine/handlers/registry.h"
+#include "engine/handlers/request.h"
 #include "engine/handlers/rows.h"
 #include "engine/handlers/shards.h"
+#include "engine/table/catalog.h"
 #include "engine/table/host_column.h"
 #include "engine/table/result_table.h"
 #include "kernels/filter.h"
@@ -396,8 +396,8 @@ absl::StatusOr<std::shared_ptr<Table>> PartialGroups(JobContext& ctx, const Tabl
     std::vector<kernels::ColumnView> views;
     for (const auto& p : parts) views.push_back(p->columns()[c].values.view());
     const kernels::Column& v = shape[c].values;
-    columns.push_back(ResultColumn{shape[c].header, shape[c].def,
-                                   Concatenate(views, v.type(), v.width(), v.nullable(), ctx.exec)});
+    columns.push_back(
+        ResultColumn{shape[c].header, shape[c].def, Concatenate(views, v.type(), v.width(), v.nullable(), ctx.exec)});
   }
   return ResultAsTable(ctx, ResultTable(std::move(columns)));
 }
@@ -519,7 +519,8 @@ absl::StatusOr<ResultTable> ShardedGroups(JobContext& ctx, const Table& table, c
     const std::string d = absl::StrCat("(", a, "_m - (", NumberLiteral(std::isfinite(shift) ? shift : 0.0), "))");
     merge.push_back(AggregateEntry(a + "_n", AggKind::kSum, a + "_c"));
     merge.push_back(AggregateEntry(a + "_d", AggKind::kSum, absl::StrCat(a, "_c * ", d)));
-    merge.push_back(AggregateEntry(a + "_q", AggKind::kSum, absl::StrCat(a, "_c * ", a, "_v + ", a, "_c * ", d, " * ", d)));
+    merge.push_back(
+        AggregateEntry(a + "_q", AggKind::kSum, absl::StrCat(a, "_c * ", a, "_v + ", a, "_c * ", d, " * ", d)));
   }
   auto merged = LocalGroups(ctx, **parts, merge.empty() ? keys_only : merge, "");
   if (!merged.ok()) return merged.status();
@@ -551,8 +552,8 @@ absl::StatusOr<ResultTable> ShardedGroups(JobContext& ctx, const Table& table, c
       std::vector<kernels::Column> sorted;
       const std::vector<kernels::ColumnView> views = (*parts)->views();
       for (size_t c = 0; c < views.size(); ++c) {
-        sorted.push_back(kernels::Gather(views[c], order.data(), order.count, (*parts)->type().column(c).nullable,
-                                         ctx.exec));
+        sorted.push_back(
+            kernels::Gather(views[c], order.data(), order.count, (*parts)->type().column(c).nullable, ctx.exec));
       }
       auto by_position = std::make_shared<Table>("", (*parts)->type(), &ctx.device, Table::Kind::kView);
       by_position->Replace(std::move(sorted), ctx.exec).IgnoreError();  // no journal: cannot fail
@@ -601,7 +602,8 @@ absl::StatusOr<ResultTable> ShardedGroups(JobContext& ctx, const Table& table, c
       if (spec.kind == AggKind::kVarSamp || spec.kind == AggKind::kStdSamp) {
         formula = absl::StrCat(m2, " / (", a, "_n - 1)");
       }
-      if (spec.kind == AggKind::kStdPop || spec.kind == AggKind::kStdSamp) formula = absl::StrCat("sqrt(", formula, ")");
+      if (spec.kind == AggKind::kStdPop || spec.kind == AggKind::kStdSamp)
+        formula = absl::StrCat("sqrt(", formula, ")");
       auto program = CompileExpression(formula, merged_type, merged_views, ExprUse::kValue);
       if (!program.ok()) return program.status();
       kernels::DeviceProgram device_program = kernels::Upload(*program, ctx.exec);
@@ -645,9 +647,9 @@ absl::StatusOr<Json> GroupBy(JobContext& ctx, const Json& request) {
     GroupEntry e;
     e.expr = aliased->expr;
     e.header = aliased->alias.empty() ? aliased->expr : aliased->alias;
-    e.name = !aliased->alias.empty() ? aliased->alias
+    e.name = !aliased->alias.empty()                     ? aliased->alias
              : (*table)->type().Find(aliased->expr) >= 0 ? aliased->expr
-                                                          : ColumnName(e.header, i);
+                                                         : ColumnName(e.header, i);
     if (auto parsed = ParseAggregate(aliased->expr, field)) {
       if (!parsed->ok()) return parsed->status();
       e.aggregate = **parsed;
@@ -723,8 +725,7 @@ absl::StatusOr<DistinctValues> Distinct(JobContext& ctx, const Table& table, con
     if (!rows.ok()) return rows.status();
     auto value = EvaluateRows(part_ctx, part, column, "column_name");
     if (!value.ok()) return value.status();
-    kernels::Groups groups =
-        kernels::GroupRows({value->view}, rows->data(), rows->count, Unordered(), part_ctx.exec);
+    kernels::Groups groups = kernels::GroupRows({value->view}, rows->data(), rows->count, Unordered(), part_ctx.exec);
     kernels::Buffer first = kernels::GroupFirstRows(groups, part_ctx.exec);
     parts[i] = DistinctValues{
         kernels::Gather(value->view, first.as<int64_t>(), groups.count, value->def.nullable, part_ctx.exec),
@@ -794,8 +795,7 @@ absl::StatusOr<Extremes> ExtremesOf(JobContext& ctx, const Table& table, const s
     if (!present.ok()) return present.status();
     if (*present > 0) {
       const int64_t n = table.rows();
-      kernels::Column ends =
-          kernels::Gather(value->view, order.as<int64_t>() + (n - *present), 1, false, ctx.exec);
+      kernels::Column ends = kernels::Gather(value->view, order.as<int64_t>() + (n - *present), 1, false, ctx.exec);
       kernels::Column last = kernels::Gather(value->view, order.as<int64_t>() + (n - 1), 1, false, ctx.exec);
       out.strings = std::make_pair(std::string(ToHost(ends.view(), false, 0, 1, ctx.exec).StringAt(0)),
                                    std::string(ToHost(last.view(), false, 0, 1, ctx.exec).StringAt(0)));
@@ -806,7 +806,8 @@ absl::StatusOr<Extremes> ExtremesOf(JobContext& ctx, const Table& table, const s
   if (!program.ok()) return absl::InvalidArgumentError(absl::StrCat("column_name: ", program.status().message()));
   kernels::DeviceProgram device_program = kernels::Upload(*program, ctx.exec);
   absl::Status scanned = ForEachChunk(ctx, table.rows(), [&](int64_t begin, int64_t end) {
-    out.numbers = kernels::MergeMoments(out.numbers, kernels::ComputeMoments(device_program.view, begin, end, ctx.exec));
+    out.numbers =
+        kernels::MergeMoments(out.numbers, kernels::ComputeMoments(device_program.view, begin, end, ctx.exec));
   });
   if (!scanned.ok()) return scanned;
   return out;
@@ -861,8 +862,8 @@ absl::StatusOr<Json> Histogram(JobContext& ctx, const Json& request) {
     auto value = EvaluateRows(part_ctx, part, StringField(request, "column_name"), "column_name");
     if (!value.ok()) return value.status();
     if (value->def.is_string()) {
-      return absl::InvalidArgumentError(absl::StrCat("column_name: a histogram needs a numeric column, not ",
-                                                     value->def.type_name()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("column_name: a histogram needs a numeric column, not ", value->def.type_name()));
     }
     std::optional<RowValues> weights;
     if (!weight_column.empty()) {

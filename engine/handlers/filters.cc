@@ -105,23 +105,24 @@ absl::StatusOr<Json> FilterRows(JobContext& ctx, const Json& request, const Tabl
   const size_t n = PartCount(table);
   std::vector<int64_t> counts(n, 0);
   std::vector<std::shared_ptr<Table>> parts(n);
-  absl::Status scanned = ForEachShard(ctx, table, [&](JobContext& part_ctx, const Table& part, size_t i) -> absl::Status {
-    if (view_name.empty()) {
-      auto count = CountRows(part_ctx, part, expression, field);
-      if (!count.ok()) return count.status();
-      counts[i] = *count;
-      return absl::OkStatus();
-    }
-    auto rows = SelectRows(part_ctx, part, expression, field);
-    if (!rows.ok()) return rows.status();
-    counts[i] = rows->count;
-    if (n == 1) {
-      parts[i] = GatherView(part_ctx, view_name, part, *rows);
-      return absl::OkStatus();
-    }
-    parts[i] = GatherViewShard(part_ctx, view_name, part, *rows);
-    return absl::OkStatus();
-  });
+  absl::Status scanned =
+      ForEachShard(ctx, table, [&](JobContext& part_ctx, const Table& part, size_t i) -> absl::Status {
+        if (view_name.empty()) {
+          auto count = CountRows(part_ctx, part, expression, field);
+          if (!count.ok()) return count.status();
+          counts[i] = *count;
+          return absl::OkStatus();
+        }
+        auto rows = SelectRows(part_ctx, part, expression, field);
+        if (!rows.ok()) return rows.status();
+        counts[i] = rows->count;
+        if (n == 1) {
+          parts[i] = GatherView(part_ctx, view_name, part, *rows);
+          return absl::OkStatus();
+        }
+        parts[i] = GatherViewShard(part_ctx, view_name, part, *rows);
+        return absl::OkStatus();
+      });
   if (!scanned.ok()) return scanned;
   int64_t total = 0;
   for (int64_t c : counts) total += c;
@@ -637,7 +638,8 @@ absl::StatusOr<Json> FilterRowsOnHost(JobContext& ctx, const Json& request, cons
     if (!rows.ok()) return rows.status();
     counts[i] = rows->count;
     if (view_name.empty()) return absl::OkStatus();
-    parts[i] = n == 1 ? GatherView(part_ctx, view_name, part, *rows) : GatherViewShard(part_ctx, view_name, part, *rows);
+    parts[i] =
+        n == 1 ? GatherView(part_ctx, view_name, part, *rows) : GatherViewShard(part_ctx, view_name, part, *rows);
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
@@ -816,8 +818,7 @@ absl::StatusOr<RowSet> RowsInSource(JobContext& ctx, const Table& table, int c, 
   if (absl::Status s = ctx.checkpoint(2, 3); !s.ok()) return s;
 
   // A row is in the source when its group begins with a source row.
-  const std::string rule =
-      in_table ? absl::StrCat("first < ", m) : absl::StrCat("first >= ", m, " and not is_null(v)");
+  const std::string rule = in_table ? absl::StrCat("first < ", m) : absl::StrCat("first >= ", m, " and not is_null(v)");
   RowSet rows;
   if (!want_rows) {
     auto count = CountRows(ctx, *membership, rule, "column_name");
@@ -888,7 +889,8 @@ absl::StatusOr<Json> FilterByTable(JobContext& ctx, const Json& request) {
   for (int64_t k : counts) total += k;
   std::shared_ptr<Table> view;
   if (!view_name.empty()) {
-    view = std::make_shared<Table>(view_name, (*table)->type(), (*table)->layout(), std::move(parts), Table::Kind::kView);
+    view =
+        std::make_shared<Table>(view_name, (*table)->type(), (*table)->layout(), std::move(parts), Table::Kind::kView);
   }
   return FilterResponse(ctx, request, std::move(view), total);
 }

@@ -143,7 +143,8 @@ absl::StatusOr<LoadPlan> ReadLoadPlan(const Json& request) {
           absl::StrCat("create_table_options.", key, ": expected 'true' or 'false', got '", *value, "'"));
     }
   }
-  if (const std::string* v = FindOption(request["create_table_options"], "is_replicated")) plan.replicated = *v == "true";
+  if (const std::string* v = FindOption(request["create_table_options"], "is_replicated"))
+    plan.replicated = *v == "true";
   if (!request["modify_columns"].empty()) return Unsupported("modify_columns");
 
   io::ReadOptions& read = plan.read;
@@ -299,8 +300,7 @@ absl::Status WriteBadRecords(JobContext& ctx, const std::string& name, const io:
                      "' exists and is not a table of line_number long, line_rejected string, error_message string"));
   }
   if (check_only) return absl::OkStatus();
-  std::shared_ptr<Table> table =
-      found.ok() ? *found : MakeTable(ctx, name, type, /*replicated=*/false);
+  std::shared_ptr<Table> table = found.ok() ? *found : MakeTable(ctx, name, type, /*replicated=*/false);
   if (!found.ok()) {
     if (auto id = ctx.catalog.AddType(type); !id.ok()) return id.status();
     if (absl::Status s = ctx.catalog.Add(table); !s.ok()) {

@@ -8,13 +8,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "engine/handlers/request.h"
+#include "engine/expr/expression.h"
 #include "engine/handlers/registry.h"
+#include "engine/handlers/request.h"
 #include "engine/handlers/rows.h"
 #include "engine/handlers/shards.h"
 #include "engine/table/record_codec.h"
 #include "engine/table/result_table.h"
-#include "engine/expr/expression.h"
 #include "kernels/gather.h"
 #include "kernels/materialize.h"
 #include "kernels/random.h"
@@ -257,33 +257,34 @@ absl::StatusOr<PagedRows> ShardedPage(JobContext& ctx, const Table& table, const
   std::vector<int64_t> counts(n, 0);
   // Per shard: its first rows in the requested order, then their positions.
   std::vector<std::vector<kernels::Column>> picked(n);
-  absl::Status scanned = ForEachShard(ctx, table, [&](JobContext& part_ctx, const Table& part, size_t i) -> absl::Status {
-    auto rows = SelectRows(part_ctx, part, Option(request, "expression"), "options.expression");
-    if (!rows.ok()) return rows.status();
-    counts[i] = rows->count;
-    const kernels::ColumnView positions = part.positions();
-    // A shard's rows are in order of position already.
-    const kernels::ColumnView* tiebreak = order.empty() ? nullptr : &positions;
-    if (!deep) {
-      if (absl::Status s = OrderRows(part_ctx, part, order, &*rows, OrderField(request), want, tiebreak); !s.ok()) {
-        return s;
-      }
-    }
-    const int64_t k = deep ? rows->count : std::min(rows->count, want);
-    std::vector<kernels::ColumnView> views = part.views();
-    views.push_back(positions);
-    for (size_t c = 0; c < views.size(); ++c) {
-      const bool nullable = c < type.size() && type.column(c).nullable;
-      if (rows->all) {
-        kernels::Column head(views[c].type, views[c].width, nullable);
-        head.Append(kernels::SliceRows(views[c], 0, k), part_ctx.exec);
-        picked[i].push_back(std::move(head));
-      } else {
-        picked[i].push_back(kernels::Gather(views[c], rows->data(), k, nullable, part_ctx.exec));
-      }
-    }
-    return absl::OkStatus();
-  });
+  absl::Status scanned =
+      ForEachShard(ctx, table, [&](JobContext& part_ctx, const Table& part, size_t i) -> absl::Status {
+        auto rows = SelectRows(part_ctx, part, Option(request, "expression"), "options.expression");
+        if (!rows.ok()) return rows.status();
+        counts[i] = rows->count;
+        const kernels::ColumnView positions = part.positions();
+        // A shard's rows are in order of position already.
+        const kernels::ColumnView* tiebreak = order.empty() ? nullptr : &positions;
+        if (!deep) {
+          if (absl::Status s = OrderRows(part_ctx, part, order, &*rows, OrderField(request), want, tiebreak); !s.ok()) {
+            return s;
+          }
+        }
+        const int64_t k = deep ? rows->count : std::min(rows->count, want);
+        std::vector<kernels::ColumnView> views = part.views();
+        views.push_back(positions);
+        for (size_t c = 0; c < views.size(); ++c) {
+          const bool nullable = c < type.size() && type.column(c).nullable;
+          if (rows->all) {
+            kernels::Column head(views[c].type, views[c].width, nullable);
+            head.Append(kernels::SliceRows(views[c], 0, k), part_ctx.exec);
+            picked[i].push_back(std::move(head));
+          } else {
+            picked[i].push_back(kernels::Gather(views[c], rows->data(), k, nullable, part_ctx.exec));
+          }
+        }
+        return absl::OkStatus();
+      });
   if (!scanned.ok()) return scanned;
   int64_t total = 0;
   for (int64_t c : counts) total += c;

@@ -75,7 +75,6 @@ absl::StatusOr<RowValues> EvaluateRows(JobContext& ctx, const Table& table, cons
 // counts every selected row. `tiebreak` (a column of `table`'s rows), when
 // given, orders rows with equal keys, ascending.
 absl::Status OrderRows(JobContext& ctx, const Table& table, const std::vector<OrderKey>& keys, RowSet* rows,
-                       absl::string_view field, int64_t needed = -1,
-                       const kernels::ColumnView* tiebreak = nullptr);
+                       absl::string_view field, int64_t needed = -1, const kernels::ColumnView* tiebreak = nullptr);
 
 }  // namespace engine

@@ -44,7 +44,8 @@ std::shared_ptr<Table> MakeTable(const JobContext& ctx, std::string name, TableT
 std::vector<const Table*> Parts(const JobContext& ctx, const Table& table) {
   if (!table.distributed()) return {&table};
   const std::shared_ptr<Table> local = table.ShardOn(&ctx.device);
-  if (table.layout().kind == Layout::Kind::kReplicated) return {local != nullptr ? local.get() : table.shards()[0].get()};
+  if (table.layout().kind == Layout::Kind::kReplicated)
+    return {local != nullptr ? local.get() : table.shards()[0].get()};
   std::vector<const Table*> parts;
   for (const auto& s : table.shards()) {
     if (s->rows() > 0) parts.push_back(s.get());
@@ -78,8 +79,7 @@ absl::Status ForEachShard(JobContext& ctx, const Table& table, const ShardFn& fn
   absl::Mutex mu;
   std::vector<std::pair<int64_t, int64_t>> progress(parts.size(), {0, 0});
   return RunOnDevices(devices, [&](size_t i, const kernels::Exec& exec) {
-    JobContext part_ctx{ctx.catalog, *devices[i], exec, ctx.limits, ctx.devices,
-                        [&, i](int64_t done, int64_t total) {
+    JobContext part_ctx{ctx.catalog, *devices[i], exec, ctx.limits, ctx.devices, [&, i](int64_t done, int64_t total) {
                           absl::MutexLock lock(&mu);
                           progress[i] = {done, total};
                           int64_t all_done = 0, all_total = 0;

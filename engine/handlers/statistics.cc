@@ -156,16 +156,17 @@ struct SortedValues {
 };
 
 absl::StatusOr<SortedValues> SortValues(JobContext& ctx, const Table& table, const std::string& column) {
-  auto values = GatherParts(ctx, table, [&](JobContext& part_ctx, const Table& part) -> absl::StatusOr<kernels::Column> {
-    auto program = CompileExpression(column, part.type(), part.views(), ExprUse::kNumber);
-    if (!program.ok()) return absl::InvalidArgumentError(absl::StrCat("column_name: ", program.status().message()));
-    kernels::DeviceProgram device_program = kernels::Upload(*program, part_ctx.exec);
-    kernels::Column all = kernels::Materialize(device_program.view, 0, part.rows(), true, part_ctx.exec);
-    auto present = SelectRows(part_ctx, part, absl::StrCat("not is_null(", column, ")"), "column_name");
-    if (!present.ok()) return present.status();
-    if (present->all) return all;
-    return kernels::Gather(all.view(), present->data(), present->count, false, part_ctx.exec);
-  });
+  auto values =
+      GatherParts(ctx, table, [&](JobContext& part_ctx, const Table& part) -> absl::StatusOr<kernels::Column> {
+        auto program = CompileExpression(column, part.type(), part.views(), ExprUse::kNumber);
+        if (!program.ok()) return absl::InvalidArgumentError(absl::StrCat("column_name: ", program.status().message()));
+        kernels::DeviceProgram device_program = kernels::Upload(*program, part_ctx.exec);
+        kernels::Column all = kernels::Materialize(device_program.view, 0, part.rows(), true, part_ctx.exec);
+        auto present = SelectRows(part_ctx, part, absl::StrCat("not is_null(", column, ")"), "column_name");
+        if (!present.ok()) return present.status();
+        if (present->all) return all;
+        return kernels::Gather(all.view(), present->data(), present->count, false, part_ctx.exec);
+      });
   if (!values.ok()) return values.status();
   SortedValues out;
   out.values = *std::move(values);
@@ -176,15 +177,16 @@ absl::StatusOr<SortedValues> SortValues(JobContext& ctx, const Table& table, con
 
 // The distinct non-null values of a column or expression.
 absl::StatusOr<int64_t> Cardinality(JobContext& ctx, const Table& table, const std::string& column) {
-  auto distinct = GatherParts(ctx, table, [&](JobContext& part_ctx, const Table& part) -> absl::StatusOr<kernels::Column> {
-    auto values = EvaluateRows(part_ctx, part, column, "column_name");
-    if (!values.ok()) return values.status();
-    auto present = SelectRows(part_ctx, part, absl::StrCat("not is_null(", column, ")"), "column_name");
-    if (!present.ok()) return present.status();
-    kernels::Groups groups = kernels::GroupRows({values->view}, present->data(), present->count, part_ctx.exec);
-    kernels::Buffer first = kernels::GroupFirstRows(groups, part_ctx.exec);
-    return kernels::Gather(values->view, first.as<int64_t>(), groups.count, false, part_ctx.exec);
-  });
+  auto distinct =
+      GatherParts(ctx, table, [&](JobContext& part_ctx, const Table& part) -> absl::StatusOr<kernels::Column> {
+        auto values = EvaluateRows(part_ctx, part, column, "column_name");
+        if (!values.ok()) return values.status();
+        auto present = SelectRows(part_ctx, part, absl::StrCat("not is_null(", column, ")"), "column_name");
+        if (!present.ok()) return present.status();
+        kernels::Groups groups = kernels::GroupRows({values->view}, present->data(), present->count, part_ctx.exec);
+        kernels::Buffer first = kernels::GroupFirstRows(groups, part_ctx.exec);
+        return kernels::Gather(values->view, first.as<int64_t>(), groups.count, false, part_ctx.exec);
+      });
   if (!distinct.ok()) return distinct.status();
   if (PartCount(table) == 1) return distinct->size();
   return kernels::GroupRows({distinct->view()}, nullptr, distinct->size(), ctx.exec).count;
@@ -240,9 +242,11 @@ absl::StatusOr<Json> AggregateStatistics(JobContext& ctx, const Json& request) {
         return absl::InvalidArgumentError("options.weight_column_name: weighted_average needs a weight column");
       }
       // Rows where either is null do not count.
-      auto wx = TableMoments(ctx, **table, absl::StrCat("(", column, ") * (", weight, ")"), "options.weight_column_name");
+      auto wx =
+          TableMoments(ctx, **table, absl::StrCat("(", column, ") * (", weight, ")"), "options.weight_column_name");
       if (!wx.ok()) return wx.status();
-      auto w = TableMoments(ctx, **table, absl::StrCat("(", weight, ") + 0 * (", column, ")"), "options.weight_column_name");
+      auto w =
+          TableMoments(ctx, **table, absl::StrCat("(", weight, ") + 0 * (", column, ")"), "options.weight_column_name");
       if (!w.ok()) return w.status();
       v = w->sum != 0 ? wx->sum / w->sum : 0.0;
     } else if (stat.name == "cardinality" || stat.name == "estimated_cardinality") {
@@ -560,8 +564,17 @@ absl::StatusOr<std::vector<BinPart>> BinParts(JobContext& ctx, const Table& tabl
       last_position = aggregate(kernels::AggKind::kArgMax, &*order, &*position);
     }
     for (size_t b = 0; b < out.size(); ++b) {
-      out[b] = BinPart{out[b].rows, out[b].m, ordered[b] > 0, first_order[b], first_position[b], first[b],
-                       last_order[b], last_position[b], last[b], 0, 0};
+      out[b] = BinPart{out[b].rows,
+                       out[b].m,
+                       ordered[b] > 0,
+                       first_order[b],
+                       first_position[b],
+                       first[b],
+                       last_order[b],
+                       last_position[b],
+                       last[b],
+                       0,
+                       0};
     }
   }
   if (weighted) {

@@ -5,10 +5,10 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "engine/table/catalog.h"
+#include "engine/handlers/registry.h"
 #include "engine/handlers/request.h"
 #include "engine/handlers/shards.h"
-#include "engine/handlers/registry.h"
+#include "engine/table/catalog.h"
 
 namespace engine {
 namespace {

@@ -118,9 +118,9 @@ absl::Status Device::failure() const {
 void Device::MarkFailed(absl::string_view why) {
   std::lock_guard<std::mutex> lock(failure_mu_);
   if (!failure_.ok()) return;
-  failure_ = absl::UnavailableError(absl::StrCat(
-      "device ", name_, " has failed (", why,
-      "); the tables and shards on it are unavailable until the server restarts"));
+  failure_ =
+      absl::UnavailableError(absl::StrCat("device ", name_, " has failed (", why,
+                                          "); the tables and shards on it are unavailable until the server restarts"));
 }
 
 absl::Status Device::CheckAfterError(absl::Status status, const kernels::Exec& exec) {
@@ -172,7 +172,8 @@ absl::Status RunOnDevices(const std::vector<Device*>& devices,
     });
   }
   absl::MutexLock lock(&mu);
-  mu.Await(absl::Condition(+[](size_t* n) { return *n == 0; }, &left));
+  mu.Await(absl::Condition(
+      +[](size_t* n) { return *n == 0; }, &left));
   for (absl::Status& s : results) {
     if (!s.ok()) return s;
   }
@@ -258,8 +259,8 @@ absl::StatusOr<std::vector<std::unique_ptr<Device>>> CreateDevices(const DeviceO
   for (int i = 0; i < hosts; ++i) {
     size_t limit = options.memory_limit;
     if (limit == 0) limit = HostMemoryBytes() / 2 / static_cast<size_t>(hosts);
-    devices.push_back(std::make_unique<Device>(static_cast<int>(devices.size()), kernels::Backend::kHost, i,
-                                               limit, options.streams_per_device, host_threads));
+    devices.push_back(std::make_unique<Device>(static_cast<int>(devices.size()), kernels::Backend::kHost, i, limit,
+                                               options.streams_per_device, host_threads));
   }
   return devices;
 }

@@ -14,10 +14,14 @@ namespace engine {
 
 const char* Layout::name() const {
   switch (kind) {
-    case Kind::kSingle: return "single";
-    case Kind::kSharded: return "sharded";
-    case Kind::kSpread: return "spread";
-    case Kind::kReplicated: return "replicated";
+    case Kind::kSingle:
+      return "single";
+    case Kind::kSharded:
+      return "sharded";
+    case Kind::kSpread:
+      return "spread";
+    case Kind::kReplicated:
+      return "replicated";
   }
   return "single";
 }
@@ -175,8 +179,8 @@ absl::Status Table::RouteRows(const std::vector<kernels::ColumnView>& columns, c
       std::vector<int64_t> have(count);
       int64_t total = n;
       for (size_t s = 0; s < count; ++s) total += have[s] = shards_[s]->rows();
-      const int64_t share = std::max<int64_t>(
-          layout_.chunk_rows, (total + static_cast<int64_t>(count) - 1) / static_cast<int64_t>(count));
+      const int64_t share = std::max<int64_t>(layout_.chunk_rows,
+                                              (total + static_cast<int64_t>(count) - 1) / static_cast<int64_t>(count));
       std::vector<int64_t> take(count, 0);
       int64_t left = n;
       for (size_t s = 0; s < count; ++s) {

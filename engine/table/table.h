@@ -160,10 +160,10 @@ class Table {
   Device* const device_;
   const Kind kind_;
   const Layout layout_;
-  std::vector<kernels::Column> columns_;        // single-device
+  std::vector<kernels::Column> columns_;                            // single-device
   kernels::Column positions_{kernels::PhysType::kInt64, 0, false};  // a shard's
-  std::vector<std::shared_ptr<Table>> shards_;  // distributed
-  int64_t next_position_ = 0;                   // distributed: of the next row appended
+  std::vector<std::shared_ptr<Table>> shards_;                      // distributed
+  int64_t next_position_ = 0;                                       // distributed: of the next row appended
   Journal* journal_ = nullptr;
 
   mutable absl::Mutex sizes_mu_;

@@ -97,8 +97,7 @@ class Ops : public AnalyticsOps {
   // out[i] = first + i.
   virtual void Positions(int64_t first, int64_t n, int64_t* out, const Exec& exec) const = 0;
   // out[i] = hashes[i] % shards.
-  virtual void HashToShard(const uint64_t* hashes, int64_t n, int32_t shards, int32_t* out,
-                           const Exec& exec) const = 0;
+  virtual void HashToShard(const uint64_t* hashes, int64_t n, int32_t shards, int32_t* out, const Exec& exec) const = 0;
   virtual void RandomValidity(int64_t n, const RandomSpec& spec, uint8_t* validity,
                               const Exec& exec) const = 0;
   virtual void RandomFixed(PhysType type, int32_t width, int64_t n, const RandomSpec& spec,

@@ -938,8 +938,8 @@ TEST_P(ShardTest, EqualKeysGoToOneShardInAnyBatchAndShardsAreEven) {
   for (int64_t n : per_shard) EXPECT_GT(n, 600) << "shards are roughly even";
   // The last 10 rows again, alone, as a charN column: the same shards.
   std::vector<std::string> tail(strings.end() - 10, strings.end());
-  const Column a2 = Dev(Numbers(std::vector<int32_t>(ints.end() - 10, ints.end()),
-                                std::vector<uint8_t>(valid.end() - 10, valid.end())));
+  const Column a2 = Dev(
+      Numbers(std::vector<int32_t>(ints.end() - 10, ints.end()), std::vector<uint8_t>(valid.end() - 10, valid.end())));
   const Column b2 = Dev(FixedChars(8, tail));
   const Buffer again = ShardOfRows({a2.view(), b2.view()}, 10, 4, exec_);
   const std::vector<int32_t> of2 = FromDevice<int32_t>(again.as<int32_t>(), 10, exec_);

@@ -32,8 +32,7 @@ class ShardsTest : public ::testing::Test {
   }
 
   JobContext Context(std::function<absl::Status(int64_t, int64_t)> checkpoint) {
-    return JobContext{catalog_, *devices_[0], devices_[0]->stream(0).exec(), limits_, devices_,
-                      std::move(checkpoint)};
+    return JobContext{catalog_, *devices_[0], devices_[0]->stream(0).exec(), limits_, devices_, std::move(checkpoint)};
   }
 
   std::shared_ptr<Table> Filled(bool replicated, int64_t rows) {

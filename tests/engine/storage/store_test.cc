@@ -343,8 +343,8 @@ TEST(EngineStorageTest, DistributedTablesSurviveARestartOnAnotherDeviceCount) {
   {
     auto engine = Open(three);
     MustRun(*engine, "/create/table", {{"table_name", "spread"}, {"type_id", kRows}});
-    MustRun(*engine, "/create/type", {{"type_definition", kRows}, {"label", "keyed"},
-                                      {"properties", {{"s", {"shard_key"}}}}});
+    MustRun(*engine, "/create/type",
+            {{"type_definition", kRows}, {"label", "keyed"}, {"properties", {{"s", {"shard_key"}}}}});
     auto type = engine->catalog().Types();
     std::string keyed;
     for (const auto& [id, t] : type) {

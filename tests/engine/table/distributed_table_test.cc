@@ -194,8 +194,8 @@ TEST_F(DistributedTableTest, AnAppendOneDeviceCannotTakeChangesNoShard) {
   std::vector<std::unique_ptr<Device>> devices;
   std::vector<Device*> raw;
   for (int i = 0; i < 3; ++i) {
-    devices.push_back(std::make_unique<Device>(i, kernels::Backend::kHost, i,
-                                               i == 2 ? size_t{256} << 10 : size_t{64} << 20, 1));
+    devices.push_back(
+        std::make_unique<Device>(i, kernels::Backend::kHost, i, i == 2 ? size_t{256} << 10 : size_t{64} << 20, 1));
     raw.push_back(devices.back().get());
   }
   Layout layout;
@@ -255,7 +255,9 @@ TEST(RunOnDevicesTest, ManyConcurrentFanOutsFinishAndErrorsNameTheDevice) {
   }
   {
     absl::MutexLock lock(&mu);
-    EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(+[](int* n) { return *n == 16; }, &done), absl::Seconds(60)));
+    EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(
+                                        +[](int* n) { return *n == 16; }, &done),
+                                    absl::Seconds(60)));
   }
   EXPECT_EQ(ran.load(), 32);
 
