@@ -191,6 +191,40 @@ TEST(EngineTest, NewTablesSpreadOverDevices) {
   EXPECT_EQ(per_device[2], 2);
 }
 
+// A job on a small table does not wait behind the shard tasks of a big
+// table on the same device: shard tasks have streams of their own.
+TEST(EngineTest, ASmallTablesJobDoesNotWaitBehindABigTablesShards) {
+  EngineOptions options = Options("host:2", 2);
+  options.limits.spread_chunk_rows = 10;
+  auto engine = MakeEngine(options);
+  for (const char* t : {"big", "small"}) {
+    ASSERT_EQ(RunJob(*engine, "/create/table", {{"table_name", t}, {"type_id", R"([["x","double"]])"}}).state,
+              JobState::kDone);
+  }
+  ASSERT_EQ(RunJob(*engine, "/insert/records/random", {{"table_name", "big"}, {"count", 1000}}).state,
+            JobState::kDone);
+  ASSERT_EQ(RunJob(*engine, "/insert/records/random", {{"table_name", "small"}, {"count", 5}}).state,
+            JobState::kDone);
+  auto small = engine->catalog().Find("small");
+  ASSERT_TRUE(small.ok());
+  ASSERT_FALSE((*small)->distributed() && (*small)->shards()[1]->rows() > 0);  // 5 rows: one device
+  Device& there = *(*small)->device();
+  // The small table's device is busy with shard work: both its shard streams parked.
+  Park park(there.LeastBusyShardStream());
+  Park park2(there.LeastBusyShardStream());
+  const int64_t big_job =
+      MustSubmit(*engine, "/aggregate/statistics", {{"table_name", "big"}, {"column_name", "x"}, {"stats", "sum"}});
+  JobSnapshot s = RunJob(*engine, "/aggregate/statistics",
+                         {{"table_name", "small"}, {"column_name", "x"}, {"stats", "count"}});
+  EXPECT_EQ(s.state, JobState::kDone) << s.error;
+  auto big = engine->FindJob({big_job});
+  ASSERT_TRUE(big.ok());
+  EXPECT_FALSE(big->finished()) << "the big job's shard on " << there.name() << " is parked";
+  park.Release();
+  park2.Release();
+  EXPECT_EQ(Await(*engine, big_job).state, JobState::kDone);
+}
+
 // A device that fails (a sticky error, here marked by hand) makes the jobs
 // that need it fail with a clear error; the tables elsewhere keep serving and
 // new tables leave it out.
