@@ -74,13 +74,6 @@ std::shared_ptr<Table> GatherViewShard(JobContext& ctx, const std::string& name,
   return Table::Shard(name, part.type(), &ctx.device, std::move(columns), std::move(positions), ctx.exec);
 }
 
-// The view of `rows` of a single-device `table` that view_name asks for, or
-// null when it is empty.
-std::shared_ptr<Table> RequestedView(JobContext& ctx, const Json& request, const Table& table, const RowSet& rows) {
-  const std::string& view_name = StringField(request, "view_name");
-  return view_name.empty() ? nullptr : GatherView(ctx, view_name, table, rows);
-}
-
 // Adds `view` (named by view_name) to the catalog; the response of a filter
 // that chose `count` rows.
 absl::StatusOr<Json> FilterResponse(JobContext& ctx, const Json& request, std::shared_ptr<Table> view, int64_t count) {
@@ -93,13 +86,16 @@ absl::StatusOr<Json> FilterResponse(JobContext& ctx, const Json& request, std::s
   return Json{{"count", count}, {"info", Json{{"qualified_view_name", view_name}}}};
 }
 
-// The rows of `table` where `expression` holds: their count, and a view of
-// them named by view_name when it is not empty. `field` names the part of
-// the request the expression came from, for errors. On a distributed table
-// each shard filters its rows on its device; the view keeps the table's
-// layout, each shard's rows where they were.
-absl::StatusOr<Json> FilterRows(JobContext& ctx, const Json& request, const Table& table, const std::string& expression,
-                                absl::string_view field) {
+// Chooses rows of one part of a table (on part_ctx's device): their count,
+// and with `want_rows` their indices.
+using SelectFn = std::function<absl::StatusOr<RowSet>(JobContext& part_ctx, const Table& part, bool want_rows)>;
+
+// A filter's answer: `select` on every part of `table` (shards.h), the
+// counts summed, and the view named by view_name when it is not empty. On a
+// distributed table each shard filters its rows on its device, and the view
+// keeps the table's layout, each shard's rows where they were (with their
+// positions).
+absl::StatusOr<Json> FilterParts(JobContext& ctx, const Json& request, const Table& table, const SelectFn& select) {
   if (absl::Status s = CheckViewName(ctx, request); !s.ok()) return s;
   const std::string& view_name = StringField(request, "view_name");
   const size_t n = PartCount(table);
@@ -107,20 +103,12 @@ absl::StatusOr<Json> FilterRows(JobContext& ctx, const Json& request, const Tabl
   std::vector<std::shared_ptr<Table>> parts(n);
   absl::Status scanned =
       ForEachShard(ctx, table, [&](JobContext& part_ctx, const Table& part, size_t i) -> absl::Status {
-        if (view_name.empty()) {
-          auto count = CountRows(part_ctx, part, expression, field);
-          if (!count.ok()) return count.status();
-          counts[i] = *count;
-          return absl::OkStatus();
-        }
-        auto rows = SelectRows(part_ctx, part, expression, field);
+        auto rows = select(part_ctx, part, !view_name.empty());
         if (!rows.ok()) return rows.status();
         counts[i] = rows->count;
-        if (n == 1) {
-          parts[i] = GatherView(part_ctx, view_name, part, *rows);
-          return absl::OkStatus();
-        }
-        parts[i] = GatherViewShard(part_ctx, view_name, part, *rows);
+        if (view_name.empty()) return absl::OkStatus();
+        parts[i] =
+            n == 1 ? GatherView(part_ctx, view_name, part, *rows) : GatherViewShard(part_ctx, view_name, part, *rows);
         return absl::OkStatus();
       });
   if (!scanned.ok()) return scanned;
@@ -133,6 +121,19 @@ absl::StatusOr<Json> FilterRows(JobContext& ctx, const Json& request, const Tabl
     view = std::make_shared<Table>(view_name, table.type(), table.layout(), std::move(parts), Table::Kind::kView);
   }
   return FilterResponse(ctx, request, std::move(view), total);
+}
+
+// The rows of `table` where `expression` holds (FilterParts). `field` names
+// the part of the request the expression came from, for errors.
+absl::StatusOr<Json> FilterRows(JobContext& ctx, const Json& request, const Table& table, const std::string& expression,
+                                absl::string_view field) {
+  return FilterParts(ctx, request, table,
+                     [&](JobContext& part_ctx, const Table& part, bool want_rows) -> absl::StatusOr<RowSet> {
+                       if (want_rows) return SelectRows(part_ctx, part, expression, field);
+                       auto count = CountRows(part_ctx, part, expression, field);
+                       if (!count.ok()) return count.status();
+                       return RowSet{false, *count, {}};
+                     });
 }
 
 absl::StatusOr<Json> Filter(JobContext& ctx, const Json& request) {
@@ -624,34 +625,14 @@ std::string StringTest(StringMode mode, const std::string& name, const std::stri
   }
 }
 
-// FilterRows for a match on the host: each shard copies its values to the
+// FilterParts for a match on the host: each shard copies its values to the
 // host and matches them there (its own copy of `match`, which may keep
 // state), all at once.
 absl::StatusOr<Json> FilterRowsOnHost(JobContext& ctx, const Json& request, const Table& table,
                                       const std::vector<int>& columns, const HostMatch& match) {
-  const std::string& view_name = StringField(request, "view_name");
-  const size_t n = PartCount(table);
-  std::vector<int64_t> counts(n, 0);
-  std::vector<std::shared_ptr<Table>> parts(n);
-  absl::Status s = ForEachShard(ctx, table, [&](JobContext& part_ctx, const Table& part, size_t i) -> absl::Status {
-    auto rows = SelectRowsOnHost(part_ctx, part, columns, HostMatch(match));
-    if (!rows.ok()) return rows.status();
-    counts[i] = rows->count;
-    if (view_name.empty()) return absl::OkStatus();
-    parts[i] =
-        n == 1 ? GatherView(part_ctx, view_name, part, *rows) : GatherViewShard(part_ctx, view_name, part, *rows);
-    return absl::OkStatus();
+  return FilterParts(ctx, request, table, [&](JobContext& part_ctx, const Table& part, bool) {
+    return SelectRowsOnHost(part_ctx, part, columns, HostMatch(match));
   });
-  if (!s.ok()) return s;
-  int64_t total = 0;
-  for (int64_t k : counts) total += k;
-  std::shared_ptr<Table> view;
-  if (n == 1) {
-    view = parts[0];
-  } else if (!view_name.empty()) {
-    view = std::make_shared<Table>(view_name, table.type(), table.layout(), std::move(parts), Table::Kind::kView);
-  }
-  return FilterResponse(ctx, request, std::move(view), total);
 }
 
 absl::StatusOr<Json> FilterByStringRows(JobContext& ctx, const Json& request) {
@@ -860,39 +841,15 @@ absl::StatusOr<Json> FilterByTable(JobContext& ctx, const Json& request) {
                                                    def.type_name(), "; their types must match"));
   }
   if (absl::Status s = CheckViewName(ctx, request); !s.ok()) return s;
+  // Each part against a replicated source's copy on its device (no rows
+  // move), else against the source's values brought to it.
   const bool in_table = filter_mode == "in_table";
-  const std::string& view_name = StringField(request, "view_name");
-  const size_t n = PartCount(**table);
-  if (n == 1) {
-    // Both tables whole on the job's device (a replicated source's own copy).
-    std::shared_ptr<Table> local = LocalTable(ctx, *table);
-    auto rows = RowsInSource(ctx, *local, *c, *LocalTable(ctx, *source), *sc, in_table, !view_name.empty());
-    if (!rows.ok()) return rows.status();
-    return FilterResponse(ctx, request, RequestedView(ctx, request, *local, *rows), rows->count);
-  }
-  // Shard by shard: each against a replicated source's copy on its device
-  // (no rows move), else against the source's values brought to it.
   const bool replicated = (*source)->layout().kind == Layout::Kind::kReplicated && (*source)->distributed();
   std::shared_ptr<Table> source_here = replicated ? nullptr : LocalTable(ctx, *source);
-  std::vector<int64_t> counts(n, 0);
-  std::vector<std::shared_ptr<Table>> parts(n);
-  absl::Status s = ForEachShard(ctx, **table, [&](JobContext& part_ctx, const Table& part, size_t i) -> absl::Status {
+  return FilterParts(ctx, request, **table, [&](JobContext& part_ctx, const Table& part, bool want_rows) {
     const Table& from = replicated ? *(*source)->ShardOn(&part_ctx.device) : *source_here;
-    auto rows = RowsInSource(part_ctx, part, *c, from, *sc, in_table, !view_name.empty());
-    if (!rows.ok()) return rows.status();
-    counts[i] = rows->count;
-    if (!view_name.empty()) parts[i] = GatherViewShard(part_ctx, view_name, part, *rows);
-    return absl::OkStatus();
+    return RowsInSource(part_ctx, part, *c, from, *sc, in_table, want_rows);
   });
-  if (!s.ok()) return s;
-  int64_t total = 0;
-  for (int64_t k : counts) total += k;
-  std::shared_ptr<Table> view;
-  if (!view_name.empty()) {
-    view =
-        std::make_shared<Table>(view_name, (*table)->type(), (*table)->layout(), std::move(parts), Table::Kind::kView);
-  }
-  return FilterResponse(ctx, request, std::move(view), total);
 }
 
 }  // namespace

@@ -255,8 +255,11 @@ absl::StatusOr<PagedRows> ShardedPage(JobContext& ctx, const Table& table, const
   const size_t n = PartCount(table);
   const bool deep = !order.empty() && want > table.rows() / static_cast<int64_t>(2 * n);
   std::vector<int64_t> counts(n, 0);
-  // Per shard: its first rows in the requested order, then their positions.
-  std::vector<std::vector<kernels::Column>> picked(n);
+  // Per shard: its first rows in the requested order, then their positions:
+  // views of the shard's own columns when those are its first rows as they
+  // stand, else gathered (and owned in `gathered`).
+  std::vector<std::vector<kernels::ColumnView>> picked(n);
+  std::vector<std::vector<kernels::Column>> gathered(n);
   absl::Status scanned =
       ForEachShard(ctx, table, [&](JobContext& part_ctx, const Table& part, size_t i) -> absl::Status {
         auto rows = SelectRows(part_ctx, part, Option(request, "expression"), "options.expression");
@@ -274,13 +277,12 @@ absl::StatusOr<PagedRows> ShardedPage(JobContext& ctx, const Table& table, const
         std::vector<kernels::ColumnView> views = part.views();
         views.push_back(positions);
         for (size_t c = 0; c < views.size(); ++c) {
-          const bool nullable = c < type.size() && type.column(c).nullable;
           if (rows->all) {
-            kernels::Column head(views[c].type, views[c].width, nullable);
-            head.Append(kernels::SliceRows(views[c], 0, k), part_ctx.exec);
-            picked[i].push_back(std::move(head));
+            picked[i].push_back(kernels::SliceRows(views[c], 0, k));
           } else {
-            picked[i].push_back(kernels::Gather(views[c], rows->data(), k, nullable, part_ctx.exec));
+            const bool nullable = c < type.size() && type.column(c).nullable;
+            gathered[i].push_back(kernels::Gather(views[c], rows->data(), k, nullable, part_ctx.exec));
+            picked[i].push_back(gathered[i].back().view());
           }
         }
         return absl::OkStatus();
@@ -293,11 +295,11 @@ absl::StatusOr<PagedRows> ShardedPage(JobContext& ctx, const Table& table, const
   std::vector<kernels::Column> columns;
   for (size_t c = 0; c <= type.size(); ++c) {
     std::vector<kernels::ColumnView> parts;
-    for (const auto& p : picked) parts.push_back(p[c].view());
-    const kernels::Column& shape = picked[0][c];
-    columns.push_back(Concatenate(parts, shape.type(), shape.width(), shape.nullable(), ctx.exec));
+    for (const auto& p : picked) parts.push_back(p[c]);
+    const bool nullable = c < type.size() && type.column(c).nullable;
+    columns.push_back(Concatenate(parts, parts[0].type, parts[0].width, nullable, ctx.exec));
   }
-  picked.clear();
+  gathered.clear();
   kernels::Column positions = std::move(columns.back());
   columns.pop_back();
   auto local = std::make_shared<Table>("", type, &ctx.device, Table::Kind::kView);

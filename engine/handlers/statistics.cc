@@ -96,36 +96,38 @@ absl::StatusOr<kernels::Moments> MomentsOf(JobContext& ctx, const Table& table, 
   return m;
 }
 
-// The moments of `expression` over every part of `table` (shards.h), merged.
-absl::StatusOr<kernels::Moments> TableMoments(JobContext& ctx, const Table& table, const std::string& expression,
-                                              absl::string_view field) {
-  std::vector<kernels::Moments> parts(PartCount(table));
+// fn on every part of `table` (shards.h), the results folded in part
+// order with `merge`, from `init`.
+template <typename T>
+absl::StatusOr<T> FoldParts(JobContext& ctx, const Table& table,
+                            const std::function<absl::StatusOr<T>(JobContext& part_ctx, const Table& part)>& fn,
+                            T init, const std::function<T(const T&, const T&)>& merge) {
+  std::vector<T> parts(PartCount(table));
   absl::Status s = ForEachShard(ctx, table, [&](JobContext& part_ctx, const Table& part, size_t i) -> absl::Status {
-    auto m = MomentsOf(part_ctx, part, expression, field);
-    if (!m.ok()) return m.status();
-    parts[i] = *m;
+    auto value = fn(part_ctx, part);
+    if (!value.ok()) return value.status();
+    parts[i] = *std::move(value);
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
-  kernels::Moments m;
-  for (const kernels::Moments& p : parts) m = kernels::MergeMoments(m, p);
-  return m;
+  for (const T& p : parts) init = merge(init, p);
+  return init;
+}
+
+// The moments of `expression` over every part of `table`, merged.
+absl::StatusOr<kernels::Moments> TableMoments(JobContext& ctx, const Table& table, const std::string& expression,
+                                              absl::string_view field) {
+  return FoldParts<kernels::Moments>(
+      ctx, table, [&](JobContext& part_ctx, const Table& part) { return MomentsOf(part_ctx, part, expression, field); },
+      kernels::Moments{}, kernels::MergeMoments);
 }
 
 // The rows of every part of `table` where `expression` holds.
 absl::StatusOr<int64_t> TableCount(JobContext& ctx, const Table& table, const std::string& expression,
                                    absl::string_view field) {
-  std::vector<int64_t> parts(PartCount(table), 0);
-  absl::Status s = ForEachShard(ctx, table, [&](JobContext& part_ctx, const Table& part, size_t i) -> absl::Status {
-    auto count = CountRows(part_ctx, part, expression, field);
-    if (!count.ok()) return count.status();
-    parts[i] = *count;
-    return absl::OkStatus();
-  });
-  if (!s.ok()) return s;
-  int64_t total = 0;
-  for (int64_t p : parts) total += p;
-  return total;
+  return FoldParts<int64_t>(
+      ctx, table, [&](JobContext& part_ctx, const Table& part) { return CountRows(part_ctx, part, expression, field); },
+      0, [](const int64_t& a, const int64_t& b) { return a + b; });
 }
 
 // Per part of `table`, a column made by fn (on the part's device), brought
