@@ -1,6 +1,7 @@
 #include "kernels/gather.h"
 
 #include "kernels/detail/ops.h"
+#include "kernels/filter.h"
 
 namespace kernels {
 
@@ -31,6 +32,22 @@ Column Gather(const ColumnView& src, const int64_t* indices, int64_t count, bool
   }
   return Column::Adopt(src.type, src.width, nullable, count, std::move(data), std::move(offsets),
                        std::move(validity));
+}
+
+Buffer RowsNotIn(const int64_t* removed, int64_t count, int64_t n, const Exec& exec) {
+  const auto& ops = detail::OpsFor(exec.backend);
+  Buffer mask(static_cast<size_t>(n), exec);
+  ops.Fill(mask.data(), 1, static_cast<size_t>(n), exec);
+  ops.ScatterByte(removed, count, 0, mask.as<uint8_t>(), exec);
+  return Compact(mask.as<uint8_t>(), 0, n, exec).indices;
+}
+
+Buffer ReplacementOrder(const int64_t* updated, int64_t count, int64_t n, const Exec& exec) {
+  const auto& ops = detail::OpsFor(exec.backend);
+  Buffer order(static_cast<size_t>(n) * sizeof(int64_t), exec);
+  ops.Positions(0, n, order.as<int64_t>(), exec);
+  ops.ScatterPositions(updated, count, n, order.as<int64_t>(), exec);
+  return order;
 }
 
 }  // namespace kernels

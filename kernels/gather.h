@@ -13,4 +13,14 @@ namespace kernels {
 Column Gather(const ColumnView& src, const int64_t* indices, int64_t count, bool nullable,
               const Exec& exec);
 
+// The rows of [0, n) that are not in `removed` (count distinct entries,
+// each in [0, n)), ascending: device int64[n - count].
+Buffer RowsNotIn(const int64_t* removed, int64_t count, int64_t n, const Exec& exec);
+
+// The gather order that replaces rows: entry r is n + i when r is
+// updated[i], else r (device int64[n]); gathering it from a column's n rows
+// followed by the `count` new rows puts each new row in its row's place.
+// REQUIRES: updated holds count distinct entries in [0, n).
+Buffer ReplacementOrder(const int64_t* updated, int64_t count, int64_t n, const Exec& exec);
+
 }  // namespace kernels

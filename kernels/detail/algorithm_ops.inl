@@ -10,6 +10,7 @@
 
 #include "kernels/detail/gather.inl"
 #include "kernels/detail/hash.inl"
+#include "kernels/detail/join.inl"
 #include "kernels/detail/ops.h"
 #include "kernels/detail/random.inl"
 #include "kernels/detail/scan.inl"
@@ -61,6 +62,33 @@ class AlgorithmOps : public Ops {
   void HashToShard(const uint64_t* hashes, int64_t n, int32_t shards, int32_t* out,
                    const Exec& exec) const override {
     if (n > 0) HashToShardImpl(self().policy(exec), hashes, n, shards, out);
+  }
+  void SortByHash(uint64_t* hashes, int64_t* rows, int64_t n, const Exec& exec) const override {
+    if (n > 1) SortByHashImpl(self().policy(exec), hashes, rows, n);
+  }
+  int64_t ProbeRanges(const uint64_t* sorted, int64_t nb, const uint64_t* probe, int64_t np, int64_t* lo,
+                      int64_t* counts, int64_t* offsets, const Exec& exec) const override {
+    return np > 0 ? ProbeRangesImpl(self().policy(exec), sorted, nb, probe, np, lo, counts, offsets) : 0;
+  }
+  void ExpandPairs(const int64_t* lo, const int64_t* counts, const int64_t* offsets, int64_t np,
+                   const int64_t* build_rows, int64_t* out_probe, int64_t* out_build,
+                   const Exec& exec) const override {
+    if (np > 0) ExpandPairsImpl(self().policy(exec), lo, counts, offsets, np, build_rows, out_probe, out_build);
+  }
+  void PairKeysEqual(const ColumnView& x, const int64_t* rows_x, const ColumnView& y, const int64_t* rows_y,
+                     int64_t n, bool first, uint8_t* mask, const Exec& exec) const override {
+    if (n > 0) PairKeysEqualImpl(self().policy(exec), x, rows_x, y, rows_y, n, first, mask);
+  }
+  void RowsValid(const ColumnView& column, const int64_t* rows, int64_t n, bool first, uint8_t* mask,
+                 const Exec& exec) const override {
+    if (n > 0) RowsValidImpl(self().policy(exec), column, rows, n, first, mask);
+  }
+  void ScatterByte(const int64_t* idx, int64_t n, uint8_t value, uint8_t* out, const Exec& exec) const override {
+    if (n > 0) ScatterByteImpl(self().policy(exec), idx, n, value, out);
+  }
+  void ScatterPositions(const int64_t* idx, int64_t n, int64_t first, int64_t* out,
+                        const Exec& exec) const override {
+    if (n > 0) ScatterPositionsImpl(self().policy(exec), idx, n, first, out);
   }
   void RandomValidity(int64_t n, const RandomSpec& spec, uint8_t* validity,
                       const Exec& exec) const override {

@@ -1,0 +1,42 @@
+#pragma once
+
+// Equi-joins of two sides' rows on one device: a hash join whose build side
+// is the smaller one. The build rows are sorted by the hash of their key
+// tuple; each probe row finds its range of equal hashes by binary search,
+// the candidate pairs are written out and kept when every key is equal.
+// Rows with a null key match nothing (SQL).
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/backend.h"
+#include "kernels/column.h"
+#include "kernels/memory.h"
+
+namespace kernels {
+
+// Which unmatched rows a join keeps besides its matched pairs.
+enum class JoinKind { kInner, kLeft, kRight, kFull };
+
+// The rows of a join, as indices into each side's columns.
+struct JoinResult {
+  Buffer left, right;  // int64_t[pairs]: matched pairs, grouped by the probe (larger) side's row
+  int64_t pairs = 0;
+  Buffer left_only;  // int64_t[left_only_count]: left rows with no match (kLeft, kFull), ascending
+  int64_t left_only_count = 0;
+  Buffer right_only;  // int64_t[right_only_count]: right rows with no match (kRight, kFull), ascending
+  int64_t right_only_count = 0;
+};
+
+// Joins rows `left_rows` (nl entries; null: every row, nl being the
+// columns' size) of `left_keys` with rows `right_rows` (nr; likewise) of
+// `right_keys` where every key
+// column equals its counterpart. Keys compare as group-by keys do (NaN ==
+// NaN, -0.0 == 0.0, a charN equal to the same varchar), nulls never.
+// REQUIRES: left_keys and right_keys of equal count, key k of one PhysType on
+// both sides (strings: charN or varchar), all on exec's device.
+JoinResult HashJoin(const std::vector<ColumnView>& left_keys, const int64_t* left_rows, int64_t nl,
+                    const std::vector<ColumnView>& right_keys, const int64_t* right_rows, int64_t nr, JoinKind kind,
+                    const Exec& exec);
+
+}  // namespace kernels

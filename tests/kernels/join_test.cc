@@ -1,0 +1,122 @@
+// HashJoin against a nested-loop reference; RowsNotIn and ReplacementOrder.
+
+#include <map>
+#include <tuple>
+
+#include "kernels/join.h"
+#include "tests/kernels/kernels_test_util.h"
+
+namespace kernels {
+namespace test {
+namespace {
+
+using JoinTest = BackendTest;
+INSTANTIATE_FOR_BACKENDS(JoinTest);
+
+using Pair = std::pair<int64_t, int64_t>;
+
+// The pairs of a result, sorted, and the unmatched rows.
+struct Rows {
+  std::vector<Pair> pairs;
+  std::vector<int64_t> left_only, right_only;
+};
+
+Rows ToHost(const JoinResult& r, const Exec& exec) {
+  Rows out;
+  const std::vector<int64_t> l = FromDevice<int64_t>(r.left.as<int64_t>(), r.pairs, exec);
+  const std::vector<int64_t> rr = FromDevice<int64_t>(r.right.as<int64_t>(), r.pairs, exec);
+  for (int64_t i = 0; i < r.pairs; ++i) out.pairs.emplace_back(l[i], rr[i]);
+  std::sort(out.pairs.begin(), out.pairs.end());
+  out.left_only = FromDevice<int64_t>(r.left_only.as<int64_t>(), r.left_only_count, exec);
+  out.right_only = FromDevice<int64_t>(r.right_only.as<int64_t>(), r.right_only_count, exec);
+  return out;
+}
+
+TEST_P(JoinTest, MatchesNestedLoopsOnTwoKeysWithNullsDuplicatesAndStrings) {
+  // Left: 3000 rows; right: 700 (the build side), keys (int % 50 nullable, string % 7).
+  std::vector<int32_t> li, ri;
+  std::vector<uint8_t> lv, rv;
+  std::vector<std::string> ls, rs;
+  for (int i = 0; i < 3000; ++i) {
+    li.push_back(i % 50);
+    lv.push_back(i % 17 == 0 ? 0 : 1);
+    ls.push_back("s" + std::to_string(i % 7));
+  }
+  for (int i = 0; i < 700; ++i) {
+    ri.push_back((i * 3) % 61);
+    rv.push_back(i % 11 == 0 ? 0 : 1);
+    rs.push_back("s" + std::to_string(i % 5));
+  }
+  const Column a = Dev(Numbers(li, lv)), b = Dev(VarChars(ls));
+  const Column c = Dev(Numbers(ri, rv)), d = Dev(FixedChars(4, rs));
+  Rows expected;
+  std::vector<bool> lm(3000), rm(700);
+  for (int64_t i = 0; i < 3000; ++i) {
+    for (int64_t j = 0; j < 700; ++j) {
+      if (lv[i] && rv[j] && li[i] == ri[j] && ls[i] == rs[j]) {
+        expected.pairs.emplace_back(i, j);
+        lm[i] = rm[j] = true;
+      }
+    }
+  }
+  for (int64_t i = 0; i < 3000; ++i) if (!lm[i]) expected.left_only.push_back(i);
+  for (int64_t j = 0; j < 700; ++j) if (!rm[j]) expected.right_only.push_back(j);
+  ASSERT_GT(expected.pairs.size(), 1000u);
+  for (JoinKind kind : {JoinKind::kInner, JoinKind::kLeft, JoinKind::kRight, JoinKind::kFull}) {
+    const Rows got = ToHost(HashJoin({a.view(), b.view()}, nullptr, 3000, {c.view(), d.view()}, nullptr, 700, kind, exec_),
+                            exec_);
+    EXPECT_EQ(got.pairs, expected.pairs);
+    const bool left = kind == JoinKind::kLeft || kind == JoinKind::kFull;
+    const bool right = kind == JoinKind::kRight || kind == JoinKind::kFull;
+    EXPECT_EQ(got.left_only, left ? expected.left_only : std::vector<int64_t>{});
+    EXPECT_EQ(got.right_only, right ? expected.right_only : std::vector<int64_t>{});
+  }
+  // The sides swapped (the build side is then the left one): the same pairs.
+  const Rows swapped =
+      ToHost(HashJoin({c.view(), d.view()}, nullptr, 700, {a.view(), b.view()}, nullptr, 3000, JoinKind::kFull, exec_),
+             exec_);
+  std::vector<Pair> back;
+  for (const Pair& p : swapped.pairs) back.emplace_back(p.second, p.first);
+  std::sort(back.begin(), back.end());
+  EXPECT_EQ(back, expected.pairs);
+  EXPECT_EQ(swapped.left_only, expected.right_only);
+}
+
+TEST_P(JoinTest, RowListsEmptySidesAndFloats) {
+  const Column l = Dev(Numbers(std::vector<double>{1.0, -0.0, std::nan("1"), 2.5, 1.0}));
+  const Column r = Dev(Numbers(std::vector<double>{0.0, 1.0, std::nan("2"), 7.0}));
+  // Left rows 1, 2, 4 only; right rows 0..3.
+  const Buffer rows = ToDevice(std::vector<int64_t>{1, 2, 4}, exec_);
+  const Rows got =
+      ToHost(HashJoin({l.view()}, rows.as<int64_t>(), 3, {r.view()}, nullptr, 4, JoinKind::kFull, exec_), exec_);
+  EXPECT_EQ(got.pairs, (std::vector<Pair>{{1, 0}, {2, 2}, {4, 1}}));
+  EXPECT_TRUE(got.left_only.empty());
+  EXPECT_EQ(got.right_only, (std::vector<int64_t>{3}));
+  // An empty side.
+  const Column none = Dev(Numbers(std::vector<double>{}));
+  const Rows empty = ToHost(HashJoin({l.view()}, nullptr, 5, {none.view()}, nullptr, 0, JoinKind::kLeft, exec_), exec_);
+  EXPECT_TRUE(empty.pairs.empty());
+  EXPECT_EQ(empty.left_only, (std::vector<int64_t>{0, 1, 2, 3, 4}));
+}
+
+TEST_P(JoinTest, ManyRowsWithOneKeyMatchEveryPair) {
+  // Skew: 2000 left rows and 300 right rows all of key 7, beside unique keys.
+  std::vector<int64_t> lk(2000 + 1000, 7), rk(300 + 1000, 7);
+  for (int i = 0; i < 1000; ++i) lk[2000 + i] = 100 + i, rk[300 + i] = 100 + i;
+  const Column l = Dev(Numbers(lk)), r = Dev(Numbers(rk));
+  const JoinResult res = HashJoin({l.view()}, nullptr, 3000, {r.view()}, nullptr, 1300, JoinKind::kInner, exec_);
+  EXPECT_EQ(res.pairs, 2000 * 300 + 1000);
+}
+
+TEST_P(JoinTest, RowsNotInAndReplacementOrder) {
+  const Buffer removed = ToDevice(std::vector<int64_t>{4, 0, 7}, exec_);
+  EXPECT_EQ(FromDevice<int64_t>(RowsNotIn(removed.as<int64_t>(), 3, 8, exec_).as<int64_t>(), 5, exec_),
+            (std::vector<int64_t>{1, 2, 3, 5, 6}));
+  const Buffer updated = ToDevice(std::vector<int64_t>{5, 1}, exec_);
+  EXPECT_EQ(FromDevice<int64_t>(ReplacementOrder(updated.as<int64_t>(), 2, 6, exec_).as<int64_t>(), 6, exec_),
+            (std::vector<int64_t>{0, 7, 2, 3, 4, 6}));
+}
+
+}  // namespace
+}  // namespace test
+}  // namespace kernels
