@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "engine/expr/expression.h"
+#include "engine/handlers/keys.h"
 #include "engine/handlers/registry.h"
 #include "engine/handlers/request.h"
 #include "engine/handlers/rows.h"
@@ -47,7 +48,9 @@ absl::StatusOr<Json> InsertRecords(JobContext& ctx, const Json& request) {
   auto truncate = BoolOption(request, "truncate_strings", false);
   auto dry_run = BoolOption(request, "dry_run", false);
   auto return_ids = BoolOption(request, "return_record_ids", false);
-  for (const auto* v : {&truncate, &dry_run, &return_ids}) {
+  auto upsert = BoolOption(request, "update_on_existing_pk", false);
+  auto ignore = BoolOption(request, "ignore_existing_pk", false);
+  for (const auto* v : {&truncate, &dry_run, &return_ids, &upsert, &ignore}) {
     if (!v->ok()) return v->status();
   }
   decode.truncate_strings = *truncate;
@@ -87,17 +90,22 @@ absl::StatusOr<Json> InsertRecords(JobContext& ctx, const Json& request) {
 
   const int64_t count = columns.empty() ? 0 : columns[0].size;
   const int64_t first_row = (*table)->rows();
+  int64_t inserted = 0, updated = 0;
   if (!*dry_run && count > 0) {
     std::vector<kernels::Column> staged;
-    if (absl::Status s = (*table)->Append(DeviceViews(columns, ctx.exec, &staged), ctx.exec); !s.ok()) return s;
+    const ExistingKey policy = *upsert ? ExistingKey::kUpdate : *ignore ? ExistingKey::kIgnore : ExistingKey::kError;
+    if (absl::Status s = InsertWithKey(ctx, **table, DeviceViews(columns, ctx.exec, &staged), policy, &inserted, &updated);
+        !s.ok()) {
+      return s;
+    }
   }
   Json record_ids = Json::array();
   if (*return_ids) {
-    for (int64_t i = 0; i < count; ++i) record_ids.push_back(absl::StrCat(first_row + i));
+    for (int64_t i = 0; i < inserted; ++i) record_ids.push_back(absl::StrCat(first_row + i));
   }
   return Json{{"record_ids", record_ids},
-              {"count_inserted", *dry_run ? 0 : count},
-              {"count_updated", 0},
+              {"count_inserted", inserted},
+              {"count_updated", updated},
               {"info", Json::object()}};
 }
 

@@ -18,6 +18,7 @@ const Registry& GetRegistry() {
     AddAdminHandlers(&r->handlers);
     AddTableHandlers(&r->handlers);
     AddRecordHandlers(&r->handlers);
+    AddChangeHandlers(&r->handlers);
     AddFilterHandlers(&r->handlers);
     AddStatisticsHandlers(&r->handlers);
     AddAggregateHandlers(&r->handlers);

@@ -33,6 +33,7 @@ using HandlerMap = std::map<std::string, Handler, std::less<>>;
 void AddAdminHandlers(HandlerMap* handlers);
 void AddTableHandlers(HandlerMap* handlers);
 void AddRecordHandlers(HandlerMap* handlers);
+void AddChangeHandlers(HandlerMap* handlers);
 void AddFilterHandlers(HandlerMap* handlers);
 void AddStatisticsHandlers(HandlerMap* handlers);
 void AddAggregateHandlers(HandlerMap* handlers);

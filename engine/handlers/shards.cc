@@ -70,8 +70,9 @@ std::shared_ptr<Table> LocalTable(JobContext& ctx, std::shared_ptr<Table> table)
   return local;
 }
 
-absl::Status ForEachShard(JobContext& ctx, const Table& table, const ShardFn& fn) {
-  const std::vector<const Table*> parts = Parts(ctx, table);
+namespace {
+
+absl::Status RunParts(JobContext& ctx, const std::vector<const Table*>& parts, const ShardFn& fn) {
   if (parts.size() == 1 && parts[0]->device() == &ctx.device) return fn(ctx, *parts[0], 0);
   std::vector<Device*> devices;
   for (const Table* p : parts) devices.push_back(p->device());
@@ -91,6 +92,19 @@ absl::Status ForEachShard(JobContext& ctx, const Table& table, const ShardFn& fn
                         }};
     return fn(part_ctx, *parts[i], i);
   });
+}
+
+}  // namespace
+
+absl::Status ForEachShard(JobContext& ctx, const Table& table, const ShardFn& fn) {
+  return RunParts(ctx, Parts(ctx, table), fn);
+}
+
+absl::Status ForEachPart(JobContext& ctx, const Table& table, const ShardFn& fn) {
+  if (!table.distributed()) return RunParts(ctx, {&table}, fn);
+  std::vector<const Table*> parts;
+  for (const auto& s : table.shards()) parts.push_back(s.get());
+  return RunParts(ctx, parts, fn);
 }
 
 kernels::Column Concatenate(const std::vector<kernels::ColumnView>& parts, kernels::PhysType type, int32_t width,

@@ -57,6 +57,10 @@ size_t PartCount(const Table& table);
 // REQUIRES: fn does not call ForEachShard.
 using ShardFn = std::function<absl::Status(JobContext& part_ctx, const Table& part, size_t index)>;
 absl::Status ForEachShard(JobContext& ctx, const Table& table, const ShardFn& fn);
+// ForEachShard over every part a change of `table` touches: the table
+// itself, or each of its shards (every replica, empty shards too), `index`
+// being the shard's place in table.shards().
+absl::Status ForEachPart(JobContext& ctx, const Table& table, const ShardFn& fn);
 
 // `parts` (columns of one layout, on any devices, each at rest: no work
 // pending on them) one after another in a new column on exec's device.

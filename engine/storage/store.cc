@@ -39,7 +39,33 @@ enum Kind : uint32_t {
   kMetadata = 8,
   kJob = 9,
   kSyncPolicy = 10,
+  kDelete = 11,
+  kUpdate = 12,
 };
+
+// Ranks as a blob: int64 little-endian each.
+std::string RanksBlob(const std::vector<int64_t>& ranks) {
+  std::string out(ranks.size() * 8, '\0');
+  for (size_t i = 0; i < ranks.size(); ++i) PutU64(static_cast<uint64_t>(ranks[i]), &out[i * 8]);
+  return out;
+}
+
+// The ranks of a kDelete or kUpdate record (its first blob), each checked
+// against the table's `rows`.
+absl::StatusOr<std::vector<int64_t>> ParseRanks(const ParsedBody& body, int64_t rows, const std::string& name) {
+  if (body.blobs.empty() || body.blobs[0].size() % 8 != 0) {
+    return absl::DataLossError(absl::StrCat("a change of table '", name, "' has no valid row list"));
+  }
+  std::vector<int64_t> ranks(body.blobs[0].size() / 8);
+  for (size_t i = 0; i < ranks.size(); ++i) {
+    ranks[i] = static_cast<int64_t>(GetU64(body.blobs[0].data() + i * 8));
+    if (ranks[i] < 0 || ranks[i] >= rows) {
+      return absl::DataLossError(
+          absl::StrCat("a change of table '", name, "' names row ", ranks[i], " of ", rows));
+    }
+  }
+  return ranks;
+}
 
 constexpr char kInterrupted[] = "interrupted by a server restart";
 
@@ -216,6 +242,41 @@ absl::Status RecoveryState::Apply(uint32_t kind, const ParsedBody& body) {
       size_t next = 0;
       changed.insert(qualified);
       return AppendRows(m.at("columns"), body.blobs, &next, &table->second.columns);
+    }
+    case kDelete:
+    case kUpdate: {
+      if (unavailable.count(qualified) != 0) return absl::OkStatus();
+      if (table == tables.end()) return absl::DataLossError(absl::StrCat("a change of table '", name, "', not created"));
+      std::vector<HostColumn>& columns = table->second.columns;
+      const int64_t rows = columns.empty() ? 0 : columns[0].size;
+      auto ranks = ParseRanks(body, rows, name);
+      if (!ranks.ok()) return ranks.status();
+      changed.insert(qualified);
+      std::vector<HostColumn> values = MakeHostColumns(table->second.type);
+      if (kind == kUpdate) {
+        size_t next = 1;
+        if (absl::Status s = AppendRows(m.at("columns"), body.blobs, &next, &values); !s.ok()) return s;
+        if (!values.empty() && values[0].size != static_cast<int64_t>(ranks->size())) {
+          return absl::DataLossError(absl::StrCat("an update of table '", name, "' has ", values[0].size,
+                                                  " rows for ", ranks->size(), " row numbers"));
+        }
+      }
+      // Each row: as it was, its new value (kUpdate) or gone (kDelete, -2).
+      std::vector<int64_t> source(static_cast<size_t>(rows), -1);
+      for (size_t i = 0; i < ranks->size(); ++i) source[(*ranks)[i]] = kind == kDelete ? -2 : static_cast<int64_t>(i);
+      std::vector<HostColumn> changed_columns = MakeHostColumns(table->second.type);
+      for (size_t c = 0; c < columns.size(); ++c) {
+        changed_columns[c].Reserve(rows);
+        for (int64_t r = 0; r < rows; ++r) {
+          if (source[r] == -1) {
+            changed_columns[c].AppendRowOf(columns[c], r);
+          } else if (source[r] >= 0) {
+            changed_columns[c].AppendRowOf(values[c], source[r]);
+          }
+        }
+      }
+      columns = std::move(changed_columns);
+      return absl::OkStatus();
     }
     case kMetadata: {
       if (table == tables.end()) return absl::OkStatus();
@@ -478,6 +539,14 @@ uint64_t Store::Start(const JournalChange& change) {
     case JournalChange::Kind::kReplace:
       kind = change.kind == JournalChange::Kind::kAppend ? kAppend : kReplace;
       meta["columns"] = AddRows(*change.type, *change.rows, *change.exec, &data);
+      break;
+    case JournalChange::Kind::kDelete:
+    case JournalChange::Kind::kUpdate:
+      kind = change.kind == JournalChange::Kind::kDelete ? kDelete : kUpdate;
+      data.AddCopy(RanksBlob(*change.ranks));
+      if (change.kind == JournalChange::Kind::kUpdate) {
+        meta["columns"] = AddRows(*change.type, *change.rows, *change.exec, &data);
+      }
       break;
     case JournalChange::Kind::kMetadata:
       kind = kMetadata;

@@ -51,6 +51,20 @@ void HostColumn::AppendString(absl::string_view v) {
   MarkValid(true);
 }
 
+void HostColumn::AppendRowOf(const HostColumn& src, int64_t row) {
+  if (!src.IsValid(row)) {
+    AppendNull();
+    return;
+  }
+  if (type == PhysType::kVarChars) {
+    AppendString(src.StringAt(row));
+    return;
+  }
+  const int w = kernels::ValueWidth(type, width);
+  data.insert(data.end(), src.data.begin() + row * w, src.data.begin() + (row + 1) * w);
+  MarkValid(true);
+}
+
 void HostColumn::AppendNull() {
   if (type == PhysType::kVarChars) {
     offsets.push_back(static_cast<int64_t>(data.size()));

@@ -33,6 +33,9 @@ struct HostColumn {
   void AppendString(absl::string_view v);
   // REQUIRES: nullable. Appends a zero value marked null.
   void AppendNull();
+  // Appends row `row` of `src` (same type and width) as it is; a null row
+  // of a nullable src becomes a null (REQUIRES: nullable then).
+  void AppendRowOf(const HostColumn& src, int64_t row);
   // Room for `rows` more rows without reallocating: values (all but their
   // characters, for kVarChars), offsets and validity.
   void Reserve(int64_t rows);

@@ -28,11 +28,16 @@ struct JournalChange {
   enum class Kind {
     kAddType, kAddSchema, kDropSchema, kAddTable, kDropTable, kAppend, kReplace, kMetadata,
     kSyncPolicy,  // the table's (or, for name "*", the server's) sync level becomes sync_policy
+    kDelete,      // the rows at `ranks` go
+    kUpdate,      // the rows at `ranks` take the values of `rows` (one row per rank, in that order)
   };
   Kind kind = Kind::kAddType;
   std::string name;                                         // the table or schema
   const TableType* type = nullptr;                          // kAddType, kAddTable, kAppend, kReplace
-  const std::vector<kernels::ColumnView>* rows = nullptr;   // kAppend, kReplace: on exec's device
+  const std::vector<kernels::ColumnView>* rows = nullptr;   // kAppend, kReplace, kUpdate: on exec's device
+  // kDelete, kUpdate: rows as their ranks, places in the table's order of
+  // insertion (the order a restart reads its rows in) before the change.
+  const std::vector<int64_t>* ranks = nullptr;
   const kernels::Exec* exec = nullptr;                      // with rows
   const std::map<std::string, std::string>* metadata = nullptr;  // kAddTable, kMetadata (empty: clear all)
   bool cascade = false;                                     // kDropSchema

@@ -107,56 +107,6 @@ absl::Status DecodeAvroValue(const ColumnDef& def, const DecodeOptions& options,
   return absl::InternalError("unknown column kind");
 }
 
-absl::Status DecodeJsonValue(const ColumnDef& def, const DecodeOptions& options, const Json& v,
-                             HostColumn* column) {
-  if (v.is_null()) {
-    if (!def.nullable) return absl::InvalidArgumentError("null in a column that is not nullable");
-    column->AppendNull();
-    return absl::OkStatus();
-  }
-  auto mismatch = [&](const char* expected) {
-    return absl::InvalidArgumentError(absl::StrCat("expected ", expected, ", got ", JsonTypeName(v)));
-  };
-  if (def.is_integer()) {
-    int64_t x = 0;
-    if (v.is_boolean() && def.kind == ColumnKind::kBoolean) {
-      x = v.get<bool>() ? 1 : 0;
-    } else if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
-      // Checked first: is_number_integer() is also true for unsigned values,
-      // and get<int64_t>() would wrap them.
-      return absl::InvalidArgumentError(absl::StrCat("value ", v.dump(), " is out of range for ", def.type_name()));
-    } else if (v.is_number_integer()) {
-      x = v.get<int64_t>();
-    } else if (v.is_number_float() && std::nearbyint(v.get<double>()) == v.get<double>() &&
-               std::fabs(v.get<double>()) < 9.2e18) {
-      x = static_cast<int64_t>(v.get<double>());
-    } else {
-      return mismatch(def.kind == ColumnKind::kBoolean ? "boolean" : "integer");
-    }
-    if (absl::Status s = CheckInt(def, x); !s.ok()) return s;
-    column->AppendInt(x);
-    return absl::OkStatus();
-  }
-  if (def.is_real()) {
-    if (!v.is_number()) return mismatch("number");
-    column->AppendFloat(v.get<double>());
-    return absl::OkStatus();
-  }
-  if (v.is_binary() && def.kind == ColumnKind::kBytes) {
-    const auto& b = v.get_binary();
-    column->AppendString(absl::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
-    return absl::OkStatus();
-  }
-  if (!v.is_string()) return mismatch("string");
-  const std::string& s = v.get_ref<const std::string&>();
-  if (def.kind == ColumnKind::kBytes) {
-    std::string bytes;
-    if (!FromCodePoints(s, &bytes)) return absl::InvalidArgumentError("bytes must be code points 0-255");
-    column->AppendString(bytes);
-    return absl::OkStatus();
-  }
-  return AppendText(def, s, options, column);
-}
 
 // A float as its shortest decimal form, so 0.1f prints as 0.1.
 double ShortestFloat(float f) {
@@ -315,6 +265,57 @@ class ColumnSink {
 };
 
 }  // namespace
+
+absl::Status DecodeJsonValue(const ColumnDef& def, const DecodeOptions& options, const Json& v,
+                             HostColumn* column) {
+  if (v.is_null()) {
+    if (!def.nullable) return absl::InvalidArgumentError("null in a column that is not nullable");
+    column->AppendNull();
+    return absl::OkStatus();
+  }
+  auto mismatch = [&](const char* expected) {
+    return absl::InvalidArgumentError(absl::StrCat("expected ", expected, ", got ", JsonTypeName(v)));
+  };
+  if (def.is_integer()) {
+    int64_t x = 0;
+    if (v.is_boolean() && def.kind == ColumnKind::kBoolean) {
+      x = v.get<bool>() ? 1 : 0;
+    } else if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+      // Checked first: is_number_integer() is also true for unsigned values,
+      // and get<int64_t>() would wrap them.
+      return absl::InvalidArgumentError(absl::StrCat("value ", v.dump(), " is out of range for ", def.type_name()));
+    } else if (v.is_number_integer()) {
+      x = v.get<int64_t>();
+    } else if (v.is_number_float() && std::nearbyint(v.get<double>()) == v.get<double>() &&
+               std::fabs(v.get<double>()) < 9.2e18) {
+      x = static_cast<int64_t>(v.get<double>());
+    } else {
+      return mismatch(def.kind == ColumnKind::kBoolean ? "boolean" : "integer");
+    }
+    if (absl::Status s = CheckInt(def, x); !s.ok()) return s;
+    column->AppendInt(x);
+    return absl::OkStatus();
+  }
+  if (def.is_real()) {
+    if (!v.is_number()) return mismatch("number");
+    column->AppendFloat(v.get<double>());
+    return absl::OkStatus();
+  }
+  if (v.is_binary() && def.kind == ColumnKind::kBytes) {
+    const auto& b = v.get_binary();
+    column->AppendString(absl::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
+    return absl::OkStatus();
+  }
+  if (!v.is_string()) return mismatch("string");
+  const std::string& s = v.get_ref<const std::string&>();
+  if (def.kind == ColumnKind::kBytes) {
+    std::string bytes;
+    if (!FromCodePoints(s, &bytes)) return absl::InvalidArgumentError("bytes must be code points 0-255");
+    column->AppendString(bytes);
+    return absl::OkStatus();
+  }
+  return AppendText(def, s, options, column);
+}
 
 std::vector<HostColumn> MakeHostColumns(const TableType& type) {
   std::vector<HostColumn> columns;

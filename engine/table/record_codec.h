@@ -78,6 +78,11 @@ absl::Status DecodeJsonRecords(const TableType& type, const Json& records,
                                const DecodeOptions& options, std::vector<HostColumn>* columns,
                                size_t begin = 0, size_t end = SIZE_MAX);
 
+// Appends one value given as JSON (null, a number, a boolean, a string) to
+// `column` of `def`, or says what is wrong with it ("expected integer, got
+// string", "null in a column that is not nullable", a range or length).
+absl::Status DecodeJsonValue(const ColumnDef& def, const DecodeOptions& options, const Json& v, HostColumn* column);
+
 // Row `row` of `columns` as one Avro record.
 std::string EncodeAvroRecord(const TableType& type, const std::vector<HostColumn>& columns, int64_t row);
 

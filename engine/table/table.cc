@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/jobs/device.h"
 #include "engine/table/names.h"
+#include "kernels/backend.h"
 #include "kernels/gather.h"
 #include "kernels/shard.h"
 #include "kernels/sort.h"
@@ -356,6 +357,136 @@ absl::Status Table::Replace(std::vector<kernels::Column> columns, const kernels:
   }
   UpdateSizes();
   return s;
+}
+
+Table::Rebuilt Table::Rebuild(const RowChange& change, const kernels::Exec& exec) const {
+  Rebuilt out;
+  if (change.updated_count == 0 && change.deleted_count == 0) {
+    out.same = true;
+    return out;
+  }
+  const int64_t n = columns_.empty() ? 0 : columns_[0].size();
+  const bool positioned = positions_.size() > 0;
+  for (const kernels::Column& c : columns_) out.columns.emplace_back(c.type(), c.width(), c.nullable());
+  std::vector<kernels::ColumnView> current = views();
+  if (change.updated_count > 0) {
+    // Each column's rows followed by the new values, gathered so that the
+    // new values take their rows' places.
+    kernels::Buffer order = kernels::ReplacementOrder(change.updated.as<int64_t>(), change.updated_count, n, exec);
+    for (size_t c = 0; c < columns_.size(); ++c) {
+      kernels::Column both(columns_[c].type(), columns_[c].width(), columns_[c].nullable());
+      both.Reserve(n + change.updated_count,
+                   columns_[c].chars() + kernels::Column::CharCount(change.values[c].view(), exec), exec);
+      both.Append(current[c], exec);
+      both.Append(change.values[c].view(), exec);
+      out.columns[c] = kernels::Gather(both.view(), order.as<int64_t>(), n, columns_[c].nullable(), exec);
+    }
+    return out;
+  }
+  const int64_t kept = n - change.deleted_count;
+  kernels::Buffer keep = kernels::RowsNotIn(change.deleted.as<int64_t>(), change.deleted_count, n, exec);
+  for (size_t c = 0; c < columns_.size(); ++c) {
+    out.columns[c] = kernels::Gather(current[c], keep.as<int64_t>(), kept, columns_[c].nullable(), exec);
+  }
+  if (positioned) {
+    out.positions = kernels::Gather(positions_.view(), keep.as<int64_t>(), kept, false, exec);
+    out.moved = true;
+  }
+  return out;
+}
+
+std::vector<int64_t> Table::Ranks(const std::vector<const kernels::Buffer*>& rows, const std::vector<int64_t>& counts,
+                                  const kernels::Exec& exec) const {
+  std::vector<int64_t> ranks;
+  const auto host = [&](const void* p, int64_t n) {
+    std::vector<int64_t> v(static_cast<size_t>(n));
+    if (n > 0) kernels::CopyToHostSync(v.data(), p, static_cast<size_t>(n) * sizeof(int64_t), exec);
+    return v;
+  };
+  if (!distributed() || layout_.kind == Layout::Kind::kReplicated) return host(rows[0]->data(), counts[0]);
+  // A row's rank: how many rows of every shard have a smaller position.
+  std::vector<std::vector<int64_t>> positions;
+  std::vector<int64_t> all;
+  for (const auto& s : shards_) {
+    positions.push_back(host(s->positions_.view().data, s->positions_.size()));
+    all.insert(all.end(), positions.back().begin(), positions.back().end());
+  }
+  std::sort(all.begin(), all.end());
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    for (int64_t r : host(rows[i]->data(), counts[i])) {
+      ranks.push_back(std::lower_bound(all.begin(), all.end(), positions[i][r]) - all.begin());
+    }
+  }
+  return ranks;
+}
+
+absl::Status Table::ChangeRows(const std::vector<RowChange>& changes, const kernels::Exec& exec) {
+  const size_t parts = distributed() ? shards_.size() : 1;
+  if (changes.size() != parts) {
+    return absl::InternalError(absl::StrCat("ChangeRows: ", changes.size(), " changes for ", parts, " parts"));
+  }
+  bool updates = false, deletes = false;
+  for (const RowChange& c : changes) {
+    updates = updates || c.updated_count > 0;
+    deletes = deletes || c.deleted_count > 0;
+  }
+  if (!updates && !deletes) return absl::OkStatus();
+  if (updates && deletes) return absl::InternalError("ChangeRows: updates and deletes in one change");
+  Journal::Turn turn;
+  if (journal_ != nullptr) turn = journal_->Hold();
+  // Build every part's new columns; nothing has changed when this fails.
+  std::vector<Rebuilt> rebuilt(parts);
+  if (!distributed()) {
+    rebuilt[0] = Rebuild(changes[0], exec);
+  } else {
+    std::vector<Device*> devices;
+    for (const auto& s : shards_) devices.push_back(s->device());
+    absl::Status s = RunOnDevices(devices, [&](size_t i, const kernels::Exec& shard_exec) {
+      rebuilt[i] = shards_[i]->Rebuild(changes[i], shard_exec);
+      kernels::Synchronize(shard_exec);
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+  }
+  if (journal_ != nullptr) {
+    // One record: the rows by rank (a replicated table: its first replica's).
+    const size_t logged = layout_.kind == Layout::Kind::kReplicated ? 1 : parts;
+    std::vector<const kernels::Buffer*> rows;
+    std::vector<int64_t> counts;
+    for (size_t i = 0; i < logged; ++i) {
+      rows.push_back(updates ? &changes[i].updated : &changes[i].deleted);
+      counts.push_back(updates ? changes[i].updated_count : changes[i].deleted_count);
+    }
+    const std::vector<int64_t> ranks = Ranks(rows, counts, exec);
+    JournalChange change{updates ? JournalChange::Kind::kUpdate : JournalChange::Kind::kDelete, name_};
+    change.type = &type_;
+    change.ranks = &ranks;
+    change.exec = &exec;
+    change.sync_policy = sync_policy();
+    std::vector<kernels::Column> values;  // the new values of every logged part, on exec's device
+    std::vector<kernels::ColumnView> views;
+    if (updates) {
+      for (size_t c = 0; c < type_.columns().size(); ++c) {
+        const ColumnDef& def = type_.column(c);
+        values.emplace_back(def.phys(), def.char_width, def.nullable);
+        for (size_t i = 0; i < logged; ++i) {
+          if (changes[i].updated_count > 0) values.back().Append(changes[i].values[c].view(), exec);
+        }
+        views.push_back(values.back().view());
+      }
+      change.rows = &views;
+    }
+    if (absl::Status s = journal_->Log(change); !s.ok()) return s;
+  }
+  for (size_t i = 0; i < parts; ++i) {
+    Table* part = distributed() ? shards_[i].get() : this;
+    if (rebuilt[i].same) continue;
+    part->columns_ = std::move(rebuilt[i].columns);
+    if (rebuilt[i].moved) part->positions_ = std::move(rebuilt[i].positions);
+    part->UpdateSizes();
+  }
+  UpdateSizes();
+  return absl::OkStatus();
 }
 
 std::map<std::string, std::string> Table::metadata() const {

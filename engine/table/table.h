@@ -122,6 +122,26 @@ class Table {
   // REQUIRES: as Append.
   absl::Status Replace(std::vector<kernels::Column> columns, const kernels::Exec& exec);
 
+  // A change of one part's rows (a single-device table's, or one shard's of
+  // a distributed table): rows `deleted` go and rows `updated` take the
+  // values `values` (one column per field, updated_count rows each, in the
+  // order of `updated`). Row indices are the part's, ascending, on its
+  // device; deleted and updated are disjoint.
+  struct RowChange {
+    kernels::Buffer deleted;
+    int64_t deleted_count = 0;
+    kernels::Buffer updated;
+    int64_t updated_count = 0;
+    std::vector<kernels::Column> values;
+  };
+  // Applies changes[i] to part i: the table itself when single-device, else
+  // shards()[i] (a replicated table's replicas each take the same change).
+  // Rows keep their order (and, on shards, their positions). All or
+  // nothing: the new columns are built first (on each part's device, all at
+  // once), the change recorded, then the parts switched. REQUIRES: as Append;
+  // changes.size() is 1 or shards().size().
+  absl::Status ChangeRows(const std::vector<RowChange>& changes, const kernels::Exec& exec);
+
   // The user's metadata (/alter/table/metadata), key to value; safe to call
   // at any time. UpdateMetadata adds or replaces the keys of `changes`; an
   // empty `changes` clears every key.
@@ -153,6 +173,19 @@ class Table {
   Marks Mark() const;
   void Truncate(const Marks& marks);
   void UpdateSizes();
+  // This part's columns (and positions) after `change`, built on exec's
+  // device; the part is unchanged.
+  struct Rebuilt {
+    std::vector<kernels::Column> columns;
+    kernels::Column positions{kernels::PhysType::kInt64, 0, false};
+    bool moved = false;  // rows went: `positions` replaces the part's
+    bool same = false;   // no change: the part keeps its columns
+  };
+  Rebuilt Rebuild(const RowChange& change, const kernels::Exec& exec) const;
+  // The rank (place in the order of insertion among the table's rows) of
+  // each row `rows` of each part, on the host, parts one after another.
+  std::vector<int64_t> Ranks(const std::vector<const kernels::Buffer*>& rows, const std::vector<int64_t>& counts,
+                             const kernels::Exec& exec) const;
 
   const std::string name_;
   const TableType type_;

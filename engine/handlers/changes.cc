@@ -1,0 +1,386 @@
+// /delete/records and /update/records: rows chosen by expressions leave the
+// table or take new values, all at once (Table::ChangeRows).
+//
+// Each expression is and-ed with options.global_expression. A row goes with
+// (or is updated by) the first expression that holds for it; counts_deleted
+// and counts_updated count each row once, under that expression. The rows
+// are chosen and the new values computed on each part of the table (each
+// shard, on its device); then every part changes at once, recorded as one
+// change in the journal.
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/expr/expression.h"
+#include "engine/handlers/keys.h"
+#include "engine/handlers/registry.h"
+#include "engine/handlers/request.h"
+#include "engine/handlers/rows.h"
+#include "engine/handlers/shards.h"
+#include "engine/table/record_codec.h"
+#include "kernels/gather.h"
+#include "kernels/shard.h"
+#include "kernels/sort.h"
+
+namespace engine {
+namespace {
+
+// The table named by table_name, which must be a table, not a view.
+absl::StatusOr<std::shared_ptr<Table>> FindChangeTarget(const JobContext& ctx, const Json& request,
+                                                        absl::string_view verb) {
+  auto table = FindTable(ctx, request, "table_name");
+  if (table.ok() && (*table)->kind() == Table::Kind::kView) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("table_name: '", (*table)->name(), "' is a view; ", verb, " the rows of a table"));
+  }
+  return table;
+}
+
+// The condition of expression i: it holds, global holds, and no earlier
+// expression holds (a null counts as not holding).
+std::vector<std::string> FirstMatchConditions(const std::vector<std::string>& expressions, const std::string& global) {
+  std::vector<std::string> out;
+  std::vector<std::string> earlier;
+  for (const std::string& e : expressions) {
+    std::vector<std::string> parts;
+    if (!global.empty()) parts.push_back(absl::StrCat("(", global, ")"));
+    parts.push_back(absl::StrCat("(", e, ")"));
+    if (!earlier.empty()) parts.push_back(absl::StrCat("not (", absl::StrJoin(earlier, " or "), ")"));
+    out.push_back(absl::StrJoin(parts, " and "));
+    earlier.push_back(absl::StrCat("ifnull((", e, "), 0) <> 0"));
+  }
+  return out;
+}
+
+// Compiles each expression alone, so that an error names its own field.
+absl::Status CheckExpressions(const Table& table, const std::vector<std::string>& expressions,
+                              const std::string& global) {
+  const auto check = [&](const std::string& text, const std::string& field) -> absl::Status {
+    if (text.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": expression is empty"));
+    auto columns = ReferencedColumns(text, table.type());
+    if (!columns.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", columns.status().message()));
+    return absl::OkStatus();
+  };
+  if (!global.empty()) {
+    if (absl::Status s = check(global, "options.global_expression"); !s.ok()) return s;
+  }
+  for (size_t i = 0; i < expressions.size(); ++i) {
+    if (absl::Status s = check(expressions[i], absl::StrCat("expressions[", i, "]")); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::string> Strings(const Json& list) {
+  std::vector<std::string> out;
+  for (const Json& e : list) out.push_back(e.get<std::string>());
+  return out;
+}
+
+// The rows of `part` each condition chooses, as one ascending list (they
+// are disjoint), and how many each chose.
+struct Chosen {
+  kernels::Buffer rows;
+  int64_t count = 0;
+  std::vector<int64_t> counts;
+  std::vector<RowSet> sets;  // each condition's rows
+};
+
+absl::StatusOr<Chosen> ChooseRows(JobContext& ctx, const Table& part, const std::vector<std::string>& conditions) {
+  Chosen out;
+  for (size_t i = 0; i < conditions.size(); ++i) {
+    auto rows = SelectRows(ctx, part, conditions[i], absl::StrCat("expressions[", i, "]"));
+    if (!rows.ok()) return rows.status();
+    if (rows->all) {  // every row: as a list
+      rows->all = false;
+      rows->indices = kernels::RowPositions(0, rows->count, ctx.exec);
+    }
+    out.counts.push_back(rows->count);
+    out.count += rows->count;
+    out.sets.push_back(*std::move(rows));
+  }
+  if (out.sets.size() == 1) {
+    out.rows = kernels::Buffer(static_cast<size_t>(out.count) * sizeof(int64_t), ctx.exec);
+    if (out.count > 0) {
+      kernels::CopyOnDevice(out.rows.data(), out.sets[0].indices.data(), out.count * sizeof(int64_t), ctx.exec);
+    }
+    return out;
+  }
+  // Several lists: joined, then sorted.
+  kernels::Column all(kernels::PhysType::kInt64, 0, false);
+  for (const RowSet& s : out.sets) {
+    all.Append(kernels::ColumnView{kernels::PhysType::kInt64, 0, s.count, s.indices.data()}, ctx.exec);
+  }
+  kernels::Buffer order = kernels::SortOrder({{all.view(), false}}, nullptr, out.count, ctx.exec);
+  kernels::Column sorted = kernels::Gather(all.view(), order.as<int64_t>(), out.count, false, ctx.exec);
+  out.rows = kernels::Buffer(static_cast<size_t>(out.count) * sizeof(int64_t), ctx.exec);
+  if (out.count > 0) kernels::CopyOnDevice(out.rows.data(), sorted.view().data, out.count * sizeof(int64_t), ctx.exec);
+  return out;
+}
+
+Json Counts(const std::vector<int64_t>& counts) {
+  Json out = Json::array();
+  for (int64_t c : counts) out.push_back(c);
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// /delete/records
+
+absl::StatusOr<Json> DeleteRecords(JobContext& ctx, const Json& request) {
+  auto table = FindChangeTarget(ctx, request, "delete");
+  if (!table.ok()) return table.status();
+  auto all = BoolOption(request, "delete_all_records", false);
+  if (!all.ok()) return all.status();
+  const std::vector<std::string> expressions = Strings(request["expressions"]);
+  const std::string global = Option(request, "global_expression");
+  if (*all) {
+    const int64_t rows = (*table)->rows();
+    std::vector<kernels::Column> empty;
+    for (const ColumnDef& c : (*table)->type().columns()) empty.emplace_back(c.phys(), c.char_width, c.nullable);
+    if (absl::Status s = (*table)->Replace(std::move(empty), ctx.exec); !s.ok()) return s;
+    return Json{{"count_deleted", rows}, {"counts_deleted", Json::array()}, {"info", Json::object()}};
+  }
+  if (expressions.empty() && global.empty()) {
+    return absl::InvalidArgumentError(
+        "expressions: give at least one expression (or options.global_expression, or "
+        "options.delete_all_records=true)");
+  }
+  if (absl::Status s = CheckExpressions(**table, expressions, global); !s.ok()) return s;
+  const std::vector<std::string> conditions =
+      FirstMatchConditions(expressions.empty() ? std::vector<std::string>{global} : expressions,
+                           expressions.empty() ? "" : global);
+  const size_t parts = (*table)->distributed() ? (*table)->shards().size() : 1;
+  std::vector<Table::RowChange> changes(parts);
+  std::vector<std::vector<int64_t>> counts(parts);
+  absl::Status s = ForEachPart(ctx, **table, [&](JobContext& part_ctx, const Table& part, size_t i) -> absl::Status {
+    auto chosen = ChooseRows(part_ctx, part, conditions);
+    if (!chosen.ok()) return chosen.status();
+    changes[i].deleted = std::move(chosen->rows);
+    changes[i].deleted_count = chosen->count;
+    counts[i] = std::move(chosen->counts);
+    kernels::Synchronize(part_ctx.exec);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  if (absl::Status s = (*table)->ChangeRows(changes, ctx.exec); !s.ok()) return s;
+  // A replicated table counts one replica.
+  const size_t counted = (*table)->layout().kind == Layout::Kind::kReplicated && (*table)->distributed() ? 1 : parts;
+  std::vector<int64_t> per_expression(conditions.size(), 0);
+  int64_t total = 0;
+  for (size_t i = 0; i < counted; ++i) {
+    for (size_t e = 0; e < counts[i].size(); ++e) {
+      per_expression[e] += counts[i][e];
+      total += counts[i][e];
+    }
+  }
+  return Json{{"count_deleted", total},
+              {"counts_deleted", expressions.empty() ? Json::array() : Counts(per_expression)},
+              {"info", Json::object()}};
+}
+
+// ---------------------------------------------------------------------------
+// /update/records
+
+// What a new_values_map sets: column -> its value text (a literal, or an
+// expression), or null.
+struct NewValue {
+  int column;
+  std::string field;  // "new_values_maps[i].column"
+  bool null = false;
+  std::string text;
+};
+
+absl::StatusOr<std::vector<NewValue>> ReadNewValues(const TableType& type, const Json& map, size_t i) {
+  std::vector<NewValue> out;
+  if (!map.is_object()) return absl::InvalidArgumentError(absl::StrCat("new_values_maps[", i, "]: expected a map"));
+  for (const auto& [name, value] : map.items()) {
+    const int c = type.Find(name);
+    const std::string field = absl::StrCat("new_values_maps[", i, "].", name);
+    if (c < 0) return absl::InvalidArgumentError(absl::StrCat(field, ": unknown column '", name, "'"));
+    NewValue v{c, field, value.is_null(), value.is_null() ? "" : value.get<std::string>()};
+    if (v.null && !type.column(c).nullable) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ": column '", name, "' is not nullable"));
+    }
+    out.push_back(std::move(v));
+  }
+  if (out.empty()) return absl::InvalidArgumentError(absl::StrCat("new_values_maps[", i, "]: sets no column"));
+  return out;
+}
+
+// `text` as a JSON value for column `def`: a number (or boolean) for the
+// number columns, the text itself for string columns.
+Json LiteralValue(const ColumnDef& def, const std::string& text) {
+  if (def.is_string()) return Json(text);
+  Json v = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return v.is_discarded() || v.is_null() ? Json(text) : v;
+}
+
+// The new value of column v.column for `n` rows of `subset` (the rows being
+// updated, on ctx's device): a literal repeated, a null, or an expression of
+// the old row converted to the column's type.
+absl::StatusOr<kernels::Column> NewColumn(JobContext& ctx, const Table& subset, const NewValue& v, bool expressions) {
+  const ColumnDef& def = subset.type().column(v.column);
+  const int64_t n = subset.rows();
+  HostColumn column(def.phys(), def.char_width, def.nullable);
+  column.Reserve(n);
+  DecodeOptions options;
+  if (v.null || !expressions) {
+    HostColumn one(def.phys(), def.char_width, def.nullable);
+    const Json value = v.null ? Json(nullptr) : LiteralValue(def, v.text);
+    if (absl::Status s = DecodeJsonValue(def, options, value, &one); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(v.field, ": ", s.message()));
+    }
+    for (int64_t r = 0; r < n; ++r) column.AppendRowOf(one, 0);
+    return ToDevice(std::move(column), ctx.exec);
+  }
+  auto values = EvaluateRows(ctx, subset, v.text, v.field);
+  if (!values.ok()) return values.status();
+  if (values->def.phys() == def.phys() && values->def.char_width == def.char_width &&
+      (def.nullable || !values->def.nullable)) {
+    kernels::Column copy(def.phys(), def.char_width, def.nullable);
+    copy.Append(values->view, ctx.exec);
+    return copy;
+  }
+  // Another type: converted value by value, on the host.
+  const HostColumn got = ToHost(values->view, true, 0, n, ctx.exec);
+  for (int64_t r = 0; r < n; ++r) {
+    Json value = ValueToJson(values->def, got, r);
+    if (absl::Status s = DecodeJsonValue(def, options, value, &column); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(v.field, ": row ", r, " of the update: ", s.message()));
+    }
+  }
+  return ToDevice(std::move(column), ctx.exec);
+}
+
+absl::StatusOr<Json> UpdateRecords(JobContext& ctx, const Json& request) {
+  auto table = FindChangeTarget(ctx, request, "update");
+  if (!table.ok()) return table.status();
+  const TableType& type = (*table)->type();
+  const std::vector<std::string> expressions = Strings(request["expressions"]);
+  const Json& maps = request["new_values_maps"];
+  const std::string global = Option(request, "global_expression");
+  auto use_expressions = BoolOption(request, "use_expressions_in_new_values_maps", false);
+  if (!use_expressions.ok()) return use_expressions.status();
+  auto bypass = BoolOption(request, "bypass_safety_checks", false);
+  if (!bypass.ok()) return bypass.status();
+  if (expressions.empty()) return absl::InvalidArgumentError("expressions: give at least one expression");
+  if (maps.size() != expressions.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("new_values_maps: ", maps.size(), " maps for ", expressions.size(),
+                                                   " expressions; give one per expression"));
+  }
+  if (BytesListReader(request["records_to_insert"]).size() > 0 || !request["records_to_insert_str"].empty()) {
+    return absl::UnimplementedError(
+        "records_to_insert: inserting records for expressions that match nothing is not supported yet; insert "
+        "them with /insert/records");
+  }
+  if (absl::Status s = CheckExpressions(**table, expressions, global); !s.ok()) return s;
+  std::vector<std::vector<NewValue>> sets;
+  bool changes_key = false;
+  const std::vector<int> key = PrimaryKey(type);
+  for (size_t i = 0; i < maps.size(); ++i) {
+    auto values = ReadNewValues(type, maps[i], i);
+    if (!values.ok()) return values.status();
+    for (const NewValue& v : *values) {
+      const bool in_key = std::find(key.begin(), key.end(), v.column) != key.end();
+      changes_key = changes_key || in_key;
+      const auto& shard_key = (*table)->layout().shard_key;
+      if ((*table)->layout().kind == Layout::Kind::kSharded &&
+          std::find(shard_key.begin(), shard_key.end(), v.column) != shard_key.end()) {
+        return absl::InvalidArgumentError(absl::StrCat(v.field, ": column '", type.column(v.column).name,
+                                                       "' is in the shard key of table '", (*table)->name(),
+                                                       "'; its values cannot be changed"));
+      }
+    }
+    sets.push_back(*std::move(values));
+  }
+  const std::vector<std::string> conditions = FirstMatchConditions(expressions, global);
+  const size_t parts = (*table)->distributed() ? (*table)->shards().size() : 1;
+  std::vector<Table::RowChange> changes(parts);
+  std::vector<std::vector<int64_t>> counts(parts);
+  absl::Status s = ForEachPart(ctx, **table, [&](JobContext& part_ctx, const Table& part, size_t p) -> absl::Status {
+    auto chosen = ChooseRows(part_ctx, part, conditions);
+    if (!chosen.ok()) return chosen.status();
+    counts[p] = chosen->counts;
+    Table::RowChange& change = changes[p];
+    change.updated_count = chosen->count;
+    if (chosen->count == 0) return absl::OkStatus();
+    // Each expression's rows with their new values, then all of them in
+    // row order.
+    std::vector<std::vector<kernels::Column>> values(type.size());
+    const std::vector<kernels::ColumnView> views = part.views();
+    for (size_t e = 0; e < sets.size(); ++e) {
+      const RowSet& rows = chosen->sets[e];
+      if (rows.count == 0) continue;
+      std::vector<kernels::Column> old;
+      for (size_t c = 0; c < type.size(); ++c) {
+        old.push_back(kernels::Gather(views[c], rows.data(), rows.count, type.column(c).nullable, part_ctx.exec));
+      }
+      auto subset = std::make_shared<Table>("", type, &part_ctx.device, Table::Kind::kView);
+      subset->Replace(std::move(old), part_ctx.exec).IgnoreError();  // no journal: cannot fail
+      std::vector<kernels::ColumnView> subset_views = subset->views();
+      std::vector<kernels::Column> updated(type.size());
+      std::vector<bool> set(type.size(), false);
+      for (const NewValue& v : sets[e]) {
+        auto column = NewColumn(part_ctx, *subset, v, *use_expressions);
+        if (!column.ok()) return column.status();
+        updated[v.column] = *std::move(column);
+        set[v.column] = true;
+      }
+      for (size_t c = 0; c < type.size(); ++c) {
+        if (!set[c]) {
+          updated[c] = kernels::Column(type.column(c).phys(), type.column(c).char_width, type.column(c).nullable);
+          updated[c].Append(subset_views[c], part_ctx.exec);
+        }
+        values[c].push_back(std::move(updated[c]));
+      }
+    }
+    // Row order: the expressions' lists merged (chosen->rows is sorted).
+    std::vector<kernels::Column> merged;
+    kernels::Column at(kernels::PhysType::kInt64, 0, false);
+    for (const RowSet& rows : chosen->sets) {
+      at.Append(kernels::ColumnView{kernels::PhysType::kInt64, 0, rows.count, rows.data()}, part_ctx.exec);
+    }
+    kernels::Buffer order = kernels::SortOrder({{at.view(), false}}, nullptr, chosen->count, part_ctx.exec);
+    for (size_t c = 0; c < type.size(); ++c) {
+      const ColumnDef& def = type.column(c);
+      kernels::Column joined(def.phys(), def.char_width, def.nullable);
+      for (const kernels::Column& v : values[c]) joined.Append(v.view(), part_ctx.exec);
+      change.values.push_back(values[c].size() == 1 && sets.size() == 1
+                                  ? std::move(values[c][0])
+                                  : kernels::Gather(joined.view(), order.as<int64_t>(), chosen->count,
+                                                    def.nullable, part_ctx.exec));
+    }
+    change.updated = std::move(chosen->rows);
+    if (changes_key) {
+      if (absl::Status s = CheckUpdatedKeys(part_ctx, part, key, change.updated, change.values); !s.ok()) return s;
+    }
+    kernels::Synchronize(part_ctx.exec);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  if (absl::Status s = (*table)->ChangeRows(changes, ctx.exec); !s.ok()) return s;
+  const size_t counted = (*table)->layout().kind == Layout::Kind::kReplicated && (*table)->distributed() ? 1 : parts;
+  std::vector<int64_t> per_expression(conditions.size(), 0);
+  int64_t total = 0;
+  for (size_t i = 0; i < counted; ++i) {
+    for (size_t e = 0; e < counts[i].size(); ++e) {
+      per_expression[e] += counts[i][e];
+      total += counts[i][e];
+    }
+  }
+  return Json{{"count_updated", total},
+              {"counts_updated", Counts(per_expression)},
+              {"count_inserted", 0},
+              {"counts_inserted", Json::array()},
+              {"info", Json::object()}};
+}
+
+}  // namespace
+
+void AddChangeHandlers(HandlerMap* handlers) {
+  (*handlers)["/delete/records"] = Handler{false, WriteTableAccess, DeleteRecords};
+  (*handlers)["/update/records"] = Handler{false, WriteTableAccess, UpdateRecords};
+}
+
+}  // namespace engine
