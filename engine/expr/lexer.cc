@@ -152,12 +152,19 @@ class Lexer {
     return ErrorAt(text_, t.pos, "unterminated string");
   }
 
+  // A name, or a qualified one (alias.column): one token.
   void Name(Token& t) {
-    while (at_ < text_.size() && IsNameChar(text_[at_])) ++at_;
+    bool qualified = false;
+    for (;;) {
+      while (at_ < text_.size() && IsNameChar(text_[at_])) ++at_;
+      if (!Peek('.') || at_ + 1 >= text_.size() || !IsNameStart(text_[at_ + 1])) break;
+      ++at_;
+      qualified = true;
+    }
     const absl::string_view name = text_.substr(t.pos, at_ - t.pos);
     t.kind = Tok::kName;
     for (const Keyword& k : kKeywords) {
-      if (absl::EqualsIgnoreCase(name, k.text)) t.kind = k.kind;
+      if (!qualified && absl::EqualsIgnoreCase(name, k.text)) t.kind = k.kind;
     }
   }
 

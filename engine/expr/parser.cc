@@ -357,6 +357,19 @@ class Parser {
         index = static_cast<int>(i);
       }
     }
+    if (index < 0 && name.find('.') == absl::string_view::npos) {
+      // An unqualified name of a join's column (alias.name), when only one
+      // table of the join has it.
+      for (size_t i = 0; i < type_.size(); ++i) {
+        const std::string& column = type_.column(i).name;
+        const size_t dot = column.rfind('.');
+        if (dot == std::string::npos || !absl::EqualsIgnoreCase(absl::string_view(column).substr(dot + 1), name)) {
+          continue;
+        }
+        if (index >= 0) return Error(t.pos, absl::StrCat("ambiguous column ", Quoted(name)));
+        index = static_cast<int>(i);
+      }
+    }
     if (index < 0) return Error(t.pos, absl::StrCat("unknown column ", Quoted(name)));
     const int id = AddNode(NodeKind::kColumn, t.pos);
     nodes_[id].column = index;

@@ -1,0 +1,555 @@
+// /create/jointable: a view of the rows of several tables joined.
+//
+// table_names is a FROM clause, one entry per table: "name", "name alias"
+// or "name as alias"; every entry after the first may start with a join
+// type and carry its condition: "[inner] join t as b on a.id = b.id",
+// "left [outer] join ...", "right [outer] join ...", "full [outer] join
+// ...". A table given without a join type is inner-joined by the
+// conditions in `expressions`, which otherwise filter the joined rows (a
+// WHERE clause).
+//
+// The tables are joined left to right on the job's device (a distributed
+// table's rows are brought there first). Each step joins the rows so far
+// with the next table by a hash join (kernels/join.h) on the equalities
+// between a column of the rows so far and a column of the table found in
+// its ON condition (an inner join also uses those of `expressions`); the
+// condition's other parts, and a join with no equality (a cross join),
+// filter the pairs. The view holds column_names, each "alias.column",
+// "column", "alias.*", "*" or an expression, with "as name" to name it; its
+// columns are named by their alias or column name, which must be unique.
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "engine/expr/expression.h"
+#include "engine/handlers/registry.h"
+#include "engine/handlers/request.h"
+#include "engine/handlers/rows.h"
+#include "engine/handlers/shards.h"
+#include "engine/table/names.h"
+#include "kernels/backend.h"
+#include "kernels/gather.h"
+#include "kernels/join.h"
+
+namespace engine {
+namespace {
+
+// One entry of table_names.
+struct JoinSource {
+  std::string name;
+  std::string alias;
+  kernels::JoinKind kind = kernels::JoinKind::kInner;
+  bool typed = false;  // written with a join type (and so maybe an ON condition)
+  std::string on;
+};
+
+// The words of `text` and where each begins.
+std::vector<std::pair<std::string, size_t>> Words(absl::string_view text) {
+  std::vector<std::pair<std::string, size_t>> out;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && absl::ascii_isspace(static_cast<unsigned char>(text[i]))) ++i;
+    const size_t begin = i;
+    while (i < text.size() && !absl::ascii_isspace(static_cast<unsigned char>(text[i]))) ++i;
+    if (i > begin) out.emplace_back(std::string(text.substr(begin, i - begin)), begin);
+  }
+  return out;
+}
+
+absl::StatusOr<JoinSource> ParseSource(absl::string_view entry, size_t index) {
+  const std::string field = absl::StrCat("table_names[", index, "]");
+  const auto words = Words(entry);
+  JoinSource out;
+  size_t w = 0;
+  const auto is = [&](size_t at, absl::string_view word) {
+    return at < words.size() && absl::EqualsIgnoreCase(words[at].first, word);
+  };
+  // The join type.
+  if (is(0, "join") || is(0, "inner") || is(0, "left") || is(0, "right") || is(0, "full")) {
+    if (index == 0) return absl::InvalidArgumentError(absl::StrCat(field, ": the first table cannot have a join type"));
+    out.typed = true;
+    if (is(0, "left")) out.kind = kernels::JoinKind::kLeft;
+    if (is(0, "right")) out.kind = kernels::JoinKind::kRight;
+    if (is(0, "full")) out.kind = kernels::JoinKind::kFull;
+    w = is(0, "join") ? 0 : 1;
+    if (out.kind != kernels::JoinKind::kInner && is(w, "outer")) ++w;
+    if (!is(w, "join")) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ": expected 'join' after '", words[0].first, "'"));
+    }
+    ++w;
+  }
+  if (w >= words.size()) return absl::InvalidArgumentError(absl::StrCat(field, ": expected a table name"));
+  out.name = words[w++].first;
+  if (is(w, "as")) ++w;
+  if (w < words.size() && !is(w, "on")) out.alias = words[w++].first;
+  if (out.alias.empty()) out.alias = SplitTableName(out.name).table;
+  if (is(w, "on")) {
+    if (!out.typed) return absl::InvalidArgumentError(absl::StrCat(field, ": 'on' needs a join type ('join ... on')"));
+    if (w + 1 >= words.size()) return absl::InvalidArgumentError(absl::StrCat(field, ": 'on' without a condition"));
+    out.on = std::string(absl::StripAsciiWhitespace(entry.substr(words[w + 1].second)));
+  } else if (w < words.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": unexpected '", words[w].first, "'"));
+  }
+  if (out.typed && out.on.empty() && out.kind != kernels::JoinKind::kInner) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": an outer join needs an 'on' condition"));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<Access>> JoinAccess(const Json& request) {
+  std::vector<Access> access;
+  const Json& names = request["table_names"];
+  for (size_t i = 0; i < names.size(); ++i) {
+    auto source = ParseSource(names[i].get<std::string>(), i);
+    if (!source.ok()) return source.status();
+    if (absl::Status s = ValidateTableName(source->name, absl::StrCat("table_names[", i, "]")); !s.ok()) return s;
+    access.push_back(Access{source->name, false});
+  }
+  const std::string& view = StringField(request, "join_table_name");
+  if (absl::Status s = ValidateTableName(view, "join_table_name"); !s.ok()) return s;
+  access.push_back(Access{view, true});
+  return access;
+}
+
+// The parts of `text` joined by a top-level "and" (outside parentheses and
+// quotes).
+std::vector<std::string> Conjuncts(absl::string_view text) {
+  std::vector<std::string> out;
+  int depth = 0;
+  char quote = 0;
+  size_t begin = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quote != 0) {
+      if (c == quote) quote = 0;
+      continue;
+    }
+    if (c == '\'' || c == '"') quote = c;
+    if (c == '(') ++depth;
+    if (c == ')') --depth;
+    const bool boundary = i == 0 || absl::ascii_isspace(static_cast<unsigned char>(text[i - 1]));
+    if (depth == 0 && boundary && i + 4 <= text.size() && absl::EqualsIgnoreCase(text.substr(i, 3), "and") &&
+        (i + 3 == text.size() || absl::ascii_isspace(static_cast<unsigned char>(text[i + 3])))) {
+      out.emplace_back(absl::StripAsciiWhitespace(text.substr(begin, i - begin)));
+      begin = i + 3;
+    }
+  }
+  out.emplace_back(absl::StripAsciiWhitespace(text.substr(begin)));
+  out.erase(std::remove(out.begin(), out.end(), ""), out.end());
+  return out;
+}
+
+// Rows on ctx's device with named columns: the rows joined so far.
+struct Relation {
+  std::vector<ColumnDef> defs;  // names "alias.column"
+  std::vector<kernels::Column> columns;
+  std::vector<std::string> aliases;  // of the tables joined so far
+
+  std::shared_ptr<Table> AsTable(JobContext& ctx) {
+    auto t = std::make_shared<Table>("", TableType(defs, ""), &ctx.device, Table::Kind::kView);
+    std::vector<kernels::Column> copies;
+    for (const auto& c : columns) copies.push_back(ShareColumn(c, ctx));
+    t->Replace(std::move(copies), ctx.exec).IgnoreError();  // no journal: cannot fail
+    return t;
+  }
+  int64_t rows() const { return columns.empty() ? 0 : columns[0].size(); }
+
+  // A column the table can own; the relation keeps its own.
+  static kernels::Column ShareColumn(const kernels::Column& c, JobContext& ctx) {
+    kernels::Column copy(c.type(), c.width(), c.nullable());
+    copy.Append(c.view(), ctx.exec);
+    return copy;
+  }
+};
+
+// `n` null rows of a column like `def`.
+kernels::Column NullColumn(const ColumnDef& def, int64_t n, const kernels::Exec& exec) {
+  const kernels::PhysType type = def.phys();
+  const int32_t width = kernels::ValueWidth(type, def.char_width);
+  kernels::Buffer data, offsets;
+  if (type == kernels::PhysType::kVarChars) {
+    offsets = kernels::Buffer(static_cast<size_t>(n + 1) * sizeof(int64_t), exec);
+    kernels::Fill(offsets.data(), 0, static_cast<size_t>(n + 1) * sizeof(int64_t), exec);
+    data = kernels::Buffer(0, exec);
+  } else {
+    data = kernels::Buffer(static_cast<size_t>(n) * width, exec);
+    kernels::Fill(data.data(), 0, static_cast<size_t>(n) * width, exec);
+  }
+  kernels::Buffer validity(static_cast<size_t>(n), exec);
+  kernels::Fill(validity.data(), 0, static_cast<size_t>(n), exec);
+  return kernels::Column::Adopt(type, def.char_width, true, n, std::move(data), std::move(offsets),
+                                std::move(validity), 0);
+}
+
+// A table's rows as a relation of `alias` on ctx's device.
+Relation FromTable(JobContext& ctx, const std::shared_ptr<Table>& table, const std::string& alias) {
+  std::shared_ptr<Table> local = LocalTable(ctx, table);
+  Relation r;
+  r.aliases.push_back(alias);
+  const std::vector<kernels::ColumnView> views = local->views();
+  for (size_t c = 0; c < views.size(); ++c) {
+    ColumnDef def = table->type().column(c);
+    def.name = absl::StrCat(alias, ".", def.name);
+    def.properties.erase(std::remove_if(def.properties.begin(), def.properties.end(),
+                                        [](const std::string& p) { return p == "primary_key" || p == "shard_key"; }),
+                         def.properties.end());
+    kernels::Column column(def.phys(), def.char_width, def.nullable);
+    column.Append(views[c], ctx.exec);
+    r.columns.push_back(std::move(column));
+    r.defs.push_back(std::move(def));
+  }
+  return r;
+}
+
+// The aliases the columns of `text` belong to, in `all`'s columns ("a.x").
+absl::StatusOr<std::set<std::string>> AliasesOf(const std::string& text, const TableType& all,
+                                                const std::string& field) {
+  auto columns = ReferencedColumns(text, all);
+  if (!columns.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", columns.status().message()));
+  std::set<std::string> out;
+  for (const std::string& c : *columns) out.insert(c.substr(0, c.rfind('.')));
+  return out;
+}
+
+// If `conjunct` is "x = y" with x a column of the relation so far and y one
+// of `right` (or the other way round), their names.
+bool EquiKey(const std::string& conjunct, const TableType& left, const TableType& right, std::string* l,
+             std::string* r) {
+  int depth = 0;
+  char quote = 0;
+  size_t eq = std::string::npos;
+  for (size_t i = 0; i < conjunct.size(); ++i) {
+    const char c = conjunct[i];
+    if (quote != 0) {
+      if (c == quote) quote = 0;
+      continue;
+    }
+    if (c == '\'' || c == '"') quote = c;
+    if (c == '(') ++depth;
+    if (c == ')') --depth;
+    if (c == '=' && depth == 0) {
+      if (eq != std::string::npos) return false;
+      if (i > 0 && (conjunct[i - 1] == '<' || conjunct[i - 1] == '>' || conjunct[i - 1] == '!')) return false;
+      eq = i;
+      if (i + 1 < conjunct.size() && conjunct[i + 1] == '=') ++i;
+    }
+  }
+  if (eq == std::string::npos) return false;
+  std::string a(absl::StripAsciiWhitespace(conjunct.substr(0, eq)));
+  size_t after = eq + 1;
+  if (after < conjunct.size() && conjunct[after] == '=') ++after;
+  std::string b(absl::StripAsciiWhitespace(conjunct.substr(after)));
+  const auto column = [](const TableType& t, const std::string& name) {
+    auto refs = ReferencedColumns(name, t);
+    return refs.ok() && refs->size() == 1 && name.find_first_of(" +-*/()'\"") == std::string::npos;
+  };
+  if (column(left, a) && column(right, b)) {
+    *l = a;
+    *r = b;
+    return true;
+  }
+  if (column(left, b) && column(right, a)) {
+    *l = b;
+    *r = a;
+    return true;
+  }
+  return false;
+}
+
+// Key columns of both sides, of one type: as they are, or both evaluated as
+// a long or a double when they differ.
+struct JoinKeys {
+  std::vector<RowValues> left, right;
+};
+
+absl::StatusOr<JoinKeys> EvaluateKeys(JobContext& ctx, const Table& left, const Table& right,
+                                      const std::vector<std::pair<std::string, std::string>>& pairs,
+                                      const std::string& field) {
+  JoinKeys out;
+  for (const auto& [l, r] : pairs) {
+    auto a = EvaluateRows(ctx, left, l, field);
+    if (!a.ok()) return a.status();
+    auto b = EvaluateRows(ctx, right, r, field);
+    if (!b.ok()) return b.status();
+    const ColumnDef& da = a->def;
+    const ColumnDef& db = b->def;
+    if (da.is_string() != db.is_string()) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ": cannot join ", l, " (", da.type_name(), ") with ", r,
+                                                     " (", db.type_name(), ")"));
+    }
+    if (!da.is_string() && da.phys() != db.phys()) {
+      const char* widen = da.is_real() || db.is_real() ? " + 0.0" : " + 0";
+      a = EvaluateRows(ctx, left, absl::StrCat("(", l, ")", widen), field);
+      if (!a.ok()) return a.status();
+      b = EvaluateRows(ctx, right, absl::StrCat("(", r, ")", widen), field);
+      if (!b.ok()) return b.status();
+    }
+    out.left.push_back(*std::move(a));
+    out.right.push_back(*std::move(b));
+  }
+  return out;
+}
+
+// The rows of `r` where `conditions` hold.
+absl::Status FilterRelation(JobContext& ctx, Relation* r, const std::vector<std::string>& conditions,
+                            const std::string& field) {
+  if (conditions.empty() || r->rows() == 0) return absl::OkStatus();
+  std::vector<std::string> parts;
+  for (const auto& c : conditions) parts.push_back(absl::StrCat("(", c, ")"));
+  std::shared_ptr<Table> t = r->AsTable(ctx);
+  auto rows = SelectRows(ctx, *t, absl::StrJoin(parts, " and "), field);
+  if (!rows.ok()) return rows.status();
+  if (rows->all) return absl::OkStatus();
+  for (size_t c = 0; c < r->columns.size(); ++c) {
+    r->columns[c] = kernels::Gather(r->columns[c].view(), rows->data(), rows->count, r->defs[c].nullable, ctx.exec);
+  }
+  return absl::OkStatus();
+}
+
+// Joins `left` (the rows so far) with `right` as `kind` on the `keys`
+// (pairs of column names; none: every pair of rows).
+absl::StatusOr<Relation> JoinStep(JobContext& ctx, Relation left, Relation right, kernels::JoinKind kind,
+                                  const std::vector<std::pair<std::string, std::string>>& keys,
+                                  const std::string& field) {
+  std::shared_ptr<Table> lt = left.AsTable(ctx), rt = right.AsTable(ctx);
+  std::vector<std::pair<std::string, std::string>> pairs = keys;
+  if (pairs.empty()) pairs.emplace_back("0", "0");  // a cross join: every row has the one key
+  auto k = EvaluateKeys(ctx, *lt, *rt, pairs, field);
+  if (!k.ok()) return k.status();
+  std::vector<kernels::ColumnView> lk, rk;
+  for (const RowValues& v : k->left) lk.push_back(v.view);
+  for (const RowValues& v : k->right) rk.push_back(v.view);
+  const kernels::JoinResult j =
+      kernels::HashJoin(lk, nullptr, left.rows(), rk, nullptr, right.rows(), kind, ctx.exec);
+  if (absl::Status s = ctx.checkpoint(1, 2); !s.ok()) return s;
+  Relation out;
+  out.aliases = left.aliases;
+  out.aliases.insert(out.aliases.end(), right.aliases.begin(), right.aliases.end());
+  const bool left_nulls = kind == kernels::JoinKind::kRight || kind == kernels::JoinKind::kFull;
+  const bool right_nulls = kind == kernels::JoinKind::kLeft || kind == kernels::JoinKind::kFull;
+  // Each side's columns: the pairs' rows, then its unmatched rows (or nulls
+  // for the other side's).
+  const auto side = [&](Relation& from, const kernels::Buffer& paired, const kernels::Buffer* own, int64_t own_count,
+                        int64_t other_count, bool nulls) {
+    for (size_t c = 0; c < from.columns.size(); ++c) {
+      ColumnDef def = from.defs[c];
+      def.nullable = def.nullable || nulls;
+      kernels::Column column =
+          kernels::Gather(from.columns[c].view(), paired.as<int64_t>(), j.pairs, def.nullable, ctx.exec);
+      if (own != nullptr && own_count > 0) {
+        column.Append(kernels::Gather(from.columns[c].view(), own->as<int64_t>(), own_count, def.nullable, ctx.exec)
+                          .view(),
+                      ctx.exec);
+      }
+      if (other_count > 0) column.Append(NullColumn(def, other_count, ctx.exec).view(), ctx.exec);
+      from.columns[c] = kernels::Column();
+      out.columns.push_back(std::move(column));
+      out.defs.push_back(std::move(def));
+    }
+  };
+  // Rows: pairs, left-only rows, right-only rows.
+  side(left, j.left, &j.left_only, j.left_only_count, j.right_only_count, left_nulls);
+  // The right side's columns: pairs, nulls for the left-only rows, its own.
+  for (size_t c = 0; c < right.columns.size(); ++c) {
+    ColumnDef def = right.defs[c];
+    def.nullable = def.nullable || right_nulls;
+    kernels::Column column =
+        kernels::Gather(right.columns[c].view(), j.right.as<int64_t>(), j.pairs, def.nullable, ctx.exec);
+    if (j.left_only_count > 0) column.Append(NullColumn(def, j.left_only_count, ctx.exec).view(), ctx.exec);
+    if (j.right_only_count > 0) {
+      column.Append(kernels::Gather(right.columns[c].view(), j.right_only.as<int64_t>(), j.right_only_count,
+                                    def.nullable, ctx.exec)
+                        .view(),
+                    ctx.exec);
+    }
+    out.columns.push_back(std::move(column));
+    out.defs.push_back(std::move(def));
+  }
+  return out;
+}
+
+// The view's columns from column_names.
+absl::StatusOr<std::pair<std::vector<ColumnDef>, std::vector<kernels::Column>>> SelectColumns(
+    JobContext& ctx, Relation& r, const Json& names) {
+  std::vector<ColumnDef> defs;
+  std::vector<kernels::Column> columns;
+  std::shared_ptr<Table> t = r.AsTable(ctx);
+  const auto add_column = [&](size_t c, const std::string& name) {
+    ColumnDef def = r.defs[c];
+    def.name = name;
+    kernels::Column copy(def.phys(), def.char_width, def.nullable);
+    copy.Append(r.columns[c].view(), ctx.exec);
+    defs.push_back(std::move(def));
+    columns.push_back(std::move(copy));
+  };
+  const auto bare = [](const std::string& qualified) { return qualified.substr(qualified.rfind('.') + 1); };
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string field = absl::StrCat("column_names[", i, "]");
+    std::string entry(absl::StripAsciiWhitespace(names[i].get<std::string>()));
+    if (entry == "*" || absl::EndsWith(entry, ".*")) {
+      const std::string alias = entry == "*" ? "" : entry.substr(0, entry.size() - 2);
+      if (!alias.empty() && std::find(r.aliases.begin(), r.aliases.end(), alias) == r.aliases.end()) {
+        return absl::InvalidArgumentError(absl::StrCat(field, ": no table named '", alias, "' in the join"));
+      }
+      for (size_t c = 0; c < r.defs.size(); ++c) {
+        if (alias.empty() || absl::StartsWith(r.defs[c].name, alias + ".")) add_column(c, bare(r.defs[c].name));
+      }
+      continue;
+    }
+    // "expression as name", else the expression itself names the column.
+    std::string name;
+    const auto words = Words(entry);
+    if (words.size() >= 3 && absl::EqualsIgnoreCase(words[words.size() - 2].first, "as")) {
+      name = words.back().first;
+      entry = std::string(absl::StripAsciiWhitespace(entry.substr(0, words[words.size() - 2].second)));
+    }
+    auto refs = ReferencedColumns(entry, t->type());
+    if (!refs.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", refs.status().message()));
+    const int c = refs->size() == 1 && entry.find_first_of(" +-*/()'\"") == std::string::npos
+                      ? t->type().Find((*refs)[0])
+                      : -1;
+    if (c >= 0) {
+      add_column(c, name.empty() ? bare(r.defs[c].name) : name);
+      continue;
+    }
+    if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": name the expression ('... as name')"));
+    auto values = EvaluateRows(ctx, *t, entry, field);
+    if (!values.ok()) return values.status();
+    ColumnDef def = values->def;
+    def.name = name;
+    kernels::Column copy(def.phys(), def.char_width, def.nullable);
+    copy.Append(values->view, ctx.exec);
+    defs.push_back(std::move(def));
+    columns.push_back(std::move(copy));
+  }
+  std::set<std::string> seen;
+  for (size_t i = 0; i < defs.size(); ++i) {
+    if (!seen.insert(absl::AsciiStrToLower(defs[i].name)).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("column_names: two columns of the join are named '", defs[i].name, "'; name one with 'as'"));
+    }
+  }
+  if (defs.empty()) return absl::InvalidArgumentError("column_names: give at least one column");
+  return std::make_pair(std::move(defs), std::move(columns));
+}
+
+absl::StatusOr<Json> CreateJoinTable(JobContext& ctx, const Json& request) {
+  const std::string& view_name = StringField(request, "join_table_name");
+  if (view_name.empty()) return absl::InvalidArgumentError("join_table_name: give the join's name");
+  if (ctx.catalog.Has(view_name)) {
+    return absl::AlreadyExistsError(absl::StrCat("join_table_name: table '", view_name, "' already exists"));
+  }
+  const Json& names = request["table_names"];
+  if (names.empty()) return absl::InvalidArgumentError("table_names: give at least one table");
+  std::vector<JoinSource> sources;
+  std::vector<std::shared_ptr<Table>> tables;
+  std::set<std::string> aliases;
+  for (size_t i = 0; i < names.size(); ++i) {
+    auto source = ParseSource(names[i].get<std::string>(), i);
+    if (!source.ok()) return source.status();
+    auto table = ctx.catalog.Find(source->name);
+    if (!table.ok()) return absl::NotFoundError(absl::StrCat("table_names[", i, "]: ", table.status().message()));
+    if (!aliases.insert(source->alias).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("table_names[", i, "]: the alias '", source->alias, "' names two tables; give each its own"));
+    }
+    sources.push_back(*std::move(source));
+    tables.push_back(*std::move(table));
+  }
+  // Every column of every table, qualified: what conditions are read against.
+  std::vector<ColumnDef> all_defs;
+  for (size_t i = 0; i < tables.size(); ++i) {
+    for (ColumnDef def : tables[i]->type().columns()) {
+      def.name = absl::StrCat(sources[i].alias, ".", def.name);
+      all_defs.push_back(std::move(def));
+    }
+  }
+  const TableType all(all_defs, "");
+  // The WHERE clause's parts and the tables each needs.
+  struct Condition {
+    std::string text;
+    std::string field;
+    std::set<std::string> aliases;
+    bool used = false;
+  };
+  std::vector<Condition> where;
+  const Json& expressions = request["expressions"];
+  for (size_t i = 0; i < expressions.size(); ++i) {
+    const std::string field = absl::StrCat("expressions[", i, "]");
+    for (const std::string& c : Conjuncts(expressions[i].get<std::string>())) {
+      auto used = AliasesOf(c, all, field);
+      if (!used.ok()) return used.status();
+      where.push_back(Condition{c, field, *std::move(used)});
+    }
+  }
+  Relation rows = FromTable(ctx, tables[0], sources[0].alias);
+  for (size_t i = 1; i < tables.size(); ++i) {
+    const std::string field = absl::StrCat("table_names[", i, "]");
+    Relation right = FromTable(ctx, tables[i], sources[i].alias);
+    const TableType left_type(rows.defs, ""), right_type(right.defs, "");
+    std::vector<std::pair<std::string, std::string>> keys;
+    std::vector<std::string> filters;  // applied to the pairs (an inner join's only)
+    for (const std::string& c : Conjuncts(sources[i].on)) {
+      if (auto used = AliasesOf(c, all, field); !used.ok()) return used.status();
+      std::string l, r;
+      if (EquiKey(c, left_type, right_type, &l, &r)) {
+        keys.emplace_back(l, r);
+      } else if (sources[i].kind == kernels::JoinKind::kInner) {
+        filters.push_back(c);
+      } else {
+        return absl::InvalidArgumentError(absl::StrCat(
+            field, ": an outer join's condition must be equalities of a column of each side; '", c, "' is not"));
+      }
+    }
+    if (sources[i].kind == kernels::JoinKind::kInner) {
+      // WHERE parts that join this table to the ones before it.
+      std::set<std::string> joined(rows.aliases.begin(), rows.aliases.end());
+      joined.insert(sources[i].alias);
+      for (Condition& c : where) {
+        if (c.used || c.aliases.count(sources[i].alias) == 0) continue;
+        if (!std::includes(joined.begin(), joined.end(), c.aliases.begin(), c.aliases.end())) continue;
+        std::string l, r;
+        if (EquiKey(c.text, left_type, right_type, &l, &r)) {
+          keys.emplace_back(l, r);
+          c.used = true;
+        }
+      }
+    }
+    auto joined = JoinStep(ctx, std::move(rows), std::move(right), sources[i].kind, keys, field);
+    if (!joined.ok()) return joined.status();
+    rows = *std::move(joined);
+    if (absl::Status s = FilterRelation(ctx, &rows, filters, field); !s.ok()) return s;
+  }
+  std::vector<std::string> rest;
+  std::string rest_field = "expressions";
+  for (const Condition& c : where) {
+    if (!c.used) rest.push_back(c.text);
+  }
+  if (absl::Status s = FilterRelation(ctx, &rows, rest, rest_field); !s.ok()) return s;
+  auto selected = SelectColumns(ctx, rows, request["column_names"]);
+  if (!selected.ok()) return selected.status();
+  const int64_t count = selected->second.empty() ? 0 : selected->second[0].size();
+  auto view = std::make_shared<Table>(view_name, TableType(std::move(selected->first), ""), &ctx.device,
+                                      Table::Kind::kView);
+  view->Replace(std::move(selected->second), ctx.exec).IgnoreError();  // no journal: cannot fail
+  if (absl::Status s = ctx.catalog.Add(std::move(view)); !s.ok()) {
+    return absl::AlreadyExistsError(absl::StrCat("join_table_name: ", s.message()));
+  }
+  return Json{{"join_table_name", view_name},
+              {"count", count},
+              {"info", Json{{"qualified_join_table_name", view_name}}}};
+}
+
+}  // namespace
+
+void AddJoinHandlers(HandlerMap* handlers) {
+  (*handlers)["/create/jointable"] = Handler{true, JoinAccess, CreateJoinTable};
+}
+
+}  // namespace engine

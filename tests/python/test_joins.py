@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Joins through Kinetica's Python client, against DuckDB running the same joins in SQL.
+
+Usage: test_joins.py PATH/TO/gpudb-engine
+
+Starts two servers over HTTP (one host device; three with --spread-chunk-rows=50, so that the
+tables spread or shard over them). On both, the official client (gpudb.GPUdb, default settings)
+loads three tables: orders (5000 rows: a nullable int customer key with duplicates, a string
+region with nulls, an amount), customers (400 rows, keyed by id, with the region of each as a
+char16, sharded by id) and an empty table. DuckDB gets the same rows. Then each join runs as
+/create/jointable and as SQL, and the view's rows (get_records) must equal DuckDB's, as multisets:
+
+- inner joins by `expressions` and by "join ... on", on one int key and on two keys (int and
+  string, the string being a char16 on one side and a varchar on the other); an int key joined
+  with a long one;
+- left, right and full outer joins, with nulls in the keys (which match nothing);
+- a join with a non-equality in its condition and a filter in expressions; a cross join of small
+  tables; three tables; an empty side;
+- column_names with "alias.*", "as" names and expressions of both sides;
+- the join view read by /aggregate/groupby, /filter and /aggregate/statistics like a table;
+- bad requests fail naming the field: an unknown alias or column, two columns of one name, an
+  outer join on a non-equality, a join name that exists.
+
+Needs gpudb, duckdb, pandas, grpcio, grpcio-tools. Exit status 0 means pass.
+"""
+
+import json
+import math
+import random
+import sys
+
+from harness import check, run_main, start_server  # tests/python/harness.py
+
+ORDERS = [["oid", "int"], ["cust", "int", "nullable"], ["region", "string", "nullable"], ["amount", "double"],
+          ["big", "long"]]
+CUSTOMERS = [["id", "int", "primary_key"], ["name", "string"], ["region", "string", "char16"],
+             ["rank", "int", "nullable"]]
+EMPTY = [["id", "int"], ["v", "double"]]
+REGIONS = ["north", "south", "east", "west", "", "North"]
+
+
+def data():
+    rng = random.Random(11)
+    orders = []
+    for i in range(5000):
+        orders.append([i, None if i % 23 == 0 else rng.randrange(0, 450), None if i % 31 == 0 else rng.choice(REGIONS),
+                       round(rng.uniform(0, 1000), 2), rng.randrange(0, 500)])
+    customers = [[c, "name%d" % c, rng.choice(REGIONS), None if c % 9 == 0 else rng.randrange(0, 5)] for c in range(400)]
+    return orders, customers
+
+
+def norm(v):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if isinstance(v, float):
+        return round(v, 6)
+    return v
+
+
+def rows_of(db, gpudb, name):
+    records = gpudb.GPUdbTable(None, name=name, db=db).get_records(0, 1000000)
+    return sorted((tuple(norm(v) for v in r.values()) for r in records), key=repr)
+
+
+def duck_rows(con, sql):
+    return sorted((tuple(norm(v) for v in r) for r in con.execute(sql).fetchall()), key=repr)
+
+
+def answer(r):
+    return r["status_info"]["status"], r["status_info"].get("message", "")
+
+
+# (name, table_names, column_names, expressions, the same in SQL)
+JOINS = [
+    ("inner_where", ["orders as o", "customers as c"], ["o.oid", "c.name", "o.amount"], ["o.cust = c.id"],
+     "select o.oid, c.name, o.amount from orders o join customers c on o.cust = c.id"),
+    ("inner_on", ["orders as o", "join customers c on c.id = o.cust"], ["oid", "name", "c.region as cregion"], [],
+     "select oid, name, c.region from orders o join customers c on c.id = o.cust"),
+    ("two_keys", ["orders as o", "inner join customers as c on o.cust = c.id and o.region = c.region"],
+     ["o.*", "c.rank"], [],
+     "select o.*, c.rank from orders o join customers c on o.cust = c.id and o.region = c.region"),
+    ("int_long", ["orders as o", "customers as c"], ["o.oid", "c.id"], ["o.big = c.id"],
+     "select o.oid, c.id from orders o join customers c on o.big = c.id"),
+    ("left", ["orders as o", "left join customers as c on o.cust = c.id"],
+     ["o.oid", "c.name", "c.rank", "o.amount * 2 + c.rank as score"], [],
+     "select o.oid, c.name, c.rank, o.amount * 2 + c.rank from orders o left join customers c on o.cust = c.id"),
+    ("right", ["orders as o", "right outer join customers as c on o.cust = c.id"], ["o.oid", "c.id", "o.region"], [],
+     "select o.oid, c.id, o.region from orders o right join customers c on o.cust = c.id"),
+    ("full_strings", ["customers as a", "full outer join orders as b on a.region = b.region"],
+     ["a.id", "b.oid"], ["b.oid < 300 or b.oid is null"],
+     "select a.id, b.oid from customers a full join orders b on a.region = b.region "
+     "where b.oid < 300 or b.oid is null"),
+    ("non_equi", ["orders as o", "join customers c on o.cust = c.id and o.amount > c.rank * 200"],
+     ["oid", "id"], ["o.region <> 'east'"],
+     "select oid, id from orders o join customers c on o.cust = c.id and o.amount > c.rank * 200 "
+     "where o.region <> 'east'"),
+    ("cross", ["customers as a", "customers as b"], ["a.id as x", "b.id as y"], ["a.id < 20", "b.id < 15"],
+     "select a.id, b.id from customers a, customers b where a.id < 20 and b.id < 15"),
+    ("three", ["orders as o", "customers as c", "customers as d"], ["o.oid", "c.id as cid", "d.name"],
+     ["o.cust = c.id", "c.rank = d.id"],
+     "select o.oid, c.id, d.name from orders o join customers c on o.cust = c.id join customers d on c.rank = d.id"),
+    ("empty_left", ["orders as o", "left join empty as e on o.cust = e.id"], ["o.oid", "e.v"], [],
+     "select o.oid, e.v from orders o left join empty e on o.cust = e.id"),
+    ("empty_inner", ["empty as e", "orders as o"], ["o.oid", "e.v"], ["o.cust = e.id"],
+     "select o.oid, e.v from empty e join orders o on o.cust = e.id"),
+]
+
+
+def run(binary, work, pb, rpc):
+    import duckdb
+    import gpudb
+    import pandas as pd
+    orders, customers = data()
+    con = duckdb.connect()
+    con.register("orders_df", pd.DataFrame(orders, columns=[c[0] for c in ORDERS]))
+    con.register("customers_df", pd.DataFrame(customers, columns=[c[0] for c in CUSTOMERS]))
+    con.execute("create table orders as select oid::int oid, cust::int cust, region, amount, big::bigint big "
+                "from orders_df")
+    con.execute("create table customers as select id::int id, name, region, rank::int rank from customers_df")
+    con.execute("create table empty (id int, v double)")
+    servers = []
+    try:
+        for devices in ("host:1", "host:3"):
+            server = start_server(binary, ["--devices=" + devices, "--spread-chunk-rows=50"], http=True)
+            servers.append(server)
+            db = gpudb.GPUdb(host="http://127.0.0.1:%d" % server.http_port)
+            t = gpudb.GPUdbTable(ORDERS, name="orders", db=db)
+            for b in range(0, len(orders), 1000):
+                t.insert_records(orders[b:b + 1000])
+            gpudb.GPUdbTable(CUSTOMERS, name="customers", db=db).insert_records(customers)
+            gpudb.GPUdbTable(EMPTY, name="empty", db=db)
+            for name, tables, columns, expressions, sql in JOINS:
+                r = db.create_join_table("j_" + name, tables, columns, expressions)
+                status, message = answer(r)
+                check(status == "OK", "%s %s: %s" % (devices, name, message))
+                if status != "OK":
+                    continue
+                want = duck_rows(con, sql)
+                got = rows_of(db, gpudb, "j_" + name)
+                check(r["count"] == len(want), "%s %s: count %s, DuckDB %d" % (devices, name, r["count"], len(want)))
+                check(got == want, "%s %s: %d rows differ from DuckDB's %d; first %r vs %r" % (
+                    devices, name, len(got), len(want), got[:2], want[:2]))
+
+            # The join view read like a table.
+            r = db.aggregate_group_by("j_left", ["name", "count(*)", "sum(rank)"], 0, 10000, encoding="json")
+            check(r["status_info"]["status"] == "OK", "%s: group-by on a join: %s" % (devices, answer(r)))
+            if r["status_info"]["status"] == "OK":
+                cols = json.loads(r["json_encoded_response"])
+                got = sorted((tuple(norm(v) for v in row) for row in zip(cols["column_1"], cols["column_2"],
+                                                                        cols["column_3"])), key=repr)
+                want = duck_rows(con, "select c.name, count(*), sum(c.rank) from orders o left join customers c "
+                                      "on o.cust = c.id group by c.name")
+                check(got == want, "%s: group-by on a join: %d groups, DuckDB %d; %r vs %r" % (
+                    devices, len(got), len(want), got[:2], want[:2]))
+            r = db.filter("j_inner_where", "j_filtered", "amount > 500 and name like 'name1%'")
+            want = con.execute("select count(*) from orders o join customers c on o.cust = c.id "
+                               "where amount > 500 and name like 'name1%'").fetchone()[0]
+            check(r.get("count") == want, "%s: filter on a join: %s, DuckDB %d" % (devices, r.get("count"), want))
+            r = db.aggregate_statistics("j_two_keys", "amount", "count,sum,mean")
+            want = con.execute("select count(*), sum(o.amount), avg(o.amount) from orders o join customers c "
+                               "on o.cust = c.id and o.region = c.region").fetchone()
+            check(r["status_info"]["status"] == "OK" and abs(r["stats"]["sum"] - want[1]) < 1e-6 * max(1, want[1])
+                  and r["stats"]["count"] == want[0], "%s: statistics on a join: %r vs %r" % (devices, r.get("stats"), want))
+
+            # Bad requests name the field.
+            bad = [
+                (["orders as o", "customers as c"], ["o.oid"], ["o.cust = x.id"], "expressions[0]"),
+                (["orders as o", "customers as c"], ["o.nope"], ["o.cust = c.id"], "column_names[0]"),
+                (["orders as o", "customers as c"], ["o.region", "c.region"], ["o.cust = c.id"], "column_names"),
+                (["orders as o", "left join customers c on o.cust < c.id"], ["o.oid"], [], "table_names[1]"),
+                (["orders as o", "nosuch as c"], ["o.oid"], [], "table_names[1]"),
+                (["orders as o", "orders as o"], ["o.oid"], [], "table_names[1]"),
+            ]
+            for tables, columns, expressions, field in bad:
+                r = db.create_join_table("j_bad", tables, columns, expressions)
+                status, message = answer(r)
+                check(status == "ERROR" and message.startswith(field), "%s: %r gave %r" % (devices, tables, message))
+            status, message = answer(db.create_join_table("j_left", ["orders"], ["oid"], []))
+            check(status == "ERROR" and "join_table_name" in message, "%s: an existing join name: %r" % (devices, message))
+            server.stop()
+    finally:
+        for server in servers:
+            server.kill_if_running()
+
+
+if __name__ == "__main__":
+    sys.exit(run_main(__doc__, "python_joins", ["gpudb", "duckdb", "pandas"],
+                      "gpudb, duckdb, pandas, grpcio and grpcio-tools", run))
