@@ -85,15 +85,6 @@ absl::StatusOr<int64_t> IntOption(const Json& options, absl::string_view field, 
   return n;
 }
 
-// A comma-separated list (entries trimmed; empty entries kept inside).
-std::vector<std::string> ListOption(const Json& request, absl::string_view key) {
-  const std::string value = Option(request, key);
-  std::vector<std::string> out;
-  if (absl::StripAsciiWhitespace(value).empty()) return out;
-  for (absl::string_view part : absl::StrSplit(value, ',')) out.emplace_back(absl::StripAsciiWhitespace(part));
-  return out;
-}
-
 // What a load request asks for.
 struct LoadPlan {
   io::ReadOptions read;

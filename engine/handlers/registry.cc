@@ -19,7 +19,7 @@ const Registry& GetRegistry() {
     AddTableHandlers(&r->handlers);
     AddRecordHandlers(&r->handlers);
     AddChangeHandlers(&r->handlers);
-    AddJoinHandlers(&r->handlers);
+    AddDerivedHandlers(&r->handlers);
     AddFilterHandlers(&r->handlers);
     AddStatisticsHandlers(&r->handlers);
     AddAggregateHandlers(&r->handlers);

@@ -34,7 +34,7 @@ void AddAdminHandlers(HandlerMap* handlers);
 void AddTableHandlers(HandlerMap* handlers);
 void AddRecordHandlers(HandlerMap* handlers);
 void AddChangeHandlers(HandlerMap* handlers);
-void AddJoinHandlers(HandlerMap* handlers);
+void AddDerivedHandlers(HandlerMap* handlers);
 void AddFilterHandlers(HandlerMap* handlers);
 void AddStatisticsHandlers(HandlerMap* handlers);
 void AddAggregateHandlers(HandlerMap* handlers);

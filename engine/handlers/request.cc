@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "engine/api/options.h"
 #include "engine/table/catalog.h"
@@ -17,6 +18,14 @@ const std::string& StringField(const Json& request, absl::string_view field) {
 std::string Option(const Json& request, absl::string_view key, absl::string_view fallback) {
   const std::string* value = FindOption(request["options"], key);
   return value != nullptr ? *value : std::string(fallback);
+}
+
+std::vector<std::string> ListOption(const Json& request, absl::string_view key) {
+  const std::string value = Option(request, key);
+  std::vector<std::string> out;
+  if (absl::StripAsciiWhitespace(value).empty()) return out;
+  for (absl::string_view part : absl::StrSplit(value, ',')) out.emplace_back(absl::StripAsciiWhitespace(part));
+  return out;
 }
 
 absl::StatusOr<bool> BoolOption(const Json& request, absl::string_view key, bool fallback) {

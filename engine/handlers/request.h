@@ -24,6 +24,9 @@ const std::string& StringField(const Json& request, absl::string_view field);
 
 // request.options[key], or `fallback` when absent.
 std::string Option(const Json& request, absl::string_view key, absl::string_view fallback = "");
+// A comma-separated list option (entries trimmed; empty entries kept inside);
+// empty when absent or blank.
+std::vector<std::string> ListOption(const Json& request, absl::string_view key);
 // A "true"/"false" option; InvalidArgument names options.<key> otherwise.
 absl::StatusOr<bool> BoolOption(const Json& request, absl::string_view key, bool fallback);
 // options.sort_order: false for "ascending" (the default), true for

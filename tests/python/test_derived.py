@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Joins through Kinetica's Python client, against DuckDB running the same joins in SQL.
+"""Joins, projections and unions through Kinetica's Python client, against DuckDB in SQL.
 
-Usage: test_joins.py PATH/TO/gpudb-engine
+Usage: test_derived.py PATH/TO/gpudb-engine
 
 Starts two servers over HTTP (one host device; three with --spread-chunk-rows=50, so that the
 tables spread or shard over them). On both, the official client (gpudb.GPUdb, default settings)
@@ -19,7 +19,11 @@ char16, sharded by id) and an empty table. DuckDB gets the same rows. Then each 
 - column_names with "alias.*", "as" names and expressions of both sides;
 - the join view read by /aggregate/groupby, /filter and /aggregate/statistics like a table;
 - bad requests fail naming the field: an unknown alias or column, two columns of one name, an
-  outer join on a non-equality, a join name that exists.
+  outer join on a non-equality, a join name that exists;
+- /create/projection with expressions, a filter, order_by and limit, of a table and of a join
+  view; persisted with a shard key (a table: inserts go in) and not (a view);
+- /create/union of orders and customers as union_all, union, intersect and except, over columns
+  of different types (int with int, char16 with string, double with int).
 
 Needs gpudb, duckdb, pandas, grpcio, grpcio-tools. Exit status 0 means pass.
 """
@@ -106,6 +110,63 @@ JOINS = [
 ]
 
 
+# (name, table, column_names, options, SQL)
+PROJECTIONS = [
+    ("p_plain", "orders", ["oid", "amount * 2 as twice", "region"], {},
+     "select oid, amount * 2, region from orders"),
+    ("p_top", "orders", ["oid", "cust"], {"expression": "region = 'north'", "order_by": "amount desc, oid", "limit": "25"},
+     "select oid, cust from orders where region = 'north' order by amount desc, oid limit 25"),
+    ("p_join", "j_left", ["name", "score"], {"expression": "score > 100"},
+     "select c.name, o.amount * 2 + c.rank from orders o left join customers c on o.cust = c.id "
+     "where o.amount * 2 + c.rank > 100"),
+]
+
+# (mode, SQL)
+UNIONS = [
+    ("union_all", "select cust, region, amount from orders union all select id, region, rank from customers"),
+    ("union", "select cust, region, amount from orders union select id, region, rank from customers"),
+    ("intersect", "select cust, region, amount from orders intersect select id, region, rank from customers"),
+    ("except", "select cust, region, amount from orders except select id, region, rank from customers"),
+]
+
+
+def check_projections_and_unions(db, gpudb, con, devices):
+    for name, table, columns, options, sql in PROJECTIONS:
+        status, message = answer(db.create_projection(table, name, columns, options=options))
+        check(status == "OK", "%s %s: %s" % (devices, name, message))
+        if status == "OK":
+            got, want = rows_of(db, gpudb, name), duck_rows(con, sql)
+            if "order_by" in options:  # the order is part of the answer
+                got = [tuple(norm(v) for v in r.values())
+                       for r in gpudb.GPUdbTable(None, name=name, db=db).get_records(0, 1000)]
+                want = [tuple(norm(v) for v in r) for r in con.execute(sql).fetchall()]
+            check(got == want, "%s %s: %d rows, DuckDB %d; %r vs %r" % (devices, name, len(got), len(want),
+                                                                        got[:2], want[:2]))
+    # Persisted with a shard key: a table that takes inserts.
+    status, message = answer(db.create_projection("customers", "p_kept", ["id", "name"],
+                                                  options={"persist": "true", "shard_key": "id"}))
+    check(status == "OK", "%s p_kept: %s" % (devices, message))
+    kept = gpudb.GPUdbTable(None, name="p_kept", db=db)
+    kept.insert_records([[1000, "new"]])
+    check(kept.size() == 401, "%s: the persisted projection holds %d rows" % (devices, kept.size()))
+    status, message = answer(db.create_projection("orders", "p_bad", ["oid", "nope"]))
+    check(status == "ERROR" and message.startswith("column_names[1]"), "%s: projection error %r" % (devices, message))
+    for mode, sql in UNIONS:
+        name = "u_" + mode
+        r = db.create_union(name, ["orders", "customers"], [["cust", "region", "amount"], ["id", "region", "rank"]],
+                            ["c", "r", "v"], options={"mode": mode})
+        status, message = answer(r)
+        check(status == "OK", "%s %s: %s" % (devices, name, message))
+        if status == "OK":
+            got, want = rows_of(db, gpudb, name), duck_rows(con, sql)
+            check(got == want, "%s %s: %d rows, DuckDB %d; %r vs %r" % (devices, name, len(got), len(want),
+                                                                        got[:2], want[:2]))
+    status, message = answer(db.create_union("u_bad", ["orders", "customers"], [["cust"], ["id", "rank"]], ["c"]))
+    check(status == "ERROR" and message.startswith("input_column_names[1]"), "%s: union error %r" % (devices, message))
+    status, message = answer(db.create_union("u_bad", ["orders"], [["cust"]], ["c"], options={"mode": "outer"}))
+    check(status == "ERROR" and message.startswith("options.mode"), "%s: union mode error %r" % (devices, message))
+
+
 def run(binary, work, pb, rpc):
     import duckdb
     import gpudb
@@ -175,6 +236,7 @@ def run(binary, work, pb, rpc):
                 r = db.create_join_table("j_bad", tables, columns, expressions)
                 status, message = answer(r)
                 check(status == "ERROR" and message.startswith(field), "%s: %r gave %r" % (devices, tables, message))
+            check_projections_and_unions(db, gpudb, con, devices)
             status, message = answer(db.create_join_table("j_left", ["orders"], ["oid"], []))
             check(status == "ERROR" and "join_table_name" in message, "%s: an existing join name: %r" % (devices, message))
             server.stop()
@@ -184,5 +246,5 @@ def run(binary, work, pb, rpc):
 
 
 if __name__ == "__main__":
-    sys.exit(run_main(__doc__, "python_joins", ["gpudb", "duckdb", "pandas"],
+    sys.exit(run_main(__doc__, "python_derived", ["gpudb", "duckdb", "pandas"],
                       "gpudb, duckdb, pandas, grpcio and grpcio-tools", run))

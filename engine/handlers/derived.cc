@@ -1,5 +1,9 @@
-// /create/jointable: a view of the rows of several tables joined.
+// Tables and views made from others: /create/jointable (a view of several
+// tables joined), /create/projection (columns or expressions of one table's
+// rows) and /create/union (the rows of several, as union, intersect or
+// except).
 //
+// /create/jointable.
 // table_names is a FROM clause, one entry per table: "name", "name alias"
 // or "name as alias"; every entry after the first may start with a join
 // type and carry its condition: "[inner] join t as b on a.id = b.id",
@@ -23,6 +27,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -35,7 +40,9 @@
 #include "engine/table/names.h"
 #include "kernels/backend.h"
 #include "kernels/gather.h"
+#include "kernels/groupby.h"
 #include "kernels/join.h"
+#include "kernels/shard.h"
 
 namespace engine {
 namespace {
@@ -546,10 +553,292 @@ absl::StatusOr<Json> CreateJoinTable(JobContext& ctx, const Json& request) {
               {"info", Json{{"qualified_join_table_name", view_name}}}};
 }
 
+// ---------------------------------------------------------------------------
+// Results kept as a table (options.persist: durable, changeable, laid out
+// over the devices as shard_key and is_replicated say) or else as a view.
+
+absl::StatusOr<std::shared_ptr<Table>> MakeResult(JobContext& ctx, const Json& request, const std::string& name,
+                                                  std::vector<ColumnDef> defs, std::vector<kernels::Column> columns) {
+  auto persist = BoolOption(request, "persist", false);
+  if (!persist.ok()) return persist.status();
+  auto replicated = BoolOption(request, "is_replicated", false);
+  if (!replicated.ok()) return replicated.status();
+  for (const std::string& key : ListOption(request, "shard_key")) {
+    auto it = std::find_if(defs.begin(), defs.end(), [&](const ColumnDef& d) { return d.name == key; });
+    if (it == defs.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("options.shard_key: no column named '", key, "'"));
+    }
+    it->properties.push_back("shard_key");
+  }
+  TableType type(std::move(defs), "");
+  if (!*persist) {
+    auto view = std::make_shared<Table>(name, std::move(type), &ctx.device, Table::Kind::kView);
+    view->Replace(std::move(columns), ctx.exec).IgnoreError();  // no journal: cannot fail
+    return view;
+  }
+  std::shared_ptr<Table> table = MakeTable(ctx, name, std::move(type), *replicated);
+  if (absl::Status s = ctx.catalog.Add(table); !s.ok()) return s;
+  std::vector<kernels::ColumnView> views;
+  for (const auto& c : columns) views.push_back(c.view());
+  if (absl::Status s = table->Append(views, ctx.exec); !s.ok()) return s;
+  return table;
+}
+
+absl::Status AddResult(JobContext& ctx, const std::shared_ptr<Table>& result, absl::string_view field) {
+  if (result->kind() == Table::Kind::kTable) return absl::OkStatus();  // added by MakeResult
+  if (absl::Status s = ctx.catalog.Add(result); !s.ok()) {
+    return absl::AlreadyExistsError(absl::StrCat(field, ": ", s.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckNewName(const JobContext& ctx, const std::string& name, absl::string_view field) {
+  if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": give a name"));
+  if (ctx.catalog.Has(name)) {
+    return absl::AlreadyExistsError(absl::StrCat(field, ": table '", name, "' already exists"));
+  }
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// /create/projection: column_names (columns or "expression as name") of the
+// rows of table_name where options.expression holds, in options.order_by
+// order, the first options.limit of them.
+
+absl::StatusOr<std::vector<Access>> ProjectionAccess(const Json& request) {
+  auto access = ReadTableAccess(request);
+  if (!access.ok()) return access;
+  const std::string& name = StringField(request, "projection_name");
+  if (absl::Status s = ValidateTableName(name, "projection_name"); !s.ok()) return s;
+  access->push_back(Access{name, true});
+  return access;
+}
+
+absl::StatusOr<Json> CreateProjection(JobContext& ctx, const Json& request) {
+  const std::string& name = StringField(request, "projection_name");
+  if (absl::Status s = CheckNewName(ctx, name, "projection_name"); !s.ok()) return s;
+  auto source = FindTable(ctx, request, "table_name");
+  if (!source.ok()) return source.status();
+  int64_t limit = -1;
+  if (const std::string l = Option(request, "limit"); !l.empty() && (!absl::SimpleAtoi(l, &limit) || limit < -1)) {
+    return absl::InvalidArgumentError(absl::StrCat("options.limit: expected a count of rows, got '", l, "'"));
+  }
+  auto order = RequestedOrder(request);
+  if (!order.ok()) return order.status();
+  Relation rows = FromTable(ctx, *source, SplitTableName((*source)->name()).table);
+  if (const std::string e = Option(request, "expression"); !e.empty()) {
+    if (absl::Status s = FilterRelation(ctx, &rows, {e}, "options.expression"); !s.ok()) return s;
+  }
+  if (!order->empty() || (limit >= 0 && limit < rows.rows())) {
+    std::shared_ptr<Table> t = rows.AsTable(ctx);
+    RowSet chosen;
+    chosen.count = rows.rows();
+    if (absl::Status s = OrderRows(ctx, *t, *order, &chosen, "options.order_by", limit); !s.ok()) return s;
+    const int64_t n = limit >= 0 ? std::min(limit, chosen.count) : chosen.count;
+    if (chosen.all) chosen.indices = kernels::RowPositions(0, n, ctx.exec);
+    for (size_t c = 0; c < rows.columns.size(); ++c) {
+      rows.columns[c] = kernels::Gather(rows.columns[c].view(), chosen.indices.as<int64_t>(), n,
+                                        rows.defs[c].nullable, ctx.exec);
+    }
+  }
+  auto selected = SelectColumns(ctx, rows, request["column_names"]);
+  if (!selected.ok()) return selected.status();
+  const int64_t count = selected->second.empty() ? 0 : selected->second[0].size();
+  auto result = MakeResult(ctx, request, name, std::move(selected->first), std::move(selected->second));
+  if (!result.ok()) return result.status();
+  if (absl::Status s = AddResult(ctx, *result, "projection_name"); !s.ok()) return s;
+  return Json{{"projection_name", name},
+              {"info", Json{{"count", absl::StrCat(count)}, {"qualified_projection_name", (*result)->name()}}}};
+}
+
+// ---------------------------------------------------------------------------
+// /create/union: input_column_names[i] of each table_names[i], as
+// output_column_names. options.mode: union_all (every row; the default),
+// union or union_distinct (distinct rows), intersect (distinct rows of the
+// first found in every other), except (distinct rows of the first found in
+// none of the others). Rows compare as group-by keys do (nulls equal). A
+// column whose inputs differ in type becomes a long (integers), a double
+// (numbers) or a string.
+
+absl::StatusOr<std::vector<Access>> UnionAccess(const Json& request) {
+  auto access = TableListAccess(request, "table_names", false);
+  if (!access.ok()) return access;
+  const std::string& name = StringField(request, "table_name");
+  if (absl::Status s = ValidateTableName(name, "table_name"); !s.ok()) return s;
+  access->push_back(Access{name, true});
+  return access;
+}
+
+// `columns` (of `defs`) as one layout per column: `target`'s.
+absl::Status Convert(JobContext& ctx, std::vector<ColumnDef>* defs, std::vector<kernels::Column>* columns,
+                     const std::vector<ColumnDef>& target, const std::string& field) {
+  auto t = std::make_shared<Table>("", TableType(*defs, ""), &ctx.device, Table::Kind::kView);
+  std::vector<kernels::Column> copies;
+  for (const auto& c : *columns) copies.push_back(Relation::ShareColumn(c, ctx));
+  t->Replace(std::move(copies), ctx.exec).IgnoreError();  // no journal: cannot fail
+  for (size_t c = 0; c < defs->size(); ++c) {
+    const ColumnDef& from = (*defs)[c];
+    const ColumnDef& to = target[c];
+    if (from.phys() == to.phys() && from.char_width == to.char_width) continue;
+    const std::string text = to.is_string() ? absl::StrCat("coalesce(", from.name, ")")
+                             : to.is_real() ? absl::StrCat("(", from.name, ") + 0.0")
+                                            : absl::StrCat("(", from.name, ") + 0");
+    auto values = EvaluateRows(ctx, *t, text, field);
+    if (!values.ok()) return values.status();
+    kernels::Column copy(values->def.phys(), values->def.char_width, true);
+    copy.Append(values->view, ctx.exec);
+    (*columns)[c] = std::move(copy);
+    (*defs)[c] = values->def;
+    (*defs)[c].name = from.name;
+    (*defs)[c].nullable = true;
+  }
+  return absl::OkStatus();
+}
+
+// The common layout of column c over the inputs.
+ColumnDef CommonDef(const std::vector<std::vector<ColumnDef>>& inputs, size_t c) {
+  ColumnDef out = inputs[0][c];
+  bool same = true, strings = true, reals = false;
+  for (const auto& defs : inputs) {
+    const ColumnDef& d = defs[c];
+    same = same && d.phys() == out.phys() && d.char_width == out.char_width;
+    strings = strings && d.is_string();
+    reals = reals || d.is_real();
+    out.nullable = out.nullable || d.nullable;
+  }
+  if (same) return out;
+  out.kind = strings ? ColumnKind::kString : reals ? ColumnKind::kDouble : ColumnKind::kLong;
+  out.char_width = 0;
+  out.properties.clear();
+  out.nullable = true;
+  return out;
+}
+
+absl::StatusOr<Json> CreateUnion(JobContext& ctx, const Json& request) {
+  const std::string& name = StringField(request, "table_name");
+  if (absl::Status s = CheckNewName(ctx, name, "table_name"); !s.ok()) return s;
+  const std::string mode = absl::AsciiStrToLower(Option(request, "mode", "union_all"));
+  if (mode != "union_all" && mode != "union" && mode != "union_distinct" && mode != "intersect" &&
+      mode != "except") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "options.mode: expected union_all, union, union_distinct, intersect or except, got '", mode, "'"));
+  }
+  const Json& names = request["table_names"];
+  const Json& inputs = request["input_column_names"];
+  if (names.empty()) return absl::InvalidArgumentError("table_names: give at least one table");
+  if (inputs.size() != names.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("input_column_names: ", inputs.size(), " lists for ", names.size(),
+                                                   " tables; give one per table"));
+  }
+  if ((mode == "intersect" || mode == "except") && names.size() < 2) {
+    return absl::InvalidArgumentError(absl::StrCat("table_names: ", mode, " needs at least two tables"));
+  }
+  const Json& output = request["output_column_names"];
+  std::vector<std::vector<ColumnDef>> defs;
+  std::vector<std::vector<kernels::Column>> columns;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string field = absl::StrCat("table_names[", i, "]");
+    auto table = ctx.catalog.Find(names[i].get<std::string>());
+    if (!table.ok()) return absl::NotFoundError(absl::StrCat(field, ": ", table.status().message()));
+    Relation rows = FromTable(ctx, *table, SplitTableName((*table)->name()).table);
+    auto selected = SelectColumns(ctx, rows, inputs[i]);
+    if (!selected.ok()) {
+      return absl::Status(selected.status().code(),
+                          absl::StrCat("input_column_names[", i, "]", selected.status().message().substr(
+                                                                           std::string("column_names").size())));
+    }
+    if (!defs.empty() && selected->first.size() != defs[0].size()) {
+      return absl::InvalidArgumentError(absl::StrCat("input_column_names[", i, "]: ", selected->first.size(),
+                                                     " columns; the first table gives ", defs[0].size()));
+    }
+    defs.push_back(std::move(selected->first));
+    columns.push_back(std::move(selected->second));
+  }
+  const size_t width = defs[0].size();
+  if (!output.empty() && output.size() != width) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("output_column_names: ", output.size(), " names for ", width, " columns"));
+  }
+  std::vector<ColumnDef> target;
+  for (size_t c = 0; c < width; ++c) {
+    target.push_back(CommonDef(defs, c));
+    if (!output.empty()) target.back().name = output[c].get<std::string>();
+    target.back().properties.erase(
+        std::remove_if(target.back().properties.begin(), target.back().properties.end(),
+                       [](const std::string& p) { return p == "primary_key" || p == "shard_key"; }),
+        target.back().properties.end());
+  }
+  for (size_t i = 0; i < defs.size(); ++i) {
+    if (absl::Status s = Convert(ctx, &defs[i], &columns[i], target, absl::StrCat("input_column_names[", i, "]"));
+        !s.ok()) {
+      return s;
+    }
+  }
+  // Every input's rows one after another, and which input each came from.
+  std::vector<kernels::Column> all;
+  std::vector<int64_t> sizes;
+  for (size_t c = 0; c < width; ++c) {
+    kernels::Column column(target[c].phys(), target[c].char_width, target[c].nullable);
+    for (size_t i = 0; i < columns.size(); ++i) column.Append(columns[i][c].view(), ctx.exec);
+    all.push_back(std::move(column));
+  }
+  for (const auto& input : columns) sizes.push_back(input.empty() ? 0 : input[0].size());
+  columns.clear();
+  const int64_t total = all.empty() ? 0 : all[0].size();
+  if (mode != "union_all" && total > 0) {
+    std::vector<kernels::ColumnView> keys;
+    for (const auto& c : all) keys.push_back(c.view());
+    kernels::Groups groups = kernels::GroupRows(keys, nullptr, total, ctx.exec);
+    kernels::Buffer first = kernels::GroupFirstRows(groups, ctx.exec);
+    std::vector<int64_t> firsts(static_cast<size_t>(groups.count));
+    kernels::CopyToHostSync(firsts.data(), first.data(), firsts.size() * sizeof(int64_t), ctx.exec);
+    std::vector<int64_t> keep;
+    if (mode == "union" || mode == "union_distinct") {
+      keep = firsts;
+    } else {
+      // Per group, the inputs it has rows of: the source of each row, and
+      // the least and greatest source per group.
+      std::vector<int32_t> source;
+      source.reserve(static_cast<size_t>(total));
+      for (size_t i = 0; i < sizes.size(); ++i) source.insert(source.end(), static_cast<size_t>(sizes[i]), static_cast<int32_t>(i));
+      kernels::Buffer source_dev(source.size() * sizeof(int32_t), ctx.exec);
+      kernels::CopyToDevice(source_dev.data(), source.data(), source.size() * sizeof(int32_t), ctx.exec);
+      const kernels::ColumnView source_view{kernels::PhysType::kInt32, 0, total, source_dev.data()};
+      const kernels::Column least = kernels::Aggregate(groups, kernels::AggKind::kMin, &source_view, nullptr, ctx.exec);
+      const kernels::Column inputs_seen =
+          kernels::Aggregate(groups, kernels::AggKind::kCountDistinct, &source_view, nullptr, ctx.exec);
+      std::vector<int32_t> lo(static_cast<size_t>(groups.count));
+      std::vector<int64_t> seen(static_cast<size_t>(groups.count));
+      kernels::CopyToHostSync(lo.data(), least.view().data, lo.size() * sizeof(int32_t), ctx.exec);
+      kernels::CopyToHostSync(seen.data(), inputs_seen.view().data, seen.size() * sizeof(int64_t), ctx.exec);
+      for (int64_t g = 0; g < groups.count; ++g) {
+        const bool in_first = lo[g] == 0;
+        const bool wanted = mode == "intersect" ? in_first && seen[g] == static_cast<int64_t>(sizes.size())
+                                                : in_first && seen[g] == 1;
+        if (wanted) keep.push_back(firsts[g]);
+      }
+    }
+    kernels::Buffer at(keep.size() * sizeof(int64_t), ctx.exec);
+    kernels::CopyToDevice(at.data(), keep.data(), keep.size() * sizeof(int64_t), ctx.exec);
+    for (size_t c = 0; c < width; ++c) {
+      all[c] = kernels::Gather(all[c].view(), at.as<int64_t>(), static_cast<int64_t>(keep.size()), target[c].nullable,
+                               ctx.exec);
+    }
+  }
+  const int64_t count = all.empty() ? 0 : all[0].size();
+  auto result = MakeResult(ctx, request, name, std::move(target), std::move(all));
+  if (!result.ok()) return result.status();
+  if (absl::Status s = AddResult(ctx, *result, "table_name"); !s.ok()) return s;
+  return Json{{"table_name", name},
+              {"info", Json{{"count", absl::StrCat(count)}, {"qualified_table_name", (*result)->name()}}}};
+}
+
 }  // namespace
 
-void AddJoinHandlers(HandlerMap* handlers) {
+void AddDerivedHandlers(HandlerMap* handlers) {
   (*handlers)["/create/jointable"] = Handler{true, JoinAccess, CreateJoinTable};
+  (*handlers)["/create/projection"] = Handler{false, ProjectionAccess, CreateProjection};
+  (*handlers)["/create/union"] = Handler{false, UnionAccess, CreateUnion};
 }
 
 }  // namespace engine
