@@ -20,6 +20,7 @@ const Registry& GetRegistry() {
     AddRecordHandlers(&r->handlers);
     AddChangeHandlers(&r->handlers);
     AddDerivedHandlers(&r->handlers);
+    AddAlterHandlers(&r->handlers);
     AddFilterHandlers(&r->handlers);
     AddStatisticsHandlers(&r->handlers);
     AddAggregateHandlers(&r->handlers);

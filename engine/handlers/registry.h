@@ -35,6 +35,7 @@ void AddTableHandlers(HandlerMap* handlers);
 void AddRecordHandlers(HandlerMap* handlers);
 void AddChangeHandlers(HandlerMap* handlers);
 void AddDerivedHandlers(HandlerMap* handlers);
+void AddAlterHandlers(HandlerMap* handlers);
 void AddFilterHandlers(HandlerMap* handlers);
 void AddStatisticsHandlers(HandlerMap* handlers);
 void AddAggregateHandlers(HandlerMap* handlers);

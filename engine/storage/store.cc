@@ -41,6 +41,7 @@ enum Kind : uint32_t {
   kSyncPolicy = 10,
   kDelete = 11,
   kUpdate = 12,
+  kRedefine = 13,
 };
 
 // Ranks as a blob: int64 little-endian each.
@@ -276,6 +277,23 @@ absl::Status RecoveryState::Apply(uint32_t kind, const ParsedBody& body) {
         }
       }
       columns = std::move(changed_columns);
+      return absl::OkStatus();
+    }
+    case kRedefine: {
+      if (table == tables.end()) return absl::DataLossError(absl::StrCat("a redefinition of table '", name, "', not created"));
+      auto type = TypeFromJson(m.at("type"));
+      if (!type.ok()) return type.status();
+      const std::string new_name = m.at("new_name").get<std::string>();
+      RecoveredTable t{new_name, *type, {}, table->second.sync_policy, MakeHostColumns(*type)};
+      t.metadata = m.at("metadata").get<std::map<std::string, std::string>>();
+      t.replicated = m.value("replicated", false);
+      size_t next = 0;
+      if (absl::Status s = AppendRows(m.at("columns"), body.blobs, &next, &t.columns); !s.ok()) return s;
+      tables.erase(table);
+      const std::string renamed = QualifiedTableName(new_name);
+      tables.insert_or_assign(renamed, std::move(t));
+      order.push_back(renamed);
+      changed.insert(renamed);
       return absl::OkStatus();
     }
     case kMetadata: {
@@ -547,6 +565,14 @@ uint64_t Store::Start(const JournalChange& change) {
       if (change.kind == JournalChange::Kind::kUpdate) {
         meta["columns"] = AddRows(*change.type, *change.rows, *change.exec, &data);
       }
+      break;
+    case JournalChange::Kind::kRedefine:
+      kind = kRedefine;
+      meta["new_name"] = change.new_name;
+      meta["type"] = TypeToJson(*change.type);
+      meta["metadata"] = *change.metadata;
+      if (change.replicated) meta["replicated"] = true;
+      meta["columns"] = AddRows(*change.type, *change.rows, *change.exec, &data);
       break;
     case JournalChange::Kind::kMetadata:
       kind = kMetadata;

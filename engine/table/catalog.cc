@@ -102,6 +102,50 @@ absl::Status Catalog::Add(std::shared_ptr<Table> table) {
   return absl::OkStatus();
 }
 
+absl::Status Catalog::Redefine(const std::shared_ptr<Table>& old, std::shared_ptr<Table> replacement,
+                               const kernels::Exec& exec) {
+  const std::string old_name = QualifiedTableName(old->name());
+  const TableName name = SplitTableName(replacement->name());
+  const std::string qualified = absl::StrCat(name.schema, ".", name.table);
+  // The rows to record, gathered before any lock is taken.
+  std::vector<kernels::Column> rows;
+  std::vector<kernels::ColumnView> views;
+  if (journal_ != nullptr) {
+    rows = replacement->Assemble(exec);
+    for (const auto& c : rows) views.push_back(c.view());
+  }
+  Journal::Turn turn;
+  if (journal_ != nullptr) turn = journal_->Hold();
+  absl::MutexLock lock(&mu_);
+  auto it = tables_.find(old_name);
+  if (it == tables_.end() || it->second != old) {
+    return absl::NotFoundError(absl::StrCat("table '", old->name(), "' does not exist"));
+  }
+  if (qualified != old_name) {
+    if (schemas_.find(name.schema) == schemas_.end()) return SchemaNotFound(name.schema);
+    if (tables_.find(qualified) != tables_.end() || unavailable_.find(qualified) != unavailable_.end()) {
+      return absl::AlreadyExistsError(absl::StrCat("table '", replacement->name(), "' already exists"));
+    }
+  }
+  if (journal_ != nullptr) {
+    JournalChange change{JournalChange::Kind::kRedefine, old->name()};
+    change.new_name = replacement->name();
+    change.type = &replacement->type();
+    const std::map<std::string, std::string> metadata = replacement->metadata();
+    change.metadata = &metadata;
+    change.replicated = replacement->layout().kind == Layout::Kind::kReplicated;
+    change.rows = &views;
+    change.exec = &exec;
+    change.sync_policy = replacement->sync_policy();
+    if (absl::Status s = Log(change); !s.ok()) return s;
+    old->set_journal(nullptr);
+    replacement->set_journal(journal_);
+  }
+  tables_.erase(it);
+  tables_.emplace(qualified, std::move(replacement));
+  return absl::OkStatus();
+}
+
 void Catalog::AddUnavailable(absl::string_view name, absl::Status why) {
   absl::MutexLock lock(&mu_);
   unavailable_.insert_or_assign(QualifiedTableName(name), std::move(why));

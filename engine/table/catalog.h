@@ -56,6 +56,16 @@ class Catalog {
   // Returns the removed table, or null (also for an unavailable one); the
   // journal's errors.
   absl::StatusOr<std::shared_ptr<Table>> Remove(absl::string_view name);
+  // Replaces table `old` of this catalog with `replacement`: the same table
+  // redefined (another type, name, layout or rows; not yet in the catalog,
+  // holding its rows), recorded as one change with every row (assembled on
+  // exec's device). The replacement records its later changes from then
+  // on; `old` no longer does. AlreadyExists when a new name is taken,
+  // NotFound when `old` is no longer here or a new name's schema does not
+  // exist; the journal's errors. REQUIRES: both are tables; the caller
+  // holds old's write turn and the new name's.
+  absl::Status Redefine(const std::shared_ptr<Table>& old, std::shared_ptr<Table> replacement,
+                        const kernels::Exec& exec);
   // Every table and view, by schema, then name.
   std::vector<std::shared_ptr<Table>> List() const;
 

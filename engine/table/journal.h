@@ -30,18 +30,20 @@ struct JournalChange {
     kSyncPolicy,  // the table's (or, for name "*", the server's) sync level becomes sync_policy
     kDelete,      // the rows at `ranks` go
     kUpdate,      // the rows at `ranks` take the values of `rows` (one row per rank, in that order)
+    kRedefine,    // table `name` becomes table `new_name` of `type`, holding `rows` (metadata, replicated as kAddTable)
   };
   Kind kind = Kind::kAddType;
   std::string name;                                         // the table or schema
-  const TableType* type = nullptr;                          // kAddType, kAddTable, kAppend, kReplace
-  const std::vector<kernels::ColumnView>* rows = nullptr;   // kAppend, kReplace, kUpdate: on exec's device
+  std::string new_name;                                     // kRedefine
+  const TableType* type = nullptr;                          // kAddType, kAddTable, kAppend, kReplace, kRedefine
+  const std::vector<kernels::ColumnView>* rows = nullptr;   // kAppend, kReplace, kUpdate, kRedefine: on exec's device
   // kDelete, kUpdate: rows as their ranks, places in the table's order of
   // insertion (the order a restart reads its rows in) before the change.
   const std::vector<int64_t>* ranks = nullptr;
   const kernels::Exec* exec = nullptr;                      // with rows
-  const std::map<std::string, std::string>* metadata = nullptr;  // kAddTable, kMetadata (empty: clear all)
+  const std::map<std::string, std::string>* metadata = nullptr;  // kAddTable, kRedefine, kMetadata (empty: clear all)
   bool cascade = false;                                     // kDropSchema
-  bool replicated = false;                                  // kAddTable: a copy on every device
+  bool replicated = false;                                  // kAddTable, kRedefine: a copy on every device
   // The table's sync level ("none", "background", "flush", "fsync"; empty:
   // the server's), for the change's record; kSyncPolicy: the new level (empty:
   // back to the server's).

@@ -18,6 +18,10 @@ the whole table (get_records) must equal a pandas DataFrame changed the same way
   update giving a row another row's key fails and changes nothing;
 - bad requests (an unknown column, a view as the target, a literal of the wrong type) fail naming
   the field, and change nothing;
+- /alter/table: add_column with a default value and without (nullable), change_column widening
+  an int to a long and a double to a string and renaming it, a change refused by
+  validate_change_column (and accepted with nulls without it), delete_column, rename_table; the
+  table keeps its key (an insert of an existing key still fails) and takes inserts of its new type;
 - a restart of each server after a kill (its log replayed) gives back the same rows.
 
 Needs gpudb, pandas, grpcio, grpcio-tools. Exit status 0 means pass.
@@ -167,6 +171,67 @@ def steps(db, gpudb, name, columns, options, keyed):
     return ref
 
 
+def alter_steps(db, gpudb, devices):
+    """The alterations on a copy of the keyed table; returns the reference (id, k, s2, x, n, note)."""
+    import pandas as pd
+    rng = random.Random(3)
+    rows = make_rows(0, 500, rng)
+    t = gpudb.GPUdbTable(COLUMNS, name="altered", db=db)
+    t.insert_records(rows)
+
+    def ok(r, what):
+        check(r["status_info"]["status"] == "OK", "%s %s: %s" % (devices, what, r["status_info"].get("message")))
+
+    ok(db.alter_table("altered", "add_column", "n", options={"column_type": "int", "column_default_value": "7"}),
+       "add_column with a default")
+    ok(db.alter_table("altered", "add_column", "note", options={"column_type": "string",
+                                                                "column_properties": "char16,nullable"}),
+       "add_column without one")
+    fails(lambda: db.alter_table("altered", "add_column", "m", options={"column_type": "int"}),
+          ["options.column_default_value", "'m'"], devices + ": a column without a value")
+    ok(db.alter_table("altered", "change_column", "x", options={"column_type": "string",
+                                                               "column_properties": "nullable"}),
+       "change_column double to string")
+    ok(db.alter_table("altered", "change_column", "n", options={"column_type": "long", "rename_column": "n2"}),
+       "change_column int to long, renamed")
+    fails(lambda: db.alter_table("altered", "change_column", "s", options={"column_type": "int",
+                                                                          "column_properties": "nullable"}),
+          ["options.column_type", "row"], devices + ": a change the values cannot take")
+    ok(db.alter_table("altered", "change_column", "s", options={
+        "column_type": "int", "column_properties": "nullable", "validate_change_column": "false"}),
+       "change_column to int without validation")
+    ok(db.alter_table("altered", "delete_column", "tag"), "delete_column")
+    fails(lambda: db.alter_table("altered", "delete_column", "nope"), ["value", "nope"], devices + ": no such column")
+    fails(lambda: db.alter_table("altered", "drop_everything", ""), ["action"], devices + ": an unknown action")
+    ok(db.alter_table("altered", "rename_table", "altered2"), "rename_table")
+    check(not db.has_table("altered")["table_exists"], devices + ": the old name is gone")
+    ref = pd.DataFrame({"id": [r[0] for r in rows], "k": [r[1] for r in rows], "s": [None] * len(rows),
+                        "x": [None if r[3] is None else repr(r[3]) for r in rows], "n2": [7] * len(rows),
+                        "note": [None] * len(rows)})
+    t2 = gpudb.GPUdbTable(None, name="altered2", db=db)
+    fails(lambda: t2.insert_records([[1, 1, None, None, 1, None]]), ["already exists"], devices + ": the key kept")
+    t2.insert_records([[9000, 3, 5, "1.5", 2, "fresh"]])
+    ref = pd.concat([ref, pd.DataFrame([[9000, 3, 5, "1.5", 2, "fresh"]], columns=ref.columns)], ignore_index=True)
+    same_frame(t2, ref, devices + " altered")
+    return ref
+
+
+def same_frame(table, ref, what):
+    """The table's rows equal `ref`'s (columns by name), ordered by id."""
+    import pandas as pd
+    columns = list(ref.columns)
+    records = table.get_records(0, 100000)
+    got = pd.DataFrame([[r[c] for c in columns] for r in records], columns=columns).sort_values("id")
+    want = ref.sort_values("id")
+    a = [tuple(None if v is None or (isinstance(v, float) and v != v) else v for v in row)
+         for row in got.itertuples(index=False)]
+    b = [tuple(None if v is None or (isinstance(v, float) and v != v) else v for v in row)
+         for row in want.itertuples(index=False)]
+    check(a == b, "%s: %d rows, expected %d; first differing %r vs %r" % (
+        what, len(a), len(b), next((p for p, q in zip(a, b) if p != q), None),
+        next((q for p, q in zip(a, b) if p != q), None)))
+
+
 def run(binary, work, pb, rpc):
     import gpudb
     servers = []
@@ -182,6 +247,7 @@ def run(binary, work, pb, rpc):
                 "plain": steps(db, gpudb, "plain", PLAIN, None, False),
                 "copies": steps(db, gpudb, "copies", PLAIN, {"is_replicated": "true"}, False),
             }
+            altered = alter_steps(db, gpudb, devices)
             fails(lambda: db.filter("plain", "plain_view", "k = 1") and db.delete_records("plain_view", ["k = 1"]),
                   ["table_name", "view"], devices + ": a delete from a view")
             server.kill()  # no checkpoint at exit: the restart replays the log's changes
@@ -190,6 +256,7 @@ def run(binary, work, pb, rpc):
             db = gpudb.GPUdb(host="http://127.0.0.1:%d" % again.http_port)
             for name, ref in refs.items():
                 same(gpudb.GPUdbTable(None, name=name, db=db), ref, "%s %s after a restart" % (devices, name))
+            same_frame(gpudb.GPUdbTable(None, name="altered2", db=db), altered, devices + " altered2 after a restart")
             again.stop()
     finally:
         for server, _ in servers:
