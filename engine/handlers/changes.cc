@@ -253,6 +253,35 @@ absl::StatusOr<kernels::Column> NewColumn(JobContext& ctx, const Table& subset, 
   return ToDevice(std::move(column), ctx.exec);
 }
 
+// records_to_insert (binary, record_encoding "binary") or
+// records_to_insert_str (JSON), decoded: one record per expression at most;
+// empty host columns when none are given.
+absl::StatusOr<std::vector<HostColumn>> RecordsToInsert(const Json& request, const TableType& type,
+                                                        size_t expressions) {
+  std::vector<HostColumn> out = MakeHostColumns(type);
+  const Json& binary = request["records_to_insert"];
+  const Json& text = request["records_to_insert_str"];
+  const std::string& encoding = StringField(request, "record_encoding");
+  const size_t given = encoding == "json" ? text.size() : BytesListReader(binary).size();
+  if (encoding != "binary" && encoding != "json") {
+    return absl::InvalidArgumentError(absl::StrCat("record_encoding: expected 'binary' or 'json', got '", encoding, "'"));
+  }
+  if (given == 0) return std::vector<HostColumn>();
+  if (given > expressions) {
+    return absl::InvalidArgumentError(absl::StrCat(encoding == "json" ? "records_to_insert_str" : "records_to_insert",
+                                                   ": ", given, " records for ", expressions,
+                                                   " expressions; give one per expression at most"));
+  }
+  DecodeOptions options;
+  absl::Status s = encoding == "json" ? DecodeJsonRecords(type, text, options, &out)
+                                      : DecodeAvroRecords(type, binary, options, &out);
+  if (!s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(encoding == "json" ? "records_to_insert_str" : "records_to_insert", ": ", s.message()));
+  }
+  return out;
+}
+
 absl::StatusOr<Json> UpdateRecords(JobContext& ctx, const Json& request) {
   auto table = FindChangeTarget(ctx, request, "update");
   if (!table.ok()) return table.status();
@@ -264,16 +293,15 @@ absl::StatusOr<Json> UpdateRecords(JobContext& ctx, const Json& request) {
   if (!use_expressions.ok()) return use_expressions.status();
   auto bypass = BoolOption(request, "bypass_safety_checks", false);
   if (!bypass.ok()) return bypass.status();
+  auto upsert = BoolOption(request, "update_on_existing_pk", false);
+  if (!upsert.ok()) return upsert.status();
   if (expressions.empty()) return absl::InvalidArgumentError("expressions: give at least one expression");
   if (maps.size() != expressions.size()) {
     return absl::InvalidArgumentError(absl::StrCat("new_values_maps: ", maps.size(), " maps for ", expressions.size(),
                                                    " expressions; give one per expression"));
   }
-  if (BytesListReader(request["records_to_insert"]).size() > 0 || !request["records_to_insert_str"].empty()) {
-    return absl::UnimplementedError(
-        "records_to_insert: inserting records for expressions that match nothing is not supported yet; insert "
-        "them with /insert/records");
-  }
+  auto inserts = RecordsToInsert(request, type, expressions.size());
+  if (!inserts.ok()) return inserts.status();
   if (absl::Status s = CheckExpressions(**table, expressions, global); !s.ok()) return s;
   std::vector<std::vector<NewValue>> sets;
   bool changes_key = false;
@@ -298,9 +326,23 @@ absl::StatusOr<Json> UpdateRecords(JobContext& ctx, const Json& request) {
   const size_t parts = (*table)->distributed() ? (*table)->shards().size() : 1;
   std::vector<Table::RowChange> changes(parts);
   std::vector<std::vector<int64_t>> counts(parts);
+  // Without bypass_safety_checks, an update of the key chooses one row per
+  // expression.
+  const auto check_safety = [&](const std::vector<int64_t>& chose) -> absl::Status {
+    if (!changes_key || *bypass) return absl::OkStatus();
+    for (size_t e = 0; e < chose.size(); ++e) {
+      if (chose[e] > 1) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("expressions[", e, "]: an update of the primary key must choose one row; this one chose ",
+                         chose[e], " (options.bypass_safety_checks=true allows it)"));
+      }
+    }
+    return absl::OkStatus();
+  };
   absl::Status s = ForEachPart(ctx, **table, [&](JobContext& part_ctx, const Table& part, size_t p) -> absl::Status {
     auto chosen = ChooseRows(part_ctx, part, conditions);
     if (!chosen.ok()) return chosen.status();
+    if (absl::Status s = check_safety(chosen->counts); !s.ok()) return s;
     counts[p] = chosen->counts;
     Table::RowChange& change = changes[p];
     change.updated_count = chosen->count;
@@ -353,13 +395,17 @@ absl::StatusOr<Json> UpdateRecords(JobContext& ctx, const Json& request) {
     }
     change.updated = std::move(chosen->rows);
     if (changes_key) {
-      if (absl::Status s = CheckUpdatedKeys(part_ctx, part, key, change.updated, change.values); !s.ok()) return s;
+      auto replaced = CheckUpdatedKeys(part_ctx, part, key, change.updated, change.values, *upsert);
+      if (!replaced.ok()) return replaced.status();
+      change.deleted_count = static_cast<int64_t>(replaced->size());
+      change.deleted = kernels::Buffer(replaced->size() * sizeof(int64_t), part_ctx.exec);
+      kernels::CopyToDevice(change.deleted.data(), replaced->data(), replaced->size() * sizeof(int64_t),
+                            part_ctx.exec);
     }
     kernels::Synchronize(part_ctx.exec);
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
-  if (absl::Status s = (*table)->ChangeRows(changes, ctx.exec); !s.ok()) return s;
   const size_t counted = (*table)->layout().kind == Layout::Kind::kReplicated && (*table)->distributed() ? 1 : parts;
   std::vector<int64_t> per_expression(conditions.size(), 0);
   int64_t total = 0;
@@ -369,10 +415,34 @@ absl::StatusOr<Json> UpdateRecords(JobContext& ctx, const Json& request) {
       total += counts[i][e];
     }
   }
+  if (absl::Status s = check_safety(per_expression); !s.ok()) return s;
+  if (absl::Status s = (*table)->ChangeRows(changes, ctx.exec); !s.ok()) return s;
+  // The records to insert for the expressions that chose no row.
+  Json inserted_counts = Json::array();
+  int64_t inserted_total = 0;
+  if (!inserts->empty()) {
+    std::vector<HostColumn> rows = MakeHostColumns(type);
+    for (size_t e = 0; e < per_expression.size(); ++e) {
+      if (per_expression[e] != 0 || e >= static_cast<size_t>((*inserts)[0].size)) continue;
+      for (size_t c = 0; c < rows.size(); ++c) rows[c].AppendRowOf((*inserts)[c], static_cast<int64_t>(e));
+    }
+    std::vector<kernels::Column> staged;
+    int64_t inserted = 0, replaced = 0;
+    if (absl::Status s = InsertWithKey(ctx, **table, DeviceViews(rows, ctx.exec, &staged),
+                                       *upsert ? ExistingKey::kUpdate : ExistingKey::kError, &inserted, &replaced);
+        !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("records_to_insert: ", s.message()));
+    }
+    for (size_t e = 0; e < per_expression.size(); ++e) {
+      const bool used = per_expression[e] == 0 && e < static_cast<size_t>((*inserts)[0].size);
+      inserted_counts.push_back(used ? 1 : 0);
+    }
+    inserted_total = inserted + replaced;
+  }
   return Json{{"count_updated", total},
               {"counts_updated", Counts(per_expression)},
-              {"count_inserted", 0},
-              {"counts_inserted", Json::array()},
+              {"count_inserted", inserted_total},
+              {"counts_inserted", inserted_counts},
               {"info", Json::object()}};
 }
 

@@ -187,8 +187,9 @@ absl::Status InsertWithKey(JobContext& ctx, Table& table, const std::vector<kern
   return table.Append(views, ctx.exec);
 }
 
-absl::Status CheckUpdatedKeys(JobContext& part_ctx, const Table& part, const std::vector<int>& key,
-                              const kernels::Buffer& updated, const std::vector<kernels::Column>& values) {
+absl::StatusOr<std::vector<int64_t>> CheckUpdatedKeys(JobContext& part_ctx, const Table& part,
+                                                      const std::vector<int>& key, const kernels::Buffer& updated,
+                                                      const std::vector<kernels::Column>& values, bool replace) {
   const TableType& type = part.type();
   std::vector<kernels::ColumnView> rows;
   for (const auto& v : values) rows.push_back(v.view());
@@ -201,14 +202,19 @@ absl::Status CheckUpdatedKeys(JobContext& part_ctx, const Table& part, const std
   }
   const int64_t n = values.empty() ? 0 : values[0].size();
   const std::vector<int64_t> changed = ToHostInts(updated, n, part_ctx.exec);
+  std::vector<int64_t> replaced;
   for (const auto& [row, other] : JoinPairs(keys, KeyViews(part.views(), key), part_ctx.exec)) {
-    if (!std::binary_search(changed.begin(), changed.end(), other)) {
-      return absl::InvalidArgumentError(absl::StrCat("new_values_maps: the update gives a row the primary key ",
-                                                     KeyText(type, key, rows, row, part_ctx.exec),
-                                                     " of another row of table '", part.name(), "'"));
+    if (std::binary_search(changed.begin(), changed.end(), other)) continue;
+    if (!replace) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "new_values_maps: the update gives a row the primary key ", KeyText(type, key, rows, row, part_ctx.exec),
+          " of another row of table '", part.name(), "' (options.update_on_existing_pk=true replaces that row)"));
     }
+    replaced.push_back(other);
   }
-  return absl::OkStatus();
+  std::sort(replaced.begin(), replaced.end());
+  replaced.erase(std::unique(replaced.begin(), replaced.end()), replaced.end());
+  return replaced;
 }
 
 }  // namespace engine

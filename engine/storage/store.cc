@@ -51,15 +51,16 @@ std::string RanksBlob(const std::vector<int64_t>& ranks) {
   return out;
 }
 
-// The ranks of a kDelete or kUpdate record (its first blob), each checked
+// The ranks of a kDelete or kUpdate record (its blob `blob`), each checked
 // against the table's `rows`.
-absl::StatusOr<std::vector<int64_t>> ParseRanks(const ParsedBody& body, int64_t rows, const std::string& name) {
-  if (body.blobs.empty() || body.blobs[0].size() % 8 != 0) {
+absl::StatusOr<std::vector<int64_t>> ParseRanks(const ParsedBody& body, size_t blob, int64_t rows,
+                                                const std::string& name) {
+  if (body.blobs.size() <= blob || body.blobs[blob].size() % 8 != 0) {
     return absl::DataLossError(absl::StrCat("a change of table '", name, "' has no valid row list"));
   }
-  std::vector<int64_t> ranks(body.blobs[0].size() / 8);
+  std::vector<int64_t> ranks(body.blobs[blob].size() / 8);
   for (size_t i = 0; i < ranks.size(); ++i) {
-    ranks[i] = static_cast<int64_t>(GetU64(body.blobs[0].data() + i * 8));
+    ranks[i] = static_cast<int64_t>(GetU64(body.blobs[blob].data() + i * 8));
     if (ranks[i] < 0 || ranks[i] >= rows) {
       return absl::DataLossError(
           absl::StrCat("a change of table '", name, "' names row ", ranks[i], " of ", rows));
@@ -250,12 +251,19 @@ absl::Status RecoveryState::Apply(uint32_t kind, const ParsedBody& body) {
       if (table == tables.end()) return absl::DataLossError(absl::StrCat("a change of table '", name, "', not created"));
       std::vector<HostColumn>& columns = table->second.columns;
       const int64_t rows = columns.empty() ? 0 : columns[0].size;
-      auto ranks = ParseRanks(body, rows, name);
+      auto ranks = ParseRanks(body, 0, rows, name);
       if (!ranks.ok()) return ranks.status();
+      const bool deletes_too = m.value("deleted", false);
+      std::vector<int64_t> deleted;
+      if (deletes_too) {
+        auto d = ParseRanks(body, 1, rows, name);
+        if (!d.ok()) return d.status();
+        deleted = *std::move(d);
+      }
       changed.insert(qualified);
       std::vector<HostColumn> values = MakeHostColumns(table->second.type);
       if (kind == kUpdate) {
-        size_t next = 1;
+        size_t next = deletes_too ? 2 : 1;
         if (absl::Status s = AppendRows(m.at("columns"), body.blobs, &next, &values); !s.ok()) return s;
         if (!values.empty() && values[0].size != static_cast<int64_t>(ranks->size())) {
           return absl::DataLossError(absl::StrCat("an update of table '", name, "' has ", values[0].size,
@@ -265,6 +273,7 @@ absl::Status RecoveryState::Apply(uint32_t kind, const ParsedBody& body) {
       // Each row: as it was, its new value (kUpdate) or gone (kDelete, -2).
       std::vector<int64_t> source(static_cast<size_t>(rows), -1);
       for (size_t i = 0; i < ranks->size(); ++i) source[(*ranks)[i]] = kind == kDelete ? -2 : static_cast<int64_t>(i);
+      for (int64_t r : deleted) source[r] = -2;
       std::vector<HostColumn> changed_columns = MakeHostColumns(table->second.type);
       for (size_t c = 0; c < columns.size(); ++c) {
         changed_columns[c].Reserve(rows);
@@ -562,6 +571,10 @@ uint64_t Store::Start(const JournalChange& change) {
     case JournalChange::Kind::kUpdate:
       kind = change.kind == JournalChange::Kind::kDelete ? kDelete : kUpdate;
       data.AddCopy(RanksBlob(*change.ranks));
+      if (change.deleted_ranks != nullptr) {
+        meta["deleted"] = true;
+        data.AddCopy(RanksBlob(*change.deleted_ranks));
+      }
       if (change.kind == JournalChange::Kind::kUpdate) {
         meta["columns"] = AddRows(*change.type, *change.rows, *change.exec, &data);
       }

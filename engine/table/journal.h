@@ -40,6 +40,8 @@ struct JournalChange {
   // kDelete, kUpdate: rows as their ranks, places in the table's order of
   // insertion (the order a restart reads its rows in) before the change.
   const std::vector<int64_t>* ranks = nullptr;
+  // kUpdate: rows (by rank, before the change) that go as well; null: none.
+  const std::vector<int64_t>* deleted_ranks = nullptr;
   const kernels::Exec* exec = nullptr;                      // with rows
   const std::map<std::string, std::string>* metadata = nullptr;  // kAddTable, kRedefine, kMetadata (empty: clear all)
   bool cascade = false;                                     // kDropSchema

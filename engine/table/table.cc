@@ -381,7 +381,8 @@ Table::Rebuilt Table::Rebuild(const RowChange& change, const kernels::Exec& exec
       both.Append(change.values[c].view(), exec);
       out.columns[c] = kernels::Gather(both.view(), order.as<int64_t>(), n, columns_[c].nullable(), exec);
     }
-    return out;
+    if (change.deleted_count == 0) return out;
+    for (size_t c = 0; c < columns_.size(); ++c) current[c] = out.columns[c].view();
   }
   const int64_t kept = n - change.deleted_count;
   kernels::Buffer keep = kernels::RowsNotIn(change.deleted.as<int64_t>(), change.deleted_count, n, exec);
@@ -431,7 +432,6 @@ absl::Status Table::ChangeRows(const std::vector<RowChange>& changes, const kern
     deletes = deletes || c.deleted_count > 0;
   }
   if (!updates && !deletes) return absl::OkStatus();
-  if (updates && deletes) return absl::InternalError("ChangeRows: updates and deletes in one change");
   Journal::Turn turn;
   if (journal_ != nullptr) turn = journal_->Hold();
   // Build every part's new columns; nothing has changed when this fails.
@@ -451,16 +451,20 @@ absl::Status Table::ChangeRows(const std::vector<RowChange>& changes, const kern
   if (journal_ != nullptr) {
     // One record: the rows by rank (a replicated table: its first replica's).
     const size_t logged = layout_.kind == Layout::Kind::kReplicated ? 1 : parts;
-    std::vector<const kernels::Buffer*> rows;
-    std::vector<int64_t> counts;
+    std::vector<const kernels::Buffer*> updated, deleted;
+    std::vector<int64_t> updated_counts, deleted_counts;
     for (size_t i = 0; i < logged; ++i) {
-      rows.push_back(updates ? &changes[i].updated : &changes[i].deleted);
-      counts.push_back(updates ? changes[i].updated_count : changes[i].deleted_count);
+      updated.push_back(&changes[i].updated);
+      updated_counts.push_back(changes[i].updated_count);
+      deleted.push_back(&changes[i].deleted);
+      deleted_counts.push_back(changes[i].deleted_count);
     }
-    const std::vector<int64_t> ranks = Ranks(rows, counts, exec);
+    const std::vector<int64_t> updated_ranks = Ranks(updated, updated_counts, exec);
+    const std::vector<int64_t> deleted_ranks = Ranks(deleted, deleted_counts, exec);
     JournalChange change{updates ? JournalChange::Kind::kUpdate : JournalChange::Kind::kDelete, name_};
     change.type = &type_;
-    change.ranks = &ranks;
+    change.ranks = updates ? &updated_ranks : &deleted_ranks;
+    if (updates && deletes) change.deleted_ranks = &deleted_ranks;
     change.exec = &exec;
     change.sync_policy = sync_policy();
     std::vector<kernels::Column> values;  // the new values of every logged part, on exec's device

@@ -126,7 +126,8 @@ class Table {
   // a distributed table): rows `deleted` go and rows `updated` take the
   // values `values` (one column per field, updated_count rows each, in the
   // order of `updated`). Row indices are the part's, ascending, on its
-  // device; deleted and updated are disjoint.
+  // device; deleted and updated are disjoint (a change may do both: an
+  // update whose new keys replace other rows).
   struct RowChange {
     kernels::Buffer deleted;
     int64_t deleted_count = 0;

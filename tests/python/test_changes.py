@@ -27,6 +27,7 @@ the whole table (get_records) must equal a pandas DataFrame changed the same way
 Needs gpudb, pandas, grpcio, grpcio-tools. Exit status 0 means pass.
 """
 
+import json
 import os
 import random
 import sys
@@ -168,6 +169,26 @@ def steps(db, gpudb, name, columns, options, keyed):
         check(r["count_updated"] == 1, "%s: key update count %r" % (name, r["count_updated"]))
         ref.loc[ref["id"] == a, "id"] = 99999
         same(table, ref, name + " after a key update")
+        # update_on_existing_pk: the row holding the new key goes.
+        c, d = ref[ref["k"] == 4]["id"].tolist()[2:4]
+        r = db.update_records(name, ["id = %d" % c], [{"id": str(d)}], options={"update_on_existing_pk": "true"})
+        check(r["count_updated"] == 1, "%s: replacing key update count %r" % (name, r.get("count_updated")))
+        ref = ref[ref["id"] != d].copy()
+        ref.loc[ref["id"] == c, "id"] = d
+        same(table, ref, name + " after a key update replacing a row")
+        fails(lambda: db.update_records(name, ["k = 4"], [{"id": "123456"}]),
+              ["expressions[0]", "bypass_safety_checks"], name + ": a key update of many rows")
+        # records_to_insert_str: the record of an expression that chose no row goes in.
+        e = ref["id"].tolist()[5]
+        new = {"id": 77777, "k": 1, "s": "ins", "x": 1.25, "tag": "i"}
+        r = db.update_records(name, ["id = -5", "id = %d" % e], [{"tag": "a"}, {"tag": "b"}],
+                              records_to_insert_str=[json.dumps(new), json.dumps(dict(new, id=88888))],
+                              record_encoding="json")
+        check(r["count_updated"] == 1 and r["count_inserted"] == 1 and r["counts_inserted"] == [1, 0],
+              "%s: update with records_to_insert: %r" % (name, r))
+        ref.loc[ref["id"] == e, "tag"] = "b"
+        ref = pd.concat([ref, frame([[77777, 1, "ins", 1.25, "i"]])], ignore_index=True)
+        same(table, ref, name + " after an update inserting a record")
     return ref
 
 
