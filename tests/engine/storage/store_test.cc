@@ -382,6 +382,68 @@ TEST(EngineStorageTest, DistributedTablesSurviveARestartOnAnotherDeviceCount) {
   }
 }
 
+// (id, s) of a table's rows in row order.
+std::vector<std::pair<int64_t, std::string>> Rows(Engine& engine, const std::string& table) {
+  JobSnapshot s = RunJob(engine, "/get/records", {{"table_name", table}, {"encoding", "json"}, {"limit", 100000}});
+  EXPECT_EQ(s.state, JobState::kDone) << s.error;
+  std::vector<std::pair<int64_t, std::string>> rows;
+  if (s.state != JobState::kDone) return rows;
+  for (const Json& text : (*s.response)["records_json"]) {
+    const Json row = Json::parse(text.get<std::string>());
+    rows.emplace_back(row["id"].get<int64_t>(), row["s"].get<std::string>());
+  }
+  return rows;
+}
+
+// Deletes, updates (one replacing another row by its key) and an alteration
+// come back after a restart on another device count, from the log and from
+// the checkpoint, rows in their order.
+TEST(EngineStorageTest, DeletesUpdatesAndAlterationsSurviveARestartOnAnotherDeviceCount) {
+  TempDir dir;
+  EngineOptions three = Options(dir.path());
+  three.devices.spec = "host:3";
+  three.limits.spread_chunk_rows = 8;
+  std::vector<std::pair<int64_t, std::string>> expected;
+  const char kKeyed[] = R"([["id","long","primary_key"],["s","string"]])";
+  {
+    auto engine = Open(three);
+    MustRun(*engine, "/create/table", {{"table_name", "spread"}, {"type_id", kRows}});
+    // Replicated: its key is no shard key, so it may change.
+    MustRun(*engine, "/create/table",
+            {{"table_name", "keyed"}, {"type_id", kKeyed}, {"options", {{"is_replicated", "true"}}}});
+    for (const char* t : {"spread", "keyed"}) {
+      ASSERT_EQ(Insert(*engine, t, 0, 60).state, JobState::kDone);
+      ASSERT_EQ(Insert(*engine, t, 60, 40).state, JobState::kDone);
+      MustRun(*engine, "/delete/records", {{"table_name", t}, {"expressions", {"id % 3 = 0", "id > 95"}}});
+      MustRun(*engine, "/update/records", {{"table_name", t},
+                                           {"expressions", {"id < 20"}},
+                                           {"new_values_maps", {{{"s", "upd"}}}}});
+    }
+    // The key of row 22 taken by row 23, which replaces it.
+    MustRun(*engine, "/update/records", {{"table_name", "keyed"},
+                                         {"expressions", {"id = 23"}},
+                                         {"new_values_maps", {{{"id", "22"}}}},
+                                         {"options", {{"update_on_existing_pk", "true"}}}});
+    MustRun(*engine, "/alter/table",
+            {{"table_name", "spread"}, {"action", "rename_table"}, {"value", "renamed"}});
+    for (int64_t i = 0; i < 96; ++i) {
+      if (i % 3 != 0) expected.emplace_back(i, i < 20 ? "upd" : absl::StrCat("v", i));
+    }
+    EXPECT_EQ(Rows(*engine, "renamed"), expected);
+  }
+  std::vector<std::pair<int64_t, std::string>> keyed = expected;
+  keyed.erase(std::find(keyed.begin(), keyed.end(), std::make_pair(int64_t{22}, std::string("v22"))));
+  std::find(keyed.begin(), keyed.end(), std::make_pair(int64_t{23}, std::string("v23")))->first = 22;
+  EngineOptions two = three;
+  two.devices.spec = "host:2";
+  for (int restart = 0; restart < 2; ++restart) {  // from the log; then from the checkpoint at shutdown
+    auto engine = Open(restart == 0 ? two : three);
+    EXPECT_FALSE(engine->catalog().Has("spread"));
+    EXPECT_EQ(Rows(*engine, "renamed"), expected) << restart;
+    EXPECT_EQ(Rows(*engine, "keyed"), keyed) << restart;
+  }
+}
+
 TEST(EngineStorageTest, TablesSchemasMetadataAndFinishedJobsSurviveARestart) {
   TempDir dir;
   Json stats;
