@@ -291,14 +291,14 @@ TEST(EngineTest, ViewLivesOnItsTablesDevice) {
 TEST(EngineTest, SubmissionRefusesUnknownEndpointsAndBadRequests) {
   auto engine = MakeEngine("host:1");
   // The API has no /no/such (the transports answer "not a known endpoint");
-  // /update/records is in the API, but this server does not run it.
+  // /execute/sql is in the API, but this server does not run it.
   EXPECT_EQ(FindEndpoint("/no/such"), nullptr);
   JobRequest job;
-  job.endpoint = FindEndpoint("/update/records");
+  job.endpoint = FindEndpoint("/execute/sql");
   job.request = Json::object();
   auto s = engine->Submit(job);
   ASSERT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(s.status().message(), "endpoint: '/update/records' is not an endpoint this server runs as a job");
+  EXPECT_EQ(s.status().message(), "endpoint: '/execute/sql' is not an endpoint this server runs as a job");
 
   job.endpoint = FindEndpoint("/get/records");
   job.request = Json{{"tabel_name", "x"}};

@@ -86,6 +86,8 @@ TEST(ApiSchemaTest, EveryEndpointOfTheSpecResolves) {
       {"/update/records", "update_records"},
       {"/delete/records", "delete_records"},
       {"/create/jointable", "create_join_table"},
+      {"/create/projection", "create_projection"},
+      {"/create/union", "create_union"},
       {"/execute/sql", "execute_sql"},
       {"/show/system/properties", "show_system_properties"},
       {"/show/system/status", "show_system_status"},
@@ -131,7 +133,7 @@ TEST(ApiSchemaTest, ResponseNamesAreTheSpecList) {
         "export_records_to_files_response", "show_table_metadata_response", "clear_tables_response",
         "alter_table_metadata_response", "filter_by_string_response", "filter_by_value_response",
         "filter_by_table_response", "aggregate_statistics_by_range_response", "alter_wal_response",
-        "show_wal_response"}) {
+        "show_wal_response", "create_projection_response", "create_union_response"}) {
     EXPECT_EQ(registered.erase(beyond), 1u) << beyond;
   }
   EXPECT_EQ(registered, std::set<std::string>(spec.begin(), spec.end()));
