@@ -19,6 +19,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "engine/api/options.h"
+#include "engine/handlers/keys.h"
 #include "engine/handlers/registry.h"
 #include "engine/handlers/request.h"
 #include "engine/handlers/rows.h"
@@ -94,6 +95,7 @@ struct LoadPlan {
   int64_t bad_limit = 10000;
   enum class Mode { kFull, kDryRun, kTypeOnly } mode = Mode::kFull;
   bool truncate_table = false;
+  ExistingKey existing_key = ExistingKey::kError;  // update_on_existing_pk, ignore_existing_pk
   std::string type_id;  // create_table_options.type_id
   std::vector<std::string> primary_keys, shard_keys;
   bool replicated = false;  // create_table_options.is_replicated
@@ -107,7 +109,12 @@ absl::StatusOr<LoadPlan> ReadLoadPlan(const Json& request) {
       return Unsupported(absl::StrCat("options.", key));
     }
   }
-  for (const char* key : {"subscribe", "update_on_existing_pk", "trim_space"}) {
+  auto upsert = BoolOption(request, "update_on_existing_pk", false);
+  if (!upsert.ok()) return upsert.status();
+  auto ignore = BoolOption(request, "ignore_existing_pk", false);
+  if (!ignore.ok()) return ignore.status();
+  plan.existing_key = *upsert ? ExistingKey::kUpdate : *ignore ? ExistingKey::kIgnore : ExistingKey::kError;
+  for (const char* key : {"subscribe", "trim_space"}) {
     auto on = BoolOption(request, key, false);
     if (!on.ok()) return on.status();
     if (*on) return Unsupported(absl::StrCat("options.", key), "only 'false'");
@@ -270,9 +277,31 @@ absl::StatusOr<TableType> WithKeys(const TableType& type, const std::vector<std:
 // Appends host rows to `table` at once (all or nothing); into an empty table,
 // or with `replace`, they become its content: on a host device the host
 // columns themselves (ToDevice), otherwise copies. An append copies from the
-// host columns once (DeviceViews).
-absl::Status Store(JobContext& ctx, Table& table, std::vector<HostColumn>* columns, bool replace) {
+// host columns once (DeviceViews). A table with a primary key takes them as
+// InsertWithKey does (`existing`); `inserted` and `updated` count the rows.
+absl::Status Store(JobContext& ctx, Table& table, std::vector<HostColumn>* columns, bool replace,
+                   ExistingKey existing, int64_t* inserted, int64_t* updated) {
   std::vector<kernels::Column> staged;
+  *inserted = columns->empty() ? 0 : (*columns)[0].size;
+  *updated = 0;
+  if (!PrimaryKey(table.type()).empty()) {
+    if (!replace) return InsertWithKey(ctx, table, DeviceViews(*columns, ctx.exec, &staged), existing, inserted, updated);
+    // The rows with their keys checked in a table of their own, which then
+    // becomes the content.
+    Table fresh("", table.type(), &ctx.device, Table::Kind::kView);
+    if (absl::Status s = InsertWithKey(ctx, fresh, DeviceViews(*columns, ctx.exec, &staged), existing, inserted, updated);
+        !s.ok()) {
+      return s;
+    }
+    std::vector<kernels::Column> rows;
+    const std::vector<kernels::ColumnView> views = fresh.views();
+    for (size_t c = 0; c < views.size(); ++c) {
+      const ColumnDef& def = table.type().column(c);
+      rows.emplace_back(def.phys(), def.char_width, def.nullable);
+      rows.back().Append(views[c], ctx.exec);
+    }
+    return table.Replace(std::move(rows), ctx.exec);
+  }
   if (replace || table.rows() == 0) {
     for (HostColumn& c : *columns) staged.push_back(ToDevice(std::move(c), ctx.exec));
     return table.Replace(std::move(staged), ctx.exec);
@@ -304,7 +333,8 @@ absl::Status WriteBadRecords(JobContext& ctx, const std::string& name, const io:
     columns[1].AppendString(bad.text);
     columns[2].AppendString(bad.error);
   }
-  return Store(ctx, *table, &columns, false);
+  int64_t inserted = 0, updated = 0;
+  return Store(ctx, *table, &columns, false, ExistingKey::kError, &inserted, &updated);
 }
 
 // Reads every source into records of the table (or of the type the first
@@ -369,7 +399,7 @@ absl::StatusOr<Json> Load(JobContext& ctx, const Json& request, std::vector<Sour
     if (!keyed.ok()) return keyed.status();
     type = *std::move(keyed);
   }
-  int64_t inserted = records.rows;
+  int64_t inserted = records.rows, updated = 0;
   if (plan->mode == LoadPlan::Mode::kFull) {
     if (create) {
       // Clients look a table's type up by its id.
@@ -380,7 +410,11 @@ absl::StatusOr<Json> Load(JobContext& ctx, const Json& request, std::vector<Sour
       }
     }
     if (records.rows > 0 || plan->truncate_table) {
-      if (absl::Status s = Store(ctx, *table, &records.columns, plan->truncate_table); !s.ok()) return s;
+      if (absl::Status s = Store(ctx, *table, &records.columns, plan->truncate_table, plan->existing_key, &inserted,
+                                 &updated);
+          !s.ok()) {
+        return s;
+      }
     }
     if (!plan->bad_table.empty() && !records.bad.empty() && plan->read.on_error != io::OnError::kAbort) {
       if (absl::Status s = WriteBadRecords(ctx, plan->bad_table, records, false); !s.ok()) return s;
@@ -402,7 +436,7 @@ absl::StatusOr<Json> Load(JobContext& ctx, const Json& request, std::vector<Sour
                 {"type_properties", Json::object()},
                 {"count_inserted", inserted},
                 {"count_skipped", records.skipped},
-                {"count_updated", 0},
+                {"count_updated", updated},
                 {"info", info}};
   for (const auto& [column, properties] : type.PropertyMap()) response["type_properties"][column] = properties;
   if (request.contains("filepaths")) response["files"] = files;

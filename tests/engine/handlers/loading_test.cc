@@ -84,6 +84,36 @@ TEST_F(LoadingTest, CreateTableOptionsGiveTheType) {
   EXPECT_EQ(shown["properties"][0]["b"], Json::array({"nullable"}));
 }
 
+// A load into a table with a primary key: a key it holds (or one the data
+// holds twice) fails the load naming the record, unless update_on_existing_pk
+// (the last record wins) or ignore_existing_pk (the first row stays).
+TEST_F(LoadingTest, PrimaryKeysAreEnforced) {
+  Json request = Payload("keyed", "a,b\n1,x\n2,y\n");
+  request["create_table_options"] = {{"type_id", R"([["a","long"],["b","string","nullable"]])"}};
+  request["options"]["primary_keys"] = "a";
+  Run("/insert/records/frompayload", request);
+  EXPECT_EQ(Error("/insert/records/frompayload", Payload("keyed", "a,b\n3,z\n2,w\n")),
+            "list[1]: primary key (a=2) already exists in table 'keyed'");
+  EXPECT_EQ(Error("/insert/records/frompayload", Payload("keyed", "a,b\n5,z\n5,w\n")),
+            "list[1]: primary key (a=5) is also the key of list[0]");
+  EXPECT_EQ(Records("keyed"), (std::vector<std::string>{R"({"a":1,"b":"x"})", R"({"a":2,"b":"y"})"}));
+  Json r = Run("/insert/records/frompayload",
+               Payload("keyed", "a,b\n3,z\n2,w\n2,v\n", {{"update_on_existing_pk", "true"}}));
+  EXPECT_EQ(r["count_inserted"], 1);
+  EXPECT_EQ(r["count_updated"], 1);
+  r = Run("/insert/records/frompayload", Payload("keyed", "a,b\n1,q\n4,u\n", {{"ignore_existing_pk", "true"}}));
+  EXPECT_EQ(r["count_inserted"], 1);
+  EXPECT_EQ(Records("keyed"), (std::vector<std::string>{R"({"a":1,"b":"x"})", R"({"a":2,"b":"v"})",
+                                                        R"({"a":3,"b":"z"})", R"({"a":4,"b":"u"})"}));
+  // truncate_table with keys: the new rows' own keys are checked.
+  EXPECT_EQ(Error("/insert/records/frompayload",
+                  Payload("keyed", "a,b\n7,z\n7,w\n", {{"truncate_table", "true"}})),
+            "list[1]: primary key (a=7) is also the key of list[0]");
+  EXPECT_EQ(Records("keyed").size(), 4u);
+  Run("/insert/records/frompayload", Payload("keyed", "a,b\n7,z\n", {{"truncate_table", "true"}}));
+  EXPECT_EQ(Records("keyed"), (std::vector<std::string>{R"({"a":7,"b":"z"})"}));
+}
+
 TEST_F(LoadingTest, AFailedLoadLeavesTheTableAsItWas) {
   Run("/insert/records/frompayload", Payload("t", kCsv));
   const std::vector<std::string> before = Records("t");
