@@ -15,15 +15,24 @@ Buffer Int64s(int64_t n, const Exec& exec) { return Buffer(static_cast<size_t>(n
 // their key hashes.
 struct Side {
   const std::vector<ColumnView>* keys;
-  Buffer rows;  // int64_t[n]
+  Buffer rows;  // int64_t[n]; empty when every row takes part (row i is position i)
   int64_t n = 0;
   Buffer hashes;  // uint64_t[n]
 };
 
 Side MakeSide(const std::vector<ColumnView>& keys, const int64_t* rows, int64_t n, const Exec& exec) {
   const auto& ops = detail::OpsFor(exec.backend);
+  const int64_t size = keys[0].size;
+  bool nulls = false;
+  for (const ColumnView& k : keys) nulls = nulls || k.validity != nullptr;
+  // Every row's hash.
+  Buffer all(static_cast<size_t>(size) * sizeof(uint64_t), exec);
+  for (size_t k = 0; k < keys.size(); ++k) ops.FoldRowHash(keys[k], size, k == 0, all.as<uint64_t>(), exec);
+  if (rows == nullptr && !nulls) return Side{&keys, Buffer(), size, std::move(all)};  // every row takes part
+  // The rows whose keys are all valid, and their hashes.
   Buffer mask(static_cast<size_t>(n), exec);
-  for (size_t k = 0; k < keys.size(); ++k) ops.RowsValid(keys[k], rows, n, k == 0, mask.as<uint8_t>(), exec);
+  ops.Fill(mask.data(), 1, static_cast<size_t>(n), exec);
+  for (const ColumnView& k : keys) ops.RowsValid(k, rows, n, false, mask.as<uint8_t>(), exec);
   Selection valid = Compact(mask.as<uint8_t>(), 0, n, exec);
   Side side{&keys, Int64s(valid.count, exec), valid.count, Buffer()};
   if (rows != nullptr) {
@@ -31,10 +40,6 @@ Side MakeSide(const std::vector<ColumnView>& keys, const int64_t* rows, int64_t 
   } else {
     side.rows = std::move(valid.indices);
   }
-  // Every row's hash, then those of the side's rows.
-  const int64_t size = keys[0].size;
-  Buffer all(static_cast<size_t>(size) * sizeof(uint64_t), exec);
-  for (size_t k = 0; k < keys.size(); ++k) ops.FoldRowHash(keys[k], size, k == 0, all.as<uint64_t>(), exec);
   side.hashes = Buffer(static_cast<size_t>(side.n) * sizeof(uint64_t), exec);
   ops.GatherFixed(all.data(), sizeof(uint64_t), side.rows.as<int64_t>(), side.n, side.hashes.data(), exec);
   return side;
@@ -69,48 +74,67 @@ JoinResult HashJoin(const std::vector<ColumnView>& left_keys, const int64_t* lef
   const auto& ops = detail::OpsFor(exec.backend);
   Side left = MakeSide(left_keys, left_rows, nl, exec);
   Side right = MakeSide(right_keys, right_rows, nr, exec);
-  // Build on the smaller side: its hashes sorted, with their positions.
+  // Build on the smaller side, probe with the other.
   const bool build_right = right.n <= left.n;
   Side& build = build_right ? right : left;
   Side& probe = build_right ? left : right;
-  Buffer order = Int64s(build.n, exec);
-  ops.Positions(0, build.n, order.as<int64_t>(), exec);
-  ops.SortByHash(build.hashes.as<uint64_t>(), order.as<int64_t>(), build.n, exec);
-  // Each probe row's range of equal hashes, then the candidate pairs.
+  // The build side's hash table (twice as many slots as rows, a power of
+  // two), then each probe row's matches counted and written.
+  int64_t capacity = 16;
+  while (capacity < 2 * build.n) capacity *= 2;
+  Buffer slots(static_cast<size_t>(capacity) * sizeof(uint64_t), exec);
+  Buffer next(static_cast<size_t>(build.n) * sizeof(uint64_t), exec);
+  ops.BuildChains(build.hashes.as<uint64_t>(), build.n, slots.as<uint64_t>(), capacity, next.as<uint64_t>(), exec);
   int64_t candidates = 0;
   Buffer probe_rows, build_rows;
   {
-    Buffer lo = Int64s(probe.n, exec), counts = Int64s(probe.n, exec), offsets = Int64s(probe.n, exec);
-    if (build.n > 0) {
-      candidates = ops.ProbeRanges(build.hashes.as<uint64_t>(), build.n, probe.hashes.as<uint64_t>(), probe.n,
-                                   lo.as<int64_t>(), counts.as<int64_t>(), offsets.as<int64_t>(), exec);
-    }
+    Buffer counts = Int64s(probe.n, exec), offsets = Int64s(probe.n, exec);
+    candidates = ops.ProbeCounts(build.hashes.as<uint64_t>(), slots.as<uint64_t>(), capacity, next.as<uint64_t>(),
+                                 probe.hashes.as<uint64_t>(), probe.n, counts.as<int64_t>(), offsets.as<int64_t>(),
+                                 exec);
     Buffer at_probe = Int64s(candidates, exec), at_build = Int64s(candidates, exec);
-    if (candidates > 0) {
-      ops.ExpandPairs(lo.as<int64_t>(), counts.as<int64_t>(), offsets.as<int64_t>(), probe.n, order.as<int64_t>(),
-                      at_probe.as<int64_t>(), at_build.as<int64_t>(), exec);
-    }
-    probe_rows = Int64s(candidates, exec);
-    build_rows = Int64s(candidates, exec);
-    ops.GatherFixed(probe.rows.data(), sizeof(int64_t), at_probe.as<int64_t>(), candidates, probe_rows.data(), exec);
-    ops.GatherFixed(build.rows.data(), sizeof(int64_t), at_build.as<int64_t>(), candidates, build_rows.data(), exec);
+    ops.ProbeFill(build.hashes.as<uint64_t>(), slots.as<uint64_t>(), capacity, next.as<uint64_t>(),
+                  probe.hashes.as<uint64_t>(), probe.n, offsets.as<int64_t>(), at_probe.as<int64_t>(),
+                  at_build.as<int64_t>(), exec);
+    // Positions to table rows.
+    const auto rows_of = [&](const Side& side, Buffer& at) {
+      if (side.rows.size() == 0) return std::move(at);
+      Buffer rows = Int64s(candidates, exec);
+      ops.GatherFixed(side.rows.data(), sizeof(int64_t), at.as<int64_t>(), candidates, rows.data(), exec);
+      return rows;
+    };
+    probe_rows = rows_of(probe, at_probe);
+    build_rows = rows_of(build, at_build);
   }
-  // The candidates whose keys are all equal (equal hashes may hide unequal keys).
-  Buffer equal(static_cast<size_t>(candidates), exec);
-  for (size_t k = 0; k < probe.keys->size(); ++k) {
+  slots = Buffer();
+  next = Buffer();
+  JoinResult out;
+  // One fixed-width key: its hash is a bijection of the value (OrderBits,
+  // then bijective mixing), so equal hashes are equal keys. Otherwise the
+  // candidates whose keys are all equal.
+  const bool exact = probe.keys->size() == 1 && (*probe.keys)[0].type != PhysType::kVarChars &&
+                     (*probe.keys)[0].type != PhysType::kFixedChars;
+  if (exact) {
+    out.pairs = candidates;
+    (build_right ? out.left : out.right) = std::move(probe_rows);
+    (build_right ? out.right : out.left) = std::move(build_rows);
+  }
+  Buffer equal(static_cast<size_t>(exact ? 0 : candidates), exec);
+  for (size_t k = 0; k < probe.keys->size() && !exact; ++k) {
     ops.PairKeysEqual((*probe.keys)[k], probe_rows.as<int64_t>(), (*build.keys)[k], build_rows.as<int64_t>(),
                       candidates, k == 0, equal.as<uint8_t>(), exec);
   }
-  Selection kept = Compact(equal.as<uint8_t>(), 0, candidates, exec);
-  JoinResult out;
-  out.pairs = kept.count;
+  Selection kept = exact ? Selection{} : Compact(equal.as<uint8_t>(), 0, candidates, exec);
+  if (!exact) out.pairs = kept.count;
   const auto keep = [&](const Buffer& rows) {
     Buffer b = Int64s(kept.count, exec);
     ops.GatherFixed(rows.data(), sizeof(int64_t), kept.indices.as<int64_t>(), kept.count, b.data(), exec);
     return b;
   };
-  (build_right ? out.left : out.right) = keep(probe_rows);
-  (build_right ? out.right : out.left) = keep(build_rows);
+  if (!exact) {
+    (build_right ? out.left : out.right) = keep(probe_rows);
+    (build_right ? out.right : out.left) = keep(build_rows);
+  }
   if (kind == JoinKind::kLeft || kind == JoinKind::kFull) {
     out.left_only = Unmatched(left_rows, nl, left_keys[0].size, out.left, out.pairs, &out.left_only_count, exec);
   }

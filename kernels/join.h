@@ -1,9 +1,11 @@
 #pragma once
 
 // Equi-joins of two sides' rows on one device: a hash join whose build side
-// is the smaller one. The build rows are sorted by the hash of their key
-// tuple; each probe row finds its range of equal hashes by binary search,
-// the candidate pairs are written out and kept when every key is equal.
+// is the smaller one. The build rows go into a chained hash table by the
+// hash of their key tuple (one atomic exchange each, duplicates included);
+// each probe row counts, then writes, the build rows of its hash, and the
+// candidate pairs are kept when every key is equal. Memory: 24 bytes per
+// build row and 8 per probe row besides the pairs (16 bytes each).
 // Rows with a null key match nothing (SQL).
 
 #include <cstdint>

@@ -9,6 +9,7 @@
 // change in the journal.
 
 #include <algorithm>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -216,11 +217,12 @@ Json LiteralValue(const ColumnDef& def, const std::string& text) {
   return v.is_discarded() || v.is_null() ? Json(text) : v;
 }
 
-// The new value of column v.column for `n` rows of `subset` (the rows being
-// updated, on ctx's device): a literal repeated, a null, or an expression of
-// the old row converted to the column's type.
-absl::StatusOr<kernels::Column> NewColumn(JobContext& ctx, const Table& subset, const NewValue& v, bool expressions) {
-  const ColumnDef& def = subset.type().column(v.column);
+// The new value of column `def` (v.column) for the rows of `subset` (the
+// rows being updated, the columns they read, on ctx's device): a literal
+// repeated, a null, or an expression of the old row converted to the
+// column's type.
+absl::StatusOr<kernels::Column> NewColumn(JobContext& ctx, const Table& subset, const ColumnDef& def,
+                                          const NewValue& v, bool expressions) {
   const int64_t n = subset.rows();
   HostColumn column(def.phys(), def.char_width, def.nullable);
   column.Reserve(n);
@@ -322,6 +324,26 @@ absl::StatusOr<Json> UpdateRecords(JobContext& ctx, const Json& request) {
     }
     sets.push_back(*std::move(values));
   }
+  // The columns that take new values (every key column when the key
+  // changes), and those the new values are computed from.
+  std::set<int> updated_set, read_set;
+  for (const auto& set : sets) {
+    for (const NewValue& v : set) {
+      updated_set.insert(v.column);
+      if (*use_expressions && !v.null) {
+        auto refs = ReferencedColumns(v.text, type);
+        if (!refs.ok()) return absl::InvalidArgumentError(absl::StrCat(v.field, ": ", refs.status().message()));
+        for (const std::string& name : *refs) read_set.insert(type.Find(name));
+      }
+    }
+  }
+  if (changes_key) updated_set.insert(key.begin(), key.end());
+  const std::vector<int> updated_columns(updated_set.begin(), updated_set.end());
+  read_set.insert(updated_set.begin(), updated_set.end());
+  const std::vector<int> subset_columns(read_set.begin(), read_set.end());
+  std::vector<ColumnDef> subset_defs;
+  for (int c : subset_columns) subset_defs.push_back(type.column(c));
+  const TableType subset_type(subset_defs, "");
   const std::vector<std::string> conditions = FirstMatchConditions(expressions, global);
   const size_t parts = (*table)->distributed() ? (*table)->shards().size() : 1;
   std::vector<Table::RowChange> changes(parts);
@@ -347,55 +369,60 @@ absl::StatusOr<Json> UpdateRecords(JobContext& ctx, const Json& request) {
     Table::RowChange& change = changes[p];
     change.updated_count = chosen->count;
     if (chosen->count == 0) return absl::OkStatus();
-    // Each expression's rows with their new values, then all of them in
+    // Each expression's rows with their new values in the updated columns
+    // (computed over a copy of the columns they read), then all of them in
     // row order.
-    std::vector<std::vector<kernels::Column>> values(type.size());
     const std::vector<kernels::ColumnView> views = part.views();
+    std::vector<std::vector<kernels::Column>> values(updated_columns.size());
     for (size_t e = 0; e < sets.size(); ++e) {
       const RowSet& rows = chosen->sets[e];
       if (rows.count == 0) continue;
       std::vector<kernels::Column> old;
-      for (size_t c = 0; c < type.size(); ++c) {
+      for (int c : subset_columns) {
         old.push_back(kernels::Gather(views[c], rows.data(), rows.count, type.column(c).nullable, part_ctx.exec));
       }
-      auto subset = std::make_shared<Table>("", type, &part_ctx.device, Table::Kind::kView);
+      auto subset = std::make_shared<Table>("", subset_type, &part_ctx.device, Table::Kind::kView);
       subset->Replace(std::move(old), part_ctx.exec).IgnoreError();  // no journal: cannot fail
-      std::vector<kernels::ColumnView> subset_views = subset->views();
-      std::vector<kernels::Column> updated(type.size());
-      std::vector<bool> set(type.size(), false);
-      for (const NewValue& v : sets[e]) {
-        auto column = NewColumn(part_ctx, *subset, v, *use_expressions);
-        if (!column.ok()) return column.status();
-        updated[v.column] = *std::move(column);
-        set[v.column] = true;
-      }
-      for (size_t c = 0; c < type.size(); ++c) {
-        if (!set[c]) {
-          updated[c] = kernels::Column(type.column(c).phys(), type.column(c).char_width, type.column(c).nullable);
-          updated[c].Append(subset_views[c], part_ctx.exec);
+      const std::vector<kernels::ColumnView> subset_views = subset->views();
+      for (size_t i = 0; i < updated_columns.size(); ++i) {
+        const int c = updated_columns[i];
+        const ColumnDef& def = type.column(c);
+        auto v = std::find_if(sets[e].begin(), sets[e].end(), [&](const NewValue& n) { return n.column == c; });
+        if (v != sets[e].end()) {
+          auto column = NewColumn(part_ctx, *subset, def, *v, *use_expressions);
+          if (!column.ok()) return column.status();
+          values[i].push_back(*std::move(column));
+          continue;
         }
-        values[c].push_back(std::move(updated[c]));
+        kernels::Column same(def.phys(), def.char_width, def.nullable);
+        same.Append(subset_views[subset_type.Find(def.name)], part_ctx.exec);
+        values[i].push_back(std::move(same));
       }
     }
     // Row order: the expressions' lists merged (chosen->rows is sorted).
-    std::vector<kernels::Column> merged;
-    kernels::Column at(kernels::PhysType::kInt64, 0, false);
-    for (const RowSet& rows : chosen->sets) {
-      at.Append(kernels::ColumnView{kernels::PhysType::kInt64, 0, rows.count, rows.data()}, part_ctx.exec);
+    kernels::Buffer order;
+    if (values.empty() || values[0].size() > 1) {
+      kernels::Column at(kernels::PhysType::kInt64, 0, false);
+      for (const RowSet& rows : chosen->sets) {
+        at.Append(kernels::ColumnView{kernels::PhysType::kInt64, 0, rows.count, rows.data()}, part_ctx.exec);
+      }
+      order = kernels::SortOrder({{at.view(), false}}, nullptr, chosen->count, part_ctx.exec);
     }
-    kernels::Buffer order = kernels::SortOrder({{at.view(), false}}, nullptr, chosen->count, part_ctx.exec);
-    for (size_t c = 0; c < type.size(); ++c) {
-      const ColumnDef& def = type.column(c);
+    change.columns = updated_columns;
+    for (size_t i = 0; i < updated_columns.size(); ++i) {
+      const ColumnDef& def = type.column(updated_columns[i]);
+      if (values[i].size() == 1) {
+        change.values.push_back(std::move(values[i][0]));
+        continue;
+      }
       kernels::Column joined(def.phys(), def.char_width, def.nullable);
-      for (const kernels::Column& v : values[c]) joined.Append(v.view(), part_ctx.exec);
-      change.values.push_back(values[c].size() == 1 && sets.size() == 1
-                                  ? std::move(values[c][0])
-                                  : kernels::Gather(joined.view(), order.as<int64_t>(), chosen->count,
-                                                    def.nullable, part_ctx.exec));
+      for (const kernels::Column& v : values[i]) joined.Append(v.view(), part_ctx.exec);
+      change.values.push_back(
+          kernels::Gather(joined.view(), order.as<int64_t>(), chosen->count, def.nullable, part_ctx.exec));
     }
     change.updated = std::move(chosen->rows);
     if (changes_key) {
-      auto replaced = CheckUpdatedKeys(part_ctx, part, key, change.updated, change.values, *upsert);
+      auto replaced = CheckUpdatedKeys(part_ctx, part, key, change.updated, change.columns, change.values, *upsert);
       if (!replaced.ok()) return replaced.status();
       change.deleted_count = static_cast<int64_t>(replaced->size());
       change.deleted = kernels::Buffer(replaced->size() * sizeof(int64_t), part_ctx.exec);

@@ -38,10 +38,13 @@
 #include "engine/handlers/rows.h"
 #include "engine/handlers/shards.h"
 #include "engine/table/names.h"
+#include "engine/table/result_table.h"
 #include "kernels/backend.h"
+#include "kernels/filter.h"
 #include "kernels/gather.h"
 #include "kernels/groupby.h"
 #include "kernels/join.h"
+#include "kernels/materialize.h"
 #include "kernels/shard.h"
 
 namespace engine {
@@ -152,25 +155,33 @@ std::vector<std::string> Conjuncts(absl::string_view text) {
   return out;
 }
 
-// Rows on ctx's device with named columns: the rows joined so far.
+// Rows on ctx's device with named columns ("alias.column"): the rows
+// joined so far. Its columns are views into the tables they came from or
+// into columns it owns; `owners` keeps their memory.
 struct Relation {
-  std::vector<ColumnDef> defs;  // names "alias.column"
-  std::vector<kernels::Column> columns;
-  std::vector<std::string> aliases;  // of the tables joined so far
+  std::vector<ColumnDef> defs;
+  std::vector<kernels::ColumnView> views;
+  std::vector<std::shared_ptr<kernels::Column>> owned;  // per column: its own, or null (a view of a table)
+  std::vector<std::shared_ptr<const void>> owners;      // the tables viewed
+  std::vector<std::string> aliases;                     // of the tables joined so far
+  int64_t rows = 0;
 
-  std::shared_ptr<Table> AsTable(JobContext& ctx) {
-    auto t = std::make_shared<Table>("", TableType(defs, ""), &ctx.device, Table::Kind::kView);
-    std::vector<kernels::Column> copies;
-    for (const auto& c : columns) copies.push_back(ShareColumn(c, ctx));
-    t->Replace(std::move(copies), ctx.exec).IgnoreError();  // no journal: cannot fail
-    return t;
+  TableType type() const { return TableType(defs, ""); }
+  void Add(ColumnDef def, kernels::Column column) {
+    owned.push_back(std::make_shared<kernels::Column>(std::move(column)));
+    defs.push_back(std::move(def));
+    views.push_back(owned.back()->view());
   }
-  int64_t rows() const { return columns.empty() ? 0 : columns[0].size(); }
-
-  // A column the table can own; the relation keeps its own.
-  static kernels::Column ShareColumn(const kernels::Column& c, JobContext& ctx) {
-    kernels::Column copy(c.type(), c.width(), c.nullable());
-    copy.Append(c.view(), ctx.exec);
+  // Column c as a column of its own: moved out when the relation owns it
+  // (views[c] stays valid while the column lives), else a copy.
+  kernels::Column Take(size_t c, const ColumnDef& def, const kernels::Exec& exec) {
+    if (owned[c] != nullptr && owned[c]->nullable() == def.nullable) {
+      kernels::Column taken = std::move(*owned[c]);
+      owned[c] = nullptr;
+      return taken;
+    }
+    kernels::Column copy(def.phys(), def.char_width, def.nullable);
+    copy.Append(views[c], exec);
     return copy;
   }
 };
@@ -194,24 +205,60 @@ kernels::Column NullColumn(const ColumnDef& def, int64_t n, const kernels::Exec&
                                 std::move(validity), 0);
 }
 
-// A table's rows as a relation of `alias` on ctx's device.
-Relation FromTable(JobContext& ctx, const std::shared_ptr<Table>& table, const std::string& alias) {
+// The columns of `table` that `needed` names ("alias.column"; all when
+// `all`), as a relation of `alias`: views of the table's own columns when it
+// lives on ctx's device whole, else of a copy assembled there.
+Relation FromTable(JobContext& ctx, const std::shared_ptr<Table>& table, const std::string& alias,
+                   const std::set<std::string>& needed, bool all) {
   std::shared_ptr<Table> local = LocalTable(ctx, table);
   Relation r;
   r.aliases.push_back(alias);
+  r.rows = local->rows();
+  r.owners.push_back(local);
   const std::vector<kernels::ColumnView> views = local->views();
   for (size_t c = 0; c < views.size(); ++c) {
     ColumnDef def = table->type().column(c);
     def.name = absl::StrCat(alias, ".", def.name);
+    if (!all && needed.count(def.name) == 0) continue;
     def.properties.erase(std::remove_if(def.properties.begin(), def.properties.end(),
                                         [](const std::string& p) { return p == "primary_key" || p == "shard_key"; }),
                          def.properties.end());
-    kernels::Column column(def.phys(), def.char_width, def.nullable);
-    column.Append(views[c], ctx.exec);
-    r.columns.push_back(std::move(column));
     r.defs.push_back(std::move(def));
+    r.views.push_back(views[c]);
+    r.owned.push_back(nullptr);
   }
   return r;
+}
+
+// The values of a column or expression over the relation's rows.
+absl::StatusOr<RowValues> Evaluate(JobContext& ctx, const Relation& r, const std::string& text,
+                                   const std::string& field) {
+  const TableType type = r.type();
+  RowValues out;
+  const std::string trimmed(absl::StripAsciiWhitespace(text));
+  if (const int c = type.Find(trimmed); c >= 0) {
+    out.view = r.views[c];
+    out.def = r.defs[c];
+    return out;
+  }
+  auto program = CompileExpression(trimmed, type, r.views, ExprUse::kValue);
+  if (!program.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", program.status().message()));
+  kernels::DeviceProgram device_program = kernels::Upload(*program, ctx.exec);
+  out.owned = kernels::Materialize(device_program.view, 0, r.rows, /*nullable=*/true, ctx.exec);
+  out.view = out.owned.view();
+  out.def = ValueDef(program->result, trimmed, true);
+  return out;
+}
+
+// The relation's rows at `indices` (count of them).
+Relation GatherRows(JobContext& ctx, const Relation& r, const int64_t* indices, int64_t count) {
+  Relation out;
+  out.aliases = r.aliases;
+  out.rows = count;
+  for (size_t c = 0; c < r.views.size(); ++c) {
+    out.Add(r.defs[c], kernels::Gather(r.views[c], indices, count, r.defs[c].nullable, ctx.exec));
+  }
+  return out;
 }
 
 // The aliases the columns of `text` belong to, in `all`'s columns ("a.x").
@@ -275,14 +322,14 @@ struct JoinKeys {
   std::vector<RowValues> left, right;
 };
 
-absl::StatusOr<JoinKeys> EvaluateKeys(JobContext& ctx, const Table& left, const Table& right,
+absl::StatusOr<JoinKeys> EvaluateKeys(JobContext& ctx, const Relation& left, const Relation& right,
                                       const std::vector<std::pair<std::string, std::string>>& pairs,
                                       const std::string& field) {
   JoinKeys out;
   for (const auto& [l, r] : pairs) {
-    auto a = EvaluateRows(ctx, left, l, field);
+    auto a = Evaluate(ctx, left, l, field);
     if (!a.ok()) return a.status();
-    auto b = EvaluateRows(ctx, right, r, field);
+    auto b = Evaluate(ctx, right, r, field);
     if (!b.ok()) return b.status();
     const ColumnDef& da = a->def;
     const ColumnDef& db = b->def;
@@ -292,9 +339,9 @@ absl::StatusOr<JoinKeys> EvaluateKeys(JobContext& ctx, const Table& left, const 
     }
     if (!da.is_string() && da.phys() != db.phys()) {
       const char* widen = da.is_real() || db.is_real() ? " + 0.0" : " + 0";
-      a = EvaluateRows(ctx, left, absl::StrCat("(", l, ")", widen), field);
+      a = Evaluate(ctx, left, absl::StrCat("(", l, ")", widen), field);
       if (!a.ok()) return a.status();
-      b = EvaluateRows(ctx, right, absl::StrCat("(", r, ")", widen), field);
+      b = Evaluate(ctx, right, absl::StrCat("(", r, ")", widen), field);
       if (!b.ok()) return b.status();
     }
     out.left.push_back(*std::move(a));
@@ -306,16 +353,15 @@ absl::StatusOr<JoinKeys> EvaluateKeys(JobContext& ctx, const Table& left, const 
 // The rows of `r` where `conditions` hold.
 absl::Status FilterRelation(JobContext& ctx, Relation* r, const std::vector<std::string>& conditions,
                             const std::string& field) {
-  if (conditions.empty() || r->rows() == 0) return absl::OkStatus();
+  if (conditions.empty() || r->rows == 0) return absl::OkStatus();
   std::vector<std::string> parts;
   for (const auto& c : conditions) parts.push_back(absl::StrCat("(", c, ")"));
-  std::shared_ptr<Table> t = r->AsTable(ctx);
-  auto rows = SelectRows(ctx, *t, absl::StrJoin(parts, " and "), field);
-  if (!rows.ok()) return rows.status();
-  if (rows->all) return absl::OkStatus();
-  for (size_t c = 0; c < r->columns.size(); ++c) {
-    r->columns[c] = kernels::Gather(r->columns[c].view(), rows->data(), rows->count, r->defs[c].nullable, ctx.exec);
-  }
+  auto program = CompileExpression(absl::StrJoin(parts, " and "), r->type(), r->views, ExprUse::kPredicate);
+  if (!program.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", program.status().message()));
+  kernels::DeviceProgram device_program = kernels::Upload(*program, ctx.exec);
+  kernels::Selection chosen = kernels::Select(device_program.view, 0, r->rows, ctx.exec);
+  if (chosen.count == r->rows) return absl::OkStatus();
+  *r = GatherRows(ctx, *r, chosen.indices.as<int64_t>(), chosen.count);
   return absl::OkStatus();
 }
 
@@ -324,61 +370,71 @@ absl::Status FilterRelation(JobContext& ctx, Relation* r, const std::vector<std:
 absl::StatusOr<Relation> JoinStep(JobContext& ctx, Relation left, Relation right, kernels::JoinKind kind,
                                   const std::vector<std::pair<std::string, std::string>>& keys,
                                   const std::string& field) {
-  std::shared_ptr<Table> lt = left.AsTable(ctx), rt = right.AsTable(ctx);
   std::vector<std::pair<std::string, std::string>> pairs = keys;
   if (pairs.empty()) pairs.emplace_back("0", "0");  // a cross join: every row has the one key
-  auto k = EvaluateKeys(ctx, *lt, *rt, pairs, field);
+  auto k = EvaluateKeys(ctx, left, right, pairs, field);
   if (!k.ok()) return k.status();
   std::vector<kernels::ColumnView> lk, rk;
   for (const RowValues& v : k->left) lk.push_back(v.view);
   for (const RowValues& v : k->right) rk.push_back(v.view);
-  const kernels::JoinResult j =
-      kernels::HashJoin(lk, nullptr, left.rows(), rk, nullptr, right.rows(), kind, ctx.exec);
+  const kernels::JoinResult j = kernels::HashJoin(lk, nullptr, left.rows, rk, nullptr, right.rows, kind, ctx.exec);
   if (absl::Status s = ctx.checkpoint(1, 2); !s.ok()) return s;
   Relation out;
   out.aliases = left.aliases;
   out.aliases.insert(out.aliases.end(), right.aliases.begin(), right.aliases.end());
-  const bool left_nulls = kind == kernels::JoinKind::kRight || kind == kernels::JoinKind::kFull;
-  const bool right_nulls = kind == kernels::JoinKind::kLeft || kind == kernels::JoinKind::kFull;
-  // Each side's columns: the pairs' rows, then its unmatched rows (or nulls
-  // for the other side's).
-  const auto side = [&](Relation& from, const kernels::Buffer& paired, const kernels::Buffer* own, int64_t own_count,
-                        int64_t other_count, bool nulls) {
-    for (size_t c = 0; c < from.columns.size(); ++c) {
+  out.rows = j.pairs + j.left_only_count + j.right_only_count;
+  // Rows: the pairs, then the left rows without a match, then the right
+  // ones; a side with no row there reads null.
+  const auto side = [&](const Relation& from, const kernels::Buffer& paired, bool left_side, bool nulls) {
+    const kernels::Buffer& own = left_side ? j.left_only : j.right_only;
+    const int64_t own_count = left_side ? j.left_only_count : j.right_only_count;
+    const int64_t other_count = left_side ? j.right_only_count : j.left_only_count;
+    for (size_t c = 0; c < from.views.size(); ++c) {
       ColumnDef def = from.defs[c];
       def.nullable = def.nullable || nulls;
-      kernels::Column column =
-          kernels::Gather(from.columns[c].view(), paired.as<int64_t>(), j.pairs, def.nullable, ctx.exec);
-      if (own != nullptr && own_count > 0) {
-        column.Append(kernels::Gather(from.columns[c].view(), own->as<int64_t>(), own_count, def.nullable, ctx.exec)
-                          .view(),
-                      ctx.exec);
-      }
-      if (other_count > 0) column.Append(NullColumn(def, other_count, ctx.exec).view(), ctx.exec);
-      from.columns[c] = kernels::Column();
-      out.columns.push_back(std::move(column));
-      out.defs.push_back(std::move(def));
+      kernels::Column column = kernels::Gather(from.views[c], paired.as<int64_t>(), j.pairs, def.nullable, ctx.exec);
+      kernels::Column mine = own_count > 0 ? kernels::Gather(from.views[c], own.as<int64_t>(), own_count,
+                                                             def.nullable, ctx.exec)
+                                           : kernels::Column();
+      kernels::Column none = other_count > 0 ? NullColumn(def, other_count, ctx.exec) : kernels::Column();
+      if (left_side && own_count > 0) column.Append(mine.view(), ctx.exec);
+      if (other_count > 0) column.Append(none.view(), ctx.exec);
+      if (!left_side && own_count > 0) column.Append(mine.view(), ctx.exec);
+      out.Add(std::move(def), std::move(column));
     }
   };
-  // Rows: pairs, left-only rows, right-only rows.
-  side(left, j.left, &j.left_only, j.left_only_count, j.right_only_count, left_nulls);
-  // The right side's columns: pairs, nulls for the left-only rows, its own.
-  for (size_t c = 0; c < right.columns.size(); ++c) {
-    ColumnDef def = right.defs[c];
-    def.nullable = def.nullable || right_nulls;
-    kernels::Column column =
-        kernels::Gather(right.columns[c].view(), j.right.as<int64_t>(), j.pairs, def.nullable, ctx.exec);
-    if (j.left_only_count > 0) column.Append(NullColumn(def, j.left_only_count, ctx.exec).view(), ctx.exec);
-    if (j.right_only_count > 0) {
-      column.Append(kernels::Gather(right.columns[c].view(), j.right_only.as<int64_t>(), j.right_only_count,
-                                    def.nullable, ctx.exec)
-                        .view(),
-                    ctx.exec);
-    }
-    out.columns.push_back(std::move(column));
-    out.defs.push_back(std::move(def));
-  }
+  side(left, j.left, true, kind == kernels::JoinKind::kRight || kind == kernels::JoinKind::kFull);
+  side(right, j.right, false, kind == kernels::JoinKind::kLeft || kind == kernels::JoinKind::kFull);
   return out;
+}
+
+// "expression as name": the expression and the name (empty without "as").
+std::pair<std::string, std::string> SplitAs(const std::string& entry) {
+  const auto words = Words(entry);
+  if (words.size() >= 3 && absl::EqualsIgnoreCase(words[words.size() - 2].first, "as")) {
+    return {std::string(absl::StripAsciiWhitespace(absl::string_view(entry).substr(0, words[words.size() - 2].second))),
+            words.back().first};
+  }
+  return {entry, ""};
+}
+
+// The columns column_names reads (qualified, as `all` names them), or
+// `*all_columns` when one of them is "*". Unknown names are left for
+// SelectColumns to report.
+void NeededColumns(const Json& names, const TableType& all, std::set<std::string>* needed, bool* all_columns) {
+  for (const Json& n : names) {
+    const std::string entry(absl::StripAsciiWhitespace(n.get<std::string>()));
+    if (entry == "*") {
+      *all_columns = true;
+    } else if (absl::EndsWith(entry, ".*")) {
+      const std::string prefix = entry.substr(0, entry.size() - 1);
+      for (const ColumnDef& d : all.columns()) {
+        if (absl::StartsWith(d.name, prefix)) needed->insert(d.name);
+      }
+    } else if (auto refs = ReferencedColumns(SplitAs(entry).first, all); refs.ok()) {
+      needed->insert(refs->begin(), refs->end());
+    }
+  }
 }
 
 // The view's columns from column_names.
@@ -386,14 +442,12 @@ absl::StatusOr<std::pair<std::vector<ColumnDef>, std::vector<kernels::Column>>> 
     JobContext& ctx, Relation& r, const Json& names) {
   std::vector<ColumnDef> defs;
   std::vector<kernels::Column> columns;
-  std::shared_ptr<Table> t = r.AsTable(ctx);
+  const TableType type = r.type();
   const auto add_column = [&](size_t c, const std::string& name) {
     ColumnDef def = r.defs[c];
     def.name = name;
-    kernels::Column copy(def.phys(), def.char_width, def.nullable);
-    copy.Append(r.columns[c].view(), ctx.exec);
+    columns.push_back(r.Take(c, def, ctx.exec));
     defs.push_back(std::move(def));
-    columns.push_back(std::move(copy));
   };
   const auto bare = [](const std::string& qualified) { return qualified.substr(qualified.rfind('.') + 1); };
   for (size_t i = 0; i < names.size(); ++i) {
@@ -409,24 +463,19 @@ absl::StatusOr<std::pair<std::vector<ColumnDef>, std::vector<kernels::Column>>> 
       }
       continue;
     }
-    // "expression as name", else the expression itself names the column.
     std::string name;
-    const auto words = Words(entry);
-    if (words.size() >= 3 && absl::EqualsIgnoreCase(words[words.size() - 2].first, "as")) {
-      name = words.back().first;
-      entry = std::string(absl::StripAsciiWhitespace(entry.substr(0, words[words.size() - 2].second)));
-    }
-    auto refs = ReferencedColumns(entry, t->type());
+    std::tie(entry, name) = SplitAs(entry);
+    auto refs = ReferencedColumns(entry, type);
     if (!refs.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", refs.status().message()));
     const int c = refs->size() == 1 && entry.find_first_of(" +-*/()'\"") == std::string::npos
-                      ? t->type().Find((*refs)[0])
+                      ? type.Find((*refs)[0])
                       : -1;
     if (c >= 0) {
       add_column(c, name.empty() ? bare(r.defs[c].name) : name);
       continue;
     }
     if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": name the expression ('... as name')"));
-    auto values = EvaluateRows(ctx, *t, entry, field);
+    auto values = Evaluate(ctx, r, entry, field);
     if (!values.ok()) return values.status();
     ColumnDef def = values->def;
     def.name = name;
@@ -495,10 +544,22 @@ absl::StatusOr<Json> CreateJoinTable(JobContext& ctx, const Json& request) {
       where.push_back(Condition{c, field, *std::move(used)});
     }
   }
-  Relation rows = FromTable(ctx, tables[0], sources[0].alias);
+  // Only the columns the join reads travel through it.
+  std::set<std::string> needed;
+  bool all_columns = false;
+  NeededColumns(request["column_names"], all, &needed, &all_columns);
+  for (const JoinSource& source : sources) {
+    for (const std::string& c : Conjuncts(source.on)) {
+      if (auto refs = ReferencedColumns(c, all); refs.ok()) needed.insert(refs->begin(), refs->end());
+    }
+  }
+  for (const Condition& c : where) {
+    if (auto refs = ReferencedColumns(c.text, all); refs.ok()) needed.insert(refs->begin(), refs->end());
+  }
+  Relation rows = FromTable(ctx, tables[0], sources[0].alias, needed, all_columns);
   for (size_t i = 1; i < tables.size(); ++i) {
     const std::string field = absl::StrCat("table_names[", i, "]");
-    Relation right = FromTable(ctx, tables[i], sources[i].alias);
+    Relation right = FromTable(ctx, tables[i], sources[i].alias, needed, all_columns);
     const TableType left_type(rows.defs, ""), right_type(right.defs, "");
     std::vector<std::pair<std::string, std::string>> keys;
     std::vector<std::string> filters;  // applied to the pairs (an inner join's only)
@@ -625,21 +686,23 @@ absl::StatusOr<Json> CreateProjection(JobContext& ctx, const Json& request) {
   }
   auto order = RequestedOrder(request);
   if (!order.ok()) return order.status();
-  Relation rows = FromTable(ctx, *source, SplitTableName((*source)->name()).table);
-  if (const std::string e = Option(request, "expression"); !e.empty()) {
-    if (absl::Status s = FilterRelation(ctx, &rows, {e}, "options.expression"); !s.ok()) return s;
+  // The rows: chosen and ordered on the table itself, then gathered.
+  std::shared_ptr<Table> local = LocalTable(ctx, *source);
+  auto chosen = SelectRows(ctx, *local, Option(request, "expression"), "options.expression");
+  if (!chosen.ok()) return chosen.status();
+  if (!order->empty()) {
+    if (absl::Status s = OrderRows(ctx, *local, *order, &*chosen, "options.order_by", limit); !s.ok()) return s;
   }
-  if (!order->empty() || (limit >= 0 && limit < rows.rows())) {
-    std::shared_ptr<Table> t = rows.AsTable(ctx);
-    RowSet chosen;
-    chosen.count = rows.rows();
-    if (absl::Status s = OrderRows(ctx, *t, *order, &chosen, "options.order_by", limit); !s.ok()) return s;
-    const int64_t n = limit >= 0 ? std::min(limit, chosen.count) : chosen.count;
-    if (chosen.all) chosen.indices = kernels::RowPositions(0, n, ctx.exec);
-    for (size_t c = 0; c < rows.columns.size(); ++c) {
-      rows.columns[c] = kernels::Gather(rows.columns[c].view(), chosen.indices.as<int64_t>(), n,
-                                        rows.defs[c].nullable, ctx.exec);
-    }
+  const int64_t n = limit >= 0 ? std::min(limit, chosen->count) : chosen->count;
+  std::set<std::string> needed;
+  bool all_columns = false;
+  const std::string alias = SplitTableName((*source)->name()).table;
+  Relation whole = FromTable(ctx, local, alias, {}, true);
+  NeededColumns(request["column_names"], whole.type(), &needed, &all_columns);
+  Relation rows = FromTable(ctx, local, alias, needed, all_columns);
+  if (!chosen->all || n < rows.rows) {
+    if (chosen->all) chosen->indices = kernels::RowPositions(0, n, ctx.exec);
+    rows = GatherRows(ctx, rows, chosen->indices.as<int64_t>(), n);
   }
   auto selected = SelectColumns(ctx, rows, request["column_names"]);
   if (!selected.ok()) return selected.status();
@@ -672,10 +735,13 @@ absl::StatusOr<std::vector<Access>> UnionAccess(const Json& request) {
 // `columns` (of `defs`) as one layout per column: `target`'s.
 absl::Status Convert(JobContext& ctx, std::vector<ColumnDef>* defs, std::vector<kernels::Column>* columns,
                      const std::vector<ColumnDef>& target, const std::string& field) {
-  auto t = std::make_shared<Table>("", TableType(*defs, ""), &ctx.device, Table::Kind::kView);
-  std::vector<kernels::Column> copies;
-  for (const auto& c : *columns) copies.push_back(Relation::ShareColumn(c, ctx));
-  t->Replace(std::move(copies), ctx.exec).IgnoreError();  // no journal: cannot fail
+  Relation r;
+  r.rows = columns->empty() ? 0 : (*columns)[0].size();
+  for (size_t c = 0; c < defs->size(); ++c) {
+    r.defs.push_back((*defs)[c]);
+    r.views.push_back((*columns)[c].view());
+    r.owned.push_back(nullptr);
+  }
   for (size_t c = 0; c < defs->size(); ++c) {
     const ColumnDef& from = (*defs)[c];
     const ColumnDef& to = target[c];
@@ -683,14 +749,15 @@ absl::Status Convert(JobContext& ctx, std::vector<ColumnDef>* defs, std::vector<
     const std::string text = to.is_string() ? absl::StrCat("coalesce(", from.name, ")")
                              : to.is_real() ? absl::StrCat("(", from.name, ") + 0.0")
                                             : absl::StrCat("(", from.name, ") + 0");
-    auto values = EvaluateRows(ctx, *t, text, field);
+    auto values = Evaluate(ctx, r, text, field);
     if (!values.ok()) return values.status();
-    kernels::Column copy(values->def.phys(), values->def.char_width, true);
-    copy.Append(values->view, ctx.exec);
-    (*columns)[c] = std::move(copy);
-    (*defs)[c] = values->def;
-    (*defs)[c].name = from.name;
-    (*defs)[c].nullable = true;
+    ColumnDef def = values->def;
+    def.name = from.name;
+    def.nullable = true;
+    kernels::Column converted(def.phys(), def.char_width, true);
+    converted.Append(values->view, ctx.exec);
+    (*defs)[c] = std::move(def);
+    (*columns)[c] = std::move(converted);
   }
   return absl::OkStatus();
 }
@@ -740,7 +807,7 @@ absl::StatusOr<Json> CreateUnion(JobContext& ctx, const Json& request) {
     const std::string field = absl::StrCat("table_names[", i, "]");
     auto table = ctx.catalog.Find(names[i].get<std::string>());
     if (!table.ok()) return absl::NotFoundError(absl::StrCat(field, ": ", table.status().message()));
-    Relation rows = FromTable(ctx, *table, SplitTableName((*table)->name()).table);
+    Relation rows = FromTable(ctx, *table, SplitTableName((*table)->name()).table, {}, true);
     auto selected = SelectColumns(ctx, rows, inputs[i]);
     if (!selected.ok()) {
       return absl::Status(selected.status().code(),

@@ -159,6 +159,7 @@ absl::Status InsertWithKey(JobContext& ctx, Table& table, const std::vector<kern
           &part_ctx.device == &ctx.device ? std::vector<kernels::Column>() : CopyColumns(rows, type, {}, part_ctx.exec);
       for (size_t c = 0; c < type.size(); ++c) {
         const kernels::ColumnView src = local.empty() ? rows[c] : local[c].view();
+        change.columns.push_back(static_cast<int>(c));
         change.values.push_back(kernels::Gather(src, records.as<int64_t>(), change.updated_count,
                                                 type.column(c).nullable, part_ctx.exec));
       }
@@ -189,10 +190,12 @@ absl::Status InsertWithKey(JobContext& ctx, Table& table, const std::vector<kern
 
 absl::StatusOr<std::vector<int64_t>> CheckUpdatedKeys(JobContext& part_ctx, const Table& part,
                                                       const std::vector<int>& key, const kernels::Buffer& updated,
+                                                      const std::vector<int>& columns,
                                                       const std::vector<kernels::Column>& values, bool replace) {
   const TableType& type = part.type();
-  std::vector<kernels::ColumnView> rows;
-  for (const auto& v : values) rows.push_back(v.view());
+  // The new rows as views per field (those of the key are all there).
+  std::vector<kernels::ColumnView> rows(type.size());
+  for (size_t i = 0; i < columns.size(); ++i) rows[columns[i]] = values[i].view();
   const std::vector<kernels::ColumnView> keys = KeyViews(rows, key);
   for (const auto& [a, b] : JoinPairs(keys, keys, part_ctx.exec)) {
     if (a < b) {

@@ -35,13 +35,15 @@ enum class ExistingKey { kError, kIgnore, kUpdate };
 absl::Status InsertWithKey(JobContext& ctx, Table& table, const std::vector<kernels::ColumnView>& rows,
                            ExistingKey policy, int64_t* inserted, int64_t* updated);
 
-// Checks that updating rows `updated` (ascending, `values` their new rows,
-// on part_ctx's device) of `part` keeps its primary key `key` unique. Two
+// Checks that updating rows `updated` (ascending; values[i] their new
+// values of column columns[i], which include every key column; on
+// part_ctx's device) of `part` keeps its primary key `key` unique. Two
 // updated rows given one key fail (InvalidArgument naming new_values_maps
 // and the key); so does an updated row given the key of a row not updated,
 // unless `replace`: the rows of `part` that then go (ascending).
 absl::StatusOr<std::vector<int64_t>> CheckUpdatedKeys(JobContext& part_ctx, const Table& part,
                                                       const std::vector<int>& key, const kernels::Buffer& updated,
+                                                      const std::vector<int>& columns,
                                                       const std::vector<kernels::Column>& values, bool replace);
 
 }  // namespace engine

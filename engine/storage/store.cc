@@ -261,7 +261,19 @@ absl::Status RecoveryState::Apply(uint32_t kind, const ParsedBody& body) {
         deleted = *std::move(d);
       }
       changed.insert(qualified);
-      std::vector<HostColumn> values = MakeHostColumns(table->second.type);
+      // kUpdate: the updated columns' new values.
+      std::vector<int> updated_columns;
+      if (kind == kUpdate) updated_columns = m.at("updated_columns").get<std::vector<int>>();
+      std::vector<ColumnDef> updated_defs;
+      for (int c : updated_columns) {
+        if (c < 0 || c >= static_cast<int>(columns.size())) {
+          return absl::DataLossError(absl::StrCat("an update of table '", name, "' names column ", c));
+        }
+        updated_defs.push_back(table->second.type.column(c));
+      }
+      std::vector<HostColumn> values = MakeHostColumns(TableType(updated_defs, ""));
+      std::vector<int> value_of(columns.size(), -1);  // column -> its index in values
+      for (size_t i = 0; i < updated_columns.size(); ++i) value_of[updated_columns[i]] = static_cast<int>(i);
       if (kind == kUpdate) {
         size_t next = deletes_too ? 2 : 1;
         if (absl::Status s = AppendRows(m.at("columns"), body.blobs, &next, &values); !s.ok()) return s;
@@ -278,10 +290,10 @@ absl::Status RecoveryState::Apply(uint32_t kind, const ParsedBody& body) {
       for (size_t c = 0; c < columns.size(); ++c) {
         changed_columns[c].Reserve(rows);
         for (int64_t r = 0; r < rows; ++r) {
-          if (source[r] == -1) {
+          if (source[r] == -1 || (source[r] >= 0 && value_of[c] < 0)) {
             changed_columns[c].AppendRowOf(columns[c], r);
           } else if (source[r] >= 0) {
-            changed_columns[c].AppendRowOf(values[c], source[r]);
+            changed_columns[c].AppendRowOf(values[value_of[c]], source[r]);
           }
         }
       }
@@ -576,6 +588,7 @@ uint64_t Store::Start(const JournalChange& change) {
         data.AddCopy(RanksBlob(*change.deleted_ranks));
       }
       if (change.kind == JournalChange::Kind::kUpdate) {
+        meta["updated_columns"] = *change.columns;
         meta["columns"] = AddRows(*change.type, *change.rows, *change.exec, &data);
       }
       break;

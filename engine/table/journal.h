@@ -29,7 +29,7 @@ struct JournalChange {
     kAddType, kAddSchema, kDropSchema, kAddTable, kDropTable, kAppend, kReplace, kMetadata,
     kSyncPolicy,  // the table's (or, for name "*", the server's) sync level becomes sync_policy
     kDelete,      // the rows at `ranks` go
-    kUpdate,      // the rows at `ranks` take the values of `rows` (one row per rank, in that order)
+    kUpdate,      // the rows at `ranks` take in `columns` the values of `rows` (one row per rank, in that order)
     kRedefine,    // table `name` becomes table `new_name` of `type`, holding `rows` (metadata, replicated as kAddTable)
   };
   Kind kind = Kind::kAddType;
@@ -42,6 +42,9 @@ struct JournalChange {
   const std::vector<int64_t>* ranks = nullptr;
   // kUpdate: rows (by rank, before the change) that go as well; null: none.
   const std::vector<int64_t>* deleted_ranks = nullptr;
+  // kUpdate: the table's columns that `rows` (of `type`, those columns
+  // alone) hold new values of.
+  const std::vector<int>* columns = nullptr;
   const kernels::Exec* exec = nullptr;                      // with rows
   const std::map<std::string, std::string>* metadata = nullptr;  // kAddTable, kRedefine, kMetadata (empty: clear all)
   bool cascade = false;                                     // kDropSchema

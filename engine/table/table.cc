@@ -367,22 +367,25 @@ Table::Rebuilt Table::Rebuild(const RowChange& change, const kernels::Exec& exec
   }
   const int64_t n = columns_.empty() ? 0 : columns_[0].size();
   const bool positioned = positions_.size() > 0;
+  out.kept.assign(columns_.size(), change.deleted_count == 0);
   for (const kernels::Column& c : columns_) out.columns.emplace_back(c.type(), c.width(), c.nullable());
   std::vector<kernels::ColumnView> current = views();
   if (change.updated_count > 0) {
-    // Each column's rows followed by the new values, gathered so that the
-    // new values take their rows' places.
+    // Each updated column's rows followed by its new values, gathered so
+    // that the new values take their rows' places.
     kernels::Buffer order = kernels::ReplacementOrder(change.updated.as<int64_t>(), change.updated_count, n, exec);
-    for (size_t c = 0; c < columns_.size(); ++c) {
+    for (size_t i = 0; i < change.columns.size(); ++i) {
+      const int c = change.columns[i];
       kernels::Column both(columns_[c].type(), columns_[c].width(), columns_[c].nullable());
       both.Reserve(n + change.updated_count,
-                   columns_[c].chars() + kernels::Column::CharCount(change.values[c].view(), exec), exec);
+                   columns_[c].chars() + kernels::Column::CharCount(change.values[i].view(), exec), exec);
       both.Append(current[c], exec);
-      both.Append(change.values[c].view(), exec);
+      both.Append(change.values[i].view(), exec);
       out.columns[c] = kernels::Gather(both.view(), order.as<int64_t>(), n, columns_[c].nullable(), exec);
+      out.kept[c] = false;
+      current[c] = out.columns[c].view();
     }
     if (change.deleted_count == 0) return out;
-    for (size_t c = 0; c < columns_.size(); ++c) current[c] = out.columns[c].view();
   }
   const int64_t kept = n - change.deleted_count;
   kernels::Buffer keep = kernels::RowsNotIn(change.deleted.as<int64_t>(), change.deleted_count, n, exec);
@@ -467,25 +470,38 @@ absl::Status Table::ChangeRows(const std::vector<RowChange>& changes, const kern
     if (updates && deletes) change.deleted_ranks = &deleted_ranks;
     change.exec = &exec;
     change.sync_policy = sync_policy();
-    std::vector<kernels::Column> values;  // the new values of every logged part, on exec's device
+    // The new values of every logged part, on exec's device: the updated
+    // columns, as a type of their own.
+    std::vector<int> updated_columns;
+    for (const RowChange& c : changes) {
+      if (c.updated_count > 0) updated_columns = c.columns;
+    }
+    std::vector<ColumnDef> updated_defs;
+    for (int c : updated_columns) updated_defs.push_back(type_.column(c));
+    const TableType updated_type(updated_defs, "");
+    std::vector<kernels::Column> values;
     std::vector<kernels::ColumnView> views;
     if (updates) {
-      for (size_t c = 0; c < type_.columns().size(); ++c) {
-        const ColumnDef& def = type_.column(c);
+      for (size_t i = 0; i < updated_columns.size(); ++i) {
+        const ColumnDef& def = updated_defs[i];
         values.emplace_back(def.phys(), def.char_width, def.nullable);
-        for (size_t i = 0; i < logged; ++i) {
-          if (changes[i].updated_count > 0) values.back().Append(changes[i].values[c].view(), exec);
+        for (size_t p = 0; p < logged; ++p) {
+          if (changes[p].updated_count > 0) values.back().Append(changes[p].values[i].view(), exec);
         }
         views.push_back(values.back().view());
       }
       change.rows = &views;
+      change.type = &updated_type;
+      change.columns = &updated_columns;
     }
     if (absl::Status s = journal_->Log(change); !s.ok()) return s;
   }
   for (size_t i = 0; i < parts; ++i) {
     Table* part = distributed() ? shards_[i].get() : this;
     if (rebuilt[i].same) continue;
-    part->columns_ = std::move(rebuilt[i].columns);
+    for (size_t c = 0; c < part->columns_.size(); ++c) {
+      if (!rebuilt[i].kept[c]) part->columns_[c] = std::move(rebuilt[i].columns[c]);
+    }
     if (rebuilt[i].moved) part->positions_ = std::move(rebuilt[i].positions);
     part->UpdateSizes();
   }

@@ -123,16 +123,18 @@ class Table {
   absl::Status Replace(std::vector<kernels::Column> columns, const kernels::Exec& exec);
 
   // A change of one part's rows (a single-device table's, or one shard's of
-  // a distributed table): rows `deleted` go and rows `updated` take the
-  // values `values` (one column per field, updated_count rows each, in the
-  // order of `updated`). Row indices are the part's, ascending, on its
-  // device; deleted and updated are disjoint (a change may do both: an
-  // update whose new keys replace other rows).
+  // a distributed table): rows `deleted` go and rows `updated` take new
+  // values in the columns `columns` (field indices, ascending): values[i]
+  // holds column columns[i]'s, updated_count rows in the order of
+  // `updated`. Row indices are the part's, ascending, on its device;
+  // deleted and updated are disjoint (a change may do both: an update
+  // whose new keys replace other rows). Every part updates the same columns.
   struct RowChange {
     kernels::Buffer deleted;
     int64_t deleted_count = 0;
     kernels::Buffer updated;
     int64_t updated_count = 0;
+    std::vector<int> columns;
     std::vector<kernels::Column> values;
   };
   // Applies changes[i] to part i: the table itself when single-device, else
@@ -181,6 +183,7 @@ class Table {
     kernels::Column positions{kernels::PhysType::kInt64, 0, false};
     bool moved = false;  // rows went: `positions` replaces the part's
     bool same = false;   // no change: the part keeps its columns
+    std::vector<bool> kept;  // per column: unchanged, the part keeps its own
   };
   Rebuilt Rebuild(const RowChange& change, const kernels::Exec& exec) const;
   // The rank (place in the order of insertion among the table's rows) of

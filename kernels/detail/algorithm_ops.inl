@@ -63,17 +63,22 @@ class AlgorithmOps : public Ops {
                    const Exec& exec) const override {
     if (n > 0) HashToShardImpl(self().policy(exec), hashes, n, shards, out);
   }
-  void SortByHash(uint64_t* hashes, int64_t* rows, int64_t n, const Exec& exec) const override {
-    if (n > 1) SortByHashImpl(self().policy(exec), hashes, rows, n);
-  }
-  int64_t ProbeRanges(const uint64_t* sorted, int64_t nb, const uint64_t* probe, int64_t np, int64_t* lo,
-                      int64_t* counts, int64_t* offsets, const Exec& exec) const override {
-    return np > 0 ? ProbeRangesImpl(self().policy(exec), sorted, nb, probe, np, lo, counts, offsets) : 0;
-  }
-  void ExpandPairs(const int64_t* lo, const int64_t* counts, const int64_t* offsets, int64_t np,
-                   const int64_t* build_rows, int64_t* out_probe, int64_t* out_build,
+  void BuildChains(const uint64_t* hashes, int64_t n, uint64_t* slots, int64_t capacity, uint64_t* next,
                    const Exec& exec) const override {
-    if (np > 0) ExpandPairsImpl(self().policy(exec), lo, counts, offsets, np, build_rows, out_probe, out_build);
+    BuildChainsImpl(self().policy(exec), hashes, n, slots, capacity, next);
+  }
+  int64_t ProbeCounts(const uint64_t* build_hashes, const uint64_t* slots, int64_t capacity, const uint64_t* next,
+                      const uint64_t* probe, int64_t np, int64_t* counts, int64_t* offsets,
+                      const Exec& exec) const override {
+    return np > 0 ? ProbeCountsImpl(self().policy(exec), build_hashes, slots, capacity, next, probe, np, counts,
+                                    offsets)
+                  : 0;
+  }
+  void ProbeFill(const uint64_t* build_hashes, const uint64_t* slots, int64_t capacity, const uint64_t* next,
+                 const uint64_t* probe, int64_t np, const int64_t* offsets, int64_t* out_probe, int64_t* out_build,
+                 const Exec& exec) const override {
+    if (np > 0) ProbeFillImpl(self().policy(exec), build_hashes, slots, capacity, next, probe, np, offsets, out_probe,
+                              out_build);
   }
   void PairKeysEqual(const ColumnView& x, const int64_t* rows_x, const ColumnView& y, const int64_t* rows_y,
                      int64_t n, bool first, uint8_t* mask, const Exec& exec) const override {

@@ -22,6 +22,15 @@ KERNELS_HD inline AtomicWord AtomicCas(AtomicWord* p, AtomicWord expected, Atomi
 #endif
 }
 
+// Stores `v`; returns the previous value.
+KERNELS_HD inline AtomicWord AtomicExchange(AtomicWord* p, AtomicWord v) {
+#ifdef __CUDA_ARCH__
+  return atomicExch(p, v);
+#else
+  return __atomic_exchange_n(p, v, __ATOMIC_RELAXED);
+#endif
+}
+
 KERNELS_HD inline AtomicWord AtomicAdd(AtomicWord* p, AtomicWord v) {
 #ifdef __CUDA_ARCH__
   return atomicAdd(p, v);

@@ -1,19 +1,19 @@
 // Equi-joins (kernels/join.h) and the index maps of row changes
-// (kernels/gather.h): hash-sorted build rows, probe ranges, pair expansion,
-// key checks, scatters.
+// (kernels/gather.h): the build side's chained hash table, probes that count
+// and then write the candidate pairs, key checks, scatters.
 
 #pragma once
 
-#include <thrust/binary_search.h>
+#include <thrust/fill.h>
 #include <thrust/for_each.h>
 #include <thrust/iterator/counting_iterator.h>
 #include <thrust/reduce.h>
 #include <thrust/scan.h>
-#include <thrust/sort.h>
 
 #include <cstdint>
 
 #include "kernels/column.h"
+#include "kernels/detail/atomics.h"
 #include "kernels/detail/row_values.h"
 #include "kernels/hd.h"
 
@@ -59,29 +59,49 @@ struct RowsValid {
   }
 };
 
-struct RangeCount {
-  const int64_t* lo;
-  const int64_t* hi;
-  int64_t* counts;
+// The build side's hash table: slot hash & mask holds the last build
+// position inserted there, next[p] the one inserted before p (a chain per
+// slot, ending in kNoRow). Inserting is one atomic exchange, so equal keys
+// (duplicates) cost no more than distinct ones.
+constexpr AtomicWord kNoRow = ~AtomicWord{0};
 
-  KERNELS_HD void operator()(int64_t i) const { counts[i] = hi[i] - lo[i]; }
+struct InsertChains {
+  const uint64_t* hashes;
+  AtomicWord* slots;
+  AtomicWord* next;
+  uint64_t mask;
+
+  KERNELS_HD void operator()(int64_t p) const {
+    next[p] = AtomicExchange(&slots[hashes[p] & mask], static_cast<AtomicWord>(p));
+  }
 };
 
-// Writes probe row i's pairs: (i, build_rows[lo[i] + k]) at offsets[i] + k.
-struct ExpandPairs {
-  const int64_t* lo;
-  const int64_t* counts;
-  const int64_t* offsets;
-  const int64_t* build_rows;
+// Probe row i's matches (build positions of equal hash): counted, or written
+// from offsets[i] on.
+struct ProbeChains {
+  const uint64_t* build_hashes;
+  const AtomicWord* slots;
+  const AtomicWord* next;
+  uint64_t mask;
+  const uint64_t* probe;
+  int64_t* counts;         // count pass
+  const int64_t* offsets;  // fill pass
   int64_t* out_probe;
   int64_t* out_build;
 
   KERNELS_HD void operator()(int64_t i) const {
-    const int64_t at = offsets[i];
-    for (int64_t k = 0; k < counts[i]; ++k) {
-      out_probe[at + k] = i;
-      out_build[at + k] = build_rows[lo[i] + k];
+    const uint64_t h = probe[i];
+    int64_t k = 0;
+    const int64_t at = offsets != nullptr ? offsets[i] : 0;
+    for (AtomicWord p = slots[h & mask]; p != kNoRow; p = next[p]) {
+      if (build_hashes[p] != h) continue;
+      if (offsets != nullptr) {
+        out_probe[at + k] = i;
+        out_build[at + k] = static_cast<int64_t>(p);
+      }
+      ++k;
     }
+    if (offsets == nullptr) counts[i] = k;
   }
 };
 
@@ -102,27 +122,33 @@ struct ScatterPosition {
 };
 
 template <typename Policy>
-void SortByHashImpl(Policy&& policy, uint64_t* hashes, int64_t* rows, int64_t n) {
-  thrust::stable_sort_by_key(policy, hashes, hashes + n, rows);
+void BuildChainsImpl(Policy&& policy, const uint64_t* hashes, int64_t n, uint64_t* slots, int64_t capacity,
+                     uint64_t* next) {
+  thrust::fill(policy, slots, slots + capacity, kNoRow);
+  thrust::for_each(policy, thrust::counting_iterator<int64_t>(0), thrust::counting_iterator<int64_t>(n),
+                   InsertChains{hashes, reinterpret_cast<AtomicWord*>(slots), reinterpret_cast<AtomicWord*>(next),
+                                static_cast<uint64_t>(capacity - 1)});
 }
 
 template <typename Policy>
-int64_t ProbeRangesImpl(Policy&& policy, const uint64_t* sorted, int64_t nb, const uint64_t* probe, int64_t np,
-                        int64_t* lo, int64_t* counts, int64_t* offsets) {
-  thrust::lower_bound(policy, sorted, sorted + nb, probe, probe + np, lo);
-  // counts first holds the upper bounds.
-  thrust::upper_bound(policy, sorted, sorted + nb, probe, probe + np, counts);
+int64_t ProbeCountsImpl(Policy&& policy, const uint64_t* build_hashes, const uint64_t* slots, int64_t capacity,
+                        const uint64_t* next, const uint64_t* probe, int64_t np, int64_t* counts, int64_t* offsets) {
   thrust::for_each(policy, thrust::counting_iterator<int64_t>(0), thrust::counting_iterator<int64_t>(np),
-                   RangeCount{lo, counts, counts});
+                   ProbeChains{build_hashes, reinterpret_cast<const AtomicWord*>(slots),
+                               reinterpret_cast<const AtomicWord*>(next), static_cast<uint64_t>(capacity - 1), probe,
+                               counts, nullptr, nullptr, nullptr});
   thrust::exclusive_scan(policy, counts, counts + np, offsets);
   return thrust::reduce(policy, counts, counts + np, int64_t{0});
 }
 
 template <typename Policy>
-void ExpandPairsImpl(Policy&& policy, const int64_t* lo, const int64_t* counts, const int64_t* offsets, int64_t np,
-                     const int64_t* build_rows, int64_t* out_probe, int64_t* out_build) {
+void ProbeFillImpl(Policy&& policy, const uint64_t* build_hashes, const uint64_t* slots, int64_t capacity,
+                   const uint64_t* next, const uint64_t* probe, int64_t np, const int64_t* offsets, int64_t* out_probe,
+                   int64_t* out_build) {
   thrust::for_each(policy, thrust::counting_iterator<int64_t>(0), thrust::counting_iterator<int64_t>(np),
-                   ExpandPairs{lo, counts, offsets, build_rows, out_probe, out_build});
+                   ProbeChains{build_hashes, reinterpret_cast<const AtomicWord*>(slots),
+                               reinterpret_cast<const AtomicWord*>(next), static_cast<uint64_t>(capacity - 1), probe,
+                               nullptr, offsets, out_probe, out_build});
 }
 
 template <typename Policy>

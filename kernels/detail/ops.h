@@ -98,16 +98,20 @@ class Ops : public AnalyticsOps {
   virtual void Positions(int64_t first, int64_t n, int64_t* out, const Exec& exec) const = 0;
   // out[i] = hashes[i] % shards.
   virtual void HashToShard(const uint64_t* hashes, int64_t n, int32_t shards, int32_t* out, const Exec& exec) const = 0;
-  // Joins (join.inl): sorts (hash, row) pairs by hash (stable).
-  virtual void SortByHash(uint64_t* hashes, int64_t* rows, int64_t n, const Exec& exec) const = 0;
-  // For each probe hash: lo (first equal sorted hash), counts (how many) and
-  // offsets (exclusive scan of counts); returns their sum.
-  virtual int64_t ProbeRanges(const uint64_t* sorted, int64_t nb, const uint64_t* probe, int64_t np, int64_t* lo,
-                              int64_t* counts, int64_t* offsets, const Exec& exec) const = 0;
-  // out_probe/out_build[offsets[i] + k] = i, build_rows[lo[i] + k] for k < counts[i].
-  virtual void ExpandPairs(const int64_t* lo, const int64_t* counts, const int64_t* offsets, int64_t np,
-                           const int64_t* build_rows, int64_t* out_probe, int64_t* out_build,
+  // Joins (join.inl): a chained hash table of n build hashes: slots
+  // (capacity, a power of two, entries the last position inserted) and next
+  // (n entries, the chain).
+  virtual void BuildChains(const uint64_t* hashes, int64_t n, uint64_t* slots, int64_t capacity, uint64_t* next,
                            const Exec& exec) const = 0;
+  // For each probe hash, how many build positions hold it (counts) and the
+  // exclusive scan of the counts (offsets); returns their sum.
+  virtual int64_t ProbeCounts(const uint64_t* build_hashes, const uint64_t* slots, int64_t capacity,
+                              const uint64_t* next, const uint64_t* probe, int64_t np, int64_t* counts,
+                              int64_t* offsets, const Exec& exec) const = 0;
+  // Writes each probe row's (probe row, build position) pairs from offsets[i] on.
+  virtual void ProbeFill(const uint64_t* build_hashes, const uint64_t* slots, int64_t capacity, const uint64_t* next,
+                         const uint64_t* probe, int64_t np, const int64_t* offsets, int64_t* out_probe,
+                         int64_t* out_build, const Exec& exec) const = 0;
   // mask[i] (and-ed with its value unless first) = x[rows_x[i]] and
   // y[rows_y[i]] both valid and equal.
   virtual void PairKeysEqual(const ColumnView& x, const int64_t* rows_x, const ColumnView& y, const int64_t* rows_y,
