@@ -42,6 +42,38 @@ Buffer RowsNotIn(const int64_t* removed, int64_t count, int64_t n, const Exec& e
   return Compact(mask.as<uint8_t>(), 0, n, exec).indices;
 }
 
+Column ReplaceRows(const ColumnView& src, const int64_t* rows, int64_t count, const ColumnView& values,
+                   bool nullable, const Exec& exec) {
+  const auto& ops = detail::OpsFor(exec.backend);
+  const int64_t n = src.size;
+  if (src.type == PhysType::kVarChars) {
+    Column both(src.type, src.width, nullable);
+    both.Reserve(n + count, Column::CharCount(src, exec) + Column::CharCount(values, exec), exec);
+    both.Append(src, exec);
+    both.Append(values, exec);
+    Buffer order = ReplacementOrder(rows, count, n, exec);
+    return Gather(both.view(), order.as<int64_t>(), n, nullable, exec);
+  }
+  const int32_t width = ValueWidth(src.type, src.width);
+  Buffer data(static_cast<size_t>(n) * width, exec), validity;
+  if (n > 0) ops.CopyOnDevice(data.data(), src.data, static_cast<size_t>(n) * width, exec);
+  ops.ScatterFixed(values.data, width, rows, count, data.data(), exec);
+  if (nullable) {
+    validity = Buffer(static_cast<size_t>(n), exec);
+    if (src.validity != nullptr) {
+      if (n > 0) ops.CopyOnDevice(validity.data(), src.validity, static_cast<size_t>(n), exec);
+    } else {
+      ops.Fill(validity.data(), 1, static_cast<size_t>(n), exec);
+    }
+    if (values.validity != nullptr) {
+      ops.ScatterFixed(values.validity, 1, rows, count, validity.data(), exec);
+    } else {
+      ops.ScatterByte(rows, count, 1, validity.as<uint8_t>(), exec);
+    }
+  }
+  return Column::Adopt(src.type, src.width, nullable, n, std::move(data), Buffer(), std::move(validity));
+}
+
 Buffer ReplacementOrder(const int64_t* updated, int64_t count, int64_t n, const Exec& exec) {
   const auto& ops = detail::OpsFor(exec.backend);
   Buffer order(static_cast<size_t>(n) * sizeof(int64_t), exec);

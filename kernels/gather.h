@@ -17,6 +17,14 @@ Column Gather(const ColumnView& src, const int64_t* indices, int64_t count, bool
 // each in [0, n)), ascending: device int64[n - count].
 Buffer RowsNotIn(const int64_t* removed, int64_t count, int64_t n, const Exec& exec);
 
+// A new column: `src`'s rows with row rows[i] replaced by row i of `values`
+// (count rows, src's type and width), keeping a validity array when
+// `nullable`. Fixed-width columns are copied and the new values scattered
+// in; strings are gathered anew (ReplacementOrder). REQUIRES: rows holds
+// count distinct entries in [0, src.size).
+Column ReplaceRows(const ColumnView& src, const int64_t* rows, int64_t count, const ColumnView& values,
+                   bool nullable, const Exec& exec);
+
 // The gather order that replaces rows: entry r is n + i when r is
 // updated[i], else r (device int64[n]); gathering it from a column's n rows
 // followed by the `count` new rows puts each new row in its row's place.

@@ -240,6 +240,7 @@ absl::StatusOr<kernels::Column> NewColumn(JobContext& ctx, const Table& subset, 
   if (!values.ok()) return values.status();
   if (values->def.phys() == def.phys() && values->def.char_width == def.char_width &&
       (def.nullable || !values->def.nullable)) {
+    if (values->owned.size() == n && values->owned.nullable() == def.nullable) return std::move(values->owned);
     kernels::Column copy(def.phys(), def.char_width, def.nullable);
     copy.Append(values->view, ctx.exec);
     return copy;

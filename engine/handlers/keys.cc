@@ -139,7 +139,12 @@ absl::Status InsertWithKey(JobContext& ctx, Table& table, const std::vector<kern
     std::sort(updates[p].begin(), updates[p].end());
     if (p == 0 || !replicated) *updated += static_cast<int64_t>(updates[p].size());
   }
-  if (*updated > 0) {
+  // The replaced rows keep their key: their other columns take the records'.
+  std::vector<int> others;
+  for (size_t c = 0; c < type.size(); ++c) {
+    if (std::find(key.begin(), key.end(), static_cast<int>(c)) == key.end()) others.push_back(static_cast<int>(c));
+  }
+  if (*updated > 0 && !others.empty()) {
     std::vector<Table::RowChange> changes(parts);
     s = ForEachPart(ctx, table, [&](JobContext& part_ctx, const Table& part, size_t p) -> absl::Status {
       const Pairs& u = updates[p];
@@ -155,13 +160,15 @@ absl::Status InsertWithKey(JobContext& ctx, Table& table, const std::vector<kern
       kernels::CopyToDevice(change.updated.data(), at.data(), at.size() * sizeof(int64_t), part_ctx.exec);
       kernels::Buffer records(from.size() * sizeof(int64_t), part_ctx.exec);
       kernels::CopyToDevice(records.data(), from.data(), from.size() * sizeof(int64_t), part_ctx.exec);
+      std::vector<kernels::ColumnView> sources;
+      for (int c : others) sources.push_back(rows[c]);
       const std::vector<kernels::Column> local =
-          &part_ctx.device == &ctx.device ? std::vector<kernels::Column>() : CopyColumns(rows, type, {}, part_ctx.exec);
-      for (size_t c = 0; c < type.size(); ++c) {
-        const kernels::ColumnView src = local.empty() ? rows[c] : local[c].view();
-        change.columns.push_back(static_cast<int>(c));
+          &part_ctx.device == &ctx.device ? std::vector<kernels::Column>() : CopyColumns(sources, type, others, part_ctx.exec);
+      change.columns = others;
+      for (size_t i = 0; i < others.size(); ++i) {
+        const kernels::ColumnView src = local.empty() ? sources[i] : local[i].view();
         change.values.push_back(kernels::Gather(src, records.as<int64_t>(), change.updated_count,
-                                                type.column(c).nullable, part_ctx.exec));
+                                                type.column(others[i]).nullable, part_ctx.exec));
       }
       kernels::Synchronize(part_ctx.exec);
       return absl::OkStatus();

@@ -371,17 +371,10 @@ Table::Rebuilt Table::Rebuild(const RowChange& change, const kernels::Exec& exec
   for (const kernels::Column& c : columns_) out.columns.emplace_back(c.type(), c.width(), c.nullable());
   std::vector<kernels::ColumnView> current = views();
   if (change.updated_count > 0) {
-    // Each updated column's rows followed by its new values, gathered so
-    // that the new values take their rows' places.
-    kernels::Buffer order = kernels::ReplacementOrder(change.updated.as<int64_t>(), change.updated_count, n, exec);
     for (size_t i = 0; i < change.columns.size(); ++i) {
       const int c = change.columns[i];
-      kernels::Column both(columns_[c].type(), columns_[c].width(), columns_[c].nullable());
-      both.Reserve(n + change.updated_count,
-                   columns_[c].chars() + kernels::Column::CharCount(change.values[i].view(), exec), exec);
-      both.Append(current[c], exec);
-      both.Append(change.values[i].view(), exec);
-      out.columns[c] = kernels::Gather(both.view(), order.as<int64_t>(), n, columns_[c].nullable(), exec);
+      out.columns[c] = kernels::ReplaceRows(current[c], change.updated.as<int64_t>(), change.updated_count,
+                                            change.values[i].view(), columns_[c].nullable(), exec);
       out.kept[c] = false;
       current[c] = out.columns[c].view();
     }

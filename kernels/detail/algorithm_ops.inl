@@ -41,6 +41,10 @@ class AlgorithmOps : public Ops {
                    const Exec& exec) const override {
     if (n > 0) GatherFixedImpl(self().policy(exec), src, width, idx, n, dst);
   }
+  void ScatterFixed(const void* src, int32_t width, const int64_t* idx, int64_t n, void* dst,
+                    const Exec& exec) const override {
+    if (n > 0) ScatterFixedImpl(self().policy(exec), src, width, idx, n, dst);
+  }
   void GatherOffsets(const int64_t* src_offsets, const int64_t* idx, int64_t n, int64_t* dst_offsets,
                      const Exec& exec) const override {
     GatherOffsetsImpl(self().policy(exec), src_offsets, idx, n, dst_offsets);

@@ -9,6 +9,7 @@
 #include <thrust/fill.h>
 #include <thrust/for_each.h>
 #include <thrust/gather.h>
+#include <thrust/scatter.h>
 #include <thrust/scan.h>
 #include <thrust/transform.h>
 
@@ -75,6 +76,43 @@ void GatherFixedImpl(Policy&& policy, const void* src, int32_t width, const int6
     default:
       thrust::for_each_n(policy, RowIterator(0), n,
                          GatherBytes{static_cast<const char*>(src), width, idx, static_cast<char*>(dst)});
+  }
+}
+
+struct ScatterBytes {
+  const char* src;
+  int32_t width;
+  const int64_t* idx;
+  char* dst;
+
+  KERNELS_HD void operator()(int64_t i) const {
+    for (int32_t b = 0; b < width; ++b) dst[idx[i] * width + b] = src[i * width + b];
+  }
+};
+
+// dst[idx[i]] = src[i] for rows of `width` bytes.
+template <typename Policy>
+void ScatterFixedImpl(Policy&& policy, const void* src, int32_t width, const int64_t* idx, int64_t n, void* dst) {
+  switch (width) {
+    case 1:
+      thrust::scatter(policy, static_cast<const uint8_t*>(src), static_cast<const uint8_t*>(src) + n, idx,
+                      static_cast<uint8_t*>(dst));
+      return;
+    case 2:
+      thrust::scatter(policy, static_cast<const uint16_t*>(src), static_cast<const uint16_t*>(src) + n, idx,
+                      static_cast<uint16_t*>(dst));
+      return;
+    case 4:
+      thrust::scatter(policy, static_cast<const uint32_t*>(src), static_cast<const uint32_t*>(src) + n, idx,
+                      static_cast<uint32_t*>(dst));
+      return;
+    case 8:
+      thrust::scatter(policy, static_cast<const uint64_t*>(src), static_cast<const uint64_t*>(src) + n, idx,
+                      static_cast<uint64_t*>(dst));
+      return;
+    default:
+      thrust::for_each_n(policy, RowIterator(0), n,
+                         ScatterBytes{static_cast<const char*>(src), width, idx, static_cast<char*>(dst)});
   }
 }
 

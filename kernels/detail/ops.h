@@ -84,6 +84,9 @@ class Ops : public AnalyticsOps {
   // dst[i] = src[idx[i]] for rows of `width` bytes.
   virtual void GatherFixed(const void* src, int32_t width, const int64_t* idx, int64_t n,
                            void* dst, const Exec& exec) const = 0;
+  // dst[idx[i]] = src[i] for rows of `width` bytes.
+  virtual void ScatterFixed(const void* src, int32_t width, const int64_t* idx, int64_t n, void* dst,
+                            const Exec& exec) const = 0;
   // dst_offsets (n + 1 entries) of the strings src[idx[i]].
   virtual void GatherOffsets(const int64_t* src_offsets, const int64_t* idx, int64_t n,
                              int64_t* dst_offsets, const Exec& exec) const = 0;

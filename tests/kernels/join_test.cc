@@ -21,7 +21,7 @@ struct Rows {
   std::vector<int64_t> left_only, right_only;
 };
 
-Rows ToHost(const JoinResult& r, const Exec& exec) {
+Rows PairsOf(const JoinResult& r, const Exec& exec) {
   Rows out;
   const std::vector<int64_t> l = FromDevice<int64_t>(r.left.as<int64_t>(), r.pairs, exec);
   const std::vector<int64_t> rr = FromDevice<int64_t>(r.right.as<int64_t>(), r.pairs, exec);
@@ -63,7 +63,7 @@ TEST_P(JoinTest, MatchesNestedLoopsOnTwoKeysWithNullsDuplicatesAndStrings) {
   for (int64_t j = 0; j < 700; ++j) if (!rm[j]) expected.right_only.push_back(j);
   ASSERT_GT(expected.pairs.size(), 1000u);
   for (JoinKind kind : {JoinKind::kInner, JoinKind::kLeft, JoinKind::kRight, JoinKind::kFull}) {
-    const Rows got = ToHost(HashJoin({a.view(), b.view()}, nullptr, 3000, {c.view(), d.view()}, nullptr, 700, kind, exec_),
+    const Rows got = PairsOf(HashJoin({a.view(), b.view()}, nullptr, 3000, {c.view(), d.view()}, nullptr, 700, kind, exec_),
                             exec_);
     EXPECT_EQ(got.pairs, expected.pairs);
     const bool left = kind == JoinKind::kLeft || kind == JoinKind::kFull;
@@ -73,7 +73,7 @@ TEST_P(JoinTest, MatchesNestedLoopsOnTwoKeysWithNullsDuplicatesAndStrings) {
   }
   // The sides swapped (the build side is then the left one): the same pairs.
   const Rows swapped =
-      ToHost(HashJoin({c.view(), d.view()}, nullptr, 700, {a.view(), b.view()}, nullptr, 3000, JoinKind::kFull, exec_),
+      PairsOf(HashJoin({c.view(), d.view()}, nullptr, 700, {a.view(), b.view()}, nullptr, 3000, JoinKind::kFull, exec_),
              exec_);
   std::vector<Pair> back;
   for (const Pair& p : swapped.pairs) back.emplace_back(p.second, p.first);
@@ -88,13 +88,13 @@ TEST_P(JoinTest, RowListsEmptySidesAndFloats) {
   // Left rows 1, 2, 4 only; right rows 0..3.
   const Buffer rows = ToDevice(std::vector<int64_t>{1, 2, 4}, exec_);
   const Rows got =
-      ToHost(HashJoin({l.view()}, rows.as<int64_t>(), 3, {r.view()}, nullptr, 4, JoinKind::kFull, exec_), exec_);
+      PairsOf(HashJoin({l.view()}, rows.as<int64_t>(), 3, {r.view()}, nullptr, 4, JoinKind::kFull, exec_), exec_);
   EXPECT_EQ(got.pairs, (std::vector<Pair>{{1, 0}, {2, 2}, {4, 1}}));
   EXPECT_TRUE(got.left_only.empty());
   EXPECT_EQ(got.right_only, (std::vector<int64_t>{3}));
   // An empty side.
   const Column none = Dev(Numbers(std::vector<double>{}));
-  const Rows empty = ToHost(HashJoin({l.view()}, nullptr, 5, {none.view()}, nullptr, 0, JoinKind::kLeft, exec_), exec_);
+  const Rows empty = PairsOf(HashJoin({l.view()}, nullptr, 5, {none.view()}, nullptr, 0, JoinKind::kLeft, exec_), exec_);
   EXPECT_TRUE(empty.pairs.empty());
   EXPECT_EQ(empty.left_only, (std::vector<int64_t>{0, 1, 2, 3, 4}));
 }
@@ -115,6 +115,33 @@ TEST_P(JoinTest, RowsNotInAndReplacementOrder) {
   const Buffer updated = ToDevice(std::vector<int64_t>{5, 1}, exec_);
   EXPECT_EQ(FromDevice<int64_t>(ReplacementOrder(updated.as<int64_t>(), 2, 6, exec_).as<int64_t>(), 6, exec_),
             (std::vector<int64_t>{0, 7, 2, 3, 4, 6}));
+}
+
+TEST_P(JoinTest, ReplaceRowsOfEveryLayout) {
+  const Buffer rows = ToDevice(std::vector<int64_t>{3, 0}, exec_);
+  // Fixed width, nullable both ways.
+  const Column ints = Dev(Numbers(std::vector<int32_t>{10, 11, 12, 13}, {1, 0, 1, 1}));
+  const Column new_ints = Dev(Numbers(std::vector<int32_t>{93, 90}, {0, 1}));
+  const Column replaced = ReplaceRows(ints.view(), rows.as<int64_t>(), 2, new_ints.view(), true, exec_);
+  const HostColumn got = Host(replaced.view());
+  EXPECT_EQ(ValueAt<int32_t>(got, 0), 90);
+  EXPECT_FALSE(got.valid(1));
+  EXPECT_EQ(ValueAt<int32_t>(got, 2), 12);
+  EXPECT_FALSE(got.valid(3));
+  EXPECT_TRUE(got.valid(0));
+  // Strings, and charN.
+  const Column s = Dev(VarChars({"a", "bb", "ccc", "dddd"}));
+  const Column new_s = Dev(VarChars({"x", ""}));
+  const Column rs = ReplaceRows(s.view(), rows.as<int64_t>(), 2, new_s.view(), false, exec_);
+  const HostColumn gs = Host(rs.view());
+  EXPECT_EQ(gs.rows, (std::vector<std::string>{"", "bb", "ccc", "x"}));
+  const Column f = Dev(FixedChars(4, {"a", "bb", "ccc", "dddd"}));
+  const Column new_f = Dev(FixedChars(4, {"wxyz", "q"}));
+  const Column rf = ReplaceRows(f.view(), rows.as<int64_t>(), 2, new_f.view(), false, exec_);
+  const HostColumn gf = Host(rf.view());
+  EXPECT_EQ(StringAt(gf, 0), "q");
+  EXPECT_EQ(StringAt(gf, 3), "wxyz");
+  EXPECT_EQ(StringAt(gf, 1), "bb");
 }
 
 }  // namespace
