@@ -143,6 +143,17 @@ def shards_section(path, command):
     return header(command, extra, meta.get("date")) + "\n" + table
 
 
+def changes_section(path, command):
+    with open(path) as f:
+        data = json.load(f)
+    meta = data["meta"]
+    with open(os.path.join(os.path.dirname(path), "change_bench.md")) as f:
+        table = f.read().split("\n", 2)[2]  # after the date line and a blank line
+    extra = "- %d fact rows, %d dimension rows; DuckDB with %d threads; median of %d runs" % (
+        meta["rows"], meta["dim_rows"], meta["threads"], meta["repeat"])
+    return header(command, extra, meta.get("date")) + "\n" + table
+
+
 def splice(name, content):
     with open(RESULTS) as f:
         text = f.read()
@@ -157,7 +168,7 @@ def splice(name, content):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("section", choices=["kernels", "load", "duckdb", "shards"])
+    ap.add_argument("section", choices=["kernels", "load", "duckdb", "shards", "changes"])
     ap.add_argument("path")
     ap.add_argument("--command", required=True)
     ap.add_argument("--status", type=int, default=0)
@@ -168,6 +179,8 @@ def main():
         content = load_section(args.path, args.status, args.command)
     elif args.section == "shards":
         content = shards_section(args.path, args.command)
+    elif args.section == "changes":
+        content = changes_section(args.path, args.command)
     else:
         content = duckdb_section(args.path, args.command)
     splice(args.section, content)

@@ -8,6 +8,8 @@
 #      and recovery speed (insert-bench --storage; benchmarks/results/storage_bench.txt);
 #   5. one table on --devices=host:2 beside host:1, one thread per device
 #      (benchmarks/shard_bench.py at 1e7 rows);
+#   6. joins, updates, deletes and upserts beside DuckDB (benchmarks/change_bench.py:
+#      1e7 x 1e6 and 1e7 x 1e7 joins);
 # and rewrites the CPU sections of benchmarks/RESULTS.md (between the
 # <!-- cpu:NAME:begin --> / <!-- cpu:NAME:end --> markers) with the figures,
 # the date, the machine and the command.
@@ -69,6 +71,12 @@ GPUDB_BUILD_DIR="$BUILD_DIR" "$VENV/bin/python" "$REPO/benchmarks/shard_bench.py
   --server-binary "$BUILD_DIR/server/gpudb-engine" --rows 1e7 --out-dir "$RESULTS_DIR"
 "${UPDATE[@]}" shards "$RESULTS_DIR/shard_bench.json" \
   --command "$COMMAND  # runs benchmarks/shard_bench.py --rows 1e7"
+
+echo "== changes: joins, updates, deletes, upserts beside DuckDB"
+GPUDB_BUILD_DIR="$BUILD_DIR" "$VENV/bin/python" "$REPO/benchmarks/change_bench.py" \
+  --server-binary "$BUILD_DIR/server/gpudb-engine" --rows 1e7 --dim-rows 1e6 --out-dir "$RESULTS_DIR"
+"${UPDATE[@]}" changes "$RESULTS_DIR/change_bench.json" \
+  --command "$COMMAND  # runs benchmarks/change_bench.py --rows 1e7 --dim-rows 1e6"
 
 echo "== done in $(( $(date +%s) - START )) s; tables rewritten in benchmarks/RESULTS.md"
 }
