@@ -12,8 +12,11 @@
 // conditions in `expressions`, which otherwise filter the joined rows (a
 // WHERE clause).
 //
-// The tables are joined left to right on the job's device (a distributed
-// table's rows are brought there first). Each step joins the rows so far
+// Two tables whose rows pair up within shards (both sharded on the join's
+// keys, or one of them replicated: ShardLocal) are joined shard by shard,
+// each on its device, into a view laid out over the same devices; other
+// joins run left to right on the job's device (a distributed table's rows
+// are brought there first). Each step joins the rows so far
 // with the next table by a hash join (kernels/join.h) on the equalities
 // between a column of the rows so far and a column of the table found in
 // its ON condition (an inner join also uses those of `expressions`); the
@@ -495,38 +498,11 @@ absl::StatusOr<std::pair<std::vector<ColumnDef>, std::vector<kernels::Column>>> 
   return std::make_pair(std::move(defs), std::move(columns));
 }
 
-absl::StatusOr<Json> CreateJoinTable(JobContext& ctx, const Json& request) {
-  const std::string& view_name = StringField(request, "join_table_name");
-  if (view_name.empty()) return absl::InvalidArgumentError("join_table_name: give the join's name");
-  if (ctx.catalog.Has(view_name)) {
-    return absl::AlreadyExistsError(absl::StrCat("join_table_name: table '", view_name, "' already exists"));
-  }
-  const Json& names = request["table_names"];
-  if (names.empty()) return absl::InvalidArgumentError("table_names: give at least one table");
+// A join as the request asks for it.
+struct JoinPlan {
   std::vector<JoinSource> sources;
   std::vector<std::shared_ptr<Table>> tables;
-  std::set<std::string> aliases;
-  for (size_t i = 0; i < names.size(); ++i) {
-    auto source = ParseSource(names[i].get<std::string>(), i);
-    if (!source.ok()) return source.status();
-    auto table = ctx.catalog.Find(source->name);
-    if (!table.ok()) return absl::NotFoundError(absl::StrCat("table_names[", i, "]: ", table.status().message()));
-    if (!aliases.insert(source->alias).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("table_names[", i, "]: the alias '", source->alias, "' names two tables; give each its own"));
-    }
-    sources.push_back(*std::move(source));
-    tables.push_back(*std::move(table));
-  }
-  // Every column of every table, qualified: what conditions are read against.
-  std::vector<ColumnDef> all_defs;
-  for (size_t i = 0; i < tables.size(); ++i) {
-    for (ColumnDef def : tables[i]->type().columns()) {
-      def.name = absl::StrCat(sources[i].alias, ".", def.name);
-      all_defs.push_back(std::move(def));
-    }
-  }
-  const TableType all(all_defs, "");
+  TableType all;  // every column of every table, qualified: what conditions are read against
   // The WHERE clause's parts and the tables each needs.
   struct Condition {
     std::string text;
@@ -535,36 +511,25 @@ absl::StatusOr<Json> CreateJoinTable(JobContext& ctx, const Json& request) {
     bool used = false;
   };
   std::vector<Condition> where;
-  const Json& expressions = request["expressions"];
-  for (size_t i = 0; i < expressions.size(); ++i) {
-    const std::string field = absl::StrCat("expressions[", i, "]");
-    for (const std::string& c : Conjuncts(expressions[i].get<std::string>())) {
-      auto used = AliasesOf(c, all, field);
-      if (!used.ok()) return used.status();
-      where.push_back(Condition{c, field, *std::move(used)});
-    }
-  }
-  // Only the columns the join reads travel through it.
-  std::set<std::string> needed;
+  std::set<std::string> needed;  // the columns the join reads
   bool all_columns = false;
-  NeededColumns(request["column_names"], all, &needed, &all_columns);
-  for (const JoinSource& source : sources) {
-    for (const std::string& c : Conjuncts(source.on)) {
-      if (auto refs = ReferencedColumns(c, all); refs.ok()) needed.insert(refs->begin(), refs->end());
-    }
-  }
-  for (const Condition& c : where) {
-    if (auto refs = ReferencedColumns(c.text, all); refs.ok()) needed.insert(refs->begin(), refs->end());
-  }
-  Relation rows = FromTable(ctx, tables[0], sources[0].alias, needed, all_columns);
+};
+
+// The view's columns: the join of `tables` (single-device parts of the
+// plan's tables, on ctx's device), filtered, then column_names.
+absl::StatusOr<std::pair<std::vector<ColumnDef>, std::vector<kernels::Column>>> RunJoin(
+    JobContext& ctx, const JoinPlan& plan, const std::vector<std::shared_ptr<Table>>& tables, const Json& columns) {
+  std::vector<JoinPlan::Condition> where = plan.where;
+  const auto& sources = plan.sources;
+  Relation rows = FromTable(ctx, tables[0], sources[0].alias, plan.needed, plan.all_columns);
   for (size_t i = 1; i < tables.size(); ++i) {
     const std::string field = absl::StrCat("table_names[", i, "]");
-    Relation right = FromTable(ctx, tables[i], sources[i].alias, needed, all_columns);
+    Relation right = FromTable(ctx, tables[i], sources[i].alias, plan.needed, plan.all_columns);
     const TableType left_type(rows.defs, ""), right_type(right.defs, "");
     std::vector<std::pair<std::string, std::string>> keys;
     std::vector<std::string> filters;  // applied to the pairs (an inner join's only)
     for (const std::string& c : Conjuncts(sources[i].on)) {
-      if (auto used = AliasesOf(c, all, field); !used.ok()) return used.status();
+      if (auto used = AliasesOf(c, plan.all, field); !used.ok()) return used.status();
       std::string l, r;
       if (EquiKey(c, left_type, right_type, &l, &r)) {
         keys.emplace_back(l, r);
@@ -579,7 +544,7 @@ absl::StatusOr<Json> CreateJoinTable(JobContext& ctx, const Json& request) {
       // WHERE parts that join this table to the ones before it.
       std::set<std::string> joined(rows.aliases.begin(), rows.aliases.end());
       joined.insert(sources[i].alias);
-      for (Condition& c : where) {
+      for (JoinPlan::Condition& c : where) {
         if (c.used || c.aliases.count(sources[i].alias) == 0) continue;
         if (!std::includes(joined.begin(), joined.end(), c.aliases.begin(), c.aliases.end())) continue;
         std::string l, r;
@@ -595,23 +560,161 @@ absl::StatusOr<Json> CreateJoinTable(JobContext& ctx, const Json& request) {
     if (absl::Status s = FilterRelation(ctx, &rows, filters, field); !s.ok()) return s;
   }
   std::vector<std::string> rest;
-  std::string rest_field = "expressions";
-  for (const Condition& c : where) {
+  for (const JoinPlan::Condition& c : where) {
     if (!c.used) rest.push_back(c.text);
   }
-  if (absl::Status s = FilterRelation(ctx, &rows, rest, rest_field); !s.ok()) return s;
-  auto selected = SelectColumns(ctx, rows, request["column_names"]);
-  if (!selected.ok()) return selected.status();
-  const int64_t count = selected->second.empty() ? 0 : selected->second[0].size();
-  auto view = std::make_shared<Table>(view_name, TableType(std::move(selected->first), ""), &ctx.device,
-                                      Table::Kind::kView);
-  view->Replace(std::move(selected->second), ctx.exec).IgnoreError();  // no journal: cannot fail
+  if (absl::Status s = FilterRelation(ctx, &rows, rest, "expressions"); !s.ok()) return s;
+  return SelectColumns(ctx, rows, columns);
+}
+
+// Whether a join of two distributed tables can run shard by shard: both
+// laid out over the same devices, and every pair of joined rows on one
+// device. So: both sharded, joined on their shard keys (column for column,
+// of one type), the outer side(s) sharded; or one side replicated and the
+// other one the side whose unmatched rows are kept (or an inner join).
+bool ShardLocal(const JoinPlan& plan) {
+  if (plan.tables.size() != 2) return false;
+  const Table& a = *plan.tables[0];
+  const Table& b = *plan.tables[1];
+  if (!a.distributed() || !b.distributed() || a.shards().size() != b.shards().size()) return false;
+  for (size_t i = 0; i < a.shards().size(); ++i) {
+    if (a.shards()[i]->device() != b.shards()[i]->device()) return false;
+  }
+  const kernels::JoinKind kind = plan.sources[1].kind;
+  const Layout::Kind ka = a.layout().kind, kb = b.layout().kind;
+  if (kb == Layout::Kind::kReplicated && ka != Layout::Kind::kReplicated) {
+    return kind == kernels::JoinKind::kInner || kind == kernels::JoinKind::kLeft;
+  }
+  if (ka == Layout::Kind::kReplicated && kb != Layout::Kind::kReplicated) {
+    return kind == kernels::JoinKind::kInner || kind == kernels::JoinKind::kRight;
+  }
+  if (ka != Layout::Kind::kSharded || kb != Layout::Kind::kSharded) return false;
+  if (a.layout().shard_key.size() != b.layout().shard_key.size()) return false;
+  // The join's equalities between the two tables (ON, and WHERE for an inner join).
+  std::vector<std::string> conditions = Conjuncts(plan.sources[1].on);
+  if (kind == kernels::JoinKind::kInner) {
+    for (const auto& c : plan.where) conditions.push_back(c.text);
+  }
+  std::vector<ColumnDef> left_defs, right_defs;
+  for (ColumnDef d : a.type().columns()) {
+    d.name = absl::StrCat(plan.sources[0].alias, ".", d.name);
+    left_defs.push_back(std::move(d));
+  }
+  for (ColumnDef d : b.type().columns()) {
+    d.name = absl::StrCat(plan.sources[1].alias, ".", d.name);
+    right_defs.push_back(std::move(d));
+  }
+  const TableType lt(left_defs, ""), rt(right_defs, "");
+  std::set<std::pair<int, int>> pairs;
+  for (const std::string& c : conditions) {
+    std::string l, r;
+    if (!EquiKey(c, lt, rt, &l, &r)) continue;
+    auto lc = ReferencedColumns(l, lt), rc = ReferencedColumns(r, rt);
+    if (lc.ok() && rc.ok()) pairs.emplace(lt.Find((*lc)[0]), rt.Find((*rc)[0]));
+  }
+  // Shard key column k of each side equal in the join, of one layout.
+  for (size_t k = 0; k < a.layout().shard_key.size(); ++k) {
+    const int l = a.layout().shard_key[k], r = b.layout().shard_key[k];
+    if (pairs.count({l, r}) == 0) return false;
+    const ColumnDef& dl = a.type().column(l);
+    const ColumnDef& dr = b.type().column(r);
+    if (dl.phys() != dr.phys() && !(dl.is_string() && dr.is_string())) return false;
+  }
+  return true;
+}
+
+absl::StatusOr<Json> CreateJoinTable(JobContext& ctx, const Json& request) {
+  const std::string& view_name = StringField(request, "join_table_name");
+  if (view_name.empty()) return absl::InvalidArgumentError("join_table_name: give the join's name");
+  if (ctx.catalog.Has(view_name)) {
+    return absl::AlreadyExistsError(absl::StrCat("join_table_name: table '", view_name, "' already exists"));
+  }
+  const Json& names = request["table_names"];
+  if (names.empty()) return absl::InvalidArgumentError("table_names: give at least one table");
+  JoinPlan plan;
+  std::set<std::string> aliases;
+  for (size_t i = 0; i < names.size(); ++i) {
+    auto source = ParseSource(names[i].get<std::string>(), i);
+    if (!source.ok()) return source.status();
+    auto table = ctx.catalog.Find(source->name);
+    if (!table.ok()) return absl::NotFoundError(absl::StrCat("table_names[", i, "]: ", table.status().message()));
+    if (!aliases.insert(source->alias).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("table_names[", i, "]: the alias '", source->alias, "' names two tables; give each its own"));
+    }
+    plan.sources.push_back(*std::move(source));
+    plan.tables.push_back(*std::move(table));
+  }
+  std::vector<ColumnDef> all_defs;
+  for (size_t i = 0; i < plan.tables.size(); ++i) {
+    for (ColumnDef def : plan.tables[i]->type().columns()) {
+      def.name = absl::StrCat(plan.sources[i].alias, ".", def.name);
+      all_defs.push_back(std::move(def));
+    }
+  }
+  plan.all = TableType(all_defs, "");
+  const Json& expressions = request["expressions"];
+  for (size_t i = 0; i < expressions.size(); ++i) {
+    const std::string field = absl::StrCat("expressions[", i, "]");
+    for (const std::string& c : Conjuncts(expressions[i].get<std::string>())) {
+      auto used = AliasesOf(c, plan.all, field);
+      if (!used.ok()) return used.status();
+      plan.where.push_back(JoinPlan::Condition{c, field, *std::move(used)});
+    }
+  }
+  // Only the columns the join reads travel through it.
+  NeededColumns(request["column_names"], plan.all, &plan.needed, &plan.all_columns);
+  for (const JoinSource& source : plan.sources) {
+    for (const std::string& c : Conjuncts(source.on)) {
+      if (auto refs = ReferencedColumns(c, plan.all); refs.ok()) plan.needed.insert(refs->begin(), refs->end());
+    }
+  }
+  for (const JoinPlan::Condition& c : plan.where) {
+    if (auto refs = ReferencedColumns(c.text, plan.all); refs.ok()) plan.needed.insert(refs->begin(), refs->end());
+  }
+  std::shared_ptr<Table> view;
+  int64_t count = 0;
+  const bool shard_local = ShardLocal(plan);
+  if (!shard_local) {
+    auto selected = RunJoin(ctx, plan, plan.tables, request["column_names"]);
+    if (!selected.ok()) return selected.status();
+    count = selected->second.empty() ? 0 : selected->second[0].size();
+    view = std::make_shared<Table>(view_name, TableType(std::move(selected->first), ""), &ctx.device,
+                                   Table::Kind::kView);
+    view->Replace(std::move(selected->second), ctx.exec).IgnoreError();  // no journal: cannot fail
+  } else {
+    // Shard by shard, each on its device: a view laid out as the rows are
+    // (rows of shard i ordered after those of shard i - 1).
+    const size_t n = plan.tables[0]->shards().size();
+    std::vector<std::shared_ptr<Table>> shards(n);
+    std::vector<TableType> types(n);
+    absl::Status s = ForEachPart(ctx, *plan.tables[0], [&](JobContext& part_ctx, const Table&, size_t i) -> absl::Status {
+      const std::vector<std::shared_ptr<Table>> parts{plan.tables[0]->shards()[i], plan.tables[1]->shards()[i]};
+      auto selected = RunJoin(part_ctx, plan, parts, request["column_names"]);
+      if (!selected.ok()) return selected.status();
+      types[i] = TableType(std::move(selected->first), "");
+      const int64_t rows = selected->second.empty() ? 0 : selected->second[0].size();
+      kernels::Column positions(kernels::PhysType::kInt64, 0, false);
+      kernels::Buffer first = kernels::RowPositions(static_cast<int64_t>(i) << 40, rows, part_ctx.exec);
+      positions.Append(kernels::ColumnView{kernels::PhysType::kInt64, 0, rows, first.data()}, part_ctx.exec);
+      shards[i] = Table::Shard(view_name, types[i], &part_ctx.device, std::move(selected->second), std::move(positions),
+                               part_ctx.exec);
+      kernels::Synchronize(part_ctx.exec);
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    for (const auto& shard : shards) count += shard->rows();
+    Layout layout;
+    layout.kind = Layout::Kind::kSpread;
+    view = std::make_shared<Table>(view_name, types[0], layout, std::move(shards), Table::Kind::kView);
+  }
   if (absl::Status s = ctx.catalog.Add(std::move(view)); !s.ok()) {
     return absl::AlreadyExistsError(absl::StrCat("join_table_name: ", s.message()));
   }
   return Json{{"join_table_name", view_name},
               {"count", count},
-              {"info", Json{{"qualified_join_table_name", view_name}}}};
+              {"info", Json{{"qualified_join_table_name", view_name},
+                            {"join_execution", shard_local ? "shard_local" : "one_device"}}}};
 }
 
 // ---------------------------------------------------------------------------

@@ -14,6 +14,9 @@ char16, sharded by id) and an empty table. DuckDB gets the same rows. Then each 
   string, the string being a char16 on one side and a varchar on the other); an int key joined
   with a long one;
 - left, right and full outer joins, with nulls in the keys (which match nothing);
+- joins that pair rows within shards (info.join_execution "shard_local" on three devices):
+  orders sharded by customer with customers sharded by id (inner, left, full), and with a
+  replicated copy of customers (inner, left);
 - a join with a non-equality in its condition and a filter in expressions; a cross join of small
   tables; three tables; an empty side;
 - column_names with "alias.*", "as" names and expressions of both sides;
@@ -107,7 +110,23 @@ JOINS = [
      "select o.oid, e.v from orders o left join empty e on o.cust = e.id"),
     ("empty_inner", ["empty as e", "orders as o"], ["o.oid", "e.v"], ["o.cust = e.id"],
      "select o.oid, e.v from empty e join orders o on o.cust = e.id"),
+    # Shard by shard on several devices: both sharded on the keys, or one side replicated.
+    ("local_inner", ["orders_by_cust as o", "customers as c"], ["o.oid", "c.name"], ["o.cust = c.id"],
+     "select o.oid, c.name from orders o join customers c on o.cust = c.id"),
+    ("local_left", ["orders_by_cust as o", "left join customers as c on o.cust = c.id"], ["o.oid", "c.rank"], [],
+     "select o.oid, c.rank from orders o left join customers c on o.cust = c.id"),
+    ("local_full", ["orders_by_cust as o", "full join customers as c on c.id = o.cust"], ["o.oid", "c.id"], [],
+     "select o.oid, c.id from orders o full join customers c on c.id = o.cust"),
+    ("local_replicated", ["orders as o", "left join customer_copies as c on o.region = c.region"],
+     ["o.oid", "c.id"], ["o.oid < 200"],
+     "select o.oid, c.id from orders o left join customers c on o.region = c.region where o.oid < 200"),
+    ("local_replicated_inner", ["orders as o", "customer_copies as c"], ["o.oid", "c.name"],
+     ["o.cust = c.id and o.amount > 100"],
+     "select o.oid, c.name from orders o join customers c on o.cust = c.id where o.amount > 100"),
 ]
+
+# The joins that pair rows within shards when the tables are distributed.
+SHARD_LOCAL = {"local_inner", "local_left", "local_full", "local_replicated", "local_replicated_inner"}
 
 
 # (name, table, column_names, options, SQL)
@@ -190,6 +209,12 @@ def run(binary, work, pb, rpc):
                 t.insert_records(orders[b:b + 1000])
             gpudb.GPUdbTable(CUSTOMERS, name="customers", db=db).insert_records(customers)
             gpudb.GPUdbTable(EMPTY, name="empty", db=db)
+            by_cust = [["oid", "int"], ["cust", "int", "nullable", "shard_key"]] + ORDERS[2:]
+            t = gpudb.GPUdbTable(by_cust, name="orders_by_cust", db=db)
+            for b in range(0, len(orders), 1000):
+                t.insert_records(orders[b:b + 1000])
+            gpudb.GPUdbTable(CUSTOMERS, name="customer_copies", db=db,
+                             options={"is_replicated": "true"}).insert_records(customers)
             for name, tables, columns, expressions, sql in JOINS:
                 r = db.create_join_table("j_" + name, tables, columns, expressions)
                 status, message = answer(r)
@@ -199,6 +224,9 @@ def run(binary, work, pb, rpc):
                 want = duck_rows(con, sql)
                 got = rows_of(db, gpudb, "j_" + name)
                 check(r["count"] == len(want), "%s %s: count %s, DuckDB %d" % (devices, name, r["count"], len(want)))
+                execution = r["info"].get("join_execution")
+                expected = "shard_local" if devices != "host:1" and name in SHARD_LOCAL else "one_device"
+                check(execution == expected, "%s %s: executed %s, expected %s" % (devices, name, execution, expected))
                 check(got == want, "%s %s: %d rows differ from DuckDB's %d; first %r vs %r" % (
                     devices, name, len(got), len(want), got[:2], want[:2]))
 
