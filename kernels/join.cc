@@ -1,10 +1,12 @@
 #include "kernels/join.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <utility>
 
 #include "kernels/detail/ops.h"
 #include "kernels/filter.h"
+#include "kernels/shard.h"
 
 namespace kernels {
 namespace {
@@ -63,6 +65,22 @@ Buffer Unmatched(const int64_t* rows, int64_t n, int64_t size, const Buffer& mat
   return std::move(rest.indices);
 }
 
+// How many partitions a join of nb build rows and np probe rows takes: one
+// when its hash table and probe arrays (40 bytes per build row, 24 per
+// probe row) take at most half the memory left under exec's limit; else
+// enough that each partition's do (an odd count).
+int64_t Partitions(int64_t nb, int64_t np, const Exec& exec) {
+  const size_t limit = exec.mr != nullptr ? exec.mr->limit() : 0;
+  if (limit == 0) return 1;
+  const size_t used = exec.mr->in_use();
+  const size_t budget = used < limit ? (limit - used) / 2 : 0;
+  const size_t need = static_cast<size_t>(nb) * 40 + static_cast<size_t>(np) * 24;
+  if (need <= budget) return 1;
+  int64_t p = static_cast<int64_t>(need / std::max<size_t>(budget, 1)) + 1;
+  if (p % 2 == 0) ++p;
+  return std::min<int64_t>(p, 4095);
+}
+
 }  // namespace
 
 JoinResult HashJoin(const std::vector<ColumnView>& left_keys, const int64_t* left_rows, int64_t nl,
@@ -78,37 +96,75 @@ JoinResult HashJoin(const std::vector<ColumnView>& left_keys, const int64_t* lef
   const bool build_right = right.n <= left.n;
   Side& build = build_right ? right : left;
   Side& probe = build_right ? left : right;
-  // The build side's hash table (twice as many slots as rows, a power of
-  // two), then each probe row's matches counted and written.
-  int64_t capacity = 16;
-  while (capacity < 2 * build.n) capacity *= 2;
-  Buffer slots(static_cast<size_t>(capacity) * sizeof(uint64_t), exec);
-  Buffer next(static_cast<size_t>(build.n) * sizeof(uint64_t), exec);
-  ops.BuildChains(build.hashes.as<uint64_t>(), build.n, slots.as<uint64_t>(), capacity, next.as<uint64_t>(), exec);
-  int64_t candidates = 0;
-  Buffer probe_rows, build_rows;
-  {
-    Buffer counts = Int64s(probe.n, exec), offsets = Int64s(probe.n, exec);
-    candidates = ops.ProbeCounts(build.hashes.as<uint64_t>(), slots.as<uint64_t>(), capacity, next.as<uint64_t>(),
-                                 probe.hashes.as<uint64_t>(), probe.n, counts.as<int64_t>(), offsets.as<int64_t>(),
-                                 exec);
-    Buffer at_probe = Int64s(candidates, exec), at_build = Int64s(candidates, exec);
-    ops.ProbeFill(build.hashes.as<uint64_t>(), slots.as<uint64_t>(), capacity, next.as<uint64_t>(),
-                  probe.hashes.as<uint64_t>(), probe.n, offsets.as<int64_t>(), at_probe.as<int64_t>(),
-                  at_build.as<int64_t>(), exec);
-    // Positions to table rows.
-    const auto rows_of = [&](const Side& side, Buffer& at) {
-      if (side.rows.size() == 0) return std::move(at);
-      Buffer rows = Int64s(candidates, exec);
-      ops.GatherFixed(side.rows.data(), sizeof(int64_t), at.as<int64_t>(), candidates, rows.data(), exec);
-      return rows;
+  // The candidate pairs (positions in probe.rows and build.rows) of equal
+  // hash, partition by partition when the build side's table would not fit
+  // in the memory left (partition = hash % P, P odd so that it is
+  // independent of the slot, hash & mask).
+  const int64_t partitions = Partitions(build.n, probe.n, exec);
+  Column all_probe(PhysType::kInt64, 0, false), all_build(PhysType::kInt64, 0, false);
+  const auto pairs_of = [&](const uint64_t* build_hashes, int64_t nb, const uint64_t* probe_hashes, int64_t np,
+                            const int64_t* build_at, const int64_t* probe_at) {
+    int64_t capacity = 16;
+    while (capacity < 2 * nb) capacity *= 2;
+    Buffer slots(static_cast<size_t>(capacity) * sizeof(uint64_t), exec);
+    Buffer next(static_cast<size_t>(nb) * sizeof(uint64_t), exec);
+    ops.BuildChains(build_hashes, nb, slots.as<uint64_t>(), capacity, next.as<uint64_t>(), exec);
+    Buffer counts = Int64s(np, exec), offsets = Int64s(np, exec);
+    const int64_t found = ops.ProbeCounts(build_hashes, slots.as<uint64_t>(), capacity, next.as<uint64_t>(),
+                                          probe_hashes, np, counts.as<int64_t>(), offsets.as<int64_t>(), exec);
+    Buffer at_probe = Int64s(found, exec), at_build = Int64s(found, exec);
+    ops.ProbeFill(build_hashes, slots.as<uint64_t>(), capacity, next.as<uint64_t>(), probe_hashes, np,
+                  offsets.as<int64_t>(), at_probe.as<int64_t>(), at_build.as<int64_t>(), exec);
+    // Positions within the partition to positions within the sides.
+    const auto map = [&](Buffer& at, const int64_t* to) {
+      if (to == nullptr) return std::move(at);
+      Buffer mapped = Int64s(found, exec);
+      ops.GatherFixed(to, sizeof(int64_t), at.as<int64_t>(), found, mapped.data(), exec);
+      return mapped;
     };
-    probe_rows = rows_of(probe, at_probe);
-    build_rows = rows_of(build, at_build);
+    Buffer p = map(at_probe, probe_at), b = map(at_build, build_at);
+    all_probe.Append(ColumnView{PhysType::kInt64, 0, found, p.data()}, exec);
+    all_build.Append(ColumnView{PhysType::kInt64, 0, found, b.data()}, exec);
+  };
+  if (partitions == 1) {
+    pairs_of(build.hashes.as<uint64_t>(), build.n, probe.hashes.as<uint64_t>(), probe.n, nullptr, nullptr);
+  } else {
+    const auto split = [&](const Side& side) {
+      Buffer part(static_cast<size_t>(side.n) * sizeof(int32_t), exec);
+      ops.HashToShard(side.hashes.as<uint64_t>(), side.n, static_cast<int32_t>(partitions), part.as<int32_t>(), exec);
+      return PartitionRows(part.as<int32_t>(), side.n, static_cast<int>(partitions), exec);
+    };
+    const ShardPartition bp = split(build), pp = split(probe);
+    for (int64_t p = 0; p < partitions; ++p) {
+      const int64_t nb = bp.starts[p + 1] - bp.starts[p], np = pp.starts[p + 1] - pp.starts[p];
+      if (nb == 0 || np == 0) continue;
+      const int64_t* build_at = bp.order.as<int64_t>() + bp.starts[p];
+      const int64_t* probe_at = pp.order.as<int64_t>() + pp.starts[p];
+      Buffer bh(static_cast<size_t>(nb) * sizeof(uint64_t), exec), ph(static_cast<size_t>(np) * sizeof(uint64_t), exec);
+      ops.GatherFixed(build.hashes.data(), sizeof(uint64_t), build_at, nb, bh.data(), exec);
+      ops.GatherFixed(probe.hashes.data(), sizeof(uint64_t), probe_at, np, ph.data(), exec);
+      pairs_of(bh.as<uint64_t>(), nb, ph.as<uint64_t>(), np, build_at, probe_at);
+    }
   }
-  slots = Buffer();
-  next = Buffer();
+  const int64_t candidates = all_probe.size();
+  // Positions to table rows.
+  const auto rows_of = [&](const Side& side, const Column& at) {
+    Buffer rows = Int64s(candidates, exec);
+    const void* from = side.rows.size() == 0 ? nullptr : side.rows.data();
+    if (from == nullptr) {
+      if (candidates > 0) ops.CopyOnDevice(rows.data(), at.view().data, static_cast<size_t>(candidates) * 8, exec);
+    } else {
+      ops.GatherFixed(from, sizeof(int64_t), static_cast<const int64_t*>(at.view().data), candidates, rows.data(),
+                      exec);
+    }
+    return rows;
+  };
+  Buffer probe_rows = rows_of(probe, all_probe);
+  Buffer build_rows = rows_of(build, all_build);
+  all_probe = Column();
+  all_build = Column();
   JoinResult out;
+  out.partitions = partitions;
   // One fixed-width key: its hash is a bijection of the value (OrderBits,
   // then bijective mixing), so equal hashes are equal keys. Otherwise the
   // candidates whose keys are all equal.

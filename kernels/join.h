@@ -4,8 +4,12 @@
 // is the smaller one. The build rows go into a chained hash table by the
 // hash of their key tuple (one atomic exchange each, duplicates included);
 // each probe row counts, then writes, the build rows of its hash, and the
-// candidate pairs are kept when every key is equal. Memory: 24 bytes per
-// build row and 8 per probe row besides the pairs (16 bytes each).
+// candidate pairs are kept when every key is equal. Memory: the table and
+// the probe's counts take 40 bytes per build row and 24 per probe row; when
+// that passes half of what exec's memory limit leaves, both sides are split
+// by hash into partitions joined one after another, so that only one
+// partition's table is held at a time (the pairs, 16 bytes each, are the
+// answer and are all held).
 // Rows with a null key match nothing (SQL).
 
 #include <cstdint>
@@ -28,6 +32,7 @@ struct JoinResult {
   int64_t left_only_count = 0;
   Buffer right_only;  // int64_t[right_only_count]: right rows with no match (kRight, kFull), ascending
   int64_t right_only_count = 0;
+  int64_t partitions = 1;  // how many passes the build side took
 };
 
 // Joins rows `left_rows` (nl entries; null: every row, nl being the

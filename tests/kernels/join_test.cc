@@ -108,6 +108,40 @@ TEST_P(JoinTest, ManyRowsWithOneKeyMatchEveryPair) {
   EXPECT_EQ(res.pairs, 2000 * 300 + 1000);
 }
 
+TEST_P(JoinTest, ABuildSideThatDoesNotFitIsJoinedInPartitions) {
+  // 60,000 x 40,000 rows, keys i % 25,000 (every key on both sides), two
+  // key columns so that pairs are checked too; a limit that leaves room for
+  // the sides' hashes and the pairs but not one table of every build row.
+  std::vector<int64_t> lk, rk;
+  std::vector<std::string> ls, rs;
+  for (int i = 0; i < 60000; ++i) {
+    lk.push_back(i % 25000);
+    ls.push_back(std::to_string(i % 3));
+  }
+  for (int i = 0; i < 40000; ++i) {
+    rk.push_back(i % 25000);
+    rs.push_back(std::to_string(i % 3));
+  }
+  const Column a = Dev(Numbers(lk)), b = Dev(VarChars(ls)), c = Dev(Numbers(rk)), d = Dev(VarChars(rs));
+  const JoinResult whole =
+      HashJoin({a.view(), b.view()}, nullptr, 60000, {c.view(), d.view()}, nullptr, 40000, JoinKind::kFull, exec_);
+  EXPECT_EQ(whole.partitions, 1);
+  MemoryResource limited(GetParam(), 0, DeviceName(), size_t{6} << 20);
+  const JoinResult parts = HashJoin({a.view(), b.view()}, nullptr, 60000, {c.view(), d.view()}, nullptr, 40000,
+                                    JoinKind::kFull, ExecOn(&limited));
+  EXPECT_GT(parts.partitions, 1);
+  const Rows got = PairsOf(parts, exec_), want = PairsOf(whole, exec_);
+  EXPECT_EQ(got.pairs, want.pairs);
+  EXPECT_EQ(got.left_only, want.left_only);
+  EXPECT_EQ(got.right_only, want.right_only);
+  // Rows i and j pair when i = j (mod 25,000) and i = j (mod 3).
+  int64_t expected = 0;
+  for (int i = 0; i < 60000; ++i) {
+    for (int j = i % 25000; j < 40000; j += 25000) expected += (i % 3 == j % 3) ? 1 : 0;
+  }
+  EXPECT_EQ(parts.pairs, expected);
+}
+
 TEST_P(JoinTest, RowsNotInAndReplacementOrder) {
   const Buffer removed = ToDevice(std::vector<int64_t>{4, 0, 7}, exec_);
   EXPECT_EQ(FromDevice<int64_t>(RowsNotIn(removed.as<int64_t>(), 3, 8, exec_).as<int64_t>(), 5, exec_),
