@@ -101,7 +101,9 @@ JoinResult HashJoin(const std::vector<ColumnView>& left_keys, const int64_t* lef
   // in the memory left (partition = hash % P, P odd so that it is
   // independent of the slot, hash & mask).
   const int64_t partitions = Partitions(build.n, probe.n, exec);
-  Column all_probe(PhysType::kInt64, 0, false), all_build(PhysType::kInt64, 0, false);
+  // Each partition's pairs; the parts are joined when there are several.
+  std::vector<Buffer> probe_parts, build_parts;
+  std::vector<int64_t> found_parts;
   const auto pairs_of = [&](const uint64_t* build_hashes, int64_t nb, const uint64_t* probe_hashes, int64_t np,
                             const int64_t* build_at, const int64_t* probe_at) {
     int64_t capacity = 16;
@@ -115,16 +117,22 @@ JoinResult HashJoin(const std::vector<ColumnView>& left_keys, const int64_t* lef
     Buffer at_probe = Int64s(found, exec), at_build = Int64s(found, exec);
     ops.ProbeFill(build_hashes, slots.as<uint64_t>(), capacity, next.as<uint64_t>(), probe_hashes, np,
                   offsets.as<int64_t>(), at_probe.as<int64_t>(), at_build.as<int64_t>(), exec);
-    // Positions within the partition to positions within the sides.
-    const auto map = [&](Buffer& at, const int64_t* to) {
-      if (to == nullptr) return std::move(at);
-      Buffer mapped = Int64s(found, exec);
-      ops.GatherFixed(to, sizeof(int64_t), at.as<int64_t>(), found, mapped.data(), exec);
-      return mapped;
+    // Positions within the partition to table rows (through the side's
+    // positions, when it has them).
+    const auto map = [&](Buffer at, const int64_t* to, const Side& side) {
+      if (to != nullptr) {
+        Buffer mapped = Int64s(found, exec);
+        ops.GatherFixed(to, sizeof(int64_t), at.as<int64_t>(), found, mapped.data(), exec);
+        at = std::move(mapped);
+      }
+      if (side.rows.size() == 0) return at;
+      Buffer rows = Int64s(found, exec);
+      ops.GatherFixed(side.rows.data(), sizeof(int64_t), at.as<int64_t>(), found, rows.data(), exec);
+      return rows;
     };
-    Buffer p = map(at_probe, probe_at), b = map(at_build, build_at);
-    all_probe.Append(ColumnView{PhysType::kInt64, 0, found, p.data()}, exec);
-    all_build.Append(ColumnView{PhysType::kInt64, 0, found, b.data()}, exec);
+    probe_parts.push_back(map(std::move(at_probe), probe_at, probe));
+    build_parts.push_back(map(std::move(at_build), build_at, build));
+    found_parts.push_back(found);
   };
   if (partitions == 1) {
     pairs_of(build.hashes.as<uint64_t>(), build.n, probe.hashes.as<uint64_t>(), probe.n, nullptr, nullptr);
@@ -146,23 +154,23 @@ JoinResult HashJoin(const std::vector<ColumnView>& left_keys, const int64_t* lef
       pairs_of(bh.as<uint64_t>(), nb, ph.as<uint64_t>(), np, build_at, probe_at);
     }
   }
-  const int64_t candidates = all_probe.size();
-  // Positions to table rows.
-  const auto rows_of = [&](const Side& side, const Column& at) {
-    Buffer rows = Int64s(candidates, exec);
-    const void* from = side.rows.size() == 0 ? nullptr : side.rows.data();
-    if (from == nullptr) {
-      if (candidates > 0) ops.CopyOnDevice(rows.data(), at.view().data, static_cast<size_t>(candidates) * 8, exec);
-    } else {
-      ops.GatherFixed(from, sizeof(int64_t), static_cast<const int64_t*>(at.view().data), candidates, rows.data(),
-                      exec);
+  int64_t candidates = 0;
+  for (int64_t f : found_parts) candidates += f;
+  const auto joined = [&](std::vector<Buffer>& parts) {
+    if (parts.size() == 1) return std::move(parts[0]);
+    Buffer all = Int64s(candidates, exec);
+    int64_t at = 0;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      if (found_parts[i] > 0) {
+        ops.CopyOnDevice(all.as<int64_t>() + at, parts[i].data(), static_cast<size_t>(found_parts[i]) * 8, exec);
+      }
+      at += found_parts[i];
     }
-    return rows;
+    parts.clear();
+    return all;
   };
-  Buffer probe_rows = rows_of(probe, all_probe);
-  Buffer build_rows = rows_of(build, all_build);
-  all_probe = Column();
-  all_build = Column();
+  Buffer probe_rows = joined(probe_parts);
+  Buffer build_rows = joined(build_parts);
   JoinResult out;
   out.partitions = partitions;
   // One fixed-width key: its hash is a bijection of the value (OrderBits,
