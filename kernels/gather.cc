@@ -42,8 +42,8 @@ Buffer RowsNotIn(const int64_t* removed, int64_t count, int64_t n, const Exec& e
   return Compact(mask.as<uint8_t>(), 0, n, exec).indices;
 }
 
-Column ReplaceRows(const ColumnView& src, const int64_t* rows, int64_t count, const ColumnView& values,
-                   bool nullable, const Exec& exec) {
+Column ReplaceRows(const ColumnView& src, const int64_t* rows, int64_t count, const ColumnView& values, bool nullable,
+                   const Exec& exec) {
   const auto& ops = detail::OpsFor(exec.backend);
   const int64_t n = src.size;
   if (src.type == PhysType::kVarChars) {

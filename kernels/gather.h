@@ -22,8 +22,8 @@ Buffer RowsNotIn(const int64_t* removed, int64_t count, int64_t n, const Exec& e
 // `nullable`. Fixed-width columns are copied and the new values scattered
 // in; strings are gathered anew (ReplacementOrder). REQUIRES: rows holds
 // count distinct entries in [0, src.size).
-Column ReplaceRows(const ColumnView& src, const int64_t* rows, int64_t count, const ColumnView& values,
-                   bool nullable, const Exec& exec);
+Column ReplaceRows(const ColumnView& src, const int64_t* rows, int64_t count, const ColumnView& values, bool nullable,
+                   const Exec& exec);
 
 // The gather order that replaces rows: entry r is n + i when r is
 // updated[i], else r (device int64[n]); gathering it from a column's n rows

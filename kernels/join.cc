@@ -49,8 +49,8 @@ Side MakeSide(const std::vector<ColumnView>& keys, const int64_t* rows, int64_t 
 
 // The rows of `rows` (n; null: 0..n-1) of a side with `size` rows that are
 // not among the `pairs` rows of `matched`, ascending.
-Buffer Unmatched(const int64_t* rows, int64_t n, int64_t size, const Buffer& matched, int64_t pairs,
-                 int64_t* count, const Exec& exec) {
+Buffer Unmatched(const int64_t* rows, int64_t n, int64_t size, const Buffer& matched, int64_t pairs, int64_t* count,
+                 const Exec& exec) {
   const auto& ops = detail::OpsFor(exec.backend);
   Buffer mask(static_cast<size_t>(size), exec);
   if (rows == nullptr) {
@@ -203,8 +203,7 @@ JoinResult HashJoin(const std::vector<ColumnView>& left_keys, const int64_t* lef
     out.left_only = Unmatched(left_rows, nl, left_keys[0].size, out.left, out.pairs, &out.left_only_count, exec);
   }
   if (kind == JoinKind::kRight || kind == JoinKind::kFull) {
-    out.right_only =
-        Unmatched(right_rows, nr, right_keys[0].size, out.right, out.pairs, &out.right_only_count, exec);
+    out.right_only = Unmatched(right_rows, nr, right_keys[0].size, out.right, out.pairs, &out.right_only_count, exec);
   }
   return out;
 }

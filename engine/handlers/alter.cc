@@ -46,8 +46,7 @@ absl::StatusOr<std::vector<Access>> AlterAccess(const Json& request) {
 }
 
 // A column definition from column_type and column_properties.
-absl::StatusOr<ColumnDef> ParseColumn(const std::string& name, const std::string& type,
-                                      const std::string& properties) {
+absl::StatusOr<ColumnDef> ParseColumn(const std::string& name, const std::string& type, const std::string& properties) {
   Json column = Json::array({name, type});
   for (absl::string_view p : absl::StrSplit(properties, ',', absl::SkipWhitespace())) {
     column.push_back(std::string(absl::StripAsciiWhitespace(p)));
@@ -61,8 +60,8 @@ absl::StatusOr<ColumnDef> ParseColumn(const std::string& name, const std::string
 // strings cross over as their text.
 Json Reinterpret(const ColumnDef& to, const Json& value) {
   if (value.is_null()) return value;
-  if (to.is_string() && !value.is_string()) return Json(value.is_number_float() ? absl::StrCat(value.get<double>())
-                                                                                 : value.dump());
+  if (to.is_string() && !value.is_string())
+    return Json(value.is_number_float() ? absl::StrCat(value.get<double>()) : value.dump());
   if (!to.is_string() && value.is_string()) {
     Json number = Json::parse(value.get<std::string>(), nullptr, /*allow_exceptions=*/false);
     if (!number.is_discarded() && (number.is_number() || number.is_boolean())) return number;
@@ -73,8 +72,7 @@ Json Reinterpret(const ColumnDef& to, const Json& value) {
 // Every row of column `from` (def `from_def`) converted to `to`.
 absl::StatusOr<kernels::Column> ConvertColumn(JobContext& ctx, const kernels::ColumnView& from,
                                               const ColumnDef& from_def, const ColumnDef& to, bool validate) {
-  if (from_def.phys() == to.phys() && from_def.char_width == to.char_width &&
-      (to.nullable || !from_def.nullable)) {
+  if (from_def.phys() == to.phys() && from_def.char_width == to.char_width && (to.nullable || !from_def.nullable)) {
     kernels::Column copy(to.phys(), to.char_width, to.nullable);
     copy.Append(from, ctx.exec);
     return copy;
@@ -98,7 +96,8 @@ absl::StatusOr<kernels::Column> ConvertColumn(JobContext& ctx, const kernels::Co
 }
 
 // A column of `n` rows all holding `text` (a literal of `def`), or null.
-absl::StatusOr<kernels::Column> FilledColumn(JobContext& ctx, const ColumnDef& def, int64_t n, const std::string* text) {
+absl::StatusOr<kernels::Column> FilledColumn(JobContext& ctx, const ColumnDef& def, int64_t n,
+                                             const std::string* text) {
   HostColumn one(def.phys(), def.char_width, def.nullable);
   Json value(nullptr);
   if (text != nullptr) {
@@ -145,7 +144,8 @@ absl::StatusOr<Json> AlterTable(JobContext& ctx, const Json& request) {
   std::string name = old->name();
   const auto find = [&](const std::string& column) -> absl::StatusOr<int> {
     const int c = type.Find(column);
-    if (c < 0) return absl::NotFoundError(absl::StrCat("value: table '", old->name(), "' has no column '", column, "'"));
+    if (c < 0)
+      return absl::NotFoundError(absl::StrCat("value: table '", old->name(), "' has no column '", column, "'"));
     return c;
   };
   if (action == "rename_table") {
@@ -215,14 +215,13 @@ absl::StatusOr<Json> AlterTable(JobContext& ctx, const Json& request) {
     }
     defs[*c] = changed;
   } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "action: expected add_column, delete_column, change_column or rename_table, got '", action, "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("action: expected add_column, delete_column, change_column or rename_table, got '", action, "'"));
   }
   TableType new_type(std::move(defs), type.label());
   if (absl::Status s = ctx.catalog.AddType(new_type).status(); !s.ok()) return s;
   // The table anew: laid out for its new type, then the catalog switched.
-  std::shared_ptr<Table> replacement =
-      MakeTable(ctx, name, new_type, old->layout().kind == Layout::Kind::kReplicated);
+  std::shared_ptr<Table> replacement = MakeTable(ctx, name, new_type, old->layout().kind == Layout::Kind::kReplicated);
   if (absl::Status s = replacement->UpdateMetadata(old->metadata()); !s.ok()) return s;
   if (absl::Status s = replacement->SetSyncPolicy(old->sync_policy()); !s.ok()) return s;
   std::vector<kernels::ColumnView> rows;
@@ -245,8 +244,6 @@ absl::StatusOr<Json> AlterTable(JobContext& ctx, const Json& request) {
 
 }  // namespace
 
-void AddAlterHandlers(HandlerMap* handlers) {
-  (*handlers)["/alter/table"] = Handler{false, AlterAccess, AlterTable};
-}
+void AddAlterHandlers(HandlerMap* handlers) { (*handlers)["/alter/table"] = Handler{false, AlterAccess, AlterTable}; }
 
 }  // namespace engine

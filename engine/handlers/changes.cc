@@ -148,9 +148,8 @@ absl::StatusOr<Json> DeleteRecords(JobContext& ctx, const Json& request) {
         "options.delete_all_records=true)");
   }
   if (absl::Status s = CheckExpressions(**table, expressions, global); !s.ok()) return s;
-  const std::vector<std::string> conditions =
-      FirstMatchConditions(expressions.empty() ? std::vector<std::string>{global} : expressions,
-                           expressions.empty() ? "" : global);
+  const std::vector<std::string> conditions = FirstMatchConditions(
+      expressions.empty() ? std::vector<std::string>{global} : expressions, expressions.empty() ? "" : global);
   const size_t parts = (*table)->distributed() ? (*table)->shards().size() : 1;
   std::vector<Table::RowChange> changes(parts);
   std::vector<std::vector<int64_t>> counts(parts);
@@ -221,8 +220,8 @@ Json LiteralValue(const ColumnDef& def, const std::string& text) {
 // rows being updated, the columns they read, on ctx's device): a literal
 // repeated, a null, or an expression of the old row converted to the
 // column's type.
-absl::StatusOr<kernels::Column> NewColumn(JobContext& ctx, const Table& subset, const ColumnDef& def,
-                                          const NewValue& v, bool expressions) {
+absl::StatusOr<kernels::Column> NewColumn(JobContext& ctx, const Table& subset, const ColumnDef& def, const NewValue& v,
+                                          bool expressions) {
   const int64_t n = subset.rows();
   HostColumn column(def.phys(), def.char_width, def.nullable);
   column.Reserve(n);
@@ -267,7 +266,8 @@ absl::StatusOr<std::vector<HostColumn>> RecordsToInsert(const Json& request, con
   const std::string& encoding = StringField(request, "record_encoding");
   const size_t given = encoding == "json" ? text.size() : BytesListReader(binary).size();
   if (encoding != "binary" && encoding != "json") {
-    return absl::InvalidArgumentError(absl::StrCat("record_encoding: expected 'binary' or 'json', got '", encoding, "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("record_encoding: expected 'binary' or 'json', got '", encoding, "'"));
   }
   if (given == 0) return std::vector<HostColumn>();
   if (given > expressions) {
@@ -427,8 +427,7 @@ absl::StatusOr<Json> UpdateRecords(JobContext& ctx, const Json& request) {
       if (!replaced.ok()) return replaced.status();
       change.deleted_count = static_cast<int64_t>(replaced->size());
       change.deleted = kernels::Buffer(replaced->size() * sizeof(int64_t), part_ctx.exec);
-      kernels::CopyToDevice(change.deleted.data(), replaced->data(), replaced->size() * sizeof(int64_t),
-                            part_ctx.exec);
+      kernels::CopyToDevice(change.deleted.data(), replaced->data(), replaced->size() * sizeof(int64_t), part_ctx.exec);
     }
     kernels::Synchronize(part_ctx.exec);
     return absl::OkStatus();

@@ -204,8 +204,8 @@ kernels::Column NullColumn(const ColumnDef& def, int64_t n, const kernels::Exec&
   }
   kernels::Buffer validity(static_cast<size_t>(n), exec);
   kernels::Fill(validity.data(), 0, static_cast<size_t>(n), exec);
-  return kernels::Column::Adopt(type, def.char_width, true, n, std::move(data), std::move(offsets),
-                                std::move(validity), 0);
+  return kernels::Column::Adopt(type, def.char_width, true, n, std::move(data), std::move(offsets), std::move(validity),
+                                0);
 }
 
 // The columns of `table` that `needed` names ("alias.column"; all when
@@ -337,8 +337,8 @@ absl::StatusOr<JoinKeys> EvaluateKeys(JobContext& ctx, const Relation& left, con
     const ColumnDef& da = a->def;
     const ColumnDef& db = b->def;
     if (da.is_string() != db.is_string()) {
-      return absl::InvalidArgumentError(absl::StrCat(field, ": cannot join ", l, " (", da.type_name(), ") with ", r,
-                                                     " (", db.type_name(), ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": cannot join ", l, " (", da.type_name(), ") with ", r, " (", db.type_name(), ")"));
     }
     if (!da.is_string() && da.phys() != db.phys()) {
       const char* widen = da.is_real() || db.is_real() ? " + 0.0" : " + 0";
@@ -396,9 +396,9 @@ absl::StatusOr<Relation> JoinStep(JobContext& ctx, Relation left, Relation right
       ColumnDef def = from.defs[c];
       def.nullable = def.nullable || nulls;
       kernels::Column column = kernels::Gather(from.views[c], paired.as<int64_t>(), j.pairs, def.nullable, ctx.exec);
-      kernels::Column mine = own_count > 0 ? kernels::Gather(from.views[c], own.as<int64_t>(), own_count,
-                                                             def.nullable, ctx.exec)
-                                           : kernels::Column();
+      kernels::Column mine = own_count > 0
+                                 ? kernels::Gather(from.views[c], own.as<int64_t>(), own_count, def.nullable, ctx.exec)
+                                 : kernels::Column();
       kernels::Column none = other_count > 0 ? NullColumn(def, other_count, ctx.exec) : kernels::Column();
       if (left_side && own_count > 0) column.Append(mine.view(), ctx.exec);
       if (other_count > 0) column.Append(none.view(), ctx.exec);
@@ -441,8 +441,9 @@ void NeededColumns(const Json& names, const TableType& all, std::set<std::string
 }
 
 // The view's columns from column_names.
-absl::StatusOr<std::pair<std::vector<ColumnDef>, std::vector<kernels::Column>>> SelectColumns(
-    JobContext& ctx, Relation& r, const Json& names) {
+absl::StatusOr<std::pair<std::vector<ColumnDef>, std::vector<kernels::Column>>> SelectColumns(JobContext& ctx,
+                                                                                              Relation& r,
+                                                                                              const Json& names) {
   std::vector<ColumnDef> defs;
   std::vector<kernels::Column> columns;
   const TableType type = r.type();
@@ -470,9 +471,8 @@ absl::StatusOr<std::pair<std::vector<ColumnDef>, std::vector<kernels::Column>>> 
     std::tie(entry, name) = SplitAs(entry);
     auto refs = ReferencedColumns(entry, type);
     if (!refs.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", refs.status().message()));
-    const int c = refs->size() == 1 && entry.find_first_of(" +-*/()'\"") == std::string::npos
-                      ? type.Find((*refs)[0])
-                      : -1;
+    const int c =
+        refs->size() == 1 && entry.find_first_of(" +-*/()'\"") == std::string::npos ? type.Find((*refs)[0]) : -1;
     if (c >= 0) {
       add_column(c, name.empty() ? bare(r.defs[c].name) : name);
       continue;
@@ -679,8 +679,8 @@ absl::StatusOr<Json> CreateJoinTable(JobContext& ctx, const Json& request) {
     auto selected = RunJoin(ctx, plan, plan.tables, request["column_names"]);
     if (!selected.ok()) return selected.status();
     count = selected->second.empty() ? 0 : selected->second[0].size();
-    view = std::make_shared<Table>(view_name, TableType(std::move(selected->first), ""), &ctx.device,
-                                   Table::Kind::kView);
+    view =
+        std::make_shared<Table>(view_name, TableType(std::move(selected->first), ""), &ctx.device, Table::Kind::kView);
     view->Replace(std::move(selected->second), ctx.exec).IgnoreError();  // no journal: cannot fail
   } else {
     // Shard by shard, each on its device: a view laid out as the rows are
@@ -688,20 +688,21 @@ absl::StatusOr<Json> CreateJoinTable(JobContext& ctx, const Json& request) {
     const size_t n = plan.tables[0]->shards().size();
     std::vector<std::shared_ptr<Table>> shards(n);
     std::vector<TableType> types(n);
-    absl::Status s = ForEachPart(ctx, *plan.tables[0], [&](JobContext& part_ctx, const Table&, size_t i) -> absl::Status {
-      const std::vector<std::shared_ptr<Table>> parts{plan.tables[0]->shards()[i], plan.tables[1]->shards()[i]};
-      auto selected = RunJoin(part_ctx, plan, parts, request["column_names"]);
-      if (!selected.ok()) return selected.status();
-      types[i] = TableType(std::move(selected->first), "");
-      const int64_t rows = selected->second.empty() ? 0 : selected->second[0].size();
-      kernels::Column positions(kernels::PhysType::kInt64, 0, false);
-      kernels::Buffer first = kernels::RowPositions(static_cast<int64_t>(i) << 40, rows, part_ctx.exec);
-      positions.Append(kernels::ColumnView{kernels::PhysType::kInt64, 0, rows, first.data()}, part_ctx.exec);
-      shards[i] = Table::Shard(view_name, types[i], &part_ctx.device, std::move(selected->second), std::move(positions),
-                               part_ctx.exec);
-      kernels::Synchronize(part_ctx.exec);
-      return absl::OkStatus();
-    });
+    absl::Status s =
+        ForEachPart(ctx, *plan.tables[0], [&](JobContext& part_ctx, const Table&, size_t i) -> absl::Status {
+          const std::vector<std::shared_ptr<Table>> parts{plan.tables[0]->shards()[i], plan.tables[1]->shards()[i]};
+          auto selected = RunJoin(part_ctx, plan, parts, request["column_names"]);
+          if (!selected.ok()) return selected.status();
+          types[i] = TableType(std::move(selected->first), "");
+          const int64_t rows = selected->second.empty() ? 0 : selected->second[0].size();
+          kernels::Column positions(kernels::PhysType::kInt64, 0, false);
+          kernels::Buffer first = kernels::RowPositions(static_cast<int64_t>(i) << 40, rows, part_ctx.exec);
+          positions.Append(kernels::ColumnView{kernels::PhysType::kInt64, 0, rows, first.data()}, part_ctx.exec);
+          shards[i] = Table::Shard(view_name, types[i], &part_ctx.device, std::move(selected->second),
+                                   std::move(positions), part_ctx.exec);
+          kernels::Synchronize(part_ctx.exec);
+          return absl::OkStatus();
+        });
     if (!s.ok()) return s;
     for (const auto& shard : shards) count += shard->rows();
     Layout layout;
@@ -888,10 +889,9 @@ absl::StatusOr<Json> CreateUnion(JobContext& ctx, const Json& request) {
   const std::string& name = StringField(request, "table_name");
   if (absl::Status s = CheckNewName(ctx, name, "table_name"); !s.ok()) return s;
   const std::string mode = absl::AsciiStrToLower(Option(request, "mode", "union_all"));
-  if (mode != "union_all" && mode != "union" && mode != "union_distinct" && mode != "intersect" &&
-      mode != "except") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "options.mode: expected union_all, union, union_distinct, intersect or except, got '", mode, "'"));
+  if (mode != "union_all" && mode != "union" && mode != "union_distinct" && mode != "intersect" && mode != "except") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.mode: expected union_all, union, union_distinct, intersect or except, got '", mode, "'"));
   }
   const Json& names = request["table_names"];
   const Json& inputs = request["input_column_names"];
@@ -914,8 +914,8 @@ absl::StatusOr<Json> CreateUnion(JobContext& ctx, const Json& request) {
     auto selected = SelectColumns(ctx, rows, inputs[i]);
     if (!selected.ok()) {
       return absl::Status(selected.status().code(),
-                          absl::StrCat("input_column_names[", i, "]", selected.status().message().substr(
-                                                                           std::string("column_names").size())));
+                          absl::StrCat("input_column_names[", i, "]",
+                                       selected.status().message().substr(std::string("column_names").size())));
     }
     if (!defs.empty() && selected->first.size() != defs[0].size()) {
       return absl::InvalidArgumentError(absl::StrCat("input_column_names[", i, "]: ", selected->first.size(),
@@ -970,7 +970,8 @@ absl::StatusOr<Json> CreateUnion(JobContext& ctx, const Json& request) {
       // the least and greatest source per group.
       std::vector<int32_t> source;
       source.reserve(static_cast<size_t>(total));
-      for (size_t i = 0; i < sizes.size(); ++i) source.insert(source.end(), static_cast<size_t>(sizes[i]), static_cast<int32_t>(i));
+      for (size_t i = 0; i < sizes.size(); ++i)
+        source.insert(source.end(), static_cast<size_t>(sizes[i]), static_cast<int32_t>(i));
       kernels::Buffer source_dev(source.size() * sizeof(int32_t), ctx.exec);
       kernels::CopyToDevice(source_dev.data(), source.data(), source.size() * sizeof(int32_t), ctx.exec);
       const kernels::ColumnView source_view{kernels::PhysType::kInt32, 0, total, source_dev.data()};
@@ -983,8 +984,8 @@ absl::StatusOr<Json> CreateUnion(JobContext& ctx, const Json& request) {
       kernels::CopyToHostSync(seen.data(), inputs_seen.view().data, seen.size() * sizeof(int64_t), ctx.exec);
       for (int64_t g = 0; g < groups.count; ++g) {
         const bool in_first = lo[g] == 0;
-        const bool wanted = mode == "intersect" ? in_first && seen[g] == static_cast<int64_t>(sizes.size())
-                                                : in_first && seen[g] == 1;
+        const bool wanted =
+            mode == "intersect" ? in_first && seen[g] == static_cast<int64_t>(sizes.size()) : in_first && seen[g] == 1;
         if (wanted) keep.push_back(firsts[g]);
       }
     }

@@ -98,8 +98,8 @@ absl::Status InsertWithKey(JobContext& ctx, Table& table, const std::vector<kern
   for (const auto& [a, b] : JoinPairs(keys, keys, ctx.exec)) {
     if (a >= b) continue;
     if (policy == ExistingKey::kError) {
-      return absl::InvalidArgumentError(absl::StrCat("list[", b, "]: primary key ", KeyText(type, key, rows, b, ctx.exec),
-                                                     " is also the key of list[", a, "]"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "list[", b, "]: primary key ", KeyText(type, key, rows, b, ctx.exec), " is also the key of list[", a, "]"));
     }
     keep[policy == ExistingKey::kIgnore ? b : a] = 0;
   }
@@ -162,8 +162,9 @@ absl::Status InsertWithKey(JobContext& ctx, Table& table, const std::vector<kern
       kernels::CopyToDevice(records.data(), from.data(), from.size() * sizeof(int64_t), part_ctx.exec);
       std::vector<kernels::ColumnView> sources;
       for (int c : others) sources.push_back(rows[c]);
-      const std::vector<kernels::Column> local =
-          &part_ctx.device == &ctx.device ? std::vector<kernels::Column>() : CopyColumns(sources, type, others, part_ctx.exec);
+      const std::vector<kernels::Column> local = &part_ctx.device == &ctx.device
+                                                     ? std::vector<kernels::Column>()
+                                                     : CopyColumns(sources, type, others, part_ctx.exec);
       change.columns = others;
       for (size_t i = 0; i < others.size(); ++i) {
         const kernels::ColumnView src = local.empty() ? sources[i] : local[i].view();

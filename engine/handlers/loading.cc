@@ -279,17 +279,19 @@ absl::StatusOr<TableType> WithKeys(const TableType& type, const std::vector<std:
 // columns themselves (ToDevice), otherwise copies. An append copies from the
 // host columns once (DeviceViews). A table with a primary key takes them as
 // InsertWithKey does (`existing`); `inserted` and `updated` count the rows.
-absl::Status Store(JobContext& ctx, Table& table, std::vector<HostColumn>* columns, bool replace,
-                   ExistingKey existing, int64_t* inserted, int64_t* updated) {
+absl::Status Store(JobContext& ctx, Table& table, std::vector<HostColumn>* columns, bool replace, ExistingKey existing,
+                   int64_t* inserted, int64_t* updated) {
   std::vector<kernels::Column> staged;
   *inserted = columns->empty() ? 0 : (*columns)[0].size;
   *updated = 0;
   if (!PrimaryKey(table.type()).empty()) {
-    if (!replace) return InsertWithKey(ctx, table, DeviceViews(*columns, ctx.exec, &staged), existing, inserted, updated);
+    if (!replace)
+      return InsertWithKey(ctx, table, DeviceViews(*columns, ctx.exec, &staged), existing, inserted, updated);
     // The rows with their keys checked in a table of their own, which then
     // becomes the content.
     Table fresh("", table.type(), &ctx.device, Table::Kind::kView);
-    if (absl::Status s = InsertWithKey(ctx, fresh, DeviceViews(*columns, ctx.exec, &staged), existing, inserted, updated);
+    if (absl::Status s =
+            InsertWithKey(ctx, fresh, DeviceViews(*columns, ctx.exec, &staged), existing, inserted, updated);
         !s.ok()) {
       return s;
     }
@@ -410,8 +412,8 @@ absl::StatusOr<Json> Load(JobContext& ctx, const Json& request, std::vector<Sour
       }
     }
     if (records.rows > 0 || plan->truncate_table) {
-      if (absl::Status s = Store(ctx, *table, &records.columns, plan->truncate_table, plan->existing_key, &inserted,
-                                 &updated);
+      if (absl::Status s =
+              Store(ctx, *table, &records.columns, plan->truncate_table, plan->existing_key, &inserted, &updated);
           !s.ok()) {
         return s;
       }

@@ -94,7 +94,8 @@ absl::StatusOr<Json> InsertRecords(JobContext& ctx, const Json& request) {
   if (!*dry_run && count > 0) {
     std::vector<kernels::Column> staged;
     const ExistingKey policy = *upsert ? ExistingKey::kUpdate : *ignore ? ExistingKey::kIgnore : ExistingKey::kError;
-    if (absl::Status s = InsertWithKey(ctx, **table, DeviceViews(columns, ctx.exec, &staged), policy, &inserted, &updated);
+    if (absl::Status s =
+            InsertWithKey(ctx, **table, DeviceViews(columns, ctx.exec, &staged), policy, &inserted, &updated);
         !s.ok()) {
       return s;
     }
@@ -103,10 +104,8 @@ absl::StatusOr<Json> InsertRecords(JobContext& ctx, const Json& request) {
   if (*return_ids) {
     for (int64_t i = 0; i < inserted; ++i) record_ids.push_back(absl::StrCat(first_row + i));
   }
-  return Json{{"record_ids", record_ids},
-              {"count_inserted", inserted},
-              {"count_updated", updated},
-              {"info", Json::object()}};
+  return Json{
+      {"record_ids", record_ids}, {"count_inserted", inserted}, {"count_updated", updated}, {"info", Json::object()}};
 }
 
 // Defaults of /insert/records/random, as Kinetica documents them.

@@ -62,8 +62,7 @@ absl::StatusOr<std::vector<int64_t>> ParseRanks(const ParsedBody& body, size_t b
   for (size_t i = 0; i < ranks.size(); ++i) {
     ranks[i] = static_cast<int64_t>(GetU64(body.blobs[blob].data() + i * 8));
     if (ranks[i] < 0 || ranks[i] >= rows) {
-      return absl::DataLossError(
-          absl::StrCat("a change of table '", name, "' names row ", ranks[i], " of ", rows));
+      return absl::DataLossError(absl::StrCat("a change of table '", name, "' names row ", ranks[i], " of ", rows));
     }
   }
   return ranks;
@@ -248,7 +247,8 @@ absl::Status RecoveryState::Apply(uint32_t kind, const ParsedBody& body) {
     case kDelete:
     case kUpdate: {
       if (unavailable.count(qualified) != 0) return absl::OkStatus();
-      if (table == tables.end()) return absl::DataLossError(absl::StrCat("a change of table '", name, "', not created"));
+      if (table == tables.end())
+        return absl::DataLossError(absl::StrCat("a change of table '", name, "', not created"));
       std::vector<HostColumn>& columns = table->second.columns;
       const int64_t rows = columns.empty() ? 0 : columns[0].size;
       auto ranks = ParseRanks(body, 0, rows, name);
@@ -278,8 +278,8 @@ absl::Status RecoveryState::Apply(uint32_t kind, const ParsedBody& body) {
         size_t next = deletes_too ? 2 : 1;
         if (absl::Status s = AppendRows(m.at("columns"), body.blobs, &next, &values); !s.ok()) return s;
         if (!values.empty() && values[0].size != static_cast<int64_t>(ranks->size())) {
-          return absl::DataLossError(absl::StrCat("an update of table '", name, "' has ", values[0].size,
-                                                  " rows for ", ranks->size(), " row numbers"));
+          return absl::DataLossError(absl::StrCat("an update of table '", name, "' has ", values[0].size, " rows for ",
+                                                  ranks->size(), " row numbers"));
         }
       }
       // Each row: as it was, its new value (kUpdate) or gone (kDelete, -2).
@@ -301,7 +301,8 @@ absl::Status RecoveryState::Apply(uint32_t kind, const ParsedBody& body) {
       return absl::OkStatus();
     }
     case kRedefine: {
-      if (table == tables.end()) return absl::DataLossError(absl::StrCat("a redefinition of table '", name, "', not created"));
+      if (table == tables.end())
+        return absl::DataLossError(absl::StrCat("a redefinition of table '", name, "', not created"));
       auto type = TypeFromJson(m.at("type"));
       if (!type.ok()) return type.status();
       const std::string new_name = m.at("new_name").get<std::string>();

@@ -26,7 +26,14 @@ namespace engine {
 
 struct JournalChange {
   enum class Kind {
-    kAddType, kAddSchema, kDropSchema, kAddTable, kDropTable, kAppend, kReplace, kMetadata,
+    kAddType,
+    kAddSchema,
+    kDropSchema,
+    kAddTable,
+    kDropTable,
+    kAppend,
+    kReplace,
+    kMetadata,
     kSyncPolicy,  // the table's (or, for name "*", the server's) sync level becomes sync_policy
     kDelete,      // the rows at `ranks` go
     kUpdate,      // the rows at `ranks` take in `columns` the values of `rows` (one row per rank, in that order)

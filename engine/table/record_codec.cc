@@ -107,7 +107,6 @@ absl::Status DecodeAvroValue(const ColumnDef& def, const DecodeOptions& options,
   return absl::InternalError("unknown column kind");
 }
 
-
 // A float as its shortest decimal form, so 0.1f prints as 0.1.
 double ShortestFloat(float f) {
   if (!std::isfinite(f)) return f;
@@ -266,8 +265,7 @@ class ColumnSink {
 
 }  // namespace
 
-absl::Status DecodeJsonValue(const ColumnDef& def, const DecodeOptions& options, const Json& v,
-                             HostColumn* column) {
+absl::Status DecodeJsonValue(const ColumnDef& def, const DecodeOptions& options, const Json& v, HostColumn* column) {
   if (v.is_null()) {
     if (!def.nullable) return absl::InvalidArgumentError("null in a column that is not nullable");
     column->AppendNull();

@@ -181,8 +181,8 @@ class Table {
   struct Rebuilt {
     std::vector<kernels::Column> columns;
     kernels::Column positions{kernels::PhysType::kInt64, 0, false};
-    bool moved = false;  // rows went: `positions` replaces the part's
-    bool same = false;   // no change: the part keeps its columns
+    bool moved = false;      // rows went: `positions` replaces the part's
+    bool same = false;       // no change: the part keeps its columns
     std::vector<bool> kept;  // per column: unchanged, the part keeps its own
   };
   Rebuilt Rebuild(const RowChange& change, const kernels::Exec& exec) const;

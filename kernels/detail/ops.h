@@ -124,8 +124,7 @@ class Ops : public AnalyticsOps {
                          const Exec& exec) const = 0;
   // out[idx[i]] = value; out[idx[i]] = first + i.
   virtual void ScatterByte(const int64_t* idx, int64_t n, uint8_t value, uint8_t* out, const Exec& exec) const = 0;
-  virtual void ScatterPositions(const int64_t* idx, int64_t n, int64_t first, int64_t* out,
-                                const Exec& exec) const = 0;
+  virtual void ScatterPositions(const int64_t* idx, int64_t n, int64_t first, int64_t* out, const Exec& exec) const = 0;
   virtual void RandomValidity(int64_t n, const RandomSpec& spec, uint8_t* validity,
                               const Exec& exec) const = 0;
   virtual void RandomFixed(PhysType type, int32_t width, int64_t n, const RandomSpec& spec,

@@ -59,12 +59,14 @@ TEST_P(JoinTest, MatchesNestedLoopsOnTwoKeysWithNullsDuplicatesAndStrings) {
       }
     }
   }
-  for (int64_t i = 0; i < 3000; ++i) if (!lm[i]) expected.left_only.push_back(i);
-  for (int64_t j = 0; j < 700; ++j) if (!rm[j]) expected.right_only.push_back(j);
+  for (int64_t i = 0; i < 3000; ++i)
+    if (!lm[i]) expected.left_only.push_back(i);
+  for (int64_t j = 0; j < 700; ++j)
+    if (!rm[j]) expected.right_only.push_back(j);
   ASSERT_GT(expected.pairs.size(), 1000u);
   for (JoinKind kind : {JoinKind::kInner, JoinKind::kLeft, JoinKind::kRight, JoinKind::kFull}) {
-    const Rows got = PairsOf(HashJoin({a.view(), b.view()}, nullptr, 3000, {c.view(), d.view()}, nullptr, 700, kind, exec_),
-                            exec_);
+    const Rows got =
+        PairsOf(HashJoin({a.view(), b.view()}, nullptr, 3000, {c.view(), d.view()}, nullptr, 700, kind, exec_), exec_);
     EXPECT_EQ(got.pairs, expected.pairs);
     const bool left = kind == JoinKind::kLeft || kind == JoinKind::kFull;
     const bool right = kind == JoinKind::kRight || kind == JoinKind::kFull;
@@ -72,9 +74,8 @@ TEST_P(JoinTest, MatchesNestedLoopsOnTwoKeysWithNullsDuplicatesAndStrings) {
     EXPECT_EQ(got.right_only, right ? expected.right_only : std::vector<int64_t>{});
   }
   // The sides swapped (the build side is then the left one): the same pairs.
-  const Rows swapped =
-      PairsOf(HashJoin({c.view(), d.view()}, nullptr, 700, {a.view(), b.view()}, nullptr, 3000, JoinKind::kFull, exec_),
-             exec_);
+  const Rows swapped = PairsOf(
+      HashJoin({c.view(), d.view()}, nullptr, 700, {a.view(), b.view()}, nullptr, 3000, JoinKind::kFull, exec_), exec_);
   std::vector<Pair> back;
   for (const Pair& p : swapped.pairs) back.emplace_back(p.second, p.first);
   std::sort(back.begin(), back.end());
@@ -94,7 +95,8 @@ TEST_P(JoinTest, RowListsEmptySidesAndFloats) {
   EXPECT_EQ(got.right_only, (std::vector<int64_t>{3}));
   // An empty side.
   const Column none = Dev(Numbers(std::vector<double>{}));
-  const Rows empty = PairsOf(HashJoin({l.view()}, nullptr, 5, {none.view()}, nullptr, 0, JoinKind::kLeft, exec_), exec_);
+  const Rows empty =
+      PairsOf(HashJoin({l.view()}, nullptr, 5, {none.view()}, nullptr, 0, JoinKind::kLeft, exec_), exec_);
   EXPECT_TRUE(empty.pairs.empty());
   EXPECT_EQ(empty.left_only, (std::vector<int64_t>{0, 1, 2, 3, 4}));
 }

@@ -126,14 +126,27 @@ TEST(ApiSchemaTest, ResponseNamesAreTheSpecList) {
   // The spec's list omits filter_by_list_response, which /filter/bylist needs,
   // and the endpoints Kinetica's clients reach for beyond the spec (their
   // records as the client's schemas have them).
-  for (const char* beyond :
-       {"filter_by_list_response", "show_types_response", "create_schema_response", "show_schema_response",
-        "has_schema_response", "drop_schema_response", "insert_records_from_payload_response",
-        "insert_records_from_files_response", "get_records_from_collection_response",
-        "export_records_to_files_response", "show_table_metadata_response", "clear_tables_response",
-        "alter_table_metadata_response", "filter_by_string_response", "filter_by_value_response",
-        "filter_by_table_response", "aggregate_statistics_by_range_response", "alter_wal_response",
-        "show_wal_response", "create_projection_response", "create_union_response"}) {
+  for (const char* beyond : {"filter_by_list_response",
+                             "show_types_response",
+                             "create_schema_response",
+                             "show_schema_response",
+                             "has_schema_response",
+                             "drop_schema_response",
+                             "insert_records_from_payload_response",
+                             "insert_records_from_files_response",
+                             "get_records_from_collection_response",
+                             "export_records_to_files_response",
+                             "show_table_metadata_response",
+                             "clear_tables_response",
+                             "alter_table_metadata_response",
+                             "filter_by_string_response",
+                             "filter_by_value_response",
+                             "filter_by_table_response",
+                             "aggregate_statistics_by_range_response",
+                             "alter_wal_response",
+                             "show_wal_response",
+                             "create_projection_response",
+                             "create_union_response"}) {
     EXPECT_EQ(registered.erase(beyond), 1u) << beyond;
   }
   EXPECT_EQ(registered, std::set<std::string>(spec.begin(), spec.end()));

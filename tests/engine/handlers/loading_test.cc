@@ -97,8 +97,8 @@ TEST_F(LoadingTest, PrimaryKeysAreEnforced) {
   EXPECT_EQ(Error("/insert/records/frompayload", Payload("keyed", "a,b\n5,z\n5,w\n")),
             "list[1]: primary key (a=5) is also the key of list[0]");
   EXPECT_EQ(Records("keyed"), (std::vector<std::string>{R"({"a":1,"b":"x"})", R"({"a":2,"b":"y"})"}));
-  Json r = Run("/insert/records/frompayload",
-               Payload("keyed", "a,b\n3,z\n2,w\n2,v\n", {{"update_on_existing_pk", "true"}}));
+  Json r =
+      Run("/insert/records/frompayload", Payload("keyed", "a,b\n3,z\n2,w\n2,v\n", {{"update_on_existing_pk", "true"}}));
   EXPECT_EQ(r["count_inserted"], 1);
   EXPECT_EQ(r["count_updated"], 1);
   r = Run("/insert/records/frompayload", Payload("keyed", "a,b\n1,q\n4,u\n", {{"ignore_existing_pk", "true"}}));
@@ -106,8 +106,7 @@ TEST_F(LoadingTest, PrimaryKeysAreEnforced) {
   EXPECT_EQ(Records("keyed"), (std::vector<std::string>{R"({"a":1,"b":"x"})", R"({"a":2,"b":"v"})",
                                                         R"({"a":3,"b":"z"})", R"({"a":4,"b":"u"})"}));
   // truncate_table with keys: the new rows' own keys are checked.
-  EXPECT_EQ(Error("/insert/records/frompayload",
-                  Payload("keyed", "a,b\n7,z\n7,w\n", {{"truncate_table", "true"}})),
+  EXPECT_EQ(Error("/insert/records/frompayload", Payload("keyed", "a,b\n7,z\n7,w\n", {{"truncate_table", "true"}})),
             "list[1]: primary key (a=7) is also the key of list[0]");
   EXPECT_EQ(Records("keyed").size(), 4u);
   Run("/insert/records/frompayload", Payload("keyed", "a,b\n7,z\n", {{"truncate_table", "true"}}));

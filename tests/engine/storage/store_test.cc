@@ -415,17 +415,16 @@ TEST(EngineStorageTest, DeletesUpdatesAndAlterationsSurviveARestartOnAnotherDevi
       ASSERT_EQ(Insert(*engine, t, 0, 60).state, JobState::kDone);
       ASSERT_EQ(Insert(*engine, t, 60, 40).state, JobState::kDone);
       MustRun(*engine, "/delete/records", {{"table_name", t}, {"expressions", {"id % 3 = 0", "id > 95"}}});
-      MustRun(*engine, "/update/records", {{"table_name", t},
-                                           {"expressions", {"id < 20"}},
-                                           {"new_values_maps", {{{"s", "upd"}}}}});
+      MustRun(*engine, "/update/records",
+              {{"table_name", t}, {"expressions", {"id < 20"}}, {"new_values_maps", {{{"s", "upd"}}}}});
     }
     // The key of row 22 taken by row 23, which replaces it.
-    MustRun(*engine, "/update/records", {{"table_name", "keyed"},
-                                         {"expressions", {"id = 23"}},
-                                         {"new_values_maps", {{{"id", "22"}}}},
-                                         {"options", {{"update_on_existing_pk", "true"}}}});
-    MustRun(*engine, "/alter/table",
-            {{"table_name", "spread"}, {"action", "rename_table"}, {"value", "renamed"}});
+    MustRun(*engine, "/update/records",
+            {{"table_name", "keyed"},
+             {"expressions", {"id = 23"}},
+             {"new_values_maps", {{{"id", "22"}}}},
+             {"options", {{"update_on_existing_pk", "true"}}}});
+    MustRun(*engine, "/alter/table", {{"table_name", "spread"}, {"action", "rename_table"}, {"value", "renamed"}});
     for (int64_t i = 0; i < 96; ++i) {
       if (i % 3 != 0) expected.emplace_back(i, i < 20 ? "upd" : absl::StrCat("v", i));
     }
