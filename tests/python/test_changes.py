@@ -22,6 +22,9 @@ the whole table (get_records) must equal a pandas DataFrame changed the same way
   an int to a long and a double to a string and renaming it, a change refused by
   validate_change_column (and accepted with nulls without it), delete_column, rename_table; the
   table keeps its key (an insert of an existing key still fails) and takes inserts of its new type;
+- eight clients at once, each inserting, updating, upserting and deleting rows of its own key
+  range of one keyed table while two others read it: every call answers, and the table ends as
+  the clients' changes say;
 - a restart of each server after a kill (its log replayed) gives back the same rows.
 
 Needs gpudb, pandas, grpcio, grpcio-tools. Exit status 0 means pass.
@@ -253,6 +256,65 @@ def same_frame(table, ref, what):
         next((q for p, q in zip(a, b) if p != q), None)))
 
 
+def concurrent_steps(url, gpudb, devices):
+    """Eight writers on their own key ranges of one table, two readers; the final table is checked."""
+    import threading
+    db = gpudb.GPUdb(host=url)
+    gpudb.GPUdbTable(COLUMNS, name="busy", db=db)
+    errors = []
+    done = threading.Event()
+
+    def writer(c):
+        try:
+            mine = gpudb.GPUdb(host=url)
+            t = gpudb.GPUdbTable(None, name="busy", db=mine)
+            base = c * 10000
+            rows = [[base + i, c % 7, "w%d" % c, float(i), "t"] for i in range(300)]
+            for b in range(0, 300, 50):
+                t.insert_records(rows[b:b + 50])
+            for step in range(5):
+                r = mine.update_records("busy", ["id >= %d and id < %d and id %% 2 = 0" % (base, base + 300)],
+                                        [{"x": "x + 1"}], options={"use_expressions_in_new_values_maps": "true"})
+                if r["count_updated"] != 150:
+                    errors.append("client %d update %d: %r" % (c, step, r.get("count_updated")))
+            r = mine.delete_records("busy", ["id >= %d and id < %d" % (base + 200, base + 300)])
+            if r["count_deleted"] != 100:
+                errors.append("client %d delete: %r" % (c, r.get("count_deleted")))
+            t.insert_records([[base + 1, c % 7, "up", -1.0, "u"]], options={"update_on_existing_pk": "true"})
+        except Exception as e:  # noqa: BLE001
+            errors.append("client %d: %s" % (c, e))
+
+    def reader():
+        mine = gpudb.GPUdb(host=url)
+        while not done.is_set():
+            r = mine.aggregate_statistics("busy", "x", "count")
+            if r["status_info"]["status"] != "OK":
+                errors.append("reader: %s" % r["status_info"]["message"])
+
+    writers = [threading.Thread(target=writer, args=(c,)) for c in range(8)]
+    readers = [threading.Thread(target=reader) for _ in range(2)]
+    for t in writers + readers:
+        t.start()
+    for t in writers:
+        t.join(120)
+    done.set()
+    for t in readers:
+        t.join(30)
+    check(not errors, "%s concurrent changes: %s" % (devices, errors[:3]))
+    import pandas as pd
+    want = []
+    for c in range(8):
+        base = c * 10000
+        for i in range(200):
+            x = float(i) + (5 if i % 2 == 0 else 0)
+            row = [base + i, c % 7, "w%d" % c, x, "t"]
+            if i == 1:
+                row = [base + 1, c % 7, "up", -1.0, "u"]
+            want.append(row)
+    same(gpudb.GPUdbTable(None, name="busy", db=db), pd.DataFrame(want, columns=[c[0] for c in COLUMNS]),
+         devices + " busy after concurrent changes")
+
+
 def run(binary, work, pb, rpc):
     import gpudb
     servers = []
@@ -269,6 +331,7 @@ def run(binary, work, pb, rpc):
                 "copies": steps(db, gpudb, "copies", PLAIN, {"is_replicated": "true"}, False),
             }
             altered = alter_steps(db, gpudb, devices)
+            concurrent_steps("http://127.0.0.1:%d" % server.http_port, gpudb, devices)
             fails(lambda: db.filter("plain", "plain_view", "k = 1") and db.delete_records("plain_view", ["k = 1"]),
                   ["table_name", "view"], devices + ": a delete from a view")
             server.kill()  # no checkpoint at exit: the restart replays the log's changes
