@@ -115,11 +115,11 @@ def steps(db, gpudb, name, columns, options, keyed):
     check(r["count_deleted"] == int((first | second | third).sum()), "%s: count_deleted" % name)
     ref = ref[~(first | second | third)]
     same(table, ref, name + " after delete")
-    r = db.delete_records(name, ["id < 0"])
+    r = table.delete_records(["id < 0"])  # GPUdbTable's own method
     check(r["count_deleted"] == 0, "%s: a delete of nothing deleted %r" % (name, r["count_deleted"]))
 
     # Updates: a literal, a null, an expression of the old row; two expressions.
-    r = db.update_records(name, ["k = 1", "k = 2 or k = 1"], [{"tag": "one", "x": None}, {"s": "two"}])
+    r = table.update_records(["k = 1", "k = 2 or k = 1"], [{"tag": "one", "x": None}, {"s": "two"}])
     one, two = ref["k"] == 1, (ref["k"] == 2)
     check(r["counts_updated"] == [int(one.sum()), int(two.sum())], "%s: counts_updated %r" % (name, r["counts_updated"]))
     ref = ref.copy()
@@ -224,7 +224,7 @@ def alter_steps(db, gpudb, devices):
     ok(db.alter_table("altered", "change_column", "s", options={
         "column_type": "int", "column_properties": "nullable", "validate_change_column": "false"}),
        "change_column to int without validation")
-    ok(db.alter_table("altered", "delete_column", "tag"), "delete_column")
+    ok(gpudb.GPUdbTable(None, name="altered", db=db).alter_table("delete_column", "tag"), "delete_column")
     fails(lambda: db.alter_table("altered", "delete_column", "nope"), ["value", "nope"], devices + ": no such column")
     fails(lambda: db.alter_table("altered", "drop_everything", ""), ["action"], devices + ": an unknown action")
     ok(db.alter_table("altered", "rename_table", "altered2"), "rename_table")

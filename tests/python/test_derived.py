@@ -26,7 +26,8 @@ char16, sharded by id) and an empty table. DuckDB gets the same rows. Then each 
 - /create/projection with expressions, a filter, order_by and limit, of a table and of a join
   view; persisted with a shard key (a table: inserts go in) and not (a view);
 - /create/union of orders and customers as union_all, union, intersect and except, over columns
-  of different types (int with int, char16 with string, double with int).
+  of different types (int with int, char16 with string, double with int);
+- the same through GPUdbTable's own methods (create_join_table, create_projection, create_union).
 
 Needs gpudb, duckdb, pandas, grpcio, grpcio-tools. Exit status 0 means pass.
 """
@@ -186,6 +187,24 @@ def check_projections_and_unions(db, gpudb, con, devices):
     check(status == "ERROR" and message.startswith("options.mode"), "%s: union mode error %r" % (devices, message))
 
 
+def check_high_level(db, gpudb, con, devices):
+    """The same through GPUdbTable's own methods, which return tables of their results."""
+    j = gpudb.GPUdbTable.create_join_table(db, "hl_join", ["orders as o", "customers as c"], ["o.oid", "c.name"],
+                                           ["o.cust = c.id", "o.amount < 100"])
+    want = con.execute("select count(*) from orders o join customers c on o.cust = c.id "
+                       "where o.amount < 100").fetchone()[0]
+    check(j.size() == want, "%s: GPUdbTable.create_join_table: %d rows, DuckDB %d" % (devices, j.size(), want))
+    orders = gpudb.GPUdbTable(None, name="orders", db=db)
+    p = orders.create_projection(["oid", "amount"], options={"expression": "amount > 990"},
+                                 projection_name="hl_projection")
+    want = con.execute("select count(*) from orders where amount > 990").fetchone()[0]
+    check(p.size() == want, "%s: GPUdbTable.create_projection: %d rows, DuckDB %d" % (devices, p.size(), want))
+    u = gpudb.GPUdbTable.create_union(db, "hl_union", ["orders", "customers"], [["region"], ["region"]], ["region"],
+                                      options={"mode": "union"})
+    want = con.execute("select count(*) from (select region from orders union select region from customers)").fetchone()[0]
+    check(u.size() == want, "%s: GPUdbTable.create_union: %d rows, DuckDB %d" % (devices, u.size(), want))
+
+
 def run(binary, work, pb, rpc):
     import duckdb
     import gpudb
@@ -265,6 +284,7 @@ def run(binary, work, pb, rpc):
                 status, message = answer(r)
                 check(status == "ERROR" and message.startswith(field), "%s: %r gave %r" % (devices, tables, message))
             check_projections_and_unions(db, gpudb, con, devices)
+            check_high_level(db, gpudb, con, devices)
             status, message = answer(db.create_join_table("j_left", ["orders"], ["oid"], []))
             check(status == "ERROR" and "join_table_name" in message, "%s: an existing join name: %r" % (devices, message))
             server.stop()
