@@ -5,7 +5,8 @@
 //                   long, float, double, string, ...), column_properties
 //                   ("char16,nullable"), column_default_value (every row's
 //                   value; without it the rows hold null, so the column must
-//                   be nullable), or copy_values_from_column.
+//                   be nullable), add_column_expression (an expression of
+//                   each row's columns) or copy_values_from_column.
 //   delete_column   value: the column's name.
 //   change_column   value: the column's name; options.column_type and
 //                   column_properties (the column's new type; unchanged
@@ -26,6 +27,7 @@
 #include "absl/strings/str_split.h"
 #include "engine/handlers/registry.h"
 #include "engine/handlers/request.h"
+#include "engine/handlers/rows.h"
 #include "engine/handlers/shards.h"
 #include "engine/table/host_column.h"
 #include "engine/table/names.h"
@@ -162,7 +164,11 @@ absl::StatusOr<Json> AlterTable(JobContext& ctx, const Json& request) {
     if (!def.ok()) return def.status();
     for (size_t c = 0; c < defs.size(); ++c) columns.push_back(keep(c));
     absl::StatusOr<kernels::Column> added;
-    if (const std::string from = Option(request, "copy_values_from_column"); !from.empty()) {
+    if (const std::string e = Option(request, "add_column_expression"); !e.empty()) {
+      auto values = EvaluateRows(ctx, *local, e, "options.add_column_expression");
+      if (!values.ok()) return values.status();
+      added = ConvertColumn(ctx, values->view, values->def, *def, true);
+    } else if (const std::string from = Option(request, "copy_values_from_column"); !from.empty()) {
       const int c = type.Find(from);
       if (c < 0) return absl::NotFoundError(absl::StrCat("options.copy_values_from_column: no column '", from, "'"));
       added = ConvertColumn(ctx, views[c], defs[c], *def, true);

@@ -211,6 +211,13 @@ def alter_steps(db, gpudb, devices):
     ok(db.alter_table("altered", "add_column", "note", options={"column_type": "string",
                                                                 "column_properties": "char16,nullable"}),
        "add_column without one")
+    ok(db.alter_table("altered", "add_column", "twice", options={"column_type": "long",
+                                                                  "add_column_expression": "id * 2 + k"}),
+       "add_column from an expression")
+    bad = [r for r in gpudb.GPUdbTable(None, name="altered", db=db).get_records(0, 100000)
+           if r["twice"] != r["id"] * 2 + r["k"]]
+    check(not bad, "%s: add_column_expression gave %r" % (devices, bad[:2]))
+    ok(db.alter_table("altered", "delete_column", "twice"), "delete_column of it")
     fails(lambda: db.alter_table("altered", "add_column", "m", options={"column_type": "int"}),
           ["options.column_default_value", "'m'"], devices + ": a column without a value")
     ok(db.alter_table("altered", "change_column", "x", options={"column_type": "string",
