@@ -221,8 +221,13 @@ absl::StatusOr<Json> InsertRecordsRandom(JobContext& ctx, const Json& request) {
     // Progress over the draw and the final append (counted as a tenth).
     if (absl::Status s = ctx.checkpoint(done * 9, count * 10); !s.ok()) return s;
   }
-  if (absl::Status s = (*table)->Append(Views(staged), ctx.exec); !s.ok()) return s;
-  return Json{{"table_name", (*table)->name()}, {"count", count}, {"info", Json::object()}};
+  // A table with a primary key keeps it: rows whose key is drawn again, or
+  // is held already, are not inserted.
+  int64_t inserted = 0, updated = 0;
+  if (absl::Status s = InsertWithKey(ctx, **table, Views(staged), ExistingKey::kIgnore, &inserted, &updated); !s.ok()) {
+    return s;
+  }
+  return Json{{"table_name", (*table)->name()}, {"count", inserted}, {"info", Json::object()}};
 }
 
 // The option a request's sort keys came from (as RequestedOrder reads

@@ -574,6 +574,23 @@ TEST_F(AnalyticsTest, GroupByWithoutKeys) {
   }
 }
 
+// Random rows into a table with a primary key: keys drawn twice (or held
+// already) are left out, and the count says how many went in.
+TEST_F(AnalyticsTest, RandomRowsKeepAPrimaryKey) {
+  Run("/create/table", Json{{"table_name", "keyed"}, {"type_id", R"([["k","int","primary_key"],["v","double"]])"}});
+  const Json options = {{"k", {{"min", 0}, {"max", 999}}}};
+  const Json first = Run("/insert/records/random", Json{{"table_name", "keyed"}, {"count", 3000}, {"options", options}});
+  const Json second = Run("/insert/records/random", Json{{"table_name", "keyed"}, {"count", 3000}, {"options", options}});
+  ASSERT_FALSE(HasFailure());
+  const int64_t inserted = first["count"].get<int64_t>() + second["count"].get<int64_t>();
+  EXPECT_LE(inserted, 1000);
+  EXPECT_GT(first["count"].get<int64_t>(), 900);  // 3000 draws of 1000 keys miss few
+  const Json stats = Run("/aggregate/statistics", Json{{"table_name", "keyed"}, {"column_name", "k"},
+                                                       {"stats", "count,cardinality"}});
+  EXPECT_EQ(stats["stats"]["count"], inserted);
+  EXPECT_EQ(stats["stats"]["cardinality"], inserted);
+}
+
 // About a million groups: random rows made on the device, read back, grouped
 // by the engine and by the reference.
 TEST_F(AnalyticsTest, GroupByMillionGroups) {
