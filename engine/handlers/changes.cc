@@ -81,7 +81,7 @@ std::vector<std::string> Strings(const Json& list) {
 // The rows of `part` each condition chooses, as one ascending list (they
 // are disjoint), and how many each chose.
 struct Chosen {
-  kernels::Buffer rows;
+  kernels::Buffer rows;  // with several conditions; with one, sets[0] has them
   int64_t count = 0;
   std::vector<int64_t> counts;
   std::vector<RowSet> sets;  // each condition's rows
@@ -100,13 +100,7 @@ absl::StatusOr<Chosen> ChooseRows(JobContext& ctx, const Table& part, const std:
     out.count += rows->count;
     out.sets.push_back(*std::move(rows));
   }
-  if (out.sets.size() == 1) {
-    out.rows = kernels::Buffer(static_cast<size_t>(out.count) * sizeof(int64_t), ctx.exec);
-    if (out.count > 0) {
-      kernels::CopyOnDevice(out.rows.data(), out.sets[0].indices.data(), out.count * sizeof(int64_t), ctx.exec);
-    }
-    return out;
-  }
+  if (out.sets.size() == 1) return out;  // its list is the rows (TakeRows)
   // Several lists: joined, then sorted.
   kernels::Column all(kernels::PhysType::kInt64, 0, false);
   for (const RowSet& s : out.sets) {
@@ -117,6 +111,11 @@ absl::StatusOr<Chosen> ChooseRows(JobContext& ctx, const Table& part, const std:
   out.rows = kernels::Buffer(static_cast<size_t>(out.count) * sizeof(int64_t), ctx.exec);
   if (out.count > 0) kernels::CopyOnDevice(out.rows.data(), sorted.view().data, out.count * sizeof(int64_t), ctx.exec);
   return out;
+}
+
+// The chosen rows as one ascending list, moved out of `chosen`.
+kernels::Buffer TakeRows(Chosen* chosen) {
+  return chosen->sets.size() == 1 ? std::move(chosen->sets[0].indices) : std::move(chosen->rows);
 }
 
 Json Counts(const std::vector<int64_t>& counts) {
@@ -156,7 +155,7 @@ absl::StatusOr<Json> DeleteRecords(JobContext& ctx, const Json& request) {
   absl::Status s = ForEachPart(ctx, **table, [&](JobContext& part_ctx, const Table& part, size_t i) -> absl::Status {
     auto chosen = ChooseRows(part_ctx, part, conditions);
     if (!chosen.ok()) return chosen.status();
-    changes[i].deleted = std::move(chosen->rows);
+    changes[i].deleted = TakeRows(&*chosen);
     changes[i].deleted_count = chosen->count;
     counts[i] = std::move(chosen->counts);
     kernels::Synchronize(part_ctx.exec);
@@ -421,7 +420,7 @@ absl::StatusOr<Json> UpdateRecords(JobContext& ctx, const Json& request) {
       change.values.push_back(
           kernels::Gather(joined.view(), order.as<int64_t>(), chosen->count, def.nullable, part_ctx.exec));
     }
-    change.updated = std::move(chosen->rows);
+    change.updated = TakeRows(&*chosen);
     if (changes_key) {
       auto replaced = CheckUpdatedKeys(part_ctx, part, key, change.updated, change.columns, change.values, *upsert);
       if (!replaced.ok()) return replaced.status();
