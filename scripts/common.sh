@@ -13,7 +13,7 @@ APT_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libsnappy-dev libxxhash-dev nlohmann-json3-dev libcpp-httplib-dev
-  libgtest-dev libbenchmark-dev
+  libgtest-dev libbenchmark-dev libpg-query-dev
 )
 
 as_root() {

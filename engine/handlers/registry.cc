@@ -21,6 +21,9 @@ const Registry& GetRegistry() {
     AddChangeHandlers(&r->handlers);
     AddDerivedHandlers(&r->handlers);
     AddAlterHandlers(&r->handlers);
+#if GPUDB_SQL
+    AddSqlHandlers(&r->handlers);
+#endif
     AddFilterHandlers(&r->handlers);
     AddStatisticsHandlers(&r->handlers);
     AddAggregateHandlers(&r->handlers);

@@ -36,6 +36,7 @@ void AddRecordHandlers(HandlerMap* handlers);
 void AddChangeHandlers(HandlerMap* handlers);
 void AddDerivedHandlers(HandlerMap* handlers);
 void AddAlterHandlers(HandlerMap* handlers);
+void AddSqlHandlers(HandlerMap* handlers);  // in builds with SQL (GPUDB_SQL)
 void AddFilterHandlers(HandlerMap* handlers);
 void AddStatisticsHandlers(HandlerMap* handlers);
 void AddAggregateHandlers(HandlerMap* handlers);

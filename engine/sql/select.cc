@@ -1,0 +1,371 @@
+#include "engine/sql/select.h"
+
+#include <pg_query.h>
+
+#include <algorithm>
+#include <map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "engine/api/json.h"
+
+namespace engine::sql {
+namespace {
+
+// A parse tree as JSON, or the error with line, column and a caret.
+absl::StatusOr<Json> Parse(absl::string_view statement) {
+  const std::string text(statement);
+  PgQueryParseResult result = pg_query_parse(text.c_str());
+  absl::StatusOr<Json> out;
+  if (result.error != nullptr) {
+    // cursorpos is 1-based over the statement's bytes (0: unknown).
+    const int at = std::max(0, result.error->cursorpos - 1);
+    int line = 1;
+    size_t line_start = 0;
+    for (int i = 0; i < at && i < static_cast<int>(text.size()); ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        line_start = i + 1;
+      }
+    }
+    const size_t line_end = std::min(text.find('\n', line_start), text.size());
+    const int column = at - static_cast<int>(line_start) + 1;
+    out = absl::InvalidArgumentError(absl::StrCat(
+        "statement: ", result.error->message, " (line ", line, ", column ", column, ")\n  ",
+        text.substr(line_start, line_end - line_start), "\n  ", std::string(std::max(0, column - 1), ' '), "^"));
+  } else {
+    out = Json::parse(result.parse_tree, nullptr, /*allow_exceptions=*/false);
+    if (out->is_discarded()) out = absl::InternalError("statement: the parser's tree is not JSON");
+  }
+  pg_query_free_parse_result(result);
+  return out;
+}
+
+absl::Status Unsupported(absl::string_view what) {
+  return absl::UnimplementedError(absl::StrCat("statement: ", what, " in SQL are not supported yet"));
+}
+
+// The one SELECT of a parse tree.
+absl::StatusOr<Json> TheSelect(const Json& tree) {
+  const Json& stmts = tree.value("stmts", Json::array());
+  if (stmts.size() != 1) return absl::InvalidArgumentError("statement: give exactly one statement");
+  const Json& stmt = stmts[0].at("stmt");
+  if (!stmt.contains("SelectStmt")) {
+    return Unsupported(absl::StrCat("statements other than SELECT (", stmt.begin().key(), ")"));
+  }
+  const Json& select = stmt["SelectStmt"];
+  if (select.value("op", "SETOP_NONE") != "SETOP_NONE") return Unsupported("UNION, INTERSECT and EXCEPT");
+  if (select.contains("withClause")) return Unsupported("WITH clauses");
+  if (select.contains("windowClause")) return Unsupported("window functions");
+  if (select.contains("valuesLists")) return Unsupported("VALUES lists");
+  return select;
+}
+
+// The table a FROM clause names; unsupported FROM shapes are refused.
+absl::StatusOr<std::string> FromTable(const Json& select) {
+  const Json& from = select.value("fromClause", Json::array());
+  if (from.empty()) return Unsupported("SELECT without FROM");
+  if (from.size() > 1) return Unsupported("joins (several tables in FROM)");
+  const Json& item = from[0];
+  if (item.contains("JoinExpr")) return Unsupported("joins");
+  if (item.contains("RangeSubselect")) return Unsupported("subqueries in FROM");
+  if (!item.contains("RangeVar")) return Unsupported(absl::StrCat("FROM ", item.begin().key()));
+  const Json& range = item["RangeVar"];
+  std::string name = range.value("relname", "");
+  if (range.contains("schemaname")) name = absl::StrCat(range["schemaname"].get<std::string>(), ".", name);
+  return name;
+}
+
+std::string Quote(const std::string& s) { return absl::StrCat("'", absl::StrReplaceAll(s, {{"'", "''"}}), "'"); }
+
+// Aggregates: SQL name -> the groupby's.
+const std::map<std::string, std::string>& Aggregates() {
+  static const auto* m = new std::map<std::string, std::string>{
+      {"count", "count"},       {"sum", "sum"},           {"min", "min"},
+      {"max", "max"},           {"avg", "avg"},           {"mean", "mean"},
+      {"stddev", "stddev"},     {"stddev_pop", "stddev_pop"}, {"stddev_samp", "stddev_samp"},
+      {"variance", "var"},      {"var_pop", "var_pop"},   {"var_samp", "var_samp"}};
+  return *m;
+}
+
+// Turns SQL expression trees into the engine's expression language.
+class Writer {
+ public:
+  // `alias`: the name FROM gives the table (qualified names drop it).
+  explicit Writer(std::string table, std::string alias) : table_(std::move(table)), alias_(std::move(alias)) {}
+
+  bool saw_aggregate() const { return saw_aggregate_; }
+
+  absl::StatusOr<std::string> Expr(const Json& node) {
+    if (!node.is_object() || node.empty()) return absl::InvalidArgumentError("statement: an empty expression");
+    const std::string kind = node.begin().key();
+    const Json& n = node.begin().value();
+    if (kind == "ColumnRef") return Column(n);
+    if (kind == "A_Const") return Const(n);
+    if (kind == "A_Expr") return AExpr(n);
+    if (kind == "BoolExpr") return Bool(n);
+    if (kind == "NullTest") {
+      auto arg = Expr(n.at("arg"));
+      if (!arg.ok()) return arg;
+      return absl::StrCat("(", *arg, n.value("nulltesttype", "") == "IS_NULL" ? " is null)" : " is not null)");
+    }
+    if (kind == "FuncCall") return Func(n);
+    if (kind == "CaseExpr") return Case(n);
+    if (kind == "CoalesceExpr") {
+      std::vector<std::string> args;
+      for (const Json& a : n.at("args")) {
+        auto e = Expr(a);
+        if (!e.ok()) return e;
+        args.push_back(*e);
+      }
+      return absl::StrCat("coalesce(", absl::StrJoin(args, ", "), ")");
+    }
+    if (kind == "TypeCast") return Cast(n);
+    if (kind == "SubLink") return Unsupported("subqueries");
+    return Unsupported(absl::StrCat("expressions of kind ", kind));
+  }
+
+ private:
+  absl::StatusOr<std::string> Column(const Json& n) {
+    std::vector<std::string> parts;
+    for (const Json& f : n.at("fields")) {
+      if (f.contains("A_Star")) return std::string("*");
+      parts.push_back(f.at("String").at("sval").get<std::string>());
+    }
+    // table.column, alias.column, schema.table.column: the column.
+    if (parts.size() > 1) {
+      const std::string qualifier = absl::StrJoin(parts.begin(), parts.end() - 1, ".");
+      if (qualifier != alias_ && qualifier != table_ && !absl::EndsWith(table_, "." + qualifier)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("statement: '", qualifier, "' is not the table of this query ('", alias_, "')"));
+      }
+    }
+    return parts.back();
+  }
+
+  static absl::StatusOr<std::string> Const(const Json& n) {
+    if (n.value("isnull", false)) return std::string("null");
+    if (n.contains("ival")) return absl::StrCat(n["ival"].value("ival", 0));
+    if (n.contains("fval")) return n["fval"].at("fval").get<std::string>();
+    if (n.contains("sval")) return Quote(n["sval"].at("sval").get<std::string>());
+    if (n.contains("boolval")) return std::string(n["boolval"].value("boolval", false) ? "1" : "0");
+    return Unsupported("constants of this kind");
+  }
+
+  absl::StatusOr<std::string> AExpr(const Json& n) {
+    const std::string kind = n.value("kind", "");
+    const std::string op = n.at("name").back().at("String").at("sval").get<std::string>();
+    absl::StatusOr<std::string> left = n.contains("lexpr") ? Expr(n["lexpr"]) : absl::StatusOr<std::string>("");
+    if (!left.ok()) return left;
+    if (kind == "AEXPR_IN") {
+      std::vector<std::string> items;
+      for (const Json& item : n.at("rexpr").at("List").at("items")) {
+        auto e = Expr(item);
+        if (!e.ok()) return e;
+        items.push_back(*e);
+      }
+      return absl::StrCat("(", *left, op == "=" ? " in (" : " not in (", absl::StrJoin(items, ", "), "))");
+    }
+    if (kind == "AEXPR_BETWEEN" || kind == "AEXPR_NOT_BETWEEN") {
+      const Json& items = n.at("rexpr").at("List").at("items");
+      auto lo = Expr(items.at(0));
+      if (!lo.ok()) return lo;
+      auto hi = Expr(items.at(1));
+      if (!hi.ok()) return hi;
+      return absl::StrCat("(", *left, kind == "AEXPR_BETWEEN" ? " between " : " not between ", *lo, " and ", *hi,
+                          ")");
+    }
+    auto right = Expr(n.at("rexpr"));
+    if (!right.ok()) return right;
+    if (kind == "AEXPR_LIKE") return absl::StrCat("(", *left, op == "~~" ? " like " : " not like ", *right, ")");
+    if (kind == "AEXPR_ILIKE") {
+      return absl::StrCat("(lower(", *left, ")", op == "~~*" ? " like " : " not like ", "lower(", *right, "))");
+    }
+    if (kind == "AEXPR_NULLIF") return absl::StrCat("nullif(", *left, ", ", *right, ")");
+    if (kind != "AEXPR_OP") return Unsupported(absl::StrCat("operators of kind ", kind));
+    static const char* const kOps[] = {"=", "<>", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "%"};
+    if (std::find(std::begin(kOps), std::end(kOps), op) == std::end(kOps)) {
+      return Unsupported(absl::StrCat("the operator '", op, "'"));
+    }
+    if (left->empty()) return absl::StrCat("(", op, *right, ")");  // unary minus / plus
+    return absl::StrCat("(", *left, " ", op, " ", *right, ")");
+  }
+
+  absl::StatusOr<std::string> Bool(const Json& n) {
+    const std::string op = n.value("boolop", "");
+    std::vector<std::string> args;
+    for (const Json& a : n.at("args")) {
+      auto e = Expr(a);
+      if (!e.ok()) return e;
+      args.push_back(*e);
+    }
+    if (op == "NOT_EXPR") return absl::StrCat("(not ", args.at(0), ")");
+    return absl::StrCat("(", absl::StrJoin(args, op == "AND_EXPR" ? " and " : " or "), ")");
+  }
+
+  absl::StatusOr<std::string> Func(const Json& n) {
+    const std::string name = absl::AsciiStrToLower(n.at("funcname").back().at("String").at("sval").get<std::string>());
+    if (n.contains("over")) return Unsupported("window functions");
+    std::vector<std::string> args;
+    for (const Json& a : n.value("args", Json::array())) {
+      auto e = Expr(a);
+      if (!e.ok()) return e;
+      args.push_back(*e);
+    }
+    auto agg = Aggregates().find(name);
+    if (agg != Aggregates().end()) {
+      saw_aggregate_ = true;
+      if (n.value("agg_star", false)) return std::string("count(*)");
+      if (n.value("agg_distinct", false)) {
+        if (name != "count") return Unsupported(absl::StrCat(name, "(DISTINCT ...)"));
+        return absl::StrCat("count_distinct(", args.at(0), ")");
+      }
+      if (args.size() != 1) return absl::InvalidArgumentError(absl::StrCat("statement: ", name, " takes one argument"));
+      return absl::StrCat(agg->second, "(", args[0], ")");
+    }
+    const std::string engine_name = name == "substring" ? "substr" : name == "power" ? "pow" : name;
+    return absl::StrCat(engine_name, "(", absl::StrJoin(args, ", "), ")");
+  }
+
+  absl::StatusOr<std::string> Case(const Json& n) {
+    absl::StatusOr<std::string> subject = n.contains("arg") ? Expr(n["arg"]) : absl::StatusOr<std::string>("");
+    if (!subject.ok()) return subject;
+    std::string otherwise = "null";
+    if (n.contains("defresult")) {
+      auto d = Expr(n["defresult"]);
+      if (!d.ok()) return d;
+      otherwise = *d;
+    }
+    // Nested if()s, the last WHEN innermost.
+    const Json& whens = n.at("args");
+    std::string out = otherwise;
+    for (auto it = whens.rbegin(); it != whens.rend(); ++it) {
+      const Json& w = it->at("CaseWhen");
+      auto cond = Expr(w.at("expr"));
+      if (!cond.ok()) return cond;
+      auto result = Expr(w.at("result"));
+      if (!result.ok()) return result;
+      const std::string test = subject->empty() ? *cond : absl::StrCat("(", *subject, " = ", *cond, ")");
+      out = absl::StrCat("if(", test, ", ", *result, ", ", out, ")");
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::string> Cast(const Json& n) {
+    auto arg = Expr(n.at("arg"));
+    if (!arg.ok()) return arg;
+    const std::string type =
+        absl::AsciiStrToLower(n.at("typeName").at("TypeName").at("names").back().at("String").at("sval").get<std::string>());
+    if (type == "float4" || type == "float8" || type == "float" || type == "double" || type == "real" ||
+        type == "numeric") {
+      return absl::StrCat("((", *arg, ") + 0.0)");
+    }
+    return Unsupported(absl::StrCat("CAST to ", type));
+  }
+
+  std::string table_, alias_;
+  bool saw_aggregate_ = false;
+};
+
+// A non-negative integer constant of LIMIT or OFFSET.
+absl::StatusOr<int64_t> Count(const Json& node, absl::string_view what) {
+  if (node.contains("A_Const") && node["A_Const"].contains("ival")) {
+    const int64_t v = node["A_Const"]["ival"].value("ival", int64_t{0});
+    if (v >= 0) return v;
+  }
+  if (node.contains("A_Const") && node["A_Const"].value("isnull", false)) return int64_t{-1};  // LIMIT ALL
+  return absl::InvalidArgumentError(absl::StrCat("statement: ", what, " must be a count of rows"));
+}
+
+}  // namespace
+
+absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement) {
+  auto tree = Parse(statement);
+  if (!tree.ok()) return tree.status();
+  auto select = TheSelect(*tree);
+  if (!select.ok()) return select.status();
+  const Json& s = *select;
+  SelectQuery q;
+  auto table = FromTable(s);
+  if (!table.ok()) return table.status();
+  q.table = *table;
+  const Json& range = s["fromClause"][0]["RangeVar"];
+  const std::string alias = range.contains("alias") ? range["alias"].value("aliasname", "") : range.value("relname", "");
+  Writer w(q.table, alias);
+  if (s.contains("distinctClause")) {
+    if (!s["distinctClause"].empty() && !s["distinctClause"][0].empty()) return Unsupported("DISTINCT ON");
+    q.distinct = true;
+  }
+  for (const Json& target : s.value("targetList", Json::array())) {
+    const Json& rt = target.at("ResTarget");
+    auto e = w.Expr(rt.at("val"));
+    if (!e.ok()) return e.status();
+    if (*e == "*") {
+      if (!q.columns.empty() || rt.contains("name")) return Unsupported("'*' beside other columns");
+      q.star = true;
+      continue;
+    }
+    if (q.star) return Unsupported("'*' beside other columns");
+    // Named by its alias, else by the expression as the engine writes it.
+    const std::string name = rt.value("name", *e);
+    q.columns.push_back(OutputColumn{*e, name});
+  }
+  q.aggregate = w.saw_aggregate() || s.contains("groupClause");
+  if (s.contains("whereClause")) {
+    Writer where(q.table, alias);
+    auto e = where.Expr(s["whereClause"]);
+    if (!e.ok()) return e.status();
+    if (where.saw_aggregate()) return absl::InvalidArgumentError("statement: aggregates are not allowed in WHERE");
+    q.where = *e;
+  }
+  for (const Json& g : s.value("groupClause", Json::array())) {
+    auto e = w.Expr(g);
+    if (!e.ok()) return e.status();
+    q.group_by.push_back(*e);
+  }
+  if (s.contains("havingClause")) {
+    auto e = w.Expr(s["havingClause"]);
+    if (!e.ok()) return e.status();
+    q.having = *e;
+  }
+  std::vector<std::string> order;
+  for (const Json& item : s.value("sortClause", Json::array())) {
+    const Json& by = item.at("SortBy");
+    auto e = w.Expr(by.at("node"));
+    if (!e.ok()) return e.status();
+    // An output column's name orders by its expression.
+    std::string key = *e;
+    for (const OutputColumn& c : q.columns) {
+      if (c.name == key && c.expr != key) key = c.expr;
+    }
+    order.push_back(absl::StrCat(key, by.value("sortby_dir", "") == "SORTBY_DESC" ? " desc" : " asc"));
+  }
+  q.order_by = absl::StrJoin(order, ", ");
+  if (s.contains("limitCount")) {
+    auto n = Count(s["limitCount"], "LIMIT");
+    if (!n.ok()) return n.status();
+    q.limit = *n;
+  }
+  if (s.contains("limitOffset")) {
+    auto n = Count(s["limitOffset"], "OFFSET");
+    if (!n.ok()) return n.status();
+    q.offset = std::max<int64_t>(0, *n);
+  }
+  if (q.star && q.aggregate) return Unsupported("'*' with GROUP BY or aggregates");
+  return q;
+}
+
+absl::StatusOr<std::vector<std::string>> StatementTables(absl::string_view statement) {
+  auto tree = Parse(statement);
+  if (!tree.ok()) return tree.status();
+  auto select = TheSelect(*tree);
+  if (!select.ok()) return select.status();
+  auto table = FromTable(*select);
+  if (!table.ok()) return table.status();
+  return std::vector<std::string>{*table};
+}
+
+}  // namespace engine::sql

@@ -1,0 +1,55 @@
+#pragma once
+
+// SQL statements read with PostgreSQL's own grammar (libpg_query) and turned
+// into what the engine's endpoints take: a query on one table or view as
+// column expressions in the engine's expression language (expr/expression.h),
+// a filter, grouping, ordering and a page. /execute/sql runs them through the
+// read endpoints (/get/records/bycolumn, /aggregate/groupby).
+//
+// Supported (this first part of the SQL work): one SELECT of one table or
+// view, with expressions (arithmetic, comparisons, AND/OR/NOT, IN lists,
+// BETWEEN, LIKE/ILIKE, IS [NOT] NULL, CASE, COALESCE and the engine's
+// functions), aggregates (count, count(DISTINCT x), sum, min, max, avg,
+// stddev/variance and their _pop/_samp forms), DISTINCT, WHERE, GROUP BY,
+// HAVING, ORDER BY, LIMIT and OFFSET. Anything else is refused naming the
+// feature ("joins in SQL are not supported yet").
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace engine::sql {
+
+struct OutputColumn {
+  std::string expr;  // in the engine's expression language (an aggregate as groupby writes it)
+  std::string name;  // the column's header
+};
+
+struct SelectQuery {
+  std::string table;  // as the statement names it ("schema.table" or "table")
+  std::vector<OutputColumn> columns;
+  bool star = false;       // SELECT *: every column of the table, in order
+  bool distinct = false;   // SELECT DISTINCT
+  bool aggregate = false;  // aggregates or GROUP BY: one row per group
+  std::vector<std::string> group_by;
+  std::string where;
+  std::string having;
+  std::string order_by;  // "expr asc, expr desc"
+  int64_t limit = -1;    // -1: none
+  int64_t offset = 0;
+};
+
+// Parses `statement` (one SELECT). Errors: a syntax error gives line, column
+// and the line with a caret under the place ("syntax error at or near
+// \"FORM\" (line 1, column 10)\n  SELECT a FORM t\n           ^"); an
+// unsupported feature names it.
+absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement);
+
+// The tables and views `statement` reads (for the scheduler), or the parse
+// error.
+absl::StatusOr<std::vector<std::string>> StatementTables(absl::string_view statement);
+
+}  // namespace engine::sql
