@@ -86,8 +86,8 @@ const std::map<std::string, std::string>& Aggregates() {
   static const auto* m = new std::map<std::string, std::string>{
       {"count", "count"},       {"sum", "sum"},           {"min", "min"},
       {"max", "max"},           {"avg", "avg"},           {"mean", "mean"},
-      {"stddev", "stddev"},     {"stddev_pop", "stddev_pop"}, {"stddev_samp", "stddev_samp"},
-      {"variance", "var"},      {"var_pop", "var_pop"},   {"var_samp", "var_samp"}};
+      {"stddev", "stddev_samp"}, {"stddev_pop", "stddev_pop"}, {"stddev_samp", "stddev_samp"},
+      {"variance", "var_samp"}, {"var_pop", "var_pop"},   {"var_samp", "var_samp"}};
   return *m;
 }
 
@@ -95,7 +95,8 @@ const std::map<std::string, std::string>& Aggregates() {
 class Writer {
  public:
   // `alias`: the name FROM gives the table (qualified names drop it).
-  explicit Writer(std::string table, std::string alias) : table_(std::move(table)), alias_(std::move(alias)) {}
+  Writer(absl::string_view text, std::string table, std::string alias)
+      : text_(text), table_(std::move(table)), alias_(std::move(alias)) {}
 
   bool saw_aggregate() const { return saw_aggregate_; }
 
@@ -146,9 +147,18 @@ class Writer {
     return parts.back();
   }
 
-  static absl::StatusOr<std::string> Const(const Json& n) {
+  absl::StatusOr<std::string> Const(const Json& n) {
     if (n.value("isnull", false)) return std::string("null");
-    if (n.contains("ival")) return absl::StrCat(n["ival"].value("ival", 0));
+    if (n.contains("ival")) {
+      if (n["ival"].contains("ival")) return absl::StrCat(n["ival"]["ival"].get<int64_t>());
+      // The parser's JSON leaves out zero and negative integers: read the
+      // literal where it stands.
+      size_t at = static_cast<size_t>(std::max<int64_t>(0, n.value("location", int64_t{0})));
+      std::string digits;
+      if (at < text_.size() && text_[at] == '-') digits.push_back(text_[at++]);
+      while (at < text_.size() && absl::ascii_isdigit(static_cast<unsigned char>(text_[at]))) digits.push_back(text_[at++]);
+      return digits.empty() || digits == "-" ? std::string("0") : digits;
+    }
     if (n.contains("fval")) return n["fval"].at("fval").get<std::string>();
     if (n.contains("sval")) return Quote(n["sval"].at("sval").get<std::string>());
     if (n.contains("boolval")) return std::string(n["boolval"].value("boolval", false) ? "1" : "0");
@@ -182,7 +192,9 @@ class Writer {
     if (!right.ok()) return right;
     if (kind == "AEXPR_LIKE") return absl::StrCat("(", *left, op == "~~" ? " like " : " not like ", *right, ")");
     if (kind == "AEXPR_ILIKE") {
-      return absl::StrCat("(lower(", *left, ")", op == "~~*" ? " like " : " not like ", "lower(", *right, "))");
+      // The pattern is a literal: folded here (like takes a literal pattern).
+      return absl::StrCat("(lower(", *left, ")", op == "~~*" ? " like " : " not like ", absl::AsciiStrToLower(*right),
+                          ")");
     }
     if (kind == "AEXPR_NULLIF") return absl::StrCat("nullif(", *left, ", ", *right, ")");
     if (kind != "AEXPR_OP") return Unsupported(absl::StrCat("operators of kind ", kind));
@@ -258,7 +270,7 @@ class Writer {
     auto arg = Expr(n.at("arg"));
     if (!arg.ok()) return arg;
     const std::string type =
-        absl::AsciiStrToLower(n.at("typeName").at("TypeName").at("names").back().at("String").at("sval").get<std::string>());
+        absl::AsciiStrToLower(n.at("typeName").at("names").back().at("String").at("sval").get<std::string>());
     if (type == "float4" || type == "float8" || type == "float" || type == "double" || type == "real" ||
         type == "numeric") {
       return absl::StrCat("((", *arg, ") + 0.0)");
@@ -266,6 +278,7 @@ class Writer {
     return Unsupported(absl::StrCat("CAST to ", type));
   }
 
+  absl::string_view text_;  // the statement
   std::string table_, alias_;
   bool saw_aggregate_ = false;
 };
@@ -294,7 +307,7 @@ absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement) {
   q.table = *table;
   const Json& range = s["fromClause"][0]["RangeVar"];
   const std::string alias = range.contains("alias") ? range["alias"].value("aliasname", "") : range.value("relname", "");
-  Writer w(q.table, alias);
+  Writer w(statement, q.table, alias);
   if (s.contains("distinctClause")) {
     if (!s["distinctClause"].empty() && !s["distinctClause"][0].empty()) return Unsupported("DISTINCT ON");
     q.distinct = true;
@@ -315,7 +328,7 @@ absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement) {
   }
   q.aggregate = w.saw_aggregate() || s.contains("groupClause");
   if (s.contains("whereClause")) {
-    Writer where(q.table, alias);
+    Writer where(statement, q.table, alias);
     auto e = where.Expr(s["whereClause"]);
     if (!e.ok()) return e.status();
     if (where.saw_aggregate()) return absl::InvalidArgumentError("statement: aggregates are not allowed in WHERE");

@@ -10,7 +10,8 @@
 // view, with expressions (arithmetic, comparisons, AND/OR/NOT, IN lists,
 // BETWEEN, LIKE/ILIKE, IS [NOT] NULL, CASE, COALESCE and the engine's
 // functions), aggregates (count, count(DISTINCT x), sum, min, max, avg,
-// stddev/variance and their _pop/_samp forms), DISTINCT, WHERE, GROUP BY,
+// stddev and variance (sample, as in PostgreSQL) and their _pop/_samp
+// forms), DISTINCT, WHERE, GROUP BY,
 // HAVING, ORDER BY, LIMIT and OFFSET. Anything else is refused naming the
 // feature ("joins in SQL are not supported yet").
 

@@ -291,14 +291,14 @@ TEST(EngineTest, ViewLivesOnItsTablesDevice) {
 TEST(EngineTest, SubmissionRefusesUnknownEndpointsAndBadRequests) {
   auto engine = MakeEngine("host:1");
   // The API has no /no/such (the transports answer "not a known endpoint");
-  // /execute/sql is in the API, but this server does not run it.
+  // /create/job is in the API, but the job API answers it: no job runs it.
   EXPECT_EQ(FindEndpoint("/no/such"), nullptr);
   JobRequest job;
-  job.endpoint = FindEndpoint("/execute/sql");
+  job.endpoint = FindEndpoint("/create/job");
   job.request = Json::object();
   auto s = engine->Submit(job);
   ASSERT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(s.status().message(), "endpoint: '/execute/sql' is not an endpoint this server runs as a job");
+  EXPECT_EQ(s.status().message(), "endpoint: '/create/job' is not an endpoint this server runs as a job");
 
   job.endpoint = FindEndpoint("/get/records");
   job.request = Json{{"tabel_name", "x"}};

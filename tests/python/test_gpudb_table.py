@@ -20,7 +20,7 @@ Starts the server binary with HTTP on a free port and connects with the client's
 - schemas: create/has/show/drop (cascade), tables and views in a schema, a table opened with the
   deprecated collection_name option, table metadata, clear_tables, and the errors a user meets.
 
-GPUdbTable.to_df() runs /execute/sql, which the server does not serve yet; it is not tested here.
+GPUdbTable.to_df() runs /execute/sql: tests/python/test_sql.py tests it.
 
 Needs gpudb[dataframe] (pandas), numpy, grpcio, grpcio-tools. Exit status 0 means pass.
 """

@@ -1,0 +1,68 @@
+// engine/sql: SELECT statements to the engine's requests, and the errors a
+// user meets (line, column and caret; unsupported features named).
+
+#include "engine/sql/select.h"
+
+#include <gtest/gtest.h>
+
+namespace engine::sql {
+namespace {
+
+TEST(SelectTest, ExpressionsBecomeTheEnginesLanguage) {
+  auto q = ParseSelect(
+      "SELECT id, x * 2 AS y, CASE WHEN k IN (1, -2) THEN 'a' ELSE 'b' END AS c FROM s.t AS u "
+      "WHERE u.x BETWEEN 0 AND 10 AND s ILIKE 'AB%' AND k IS NOT NULL ORDER BY y DESC, id LIMIT 5 OFFSET 2");
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ(q->table, "s.t");
+  ASSERT_EQ(q->columns.size(), 3u);
+  EXPECT_EQ(q->columns[0].expr, "id");
+  EXPECT_EQ(q->columns[1].expr, "(x * 2)");
+  EXPECT_EQ(q->columns[1].name, "y");
+  EXPECT_EQ(q->columns[2].expr, "if((k in (1, -2)), 'a', 'b')");
+  EXPECT_EQ(q->where, "((x between 0 and 10) and (lower(s) like 'ab%') and (k is not null))");
+  EXPECT_EQ(q->order_by, "(x * 2) desc, id asc");
+  EXPECT_EQ(q->limit, 5);
+  EXPECT_EQ(q->offset, 2);
+  EXPECT_FALSE(q->aggregate);
+}
+
+TEST(SelectTest, AggregatesGroupsAndDistinct) {
+  auto q = ParseSelect("SELECT k, count(*) AS n, count(DISTINCT s), stddev(x) FROM t GROUP BY k HAVING count(*) > 1");
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_TRUE(q->aggregate);
+  EXPECT_EQ(q->columns[1].expr, "count(*)");
+  EXPECT_EQ(q->columns[2].expr, "count_distinct(s)");
+  EXPECT_EQ(q->columns[3].expr, "stddev_samp(x)");
+  EXPECT_EQ(q->group_by, (std::vector<std::string>{"k"}));
+  EXPECT_EQ(q->having, "(count(*) > 1)");
+  auto d = ParseSelect("SELECT DISTINCT a, b FROM t");
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->distinct);
+  auto star = ParseSelect("select * from t");
+  ASSERT_TRUE(star.ok());
+  EXPECT_TRUE(star->star);
+}
+
+TEST(SelectTest, ErrorsNameThePlaceOrTheFeature) {
+  auto bad = ParseSelect("SELECT a\nFROM t WHERE a >");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(std::string(bad.status().message()), "statement: syntax error at end of input (line 2, column 17)\n  FROM t WHERE a >\n                  ^");
+  for (const auto& [sql, feature] : std::vector<std::pair<const char*, const char*>>{
+           {"SELECT * FROM a JOIN b ON a.x = b.x", "joins"},
+           {"SELECT * FROM a, b", "joins"},
+           {"SELECT x FROM t UNION SELECT x FROM u", "UNION"},
+           {"WITH w AS (SELECT 1) SELECT * FROM w", "WITH"},
+           {"SELECT x FROM t WHERE x IN (SELECT y FROM u)", "subqueries"},
+           {"SELECT row_number() OVER () FROM t", "window functions"},
+           {"INSERT INTO t VALUES (1)", "SELECT"},
+           {"SELECT 1", "without FROM"}}) {
+    auto q = ParseSelect(sql);
+    ASSERT_FALSE(q.ok()) << sql;
+    EXPECT_EQ(q.status().code(), absl::StatusCode::kUnimplemented) << sql;
+    EXPECT_NE(q.status().message().find(feature), std::string::npos) << q.status().message();
+  }
+  EXPECT_EQ(StatementTables("SELECT * FROM s.t").value(), (std::vector<std::string>{"s.t"}));
+}
+
+}  // namespace
+}  // namespace engine::sql
