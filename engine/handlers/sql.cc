@@ -34,8 +34,8 @@ std::string Named(const sql::OutputColumn& c) {
 }
 
 bool IsAggregate(const std::string& expr) {
-  for (const char* f : {"count(", "count_distinct(", "sum(", "min(", "max(", "avg(", "mean(", "stddev", "var("
-                        , "var_pop(", "var_samp("}) {
+  for (const char* f : {"count(", "count_distinct(", "sum(", "min(", "max(", "avg(", "mean(", "stddev", "var(",
+                        "var_pop(", "var_samp("}) {
     if (expr.rfind(f, 0) == 0) return true;
   }
   return false;
@@ -67,9 +67,10 @@ absl::StatusOr<Json> ExecuteSql(JobContext& ctx, const Json& request) {
       columns.push_back(Named(c));
     }
     for (const std::string& g : q->group_by) {
-      const bool selected = std::any_of(q->columns.begin(), q->columns.end(),
-                                        [&](const sql::OutputColumn& c) { return c.expr == g; });
-      if (!selected) return absl::UnimplementedError("statement: GROUP BY of a column not selected is not supported yet");
+      const bool selected =
+          std::any_of(q->columns.begin(), q->columns.end(), [&](const sql::OutputColumn& c) { return c.expr == g; });
+      if (!selected)
+        return absl::UnimplementedError("statement: GROUP BY of a column not selected is not supported yet");
     }
     if (!q->having.empty()) options["having"] = q->having;
   } else {
@@ -113,8 +114,6 @@ absl::StatusOr<Json> ExecuteSql(JobContext& ctx, const Json& request) {
 
 }  // namespace
 
-void AddSqlHandlers(HandlerMap* handlers) {
-  (*handlers)["/execute/sql"] = Handler{true, SqlAccess, ExecuteSql};
-}
+void AddSqlHandlers(HandlerMap* handlers) { (*handlers)["/execute/sql"] = Handler{true, SqlAccess, ExecuteSql}; }
 
 }  // namespace engine

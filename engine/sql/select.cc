@@ -33,9 +33,9 @@ absl::StatusOr<Json> Parse(absl::string_view statement) {
     }
     const size_t line_end = std::min(text.find('\n', line_start), text.size());
     const int column = at - static_cast<int>(line_start) + 1;
-    out = absl::InvalidArgumentError(absl::StrCat(
-        "statement: ", result.error->message, " (line ", line, ", column ", column, ")\n  ",
-        text.substr(line_start, line_end - line_start), "\n  ", std::string(std::max(0, column - 1), ' '), "^"));
+    out = absl::InvalidArgumentError(absl::StrCat("statement: ", result.error->message, " (line ", line, ", column ",
+                                                  column, ")\n  ", text.substr(line_start, line_end - line_start),
+                                                  "\n  ", std::string(std::max(0, column - 1), ' '), "^"));
   } else {
     out = Json::parse(result.parse_tree, nullptr, /*allow_exceptions=*/false);
     if (out->is_discarded()) out = absl::InternalError("statement: the parser's tree is not JSON");
@@ -83,11 +83,18 @@ std::string Quote(const std::string& s) { return absl::StrCat("'", absl::StrRepl
 
 // Aggregates: SQL name -> the groupby's.
 const std::map<std::string, std::string>& Aggregates() {
-  static const auto* m = new std::map<std::string, std::string>{
-      {"count", "count"},       {"sum", "sum"},           {"min", "min"},
-      {"max", "max"},           {"avg", "avg"},           {"mean", "mean"},
-      {"stddev", "stddev_samp"}, {"stddev_pop", "stddev_pop"}, {"stddev_samp", "stddev_samp"},
-      {"variance", "var_samp"}, {"var_pop", "var_pop"},   {"var_samp", "var_samp"}};
+  static const auto* m = new std::map<std::string, std::string>{{"count", "count"},
+                                                                {"sum", "sum"},
+                                                                {"min", "min"},
+                                                                {"max", "max"},
+                                                                {"avg", "avg"},
+                                                                {"mean", "mean"},
+                                                                {"stddev", "stddev_samp"},
+                                                                {"stddev_pop", "stddev_pop"},
+                                                                {"stddev_samp", "stddev_samp"},
+                                                                {"variance", "var_samp"},
+                                                                {"var_pop", "var_pop"},
+                                                                {"var_samp", "var_samp"}};
   return *m;
 }
 
@@ -156,7 +163,8 @@ class Writer {
       size_t at = static_cast<size_t>(std::max<int64_t>(0, n.value("location", int64_t{0})));
       std::string digits;
       if (at < text_.size() && text_[at] == '-') digits.push_back(text_[at++]);
-      while (at < text_.size() && absl::ascii_isdigit(static_cast<unsigned char>(text_[at]))) digits.push_back(text_[at++]);
+      while (at < text_.size() && absl::ascii_isdigit(static_cast<unsigned char>(text_[at])))
+        digits.push_back(text_[at++]);
       return digits.empty() || digits == "-" ? std::string("0") : digits;
     }
     if (n.contains("fval")) return n["fval"].at("fval").get<std::string>();
@@ -185,8 +193,7 @@ class Writer {
       if (!lo.ok()) return lo;
       auto hi = Expr(items.at(1));
       if (!hi.ok()) return hi;
-      return absl::StrCat("(", *left, kind == "AEXPR_BETWEEN" ? " between " : " not between ", *lo, " and ", *hi,
-                          ")");
+      return absl::StrCat("(", *left, kind == "AEXPR_BETWEEN" ? " between " : " not between ", *lo, " and ", *hi, ")");
     }
     auto right = Expr(n.at("rexpr"));
     if (!right.ok()) return right;
@@ -306,7 +313,8 @@ absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement) {
   if (!table.ok()) return table.status();
   q.table = *table;
   const Json& range = s["fromClause"][0]["RangeVar"];
-  const std::string alias = range.contains("alias") ? range["alias"].value("aliasname", "") : range.value("relname", "");
+  const std::string alias =
+      range.contains("alias") ? range["alias"].value("aliasname", "") : range.value("relname", "");
   Writer w(statement, q.table, alias);
   if (s.contains("distinctClause")) {
     if (!s["distinctClause"].empty() && !s["distinctClause"][0].empty()) return Unsupported("DISTINCT ON");

@@ -46,16 +46,17 @@ TEST(SelectTest, AggregatesGroupsAndDistinct) {
 TEST(SelectTest, ErrorsNameThePlaceOrTheFeature) {
   auto bad = ParseSelect("SELECT a\nFROM t WHERE a >");
   ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(std::string(bad.status().message()), "statement: syntax error at end of input (line 2, column 17)\n  FROM t WHERE a >\n                  ^");
-  for (const auto& [sql, feature] : std::vector<std::pair<const char*, const char*>>{
-           {"SELECT * FROM a JOIN b ON a.x = b.x", "joins"},
-           {"SELECT * FROM a, b", "joins"},
-           {"SELECT x FROM t UNION SELECT x FROM u", "UNION"},
-           {"WITH w AS (SELECT 1) SELECT * FROM w", "WITH"},
-           {"SELECT x FROM t WHERE x IN (SELECT y FROM u)", "subqueries"},
-           {"SELECT row_number() OVER () FROM t", "window functions"},
-           {"INSERT INTO t VALUES (1)", "SELECT"},
-           {"SELECT 1", "without FROM"}}) {
+  EXPECT_EQ(std::string(bad.status().message()),
+            "statement: syntax error at end of input (line 2, column 17)\n  FROM t WHERE a >\n                  ^");
+  for (const auto& [sql, feature] :
+       std::vector<std::pair<const char*, const char*>>{{"SELECT * FROM a JOIN b ON a.x = b.x", "joins"},
+                                                        {"SELECT * FROM a, b", "joins"},
+                                                        {"SELECT x FROM t UNION SELECT x FROM u", "UNION"},
+                                                        {"WITH w AS (SELECT 1) SELECT * FROM w", "WITH"},
+                                                        {"SELECT x FROM t WHERE x IN (SELECT y FROM u)", "subqueries"},
+                                                        {"SELECT row_number() OVER () FROM t", "window functions"},
+                                                        {"INSERT INTO t VALUES (1)", "SELECT"},
+                                                        {"SELECT 1", "without FROM"}}) {
     auto q = ParseSelect(sql);
     ASSERT_FALSE(q.ok()) << sql;
     EXPECT_EQ(q.status().code(), absl::StatusCode::kUnimplemented) << sql;
