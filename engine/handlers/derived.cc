@@ -132,7 +132,30 @@ absl::StatusOr<std::vector<Access>> JoinAccess(const Json& request) {
 
 // The parts of `text` joined by a top-level "and" (outside parentheses and
 // quotes).
-std::vector<std::string> Conjuncts(absl::string_view text) {
+// `text` without parentheses around the whole of it: "((a = b))" -> "a = b".
+absl::string_view WithoutOuterParens(absl::string_view text) {
+  for (;;) {
+    text = absl::StripAsciiWhitespace(text);
+    if (text.size() < 2 || text.front() != '(' || text.back() != ')') return text;
+    // The first parenthesis must close at the end.
+    int depth = 0;
+    char quote = 0;
+    for (size_t i = 0; i < text.size(); ++i) {
+      const char c = text[i];
+      if (quote != 0) {
+        if (c == quote) quote = 0;
+        continue;
+      }
+      if (c == '\'' || c == '"') quote = c;
+      if (c == '(') ++depth;
+      if (c == ')' && --depth == 0 && i + 1 < text.size()) return text;
+    }
+    text = text.substr(1, text.size() - 2);
+  }
+}
+
+std::vector<std::string> Conjuncts(absl::string_view whole) {
+  const absl::string_view text = WithoutOuterParens(whole);
   std::vector<std::string> out;
   int depth = 0;
   char quote = 0;
@@ -149,11 +172,11 @@ std::vector<std::string> Conjuncts(absl::string_view text) {
     const bool boundary = i == 0 || absl::ascii_isspace(static_cast<unsigned char>(text[i - 1]));
     if (depth == 0 && boundary && i + 4 <= text.size() && absl::EqualsIgnoreCase(text.substr(i, 3), "and") &&
         (i + 3 == text.size() || absl::ascii_isspace(static_cast<unsigned char>(text[i + 3])))) {
-      out.emplace_back(absl::StripAsciiWhitespace(text.substr(begin, i - begin)));
+      out.emplace_back(WithoutOuterParens(text.substr(begin, i - begin)));
       begin = i + 3;
     }
   }
-  out.emplace_back(absl::StripAsciiWhitespace(text.substr(begin)));
+  out.emplace_back(WithoutOuterParens(text.substr(begin)));
   out.erase(std::remove(out.begin(), out.end(), ""), out.end());
   return out;
 }
@@ -298,10 +321,10 @@ bool EquiKey(const std::string& conjunct, const TableType& left, const TableType
     }
   }
   if (eq == std::string::npos) return false;
-  std::string a(absl::StripAsciiWhitespace(conjunct.substr(0, eq)));
+  std::string a(WithoutOuterParens(absl::string_view(conjunct).substr(0, eq)));
   size_t after = eq + 1;
   if (after < conjunct.size() && conjunct[after] == '=') ++after;
-  std::string b(absl::StripAsciiWhitespace(conjunct.substr(after)));
+  std::string b(WithoutOuterParens(absl::string_view(conjunct).substr(after)));
   const auto column = [](const TableType& t, const std::string& name) {
     auto refs = ReferencedColumns(name, t);
     return refs.ok() && refs->size() == 1 && name.find_first_of(" +-*/()'\"") == std::string::npos;

@@ -64,19 +64,48 @@ absl::StatusOr<Json> TheSelect(const Json& tree) {
   return select;
 }
 
-// The table a FROM clause names; unsupported FROM shapes are refused.
-absl::StatusOr<std::string> FromTable(const Json& select) {
-  const Json& from = select.value("fromClause", Json::array());
-  if (from.empty()) return Unsupported("SELECT without FROM");
-  if (from.size() > 1) return Unsupported("joins (several tables in FROM)");
-  const Json& item = from[0];
-  if (item.contains("JoinExpr")) return Unsupported("joins");
+// A RangeVar's name ("schema.table") and alias.
+FromTable RangeOf(const Json& range) {
+  FromTable t;
+  t.name = range.value("relname", "");
+  if (range.contains("schemaname")) t.name = absl::StrCat(range["schemaname"].get<std::string>(), ".", t.name);
+  t.alias = range.contains("alias") ? range["alias"].value("aliasname", "") : range.value("relname", "");
+  return t;
+}
+
+// The tables of a FROM item, joins flattened left to right (the right side
+// of each join one table). `on` nodes are kept for the caller to write.
+absl::Status FromItem(const Json& item, std::vector<FromTable>* out, std::vector<const Json*>* on) {
+  if (item.contains("RangeVar")) {
+    out->push_back(RangeOf(item["RangeVar"]));
+    on->push_back(nullptr);
+    return absl::OkStatus();
+  }
   if (item.contains("RangeSubselect")) return Unsupported("subqueries in FROM");
-  if (!item.contains("RangeVar")) return Unsupported(absl::StrCat("FROM ", item.begin().key()));
-  const Json& range = item["RangeVar"];
-  std::string name = range.value("relname", "");
-  if (range.contains("schemaname")) name = absl::StrCat(range["schemaname"].get<std::string>(), ".", name);
-  return name;
+  if (!item.contains("JoinExpr")) return Unsupported(absl::StrCat("FROM ", item.begin().key()));
+  const Json& j = item["JoinExpr"];
+  if (j.value("isNatural", false) || j.contains("usingClause")) return Unsupported("NATURAL joins and USING");
+  if (!j.at("rarg").contains("RangeVar")) return Unsupported("joins of parenthesized joins");
+  if (absl::Status s = FromItem(j.at("larg"), out, on); !s.ok()) return s;
+  FromTable right = RangeOf(j["rarg"]["RangeVar"]);
+  const std::string type = j.value("jointype", "JOIN_INNER");
+  right.join = type == "JOIN_LEFT" ? "left join" : type == "JOIN_RIGHT" ? "right join" : type == "JOIN_FULL" ? "full join" : "join";
+  if (!j.contains("quals")) {
+    if (type != "JOIN_INNER") return Unsupported("outer joins without ON");
+    right.join = "";  // CROSS JOIN: a table of its own, conditions in WHERE
+  }
+  out->push_back(std::move(right));
+  on->push_back(j.contains("quals") ? &j["quals"] : nullptr);
+  return absl::OkStatus();
+}
+
+// The tables a FROM clause names.
+absl::Status FromTables(const Json& select, std::vector<FromTable>* out, std::vector<const Json*>* on) {
+  if (!select.contains("fromClause") || select["fromClause"].empty()) return Unsupported("SELECT without FROM");
+  for (const Json& item : select["fromClause"]) {  // a reference: `on` points into it
+    if (absl::Status s = FromItem(item, out, on); !s.ok()) return s;
+  }
+  return absl::OkStatus();
 }
 
 std::string Quote(const std::string& s) { return absl::StrCat("'", absl::StrReplaceAll(s, {{"'", "''"}}), "'"); }
@@ -102,10 +131,13 @@ const std::map<std::string, std::string>& Aggregates() {
 class Writer {
  public:
   // `alias`: the name FROM gives the table (qualified names drop it).
-  Writer(absl::string_view text, std::string table, std::string alias)
-      : text_(text), table_(std::move(table)), alias_(std::move(alias)) {}
+  // One table (`table`, `alias`: qualified names drop the qualifier), or
+  // several (`joined`: names keep it, alias.column).
+  Writer(absl::string_view text, std::string table, std::string alias, bool joined = false)
+      : text_(text), table_(std::move(table)), alias_(std::move(alias)), joined_(joined) {}
 
   bool saw_aggregate() const { return saw_aggregate_; }
+  const std::vector<std::string>& columns_read() const { return read_; }
 
   absl::StatusOr<std::string> Expr(const Json& node) {
     if (!node.is_object() || node.empty()) return absl::InvalidArgumentError("statement: an empty expression");
@@ -142,6 +174,12 @@ class Writer {
     for (const Json& f : n.at("fields")) {
       if (f.contains("A_Star")) return std::string("*");
       parts.push_back(f.at("String").at("sval").get<std::string>());
+    }
+    if (joined_) {
+      // alias.column (a schema before it dropped), or a bare column.
+      const std::string name = parts.size() > 1 ? absl::StrCat(parts[parts.size() - 2], ".", parts.back()) : parts.back();
+      read_.push_back(name);
+      return name;
     }
     // table.column, alias.column, schema.table.column: the column.
     if (parts.size() > 1) {
@@ -287,7 +325,9 @@ class Writer {
 
   absl::string_view text_;  // the statement
   std::string table_, alias_;
+  bool joined_ = false;
   bool saw_aggregate_ = false;
+  std::vector<std::string> read_;  // joined: the columns read, as written
 };
 
 // A non-negative integer constant of LIMIT or OFFSET.
@@ -309,13 +349,23 @@ absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement) {
   if (!select.ok()) return select.status();
   const Json& s = *select;
   SelectQuery q;
-  auto table = FromTable(s);
-  if (!table.ok()) return table.status();
-  q.table = *table;
-  const Json& range = s["fromClause"][0]["RangeVar"];
-  const std::string alias =
-      range.contains("alias") ? range["alias"].value("aliasname", "") : range.value("relname", "");
-  Writer w(statement, q.table, alias);
+  std::vector<FromTable> from;
+  std::vector<const Json*> on;
+  if (absl::Status st = FromTables(s, &from, &on); !st.ok()) return st;
+  const bool joined = from.size() > 1;
+  q.table = from[0].name;
+  const std::string alias = from[0].alias;
+  Writer w(statement, q.table, alias, joined);
+  if (joined) {
+    for (size_t i = 0; i < from.size(); ++i) {
+      if (on[i] != nullptr) {
+        auto e = w.Expr(*on[i]);
+        if (!e.ok()) return e.status();
+        from[i].on = *e;
+      }
+    }
+    q.from = from;
+  }
   if (s.contains("distinctClause")) {
     if (!s["distinctClause"].empty() && !s["distinctClause"][0].empty()) return Unsupported("DISTINCT ON");
     q.distinct = true;
@@ -330,17 +380,20 @@ absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement) {
       continue;
     }
     if (q.star) return Unsupported("'*' beside other columns");
-    // Named by its alias, else by the expression as the engine writes it.
-    const std::string name = rt.value("name", *e);
+    // Named by its alias, a column by its name, else by the expression as
+    // the engine writes it.
+    std::string name = rt.value("name", *e);
+    if (!rt.contains("name") && rt.at("val").contains("ColumnRef")) name = e->substr(e->rfind('.') + 1);
     q.columns.push_back(OutputColumn{*e, name});
   }
   q.aggregate = w.saw_aggregate() || s.contains("groupClause");
   if (s.contains("whereClause")) {
-    Writer where(statement, q.table, alias);
+    Writer where(statement, q.table, alias, joined);
     auto e = where.Expr(s["whereClause"]);
     if (!e.ok()) return e.status();
     if (where.saw_aggregate()) return absl::InvalidArgumentError("statement: aggregates are not allowed in WHERE");
     q.where = *e;
+    q.columns_read.insert(q.columns_read.end(), where.columns_read().begin(), where.columns_read().end());
   }
   for (const Json& g : s.value("groupClause", Json::array())) {
     auto e = w.Expr(g);
@@ -376,6 +429,12 @@ absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement) {
     q.offset = std::max<int64_t>(0, *n);
   }
   if (q.star && q.aggregate) return Unsupported("'*' with GROUP BY or aggregates");
+  // Names ORDER BY gives of output columns are no columns to read.
+  for (const std::string& c : w.columns_read()) {
+    const bool alias = std::any_of(q.columns.begin(), q.columns.end(),
+                                   [&](const OutputColumn& o) { return o.name == c && o.expr != c; });
+    if (!alias) q.columns_read.push_back(c);
+  }
   return q;
 }
 
@@ -384,9 +443,12 @@ absl::StatusOr<std::vector<std::string>> StatementTables(absl::string_view state
   if (!tree.ok()) return tree.status();
   auto select = TheSelect(*tree);
   if (!select.ok()) return select.status();
-  auto table = FromTable(*select);
-  if (!table.ok()) return table.status();
-  return std::vector<std::string>{*table};
+  std::vector<FromTable> from;
+  std::vector<const Json*> on;
+  if (absl::Status s = FromTables(*select, &from, &on); !s.ok()) return s;
+  std::vector<std::string> out;
+  for (const FromTable& t : from) out.push_back(t.name);
+  return out;
 }
 
 }  // namespace engine::sql

@@ -7,13 +7,14 @@
 // read endpoints (/get/records/bycolumn, /aggregate/groupby).
 //
 // Supported (this first part of the SQL work): one SELECT of one table or
-// view, with expressions (arithmetic, comparisons, AND/OR/NOT, IN lists,
+// view, or of several joined ([INNER], LEFT, RIGHT, FULL [OUTER] JOIN ... ON,
+// and commas with the conditions in WHERE), with expressions (arithmetic, comparisons, AND/OR/NOT, IN lists,
 // BETWEEN, LIKE/ILIKE, IS [NOT] NULL, CASE, COALESCE and the engine's
 // functions), aggregates (count, count(DISTINCT x), sum, min, max, avg,
 // stddev and variance (sample, as in PostgreSQL) and their _pop/_samp
 // forms), DISTINCT, WHERE, GROUP BY,
 // HAVING, ORDER BY, LIMIT and OFFSET. Anything else is refused naming the
-// feature ("joins in SQL are not supported yet").
+// feature ("subqueries in SQL are not supported yet").
 
 #include <cstdint>
 #include <string>
@@ -29,8 +30,21 @@ struct OutputColumn {
   std::string name;  // the column's header
 };
 
+// A table of FROM: the first, or one joined to those before it.
+struct FromTable {
+  std::string name;   // as the statement names it ("schema.table" or "table")
+  std::string alias;  // its alias, else its name's last part
+  std::string join;   // "" (the first, or a comma: an inner join by WHERE), "join", "left join", "right join", "full join"
+  std::string on;     // the join's condition, in the engine's language
+};
+
 struct SelectQuery {
-  std::string table;  // as the statement names it ("schema.table" or "table")
+  std::string table;  // one table: as the statement names it ("schema.table" or "table")
+  // Several: every table of FROM in order (columns are then written
+  // alias.column, and `columns_read` lists those the statement reads, as
+  // written: "a.x" or a bare "x").
+  std::vector<FromTable> from;
+  std::vector<std::string> columns_read;
   std::vector<OutputColumn> columns;
   bool star = false;       // SELECT *: every column of the table, in order
   bool distinct = false;   // SELECT DISTINCT

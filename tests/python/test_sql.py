@@ -13,6 +13,9 @@ pages), `gpudb.dbapi` (connect, cursor, execute, fetchall) and errors: a syntax 
 and column with a caret, an unknown table, a column not in GROUP BY, an unsupported feature
 (named).
 
+Joins: a second table of 50 rows with duplicate keys, joined inner, left, right, full, by commas
+and WHERE, to itself, three ways, under GROUP BY.
+
 Needs gpudb, duckdb, pandas, grpcio, grpcio-tools. Exit status 0 means pass.
 """
 
@@ -69,6 +72,17 @@ CORPUS = [
     "SELECT t.id, t.x FROM t WHERE t.k = 4",
     "SELECT u.id FROM t AS u WHERE u.big < 20",
     "SELECT id, CAST(k AS DOUBLE) / 2 AS half FROM t WHERE k IS NOT NULL AND id < 40",
+    # Joins (u: 50 rows, keys 0..44 with two of each below 5, a string and a nullable rank).
+    "SELECT t.id, u.name FROM t JOIN u ON t.k = u.k WHERE t.x > 900",
+    "SELECT t.id, u.name FROM t LEFT JOIN u ON t.k = u.k WHERE t.id < 100",
+    "SELECT t.id, u.name FROM t RIGHT JOIN u ON t.k = u.k AND t.s = u.name",
+    "SELECT t.id, u.k FROM t FULL OUTER JOIN u ON t.k = u.k WHERE t.id < 50 OR t.id IS NULL",
+    "SELECT u.name, count(*) AS n, avg(t.x) AS a FROM t JOIN u ON t.k = u.k GROUP BY u.name",
+    "SELECT t.id, u.rank FROM t, u WHERE t.k = u.k AND t.big < 10",
+    "SELECT * FROM t JOIN u ON t.k = u.k WHERE t.id < 30",
+    "SELECT a.id, b.id FROM t AS a JOIN t AS b ON a.id = b.big WHERE a.id < 20",
+    "SELECT t.id, u.name, v.name FROM t JOIN u ON t.k = u.k JOIN u AS v ON u.rank = v.k WHERE t.id < 200",
+    "SELECT name, sum(x) AS total FROM t JOIN u ON t.k = u.k WHERE rank IS NOT NULL GROUP BY name ORDER BY total DESC LIMIT 3",
 ]
 
 
@@ -120,6 +134,10 @@ def run(binary, work, pb, rpc):
     con.register("t_df", pd.DataFrame(rows, columns=[c[0] for c in COLUMNS]))
     con.execute("create table t as select id::int id, k::int k, s, x, big::bigint big from t_df")
     con.execute("create table empty (id int, v double)")
+    u_rows = [[i, i if i >= 5 else i % 5, "name%d" % (i % 7) if i % 3 else WORDS[i % len(WORDS)],
+               None if i % 4 == 0 else i % 9] for i in range(50)]
+    con.register("u_df", pd.DataFrame(u_rows, columns=["id", "k", "name", "rank"]))
+    con.execute("create table u as select id::int id, k::int k, name, rank::int rank from u_df")
     server = start_server(binary, ["--max-get-records-size=250"], http=True)
     try:
         db = gpudb.GPUdb(host="http://127.0.0.1:%d" % server.http_port)
@@ -127,6 +145,8 @@ def run(binary, work, pb, rpc):
         for b in range(0, len(rows), 1000):
             t.insert_records(rows[b:b + 1000])
         gpudb.GPUdbTable([["id", "int"], ["v", "double"]], name="empty", db=db)
+        gpudb.GPUdbTable([["id", "int"], ["k", "int"], ["name", "string"], ["rank", "int", "nullable"]], name="u",
+                         db=db).insert_records(u_rows)
         db_all = gpudb.GPUdb(host="http://127.0.0.1:%d" % server.http_port)
         for sql in CORPUS:
             want = [tuple(norm(v) for v in r) for r in con.execute(sql).fetchall()]
@@ -166,7 +186,8 @@ def run(binary, work, pb, rpc):
         for sql, words in [("SELECT id FORM t", ["syntax error", "line 1, column 16", "^"]),
                            ("SELECT * FROM nope", ["nope", "does not exist"]),
                            ("SELECT k, x FROM t GROUP BY k", ["'x'", "GROUP BY"]),
-                           ("SELECT * FROM t JOIN empty ON t.id = empty.id", ["joins", "not supported"]),
+                           ("SELECT * FROM t JOIN empty USING (id)", ["USING", "not supported"]),
+                           ("SELECT id FROM t JOIN u ON t.k = u.k", ["'id'", "several tables"]),
                            ("SELECT id FROM t WHERE id IN (SELECT id FROM empty)", ["subqueries"]),
                            ("SELECT nope FROM t", ["unknown column 'nope'"])]:
             _, message = ours(db, sql)

@@ -43,14 +43,32 @@ TEST(SelectTest, AggregatesGroupsAndDistinct) {
   EXPECT_TRUE(star->star);
 }
 
+TEST(SelectTest, JoinsListTheirTablesAndTheColumnsRead) {
+  auto q = ParseSelect(
+      "SELECT a.x, y FROM s.t AS a LEFT JOIN u b ON a.k = b.k AND b.z > 1, v WHERE v.w = a.x ORDER BY y");
+  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_EQ(q->from.size(), 3u);
+  EXPECT_EQ(q->from[0].name, "s.t");
+  EXPECT_EQ(q->from[0].alias, "a");
+  EXPECT_EQ(q->from[1].join, "left join");
+  EXPECT_EQ(q->from[1].alias, "b");
+  EXPECT_EQ(q->from[1].on, "((a.k = b.k) and (b.z > 1))");
+  EXPECT_EQ(q->from[2].join, "");
+  EXPECT_EQ(q->where, "(v.w = a.x)");
+  EXPECT_EQ(q->columns[0].name, "x");
+  EXPECT_EQ(q->columns_read, (std::vector<std::string>{"v.w", "a.x", "a.k", "b.k", "b.z", "a.x", "y", "y"}));
+  EXPECT_EQ(StatementTables("SELECT * FROM t JOIN u ON t.a = u.a").value(), (std::vector<std::string>{"t", "u"}));
+}
+
 TEST(SelectTest, ErrorsNameThePlaceOrTheFeature) {
   auto bad = ParseSelect("SELECT a\nFROM t WHERE a >");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(std::string(bad.status().message()),
             "statement: syntax error at end of input (line 2, column 17)\n  FROM t WHERE a >\n                  ^");
   for (const auto& [sql, feature] :
-       std::vector<std::pair<const char*, const char*>>{{"SELECT * FROM a JOIN b ON a.x = b.x", "joins"},
-                                                        {"SELECT * FROM a, b", "joins"},
+       std::vector<std::pair<const char*, const char*>>{{"SELECT * FROM a JOIN b USING (x)", "USING"},
+                                                        {"SELECT * FROM a JOIN (b JOIN c ON b.y = c.y) ON a.x = b.x",
+                                                         "parenthesized joins"},
                                                         {"SELECT x FROM t UNION SELECT x FROM u", "UNION"},
                                                         {"WITH w AS (SELECT 1) SELECT * FROM w", "WITH"},
                                                         {"SELECT x FROM t WHERE x IN (SELECT y FROM u)", "subqueries"},
