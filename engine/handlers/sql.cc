@@ -1,7 +1,9 @@
 // /execute/sql: a SELECT (engine/sql/select.h) run as the read endpoint
 // that answers it: /aggregate/groupby for aggregates, GROUP BY and DISTINCT,
 // else /get/records/bycolumn; joined tables first become a view of the
-// columns read (/create/jointable), dropped when the statement is answered. The statement's LIMIT
+// columns read (/create/jointable), dropped when the statement is answered.
+// CREATE TABLE, DROP TABLE, INSERT ... VALUES, UPDATE and DELETE run as their
+// endpoints (sql::ParseChange). The statement's LIMIT
 // and OFFSET bound the rows; the request's offset and limit page through
 // them (as Kinetica's clients do). Only what the first part of the SQL work
 // covers; the rest is refused naming the feature.
@@ -16,6 +18,7 @@
 #include "engine/handlers/request.h"
 #include "engine/sql/select.h"
 #include "engine/table/names.h"
+#include "engine/table/result_table.h"
 
 namespace engine {
 namespace {
@@ -31,11 +34,11 @@ absl::StatusOr<std::vector<Access>> SqlAccess(const Json& request) {
   auto tables = sql::StatementTables(statement);
   if (!tables.ok()) return tables.status();
   std::vector<Access> access;
-  for (const std::string& t : *tables) {
+  for (const auto& [t, write] : *tables) {
     if (absl::Status s = ValidateTableName(t, "statement"); !s.ok()) return s;
-    access.push_back(Access{t, false});
+    access.push_back(Access{t, write});
   }
-  if (tables->size() > 1) access.push_back(Access{JoinViewName(statement), true});
+  if (tables->size() > 1 && !tables->front().second) access.push_back(Access{JoinViewName(statement), true});
   return access;
 }
 
@@ -121,8 +124,73 @@ bool IsAggregate(const std::string& expr) {
 
 absl::StatusOr<Json> Answer(JobContext& ctx, const Json& request, sql::SelectQuery* q);
 
+// Runs `change` (sql::ParseChange) as its endpoint; the rows it affected.
+absl::StatusOr<int64_t> RunChange(JobContext& ctx, const Json& request, sql::Change change) {
+  if (change.endpoint == "/insert/records") {
+    // Values without a column list follow the table's columns.
+    auto table = ctx.catalog.Find(change.request["table_name"].get<std::string>());
+    if (!table.ok()) return absl::NotFoundError(absl::StrCat("statement: ", table.status().message()));
+    const TableType& type = (*table)->type();
+    for (Json& text : change.request["list_str"]) {
+      Json record = Json::parse(text.get<std::string>());
+      Json named = Json::object();
+      for (auto& [key, value] : record.items()) {
+        if (key.empty() || key[0] != '#') {
+          named[key] = value;
+          continue;
+        }
+        const size_t i = std::stoul(key.substr(1));
+        if (i >= type.size()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("statement: ", i + 1, " values for table '", (*table)->name(), "' of ", type.size(), " columns"));
+        }
+        named[type.column(i).name] = value;
+      }
+      text = named.dump();
+    }
+    for (const char* key : {"update_on_existing_pk", "ignore_existing_pk"}) {
+      if (const std::string v = Option(request, key); !v.empty()) change.request["options"][key] = v;
+    }
+  }
+  const Endpoint* target = FindEndpoint(change.endpoint);
+  auto normalized = Normalize(*target->request, std::move(change.request));
+  if (!normalized.ok()) return absl::InternalError(absl::StrCat("statement: ", normalized.status().message()));
+  auto answer = target->handler->run(ctx, *normalized);
+  if (!answer.ok()) return absl::Status(answer.status().code(), absl::StrCat("statement: ", answer.status().message()));
+  int64_t affected = 0;
+  for (const char* count : {"count_deleted", "count_updated", "count_inserted"}) {
+    if (answer->contains(count)) affected += (*answer)[count].get<int64_t>();
+  }
+  return affected;
+}
+
 absl::StatusOr<Json> ExecuteSql(JobContext& ctx, const Json& request) {
   const std::string& statement = StringField(request, "statement");
+  auto select = sql::IsSelect(statement);
+  if (!select.ok()) return select.status();
+  if (!*select) {
+    auto changes = sql::ParseChange(statement);
+    if (!changes.ok()) return changes.status();
+    int64_t affected = 0;
+    for (sql::Change& change : *changes) {
+      auto n = RunChange(ctx, request, std::move(change));
+      if (!n.ok()) return n.status();
+      affected += *n;
+    }
+    // No rows, in a dynamic schema clients can read (one long column).
+    std::vector<ResultColumn> none;
+    none.push_back(ResultColumn{"count_affected", ValueDef(kernels::ValueKind::kInt, "count_affected", false),
+                                kernels::Column(kernels::PhysType::kInt64, 0, false)});
+    const Json encoded = ResultTable(std::move(none)).Encode(0, 0, StringField(request, "encoding"), ctx.exec);
+    return Json{{"count_affected", affected},
+                {"response_schema_str", encoded["response_schema_str"]},
+                {"binary_encoded_response", encoded.value("binary_encoded_response", Json(""))},
+                {"json_encoded_response", encoded.value("json_encoded_response", Json(""))},
+                {"total_number_of_records", 0},
+                {"has_more_records", false},
+                {"paging_table", ""},
+                {"info", Json::object()}};
+  }
   auto q = sql::ParseSelect(statement);
   if (!q.ok()) return q.status();
   if (q->from.empty()) return Answer(ctx, request, &*q);

@@ -48,13 +48,21 @@ absl::Status Unsupported(absl::string_view what) {
   return absl::UnimplementedError(absl::StrCat("statement: ", what, " in SQL are not supported yet"));
 }
 
+// The one statement of a parse tree: its kind ("SelectStmt", ...) and node.
+absl::StatusOr<std::pair<std::string, Json>> TheStatement(const Json& tree) {
+  const Json& stmts = tree.value("stmts", Json::array());
+  if (stmts.size() != 1) return absl::InvalidArgumentError("statement: give exactly one statement");
+  const Json& stmt = stmts[0].at("stmt");
+  return std::make_pair(stmt.begin().key(), stmt.begin().value());
+}
+
 // The one SELECT of a parse tree.
 absl::StatusOr<Json> TheSelect(const Json& tree) {
   const Json& stmts = tree.value("stmts", Json::array());
   if (stmts.size() != 1) return absl::InvalidArgumentError("statement: give exactly one statement");
   const Json& stmt = stmts[0].at("stmt");
   if (!stmt.contains("SelectStmt")) {
-    return Unsupported(absl::StrCat("statements other than SELECT (", stmt.begin().key(), ")"));
+    return Unsupported(absl::StrCat("statements of kind ", stmt.begin().key()));
   }
   const Json& select = stmt["SelectStmt"];
   if (select.value("op", "SETOP_NONE") != "SETOP_NONE") return Unsupported("UNION, INTERSECT and EXCEPT");
@@ -438,16 +446,180 @@ absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement) {
   return q;
 }
 
-absl::StatusOr<std::vector<std::string>> StatementTables(absl::string_view statement) {
+absl::StatusOr<bool> IsSelect(absl::string_view statement) {
   auto tree = Parse(statement);
   if (!tree.ok()) return tree.status();
-  auto select = TheSelect(*tree);
+  auto stmt = TheStatement(*tree);
+  if (!stmt.ok()) return stmt.status();
+  return stmt->first == "SelectStmt";
+}
+
+namespace {
+
+std::string RelationName(const Json& range) { return RangeOf(range).name; }
+
+// A column type of CREATE TABLE as the engine's compact type list has it:
+// the type and its properties.
+absl::StatusOr<std::vector<std::string>> ColumnType(const Json& type_name, const std::string& column) {
+  const std::string t = absl::AsciiStrToLower(type_name.at("names").back().at("String").at("sval").get<std::string>());
+  if (t == "int4" || t == "int" || t == "integer") return std::vector<std::string>{"int"};
+  if (t == "int8" || t == "bigint") return std::vector<std::string>{"long"};
+  if (t == "int2" || t == "smallint") return std::vector<std::string>{"int", "int16"};
+  if (t == "float4" || t == "real") return std::vector<std::string>{"float"};
+  if (t == "float8" || t == "double" || t == "numeric" || t == "decimal") return std::vector<std::string>{"double"};
+  if (t == "bool" || t == "boolean") return std::vector<std::string>{"int", "boolean"};
+  if (t == "timestamp" || t == "timestamptz") return std::vector<std::string>{"long", "timestamp"};
+  if (t == "text" || t == "string") return std::vector<std::string>{"string"};
+  if (t == "varchar" || t == "bpchar" || t == "char") {
+    int64_t n = 0;
+    if (type_name.contains("typmods")) n = type_name["typmods"][0].at("A_Const").at("ival").value("ival", int64_t{0});
+    if (n <= 0 || n > 256) return std::vector<std::string>{"string"};
+    int64_t width = 1;
+    while (width < n) width *= 2;
+    return std::vector<std::string>{"string", absl::StrCat("char", width)};
+  }
+  return absl::UnimplementedError(absl::StrCat("statement: column '", column, "': the type ", t,
+                                               " in SQL is not supported yet"));
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement) {
+  auto tree = Parse(statement);
+  if (!tree.ok()) return tree.status();
+  auto stmt = TheStatement(*tree);
+  if (!stmt.ok()) return stmt.status();
+  const std::string& kind = stmt->first;
+  const Json& n = stmt->second;
+  const auto where = [&](const std::string& table, const std::string& alias) -> absl::StatusOr<std::string> {
+    if (!n.contains("whereClause")) return std::string();
+    Writer w(statement, table, alias);
+    return w.Expr(n["whereClause"]);
+  };
+  if (kind == "DeleteStmt" || kind == "UpdateStmt") {
+    const FromTable t = RangeOf(n.at("relation"));
+    if (n.contains("usingClause") || n.contains("fromClause")) return Unsupported("DELETE USING and UPDATE FROM");
+    auto condition = where(t.name, t.alias);
+    if (!condition.ok()) return condition.status();
+    if (kind == "DeleteStmt") {
+      Json request{{"table_name", t.name}, {"expressions", Json::array()}, {"options", Json::object()}};
+      if (condition->empty()) {
+        request["options"]["delete_all_records"] = "true";
+      } else {
+        request["expressions"].push_back(*condition);
+      }
+      return std::vector<Change>{{"/delete/records", request}};
+    }
+    Json values = Json::object();
+    Writer w(statement, t.name, t.alias);
+    for (const Json& target : n.at("targetList")) {
+      const Json& rt = target.at("ResTarget");
+      auto e = w.Expr(rt.at("val"));
+      if (!e.ok()) return e.status();
+      values[rt.at("name").get<std::string>()] = *e;
+    }
+    Json request{{"table_name", t.name},
+                 {"expressions", Json::array({condition->empty() ? std::string("1") : *condition})},
+                 {"new_values_maps", Json::array({values})},
+                 {"options", {{"use_expressions_in_new_values_maps", "true"}}}};
+    return std::vector<Change>{{"/update/records", request}};
+  }
+  if (kind == "InsertStmt") {
+    const FromTable t = RangeOf(n.at("relation"));
+    const Json& select = n.at("selectStmt").at("SelectStmt");
+    if (!select.contains("valuesLists")) return Unsupported("INSERT ... SELECT");
+    std::vector<std::string> columns;
+    for (const Json& c : n.value("cols", Json::array())) columns.push_back(c.at("ResTarget").at("name"));
+    Json records = Json::array();
+    Writer w(statement, t.name, t.alias);
+    for (const Json& row : select["valuesLists"]) {
+      const Json& items = row.at("List").at("items");
+      Json record = Json::object();
+      for (size_t i = 0; i < items.size(); ++i) {
+        if (!items[i].contains("A_Const")) return Unsupported("expressions in VALUES (give constants)");
+        auto text = w.Expr(items[i]);
+        if (!text.ok()) return text.status();
+        const Json& c = items[i]["A_Const"];
+        Json value = c.value("isnull", false) ? Json(nullptr)
+                     : c.contains("sval")     ? Json(c["sval"].at("sval").get<std::string>())
+                     : c.contains("boolval")  ? Json(c["boolval"].value("boolval", false))
+                                              : Json::parse(*text, nullptr, /*allow_exceptions=*/false);
+        const std::string key = i < columns.size() ? columns[i] : absl::StrCat("#", i);
+        record[key] = value;
+      }
+      records.push_back(record.dump());
+    }
+    Json request{{"table_name", t.name}, {"list_encoding", "json"}, {"list_str", records},
+                 {"options", Json::object()}};
+    // Without a column list the values follow the table's columns: the
+    // caller maps "#i" keys.
+    return std::vector<Change>{{"/insert/records", request}};
+  }
+  if (kind == "CreateStmt") {
+    const std::string name = RelationName(n.at("relation"));
+    std::vector<std::string> keys;
+    for (const Json& e : n.value("tableElts", Json::array())) {
+      if (e.contains("Constraint") && e["Constraint"].value("contype", "") == "CONSTR_PRIMARY") {
+        for (const Json& k : e["Constraint"].at("keys")) keys.push_back(k.at("String").at("sval"));
+      }
+    }
+    Json type = Json::array();
+    for (const Json& e : n.value("tableElts", Json::array())) {
+      if (!e.contains("ColumnDef")) continue;
+      const Json& c = e["ColumnDef"];
+      const std::string column = c.at("colname");
+      auto t = ColumnType(c.at("typeName"), column);
+      if (!t.ok()) return t.status();
+      bool not_null = false, primary = std::find(keys.begin(), keys.end(), column) != keys.end();
+      for (const Json& k : c.value("constraints", Json::array())) {
+        const std::string contype = k.at("Constraint").value("contype", "");
+        not_null = not_null || contype == "CONSTR_NOTNULL";
+        primary = primary || contype == "CONSTR_PRIMARY";
+      }
+      Json def = Json::array({column});
+      for (const std::string& p : *t) def.push_back(p);
+      if (primary) def.push_back("primary_key");
+      if (!primary && !not_null) def.push_back("nullable");
+      type.push_back(def);
+    }
+    Json options = Json::object();
+    if (n.value("if_not_exists", false)) options["no_error_if_exists"] = "true";
+    return std::vector<Change>{
+        {"/create/table", Json{{"table_name", name}, {"type_id", type.dump()}, {"options", options}}}};
+  }
+  if (kind == "DropStmt") {
+    if (n.value("removeType", "") != "OBJECT_TABLE") return Unsupported("DROP of anything but tables");
+    std::vector<Change> out;
+    for (const Json& object : n.at("objects")) {
+      std::vector<std::string> parts;
+      for (const Json& p : object.at("List").at("items")) parts.push_back(p.at("String").at("sval"));
+      Json options = Json::object();
+      if (n.value("missing_ok", false)) options["no_error_if_not_exists"] = "true";
+      out.push_back({"/clear/table", Json{{"table_name", absl::StrJoin(parts, ".")}, {"options", options}}});
+    }
+    return out;
+  }
+  return Unsupported(absl::StrCat("statements of kind ", kind));
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, bool>>> StatementTables(absl::string_view statement) {
+  auto select = IsSelect(statement);
   if (!select.ok()) return select.status();
+  std::vector<std::pair<std::string, bool>> out;
+  if (!*select) {
+    auto changes = ParseChange(statement);
+    if (!changes.ok()) return changes.status();
+    for (const Change& c : *changes) out.emplace_back(c.request.at("table_name").get<std::string>(), true);
+    return out;
+  }
+  auto tree = Parse(statement);
+  if (!tree.ok()) return tree.status();
+  auto s = TheSelect(*tree);
+  if (!s.ok()) return s.status();
   std::vector<FromTable> from;
   std::vector<const Json*> on;
-  if (absl::Status s = FromTables(*select, &from, &on); !s.ok()) return s;
-  std::vector<std::string> out;
-  for (const FromTable& t : from) out.push_back(t.name);
+  if (absl::Status st = FromTables(*s, &from, &on); !st.ok()) return st;
+  for (const FromTable& t : from) out.emplace_back(t.name, false);
   return out;
 }
 

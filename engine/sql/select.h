@@ -13,8 +13,9 @@
 // functions), aggregates (count, count(DISTINCT x), sum, min, max, avg,
 // stddev and variance (sample, as in PostgreSQL) and their _pop/_samp
 // forms), DISTINCT, WHERE, GROUP BY,
-// HAVING, ORDER BY, LIMIT and OFFSET. Anything else is refused naming the
-// feature ("subqueries in SQL are not supported yet").
+// HAVING, ORDER BY, LIMIT and OFFSET; and the changes below (Change).
+// Anything else is refused naming the feature ("subqueries in SQL are not
+// supported yet").
 
 #include <cstdint>
 #include <string>
@@ -22,6 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "engine/api/json.h"
 
 namespace engine::sql {
 
@@ -63,8 +65,24 @@ struct SelectQuery {
 // unsupported feature names it.
 absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement);
 
-// The tables and views `statement` reads (for the scheduler), or the parse
-// error.
-absl::StatusOr<std::vector<std::string>> StatementTables(absl::string_view statement);
+// A statement that changes rows or tables, as the request of the endpoint
+// that does it: DELETE (/delete/records), UPDATE (/update/records, the new
+// values as expressions), INSERT ... VALUES (/insert/records, JSON records),
+// CREATE TABLE (/create/table: INT, BIGINT, SMALLINT, REAL, DOUBLE, VARCHAR(n)
+// (a charN up to 256), TEXT, BOOLEAN, TIMESTAMP; PRIMARY KEY; NOT NULL, else
+// nullable) and DROP TABLE [IF EXISTS] (/clear/table).
+struct Change {
+  std::string endpoint;
+  Json request;
+};
+
+// Whether `statement` is a SELECT (ParseSelect) rather than a change
+// (ParseChange); the parse error otherwise.
+absl::StatusOr<bool> IsSelect(absl::string_view statement);
+absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement);
+
+// The tables and views `statement` reads (false) or writes (true), for the
+// scheduler; or the parse error.
+absl::StatusOr<std::vector<std::pair<std::string, bool>>> StatementTables(absl::string_view statement);
 
 }  // namespace engine::sql

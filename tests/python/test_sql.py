@@ -13,6 +13,10 @@ pages), `gpudb.dbapi` (connect, cursor, execute, fetchall) and errors: a syntax 
 and column with a caret, an unknown table, a column not in GROUP BY, an unsupported feature
 (named).
 
+Changes: CREATE TABLE, INSERT VALUES (with and without a column list), UPDATE, DELETE and DROP
+TABLE through execute_sql, the table then equal to DuckDB's after the same statements; a duplicate
+primary key, an upsert (options.update_on_existing_pk), count_affected.
+
 Joins: a second table of 50 rows with duplicate keys, joined inner, left, right, full, by commas
 and WHERE, to itself, three ways, under GROUP BY.
 
@@ -169,6 +173,35 @@ def run(binary, work, pb, rpc):
             if "ORDER BY" not in sql:
                 got, want = sorted(got, key=repr), sorted(want, key=repr)
             check(same_rows(got, want), "%s: %d rows, DuckDB %d; first %r vs %r" % (sql, len(got), len(want), got[:3], want[:3]))
+
+        # Changes: the same statements in both, then the table read back.
+        changes = [
+            "CREATE TABLE c (id INT PRIMARY KEY, name VARCHAR(8), score DOUBLE, flag BOOLEAN)",
+            "INSERT INTO c (id, name, score, flag) VALUES (1, 'a', 1.5, true), (2, 'b', -2, false), (3, NULL, 0, true)",
+            "INSERT INTO c VALUES (4, 'd', 4.25, false), (-5, 'e', 10, true)",
+            "UPDATE c SET score = score * 2, name = 'z' WHERE id > 1",
+            "UPDATE c SET name = 'all'",
+            "DELETE FROM c WHERE score > 15",
+            "INSERT INTO c (id, score) VALUES (7, 7)",
+        ]
+        for sql in changes:
+            r = db.execute_sql(sql)
+            check(r["status_info"]["status"] == "OK", "%s: %s" % (sql, r["status_info"].get("message")))
+            con.execute(sql)
+        got, _ = ours(db, "SELECT * FROM c")
+        want = [tuple(norm(v) for v in r) for r in con.execute("SELECT * FROM c").fetchall()]
+        got = [tuple(1 if v is True else 0 if v is False else v for v in r) for r in (got or [])]
+        want = [tuple(1 if v is True else 0 if v is False else v for v in r) for r in want]
+        check(same_rows(sorted(got, key=repr), sorted(want, key=repr)), "after changes: %r vs %r" % (got, want))
+        r = db.execute_sql("DELETE FROM c WHERE id < 3")
+        check(r.get("count_affected") == 3, "DELETE count_affected %r" % r.get("count_affected"))  # ids 1, 2, -5
+        _, message = ours(db, "INSERT INTO c (id) VALUES (4)")
+        check("already exists" in message, "a duplicate key through SQL: %r" % message)
+        r = db.execute_sql("INSERT INTO c (id, name) VALUES (4, 'upd')", options={"update_on_existing_pk": "true"})
+        check(r["status_info"]["status"] == "OK" and r.get("count_affected") == 1, "upsert through SQL: %r" % r)
+        r = db.execute_sql("DROP TABLE c")
+        check(r["status_info"]["status"] == "OK" and not db.has_table("c")["table_exists"], "DROP TABLE: %r" % r)
+        check(db.execute_sql("DROP TABLE IF EXISTS c")["status_info"]["status"] == "OK", "DROP TABLE IF EXISTS")
 
         # to_df pages through execute_sql.
         frame = t.to_df()

@@ -57,7 +57,34 @@ TEST(SelectTest, JoinsListTheirTablesAndTheColumnsRead) {
   EXPECT_EQ(q->where, "(v.w = a.x)");
   EXPECT_EQ(q->columns[0].name, "x");
   EXPECT_EQ(q->columns_read, (std::vector<std::string>{"v.w", "a.x", "a.k", "b.k", "b.z", "a.x", "y", "y"}));
-  EXPECT_EQ(StatementTables("SELECT * FROM t JOIN u ON t.a = u.a").value(), (std::vector<std::string>{"t", "u"}));
+  using Tables = std::vector<std::pair<std::string, bool>>;
+  EXPECT_EQ(StatementTables("SELECT * FROM t JOIN u ON t.a = u.a").value(), (Tables{{"t", false}, {"u", false}}));
+}
+
+TEST(SelectTest, ChangesBecomeTheirEndpointsRequests) {
+  auto d = ParseChange("DELETE FROM t WHERE a > 1");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ((*d)[0].endpoint, "/delete/records");
+  EXPECT_EQ((*d)[0].request["expressions"], Json::array({"(a > 1)"}));
+  EXPECT_EQ(ParseChange("DELETE FROM t").value()[0].request["options"]["delete_all_records"], "true");
+  auto u = ParseChange("UPDATE t SET a = a + 1, s = 'x' WHERE b = -2");
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_EQ((*u)[0].request["new_values_maps"][0], (Json{{"a", "(a + 1)"}, {"s", "'x'"}}));
+  EXPECT_EQ((*u)[0].request["expressions"][0], "(b = -2)");
+  auto i = ParseChange("INSERT INTO t (a, s) VALUES (1, 'x'), (-2, NULL)");
+  ASSERT_TRUE(i.ok()) << i.status();
+  EXPECT_EQ((*i)[0].request["list_str"], Json::array({R"({"a":1,"s":"x"})", R"({"a":-2,"s":null})"}));
+  auto c = ParseChange("CREATE TABLE s.t (a INT PRIMARY KEY, b BIGINT NOT NULL, c VARCHAR(10), d TEXT)");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ((*c)[0].endpoint, "/create/table");
+  EXPECT_EQ(Json::parse((*c)[0].request["type_id"].get<std::string>()),
+            Json::parse(R"([["a","int","primary_key"],["b","long"],["c","string","char16","nullable"],)"
+                        R"(["d","string","nullable"]])"));
+  auto drop = ParseChange("DROP TABLE IF EXISTS t, s.u");
+  ASSERT_TRUE(drop.ok());
+  ASSERT_EQ(drop->size(), 2u);
+  EXPECT_EQ((*drop)[1].request["table_name"], "s.u");
+  EXPECT_EQ(StatementTables("UPDATE t SET a = 1").value(), (std::vector<std::pair<std::string, bool>>{{"t", true}}));
 }
 
 TEST(SelectTest, ErrorsNameThePlaceOrTheFeature) {
@@ -73,14 +100,16 @@ TEST(SelectTest, ErrorsNameThePlaceOrTheFeature) {
                                                         {"WITH w AS (SELECT 1) SELECT * FROM w", "WITH"},
                                                         {"SELECT x FROM t WHERE x IN (SELECT y FROM u)", "subqueries"},
                                                         {"SELECT row_number() OVER () FROM t", "window functions"},
-                                                        {"INSERT INTO t VALUES (1)", "SELECT"},
+                                                        {"INSERT INTO t SELECT * FROM u", "INSERT ... SELECT"},
                                                         {"SELECT 1", "without FROM"}}) {
-    auto q = ParseSelect(sql);
+    auto select = IsSelect(sql);
+    ASSERT_TRUE(select.ok()) << sql;
+    absl::Status q = *select ? ParseSelect(sql).status() : ParseChange(sql).status();
     ASSERT_FALSE(q.ok()) << sql;
-    EXPECT_EQ(q.status().code(), absl::StatusCode::kUnimplemented) << sql;
-    EXPECT_NE(q.status().message().find(feature), std::string::npos) << q.status().message();
+    EXPECT_EQ(q.code(), absl::StatusCode::kUnimplemented) << sql;
+    EXPECT_NE(q.message().find(feature), std::string::npos) << q.message();
   }
-  EXPECT_EQ(StatementTables("SELECT * FROM s.t").value(), (std::vector<std::string>{"s.t"}));
+  EXPECT_EQ(StatementTables("SELECT * FROM s.t").value(), (std::vector<std::pair<std::string, bool>>{{"s.t", false}}));
 }
 
 }  // namespace
