@@ -168,8 +168,17 @@ absl::StatusOr<Json> ExecuteSql(JobContext& ctx, const Json& request) {
   const std::string& statement = StringField(request, "statement");
   auto select = sql::IsSelect(statement);
   if (!select.ok()) return select.status();
+  // options.query_parameters: the values of $1, $2, ... (JSON).
+  Json params = Json::array();
+  if (const std::string p = Option(request, "query_parameters"); !p.empty()) {
+    params = Json::parse(p, nullptr, /*allow_exceptions=*/false);
+    if (params.is_null()) params = Json::array();  // what clients send for none
+    if (params.is_discarded() || !params.is_array()) {
+      return absl::InvalidArgumentError("options.query_parameters: expected a JSON array of values");
+    }
+  }
   if (!*select) {
-    auto changes = sql::ParseChange(statement);
+    auto changes = sql::ParseChange(statement, params);
     if (!changes.ok()) return changes.status();
     int64_t affected = 0;
     for (sql::Change& change : *changes) {
@@ -191,7 +200,7 @@ absl::StatusOr<Json> ExecuteSql(JobContext& ctx, const Json& request) {
                 {"paging_table", ""},
                 {"info", Json::object()}};
   }
-  auto q = sql::ParseSelect(statement);
+  auto q = sql::ParseSelect(statement, params);
   if (!q.ok()) return q.status();
   if (q->from.empty()) return Answer(ctx, request, &*q);
   // Joins: answered from a view of the joined rows, dropped after.

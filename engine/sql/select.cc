@@ -141,8 +141,18 @@ class Writer {
   // `alias`: the name FROM gives the table (qualified names drop it).
   // One table (`table`, `alias`: qualified names drop the qualifier), or
   // several (`joined`: names keep it, alias.column).
-  Writer(absl::string_view text, std::string table, std::string alias, bool joined = false)
-      : text_(text), table_(std::move(table)), alias_(std::move(alias)), joined_(joined) {}
+  Writer(absl::string_view text, std::string table, std::string alias, bool joined = false,
+         const Json* params = nullptr)
+      : text_(text), table_(std::move(table)), alias_(std::move(alias)), joined_(joined), params_(params) {}
+
+  // Parameter $n's value as JSON, or an error naming it.
+  absl::StatusOr<Json> Param(const Json& n) const {
+    const int64_t number = n.value("number", int64_t{0});
+    if (params_ == nullptr || !params_->is_array() || number < 1 || number > static_cast<int64_t>(params_->size())) {
+      return absl::InvalidArgumentError(absl::StrCat("options.query_parameters: no value for $", number));
+    }
+    return (*params_)[number - 1];
+  }
 
   bool saw_aggregate() const { return saw_aggregate_; }
   const std::vector<std::string>& columns_read() const { return read_; }
@@ -173,6 +183,16 @@ class Writer {
     }
     if (kind == "TypeCast") return Cast(n);
     if (kind == "SubLink") return Unsupported("subqueries");
+    if (kind == "ParamRef") {
+      auto v = Param(n);
+      if (!v.ok()) return v.status();
+      if (v->is_null()) return std::string("null");
+      if (v->is_boolean()) return std::string(v->get<bool>() ? "1" : "0");
+      if (v->is_string()) return Quote(v->get<std::string>());
+      if (v->is_number()) return v->dump();
+      return absl::InvalidArgumentError(absl::StrCat("options.query_parameters: $", n.value("number", 0),
+                                                     " is not a number, a string, a boolean or null"));
+    }
     return Unsupported(absl::StrCat("expressions of kind ", kind));
   }
 
@@ -334,6 +354,7 @@ class Writer {
   absl::string_view text_;  // the statement
   std::string table_, alias_;
   bool joined_ = false;
+  const Json* params_ = nullptr;
   bool saw_aggregate_ = false;
   std::vector<std::string> read_;  // joined: the columns read, as written
 };
@@ -350,7 +371,7 @@ absl::StatusOr<int64_t> Count(const Json& node, absl::string_view what) {
 
 }  // namespace
 
-absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement) {
+absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement, const Json& params) {
   auto tree = Parse(statement);
   if (!tree.ok()) return tree.status();
   auto select = TheSelect(*tree);
@@ -363,7 +384,7 @@ absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement) {
   const bool joined = from.size() > 1;
   q.table = from[0].name;
   const std::string alias = from[0].alias;
-  Writer w(statement, q.table, alias, joined);
+  Writer w(statement, q.table, alias, joined, &params);
   if (joined) {
     for (size_t i = 0; i < from.size(); ++i) {
       if (on[i] != nullptr) {
@@ -396,7 +417,7 @@ absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement) {
   }
   q.aggregate = w.saw_aggregate() || s.contains("groupClause");
   if (s.contains("whereClause")) {
-    Writer where(statement, q.table, alias, joined);
+    Writer where(statement, q.table, alias, joined, &params);
     auto e = where.Expr(s["whereClause"]);
     if (!e.ok()) return e.status();
     if (where.saw_aggregate()) return absl::InvalidArgumentError("statement: aggregates are not allowed in WHERE");
@@ -484,7 +505,7 @@ absl::StatusOr<std::vector<std::string>> ColumnType(const Json& type_name, const
 
 }  // namespace
 
-absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement) {
+absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, const Json& params) {
   auto tree = Parse(statement);
   if (!tree.ok()) return tree.status();
   auto stmt = TheStatement(*tree);
@@ -493,7 +514,7 @@ absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement) {
   const Json& n = stmt->second;
   const auto where = [&](const std::string& table, const std::string& alias) -> absl::StatusOr<std::string> {
     if (!n.contains("whereClause")) return std::string();
-    Writer w(statement, table, alias);
+    Writer w(statement, table, alias, false, &params);
     return w.Expr(n["whereClause"]);
   };
   if (kind == "DeleteStmt" || kind == "UpdateStmt") {
@@ -511,7 +532,7 @@ absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement) {
       return std::vector<Change>{{"/delete/records", request}};
     }
     Json values = Json::object();
-    Writer w(statement, t.name, t.alias);
+    Writer w(statement, t.name, t.alias, false, &params);
     for (const Json& target : n.at("targetList")) {
       const Json& rt = target.at("ResTarget");
       auto e = w.Expr(rt.at("val"));
@@ -530,24 +551,38 @@ absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement) {
     if (!select.contains("valuesLists")) return Unsupported("INSERT ... SELECT");
     std::vector<std::string> columns;
     for (const Json& c : n.value("cols", Json::array())) columns.push_back(c.at("ResTarget").at("name"));
+    // One row of parameters, or (an array of arrays) one insert of the
+    // VALUES per row of parameters.
+    const bool batch = params.is_array() && !params.empty() && params[0].is_array();
+    const Json rows_of_params = batch ? params : Json::array({params});
     Json records = Json::array();
-    Writer w(statement, t.name, t.alias);
-    for (const Json& row : select["valuesLists"]) {
-      const Json& items = row.at("List").at("items");
-      Json record = Json::object();
-      for (size_t i = 0; i < items.size(); ++i) {
-        if (!items[i].contains("A_Const")) return Unsupported("expressions in VALUES (give constants)");
-        auto text = w.Expr(items[i]);
-        if (!text.ok()) return text.status();
-        const Json& c = items[i]["A_Const"];
-        Json value = c.value("isnull", false) ? Json(nullptr)
-                     : c.contains("sval")     ? Json(c["sval"].at("sval").get<std::string>())
-                     : c.contains("boolval")  ? Json(c["boolval"].value("boolval", false))
-                                              : Json::parse(*text, nullptr, /*allow_exceptions=*/false);
-        const std::string key = i < columns.size() ? columns[i] : absl::StrCat("#", i);
-        record[key] = value;
+    for (const Json& row_params : rows_of_params) {
+      Writer w(statement, t.name, t.alias, false, &row_params);
+      for (const Json& row : select["valuesLists"]) {
+        const Json& items = row.at("List").at("items");
+        Json record = Json::object();
+        for (size_t i = 0; i < items.size(); ++i) {
+          Json value;
+          if (items[i].contains("ParamRef")) {
+            auto v = w.Param(items[i]["ParamRef"]);
+            if (!v.ok()) return v.status();
+            value = *v;
+          } else if (items[i].contains("A_Const")) {
+            auto text = w.Expr(items[i]);
+            if (!text.ok()) return text.status();
+            const Json& c = items[i]["A_Const"];
+            value = c.value("isnull", false) ? Json(nullptr)
+                    : c.contains("sval")     ? Json(c["sval"].at("sval").get<std::string>())
+                    : c.contains("boolval")  ? Json(c["boolval"].value("boolval", false))
+                                             : Json::parse(*text, nullptr, /*allow_exceptions=*/false);
+          } else {
+            return Unsupported("expressions in VALUES (give constants or $n)");
+          }
+          const std::string key = i < columns.size() ? columns[i] : absl::StrCat("#", i);
+          record[key] = value;
+        }
+        records.push_back(record.dump());
       }
-      records.push_back(record.dump());
     }
     Json request{{"table_name", t.name}, {"list_encoding", "json"}, {"list_str", records},
                  {"options", Json::object()}};
@@ -606,14 +641,26 @@ absl::StatusOr<std::vector<std::pair<std::string, bool>>> StatementTables(absl::
   auto select = IsSelect(statement);
   if (!select.ok()) return select.status();
   std::vector<std::pair<std::string, bool>> out;
-  if (!*select) {
-    auto changes = ParseChange(statement);
-    if (!changes.ok()) return changes.status();
-    for (const Change& c : *changes) out.emplace_back(c.request.at("table_name").get<std::string>(), true);
-    return out;
-  }
   auto tree = Parse(statement);
   if (!tree.ok()) return tree.status();
+  if (!*select) {
+    // The table a change writes (its parameters are not needed for that).
+    auto stmt = TheStatement(*tree);
+    if (!stmt.ok()) return stmt.status();
+    const Json& n = stmt->second;
+    if (n.contains("relation")) {
+      out.emplace_back(RelationName(n["relation"]), true);
+    } else if (stmt->first == "DropStmt") {
+      for (const Json& object : n.value("objects", Json::array())) {
+        std::vector<std::string> parts;
+        for (const Json& p : object.at("List").at("items")) parts.push_back(p.at("String").at("sval"));
+        out.emplace_back(absl::StrJoin(parts, "."), true);
+      }
+    } else {
+      return Unsupported(absl::StrCat("statements of kind ", stmt->first));
+    }
+    return out;
+  }
   auto s = TheSelect(*tree);
   if (!s.ok()) return s.status();
   std::vector<FromTable> from;

@@ -63,7 +63,11 @@ struct SelectQuery {
 // and the line with a caret under the place ("syntax error at or near
 // \"FORM\" (line 1, column 10)\n  SELECT a FORM t\n           ^"); an
 // unsupported feature names it.
-absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement);
+//
+// `params` (options.query_parameters: a JSON array of values) take the places
+// of $1, $2, ... ; ParseChange also takes an array of such arrays for an
+// INSERT ... VALUES, one row of values each.
+absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement, const Json& params = Json::array());
 
 // A statement that changes rows or tables, as the request of the endpoint
 // that does it: DELETE (/delete/records), UPDATE (/update/records, the new
@@ -79,7 +83,7 @@ struct Change {
 // Whether `statement` is a SELECT (ParseSelect) rather than a change
 // (ParseChange); the parse error otherwise.
 absl::StatusOr<bool> IsSelect(absl::string_view statement);
-absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement);
+absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, const Json& params = Json::array());
 
 // The tables and views `statement` reads (false) or writes (true), for the
 // scheduler; or the parse error.

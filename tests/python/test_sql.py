@@ -15,7 +15,8 @@ and column with a caret, an unknown table, a column not in GROUP BY, an unsuppor
 
 Changes: CREATE TABLE, INSERT VALUES (with and without a column list), UPDATE, DELETE and DROP
 TABLE through execute_sql, the table then equal to DuckDB's after the same statements; a duplicate
-primary key, an upsert (options.update_on_existing_pk), count_affected.
+primary key, an upsert (options.update_on_existing_pk), count_affected. Parameters ($1, $2) from
+gpudb.dbapi's execute and executemany.
 
 Joins: a second table of 50 rows with duplicate keys, joined inner, left, right, full, by commas
 and WHERE, to itself, three ways, under GROUP BY.
@@ -215,6 +216,15 @@ def run(binary, work, pb, rpc):
         got = sorted(tuple(r) for r in cur.fetchall())
         want = sorted(con.execute("SELECT k, count(*) FROM t WHERE k < 3 GROUP BY k").fetchall())
         check(got == want, "dbapi: %r vs %r" % (got, want))
+        # Parameters: cursor.execute with values, executemany of an INSERT.
+        cur.execute("SELECT count(*) FROM t WHERE k = $1 AND s = $2", (7, "apple"))
+        got = cur.fetchall()[0][0]
+        want = con.execute("SELECT count(*) FROM t WHERE k = 7 AND s = 'apple'").fetchone()[0]
+        check(got == want, "dbapi with parameters: %r vs %r" % (got, want))
+        db.execute_sql("CREATE TABLE p (id INT, name VARCHAR(16))")
+        cur.executemany("INSERT INTO p (id, name) VALUES ($1, $2)", [(i, "n%d" % i) for i in range(25)])
+        got, _ = ours(db, "SELECT count(*), sum(id) FROM p")
+        check(got == [(25, 300)], "executemany: %r" % got)
         # Errors.
         for sql, words in [("SELECT id FORM t", ["syntax error", "line 1, column 16", "^"]),
                            ("SELECT * FROM nope", ["nope", "does not exist"]),

@@ -87,6 +87,22 @@ TEST(SelectTest, ChangesBecomeTheirEndpointsRequests) {
   EXPECT_EQ(StatementTables("UPDATE t SET a = 1").value(), (std::vector<std::pair<std::string, bool>>{{"t", true}}));
 }
 
+TEST(SelectTest, ParametersTakeThePlacesOfDollarNumbers) {
+  auto q = ParseSelect("SELECT a FROM t WHERE s = $1 AND x > $2 AND f = $3", Json::array({"it's", -2.5, true}));
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ(q->where, "((s = 'it''s') and (x > -2.5) and (f = 1))");
+  auto missing = ParseSelect("SELECT a FROM t WHERE s = $2", Json::array({1}));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().message(), "options.query_parameters: no value for $2");
+  // An INSERT with rows of parameters: one record per row.
+  auto i = ParseChange("INSERT INTO t (a, s) VALUES ($1, $2)", Json::parse(R"([[1, "x"], [2, null]])"));
+  ASSERT_TRUE(i.ok()) << i.status();
+  EXPECT_EQ((*i)[0].request["list_str"], Json::array({R"({"a":1,"s":"x"})", R"({"a":2,"s":null})"}));
+  // The tables a statement touches do not need its parameters.
+  EXPECT_EQ(StatementTables("INSERT INTO s.t VALUES ($1)").value(),
+            (std::vector<std::pair<std::string, bool>>{{"s.t", true}}));
+}
+
 TEST(SelectTest, ErrorsNameThePlaceOrTheFeature) {
   auto bad = ParseSelect("SELECT a\nFROM t WHERE a >");
   ASSERT_FALSE(bad.ok());
