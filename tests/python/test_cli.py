@@ -439,6 +439,16 @@ def story(cli, pb, rpc, address, tmp):
     check(rc == 64, "get without a job: exit %d" % rc)
     has = cli.json("run", "has/table", "table_name=" + table)
     check(has.get("table_exists") is True, "has/table after the errors: %r" % has)
+
+    # --- sql: a statement, and statements read from standard input (as a prompt would)
+    rc, out, err = cli("sql", "SELECT count(*) AS n FROM %s" % table)
+    if "does not run" not in err:  # a build without libpg_query has no /execute/sql
+        check(rc == 0 and re.search(r"\bn\b", out) and "(1 row" in out, "sql: exit %d, %r %r" % (rc, out, err))
+        rc, out, err = cli("sql", stdin="CREATE TABLE cli_sql (a INT, b VARCHAR(8));\n"
+                                        "INSERT INTO cli_sql VALUES (1, 'x'), (2, 'y');\n"
+                                        "SELECT a, b FROM cli_sql ORDER BY a DESC;\nSELECT nope FROM cli_sql;\n")
+        check(rc == 1 and "count_affected: 2" in out and out.index(" 2 | y") < out.index(" 1 | x")
+              and "unknown column 'nope'" in err, "sql from stdin: exit %d, %r %r" % (rc, out, err))
     ch.close()
 
 
