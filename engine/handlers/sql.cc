@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/api/schema.h"
@@ -22,6 +23,27 @@
 
 namespace engine {
 namespace {
+
+// An error of the endpoint a statement ran as, said of the statement: the
+// endpoint's field ("column_names[0]: ", "options.expression: ") and the
+// position within the expression written for it (" at position 7") left out.
+absl::Status InnerError(const absl::Status& s) {
+  absl::string_view message = s.message();
+  for (absl::string_view field : {"column_names[", "options.", "table_names[", "expressions[", "new_values_maps[",
+                                  "list[", "list_str[", "table_name: ", "join_table_name: "}) {
+    const size_t colon = message.find(": ");
+    if (absl::StartsWith(message, field) && colon != absl::string_view::npos) {
+      message.remove_prefix(colon + 2);
+      break;
+    }
+  }
+  std::string text(message);
+  if (const size_t at = text.rfind(" at position "); at != std::string::npos &&
+      text.find_first_not_of("0123456789", at + 13) == std::string::npos) {
+    text.resize(at);
+  }
+  return absl::Status(s.code(), absl::StrCat("statement: ", text));
+}
 
 // The view a statement with joins is answered from while it runs (one name
 // per statement: the scheduler runs two such statements one after the other).
@@ -99,7 +121,7 @@ absl::Status JoinFrom(JobContext& ctx, const std::string& name, sql::SelectQuery
   auto normalized = Normalize(*target->request, std::move(join));
   if (!normalized.ok()) return absl::InternalError(absl::StrCat("statement: ", normalized.status().message()));
   auto answer = target->handler->run(ctx, *normalized);
-  if (!answer.ok()) return absl::Status(answer.status().code(), absl::StrCat("statement: ", answer.status().message()));
+  if (!answer.ok()) return InnerError(answer.status());
   q->table = name;
   q->where.clear();
   if (q->star) {
@@ -156,7 +178,7 @@ absl::StatusOr<int64_t> RunChange(JobContext& ctx, const Json& request, sql::Cha
   auto normalized = Normalize(*target->request, std::move(change.request));
   if (!normalized.ok()) return absl::InternalError(absl::StrCat("statement: ", normalized.status().message()));
   auto answer = target->handler->run(ctx, *normalized);
-  if (!answer.ok()) return absl::Status(answer.status().code(), absl::StrCat("statement: ", answer.status().message()));
+  if (!answer.ok()) return InnerError(answer.status());
   int64_t affected = 0;
   for (const char* count : {"count_deleted", "count_updated", "count_inserted"}) {
     if (answer->contains(count)) affected += (*answer)[count].get<int64_t>();
@@ -264,7 +286,7 @@ absl::StatusOr<Json> Answer(JobContext& ctx, const Json& request, sql::SelectQue
   auto answer = target->handler->run(ctx, *normalized);
   if (!answer.ok()) {
     // The inner request's fields are the statement's parts.
-    return absl::Status(answer.status().code(), absl::StrCat("statement: ", answer.status().message()));
+    return InnerError(answer.status());
   }
   // Rows the statement gives (its LIMIT and OFFSET applied), and this page's.
   int64_t total = std::max<int64_t>(0, (*answer)["total_number_of_records"].get<int64_t>() - q->offset);
