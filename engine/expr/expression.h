@@ -10,9 +10,9 @@
 //               quote inside standing for one; null.
 //   names       column names, matched exactly, else by a unique
 //               case-insensitive match. A qualified name (alias.column) is
-//               one name; a join's columns are so named, and a bare name
-//               matches the one such column whose part after the dot it
-//               is. Keywords (and, or, not, null, in,
+//               one name; a join's columns are so named, and a name
+//               matches the one column whose qualified name ends with
+//               it after a dot (x or a.x for v.a.x). Keywords (and, or, not, null, in,
 //               between, like, is) and function names are case-insensitive;
 //               a keyword is never a column name.
 //   operators   lowest to highest precedence: or; and; not !; the comparisons

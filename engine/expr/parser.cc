@@ -357,13 +357,13 @@ class Parser {
         index = static_cast<int>(i);
       }
     }
-    if (index < 0 && name.find('.') == absl::string_view::npos) {
-      // An unqualified name of a join's column (alias.name), when only one
-      // table of the join has it.
+    if (index < 0) {
+      // A name the column's qualified name ends with (alias.column as
+      // column, or view.alias.column as alias.column), when one column's does.
       for (size_t i = 0; i < type_.size(); ++i) {
         const std::string& column = type_.column(i).name;
-        const size_t dot = column.rfind('.');
-        if (dot == std::string::npos || !absl::EqualsIgnoreCase(absl::string_view(column).substr(dot + 1), name)) {
+        if (column.size() <= name.size() + 1 || column[column.size() - name.size() - 1] != '.' ||
+            !absl::EqualsIgnoreCase(absl::string_view(column).substr(column.size() - name.size()), name)) {
           continue;
         }
         if (index >= 0) return Error(t.pos, absl::StrCat("ambiguous column ", Quoted(name)));

@@ -60,7 +60,8 @@ absl::StatusOr<std::vector<Access>> SqlAccess(const Json& request) {
     if (absl::Status s = ValidateTableName(t, "statement"); !s.ok()) return s;
     access.push_back(Access{t, write});
   }
-  if (tables->size() > 1 && !tables->front().second) access.push_back(Access{JoinViewName(statement), true});
+  const auto reads = std::count_if(tables->begin(), tables->end(), [](const auto& t) { return !t.second; });
+  if (reads > 1) access.push_back(Access{JoinViewName(statement), true});
   return access;
 }
 
@@ -146,8 +147,47 @@ bool IsAggregate(const std::string& expr) {
 
 absl::StatusOr<Json> Answer(JobContext& ctx, const Json& request, sql::SelectQuery* q);
 
+// CREATE TABLE ... AS SELECT: the query's rows as a new table, through a
+// persisted /create/projection, or /aggregate/groupby's result_table for
+// groups; the rows it holds.
+absl::StatusOr<int64_t> CreateTableAs(JobContext& ctx, const std::string& statement, sql::Change change) {
+  sql::SelectQuery& q = change.select;
+  if (q.offset > 0) return absl::UnimplementedError("statement: OFFSET in CREATE TABLE AS is not supported yet");
+  const std::string view = JoinViewName(statement);
+  if (!q.from.empty()) {
+    if (absl::Status s = JoinFrom(ctx, view, &q); !s.ok()) return s;
+  }
+  Json columns = Json::array();
+  if (q.star) columns.push_back("*");
+  for (const sql::OutputColumn& c : q.columns) columns.push_back(Named(c));
+  Json inner{{"table_name", q.table}, {"column_names", columns}, {"options", Json::object()}};
+  Json& options = inner["options"];
+  if (!q.where.empty()) options["expression"] = q.where;
+  if (!q.order_by.empty()) options["order_by"] = q.order_by;
+  std::string endpoint = "/create/projection";
+  if (q.aggregate || q.distinct) {
+    if (q.limit >= 0) return absl::UnimplementedError("statement: LIMIT on groups in CREATE TABLE AS is not supported yet");
+    endpoint = "/aggregate/groupby";
+    if (!q.having.empty()) options["having"] = q.having;
+    options["result_table"] = change.into;
+    inner["limit"] = 0;
+  } else {
+    inner["projection_name"] = change.into;
+    options["persist"] = "true";
+    if (q.limit >= 0) options["limit"] = absl::StrCat(q.limit);
+  }
+  const Endpoint* target = FindEndpoint(endpoint);
+  absl::StatusOr<Json> answer = Normalize(*target->request, std::move(inner));
+  if (answer.ok()) answer = target->handler->run(ctx, *answer);
+  if (!q.from.empty()) ctx.catalog.Remove(view).IgnoreError();  // a view: nothing recorded
+  if (!answer.ok()) return InnerError(answer.status());
+  auto made = ctx.catalog.Find(change.into);
+  return made.ok() ? (*made)->rows() : 0;
+}
+
 // Runs `change` (sql::ParseChange) as its endpoint; the rows it affected.
 absl::StatusOr<int64_t> RunChange(JobContext& ctx, const Json& request, sql::Change change) {
+  if (change.endpoint.empty()) return CreateTableAs(ctx, StringField(request, "statement"), std::move(change));
   if (change.endpoint == "/insert/records") {
     // Values without a column list follow the table's columns.
     auto table = ctx.catalog.Find(change.request["table_name"].get<std::string>());

@@ -56,6 +56,8 @@ absl::StatusOr<std::pair<std::string, Json>> TheStatement(const Json& tree) {
   return std::make_pair(stmt.begin().key(), stmt.begin().value());
 }
 
+absl::StatusOr<Json> CheckSelect(const Json& select);
+
 // The one SELECT of a parse tree.
 absl::StatusOr<Json> TheSelect(const Json& tree) {
   const Json& stmts = tree.value("stmts", Json::array());
@@ -64,7 +66,11 @@ absl::StatusOr<Json> TheSelect(const Json& tree) {
   if (!stmt.contains("SelectStmt")) {
     return Unsupported(absl::StrCat("statements of kind ", stmt.begin().key()));
   }
-  const Json& select = stmt["SelectStmt"];
+  return CheckSelect(stmt["SelectStmt"]);
+}
+
+// A SelectStmt node, refused when it uses what this part does not cover.
+absl::StatusOr<Json> CheckSelect(const Json& select) {
   if (select.value("op", "SETOP_NONE") != "SETOP_NONE") return Unsupported("UNION, INTERSECT and EXCEPT");
   if (select.contains("withClause")) return Unsupported("WITH clauses");
   if (select.contains("windowClause")) return Unsupported("window functions");
@@ -371,12 +377,24 @@ absl::StatusOr<int64_t> Count(const Json& node, absl::string_view what) {
 
 }  // namespace
 
+namespace {
+
+absl::StatusOr<SelectQuery> SelectOf(absl::string_view statement, const Json& s, const Json& params);
+
+}  // namespace
+
 absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement, const Json& params) {
   auto tree = Parse(statement);
   if (!tree.ok()) return tree.status();
   auto select = TheSelect(*tree);
   if (!select.ok()) return select.status();
-  const Json& s = *select;
+  return SelectOf(statement, *select, params);
+}
+
+namespace {
+
+// The query of SelectStmt node `s` of `statement`.
+absl::StatusOr<SelectQuery> SelectOf(absl::string_view statement, const Json& s, const Json& params) {
   SelectQuery q;
   std::vector<FromTable> from;
   std::vector<const Json*> on;
@@ -466,6 +484,8 @@ absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement, const Json&
   }
   return q;
 }
+
+}  // namespace
 
 absl::StatusOr<bool> IsSelect(absl::string_view statement) {
   auto tree = Parse(statement);
@@ -622,6 +642,17 @@ absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, con
     return std::vector<Change>{
         {"/create/table", Json{{"table_name", name}, {"type_id", type.dump()}, {"options", options}}}};
   }
+  if (kind == "CreateTableAsStmt") {
+    if (n.value("objtype", "OBJECT_TABLE") != "OBJECT_TABLE") return Unsupported("CREATE of anything but tables");
+    auto select = CheckSelect(n.at("query").at("SelectStmt"));
+    if (!select.ok()) return select.status();
+    auto q = SelectOf(statement, *select, params);
+    if (!q.ok()) return q.status();
+    Change c;
+    c.into = RelationName(n.at("into").at("rel"));
+    c.select = *std::move(q);
+    return std::vector<Change>{std::move(c)};
+  }
   if (kind == "DropStmt") {
     if (n.value("removeType", "") != "OBJECT_TABLE") return Unsupported("DROP of anything but tables");
     std::vector<Change> out;
@@ -648,6 +679,14 @@ absl::StatusOr<std::vector<std::pair<std::string, bool>>> StatementTables(absl::
     auto stmt = TheStatement(*tree);
     if (!stmt.ok()) return stmt.status();
     const Json& n = stmt->second;
+    if (stmt->first == "CreateTableAsStmt") {
+      out.emplace_back(RelationName(n.at("into").at("rel")), true);
+      std::vector<FromTable> from;
+      std::vector<const Json*> on;
+      if (absl::Status st = FromTables(n.at("query").at("SelectStmt"), &from, &on); !st.ok()) return st;
+      for (const FromTable& t : from) out.emplace_back(t.name, false);
+      return out;
+    }
     if (n.contains("relation")) {
       out.emplace_back(RelationName(n["relation"]), true);
     } else if (stmt->first == "DropStmt") {

@@ -72,12 +72,17 @@ absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement, const Json&
 // A statement that changes rows or tables, as the request of the endpoint
 // that does it: DELETE (/delete/records), UPDATE (/update/records, the new
 // values as expressions), INSERT ... VALUES (/insert/records, JSON records),
-// CREATE TABLE (/create/table: INT, BIGINT, SMALLINT, REAL, DOUBLE, VARCHAR(n)
+// CREATE TABLE AS SELECT, CREATE TABLE (/create/table: INT, BIGINT, SMALLINT, REAL, DOUBLE, VARCHAR(n)
 // (a charN up to 256), TEXT, BOOLEAN, TIMESTAMP; PRIMARY KEY; NOT NULL, else
 // nullable) and DROP TABLE [IF EXISTS] (/clear/table).
+// CREATE TABLE ... AS SELECT: `into` is the new table and `select` its query
+// (endpoint empty); the caller runs it as a projection or a group-by into a
+// table.
 struct Change {
   std::string endpoint;
   Json request;
+  std::string into;
+  SelectQuery select;
 };
 
 // Whether `statement` is a SELECT (ParseSelect) rather than a change

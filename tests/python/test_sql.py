@@ -13,7 +13,7 @@ pages), `gpudb.dbapi` (connect, cursor, execute, fetchall) and errors: a syntax 
 and column with a caret, an unknown table, a column not in GROUP BY, an unsupported feature
 (named).
 
-Changes: CREATE TABLE, INSERT VALUES (with and without a column list), UPDATE, DELETE and DROP
+Changes: CREATE TABLE AS (a projection, groups, a join, an ordered LIMIT), CREATE TABLE, INSERT VALUES (with and without a column list), UPDATE, DELETE and DROP
 TABLE through execute_sql, the table then equal to DuckDB's after the same statements; a duplicate
 primary key, an upsert (options.update_on_existing_pk), count_affected. Parameters ($1, $2) from
 gpudb.dbapi's execute and executemany.
@@ -122,6 +122,20 @@ def same_rows(a, b):
     return True
 
 
+def fetch_all(db, sql):
+    """Every row of a SELECT, page by page (the server's maximum is 250 rows here)."""
+    rows, offset = [], 0
+    while True:
+        r = db.execute_sql_and_decode(sql, offset=offset, limit=250, get_column_major=False)
+        if r["status_info"]["status"] != "OK":
+            return None, r["status_info"]["message"]
+        page = [tuple(norm(v) for v in rec.values()) for rec in r["records"]]
+        rows.extend(page)
+        offset += len(page)
+        if not r["has_more_records"] or not page:
+            return rows, ""
+
+
 def ours(db, sql):
     r = db.execute_sql_and_decode(sql, limit=-9999, get_column_major=False)
     if r["status_info"]["status"] != "OK":
@@ -203,6 +217,21 @@ def run(binary, work, pb, rpc):
         r = db.execute_sql("DROP TABLE c")
         check(r["status_info"]["status"] == "OK" and not db.has_table("c")["table_exists"], "DROP TABLE: %r" % r)
         check(db.execute_sql("DROP TABLE IF EXISTS c")["status_info"]["status"] == "OK", "DROP TABLE IF EXISTS")
+
+        # CREATE TABLE AS: a projection, groups, a join; each new table equal to DuckDB's.
+        for name, query in [("big_x", "SELECT id, x * 2 AS y FROM t WHERE x > 900"),
+                            ("by_k", "SELECT k, count(*) AS n, sum(x) AS total FROM t GROUP BY k"),
+                            ("joined", "SELECT t.id, u.name FROM t JOIN u ON t.k = u.k WHERE t.id < 100"),
+                            ("top", "SELECT id, big FROM t ORDER BY big DESC, id LIMIT 7")]:
+            sql = "CREATE TABLE %s AS %s" % (name, query)
+            r = db.execute_sql(sql)
+            check(r["status_info"]["status"] == "OK", "%s: %s" % (sql, r["status_info"].get("message")))
+            con.execute(sql)
+            got, message = fetch_all(db, "SELECT * FROM %s" % name)
+            want = [tuple(norm(v) for v in row) for row in con.execute("SELECT * FROM %s" % name).fetchall()]
+            check(got is not None and same_rows(sorted(got, key=repr), sorted(want, key=repr)),
+                  "%s: %r vs %r (%s)" % (sql, (got or [])[:3], want[:3], message))
+            check(r.get("count_affected") == len(want), "%s: count_affected %r" % (sql, r.get("count_affected")))
 
         # to_df pages through execute_sql.
         frame = t.to_df()
