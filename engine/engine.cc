@@ -204,7 +204,8 @@ absl::StatusOr<JobSnapshot> Engine::Submit(JobRequest job) {
   record.tag = job.job_tag;
   record.remove_on_complete = job.remove_job_on_complete;
   record.async = job.async;
-  record.cancellable = handler.cancellable;
+  record.cancellable =
+      handler.cancellable_request != nullptr ? handler.cancellable_request(*request) : handler.cancellable;
   record.user_data = user_data != nullptr ? *user_data : "";
   record.source_ip = job.source_ip;
   record.auth_id = job.auth_id;

@@ -74,6 +74,9 @@ struct Handler {
   // problem.
   absl::StatusOr<Json> (*run)(JobContext& ctx, const Json& request) = nullptr;
   absl::StatusOr<Json> (*run_admin)(AdminContext& ctx, const Json& request) = nullptr;
+  // When set, decides `cancellable` per request (an endpoint whose requests
+  // read or change, as /execute/sql's statements do).
+  bool (*cancellable_request)(const Json& request) = nullptr;
 };
 
 }  // namespace engine

@@ -2,11 +2,11 @@
 // that answers it: /aggregate/groupby for aggregates, GROUP BY and DISTINCT,
 // else /get/records/bycolumn; joined tables first become a view of the
 // columns read (/create/jointable), dropped when the statement is answered.
-// CREATE TABLE, DROP TABLE, INSERT ... VALUES, UPDATE and DELETE run as their
-// endpoints (sql::ParseChange). The statement's LIMIT
-// and OFFSET bound the rows; the request's offset and limit page through
-// them (as Kinetica's clients do). Only what the first part of the SQL work
-// covers; the rest is refused naming the feature.
+// CREATE TABLE [AS SELECT], DROP TABLE, INSERT ... VALUES, UPDATE and DELETE
+// run as their endpoints (sql::ParseChange); only a SELECT may be cancelled.
+// The statement's LIMIT and OFFSET bound the rows; the request's offset and
+// limit page through them (as Kinetica's clients do). Only what the first
+// part of the SQL work covers; the rest is refused naming the feature.
 
 #include <algorithm>
 #include <functional>
@@ -344,6 +344,13 @@ absl::StatusOr<Json> Answer(JobContext& ctx, const Json& request, sql::SelectQue
 
 }  // namespace
 
-void AddSqlHandlers(HandlerMap* handlers) { (*handlers)["/execute/sql"] = Handler{true, SqlAccess, ExecuteSql}; }
+void AddSqlHandlers(HandlerMap* handlers) {
+  // A SELECT may be cancelled; a statement that changes a table may not.
+  Handler sql{false, SqlAccess, ExecuteSql};
+  sql.cancellable_request = [](const Json& request) {
+    return sql::IsSelect(StringField(request, "statement")).value_or(false);
+  };
+  (*handlers)["/execute/sql"] = sql;
+}
 
 }  // namespace engine

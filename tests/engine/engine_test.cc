@@ -485,6 +485,26 @@ TEST(EngineTest, CancelOfAnInsertIsRefusedAndItCompletes) {
   EXPECT_EQ(Cancel(*engine, {id}), std::vector<std::string>{"NOT_CANCELLED: already finished (DONE)"});
 }
 
+#if GPUDB_SQL
+// /execute/sql decides per statement: a SELECT may be cancelled, a DELETE
+// may not.
+TEST(EngineTest, CancelOfASqlSelectIsTakenAndOfASqlChangeRefused) {
+  auto engine = MakeSerialEngine();
+  MakeTable(*engine, "t", 1000);
+  Park park = ParkStream(*engine);
+  const Json select{{"statement", "SELECT count(*) FROM t"}};
+  const Json change{{"statement", "DELETE FROM t WHERE 1 = 1"}};
+  const int64_t read = MustSubmit(*engine, "/execute/sql", select);
+  const int64_t write = MustSubmit(*engine, "/execute/sql", change);
+  EXPECT_EQ(Cancel(*engine, {write}), std::vector<std::string>{"NOT_CANCELLABLE: /execute/sql changes data"});
+  EXPECT_NE(Cancel(*engine, {read})[0].find("CANCEL"), std::string::npos);
+  park.Release();
+  EXPECT_EQ(Await(*engine, read).state, JobState::kCancelled);
+  EXPECT_EQ(Await(*engine, write).state, JobState::kDone);
+  EXPECT_EQ(Rows(*engine, "t"), 0);
+}
+#endif
+
 // ---------------------------------------------------------------------------
 // /admin/show/jobs.
 

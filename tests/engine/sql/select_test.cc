@@ -87,6 +87,12 @@ TEST(SelectTest, ChangesBecomeTheirEndpointsRequests) {
   EXPECT_EQ(StatementTables("UPDATE t SET a = 1").value(), (std::vector<std::pair<std::string, bool>>{{"t", true}}));
 }
 
+TEST(SelectTest, IsSelectTellsQueriesFromChanges) {
+  EXPECT_TRUE(IsSelect("SELECT a FROM t").value());
+  EXPECT_FALSE(IsSelect("DELETE FROM t WHERE 1 = 1").value());
+  EXPECT_FALSE(IsSelect("CREATE TABLE x AS SELECT a FROM t").value());
+}
+
 TEST(SelectTest, ParametersTakeThePlacesOfDollarNumbers) {
   auto q = ParseSelect("SELECT a FROM t WHERE s = $1 AND x > $2 AND f = $3", Json::array({"it's", -2.5, true}));
   ASSERT_TRUE(q.ok()) << q.status();
