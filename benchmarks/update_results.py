@@ -133,25 +133,24 @@ def duckdb_section(path, command):
             + "![rows/s against rows, ours and DuckDB](results/compare_duckdb.png)\n")
 
 
-def shards_section(path, command):
+def table_section(path, command, extra):
+    """A benchmark's own markdown table (<name>.md beside its JSON, after its date line), under
+    the header; `extra(meta)` is the header's last line."""
     with open(path) as f:
-        data = json.load(f)
-    meta = data["meta"]
-    with open(os.path.join(os.path.dirname(path), "shard_bench.md")) as f:
+        meta = json.load(f)["meta"]
+    with open(os.path.splitext(path)[0] + ".md") as f:
         table = f.read().split("\n", 2)[2]  # after the date line and a blank line
-    extra = "- %d rows, %d thread(s) per host device (OMP_NUM_THREADS)" % (meta["rows"], meta["threads_per_device"])
-    return header(command, extra, meta.get("date")) + "\n" + table
+    return header(command, extra(meta), meta.get("date")) + "\n" + table
+
+
+def shards_section(path, command):
+    return table_section(path, command, lambda meta: "- %d rows, %d thread(s) per host device (OMP_NUM_THREADS)"
+                         % (meta["rows"], meta["threads_per_device"]))
 
 
 def changes_section(path, command):
-    with open(path) as f:
-        data = json.load(f)
-    meta = data["meta"]
-    with open(os.path.join(os.path.dirname(path), "change_bench.md")) as f:
-        table = f.read().split("\n", 2)[2]  # after the date line and a blank line
-    extra = "- %d fact rows, %d dimension rows; DuckDB with %d threads; median of %d runs" % (
-        meta["rows"], meta["dim_rows"], meta["threads"], meta["repeat"])
-    return header(command, extra, meta.get("date")) + "\n" + table
+    return table_section(path, command, lambda meta: "- %d fact rows, %d dimension rows; DuckDB with %d threads; "
+                         "median of %d runs" % (meta["rows"], meta["dim_rows"], meta["threads"], meta["repeat"]))
 
 
 def splice(name, content):

@@ -1,59 +1,93 @@
 #include "engine/expr/text.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
 namespace engine {
 
-std::vector<std::string> SplitTopLevel(absl::string_view text, char sep) {
-  std::vector<std::string> out;
+void ScanTopLevel(absl::string_view text, const std::function<bool(size_t i, int depth)>& fn) {
   int depth = 0;
   char quote = 0;
-  size_t start = 0;
-  for (size_t i = 0; i <= text.size(); ++i) {
-    if (i == text.size() || (text[i] == sep && depth == 0 && quote == 0)) {
-      out.emplace_back(absl::StripAsciiWhitespace(text.substr(start, i - start)));
-      start = i + 1;
-      continue;
-    }
+  for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (quote != 0) {
       if (c == quote) quote = 0;
-    } else if (c == '\'' || c == '"') {
-      quote = c;
-    } else if (c == '(') {
-      ++depth;
-    } else if (c == ')') {
-      --depth;
+      continue;
     }
+    if (c == '\'' || c == '"') {
+      quote = c;
+      continue;
+    }
+    if (!fn(i, depth)) return;
+    if (c == '(') ++depth;
+    if (c == ')') --depth;
   }
+}
+
+std::vector<std::string> SplitTopLevel(absl::string_view text, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  ScanTopLevel(text, [&](size_t i, int depth) {
+    if (text[i] == sep && depth == 0) {
+      out.emplace_back(absl::StripAsciiWhitespace(text.substr(start, i - start)));
+      start = i + 1;
+    }
+    return true;
+  });
+  out.emplace_back(absl::StripAsciiWhitespace(text.substr(start)));
+  return out;
+}
+
+absl::string_view WithoutOuterParens(absl::string_view text) {
+  for (;;) {
+    text = absl::StripAsciiWhitespace(text);
+    if (text.size() < 2 || text.front() != '(' || text.back() != ')') return text;
+    // The first parenthesis must close at the very end.
+    bool whole = true;
+    ScanTopLevel(text, [&](size_t i, int depth) {
+      if (text[i] == ')' && depth == 1 && i + 1 < text.size()) whole = false;
+      return whole;
+    });
+    if (!whole) return text;
+    text = text.substr(1, text.size() - 2);
+  }
+}
+
+std::vector<std::string> Conjuncts(absl::string_view whole) {
+  const absl::string_view text = WithoutOuterParens(whole);
+  std::vector<std::string> out;
+  size_t begin = 0;
+  const auto space = [&](size_t i) { return absl::ascii_isspace(static_cast<unsigned char>(text[i])); };
+  ScanTopLevel(text, [&](size_t i, int depth) {
+    if (depth == 0 && (i == 0 || space(i - 1)) && i + 4 <= text.size() &&
+        absl::EqualsIgnoreCase(text.substr(i, 3), "and") && (i + 3 == text.size() || space(i + 3))) {
+      out.emplace_back(WithoutOuterParens(text.substr(begin, i - begin)));
+      begin = i + 3;
+    }
+    return true;
+  });
+  out.emplace_back(WithoutOuterParens(text.substr(begin)));
+  out.erase(std::remove(out.begin(), out.end(), ""), out.end());
   return out;
 }
 
 absl::StatusOr<Aliased> SplitAlias(absl::string_view text, absl::string_view field) {
-  int depth = 0;
-  char quote = 0;
   size_t at = absl::string_view::npos;
-  for (size_t i = 0; i + 4 <= text.size(); ++i) {
-    const char c = text[i];
-    if (quote != 0) {
-      if (c == quote) quote = 0;
-      continue;
-    }
-    if (c == '\'' || c == '"') quote = c;
-    if (c == '(') ++depth;
-    if (c == ')') --depth;
-    if (depth == 0 && absl::ascii_isspace(static_cast<unsigned char>(c)) &&
+  ScanTopLevel(text, [&](size_t i, int depth) {
+    if (depth == 0 && i + 4 <= text.size() && absl::ascii_isspace(static_cast<unsigned char>(text[i])) &&
         absl::EqualsIgnoreCase(text.substr(i + 1, 2), "as") && i + 3 < text.size() &&
         absl::ascii_isspace(static_cast<unsigned char>(text[i + 3]))) {
       at = i;
     }
-  }
+    return true;
+  });
   Aliased out;
   if (at == absl::string_view::npos) {
     out.expr = std::string(absl::StripAsciiWhitespace(text));
@@ -61,11 +95,15 @@ absl::StatusOr<Aliased> SplitAlias(absl::string_view text, absl::string_view fie
   }
   out.expr = std::string(absl::StripAsciiWhitespace(text.substr(0, at)));
   out.alias = std::string(absl::StripAsciiWhitespace(text.substr(at + 4)));
-  bool ok = !out.alias.empty() && !absl::ascii_isdigit(static_cast<unsigned char>(out.alias[0]));
-  for (char c : out.alias) ok = ok && (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_');
+  // A name, or names joined by dots (alias.column).
+  bool ok = true;
+  for (absl::string_view part : absl::StrSplit(out.alias, '.')) {
+    ok = ok && !part.empty() && !absl::ascii_isdigit(static_cast<unsigned char>(part[0]));
+    for (char c : part) ok = ok && (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_');
+  }
   if (!ok || out.expr.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": '", text, "': an alias after 'as' must be a name (letters, digits, '_')"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": '", text, "': an alias after 'as' must be a name (letters, digits, '_'; or alias.name)"));
   }
   return out;
 }

@@ -118,6 +118,18 @@ kernels::Buffer TakeRows(Chosen* chosen) {
   return chosen->sets.size() == 1 ? std::move(chosen->sets[0].indices) : std::move(chosen->rows);
 }
 
+// The rows each expression chose over the parts of `table` (counts: per
+// part, per expression); a replicated table counts one replica.
+std::vector<int64_t> PerExpression(const Table& table, const std::vector<std::vector<int64_t>>& counts,
+                                   size_t expressions) {
+  const bool replicated = table.layout().kind == Layout::Kind::kReplicated && table.distributed();
+  std::vector<int64_t> out(expressions, 0);
+  for (size_t p = 0; p < (replicated ? std::min<size_t>(1, counts.size()) : counts.size()); ++p) {
+    for (size_t e = 0; e < counts[p].size(); ++e) out[e] += counts[p][e];
+  }
+  return out;
+}
+
 Json Counts(const std::vector<int64_t>& counts) {
   Json out = Json::array();
   for (int64_t c : counts) out.push_back(c);
@@ -163,16 +175,9 @@ absl::StatusOr<Json> DeleteRecords(JobContext& ctx, const Json& request) {
   });
   if (!s.ok()) return s;
   if (absl::Status s = (*table)->ChangeRows(changes, ctx.exec); !s.ok()) return s;
-  // A replicated table counts one replica.
-  const size_t counted = (*table)->layout().kind == Layout::Kind::kReplicated && (*table)->distributed() ? 1 : parts;
-  std::vector<int64_t> per_expression(conditions.size(), 0);
+  const std::vector<int64_t> per_expression = PerExpression(**table, counts, conditions.size());
   int64_t total = 0;
-  for (size_t i = 0; i < counted; ++i) {
-    for (size_t e = 0; e < counts[i].size(); ++e) {
-      per_expression[e] += counts[i][e];
-      total += counts[i][e];
-    }
-  }
+  for (int64_t c : per_expression) total += c;
   return Json{{"count_deleted", total},
               {"counts_deleted", expressions.empty() ? Json::array() : Counts(per_expression)},
               {"info", Json::object()}};
@@ -432,15 +437,9 @@ absl::StatusOr<Json> UpdateRecords(JobContext& ctx, const Json& request) {
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
-  const size_t counted = (*table)->layout().kind == Layout::Kind::kReplicated && (*table)->distributed() ? 1 : parts;
-  std::vector<int64_t> per_expression(conditions.size(), 0);
+  const std::vector<int64_t> per_expression = PerExpression(**table, counts, conditions.size());
   int64_t total = 0;
-  for (size_t i = 0; i < counted; ++i) {
-    for (size_t e = 0; e < counts[i].size(); ++e) {
-      per_expression[e] += counts[i][e];
-      total += counts[i][e];
-    }
-  }
+  for (int64_t c : per_expression) total += c;
   if (absl::Status s = check_safety(per_expression); !s.ok()) return s;
   if (absl::Status s = (*table)->ChangeRows(changes, ctx.exec); !s.ok()) return s;
   // The records to insert for the expressions that chose no row.

@@ -36,6 +36,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "engine/expr/expression.h"
+#include "engine/expr/text.h"
 #include "engine/handlers/registry.h"
 #include "engine/handlers/request.h"
 #include "engine/handlers/rows.h"
@@ -128,57 +129,6 @@ absl::StatusOr<std::vector<Access>> JoinAccess(const Json& request) {
   if (absl::Status s = ValidateTableName(view, "join_table_name"); !s.ok()) return s;
   access.push_back(Access{view, true});
   return access;
-}
-
-// The parts of `text` joined by a top-level "and" (outside parentheses and
-// quotes).
-// `text` without parentheses around the whole of it: "((a = b))" -> "a = b".
-absl::string_view WithoutOuterParens(absl::string_view text) {
-  for (;;) {
-    text = absl::StripAsciiWhitespace(text);
-    if (text.size() < 2 || text.front() != '(' || text.back() != ')') return text;
-    // The first parenthesis must close at the end.
-    int depth = 0;
-    char quote = 0;
-    for (size_t i = 0; i < text.size(); ++i) {
-      const char c = text[i];
-      if (quote != 0) {
-        if (c == quote) quote = 0;
-        continue;
-      }
-      if (c == '\'' || c == '"') quote = c;
-      if (c == '(') ++depth;
-      if (c == ')' && --depth == 0 && i + 1 < text.size()) return text;
-    }
-    text = text.substr(1, text.size() - 2);
-  }
-}
-
-std::vector<std::string> Conjuncts(absl::string_view whole) {
-  const absl::string_view text = WithoutOuterParens(whole);
-  std::vector<std::string> out;
-  int depth = 0;
-  char quote = 0;
-  size_t begin = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (quote != 0) {
-      if (c == quote) quote = 0;
-      continue;
-    }
-    if (c == '\'' || c == '"') quote = c;
-    if (c == '(') ++depth;
-    if (c == ')') --depth;
-    const bool boundary = i == 0 || absl::ascii_isspace(static_cast<unsigned char>(text[i - 1]));
-    if (depth == 0 && boundary && i + 4 <= text.size() && absl::EqualsIgnoreCase(text.substr(i, 3), "and") &&
-        (i + 3 == text.size() || absl::ascii_isspace(static_cast<unsigned char>(text[i + 3])))) {
-      out.emplace_back(WithoutOuterParens(text.substr(begin, i - begin)));
-      begin = i + 3;
-    }
-  }
-  out.emplace_back(WithoutOuterParens(text.substr(begin)));
-  out.erase(std::remove(out.begin(), out.end(), ""), out.end());
-  return out;
 }
 
 // Rows on ctx's device with named columns ("alias.column"): the rows
@@ -301,25 +251,17 @@ absl::StatusOr<std::set<std::string>> AliasesOf(const std::string& text, const T
 // of `right` (or the other way round), their names.
 bool EquiKey(const std::string& conjunct, const TableType& left, const TableType& right, std::string* l,
              std::string* r) {
-  int depth = 0;
-  char quote = 0;
+  // One top-level '=' (or '=='), not part of <=, >=, !=.
   size_t eq = std::string::npos;
-  for (size_t i = 0; i < conjunct.size(); ++i) {
-    const char c = conjunct[i];
-    if (quote != 0) {
-      if (c == quote) quote = 0;
-      continue;
-    }
-    if (c == '\'' || c == '"') quote = c;
-    if (c == '(') ++depth;
-    if (c == ')') --depth;
-    if (c == '=' && depth == 0) {
-      if (eq != std::string::npos) return false;
-      if (i > 0 && (conjunct[i - 1] == '<' || conjunct[i - 1] == '>' || conjunct[i - 1] == '!')) return false;
-      eq = i;
-      if (i + 1 < conjunct.size() && conjunct[i + 1] == '=') ++i;
-    }
-  }
+  bool several = false;
+  ScanTopLevel(conjunct, [&](size_t i, int depth) {
+    if (depth != 0 || conjunct[i] != '=' || (i > 0 && conjunct[i - 1] == '=')) return true;
+    const bool comparison = i > 0 && (conjunct[i - 1] == '<' || conjunct[i - 1] == '>' || conjunct[i - 1] == '!');
+    several = several || comparison || eq != std::string::npos;
+    eq = i;
+    return !several;
+  });
+  if (several) return false;
   if (eq == std::string::npos) return false;
   std::string a(WithoutOuterParens(absl::string_view(conjunct).substr(0, eq)));
   size_t after = eq + 1;
@@ -434,16 +376,6 @@ absl::StatusOr<Relation> JoinStep(JobContext& ctx, Relation left, Relation right
   return out;
 }
 
-// "expression as name": the expression and the name (empty without "as").
-std::pair<std::string, std::string> SplitAs(const std::string& entry) {
-  const auto words = Words(entry);
-  if (words.size() >= 3 && absl::EqualsIgnoreCase(words[words.size() - 2].first, "as")) {
-    return {std::string(absl::StripAsciiWhitespace(absl::string_view(entry).substr(0, words[words.size() - 2].second))),
-            words.back().first};
-  }
-  return {entry, ""};
-}
-
 // The columns column_names reads (qualified, as `all` names them), or
 // `*all_columns` when one of them is "*". Unknown names are left for
 // SelectColumns to report.
@@ -457,8 +389,8 @@ void NeededColumns(const Json& names, const TableType& all, std::set<std::string
       for (const ColumnDef& d : all.columns()) {
         if (absl::StartsWith(d.name, prefix)) needed->insert(d.name);
       }
-    } else if (auto refs = ReferencedColumns(SplitAs(entry).first, all); refs.ok()) {
-      needed->insert(refs->begin(), refs->end());
+    } else if (auto aliased = SplitAlias(entry, ""); aliased.ok()) {
+      if (auto refs = ReferencedColumns(aliased->expr, all); refs.ok()) needed->insert(refs->begin(), refs->end());
     }
   }
 }
@@ -490,8 +422,10 @@ absl::StatusOr<std::pair<std::vector<ColumnDef>, std::vector<kernels::Column>>> 
       }
       continue;
     }
-    std::string name;
-    std::tie(entry, name) = SplitAs(entry);
+    auto aliased = SplitAlias(entry, field);
+    if (!aliased.ok()) return aliased.status();
+    entry = aliased->expr;
+    const std::string name = aliased->alias;
     auto refs = ReferencedColumns(entry, type);
     if (!refs.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", refs.status().message()));
     const int c =

@@ -137,14 +137,6 @@ std::string Named(const sql::OutputColumn& c) {
   return c.name == c.expr ? c.expr : absl::StrCat(c.expr, " as ", c.name);
 }
 
-bool IsAggregate(const std::string& expr) {
-  for (const char* f : {"count(", "count_distinct(", "sum(", "min(", "max(", "avg(", "mean(", "stddev", "var(",
-                        "var_pop(", "var_samp("}) {
-    if (expr.rfind(f, 0) == 0) return true;
-  }
-  return false;
-}
-
 absl::StatusOr<Json> Answer(JobContext& ctx, const Json& request, sql::SelectQuery* q);
 
 // CREATE TABLE ... AS SELECT: the query's rows as a new table, through a
@@ -289,7 +281,7 @@ absl::StatusOr<Json> Answer(JobContext& ctx, const Json& request, sql::SelectQue
     // The grouping columns are the selected ones that are not aggregates;
     // SQL asks that they be the GROUP BY's.
     for (const sql::OutputColumn& c : q->columns) {
-      if (!IsAggregate(c.expr) && q->aggregate &&
+      if (!c.aggregate && q->aggregate &&
           std::find(q->group_by.begin(), q->group_by.end(), c.expr) == q->group_by.end()) {
         return absl::InvalidArgumentError(
             absl::StrCat("statement: '", c.expr, "' must appear in GROUP BY or be used in an aggregate"));

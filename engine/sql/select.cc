@@ -9,8 +9,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
 #include "engine/api/json.h"
+#include "engine/expr/text.h"
 
 namespace engine::sql {
 namespace {
@@ -122,8 +122,6 @@ absl::Status FromTables(const Json& select, std::vector<FromTable>* out, std::ve
   return absl::OkStatus();
 }
 
-std::string Quote(const std::string& s) { return absl::StrCat("'", absl::StrReplaceAll(s, {{"'", "''"}}), "'"); }
-
 // Aggregates: SQL name -> the groupby's.
 const std::map<std::string, std::string>& Aggregates() {
   static const auto* m = new std::map<std::string, std::string>{{"count", "count"},
@@ -160,7 +158,8 @@ class Writer {
     return (*params_)[number - 1];
   }
 
-  bool saw_aggregate() const { return saw_aggregate_; }
+  bool saw_aggregate() const { return aggregates_ > 0; }
+  int aggregates() const { return aggregates_; }
   const std::vector<std::string>& columns_read() const { return read_; }
 
   absl::StatusOr<std::string> Expr(const Json& node) {
@@ -194,7 +193,7 @@ class Writer {
       if (!v.ok()) return v.status();
       if (v->is_null()) return std::string("null");
       if (v->is_boolean()) return std::string(v->get<bool>() ? "1" : "0");
-      if (v->is_string()) return Quote(v->get<std::string>());
+      if (v->is_string()) return StringLiteral(v->get<std::string>());
       if (v->is_number()) return v->dump();
       return absl::InvalidArgumentError(absl::StrCat("options.query_parameters: $", n.value("number", 0),
                                                      " is not a number, a string, a boolean or null"));
@@ -240,7 +239,7 @@ class Writer {
       return digits.empty() || digits == "-" ? std::string("0") : digits;
     }
     if (n.contains("fval")) return n["fval"].at("fval").get<std::string>();
-    if (n.contains("sval")) return Quote(n["sval"].at("sval").get<std::string>());
+    if (n.contains("sval")) return StringLiteral(n["sval"].at("sval").get<std::string>());
     if (n.contains("boolval")) return std::string(n["boolval"].value("boolval", false) ? "1" : "0");
     return Unsupported("constants of this kind");
   }
@@ -308,7 +307,7 @@ class Writer {
     }
     auto agg = Aggregates().find(name);
     if (agg != Aggregates().end()) {
-      saw_aggregate_ = true;
+      ++aggregates_;
       if (n.value("agg_star", false)) return std::string("count(*)");
       if (n.value("agg_distinct", false)) {
         if (name != "count") return Unsupported(absl::StrCat(name, "(DISTINCT ...)"));
@@ -361,7 +360,7 @@ class Writer {
   std::string table_, alias_;
   bool joined_ = false;
   const Json* params_ = nullptr;
-  bool saw_aggregate_ = false;
+  int aggregates_ = 0;  // aggregate calls written so far
   std::vector<std::string> read_;  // joined: the columns read, as written
 };
 
@@ -419,6 +418,7 @@ absl::StatusOr<SelectQuery> SelectOf(absl::string_view statement, const Json& s,
   }
   for (const Json& target : s.value("targetList", Json::array())) {
     const Json& rt = target.at("ResTarget");
+    const int aggregates_before = w.aggregates();
     auto e = w.Expr(rt.at("val"));
     if (!e.ok()) return e.status();
     if (*e == "*") {
@@ -431,7 +431,7 @@ absl::StatusOr<SelectQuery> SelectOf(absl::string_view statement, const Json& s,
     // the engine writes it.
     std::string name = rt.value("name", *e);
     if (!rt.contains("name") && rt.at("val").contains("ColumnRef")) name = e->substr(e->rfind('.') + 1);
-    q.columns.push_back(OutputColumn{*e, name});
+    q.columns.push_back(OutputColumn{*e, name, w.aggregates() > aggregates_before});
   }
   q.aggregate = w.saw_aggregate() || s.contains("groupClause");
   if (s.contains("whereClause")) {

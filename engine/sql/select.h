@@ -30,6 +30,7 @@ namespace engine::sql {
 struct OutputColumn {
   std::string expr;  // in the engine's expression language (an aggregate as groupby writes it)
   std::string name;  // the column's header
+  bool aggregate = false;  // holds an aggregate
 };
 
 // A table of FROM: the first, or one joined to those before it.
