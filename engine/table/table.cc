@@ -401,17 +401,17 @@ std::vector<int64_t> Table::Ranks(const std::vector<const kernels::Buffer*>& row
     return v;
   };
   if (!distributed() || layout_.kind == Layout::Kind::kReplicated) return host(rows[0]->data(), counts[0]);
-  // A row's rank: how many rows of every shard have a smaller position.
+  // A row's rank: how many rows of every shard have a smaller position
+  // (each shard's positions ascend: a binary search in each).
   std::vector<std::vector<int64_t>> positions;
-  std::vector<int64_t> all;
-  for (const auto& s : shards_) {
-    positions.push_back(host(s->positions_.view().data, s->positions_.size()));
-    all.insert(all.end(), positions.back().begin(), positions.back().end());
-  }
-  std::sort(all.begin(), all.end());
+  for (const auto& s : shards_) positions.push_back(host(s->positions_.view().data, s->positions_.size()));
   for (size_t i = 0; i < shards_.size(); ++i) {
     for (int64_t r : host(rows[i]->data(), counts[i])) {
-      ranks.push_back(std::lower_bound(all.begin(), all.end(), positions[i][r]) - all.begin());
+      int64_t rank = 0;
+      for (const std::vector<int64_t>& shard : positions) {
+        rank += std::lower_bound(shard.begin(), shard.end(), positions[i][r]) - shard.begin();
+      }
+      ranks.push_back(rank);
     }
   }
   return ranks;

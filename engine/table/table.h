@@ -93,8 +93,8 @@ class Table {
   // (runs as a job that declared access to it).
   std::vector<kernels::ColumnView> views() const;
 
-  // A shard's row positions: for each of its rows, the row's position in
-  // the distributed table's order of insertion (int64, the order every
+  // A shard's row positions (ascending): for each of its rows, the row's
+  // position in the distributed table's order of insertion (int64, the order every
   // device count reads the table in). REQUIRES: a shard of a sharded or
   // spread table (or a view of one); the caller holds the table's turn.
   kernels::ColumnView positions() const { return positions_.view(); }
