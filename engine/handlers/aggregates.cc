@@ -209,8 +209,9 @@ absl::Status OrderResult(JobContext& ctx, ResultTable& result, const std::string
   return absl::OkStatus();
 }
 
-// Stores `result` as a new table (option result_table).
-absl::Status StoreResult(JobContext& ctx, const ResultTable& result, const std::string& name) {
+// Stores `result` as a new table (option result_table): kept across
+// restarts when `persist` (result_table_persist), else a view.
+absl::Status StoreResult(JobContext& ctx, const ResultTable& result, const std::string& name, bool persist) {
   std::vector<ColumnDef> defs;
   std::vector<kernels::Column> columns;
   for (const ResultColumn& c : result.columns()) {
@@ -219,7 +220,8 @@ absl::Status StoreResult(JobContext& ctx, const ResultTable& result, const std::
     copy.Append(c.values.view(), ctx.exec);
     columns.push_back(std::move(copy));
   }
-  auto table = std::make_shared<Table>(name, TableType(std::move(defs), ""), &ctx.device, Table::Kind::kTable);
+  auto table = std::make_shared<Table>(name, TableType(std::move(defs), ""), &ctx.device,
+                                       persist ? Table::Kind::kTable : Table::Kind::kView);
   if (absl::Status s = ctx.catalog.Add(table); !s.ok()) {
     if (absl::IsAlreadyExists(s)) return absl::AlreadyExistsError(absl::StrCat("options.result_table: ", s.message()));
     return s;
@@ -632,6 +634,8 @@ absl::StatusOr<Json> GroupBy(JobContext& ctx, const Json& request) {
   if (!result_table.empty() && ctx.catalog.Has(result_table)) {
     return absl::AlreadyExistsError(absl::StrCat("options.result_table: table '", result_table, "' already exists"));
   }
+  auto persist = BoolOption(request, "result_table_persist", false);
+  if (!persist.ok()) return persist.status();
   auto descending = DescendingOption(request);
   if (!descending.ok()) return descending.status();
 
@@ -690,7 +694,7 @@ absl::StatusOr<Json> GroupBy(JobContext& ctx, const Json& request) {
 
   Json info = Json::object();
   if (!result_table.empty()) {
-    if (absl::Status s = StoreResult(ctx, result, result_table); !s.ok()) return s;
+    if (absl::Status s = StoreResult(ctx, result, result_table, *persist); !s.ok()) return s;
     info["qualified_result_table_name"] = result_table;
   }
   auto page = ResolvePage(request["offset"].get<int64_t>(), request["limit"].get<int64_t>(), result.rows(),

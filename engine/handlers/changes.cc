@@ -239,24 +239,7 @@ absl::StatusOr<kernels::Column> NewColumn(JobContext& ctx, const Table& subset, 
     for (int64_t r = 0; r < n; ++r) column.AppendRowOf(one, 0);
     return ToDevice(std::move(column), ctx.exec);
   }
-  auto values = EvaluateRows(ctx, subset, v.text, v.field);
-  if (!values.ok()) return values.status();
-  if (values->def.phys() == def.phys() && values->def.char_width == def.char_width &&
-      (def.nullable || !values->def.nullable)) {
-    if (values->owned.size() == n && values->owned.nullable() == def.nullable) return std::move(values->owned);
-    kernels::Column copy(def.phys(), def.char_width, def.nullable);
-    copy.Append(values->view, ctx.exec);
-    return copy;
-  }
-  // Another type: converted value by value, on the host.
-  const HostColumn got = ToHost(values->view, true, 0, n, ctx.exec);
-  for (int64_t r = 0; r < n; ++r) {
-    Json value = ValueToJson(values->def, got, r);
-    if (absl::Status s = DecodeJsonValue(def, options, value, &column); !s.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(v.field, ": row ", r, " of the update: ", s.message()));
-    }
-  }
-  return ToDevice(std::move(column), ctx.exec);
+  return EvaluateAs(ctx, subset, v.text, def, v.field);
 }
 
 // records_to_insert (binary, record_encoding "binary") or

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "engine/expr/expression.h"
+#include "engine/table/record_codec.h"
 #include "engine/table/result_table.h"
 #include "kernels/filter.h"
 #include "kernels/gather.h"
@@ -138,6 +139,32 @@ absl::Status OrderRows(JobContext& ctx, const Table& table, const std::vector<Or
   rows->all = false;
   rows->indices = std::move(order);
   return absl::OkStatus();
+}
+
+absl::StatusOr<kernels::Column> EvaluateAs(JobContext& ctx, const Table& table, const std::string& text,
+                                           const ColumnDef& def, absl::string_view field) {
+  const int64_t n = table.rows();
+  auto values = EvaluateRows(ctx, table, text, field);
+  if (!values.ok()) return values.status();
+  if (values->def.phys() == def.phys() && values->def.char_width == def.char_width &&
+      (def.nullable || !values->def.nullable)) {
+    if (values->owned.size() == n && values->owned.nullable() == def.nullable) return std::move(values->owned);
+    kernels::Column copy(def.phys(), def.char_width, def.nullable);
+    copy.Append(values->view, ctx.exec);
+    return copy;
+  }
+  // Another type: converted value by value, on the host.
+  const HostColumn got = ToHost(values->view, true, 0, n, ctx.exec);
+  HostColumn column(def.phys(), def.char_width, def.nullable);
+  column.Reserve(n);
+  DecodeOptions options;
+  for (int64_t r = 0; r < n; ++r) {
+    Json value = ValueToJson(values->def, got, r);
+    if (absl::Status s = DecodeJsonValue(def, options, value, &column); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ": row ", r, ": ", s.message()));
+    }
+  }
+  return ToDevice(std::move(column), ctx.exec);
 }
 
 }  // namespace engine

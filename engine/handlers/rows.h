@@ -67,6 +67,13 @@ struct RowValues {
 absl::StatusOr<RowValues> EvaluateRows(JobContext& ctx, const Table& table, const std::string& text,
                                        absl::string_view field);
 
+// The values of `text` (as EvaluateRows) for every row of `table` as a
+// column of `def`'s layout: as they are when alike, else each converted as
+// the JSON value would be. Errors name `field` (and the row that does not
+// convert).
+absl::StatusOr<kernels::Column> EvaluateAs(JobContext& ctx, const Table& table, const std::string& text,
+                                           const ColumnDef& def, absl::string_view field);
+
 // Reorders `rows` by `keys` (stable; nulls first ascending). Afterwards
 // rows.all is false and rows.indices holds the sorted row indices. With
 // `needed` >= 0 only the first `needed` rows of the order are computed

@@ -1,22 +1,29 @@
 // /execute/sql: a SELECT (engine/sql/select.h) run as the read endpoint
 // that answers it: /aggregate/groupby for aggregates, GROUP BY and DISTINCT,
-// else /get/records/bycolumn; joined tables first become a view of the
-// columns read (/create/jointable), dropped when the statement is answered.
-// CREATE TABLE [AS SELECT], DROP TABLE, INSERT ... VALUES, UPDATE and DELETE
-// run as their endpoints (sql::ParseChange); only a SELECT may be cancelled.
-// The statement's LIMIT and OFFSET bound the rows; the request's offset and
-// limit page through them (as Kinetica's clients do). Only what the first
-// part of the SQL work covers; the rest is refused naming the feature.
+// else /get/records/bycolumn. What it reads first becomes tables of their
+// own (views with names of their own, dropped when the statement is
+// answered): joined tables a /create/jointable view of the columns read,
+// subqueries, WITH queries and the operands of set operations a
+// /create/projection or an /aggregate/groupby result table, set operations a
+// /create/union; IN, EXISTS and scalar subqueries are read back as literals.
+// CREATE TABLE [AS SELECT], DROP TABLE, INSERT ... VALUES, INSERT ... SELECT,
+// UPDATE and DELETE run as their endpoints (sql::ParseChange); only a SELECT
+// may be cancelled. The statement's LIMIT and OFFSET bound the rows; the
+// request's offset and limit page through them (as Kinetica's clients do).
 
 #include <algorithm>
-#include <functional>
+#include <atomic>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "engine/api/schema.h"
+#include "engine/handlers/keys.h"
 #include "engine/handlers/registry.h"
 #include "engine/handlers/request.h"
+#include "engine/handlers/rows.h"
 #include "engine/sql/select.h"
 #include "engine/table/names.h"
 #include "engine/table/result_table.h"
@@ -45,12 +52,6 @@ absl::Status InnerError(const absl::Status& s) {
   return absl::Status(s.code(), absl::StrCat("statement: ", text));
 }
 
-// The view a statement with joins is answered from while it runs (one name
-// per statement: the scheduler runs two such statements one after the other).
-std::string JoinViewName(const std::string& statement) {
-  return absl::StrCat("sql_join_", absl::Hex(std::hash<std::string>()(statement), absl::kZeroPad16));
-}
-
 absl::StatusOr<std::vector<Access>> SqlAccess(const Json& request) {
   const std::string& statement = StringField(request, "statement");
   auto tables = sql::StatementTables(statement);
@@ -60,15 +61,167 @@ absl::StatusOr<std::vector<Access>> SqlAccess(const Json& request) {
     if (absl::Status s = ValidateTableName(t, "statement"); !s.ok()) return s;
     access.push_back(Access{t, write});
   }
-  const auto reads = std::count_if(tables->begin(), tables->end(), [](const auto& t) { return !t.second; });
-  if (reads > 1) access.push_back(Access{JoinViewName(statement), true});
   return access;
 }
 
-// The joined tables of `q` as a view named `name` holding the columns the
+// ORDER BY as the endpoints' order_by of rows of `table`: the kernels put
+// nulls first ascending and last descending, so a key whose nulls go the
+// other way (PostgreSQL's default) is led by "(key is null)"; a column that
+// holds no nulls needs none.
+std::string OrderBy(const std::vector<sql::OrderItem>& order, const Table& table) {
+  std::vector<std::string> keys;
+  for (const sql::OrderItem& o : order) {
+    const int column = table.type().Find(o.expr);
+    const bool nullable = column < 0 || table.type().column(column).nullable;
+    const char* direction = o.descending ? " desc" : " asc";
+    if (nullable && o.nulls_first == o.descending) {
+      keys.push_back(absl::StrCat("(", o.expr, " is null)", o.nulls_first ? " desc" : " asc"));
+    }
+    keys.push_back(absl::StrCat(o.expr, direction));
+  }
+  return absl::StrJoin(keys, ", ");
+}
+
+// "expr as name", or the expression when it names itself.
+std::string Named(const sql::OutputColumn& c) {
+  return c.name == c.expr ? c.expr : absl::StrCat(c.expr, " as ", c.name);
+}
+
+// Whether `name` is a plain column name (letters, digits, underscores).
+bool PlainName(const std::string& name) {
+  return !name.empty() && !absl::ascii_isdigit(static_cast<unsigned char>(name[0])) &&
+         std::all_of(name.begin(), name.end(),
+                     [](char c) { return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+// The columns of a table made of `q`'s rows, as PostgreSQL names them: an
+// alias or a column's name, a call's function ("count"), else "column<n>";
+// a name taken already gets "_<n>" after it.
+std::vector<std::string> KeptNames(const sql::SelectQuery& q) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < q.columns.size(); ++i) {
+    const sql::OutputColumn& c = q.columns[i];
+    std::string name = PlainName(c.name) ? c.name : !c.sql_name.empty() ? c.sql_name : absl::StrCat("column", i + 1);
+    if (std::find(out.begin(), out.end(), name) != out.end()) name = absl::StrCat(name, "_", i + 1);
+    out.push_back(name);
+  }
+  return out;
+}
+
+class Temporaries;
+absl::Status JoinFrom(JobContext& ctx, Temporaries& temps, sql::SelectQuery* q);
+absl::Status Store(JobContext& ctx, Temporaries& temps, sql::SelectQuery q, const std::string& name, bool persist);
+absl::StatusOr<Json> RunEndpoint(JobContext& ctx, const std::string& endpoint, Json request);
+
+// The tables a statement keeps while it runs (sql::Nested): views with
+// names no other statement uses, dropped when it is done.
+class Temporaries : public sql::Nested {
+ public:
+  explicit Temporaries(JobContext& ctx) : ctx_(ctx) {}
+  ~Temporaries() override {
+    for (auto it = names_.rbegin(); it != names_.rend(); ++it) ctx_.catalog.Remove(*it).IgnoreError();
+  }
+
+  std::string NewName() {
+    static std::atomic<int64_t> next{0};
+    names_.push_back(absl::StrCat("sql_temporary_", next.fetch_add(1)));
+    return names_.back();
+  }
+
+  absl::StatusOr<std::string> Keep(const sql::SelectQuery& q) override {
+    std::string name = NewName();
+    if (absl::Status s = Store(ctx_, *this, q, name, false); !s.ok()) return s;
+    return name;
+  }
+
+  absl::StatusOr<std::string> Combine(const std::vector<std::string>& tables, const std::string& mode) override {
+    Json inputs = Json::array();
+    size_t width = 0;
+    Json output = Json::array();
+    for (const std::string& t : tables) {
+      auto names = Columns(t);
+      if (!names.ok()) return names.status();
+      const Json columns = *names;
+      if (inputs.empty()) {
+        width = columns.size();
+        output = columns;
+      } else if (columns.size() != width) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("statement: each query of ", absl::AsciiStrToUpper(mode.substr(0, mode.find('_'))),
+                         " must give as many columns (", width, " and ", columns.size(), ")"));
+      }
+      inputs.push_back(columns);
+    }
+    const std::string name = NewName();
+    auto answer = RunEndpoint(ctx_, "/create/union",
+                              Json{{"table_name", name},
+                                   {"table_names", tables},
+                                   {"input_column_names", inputs},
+                                   {"output_column_names", output},
+                                   {"options", {{"mode", mode}}}});
+    if (!answer.ok()) return answer.status();
+    return name;
+  }
+
+  absl::StatusOr<std::vector<std::string>> Values(const std::string& name, int64_t limit) override {
+    auto table = ctx_.catalog.Find(name);
+    if (!table.ok()) return absl::NotFoundError(absl::StrCat("statement: ", table.status().message()));
+    const TableType& type = (*table)->type();
+    if (type.size() != 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("statement: a subquery read as a value must give one column, not ", type.size()));
+    }
+    RowSet all;
+    all.count = (*table)->rows();
+    const int64_t n = std::min(limit, all.count);
+    const std::vector<HostColumn> rows = FetchRows(ctx_, **table, all, 0, n);
+    const ColumnDef& def = type.column(0);
+    std::vector<std::string> out;
+    for (int64_t r = 0; r < n; ++r) {
+      const HostColumn& c = rows[0];
+      if (!c.IsValid(r)) {
+        out.push_back("null");
+      } else if (def.is_string()) {
+        out.push_back(StringLiteral(c.StringAt(r)));
+      } else if (def.is_real()) {
+        out.push_back(absl::StrFormat("%.17g", c.FloatAt(r)));
+      } else {
+        out.push_back(absl::StrCat(c.IntAt(r)));
+      }
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::vector<std::string>> Columns(const std::string& name) override {
+    auto table = ctx_.catalog.Find(name);
+    if (!table.ok()) return absl::NotFoundError(absl::StrCat("statement: ", table.status().message()));
+    std::vector<std::string> out;
+    for (const ColumnDef& d : (*table)->type().columns()) out.push_back(d.name);
+    return out;
+  }
+
+ private:
+  JobContext& ctx_;
+  std::vector<std::string> names_;
+};
+
+// Runs `endpoint` with `request` (its fields filled in); errors said of the
+// statement.
+absl::StatusOr<Json> RunEndpoint(JobContext& ctx, const std::string& endpoint, Json request) {
+  const Endpoint* target = FindEndpoint(endpoint);
+  auto normalized = Normalize(*target->request, std::move(request));
+  if (!normalized.ok()) return absl::InternalError(absl::StrCat("statement: ", normalized.status().message()));
+  auto answer = target->handler->run(ctx, *normalized);
+  if (!answer.ok()) return InnerError(answer.status());
+  return answer;
+}
+
+absl::StatusOr<Json> Answer(JobContext& ctx, const Json& request, sql::SelectQuery* q);
+
+// The joined tables of `q` as a view holding the columns the
 // statement reads (named alias.column) where its WHERE holds
 // (/create/jointable); `q` then reads that view.
-absl::Status JoinFrom(JobContext& ctx, const std::string& name, sql::SelectQuery* q) {
+absl::Status JoinFrom(JobContext& ctx, Temporaries& temps, sql::SelectQuery* q) {
   std::vector<std::shared_ptr<Table>> tables;
   for (const sql::FromTable& t : q->from) {
     auto table = ctx.catalog.Find(t.name);
@@ -105,6 +258,8 @@ absl::Status JoinFrom(JobContext& ctx, const std::string& name, sql::SelectQuery
     }
     need(dot == std::string::npos ? absl::StrCat(owners[0], ".", column) : column);
   }
+  // A count of joined rows reads no column: it keeps one.
+  if (needed.empty()) need(absl::StrCat(q->from[0].alias, ".", tables[0]->type().column(0).name));
   Json table_names = Json::array(), column_names = Json::array();
   for (const sql::FromTable& t : q->from) {
     if (t.join.empty()) {
@@ -114,16 +269,15 @@ absl::Status JoinFrom(JobContext& ctx, const std::string& name, sql::SelectQuery
     }
   }
   for (const std::string& c : needed) column_names.push_back(absl::StrCat(c, " as ", c));
+  const std::string name = temps.NewName();
   Json join{{"join_table_name", name},
             {"table_names", table_names},
             {"column_names", column_names},
             {"expressions", q->where.empty() ? Json::array() : Json::array({q->where})}};
-  const Endpoint* target = FindEndpoint("/create/jointable");
-  auto normalized = Normalize(*target->request, std::move(join));
-  if (!normalized.ok()) return absl::InternalError(absl::StrCat("statement: ", normalized.status().message()));
-  auto answer = target->handler->run(ctx, *normalized);
-  if (!answer.ok()) return InnerError(answer.status());
+  auto answer = RunEndpoint(ctx, "/create/jointable", std::move(join));
+  if (!answer.ok()) return answer.status();
   q->table = name;
+  q->from.clear();
   q->where.clear();
   if (q->star) {
     q->star = false;
@@ -132,54 +286,243 @@ absl::Status JoinFrom(JobContext& ctx, const std::string& name, sql::SelectQuery
   return absl::OkStatus();
 }
 
-// "expr as name", or the expression when it names itself.
-std::string Named(const sql::OutputColumn& c) {
-  return c.name == c.expr ? c.expr : absl::StrCat(c.expr, " as ", c.name);
+// `text` with every whole occurrence of `from` (not within a longer name or
+// a string literal) replaced by `to`.
+std::string ReplaceTerm(const std::string& text, const std::string& from, const std::string& to) {
+  const auto name_char = [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.';
+  };
+  std::string out;
+  bool quoted = false;
+  for (size_t i = 0; i < text.size();) {
+    if (text[i] == '\'') quoted = !quoted;
+    if (!quoted && text.compare(i, from.size(), from) == 0 && (i == 0 || !name_char(text[i - 1])) &&
+        (i + from.size() == text.size() || !name_char(from.back()) || !name_char(text[i + from.size()]))) {
+      out += to;
+      i += from.size();
+      continue;
+    }
+    out += text[i++];
+  }
+  return out;
 }
 
-absl::StatusOr<Json> Answer(JobContext& ctx, const Json& request, sql::SelectQuery* q);
+// The first name in expression `text` (outside string literals) that is no
+// function, keyword, group_<i> or aggregate_<i>; "" when there is none.
+std::string StrayColumn(const std::string& text) {
+  static const char* const kWords[] = {"and", "or", "not", "is", "null", "in", "between", "like", "true", "false"};
+  const auto name_char = [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.';
+  };
+  bool quoted = false;
+  for (size_t i = 0; i < text.size();) {
+    if (text[i] == '\'') quoted = !quoted;
+    if (quoted || !name_char(text[i]) || absl::ascii_isdigit(static_cast<unsigned char>(text[i]))) {
+      // Skip a number whole (1.5e3), and anything else one character.
+      if (!quoted && absl::ascii_isdigit(static_cast<unsigned char>(text[i]))) {
+        while (i < text.size() && name_char(text[i])) ++i;
+      } else {
+        ++i;
+      }
+      continue;
+    }
+    size_t end = i;
+    while (end < text.size() && name_char(text[end])) ++end;
+    const std::string name = text.substr(i, end - i);
+    size_t next = end;
+    while (next < text.size() && text[next] == ' ') ++next;
+    const bool call = next < text.size() && text[next] == '(';
+    const std::string lower = absl::AsciiStrToLower(name);
+    const bool word = std::find(std::begin(kWords), std::end(kWords), lower) != std::end(kWords);
+    if (!call && !word && !absl::StartsWith(name, "group_") && !absl::StartsWith(name, "aggregate_")) return name;
+    i = end;
+  }
+  return "";
+}
 
-// CREATE TABLE ... AS SELECT: the query's rows as a new table, through a
-// persisted /create/projection, or /aggregate/groupby's result_table for
-// groups; the rows it holds.
-absl::StatusOr<int64_t> CreateTableAs(JobContext& ctx, const std::string& statement, sql::Change change) {
-  sql::SelectQuery& q = change.select;
-  if (q.offset > 0) return absl::UnimplementedError("statement: OFFSET in CREATE TABLE AS is not supported yet");
-  const std::string view = JoinViewName(statement);
+// Groups whose columns, HAVING or ORDER BY compute with aggregates or keys
+// ("max(x) - min(x)", "HAVING count(*) > 2" without count(*) selected, "k +
+// 1"), or that group by keys not selected: the
+// groups' keys and aggregates are kept as a table first (group_<i>,
+// aggregate_<i>), and `q` becomes a query of that table, its expressions
+// reading those columns.
+absl::Status Regroup(Temporaries& temps, sql::SelectQuery* q) {
+  if (!q->aggregate) return absl::OkStatus();
+  const bool plain = std::all_of(q->aggregate_calls.begin(), q->aggregate_calls.end(),
+                                 [&](const std::string& call) {
+                                   return std::any_of(q->columns.begin(), q->columns.end(),
+                                                      [&](const sql::OutputColumn& c) { return c.expr == call; });
+                                 }) &&
+                     std::all_of(q->columns.begin(), q->columns.end(),
+                                 [&](const sql::OutputColumn& c) {
+                                   return c.aggregate || std::find(q->group_by.begin(), q->group_by.end(), c.expr) !=
+                                                             q->group_by.end();
+                                 }) &&
+                     std::all_of(q->group_by.begin(), q->group_by.end(), [&](const std::string& g) {
+                       return std::any_of(q->columns.begin(), q->columns.end(),
+                                          [&](const sql::OutputColumn& c) { return c.expr == g; });
+                     });
+  if (plain) return absl::OkStatus();
+  sql::SelectQuery groups;
+  groups.table = q->table;
+  groups.from = q->from;
+  groups.columns_read = q->columns_read;
+  groups.where = q->where;
+  groups.group_by = q->group_by;
+  groups.aggregate = true;
+  // Terms to rewrite, the longest first (a key within a call is the call's).
+  std::vector<std::pair<std::string, std::string>> terms;
+  for (size_t i = 0; i < q->group_by.size(); ++i) {
+    const std::string name = absl::StrCat("group_", i);
+    groups.columns.push_back(sql::OutputColumn{q->group_by[i], name, false});
+    terms.emplace_back(q->group_by[i], name);
+  }
+  for (size_t i = 0; i < q->aggregate_calls.size(); ++i) {
+    const std::string name = absl::StrCat("aggregate_", i);
+    groups.columns.push_back(sql::OutputColumn{q->aggregate_calls[i], name, true});
+    terms.emplace_back(q->aggregate_calls[i], name);
+  }
+  std::stable_sort(terms.begin(), terms.end(),
+                   [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+  const auto rewrite = [&](std::string text) {
+    for (const auto& [from, to] : terms) text = ReplaceTerm(text, from, to);
+    return text;
+  };
+  // What remains of a column after that must be no column of the rows.
+  for (const sql::OutputColumn& c : q->columns) {
+    if (const std::string stray = StrayColumn(rewrite(c.expr)); !stray.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("statement: '", stray, "' must appear in GROUP BY or be used in an aggregate"));
+    }
+  }
+  auto kept = temps.Keep(groups);
+  if (!kept.ok()) return kept.status();
+  sql::SelectQuery out;
+  out.table = *kept;
+  const std::vector<std::string> names = KeptNames(*q);
+  for (size_t i = 0; i < q->columns.size(); ++i) {
+    out.columns.push_back(sql::OutputColumn{rewrite(q->columns[i].expr), names[i], false});
+  }
+  out.where = rewrite(q->having);
+  for (sql::OrderItem o : q->order) {
+    o.expr = rewrite(o.expr);
+    out.order.push_back(o);
+  }
+  out.distinct = q->distinct;
+  out.limit = q->limit;
+  out.offset = q->offset;
+  *q = std::move(out);
+  return absl::OkStatus();
+}
+
+// Keeps `q`'s rows as a new table `name` (kept across restarts when
+// `persist`, else a view): through /create/projection, or /aggregate/groupby's
+// result_table for groups (then a projection of those for a LIMIT).
+absl::Status Store(JobContext& ctx, Temporaries& temps, sql::SelectQuery q, const std::string& name, bool persist) {
+  if (q.offset > 0)
+    return absl::UnimplementedError("statement: OFFSET in subqueries and CREATE TABLE AS is not supported yet");
+  if (absl::Status s = Regroup(temps, &q); !s.ok()) return s;
   if (!q.from.empty()) {
-    if (absl::Status s = JoinFrom(ctx, view, &q); !s.ok()) return s;
+    if (absl::Status s = JoinFrom(ctx, temps, &q); !s.ok()) return s;
   }
   Json columns = Json::array();
   if (q.star) columns.push_back("*");
-  for (const sql::OutputColumn& c : q.columns) columns.push_back(Named(c));
+  const std::vector<std::string> names = KeptNames(q);
+  for (size_t i = 0; i < q.columns.size(); ++i) {
+    const sql::OutputColumn& c = q.columns[i];
+    columns.push_back(c.expr == names[i] ? c.expr : absl::StrCat(c.expr, " as ", names[i]));
+  }
   Json inner{{"table_name", q.table}, {"column_names", columns}, {"options", Json::object()}};
   Json& options = inner["options"];
   if (!q.where.empty()) options["expression"] = q.where;
-  if (!q.order_by.empty()) options["order_by"] = q.order_by;
-  std::string endpoint = "/create/projection";
-  if (q.aggregate || q.distinct) {
-    if (q.limit >= 0) return absl::UnimplementedError("statement: LIMIT on groups in CREATE TABLE AS is not supported yet");
-    endpoint = "/aggregate/groupby";
-    if (!q.having.empty()) options["having"] = q.having;
-    options["result_table"] = change.into;
-    inner["limit"] = 0;
-  } else {
-    inner["projection_name"] = change.into;
-    options["persist"] = "true";
-    if (q.limit >= 0) options["limit"] = absl::StrCat(q.limit);
+  if (!q.order.empty()) {
+    auto table = ctx.catalog.Find(q.table);
+    if (!table.ok()) return absl::NotFoundError(absl::StrCat("statement: ", table.status().message()));
+    options["order_by"] = OrderBy(q.order, **table);
   }
-  const Endpoint* target = FindEndpoint(endpoint);
-  absl::StatusOr<Json> answer = Normalize(*target->request, std::move(inner));
-  if (answer.ok()) answer = target->handler->run(ctx, *answer);
-  if (!q.from.empty()) ctx.catalog.Remove(view).IgnoreError();  // a view: nothing recorded
-  if (!answer.ok()) return InnerError(answer.status());
-  auto made = ctx.catalog.Find(change.into);
-  return made.ok() ? (*made)->rows() : 0;
+  const std::string flag = persist ? "true" : "false";
+  if (q.aggregate || q.distinct) {
+    if (!q.having.empty()) options["having"] = q.having;
+    const bool page = q.limit >= 0;
+    const std::string groups = page ? temps.NewName() : name;
+    options["result_table"] = groups;
+    options["result_table_persist"] = page ? "false" : flag;
+    inner["limit"] = 0;
+    auto answer = RunEndpoint(ctx, "/aggregate/groupby", std::move(inner));
+    if (!answer.ok()) return answer.status();
+    if (!page) return absl::OkStatus();
+    inner = Json{{"table_name", groups},
+                 {"projection_name", name},
+                 {"column_names", Json::array({"*"})},
+                 {"options", {{"persist", flag}, {"limit", absl::StrCat(q.limit)}}}};
+    return RunEndpoint(ctx, "/create/projection", std::move(inner)).status();
+  }
+  inner["projection_name"] = name;
+  options["persist"] = flag;
+  if (q.limit >= 0) options["limit"] = absl::StrCat(q.limit);
+  return RunEndpoint(ctx, "/create/projection", std::move(inner)).status();
+}
+
+// INSERT ... SELECT: the query's rows, kept, converted to the table's
+// columns (those not given null) and inserted as /insert/records would.
+absl::StatusOr<int64_t> InsertSelect(JobContext& ctx, Temporaries& temps, const Json& request,
+                                     const sql::Change& change) {
+  auto table = ctx.catalog.Find(change.into);
+  if (!table.ok()) return absl::NotFoundError(absl::StrCat("statement: ", table.status().message()));
+  auto kept = temps.Keep(change.select);
+  if (!kept.ok()) return kept.status();
+  auto rows = ctx.catalog.Find(*kept);
+  if (!rows.ok()) return rows.status();
+  const TableType& type = (*table)->type();
+  const TableType& given = (*rows)->type();
+  std::vector<std::string> columns = change.columns;
+  if (columns.empty()) {
+    for (size_t i = 0; i < std::min(type.size(), given.size()); ++i) columns.push_back(type.column(i).name);
+  }
+  if (columns.size() != given.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("statement: INSERT gives ", columns.size(), " columns and its SELECT ", given.size()));
+  }
+  std::vector<kernels::Column> values;
+  for (const ColumnDef& def : type.columns()) {
+    const auto it = std::find(columns.begin(), columns.end(), def.name);
+    if (it == columns.end() && !def.nullable) {
+      return absl::InvalidArgumentError(absl::StrCat("statement: column '", def.name, "' of table '", change.into,
+                                                     "' may not be null and is not given"));
+    }
+    const std::string text = it == columns.end() ? "null" : given.column(it - columns.begin()).name;
+    auto column = EvaluateAs(ctx, **rows, text, def, "statement");
+    if (!column.ok()) return column.status();
+    values.push_back(*std::move(column));
+  }
+  for (const std::string& c : columns) {
+    if (type.Find(c) < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("statement: table '", change.into, "' has no column '", c, "'"));
+    }
+  }
+  std::vector<kernels::ColumnView> views;
+  for (const kernels::Column& c : values) views.push_back(c.view());
+  auto update = BoolOption(request, "update_on_existing_pk", false);
+  auto ignore = BoolOption(request, "ignore_existing_pk", false);
+  if (!update.ok()) return update.status();
+  if (!ignore.ok()) return ignore.status();
+  const ExistingKey policy = *update ? ExistingKey::kUpdate : *ignore ? ExistingKey::kIgnore : ExistingKey::kError;
+  int64_t inserted = 0, updated = 0;
+  if (absl::Status s = InsertWithKey(ctx, **table, views, policy, &inserted, &updated); !s.ok()) {
+    return InnerError(s);
+  }
+  return inserted + updated;
 }
 
 // Runs `change` (sql::ParseChange) as its endpoint; the rows it affected.
-absl::StatusOr<int64_t> RunChange(JobContext& ctx, const Json& request, sql::Change change) {
-  if (change.endpoint.empty()) return CreateTableAs(ctx, StringField(request, "statement"), std::move(change));
+absl::StatusOr<int64_t> RunChange(JobContext& ctx, Temporaries& temps, const Json& request, sql::Change change) {
+  if (change.insert) return InsertSelect(ctx, temps, request, change);
+  if (change.endpoint.empty()) {
+    // CREATE TABLE ... AS SELECT
+    if (absl::Status s = Store(ctx, temps, std::move(change.select), change.into, true); !s.ok()) return s;
+    auto made = ctx.catalog.Find(change.into);
+    return made.ok() ? (*made)->rows() : 0;
+  }
   if (change.endpoint == "/insert/records") {
     // Values without a column list follow the table's columns.
     auto table = ctx.catalog.Find(change.request["table_name"].get<std::string>());
@@ -206,11 +549,8 @@ absl::StatusOr<int64_t> RunChange(JobContext& ctx, const Json& request, sql::Cha
       if (const std::string v = Option(request, key); !v.empty()) change.request["options"][key] = v;
     }
   }
-  const Endpoint* target = FindEndpoint(change.endpoint);
-  auto normalized = Normalize(*target->request, std::move(change.request));
-  if (!normalized.ok()) return absl::InternalError(absl::StrCat("statement: ", normalized.status().message()));
-  auto answer = target->handler->run(ctx, *normalized);
-  if (!answer.ok()) return InnerError(answer.status());
+  auto answer = RunEndpoint(ctx, change.endpoint, std::move(change.request));
+  if (!answer.ok()) return answer.status();
   int64_t affected = 0;
   for (const char* count : {"count_deleted", "count_updated", "count_inserted"}) {
     if (answer->contains(count)) affected += (*answer)[count].get<int64_t>();
@@ -231,12 +571,13 @@ absl::StatusOr<Json> ExecuteSql(JobContext& ctx, const Json& request) {
       return absl::InvalidArgumentError("options.query_parameters: expected a JSON array of values");
     }
   }
+  Temporaries temps(ctx);
   if (!*select) {
-    auto changes = sql::ParseChange(statement, params);
+    auto changes = sql::ParseChange(statement, params, &temps);
     if (!changes.ok()) return changes.status();
     int64_t affected = 0;
     for (sql::Change& change : *changes) {
-      auto n = RunChange(ctx, request, std::move(change));
+      auto n = RunChange(ctx, temps, request, std::move(change));
       if (!n.ok()) return n.status();
       affected += *n;
     }
@@ -254,15 +595,13 @@ absl::StatusOr<Json> ExecuteSql(JobContext& ctx, const Json& request) {
                 {"paging_table", ""},
                 {"info", Json::object()}};
   }
-  auto q = sql::ParseSelect(statement, params);
+  auto q = sql::ParseSelect(statement, params, &temps);
   if (!q.ok()) return q.status();
-  if (q->from.empty()) return Answer(ctx, request, &*q);
-  // Joins: answered from a view of the joined rows, dropped after.
-  const std::string view = JoinViewName(statement);
-  absl::Status joined = JoinFrom(ctx, view, &*q);
-  absl::StatusOr<Json> answer = joined.ok() ? Answer(ctx, request, &*q) : absl::StatusOr<Json>(joined);
-  ctx.catalog.Remove(view).IgnoreError();  // a view: nothing recorded
-  return answer;
+  if (absl::Status s = Regroup(temps, &*q); !s.ok()) return s;
+  if (!q->from.empty()) {
+    if (absl::Status s = JoinFrom(ctx, temps, &*q); !s.ok()) return s;
+  }
+  return Answer(ctx, request, &*q);
 }
 
 absl::StatusOr<Json> Answer(JobContext& ctx, const Json& request, sql::SelectQuery* q) {
@@ -273,27 +612,14 @@ absl::StatusOr<Json> Answer(JobContext& ctx, const Json& request, sql::SelectQue
   Json inner{{"table_name", q->table}, {"encoding", request["encoding"]}, {"options", Json::object()}};
   Json& options = inner["options"];
   if (!q->where.empty()) options["expression"] = q->where;
-  if (!q->order_by.empty()) options["order_by"] = q->order_by;
+  if (!q->order.empty()) options["order_by"] = OrderBy(q->order, **table);
   Json columns = Json::array();
   std::string endpoint;
   if (q->aggregate || q->distinct) {
     endpoint = "/aggregate/groupby";
-    // The grouping columns are the selected ones that are not aggregates;
-    // SQL asks that they be the GROUP BY's.
-    for (const sql::OutputColumn& c : q->columns) {
-      if (!c.aggregate && q->aggregate &&
-          std::find(q->group_by.begin(), q->group_by.end(), c.expr) == q->group_by.end()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("statement: '", c.expr, "' must appear in GROUP BY or be used in an aggregate"));
-      }
-      columns.push_back(Named(c));
-    }
-    for (const std::string& g : q->group_by) {
-      const bool selected =
-          std::any_of(q->columns.begin(), q->columns.end(), [&](const sql::OutputColumn& c) { return c.expr == g; });
-      if (!selected)
-        return absl::UnimplementedError("statement: GROUP BY of a column not selected is not supported yet");
-    }
+    // The grouping columns are the selected ones that are not aggregates
+    // (Regroup made them the GROUP BY's).
+    for (const sql::OutputColumn& c : q->columns) columns.push_back(Named(c));
     if (!q->having.empty()) options["having"] = q->having;
   } else {
     endpoint = "/get/records/bycolumn";
@@ -312,14 +638,8 @@ absl::StatusOr<Json> Answer(JobContext& ctx, const Json& request, sql::SelectQue
   if (q->limit >= 0) limit = std::max<int64_t>(0, std::min(limit, q->limit - offset));
   inner["offset"] = q->offset + offset;
   inner["limit"] = limit;
-  const Endpoint* target = FindEndpoint(endpoint);
-  auto normalized = Normalize(*target->request, std::move(inner));
-  if (!normalized.ok()) return absl::InternalError(absl::StrCat("statement: ", normalized.status().message()));
-  auto answer = target->handler->run(ctx, *normalized);
-  if (!answer.ok()) {
-    // The inner request's fields are the statement's parts.
-    return InnerError(answer.status());
-  }
+  auto answer = RunEndpoint(ctx, endpoint, std::move(inner));
+  if (!answer.ok()) return answer.status();
   // Rows the statement gives (its LIMIT and OFFSET applied), and this page's.
   int64_t total = std::max<int64_t>(0, (*answer)["total_number_of_records"].get<int64_t>() - q->offset);
   if (q->limit >= 0) total = std::min(total, q->limit);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -56,52 +57,66 @@ absl::StatusOr<std::pair<std::string, Json>> TheStatement(const Json& tree) {
   return std::make_pair(stmt.begin().key(), stmt.begin().value());
 }
 
-absl::StatusOr<Json> CheckSelect(const Json& select);
+// What parsing one statement carries along: its text, its parameters, the
+// runner of its nested queries and the WITH queries in scope.
+struct Context {
+  absl::string_view text;
+  const Json* params = nullptr;
+  Nested* nested = nullptr;
+  std::map<std::string, std::string> ctes;  // a WITH query's name -> the table holding its rows
+};
 
-// The one SELECT of a parse tree.
-absl::StatusOr<Json> TheSelect(const Json& tree) {
-  const Json& stmts = tree.value("stmts", Json::array());
-  if (stmts.size() != 1) return absl::InvalidArgumentError("statement: give exactly one statement");
-  const Json& stmt = stmts[0].at("stmt");
-  if (!stmt.contains("SelectStmt")) {
-    return Unsupported(absl::StrCat("statements of kind ", stmt.begin().key()));
-  }
-  return CheckSelect(stmt["SelectStmt"]);
-}
-
-// A SelectStmt node, refused when it uses what this part does not cover.
-absl::StatusOr<Json> CheckSelect(const Json& select) {
-  if (select.value("op", "SETOP_NONE") != "SETOP_NONE") return Unsupported("UNION, INTERSECT and EXCEPT");
-  if (select.contains("withClause")) return Unsupported("WITH clauses");
-  if (select.contains("windowClause")) return Unsupported("window functions");
-  if (select.contains("valuesLists")) return Unsupported("VALUES lists");
-  return select;
-}
-
-// A RangeVar's name ("schema.table") and alias.
-FromTable RangeOf(const Json& range) {
+// A RangeVar's name ("schema.table", or the table holding a WITH query's
+// rows) and alias.
+FromTable RangeOf(const Json& range, const Context* cx = nullptr) {
   FromTable t;
   t.name = range.value("relname", "");
-  if (range.contains("schemaname")) t.name = absl::StrCat(range["schemaname"].get<std::string>(), ".", t.name);
+  if (range.contains("schemaname")) {
+    t.name = absl::StrCat(range["schemaname"].get<std::string>(), ".", t.name);
+  } else if (cx != nullptr && cx->ctes.count(t.name) > 0) {
+    t.name = cx->ctes.at(t.name);
+  }
   t.alias = range.contains("alias") ? range["alias"].value("aliasname", "") : range.value("relname", "");
+  return t;
+}
+
+absl::StatusOr<SelectQuery> QueryOf(Context& cx, const Json& s);
+absl::StatusOr<std::string> TableOf(Context& cx, const SelectQuery& q);
+
+// A table of FROM: a RangeVar, or a subquery kept as a table.
+absl::StatusOr<FromTable> SourceOf(Context& cx, const Json& item) {
+  if (item.contains("RangeVar")) return RangeOf(item["RangeVar"], &cx);
+  if (!item.contains("RangeSubselect")) return Unsupported(absl::StrCat("FROM ", item.begin().key()));
+  const Json& sub = item["RangeSubselect"];
+  if (cx.nested == nullptr) return Unsupported("subqueries in FROM");
+  if (sub.value("lateral", false)) return Unsupported("LATERAL subqueries");
+  auto q = QueryOf(cx, sub.at("subquery").at("SelectStmt"));
+  if (!q.ok()) return q.status();
+  auto name = TableOf(cx, *q);
+  if (!name.ok()) return name.status();
+  FromTable t;
+  t.name = *name;
+  t.alias = sub.contains("alias") ? sub["alias"].value("aliasname", "subquery") : "subquery";
   return t;
 }
 
 // The tables of a FROM item, joins flattened left to right (the right side
 // of each join one table). `on` nodes are kept for the caller to write.
-absl::Status FromItem(const Json& item, std::vector<FromTable>* out, std::vector<const Json*>* on) {
-  if (item.contains("RangeVar")) {
-    out->push_back(RangeOf(item["RangeVar"]));
+absl::Status FromItem(Context& cx, const Json& item, std::vector<FromTable>* out, std::vector<const Json*>* on) {
+  if (!item.contains("JoinExpr")) {
+    auto t = SourceOf(cx, item);
+    if (!t.ok()) return t.status();
+    out->push_back(*std::move(t));
     on->push_back(nullptr);
     return absl::OkStatus();
   }
-  if (item.contains("RangeSubselect")) return Unsupported("subqueries in FROM");
-  if (!item.contains("JoinExpr")) return Unsupported(absl::StrCat("FROM ", item.begin().key()));
   const Json& j = item["JoinExpr"];
   if (j.value("isNatural", false) || j.contains("usingClause")) return Unsupported("NATURAL joins and USING");
-  if (!j.at("rarg").contains("RangeVar")) return Unsupported("joins of parenthesized joins");
-  if (absl::Status s = FromItem(j.at("larg"), out, on); !s.ok()) return s;
-  FromTable right = RangeOf(j["rarg"]["RangeVar"]);
+  if (j.at("rarg").contains("JoinExpr")) return Unsupported("joins of parenthesized joins");
+  if (absl::Status s = FromItem(cx, j.at("larg"), out, on); !s.ok()) return s;
+  auto source = SourceOf(cx, j["rarg"]);
+  if (!source.ok()) return source.status();
+  FromTable right = *std::move(source);
   const std::string type = j.value("jointype", "JOIN_INNER");
   right.join = type == "JOIN_LEFT" ? "left join" : type == "JOIN_RIGHT" ? "right join" : type == "JOIN_FULL" ? "full join" : "join";
   if (!j.contains("quals")) {
@@ -114,10 +129,10 @@ absl::Status FromItem(const Json& item, std::vector<FromTable>* out, std::vector
 }
 
 // The tables a FROM clause names.
-absl::Status FromTables(const Json& select, std::vector<FromTable>* out, std::vector<const Json*>* on) {
+absl::Status FromTables(Context& cx, const Json& select, std::vector<FromTable>* out, std::vector<const Json*>* on) {
   if (!select.contains("fromClause") || select["fromClause"].empty()) return Unsupported("SELECT without FROM");
   for (const Json& item : select["fromClause"]) {  // a reference: `on` points into it
-    if (absl::Status s = FromItem(item, out, on); !s.ok()) return s;
+    if (absl::Status s = FromItem(cx, item, out, on); !s.ok()) return s;
   }
   return absl::OkStatus();
 }
@@ -145,9 +160,13 @@ class Writer {
   // `alias`: the name FROM gives the table (qualified names drop it).
   // One table (`table`, `alias`: qualified names drop the qualifier), or
   // several (`joined`: names keep it, alias.column).
-  Writer(absl::string_view text, std::string table, std::string alias, bool joined = false,
-         const Json* params = nullptr)
-      : text_(text), table_(std::move(table)), alias_(std::move(alias)), joined_(joined), params_(params) {}
+  Writer(Context& cx, std::string table, std::string alias, bool joined = false)
+      : cx_(cx),
+        text_(cx.text),
+        table_(std::move(table)),
+        alias_(std::move(alias)),
+        joined_(joined),
+        params_(cx.params) {}
 
   // Parameter $n's value as JSON, or an error naming it.
   absl::StatusOr<Json> Param(const Json& n) const {
@@ -161,6 +180,7 @@ class Writer {
   bool saw_aggregate() const { return aggregates_ > 0; }
   int aggregates() const { return aggregates_; }
   const std::vector<std::string>& columns_read() const { return read_; }
+  const std::vector<std::string>& aggregate_calls() const { return calls_; }
 
   absl::StatusOr<std::string> Expr(const Json& node) {
     if (!node.is_object() || node.empty()) return absl::InvalidArgumentError("statement: an empty expression");
@@ -177,6 +197,16 @@ class Writer {
     }
     if (kind == "FuncCall") return Func(n);
     if (kind == "CaseExpr") return Case(n);
+    if (kind == "MinMaxExpr") {
+      std::vector<std::string> args;
+      for (const Json& a : n.at("args")) {
+        auto e = Expr(a);
+        if (!e.ok()) return e;
+        args.push_back(*e);
+      }
+      const bool greatest = n.value("op", "") == "IS_GREATEST";
+      return absl::StrCat(greatest ? "greatest(" : "least(", absl::StrJoin(args, ", "), ")");
+    }
     if (kind == "CoalesceExpr") {
       std::vector<std::string> args;
       for (const Json& a : n.at("args")) {
@@ -187,7 +217,7 @@ class Writer {
       return absl::StrCat("coalesce(", absl::StrJoin(args, ", "), ")");
     }
     if (kind == "TypeCast") return Cast(n);
-    if (kind == "SubLink") return Unsupported("subqueries");
+    if (kind == "SubLink") return Sub(n);
     if (kind == "ParamRef") {
       auto v = Param(n);
       if (!v.ok()) return v.status();
@@ -278,7 +308,7 @@ class Writer {
     if (kind != "AEXPR_OP") return Unsupported(absl::StrCat("operators of kind ", kind));
     static const char* const kOps[] = {"=", "<>", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "%"};
     if (std::find(std::begin(kOps), std::end(kOps), op) == std::end(kOps)) {
-      return Unsupported(absl::StrCat("the operator '", op, "'"));
+      return Unsupported(absl::StrCat("operators such as '", op, "'"));
     }
     if (left->empty()) return absl::StrCat("(", op, *right, ")");  // unary minus / plus
     return absl::StrCat("(", *left, " ", op, " ", *right, ")");
@@ -308,13 +338,19 @@ class Writer {
     auto agg = Aggregates().find(name);
     if (agg != Aggregates().end()) {
       ++aggregates_;
-      if (n.value("agg_star", false)) return std::string("count(*)");
-      if (n.value("agg_distinct", false)) {
+      std::string call;
+      if (n.value("agg_star", false)) {
+        call = "count(*)";
+      } else if (n.value("agg_distinct", false)) {
         if (name != "count") return Unsupported(absl::StrCat(name, "(DISTINCT ...)"));
-        return absl::StrCat("count_distinct(", args.at(0), ")");
+        call = absl::StrCat("count_distinct(", args.at(0), ")");
+      } else if (args.size() != 1) {
+        return absl::InvalidArgumentError(absl::StrCat("statement: ", name, " takes one argument"));
+      } else {
+        call = absl::StrCat(agg->second, "(", args[0], ")");
       }
-      if (args.size() != 1) return absl::InvalidArgumentError(absl::StrCat("statement: ", name, " takes one argument"));
-      return absl::StrCat(agg->second, "(", args[0], ")");
+      if (std::find(calls_.begin(), calls_.end(), call) == calls_.end()) calls_.push_back(call);
+      return call;
     }
     const std::string engine_name = name == "substring" ? "substr" : name == "power" ? "pow" : name;
     return absl::StrCat(engine_name, "(", absl::StrJoin(args, ", "), ")");
@@ -344,6 +380,56 @@ class Writer {
     return out;
   }
 
+  // A subquery (run first: uncorrelated) as the literals it gives.
+  absl::StatusOr<std::string> Sub(const Json& n) {
+    if (cx_.nested == nullptr) return Unsupported("subqueries");
+    const std::string type = n.value("subLinkType", "");
+    if (type == "ALL_SUBLINK" || n.contains("operName")) return Unsupported("comparisons with ALL, ANY and SOME");
+    if (type != "EXISTS_SUBLINK" && type != "EXPR_SUBLINK" && type != "ANY_SUBLINK") {
+      return Unsupported(absl::StrCat("subqueries of kind ", type));
+    }
+    // Its columns are no columns of this query.
+    const std::vector<std::string> read = read_;
+    auto q = QueryOf(cx_, n.at("subselect").at("SelectStmt"));
+    absl::StatusOr<std::string> table = q.ok() ? TableOf(cx_, *q) : absl::StatusOr<std::string>(q.status());
+    read_ = read;
+    if (!table.ok()) {
+      const absl::string_view message = table.status().message();
+      if (!absl::StrContains(message, "unknown column") && !absl::StrContains(message, "is not the table of")) {
+        return table.status();
+      }
+      return absl::Status(table.status().code(),
+                          absl::StrCat(table.status().message(),
+                                       " (subqueries that read the outer query's columns are not supported yet)"));
+    }
+    constexpr int64_t kMaxIn = 100000;
+    auto values = cx_.nested->Values(*table, type == "EXISTS_SUBLINK" ? 1 : type == "EXPR_SUBLINK" ? 2 : kMaxIn + 1);
+    if (!values.ok()) return values.status();
+    if (type == "EXISTS_SUBLINK") return std::string(values->empty() ? "0" : "1");
+    if (type == "EXPR_SUBLINK") {
+      if (values->size() > 1) return absl::InvalidArgumentError("statement: a scalar subquery gave more than one row");
+      return values->empty() ? std::string("null") : (*values)[0];
+    }
+    if (static_cast<int64_t>(values->size()) > kMaxIn) {
+      return Unsupported(absl::StrCat("IN subqueries of more than ", kMaxIn, " rows"));
+    }
+    auto left = Expr(n.at("testexpr"));
+    if (!left.ok()) return left;
+    // x IN (..., NULL): true where found, else unknown.
+    std::vector<std::string> found;
+    bool null = false;
+    for (const std::string& v : *values) {
+      if (v == "null") {
+        null = true;
+      } else {
+        found.push_back(v);
+      }
+    }
+    if (found.empty()) return std::string(null ? "null" : "0");
+    const std::string in = absl::StrCat("(", *left, " in (", absl::StrJoin(found, ", "), "))");
+    return null ? absl::StrCat("if(", in, ", 1, null)") : in;
+  }
+
   absl::StatusOr<std::string> Cast(const Json& n) {
     auto arg = Expr(n.at("arg"));
     if (!arg.ok()) return arg;
@@ -356,11 +442,13 @@ class Writer {
     return Unsupported(absl::StrCat("CAST to ", type));
   }
 
+  Context& cx_;
   absl::string_view text_;  // the statement
   std::string table_, alias_;
   bool joined_ = false;
   const Json* params_ = nullptr;
   int aggregates_ = 0;  // aggregate calls written so far
+  std::vector<std::string> calls_;  // the aggregate calls written, each once
   std::vector<std::string> read_;  // joined: the columns read, as written
 };
 
@@ -374,34 +462,76 @@ absl::StatusOr<int64_t> Count(const Json& node, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("statement: ", what, " must be a count of rows"));
 }
 
-}  // namespace
-
-namespace {
-
-absl::StatusOr<SelectQuery> SelectOf(absl::string_view statement, const Json& s, const Json& params);
-
-}  // namespace
-
-absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement, const Json& params) {
-  auto tree = Parse(statement);
-  if (!tree.ok()) return tree.status();
-  auto select = TheSelect(*tree);
-  if (!select.ok()) return select.status();
-  return SelectOf(statement, *select, params);
+// The position n of `ORDER BY n` and `GROUP BY n` (1-based), else 0.
+int64_t Ordinal(const Json& node) {
+  if (!node.contains("A_Const") || !node["A_Const"].contains("ival")) return 0;
+  return node["A_Const"]["ival"].value("ival", int64_t{0});
 }
 
-namespace {
+// The expression of output column `n` of `q` (ORDER BY n, GROUP BY n), or
+// an error.
+absl::StatusOr<std::string> Position(Context& cx, const SelectQuery& q, int64_t n, absl::string_view clause) {
+  std::vector<std::string> star;
+  if (q.star && cx.nested != nullptr && q.from.empty()) {
+    auto columns = cx.nested->Columns(q.table);
+    if (!columns.ok()) return columns.status();
+    star = *std::move(columns);
+  }
+  const size_t count = q.star ? star.size() : q.columns.size();
+  if (n < 1 || n > static_cast<int64_t>(count)) {
+    return absl::InvalidArgumentError(absl::StrCat("statement: ", clause, " position ", n, " is not in select list"));
+  }
+  return q.star ? star[n - 1] : q.columns[n - 1].expr;
+}
 
-// The query of SelectStmt node `s` of `statement`.
-absl::StatusOr<SelectQuery> SelectOf(absl::string_view statement, const Json& s, const Json& params) {
+// ORDER BY, LIMIT and OFFSET of SelectStmt `s` into `q`, written by `w`.
+absl::Status OrderAndPage(Context& cx, const Json& s, Writer& w, SelectQuery* q) {
+  for (const Json& item : s.value("sortClause", Json::array())) {
+    const Json& by = item.at("SortBy");
+    std::string key;
+    if (const int64_t n = Ordinal(by.at("node")); n != 0) {
+      auto c = Position(cx, *q, n, "ORDER BY");
+      if (!c.ok()) return c.status();
+      key = *c;
+    } else {
+      auto e = w.Expr(by.at("node"));
+      if (!e.ok()) return e.status();
+      // An output column's name orders by its expression.
+      key = *e;
+      for (const OutputColumn& c : q->columns) {
+        if (c.name == key && c.expr != key) key = c.expr;
+      }
+    }
+    const bool desc = by.value("sortby_dir", "") == "SORTBY_DESC";
+    const std::string nulls = by.value("sortby_nulls", "SORTBY_NULLS_DEFAULT");
+    const bool nulls_first = nulls == "SORTBY_NULLS_DEFAULT" ? desc : nulls == "SORTBY_NULLS_FIRST";
+    q->order.push_back(OrderItem{key, desc, nulls_first});
+  }
+  if (s.contains("limitCount")) {
+    auto n = Count(s["limitCount"], "LIMIT");
+    if (!n.ok()) return n.status();
+    q->limit = *n;
+  }
+  if (s.contains("limitOffset")) {
+    auto n = Count(s["limitOffset"], "OFFSET");
+    if (!n.ok()) return n.status();
+    q->offset = std::max<int64_t>(0, *n);
+  }
+  return absl::OkStatus();
+}
+
+// The query of SelectStmt node `s` (no set operation, no WITH).
+absl::StatusOr<SelectQuery> SelectOf(Context& cx, const Json& s) {
+  if (s.contains("valuesLists")) return Unsupported("VALUES lists");
+  if (s.contains("windowClause")) return Unsupported("window functions");
   SelectQuery q;
   std::vector<FromTable> from;
   std::vector<const Json*> on;
-  if (absl::Status st = FromTables(s, &from, &on); !st.ok()) return st;
+  if (absl::Status st = FromTables(cx, s, &from, &on); !st.ok()) return st;
   const bool joined = from.size() > 1;
   q.table = from[0].name;
   const std::string alias = from[0].alias;
-  Writer w(statement, q.table, alias, joined, &params);
+  Writer w(cx, q.table, alias, joined);
   if (joined) {
     for (size_t i = 0; i < from.size(); ++i) {
       if (on[i] != nullptr) {
@@ -431,11 +561,15 @@ absl::StatusOr<SelectQuery> SelectOf(absl::string_view statement, const Json& s,
     // the engine writes it.
     std::string name = rt.value("name", *e);
     if (!rt.contains("name") && rt.at("val").contains("ColumnRef")) name = e->substr(e->rfind('.') + 1);
-    q.columns.push_back(OutputColumn{*e, name, w.aggregates() > aggregates_before});
+    OutputColumn column{*e, name, w.aggregates() > aggregates_before};
+    if (!rt.contains("name") && rt.at("val").contains("FuncCall")) {
+      column.sql_name = absl::AsciiStrToLower(rt["val"]["FuncCall"].at("funcname").back().at("String").at("sval"));
+    }
+    q.columns.push_back(std::move(column));
   }
   q.aggregate = w.saw_aggregate() || s.contains("groupClause");
   if (s.contains("whereClause")) {
-    Writer where(statement, q.table, alias, joined, &params);
+    Writer where(cx, q.table, alias, joined);
     auto e = where.Expr(s["whereClause"]);
     if (!e.ok()) return e.status();
     if (where.saw_aggregate()) return absl::InvalidArgumentError("statement: aggregates are not allowed in WHERE");
@@ -443,38 +577,28 @@ absl::StatusOr<SelectQuery> SelectOf(absl::string_view statement, const Json& s,
     q.columns_read.insert(q.columns_read.end(), where.columns_read().begin(), where.columns_read().end());
   }
   for (const Json& g : s.value("groupClause", Json::array())) {
+    if (const int64_t n = Ordinal(g); n != 0) {
+      auto c = Position(cx, q, n, "GROUP BY");
+      if (!c.ok()) return c.status();
+      q.group_by.push_back(*c);
+      continue;
+    }
     auto e = w.Expr(g);
     if (!e.ok()) return e.status();
-    q.group_by.push_back(*e);
+    // An output column's name groups by its expression.
+    std::string key = *e;
+    for (const OutputColumn& c : q.columns) {
+      if (c.name == key && c.expr != key && !c.aggregate) key = c.expr;
+    }
+    q.group_by.push_back(key);
   }
   if (s.contains("havingClause")) {
     auto e = w.Expr(s["havingClause"]);
     if (!e.ok()) return e.status();
     q.having = *e;
   }
-  std::vector<std::string> order;
-  for (const Json& item : s.value("sortClause", Json::array())) {
-    const Json& by = item.at("SortBy");
-    auto e = w.Expr(by.at("node"));
-    if (!e.ok()) return e.status();
-    // An output column's name orders by its expression.
-    std::string key = *e;
-    for (const OutputColumn& c : q.columns) {
-      if (c.name == key && c.expr != key) key = c.expr;
-    }
-    order.push_back(absl::StrCat(key, by.value("sortby_dir", "") == "SORTBY_DESC" ? " desc" : " asc"));
-  }
-  q.order_by = absl::StrJoin(order, ", ");
-  if (s.contains("limitCount")) {
-    auto n = Count(s["limitCount"], "LIMIT");
-    if (!n.ok()) return n.status();
-    q.limit = *n;
-  }
-  if (s.contains("limitOffset")) {
-    auto n = Count(s["limitOffset"], "OFFSET");
-    if (!n.ok()) return n.status();
-    q.offset = std::max<int64_t>(0, *n);
-  }
+  if (absl::Status st = OrderAndPage(cx, s, w, &q); !st.ok()) return st;
+  q.aggregate_calls = w.aggregate_calls();
   if (q.star && q.aggregate) return Unsupported("'*' with GROUP BY or aggregates");
   // Names ORDER BY gives of output columns are no columns to read.
   for (const std::string& c : w.columns_read()) {
@@ -485,7 +609,86 @@ absl::StatusOr<SelectQuery> SelectOf(absl::string_view statement, const Json& s,
   return q;
 }
 
+// A set operation's rows as a table, then read as a query of it (its ORDER
+// BY, LIMIT and OFFSET).
+absl::StatusOr<SelectQuery> SetOperation(Context& cx, const Json& s) {
+  if (cx.nested == nullptr) return Unsupported("UNION, INTERSECT and EXCEPT");
+  const std::string op = s.value("op", "");
+  const bool all = s.value("all", false);
+  const std::string mode = op == "SETOP_UNION"       ? (all ? "union_all" : "union")
+                           : op == "SETOP_INTERSECT" ? "intersect"
+                                                     : "except";
+  if (all && mode != "union_all") return Unsupported("INTERSECT ALL and EXCEPT ALL");
+  std::vector<std::string> tables;
+  for (const char* side : {"larg", "rarg"}) {
+    auto q = QueryOf(cx, s.at(side));
+    if (!q.ok()) return q.status();
+    auto name = TableOf(cx, *q);
+    if (!name.ok()) return name.status();
+    tables.push_back(*name);
+  }
+  auto combined = cx.nested->Combine(tables, mode);
+  if (!combined.ok()) return combined.status();
+  SelectQuery q;
+  q.table = *combined;
+  q.star = true;
+  Writer w(cx, q.table, q.table);
+  if (absl::Status st = OrderAndPage(cx, s, w, &q); !st.ok()) return st;
+  return q;
+}
+
+// The query of SelectStmt node `s`: its WITH queries kept as tables first.
+absl::StatusOr<SelectQuery> QueryOf(Context& cx, const Json& s) {
+  const std::map<std::string, std::string> outer = cx.ctes;
+  absl::StatusOr<SelectQuery> q;
+  if (s.contains("withClause")) {
+    const Json& with = s["withClause"];
+    if (cx.nested == nullptr) return Unsupported("WITH clauses");
+    if (with.value("recursive", false)) return Unsupported("WITH RECURSIVE");
+    for (const Json& item : with.at("ctes")) {
+      const Json& cte = item.at("CommonTableExpr");
+      if (cte.contains("aliascolnames")) return Unsupported("column names after a WITH query's name");
+      auto inner = QueryOf(cx, cte.at("ctequery").at("SelectStmt"));
+      absl::StatusOr<std::string> name = inner.ok() ? TableOf(cx, *inner) : inner.status();
+      if (!name.ok()) {
+        cx.ctes = outer;
+        return name.status();
+      }
+      cx.ctes[cte.at("ctename").get<std::string>()] = *name;
+    }
+  }
+  q = s.value("op", "SETOP_NONE") != "SETOP_NONE" ? SetOperation(cx, s) : SelectOf(cx, s);
+  cx.ctes = outer;
+  return q;
+}
+
+// The table holding `q`'s rows: its table when it reads all of one as it
+// is, else one the caller keeps.
+absl::StatusOr<std::string> TableOf(Context& cx, const SelectQuery& q) {
+  if (q.star && q.from.empty() && q.where.empty() && q.order.empty() && q.limit < 0 && q.offset == 0 && !q.distinct) {
+    return q.table;
+  }
+  return cx.nested->Keep(q);
+}
+
+// The one statement of a parse tree, which must be a SELECT.
+absl::StatusOr<Json> TheSelect(const Json& tree) {
+  auto stmt = TheStatement(tree);
+  if (!stmt.ok()) return stmt.status();
+  if (stmt->first != "SelectStmt") return Unsupported(absl::StrCat("statements of kind ", stmt->first));
+  return stmt->second;
+}
+
 }  // namespace
+
+absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement, const Json& params, Nested* nested) {
+  auto tree = Parse(statement);
+  if (!tree.ok()) return tree.status();
+  auto select = TheSelect(*tree);
+  if (!select.ok()) return select.status();
+  Context cx{statement, &params, nested, {}};
+  return QueryOf(cx, *select);
+}
 
 absl::StatusOr<bool> IsSelect(absl::string_view statement) {
   auto tree = Parse(statement);
@@ -525,16 +728,17 @@ absl::StatusOr<std::vector<std::string>> ColumnType(const Json& type_name, const
 
 }  // namespace
 
-absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, const Json& params) {
+absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, const Json& params, Nested* nested) {
   auto tree = Parse(statement);
   if (!tree.ok()) return tree.status();
   auto stmt = TheStatement(*tree);
   if (!stmt.ok()) return stmt.status();
   const std::string& kind = stmt->first;
   const Json& n = stmt->second;
+  Context cx{statement, &params, nested, {}};
   const auto where = [&](const std::string& table, const std::string& alias) -> absl::StatusOr<std::string> {
     if (!n.contains("whereClause")) return std::string();
-    Writer w(statement, table, alias, false, &params);
+    Writer w(cx, table, alias);
     return w.Expr(n["whereClause"]);
   };
   if (kind == "DeleteStmt" || kind == "UpdateStmt") {
@@ -552,7 +756,7 @@ absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, con
       return std::vector<Change>{{"/delete/records", request}};
     }
     Json values = Json::object();
-    Writer w(statement, t.name, t.alias, false, &params);
+    Writer w(cx, t.name, t.alias);
     for (const Json& target : n.at("targetList")) {
       const Json& rt = target.at("ResTarget");
       auto e = w.Expr(rt.at("val"));
@@ -568,16 +772,31 @@ absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, con
   if (kind == "InsertStmt") {
     const FromTable t = RangeOf(n.at("relation"));
     const Json& select = n.at("selectStmt").at("SelectStmt");
-    if (!select.contains("valuesLists")) return Unsupported("INSERT ... SELECT");
     std::vector<std::string> columns;
     for (const Json& c : n.value("cols", Json::array())) columns.push_back(c.at("ResTarget").at("name"));
+    if (n.contains("onConflictClause") || n.contains("returningList")) {
+      return Unsupported("ON CONFLICT and RETURNING");
+    }
+    if (!select.contains("valuesLists")) {
+      // INSERT ... SELECT: the query's rows, kept, then appended.
+      if (nested == nullptr) return Unsupported("INSERT ... SELECT");
+      auto q = QueryOf(cx, select);
+      if (!q.ok()) return q.status();
+      Change c;
+      c.into = t.name;
+      c.insert = true;
+      c.columns = columns;
+      c.select = *std::move(q);
+      return std::vector<Change>{std::move(c)};
+    }
     // One row of parameters, or (an array of arrays) one insert of the
     // VALUES per row of parameters.
     const bool batch = params.is_array() && !params.empty() && params[0].is_array();
     const Json rows_of_params = batch ? params : Json::array({params});
     Json records = Json::array();
     for (const Json& row_params : rows_of_params) {
-      Writer w(statement, t.name, t.alias, false, &row_params);
+      Context row_cx{statement, &row_params, nested, {}};
+      Writer w(row_cx, t.name, t.alias);
       for (const Json& row : select["valuesLists"]) {
         const Json& items = row.at("List").at("items");
         Json record = Json::object();
@@ -644,9 +863,7 @@ absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, con
   }
   if (kind == "CreateTableAsStmt") {
     if (n.value("objtype", "OBJECT_TABLE") != "OBJECT_TABLE") return Unsupported("CREATE of anything but tables");
-    auto select = CheckSelect(n.at("query").at("SelectStmt"));
-    if (!select.ok()) return select.status();
-    auto q = SelectOf(statement, *select, params);
+    auto q = QueryOf(cx, n.at("query").at("SelectStmt"));
     if (!q.ok()) return q.status();
     Change c;
     c.into = RelationName(n.at("into").at("rel"));
@@ -668,44 +885,56 @@ absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, con
   return Unsupported(absl::StrCat("statements of kind ", kind));
 }
 
+namespace {
+
+// The names of the RangeVars under `node` (tables, views and WITH queries)
+// and of the WITH queries it defines.
+void Relations(const Json& node, std::vector<std::string>* names, std::set<std::string>* ctes) {
+  if (node.is_object()) {
+    for (const auto& [key, value] : node.items()) {
+      if (key == "RangeVar") names->push_back(RangeOf(value).name);
+      if (key == "CommonTableExpr") ctes->insert(value.value("ctename", ""));
+      Relations(value, names, ctes);
+    }
+  } else if (node.is_array()) {
+    for (const Json& item : node) Relations(item, names, ctes);
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<std::pair<std::string, bool>>> StatementTables(absl::string_view statement) {
-  auto select = IsSelect(statement);
-  if (!select.ok()) return select.status();
-  std::vector<std::pair<std::string, bool>> out;
   auto tree = Parse(statement);
   if (!tree.ok()) return tree.status();
-  if (!*select) {
-    // The table a change writes (its parameters are not needed for that).
-    auto stmt = TheStatement(*tree);
-    if (!stmt.ok()) return stmt.status();
-    const Json& n = stmt->second;
-    if (stmt->first == "CreateTableAsStmt") {
-      out.emplace_back(RelationName(n.at("into").at("rel")), true);
-      std::vector<FromTable> from;
-      std::vector<const Json*> on;
-      if (absl::Status st = FromTables(n.at("query").at("SelectStmt"), &from, &on); !st.ok()) return st;
-      for (const FromTable& t : from) out.emplace_back(t.name, false);
-      return out;
-    }
-    if (n.contains("relation")) {
-      out.emplace_back(RelationName(n["relation"]), true);
-    } else if (stmt->first == "DropStmt") {
-      for (const Json& object : n.value("objects", Json::array())) {
-        std::vector<std::string> parts;
-        for (const Json& p : object.at("List").at("items")) parts.push_back(p.at("String").at("sval"));
-        out.emplace_back(absl::StrJoin(parts, "."), true);
-      }
-    } else {
-      return Unsupported(absl::StrCat("statements of kind ", stmt->first));
+  auto stmt = TheStatement(*tree);
+  if (!stmt.ok()) return stmt.status();
+  const std::string& kind = stmt->first;
+  const Json& n = stmt->second;
+  std::vector<std::pair<std::string, bool>> out;
+  // The table a change writes.
+  if (kind == "CreateTableAsStmt") {
+    out.emplace_back(RelationName(n.at("into").at("rel")), true);
+  } else if (kind == "DropStmt") {
+    for (const Json& object : n.value("objects", Json::array())) {
+      std::vector<std::string> parts;
+      for (const Json& p : object.at("List").at("items")) parts.push_back(p.at("String").at("sval"));
+      out.emplace_back(absl::StrJoin(parts, "."), true);
     }
     return out;
+  } else if (n.contains("relation")) {
+    out.emplace_back(RelationName(n["relation"]), true);
+  } else if (kind != "SelectStmt") {
+    return Unsupported(absl::StrCat("statements of kind ", kind));
   }
-  auto s = TheSelect(*tree);
-  if (!s.ok()) return s.status();
-  std::vector<FromTable> from;
-  std::vector<const Json*> on;
-  if (absl::Status st = FromTables(*s, &from, &on); !st.ok()) return st;
-  for (const FromTable& t : from) out.emplace_back(t.name, false);
+  // And every table it reads.
+  std::vector<std::string> names;
+  std::set<std::string> ctes;
+  Relations(n, &names, &ctes);
+  for (const std::string& name : names) {
+    if (ctes.count(name) > 0) continue;
+    const bool seen = std::any_of(out.begin(), out.end(), [&](const auto& t) { return t.first == name; });
+    if (!seen) out.emplace_back(name, false);
+  }
   return out;
 }
 

@@ -31,6 +31,15 @@ struct OutputColumn {
   std::string expr;  // in the engine's expression language (an aggregate as groupby writes it)
   std::string name;  // the column's header
   bool aggregate = false;  // holds an aggregate
+  std::string sql_name;    // a call without an alias: its function's name (PostgreSQL's name for it)
+};
+
+// A key of ORDER BY. Nulls come last ascending and first descending, as in
+// PostgreSQL, unless NULLS FIRST or LAST says otherwise.
+struct OrderItem {
+  std::string expr;
+  bool descending = false;
+  bool nulls_first = false;
 };
 
 // A table of FROM: the first, or one joined to those before it.
@@ -53,11 +62,37 @@ struct SelectQuery {
   bool distinct = false;   // SELECT DISTINCT
   bool aggregate = false;  // aggregates or GROUP BY: one row per group
   std::vector<std::string> group_by;
+  // Every aggregate call of the columns, HAVING and ORDER BY, each once, as
+  // written in them ("sum(x)", "count(*)").
+  std::vector<std::string> aggregate_calls;
   std::string where;
   std::string having;
-  std::string order_by;  // "expr asc, expr desc"
+  std::vector<OrderItem> order;  // ORDER BY
   int64_t limit = -1;    // -1: none
   int64_t offset = 0;
+};
+
+// The queries nested in a statement (subqueries in FROM, WITH, set
+// operations, IN, EXISTS and scalar subqueries), run by the caller as the
+// parser meets them, innermost first: each becomes a table (a view, dropped
+// with the statement) the outer query reads.
+class Nested {
+ public:
+  virtual ~Nested() = default;
+  // Runs `q`, keeping its rows as a table; its name. Columns are named as
+  // `q.columns` name them.
+  virtual absl::StatusOr<std::string> Keep(const SelectQuery& q) = 0;
+  // The rows of `tables` (alike in their number of columns) combined as
+  // /create/union's `mode` ("union_all", "union", "intersect", "except"), as
+  // a table named by the first's columns; its name.
+  virtual absl::StatusOr<std::string> Combine(const std::vector<std::string>& tables, const std::string& mode) = 0;
+  // The first `limit` values of the one column of table `name`, as literals
+  // of the engine's expression language ("null" for a null); an error when
+  // it has several columns.
+  virtual absl::StatusOr<std::vector<std::string>> Values(const std::string& name, int64_t limit) = 0;
+  // The names of table `name`'s columns, in order (for `SELECT * ... ORDER
+  // BY n`).
+  virtual absl::StatusOr<std::vector<std::string>> Columns(const std::string& name) = 0;
 };
 
 // Parses `statement` (one SELECT). Errors: a syntax error gives line, column
@@ -68,7 +103,9 @@ struct SelectQuery {
 // `params` (options.query_parameters: a JSON array of values) take the places
 // of $1, $2, ... ; ParseChange also takes an array of such arrays for an
 // INSERT ... VALUES, one row of values each.
-absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement, const Json& params = Json::array());
+// Nested queries run through `nested`; without one they are refused.
+absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement, const Json& params = Json::array(),
+                                        Nested* nested = nullptr);
 
 // A statement that changes rows or tables, as the request of the endpoint
 // that does it: DELETE (/delete/records), UPDATE (/update/records, the new
@@ -79,17 +116,22 @@ absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement, const Json&
 // CREATE TABLE ... AS SELECT: `into` is the new table and `select` its query
 // (endpoint empty); the caller runs it as a projection or a group-by into a
 // table.
+// INSERT ... SELECT: `insert`, `into` the table, `columns` those given (else
+// the table's, in order).
 struct Change {
   std::string endpoint;
   Json request;
   std::string into;
   SelectQuery select;
+  bool insert = false;
+  std::vector<std::string> columns;
 };
 
 // Whether `statement` is a SELECT (ParseSelect) rather than a change
 // (ParseChange); the parse error otherwise.
 absl::StatusOr<bool> IsSelect(absl::string_view statement);
-absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, const Json& params = Json::array());
+absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, const Json& params = Json::array(),
+                                                Nested* nested = nullptr);
 
 // The tables and views `statement` reads (false) or writes (true), for the
 // scheduler; or the parse error.

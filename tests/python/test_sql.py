@@ -3,18 +3,20 @@
 
 Usage: test_sql.py PATH/TO/gpudb-engine
 
-Starts a server over HTTP; loads one table (3,000 rows: an int key with duplicates and nulls, a
-string with nulls and shared prefixes, a double, a long) and an empty one, the same rows into
-DuckDB. Every statement of the corpus below runs through `execute_sql_and_decode` and through
-DuckDB; the answers must be equal, as multisets of rows unless the statement orders them (then
-in order), doubles to 1e-9. Then the client's other SQL paths: `GPUdbTable.to_df()` (paged
+Starts a server over HTTP; loads t (3,000 rows: an int key with duplicates and nulls, a string
+with nulls and shared prefixes, a double, a long), u (50 rows, duplicate keys, a nullable rank),
+w (4,000 rows, 90% in one group) and an empty one, the same rows into DuckDB (its nulls ordered
+as PostgreSQL's). Every statement of the corpus (sql_corpus.sql, at least 300) runs through
+`execute_sql_and_decode` and through DuckDB; the answers must be equal, as multisets of rows
+unless the statement orders them (then in order), doubles to 1e-9. Then the client's other SQL paths: `GPUdbTable.to_df()` (paged
 through `execute_sql` 10,000 rows at a time, here with a 250-row server maximum so that it
 pages), `gpudb.dbapi` (connect, cursor, execute, fetchall) and errors: a syntax error names line
 and column with a caret, an unknown table, a column not in GROUP BY, an unsupported feature
 (named).
 
-Changes: CREATE TABLE AS (a projection, groups, a join, an ordered LIMIT), CREATE TABLE, INSERT VALUES (with and without a column list), UPDATE, DELETE and DROP
-TABLE through execute_sql, the table then equal to DuckDB's after the same statements; a duplicate
+Changes: CREATE TABLE AS (a projection, groups, a join, an ordered LIMIT, a UNION, WITH and IN
+subqueries), CREATE TABLE, INSERT VALUES (with and without a column list), INSERT ... SELECT,
+UPDATE, DELETE and DROP TABLE through execute_sql, the table then equal to DuckDB's after the same statements; a duplicate
 primary key, an upsert (options.update_on_existing_pk), count_affected. Parameters ($1, $2) from
 gpudb.dbapi's execute and executemany.
 
@@ -24,7 +26,9 @@ and WHERE, to itself, three ways, under GROUP BY.
 Needs gpudb, duckdb, pandas, grpcio, grpcio-tools. Exit status 0 means pass.
 """
 
+import decimal
 import math
+import os
 import random
 import sys
 
@@ -34,61 +38,13 @@ COLUMNS = [["id", "int"], ["k", "int", "nullable"], ["s", "string", "nullable"],
            ["big", "long"]]
 WORDS = ["apple", "apricot", "banana", "band", "", "cherry", "Kiwi", "kiwi"]
 
-# Statements both engines answer alike (ORDER BY ones compared in order).
-CORPUS = [
-    "SELECT * FROM t",
-    "SELECT id, x FROM t WHERE x > 500",
-    "SELECT id FROM t WHERE k = 3 OR k IN (5, 7, 11)",
-    "SELECT id FROM t WHERE k NOT IN (1, 2) AND x < 100",
-    "SELECT id FROM t WHERE k IS NULL",
-    "SELECT id FROM t WHERE s IS NOT NULL AND s LIKE 'ap%'",
-    "SELECT id FROM t WHERE s ILIKE 'KIWI'",
-    "SELECT id FROM t WHERE s NOT LIKE '%an%'",
-    "SELECT id FROM t WHERE x BETWEEN 100 AND 200",
-    "SELECT id FROM t WHERE NOT (x > 10)",
-    "SELECT id, x * 2 + big / 10.0 AS v FROM t WHERE big % 7 = 0",
-    "SELECT id, -x AS neg FROM t WHERE id < 50",
-    "SELECT id, CASE WHEN x > 500 THEN 'big' WHEN x > 100 THEN 'mid' ELSE 'small' END AS size FROM t",
-    "SELECT id, CASE k WHEN 1 THEN 'one' WHEN 2 THEN 'two' END AS word FROM t",
-    "SELECT id, COALESCE(k, -1) AS k2 FROM t",
-    "SELECT id, abs(x - 500) AS d, round(x) AS r FROM t WHERE id < 100",
-    "SELECT id, lower(s) AS l, upper(s) AS u, length(s) AS n FROM t WHERE s IS NOT NULL",
-    "SELECT id FROM t ORDER BY x DESC LIMIT 10",
-    "SELECT id, x FROM t ORDER BY x LIMIT 5 OFFSET 20",
-    "SELECT id FROM t ORDER BY id DESC LIMIT 7",
-    "SELECT count(*) FROM t",
-    "SELECT count(*) FROM t WHERE x > 900",
-    "SELECT sum(x), min(x), max(x), avg(x) FROM t",
-    "SELECT count(k) FROM t",
-    "SELECT count(DISTINCT k) FROM t",
-    "SELECT k, count(*) FROM t GROUP BY k",
-    "SELECT k, count(*) AS n, sum(x) AS total FROM t GROUP BY k HAVING count(*) > 60",
-    "SELECT s, max(big), min(x) FROM t GROUP BY s",
-    "SELECT k, s, count(*) FROM t WHERE x > 300 GROUP BY k, s",
-    "SELECT k, count(*) AS n FROM t GROUP BY k ORDER BY n DESC, k LIMIT 5",
-    "SELECT k, avg(x) AS a FROM t WHERE k IS NOT NULL GROUP BY k ORDER BY k",
-    "SELECT DISTINCT k FROM t",
-    "SELECT DISTINCT s, k FROM t WHERE id < 500",
-    "SELECT stddev_samp(x), var_samp(x), stddev_pop(x), var_pop(x) FROM t",
-    "SELECT k, stddev(x) AS sd FROM t GROUP BY k",
-    "SELECT * FROM empty",
-    "SELECT count(*) FROM empty",
-    "SELECT id FROM t WHERE x > 2000",
-    "SELECT t.id, t.x FROM t WHERE t.k = 4",
-    "SELECT u.id FROM t AS u WHERE u.big < 20",
-    "SELECT id, CAST(k AS DOUBLE) / 2 AS half FROM t WHERE k IS NOT NULL AND id < 40",
-    # Joins (u: 50 rows, keys 0..44 with two of each below 5, a string and a nullable rank).
-    "SELECT t.id, u.name FROM t JOIN u ON t.k = u.k WHERE t.x > 900",
-    "SELECT t.id, u.name FROM t LEFT JOIN u ON t.k = u.k WHERE t.id < 100",
-    "SELECT t.id, u.name FROM t RIGHT JOIN u ON t.k = u.k AND t.s = u.name",
-    "SELECT t.id, u.k FROM t FULL OUTER JOIN u ON t.k = u.k WHERE t.id < 50 OR t.id IS NULL",
-    "SELECT u.name, count(*) AS n, avg(t.x) AS a FROM t JOIN u ON t.k = u.k GROUP BY u.name",
-    "SELECT t.id, u.rank FROM t, u WHERE t.k = u.k AND t.big < 10",
-    "SELECT * FROM t JOIN u ON t.k = u.k WHERE t.id < 30",
-    "SELECT a.id, b.id FROM t AS a JOIN t AS b ON a.id = b.big WHERE a.id < 20",
-    "SELECT t.id, u.name, v.name FROM t JOIN u ON t.k = u.k JOIN u AS v ON u.rank = v.k WHERE t.id < 200",
-    "SELECT name, sum(x) AS total FROM t JOIN u ON t.k = u.k WHERE rank IS NOT NULL GROUP BY name ORDER BY total DESC LIMIT 3",
-]
+# The differential corpus: one statement per line.
+CORPUS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sql_corpus.sql")
+
+
+def corpus():
+    with open(CORPUS_FILE) as f:
+        return [line.strip() for line in f if line.strip() and not line.startswith("--")]
 
 
 def data():
@@ -103,6 +59,8 @@ def data():
 def norm(v):
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return None
+    if isinstance(v, decimal.Decimal):
+        return float(v)
     return v
 
 
@@ -157,6 +115,13 @@ def run(binary, work, pb, rpc):
                None if i % 4 == 0 else i % 9] for i in range(50)]
     con.register("u_df", pd.DataFrame(u_rows, columns=["id", "k", "name", "rank"]))
     con.execute("create table u as select id::int id, k::int k, name, rank::int rank from u_df")
+    rng = random.Random(9)
+    w_rows = [[i, 1 if rng.random() < 0.9 else rng.randrange(2, 60), "w%d" % rng.randrange(0, 30),
+               None if i % 11 == 0 else round(rng.uniform(-50, 50), 2)] for i in range(4000)]
+    con.register("w_df", pd.DataFrame(w_rows, columns=["id", "g", "name", "v"]))
+    con.execute("create table w as select id::int id, g::int g, name, v from w_df")
+    # PostgreSQL's order of nulls (ours): last ascending, first descending.
+    con.execute("SET default_null_order = 'nulls_last_on_asc_first_on_desc'")
     server = start_server(binary, ["--max-get-records-size=250"], http=True)
     try:
         db = gpudb.GPUdb(host="http://127.0.0.1:%d" % server.http_port)
@@ -166,8 +131,12 @@ def run(binary, work, pb, rpc):
         gpudb.GPUdbTable([["id", "int"], ["v", "double"]], name="empty", db=db)
         gpudb.GPUdbTable([["id", "int"], ["k", "int"], ["name", "string"], ["rank", "int", "nullable"]], name="u",
                          db=db).insert_records(u_rows)
+        gpudb.GPUdbTable([["id", "int"], ["g", "int"], ["name", "string"], ["v", "double", "nullable"]], name="w",
+                         db=db).insert_records(w_rows)
         db_all = gpudb.GPUdb(host="http://127.0.0.1:%d" % server.http_port)
-        for sql in CORPUS:
+        statements = corpus()
+        check(len(statements) >= 300, "the corpus holds %d statements" % len(statements))
+        for sql in statements:
             want = [tuple(norm(v) for v in r) for r in con.execute(sql).fetchall()]
             # Pages of at most 250 rows: ask page by page.
             got, offset, message = [], 0, ""
@@ -198,6 +167,8 @@ def run(binary, work, pb, rpc):
             "UPDATE c SET name = 'all'",
             "DELETE FROM c WHERE score > 15",
             "INSERT INTO c (id, score) VALUES (7, 7)",
+            "INSERT INTO c SELECT id + 100, s, x, k > 20 FROM t WHERE id < 40 AND s IS NOT NULL",
+            "INSERT INTO c (score, id) SELECT max(x), k + 1000 FROM t WHERE k IS NOT NULL GROUP BY k",
         ]
         for sql in changes:
             r = db.execute_sql(sql)
@@ -222,7 +193,10 @@ def run(binary, work, pb, rpc):
         for name, query in [("big_x", "SELECT id, x * 2 AS y FROM t WHERE x > 900"),
                             ("by_k", "SELECT k, count(*) AS n, sum(x) AS total FROM t GROUP BY k"),
                             ("joined", "SELECT t.id, u.name FROM t JOIN u ON t.k = u.k WHERE t.id < 100"),
-                            ("top", "SELECT id, big FROM t ORDER BY big DESC, id LIMIT 7")]:
+                            ("top", "SELECT id, big FROM t ORDER BY big DESC, id LIMIT 7"),
+                            ("unioned", "SELECT k FROM t UNION SELECT rank FROM u"),
+                            ("nested", "WITH g AS (SELECT k, count(*) AS n FROM t GROUP BY k) "
+                                       "SELECT k, n * 2 AS twice FROM g WHERE k IN (SELECT k FROM u)")]:
             sql = "CREATE TABLE %s AS %s" % (name, query)
             r = db.execute_sql(sql)
             check(r["status_info"]["status"] == "OK", "%s: %s" % (sql, r["status_info"].get("message")))
@@ -260,7 +234,11 @@ def run(binary, work, pb, rpc):
                            ("SELECT k, x FROM t GROUP BY k", ["'x'", "GROUP BY"]),
                            ("SELECT * FROM t JOIN empty USING (id)", ["USING", "not supported"]),
                            ("SELECT id FROM t JOIN u ON t.k = u.k", ["'id'", "several tables"]),
-                           ("SELECT id FROM t WHERE id IN (SELECT id FROM empty)", ["subqueries"]),
+                           ("SELECT id FROM t WHERE k IN (SELECT k FROM u WHERE u.id = t.id)",
+                            ["outer query's columns", "not supported"]),
+                           ("SELECT k FROM t UNION SELECT k, name FROM u", ["UNION", "as many columns"]),
+                           ("SELECT id FROM t WHERE k = (SELECT k FROM u)", ["more than one row"]),
+                           ("SELECT id FROM t WHERE k IN (SELECT k, name FROM u)", ["one column"]),
                            ("SELECT nope FROM t", ["unknown column 'nope'"])]:
             _, message = ours(db, sql)
             check(all(w in message for w in words), "%s: error %r does not name %r" % (sql, message, words))

@@ -20,7 +20,13 @@ TEST(SelectTest, ExpressionsBecomeTheEnginesLanguage) {
   EXPECT_EQ(q->columns[1].name, "y");
   EXPECT_EQ(q->columns[2].expr, "if((k in (1, -2)), 'a', 'b')");
   EXPECT_EQ(q->where, "((x between 0 and 10) and (lower(s) like 'ab%') and (k is not null))");
-  EXPECT_EQ(q->order_by, "(x * 2) desc, id asc");
+  ASSERT_EQ(q->order.size(), 2u);
+  EXPECT_EQ(q->order[0].expr, "(x * 2)");
+  EXPECT_TRUE(q->order[0].descending);
+  EXPECT_TRUE(q->order[0].nulls_first);  // PostgreSQL's default: nulls first descending, last ascending
+  EXPECT_EQ(q->order[1].expr, "id");
+  EXPECT_FALSE(q->order[1].descending);
+  EXPECT_FALSE(q->order[1].nulls_first);
   EXPECT_EQ(q->limit, 5);
   EXPECT_EQ(q->offset, 2);
   EXPECT_FALSE(q->aggregate);

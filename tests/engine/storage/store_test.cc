@@ -457,9 +457,10 @@ TEST(EngineStorageTest, TablesSchemasMetadataAndFinishedJobsSurviveARestart) {
     MustRun(*engine, "/create/table", {{"table_name", "gone"}, {"type_id", kRows}});
     MustRun(*engine, "/clear/table", {{"table_name", "gone"}});
     // A group-by into a result table, and a view (views are not kept).
-    MustRun(*engine, "/aggregate/groupby", {{"table_name", "s1.t"},
-                                            {"column_names", {"s", "count(*)"}},
-                                            {"options", {{"result_table", "by_s"}}}});
+    MustRun(*engine, "/aggregate/groupby",
+            {{"table_name", "s1.t"},
+             {"column_names", {"s", "count(*)"}},
+             {"options", {{"result_table", "by_s"}, {"result_table_persist", "true"}}}});
     MustRun(*engine, "/filter", {{"table_name", "s1.t"}, {"view_name", "v"}, {"expression", "id < 10"}});
     JobSnapshot job = RunJob(*engine, "/aggregate/statistics",
                           {{"table_name", "s1.t"}, {"column_name", "id"}, {"stats", "count,sum"}}, "the-stats");
