@@ -478,10 +478,37 @@ absl::StatusOr<std::pair<std::vector<ColumnDef>, std::vector<kernels::Column>>> 
     JobContext& ctx, const JoinPlan& plan, const std::vector<std::shared_ptr<Table>>& tables, const Json& columns) {
   std::vector<JoinPlan::Condition> where = plan.where;
   const auto& sources = plan.sources;
-  Relation rows = FromTable(ctx, tables[0], sources[0].alias, plan.needed, plan.all_columns);
+  // WHERE parts that read one table filter it before it is joined, unless
+  // an outer join may give it null rows (a later right or full join: every
+  // table before it; a left or full join: its right table).
+  std::vector<bool> nullable(sources.size(), false);
+  for (size_t i = 1; i < sources.size(); ++i) {
+    const kernels::JoinKind kind = sources[i].kind;
+    if (kind == kernels::JoinKind::kLeft || kind == kernels::JoinKind::kFull) nullable[i] = true;
+    if (kind == kernels::JoinKind::kRight || kind == kernels::JoinKind::kFull) {
+      std::fill(nullable.begin(), nullable.begin() + i, true);
+    }
+  }
+  const auto table_rows = [&](size_t i) -> absl::StatusOr<Relation> {
+    Relation r = FromTable(ctx, tables[i], sources[i].alias, plan.needed, plan.all_columns);
+    std::vector<std::string> own;
+    for (JoinPlan::Condition& c : where) {
+      if (!nullable[i] && !c.used && c.aliases.size() == 1 && *c.aliases.begin() == sources[i].alias) {
+        own.push_back(c.text);
+        c.used = true;
+      }
+    }
+    if (absl::Status s = FilterRelation(ctx, &r, own, "expressions"); !s.ok()) return s;
+    return r;
+  };
+  auto first = table_rows(0);
+  if (!first.ok()) return first.status();
+  Relation rows = *std::move(first);
   for (size_t i = 1; i < tables.size(); ++i) {
     const std::string field = absl::StrCat("table_names[", i, "]");
-    Relation right = FromTable(ctx, tables[i], sources[i].alias, plan.needed, plan.all_columns);
+    auto next = table_rows(i);
+    if (!next.ok()) return next.status();
+    Relation right = *std::move(next);
     const TableType left_type(rows.defs, ""), right_type(right.defs, "");
     std::vector<std::pair<std::string, std::string>> keys;
     std::vector<std::string> filters;  // applied to the pairs (an inner join's only)

@@ -4,12 +4,16 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/civil_time.h"
 #include "engine/api/json.h"
 #include "engine/expr/text.h"
 
@@ -137,6 +141,166 @@ absl::Status FromTables(Context& cx, const Json& select, std::vector<FromTable>*
   return absl::OkStatus();
 }
 
+// A TypeCast node's type name, lower case ("date", "interval", "float8").
+std::string CastType(const Json& cast) {
+  return absl::AsciiStrToLower(cast.at("typeName").at("names").back().at("String").at("sval").get<std::string>());
+}
+
+// The string of an A_Const node, if it is one.
+std::optional<std::string> StringConst(const Json& node) {
+  if (!node.contains("A_Const") || !node["A_Const"].contains("sval")) return std::nullopt;
+  return node["A_Const"]["sval"].value("sval", "");
+}
+
+// A day of the proleptic Gregorian calendar from "YYYY-MM-DD".
+std::optional<absl::CivilDay> ParseDay(absl::string_view text) {
+  absl::CivilDay day;
+  if (!absl::ParseCivilTime(absl::StripAsciiWhitespace(text), &day)) return std::nullopt;
+  return day;
+}
+
+// `day` moved by `months` (the day of the month kept, or the month's last).
+absl::CivilDay AddMonths(absl::CivilDay day, int64_t months) {
+  const absl::CivilMonth month = absl::CivilMonth(day) + months;
+  absl::CivilDay out(month.year(), month.month(), day.day());
+  while (out.month() != month.month()) out -= 1;  // normalized past the month's end
+  return out;
+}
+
+// An interval constant (`interval '90' day`, `interval '3 months'`) as
+// months and days; nullopt when `node` is none or not understood.
+std::optional<std::pair<int64_t, int64_t>> IntervalConst(const Json& node) {
+  if (!node.contains("TypeCast") || CastType(node["TypeCast"]) != "interval") return std::nullopt;
+  const Json& cast = node["TypeCast"];
+  auto text = StringConst(cast.at("arg"));
+  if (!text) return std::nullopt;
+  std::vector<std::string> words = absl::StrSplit(absl::AsciiStrToLower(*text), ' ', absl::SkipEmpty());
+  int64_t n = 0;
+  if (words.empty() || words.size() > 2 || !absl::SimpleAtoi(words[0], &n)) return std::nullopt;
+  std::string unit = words.size() == 2 ? words[1] : "";
+  if (unit.empty() && cast.at("typeName").contains("typmods")) {
+    // PostgreSQL's field mask: YEAR 1 << 2, MONTH 1 << 1, DAY 1 << 3.
+    const int64_t mask = cast["typeName"]["typmods"][0].at("A_Const").at("ival").value("ival", int64_t{0});
+    unit = mask == 4 ? "year" : mask == 2 ? "month" : mask == 8 ? "day" : "";
+  }
+  if (absl::EndsWith(unit, "s")) unit.pop_back();
+  if (unit == "year") return std::make_pair(12 * n, int64_t{0});
+  if (unit == "month") return std::make_pair(n, int64_t{0});
+  if (unit == "week") return std::make_pair(int64_t{0}, 7 * n);
+  if (unit == "day") return std::make_pair(int64_t{0}, n);
+  return std::nullopt;
+}
+
+// A date constant: `date 'YYYY-MM-DD'` (or a cast of one), moved by
+// constant intervals (`date '1998-12-01' - interval '90' day`). nullopt
+// when `node` is none; an error for a malformed date.
+absl::StatusOr<std::optional<absl::CivilDay>> DateConst(const Json& node) {
+  if (node.contains("TypeCast") && CastType(node["TypeCast"]) == "date") {
+    auto text = StringConst(node["TypeCast"].at("arg"));
+    if (!text) return std::optional<absl::CivilDay>();
+    auto day = ParseDay(*text);
+    if (!day) return absl::InvalidArgumentError(absl::StrCat("statement: '", *text, "' is not a date (YYYY-MM-DD)"));
+    return day;
+  }
+  if (!node.contains("A_Expr") || node["A_Expr"].value("kind", "") != "AEXPR_OP")
+    return std::optional<absl::CivilDay>();
+  const Json& e = node["A_Expr"];
+  const std::string op = e.at("name").back().at("String").at("sval").get<std::string>();
+  if ((op != "+" && op != "-") || !e.contains("lexpr") || !e.contains("rexpr")) return std::optional<absl::CivilDay>();
+  auto interval = IntervalConst(e["rexpr"]);
+  if (!interval) return std::optional<absl::CivilDay>();
+  auto day = DateConst(e["lexpr"]);
+  if (!day.ok() || !day->has_value()) return day;
+  const int64_t sign = op == "+" ? 1 : -1;
+  return std::optional<absl::CivilDay>(AddMonths(**day, sign * interval->first) + sign * interval->second);
+}
+
+// An exact decimal: unscaled / 10^scale.
+struct Decimal {
+  __int128 unscaled = 0;
+  int scale = 0;
+};
+
+// A numeric constant, or +, - and * of such (`0.06 - 0.01`), computed
+// exactly as PostgreSQL's numeric does (a double would give
+// 0.049999999999999996); nullopt when `node` is none or it overflows.
+// `text` is the statement (the parser's JSON leaves out zero and negative
+// integers: they are read where they stand).
+std::optional<Decimal> NumericConst(const Json& node, absl::string_view text) {
+  constexpr __int128 kLimit = 1000000000000000000LL;  // 10^18: fits an int64
+  if (node.contains("A_Const")) {
+    const Json& c = node["A_Const"];
+    std::string digits;
+    if (c.contains("fval")) {
+      digits = c["fval"].value("fval", "");
+    } else if (c.contains("ival")) {
+      if (c["ival"].contains("ival")) {
+        digits = absl::StrCat(c["ival"]["ival"].get<int64_t>());
+      } else {
+        size_t at = static_cast<size_t>(std::max<int64_t>(0, c.value("location", int64_t{0})));
+        if (at < text.size() && text[at] == '-') digits.push_back(text[at++]);
+        while (at < text.size() && absl::ascii_isdigit(static_cast<unsigned char>(text[at])))
+          digits.push_back(text[at++]);
+        if (digits.empty() || digits == "-") digits = "0";
+      }
+    } else {
+      return std::nullopt;
+    }
+    Decimal d;
+    bool negative = false, point = false;
+    for (char ch : digits) {
+      if (ch == '-') {
+        negative = true;
+      } else if (ch == '.') {
+        point = true;
+      } else if (absl::ascii_isdigit(static_cast<unsigned char>(ch))) {
+        d.unscaled = d.unscaled * 10 + (ch - '0');
+        if (point) ++d.scale;
+        if (d.unscaled > kLimit || d.scale > 18) return std::nullopt;
+      } else {
+        return std::nullopt;  // an exponent: not exact here
+      }
+    }
+    if (negative) d.unscaled = -d.unscaled;
+    return d;
+  }
+  if (!node.contains("A_Expr") || node["A_Expr"].value("kind", "") != "AEXPR_OP") return std::nullopt;
+  const Json& e = node["A_Expr"];
+  const std::string op = e.at("name").back().at("String").at("sval").get<std::string>();
+  if (op != "+" && op != "-" && op != "*") return std::nullopt;
+  std::optional<Decimal> left =
+      e.contains("lexpr") ? NumericConst(e["lexpr"], text) : std::optional<Decimal>(Decimal{});
+  if (!left || !e.contains("rexpr")) return std::nullopt;
+  std::optional<Decimal> right = NumericConst(e["rexpr"], text);
+  if (!right) return std::nullopt;
+  Decimal out;
+  if (op == "*") {
+    out.unscaled = left->unscaled * right->unscaled;
+    out.scale = left->scale + right->scale;
+  } else {
+    while (left->scale < right->scale) left->unscaled *= 10, ++left->scale;
+    while (right->scale < left->scale) right->unscaled *= 10, ++right->scale;
+    out.unscaled = op == "+" ? left->unscaled + right->unscaled : left->unscaled - right->unscaled;
+    out.scale = left->scale;
+  }
+  if (out.unscaled > kLimit || out.unscaled < -kLimit || out.scale > 18) return std::nullopt;
+  return out;
+}
+
+// A decimal as a literal of the engine's language ("0.05", "-3").
+std::string DecimalLiteral(Decimal d) {
+  const bool negative = d.unscaled < 0;
+  __int128 v = negative ? -d.unscaled : d.unscaled;
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(v % 10)));
+    v /= 10;
+  } while (v > 0);
+  while (static_cast<int>(digits.size()) <= d.scale) digits.insert(digits.begin(), '0');
+  if (d.scale > 0) digits.insert(digits.end() - d.scale, '.');
+  return negative ? absl::StrCat("-", digits) : digits;
+}
+
 // Aggregates: SQL name -> the groupby's.
 const std::map<std::string, std::string>& Aggregates() {
   static const auto* m = new std::map<std::string, std::string>{{"count", "count"},
@@ -186,6 +350,15 @@ class Writer {
     if (!node.is_object() || node.empty()) return absl::InvalidArgumentError("statement: an empty expression");
     const std::string kind = node.begin().key();
     const Json& n = node.begin().value();
+    if (kind == "A_Expr") {
+      if (auto d = NumericConst(node, text_)) return DecimalLiteral(*d);
+    }
+    if (kind == "TypeCast" || kind == "A_Expr") {
+      // Dates are strings 'YYYY-MM-DD' (they order as the days do).
+      auto day = DateConst(node);
+      if (!day.ok()) return day.status();
+      if (day->has_value()) return StringLiteral(absl::FormatCivilTime(**day));
+    }
     if (kind == "ColumnRef") return Column(n);
     if (kind == "A_Const") return Const(n);
     if (kind == "A_Expr") return AExpr(n);
@@ -316,14 +489,49 @@ class Writer {
 
   absl::StatusOr<std::string> Bool(const Json& n) {
     const std::string op = n.value("boolop", "");
+    if (op != "OR_EXPR") {
+      std::vector<std::string> args;
+      for (const Json& a : n.at("args")) {
+        auto e = Expr(a);
+        if (!e.ok()) return e;
+        args.push_back(*e);
+      }
+      if (op == "NOT_EXPR") return absl::StrCat("(not ", args.at(0), ")");
+      return absl::StrCat("(", absl::StrJoin(args, " and "), ")");
+    }
+    // (a and b) or (a and c) is a and (b or c): a condition every branch
+    // has comes out, so that a join finds its keys and a table its filter.
+    std::vector<std::vector<std::string>> branches;
     std::vector<std::string> args;
     for (const Json& a : n.at("args")) {
-      auto e = Expr(a);
-      if (!e.ok()) return e;
-      args.push_back(*e);
+      std::vector<std::string> conjuncts;
+      const bool conjunction = a.contains("BoolExpr") && a["BoolExpr"].value("boolop", "") == "AND_EXPR";
+      for (const Json& c : conjunction ? a["BoolExpr"].at("args") : Json::array({a})) {
+        auto e = Expr(c);
+        if (!e.ok()) return e;
+        conjuncts.push_back(*e);
+      }
+      args.push_back(conjunction ? absl::StrCat("(", absl::StrJoin(conjuncts, " and "), ")") : conjuncts[0]);
+      branches.push_back(std::move(conjuncts));
     }
-    if (op == "NOT_EXPR") return absl::StrCat("(not ", args.at(0), ")");
-    return absl::StrCat("(", absl::StrJoin(args, op == "AND_EXPR" ? " and " : " or "), ")");
+    std::vector<std::string> common;
+    for (const std::string& c : branches[0]) {
+      const bool everywhere = std::all_of(branches.begin(), branches.end(), [&](const std::vector<std::string>& b) {
+        return std::find(b.begin(), b.end(), c) != b.end();
+      });
+      if (everywhere && std::find(common.begin(), common.end(), c) == common.end()) common.push_back(c);
+    }
+    if (common.empty()) return absl::StrCat("(", absl::StrJoin(args, " or "), ")");
+    std::vector<std::string> rest;
+    for (const std::vector<std::string>& b : branches) {
+      std::vector<std::string> own;
+      for (const std::string& c : b) {
+        if (std::find(common.begin(), common.end(), c) == common.end()) own.push_back(c);
+      }
+      if (own.empty()) return absl::StrCat("(", absl::StrJoin(common, " and "), ")");  // a branch of only those
+      rest.push_back(own.size() == 1 ? own[0] : absl::StrCat("(", absl::StrJoin(own, " and "), ")"));
+    }
+    return absl::StrCat("(", absl::StrJoin(common, " and "), " and (", absl::StrJoin(rest, " or "), "))");
   }
 
   absl::StatusOr<std::string> Func(const Json& n) {
@@ -714,6 +922,7 @@ absl::StatusOr<std::vector<std::string>> ColumnType(const Json& type_name, const
   if (t == "bool" || t == "boolean") return std::vector<std::string>{"int", "boolean"};
   if (t == "timestamp" || t == "timestamptz") return std::vector<std::string>{"long", "timestamp"};
   if (t == "text" || t == "string") return std::vector<std::string>{"string"};
+  if (t == "date") return std::vector<std::string>{"string", "date"};
   if (t == "varchar" || t == "bpchar" || t == "char") {
     int64_t n = 0;
     if (type_name.contains("typmods")) n = type_name["typmods"][0].at("A_Const").at("ival").value("ival", int64_t{0});
