@@ -308,17 +308,10 @@ absl::StatusOr<ResultTable> LocalGroups(JobContext& ctx, const Table& table, con
     keys.push_back(*std::move(v));
   }
   if (absl::Status s = ctx.checkpoint(1, 3); !s.ok()) return s;
+  // Aggregates without keys: one group of every selected row.
   const bool one_group = keys.empty();
-  RowValues constant;
-  if (one_group) {
-    // Aggregates without keys: one group of every selected row.
-    auto zero = EvaluateRows(ctx, table, "0", "column_names");
-    if (!zero.ok()) return zero.status();
-    constant = *std::move(zero);
-  }
   std::vector<kernels::ColumnView> key_views;
   for (const RowValues& k : keys) key_views.push_back(k.view);
-  if (one_group) key_views.push_back(constant.view);
   kernels::Groups groups = kernels::GroupRows(key_views, rows->data(), rows->count, Unordered(), ctx.exec);
   kernels::Buffer first = kernels::GroupFirstRows(groups, ctx.exec);
   if (absl::Status s = ctx.checkpoint(2, 3); !s.ok()) return s;

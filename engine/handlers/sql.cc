@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -24,9 +25,11 @@
 #include "engine/handlers/registry.h"
 #include "engine/handlers/request.h"
 #include "engine/handlers/rows.h"
+#include "engine/handlers/shards.h"
 #include "engine/sql/select.h"
 #include "engine/table/names.h"
 #include "engine/table/result_table.h"
+#include "kernels/window.h"
 
 namespace engine {
 namespace {
@@ -415,6 +418,111 @@ absl::Status Regroup(Temporaries& temps, sql::SelectQuery* q) {
   return absl::OkStatus();
 }
 
+// The key columns of ORDER BY `order` over `table`'s rows, as the kernels
+// order them (see OrderBy): a nullable key whose nulls go the other way is
+// led by "(key is null)". `keep` holds the evaluated columns.
+absl::Status OrderKeys(JobContext& ctx, const Table& table, const std::vector<sql::OrderItem>& order,
+                       std::vector<RowValues>* keep, std::vector<kernels::SortKey>* keys) {
+  for (const sql::OrderItem& o : order) {
+    auto v = EvaluateRows(ctx, table, o.expr, "statement");
+    if (!v.ok()) return v.status();
+    if (v->def.nullable && o.nulls_first == o.descending) {
+      auto nulls = EvaluateRows(ctx, table, absl::StrCat("(", o.expr, ") is null"), "statement");
+      if (!nulls.ok()) return nulls.status();
+      keep->push_back(*std::move(nulls));
+      keys->push_back(kernels::SortKey{keep->back().view, o.nulls_first});
+    }
+    keep->push_back(*std::move(v));
+    keys->push_back(kernels::SortKey{keep->back().view, o.descending});
+  }
+  return absl::OkStatus();
+}
+
+// Window functions: the query's rows (joined, filtered) kept as a table,
+// then a view of them with a column per window function (kernels::Window),
+// which `q` then reads.
+absl::Status ComputeWindows(JobContext& ctx, Temporaries& temps, sql::SelectQuery* q) {
+  if (q->windows.empty()) return absl::OkStatus();
+  if (q->aggregate) {
+    return absl::UnimplementedError("statement: window functions beside GROUP BY or aggregates are not supported yet");
+  }
+  if (!q->from.empty()) {
+    if (absl::Status s = JoinFrom(ctx, temps, q); !s.ok()) return s;
+  } else if (!q->where.empty()) {
+    sql::SelectQuery rows;
+    rows.table = q->table;
+    rows.star = true;
+    rows.where = q->where;
+    auto kept = temps.Keep(rows);
+    if (!kept.ok()) return kept.status();
+    q->table = *kept;
+    q->where.clear();
+  }
+  auto found = ctx.catalog.Find(q->table);
+  if (!found.ok()) return absl::NotFoundError(absl::StrCat("statement: ", found.status().message()));
+  std::shared_ptr<Table> table = LocalTable(ctx, *found);
+  const int64_t n = table->rows();
+  std::vector<ColumnDef> defs = table->type().columns();
+  std::vector<kernels::Column> columns;
+  for (const kernels::ColumnView& v : table->views()) {
+    kernels::Column copy(v.type, v.width, v.validity != nullptr);
+    copy.Append(v, ctx.exec);
+    columns.push_back(std::move(copy));
+  }
+  static const std::map<std::string, kernels::WindowKind> kKinds = {{"row_number", kernels::WindowKind::kRowNumber},
+                                                                    {"rank", kernels::WindowKind::kRank},
+                                                                    {"dense_rank", kernels::WindowKind::kDenseRank},
+                                                                    {"lag", kernels::WindowKind::kLag},
+                                                                    {"lead", kernels::WindowKind::kLead},
+                                                                    {"count", kernels::WindowKind::kCount},
+                                                                    {"sum", kernels::WindowKind::kSum},
+                                                                    {"min", kernels::WindowKind::kMin},
+                                                                    {"max", kernels::WindowKind::kMax},
+                                                                    {"avg", kernels::WindowKind::kMean}};
+  for (const sql::WindowCall& w : q->windows) {
+    kernels::WindowSpec spec;
+    spec.kind = kKinds.at(w.function);
+    spec.offset = w.offset;
+    std::vector<RowValues> keep;
+    keep.reserve(w.partition.size() + 2 * w.order.size() + 1);
+    for (const std::string& p : w.partition) {
+      auto v = EvaluateRows(ctx, *table, p, "statement");
+      if (!v.ok()) return v.status();
+      keep.push_back(*std::move(v));
+      spec.partition.push_back(keep.back().view);
+    }
+    if (absl::Status s = OrderKeys(ctx, *table, w.order, &keep, &spec.order); !s.ok()) return s;
+    if (!w.arg.empty()) {
+      auto v = EvaluateRows(ctx, *table, w.arg, "statement");
+      if (!v.ok()) return v.status();
+      if (v->def.is_string() && w.function != "count") {
+        return absl::UnimplementedError(
+            absl::StrCat("statement: ", w.function, " OVER a string is not supported yet (give a number)"));
+      }
+      keep.push_back(*std::move(v));
+      spec.value = &keep.back().view;
+    }
+    if (spec.partition.size() > 8 || spec.order.size() > 8) {
+      return absl::UnimplementedError("statement: a window of more than 8 PARTITION BY or ORDER BY keys");
+    }
+    kernels::Column values = kernels::Window(spec, n, ctx.exec);
+    const bool real = values.type() == kernels::PhysType::kFloat64;
+    ColumnDef def;
+    def.name = w.name;
+    def.kind = real ? ColumnKind::kDouble : ColumnKind::kLong;
+    def.nullable = values.nullable();
+    defs.push_back(def);
+    columns.push_back(std::move(values));
+  }
+  const std::string name = temps.NewName();
+  auto view = std::make_shared<Table>(name, TableType(std::move(defs), ""), &ctx.device, Table::Kind::kView);
+  view->Replace(std::move(columns), ctx.exec).IgnoreError();  // no journal: cannot fail
+  if (absl::Status s = ctx.catalog.Add(std::move(view)); !s.ok()) return s;
+  q->table = name;
+  q->windows.clear();
+  return absl::OkStatus();
+}
+
 // Keeps `q`'s rows as a new table `name` (kept across restarts when
 // `persist`, else a view): through /create/projection, or /aggregate/groupby's
 // result_table for groups (then a projection of those for a LIMIT).
@@ -422,6 +530,7 @@ absl::Status Store(JobContext& ctx, Temporaries& temps, sql::SelectQuery q, cons
   if (q.offset > 0)
     return absl::UnimplementedError("statement: OFFSET in subqueries and CREATE TABLE AS is not supported yet");
   if (absl::Status s = Regroup(temps, &q); !s.ok()) return s;
+  if (absl::Status s = ComputeWindows(ctx, temps, &q); !s.ok()) return s;
   if (!q.from.empty()) {
     if (absl::Status s = JoinFrom(ctx, temps, &q); !s.ok()) return s;
   }
@@ -598,6 +707,7 @@ absl::StatusOr<Json> ExecuteSql(JobContext& ctx, const Json& request) {
   auto q = sql::ParseSelect(statement, params, &temps);
   if (!q.ok()) return q.status();
   if (absl::Status s = Regroup(temps, &*q); !s.ok()) return s;
+  if (absl::Status s = ComputeWindows(ctx, temps, &*q); !s.ok()) return s;
   if (!q->from.empty()) {
     if (absl::Status s = JoinFrom(ctx, temps, &*q); !s.ok()) return s;
   }

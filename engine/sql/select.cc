@@ -345,6 +345,7 @@ class Writer {
   int aggregates() const { return aggregates_; }
   const std::vector<std::string>& columns_read() const { return read_; }
   const std::vector<std::string>& aggregate_calls() const { return calls_; }
+  const std::vector<WindowCall>& windows() const { return windows_; }
 
   absl::StatusOr<std::string> Expr(const Json& node) {
     if (!node.is_object() || node.empty()) return absl::InvalidArgumentError("statement: an empty expression");
@@ -536,7 +537,7 @@ class Writer {
 
   absl::StatusOr<std::string> Func(const Json& n) {
     const std::string name = absl::AsciiStrToLower(n.at("funcname").back().at("String").at("sval").get<std::string>());
-    if (n.contains("over")) return Unsupported("window functions");
+    if (n.contains("over")) return Window(n, name);
     std::vector<std::string> args;
     for (const Json& a : n.value("args", Json::array())) {
       auto e = Expr(a);
@@ -586,6 +587,59 @@ class Writer {
       out = absl::StrCat("if(", test, ", ", *result, ", ", out, ")");
     }
     return out;
+  }
+
+  // A window function: the column it becomes ("window_<i>").
+  absl::StatusOr<std::string> Window(const Json& n, const std::string& name) {
+    static const char* const kFunctions[] = {"row_number", "rank", "dense_rank", "lag", "lead",
+                                             "count",      "sum",  "min",        "max", "avg"};
+    if (std::find(std::begin(kFunctions), std::end(kFunctions), name) == std::end(kFunctions)) {
+      return Unsupported(absl::StrCat("the window function ", name,
+                                      " (window functions other than row_number, rank, "
+                                      "dense_rank, lag, lead, count, sum, min, max and avg)"));
+    }
+    const Json& over = n.at("over");
+    if (over.contains("name") || over.contains("refname")) return Unsupported("named windows");
+    if (over.value("frameOptions", 1058) != 1058) return Unsupported("window frames (ROWS or RANGE BETWEEN)");
+    if (n.value("agg_distinct", false)) return Unsupported(absl::StrCat(name, "(DISTINCT ...) OVER"));
+    WindowCall call;
+    call.function = name;
+    const Json& args = n.value("args", Json::array());
+    const size_t takes = name == "row_number" || name == "rank" || name == "dense_rank" ? 0 : 1;
+    const size_t most = name == "lag" || name == "lead" ? 2 : takes;
+    if (!n.value("agg_star", false) && (args.size() < takes || args.size() > most) &&
+        !(name == "count" && args.empty())) {
+      return absl::InvalidArgumentError(absl::StrCat("statement: ", name, " takes ", takes == most ? "" : "one or two",
+                                                     takes == most ? absl::StrCat(takes) : "", " arguments"));
+    }
+    if (!args.empty()) {
+      auto arg = Expr(args[0]);
+      if (!arg.ok()) return arg;
+      call.arg = *arg;
+    }
+    if (args.size() == 2) {
+      const std::optional<Decimal> offset = NumericConst(args[1], text_);
+      if (!offset || offset->scale != 0 || offset->unscaled < 0) {
+        return absl::InvalidArgumentError(absl::StrCat("statement: ", name, "'s offset must be a count of rows"));
+      }
+      call.offset = static_cast<int64_t>(offset->unscaled);
+    }
+    for (const Json& p : over.value("partitionClause", Json::array())) {
+      auto e = Expr(p);
+      if (!e.ok()) return e;
+      call.partition.push_back(*e);
+    }
+    for (const Json& item : over.value("orderClause", Json::array())) {
+      const Json& by = item.at("SortBy");
+      auto e = Expr(by.at("node"));
+      if (!e.ok()) return e;
+      const bool desc = by.value("sortby_dir", "") == "SORTBY_DESC";
+      const std::string nulls = by.value("sortby_nulls", "SORTBY_NULLS_DEFAULT");
+      call.order.push_back(OrderItem{*e, desc, nulls == "SORTBY_NULLS_DEFAULT" ? desc : nulls == "SORTBY_NULLS_FIRST"});
+    }
+    call.name = absl::StrCat("window_", windows_.size());
+    windows_.push_back(call);
+    return call.name;
   }
 
   // A subquery (run first: uncorrelated) as the literals it gives.
@@ -657,6 +711,7 @@ class Writer {
   const Json* params_ = nullptr;
   int aggregates_ = 0;  // aggregate calls written so far
   std::vector<std::string> calls_;  // the aggregate calls written, each once
+  std::vector<WindowCall> windows_;
   std::vector<std::string> read_;  // joined: the columns read, as written
 };
 
@@ -772,6 +827,7 @@ absl::StatusOr<SelectQuery> SelectOf(Context& cx, const Json& s) {
     OutputColumn column{*e, name, w.aggregates() > aggregates_before};
     if (!rt.contains("name") && rt.at("val").contains("FuncCall")) {
       column.sql_name = absl::AsciiStrToLower(rt["val"]["FuncCall"].at("funcname").back().at("String").at("sval"));
+      if (rt["val"]["FuncCall"].contains("over")) column.name = column.sql_name;
     }
     q.columns.push_back(std::move(column));
   }
@@ -781,6 +837,9 @@ absl::StatusOr<SelectQuery> SelectOf(Context& cx, const Json& s) {
     auto e = where.Expr(s["whereClause"]);
     if (!e.ok()) return e.status();
     if (where.saw_aggregate()) return absl::InvalidArgumentError("statement: aggregates are not allowed in WHERE");
+    if (!where.windows().empty()) {
+      return absl::InvalidArgumentError("statement: window functions are not allowed in WHERE");
+    }
     q.where = *e;
     q.columns_read.insert(q.columns_read.end(), where.columns_read().begin(), where.columns_read().end());
   }
@@ -807,6 +866,7 @@ absl::StatusOr<SelectQuery> SelectOf(Context& cx, const Json& s) {
   }
   if (absl::Status st = OrderAndPage(cx, s, w, &q); !st.ok()) return st;
   q.aggregate_calls = w.aggregate_calls();
+  q.windows = w.windows();
   if (q.star && q.aggregate) return Unsupported("'*' with GROUP BY or aggregates");
   // Names ORDER BY gives of output columns are no columns to read.
   for (const std::string& c : w.columns_read()) {

@@ -42,6 +42,17 @@ struct OrderItem {
   bool nulls_first = false;
 };
 
+// A window function (a call with OVER): computed over the query's rows as
+// column `name`, which the query's expressions then read.
+struct WindowCall {
+  std::string name;      // "window_<i>"
+  std::string function;  // row_number, rank, dense_rank, lag, lead, count, sum, min, max, avg
+  std::string arg;       // its argument in the engine's language; "" for none (count(*))
+  int64_t offset = 1;    // lag, lead
+  std::vector<std::string> partition;
+  std::vector<OrderItem> order;
+};
+
 // A table of FROM: the first, or one joined to those before it.
 struct FromTable {
   std::string name;   // as the statement names it ("schema.table" or "table")
@@ -65,6 +76,7 @@ struct SelectQuery {
   // Every aggregate call of the columns, HAVING and ORDER BY, each once, as
   // written in them ("sum(x)", "count(*)").
   std::vector<std::string> aggregate_calls;
+  std::vector<WindowCall> windows;  // the window functions its columns read
   std::string where;
   std::string having;
   std::vector<OrderItem> order;  // ORDER BY

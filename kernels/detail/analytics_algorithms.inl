@@ -19,6 +19,7 @@
 #include "kernels/detail/ops.h"
 #include "kernels/detail/sort.inl"
 #include "kernels/detail/topk.inl"
+#include "kernels/detail/window.inl"
 
 namespace kernels::detail {
 
@@ -66,6 +67,9 @@ class AnalyticsAlgorithms : public Base {
                                 int64_t n, double start, double end, double interval, int64_t bins,
                                 HistogramMethod method, const Exec& exec) const override {
     return HistogramAlgo(self(), value, weights, rows, n, start, end, interval, bins, method, exec);
+  }
+  Column Window(const WindowSpec& spec, int64_t n, const Exec& exec) const override {
+    return WindowAlgo(self(), spec, n, exec);
   }
 
  private:

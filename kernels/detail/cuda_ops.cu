@@ -164,6 +164,9 @@ class CudaOpsImpl final : public AlgorithmOps<CudaOpsImpl> {
                                 HistogramMethod method, const Exec& exec) const override {
     return CudaAnalyticsOps().Histogram(value, weights, rows, n, start, end, interval, bins, method, exec);
   }
+  Column Window(const WindowSpec& spec, int64_t n, const Exec& exec) const override {
+    return CudaAnalyticsOps().Window(spec, n, exec);
+  }
 };
 
 }  // namespace

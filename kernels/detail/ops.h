@@ -21,6 +21,7 @@
 #include "kernels/random.h"
 #include "kernels/sort.h"
 #include "kernels/statistics.h"
+#include "kernels/window.h"
 
 namespace kernels::detail {
 
@@ -50,6 +51,7 @@ class AnalyticsOps {
                                         const int64_t* rows, int64_t n, double start, double end,
                                         double interval, int64_t bins, HistogramMethod method,
                                         const Exec& exec) const = 0;
+  virtual Column Window(const WindowSpec& spec, int64_t n, const Exec& exec) const = 0;
 };
 
 class Ops : public AnalyticsOps {

@@ -329,3 +329,19 @@ SELECT DISTINCT g FROM w ORDER BY g
 SELECT name, count(*) FROM w WHERE v IS NULL GROUP BY name
 SELECT id FROM w WHERE g IN (SELECT k FROM u WHERE rank = 2)
 SELECT g FROM w EXCEPT SELECT k FROM u
+
+-- Window functions (nulls last ascending, first descending, as in PostgreSQL)
+SELECT id, row_number() OVER (ORDER BY id) AS rn FROM t WHERE id < 50
+SELECT id, k, rank() OVER (PARTITION BY k ORDER BY x DESC) AS r FROM t WHERE id < 300
+SELECT id, dense_rank() OVER (ORDER BY k) AS r FROM t WHERE id < 300
+SELECT id, lag(x) OVER (PARTITION BY s ORDER BY id) AS prev, lead(x, 2) OVER (PARTITION BY s ORDER BY id) AS next FROM t WHERE id < 300
+SELECT id, sum(x) OVER (PARTITION BY k) AS total, count(*) OVER (PARTITION BY k) AS n FROM t
+SELECT id, sum(x) OVER (PARTITION BY k ORDER BY id) AS running, avg(x) OVER (PARTITION BY k ORDER BY id) AS mean FROM t
+SELECT id, min(big) OVER (ORDER BY x DESC) AS lo, max(big) OVER (PARTITION BY s) AS hi, count(k) OVER () AS c FROM t
+SELECT t.id, u.name, row_number() OVER (PARTITION BY u.name ORDER BY t.id) AS rn FROM t JOIN u ON t.k = u.k
+SELECT id, k, rank() OVER (ORDER BY k) FROM t ORDER BY 3, id LIMIT 20
+SELECT * FROM (SELECT id, k, row_number() OVER (PARTITION BY k ORDER BY x DESC) AS rn FROM t) s WHERE rn <= 2
+SELECT id, sum(k) OVER (ORDER BY k) AS rs FROM t WHERE id < 500
+SELECT id, k, rank() OVER (ORDER BY k DESC) AS r, dense_rank() OVER (ORDER BY k DESC NULLS LAST) AS d FROM t WHERE id < 400
+SELECT g, v, row_number() OVER (PARTITION BY g ORDER BY v, id) AS rn, lag(v, 1) OVER (PARTITION BY g ORDER BY id) AS pv FROM w WHERE id < 600
+SELECT id, count(*) OVER (ORDER BY v) AS c, max(v) OVER (PARTITION BY name ORDER BY id DESC) AS m FROM w
