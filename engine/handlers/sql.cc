@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -27,6 +28,7 @@
 #include "engine/handlers/rows.h"
 #include "engine/handlers/shards.h"
 #include "engine/sql/select.h"
+#include "engine/table/host_column.h"
 #include "engine/table/names.h"
 #include "engine/table/result_table.h"
 #include "kernels/window.h"
@@ -39,8 +41,9 @@ namespace {
 // position within the expression written for it (" at position 7") left out.
 absl::Status InnerError(const absl::Status& s) {
   absl::string_view message = s.message();
-  for (absl::string_view field : {"column_names[", "options.", "table_names[", "expressions[", "new_values_maps[",
-                                  "list[", "list_str[", "table_name: ", "join_table_name: "}) {
+  for (absl::string_view field :
+       {"column_names[", "options.", "table_names[", "expressions[", "new_values_maps[", "list[", "list_str[",
+        "table_name: ", "join_table_name: ", "schema_name: ", "value: ", "action: "}) {
     const size_t colon = message.find(": ");
     if (absl::StartsWith(message, field) && colon != absl::string_view::npos) {
       message.remove_prefix(colon + 2);
@@ -63,6 +66,12 @@ absl::StatusOr<std::vector<Access>> SqlAccess(const Json& request) {
   for (const auto& [t, write] : *tables) {
     if (absl::Status s = ValidateTableName(t, "statement"); !s.ok()) return s;
     access.push_back(Access{t, write});
+  }
+  auto schemas = sql::StatementSchemas(statement);
+  if (!schemas.ok()) return schemas.status();
+  for (const std::string& schema : *schemas) {
+    if (absl::Status s = ValidateSchemaName(schema, "statement"); !s.ok()) return s;
+    access.push_back(Access{SchemaAccessName(schema), true});
   }
   return access;
 }
@@ -667,7 +676,205 @@ absl::StatusOr<int64_t> RunChange(JobContext& ctx, Temporaries& temps, const Jso
   return affected;
 }
 
+// EXPLAIN: the steps a SELECT runs as, each nested query a step of its own
+// (described, not run).
+class Explainer : public sql::Nested {
+ public:
+  explicit Explainer(JobContext& ctx) : ctx_(ctx) {}
+
+  absl::StatusOr<std::string> Keep(const sql::SelectQuery& q) override {
+    const std::string name = absl::StrCat("step_", steps_.size() + 1);
+    std::vector<std::string> lines = Describe(q);
+    lines.insert(lines.begin(), absl::StrCat(name, ": kept as a view"));
+    steps_.push_back(std::move(lines));
+    return name;
+  }
+  absl::StatusOr<std::string> Combine(const std::vector<std::string>& tables, const std::string& mode) override {
+    const std::string name = absl::StrCat("step_", steps_.size() + 1);
+    steps_.push_back({absl::StrCat(name, ": /create/union mode ", mode, " of ", absl::StrJoin(tables, ", "))});
+    return name;
+  }
+  absl::StatusOr<std::vector<std::string>> Values(const std::string& name, int64_t) override {
+    return std::vector<std::string>{absl::StrCat("'values of ", name, "'")};
+  }
+  absl::StatusOr<std::vector<std::string>> Columns(const std::string& name) override {
+    auto table = ctx_.catalog.Find(name);
+    if (!table.ok()) return std::vector<std::string>();
+    std::vector<std::string> out;
+    for (const ColumnDef& d : (*table)->type().columns()) out.push_back(d.name);
+    return out;
+  }
+
+  // The plan's lines: the steps, then the query.
+  std::vector<std::string> Plan(const sql::SelectQuery& q) const {
+    std::vector<std::string> out;
+    for (const auto& step : steps_) out.insert(out.end(), step.begin(), step.end());
+    out.push_back("answer:");
+    for (const std::string& line : Describe(q)) out.push_back(line);
+    return out;
+  }
+
+ private:
+  // One query: what it reads (joins, with the filters that go to each
+  // table before it is joined), computes and answers with.
+  std::vector<std::string> Describe(const sql::SelectQuery& q) const {
+    std::vector<std::string> out;
+    std::vector<std::string> after;  // conditions left for the joined rows
+    if (q.from.empty()) {
+      out.push_back(absl::StrCat("  read ", q.table, q.where.empty() ? "" : absl::StrCat(" where ", q.where)));
+    } else {
+      std::map<std::string, std::vector<std::string>> own;
+      for (const std::string& c : Conjuncts(q.where)) {
+        std::set<std::string> aliases;
+        for (const sql::FromTable& t : q.from) {
+          if (absl::StrContains(c, t.alias + ".")) aliases.insert(t.alias);
+        }
+        if (aliases.size() == 1) {
+          own[*aliases.begin()].push_back(c);
+        } else {
+          after.push_back(c);
+        }
+      }
+      for (const sql::FromTable& t : q.from) {
+        const std::string filter =
+            own.count(t.alias) > 0 ? absl::StrCat(" where ", absl::StrJoin(own[t.alias], " and ")) : "";
+        const std::string join = t.join.empty() ? (&t == &q.from[0] ? "read" : "join") : t.join;
+        out.push_back(absl::StrCat("  ", join, " ", t.name, " as ", t.alias, filter,
+                                   t.on.empty() ? "" : absl::StrCat(" on ", t.on)));
+      }
+      out.push_back("  (/create/jointable: hash joins left to right on the equalities of ON and WHERE)");
+      if (!after.empty()) out.push_back(absl::StrCat("  filter the joined rows: ", absl::StrJoin(after, " and ")));
+    }
+    for (const sql::WindowCall& w : q.windows) {
+      out.push_back(absl::StrCat("  window ", w.name, " = ", w.function, "(", w.arg, ") over (partition by ",
+                                 absl::StrJoin(w.partition, ", "), " order by ",
+                                 absl::StrJoin(w.order, ", ",
+                                               [](std::string* o, const sql::OrderItem& i) {
+                                                 absl::StrAppend(o, i.expr, i.descending ? " desc" : " asc");
+                                               }),
+                                 ") (kernels::Window)"));
+    }
+    std::vector<std::string> columns;
+    for (const sql::OutputColumn& c : q.columns) columns.push_back(Named(c));
+    if (q.star) columns.push_back("*");
+    if (q.aggregate || q.distinct) {
+      out.push_back(absl::StrCat("  /aggregate/groupby", q.group_by.empty() ? "" : " by ",
+                                 absl::StrJoin(q.group_by, ", "), ": ", absl::StrJoin(columns, ", ")));
+      if (!q.having.empty()) out.push_back(absl::StrCat("  having ", q.having));
+    } else {
+      out.push_back(absl::StrCat("  /get/records/bycolumn: ", absl::StrJoin(columns, ", ")));
+    }
+    if (!q.order.empty()) {
+      out.push_back(absl::StrCat(
+          "  order by ", absl::StrJoin(q.order, ", ", [](std::string* o, const sql::OrderItem& i) {
+            absl::StrAppend(o, i.expr, i.descending ? " desc" : " asc", i.nulls_first ? " nulls first" : " nulls last");
+          })));
+    }
+    if (q.limit >= 0 || q.offset > 0) out.push_back(absl::StrCat("  limit ", q.limit, " offset ", q.offset));
+    return out;
+  }
+
+  JobContext& ctx_;
+  std::vector<std::vector<std::string>> steps_;
+};
+
+// A result of one string column, a row per line.
+Json Lines(JobContext& ctx, const Json& request, const std::string& header, const std::vector<std::string>& lines) {
+  HostColumn host(kernels::PhysType::kVarChars, 0, false);
+  for (const std::string& line : lines) host.AppendString(line);
+  std::vector<ResultColumn> columns;
+  columns.push_back(
+      ResultColumn{header, ValueDef(kernels::ValueKind::kString, header, false), ToDevice(host, ctx.exec)});
+  const int64_t n = static_cast<int64_t>(lines.size());
+  const Json encoded = ResultTable(std::move(columns)).Encode(0, n, StringField(request, "encoding"), ctx.exec);
+  return Json{{"count_affected", 0},
+              {"response_schema_str", encoded["response_schema_str"]},
+              {"binary_encoded_response", encoded.value("binary_encoded_response", Json(""))},
+              {"json_encoded_response", encoded.value("json_encoded_response", Json(""))},
+              {"total_number_of_records", n},
+              {"has_more_records", false},
+              {"paging_table", ""},
+              {"info", Json::object()}};
+}
+
+// Edits (insertions, deletions, substitutions, swaps of neighbours) between
+// `a` and `b`, case ignored.
+size_t Distance(absl::string_view a, absl::string_view b) {
+  const auto same = [&](size_t i, size_t j) {
+    return absl::ascii_tolower(static_cast<unsigned char>(a[i])) ==
+           absl::ascii_tolower(static_cast<unsigned char>(b[j]));
+  };
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (same(i - 1, j - 1) ? 0 : 1)});
+      if (i > 1 && j > 1 && same(i - 1, j - 2) && same(i - 2, j - 1)) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// The name in `candidates` closest to `name` (at most a third of its
+// letters off, and at least one); "" when none is.
+std::string Closest(const std::string& name, const std::vector<std::string>& candidates) {
+  std::string best;
+  size_t best_distance = std::max<size_t>(1, name.size() / 3) + 1;
+  for (const std::string& c : candidates) {
+    const size_t d = Distance(name, c);
+    if (d < best_distance && !absl::EqualsIgnoreCase(c, name)) {
+      best = c;
+      best_distance = d;
+    }
+  }
+  return best;
+}
+
+// `s` with a close name suggested for an unknown table (one of the
+// catalog's) or column (one of the tables the statement reads).
+absl::Status WithSuggestion(JobContext& ctx, const std::string& statement, const absl::Status& s) {
+  const std::string message(s.message());
+  const auto quoted = [&](const std::string& before) -> std::string {
+    const size_t at = message.find(before);
+    if (at == std::string::npos) return "";
+    const size_t begin = at + before.size(), end = message.find('\'', begin);
+    return end == std::string::npos ? "" : message.substr(begin, end - begin);
+  };
+  std::vector<std::string> candidates;
+  std::string name = quoted("table '");
+  if (!name.empty() && absl::StrContains(message, "' does not exist")) {
+    const bool qualified = name.find('.') != std::string::npos;
+    for (const auto& t : ctx.catalog.List()) {
+      if (absl::StartsWith(t->name(), "sql_temporary_")) continue;
+      const std::string& full = t->name();
+      candidates.push_back(qualified ? full : full.substr(full.rfind('.') + 1));
+    }
+  } else if (name = quoted("unknown column '"); !name.empty()) {
+    auto tables = sql::StatementTables(statement);
+    for (const auto& [table, write] : tables.ok() ? *tables : std::vector<std::pair<std::string, bool>>()) {
+      auto found = ctx.catalog.Find(table);
+      if (!found.ok()) continue;
+      for (const ColumnDef& d : (*found)->type().columns()) candidates.push_back(d.name);
+    }
+    name = name.substr(name.rfind('.') + 1);
+  } else {
+    return s;
+  }
+  const std::string close = Closest(name, candidates);
+  if (close.empty()) return s;
+  return absl::Status(s.code(), absl::StrCat(message, "; did you mean '", close, "'?"));
+}
+
+absl::StatusOr<Json> ExecuteStatement(JobContext& ctx, const Json& request);
+
 absl::StatusOr<Json> ExecuteSql(JobContext& ctx, const Json& request) {
+  absl::StatusOr<Json> answer = ExecuteStatement(ctx, request);
+  if (answer.ok()) return answer;
+  return WithSuggestion(ctx, StringField(request, "statement"), answer.status());
+}
+
+absl::StatusOr<Json> ExecuteStatement(JobContext& ctx, const Json& request) {
   const std::string& statement = StringField(request, "statement");
   auto select = sql::IsSelect(statement);
   if (!select.ok()) return select.status();
@@ -680,6 +887,10 @@ absl::StatusOr<Json> ExecuteSql(JobContext& ctx, const Json& request) {
       return absl::InvalidArgumentError("options.query_parameters: expected a JSON array of values");
     }
   }
+  Explainer explainer(ctx);
+  auto explain = sql::ParseExplain(statement, params, &explainer);
+  if (!explain.ok()) return explain.status();
+  if (explain->has_value()) return Lines(ctx, request, "plan", explainer.Plan(**explain));
   Temporaries temps(ctx);
   if (!*select) {
     auto changes = sql::ParseChange(statement, params, &temps);

@@ -16,6 +16,7 @@
 #include "absl/time/civil_time.h"
 #include "engine/api/json.h"
 #include "engine/expr/text.h"
+#include "engine/sql/kinetica_words.h"
 
 namespace engine::sql {
 namespace {
@@ -950,20 +951,39 @@ absl::StatusOr<Json> TheSelect(const Json& tree) {
 }  // namespace
 
 absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement, const Json& params, Nested* nested) {
-  auto tree = Parse(statement);
+  const KineticaWords words = ReadKineticaWords(statement);
+  auto tree = Parse(words.text);
   if (!tree.ok()) return tree.status();
   auto select = TheSelect(*tree);
   if (!select.ok()) return select.status();
-  Context cx{statement, &params, nested, {}};
-  return QueryOf(cx, *select);
+  Context cx{words.text, &params, nested, {}};
+  auto q = QueryOf(cx, *select);
+  if (q.ok() && words.top >= 0 && q->limit < 0) q->limit = words.top;  // SELECT TOP n
+  return q;
 }
 
 absl::StatusOr<bool> IsSelect(absl::string_view statement) {
-  auto tree = Parse(statement);
+  auto tree = Parse(ReadKineticaWords(statement).text);
   if (!tree.ok()) return tree.status();
   auto stmt = TheStatement(*tree);
   if (!stmt.ok()) return stmt.status();
   return stmt->first == "SelectStmt";
+}
+
+absl::StatusOr<std::optional<SelectQuery>> ParseExplain(absl::string_view statement, const Json& params,
+                                                        Nested* nested) {
+  const KineticaWords words = ReadKineticaWords(statement);
+  auto tree = Parse(words.text);
+  if (!tree.ok()) return tree.status();
+  auto stmt = TheStatement(*tree);
+  if (!stmt.ok()) return stmt.status();
+  if (stmt->first != "ExplainStmt") return std::optional<SelectQuery>();
+  const Json& query = stmt->second.at("query");
+  if (!query.contains("SelectStmt")) return Unsupported("EXPLAIN of anything but a SELECT");
+  Context cx{words.text, &params, nested, {}};
+  auto q = QueryOf(cx, query["SelectStmt"]);
+  if (!q.ok()) return q.status();
+  return std::optional<SelectQuery>(*std::move(q));
 }
 
 namespace {
@@ -975,6 +995,9 @@ std::string RelationName(const Json& range) { return RangeOf(range).name; }
 absl::StatusOr<std::vector<std::string>> ColumnType(const Json& type_name, const std::string& column) {
   const std::string t = absl::AsciiStrToLower(type_name.at("names").back().at("String").at("sval").get<std::string>());
   if (t == "int4" || t == "int" || t == "integer") return std::vector<std::string>{"int"};
+  if (t == "tinyint") return std::vector<std::string>{"int", "int8"};
+  if (t == "time" || t == "datetime" || t == "uuid" || t == "ipv4") return std::vector<std::string>{"string", t};
+  if (t == "blob" || t == "bytea" || t == "bytes") return std::vector<std::string>{"bytes"};
   if (t == "int8" || t == "bigint") return std::vector<std::string>{"long"};
   if (t == "int2" || t == "smallint") return std::vector<std::string>{"int", "int16"};
   if (t == "float4" || t == "real") return std::vector<std::string>{"float"};
@@ -998,13 +1021,24 @@ absl::StatusOr<std::vector<std::string>> ColumnType(const Json& type_name, const
 }  // namespace
 
 absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, const Json& params, Nested* nested) {
-  auto tree = Parse(statement);
+  const KineticaWords words = ReadKineticaWords(statement);
+  auto tree = Parse(words.text);
   if (!tree.ok()) return tree.status();
   auto stmt = TheStatement(*tree);
   if (!stmt.ok()) return stmt.status();
   const std::string& kind = stmt->first;
   const Json& n = stmt->second;
-  Context cx{statement, &params, nested, {}};
+  Context cx{words.text, &params, nested, {}};
+  // CREATE OR REPLACE: the table of that name goes first.
+  std::vector<Change> out;
+  if (words.or_replace && (kind == "CreateStmt" || kind == "CreateTableAsStmt")) {
+    const std::string name = RelationName(kind == "CreateStmt" ? n.at("relation") : n.at("into").at("rel"));
+    out.push_back({"/clear/table", Json{{"table_name", name}, {"options", {{"no_error_if_not_exists", "true"}}}}});
+  }
+  const auto with = [&out](Change c) {
+    out.push_back(std::move(c));
+    return std::move(out);
+  };
   const auto where = [&](const std::string& table, const std::string& alias) -> absl::StatusOr<std::string> {
     if (!n.contains("whereClause")) return std::string();
     Writer w(cx, table, alias);
@@ -1064,7 +1098,7 @@ absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, con
     const Json rows_of_params = batch ? params : Json::array({params});
     Json records = Json::array();
     for (const Json& row_params : rows_of_params) {
-      Context row_cx{statement, &row_params, nested, {}};
+      Context row_cx{words.text, &row_params, nested, {}};
       Writer w(row_cx, t.name, t.alias);
       for (const Json& row : select["valuesLists"]) {
         const Json& items = row.at("List").at("items");
@@ -1114,6 +1148,23 @@ absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, con
       auto t = ColumnType(c.at("typeName"), column);
       if (!t.ok()) return t.status();
       bool not_null = false, primary = std::find(keys.begin(), keys.end(), column) != keys.end();
+      // Kinetica's column properties (INTEGER(SHARD_KEY), VARCHAR(16, DICT)).
+      std::vector<std::string> properties;
+      if (auto it = words.properties.find(absl::AsciiStrToLower(column)); it != words.properties.end()) {
+        for (const std::string& p : it->second) {
+          if (p == "primary_key") {
+            primary = true;
+          } else if (p != "not_null") {
+            properties.push_back(p);
+          }
+          not_null = not_null || p == "not_null";
+        }
+      }
+      const bool sharded = std::any_of(words.shard_key.begin(), words.shard_key.end(),
+                                       [&](const std::string& k) { return absl::EqualsIgnoreCase(k, column); });
+      if (sharded && std::find(properties.begin(), properties.end(), "shard_key") == properties.end()) {
+        properties.push_back("shard_key");
+      }
       for (const Json& k : c.value("constraints", Json::array())) {
         const std::string contype = k.at("Constraint").value("contype", "");
         not_null = not_null || contype == "CONSTR_NOTNULL";
@@ -1121,14 +1172,21 @@ absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, con
       }
       Json def = Json::array({column});
       for (const std::string& p : *t) def.push_back(p);
+      for (const std::string& p : properties) def.push_back(p);
       if (primary) def.push_back("primary_key");
       if (!primary && !not_null) def.push_back("nullable");
       type.push_back(def);
     }
+    for (const std::string& k : words.shard_key) {
+      const bool known = std::any_of(type.begin(), type.end(),
+                                     [&](const Json& d) { return absl::EqualsIgnoreCase(d[0].get<std::string>(), k); });
+      if (!known)
+        return absl::InvalidArgumentError(absl::StrCat("statement: SHARD KEY names '", k, "', no column of the table"));
+    }
     Json options = Json::object();
     if (n.value("if_not_exists", false)) options["no_error_if_exists"] = "true";
-    return std::vector<Change>{
-        {"/create/table", Json{{"table_name", name}, {"type_id", type.dump()}, {"options", options}}}};
+    if (words.replicated) options["is_replicated"] = "true";
+    return with({"/create/table", Json{{"table_name", name}, {"type_id", type.dump()}, {"options", options}}});
   }
   if (kind == "CreateTableAsStmt") {
     if (n.value("objtype", "OBJECT_TABLE") != "OBJECT_TABLE") return Unsupported("CREATE of anything but tables");
@@ -1137,7 +1195,90 @@ absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, con
     Change c;
     c.into = RelationName(n.at("into").at("rel"));
     c.select = *std::move(q);
-    return std::vector<Change>{std::move(c)};
+    return with(std::move(c));
+  }
+  if (kind == "CreateSchemaStmt") {
+    Json options = Json::object();
+    if (n.value("if_not_exists", false)) options["no_error_if_exists"] = "true";
+    return std::vector<Change>{
+        {"/create/schema", Json{{"schema_name", n.value("schemaname", "")}, {"options", options}}}};
+  }
+  if (kind == "DropStmt" && n.value("removeType", "") == "OBJECT_SCHEMA") {
+    std::vector<Change> drops;
+    for (const Json& object : n.at("objects")) {
+      Json options = Json::object();
+      if (n.value("missing_ok", false)) options["no_error_if_not_exists"] = "true";
+      if (n.value("behavior", "") == "DROP_CASCADE") options["cascade"] = "true";
+      drops.push_back({"/drop/schema", Json{{"schema_name", object.at("String").at("sval")}, {"options", options}}});
+    }
+    return drops;
+  }
+  if (kind == "RenameStmt") {
+    const std::string table = RelationName(n.at("relation"));
+    const std::string type = n.value("renameType", "");
+    if (type == "OBJECT_TABLE") {
+      // The new name stays in the table's schema (as in PostgreSQL).
+      std::string renamed = n.value("newname", "");
+      if (const size_t dot = table.rfind('.'); dot != std::string::npos && renamed.find('.') == std::string::npos) {
+        renamed = absl::StrCat(table.substr(0, dot + 1), renamed);
+      }
+      return std::vector<Change>{
+          {"/alter/table",
+           Json{{"table_name", table}, {"action", "rename_table"}, {"value", renamed}, {"options", Json::object()}}}};
+    }
+    if (type == "OBJECT_COLUMN") {
+      return std::vector<Change>{{"/alter/table", Json{{"table_name", table},
+                                                       {"action", "change_column"},
+                                                       {"value", n.value("subname", "")},
+                                                       {"options", {{"rename_column", n.value("newname", "")}}}}}};
+    }
+    return Unsupported("ALTER ... RENAME of anything but tables and columns");
+  }
+  if (kind == "AlterTableStmt") {
+    const std::string table = RelationName(n.at("relation"));
+    std::vector<Change> changes;
+    for (const Json& item : n.at("cmds")) {
+      const Json& cmd = item.at("AlterTableCmd");
+      const std::string subtype = cmd.value("subtype", "");
+      if (subtype == "AT_DropColumn") {
+        changes.push_back({"/alter/table", Json{{"table_name", table},
+                                                {"action", "delete_column"},
+                                                {"value", cmd.value("name", "")},
+                                                {"options", Json::object()}}});
+      } else if (subtype == "AT_AddColumn" || subtype == "AT_AlterColumnType") {
+        const Json& c = cmd.at("def").at("ColumnDef");
+        const std::string column = subtype == "AT_AddColumn" ? c.value("colname", "") : cmd.value("name", "");
+        auto t = ColumnType(c.at("typeName"), column);
+        if (!t.ok()) return t.status();
+        bool not_null = false;
+        Json default_value;
+        for (const Json& k : c.value("constraints", Json::array())) {
+          const Json& constraint = k.at("Constraint");
+          not_null = not_null || constraint.value("contype", "") == "CONSTR_NOTNULL";
+          if (constraint.value("contype", "") == "CONSTR_DEFAULT") {
+            Writer w(cx, table, table);
+            auto e = w.Expr(constraint.at("raw_expr"));
+            if (!e.ok()) return e.status();
+            default_value = *e;
+          }
+        }
+        std::vector<std::string> properties(t->begin() + 1, t->end());
+        if (!not_null) properties.push_back("nullable");
+        Json options{{"column_type", (*t)[0]}, {"column_properties", absl::StrJoin(properties, ",")}};
+        if (default_value.is_string()) {
+          std::string v = default_value.get<std::string>();
+          if (v.size() >= 2 && v.front() == '\'' && v.back() == '\'') v = v.substr(1, v.size() - 2);
+          options["column_default_value"] = v;
+        }
+        changes.push_back({"/alter/table", Json{{"table_name", table},
+                                                {"action", subtype == "AT_AddColumn" ? "add_column" : "change_column"},
+                                                {"value", column},
+                                                {"options", options}}});
+      } else {
+        return Unsupported(absl::StrCat("ALTER TABLE commands of kind ", subtype));
+      }
+    }
+    return changes;
   }
   if (kind == "DropStmt") {
     if (n.value("removeType", "") != "OBJECT_TABLE") return Unsupported("DROP of anything but tables");
@@ -1172,8 +1313,21 @@ void Relations(const Json& node, std::vector<std::string>* names, std::set<std::
 
 }  // namespace
 
+absl::StatusOr<std::vector<std::string>> StatementSchemas(absl::string_view statement) {
+  auto tree = Parse(ReadKineticaWords(statement).text);
+  if (!tree.ok()) return tree.status();
+  auto stmt = TheStatement(*tree);
+  if (!stmt.ok()) return stmt.status();
+  std::vector<std::string> out;
+  if (stmt->first == "CreateSchemaStmt") out.push_back(stmt->second.value("schemaname", ""));
+  if (stmt->first == "DropStmt" && stmt->second.value("removeType", "") == "OBJECT_SCHEMA") {
+    for (const Json& object : stmt->second.at("objects")) out.push_back(object.at("String").at("sval"));
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<std::pair<std::string, bool>>> StatementTables(absl::string_view statement) {
-  auto tree = Parse(statement);
+  auto tree = Parse(ReadKineticaWords(statement).text);
   if (!tree.ok()) return tree.status();
   auto stmt = TheStatement(*tree);
   if (!stmt.ok()) return stmt.status();
@@ -1181,6 +1335,9 @@ absl::StatusOr<std::vector<std::pair<std::string, bool>>> StatementTables(absl::
   const Json& n = stmt->second;
   std::vector<std::pair<std::string, bool>> out;
   // The table a change writes.
+  if (kind == "CreateSchemaStmt" || (kind == "DropStmt" && n.value("removeType", "") == "OBJECT_SCHEMA")) {
+    return out;  // StatementSchemas
+  }
   if (kind == "CreateTableAsStmt") {
     out.emplace_back(RelationName(n.at("into").at("rel")), true);
   } else if (kind == "DropStmt") {
@@ -1192,7 +1349,7 @@ absl::StatusOr<std::vector<std::pair<std::string, bool>>> StatementTables(absl::
     return out;
   } else if (n.contains("relation")) {
     out.emplace_back(RelationName(n["relation"]), true);
-  } else if (kind != "SelectStmt") {
+  } else if (kind != "SelectStmt" && kind != "ExplainStmt") {
     return Unsupported(absl::StrCat("statements of kind ", kind));
   }
   // And every table it reads.

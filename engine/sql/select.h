@@ -18,6 +18,7 @@
 // supported yet").
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -122,9 +123,13 @@ absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement, const Json&
 // A statement that changes rows or tables, as the request of the endpoint
 // that does it: DELETE (/delete/records), UPDATE (/update/records, the new
 // values as expressions), INSERT ... VALUES (/insert/records, JSON records),
-// CREATE TABLE AS SELECT, CREATE TABLE (/create/table: INT, BIGINT, SMALLINT, REAL, DOUBLE, VARCHAR(n)
-// (a charN up to 256), TEXT, BOOLEAN, TIMESTAMP; PRIMARY KEY; NOT NULL, else
-// nullable) and DROP TABLE [IF EXISTS] (/clear/table).
+// CREATE TABLE AS SELECT, CREATE TABLE (/create/table: TINYINT, SMALLINT,
+// INT, BIGINT, REAL, DOUBLE, DECIMAL (a double), VARCHAR(n) and CHAR(n) (a
+// charN up to 256), TEXT, BOOLEAN, DATE, TIME, DATETIME, TIMESTAMP, UUID,
+// IPV4, BLOB; PRIMARY KEY; NOT NULL, else nullable; Kinetica's words of
+// kinetica_words.h), DROP TABLE [IF EXISTS] (/clear/table), ALTER TABLE
+// (/alter/table: ADD COLUMN, DROP COLUMN, ALTER COLUMN TYPE, RENAME TO,
+// RENAME COLUMN) and CREATE and DROP SCHEMA (/create/schema, /drop/schema).
 // CREATE TABLE ... AS SELECT: `into` is the new table and `select` its query
 // (endpoint empty); the caller runs it as a projection or a group-by into a
 // table.
@@ -146,7 +151,14 @@ absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, con
                                                 Nested* nested = nullptr);
 
 // The tables and views `statement` reads (false) or writes (true), for the
-// scheduler; or the parse error.
+// scheduler; or the parse error. StatementSchemas: the schemas it creates or
+// drops.
 absl::StatusOr<std::vector<std::pair<std::string, bool>>> StatementTables(absl::string_view statement);
+absl::StatusOr<std::vector<std::string>> StatementSchemas(absl::string_view statement);
+
+// EXPLAIN SELECT ...: the query (nested queries through `nested`, as
+// ParseSelect); nullopt when `statement` is no EXPLAIN.
+absl::StatusOr<std::optional<SelectQuery>> ParseExplain(absl::string_view statement, const Json& params,
+                                                        Nested* nested);
 
 }  // namespace engine::sql

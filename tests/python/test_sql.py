@@ -12,7 +12,8 @@ unless the statement orders them (then in order), doubles to 1e-9. Then the clie
 through `execute_sql` 10,000 rows at a time, here with a 250-row server maximum so that it
 pages), `gpudb.dbapi` (connect, cursor, execute, fetchall) and errors: a syntax error names line
 and column with a caret, an unknown table, a column not in GROUP BY, an unsupported feature
-(named).
+(named), a close name suggested. Kinetica's words (CREATE OR REPLACE REPLICATED TABLE, SHARD KEY,
+column properties, SELECT TOP), CREATE/DROP SCHEMA, ALTER TABLE and EXPLAIN.
 
 Changes: CREATE TABLE AS (a projection, groups, a join, an ordered LIMIT, a UNION, WITH and IN
 subqueries), CREATE TABLE, INSERT VALUES (with and without a column list), INSERT ... SELECT,
@@ -253,6 +254,37 @@ def run(binary, work, pb, rpc):
                            ("SELECT nope FROM t", ["unknown column 'nope'"])]:
             _, message = ours(db, sql)
             check(all(w in message for w in words), "%s: error %r does not name %r" % (sql, message, words))
+        # Close names suggested.
+        for sql, close in [("SELECT * FROM tt", "'t'"), ("SELECT nmae FROM u", "'name'")]:
+            _, message = ours(db, sql)
+            check("did you mean " + close in message, "%s: %r suggests no %s" % (sql, message, close))
+
+        # Kinetica's words, schemas, ALTER TABLE, EXPLAIN.
+        for sql in ["CREATE SCHEMA app",
+                    "CREATE OR REPLACE REPLICATED TABLE app.r (id INTEGER NOT NULL, name VARCHAR(16, DICT), "
+                    "PRIMARY KEY (id))",
+                    "CREATE TABLE app.s (a INTEGER(SHARD_KEY), b VARCHAR(64, TEXT_SEARCH), d DATE, SHARD KEY (a))",
+                    "INSERT INTO app.s VALUES (1, 'x', '2020-01-02'), (2, 'y', '2021-05-06'), (3, 'z', '2021-07-01')",
+                    "ALTER TABLE app.s ADD COLUMN e VARCHAR(8) DEFAULT 'new' NOT NULL",
+                    "ALTER TABLE app.s RENAME COLUMN b TO bb",
+                    "ALTER TABLE app.s RENAME TO s2"]:
+            r = db.execute_sql(sql)
+            check(r["status_info"]["status"] == "OK", "%s: %s" % (sql, r["status_info"].get("message")))
+        shown = db.show_table("app.s2")
+        check(shown["status_info"]["status"] == "OK" and "shard_key" in shown["properties"][0]["a"]
+              and "text_search" in shown["properties"][0]["bb"], "SHARD KEY and column properties: %r" % shown.get("properties"))
+        got, message = ours(db, "SELECT TOP 2 a, bb, d, e FROM app.s2 WHERE d >= DATE '2020-06-01' - INTERVAL '1' MONTH "
+                                "ORDER BY a DESC")
+        check(got == [(3, "z", "2021-07-01", "new"), (2, "y", "2021-05-06", "new")], "TOP, dates, ALTER: %r %s" % (got, message))
+        got, message = ours(db, "EXPLAIN SELECT s2.a, count(*) FROM app.s2 AS s2 JOIN app.r AS r ON s2.a = r.id "
+                                "WHERE s2.bb = 'x' GROUP BY s2.a")
+        plan = "\n".join(row[0] for row in got or [])
+        check("read app.s2 as s2 where s2.bb = 'x'" in plan and "/aggregate/groupby" in plan,
+              "EXPLAIN: %r %s" % (plan, message))
+        _, message = ours(db, "DROP SCHEMA app")
+        check("not empty" in message, "DROP SCHEMA of tables: %r" % message)
+        r = db.execute_sql("DROP SCHEMA app CASCADE")
+        check(r["status_info"]["status"] == "OK" and not db.has_schema("app")["schema_exists"], "DROP SCHEMA CASCADE: %r" % r)
         server.stop()
     finally:
         server.kill_if_running()

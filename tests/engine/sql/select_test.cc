@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/sql/kinetica_words.h"
+
 namespace engine::sql {
 namespace {
 
@@ -120,16 +122,16 @@ TEST(SelectTest, ErrorsNameThePlaceOrTheFeature) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(std::string(bad.status().message()),
             "statement: syntax error at end of input (line 2, column 17)\n  FROM t WHERE a >\n                  ^");
-  for (const auto& [sql, feature] :
-       std::vector<std::pair<const char*, const char*>>{{"SELECT * FROM a JOIN b USING (x)", "USING"},
-                                                        {"SELECT * FROM a JOIN (b JOIN c ON b.y = c.y) ON a.x = b.x",
-                                                         "parenthesized joins"},
-                                                        {"SELECT x FROM t UNION SELECT x FROM u", "UNION"},
-                                                        {"WITH w AS (SELECT 1) SELECT * FROM w", "WITH"},
-                                                        {"SELECT x FROM t WHERE x IN (SELECT y FROM u)", "subqueries"},
-                                                        {"SELECT row_number() OVER () FROM t", "window functions"},
-                                                        {"INSERT INTO t SELECT * FROM u", "INSERT ... SELECT"},
-                                                        {"SELECT 1", "without FROM"}}) {
+  for (const auto& [sql, feature] : std::vector<std::pair<const char*, const char*>>{
+           {"SELECT * FROM a JOIN b USING (x)", "USING"},
+           {"SELECT * FROM a JOIN (b JOIN c ON b.y = c.y) ON a.x = b.x", "parenthesized joins"},
+           {"SELECT x FROM t UNION SELECT x FROM u", "UNION"},
+           {"WITH w AS (SELECT 1) SELECT * FROM w", "WITH"},
+           {"SELECT x FROM t WHERE x IN (SELECT y FROM u)", "subqueries"},
+           {"SELECT ntile(2) OVER () FROM t", "window function ntile"},
+           {"SELECT sum(x) OVER (ORDER BY x ROWS 2 PRECEDING) FROM t", "window frames"},
+           {"INSERT INTO t SELECT * FROM u", "INSERT ... SELECT"},
+           {"SELECT 1", "without FROM"}}) {
     auto select = IsSelect(sql);
     ASSERT_TRUE(select.ok()) << sql;
     absl::Status q = *select ? ParseSelect(sql).status() : ParseChange(sql).status();
@@ -138,6 +140,116 @@ TEST(SelectTest, ErrorsNameThePlaceOrTheFeature) {
     EXPECT_NE(q.message().find(feature), std::string::npos) << q.message();
   }
   EXPECT_EQ(StatementTables("SELECT * FROM s.t").value(), (std::vector<std::pair<std::string, bool>>{{"s.t", false}}));
+}
+
+TEST(SelectTest, DatesAndConstantArithmeticAreFoldedExactly) {
+  auto q = ParseSelect(
+      "SELECT a FROM t WHERE d <= DATE '1998-12-01' - INTERVAL '90' DAY AND d < DATE '1994-01-31' + INTERVAL '1' "
+      "MONTH AND e >= date '1994-01-01' + interval '1 year' AND x BETWEEN 0.06 - 0.01 AND 0.06 + 0.01 AND y < 2 * 3");
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ(q->where,
+            "((d <= '1998-09-02') and (d < '1994-02-28') and (e >= '1995-01-01') and (x between 0.05 and 0.07) and "
+            "(y < 6))");
+  auto bad = ParseSelect("SELECT a FROM t WHERE d < DATE '1994-13-01'");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("'1994-13-01' is not a date"), std::string::npos) << bad.status();
+}
+
+TEST(SelectTest, ConditionsEveryBranchOfAnOrHasComeOut) {
+  auto q = ParseSelect(
+      "SELECT a FROM t, u WHERE (t.k = u.k AND t.x = 1 AND u.y < 2) OR (t.k = u.k AND t.x = 2) OR (u.y > 5 AND t.k = "
+      "u.k)");
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ(q->where, "((t.k = u.k) and (((t.x = 1) and (u.y < 2)) or (t.x = 2) or (u.y > 5)))");
+  // A branch of only those: the or holds whenever they do.
+  auto all = ParseSelect("SELECT a FROM t WHERE (x = 1 AND y = 2) OR x = 1");
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->where, "((x = 1))");
+}
+
+TEST(SelectTest, WindowFunctionsBecomeColumnsTheQueryReads) {
+  auto q = ParseSelect(
+      "SELECT id, rank() OVER (PARTITION BY k ORDER BY x DESC) AS r, lag(x, 2) OVER (ORDER BY id), "
+      "sum(x) OVER () FROM t");
+  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_EQ(q->windows.size(), 3u);
+  EXPECT_EQ(q->columns[1].expr, "window_0");
+  EXPECT_EQ(q->columns[1].name, "r");
+  EXPECT_EQ(q->columns[2].name, "lag");
+  EXPECT_EQ(q->windows[0].function, "rank");
+  EXPECT_EQ(q->windows[0].partition, std::vector<std::string>{"k"});
+  ASSERT_EQ(q->windows[0].order.size(), 1u);
+  EXPECT_TRUE(q->windows[0].order[0].descending);
+  EXPECT_EQ(q->windows[1].arg, "x");
+  EXPECT_EQ(q->windows[1].offset, 2);
+  EXPECT_TRUE(q->windows[2].order.empty());
+  EXPECT_FALSE(q->aggregate);
+  auto where = ParseSelect("SELECT id FROM t WHERE rank() OVER (ORDER BY id) = 1");
+  ASSERT_FALSE(where.ok());
+  EXPECT_NE(where.status().message().find("not allowed in WHERE"), std::string::npos);
+}
+
+TEST(SelectTest, KineticasWordsAreReadAndBlankedOut) {
+  const KineticaWords top = ReadKineticaWords("SELECT DISTINCT TOP 5 a FROM t");
+  EXPECT_EQ(top.top, 5);
+  EXPECT_EQ(top.text, "SELECT DISTINCT       a FROM t");  // positions kept
+  EXPECT_EQ(ParseSelect("SELECT TOP 3 a FROM t ORDER BY a").value().limit, 3);
+  const KineticaWords create = ReadKineticaWords(
+      "CREATE OR REPLACE REPLICATED TABLE s.t (id INTEGER(PRIMARY_KEY), name VARCHAR(64, DICT), "
+      "c DECIMAL(10, 2), -- a comment (x, y)\n SHARD KEY (id), v VARCHAR(32, TEXT_SEARCH, DICT))");
+  EXPECT_TRUE(create.or_replace);
+  EXPECT_TRUE(create.replicated);
+  EXPECT_EQ(create.shard_key, std::vector<std::string>{"id"});
+  EXPECT_EQ(create.properties.at("id"), std::vector<std::string>{"primary_key"});
+  EXPECT_EQ(create.properties.at("name"), std::vector<std::string>{"dict"});
+  EXPECT_EQ(create.properties.at("v"), (std::vector<std::string>{"text_search", "dict"}));
+  EXPECT_EQ(create.properties.count("c"), 0u);
+  auto changes = ParseChange(
+      "CREATE OR REPLACE REPLICATED TABLE s.t (id INTEGER(PRIMARY_KEY), name VARCHAR(64, DICT), SHARD KEY (id))");
+  ASSERT_TRUE(changes.ok()) << changes.status();
+  ASSERT_EQ(changes->size(), 2u);
+  EXPECT_EQ((*changes)[0].endpoint, "/clear/table");
+  EXPECT_EQ((*changes)[1].request["options"]["is_replicated"], "true");
+  EXPECT_EQ(
+      Json::parse((*changes)[1].request["type_id"].get<std::string>()),
+      Json::parse(R"([["id", "int", "shard_key", "primary_key"], ["name", "string", "char64", "dict", "nullable"]])"));
+  // A syntax error still points into the statement as written.
+  auto bad = ParseSelect("SELECT TOP 5 a FROM t WHERE");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("column 28"), std::string::npos) << bad.status();
+  auto unknown = ParseChange("CREATE TABLE t (a INT, SHARD KEY (b))");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("SHARD KEY names 'b'"), std::string::npos) << unknown.status();
+}
+
+TEST(SelectTest, AlterTableSchemasAndExplain) {
+  auto add = ParseChange("ALTER TABLE s.t ADD COLUMN c VARCHAR(10) DEFAULT 'z' NOT NULL, DROP COLUMN d");
+  ASSERT_TRUE(add.ok()) << add.status();
+  ASSERT_EQ(add->size(), 2u);
+  EXPECT_EQ((*add)[0].request["action"], "add_column");
+  EXPECT_EQ((*add)[0].request["options"]["column_type"], "string");
+  EXPECT_EQ((*add)[0].request["options"]["column_properties"], "char16");
+  EXPECT_EQ((*add)[0].request["options"]["column_default_value"], "z");
+  EXPECT_EQ((*add)[1].request["action"], "delete_column");
+  auto rename = ParseChange("ALTER TABLE s.t RENAME TO u");
+  ASSERT_TRUE(rename.ok()) << rename.status();
+  EXPECT_EQ((*rename)[0].request["value"], "s.u");  // stays in its schema
+  auto column = ParseChange("ALTER TABLE t RENAME COLUMN a TO b");
+  ASSERT_TRUE(column.ok()) << column.status();
+  EXPECT_EQ((*column)[0].request["options"]["rename_column"], "b");
+  auto schema = ParseChange("DROP SCHEMA IF EXISTS s CASCADE");
+  ASSERT_TRUE(schema.ok()) << schema.status();
+  EXPECT_EQ((*schema)[0].endpoint, "/drop/schema");
+  EXPECT_EQ((*schema)[0].request["options"], Json::parse(R"({"no_error_if_not_exists": "true", "cascade": "true"})"));
+  EXPECT_EQ(StatementSchemas("CREATE SCHEMA s").value(), std::vector<std::string>{"s"});
+  EXPECT_TRUE(StatementTables("CREATE SCHEMA s").value().empty());
+  auto explain = ParseExplain("EXPLAIN SELECT a FROM t WHERE a > 1", Json::array(), nullptr);
+  ASSERT_TRUE(explain.ok()) << explain.status();
+  ASSERT_TRUE(explain->has_value());
+  EXPECT_EQ((*explain)->where, "(a > 1)");
+  EXPECT_FALSE(ParseExplain("SELECT a FROM t", Json::array(), nullptr).value().has_value());
+  EXPECT_EQ(StatementTables("EXPLAIN SELECT a FROM t").value(),
+            (std::vector<std::pair<std::string, bool>>{{"t", false}}));
 }
 
 }  // namespace
