@@ -501,10 +501,38 @@ absl::StatusOr<std::pair<std::vector<ColumnDef>, std::vector<kernels::Column>>> 
     if (absl::Status s = FilterRelation(ctx, &r, own, "expressions"); !s.ok()) return s;
     return r;
   };
+  // Tables joined by commas (conditions in WHERE) join in the order given,
+  // except that a table with no equality to those joined so far waits for
+  // one that has (no cross join while a join on keys can be had).
+  std::vector<size_t> order{0};
+  const bool commas = std::all_of(sources.begin() + 1, sources.end(), [](const JoinSource& s) { return !s.typed; });
+  {
+    std::vector<size_t> remaining;
+    for (size_t i = 1; i < sources.size(); ++i) remaining.push_back(i);
+    std::set<std::string> joined{sources[0].alias};
+    while (!remaining.empty()) {
+      auto next = remaining.begin();
+      if (commas) {
+        next = std::find_if(remaining.begin(), remaining.end(), [&](size_t i) {
+          return std::any_of(where.begin(), where.end(), [&](const JoinPlan::Condition& c) {
+            if (c.aliases.size() < 2 || c.aliases.count(sources[i].alias) == 0) return false;
+            if (c.text.find('=') == std::string::npos) return false;
+            return std::all_of(c.aliases.begin(), c.aliases.end(),
+                               [&](const std::string& a) { return a == sources[i].alias || joined.count(a) > 0; });
+          });
+        });
+        if (next == remaining.end()) next = remaining.begin();
+      }
+      order.push_back(*next);
+      joined.insert(sources[*next].alias);
+      remaining.erase(next);
+    }
+  }
   auto first = table_rows(0);
   if (!first.ok()) return first.status();
   Relation rows = *std::move(first);
-  for (size_t i = 1; i < tables.size(); ++i) {
+  for (size_t step = 1; step < order.size(); ++step) {
+    const size_t i = order[step];
     const std::string field = absl::StrCat("table_names[", i, "]");
     auto next = table_rows(i);
     if (!next.ok()) return next.status();

@@ -742,7 +742,9 @@ class Explainer : public sql::Nested {
         out.push_back(absl::StrCat("  ", join, " ", t.name, " as ", t.alias, filter,
                                    t.on.empty() ? "" : absl::StrCat(" on ", t.on)));
       }
-      out.push_back("  (/create/jointable: hash joins left to right on the equalities of ON and WHERE)");
+      out.push_back(
+          "  (/create/jointable: hash joins on the equalities of ON and WHERE, in this order; tables joined by commas "
+          "wait for one that has an equality with those before them)");
       if (!after.empty()) out.push_back(absl::StrCat("  filter the joined rows: ", absl::StrJoin(after, " and ")));
     }
     for (const sql::WindowCall& w : q.windows) {

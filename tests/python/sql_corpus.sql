@@ -250,6 +250,8 @@ SELECT * FROM t JOIN u ON t.k = u.k WHERE t.id < 30
 SELECT a.id, b.id FROM t AS a JOIN t AS b ON a.id = b.big WHERE a.id < 20
 SELECT t.id, u.name, v.name FROM t JOIN u ON t.k = u.k JOIN u AS v ON u.rank = v.k WHERE t.id < 200
 SELECT name, sum(x) AS total FROM t JOIN u ON t.k = u.k WHERE rank IS NOT NULL GROUP BY name ORDER BY total DESC LIMIT 3
+SELECT count(*), sum(t.x) FROM t, u AS a, u AS b WHERE t.k = b.k AND a.k = b.rank AND t.id < 1000
+SELECT t.id, a.id, b.id FROM u AS a, t, u AS b WHERE b.rank = a.k AND t.k = b.k AND t.x > 990
 
 -- Subqueries in FROM and WITH
 SELECT a.k, a.n FROM (SELECT k, count(*) AS n FROM t GROUP BY k) AS a WHERE a.n > 70
