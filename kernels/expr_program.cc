@@ -20,44 +20,6 @@ int32_t Program::AddString(const std::string& s) {
   return static_cast<int32_t>(string_offsets.size() - 2);
 }
 
-int StackEffect(Op op) {
-  switch (op) {
-    case Op::kColumn:
-    case Op::kConstInt:
-    case Op::kConstFloat:
-    case Op::kConstString:
-    case Op::kConstNull:
-      return 1;
-    case Op::kIntToFloat:
-    case Op::kNegI:
-    case Op::kNegF:
-    case Op::kTruthI:
-    case Op::kTruthF:
-    case Op::kNot:
-    case Op::kIsNull:
-    case Op::kInI:
-    case Op::kInF:
-    case Op::kInS:
-    case Op::kUnknownIfFalse:
-    case Op::kLike:
-    case Op::kAbsI:
-    case Op::kSignI:
-    case Op::kMathF:
-    case Op::kLength:
-    case Op::kFold:
-    case Op::kDatePart:
-      return 0;
-    case Op::kBetweenI:
-    case Op::kBetweenF:
-    case Op::kBetweenS:
-    case Op::kIf:
-    case Op::kSubstr:
-      return -2;
-    default:
-      return -1;
-  }
-}
-
 bool IsWellFormed(const Program& p) {
   // String constants: offsets from 0, ascending, ending at the bytes' end.
   if (p.string_offsets.empty() || p.string_offsets.front() != 0 ||

@@ -84,8 +84,45 @@ struct Instr {
   int32_t arg2 = 0;  // a second operand where an op needs one
 };
 
-// Net change of the stack's depth by `op`.
-int StackEffect(Op op);
+// Net change of the stack's depth by `op`: a push adds one; every other op
+// pops its operands (1 - StackEffect of them) and pushes its result.
+KERNELS_HD inline int StackEffect(Op op) {
+  switch (op) {
+    case Op::kColumn:
+    case Op::kConstInt:
+    case Op::kConstFloat:
+    case Op::kConstString:
+    case Op::kConstNull:
+      return 1;
+    case Op::kIntToFloat:
+    case Op::kNegI:
+    case Op::kNegF:
+    case Op::kTruthI:
+    case Op::kTruthF:
+    case Op::kNot:
+    case Op::kIsNull:
+    case Op::kInI:
+    case Op::kInF:
+    case Op::kInS:
+    case Op::kUnknownIfFalse:
+    case Op::kLike:
+    case Op::kAbsI:
+    case Op::kSignI:
+    case Op::kMathF:
+    case Op::kLength:
+    case Op::kFold:
+    case Op::kDatePart:
+      return 0;
+    case Op::kBetweenI:
+    case Op::kBetweenF:
+    case Op::kBetweenS:
+    case Op::kIf:
+    case Op::kSubstr:
+      return -2;
+    default:
+      return -1;
+  }
+}
 
 // Deepest stack a program may use; the compiler refuses deeper expressions.
 constexpr int kMaxStackDepth = 32;

@@ -53,7 +53,7 @@ KERNELS_HD inline int CompareValues(T a, T b) {
   return a < b ? -1 : (b < a ? 1 : 0);
 }
 
-KERNELS_HD inline bool ApplyCmp(int32_t cmp, int c) {
+KERNELS_HD KERNELS_INLINE bool ApplyCmp(int32_t cmp, int c) {
   switch (static_cast<Cmp>(cmp)) {
     case Cmp::kEq: return c == 0;
     case Cmp::kNe: return c != 0;
@@ -65,7 +65,7 @@ KERNELS_HD inline bool ApplyCmp(int32_t cmp, int c) {
   return false;
 }
 
-KERNELS_HD inline void LoadColumn(const ColumnView& c, int64_t row, Slot& out) {
+KERNELS_HD KERNELS_INLINE void LoadColumn(const ColumnView& c, int64_t row, Slot& out) {
   out.valid = c.is_valid(row);
   switch (c.type) {
     case PhysType::kInt8: out.i = static_cast<const int8_t*>(c.data)[row]; break;
@@ -216,309 +216,334 @@ KERNELS_HD inline int64_t DatePartOf(int64_t ms, int32_t part) {
 
 }  // namespace detail
 
+// Instruction `in` (of op `op`, which is in.op) of program `p` for `row`: `s`
+// points at its first operand, or for a push at the free slot; the result
+// is left in s[0]. Evaluate runs it a row at a time; EvaluateBlock
+// (expr_block.h, the host's) an instruction at a time over a block of rows,
+// with `op` a constant so that the switch folds away.
+KERNELS_HD KERNELS_INLINE void Step(Op op, const ProgramView& p, const Instr& in, Slot* s, int64_t row) {
+  Slot& a = s[0];
+  switch (op) {
+    // Pushes.
+    case Op::kColumn:
+      detail::LoadColumn(p.columns[in.arg], row, a);
+      return;
+    case Op::kConstInt:
+      a.i = p.ints[in.arg];
+      a.valid = true;
+      return;
+    case Op::kConstFloat:
+      a.f = p.floats[in.arg];
+      a.valid = true;
+      return;
+    case Op::kConstString:
+      a.s = p.chars + p.string_offsets[in.arg];
+      a.len = p.string_offsets[in.arg + 1] - p.string_offsets[in.arg];
+      a.fold = kNoFold;
+      a.valid = true;
+      return;
+    case Op::kConstNull:
+      a.i = 0;
+      a.len = 0;
+      a.fold = kNoFold;
+      a.valid = false;
+      return;
+
+    // Ops on the top value, in place.
+    case Op::kIntToFloat:
+      a.f = static_cast<double>(a.i);
+      return;
+    case Op::kNegI:
+      a.i = static_cast<int64_t>(0ull - static_cast<uint64_t>(a.i));
+      return;
+    case Op::kNegF:
+      a.f = -a.f;
+      return;
+    case Op::kTruthI:
+      a.i = a.i != 0;
+      return;
+    case Op::kTruthF:
+      a.i = a.f != 0.0;
+      return;
+    case Op::kNot:
+      a.i = a.i == 0;
+      return;
+    case Op::kIsNull:
+      a.i = a.valid ? 0 : 1;
+      a.valid = true;
+      return;
+    case Op::kUnknownIfFalse:
+      if (a.i == 0) a.valid = false;
+      return;
+    case Op::kInI: {
+      if (!a.valid) return;
+      bool hit = false;
+      for (int32_t k = 0; k < in.arg2 && !hit; ++k) hit = p.ints[in.arg + k] == a.i;
+      a.i = hit;
+      return;
+    }
+    case Op::kInF: {
+      if (!a.valid) return;
+      bool hit = false;
+      for (int32_t k = 0; k < in.arg2 && !hit; ++k) hit = p.floats[in.arg + k] == a.f;
+      a.i = hit;
+      return;
+    }
+    case Op::kInS: {
+      if (!a.valid) return;
+      bool hit = false;
+      for (int32_t k = 0; k < in.arg2 && !hit; ++k) {
+        const int64_t at = p.string_offsets[in.arg + k];
+        const int64_t n = p.string_offsets[in.arg + k + 1] - at;
+        hit = n == a.len && detail::CompareBytes(a.s, a.len, a.fold, p.chars + at, n, kNoFold) == 0;
+      }
+      a.i = hit;
+      return;
+    }
+    case Op::kLike: {
+      if (!a.valid) return;
+      const int64_t at = p.string_offsets[in.arg];
+      a.i = detail::Like(a.s, a.len, a.fold, p.chars + at, p.string_offsets[in.arg + 1] - at);
+      return;
+    }
+    case Op::kAbsI:
+      if (a.i < 0) a.i = static_cast<int64_t>(0ull - static_cast<uint64_t>(a.i));
+      return;
+    case Op::kSignI:
+      a.i = a.i > 0 ? 1 : a.i < 0 ? -1 : 0;
+      return;
+    case Op::kMathF: {
+      if (!a.valid) return;
+      double r = 0;
+      if (detail::MathF(in.arg, a.f, &r)) {
+        a.f = r;
+      } else {
+        a.valid = false;
+      }
+      return;
+    }
+    case Op::kLength:
+      a.i = a.valid ? a.len : 0;
+      return;
+    case Op::kFold:
+      a.fold = static_cast<uint8_t>(in.arg);
+      return;
+    case Op::kDatePart:
+      if (a.valid) a.i = detail::DatePartOf(a.i, in.arg);
+      return;
+
+    // Ops on the three top values.
+    case Op::kBetweenI:
+    case Op::kBetweenF:
+    case Op::kBetweenS: {
+      const Slot& x = s[0];
+      const Slot& lo = s[1];
+      const Slot& hi = s[2];
+      const bool ge_valid = x.valid && lo.valid;
+      const bool le_valid = x.valid && hi.valid;
+      bool ge = false, le = false;
+      if (op == Op::kBetweenI) {
+        ge = x.i >= lo.i;
+        le = x.i <= hi.i;
+      } else if (op == Op::kBetweenF) {
+        ge = x.f >= lo.f;
+        le = x.f <= hi.f;
+      } else {
+        ge = ge_valid && detail::CompareStrings(x, lo) >= 0;
+        le = le_valid && detail::CompareStrings(x, hi) <= 0;
+      }
+      detail::And3(ge_valid, ge, le_valid, le, a);
+      return;
+    }
+    case Op::kIf: {
+      const bool take_a = a.valid && a.i != 0;
+      a = take_a ? s[1] : s[2];
+      return;
+    }
+    case Op::kSubstr: {
+      const Slot& start = s[1];
+      const Slot& count = s[2];
+      if (a.valid && start.valid && count.valid) {
+        // Positions [start, start + count) of 1..len, clipped.
+        const int64_t from = start.i < 1 ? 1 : start.i;
+        int64_t to;  // one past the last position
+        if (count.i <= 0) {
+          to = from;
+        } else if (start.i > INT64_MAX - count.i) {
+          to = INT64_MAX;
+        } else {
+          to = start.i + count.i;
+        }
+        if (to > a.len + 1) to = a.len + 1;
+        if (from >= to) {
+          a.len = 0;
+        } else {
+          a.s += from - 1;
+          a.len = to - from;
+        }
+      } else {
+        a.valid = false;
+      }
+      return;
+    }
+    default:
+      break;
+  }
+
+  // Ops on the two top values.
+  const Slot& b = s[1];
+  switch (op) {
+    case Op::kAnd:
+      // false and x = false; true and null = null.
+      detail::And3(a.valid, a.i != 0, b.valid, b.i != 0, a);
+      return;
+    case Op::kOr: {
+      const bool a_true = a.valid && a.i != 0;
+      const bool b_true = b.valid && b.i != 0;
+      if (a_true || b_true) {
+        a.i = 1;
+        a.valid = true;
+      } else {
+        a.i = 0;
+        a.valid = a.valid && b.valid;
+      }
+      return;
+    }
+    case Op::kIfNull:
+      if (!a.valid) a = b;
+      return;
+    case Op::kNullIfI:
+      if (a.valid && b.valid && a.i == b.i) a.valid = false;
+      return;
+    case Op::kNullIfF:
+      if (a.valid && b.valid && a.f == b.f) a.valid = false;
+      return;
+    case Op::kNullIfS:
+      if (a.valid && b.valid && detail::CompareStrings(a, b) == 0) a.valid = false;
+      return;
+    case Op::kMaxI:
+    case Op::kMaxF:
+    case Op::kMaxS:
+    case Op::kMinI:
+    case Op::kMinF:
+    case Op::kMinS: {
+      if (!b.valid) return;
+      if (!a.valid) {
+        a = b;
+        return;
+      }
+      int c;  // b compared with a
+      if (op == Op::kMaxI || op == Op::kMinI) {
+        c = detail::CompareValues(b.i, a.i);
+      } else if (op == Op::kMaxF || op == Op::kMinF) {
+        c = detail::CompareValues(b.f, a.f);  // NaN compares equal: a is kept
+      } else {
+        c = detail::CompareStrings(b, a);
+      }
+      const bool is_max = op == Op::kMaxI || op == Op::kMaxF || op == Op::kMaxS;
+      if (is_max ? c > 0 : c < 0) a = b;
+      return;
+    }
+    default:
+      break;
+  }
+  const bool valid = a.valid && b.valid;
+  a.valid = valid;
+  if (!valid) return;
+  const uint64_t ua = static_cast<uint64_t>(a.i);
+  const uint64_t ub = static_cast<uint64_t>(b.i);
+  switch (op) {
+    case Op::kAddI:
+      a.i = static_cast<int64_t>(ua + ub);
+      break;
+    case Op::kSubI:
+      a.i = static_cast<int64_t>(ua - ub);
+      break;
+    case Op::kMulI:
+      a.i = static_cast<int64_t>(ua * ub);
+      break;
+    case Op::kDivI:
+    case Op::kModI:
+      if (b.i == 0) {
+        a.valid = false;  // x/0 is null
+      } else if (b.i == -1 && a.i == INT64_MIN) {
+        a.i = op == Op::kDivI ? a.i : 0;  // INT64_MIN / -1 wraps like the other operators
+      } else {
+        a.i = op == Op::kDivI ? a.i / b.i : a.i % b.i;
+      }
+      break;
+    case Op::kAddF:
+      a.f = a.f + b.f;
+      break;
+    case Op::kSubF:
+      a.f = a.f - b.f;
+      break;
+    case Op::kMulF:
+      a.f = a.f * b.f;
+      break;
+    case Op::kDivF:
+      if (b.f == 0.0)
+        a.valid = false;
+      else
+        a.f = a.f / b.f;
+      break;
+    case Op::kModF:
+      if (b.f == 0.0)
+        a.valid = false;
+      else
+        a.f = ::fmod(a.f, b.f);
+      break;
+    case Op::kCmpI:
+      a.i = detail::ApplyCmp(in.arg, detail::CompareValues(a.i, b.i));
+      break;
+    case Op::kCmpF:
+      // NaN is unordered: every comparison with it is false except !=.
+      a.i = (a.f != a.f || b.f != b.f) ? static_cast<Cmp>(in.arg) == Cmp::kNe
+                                       : detail::ApplyCmp(in.arg, detail::CompareValues(a.f, b.f));
+      break;
+    case Op::kCmpS:
+      a.i = detail::ApplyCmp(in.arg, detail::CompareStrings(a, b));
+      break;
+    case Op::kPowF:
+      if (a.f == 0.0 && b.f < 0) {
+        a.valid = false;  // a pole, like x/0
+      } else {
+        const double r = ::pow(a.f, b.f);
+        if (r != r && a.f == a.f && b.f == b.f) a.valid = false;  // e.g. (-8)^0.5
+        a.f = r;
+      }
+      break;
+    case Op::kRoundI:
+      a.i = detail::RoundDigits(a.i, b.i);
+      break;
+    case Op::kRoundF:
+      a.f = detail::RoundDigits(a.f, b.i);
+      break;
+    default:
+      break;
+  }
+}
+
 // Evaluates `p` for one row. A null result has valid == false.
-// REQUIRES: p is well formed (IsWellFormed), as the compiler's programs are.
 KERNELS_HD inline Slot Evaluate(const ProgramView& p, int64_t row) {
   Slot st[kMaxStackDepth];
   int sp = 0;  // next free slot
   for (int32_t pc = 0; pc < p.length; ++pc) {
     const Instr in = p.code[pc];
-    switch (in.op) {
-      // Pushes.
-      case Op::kColumn:
-        detail::LoadColumn(p.columns[in.arg], row, st[sp++]);
-        continue;
-      case Op::kConstInt:
-        st[sp].i = p.ints[in.arg];
-        st[sp++].valid = true;
-        continue;
-      case Op::kConstFloat:
-        st[sp].f = p.floats[in.arg];
-        st[sp++].valid = true;
-        continue;
-      case Op::kConstString:
-        st[sp].s = p.chars + p.string_offsets[in.arg];
-        st[sp].len = p.string_offsets[in.arg + 1] - p.string_offsets[in.arg];
-        st[sp].fold = kNoFold;
-        st[sp++].valid = true;
-        continue;
-      case Op::kConstNull:
-        st[sp].i = 0;
-        st[sp].len = 0;
-        st[sp].fold = kNoFold;
-        st[sp++].valid = false;
-        continue;
-
-      // Ops on the top value, in place.
-      case Op::kIntToFloat:
-        st[sp - 1].f = static_cast<double>(st[sp - 1].i);
-        continue;
-      case Op::kNegI:
-        st[sp - 1].i = static_cast<int64_t>(0ull - static_cast<uint64_t>(st[sp - 1].i));
-        continue;
-      case Op::kNegF:
-        st[sp - 1].f = -st[sp - 1].f;
-        continue;
-      case Op::kTruthI:
-        st[sp - 1].i = st[sp - 1].i != 0;
-        continue;
-      case Op::kTruthF:
-        st[sp - 1].i = st[sp - 1].f != 0.0;
-        continue;
-      case Op::kNot:
-        st[sp - 1].i = st[sp - 1].i == 0;
-        continue;
-      case Op::kIsNull:
-        st[sp - 1].i = st[sp - 1].valid ? 0 : 1;
-        st[sp - 1].valid = true;
-        continue;
-      case Op::kUnknownIfFalse:
-        if (st[sp - 1].i == 0) st[sp - 1].valid = false;
-        continue;
-      case Op::kInI: {
-        Slot& t = st[sp - 1];
-        if (!t.valid) continue;
-        bool hit = false;
-        for (int32_t k = 0; k < in.arg2 && !hit; ++k) hit = p.ints[in.arg + k] == t.i;
-        t.i = hit;
-        continue;
-      }
-      case Op::kInF: {
-        Slot& t = st[sp - 1];
-        if (!t.valid) continue;
-        bool hit = false;
-        for (int32_t k = 0; k < in.arg2 && !hit; ++k) hit = p.floats[in.arg + k] == t.f;
-        t.i = hit;
-        continue;
-      }
-      case Op::kInS: {
-        Slot& t = st[sp - 1];
-        if (!t.valid) continue;
-        bool hit = false;
-        for (int32_t k = 0; k < in.arg2 && !hit; ++k) {
-          const int64_t at = p.string_offsets[in.arg + k];
-          const int64_t n = p.string_offsets[in.arg + k + 1] - at;
-          hit = n == t.len && detail::CompareBytes(t.s, t.len, t.fold, p.chars + at, n, kNoFold) == 0;
-        }
-        t.i = hit;
-        continue;
-      }
-      case Op::kLike: {
-        Slot& t = st[sp - 1];
-        if (!t.valid) continue;
-        const int64_t at = p.string_offsets[in.arg];
-        t.i = detail::Like(t.s, t.len, t.fold, p.chars + at, p.string_offsets[in.arg + 1] - at);
-        continue;
-      }
-      case Op::kAbsI:
-        if (st[sp - 1].i < 0) {
-          st[sp - 1].i = static_cast<int64_t>(0ull - static_cast<uint64_t>(st[sp - 1].i));
-        }
-        continue;
-      case Op::kSignI:
-        st[sp - 1].i = st[sp - 1].i > 0 ? 1 : st[sp - 1].i < 0 ? -1 : 0;
-        continue;
-      case Op::kMathF: {
-        Slot& t = st[sp - 1];
-        if (!t.valid) continue;
-        double r = 0;
-        if (detail::MathF(in.arg, t.f, &r)) {
-          t.f = r;
-        } else {
-          t.valid = false;
-        }
-        continue;
-      }
-      case Op::kLength:
-        st[sp - 1].i = st[sp - 1].valid ? st[sp - 1].len : 0;
-        continue;
-      case Op::kFold:
-        st[sp - 1].fold = static_cast<uint8_t>(in.arg);
-        continue;
-      case Op::kDatePart:
-        if (st[sp - 1].valid) st[sp - 1].i = detail::DatePartOf(st[sp - 1].i, in.arg);
-        continue;
-
-      // Ops on the three top values.
-      case Op::kBetweenI:
-      case Op::kBetweenF:
-      case Op::kBetweenS: {
-        const Slot& x = st[sp - 3];
-        const Slot& lo = st[sp - 2];
-        const Slot& hi = st[sp - 1];
-        const bool ge_valid = x.valid && lo.valid;
-        const bool le_valid = x.valid && hi.valid;
-        bool ge = false, le = false;
-        if (in.op == Op::kBetweenI) {
-          ge = x.i >= lo.i;
-          le = x.i <= hi.i;
-        } else if (in.op == Op::kBetweenF) {
-          ge = x.f >= lo.f;
-          le = x.f <= hi.f;
-        } else {
-          ge = ge_valid && detail::CompareStrings(x, lo) >= 0;
-          le = le_valid && detail::CompareStrings(x, hi) <= 0;
-        }
-        sp -= 2;
-        detail::And3(ge_valid, ge, le_valid, le, st[sp - 1]);
-        continue;
-      }
-      case Op::kIf: {
-        const Slot& c = st[sp - 3];
-        const bool take_a = c.valid && c.i != 0;
-        st[sp - 3] = take_a ? st[sp - 2] : st[sp - 1];
-        sp -= 2;
-        continue;
-      }
-      case Op::kSubstr: {
-        Slot& s = st[sp - 3];
-        const Slot& start = st[sp - 2];
-        const Slot& count = st[sp - 1];
-        if (s.valid && start.valid && count.valid) {
-          // Positions [start, start + count) of 1..len, clipped.
-          const int64_t from = start.i < 1 ? 1 : start.i;
-          int64_t to;  // one past the last position
-          if (count.i <= 0) {
-            to = from;
-          } else if (start.i > INT64_MAX - count.i) {
-            to = INT64_MAX;
-          } else {
-            to = start.i + count.i;
-          }
-          if (to > s.len + 1) to = s.len + 1;
-          if (from >= to) {
-            s.len = 0;
-          } else {
-            s.s += from - 1;
-            s.len = to - from;
-          }
-        } else {
-          s.valid = false;
-        }
-        sp -= 2;
-        continue;
-      }
-      default:
-        break;
-    }
-
-    // Ops on the two top values.
-    Slot& a = st[sp - 2];
-    const Slot& b = st[sp - 1];
-    --sp;
-    switch (in.op) {
-      case Op::kAnd: {
-        // false and x = false; true and null = null.
-        detail::And3(a.valid, a.i != 0, b.valid, b.i != 0, a);
-        continue;
-      }
-      case Op::kOr: {
-        const bool a_true = a.valid && a.i != 0;
-        const bool b_true = b.valid && b.i != 0;
-        if (a_true || b_true) {
-          a.i = 1;
-          a.valid = true;
-        } else {
-          a.i = 0;
-          a.valid = a.valid && b.valid;
-        }
-        continue;
-      }
-      case Op::kIfNull:
-        if (!a.valid) a = b;
-        continue;
-      case Op::kNullIfI:
-        if (a.valid && b.valid && a.i == b.i) a.valid = false;
-        continue;
-      case Op::kNullIfF:
-        if (a.valid && b.valid && a.f == b.f) a.valid = false;
-        continue;
-      case Op::kNullIfS:
-        if (a.valid && b.valid && detail::CompareStrings(a, b) == 0) a.valid = false;
-        continue;
-      case Op::kMaxI:
-      case Op::kMaxF:
-      case Op::kMaxS:
-      case Op::kMinI:
-      case Op::kMinF:
-      case Op::kMinS: {
-        if (!b.valid) continue;
-        if (!a.valid) {
-          a = b;
-          continue;
-        }
-        int c;  // b compared with a
-        if (in.op == Op::kMaxI || in.op == Op::kMinI) {
-          c = detail::CompareValues(b.i, a.i);
-        } else if (in.op == Op::kMaxF || in.op == Op::kMinF) {
-          c = detail::CompareValues(b.f, a.f);  // NaN compares equal: a is kept
-        } else {
-          c = detail::CompareStrings(b, a);
-        }
-        const bool is_max = in.op == Op::kMaxI || in.op == Op::kMaxF || in.op == Op::kMaxS;
-        if (is_max ? c > 0 : c < 0) a = b;
-        continue;
-      }
-      default:
-        break;
-    }
-    const bool valid = a.valid && b.valid;
-    a.valid = valid;
-    if (!valid) continue;
-    const uint64_t ua = static_cast<uint64_t>(a.i);
-    const uint64_t ub = static_cast<uint64_t>(b.i);
-    switch (in.op) {
-      case Op::kAddI: a.i = static_cast<int64_t>(ua + ub); break;
-      case Op::kSubI: a.i = static_cast<int64_t>(ua - ub); break;
-      case Op::kMulI: a.i = static_cast<int64_t>(ua * ub); break;
-      case Op::kDivI:
-      case Op::kModI:
-        if (b.i == 0) {
-          a.valid = false;  // x/0 is null
-        } else if (b.i == -1 && a.i == INT64_MIN) {
-          a.i = in.op == Op::kDivI ? a.i : 0;  // INT64_MIN / -1 wraps like the other operators
-        } else {
-          a.i = in.op == Op::kDivI ? a.i / b.i : a.i % b.i;
-        }
-        break;
-      case Op::kAddF: a.f = a.f + b.f; break;
-      case Op::kSubF: a.f = a.f - b.f; break;
-      case Op::kMulF: a.f = a.f * b.f; break;
-      case Op::kDivF:
-        if (b.f == 0.0) a.valid = false; else a.f = a.f / b.f;
-        break;
-      case Op::kModF:
-        if (b.f == 0.0) a.valid = false; else a.f = ::fmod(a.f, b.f);
-        break;
-      case Op::kCmpI: a.i = detail::ApplyCmp(in.arg, detail::CompareValues(a.i, b.i)); break;
-      case Op::kCmpF:
-        // NaN is unordered: every comparison with it is false except !=.
-        a.i = (a.f != a.f || b.f != b.f) ? static_cast<Cmp>(in.arg) == Cmp::kNe
-                                         : detail::ApplyCmp(in.arg, detail::CompareValues(a.f, b.f));
-        break;
-      case Op::kCmpS: a.i = detail::ApplyCmp(in.arg, detail::CompareStrings(a, b)); break;
-      case Op::kPowF:
-        if (a.f == 0.0 && b.f < 0) {
-          a.valid = false;  // a pole, like x/0
-        } else {
-          const double r = ::pow(a.f, b.f);
-          if (r != r && a.f == a.f && b.f == b.f) a.valid = false;  // e.g. (-8)^0.5
-          a.f = r;
-        }
-        break;
-      case Op::kRoundI: a.i = detail::RoundDigits(a.i, b.i); break;
-      case Op::kRoundF: a.f = detail::RoundDigits(a.f, b.i); break;
-      default: break;
-    }
+    const int effect = StackEffect(in.op);
+    Step(in.op, p, in, st + sp - (1 - effect), row);
+    sp += effect;
   }
   return st[0];
 }
 
-// True when the program's value for `row` is non-null and non-zero.
-KERNELS_HD inline bool EvaluatePredicate(const ProgramView& p, int64_t row) {
-  const Slot v = Evaluate(p, row);
+// Whether value `v` of program `p` is true: non-null and non-zero.
+KERNELS_HD inline bool IsTrue(const ProgramView& p, const Slot& v) {
   if (!v.valid) return false;
   return p.result == ValueKind::kFloat ? v.f != 0.0 : v.i != 0;
 }
+
+// True when the program's value for `row` is non-null and non-zero.
+KERNELS_HD inline bool EvaluatePredicate(const ProgramView& p, int64_t row) { return IsTrue(p, Evaluate(p, row)); }
 
 }  // namespace kernels

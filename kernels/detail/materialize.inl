@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "kernels/column.h"
+#include "kernels/detail/expr_block.h"
 #include "kernels/detail/expr_eval.h"
 #include "kernels/detail/rows.h"
 #include "kernels/expr_program.h"
@@ -36,8 +37,9 @@ struct MaterializeRow {
   void* data;         // kNumber: the values; kChars: the bytes
   int64_t* offsets;   // kLength: written; kChars: read
   uint8_t* validity;  // null: not nullable (or kChars)
-  KERNELS_HD void operator()(int64_t i) const {
-    const Slot v = Evaluate(p, begin + i);
+  KERNELS_HD void operator()(int64_t i) const { Write(i, Evaluate(p, begin + i)); }
+  // Row begin + i's value `v` into the pass's output.
+  KERNELS_HD void Write(int64_t i, const Slot& v) const {
     switch (pass) {
       case MaterializePass::kNumber:
         if (is_float) {
@@ -60,6 +62,32 @@ struct MaterializeRow {
   }
 };
 
+// The host's: MaterializeRow's work a block of kEvalBlock rows at a time
+// (EvaluateBlock).
+struct MaterializeBlock {
+  MaterializeRow row;
+  int depth;
+  int64_t n;
+  void operator()(int64_t b) const {
+    const int64_t first = b * kEvalBlock;
+    const int64_t count = n - first < kEvalBlock ? n - first : kEvalBlock;
+    Slot* stack = BlockStack(depth);
+    EvaluateBlock(row.p, depth, row.begin + first, count, stack);
+    for (int64_t r = 0; r < count; ++r) row.Write(first + r, stack[r * depth]);
+  }
+};
+
+// Runs `row` for rows 0..n-1: by blocks on the host (kBlocked), else row by row.
+template <bool kBlocked, typename Policy>
+void ForEachValue(Policy&& policy, const MaterializeRow& row, int64_t n) {
+  if constexpr (kBlocked) {
+    thrust::for_each_n(policy, RowIterator(0), (n + kEvalBlock - 1) / kEvalBlock,
+                       MaterializeBlock{row, StackDepth(row.p), n});
+  } else {
+    thrust::for_each_n(policy, RowIterator(0), n, row);
+  }
+}
+
 template <typename D>
 Column MaterializeAlgo(const D& be, const ProgramView& p, int64_t begin, int64_t end, bool nullable,
                        const Exec& exec) {
@@ -71,8 +99,8 @@ Column MaterializeAlgo(const D& be, const ProgramView& p, int64_t begin, int64_t
     offsets = Buffer(static_cast<size_t>(n + 1) * sizeof(int64_t), exec);
     int64_t* off = offsets.as<int64_t>();
     if (n > 0) {
-      thrust::for_each_n(be.policy(exec), RowIterator(0), n,
-                         MaterializeRow{p, begin, MaterializePass::kLength, false, nullptr, off, valid});
+      ForEachValue<D::kBlockedScans>(be.policy(exec),
+                                     MaterializeRow{p, begin, MaterializePass::kLength, false, nullptr, off, valid}, n);
     }
     thrust::fill_n(be.policy(exec), off + n, 1, int64_t{0});
     thrust::exclusive_scan(be.policy(exec), off, off + n + 1, off);
@@ -80,8 +108,8 @@ Column MaterializeAlgo(const D& be, const ProgramView& p, int64_t begin, int64_t
     be.CopyToHostSync(&chars, off + n, sizeof(chars), exec);
     data = Buffer(static_cast<size_t>(chars), exec);
     if (chars > 0) {
-      thrust::for_each_n(be.policy(exec), RowIterator(0), n,
-                         MaterializeRow{p, begin, MaterializePass::kChars, false, data.data(), off, nullptr});
+      ForEachValue<D::kBlockedScans>(
+          be.policy(exec), MaterializeRow{p, begin, MaterializePass::kChars, false, data.data(), off, nullptr}, n);
     }
     return Column::Adopt(PhysType::kVarChars, 0, nullable, n, std::move(data), std::move(offsets),
                          std::move(validity));
@@ -89,9 +117,8 @@ Column MaterializeAlgo(const D& be, const ProgramView& p, int64_t begin, int64_t
   const bool is_float = p.result == ValueKind::kFloat;
   data = Buffer(static_cast<size_t>(n) * 8, exec);
   if (n > 0) {
-    thrust::for_each_n(
-        be.policy(exec), RowIterator(0), n,
-        MaterializeRow{p, begin, MaterializePass::kNumber, is_float, data.data(), nullptr, valid});
+    ForEachValue<D::kBlockedScans>(
+        be.policy(exec), MaterializeRow{p, begin, MaterializePass::kNumber, is_float, data.data(), nullptr, valid}, n);
   }
   return Column::Adopt(is_float ? PhysType::kFloat64 : PhysType::kInt64, 0, nullable, n, std::move(data),
                        Buffer(), std::move(validity));

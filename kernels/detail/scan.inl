@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/detail/expr_block.h"
 #include "kernels/detail/expr_eval.h"
 #include "kernels/detail/rows.h"
 #include "kernels/detail/scan_blocks.h"
@@ -35,6 +36,28 @@ struct PredicateToByte {
 struct PredicateTrue {
   ProgramView p;
   KERNELS_HD bool operator()(int64_t row) const { return EvaluatePredicate(p, row); }
+};
+
+// Programs by blocks of kEvalBlock rows (the host; EvaluateBlock): the
+// truth of each row into the mask, or the count of true rows.
+struct ProgramMaskBlock {
+  ProgramView p;
+  int depth;
+  int64_t begin, end;
+  uint8_t* mask;  // mask[0] is row `begin`
+  int64_t operator()(int64_t b) const {
+    const int64_t first = begin + b * kEvalBlock;
+    const int64_t count = end - first < kEvalBlock ? end - first : kEvalBlock;
+    Slot* stack = BlockStack(depth);
+    EvaluateBlock(p, depth, first, count, stack);
+    int64_t trues = 0;
+    for (int64_t r = 0; r < count; ++r) {
+      const bool t = IsTrue(p, stack[r * depth]);
+      trues += t;
+      if (mask != nullptr) mask[first - begin + r] = t ? 1 : 0;
+    }
+    return trues;
+  }
 };
 
 struct NonZero {
@@ -104,7 +127,12 @@ void EvaluateMaskImpl(Policy&& policy, const ProgramView& p, int64_t begin, int6
     }
     return;
   }
-  thrust::transform(policy, RowIterator(begin), RowIterator(end), mask, PredicateToByte{p});
+  if constexpr (kBlocked) {
+    thrust::for_each_n(policy, RowIterator(0), (end - begin + kEvalBlock - 1) / kEvalBlock,
+                       ProgramMaskBlock{p, StackDepth(p), begin, end, mask});
+  } else {
+    thrust::transform(policy, RowIterator(begin), RowIterator(end), mask, PredicateToByte{p});
+  }
 }
 
 template <typename Policy>
@@ -142,6 +170,11 @@ int64_t CountTrueImpl(Policy&& policy, const ProgramView& p, int64_t begin, int6
     } else {
       return thrust::count_if(policy, RowIterator(begin), RowIterator(end), PlanTrue{p.plan});
     }
+  }
+  if constexpr (kBlocked) {
+    return thrust::transform_reduce(policy, RowIterator(0), RowIterator((end - begin + kEvalBlock - 1) / kEvalBlock),
+                                    ProgramMaskBlock{p, StackDepth(p), begin, end, nullptr}, int64_t{0},
+                                    thrust::plus<int64_t>());
   }
   return thrust::count_if(policy, RowIterator(begin), RowIterator(end), PredicateTrue{p});
 }
