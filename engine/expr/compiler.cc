@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "engine/expr/lexer.h"
 #include "engine/expr/parser.h"
 #include "engine/expr/syntax.h"
+#include "engine/table/dates.h"
 
 namespace engine {
 namespace expr {
@@ -25,7 +27,7 @@ using kernels::Op;
 using kernels::Program;
 
 Type ColumnType(const ColumnDef& c) {
-  if (c.is_integer()) return Type::kInt;
+  if (c.is_integer() || c.kind == ColumnKind::kDate) return Type::kInt;  // a date: its day
   if (c.is_real()) return Type::kFloat;
   return Type::kString;
 }
@@ -39,7 +41,8 @@ class Compiler {
 
   // Type-checks the tree under `root` and emits its code into program().
   absl::Status Run(int root) {
-    absl::Status s = Check(root);
+    absl::Status s = DatesAsDays();
+    if (s.ok()) s = Check(root);
     if (!s.ok()) return s;
     Emit(root);
     if (max_depth_ > kernels::kMaxStackDepth) {
@@ -104,6 +107,30 @@ class Compiler {
         if (n.kind == NodeKind::kIn || n.kind == NodeKind::kBetween) return CheckCompareAll(n);
         if (n.kind == NodeKind::kLike) return CheckLike(n);
         return CheckCall(n);
+    }
+    return absl::OkStatus();
+  }
+
+  // A date column (stored as its day) compared with strings ('1994-01-01';
+  // =, <>, <, <=, >, >=, in, between): the strings become the days they
+  // name, or an error says they name none.
+  absl::Status DatesAsDays() {
+    for (Node& n : nodes_) {
+      const bool compares = (n.kind == NodeKind::kBinary && IsComparison(n.op)) || n.kind == NodeKind::kIn ||
+                            n.kind == NodeKind::kBetween;
+      if (!compares) continue;
+      const bool date = std::any_of(n.args.begin(), n.args.end(), [&](int a) {
+        return nodes_[a].kind == NodeKind::kColumn && type_.column(nodes_[a].column).kind == ColumnKind::kDate;
+      });
+      if (!date) continue;
+      for (int a : n.args) {
+        Node& operand = nodes_[a];
+        if (operand.kind != NodeKind::kString) continue;
+        const std::optional<int32_t> day = ParseDate(operand.str);
+        if (!day) return Error(operand, absl::StrCat("'", operand.str, "' is not a date (YYYY-MM-DD)"));
+        operand.kind = NodeKind::kInt;
+        operand.int_value = *day;
+      }
     }
     return absl::OkStatus();
   }

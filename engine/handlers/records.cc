@@ -127,6 +127,9 @@ absl::StatusOr<kernels::RandomSpec> ColumnSpec(const ColumnDef& def, const Json&
   } else if (def.kind == ColumnKind::kTimestamp) {
     spec.min = kTimestamp2010;
     spec.max = kTimestamp2030;
+  } else if (def.kind == ColumnKind::kDate) {
+    spec.min = kTimestamp2010 / 86400000;  // days
+    spec.max = kTimestamp2030 / 86400000;
   } else if (def.kind == ColumnKind::kBoolean) {
     spec.min = 0;
     spec.max = 1;

@@ -112,8 +112,24 @@ absl::StatusOr<RowValues> EvaluateRows(JobContext& ctx, const Table& table, cons
     out.def = table.type().column(c);
     return out;
   }
-  auto program = CompileExpression(trimmed, table.type(), table.views(), ExprUse::kValue);
+  const std::vector<kernels::ColumnView> views = table.views();
+  auto program = CompileExpression(trimmed, table.type(), views, ExprUse::kValue);
   if (!program.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", program.status().message()));
+  // A column named otherwise ("o_orderdate" for "orders.o_orderdate"): the
+  // column itself, its type kept (a date stays a date). In parentheses it
+  // is evaluated (as below).
+  if (program->code.size() == 1 && program->code[0].op == kernels::Op::kColumn &&
+      trimmed.find('(') == std::string::npos) {
+    const kernels::ColumnView& named = program->columns[program->code[0].arg];
+    for (size_t c = 0; c < views.size(); ++c) {
+      if (named.data != nullptr && views[c].data == named.data && views[c].type == named.type) {
+        out.view = views[c];
+        out.def = table.type().column(c);
+        out.def.name = trimmed;
+        return out;
+      }
+    }
+  }
   kernels::DeviceProgram device_program = kernels::Upload(*program, ctx.exec);
   out.owned = kernels::Materialize(device_program.view, 0, table.rows(), /*nullable=*/true, ctx.exec);
   out.view = out.owned.view();

@@ -55,7 +55,8 @@ std::vector<HostColumn> FetchRows(JobContext& ctx, const Table& table, const Row
 std::vector<int64_t> RowIndices(JobContext& ctx, const RowSet& rows, int64_t begin, int64_t end);
 
 // The values of a column or expression for every row of a table, indexed by
-// row: a column's own view when `text` names a column, kRowPosition a
+// row: a column's own view when `text` names a column (or an alias.column
+// the table holds as column), kRowPosition a
 // shard's positions (Table::positions), else the expression evaluated on
 // the device (int → long, float → double, string).
 inline constexpr char kRowPosition[] = "__position";

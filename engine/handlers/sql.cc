@@ -28,6 +28,7 @@
 #include "engine/handlers/rows.h"
 #include "engine/handlers/shards.h"
 #include "engine/sql/select.h"
+#include "engine/table/dates.h"
 #include "engine/table/host_column.h"
 #include "engine/table/names.h"
 #include "engine/table/result_table.h"
@@ -195,6 +196,8 @@ class Temporaries : public sql::Nested {
         out.push_back("null");
       } else if (def.is_string()) {
         out.push_back(StringLiteral(c.StringAt(r)));
+      } else if (def.kind == ColumnKind::kDate) {
+        out.push_back(StringLiteral(FormatDate(c.IntAt(r))));
       } else if (def.is_real()) {
         out.push_back(absl::StrFormat("%.17g", c.FloatAt(r)));
       } else {

@@ -269,7 +269,11 @@ void AppendColumn(const arrow::Array& a, const ColumnDef& def, bool truncate, Ho
   const Type::type id = a.type_id();
   const kernels::PhysType phys = def.phys();
   // Values stored as they are.
-  if (id == Type::INT32 && phys == kernels::PhysType::kInt32) return CopyValues<int32_t>(a, def, out, problems);
+  if (id == Type::INT32 && phys == kernels::PhysType::kInt32 && def.kind != ColumnKind::kDate) {
+    return CopyValues<int32_t>(a, def, out, problems);
+  }
+  // Days since 1970-01-01 both.
+  if (id == Type::DATE32 && def.kind == ColumnKind::kDate) return CopyValues<int32_t>(a, def, out, problems);
   if (id == Type::INT64 && (def.kind == ColumnKind::kLong || def.kind == ColumnKind::kTimestamp)) {
     return CopyValues<int64_t>(a, def, out, problems);
   }
@@ -533,6 +537,8 @@ std::shared_ptr<arrow::DataType> ArrowTypeOf(const ColumnDef& def) {
     case ColumnKind::kString:
     case ColumnKind::kCharN:
       return arrow::utf8();
+    case ColumnKind::kDate:
+      return arrow::date32();
   }
   return arrow::utf8();
 }

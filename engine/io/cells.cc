@@ -1,5 +1,7 @@
 #include "engine/io/cells.h"
 
+#include "engine/table/dates.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -193,6 +195,13 @@ absl::StatusOr<Cell> ParseCell(const ColumnDef& def, absl::string_view text, boo
       cell.kind = Cell::Kind::kText;
       cell.text = text;
       return cell;
+    case ColumnKind::kDate: {
+      const std::optional<int32_t> day = ParseDate(text);
+      if (!day) break;
+      cell.kind = Cell::Kind::kInt;
+      cell.i = *day;
+      return cell;
+    }
   }
   return NotA(text, def);
 }

@@ -1,5 +1,7 @@
 #include "engine/table/record_codec.h"
 
+#include "engine/table/dates.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -39,9 +41,15 @@ absl::Status CheckInt(const ColumnDef& def, int64_t v) {
   return absl::OkStatus();
 }
 
-// Appends a string value, applying the charN width.
+// Appends a string value, applying the charN width (a date: its day).
 absl::Status AppendText(const ColumnDef& def, absl::string_view v, const DecodeOptions& options,
                         HostColumn* column) {
+  if (def.kind == ColumnKind::kDate) {
+    const std::optional<int32_t> day = ParseDate(v);
+    if (!day) return absl::InvalidArgumentError(absl::StrCat("'", v, "' is not a date (YYYY-MM-DD)"));
+    column->AppendInt(*day);
+    return absl::OkStatus();
+  }
   if (def.kind == ColumnKind::kCharN && v.size() > static_cast<size_t>(def.char_width)) {
     if (!options.truncate_strings) {
       return absl::InvalidArgumentError(absl::StrCat("string of ", v.size(), " bytes is longer than ",
@@ -98,7 +106,8 @@ absl::Status DecodeAvroValue(const ColumnDef& def, const DecodeOptions& options,
     }
     case ColumnKind::kString:
     case ColumnKind::kBytes:
-    case ColumnKind::kCharN: {
+    case ColumnKind::kCharN:
+    case ColumnKind::kDate: {
       absl::string_view v;
       if (absl::Status s = in.Bytes(&v); !s.ok()) return s;
       return AppendText(def, v, options, column);
@@ -452,6 +461,9 @@ std::string EncodeAvroRecord(const TableType& type, const std::vector<HostColumn
       case ColumnKind::kString:
       case ColumnKind::kBytes:
       case ColumnKind::kCharN: w.Bytes(col.StringAt(row)); break;
+      case ColumnKind::kDate:
+        w.Bytes(FormatDate(col.IntAt(row)));
+        break;
     }
   }
   return out;
@@ -460,6 +472,7 @@ std::string EncodeAvroRecord(const TableType& type, const std::vector<HostColumn
 Json ValueToJson(const ColumnDef& def, const HostColumn& column, int64_t row) {
   if (!column.IsValid(row)) return nullptr;
   if (def.is_integer()) return column.IntAt(row);
+  if (def.kind == ColumnKind::kDate) return FormatDate(column.IntAt(row));
   if (def.kind == ColumnKind::kFloat) return ShortestFloat(static_cast<float>(column.FloatAt(row)));
   if (def.kind == ColumnKind::kDouble) return column.FloatAt(row);
   const absl::string_view s = column.StringAt(row);

@@ -1,5 +1,7 @@
 #include "engine/table/result_table.h"
 
+#include "engine/table/dates.h"
+
 #include "absl/strings/str_cat.h"
 #include "engine/api/avro.h"
 #include "engine/table/host_column.h"
@@ -46,6 +48,9 @@ void EncodeAvroValue(const ColumnDef& def, const HostColumn& column, int64_t row
     case ColumnKind::kString:
     case ColumnKind::kBytes:
     case ColumnKind::kCharN: w->Bytes(column.StringAt(row)); break;
+    case ColumnKind::kDate:
+      w->Bytes(FormatDate(column.IntAt(row)));
+      break;
   }
 }
 

@@ -16,8 +16,7 @@ absl::Status Bad(absl::string_view column, absl::string_view problem) {
 }
 
 bool IsStringSubtype(absl::string_view p) {
-  static const std::set<absl::string_view> kSubtypes = {"date", "time", "datetime", "decimal",
-                                                       "ulong", "uuid", "ipv4"};
+  static const std::set<absl::string_view> kSubtypes = {"time", "datetime", "decimal", "ulong", "uuid", "ipv4"};
   return kSubtypes.count(p) > 0;
 }
 
@@ -90,6 +89,9 @@ absl::StatusOr<ColumnDef> MakeColumn(std::string name, absl::string_view base, b
       needs = "string";
       kind = ColumnKind::kCharN;
       c.char_width = w;
+    } else if (p == "date") {
+      needs = "string";
+      kind = ColumnKind::kDate;
     } else if (IsStringSubtype(p)) {
       needs = "string";
     } else if (!IsKeyProperty(p)) {
@@ -140,7 +142,7 @@ absl::StatusOr<std::vector<ColumnDef>> ParseCompact(
     } else if (type == "timestamp") {
       base = "long";
       props.push_back(type);
-    } else if (CharWidth(type) > 0 || IsStringSubtype(type)) {
+    } else if (CharWidth(type) > 0 || IsStringSubtype(type) || type == "date") {
       base = "string";
       props.push_back(type);
     }
@@ -215,6 +217,8 @@ kernels::PhysType ColumnDef::phys() const {
     case ColumnKind::kBoolean: return kernels::PhysType::kInt8;
     case ColumnKind::kTimestamp: return kernels::PhysType::kInt64;
     case ColumnKind::kCharN: return kernels::PhysType::kFixedChars;
+    case ColumnKind::kDate:
+      return kernels::PhysType::kInt32;
   }
   return kernels::PhysType::kInt32;
 }
@@ -230,7 +234,9 @@ const char* ColumnDef::avro_type() const {
     case ColumnKind::kFloat: return "float";
     case ColumnKind::kDouble: return "double";
     case ColumnKind::kString:
-    case ColumnKind::kCharN: return "string";
+    case ColumnKind::kCharN:
+    case ColumnKind::kDate:
+      return "string";
     case ColumnKind::kBytes: return "bytes";
   }
   return "int";
@@ -243,6 +249,8 @@ std::string ColumnDef::type_name() const {
     case ColumnKind::kBoolean: return "boolean";
     case ColumnKind::kTimestamp: return "timestamp";
     case ColumnKind::kCharN: return absl::StrCat("char", char_width);
+    case ColumnKind::kDate:
+      return "date";
     default: return avro_type();
   }
 }

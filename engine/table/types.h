@@ -16,17 +16,18 @@
 namespace engine {
 
 enum class ColumnKind : uint8_t {
-  kInt,       // int32
-  kLong,      // int64
+  kInt,   // int32
+  kLong,  // int64
   kFloat,
   kDouble,
-  kString,    // variable length (also date, time, datetime, decimal, ulong, uuid, ipv4)
-  kBytes,     // variable length
+  kString,  // variable length (also time, datetime, decimal, ulong, uuid, ipv4)
+  kBytes,   // variable length
   kInt8,
   kInt16,
-  kBoolean,   // stored as int8 0/1, Avro int
-  kTimestamp, // int64 ms since epoch, Avro long
-  kCharN,     // fixed maximum length `char_width` (1..256, power of two)
+  kBoolean,    // stored as int8 0/1, Avro int
+  kTimestamp,  // int64 ms since epoch, Avro long
+  kCharN,      // fixed maximum length `char_width` (1..256, power of two)
+  kDate,       // a string 'YYYY-MM-DD' (property date), stored as int32 days since 1970-01-01 (dates.h)
 };
 
 struct ColumnDef {

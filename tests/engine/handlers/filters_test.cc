@@ -151,6 +151,44 @@ class FiltersTest : public HandlerTest {
 // ---------------------------------------------------------------------------
 // /filter/bystring: equals, starts_with, contains, regex.
 
+// Dates (the date property): 'YYYY-MM-DD' strings in and out, stored as
+// days, compared with date strings in expressions, ordered as days.
+TEST_F(FiltersTest, DatesAreStringsInAndOutAndCompareAsDays) {
+  Insert("d", R"([["id", "int"], ["day", "date", "nullable"]])",
+         {{{"id", 1}, {"day", "1999-12-31"}},
+          {{"id", 2}, {"day", "2000-01-01"}},
+          {{"id", 3}, {"day", nullptr}},
+          {{"id", 4}, {"day", "1969-07-20"}},
+          {{"id", 5}, {"day", "2024-02-29"}}});
+  Run("/filter", {{"table_name", "d"}, {"view_name", "recent"}, {"expression", "day >= '2000-01-01'"}});
+  EXPECT_EQ(Ids("recent"), (std::vector<int>{2, 5}));
+  Run("/filter", {{"table_name", "d"},
+                  {"view_name", "between"},
+                  {"expression", "day between '1969-07-20' and '1999-12-31' or day in ('2024-02-29')"}});
+  EXPECT_EQ(Ids("between"), (std::vector<int>{1, 4, 5}));
+  const Json r = Run(
+      "/get/records",
+      {{"table_name", "d"}, {"offset", 0}, {"limit", -9999}, {"encoding", "json"}, {"options", {{"sort_by", "day"}}}});
+  std::vector<Json> days;
+  for (const Json& rec : r["records_json"]) days.push_back(Json::parse(rec.get<std::string>())["day"]);
+  EXPECT_EQ(days, (std::vector<Json>{nullptr, "1969-07-20", "1999-12-31", "2000-01-01", "2024-02-29"}));
+  const Json g = Run("/aggregate/groupby", {{"table_name", "d"},
+                                            {"column_names", {"max(day)", "min(day)"}},
+                                            {"offset", 0},
+                                            {"limit", -9999},
+                                            {"encoding", "json"}});
+  const Json groups = Json::parse(g["json_encoded_response"].get<std::string>());
+  EXPECT_EQ(groups["column_1"], Json::array({"2024-02-29"}));
+  EXPECT_EQ(groups["column_2"], Json::array({"1969-07-20"}));
+  EXPECT_NE(Error("/filter", {{"table_name", "d"}, {"view_name", "bad"}, {"expression", "day > '2000-13-01'"}})
+                .find("'2000-13-01' is not a date (YYYY-MM-DD)"),
+            std::string::npos);
+  EXPECT_NE(Error("/insert/records",
+                  {{"table_name", "d"}, {"list_encoding", "json"}, {"list_str", {R"({"id": 6, "day": "yesterday"})"}}})
+                .find("'yesterday' is not a date"),
+            std::string::npos);
+}
+
 TEST_F(FiltersTest, ByStringModesMatchTheirReferences) {
   MakeT();
   struct Case {

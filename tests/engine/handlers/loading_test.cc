@@ -84,6 +84,19 @@ TEST_F(LoadingTest, CreateTableOptionsGiveTheType) {
   EXPECT_EQ(shown["properties"][0]["b"], Json::array({"nullable"}));
 }
 
+// CSV text into a date column: the days read back as 'YYYY-MM-DD'; a bad
+// date fails the load naming it.
+TEST_F(LoadingTest, DatesLoadFromText) {
+  Run("/create/table", {{"table_name", "days"}, {"type_id", R"([["id","int"],["d","date","nullable"]])"}});
+  EXPECT_EQ(
+      Run("/insert/records/frompayload", Payload("days", "id,d\n1,1996-03-13\n2,\n3,2000-02-29\n"))["count_inserted"],
+      3);
+  EXPECT_EQ(Records("days"), (std::vector<std::string>{R"({"id":1,"d":"1996-03-13"})", R"({"id":2,"d":null})",
+                                                       R"({"id":3,"d":"2000-02-29"})"}));
+  const std::string error = Error("/insert/records/frompayload", Payload("days", "id,d\n4,1996-02-30\n"));
+  EXPECT_NE(error.find("1996-02-30"), std::string::npos) << error;
+}
+
 // A load into a table with a primary key: a key it holds (or one the data
 // holds twice) fails the load naming the record, unless update_on_existing_pk
 // (the last record wins) or ignore_existing_pk (the first row stays).

@@ -187,8 +187,23 @@ TEST(ParseTypeDefinitionTest, CharNRefusesOtherWidths) {
   }
 }
 
+TEST(ParseTypeDefinitionTest, DatesAreStringsStoredAsDays) {
+  for (const auto& [text, properties] :
+       std::vector<std::pair<std::string, std::map<std::string, std::vector<std::string>>>>{
+           {R"([["d","date"]])", {}}, {OneField("d", "\"string\""), {{"d", {"date"}}}}}) {
+    absl::StatusOr<TableType> type = Parse(text, properties);
+    ASSERT_TRUE(type.ok()) << type.status();
+    EXPECT_EQ(type->column(0).kind, ColumnKind::kDate);
+    EXPECT_EQ(type->column(0).phys(), kernels::PhysType::kInt32);
+    EXPECT_STREQ(type->column(0).avro_type(), "string");  // clients see strings
+    EXPECT_EQ(type->column(0).type_name(), "date");
+  }
+  ExpectError(R"([["d","int","date"]])",
+              "type_definition: column 'd': property 'date' applies to string columns, not int");
+}
+
 TEST(ParseTypeDefinitionTest, StringSubtypesKeepVariableLengthStorage) {
-  for (const char* subtype : {"date", "time", "datetime", "decimal", "ulong", "uuid", "ipv4"}) {
+  for (const char* subtype : {"time", "datetime", "decimal", "ulong", "uuid", "ipv4"}) {
     SCOPED_TRACE(subtype);
     absl::StatusOr<TableType> type = Parse(absl::StrCat(R"([["s",")", subtype, R"("]])"));
     ASSERT_TRUE(type.ok()) << type.status();

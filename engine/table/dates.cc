@@ -1,0 +1,19 @@
+#include "engine/table/dates.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/time/civil_time.h"
+
+namespace engine {
+
+std::optional<int32_t> ParseDate(absl::string_view text) {
+  text = absl::StripAsciiWhitespace(text);
+  // Exactly YYYY-MM-DD: ParseCivilTime alone also takes other shapes.
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
+  absl::CivilDay day;
+  if (!absl::ParseCivilTime(text, &day)) return std::nullopt;
+  return static_cast<int32_t>(day - absl::CivilDay(1970, 1, 1));
+}
+
+std::string FormatDate(int64_t days) { return absl::FormatCivilTime(absl::CivilDay(1970, 1, 1) + days); }
+
+}  // namespace engine
