@@ -324,12 +324,10 @@ absl::Status FilterRelation(JobContext& ctx, Relation* r, const std::vector<std:
   if (conditions.empty() || r->rows == 0) return absl::OkStatus();
   std::vector<std::string> parts;
   for (const auto& c : conditions) parts.push_back(absl::StrCat("(", c, ")"));
-  auto program = CompileExpression(absl::StrJoin(parts, " and "), r->type(), r->views, ExprUse::kPredicate);
-  if (!program.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", program.status().message()));
-  kernels::DeviceProgram device_program = kernels::Upload(*program, ctx.exec);
-  kernels::Selection chosen = kernels::Select(device_program.view, 0, r->rows, ctx.exec);
-  if (chosen.count == r->rows) return absl::OkStatus();
-  *r = GatherRows(ctx, *r, chosen.indices.as<int64_t>(), chosen.count);
+  auto chosen = SelectWhere(ctx, r->type(), r->views, r->rows, absl::StrJoin(parts, " and "), field);
+  if (!chosen.ok()) return chosen.status();
+  if (chosen->count == r->rows) return absl::OkStatus();
+  *r = GatherRows(ctx, *r, chosen->indices.as<int64_t>(), chosen->count);
   return absl::OkStatus();
 }
 

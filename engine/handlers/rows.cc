@@ -1,16 +1,20 @@
 #include "engine/handlers/rows.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "engine/expr/expression.h"
+#include "engine/expr/text.h"
 #include "engine/table/record_codec.h"
 #include "engine/table/result_table.h"
 #include "kernels/filter.h"
 #include "kernels/gather.h"
 #include "kernels/materialize.h"
+#include "kernels/scan_plan.h"
 #include "kernels/sort.h"
 
 namespace engine {
@@ -44,17 +48,11 @@ absl::StatusOr<RowSet> SelectRows(JobContext& ctx, const Table& table, const std
     rows.count = n;
     return rows;
   }
-  auto program = CompilePredicate(ctx, table, expression, field);
-  if (!program.ok()) return program.status();
-  kernels::Buffer mask(static_cast<size_t>(n), ctx.exec);
-  absl::Status scanned = ForEachChunk(ctx, n, [&](int64_t begin, int64_t end) {
-    kernels::EvaluateMask(program->view, begin, end, mask.as<uint8_t>() + begin, ctx.exec);
-  });
-  if (!scanned.ok()) return scanned;
-  kernels::Selection selection = kernels::Compact(mask.as<uint8_t>(), 0, n, ctx.exec);
+  auto selection = SelectWhere(ctx, table.type(), table.views(), n, expression, field);
+  if (!selection.ok()) return selection.status();
   rows.all = false;
-  rows.count = selection.count;
-  rows.indices = std::move(selection.indices);
+  rows.count = selection->count;
+  rows.indices = std::move(selection->indices);
   return rows;
 }
 
@@ -181,6 +179,76 @@ absl::StatusOr<kernels::Column> EvaluateAs(JobContext& ctx, const Table& table, 
     }
   }
   return ToDevice(std::move(column), ctx.exec);
+}
+
+namespace {
+
+// The rows [0, n) where `program` holds, a chunk at a time.
+absl::StatusOr<kernels::Selection> SelectByProgram(JobContext& ctx, const kernels::ProgramView& program, int64_t n) {
+  kernels::Buffer mask(static_cast<size_t>(n), ctx.exec);
+  absl::Status scanned = ForEachChunk(ctx, n, [&](int64_t begin, int64_t end) {
+    kernels::EvaluateMask(program, begin, end, mask.as<uint8_t>() + begin, ctx.exec);
+  });
+  if (!scanned.ok()) return scanned;
+  return kernels::Compact(mask.as<uint8_t>(), 0, n, ctx.exec);
+}
+
+}  // namespace
+
+absl::StatusOr<kernels::Selection> SelectWhere(JobContext& ctx, const TableType& type,
+                                               const std::vector<kernels::ColumnView>& views, int64_t n,
+                                               const std::string& expression, absl::string_view field) {
+  auto whole = CompileExpression(expression, type, views, ExprUse::kPredicate);
+  if (!whole.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", whole.status().message()));
+  const auto upload_and_select = [&](const kernels::Program& program) {
+    kernels::DeviceProgram device_program = kernels::Upload(program, ctx.exec);
+    return SelectByProgram(ctx, device_program.view, n);
+  };
+  if (kernels::CompileScanPlan(*whole).kind == kernels::PlanKind::kPredicate) return upload_and_select(*whole);
+  // A conjunction of which only some parts have a scan plan: those select
+  // first; the others run only over the rows they leave.
+  const std::vector<std::string> parts = Conjuncts(expression);
+  std::vector<std::string> planned, rest;
+  for (const std::string& part : parts) {
+    auto program = parts.size() > 1 ? CompileExpression(part, type, views, ExprUse::kPredicate) : whole;
+    if (!program.ok()) return upload_and_select(*whole);
+    (kernels::CompileScanPlan(*program).kind == kernels::PlanKind::kPredicate ? planned : rest).push_back(part);
+  }
+  if (planned.empty() || rest.empty()) return upload_and_select(*whole);
+  const auto joined = [](const std::vector<std::string>& v) {
+    std::vector<std::string> wrapped;
+    for (const std::string& p : v) wrapped.push_back(absl::StrCat("(", p, ")"));
+    return absl::StrJoin(wrapped, " and ");
+  };
+  auto first = SelectWhere(ctx, type, views, n, joined(planned), field);
+  if (!first.ok() || first->count == 0) return first;
+  // The other parts over those rows: the columns they read, gathered.
+  const std::string others = joined(rest);
+  auto referenced = ReferencedColumns(others, type);
+  if (!referenced.ok()) return upload_and_select(*whole);
+  const int64_t m = first->count;
+  std::vector<kernels::Column> gathered;
+  gathered.reserve(referenced->size());
+  std::vector<kernels::ColumnView> subset = views;
+  for (const std::string& name : *referenced) {
+    const int c = type.Find(name);
+    if (c < 0) return upload_and_select(*whole);
+    gathered.push_back(kernels::Gather(views[c], first->indices.as<int64_t>(), m, type.column(c).nullable, ctx.exec));
+    subset[c] = gathered.back().view();
+  }
+  auto program = CompileExpression(others, type, subset, ExprUse::kPredicate);
+  if (!program.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", program.status().message()));
+  kernels::DeviceProgram device_program = kernels::Upload(*program, ctx.exec);
+  auto kept = SelectByProgram(ctx, device_program.view, m);
+  if (!kept.ok()) return kept;
+  // Positions among those rows, made row numbers.
+  const kernels::ColumnView positions{kernels::PhysType::kInt64, 0, m, first->indices.data()};
+  kernels::Column rows = kernels::Gather(positions, kept->indices.as<int64_t>(), kept->count, false, ctx.exec);
+  kernels::Selection out;
+  out.count = kept->count;
+  out.indices = kernels::Buffer(static_cast<size_t>(out.count) * sizeof(int64_t), ctx.exec);
+  if (out.count > 0) kernels::CopyOnDevice(out.indices.data(), rows.view().data, out.count * sizeof(int64_t), ctx.exec);
+  return out;
 }
 
 }  // namespace engine

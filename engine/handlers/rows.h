@@ -17,6 +17,7 @@
 #include "engine/table/table.h"
 #include "engine/table/types.h"
 #include "kernels/column.h"
+#include "kernels/filter.h"
 #include "kernels/memory.h"
 
 namespace engine {
@@ -41,6 +42,15 @@ absl::Status ForEachChunk(JobContext& ctx, int64_t rows, const std::function<voi
 // name `field`, e.g. "options.expression: unknown column 'x' at position 1".
 absl::StatusOr<RowSet> SelectRows(JobContext& ctx, const Table& table, const std::string& expression,
                                   absl::string_view field);
+
+// The rows [0, n) of columns `views` (of `type`) where `expression` holds,
+// ascending. A conjunction of which only some parts have a scan plan
+// (kernels/scan_plan.h) runs those parts first, and the others only over the
+// rows they leave (the columns those read gathered for them). Errors name
+// `field`. Scans in chunks (ForEachChunk).
+absl::StatusOr<kernels::Selection> SelectWhere(JobContext& ctx, const TableType& type,
+                                               const std::vector<kernels::ColumnView>& views, int64_t n,
+                                               const std::string& expression, absl::string_view field);
 
 // Number of rows of `table` where `expression` holds (one predicate pass,
 // no index list). Errors as SelectRows.
