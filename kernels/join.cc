@@ -116,7 +116,7 @@ JoinResult HashJoin(const std::vector<ColumnView>& left_keys, const int64_t* lef
                                           probe_hashes, np, counts.as<int64_t>(), offsets.as<int64_t>(), exec);
     Buffer at_probe = Int64s(found, exec), at_build = Int64s(found, exec);
     ops.ProbeFill(build_hashes, slots.as<uint64_t>(), capacity, next.as<uint64_t>(), probe_hashes, np,
-                  offsets.as<int64_t>(), at_probe.as<int64_t>(), at_build.as<int64_t>(), exec);
+                  counts.as<int64_t>(), offsets.as<int64_t>(), at_probe.as<int64_t>(), at_build.as<int64_t>(), exec);
     // Positions within the partition to table rows (through the side's
     // positions, when it has them).
     const auto map = [&](Buffer at, const int64_t* to, const Side& side) {

@@ -79,10 +79,10 @@ class AlgorithmOps : public Ops {
                   : 0;
   }
   void ProbeFill(const uint64_t* build_hashes, const uint64_t* slots, int64_t capacity, const uint64_t* next,
-                 const uint64_t* probe, int64_t np, const int64_t* offsets, int64_t* out_probe, int64_t* out_build,
-                 const Exec& exec) const override {
-    if (np > 0) ProbeFillImpl(self().policy(exec), build_hashes, slots, capacity, next, probe, np, offsets, out_probe,
-                              out_build);
+                 const uint64_t* probe, int64_t np, const int64_t* counts, const int64_t* offsets, int64_t* out_probe,
+                 int64_t* out_build, const Exec& exec) const override {
+    if (np > 0) ProbeFillImpl(self().policy(exec), build_hashes, slots, capacity, next, probe, np, counts, offsets,
+                              out_probe, out_build);
   }
   void PairKeysEqual(const ColumnView& x, const int64_t* rows_x, const ColumnView& y, const int64_t* rows_y,
                      int64_t n, bool first, uint8_t* mask, const Exec& exec) const override {

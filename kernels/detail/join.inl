@@ -88,8 +88,10 @@ struct ProbeChains {
   const int64_t* offsets;  // fill pass
   int64_t* out_probe;
   int64_t* out_build;
+  const int64_t* found;  // fill pass: the counts (a row of none is skipped without a look at the table)
 
   KERNELS_HD void operator()(int64_t i) const {
+    if (found != nullptr && found[i] == 0) return;
     const uint64_t h = probe[i];
     int64_t k = 0;
     const int64_t at = offsets != nullptr ? offsets[i] : 0;
@@ -136,19 +138,19 @@ int64_t ProbeCountsImpl(Policy&& policy, const uint64_t* build_hashes, const uin
   thrust::for_each(policy, thrust::counting_iterator<int64_t>(0), thrust::counting_iterator<int64_t>(np),
                    ProbeChains{build_hashes, reinterpret_cast<const AtomicWord*>(slots),
                                reinterpret_cast<const AtomicWord*>(next), static_cast<uint64_t>(capacity - 1), probe,
-                               counts, nullptr, nullptr, nullptr});
+                               counts, nullptr, nullptr, nullptr, nullptr});
   thrust::exclusive_scan(policy, counts, counts + np, offsets);
   return thrust::reduce(policy, counts, counts + np, int64_t{0});
 }
 
 template <typename Policy>
 void ProbeFillImpl(Policy&& policy, const uint64_t* build_hashes, const uint64_t* slots, int64_t capacity,
-                   const uint64_t* next, const uint64_t* probe, int64_t np, const int64_t* offsets, int64_t* out_probe,
-                   int64_t* out_build) {
+                   const uint64_t* next, const uint64_t* probe, int64_t np, const int64_t* counts,
+                   const int64_t* offsets, int64_t* out_probe, int64_t* out_build) {
   thrust::for_each(policy, thrust::counting_iterator<int64_t>(0), thrust::counting_iterator<int64_t>(np),
                    ProbeChains{build_hashes, reinterpret_cast<const AtomicWord*>(slots),
                                reinterpret_cast<const AtomicWord*>(next), static_cast<uint64_t>(capacity - 1), probe,
-                               nullptr, offsets, out_probe, out_build});
+                               nullptr, offsets, out_probe, out_build, counts});
 }
 
 template <typename Policy>

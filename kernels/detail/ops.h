@@ -113,10 +113,11 @@ class Ops : public AnalyticsOps {
   virtual int64_t ProbeCounts(const uint64_t* build_hashes, const uint64_t* slots, int64_t capacity,
                               const uint64_t* next, const uint64_t* probe, int64_t np, int64_t* counts,
                               int64_t* offsets, const Exec& exec) const = 0;
-  // Writes each probe row's (probe row, build position) pairs from offsets[i] on.
+  // Writes each probe row's (probe row, build position) pairs from offsets[i]
+  // on; `counts` (ProbeCounts') spares the rows of none a look at the table.
   virtual void ProbeFill(const uint64_t* build_hashes, const uint64_t* slots, int64_t capacity, const uint64_t* next,
-                         const uint64_t* probe, int64_t np, const int64_t* offsets, int64_t* out_probe,
-                         int64_t* out_build, const Exec& exec) const = 0;
+                         const uint64_t* probe, int64_t np, const int64_t* counts, const int64_t* offsets,
+                         int64_t* out_probe, int64_t* out_build, const Exec& exec) const = 0;
   // mask[i] (and-ed with its value unless first) = x[rows_x[i]] and
   // y[rows_y[i]] both valid and equal.
   virtual void PairKeysEqual(const ColumnView& x, const int64_t* rows_x, const ColumnView& y, const int64_t* rows_y,
