@@ -17,7 +17,8 @@ alternating, the median kept. The answers must agree: the same rows in the same 
 a relative 1e-6.
 
 Prints a table, slowest ratios first (ours / DuckDB; above 1 we are slower), and writes
-tpch_bench.json and tpch_bench.md under --out-dir. Exit status 0 when every answer agreed.
+tpch_bench.json, tpch_bench.md and tpch_bench.png (both engines' times per query) under
+--out-dir. Exit status 0 when every answer agreed.
 """
 
 import argparse
@@ -162,6 +163,30 @@ def same(a, b):
     return True
 
 
+def plot(results, path, meta):
+    """Both engines' median times per query, side by side (log scale), misses first."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    rs = [r for r in results if "error" not in r]
+    if not rs:
+        return
+    fig, ax = plt.subplots(figsize=(1.1 * len(rs) + 2, 3.8))
+    x = range(len(rs))
+    ax.bar([i - 0.2 for i in x], [r["ours_s"] for r in rs], 0.4, label="ours (host device)")
+    ax.bar([i + 0.2 for i in x], [r["duckdb_s"] for r in rs], 0.4, label="DuckDB (%d threads)" % meta["threads"])
+    for i, r in zip(x, rs):
+        ax.annotate("%.2fx" % r["ratio"], (i, max(r["ours_s"], r["duckdb_s"])), ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(list(x))
+    ax.set_xticklabels([r["query"] for r in rs])
+    ax.set_yscale("log")
+    ax.set_ylabel("seconds (median)")
+    ax.set_title("TPC-H SF%g through Kinetica's Python client beside DuckDB" % meta["sf"])
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--server-binary", required=True)
@@ -251,6 +276,7 @@ def main():
                                                            r["rows"] if r["agree"] else "differ"))
     with open(os.path.join(args.out_dir, "tpch_bench.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
+    plot(results, os.path.join(args.out_dir, "tpch_bench.png"), meta)
     print("\n".join(lines))
     return 1 if failed else 0
 

@@ -5,9 +5,10 @@
   update_results.py load    benchmarks/results/load_bench.txt --status N --command CMD
   update_results.py duckdb  benchmarks/results/compare_duckdb.json --command CMD
   update_results.py shards  benchmarks/results/shard_bench.json --command CMD
+  update_results.py tpch    benchmarks/results/tpch_bench.json --command CMD
 
 Each section lies between `<!-- cpu:NAME:begin -->` and `<!-- cpu:NAME:end -->`
-(NAME = kernels, load, duckdb, shards); everything outside the markers is left as it is.
+(NAME = kernels, load, duckdb, shards, changes, tpch); everything outside the markers is left as it is.
 A missing marker pair is an error (the file's structure is kept by hand).
 Used by scripts/bench.sh.
 """
@@ -153,6 +154,12 @@ def changes_section(path, command):
                          "median of %d runs" % (meta["rows"], meta["dim_rows"], meta["threads"], meta["repeat"]))
 
 
+def tpch_section(path, command):
+    return table_section(path, command, lambda meta: "- TPC-H scale factor %g (tpchgen-cli), DuckDB with %d threads; "
+                         "median of %d runs; answers cross-checked" % (meta["sf"], meta["threads"], meta["repeat"])) + (
+        "\n![seconds per query, ours and DuckDB](results/tpch_bench.png)\n")
+
+
 def splice(name, content):
     with open(RESULTS) as f:
         text = f.read()
@@ -167,7 +174,7 @@ def splice(name, content):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("section", choices=["kernels", "load", "duckdb", "shards", "changes"])
+    ap.add_argument("section", choices=["kernels", "load", "duckdb", "shards", "changes", "tpch"])
     ap.add_argument("path")
     ap.add_argument("--command", required=True)
     ap.add_argument("--status", type=int, default=0)
@@ -180,6 +187,8 @@ def main():
         content = shards_section(args.path, args.command)
     elif args.section == "changes":
         content = changes_section(args.path, args.command)
+    elif args.section == "tpch":
+        content = tpch_section(args.path, args.command)
     else:
         content = duckdb_section(args.path, args.command)
     splice(args.section, content)

@@ -10,6 +10,8 @@
 #      (benchmarks/shard_bench.py at 1e7 rows);
 #   6. joins, updates, deletes and upserts beside DuckDB (benchmarks/change_bench.py:
 #      1e7 x 1e6 and 1e7 x 1e7 joins);
+#   7. TPC-H queries 1, 3, 5, 6, 10, 12, 14 and 19 at scale factor 1 in SQL beside
+#      DuckDB (benchmarks/tpch_bench.py);
 # and rewrites the CPU sections of benchmarks/RESULTS.md (between the
 # <!-- cpu:NAME:begin --> / <!-- cpu:NAME:end --> markers) with the figures,
 # the date, the machine and the command.
@@ -77,6 +79,12 @@ GPUDB_BUILD_DIR="$BUILD_DIR" "$VENV/bin/python" "$REPO/benchmarks/change_bench.p
   --server-binary "$BUILD_DIR/server/gpudb-engine" --rows 1e7 --dim-rows 1e6 --out-dir "$RESULTS_DIR"
 "${UPDATE[@]}" changes "$RESULTS_DIR/change_bench.json" \
   --command "$COMMAND  # runs benchmarks/change_bench.py --rows 1e7 --dim-rows 1e6"
+
+echo "== TPC-H: queries 1 3 5 6 10 12 14 19 at scale factor 1 beside DuckDB"
+GPUDB_BUILD_DIR="$BUILD_DIR" "$VENV/bin/python" "$REPO/benchmarks/tpch_bench.py" \
+  --server-binary "$BUILD_DIR/server/gpudb-engine" --sf 1 --out-dir "$RESULTS_DIR"
+"${UPDATE[@]}" tpch "$RESULTS_DIR/tpch_bench.json" \
+  --command "$COMMAND  # runs benchmarks/tpch_bench.py --sf 1"
 
 echo "== done in $(( $(date +%s) - START )) s; tables rewritten in benchmarks/RESULTS.md"
 }

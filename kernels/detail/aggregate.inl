@@ -370,6 +370,18 @@ struct FinishSums {
   }
 };
 
+// A mean as the sum over the count (float values: the sum's own additions).
+struct FinishMeans {
+  const SumAcc* acc;
+  double* data;
+  uint8_t* validity;
+  KERNELS_HD void operator()(int64_t g) const {
+    const SumAcc a = acc[g];
+    validity[g] = a.n > 0 ? 1 : 0;
+    data[g] = a.n > 0 ? a.f / static_cast<double>(a.n) : 0.0;
+  }
+};
+
 struct FinishVars {
   const VarAcc* acc;
   AggKind kind;
@@ -581,6 +593,18 @@ Column AggregateAlgo(const D& be, const Groups& groups, AggKind kind, const Colu
       return Column::Adopt(type, 0, true, count, std::move(data), Buffer(), std::move(validity));
     }
     case AggKind::kMean:
+      if (value->type == PhysType::kFloat64 || value->type == PhysType::kFloat32) {
+        // Floats: sum / count, as SQL engines compute it, a plain pass of
+        // additions (integers keep the running mean below: their sums may wrap).
+        Buffer acc(static_cast<size_t>(count) * sizeof(SumAcc), exec);
+        SumEachGroup(be, groups, input_order, *value, load_order, acc.as<SumAcc>(), exec);
+        Buffer data(static_cast<size_t>(count) * 8, exec);
+        Buffer validity(static_cast<size_t>(count), exec);
+        thrust::for_each_n(be.policy(exec), RowIterator(0), count,
+                           FinishMeans{acc.as<SumAcc>(), data.as<double>(), validity.as<uint8_t>()});
+        return Column::Adopt(type, 0, true, count, std::move(data), Buffer(), std::move(validity));
+      }
+      [[fallthrough]];
     case AggKind::kVarPop:
     case AggKind::kVarSamp:
     case AggKind::kStdPop:
