@@ -487,6 +487,16 @@ absl::StatusOr<std::pair<std::vector<ColumnDef>, std::vector<kernels::Column>>> 
       std::fill(nullable.begin(), nullable.begin() + i, true);
     }
   }
+  // The columns the view holds and the ON conditions read (the WHERE parts
+  // not yet applied are added per table).
+  std::set<std::string> kept;
+  bool all_columns = plan.all_columns;
+  NeededColumns(columns, plan.all, &kept, &all_columns);
+  for (const JoinSource& source : sources) {
+    for (const std::string& c : Conjuncts(source.on)) {
+      if (auto refs = ReferencedColumns(c, plan.all); refs.ok()) kept.insert(refs->begin(), refs->end());
+    }
+  }
   const auto table_rows = [&](size_t i) -> absl::StatusOr<Relation> {
     Relation r = FromTable(ctx, tables[i], sources[i].alias, plan.needed, plan.all_columns);
     std::vector<std::string> own;
@@ -497,7 +507,25 @@ absl::StatusOr<std::pair<std::vector<ColumnDef>, std::vector<kernels::Column>>> 
       }
     }
     if (absl::Status s = FilterRelation(ctx, &r, own, "expressions"); !s.ok()) return s;
-    return r;
+    if (own.empty() || all_columns) return r;
+    // Columns only its own filter read go no further (the joins gather the rest).
+    std::set<std::string> later = kept;
+    for (const JoinPlan::Condition& c : where) {
+      if (c.used) continue;
+      if (auto refs = ReferencedColumns(c.text, plan.all); refs.ok()) later.insert(refs->begin(), refs->end());
+    }
+    Relation pruned;
+    pruned.owners = r.owners;
+    pruned.aliases = r.aliases;
+    pruned.rows = r.rows;
+    for (size_t c = 0; c < r.defs.size(); ++c) {
+      if (later.count(r.defs[c].name) == 0) continue;
+      pruned.defs.push_back(r.defs[c]);
+      pruned.views.push_back(r.views[c]);
+      pruned.owned.push_back(r.owned[c]);
+    }
+    if (pruned.defs.empty()) return r;  // keep one: the rows still count
+    return pruned;
   };
   // Tables joined by commas (conditions in WHERE) join in the order given,
   // except that a table with no equality to those joined so far waits for

@@ -121,6 +121,7 @@ std::vector<std::string> KeptNames(const sql::SelectQuery& q) {
   return out;
 }
 
+std::string ReplaceTerm(const std::string& text, const std::string& from, const std::string& to);
 class Temporaries;
 absl::Status JoinFrom(JobContext& ctx, Temporaries& temps, sql::SelectQuery* q);
 absl::Status Store(JobContext& ctx, Temporaries& temps, sql::SelectQuery q, const std::string& name, bool persist);
@@ -256,7 +257,23 @@ absl::Status JoinFrom(JobContext& ctx, Temporaries& temps, sql::SelectQuery* q) 
   }
   read = star;
   read.insert(read.end(), q->columns_read.begin(), q->columns_read.end());
-  for (const std::string& column : read) {
+  // What reads the view: the columns, groups, HAVING, ORDER BY and windows
+  // (WHERE and ON are the join's own: their columns need not leave it).
+  std::vector<std::string> outputs = q->group_by;
+  for (const sql::OutputColumn& c : q->columns) outputs.push_back(c.expr);
+  outputs.push_back(q->having);
+  for (const sql::OrderItem& o : q->order) outputs.push_back(o.expr);
+  for (const sql::WindowCall& w : q->windows) {
+    outputs.push_back(w.arg);
+    outputs.insert(outputs.end(), w.partition.begin(), w.partition.end());
+    for (const sql::OrderItem& o : w.order) outputs.push_back(o.expr);
+  }
+  const auto read_after = [&](const std::string& column) {
+    return std::any_of(outputs.begin(), outputs.end(),
+                       [&](const std::string& text) { return ReplaceTerm(text, column, "") != text; });
+  };
+  for (size_t k = 0; k < read.size(); ++k) {
+    const std::string& column = read[k];
     const size_t dot = column.find('.');
     std::vector<std::string> owners;
     for (size_t i = 0; i < tables.size(); ++i) {
@@ -271,7 +288,8 @@ absl::Status JoinFrom(JobContext& ctx, Temporaries& temps, sql::SelectQuery* q) 
       return absl::InvalidArgumentError(absl::StrCat("statement: column '", column, "' is in several tables (",
                                                      absl::StrJoin(owners, ", "), "); qualify it"));
     }
-    need(dot == std::string::npos ? absl::StrCat(owners[0], ".", column) : column);
+    if (k < star.size() || read_after(column))
+      need(dot == std::string::npos ? absl::StrCat(owners[0], ".", column) : column);
   }
   // A count of joined rows reads no column: it keeps one.
   if (needed.empty()) need(absl::StrCat(q->from[0].alias, ".", tables[0]->type().column(0).name));
