@@ -372,24 +372,17 @@ class Writer {
     }
     if (kind == "FuncCall") return Func(n);
     if (kind == "CaseExpr") return Case(n);
-    if (kind == "MinMaxExpr") {
+    if (kind == "MinMaxExpr" || kind == "CoalesceExpr") {
       std::vector<std::string> args;
       for (const Json& a : n.at("args")) {
         auto e = Expr(a);
         if (!e.ok()) return e;
         args.push_back(*e);
       }
-      const bool greatest = n.value("op", "") == "IS_GREATEST";
-      return absl::StrCat(greatest ? "greatest(" : "least(", absl::StrJoin(args, ", "), ")");
-    }
-    if (kind == "CoalesceExpr") {
-      std::vector<std::string> args;
-      for (const Json& a : n.at("args")) {
-        auto e = Expr(a);
-        if (!e.ok()) return e;
-        args.push_back(*e);
-      }
-      return absl::StrCat("coalesce(", absl::StrJoin(args, ", "), ")");
+      const char* name = kind == "CoalesceExpr"                  ? "coalesce("
+                         : n.value("op", "") == "IS_GREATEST" ? "greatest("
+                                                              : "least(";
+      return absl::StrCat(name, absl::StrJoin(args, ", "), ")");
     }
     if (kind == "TypeCast") return Cast(n);
     if (kind == "SubLink") return Sub(n);
