@@ -61,12 +61,16 @@ absl::Status InnerError(const absl::Status& s) {
 
 absl::StatusOr<std::vector<Access>> SqlAccess(const Json& request) {
   const std::string& statement = StringField(request, "statement");
-  auto tables = sql::StatementTables(statement);
+  auto tables = sql::StatementTables(statement, Option(request, "current_schema"));
   if (!tables.ok()) return tables.status();
   std::vector<Access> access;
   for (const auto& [t, write] : *tables) {
     if (absl::Status s = ValidateTableName(t, "statement"); !s.ok()) return s;
     access.push_back(Access{t, write});
+  }
+  if (const std::string paging = Option(request, "paging_table"); !paging.empty()) {
+    if (absl::Status s = ValidateTableName(paging, "options.paging_table"); !s.ok()) return s;
+    access.push_back(Access{paging, true});
   }
   auto schemas = sql::StatementSchemas(statement);
   if (!schemas.ok()) return schemas.status();
@@ -856,7 +860,8 @@ std::string Closest(const std::string& name, const std::vector<std::string>& can
 
 // `s` with a close name suggested for an unknown table (one of the
 // catalog's) or column (one of the tables the statement reads).
-absl::Status WithSuggestion(JobContext& ctx, const std::string& statement, const absl::Status& s) {
+absl::Status WithSuggestion(JobContext& ctx, const std::string& statement, const std::string& schema,
+                            const absl::Status& s) {
   const std::string message(s.message());
   const auto quoted = [&](const std::string& before) -> std::string {
     const size_t at = message.find(before);
@@ -874,7 +879,7 @@ absl::Status WithSuggestion(JobContext& ctx, const std::string& statement, const
       candidates.push_back(qualified ? full : full.substr(full.rfind('.') + 1));
     }
   } else if (name = quoted("unknown column '"); !name.empty()) {
-    auto tables = sql::StatementTables(statement);
+    auto tables = sql::StatementTables(statement, schema);
     for (const auto& [table, write] : tables.ok() ? *tables : std::vector<std::pair<std::string, bool>>()) {
       auto found = ctx.catalog.Find(table);
       if (!found.ok()) continue;
@@ -894,7 +899,7 @@ absl::StatusOr<Json> ExecuteStatement(JobContext& ctx, const Json& request);
 absl::StatusOr<Json> ExecuteSql(JobContext& ctx, const Json& request) {
   absl::StatusOr<Json> answer = ExecuteStatement(ctx, request);
   if (answer.ok()) return answer;
-  return WithSuggestion(ctx, StringField(request, "statement"), answer.status());
+  return WithSuggestion(ctx, StringField(request, "statement"), Option(request, "current_schema"), answer.status());
 }
 
 absl::StatusOr<Json> ExecuteStatement(JobContext& ctx, const Json& request) {
@@ -911,12 +916,13 @@ absl::StatusOr<Json> ExecuteStatement(JobContext& ctx, const Json& request) {
     }
   }
   Explainer explainer(ctx);
-  auto explain = sql::ParseExplain(statement, params, &explainer);
+  const std::string schema = Option(request, "current_schema");
+  auto explain = sql::ParseExplain(statement, params, &explainer, schema);
   if (!explain.ok()) return explain.status();
   if (explain->has_value()) return Lines(ctx, request, "plan", explainer.Plan(**explain));
   Temporaries temps(ctx);
   if (!*select) {
-    auto changes = sql::ParseChange(statement, params, &temps);
+    auto changes = sql::ParseChange(statement, params, &temps, schema);
     if (!changes.ok()) return changes.status();
     int64_t affected = 0;
     for (sql::Change& change : *changes) {
@@ -938,14 +944,37 @@ absl::StatusOr<Json> ExecuteStatement(JobContext& ctx, const Json& request) {
                 {"paging_table", ""},
                 {"info", Json::object()}};
   }
-  auto q = sql::ParseSelect(statement, params, &temps);
+  // options.paging_table: a table of the statement's rows that exists
+  // answers the page without the statement being run again.
+  const std::string paging = Option(request, "paging_table");
+  if (!paging.empty() && ctx.catalog.Has(paging)) {
+    sql::SelectQuery page;
+    page.table = paging;
+    page.star = true;
+    absl::StatusOr<Json> answer = Answer(ctx, request, &page);
+    if (answer.ok()) (*answer)["paging_table"] = paging;
+    return answer;
+  }
+  auto q = sql::ParseSelect(statement, params, &temps, schema);
   if (!q.ok()) return q.status();
   if (absl::Status s = Regroup(temps, &*q); !s.ok()) return s;
   if (absl::Status s = ComputeWindows(ctx, temps, &*q); !s.ok()) return s;
   if (!q->from.empty()) {
     if (absl::Status s = JoinFrom(ctx, temps, &*q); !s.ok()) return s;
   }
-  return Answer(ctx, request, &*q);
+  const sql::SelectQuery query = *q;  // Answer may read it differently
+  absl::StatusOr<Json> answer = Answer(ctx, request, &*q);
+  // More rows than this page, and options.paging_table (or
+  // paging_table_ttl) asks for it: they are kept as the paging table (its
+  // name as given, else one of its own), a view, until it is dropped.
+  const bool keep = !paging.empty() || !Option(request, "paging_table_ttl").empty();
+  if (keep && answer.ok() && (*answer)["has_more_records"].get<bool>() && query.offset == 0) {
+    static std::atomic<int64_t> next{0};
+    const std::string name = paging.empty() ? absl::StrCat("sql_paging_", next.fetch_add(1)) : paging;
+    if (absl::Status s = Store(ctx, temps, query, name, false); !s.ok()) return s;
+    (*answer)["paging_table"] = name;
+  }
+  return answer;
 }
 
 absl::StatusOr<Json> Answer(JobContext& ctx, const Json& request, sql::SelectQuery* q) {

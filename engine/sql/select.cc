@@ -69,6 +69,7 @@ struct Context {
   const Json* params = nullptr;
   Nested* nested = nullptr;
   std::map<std::string, std::string> ctes;  // a WITH query's name -> the table holding its rows
+  std::string schema;  // options.current_schema: where unqualified names are ("": the default schema)
 };
 
 // A RangeVar's name ("schema.table", or the table holding a WITH query's
@@ -80,6 +81,8 @@ FromTable RangeOf(const Json& range, const Context* cx = nullptr) {
     t.name = absl::StrCat(range["schemaname"].get<std::string>(), ".", t.name);
   } else if (cx != nullptr && cx->ctes.count(t.name) > 0) {
     t.name = cx->ctes.at(t.name);
+  } else if (cx != nullptr && !cx->schema.empty()) {
+    t.name = absl::StrCat(cx->schema, ".", t.name);
   }
   t.alias = range.contains("alias") ? range["alias"].value("aliasname", "") : range.value("relname", "");
   return t;
@@ -943,13 +946,14 @@ absl::StatusOr<Json> TheSelect(const Json& tree) {
 
 }  // namespace
 
-absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement, const Json& params, Nested* nested) {
+absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement, const Json& params, Nested* nested,
+                                        absl::string_view schema) {
   const KineticaWords words = ReadKineticaWords(statement);
   auto tree = Parse(words.text);
   if (!tree.ok()) return tree.status();
   auto select = TheSelect(*tree);
   if (!select.ok()) return select.status();
-  Context cx{words.text, &params, nested, {}};
+  Context cx{words.text, &params, nested, {}, std::string(schema)};
   auto q = QueryOf(cx, *select);
   if (q.ok() && words.top >= 0 && q->limit < 0) q->limit = words.top;  // SELECT TOP n
   return q;
@@ -963,8 +967,8 @@ absl::StatusOr<bool> IsSelect(absl::string_view statement) {
   return stmt->first == "SelectStmt";
 }
 
-absl::StatusOr<std::optional<SelectQuery>> ParseExplain(absl::string_view statement, const Json& params,
-                                                        Nested* nested) {
+absl::StatusOr<std::optional<SelectQuery>> ParseExplain(absl::string_view statement, const Json& params, Nested* nested,
+                                                        absl::string_view schema) {
   const KineticaWords words = ReadKineticaWords(statement);
   auto tree = Parse(words.text);
   if (!tree.ok()) return tree.status();
@@ -973,7 +977,7 @@ absl::StatusOr<std::optional<SelectQuery>> ParseExplain(absl::string_view statem
   if (stmt->first != "ExplainStmt") return std::optional<SelectQuery>();
   const Json& query = stmt->second.at("query");
   if (!query.contains("SelectStmt")) return Unsupported("EXPLAIN of anything but a SELECT");
-  Context cx{words.text, &params, nested, {}};
+  Context cx{words.text, &params, nested, {}, std::string(schema)};
   auto q = QueryOf(cx, query["SelectStmt"]);
   if (!q.ok()) return q.status();
   return std::optional<SelectQuery>(*std::move(q));
@@ -981,7 +985,15 @@ absl::StatusOr<std::optional<SelectQuery>> ParseExplain(absl::string_view statem
 
 namespace {
 
-std::string RelationName(const Json& range) { return RangeOf(range).name; }
+std::string RelationName(const Json& range, const Context* cx = nullptr) { return RangeOf(range, cx).name; }
+
+// An object name of DROP (its parts), in `schema` when it names none.
+std::string ObjectName(const Json& object, absl::string_view schema) {
+  std::vector<std::string> parts;
+  for (const Json& p : object.at("List").at("items")) parts.push_back(p.at("String").at("sval"));
+  if (parts.size() == 1 && !schema.empty()) parts.insert(parts.begin(), std::string(schema));
+  return absl::StrJoin(parts, ".");
+}
 
 // A column type of CREATE TABLE as the engine's compact type list has it:
 // the type and its properties.
@@ -1013,7 +1025,8 @@ absl::StatusOr<std::vector<std::string>> ColumnType(const Json& type_name, const
 
 }  // namespace
 
-absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, const Json& params, Nested* nested) {
+absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, const Json& params, Nested* nested,
+                                                absl::string_view schema) {
   const KineticaWords words = ReadKineticaWords(statement);
   auto tree = Parse(words.text);
   if (!tree.ok()) return tree.status();
@@ -1021,11 +1034,11 @@ absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, con
   if (!stmt.ok()) return stmt.status();
   const std::string& kind = stmt->first;
   const Json& n = stmt->second;
-  Context cx{words.text, &params, nested, {}};
+  Context cx{words.text, &params, nested, {}, std::string(schema)};
   // CREATE OR REPLACE: the table of that name goes first.
   std::vector<Change> out;
   if (words.or_replace && (kind == "CreateStmt" || kind == "CreateTableAsStmt")) {
-    const std::string name = RelationName(kind == "CreateStmt" ? n.at("relation") : n.at("into").at("rel"));
+    const std::string name = RelationName(kind == "CreateStmt" ? n.at("relation") : n.at("into").at("rel"), &cx);
     out.push_back({"/clear/table", Json{{"table_name", name}, {"options", {{"no_error_if_not_exists", "true"}}}}});
   }
   const auto with = [&out](Change c) {
@@ -1038,7 +1051,7 @@ absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, con
     return w.Expr(n["whereClause"]);
   };
   if (kind == "DeleteStmt" || kind == "UpdateStmt") {
-    const FromTable t = RangeOf(n.at("relation"));
+    const FromTable t = RangeOf(n.at("relation"), &cx);
     if (n.contains("usingClause") || n.contains("fromClause")) return Unsupported("DELETE USING and UPDATE FROM");
     auto condition = where(t.name, t.alias);
     if (!condition.ok()) return condition.status();
@@ -1066,7 +1079,7 @@ absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, con
     return std::vector<Change>{{"/update/records", request}};
   }
   if (kind == "InsertStmt") {
-    const FromTable t = RangeOf(n.at("relation"));
+    const FromTable t = RangeOf(n.at("relation"), &cx);
     const Json& select = n.at("selectStmt").at("SelectStmt");
     std::vector<std::string> columns;
     for (const Json& c : n.value("cols", Json::array())) columns.push_back(c.at("ResTarget").at("name"));
@@ -1091,7 +1104,7 @@ absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, con
     const Json rows_of_params = batch ? params : Json::array({params});
     Json records = Json::array();
     for (const Json& row_params : rows_of_params) {
-      Context row_cx{words.text, &row_params, nested, {}};
+      Context row_cx{words.text, &row_params, nested, {}, std::string(schema)};
       Writer w(row_cx, t.name, t.alias);
       for (const Json& row : select["valuesLists"]) {
         const Json& items = row.at("List").at("items");
@@ -1126,7 +1139,7 @@ absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, con
     return std::vector<Change>{{"/insert/records", request}};
   }
   if (kind == "CreateStmt") {
-    const std::string name = RelationName(n.at("relation"));
+    const std::string name = RelationName(n.at("relation"), &cx);
     std::vector<std::string> keys;
     for (const Json& e : n.value("tableElts", Json::array())) {
       if (e.contains("Constraint") && e["Constraint"].value("contype", "") == "CONSTR_PRIMARY") {
@@ -1186,7 +1199,7 @@ absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, con
     auto q = QueryOf(cx, n.at("query").at("SelectStmt"));
     if (!q.ok()) return q.status();
     Change c;
-    c.into = RelationName(n.at("into").at("rel"));
+    c.into = RelationName(n.at("into").at("rel"), &cx);
     c.select = *std::move(q);
     return with(std::move(c));
   }
@@ -1207,7 +1220,7 @@ absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, con
     return drops;
   }
   if (kind == "RenameStmt") {
-    const std::string table = RelationName(n.at("relation"));
+    const std::string table = RelationName(n.at("relation"), &cx);
     const std::string type = n.value("renameType", "");
     if (type == "OBJECT_TABLE") {
       // The new name stays in the table's schema (as in PostgreSQL).
@@ -1228,7 +1241,7 @@ absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, con
     return Unsupported("ALTER ... RENAME of anything but tables and columns");
   }
   if (kind == "AlterTableStmt") {
-    const std::string table = RelationName(n.at("relation"));
+    const std::string table = RelationName(n.at("relation"), &cx);
     std::vector<Change> changes;
     for (const Json& item : n.at("cmds")) {
       const Json& cmd = item.at("AlterTableCmd");
@@ -1277,11 +1290,9 @@ absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, con
     if (n.value("removeType", "") != "OBJECT_TABLE") return Unsupported("DROP of anything but tables");
     std::vector<Change> out;
     for (const Json& object : n.at("objects")) {
-      std::vector<std::string> parts;
-      for (const Json& p : object.at("List").at("items")) parts.push_back(p.at("String").at("sval"));
       Json options = Json::object();
       if (n.value("missing_ok", false)) options["no_error_if_not_exists"] = "true";
-      out.push_back({"/clear/table", Json{{"table_name", absl::StrJoin(parts, ".")}, {"options", options}}});
+      out.push_back({"/clear/table", Json{{"table_name", ObjectName(object, schema)}, {"options", options}}});
     }
     return out;
   }
@@ -1319,7 +1330,8 @@ absl::StatusOr<std::vector<std::string>> StatementSchemas(absl::string_view stat
   return out;
 }
 
-absl::StatusOr<std::vector<std::pair<std::string, bool>>> StatementTables(absl::string_view statement) {
+absl::StatusOr<std::vector<std::pair<std::string, bool>>> StatementTables(absl::string_view statement,
+                                                                          absl::string_view schema) {
   auto tree = Parse(ReadKineticaWords(statement).text);
   if (!tree.ok()) return tree.status();
   auto stmt = TheStatement(*tree);
@@ -1331,17 +1343,15 @@ absl::StatusOr<std::vector<std::pair<std::string, bool>>> StatementTables(absl::
   if (kind == "CreateSchemaStmt" || (kind == "DropStmt" && n.value("removeType", "") == "OBJECT_SCHEMA")) {
     return out;  // StatementSchemas
   }
+  Context cx;
+  cx.schema = std::string(schema);
   if (kind == "CreateTableAsStmt") {
-    out.emplace_back(RelationName(n.at("into").at("rel")), true);
+    out.emplace_back(RelationName(n.at("into").at("rel"), &cx), true);
   } else if (kind == "DropStmt") {
-    for (const Json& object : n.value("objects", Json::array())) {
-      std::vector<std::string> parts;
-      for (const Json& p : object.at("List").at("items")) parts.push_back(p.at("String").at("sval"));
-      out.emplace_back(absl::StrJoin(parts, "."), true);
-    }
+    for (const Json& object : n.value("objects", Json::array())) out.emplace_back(ObjectName(object, schema), true);
     return out;
   } else if (n.contains("relation")) {
-    out.emplace_back(RelationName(n["relation"]), true);
+    out.emplace_back(RelationName(n["relation"], &cx), true);
   } else if (kind != "SelectStmt" && kind != "ExplainStmt") {
     return Unsupported(absl::StrCat("statements of kind ", kind));
   }
@@ -1349,8 +1359,9 @@ absl::StatusOr<std::vector<std::pair<std::string, bool>>> StatementTables(absl::
   std::vector<std::string> names;
   std::set<std::string> ctes;
   Relations(n, &names, &ctes);
-  for (const std::string& name : names) {
+  for (std::string name : names) {
     if (ctes.count(name) > 0) continue;
+    if (!schema.empty() && name.find('.') == std::string::npos) name = absl::StrCat(schema, ".", name);
     const bool seen = std::any_of(out.begin(), out.end(), [&](const auto& t) { return t.first == name; });
     if (!seen) out.emplace_back(name, false);
   }

@@ -117,8 +117,10 @@ class Nested {
 // of $1, $2, ... ; ParseChange also takes an array of such arrays for an
 // INSERT ... VALUES, one row of values each.
 // Nested queries run through `nested`; without one they are refused.
+// Unqualified table names are in `schema` (options.current_schema) when it
+// is given, else left to the default schema.
 absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement, const Json& params = Json::array(),
-                                        Nested* nested = nullptr);
+                                        Nested* nested = nullptr, absl::string_view schema = "");
 
 // A statement that changes rows or tables, as the request of the endpoint
 // that does it: DELETE (/delete/records), UPDATE (/update/records, the new
@@ -148,17 +150,18 @@ struct Change {
 // (ParseChange); the parse error otherwise.
 absl::StatusOr<bool> IsSelect(absl::string_view statement);
 absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, const Json& params = Json::array(),
-                                                Nested* nested = nullptr);
+                                                Nested* nested = nullptr, absl::string_view schema = "");
 
 // The tables and views `statement` reads (false) or writes (true), for the
 // scheduler; or the parse error. StatementSchemas: the schemas it creates or
 // drops.
-absl::StatusOr<std::vector<std::pair<std::string, bool>>> StatementTables(absl::string_view statement);
+absl::StatusOr<std::vector<std::pair<std::string, bool>>> StatementTables(absl::string_view statement,
+                                                                          absl::string_view schema = "");
 absl::StatusOr<std::vector<std::string>> StatementSchemas(absl::string_view statement);
 
 // EXPLAIN SELECT ...: the query (nested queries through `nested`, as
 // ParseSelect); nullopt when `statement` is no EXPLAIN.
-absl::StatusOr<std::optional<SelectQuery>> ParseExplain(absl::string_view statement, const Json& params,
-                                                        Nested* nested);
+absl::StatusOr<std::optional<SelectQuery>> ParseExplain(absl::string_view statement, const Json& params, Nested* nested,
+                                                        absl::string_view schema = "");
 
 }  // namespace engine::sql

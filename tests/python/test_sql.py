@@ -281,6 +281,21 @@ def run(binary, work, pb, rpc):
         plan = "\n".join(row[0] for row in got or [])
         check("read app.s2 as s2 where s2.bb = 'x'" in plan and "/aggregate/groupby" in plan,
               "EXPLAIN: %r %s" % (plan, message))
+        # options.current_schema: where unqualified names are; options.paging_table keeps the
+        # statement's rows for the pages after the first (answered from it, not run again).
+        opts = {"current_schema": "app", "paging_table": "app_pages"}
+        r = db_all.execute_sql_and_decode("SELECT a, d FROM s2 ORDER BY a", offset=0, limit=2, get_column_major=False,
+                                          options=opts)
+        check(r["status_info"]["status"] == "OK" and r["paging_table"] == "app_pages" and r["has_more_records"]
+              and [rec["a"] for rec in r["records"]] == [1, 2], "paging_table, first page: %r" % r.get("paging_table"))
+        db.execute_sql("DELETE FROM s2 WHERE a = 3", options={"current_schema": "app"})
+        r = db_all.execute_sql_and_decode("SELECT a, d FROM s2 ORDER BY a", offset=2, limit=2, get_column_major=False,
+                                          options=opts)
+        check(r["status_info"]["status"] == "OK" and [rec["a"] for rec in r["records"]] == [3]
+              and r["total_number_of_records"] == 3, "paging_table, later page from the table: %r" % r.get("records"))
+        got, message = ours(db, "SELECT count(*) FROM app.s2")
+        check(got == [(2,)], "current_schema DELETE: %r %s" % (got, message))
+        check(db.execute_sql("DROP TABLE app_pages")["status_info"]["status"] == "OK", "paging table dropped")
         _, message = ours(db, "DROP SCHEMA app")
         check("not empty" in message, "DROP SCHEMA of tables: %r" % message)
         r = db.execute_sql("DROP SCHEMA app CASCADE")
