@@ -146,6 +146,22 @@ class Temporaries : public sql::Nested {
     return names_.back();
   }
 
+  // A view of one row (of one column, "one"): what a SELECT without FROM reads.
+  absl::StatusOr<std::string> OneRow() {
+    const std::string name = NewName();
+    ColumnDef def;
+    def.name = "one";
+    def.kind = ColumnKind::kInt;
+    HostColumn one(kernels::PhysType::kInt32, 0, false);
+    one.AppendInt(1);
+    std::vector<kernels::Column> columns;
+    columns.push_back(ToDevice(one, ctx_.exec));
+    auto view = std::make_shared<Table>(name, TableType({def}, ""), &ctx_.device, Table::Kind::kView);
+    view->Replace(std::move(columns), ctx_.exec).IgnoreError();  // no journal: cannot fail
+    if (absl::Status s = ctx_.catalog.Add(std::move(view)); !s.ok()) return s;
+    return name;
+  }
+
   absl::StatusOr<std::string> Keep(const sql::SelectQuery& q) override {
     std::string name = NewName();
     if (absl::Status s = Store(ctx_, *this, q, name, false); !s.ok()) return s;
@@ -563,6 +579,11 @@ absl::Status ComputeWindows(JobContext& ctx, Temporaries& temps, sql::SelectQuer
 absl::Status Store(JobContext& ctx, Temporaries& temps, sql::SelectQuery q, const std::string& name, bool persist) {
   if (q.offset > 0)
     return absl::UnimplementedError("statement: OFFSET in subqueries and CREATE TABLE AS is not supported yet");
+  if (q.table.empty() && q.from.empty()) {
+    auto one = temps.OneRow();
+    if (!one.ok()) return one.status();
+    q.table = *one;
+  }
   if (absl::Status s = Regroup(temps, &q); !s.ok()) return s;
   if (absl::Status s = ComputeWindows(ctx, temps, &q); !s.ok()) return s;
   if (!q.from.empty()) {
@@ -957,6 +978,11 @@ absl::StatusOr<Json> ExecuteStatement(JobContext& ctx, const Json& request) {
   }
   auto q = sql::ParseSelect(statement, params, &temps, schema);
   if (!q.ok()) return q.status();
+  if (q->table.empty() && q->from.empty()) {
+    auto one = temps.OneRow();
+    if (!one.ok()) return one.status();
+    q->table = *one;
+  }
   if (absl::Status s = Regroup(temps, &*q); !s.ok()) return s;
   if (absl::Status s = ComputeWindows(ctx, temps, &*q); !s.ok()) return s;
   if (!q->from.empty()) {

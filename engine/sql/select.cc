@@ -138,7 +138,7 @@ absl::Status FromItem(Context& cx, const Json& item, std::vector<FromTable>* out
 
 // The tables a FROM clause names.
 absl::Status FromTables(Context& cx, const Json& select, std::vector<FromTable>* out, std::vector<const Json*>* on) {
-  if (!select.contains("fromClause") || select["fromClause"].empty()) return Unsupported("SELECT without FROM");
+  if (!select.contains("fromClause") || select["fromClause"].empty()) return absl::OkStatus();  // one row
   for (const Json& item : select["fromClause"]) {  // a reference: `on` points into it
     if (absl::Status s = FromItem(cx, item, out, on); !s.ok()) return s;
   }
@@ -789,8 +789,9 @@ absl::StatusOr<SelectQuery> SelectOf(Context& cx, const Json& s) {
   std::vector<const Json*> on;
   if (absl::Status st = FromTables(cx, s, &from, &on); !st.ok()) return st;
   const bool joined = from.size() > 1;
-  q.table = from[0].name;
-  const std::string alias = from[0].alias;
+  // No FROM: one row of no columns (q.table empty; the caller supplies it).
+  q.table = from.empty() ? "" : from[0].name;
+  const std::string alias = from.empty() ? "" : from[0].alias;
   Writer w(cx, q.table, alias, joined);
   if (joined) {
     for (size_t i = 0; i < from.size(); ++i) {

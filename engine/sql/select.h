@@ -63,7 +63,9 @@ struct FromTable {
 };
 
 struct SelectQuery {
-  std::string table;  // one table: as the statement names it ("schema.table" or "table")
+  // One table: as the statement names it ("schema.table" or "table"); empty
+  // for a SELECT without FROM, which reads one row of no columns.
+  std::string table;
   // Several: every table of FROM in order (columns are then written
   // alias.column, and `columns_read` lists those the statement reads, as
   // written: "a.x" or a bare "x").

@@ -347,3 +347,10 @@ SELECT id, sum(k) OVER (ORDER BY k) AS rs FROM t WHERE id < 500
 SELECT id, k, rank() OVER (ORDER BY k DESC) AS r, dense_rank() OVER (ORDER BY k DESC NULLS LAST) AS d FROM t WHERE id < 400
 SELECT g, v, row_number() OVER (PARTITION BY g ORDER BY v, id) AS rn, lag(v, 1) OVER (PARTITION BY g ORDER BY id) AS pv FROM w WHERE id < 600
 SELECT id, count(*) OVER (ORDER BY v) AS c, max(v) OVER (PARTITION BY name ORDER BY id DESC) AS m FROM w
+
+-- SELECT without FROM (one row)
+SELECT 1
+SELECT 1 + 2 AS three, 'x' AS s, 2.5 * 2 AS f
+SELECT (SELECT max(k) FROM u) AS m, (SELECT count(*) FROM t) AS n
+SELECT 2 WHERE 1 = 0
+SELECT count(*)
