@@ -108,7 +108,7 @@ JoinResult HashJoin(const std::vector<ColumnView>& left_keys, const int64_t* lef
                             const int64_t* build_at, const int64_t* probe_at) {
     int64_t capacity = 16;
     while (capacity < 2 * nb) capacity *= 2;
-    Buffer slots(static_cast<size_t>(capacity) * sizeof(uint64_t), exec);
+    Buffer slots(static_cast<size_t>(capacity + capacity / 8) * sizeof(uint64_t), exec);  // and the filter
     Buffer next(static_cast<size_t>(nb) * sizeof(uint64_t), exec);
     ops.BuildChains(build_hashes, nb, slots.as<uint64_t>(), capacity, next.as<uint64_t>(), exec);
     Buffer counts = Int64s(np, exec), offsets = Int64s(np, exec);

@@ -39,6 +39,14 @@ KERNELS_HD inline AtomicWord AtomicAdd(AtomicWord* p, AtomicWord v) {
 #endif
 }
 
+KERNELS_HD inline AtomicWord AtomicOr(AtomicWord* p, AtomicWord v) {
+#ifdef __CUDA_ARCH__
+  return atomicOr(p, v);
+#else
+  return __atomic_fetch_or(p, v, __ATOMIC_RELAXED);
+#endif
+}
+
 KERNELS_HD inline AtomicWord AtomicRead(const AtomicWord* p) {
 #ifdef __CUDA_ARCH__
   return *static_cast<const volatile AtomicWord*>(p);

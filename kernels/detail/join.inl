@@ -65,6 +65,12 @@ struct RowsValid {
 // (duplicates) cost no more than distinct ones.
 constexpr AtomicWord kNoRow = ~AtomicWord{0};
 
+// The table's filter: after its `capacity` slots, capacity * 8 bits (a
+// word per 8 slots), bit (hash >> 32) mod (capacity * 8) set for each build
+// hash, so that most probe rows of no match are told so from a bitmap that
+// stays in cache, without a look at the slots.
+KERNELS_HD inline uint64_t FilterBit(uint64_t hash, uint64_t mask) { return (hash >> 32) & (mask * 8 + 7); }
+
 struct InsertChains {
   const uint64_t* hashes;
   AtomicWord* slots;
@@ -72,7 +78,10 @@ struct InsertChains {
   uint64_t mask;
 
   KERNELS_HD void operator()(int64_t p) const {
-    next[p] = AtomicExchange(&slots[hashes[p] & mask], static_cast<AtomicWord>(p));
+    const uint64_t h = hashes[p];
+    next[p] = AtomicExchange(&slots[h & mask], static_cast<AtomicWord>(p));
+    const uint64_t bit = FilterBit(h, mask);
+    AtomicOr(&slots[mask + 1 + (bit >> 6)], AtomicWord{1} << (bit & 63));
   }
 };
 
@@ -93,6 +102,13 @@ struct ProbeChains {
   KERNELS_HD void operator()(int64_t i) const {
     if (found != nullptr && found[i] == 0) return;
     const uint64_t h = probe[i];
+    if (offsets == nullptr) {
+      const uint64_t bit = FilterBit(h, mask);
+      if (((slots[mask + 1 + (bit >> 6)] >> (bit & 63)) & 1) == 0) {
+        counts[i] = 0;
+        return;
+      }
+    }
     int64_t k = 0;
     const int64_t at = offsets != nullptr ? offsets[i] : 0;
     for (AtomicWord p = slots[h & mask]; p != kNoRow; p = next[p]) {
@@ -127,6 +143,7 @@ template <typename Policy>
 void BuildChainsImpl(Policy&& policy, const uint64_t* hashes, int64_t n, uint64_t* slots, int64_t capacity,
                      uint64_t* next) {
   thrust::fill(policy, slots, slots + capacity, kNoRow);
+  thrust::fill(policy, slots + capacity, slots + capacity + capacity / 8, uint64_t{0});  // the filter
   thrust::for_each(policy, thrust::counting_iterator<int64_t>(0), thrust::counting_iterator<int64_t>(n),
                    InsertChains{hashes, reinterpret_cast<AtomicWord*>(slots), reinterpret_cast<AtomicWord*>(next),
                                 static_cast<uint64_t>(capacity - 1)});

@@ -104,8 +104,9 @@ class Ops : public AnalyticsOps {
   // out[i] = hashes[i] % shards.
   virtual void HashToShard(const uint64_t* hashes, int64_t n, int32_t shards, int32_t* out, const Exec& exec) const = 0;
   // Joins (join.inl): a chained hash table of n build hashes: slots
-  // (capacity, a power of two, entries the last position inserted) and next
-  // (n entries, the chain).
+  // (capacity, a power of two at least 8, entries the last position
+  // inserted, then capacity / 8 words of a filter of the hashes) and next (n
+  // entries, the chain).
   virtual void BuildChains(const uint64_t* hashes, int64_t n, uint64_t* slots, int64_t capacity, uint64_t* next,
                            const Exec& exec) const = 0;
   // For each probe hash, how many build positions hold it (counts) and the
