@@ -2,7 +2,9 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "kernels/expr_program.h"
@@ -22,13 +24,32 @@ constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 
 // A value on the symbolic stack while a program is matched.
 struct Entry {
-  enum Kind { kColumn, kInt, kFloat, kTerms } kind;
+  enum Kind { kColumn, kInt, kFloat, kString, kTerms } kind;
   int32_t column = 0;
   bool as_float = false;  // kColumn: an int column converted by kIntToFloat
   int64_t i = 0;
   double f = 0;
   std::vector<PlanTerm> terms;  // kTerms: a conjunction
+  std::string s;                // kString
 };
+
+// A charN column (of at most kMaxPlanCharWidth bytes) equal to one of
+// `constants` as a kChars term; false when it is no such column or a
+// constant does not fit a term (too many; one longer than the column, or
+// holding a zero byte, can match no row: left to the program).
+bool CharsTerm(const Entry& col, const std::vector<std::string>& constants, const Program& p, PlanTerm* t) {
+  if (col.kind != Entry::kColumn) return false;
+  const ColumnView& c = p.columns[col.column];
+  if (c.type != PhysType::kFixedChars || c.width > kMaxPlanCharWidth) return false;
+  if (constants.empty() || constants.size() > static_cast<size_t>(kMaxPlanChars)) return false;
+  t->column = c;
+  t->kind = TermKind::kChars;
+  for (const std::string& k : constants) {
+    if (k.size() > static_cast<size_t>(c.width) || k.find('\0') != std::string::npos) return false;
+    std::memcpy(t->chars[t->nchars++], k.data(), k.size());
+  }
+  return true;
+}
 
 // The column of `e` when it can be compared in the float (or int) domain.
 bool ColumnIn(const Entry& e, const Program& p, bool float_domain) {
@@ -133,6 +154,37 @@ ScanPlan CompileScanPlan(const Program& p) {
         Entry e{Entry::kFloat};
         e.f = p.floats[in.arg];
         st.push_back(e);
+        break;
+      }
+      case Op::kConstString: {
+        Entry e{Entry::kString};
+        e.s.assign(p.chars.data() + p.string_offsets[in.arg], p.string_offsets[in.arg + 1] - p.string_offsets[in.arg]);
+        st.push_back(std::move(e));
+        break;
+      }
+      case Op::kCmpS: {  // charN = 'k' or <> 'k', either way round
+        const Cmp op = static_cast<Cmp>(in.arg);
+        const Entry* col = &st[n - 2];
+        const Entry* k = &st[n - 1];
+        if (col->kind == Entry::kString) std::swap(col, k);
+        PlanTerm t;
+        if ((op != Cmp::kEq && op != Cmp::kNe) || k->kind != Entry::kString || !CharsTerm(*col, {k->s}, p, &t)) {
+          return plan;
+        }
+        t.negate = op == Cmp::kNe;
+        st.resize(n - 2);
+        st.push_back(Terms(t));
+        break;
+      }
+      case Op::kInS: {  // charN in ('k1', ...): then `not` negates it
+        std::vector<std::string> constants;
+        for (int32_t k = 0; k < in.arg2; ++k) {
+          const int64_t at = p.string_offsets[in.arg + k];
+          constants.emplace_back(p.chars.data() + at, p.string_offsets[in.arg + k + 1] - at);
+        }
+        PlanTerm t;
+        if (!CharsTerm(st[n - 1], constants, p, &t)) return plan;
+        st[n - 1] = Terms(t);
         break;
       }
       case Op::kIntToFloat: {

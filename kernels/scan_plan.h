@@ -11,6 +11,9 @@
 //       col between const and const       (kBetweenI, kBetweenF)
 //       col (truth: col != 0)             (kTruthI, kTruthF)
 //       col is null                       (kIsNull)
+//       charN col = 'k', col in ('k1', ...) (kChars: a charN of at most
+//                                          kMaxPlanCharWidth bytes, at most
+//                                          kMaxPlanChars constants that fit it)
 //     each possibly negated (kNot). Every comparison is a range test
 //     lo <= x <= hi (integers in int64; floats and converted ints in double,
 //     with strict bounds moved to the next double), so NaN fails every test,
@@ -33,9 +36,11 @@ namespace kernels {
 struct Program;
 
 constexpr int kMaxPlanTerms = 8;
+constexpr int kMaxPlanChars = 4;       // constants of a kChars term
+constexpr int kMaxPlanCharWidth = 32;  // widest charN a kChars term reads
 
 enum class PlanKind : int32_t { kNone, kPredicate, kValue };
-enum class TermKind : uint8_t { kRange, kIsNull };
+enum class TermKind : uint8_t { kRange, kIsNull, kChars };
 
 struct PlanTerm {
   ColumnView column;
@@ -44,6 +49,9 @@ struct PlanTerm {
   bool negate = false;    // the term's truth is flipped for non-null values (kIsNull: always)
   int64_t ilo = 0, ihi = 0;
   double flo = 0, fhi = 0;
+  // kChars: the row's `column.width` bytes equal one of these (each zero-padded).
+  int32_t nchars = 0;
+  char chars[kMaxPlanChars][kMaxPlanCharWidth] = {};
 };
 
 struct ScanPlan {
@@ -82,6 +90,16 @@ KERNELS_HD inline bool PlanTermRow(const PlanTerm& t, int64_t row) {
   const bool valid = t.column.is_valid(row);
   if (t.kind == TermKind::kIsNull) return !valid != t.negate;
   if (!valid) return false;
+  if (t.kind == TermKind::kChars) {
+    const char* x = static_cast<const char*>(t.column.data) + row * static_cast<int64_t>(t.column.width);
+    bool found = false;
+    for (int32_t k = 0; k < t.nchars && !found; ++k) {
+      bool same = true;
+      for (int32_t b = 0; b < t.column.width && same; ++b) same = x[b] == t.chars[k][b];
+      found = same;
+    }
+    return found != t.negate;
+  }
   bool inside;
   if (t.as_float) {
     const double x = detail::PlanDoubleAt(t.column, row);

@@ -137,8 +137,28 @@ inline void FloatTermBlock(const PlanTerm& t, int64_t row, bool first, uint8_t* 
   RangeBlockSides<double>(x, valid, t.flo, t.fhi, t.negate, first, m, n);
 }
 
+// A kChars term over rows [row, row + n) into m[0, n): the row's width
+// bytes against each constant's (memcmp, which the compiler turns into word
+// compares).
+inline void CharsTermBlock(const PlanTerm& t, int64_t row, bool first, uint8_t* m, int64_t n) {
+  const size_t width = static_cast<size_t>(t.column.width);
+  const char* x = static_cast<const char*>(t.column.data) + row * static_cast<int64_t>(width);
+  const uint8_t* valid = t.column.validity == nullptr ? nullptr : t.column.validity + row;
+  const uint8_t neg = t.negate ? 1 : 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint8_t found = 0;
+    for (int32_t k = 0; k < t.nchars; ++k) found |= std::memcmp(x + i * width, t.chars[k], width) == 0;
+    const uint8_t v = static_cast<uint8_t>((found ^ neg) & (valid == nullptr || valid[i] != 0));
+    m[i] = first ? v : static_cast<uint8_t>(m[i] & v);
+  }
+}
+
 // Term `t` over rows [row, row + n) into m[0, n).
 inline void TermBlock(const PlanTerm& t, int64_t row, bool first, uint8_t* m, int64_t n) {
+  if (t.kind == TermKind::kChars) {
+    CharsTermBlock(t, row, first, m, n);
+    return;
+  }
   if (t.kind == TermKind::kIsNull) {
     const uint8_t neg = t.negate ? 1 : 0;
     const uint8_t* valid = t.column.validity;

@@ -59,7 +59,7 @@ TEST(ScanPlanCompileTest, RecognisesConjunctionsOfSimpleTerms) {
   // Other shapes run on the stack machine.
   EXPECT_EQ(KindOf(b.Build(Or(gt, lt))), PlanKind::kNone);
   EXPECT_EQ(KindOf(b.Build(Not(And(gt, lt)))), PlanKind::kNone);
-  EXPECT_EQ(KindOf(b.Build(Compare(Op::kCmpS, Cmp::kEq, b.Col(2), b.Str("x")))), PlanKind::kNone);
+  EXPECT_EQ(KindOf(b.Build(Compare(Op::kCmpS, Cmp::kEq, b.Col(2), b.Str("x")))), PlanKind::kNone);  // a varchar
   EXPECT_EQ(KindOf(b.Build(Compare(Op::kCmpI, Cmp::kGt, Binary(Op::kAddI, b.Col(0), b.Int(1)), b.Int(5)))),
             PlanKind::kNone);
   EXPECT_EQ(KindOf(b.Build(Compare(Op::kCmpI, Cmp::kGt, b.Col(0), b.Null()))), PlanKind::kNone);
@@ -229,6 +229,46 @@ TEST_P(ScanPlanTest, ComparisonsMatchTheStackMachine) {
         ExpectSameAsVm(b.Build(IsNull(b.Col(0))), n, "is null");
         ExpectSameAsVm(b.Build(And(Not(IsNull(b.Col(0))), IsNull(b.Col(1)))), n, "is not null and is null");
       }
+    }
+  }
+}
+
+// charN = 'k', <> 'k', in (...) and not in (...) through kChars terms, with
+// nulls, short values, values that are another's prefix and constants that
+// cannot match (too long: left to the stack machine).
+TEST_P(ScanPlanTest, FixedCharsMatchTheStackMachine) {
+  const std::vector<std::string> words = {"AIR", "AIR REG", "MAIL", "", "SHIP", "AI", "TRUCK", "RAIL"};
+  for (int32_t width : {4, 8, 16, 32}) {
+    for (int64_t n : {int64_t{0}, int64_t{1}, kScanBlock + 1, 3 * kScanBlock + 17}) {
+      SCOPED_TRACE(testing::Message() << "char" << width << ", " << n << " rows");
+      std::vector<std::string> values;
+      std::vector<uint8_t> valid;
+      for (int64_t i = 0; i < n; ++i) {
+        std::string w = words[(i * 7 + i / 3) % words.size()];
+        values.push_back(w.substr(0, width));
+        valid.push_back(i % 11 == 0 ? 0 : 1);
+      }
+      const Column col = Dev(FixedChars(width, values, valid));
+      const Column other = Dev(Sample(PhysType::kInt32, n, 5 + n, true));
+      ProgramBuilder b({col.view(), other.view()});
+      const Code third = Compare(Op::kCmpI, Cmp::kNe, b.Col(1), b.Int(0));
+      for (const std::string& k : {std::string("AIR"), std::string("MAIL"), std::string(""), std::string("AI")}) {
+        if (k.size() > static_cast<size_t>(width)) continue;
+        ExpectSameAsVm(b.Build(Compare(Op::kCmpS, Cmp::kEq, b.Col(0), b.Str(k))), n, "x = " + k);
+        ExpectSameAsVm(b.Build(Compare(Op::kCmpS, Cmp::kNe, b.Str(k), b.Col(0))), n, "k <> x: " + k);
+        ExpectSameAsVm(b.Build(And(Not(Compare(Op::kCmpS, Cmp::kEq, b.Col(0), b.Str(k))), third)), n,
+                       "not x = k and third: " + k);
+      }
+      Code in = b.Col(0);
+      const int32_t first = b.Str("AIR").instrs[0].arg;
+      b.Str(width >= 7 ? "AIR REG" : "RAIL");
+      b.Str("SHIP");
+      in.instrs.push_back(Instr{Op::kInS, first, 3});
+      ExpectSameAsVm(b.Build(in), n, "x in (...)");
+      ExpectSameAsVm(b.Build(And(third, Not(in))), n, "third and x not in (...)");
+      // A constant longer than the column: no plan (the stack machine says no row).
+      EXPECT_EQ(KindOf(b.Build(Compare(Op::kCmpS, Cmp::kEq, b.Col(0), b.Str(std::string(width + 1, 'A'))))),
+                PlanKind::kNone);
     }
   }
 }
