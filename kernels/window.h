@@ -46,8 +46,8 @@ struct WindowSpec {
 // kMax: kInt64 for integer values, else kFloat64; kMean: kFloat64;
 // aggregates over a frame of no non-null value are null.
 // REQUIRES: at most 8 partition keys and 8 order keys, each holding n rows;
-// `value` numeric with n rows where the kind takes one. Throws
-// std::invalid_argument otherwise.
+// `value` numeric with n rows where the kind takes one (kCount: any type, only
+// its nulls are read). Throws std::invalid_argument otherwise.
 Column Window(const WindowSpec& spec, int64_t n, const Exec& exec);
 
 }  // namespace kernels

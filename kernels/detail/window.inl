@@ -80,7 +80,7 @@ struct WindowInputs {
     const int64_t row = perm[i];
     const bool valid = !has_value || value.is_valid(row);
     counts[i] = valid ? 1 : 0;
-    if (!has_value) return;
+    if (ints == nullptr && floats == nullptr) return;  // a count reads no values
     if (is_float) {
       const double v = NumberAt(value, row);
       floats[i] = valid ? v
@@ -173,9 +173,11 @@ Column WindowAlgo(const D& be, const WindowSpec& spec, int64_t n, const Exec& ex
   if (takes_value && spec.value == nullptr) throw std::invalid_argument("Window: the function needs a value");
   const bool has_value = spec.value != nullptr && kind != WindowKind::kRowNumber && kind != WindowKind::kRank &&
                          kind != WindowKind::kDenseRank;
-  if (has_value && IsStringType(spec.value->type)) throw std::invalid_argument("Window: the value must be numeric");
+  // A count reads only whether values are null; the others read them.
+  const bool reads = has_value && kind != WindowKind::kCount;
+  if (reads && IsStringType(spec.value->type)) throw std::invalid_argument("Window: the value must be numeric");
   if (spec.offset < 0) throw std::invalid_argument("Window: a negative offset");
-  const bool is_float = has_value && IsFloatType(spec.value->type);
+  const bool is_float = reads && IsFloatType(spec.value->type);
   const bool float_out = kind == WindowKind::kMean || (is_float && kind != WindowKind::kCount);
   const bool nullable = kind == WindowKind::kLag || kind == WindowKind::kLead || kind == WindowKind::kSum ||
                         kind == WindowKind::kMin || kind == WindowKind::kMax || kind == WindowKind::kMean;
@@ -214,7 +216,7 @@ Column WindowAlgo(const D& be, const WindowSpec& spec, int64_t n, const Exec& ex
                          thrust::make_reverse_iterator(e + n), MinI());
   // Running counts and values within partitions.
   Buffer counts(static_cast<size_t>(n) * sizeof(int64_t), exec);
-  Buffer ints(has_value && !is_float ? static_cast<size_t>(n) * sizeof(int64_t) : 0, exec);
+  Buffer ints(reads && !is_float ? static_cast<size_t>(n) * sizeof(int64_t) : 0, exec);
   Buffer floats(is_float ? static_cast<size_t>(n) * sizeof(double) : 0, exec);
   int64_t* c = counts.as<int64_t>();
   int64_t* iv = ints.as<int64_t>();

@@ -177,10 +177,13 @@ TEST_P(WindowTest, NoRowsAndBadArguments) {
   EXPECT_EQ(Window(spec, 0, exec_).size(), 0);
   spec.kind = WindowKind::kSum;
   EXPECT_THROW(Window(spec, 3, exec_), std::invalid_argument);  // no value
-  const Column strings = Dev(VarChars({"a", "b", "c"}));
+  const Column strings = Dev(VarChars({"a", "b", "c"}, {1, 0, 1}));
   const ColumnView v = strings.view();
   spec.value = &v;
   EXPECT_THROW(Window(spec, 3, exec_), std::invalid_argument);  // not numeric
+  spec.kind = WindowKind::kCount;                               // a count of strings reads only their nulls
+  const HostColumn counted = Host(Window(spec, 3, exec_).view());
+  for (int64_t r = 0; r < 3; ++r) EXPECT_EQ(AsDouble(counted, r), 2.0) << r;
 }
 
 }  // namespace

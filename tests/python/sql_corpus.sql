@@ -354,3 +354,5 @@ SELECT 1 + 2 AS three, 'x' AS s, 2.5 * 2 AS f
 SELECT (SELECT max(k) FROM u) AS m, (SELECT count(*) FROM t) AS n
 SELECT 2 WHERE 1 = 0
 SELECT count(*)
+SELECT id, count(s) OVER (PARTITION BY k) AS c FROM t WHERE id < 50
+SELECT id, count(*) OVER (ORDER BY s) AS c FROM t WHERE id < 50
