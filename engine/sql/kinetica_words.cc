@@ -117,6 +117,7 @@ KineticaWords ReadKineticaWords(absl::string_view statement) {
           if (t[close].upper == ")") --inner;
           if (inner > 0) ++close;
         }
+        if (close >= t.size()) return out;  // unclosed: the grammar reports it
         bool names = false;
         for (size_t a = j + 1; a < close; ++a) names = names || t[a].word;
         if (names && !is(element, "SHARD") && !is(element, "PRIMARY") && !is(element, "FOREIGN") &&
@@ -169,6 +170,7 @@ KineticaWords ReadKineticaWords(absl::string_view statement) {
         }
         ++close;
       }
+      if (close >= t.size()) return out;  // unclosed: the grammar reports it
       const size_t from = j > k + 1 && t[j - 1].upper == "," ? j - 1 : j;
       size_t to = close + 1;
       if (from == j && to < t.size() && t[to].upper == ",") ++to;  // the first element: its comma after

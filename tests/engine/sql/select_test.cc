@@ -216,6 +216,13 @@ TEST(SelectTest, KineticasWordsAreReadAndBlankedOut) {
   auto bad = ParseSelect("SELECT TOP 5 a FROM t WHERE");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("column 28"), std::string::npos) << bad.status();
+  // Unclosed parentheses: the grammar's error, nothing read out of bounds.
+  for (const char* bad : {"CREATE TABLE t (a INT, SHARD KEY (a", "CREATE TABLE t (a VARCHAR(16, DICT",
+                          "CREATE TABLE t (", "CREATE REPLICATED"}) {
+    auto change = ParseChange(bad);
+    ASSERT_FALSE(change.ok()) << bad;
+    EXPECT_NE(change.status().message().find("syntax error"), std::string::npos) << change.status();
+  }
   auto unknown = ParseChange("CREATE TABLE t (a INT, SHARD KEY (b))");
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(unknown.status().message().find("SHARD KEY names 'b'"), std::string::npos) << unknown.status();
