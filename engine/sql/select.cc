@@ -62,6 +62,13 @@ absl::StatusOr<std::pair<std::string, Json>> TheStatement(const Json& tree) {
   return std::make_pair(stmt.begin().key(), stmt.begin().value());
 }
 
+// The one statement of `text` (Kinetica's words blanked): its kind and node.
+absl::StatusOr<std::pair<std::string, Json>> StatementOf(absl::string_view text) {
+  auto tree = Parse(text);
+  if (!tree.ok()) return tree.status();
+  return TheStatement(*tree);
+}
+
 // What parsing one statement carries along: its text, its parameters, the
 // runner of its nested queries and the WITH queries in scope.
 struct Context {
@@ -937,33 +944,22 @@ absl::StatusOr<std::string> TableOf(Context& cx, const SelectQuery& q) {
   return cx.nested->Keep(q);
 }
 
-// The one statement of a parse tree, which must be a SELECT.
-absl::StatusOr<Json> TheSelect(const Json& tree) {
-  auto stmt = TheStatement(tree);
-  if (!stmt.ok()) return stmt.status();
-  if (stmt->first != "SelectStmt") return Unsupported(absl::StrCat("statements of kind ", stmt->first));
-  return stmt->second;
-}
-
 }  // namespace
 
 absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement, const Json& params, Nested* nested,
                                         absl::string_view schema) {
   const KineticaWords words = ReadKineticaWords(statement);
-  auto tree = Parse(words.text);
-  if (!tree.ok()) return tree.status();
-  auto select = TheSelect(*tree);
-  if (!select.ok()) return select.status();
+  auto stmt = StatementOf(words.text);
+  if (!stmt.ok()) return stmt.status();
+  if (stmt->first != "SelectStmt") return Unsupported(absl::StrCat("statements of kind ", stmt->first));
   Context cx{words.text, &params, nested, {}, std::string(schema)};
-  auto q = QueryOf(cx, *select);
+  auto q = QueryOf(cx, stmt->second);
   if (q.ok() && words.top >= 0 && q->limit < 0) q->limit = words.top;  // SELECT TOP n
   return q;
 }
 
 absl::StatusOr<bool> IsSelect(absl::string_view statement) {
-  auto tree = Parse(ReadKineticaWords(statement).text);
-  if (!tree.ok()) return tree.status();
-  auto stmt = TheStatement(*tree);
+  auto stmt = StatementOf(ReadKineticaWords(statement).text);
   if (!stmt.ok()) return stmt.status();
   return stmt->first == "SelectStmt";
 }
@@ -971,9 +967,7 @@ absl::StatusOr<bool> IsSelect(absl::string_view statement) {
 absl::StatusOr<std::optional<SelectQuery>> ParseExplain(absl::string_view statement, const Json& params, Nested* nested,
                                                         absl::string_view schema) {
   const KineticaWords words = ReadKineticaWords(statement);
-  auto tree = Parse(words.text);
-  if (!tree.ok()) return tree.status();
-  auto stmt = TheStatement(*tree);
+  auto stmt = StatementOf(words.text);
   if (!stmt.ok()) return stmt.status();
   if (stmt->first != "ExplainStmt") return std::optional<SelectQuery>();
   const Json& query = stmt->second.at("query");
@@ -1029,9 +1023,7 @@ absl::StatusOr<std::vector<std::string>> ColumnType(const Json& type_name, const
 absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, const Json& params, Nested* nested,
                                                 absl::string_view schema) {
   const KineticaWords words = ReadKineticaWords(statement);
-  auto tree = Parse(words.text);
-  if (!tree.ok()) return tree.status();
-  auto stmt = TheStatement(*tree);
+  auto stmt = StatementOf(words.text);
   if (!stmt.ok()) return stmt.status();
   const std::string& kind = stmt->first;
   const Json& n = stmt->second;
@@ -1319,9 +1311,7 @@ void Relations(const Json& node, std::vector<std::string>* names, std::set<std::
 }  // namespace
 
 absl::StatusOr<std::vector<std::string>> StatementSchemas(absl::string_view statement) {
-  auto tree = Parse(ReadKineticaWords(statement).text);
-  if (!tree.ok()) return tree.status();
-  auto stmt = TheStatement(*tree);
+  auto stmt = StatementOf(ReadKineticaWords(statement).text);
   if (!stmt.ok()) return stmt.status();
   std::vector<std::string> out;
   if (stmt->first == "CreateSchemaStmt") out.push_back(stmt->second.value("schemaname", ""));
@@ -1333,9 +1323,7 @@ absl::StatusOr<std::vector<std::string>> StatementSchemas(absl::string_view stat
 
 absl::StatusOr<std::vector<std::pair<std::string, bool>>> StatementTables(absl::string_view statement,
                                                                           absl::string_view schema) {
-  auto tree = Parse(ReadKineticaWords(statement).text);
-  if (!tree.ok()) return tree.status();
-  auto stmt = TheStatement(*tree);
+  auto stmt = StatementOf(ReadKineticaWords(statement).text);
   if (!stmt.ok()) return stmt.status();
   const std::string& kind = stmt->first;
   const Json& n = stmt->second;
