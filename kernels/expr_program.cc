@@ -38,7 +38,7 @@ bool IsWellFormed(const Program& p) {
   };
   int depth = 0;
   for (const Instr& in : p.code) {
-    if (in.op > Op::kDatePart) return false;
+    if (in.op > Op::kFloatToInt) return false;
     const int effect = StackEffect(in.op);
     if (effect <= 0 && depth < 1 - effect) return false;
     depth += effect;

@@ -32,42 +32,67 @@ namespace kernels {
 enum class ValueKind : uint8_t { kInt, kFloat, kString };
 
 enum class Op : uint8_t {
-  kColumn,      // push column `arg` of the program's column table
-  kConstInt,    // push ints[arg]
-  kConstFloat,  // push floats[arg]
-  kConstString, // push string constant `arg`
-  kConstNull,   // push null
-  kIntToFloat,  // convert top
-  kAddI, kSubI, kMulI, kDivI, kModI, kNegI,  // integer arithmetic (wraps; x/0 is null)
-  kAddF, kSubF, kMulF, kDivF, kModF, kNegF,  // float arithmetic (x/0 is null)
-  kCmpI, kCmpF, kCmpS,  // compare the two top values; `arg` is a Cmp; pushes int 0/1
-  kTruthI, kTruthF,     // x != 0 as int 0/1 (null stays null)
-  kAnd, kOr,            // SQL three-valued logic on truth values
+  kColumn,       // push column `arg` of the program's column table
+  kConstInt,     // push ints[arg]
+  kConstFloat,   // push floats[arg]
+  kConstString,  // push string constant `arg`
+  kConstNull,    // push null
+  kIntToFloat,   // convert top
+  kAddI,
+  kSubI,
+  kMulI,
+  kDivI,
+  kModI,
+  kNegI,  // integer arithmetic (wraps; x/0 is null)
+  kAddF,
+  kSubF,
+  kMulF,
+  kDivF,
+  kModF,
+  kNegF,  // float arithmetic (x/0 is null)
+  kCmpI,
+  kCmpF,
+  kCmpS,  // compare the two top values; `arg` is a Cmp; pushes int 0/1
+  kTruthI,
+  kTruthF,  // x != 0 as int 0/1 (null stays null)
+  kAnd,
+  kOr,  // SQL three-valued logic on truth values
   kNot,
-  kIsNull,              // int 1 if top is null else 0; never null
+  kIsNull,  // int 1 if top is null else 0; never null
 
   // x lo hi -> x >= lo and x <= hi, three-valued (x is read once).
-  kBetweenI, kBetweenF, kBetweenS,
+  kBetweenI,
+  kBetweenF,
+  kBetweenS,
   // x -> 1 when x equals one of the `arg2` constants from index `arg` (ints,
   // floats or string constants), else 0; null when x is null.
-  kInI, kInF, kInS,
+  kInI,
+  kInF,
+  kInS,
   kUnknownIfFalse,  // 0 becomes null (an in-list that holds null)
   kLike,            // s -> 1 when s matches the pattern in string constant `arg` (% and _)
   kIf,              // c a b -> a when c is true (non-null, non-zero), else b
   kIfNull,          // a b -> a unless a is null, else b
-  kNullIfI, kNullIfF, kNullIfS,  // a b -> null when a = b, else a
-  kMaxI, kMaxF, kMaxS,  // a b -> the larger; a null operand is skipped
-  kMinI, kMinF, kMinS,  // a b -> the smaller; a null operand is skipped
-  kAbsI,     // |x| (wraps at INT64_MIN)
-  kSignI,    // -1, 0 or 1
-  kMathF,    // float function `arg` (a MathFn) of the top; domain errors give null
-  kPowF,     // x y -> x^y; null where undefined (NaN, or 0 to a negative power)
-  kRoundI,   // x d -> x rounded half away from zero to d decimal digits (int d)
-  kRoundF,   // x d -> the same for a float x
-  kLength,   // s -> its length in bytes
-  kFold,     // s -> s with fold `arg` (a Fold)
-  kSubstr,   // s start len -> bytes [start, start + len) of s, 1-based, clipped
-  kDatePart, // ms since the epoch (UTC) -> date part `arg` (a DatePart)
+  kNullIfI,
+  kNullIfF,
+  kNullIfS,  // a b -> null when a = b, else a
+  kMaxI,
+  kMaxF,
+  kMaxS,  // a b -> the larger; a null operand is skipped
+  kMinI,
+  kMinF,
+  kMinS,        // a b -> the smaller; a null operand is skipped
+  kAbsI,        // |x| (wraps at INT64_MIN)
+  kSignI,       // -1, 0 or 1
+  kMathF,       // float function `arg` (a MathFn) of the top; domain errors give null
+  kPowF,        // x y -> x^y; null where undefined (NaN, or 0 to a negative power)
+  kRoundI,      // x d -> x rounded half away from zero to d decimal digits (int d)
+  kRoundF,      // x d -> the same for a float x
+  kLength,      // s -> its length in bytes
+  kFold,        // s -> s with fold `arg` (a Fold)
+  kSubstr,      // s start len -> bytes [start, start + len) of s, 1-based, clipped
+  kDatePart,    // ms since the epoch (UTC) -> date part `arg` (a DatePart)
+  kFloatToInt,  // x -> x rounded to a whole number, halves to even (as SQL's CAST); null past int64 or NaN
 };
 
 enum class Cmp : int32_t { kEq, kNe, kLt, kLe, kGt, kGe };
@@ -112,6 +137,7 @@ KERNELS_HD inline int StackEffect(Op op) {
     case Op::kLength:
     case Op::kFold:
     case Op::kDatePart:
+    case Op::kFloatToInt:
       return 0;
     case Op::kBetweenI:
     case Op::kBetweenF:

@@ -353,6 +353,9 @@ class Compiler {
       case Function::kSec:
         n.type = Type::kInt;
         return Require(n, 0, "a timestamp");
+      case Function::kLong:
+        n.type = Type::kInt;
+        return Require(n, 0, "a number");
     }
     return s;
   }
@@ -632,6 +635,10 @@ class Compiler {
       case Function::kHour: EmitDatePart(n, DatePart::kHour); break;
       case Function::kMinute: EmitDatePart(n, DatePart::kMinute); break;
       case Function::kSec: EmitDatePart(n, DatePart::kSec); break;
+      case Function::kLong:
+        Emit(n.args[0]);
+        if (nodes_[n.args[0]].type == Type::kFloat) Push(Op::kFloatToInt);
+        break;
     }
   }
 

@@ -57,6 +57,7 @@ constexpr FunctionInfo kFunctions[] = {
     {"hour", Function::kHour, 1, 1},
     {"minute", Function::kMinute, 1, 1},
     {"sec", Function::kSec, 1, 1},
+    {"long", Function::kLong, 1, 1},
 };
 
 // Binding strength of the binary operators (and of prefix `not`).

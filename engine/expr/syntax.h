@@ -101,6 +101,7 @@ enum class Function : uint8_t {
   kHour,
   kMinute,
   kSec,
+  kLong,
 };
 
 constexpr int kAnyNumber = std::numeric_limits<int>::max();

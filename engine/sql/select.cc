@@ -9,6 +9,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -705,7 +706,20 @@ class Writer {
         type == "numeric") {
       return absl::StrCat("((", *arg, ") + 0.0)");
     }
-    return Unsupported(absl::StrCat("CAST to ", type));
+    const std::optional<std::string> text = StringConst(n.at("arg"));
+    if (type == "int2" || type == "int4" || type == "int8" || type == "int" || type == "integer" || type == "bigint" ||
+        type == "smallint") {
+      if (text) {  // CAST('42' AS INT): the number the string holds
+        int64_t v = 0;
+        if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &v)) {
+          return absl::InvalidArgumentError(absl::StrCat("statement: '", *text, "' is not an integer"));
+        }
+        return absl::StrCat(v);
+      }
+      return absl::StrCat("long(", *arg, ")");  // a number, rounded halves to even
+    }
+    if ((type == "varchar" || type == "text" || type == "bpchar" || type == "char") && text) return *arg;
+    return Unsupported(absl::StrCat("CAST to ", type, text ? "" : " of this value"));
   }
 
   Context& cx_;

@@ -344,6 +344,14 @@ KERNELS_HD KERNELS_INLINE void Step(Op op, const ProgramView& p, const Instr& in
     case Op::kDatePart:
       if (a.valid) a.i = detail::DatePartOf(a.i, in.arg);
       return;
+    case Op::kFloatToInt:
+      if (!a.valid) return;
+      if (!(a.f >= -9.2e18 && a.f <= 9.2e18)) {
+        a.valid = false;  // NaN, or past int64
+        return;
+      }
+      a.i = static_cast<int64_t>(::nearbyint(a.f));  // the default rounding: halves to even
+      return;
 
     // Ops on the three top values.
     case Op::kBetweenI:

@@ -356,3 +356,9 @@ SELECT 2 WHERE 1 = 0
 SELECT count(*)
 SELECT id, count(s) OVER (PARTITION BY k) AS c FROM t WHERE id < 50
 SELECT id, count(*) OVER (ORDER BY s) AS c FROM t WHERE id < 50
+
+-- CAST to integers (halves to even, as PostgreSQL and DuckDB round a double) and of string constants
+SELECT id, CAST(x AS INTEGER) AS i, CAST(x / 2 AS BIGINT) AS b FROM t WHERE id < 300
+SELECT id, CAST(k AS BIGINT) AS kk, CAST(big / 3.0 AS INTEGER) AS h FROM t WHERE id < 300
+SELECT CAST('42' AS INT) + 1 AS n, CAST('abc' AS VARCHAR) AS s
+SELECT CAST(2.5 AS DOUBLE) AS d, CAST(x AS INTEGER) % 7 AS m, count(*) FROM t GROUP BY CAST(x AS INTEGER) % 7 ORDER BY m

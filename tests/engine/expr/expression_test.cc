@@ -120,7 +120,9 @@ int RefStackEffect(kernels::Op op) {
     case Op::kMathF:
     case Op::kLength:
     case Op::kFold:
-    case Op::kDatePart: return 0;
+    case Op::kDatePart:
+    case Op::kFloatToInt:
+      return 0;
     case Op::kBetweenI:
     case Op::kBetweenF:
     case Op::kBetweenS:
@@ -1316,6 +1318,17 @@ TEST_F(ExpressionTest, Math) {
   ExpectFloats("ceil(f)", [&](int64_t r) { return Fn(F("f", r), [](double v) { return std::ceil(v); }); });
   ExpectFloats("round(f)", [&](int64_t r) { return Fn(F("f", r), [](double v) { return std::round(v); }); });
   ExpectFloats("round(d)", [&](int64_t r) { return Fn(F("d", r), [](double v) { return std::round(v); }); });
+  // long(x): a float rounded to a whole number, halves to even; null for NaN or past int64.
+  const auto to_long = [](std::optional<double> v) -> std::optional<int64_t> {
+    if (!v || !(*v >= -9.2e18 && *v <= 9.2e18)) return std::nullopt;
+    return static_cast<int64_t>(std::nearbyint(*v));
+  };
+  ExpectInts("long(d)", [&](int64_t r) { return to_long(F("d", r)); });
+  ExpectInts("long(f * 3)",
+             [&](int64_t r) { return to_long(F("f", r) ? std::optional<double>(*F("f", r) * 3) : std::nullopt); });
+  ExpectInts("long(2.5) + long(-2.5) * 10 + long(3.5) * 100", [](int64_t) { return OptI(2 - 20 + 400); });
+  ExpectInts("long(l)", [&](int64_t r) { return I("l", r); });
+  ExpectInts("long(1e300)", [](int64_t) { return OptI(); });
   ExpectInts("floor(i)", [&](int64_t r) { return I("i", r); });
   ExpectInts("ceil(l)", [&](int64_t r) { return I("l", r); });
   ExpectInts("round(l)", [&](int64_t r) { return I("l", r); });
