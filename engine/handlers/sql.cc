@@ -988,16 +988,15 @@ absl::StatusOr<Json> ExecuteStatement(JobContext& ctx, const Json& request) {
   if (!q->from.empty()) {
     if (absl::Status s = JoinFrom(ctx, temps, &*q); !s.ok()) return s;
   }
-  const sql::SelectQuery query = *q;  // Answer may read it differently
   absl::StatusOr<Json> answer = Answer(ctx, request, &*q);
   // More rows than this page, and options.paging_table (or
   // paging_table_ttl) asks for it: they are kept as the paging table (its
   // name as given, else one of its own), a view, until it is dropped.
   const bool keep = !paging.empty() || !Option(request, "paging_table_ttl").empty();
-  if (keep && answer.ok() && (*answer)["has_more_records"].get<bool>() && query.offset == 0) {
+  if (keep && answer.ok() && (*answer)["has_more_records"].get<bool>() && q->offset == 0) {
     static std::atomic<int64_t> next{0};
     const std::string name = paging.empty() ? absl::StrCat("sql_paging_", next.fetch_add(1)) : paging;
-    if (absl::Status s = Store(ctx, temps, query, name, false); !s.ok()) return s;
+    if (absl::Status s = Store(ctx, temps, *q, name, false); !s.ok()) return s;
     (*answer)["paging_table"] = name;
   }
   return answer;

@@ -16,6 +16,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
 #include "engine/api/json.h"
+#include "engine/expr/expression.h"
 #include "engine/expr/text.h"
 #include "engine/sql/kinetica_words.h"
 
@@ -669,7 +670,9 @@ class Writer {
                           absl::StrCat(table.status().message(),
                                        " (subqueries that read the outer query's columns are not supported yet)"));
     }
-    constexpr int64_t kMaxIn = 100000;
+    // An IN list is part of the expression the engine compiles: no more
+    // values than its length limit can hold (each at least "1, ").
+    constexpr int64_t kMaxIn = static_cast<int64_t>(kMaxExpressionLength / 3);
     auto values = cx_.nested->Values(*table, type == "EXISTS_SUBLINK" ? 1 : type == "EXPR_SUBLINK" ? 2 : kMaxIn + 1);
     if (!values.ok()) return values.status();
     if (type == "EXISTS_SUBLINK") return std::string(values->empty() ? "0" : "1");
@@ -677,12 +680,9 @@ class Writer {
       if (values->size() > 1) return absl::InvalidArgumentError("statement: a scalar subquery gave more than one row");
       return values->empty() ? std::string("null") : (*values)[0];
     }
-    if (static_cast<int64_t>(values->size()) > kMaxIn) {
-      return Unsupported(absl::StrCat("IN subqueries of more than ", kMaxIn, " rows"));
-    }
     auto left = Expr(n.at("testexpr"));
     if (!left.ok()) return left;
-    // x IN (..., NULL): true where found, else unknown.
+    // x IN (..., NULL): true where found, else unknown. Each value once.
     std::vector<std::string> found;
     bool null = false;
     for (const std::string& v : *values) {
@@ -692,8 +692,14 @@ class Writer {
         found.push_back(v);
       }
     }
+    std::sort(found.begin(), found.end());
+    found.erase(std::unique(found.begin(), found.end()), found.end());
     if (found.empty()) return std::string(null ? "null" : "0");
     const std::string in = absl::StrCat("(", *left, " in (", absl::StrJoin(found, ", "), "))");
+    if (static_cast<int64_t>(values->size()) > kMaxIn || in.size() > kMaxExpressionLength / 2) {
+      return Unsupported(absl::StrCat("IN subqueries of more distinct values than an expression holds (", found.size(),
+                                      "+ values, ", in.size(), " bytes; the limit is ", kMaxExpressionLength / 2, ")"));
+    }
     return null ? absl::StrCat("if(", in, ", 1, null)") : in;
   }
 
