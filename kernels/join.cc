@@ -111,12 +111,9 @@ JoinResult HashJoin(const std::vector<ColumnView>& left_keys, const int64_t* lef
     Buffer slots(static_cast<size_t>(capacity + capacity / 8) * sizeof(uint64_t), exec);  // and the filter
     Buffer next(static_cast<size_t>(nb) * sizeof(uint64_t), exec);
     ops.BuildChains(build_hashes, nb, slots.as<uint64_t>(), capacity, next.as<uint64_t>(), exec);
-    Buffer counts = Int64s(np, exec), offsets = Int64s(np, exec);
-    const int64_t found = ops.ProbeCounts(build_hashes, slots.as<uint64_t>(), capacity, next.as<uint64_t>(),
-                                          probe_hashes, np, counts.as<int64_t>(), offsets.as<int64_t>(), exec);
-    Buffer at_probe = Int64s(found, exec), at_build = Int64s(found, exec);
-    ops.ProbeFill(build_hashes, slots.as<uint64_t>(), capacity, next.as<uint64_t>(), probe_hashes, np,
-                  counts.as<int64_t>(), offsets.as<int64_t>(), at_probe.as<int64_t>(), at_build.as<int64_t>(), exec);
+    Buffer at_probe, at_build;
+    const int64_t found = ops.ProbePairs(build_hashes, slots.as<uint64_t>(), capacity, next.as<uint64_t>(),
+                                         probe_hashes, np, &at_probe, &at_build, exec);
     // Positions within the partition to table rows (through the side's
     // positions, when it has them).
     const auto map = [&](Buffer at, const int64_t* to, const Side& side) {

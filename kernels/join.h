@@ -3,9 +3,11 @@
 // Equi-joins of two sides' rows on one device: a hash join whose build side
 // is the smaller one. The build rows go into a chained hash table by the
 // hash of their key tuple (one atomic exchange each, duplicates included);
-// each probe row counts, then writes, the build rows of its hash, and the
-// candidate pairs are kept when every key is equal. Memory: the table and
-// the probe's counts take 40 bytes per build row and 24 per probe row; when
+// the probe rows, by blocks (a row per GPU thread, 4096 per CPU thread),
+// count, then write, the build rows of their hashes (rows whose bit in the
+// table's filter is clear skip the table), and the candidate pairs are kept
+// when every key is equal. Memory: the table and the probe's hashes and
+// counts take 40 bytes per build row and 24 per probe row at most; when
 // that passes half of what exec's memory limit leaves, both sides are split
 // by hash into partitions joined one after another, so that only one
 // partition's table is held at a time (the pairs, 16 bytes each, are the

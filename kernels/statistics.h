@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "kernels/backend.h"
+#include "kernels/column.h"
 #include "kernels/expr_program.h"
 #include "kernels/hd.h"
 
@@ -44,6 +45,15 @@ KERNELS_HD inline Moments MergeMoments(const Moments& a, const Moments& b) {
          6.0 * d_n2 * (na * na * b.m2 + nb * nb * a.m2) + 4.0 * d_n * (na * b.m3 - nb * a.m3);
   return r;
 }
+
+// An estimate of the distinct values (nulls count as one) among rows
+// [0, n) of `column`, for a planner's guesses of join sizes: exact when
+// n <= kDistinctSample; otherwise from kDistinctSample rows spread evenly
+// over the column, as Chao's bias-corrected estimator d + f1(f1-1)/(2(f2+1))
+// (d distinct in the sample, f1 of them seen once, f2 twice), kept within
+// [d, n]. Synchronizes.
+constexpr int64_t kDistinctSample = 1 << 14;
+int64_t EstimateDistinct(const ColumnView& column, int64_t n, const Exec& exec);
 
 // Moments of `value` (a program whose result is kFloat) over rows [begin, end).
 // Each value is a Moments of count 1, merged pairwise, so m3 and m4 are filled.

@@ -15,17 +15,21 @@
 // Two tables whose rows pair up within shards (both sharded on the join's
 // keys, or one of them replicated: ShardLocal) are joined shard by shard,
 // each on its device, into a view laid out over the same devices; other
-// joins run left to right on the job's device (a distributed table's rows
-// are brought there first). Each step joins the rows so far
-// with the next table by a hash join (kernels/join.h) on the equalities
-// between a column of the rows so far and a column of the table found in
-// its ON condition (an inner join also uses those of `expressions`); the
-// condition's other parts, and a join with no equality (a cross join),
-// filter the pairs. The view holds column_names, each "alias.column",
+// joins run on the job's device (a distributed table's rows are brought
+// there first): each table first filtered by the conditions that read it
+// alone, then joined left to right or, when every join is inner, in the
+// order of fewest rows by estimate (JoinOrder). Each step joins the rows
+// so far with the next table by a hash join (kernels/join.h) on the
+// equalities between a column of the rows so far and a column of the table
+// found in its ON condition (an inner join also uses those of
+// `expressions`, and those they imply); the condition's other parts, and a
+// join with no equality (a cross join), filter the pairs. The view holds column_names, each "alias.column",
 // "column", "alias.*", "*" or an expression, with "as name" to name it; its
 // columns are named by their alias or column name, which must be unique.
 
 #include <algorithm>
+#include <limits>
+#include <map>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -50,6 +54,7 @@
 #include "kernels/join.h"
 #include "kernels/materialize.h"
 #include "kernels/shard.h"
+#include "kernels/statistics.h"
 
 namespace engine {
 namespace {
@@ -393,10 +398,10 @@ void NeededColumns(const Json& names, const TableType& all, std::set<std::string
   }
 }
 
-// The view's columns from column_names.
-absl::StatusOr<std::pair<std::vector<ColumnDef>, std::vector<kernels::Column>>> SelectColumns(JobContext& ctx,
-                                                                                              Relation& r,
-                                                                                              const Json& names) {
+// The view's columns from column_names; "*" and "alias.*" take the
+// tables' columns in `order` (their aliases in table_names).
+absl::StatusOr<std::pair<std::vector<ColumnDef>, std::vector<kernels::Column>>> SelectColumns(
+    JobContext& ctx, Relation& r, const Json& names, const std::vector<std::string>& order) {
   std::vector<ColumnDef> defs;
   std::vector<kernels::Column> columns;
   const TableType type = r.type();
@@ -415,8 +420,12 @@ absl::StatusOr<std::pair<std::vector<ColumnDef>, std::vector<kernels::Column>>> 
       if (!alias.empty() && std::find(r.aliases.begin(), r.aliases.end(), alias) == r.aliases.end()) {
         return absl::InvalidArgumentError(absl::StrCat(field, ": no table named '", alias, "' in the join"));
       }
-      for (size_t c = 0; c < r.defs.size(); ++c) {
-        if (alias.empty() || absl::StartsWith(r.defs[c].name, alias + ".")) add_column(c, bare(r.defs[c].name));
+      // In the order of table_names, whatever the order joined.
+      for (const std::string& a : order) {
+        if (!alias.empty() && a != alias) continue;
+        for (size_t c = 0; c < r.defs.size(); ++c) {
+          if (absl::StartsWith(r.defs[c].name, a + ".")) add_column(c, bare(r.defs[c].name));
+        }
       }
       continue;
     }
@@ -464,11 +473,181 @@ struct JoinPlan {
     std::string field;
     std::set<std::string> aliases;
     bool used = false;
+    // Implied by others (a = b and b = c give a = c): a join key when it
+    // serves as one, else dropped.
+    bool implied = false;
   };
   std::vector<Condition> where;
   std::set<std::string> needed;  // the columns the join reads
   bool all_columns = false;
 };
+
+// Columns of `rels` that `where`'s equalities of two relations make equal:
+// classes of (relation, column) of two members or more, and the pairs the
+// equalities state.
+using RelationColumn = std::pair<size_t, int>;
+using ColumnClass = std::vector<RelationColumn>;
+struct Equalities {
+  std::vector<ColumnClass> classes;
+  std::set<std::pair<RelationColumn, RelationColumn>> stated;  // both ways
+};
+
+Equalities EqualColumns(const std::vector<Relation>& rels, const std::vector<JoinPlan::Condition>& where) {
+  Equalities out;
+  const size_t n = rels.size();
+  std::map<RelationColumn, size_t> member;
+  std::vector<size_t> parent;
+  std::vector<RelationColumn> column_of;
+  const auto find = [&](size_t x) {
+    while (parent[x] != x) x = parent[x] = parent[parent[x]];
+    return x;
+  };
+  const auto id = [&](size_t rel, const std::string& text) -> int64_t {
+    const TableType type = rels[rel].type();
+    auto refs = ReferencedColumns(text, type);
+    if (!refs.ok() || refs->size() != 1) return -1;
+    const int c = type.Find((*refs)[0]);
+    if (c < 0) return -1;
+    auto [it, added] = member.emplace(std::make_pair(rel, c), parent.size());
+    if (added) {
+      parent.push_back(parent.size());
+      column_of.push_back(it->first);
+    }
+    return static_cast<int64_t>(it->second);
+  };
+  const auto rel_of = [&](const std::string& alias) {
+    for (size_t i = 0; i < n; ++i) {
+      if (rels[i].aliases[0] == alias) return i;
+    }
+    return n;
+  };
+  for (const JoinPlan::Condition& c : where) {
+    if (c.used || c.aliases.size() != 2) continue;
+    const size_t a = rel_of(*c.aliases.begin()), b = rel_of(*c.aliases.rbegin());
+    if (a == n || b == n) continue;
+    std::string l, r;
+    if (!EquiKey(c.text, rels[a].type(), rels[b].type(), &l, &r)) continue;
+    const int64_t x = id(a, l), y = id(b, r);
+    if (x < 0 || y < 0) continue;
+    parent[find(x)] = find(y);
+    out.stated.emplace(column_of[x], column_of[y]);
+    out.stated.emplace(column_of[y], column_of[x]);
+  }
+  std::map<size_t, ColumnClass> classes;
+  for (const auto& [column, m] : member) classes[find(m)].push_back(column);
+  for (auto& [root, members] : classes) out.classes.push_back(std::move(members));
+  return out;
+}
+
+// The equalities `equal` implies between columns of two relations that no
+// WHERE part states: conditions marked implied, so that a table joins the
+// rows so far on keys wherever it can (a.x = b.y and b.y = c.z join c to a).
+std::vector<JoinPlan::Condition> ImpliedEqualities(const std::vector<Relation>& rels, const Equalities& equal) {
+  std::vector<JoinPlan::Condition> out;
+  for (const ColumnClass& members : equal.classes) {
+    for (size_t a = 0; a < members.size(); ++a) {
+      for (size_t b = a + 1; b < members.size(); ++b) {
+        const auto [ra, ca] = members[a];
+        const auto [rb, cb] = members[b];
+        if (ra == rb || equal.stated.count({members[a], members[b]}) > 0) continue;
+        const std::string& x = rels[ra].defs[ca].name;
+        const std::string& y = rels[rb].defs[cb].name;
+        JoinPlan::Condition c;
+        c.text = absl::StrCat(x, " = ", y);
+        c.field = "expressions";
+        c.aliases = {rels[ra].aliases[0], rels[rb].aliases[0]};
+        c.implied = true;
+        out.push_back(std::move(c));
+      }
+    }
+  }
+  return out;
+}
+
+// The order in which to join `rels` when every join is inner (any order
+// gives the same rows): the left-deep order whose intermediate results hold
+// the fewest rows in all, by estimate. A set of relations joined is
+// estimated to hold the product of their rows, divided, for each class of
+// equal columns, by the distinct values of all but the class's column with
+// the fewest there (which assumes the values of that one are found in the
+// others); distinct values are estimated from a sample
+// (kernels::EstimateDistinct). Up to kExhaustiveJoins relations every order
+// is weighed (by subsets); beyond, each step takes the relation giving the
+// smallest result.
+constexpr size_t kExhaustiveJoins = 12;
+
+std::vector<size_t> JoinOrder(JobContext& ctx, const std::vector<Relation>& rels,
+                              const std::vector<ColumnClass>& classes) {
+  const size_t n = rels.size();
+  std::vector<std::vector<std::pair<size_t, double>>> distinct;
+  for (const ColumnClass& members : classes) {
+    distinct.emplace_back();
+    for (const auto& [rel, column] : members) {
+      const Relation& r = rels[rel];
+      const int64_t d = kernels::EstimateDistinct(r.views[column], r.rows, ctx.exec);
+      distinct.back().emplace_back(rel, static_cast<double>(std::max<int64_t>(1, d)));
+    }
+  }
+  const auto rows_of = [&](uint32_t set) {
+    double rows = 1;
+    for (size_t i = 0; i < n; ++i) {
+      if (set >> i & 1) rows *= static_cast<double>(rels[i].rows);
+    }
+    for (const auto& members : distinct) {
+      std::vector<double> in;
+      for (const auto& [rel, d] : members) {
+        if (set >> rel & 1) in.push_back(d);
+      }
+      if (in.size() < 2) continue;
+      std::sort(in.begin(), in.end());
+      for (size_t k = 1; k < in.size(); ++k) rows /= in[k];
+    }
+    return rows;
+  };
+  std::vector<size_t> order;
+  if (n <= kExhaustiveJoins) {
+    // cost[s]: the fewest rows of the joins that make set s; last[s]: the
+    // relation joined last in that order. Ties keep the order given.
+    const uint32_t full = (1u << n) - 1;
+    std::vector<double> cost(full + 1, std::numeric_limits<double>::infinity());
+    std::vector<size_t> last(full + 1, 0);
+    for (size_t i = 0; i < n; ++i) {
+      cost[1u << i] = 0;
+      last[1u << i] = i;
+    }
+    for (uint32_t s = 1; s <= full; ++s) {
+      if ((s & (s - 1)) == 0) continue;
+      const double rows = rows_of(s);
+      for (size_t i = n; i-- > 0;) {
+        if ((s >> i & 1) == 0) continue;
+        const double c = cost[s & ~(1u << i)] + rows;
+        if (c < cost[s]) {
+          cost[s] = c;
+          last[s] = i;
+        }
+      }
+    }
+    for (uint32_t s = full; s != 0; s &= ~(1u << last[s])) order.push_back(last[s]);
+    std::reverse(order.begin(), order.end());
+    return order;
+  }
+  uint32_t joined = 0;
+  for (size_t step = 0; step < n; ++step) {
+    size_t best = n;
+    double best_rows = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (joined >> i & 1) continue;
+      const double rows = step == 0 ? static_cast<double>(rels[i].rows) : rows_of(joined | 1u << i);
+      if (best == n || rows < best_rows) {
+        best = i;
+        best_rows = rows;
+      }
+    }
+    order.push_back(best);
+    joined |= 1u << best;
+  }
+  return order;
+}
 
 // The view's columns: the join of `tables` (single-device parts of the
 // plan's tables, on ctx's device), filtered, then column_names.
@@ -476,11 +655,26 @@ absl::StatusOr<std::pair<std::vector<ColumnDef>, std::vector<kernels::Column>>> 
     JobContext& ctx, const JoinPlan& plan, const std::vector<std::shared_ptr<Table>>& tables, const Json& columns) {
   std::vector<JoinPlan::Condition> where = plan.where;
   const auto& sources = plan.sources;
+  const size_t n = sources.size();
+  // Every join inner: the ON conditions are WHERE parts, and the tables may
+  // join in any order.
+  const bool inner = std::all_of(sources.begin() + 1, sources.end(),
+                                 [](const JoinSource& s) { return s.kind == kernels::JoinKind::kInner; });
+  std::vector<std::string> on(n);
+  for (size_t i = 0; i < n; ++i) {
+    const std::string field = absl::StrCat("table_names[", i, "]");
+    for (const std::string& c : Conjuncts(sources[i].on)) {
+      auto used = AliasesOf(c, plan.all, field);
+      if (!used.ok()) return used.status();
+      if (inner) where.push_back(JoinPlan::Condition{c, field, *std::move(used)});
+    }
+    if (!inner) on[i] = sources[i].on;
+  }
   // WHERE parts that read one table filter it before it is joined, unless
   // an outer join may give it null rows (a later right or full join: every
   // table before it; a left or full join: its right table).
-  std::vector<bool> nullable(sources.size(), false);
-  for (size_t i = 1; i < sources.size(); ++i) {
+  std::vector<bool> nullable(n, false);
+  for (size_t i = 1; i < n; ++i) {
     const kernels::JoinKind kind = sources[i].kind;
     if (kind == kernels::JoinKind::kLeft || kind == kernels::JoinKind::kFull) nullable[i] = true;
     if (kind == kernels::JoinKind::kRight || kind == kernels::JoinKind::kFull) {
@@ -492,8 +686,8 @@ absl::StatusOr<std::pair<std::vector<ColumnDef>, std::vector<kernels::Column>>> 
   std::set<std::string> kept;
   bool all_columns = plan.all_columns;
   NeededColumns(columns, plan.all, &kept, &all_columns);
-  for (const JoinSource& source : sources) {
-    for (const std::string& c : Conjuncts(source.on)) {
+  for (const std::string& text : on) {
+    for (const std::string& c : Conjuncts(text)) {
       if (auto refs = ReferencedColumns(c, plan.all); refs.ok()) kept.insert(refs->begin(), refs->end());
     }
   }
@@ -527,47 +721,43 @@ absl::StatusOr<std::pair<std::vector<ColumnDef>, std::vector<kernels::Column>>> 
     if (pruned.defs.empty()) return r;  // keep one: the rows still count
     return pruned;
   };
-  // Tables joined by commas (conditions in WHERE) join in the order given,
-  // except that a table with no equality to those joined so far waits for
-  // one that has (no cross join while a join on keys can be had).
-  std::vector<size_t> order{0};
-  const bool commas = std::all_of(sources.begin() + 1, sources.end(), [](const JoinSource& s) { return !s.typed; });
-  {
-    std::vector<size_t> remaining;
-    for (size_t i = 1; i < sources.size(); ++i) remaining.push_back(i);
-    std::set<std::string> joined{sources[0].alias};
-    while (!remaining.empty()) {
-      auto next = remaining.begin();
-      if (commas) {
-        next = std::find_if(remaining.begin(), remaining.end(), [&](size_t i) {
-          return std::any_of(where.begin(), where.end(), [&](const JoinPlan::Condition& c) {
-            if (c.aliases.size() < 2 || c.aliases.count(sources[i].alias) == 0) return false;
-            if (c.text.find('=') == std::string::npos) return false;
-            return std::all_of(c.aliases.begin(), c.aliases.end(),
-                               [&](const std::string& a) { return a == sources[i].alias || joined.count(a) > 0; });
-          });
-        });
-        if (next == remaining.end()) next = remaining.begin();
-      }
-      order.push_back(*next);
-      joined.insert(sources[*next].alias);
-      remaining.erase(next);
-    }
+  std::vector<Relation> rels;
+  for (size_t i = 0; i < n; ++i) {
+    auto r = table_rows(i);
+    if (!r.ok()) return r.status();
+    rels.push_back(*std::move(r));
   }
-  auto first = table_rows(0);
-  if (!first.ok()) return first.status();
-  Relation rows = *std::move(first);
-  for (size_t step = 1; step < order.size(); ++step) {
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  if (inner && n > 2) {
+    const Equalities equal = EqualColumns(rels, where);
+    for (JoinPlan::Condition& c : ImpliedEqualities(rels, equal)) where.push_back(std::move(c));
+    order = JoinOrder(ctx, rels, equal.classes);
+  }
+  // The WHERE parts an inner join's rows so far can apply: those whose
+  // tables are all joined.
+  const auto apply_joined = [&](Relation* r) {
+    std::vector<std::string> ready;
+    const std::set<std::string> joined(r->aliases.begin(), r->aliases.end());
+    for (JoinPlan::Condition& c : where) {
+      if (c.used || c.implied || c.aliases.empty() ||
+          !std::includes(joined.begin(), joined.end(), c.aliases.begin(), c.aliases.end())) {
+        continue;
+      }
+      ready.push_back(c.text);
+      c.used = true;
+    }
+    return FilterRelation(ctx, r, ready, "expressions");
+  };
+  Relation rows = std::move(rels[order[0]]);
+  for (size_t step = 1; step < n; ++step) {
     const size_t i = order[step];
     const std::string field = absl::StrCat("table_names[", i, "]");
-    auto next = table_rows(i);
-    if (!next.ok()) return next.status();
-    Relation right = *std::move(next);
+    Relation right = std::move(rels[i]);
     const TableType left_type(rows.defs, ""), right_type(right.defs, "");
     std::vector<std::pair<std::string, std::string>> keys;
     std::vector<std::string> filters;  // applied to the pairs (an inner join's only)
-    for (const std::string& c : Conjuncts(sources[i].on)) {
-      if (auto used = AliasesOf(c, plan.all, field); !used.ok()) return used.status();
+    for (const std::string& c : Conjuncts(on[i])) {
       std::string l, r;
       if (EquiKey(c, left_type, right_type, &l, &r)) {
         keys.emplace_back(l, r);
@@ -596,13 +786,18 @@ absl::StatusOr<std::pair<std::vector<ColumnDef>, std::vector<kernels::Column>>> 
     if (!joined.ok()) return joined.status();
     rows = *std::move(joined);
     if (absl::Status s = FilterRelation(ctx, &rows, filters, field); !s.ok()) return s;
+    if (inner) {
+      if (absl::Status s = apply_joined(&rows); !s.ok()) return s;
+    }
   }
   std::vector<std::string> rest;
   for (const JoinPlan::Condition& c : where) {
-    if (!c.used) rest.push_back(c.text);
+    if (!c.used && !c.implied) rest.push_back(c.text);
   }
   if (absl::Status s = FilterRelation(ctx, &rows, rest, "expressions"); !s.ok()) return s;
-  return SelectColumns(ctx, rows, columns);
+  std::vector<std::string> aliases;
+  for (const JoinSource& source : sources) aliases.push_back(source.alias);
+  return SelectColumns(ctx, rows, columns, aliases);
 }
 
 // Whether a join of two distributed tables can run shard by shard: both
@@ -846,7 +1041,7 @@ absl::StatusOr<Json> CreateProjection(JobContext& ctx, const Json& request) {
     if (chosen->all) chosen->indices = kernels::RowPositions(0, n, ctx.exec);
     rows = GatherRows(ctx, rows, chosen->indices.as<int64_t>(), n);
   }
-  auto selected = SelectColumns(ctx, rows, request["column_names"]);
+  auto selected = SelectColumns(ctx, rows, request["column_names"], rows.aliases);
   if (!selected.ok()) return selected.status();
   const int64_t count = selected->second.empty() ? 0 : selected->second[0].size();
   auto result = MakeResult(ctx, request, name, std::move(selected->first), std::move(selected->second));
@@ -949,7 +1144,7 @@ absl::StatusOr<Json> CreateUnion(JobContext& ctx, const Json& request) {
     auto table = ctx.catalog.Find(names[i].get<std::string>());
     if (!table.ok()) return absl::NotFoundError(absl::StrCat(field, ": ", table.status().message()));
     Relation rows = FromTable(ctx, *table, SplitTableName((*table)->name()).table, {}, true);
-    auto selected = SelectColumns(ctx, rows, inputs[i]);
+    auto selected = SelectColumns(ctx, rows, inputs[i], rows.aliases);
     if (!selected.ok()) {
       return absl::Status(selected.status().code(),
                           absl::StrCat("input_column_names[", i, "]",

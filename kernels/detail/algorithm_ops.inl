@@ -71,18 +71,14 @@ class AlgorithmOps : public Ops {
                    const Exec& exec) const override {
     BuildChainsImpl(self().policy(exec), hashes, n, slots, capacity, next);
   }
-  int64_t ProbeCounts(const uint64_t* build_hashes, const uint64_t* slots, int64_t capacity, const uint64_t* next,
-                      const uint64_t* probe, int64_t np, int64_t* counts, int64_t* offsets,
-                      const Exec& exec) const override {
-    return np > 0 ? ProbeCountsImpl(self().policy(exec), build_hashes, slots, capacity, next, probe, np, counts,
-                                    offsets)
-                  : 0;
-  }
-  void ProbeFill(const uint64_t* build_hashes, const uint64_t* slots, int64_t capacity, const uint64_t* next,
-                 const uint64_t* probe, int64_t np, const int64_t* counts, const int64_t* offsets, int64_t* out_probe,
-                 int64_t* out_build, const Exec& exec) const override {
-    if (np > 0) ProbeFillImpl(self().policy(exec), build_hashes, slots, capacity, next, probe, np, counts, offsets,
-                              out_probe, out_build);
+  int64_t ProbePairs(const uint64_t* build_hashes, const uint64_t* slots, int64_t capacity, const uint64_t* next,
+                     const uint64_t* probe, int64_t np, Buffer* out_probe, Buffer* out_build,
+                     const Exec& exec) const override {
+    // A few CPU threads take blocks of rows (a pass over the probe's hashes,
+    // then another over the blocks that match); a GPU thread takes a row.
+    constexpr int64_t kBlock = Derived::kBlockedScans ? 4096 : 1;
+    return ProbePairsImpl(self().policy(exec), kBlock, build_hashes, slots, capacity, next, probe, np, out_probe,
+                          out_build, exec);
   }
   void PairKeysEqual(const ColumnView& x, const int64_t* rows_x, const ColumnView& y, const int64_t* rows_y,
                      int64_t n, bool first, uint8_t* mask, const Exec& exec) const override {

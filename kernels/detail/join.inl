@@ -85,41 +85,42 @@ struct InsertChains {
   }
 };
 
-// Probe row i's matches (build positions of equal hash): counted, or written
-// from offsets[i] on.
+// The matches (build positions of equal hash) of probe rows [b * block,
+// (b + 1) * block) of np: counted into counts[b], or written from
+// offsets[b] on (a block of none is skipped). A row whose filter bit is
+// clear has none, without a look at the slots.
 struct ProbeChains {
   const uint64_t* build_hashes;
   const AtomicWord* slots;
   const AtomicWord* next;
   uint64_t mask;
   const uint64_t* probe;
-  int64_t* counts;         // count pass
-  const int64_t* offsets;  // fill pass
+  int64_t np;
+  int64_t block;
+  int64_t* counts;
+  const int64_t* offsets;  // fill pass; null: count pass
   int64_t* out_probe;
   int64_t* out_build;
-  const int64_t* found;  // fill pass: the counts (a row of none is skipped without a look at the table)
 
-  KERNELS_HD void operator()(int64_t i) const {
-    if (found != nullptr && found[i] == 0) return;
-    const uint64_t h = probe[i];
-    if (offsets == nullptr) {
+  KERNELS_HD void operator()(int64_t b) const {
+    if (offsets != nullptr && counts[b] == 0) return;
+    const int64_t begin = b * block;
+    const int64_t end = begin + block < np ? begin + block : np;
+    int64_t k = offsets != nullptr ? offsets[b] : 0;
+    for (int64_t i = begin; i < end; ++i) {
+      const uint64_t h = probe[i];
       const uint64_t bit = FilterBit(h, mask);
-      if (((slots[mask + 1 + (bit >> 6)] >> (bit & 63)) & 1) == 0) {
-        counts[i] = 0;
-        return;
+      if (((slots[mask + 1 + (bit >> 6)] >> (bit & 63)) & 1) == 0) continue;
+      for (AtomicWord p = slots[h & mask]; p != kNoRow; p = next[p]) {
+        if (build_hashes[p] != h) continue;
+        if (offsets != nullptr) {
+          out_probe[k] = i;
+          out_build[k] = static_cast<int64_t>(p);
+        }
+        ++k;
       }
     }
-    int64_t k = 0;
-    const int64_t at = offsets != nullptr ? offsets[i] : 0;
-    for (AtomicWord p = slots[h & mask]; p != kNoRow; p = next[p]) {
-      if (build_hashes[p] != h) continue;
-      if (offsets != nullptr) {
-        out_probe[at + k] = i;
-        out_build[at + k] = static_cast<int64_t>(p);
-      }
-      ++k;
-    }
-    if (offsets == nullptr) counts[i] = k;
+    if (offsets == nullptr) counts[b] = k;
   }
 };
 
@@ -149,25 +150,42 @@ void BuildChainsImpl(Policy&& policy, const uint64_t* hashes, int64_t n, uint64_
                                 static_cast<uint64_t>(capacity - 1)});
 }
 
+// The (probe row, build position) pairs of equal hash, by blocks of
+// `block` probe rows: counted per block, then written.
 template <typename Policy>
-int64_t ProbeCountsImpl(Policy&& policy, const uint64_t* build_hashes, const uint64_t* slots, int64_t capacity,
-                        const uint64_t* next, const uint64_t* probe, int64_t np, int64_t* counts, int64_t* offsets) {
-  thrust::for_each(policy, thrust::counting_iterator<int64_t>(0), thrust::counting_iterator<int64_t>(np),
-                   ProbeChains{build_hashes, reinterpret_cast<const AtomicWord*>(slots),
-                               reinterpret_cast<const AtomicWord*>(next), static_cast<uint64_t>(capacity - 1), probe,
-                               counts, nullptr, nullptr, nullptr, nullptr});
-  thrust::exclusive_scan(policy, counts, counts + np, offsets);
-  return thrust::reduce(policy, counts, counts + np, int64_t{0});
-}
-
-template <typename Policy>
-void ProbeFillImpl(Policy&& policy, const uint64_t* build_hashes, const uint64_t* slots, int64_t capacity,
-                   const uint64_t* next, const uint64_t* probe, int64_t np, const int64_t* counts,
-                   const int64_t* offsets, int64_t* out_probe, int64_t* out_build) {
-  thrust::for_each(policy, thrust::counting_iterator<int64_t>(0), thrust::counting_iterator<int64_t>(np),
-                   ProbeChains{build_hashes, reinterpret_cast<const AtomicWord*>(slots),
-                               reinterpret_cast<const AtomicWord*>(next), static_cast<uint64_t>(capacity - 1), probe,
-                               nullptr, offsets, out_probe, out_build, counts});
+int64_t ProbePairsImpl(Policy&& policy, int64_t block, const uint64_t* build_hashes, const uint64_t* slots,
+                       int64_t capacity, const uint64_t* next, const uint64_t* probe, int64_t np, Buffer* out_probe,
+                       Buffer* out_build, const Exec& exec) {
+  const int64_t blocks = (np + block - 1) / block;
+  Buffer counts(static_cast<size_t>(blocks) * sizeof(int64_t), exec);
+  Buffer offsets(static_cast<size_t>(blocks) * sizeof(int64_t), exec);
+  ProbeChains probe_chains{build_hashes,
+                           reinterpret_cast<const AtomicWord*>(slots),
+                           reinterpret_cast<const AtomicWord*>(next),
+                           static_cast<uint64_t>(capacity - 1),
+                           probe,
+                           np,
+                           block,
+                           counts.as<int64_t>(),
+                           nullptr,
+                           nullptr,
+                           nullptr};
+  int64_t found = 0;
+  if (blocks > 0) {
+    thrust::for_each(policy, thrust::counting_iterator<int64_t>(0), thrust::counting_iterator<int64_t>(blocks),
+                     probe_chains);
+    thrust::exclusive_scan(policy, counts.as<int64_t>(), counts.as<int64_t>() + blocks, offsets.as<int64_t>());
+    found = thrust::reduce(policy, counts.as<int64_t>(), counts.as<int64_t>() + blocks, int64_t{0});
+  }
+  *out_probe = Buffer(static_cast<size_t>(found) * sizeof(int64_t), exec);
+  *out_build = Buffer(static_cast<size_t>(found) * sizeof(int64_t), exec);
+  if (found == 0) return 0;
+  probe_chains.offsets = offsets.as<int64_t>();
+  probe_chains.out_probe = out_probe->as<int64_t>();
+  probe_chains.out_build = out_build->as<int64_t>();
+  thrust::for_each(policy, thrust::counting_iterator<int64_t>(0), thrust::counting_iterator<int64_t>(blocks),
+                   probe_chains);
+  return found;
 }
 
 template <typename Policy>

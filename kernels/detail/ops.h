@@ -109,16 +109,12 @@ class Ops : public AnalyticsOps {
   // entries, the chain).
   virtual void BuildChains(const uint64_t* hashes, int64_t n, uint64_t* slots, int64_t capacity, uint64_t* next,
                            const Exec& exec) const = 0;
-  // For each probe hash, how many build positions hold it (counts) and the
-  // exclusive scan of the counts (offsets); returns their sum.
-  virtual int64_t ProbeCounts(const uint64_t* build_hashes, const uint64_t* slots, int64_t capacity,
-                              const uint64_t* next, const uint64_t* probe, int64_t np, int64_t* counts,
-                              int64_t* offsets, const Exec& exec) const = 0;
-  // Writes each probe row's (probe row, build position) pairs from offsets[i]
-  // on; `counts` (ProbeCounts') spares the rows of none a look at the table.
-  virtual void ProbeFill(const uint64_t* build_hashes, const uint64_t* slots, int64_t capacity, const uint64_t* next,
-                         const uint64_t* probe, int64_t np, const int64_t* counts, const int64_t* offsets,
-                         int64_t* out_probe, int64_t* out_build, const Exec& exec) const = 0;
+  // The (probe row, build position) pairs of equal hash, in ascending probe
+  // row order: *out_probe and *out_build, int64 each, allocated on exec's
+  // device; returns their count.
+  virtual int64_t ProbePairs(const uint64_t* build_hashes, const uint64_t* slots, int64_t capacity,
+                             const uint64_t* next, const uint64_t* probe, int64_t np, Buffer* out_probe,
+                             Buffer* out_build, const Exec& exec) const = 0;
   // mask[i] (and-ed with its value unless first) = x[rows_x[i]] and
   // y[rows_y[i]] both valid and equal.
   virtual void PairKeysEqual(const ColumnView& x, const int64_t* rows_x, const ColumnView& y, const int64_t* rows_y,

@@ -27,6 +27,7 @@
 #include "kernels/materialize.h"
 #include "kernels/memory.h"
 #include "kernels/sort.h"
+#include "kernels/statistics.h"
 #include "tests/kernels/kernels_test_util.h"
 
 namespace kernels {
@@ -873,6 +874,28 @@ TEST_P(GroupTest, FirstRows) {
       }
     }
   }
+}
+
+TEST_P(GroupTest, EstimateDistinct) {
+  // Small inputs are counted exactly, nulls as one value.
+  const HostColumn few = Drawn(PhysType::kVarChars, 5003, 50, 53, 0.1);
+  EXPECT_EQ(EstimateDistinct(ToDevice(few, exec_).view(), 5003, exec_), ReferenceGroups({&few}, Iota(0, 5003)).count());
+  EXPECT_EQ(EstimateDistinct(ToDevice(few, exec_).view(), 0, exec_), 0);
+  // Large ones from a sample: a key of 25 values is seen whole, a unique
+  // key reads as unique, a key of 4 rows per value within a factor of 4.
+  const int64_t n = 1000003;
+  HostColumn nations = Numbers<int64_t>(Iota(0, n));
+  HostColumn unique = nations, orders = nations;
+  for (int64_t i = 0; i < n; ++i) {
+    nations.rows[i] = Raw<int64_t>((i * 7919) % 25);
+    unique.rows[i] = Raw<int64_t>((i * 7919) % n);
+    orders.rows[i] = Raw<int64_t>(((i * 7919) % n) / 4);
+  }
+  EXPECT_EQ(EstimateDistinct(ToDevice(nations, exec_).view(), n, exec_), 25);
+  EXPECT_EQ(EstimateDistinct(ToDevice(unique, exec_).view(), n, exec_), n);
+  const int64_t keys = EstimateDistinct(ToDevice(orders, exec_).view(), n, exec_);
+  EXPECT_GE(keys, n / 16);
+  EXPECT_LE(keys, n);
 }
 
 // ===========================================================================

@@ -252,6 +252,18 @@ SELECT t.id, u.name, v.name FROM t JOIN u ON t.k = u.k JOIN u AS v ON u.rank = v
 SELECT name, sum(x) AS total FROM t JOIN u ON t.k = u.k WHERE rank IS NOT NULL GROUP BY name ORDER BY total DESC LIMIT 3
 SELECT count(*), sum(t.x) FROM t, u AS a, u AS b WHERE t.k = b.k AND a.k = b.rank AND t.id < 1000
 SELECT t.id, a.id, b.id FROM u AS a, t, u AS b WHERE b.rank = a.k AND t.k = b.k AND t.x > 990
+-- Three tables or more, joined in the order of least estimated rows: the
+-- FROM order scrambled, equalities implied through a third table (a.k = b.k
+-- and b.k = t.k join t to a), conditions of two tables applied once both
+-- are joined, SELECT * in the FROM order
+SELECT t.id, a.id, b.id FROM u AS a, u AS b, t WHERE t.k = a.k AND a.k = b.k AND t.id < 50
+SELECT count(*) FROM t, u AS a, u AS b WHERE t.k = a.k AND t.k = b.rank
+SELECT t.id, a.name FROM u AS b, t, u AS a WHERE a.k = b.k AND b.k = t.k AND a.rank > b.rank AND t.x < 300
+SELECT * FROM u AS a JOIN t ON t.k = a.k JOIN u AS b ON b.id = a.rank WHERE t.id < 40
+SELECT a.name, count(*) AS n, sum(t.x) AS total FROM t JOIN u AS a ON t.k = a.k JOIN u AS b ON a.rank = b.k JOIN w ON w.g = b.k GROUP BY a.name
+SELECT count(*) FROM t AS t1 JOIN t AS t2 ON t1.id = t2.big JOIN u ON u.k = t2.k JOIN u AS v ON v.k = t1.k WHERE u.rank = 2
+SELECT t.id, u.id FROM t CROSS JOIN u WHERE t.id < 3 AND u.id < 4
+SELECT count(*) FROM u AS a JOIN u AS b ON a.k = b.k JOIN u AS c ON b.k = c.k JOIN u AS d ON c.k = d.k WHERE d.id < 10
 
 -- Subqueries in FROM and WITH
 SELECT a.k, a.n FROM (SELECT k, count(*) AS n FROM t GROUP BY k) AS a WHERE a.n > 70

@@ -18,7 +18,8 @@ char16, sharded by id) and an empty table. DuckDB gets the same rows. Then each 
   orders sharded by customer with customers sharded by id (inner, left, full), and with a
   replicated copy of customers (inner, left);
 - a join with a non-equality in its condition and a filter in expressions; a cross join of small
-  tables; three tables; an empty side;
+  tables; three tables (also in an order to be changed, and joined on an implied equality); an
+  empty side;
 - column_names with "alias.*", "as" names and expressions of both sides;
 - the join view read by /aggregate/groupby, /filter and /aggregate/statistics like a table;
 - bad requests fail naming the field: an unknown alias or column, two columns of one name, an
@@ -107,6 +108,17 @@ JOINS = [
     ("three", ["orders as o", "customers as c", "customers as d"], ["o.oid", "c.id as cid", "d.name"],
      ["o.cust = c.id", "c.rank = d.id"],
      "select o.oid, c.id, d.name from orders o join customers c on o.cust = c.id join customers d on c.rank = d.id"),
+    # Joined in the order of least estimated rows, not the order given: a
+    # table with no equality to the first joins later; d joins o on the
+    # equality that o.cust = c.id and c.id = d.id imply.
+    ("reordered", ["customers as c", "customers as d", "orders as o"], ["o.oid", "c.name", "d.rank"],
+     ["o.cust = d.id", "o.amount > 980", "c.rank = o.cust % 5"],
+     "select o.oid, c.name, d.rank from customers c, customers d, orders o "
+     "where o.cust = d.id and o.amount > 980 and c.rank = o.cust % 5"),
+    ("implied", ["customers as c", "orders as o", "customers as d"], ["o.oid", "c.id as cid", "d.name"],
+     ["o.cust = c.id", "c.id = d.id", "o.region = 'north'", "d.rank <> c.rank - 1"],
+     "select o.oid, c.id, d.name from customers c, orders o, customers d "
+     "where o.cust = c.id and c.id = d.id and o.region = 'north' and d.rank <> c.rank - 1"),
     ("empty_left", ["orders as o", "left join empty as e on o.cust = e.id"], ["o.oid", "e.v"], [],
      "select o.oid, e.v from orders o left join empty e on o.cust = e.id"),
     ("empty_inner", ["empty as e", "orders as o"], ["o.oid", "e.v"], ["o.cust = e.id"],
