@@ -1,5 +1,7 @@
 #include "kernels/expr_program.h"
 
+#include <string_view>
+
 #include <cstring>
 
 namespace kernels {
@@ -36,6 +38,21 @@ bool IsWellFormed(const Program& p) {
   auto in_range = [](int64_t arg, int64_t count, int64_t size) {
     return arg >= 0 && count >= 0 && arg + count <= size;
   };
+  // An IN list's constants: ascending and distinct (no NaN).
+  auto ascending = [](const auto& values, int64_t arg, int64_t count) {
+    for (int64_t k = arg; k < arg + count; ++k) {
+      if (values[k] != values[k] || (k > arg && !(values[k - 1] < values[k]))) return false;
+    }
+    return true;
+  };
+  auto ascending_strings = [&](int64_t arg, int64_t count) {
+    for (int64_t k = arg + 1; k < arg + count; ++k) {
+      const std::string_view a(p.chars.data() + p.string_offsets[k - 1], p.string_offsets[k] - p.string_offsets[k - 1]);
+      const std::string_view b(p.chars.data() + p.string_offsets[k], p.string_offsets[k + 1] - p.string_offsets[k]);
+      if (!(a < b)) return false;
+    }
+    return true;
+  };
   int depth = 0;
   for (const Instr& in : p.code) {
     if (in.op > Op::kFloatToInt) return false;
@@ -50,9 +67,15 @@ bool IsWellFormed(const Program& p) {
       case Op::kConstFloat: ok = in_range(in.arg, 1, floats); break;
       case Op::kConstString:
       case Op::kLike: ok = in_range(in.arg, 1, strings); break;
-      case Op::kInI: ok = in_range(in.arg, in.arg2, ints); break;
-      case Op::kInF: ok = in_range(in.arg, in.arg2, floats); break;
-      case Op::kInS: ok = in_range(in.arg, in.arg2, strings); break;
+      case Op::kInI:
+        ok = in_range(in.arg, in.arg2, ints) && ascending(p.ints, in.arg, in.arg2);
+        break;
+      case Op::kInF:
+        ok = in_range(in.arg, in.arg2, floats) && ascending(p.floats, in.arg, in.arg2);
+        break;
+      case Op::kInS:
+        ok = in_range(in.arg, in.arg2, strings) && ascending_strings(in.arg, in.arg2);
+        break;
       case Op::kCmpI:
       case Op::kCmpF:
       case Op::kCmpS: ok = in.arg >= 0 && in.arg <= static_cast<int32_t>(Cmp::kGe); break;

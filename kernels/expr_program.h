@@ -65,7 +65,9 @@ enum class Op : uint8_t {
   kBetweenF,
   kBetweenS,
   // x -> 1 when x equals one of the `arg2` constants from index `arg` (ints,
-  // floats or string constants), else 0; null when x is null.
+  // floats or string constants, ascending and distinct: found by binary
+  // search; floats without NaN; strings bytewise), else 0; null when x is
+  // null.
   kInI,
   kInF,
   kInS,

@@ -455,9 +455,12 @@ class Compiler {
   // list turns "no match" into null (SQL), and `not in` negates that.
   void EmitIn(const Node& n) {
     EmitAs(n.args[0], n.operand);
+    // The constants ascending and each once (the kernels search them);
+    // NaN equals nothing and is left out.
     bool has_null = false;
-    int32_t first = -1;
-    int32_t count = 0;
+    std::vector<int64_t> ints;
+    std::vector<double> floats;
+    std::vector<std::string> strings;
     for (size_t k = 1; k < n.args.size(); ++k) {
       Type t;
       int64_t i = 0;
@@ -466,14 +469,27 @@ class Compiler {
       LiteralValue(n.args[k], &t, &i, &f, &str);
       if (t == Type::kNull) {
         has_null = true;
-        continue;
+      } else if (n.operand == Type::kString) {
+        strings.push_back(std::move(str));
+      } else if (n.operand == Type::kFloat) {
+        if (f == f) floats.push_back(f);
+      } else {
+        ints.push_back(i);
       }
-      const int32_t at = n.operand == Type::kString  ? program_.AddString(str)
-                         : n.operand == Type::kFloat ? program_.AddFloat(f)
-                                                     : program_.AddInt(i);
-      if (first < 0) first = at;
-      ++count;
     }
+    const auto sorted = [](auto& values) {
+      std::sort(values.begin(), values.end());
+      values.erase(std::unique(values.begin(), values.end()), values.end());
+    };
+    sorted(ints);
+    sorted(floats);
+    sorted(strings);
+    int32_t first = -1;
+    const auto added = [&](int32_t at) { first = first < 0 ? at : first; };
+    for (int64_t v : ints) added(program_.AddInt(v));
+    for (double v : floats) added(program_.AddFloat(v));
+    for (const std::string& v : strings) added(program_.AddString(v));
+    const int32_t count = static_cast<int32_t>(ints.size() + floats.size() + strings.size());
     if (first < 0) first = 0;
     Push(n.operand == Type::kString  ? Op::kInS
          : n.operand == Type::kFloat ? Op::kInF

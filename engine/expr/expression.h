@@ -85,8 +85,9 @@ enum class ExprUse {
   kValue,      // any value, of its natural kind (int, float or string)
 };
 
-// Longest expression text accepted, in bytes.
-constexpr size_t kMaxExpressionLength = 64 * 1024;
+// Longest expression text accepted, in bytes: room for an IN list of
+// 100,000 values (SQL's IN subqueries are read back as one).
+constexpr size_t kMaxExpressionLength = 4 * 1024 * 1024;
 
 // Deepest nesting of sub-expressions accepted: each parenthesis, function
 // call and prefix operator opens a level, and so does the operand of a binary

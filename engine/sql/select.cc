@@ -659,6 +659,8 @@ class Writer {
     // Its columns are no columns of this query.
     const std::vector<std::string> read = read_;
     auto q = QueryOf(cx_, n.at("subselect").at("SelectStmt"));
+    // IN reads each value once: DISTINCT (unless a LIMIT or OFFSET picks rows).
+    if (q.ok() && type == "ANY_SUBLINK" && q->limit < 0 && q->offset == 0) q->distinct = true;
     absl::StatusOr<std::string> table = q.ok() ? TableOf(cx_, *q) : absl::StatusOr<std::string>(q.status());
     read_ = read;
     if (!table.ok()) {
@@ -670,9 +672,10 @@ class Writer {
                           absl::StrCat(table.status().message(),
                                        " (subqueries that read the outer query's columns are not supported yet)"));
     }
-    // An IN list is part of the expression the engine compiles: no more
-    // values than its length limit can hold (each at least "1, ").
-    constexpr int64_t kMaxIn = static_cast<int64_t>(kMaxExpressionLength / 3);
+    // An IN list is part of the expression the engine compiles (its
+    // constants searched by halves): at most kMaxIn values, and no longer
+    // than half the expression's length limit.
+    constexpr int64_t kMaxIn = 100000;
     auto values = cx_.nested->Values(*table, type == "EXISTS_SUBLINK" ? 1 : type == "EXPR_SUBLINK" ? 2 : kMaxIn + 1);
     if (!values.ok()) return values.status();
     if (type == "EXISTS_SUBLINK") return std::string(values->empty() ? "0" : "1");
@@ -697,8 +700,8 @@ class Writer {
     if (found.empty()) return std::string(null ? "null" : "0");
     const std::string in = absl::StrCat("(", *left, " in (", absl::StrJoin(found, ", "), "))");
     if (static_cast<int64_t>(values->size()) > kMaxIn || in.size() > kMaxExpressionLength / 2) {
-      return Unsupported(absl::StrCat("IN subqueries of more distinct values than an expression holds (", found.size(),
-                                      "+ values, ", in.size(), " bytes; the limit is ", kMaxExpressionLength / 2, ")"));
+      return Unsupported(absl::StrCat("IN subqueries of more than ", kMaxIn, " values or ", kMaxExpressionLength / 2,
+                                      " bytes of them (this one: ", found.size(), "+ values, ", in.size(), " bytes)"));
     }
     return null ? absl::StrCat("if(", in, ", 1, null)") : in;
   }

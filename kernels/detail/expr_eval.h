@@ -61,6 +61,24 @@ KERNELS_HD inline int CompareValues(T a, T b) {
   return a < b ? -1 : (b < a ? 1 : 0);
 }
 
+// Whether one of `count` ascending entries from `first` compares equal:
+// compare(k) orders entry k against the value sought (<0: entry below).
+template <typename Compare>
+KERNELS_HD inline bool FindSorted(int32_t first, int32_t count, Compare compare) {
+  int32_t lo = first, hi = first + count;
+  while (lo < hi) {
+    const int32_t mid = lo + (hi - lo) / 2;
+    const int c = compare(mid);
+    if (c == 0) return true;
+    if (c < 0) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return false;
+}
+
 KERNELS_HD KERNELS_INLINE bool ApplyCmp(int32_t cmp, int c) {
   switch (static_cast<Cmp>(cmp)) {
     case Cmp::kEq: return c == 0;
@@ -288,29 +306,24 @@ KERNELS_HD KERNELS_INLINE void Step(Op op, const ProgramView& p, const Instr& in
     case Op::kUnknownIfFalse:
       if (a.i == 0) a.valid = false;
       return;
+    // The constants are ascending: a binary search for one equal to x.
     case Op::kInI: {
       if (!a.valid) return;
-      bool hit = false;
-      for (int32_t k = 0; k < in.arg2 && !hit; ++k) hit = p.ints[in.arg + k] == a.i;
-      a.i = hit;
+      a.i = detail::FindSorted(in.arg, in.arg2, [&](int32_t k) { return detail::CompareValues(p.ints[k], a.i); });
       return;
     }
     case Op::kInF: {
       if (!a.valid) return;
-      bool hit = false;
-      for (int32_t k = 0; k < in.arg2 && !hit; ++k) hit = p.floats[in.arg + k] == a.f;
-      a.i = hit;
+      a.i = a.f == a.f &&  // NaN equals nothing
+            detail::FindSorted(in.arg, in.arg2, [&](int32_t k) { return detail::CompareValues(p.floats[k], a.f); });
       return;
     }
     case Op::kInS: {
       if (!a.valid) return;
-      bool hit = false;
-      for (int32_t k = 0; k < in.arg2 && !hit; ++k) {
-        const int64_t at = p.string_offsets[in.arg + k];
-        const int64_t n = p.string_offsets[in.arg + k + 1] - at;
-        hit = n == a.len && detail::CompareBytes(a.s, a.len, a.fold, p.chars + at, n, kNoFold) == 0;
-      }
-      a.i = hit;
+      a.i = detail::FindSorted(in.arg, in.arg2, [&](int32_t k) {
+        const int64_t at = p.string_offsets[k];
+        return -detail::CompareBytes(a.s, a.len, a.fold, p.chars + at, p.string_offsets[k + 1] - at, kNoFold);
+      });
       return;
     }
     case Op::kLike: {

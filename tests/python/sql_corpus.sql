@@ -342,6 +342,11 @@ SELECT g, v FROM w ORDER BY v DESC, id LIMIT 5
 SELECT DISTINCT g FROM w ORDER BY g
 SELECT name, count(*) FROM w WHERE v IS NULL GROUP BY name
 SELECT id FROM w WHERE g IN (SELECT k FROM u WHERE rank = 2)
+-- IN subqueries of tens of thousands of values (many: 60,000 distinct ids and strings)
+SELECT count(*), sum(id) FROM many WHERE id IN (SELECT id FROM many WHERE id % 3 <> 0)
+SELECT count(*), min(id) FROM many WHERE s NOT IN (SELECT s FROM many WHERE id > 100)
+SELECT count(*) FROM many WHERE id IN (SELECT id % 50 FROM many)
+SELECT id FROM t WHERE id IN (SELECT id + 2900 FROM many) AND k IS NOT NULL
 SELECT g FROM w EXCEPT SELECT k FROM u
 
 -- Window functions (nulls last ascending, first descending, as in PostgreSQL)

@@ -132,6 +132,10 @@ def run(binary, work, pb, rpc):
                None if i % 11 == 0 else round(rng.uniform(-50, 50), 2)] for i in range(4000)]
     con.register("w_df", pd.DataFrame(w_rows, columns=["id", "g", "name", "v"]))
     con.execute("create table w as select id::int id, g::int g, name, v from w_df")
+    # many: 60,000 distinct ids (out of order) and strings, for IN subqueries of tens of thousands of values.
+    many_rows = [[(i * 7919) % 60000, "k%d" % ((i * 7919) % 60000)] for i in range(60000)]
+    con.register("many_df", pd.DataFrame(many_rows, columns=["id", "s"]))
+    con.execute("create table many as select id::int id, s from many_df")
     # PostgreSQL's order of nulls (ours): last ascending, first descending.
     con.execute("SET default_null_order = 'nulls_last_on_asc_first_on_desc'")
     server = start_server(binary, ["--max-get-records-size=250"], http=True)
@@ -145,6 +149,9 @@ def run(binary, work, pb, rpc):
                          db=db).insert_records(u_rows)
         gpudb.GPUdbTable([["id", "int"], ["g", "int"], ["name", "string"], ["v", "double", "nullable"]], name="w",
                          db=db).insert_records(w_rows)
+        many = gpudb.GPUdbTable([["id", "int"], ["s", "string"]], name="many", db=db)
+        for b in range(0, len(many_rows), 10000):
+            many.insert_records(many_rows[b:b + 10000])
         db_all = gpudb.GPUdb(host="http://127.0.0.1:%d" % server.http_port)
         statements = corpus()
         check(len(statements) >= 300, "the corpus holds %d statements" % len(statements))

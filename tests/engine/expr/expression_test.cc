@@ -956,7 +956,7 @@ TEST_F(ExpressionTest, Errors) {
   EXPECT_EQ(Error("c4", ExprUse::kNumber), "expression must be a number, not a string");
   EXPECT_EQ(Error("s", ExprUse::kValue), "OK");
   EXPECT_EQ(Error(std::string(kMaxExpressionLength + 1, ' ')),
-            "expression is too long (65537 bytes; the limit is 65536)");
+            "expression is too long (4194305 bytes; the limit is 4194304)");
 
   const TableType twins({Def("ab", ColumnKind::kInt, false), Def("AB", ColumnKind::kInt, false)},
                         "");
@@ -1120,6 +1120,16 @@ TEST_F(ExpressionTest, InLists) {
   using VF = std::vector<OptF>;
   using VS = std::vector<OptS>;
   ExpectBools("i in (1, 2, -3)", [&](int64_t r) { return In(I("i", r), VI{1, 2, -3}); });
+  {
+    // A long list, out of order, with duplicates.
+    VI many;
+    std::string list;
+    for (int64_t k = 0; k < 5000; ++k) {
+      many.push_back((k * 7919) % 3001 - 1500);
+      absl::StrAppend(&list, k == 0 ? "" : ", ", *many.back());
+    }
+    ExpectBools(absl::StrCat("i in (", list, ")"), [&](int64_t r) { return In(I("i", r), many); });
+  }
   ExpectBools("l in (5, -7, 1000, 0x10)",
               [&](int64_t r) { return In(I("l", r), VI{5, -7, 1000, 16}); });
   ExpectBools("l not in (1, 2)", [&](int64_t r) { return Not(In(I("l", r), VI{1, 2})); });
@@ -1629,6 +1639,12 @@ TEST_F(ExpressionTest, EmitsTheExpectedCodeForNewOps) {
   EXPECT_EQ(code("i in (1, 2.5)", ExprUse::kPredicate),
             (Code{{Op::kColumn, 0, 0}, {Op::kIntToFloat, 0, 0}, {Op::kInF, 0, 2}}));
   EXPECT_EQ(code("s in ('a', 'b')", ExprUse::kPredicate), (Code{{Op::kColumn, 0, 0}, {Op::kInS, 0, 2}}));
+  // IN constants ascending and each once (the kernels search them by halves).
+  EXPECT_EQ(code("i in (5, 1, 5, 3, 1)", ExprUse::kPredicate), (Code{{Op::kColumn, 0, 0}, {Op::kInI, 0, 3}}));
+  absl::StatusOr<kernels::Program> sorted = Compile("s in ('b', 'a', 'ab', 'b', '')", ExprUse::kPredicate);
+  ASSERT_TRUE(sorted.ok()) << sorted.status();
+  EXPECT_EQ(sorted->chars, "aabb");
+  EXPECT_EQ(sorted->string_offsets, (std::vector<int64_t>{0, 0, 1, 3, 4}));
   EXPECT_EQ(code("i between 1 and 2.5", ExprUse::kPredicate),
             (Code{{Op::kColumn, 0, 0},
                   {Op::kIntToFloat, 0, 0},
