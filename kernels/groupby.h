@@ -38,13 +38,22 @@ struct GroupOptions {
   // where the aggregates do without them: the host's hash path (its
   // aggregates read the rows in input order) then skips ordering the rows.
   bool ordered = true;
+  // false: the caller takes the groups in any order (Groups::key_ordered
+  // says which it got). A string key, or several keys, that take more than
+  // one sort pass are then grouped by a 64-bit hash of each row's key
+  // tuple (itself grouped as one key: hashed or radix-sorted) when the
+  // columns have at most 4n rows, and every row's keys are then checked
+  // against its group's first row's; two tuples of one hash send the rows
+  // to the sort path instead.
+  bool key_order = true;
 };
 
 // The default of GroupOptions::hash_max_groups (chosen by kernels_bench).
 constexpr int64_t kDefaultHashGroups = 4096;
 
 // Rows grouped by their key tuple: order[starts[g] .. starts[g+1]) are the
-// rows of group g. Groups are in ascending key order (nulls first; two
+// rows of group g. Groups are in ascending key order, unless the caller
+// allowed any (GroupOptions::key_order) and key_ordered is false (nulls first; two
 // nulls are equal; NaN after every number, all NaNs equal, -0.0 == 0.0;
 // strings bytewise); rows within a group keep their input order.
 struct Groups {
@@ -61,6 +70,7 @@ struct Groups {
   int64_t rows = 0;
   int64_t count = 0;
   GroupMethod method = GroupMethod::kSort;  // the method that produced the groups
+  bool key_ordered = true;                  // groups in ascending key order (else by their tuple's hash)
 };
 
 // Groups `rows` (device int64[n]), or all rows 0..n-1 when null, by the

@@ -181,8 +181,11 @@ ColumnDef AggregateDef(AggKind kind, const RowValues* value, const RowValues* ta
 
 // Orders the rows of `result` by an order_by list ("expr [asc|desc], ...")
 // over its columns.
+// `needed` >= 0: only the first `needed` rows are kept (a top-k selection
+// where it pays: kernels::TopKOrder).
 absl::Status OrderResult(JobContext& ctx, ResultTable& result, const std::string& order_by,
-                         const std::map<std::string, std::string>& calls, absl::string_view field) {
+                         const std::map<std::string, std::string>& calls, absl::string_view field,
+                         int64_t needed = -1) {
   auto parsed = ParseOrderBy(order_by, field);
   if (!parsed.ok()) return parsed.status();
   std::vector<kernels::SortKey> keys;
@@ -204,6 +207,11 @@ absl::Status OrderResult(JobContext& ctx, ResultTable& result, const std::string
     keys.push_back({owned.back().view(), key.descending});
   }
   if (keys.empty()) return absl::OkStatus();
+  if (needed >= 0 && needed < result.rows()) {
+    kernels::Buffer order = kernels::TopKOrder(keys, nullptr, result.rows(), needed, ctx.exec);
+    result.Keep(order.as<int64_t>(), needed, ctx.exec);
+    return absl::OkStatus();
+  }
   kernels::Buffer order = kernels::SortOrder(keys, nullptr, result.rows(), ctx.exec);
   result.Keep(order.as<int64_t>(), result.rows(), ctx.exec);
   return absl::OkStatus();
@@ -290,9 +298,11 @@ GroupEntry AggregateEntry(std::string name, AggKind kind, std::string value, std
 
 // The groups of the rows of a single-device `table` where `expression`
 // holds, one result row per group: each entry's key value or aggregate, in
-// entry order.
+// entry order; the groups in ascending key order when `key_order`, else in
+// any (several wide or string keys are then grouped by their hash: see
+// kernels::GroupOptions::key_order).
 absl::StatusOr<ResultTable> LocalGroups(JobContext& ctx, const Table& table, const std::vector<GroupEntry>& entries,
-                                        const std::string& expression) {
+                                        const std::string& expression, bool key_order) {
   auto rows = SelectRows(ctx, table, expression, "options.expression");
   if (!rows.ok()) return rows.status();
 
@@ -312,7 +322,9 @@ absl::StatusOr<ResultTable> LocalGroups(JobContext& ctx, const Table& table, con
   const bool one_group = keys.empty();
   std::vector<kernels::ColumnView> key_views;
   for (const RowValues& k : keys) key_views.push_back(k.view);
-  kernels::Groups groups = kernels::GroupRows(key_views, rows->data(), rows->count, Unordered(), ctx.exec);
+  kernels::GroupOptions options = Unordered();
+  options.key_order = false;
+  kernels::Groups groups = kernels::GroupRows(key_views, rows->data(), rows->count, options, ctx.exec);
   kernels::Buffer first = kernels::GroupFirstRows(groups, ctx.exec);
   if (absl::Status s = ctx.checkpoint(2, 3); !s.ok()) return s;
 
@@ -356,7 +368,18 @@ absl::StatusOr<ResultTable> LocalGroups(JobContext& ctx, const Table& table, con
                                    kernels::Aggregate(groups, spec.kind, value ? &value->view : nullptr,
                                                       target ? &target->view : nullptr, ctx.exec)});
   }
-  return ResultTable(std::move(columns));
+  ResultTable result(std::move(columns));
+  if (key_order && !groups.key_ordered) {
+    // Groups in the order of their hashes: sorted by key (fewer than the rows).
+    std::vector<kernels::SortKey> sort_keys;
+    const std::vector<kernels::ColumnView> views = result.views();
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (!entries[i].aggregate) sort_keys.push_back({views[i], false});
+    }
+    kernels::Buffer order = kernels::SortOrder(sort_keys, nullptr, groups.count, ctx.exec);
+    result.Keep(order.as<int64_t>(), groups.count, ctx.exec);
+  }
+  return result;
 }
 
 // `result` (on the job's device) as a table for LocalGroups; not in the catalog.
@@ -379,7 +402,7 @@ absl::StatusOr<std::shared_ptr<Table>> PartialGroups(JobContext& ctx, const Tabl
                                                      const std::string& expression) {
   std::vector<std::optional<ResultTable>> parts(PartCount(table));
   absl::Status s = ForEachShard(ctx, table, [&](JobContext& part_ctx, const Table& part, size_t i) -> absl::Status {
-    auto groups = LocalGroups(part_ctx, part, entries, expression);
+    auto groups = LocalGroups(part_ctx, part, entries, expression, /*key_order=*/false);
     if (!groups.ok()) return groups.status();
     parts[i] = *std::move(groups);
     return absl::OkStatus();
@@ -506,7 +529,7 @@ absl::StatusOr<ResultTable> ShardedGroups(JobContext& ctx, const Table& table, c
     auto overall = LocalGroups(ctx, **parts,
                                {AggregateEntry("s", AggKind::kSum, absl::StrCat(a, "_c * ", a, "_m")),
                                 AggregateEntry("n", AggKind::kSum, a + "_c")},
-                               "");
+                               "", /*key_order=*/true);
     if (!overall.ok()) return overall.status();
     const HostColumn s = ToHost(overall->columns()[0].values.view(), true, 0, 1, ctx.exec);
     const HostColumn n = ToHost(overall->columns()[1].values.view(), true, 0, 1, ctx.exec);
@@ -517,7 +540,7 @@ absl::StatusOr<ResultTable> ShardedGroups(JobContext& ctx, const Table& table, c
     merge.push_back(
         AggregateEntry(a + "_q", AggKind::kSum, absl::StrCat(a, "_c * ", a, "_v + ", a, "_c * ", d, " * ", d)));
   }
-  auto merged = LocalGroups(ctx, **parts, merge.empty() ? keys_only : merge, "");
+  auto merged = LocalGroups(ctx, **parts, merge.empty() ? keys_only : merge, "", /*key_order=*/true);
   if (!merged.ok()) return merged.status();
   std::map<std::string, const ResultColumn*> by_name;
   for (const ResultColumn& c : merged->columns()) by_name[c.def.name] = &c;
@@ -554,7 +577,7 @@ absl::StatusOr<ResultTable> ShardedGroups(JobContext& ctx, const Table& table, c
       by_position->Replace(std::move(sorted), ctx.exec).IgnoreError();  // no journal: cannot fail
       std::vector<GroupEntry> pick = keys_only;
       pick.push_back(AggregateEntry("x", spec.kind, a + "_m", "", "", a + "_t"));
-      auto picked = LocalGroups(ctx, *by_position, pick, "");
+      auto picked = LocalGroups(ctx, *by_position, pick, "", /*key_order=*/true);
       if (!picked.ok()) return picked.status();
       std::vector<ResultColumn> got = std::move(*picked).TakeColumns();
       ResultColumn& x = got.back();
@@ -575,11 +598,11 @@ absl::StatusOr<ResultTable> ShardedGroups(JobContext& ctx, const Table& table, c
       if (!distinct.ok()) return distinct.status();
       std::vector<GroupEntry> again = keys_only;
       again.push_back(KeyEntry("d", "d"));
-      auto unique = LocalGroups(ctx, **distinct, again, "");
+      auto unique = LocalGroups(ctx, **distinct, again, "", /*key_order=*/true);
       if (!unique.ok()) return unique.status();
       distinct->reset();
       recount.push_back(AggregateEntry("n", AggKind::kCount, "d"));
-      auto counted = LocalGroups(ctx, *ResultAsTable(ctx, *std::move(unique)), recount, "");
+      auto counted = LocalGroups(ctx, *ResultAsTable(ctx, *std::move(unique)), recount, "", /*key_order=*/true);
       if (!counted.ok()) return counted.status();
       const ResultColumn& n = counted->columns().back();
       kernels::Column values(n.values.type(), n.values.width(), false);
@@ -657,10 +680,14 @@ absl::StatusOr<Json> GroupBy(JobContext& ctx, const Json& request) {
 
   // A distributed table groups shard by shard where its aggregates merge;
   // otherwise (variances, arg_min, arg_max) on one device.
+  // order_by, or a descending sort_order, orders the groups anew: any order will do.
   const std::string expression = Option(request, "expression");
-  absl::StatusOr<ResultTable> grouped = PartCount(**table) > 1 && Mergeable(entries)
-                                            ? ShardedGroups(ctx, **table, entries, expression)
-                                            : LocalGroups(ctx, *LocalTable(ctx, *table), entries, expression);
+  const std::string order_by = Option(request, "order_by");
+  const bool key_order = absl::StripAsciiWhitespace(order_by).empty() && !*descending;
+  absl::StatusOr<ResultTable> grouped =
+      PartCount(**table) > 1 && Mergeable(entries)
+          ? ShardedGroups(ctx, **table, entries, expression)
+          : LocalGroups(ctx, *LocalTable(ctx, *table), entries, expression, key_order);
   if (!grouped.ok()) return grouped.status();
   ResultTable result = *std::move(grouped);
   const bool one_group = std::none_of(entries.begin(), entries.end(), [](const GroupEntry& e) { return !e.aggregate; });
@@ -674,15 +701,25 @@ absl::StatusOr<Json> GroupBy(JobContext& ctx, const Json& request) {
     kernels::Selection kept = kernels::Select(device_program.view, 0, result.rows(), ctx.exec);
     result.Keep(kept.indices.as<int64_t>(), kept.count, ctx.exec);
   }
-  const std::string order_by = Option(request, "order_by");
+  // The page; without result_table only its rows need ordering.
+  const int64_t total = result.rows();
+  auto page = ResolvePage(request["offset"].get<int64_t>(), request["limit"].get<int64_t>(), total, ctx.limits);
+  if (!page.ok()) return page.status();
+  const int64_t needed = result_table.empty() ? page->end : -1;
   if (!absl::StripAsciiWhitespace(order_by).empty()) {
-    if (absl::Status s = OrderResult(ctx, result, order_by, calls, "options.order_by"); !s.ok()) return s;
+    // Ties in key order, as when the groups come in it (they may not: see
+    // key_order).
+    std::string by = order_by;
+    for (const GroupEntry& e : entries) {
+      if (!e.aggregate) absl::StrAppend(&by, ", ", e.name);
+    }
+    if (absl::Status s = OrderResult(ctx, result, by, calls, "options.order_by", needed); !s.ok()) return s;
   } else if (*descending && !one_group) {
     std::string keys_desc;
     for (const GroupEntry& e : entries) {
       if (!e.aggregate) absl::StrAppend(&keys_desc, keys_desc.empty() ? "" : ", ", e.name, " desc");
     }
-    if (absl::Status s = OrderResult(ctx, result, keys_desc, calls, "options.sort_order"); !s.ok()) return s;
+    if (absl::Status s = OrderResult(ctx, result, keys_desc, calls, "options.sort_order", needed); !s.ok()) return s;
   }
 
   Json info = Json::object();
@@ -690,12 +727,9 @@ absl::StatusOr<Json> GroupBy(JobContext& ctx, const Json& request) {
     if (absl::Status s = StoreResult(ctx, result, result_table, *persist); !s.ok()) return s;
     info["qualified_result_table_name"] = result_table;
   }
-  auto page = ResolvePage(request["offset"].get<int64_t>(), request["limit"].get<int64_t>(), result.rows(),
-                          ctx.limits);
-  if (!page.ok()) return page.status();
   Json response = result.Encode(page->begin, page->end, StringField(request, "encoding"), ctx.exec);
-  response["total_number_of_records"] = result.rows();
-  response["has_more_records"] = page->end < result.rows();
+  response["total_number_of_records"] = total;
+  response["has_more_records"] = page->end < total;
   response["info"] = info;
   return response;
 }

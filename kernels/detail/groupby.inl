@@ -9,6 +9,7 @@
 #pragma once
 
 #include <thrust/fill.h>
+#include <thrust/functional.h>
 #include <thrust/for_each.h>
 #include <thrust/iterator/transform_iterator.h>
 #include <thrust/scan.h>
@@ -466,6 +467,60 @@ Buffer NarrowGroupWords(const D& be, const RadixWord& word, int64_t* perm, int64
   return narrow;
 }
 
+// 1 where row `row_at[i]` (i itself when null) and the first row of its
+// group (first_row[group_at[i]]) differ in key `col`.
+struct TupleMismatch {
+  ColumnView col;
+  const int64_t* row_at;
+  const int32_t* group_at;
+  const int64_t* first_row;
+  KERNELS_HD int64_t operator()(int64_t i) const {
+    const int64_t r = row_at != nullptr ? row_at[i] : i;
+    return RowKeysEqual(col, r, first_row[group_at[i]]) ? 0 : 1;
+  }
+};
+
+template <typename D>
+Groups GroupRowsAlgo(const D& be, const std::vector<ColumnView>& keys, const int64_t* rows, int64_t n,
+                     const GroupOptions& options, const Exec& exec);
+template <typename D>
+Buffer GroupFirstRowsAlgo(const D& be, const Groups& groups, const Exec& exec);
+
+// GroupOptions::key_order's other way: the rows grouped by the hash of
+// their key tuple, checked key by key against their group's first row.
+// False (two tuples of one hash) when the check fails.
+template <typename D>
+bool TupleHashGroups(const D& be, const std::vector<ColumnView>& keys, const int64_t* rows, int64_t n,
+                     const GroupOptions& options, Groups* out, const Exec& exec) {
+  const int64_t size = keys[0].size;
+  Buffer hashes(static_cast<size_t>(size) * sizeof(uint64_t), exec);
+  for (size_t k = 0; k < keys.size(); ++k) be.FoldRowHash(keys[k], size, k == 0, hashes.as<uint64_t>(), exec);
+  ColumnView hash;
+  hash.type = PhysType::kInt64;
+  hash.size = size;
+  hash.data = hashes.data();
+  GroupOptions one_key = options;
+  one_key.key_order = true;
+  Groups g = GroupRowsAlgo(be, {hash}, rows, n, one_key, exec);
+  hashes.Reset();
+  // Positions: the rows in group order, or (the host's unordered hash path)
+  // in input order with their groups' ids and first rows.
+  const bool ordered = g.order.size() > 0;
+  Buffer first = ordered ? GroupFirstRowsAlgo(be, g, exec) : Buffer();
+  TupleMismatch check{ColumnView(), ordered ? g.order.as<int64_t>() : rows,
+                      ordered ? g.ids.as<int32_t>() : g.row_groups.as<int32_t>(),
+                      ordered ? first.as<int64_t>() : g.first_rows.as<int64_t>()};
+  for (const ColumnView& k : keys) {
+    check.col = k;
+    const int64_t differ = thrust::transform_reduce(be.policy(exec), RowIterator(0), RowIterator(n), check,
+                                                    int64_t{0}, thrust::plus<int64_t>());
+    if (differ != 0) return false;
+  }
+  g.key_ordered = false;
+  *out = std::move(g);
+  return true;
+}
+
 template <typename D>
 Groups GroupRowsAlgo(const D& be, const std::vector<ColumnView>& keys, const int64_t* rows, int64_t n,
                      const GroupOptions& options, const Exec& exec) {
@@ -493,6 +548,13 @@ Groups GroupRowsAlgo(const D& be, const std::vector<ColumnView>& keys, const int
                         GroupMethod::kSort, exec);
   }
   const bool one_word = plan.size() == 1 && plan[0].radix;
+  // Any order will do, and the keys take several passes (a nullable 64-bit
+  // key alone has the hash path below).
+  const bool tuple = plan.size() > 1 && (keys.size() > 1 || IsStringType(keys[0].type));
+  if (!options.key_order && tuple && (rows == nullptr || keys[0].size <= 4 * n)) {
+    Groups g;
+    if (TupleHashGroups(be, keys, rows, n, options, &g, exec)) return g;
+  }
   if (options.method != GroupMethod::kSort && (options.method == GroupMethod::kHash || n >= kHashMinRows)) {
     // One word of key bits; or one nullable key whose value alone fills a
     // word (int64, double, char8), its nulls kept out of the table.

@@ -15,6 +15,7 @@
 #include <new>
 #include <random>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -787,6 +788,66 @@ TEST_P(GroupTest, UnorderedGroupsAggregateAlike) {
       }
     }
   }
+}
+
+// GroupOptions::key_order false: keys of several sort passes (a string and
+// a nullable long) grouped by their tuple's hash, in any order; the same
+// groups as the reference (each group's rows, count and first row), and
+// aggregates over them. One key of one word keeps the key order.
+TEST_P(GroupTest, GroupsInAnyOrder) {
+  const int64_t size = 70001;
+  const HostColumn s = Drawn(PhysType::kVarChars, size, 700, 151, 0.1);
+  const HostColumn l = Drawn(PhysType::kInt64, size, 3, 152, 0.2);
+  HostColumn position = Numbers<int64_t>(Iota(0, size));
+  const Column cs = Dev(s), cl = Dev(l), cp = Dev(position);
+  const ColumnView pv = cp.view();
+  std::mt19937_64 rng(153);
+  std::vector<int64_t> subset;
+  for (int64_t i = 0; i < 40000; ++i) subset.push_back(static_cast<int64_t>(rng() % size));
+  const Buffer dr = ToDevice(subset, exec_);
+  // Per group: (rows, least row, greatest row, first row in input order).
+  using Summary = std::tuple<int64_t, int64_t, int64_t, int64_t>;
+  for (bool serial : SerialModes()) {
+    for (bool all : {true, false}) {
+      const std::vector<int64_t> input = all ? Iota(0, size) : subset;
+      const RefGroups ref = ReferenceGroups({&s, &l}, input);
+      std::vector<Summary> want;
+      for (const std::vector<int64_t>& rows : GroupLists(ref.order, ref.starts)) {
+        want.emplace_back(static_cast<int64_t>(rows.size()), *std::min_element(rows.begin(), rows.end()),
+                          *std::max_element(rows.begin(), rows.end()), rows.front());
+      }
+      std::sort(want.begin(), want.end());
+      for (GroupMethod m : {GroupMethod::kAuto, GroupMethod::kHash, GroupMethod::kSort}) {
+        for (bool ordered : {true, false}) {
+          SCOPED_TRACE(testing::Message() << (serial ? "serial" : "wide") << (all ? ", all rows" : ", a subset")
+                                          << ", method " << static_cast<int>(m) << (ordered ? ", ordered" : ""));
+          UseSerial(serial);
+          GroupOptions options = Method(m);
+          options.ordered = ordered;
+          options.key_order = false;
+          const Groups g = GroupRows({cs.view(), cl.view()}, all ? nullptr : dr.as<int64_t>(),
+                                     static_cast<int64_t>(input.size()), options, exec_);
+          EXPECT_FALSE(g.key_ordered);
+          ASSERT_EQ(g.count, ref.count());
+          const HostColumn counts = Host(Aggregate(g, AggKind::kCount, nullptr, nullptr, exec_).view());
+          const HostColumn least = Host(Aggregate(g, AggKind::kMin, &pv, nullptr, exec_).view());
+          const HostColumn most = Host(Aggregate(g, AggKind::kMax, &pv, nullptr, exec_).view());
+          const std::vector<int64_t> first = FromDevice<int64_t>(GroupFirstRows(g, exec_).data(), g.count, exec_);
+          std::vector<Summary> got;
+          for (int64_t k = 0; k < g.count; ++k) {
+            got.emplace_back(ValueAt<int64_t>(counts, k), ValueAt<int64_t>(least, k), ValueAt<int64_t>(most, k),
+                             first[k]);
+          }
+          std::sort(got.begin(), got.end());
+          EXPECT_EQ(got, want);
+        }
+      }
+    }
+  }
+  // One key of one word: the key order, as always.
+  GroupOptions any;
+  any.key_order = false;
+  EXPECT_TRUE(GroupRows({cl.view()}, nullptr, size, any, exec_).key_ordered);
 }
 
 TEST_P(GroupTest, AllOnesWordHashes) {
