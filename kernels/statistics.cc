@@ -13,19 +13,27 @@ Moments ComputeMoments(const ProgramView& value, int64_t begin, int64_t end, con
   return detail::OpsFor(exec.backend).ComputeMoments(value, begin, end, exec);
 }
 
-int64_t EstimateDistinct(const ColumnView& column, int64_t n, const Exec& exec) {
+int64_t EstimateDistinct(const ColumnView& column, const int64_t* rows, int64_t n, const Exec& exec) {
   if (n <= 0) return 0;
   const int64_t sample = std::min(n, kDistinctSample);
-  Buffer rows;
+  // The sample's rows: positions spread over the n, through `rows`.
+  Buffer picked;
   if (sample < n) {
     std::vector<int64_t> spread(static_cast<size_t>(sample));
     for (int64_t i = 0; i < sample; ++i) spread[i] = i * n / sample;
-    rows = Buffer(spread.size() * sizeof(int64_t), exec);
-    CopyToDevice(rows.data(), spread.data(), spread.size() * sizeof(int64_t), exec);
+    picked = Buffer(spread.size() * sizeof(int64_t), exec);
+    CopyToDevice(picked.data(), spread.data(), spread.size() * sizeof(int64_t), exec);
+    if (rows != nullptr) {
+      Buffer mapped(spread.size() * sizeof(int64_t), exec);
+      detail::OpsFor(exec.backend)
+          .GatherFixed(rows, sizeof(int64_t), picked.as<int64_t>(), sample, mapped.data(), exec);
+      picked = std::move(mapped);
+    }
   }
   GroupOptions options;
   options.ordered = false;
-  const Groups groups = GroupRows({column}, sample < n ? rows.as<int64_t>() : nullptr, sample, options, exec);
+  const int64_t* sampled = sample < n ? picked.as<int64_t>() : rows;
+  const Groups groups = GroupRows({column}, sampled, sample, options, exec);
   if (sample == n) return groups.count;
   std::vector<int64_t> starts(static_cast<size_t>(groups.count + 1));
   CopyToHostSync(starts.data(), groups.starts.data(), starts.size() * sizeof(int64_t), exec);

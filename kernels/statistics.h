@@ -47,13 +47,14 @@ KERNELS_HD inline Moments MergeMoments(const Moments& a, const Moments& b) {
 }
 
 // An estimate of the distinct values (nulls count as one) among rows
-// [0, n) of `column`, for a planner's guesses of join sizes: exact when
+// `rows` (device int64[n]; null: 0..n-1) of `column`, for a planner's
+// guesses of join sizes: exact when
 // n <= kDistinctSample; otherwise from kDistinctSample rows spread evenly
 // over the column, as Chao's bias-corrected estimator d + f1(f1-1)/(2(f2+1))
 // (d distinct in the sample, f1 of them seen once, f2 twice), kept within
 // [d, n]. Synchronizes.
 constexpr int64_t kDistinctSample = 1 << 14;
-int64_t EstimateDistinct(const ColumnView& column, int64_t n, const Exec& exec);
+int64_t EstimateDistinct(const ColumnView& column, const int64_t* rows, int64_t n, const Exec& exec);
 
 // Moments of `value` (a program whose result is kFloat) over rows [begin, end).
 // Each value is a Moments of count 1, merged pairwise, so m3 and m4 are filled.

@@ -137,25 +137,79 @@ absl::StatusOr<std::vector<Access>> JoinAccess(const Json& request) {
 }
 
 // Rows on ctx's device with named columns ("alias.column"): the rows
-// joined so far. Its columns are views into the tables they came from or
-// into columns it owns; `owners` keeps their memory.
+// joined so far. Column c's values at the relation's rows are views[c]
+// itself (map[c] < 0), or views[c] read at the positions maps[map[c]]
+// holds (int64, one per row): filters and joins compose the maps of the
+// columns of each table they came from, and a column is gathered only when
+// it is read (late materialization). `owned` and `owners` keep the memory
+// viewed.
 struct Relation {
   std::vector<ColumnDef> defs;
   std::vector<kernels::ColumnView> views;
   std::vector<std::shared_ptr<kernels::Column>> owned;  // per column: its own, or null (a view of a table)
+  std::vector<int> map;                                 // per column: its index in maps, or -1
+  std::vector<std::shared_ptr<kernels::Column>> maps;   // positions in the columns that share each
   std::vector<std::shared_ptr<const void>> owners;      // the tables viewed
   std::vector<std::string> aliases;                     // of the tables joined so far
   int64_t rows = 0;
 
   TableType type() const { return TableType(defs, ""); }
+  // A column of the relation's rows.
   void Add(ColumnDef def, kernels::Column column) {
     owned.push_back(std::make_shared<kernels::Column>(std::move(column)));
     defs.push_back(std::move(def));
     views.push_back(owned.back()->view());
+    map.push_back(-1);
+  }
+  void AddView(ColumnDef def, const kernels::ColumnView& view) {
+    owned.push_back(nullptr);
+    defs.push_back(std::move(def));
+    views.push_back(view);
+    map.push_back(-1);
+  }
+  const int64_t* positions(size_t c) const {
+    return map[c] < 0 ? nullptr : static_cast<const int64_t*>(maps[map[c]]->view().data);
+  }
+  // Column c at the relation's rows: views[c], or its rows gathered into
+  // *scratch.
+  kernels::ColumnView Aligned(size_t c, kernels::Column* scratch, const kernels::Exec& exec) const {
+    if (map[c] < 0) return views[c];
+    *scratch = kernels::Gather(views[c], positions(c), rows, defs[c].nullable, exec);
+    return scratch->view();
+  }
+  // Keeps the rows at positions `picked` (count of them, held from now on).
+  void Pick(kernels::Buffer picked, int64_t count, const kernels::Exec& exec) {
+    for (auto& m : maps) {
+      m = std::make_shared<kernels::Column>(kernels::Gather(m->view(), picked.as<int64_t>(), count, false, exec));
+    }
+    auto positions = std::make_shared<kernels::Column>(kernels::Column::Adopt(
+        kernels::PhysType::kInt64, 0, false, count, std::move(picked), kernels::Buffer(), kernels::Buffer(), 0));
+    int identity = -1;
+    for (int& m : map) {
+      if (m >= 0) continue;
+      if (identity < 0) {
+        identity = static_cast<int>(maps.size());
+        maps.push_back(positions);
+      }
+      m = identity;
+    }
+    rows = count;
+  }
+  // Every column at the relation's rows (no maps left).
+  void Materialize(const kernels::Exec& exec) {
+    for (size_t c = 0; c < defs.size(); ++c) {
+      if (map[c] < 0) continue;
+      owned[c] =
+          std::make_shared<kernels::Column>(kernels::Gather(views[c], positions(c), rows, defs[c].nullable, exec));
+      views[c] = owned[c]->view();
+      map[c] = -1;
+    }
+    maps.clear();
   }
   // Column c as a column of its own: moved out when the relation owns it
-  // (views[c] stays valid while the column lives), else a copy.
+  // (views[c] stays valid while the column lives), else gathered or copied.
   kernels::Column Take(size_t c, const ColumnDef& def, const kernels::Exec& exec) {
+    if (map[c] >= 0) return kernels::Gather(views[c], positions(c), rows, def.nullable, exec);
     if (owned[c] != nullptr && owned[c]->nullable() == def.nullable) {
       kernels::Column taken = std::move(*owned[c]);
       owned[c] = nullptr;
@@ -164,6 +218,23 @@ struct Relation {
     kernels::Column copy(def.phys(), def.char_width, def.nullable);
     copy.Append(views[c], exec);
     return copy;
+  }
+  // The views of the columns `text` reads at the relation's rows (the
+  // others as they are, unread), gathered into *scratch where mapped.
+  std::vector<kernels::ColumnView> AlignedFor(const std::string& text, std::vector<kernels::Column>* scratch,
+                                              const kernels::Exec& exec) const {
+    std::vector<kernels::ColumnView> out = views;
+    const TableType t = type();
+    auto refs = ReferencedColumns(text, t);
+    if (!refs.ok()) return out;  // the caller's compile reports it
+    scratch->reserve(scratch->size() + refs->size());
+    for (const std::string& name : *refs) {
+      const int c = t.Find(name);
+      if (c < 0 || map[c] < 0) continue;
+      scratch->emplace_back();
+      out[c] = Aligned(c, &scratch->back(), exec);
+    }
+    return out;
   }
 };
 
@@ -204,9 +275,7 @@ Relation FromTable(JobContext& ctx, const std::shared_ptr<Table>& table, const s
     def.properties.erase(std::remove_if(def.properties.begin(), def.properties.end(),
                                         [](const std::string& p) { return p == "primary_key" || p == "shard_key"; }),
                          def.properties.end());
-    r.defs.push_back(std::move(def));
-    r.views.push_back(views[c]);
-    r.owned.push_back(nullptr);
+    r.AddView(std::move(def), views[c]);
   }
   return r;
 }
@@ -218,27 +287,18 @@ absl::StatusOr<RowValues> Evaluate(JobContext& ctx, const Relation& r, const std
   RowValues out;
   const std::string trimmed(absl::StripAsciiWhitespace(text));
   if (const int c = type.Find(trimmed); c >= 0) {
-    out.view = r.views[c];
+    out.view = r.Aligned(c, &out.owned, ctx.exec);
     out.def = r.defs[c];
     return out;
   }
-  auto program = CompileExpression(trimmed, type, r.views, ExprUse::kValue);
+  std::vector<kernels::Column> scratch;
+  const std::vector<kernels::ColumnView> views = r.AlignedFor(trimmed, &scratch, ctx.exec);
+  auto program = CompileExpression(trimmed, type, views, ExprUse::kValue);
   if (!program.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", program.status().message()));
   kernels::DeviceProgram device_program = kernels::Upload(*program, ctx.exec);
   out.owned = kernels::Materialize(device_program.view, 0, r.rows, /*nullable=*/true, ctx.exec);
   out.view = out.owned.view();
   out.def = ValueDef(program->result, trimmed, true);
-  return out;
-}
-
-// The relation's rows at `indices` (count of them).
-Relation GatherRows(JobContext& ctx, const Relation& r, const int64_t* indices, int64_t count) {
-  Relation out;
-  out.aliases = r.aliases;
-  out.rows = count;
-  for (size_t c = 0; c < r.views.size(); ++c) {
-    out.Add(r.defs[c], kernels::Gather(r.views[c], indices, count, r.defs[c].nullable, ctx.exec));
-  }
   return out;
 }
 
@@ -329,10 +389,13 @@ absl::Status FilterRelation(JobContext& ctx, Relation* r, const std::vector<std:
   if (conditions.empty() || r->rows == 0) return absl::OkStatus();
   std::vector<std::string> parts;
   for (const auto& c : conditions) parts.push_back(absl::StrCat("(", c, ")"));
-  auto chosen = SelectWhere(ctx, r->type(), r->views, r->rows, absl::StrJoin(parts, " and "), field);
+  const std::string text = absl::StrJoin(parts, " and ");
+  std::vector<kernels::Column> scratch;
+  const std::vector<kernels::ColumnView> views = r->AlignedFor(text, &scratch, ctx.exec);
+  auto chosen = SelectWhere(ctx, r->type(), views, r->rows, text, field);
   if (!chosen.ok()) return chosen.status();
   if (chosen->count == r->rows) return absl::OkStatus();
-  *r = GatherRows(ctx, *r, chosen->indices.as<int64_t>(), chosen->count);
+  r->Pick(std::move(chosen->indices), chosen->count, ctx.exec);
   return absl::OkStatus();
 }
 
@@ -348,8 +411,30 @@ absl::StatusOr<Relation> JoinStep(JobContext& ctx, Relation left, Relation right
   std::vector<kernels::ColumnView> lk, rk;
   for (const RowValues& v : k->left) lk.push_back(v.view);
   for (const RowValues& v : k->right) rk.push_back(v.view);
-  const kernels::JoinResult j = kernels::HashJoin(lk, nullptr, left.rows, rk, nullptr, right.rows, kind, ctx.exec);
+  kernels::JoinResult j = kernels::HashJoin(lk, nullptr, left.rows, rk, nullptr, right.rows, kind, ctx.exec);
   if (absl::Status s = ctx.checkpoint(1, 2); !s.ok()) return s;
+  k->left.clear();
+  k->right.clear();
+  if (kind == kernels::JoinKind::kInner) {
+    // The pairs: each side's maps composed with its rows of them.
+    left.Pick(std::move(j.left), j.pairs, ctx.exec);
+    right.Pick(std::move(j.right), j.pairs, ctx.exec);
+    const int offset = static_cast<int>(left.maps.size());
+    for (size_t c = 0; c < right.defs.size(); ++c) {
+      left.defs.push_back(std::move(right.defs[c]));
+      left.views.push_back(right.views[c]);
+      left.owned.push_back(std::move(right.owned[c]));
+      left.map.push_back(right.map[c] < 0 ? -1 : right.map[c] + offset);
+    }
+    left.maps.insert(left.maps.end(), right.maps.begin(), right.maps.end());
+    left.owners.insert(left.owners.end(), right.owners.begin(), right.owners.end());
+    left.aliases.insert(left.aliases.end(), right.aliases.begin(), right.aliases.end());
+    return left;
+  }
+  // An outer join: every column gathered, unmatched rows reading null on
+  // the other side.
+  left.Materialize(ctx.exec);
+  right.Materialize(ctx.exec);
   Relation out;
   out.aliases = left.aliases;
   out.aliases.insert(out.aliases.end(), right.aliases.begin(), right.aliases.end());
@@ -584,7 +669,7 @@ std::vector<size_t> JoinOrder(JobContext& ctx, const std::vector<Relation>& rels
     distinct.emplace_back();
     for (const auto& [rel, column] : members) {
       const Relation& r = rels[rel];
-      const int64_t d = kernels::EstimateDistinct(r.views[column], r.rows, ctx.exec);
+      const int64_t d = kernels::EstimateDistinct(r.views[column], r.positions(column), r.rows, ctx.exec);
       distinct.back().emplace_back(rel, static_cast<double>(std::max<int64_t>(1, d)));
     }
   }
@@ -712,11 +797,13 @@ absl::StatusOr<std::pair<std::vector<ColumnDef>, std::vector<kernels::Column>>> 
     pruned.owners = r.owners;
     pruned.aliases = r.aliases;
     pruned.rows = r.rows;
+    pruned.maps = r.maps;
     for (size_t c = 0; c < r.defs.size(); ++c) {
       if (later.count(r.defs[c].name) == 0) continue;
       pruned.defs.push_back(r.defs[c]);
       pruned.views.push_back(r.views[c]);
       pruned.owned.push_back(r.owned[c]);
+      pruned.map.push_back(r.map[c]);
     }
     if (pruned.defs.empty()) return r;  // keep one: the rows still count
     return pruned;
@@ -1039,7 +1126,7 @@ absl::StatusOr<Json> CreateProjection(JobContext& ctx, const Json& request) {
   Relation rows = FromTable(ctx, local, alias, needed, all_columns);
   if (!chosen->all || n < rows.rows) {
     if (chosen->all) chosen->indices = kernels::RowPositions(0, n, ctx.exec);
-    rows = GatherRows(ctx, rows, chosen->indices.as<int64_t>(), n);
+    rows.Pick(std::move(chosen->indices), n, ctx.exec);
   }
   auto selected = SelectColumns(ctx, rows, request["column_names"], rows.aliases);
   if (!selected.ok()) return selected.status();
@@ -1074,11 +1161,7 @@ absl::Status Convert(JobContext& ctx, std::vector<ColumnDef>* defs, std::vector<
                      const std::vector<ColumnDef>& target, const std::string& field) {
   Relation r;
   r.rows = columns->empty() ? 0 : (*columns)[0].size();
-  for (size_t c = 0; c < defs->size(); ++c) {
-    r.defs.push_back((*defs)[c]);
-    r.views.push_back((*columns)[c].view());
-    r.owned.push_back(nullptr);
-  }
+  for (size_t c = 0; c < defs->size(); ++c) r.AddView((*defs)[c], (*columns)[c].view());
   for (size_t c = 0; c < defs->size(); ++c) {
     const ColumnDef& from = (*defs)[c];
     const ColumnDef& to = target[c];

@@ -940,8 +940,9 @@ TEST_P(GroupTest, FirstRows) {
 TEST_P(GroupTest, EstimateDistinct) {
   // Small inputs are counted exactly, nulls as one value.
   const HostColumn few = Drawn(PhysType::kVarChars, 5003, 50, 53, 0.1);
-  EXPECT_EQ(EstimateDistinct(ToDevice(few, exec_).view(), 5003, exec_), ReferenceGroups({&few}, Iota(0, 5003)).count());
-  EXPECT_EQ(EstimateDistinct(ToDevice(few, exec_).view(), 0, exec_), 0);
+  EXPECT_EQ(EstimateDistinct(ToDevice(few, exec_).view(), nullptr, 5003, exec_),
+            ReferenceGroups({&few}, Iota(0, 5003)).count());
+  EXPECT_EQ(EstimateDistinct(ToDevice(few, exec_).view(), nullptr, 0, exec_), 0);
   // Large ones from a sample: a key of 25 values is seen whole, a unique
   // key reads as unique, a key of 4 rows per value within a factor of 4.
   const int64_t n = 1000003;
@@ -952,9 +953,18 @@ TEST_P(GroupTest, EstimateDistinct) {
     unique.rows[i] = Raw<int64_t>((i * 7919) % n);
     orders.rows[i] = Raw<int64_t>(((i * 7919) % n) / 4);
   }
-  EXPECT_EQ(EstimateDistinct(ToDevice(nations, exec_).view(), n, exec_), 25);
-  EXPECT_EQ(EstimateDistinct(ToDevice(unique, exec_).view(), n, exec_), n);
-  const int64_t keys = EstimateDistinct(ToDevice(orders, exec_).view(), n, exec_);
+  EXPECT_EQ(EstimateDistinct(ToDevice(nations, exec_).view(), nullptr, n, exec_), 25);
+  EXPECT_EQ(EstimateDistinct(ToDevice(unique, exec_).view(), nullptr, n, exec_), n);
+  // Through `rows`: only the rows of 5 of the 25 values.
+  std::vector<int64_t> five;
+  for (int64_t i = 0; i < n; ++i) {
+    if ((i * 7919) % 25 < 5) five.push_back(i);
+  }
+  const Buffer five_rows = ToDevice(five, exec_);
+  EXPECT_EQ(EstimateDistinct(ToDevice(nations, exec_).view(), five_rows.as<int64_t>(),
+                             static_cast<int64_t>(five.size()), exec_),
+            5);
+  const int64_t keys = EstimateDistinct(ToDevice(orders, exec_).view(), nullptr, n, exec_);
   EXPECT_GE(keys, n / 16);
   EXPECT_LE(keys, n);
 }
