@@ -25,8 +25,12 @@ struct Side {
 Side MakeSide(const std::vector<ColumnView>& keys, const int64_t* rows, int64_t n, const Exec& exec) {
   const auto& ops = detail::OpsFor(exec.backend);
   const int64_t size = keys[0].size;
+  // Nulls: a key with validity that marks a row null (most nullable
+  // columns have none; a count of the flags spares them the compaction).
   bool nulls = false;
-  for (const ColumnView& k : keys) nulls = nulls || k.validity != nullptr;
+  for (const ColumnView& k : keys) {
+    nulls = nulls || (k.validity != nullptr && (rows != nullptr || ops.CountNonZero(k.validity, size, exec) < size));
+  }
   // Every row's hash.
   Buffer all(static_cast<size_t>(size) * sizeof(uint64_t), exec);
   for (size_t k = 0; k < keys.size(); ++k) ops.FoldRowHash(keys[k], size, k == 0, all.as<uint64_t>(), exec);

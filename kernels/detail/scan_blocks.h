@@ -138,18 +138,46 @@ inline void FloatTermBlock(const PlanTerm& t, int64_t row, bool first, uint8_t* 
 }
 
 // A kChars term over rows [row, row + n) into m[0, n): the row's width
-// bytes against each constant's (memcmp, which the compiler turns into word
-// compares).
-inline void CharsTermBlock(const PlanTerm& t, int64_t row, bool first, uint8_t* m, int64_t n) {
-  const size_t width = static_cast<size_t>(t.column.width);
+// bytes against each constant's. Width W known at compile time (charN
+// widths are powers of two) lets the compiler compare words, not call
+// memcmp; W == 0: the column's width, at run time.
+template <size_t W>
+inline void CharsTermBlockOf(const PlanTerm& t, int64_t row, bool first, uint8_t* m, int64_t n) {
+  const size_t width = W != 0 ? W : static_cast<size_t>(t.column.width);
   const char* x = static_cast<const char*>(t.column.data) + row * static_cast<int64_t>(width);
   const uint8_t* valid = t.column.validity == nullptr ? nullptr : t.column.validity + row;
   const uint8_t neg = t.negate ? 1 : 0;
   for (int64_t i = 0; i < n; ++i) {
     uint8_t found = 0;
-    for (int32_t k = 0; k < t.nchars; ++k) found |= std::memcmp(x + i * width, t.chars[k], width) == 0;
+    for (int32_t k = 0; k < t.nchars; ++k) found |= std::memcmp(x + i * width, t.chars[k], W != 0 ? W : width) == 0;
     const uint8_t v = static_cast<uint8_t>((found ^ neg) & (valid == nullptr || valid[i] != 0));
     m[i] = first ? v : static_cast<uint8_t>(m[i] & v);
+  }
+}
+
+inline void CharsTermBlock(const PlanTerm& t, int64_t row, bool first, uint8_t* m, int64_t n) {
+  switch (t.column.width) {
+    case 1:
+      CharsTermBlockOf<1>(t, row, first, m, n);
+      return;
+    case 2:
+      CharsTermBlockOf<2>(t, row, first, m, n);
+      return;
+    case 4:
+      CharsTermBlockOf<4>(t, row, first, m, n);
+      return;
+    case 8:
+      CharsTermBlockOf<8>(t, row, first, m, n);
+      return;
+    case 16:
+      CharsTermBlockOf<16>(t, row, first, m, n);
+      return;
+    case 32:
+      CharsTermBlockOf<32>(t, row, first, m, n);
+      return;
+    default:
+      CharsTermBlockOf<0>(t, row, first, m, n);
+      return;
   }
 }
 
