@@ -13,8 +13,8 @@ namespace {
 
 Buffer Int64s(int64_t n, const Exec& exec) { return Buffer(static_cast<size_t>(n) * sizeof(int64_t), exec); }
 
-// One side of a join: its key columns, the rows whose keys are all valid and
-// their key hashes.
+// One side of a join: its key columns, the rows whose keys are all valid
+// and (once HashSide has run) their key hashes.
 struct Side {
   const std::vector<ColumnView>* keys;
   Buffer rows;  // int64_t[n]; empty when every row takes part (row i is position i)
@@ -31,11 +31,8 @@ Side MakeSide(const std::vector<ColumnView>& keys, const int64_t* rows, int64_t 
   for (const ColumnView& k : keys) {
     nulls = nulls || (k.validity != nullptr && (rows != nullptr || ops.CountNonZero(k.validity, size, exec) < size));
   }
-  // Every row's hash.
-  Buffer all(static_cast<size_t>(size) * sizeof(uint64_t), exec);
-  for (size_t k = 0; k < keys.size(); ++k) ops.FoldRowHash(keys[k], size, k == 0, all.as<uint64_t>(), exec);
-  if (rows == nullptr && !nulls) return Side{&keys, Buffer(), size, std::move(all)};  // every row takes part
-  // The rows whose keys are all valid, and their hashes.
+  if (rows == nullptr && !nulls) return Side{&keys, Buffer(), size, Buffer()};  // every row takes part
+  // The rows whose keys are all valid.
   Buffer mask(static_cast<size_t>(n), exec);
   ops.Fill(mask.data(), 1, static_cast<size_t>(n), exec);
   for (const ColumnView& k : keys) ops.RowsValid(k, rows, n, false, mask.as<uint8_t>(), exec);
@@ -46,9 +43,22 @@ Side MakeSide(const std::vector<ColumnView>& keys, const int64_t* rows, int64_t 
   } else {
     side.rows = std::move(valid.indices);
   }
-  side.hashes = Buffer(static_cast<size_t>(side.n) * sizeof(uint64_t), exec);
-  ops.GatherFixed(all.data(), sizeof(uint64_t), side.rows.as<int64_t>(), side.n, side.hashes.data(), exec);
   return side;
+}
+
+// Fills side->hashes.
+void HashSide(Side* side, const Exec& exec) {
+  const auto& ops = detail::OpsFor(exec.backend);
+  const std::vector<ColumnView>& keys = *side->keys;
+  const int64_t size = keys[0].size;
+  Buffer all(static_cast<size_t>(size) * sizeof(uint64_t), exec);
+  for (size_t k = 0; k < keys.size(); ++k) ops.FoldRowHash(keys[k], size, k == 0, all.as<uint64_t>(), exec);
+  if (side->rows.size() == 0) {
+    side->hashes = std::move(all);
+    return;
+  }
+  side->hashes = Buffer(static_cast<size_t>(side->n) * sizeof(uint64_t), exec);
+  ops.GatherFixed(all.data(), sizeof(uint64_t), side->rows.as<int64_t>(), side->n, side->hashes.data(), exec);
 }
 
 // The rows of `rows` (n; null: 0..n-1) of a side with `size` rows that are
@@ -100,11 +110,17 @@ JoinResult HashJoin(const std::vector<ColumnView>& left_keys, const int64_t* lef
   const bool build_right = right.n <= left.n;
   Side& build = build_right ? right : left;
   Side& probe = build_right ? left : right;
+  HashSide(&build, exec);
   // The candidate pairs (positions in probe.rows and build.rows) of equal
   // hash, partition by partition when the build side's table would not fit
   // in the memory left (partition = hash % P, P odd so that it is
   // independent of the slot, hash & mask).
   const int64_t partitions = Partitions(build.n, probe.n, exec);
+  // One partition, every probe row and one key: the probe hashes its rows
+  // as it goes (no array of their hashes).
+  const ColumnView& probe_key = (*probe.keys)[0];
+  const bool fused = partitions == 1 && probe.rows.size() == 0 && probe.keys->size() == 1;
+  if (!fused) HashSide(&probe, exec);
   // Each partition's pairs; the parts are joined when there are several.
   std::vector<Buffer> probe_parts, build_parts;
   std::vector<int64_t> found_parts;
@@ -116,8 +132,9 @@ JoinResult HashJoin(const std::vector<ColumnView>& left_keys, const int64_t* lef
     Buffer next(static_cast<size_t>(nb) * sizeof(uint64_t), exec);
     ops.BuildChains(build_hashes, nb, slots.as<uint64_t>(), capacity, next.as<uint64_t>(), exec);
     Buffer at_probe, at_build;
-    const int64_t found = ops.ProbePairs(build_hashes, slots.as<uint64_t>(), capacity, next.as<uint64_t>(),
-                                         probe_hashes, np, &at_probe, &at_build, exec);
+    const int64_t found =
+        ops.ProbePairs(build_hashes, slots.as<uint64_t>(), capacity, next.as<uint64_t>(), probe_hashes,
+                       fused ? probe_key : ColumnView(), np, &at_probe, &at_build, exec);
     // Positions within the partition to table rows (through the side's
     // positions, when it has them).
     const auto map = [&](Buffer at, const int64_t* to, const Side& side) {
@@ -136,7 +153,8 @@ JoinResult HashJoin(const std::vector<ColumnView>& left_keys, const int64_t* lef
     found_parts.push_back(found);
   };
   if (partitions == 1) {
-    pairs_of(build.hashes.as<uint64_t>(), build.n, probe.hashes.as<uint64_t>(), probe.n, nullptr, nullptr);
+    pairs_of(build.hashes.as<uint64_t>(), build.n, fused ? nullptr : probe.hashes.as<uint64_t>(), probe.n, nullptr,
+             nullptr);
   } else {
     const auto split = [&](const Side& side) {
       Buffer part(static_cast<size_t>(side.n) * sizeof(int32_t), exec);

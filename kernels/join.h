@@ -5,7 +5,9 @@
 // hash of their key tuple (one atomic exchange each, duplicates included);
 // the probe rows, by blocks (a row per GPU thread, 4096 per CPU thread),
 // count, then write, the build rows of their hashes (rows whose bit in the
-// table's filter is clear skip the table), and the candidate pairs are kept
+// table's filter is clear skip the table; a CPU block keeps its first 1024
+// pairs as it counts and copies them rather than probe again; a probe of
+// one key hashes its rows as it goes), and the candidate pairs are kept
 // when every key is equal. Memory: the table and the probe's hashes and
 // counts take 40 bytes per build row and 24 per probe row at most; when
 // that passes half of what exec's memory limit leaves, both sides are split

@@ -72,13 +72,16 @@ class AlgorithmOps : public Ops {
     BuildChainsImpl(self().policy(exec), hashes, n, slots, capacity, next);
   }
   int64_t ProbePairs(const uint64_t* build_hashes, const uint64_t* slots, int64_t capacity, const uint64_t* next,
-                     const uint64_t* probe, int64_t np, Buffer* out_probe, Buffer* out_build,
+                     const uint64_t* probe, const ColumnView& key, int64_t np, Buffer* out_probe, Buffer* out_build,
                      const Exec& exec) const override {
-    // A few CPU threads take blocks of rows (a pass over the probe's hashes,
-    // then another over the blocks that match); a GPU thread takes a row.
+    // A few CPU threads take blocks of rows: a pass over the probe's hashes
+    // keeps up to a quarter of a block's rows in pairs, which the second
+    // pass copies (it probes again only the blocks of more). A GPU thread
+    // takes a row, counts, then writes.
     constexpr int64_t kBlock = Derived::kBlockedScans ? 4096 : 1;
-    return ProbePairsImpl(self().policy(exec), kBlock, build_hashes, slots, capacity, next, probe, np, out_probe,
-                          out_build, exec);
+    constexpr int64_t kKept = Derived::kBlockedScans ? kBlock / 4 : 0;
+    return ProbePairsImpl(self().policy(exec), kBlock, kKept, build_hashes, slots, capacity, next, probe, key, np,
+                          out_probe, out_build, exec);
   }
   void PairKeysEqual(const ColumnView& x, const int64_t* rows_x, const ColumnView& y, const int64_t* rows_y,
                      int64_t n, bool first, uint8_t* mask, const Exec& exec) const override {

@@ -23,30 +23,34 @@ KERNELS_HD inline uint64_t MixHash(uint64_t h) {
   return h;
 }
 
-// Folds row i's value of `column` into hashes[i] (first: starts the hash).
-// Equal keys (as RowKeysEqual has them: null == null, NaN == NaN,
-// -0.0 == 0.0, a charN equal to the same varchar) hash alike.
+// Row i's value of `column` folded into the running hash `h` (first:
+// starts the hash, `h` unread). Equal keys (as RowKeysEqual has them: null
+// == null, NaN == NaN, -0.0 == 0.0, a charN equal to the same varchar) hash
+// alike.
+KERNELS_HD inline uint64_t FoldHash(const ColumnView& column, int64_t i, uint64_t h, bool first) {
+  uint64_t v;
+  if (!column.is_valid(i)) {
+    v = 0x6E756C6C6E756C6Cull;  // nulls: one value of their own
+  } else if (IsStringType(column.type)) {
+    const char* s;
+    int64_t len;
+    StringAt(column, i, s, len);
+    v = 0xCBF29CE484222325ull;  // FNV-1a
+    for (int64_t k = 0; k < len; ++k) v = (v ^ static_cast<unsigned char>(s[k])) * 0x100000001B3ull;
+  } else {
+    v = OrderBits(column, i, 0, 0);
+  }
+  if (first) h = 0x9E3779B97F4A7C15ull;
+  return MixHash(h ^ (MixHash(v) + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2)));
+}
+
+// Folds row i's value of `column` into hashes[i] (FoldHash).
 struct FoldRowHash {
   ColumnView column;
   bool first;
   uint64_t* hashes;
 
-  KERNELS_HD void operator()(int64_t i) const {
-    uint64_t v;
-    if (!column.is_valid(i)) {
-      v = 0x6E756C6C6E756C6Cull;  // nulls: one value of their own
-    } else if (IsStringType(column.type)) {
-      const char* s;
-      int64_t len;
-      StringAt(column, i, s, len);
-      v = 0xCBF29CE484222325ull;  // FNV-1a
-      for (int64_t k = 0; k < len; ++k) v = (v ^ static_cast<unsigned char>(s[k])) * 0x100000001B3ull;
-    } else {
-      v = OrderBits(column, i, 0, 0);
-    }
-    const uint64_t h = first ? 0x9E3779B97F4A7C15ull : hashes[i];
-    hashes[i] = MixHash(h ^ (MixHash(v) + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2)));
-  }
+  KERNELS_HD void operator()(int64_t i) const { hashes[i] = FoldHash(column, i, first ? 0 : hashes[i], first); }
 };
 
 struct HashToShard {

@@ -14,6 +14,7 @@
 
 #include "kernels/column.h"
 #include "kernels/detail/atomics.h"
+#include "kernels/detail/hash.inl"
 #include "kernels/detail/row_values.h"
 #include "kernels/hd.h"
 
@@ -94,33 +95,51 @@ struct ProbeChains {
   const AtomicWord* slots;
   const AtomicWord* next;
   uint64_t mask;
-  const uint64_t* probe;
+  const uint64_t* probe;  // the probe rows' hashes; null: hashed here from `key`
+  ColumnView key;
   int64_t np;
   int64_t block;
   int64_t* counts;
   const int64_t* offsets;  // fill pass; null: count pass
   int64_t* out_probe;
   int64_t* out_build;
+  // The count pass keeps a block's first `cap` pairs at scratch[b * cap]
+  // (cap 0: none), which the fill pass then copies: a block of at most cap
+  // pairs is probed once.
+  int64_t cap;
+  int64_t* scratch_probe;
+  int64_t* scratch_build;
 
   KERNELS_HD void operator()(int64_t b) const {
-    if (offsets != nullptr && counts[b] == 0) return;
+    const bool fill = offsets != nullptr;
+    if (fill && counts[b] == 0) return;
+    if (fill && counts[b] <= cap) {
+      for (int64_t k = 0; k < counts[b]; ++k) {
+        out_probe[offsets[b] + k] = scratch_probe[b * cap + k];
+        out_build[offsets[b] + k] = scratch_build[b * cap + k];
+      }
+      return;
+    }
     const int64_t begin = b * block;
     const int64_t end = begin + block < np ? begin + block : np;
-    int64_t k = offsets != nullptr ? offsets[b] : 0;
+    int64_t k = fill ? offsets[b] : 0;
     for (int64_t i = begin; i < end; ++i) {
-      const uint64_t h = probe[i];
+      const uint64_t h = probe != nullptr ? probe[i] : FoldHash(key, i, 0, true);
       const uint64_t bit = FilterBit(h, mask);
       if (((slots[mask + 1 + (bit >> 6)] >> (bit & 63)) & 1) == 0) continue;
       for (AtomicWord p = slots[h & mask]; p != kNoRow; p = next[p]) {
         if (build_hashes[p] != h) continue;
-        if (offsets != nullptr) {
+        if (fill) {
           out_probe[k] = i;
           out_build[k] = static_cast<int64_t>(p);
+        } else if (k < cap) {
+          scratch_probe[b * cap + k] = i;
+          scratch_build[b * cap + k] = static_cast<int64_t>(p);
         }
         ++k;
       }
     }
-    if (offsets == nullptr) counts[b] = k;
+    if (!fill) counts[b] = k;
   }
 };
 
@@ -151,25 +170,32 @@ void BuildChainsImpl(Policy&& policy, const uint64_t* hashes, int64_t n, uint64_
 }
 
 // The (probe row, build position) pairs of equal hash, by blocks of
-// `block` probe rows: counted per block, then written.
+// `block` probe rows: counted per block (the first `cap` kept), then
+// written (copied, where all were kept).
 template <typename Policy>
-int64_t ProbePairsImpl(Policy&& policy, int64_t block, const uint64_t* build_hashes, const uint64_t* slots,
-                       int64_t capacity, const uint64_t* next, const uint64_t* probe, int64_t np, Buffer* out_probe,
-                       Buffer* out_build, const Exec& exec) {
+int64_t ProbePairsImpl(Policy&& policy, int64_t block, int64_t cap, const uint64_t* build_hashes,
+                       const uint64_t* slots, int64_t capacity, const uint64_t* next, const uint64_t* probe,
+                       const ColumnView& key, int64_t np, Buffer* out_probe, Buffer* out_build, const Exec& exec) {
   const int64_t blocks = (np + block - 1) / block;
   Buffer counts(static_cast<size_t>(blocks) * sizeof(int64_t), exec);
   Buffer offsets(static_cast<size_t>(blocks) * sizeof(int64_t), exec);
+  Buffer scratch_probe(static_cast<size_t>(blocks * cap) * sizeof(int64_t), exec);
+  Buffer scratch_build(static_cast<size_t>(blocks * cap) * sizeof(int64_t), exec);
   ProbeChains probe_chains{build_hashes,
                            reinterpret_cast<const AtomicWord*>(slots),
                            reinterpret_cast<const AtomicWord*>(next),
                            static_cast<uint64_t>(capacity - 1),
                            probe,
+                           key,
                            np,
                            block,
                            counts.as<int64_t>(),
                            nullptr,
                            nullptr,
-                           nullptr};
+                           nullptr,
+                           cap,
+                           scratch_probe.as<int64_t>(),
+                           scratch_build.as<int64_t>()};
   int64_t found = 0;
   if (blocks > 0) {
     thrust::for_each(policy, thrust::counting_iterator<int64_t>(0), thrust::counting_iterator<int64_t>(blocks),

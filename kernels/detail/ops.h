@@ -112,9 +112,11 @@ class Ops : public AnalyticsOps {
   // The (probe row, build position) pairs of equal hash, in ascending probe
   // row order: *out_probe and *out_build, int64 each, allocated on exec's
   // device; returns their count.
+  // The probe rows' hashes: `probe`, or (null) those of the one key column
+  // `key`, rows 0..np-1 (FoldHash), computed as the probe goes.
   virtual int64_t ProbePairs(const uint64_t* build_hashes, const uint64_t* slots, int64_t capacity,
-                             const uint64_t* next, const uint64_t* probe, int64_t np, Buffer* out_probe,
-                             Buffer* out_build, const Exec& exec) const = 0;
+                             const uint64_t* next, const uint64_t* probe, const ColumnView& key, int64_t np,
+                             Buffer* out_probe, Buffer* out_build, const Exec& exec) const = 0;
   // mask[i] (and-ed with its value unless first) = x[rows_x[i]] and
   // y[rows_y[i]] both valid and equal.
   virtual void PairKeysEqual(const ColumnView& x, const int64_t* rows_x, const ColumnView& y, const int64_t* rows_y,

@@ -110,6 +110,41 @@ TEST_P(JoinTest, ManyRowsWithOneKeyMatchEveryPair) {
   EXPECT_EQ(res.pairs, 2000 * 300 + 1000);
 }
 
+// One key, every probe row: the probe hashes its rows as it goes; blocks of
+// few pairs are probed once (their pairs kept), a block of many again.
+TEST_P(JoinTest, OneKeyProbeBlocksOfFewAndManyPairs) {
+  // Probe (left): 20,000 rows, the first 4,096 all of key 7 (a block of
+  // 8,192 pairs), then one row in ten of key i % 1000 (about 820 pairs a
+  // block) and the others of keys the build side lacks; build (right):
+  // 3,000 rows of i % 1,500 (each key twice).
+  std::vector<int64_t> lk, rk;
+  std::vector<std::string> ls, rs;
+  for (int i = 0; i < 20000; ++i) lk.push_back(i < 4096 ? 7 : i % 10 == 0 ? i % 1000 : 5000 + i);
+  for (int i = 0; i < 3000; ++i) rk.push_back(i % 1500);
+  for (int64_t k : lk) ls.push_back("k" + std::to_string(k));
+  for (int64_t k : rk) rs.push_back("k" + std::to_string(k));
+  std::multimap<int64_t, int64_t> build;
+  for (int64_t j = 0; j < 3000; ++j) build.emplace(rk[j], j);
+  std::vector<Pair> expected;
+  std::vector<int64_t> unmatched;
+  for (int64_t i = 0; i < 20000; ++i) {
+    const auto [lo, hi] = build.equal_range(lk[i]);
+    for (auto it = lo; it != hi; ++it) expected.emplace_back(i, it->second);
+    if (lo == hi) unmatched.push_back(i);
+  }
+  std::sort(expected.begin(), expected.end());
+  const Column a = Dev(Numbers(lk)), b = Dev(Numbers(rk)), c = Dev(VarChars(ls)), d = Dev(VarChars(rs));
+  for (bool strings : {false, true}) {
+    SCOPED_TRACE(strings ? "string keys" : "long keys");
+    const Column& l = strings ? c : a;
+    const Column& r = strings ? d : b;
+    const Rows got =
+        PairsOf(HashJoin({l.view()}, nullptr, 20000, {r.view()}, nullptr, 3000, JoinKind::kLeft, exec_), exec_);
+    EXPECT_EQ(got.pairs, expected);
+    EXPECT_EQ(got.left_only, unmatched);
+  }
+}
+
 TEST_P(JoinTest, ABuildSideThatDoesNotFitIsJoinedInPartitions) {
   // 60,000 x 40,000 rows, keys i % 25,000 (every key on both sides), two
   // key columns so that pairs are checked too; a limit that leaves room for
