@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""TPC-H queries 1, 3, 5, 6, 10, 12, 14 and 19 in SQL: our engine beside DuckDB, the same data in the same run.
+"""TPC-H queries 1, 3, 4, 5, 6, 10, 12, 14 and 19 in SQL: our engine beside DuckDB, the same data in the same run.
 
 Usage:
   tpch_bench.py --server-binary build/server/gpudb-engine
@@ -75,6 +75,13 @@ where c_mktsegment = 'BUILDING' and c_custkey = o_custkey and l_orderkey = o_ord
 group by l_orderkey, o_orderdate, o_shippriority
 order by revenue desc, o_orderdate
 limit 10""",
+    "q4": """
+select o_orderpriority, count(*) as order_count
+from orders
+where o_orderdate >= date '1993-07-01' and o_orderdate < date '1993-07-01' + interval '3' month
+  and exists (select * from lineitem where l_orderkey = o_orderkey and l_commitdate < l_receiptdate)
+group by o_orderpriority
+order by o_orderpriority""",
     "q5": """
 select n_name, sum(l_extendedprice * (1 - l_discount)) as revenue
 from customer, orders, lineitem, supplier, nation, region

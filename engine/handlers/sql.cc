@@ -272,6 +272,7 @@ absl::Status JoinFrom(JobContext& ctx, Temporaries& temps, sql::SelectQuery* q) 
   std::vector<std::string> read, star;  // star: every column, in the tables' order
   if (q->star) {
     for (size_t i = 0; i < tables.size(); ++i) {
+      if (q->from[i].semi) continue;
       for (const ColumnDef& d : tables[i]->type().columns()) star.push_back(absl::StrCat(q->from[i].alias, ".", d.name));
     }
   }

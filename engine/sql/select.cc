@@ -3,6 +3,8 @@
 #include <pg_query.h>
 
 #include <algorithm>
+#include <functional>
+#include <list>
 #include <map>
 #include <optional>
 #include <set>
@@ -79,6 +81,14 @@ struct Context {
   Nested* nested = nullptr;
   std::map<std::string, std::string> ctes;  // a WITH query's name -> the table holding its rows
   std::string schema;  // options.current_schema: where unqualified names are ("": the default schema)
+  // IN subqueries of WHERE run before it is written (SemiJoins): the table
+  // of each one's distinct values, and (joined) the column it is equal to.
+  std::map<const Json*, std::string> sublink_tables;
+  std::map<const Json*, std::string> semi_joined;
+  // A correlated EXISTS of WHERE -> the IN subquery that answers it
+  // (Decorrelated), kept in `rewritten_links`.
+  std::map<const Json*, const Json*> rewritten;
+  std::list<Json> rewritten_links;
 };
 
 // A RangeVar's name ("schema.table", or the table holding a WITH query's
@@ -150,6 +160,169 @@ absl::Status FromTables(Context& cx, const Json& select, std::vector<FromTable>*
   if (!select.contains("fromClause") || select["fromClause"].empty()) return absl::OkStatus();  // one row
   for (const Json& item : select["fromClause"]) {  // a reference: `on` points into it
     if (absl::Status s = FromItem(cx, item, out, on); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+// The conjuncts of an expression node (its AND's arguments, or itself).
+std::vector<const Json*> ConjunctsOf(const Json& node) {
+  std::vector<const Json*> out;
+  if (node.contains("BoolExpr") && node["BoolExpr"].value("boolop", "") == "AND_EXPR") {
+    for (const Json& a : node["BoolExpr"].at("args")) out.push_back(&a);
+  } else {
+    out.push_back(&node);
+  }
+  return out;
+}
+
+// EXISTS (SELECT ... FROM s WHERE s.k = o.k AND <conditions of s alone>), o
+// a table of the outer query (`outer`), as the SubLink of
+// o.k IN (SELECT s.k FROM s WHERE <those conditions>), which answers it
+// where o.k is not null (a null o.k: false, where the IN is unknown); null
+// for any other shape. The subquery's FROM is tables (no joins), its
+// columns resolved by their qualifier or by the tables that have them.
+std::optional<Json> Decorrelated(Context& cx, const Json& link, const std::vector<FromTable>& outer) {
+  if (link.value("subLinkType", "") != "EXISTS_SUBLINK") return std::nullopt;
+  const Json& sel = link.at("subselect").at("SelectStmt");
+  for (const char* key : {"groupClause", "havingClause", "limitCount", "limitOffset", "distinctClause", "valuesLists",
+                          "withClause", "larg"}) {
+    if (sel.contains(key)) return std::nullopt;
+  }
+  if (!sel.contains("fromClause") || !sel.contains("whereClause")) return std::nullopt;
+  struct Source {
+    std::string alias;
+    std::vector<std::string> columns;
+  };
+  const auto sources_of = [&](const std::vector<FromTable>& tables, std::vector<Source>* out) {
+    for (const FromTable& t : tables) {
+      auto columns = cx.nested->Columns(t.name);
+      if (!columns.ok()) return false;
+      out->push_back(Source{t.alias, *std::move(columns)});
+    }
+    return true;
+  };
+  std::vector<FromTable> inner_tables;
+  for (const Json& item : sel["fromClause"]) {
+    if (!item.contains("RangeVar")) return std::nullopt;
+    inner_tables.push_back(RangeOf(item["RangeVar"], &cx));
+  }
+  std::vector<Source> inner, outside;
+  if (!sources_of(inner_tables, &inner) || !sources_of(outer, &outside)) return std::nullopt;
+  // 1: a column of the subquery's tables; 2: of the outer query's; 0: neither.
+  const auto owner = [&](const Json& ref) {
+    const Json& fields = ref.at("fields");
+    const auto has = [](const std::vector<Source>& in, const std::string& alias, const std::string& column) {
+      return std::any_of(in.begin(), in.end(), [&](const Source& s) {
+        return (alias.empty() || s.alias == alias) &&
+               std::find(s.columns.begin(), s.columns.end(), column) != s.columns.end();
+      });
+    };
+    if (fields.empty() || !fields.back().contains("String")) return 0;
+    const std::string column = fields.back()["String"].value("sval", "");
+    const std::string alias = fields.size() == 2 ? fields[0]["String"].value("sval", "") : "";
+    if (fields.size() > 2) return 0;
+    if (has(inner, alias, column)) return 1;
+    return has(outside, alias, column) ? 2 : 0;
+  };
+  // Whether `node` reads a column of the outer query.
+  std::function<bool(const Json&)> reads_outer = [&](const Json& node) {
+    if (node.is_object()) {
+      if (node.contains("ColumnRef") && owner(node["ColumnRef"]) != 1) return true;
+      for (const auto& [key, value] : node.items()) {
+        if (key != "ColumnRef" && reads_outer(value)) return true;
+      }
+    } else if (node.is_array()) {
+      for (const Json& value : node) {
+        if (reads_outer(value)) return true;
+      }
+    }
+    return false;
+  };
+  const Json* inner_key = nullptr;
+  const Json* outer_key = nullptr;
+  Json rest = Json::array();
+  for (const Json* c : ConjunctsOf(sel["whereClause"])) {
+    if (outer_key == nullptr && c->contains("A_Expr")) {
+      const Json& e = (*c)["A_Expr"];
+      const bool equal = e.value("kind", "") == "AEXPR_OP" && e.contains("name") && e["name"].size() == 1 &&
+                         e["name"][0].at("String").value("sval", "") == "=";
+      if (equal && e.contains("lexpr") && e.contains("rexpr") && e["lexpr"].contains("ColumnRef") &&
+          e["rexpr"].contains("ColumnRef")) {
+        const int l = owner(e["lexpr"]["ColumnRef"]), r = owner(e["rexpr"]["ColumnRef"]);
+        if (l * r == 2) {  // one of each
+          inner_key = l == 1 ? &e["lexpr"] : &e["rexpr"];
+          outer_key = l == 1 ? &e["rexpr"] : &e["lexpr"];
+          continue;
+        }
+      }
+    }
+    if (reads_outer(*c)) return std::nullopt;
+    rest.push_back(*c);
+  }
+  if (outer_key == nullptr) return std::nullopt;
+  Json sub = sel;
+  if (rest.empty()) {
+    sub.erase("whereClause");
+  } else if (rest.size() == 1) {
+    sub["whereClause"] = rest[0];
+  } else {
+    sub["whereClause"] = Json{{"BoolExpr", Json{{"boolop", "AND_EXPR"}, {"args", rest}}}};
+  }
+  sub["targetList"] = Json::array({Json{{"ResTarget", Json{{"val", *inner_key}}}}});
+  return Json{{"subLinkType", "ANY_SUBLINK"}, {"testexpr", *outer_key}, {"subselect", Json{{"SelectStmt", sub}}}};
+}
+
+// IN subqueries that are conjuncts of `select`'s WHERE and give more than
+// kSemiJoinValues distinct values join the query as tables of those values
+// (a semi-join: each row of the others meets at most one, by the equality
+// that takes the IN's place), rather than be read back as an IN list. The
+// others' tables are kept for Sub to read.
+constexpr int64_t kSemiJoinValues = 1000;
+constexpr char kSemiColumn[] = "sql_semi_value";
+
+absl::Status SemiJoins(Context& cx, const Json& select, std::vector<FromTable>* from, std::vector<const Json*>* on) {
+  if (cx.nested == nullptr || from->empty() || !select.contains("whereClause")) return absl::OkStatus();
+  const size_t outer = from->size();
+  for (const Json* c : ConjunctsOf(select["whereClause"])) {
+    // [NOT] EXISTS correlated by one equality: answered by an IN subquery
+    // (joined only when not negated).
+    bool negated = false;
+    if (c->contains("BoolExpr") && (*c)["BoolExpr"].value("boolop", "") == "NOT_EXPR" &&
+        (*c)["BoolExpr"].at("args").size() == 1) {
+      c = &(*c)["BoolExpr"]["args"][0];
+      negated = true;
+    }
+    if (!c->contains("SubLink")) continue;
+    const Json* link = &c->at("SubLink");
+    if (auto in = Decorrelated(cx, *link, std::vector<FromTable>(from->begin(), from->begin() + outer))) {
+      cx.rewritten_links.push_back(*std::move(in));
+      cx.rewritten[link] = &cx.rewritten_links.back();
+      link = &cx.rewritten_links.back();
+    } else if (negated) {
+      continue;
+    }
+    if (link->value("subLinkType", "") != "ANY_SUBLINK" || link->contains("operName")) continue;
+    // Left to Sub (which reports what it cannot run): anything but one
+    // column of distinct values.
+    auto q = QueryOf(cx, link->at("subselect").at("SelectStmt"));
+    if (!q.ok() || q->star || q->columns.size() != 1 || q->limit >= 0 || q->offset != 0) continue;
+    q->distinct = true;
+    q->columns[0].name = kSemiColumn;
+    auto table = TableOf(cx, *q);
+    if (!table.ok()) continue;
+    auto values = cx.nested->Values(*table, kSemiJoinValues + 1);
+    if (!values.ok()) return values.status();
+    if (negated || static_cast<int64_t>(values->size()) <= kSemiJoinValues) {
+      cx.sublink_tables[link] = *table;
+      continue;
+    }
+    FromTable t;
+    t.name = *table;
+    t.alias = absl::StrCat("sql_semi_", cx.semi_joined.size());
+    t.semi = true;
+    cx.semi_joined[link] = absl::StrCat(t.alias, ".", kSemiColumn);
+    from->push_back(std::move(t));
+    on->push_back(nullptr);
   }
   return absl::OkStatus();
 }
@@ -656,12 +829,30 @@ class Writer {
     if (type != "EXISTS_SUBLINK" && type != "EXPR_SUBLINK" && type != "ANY_SUBLINK") {
       return Unsupported(absl::StrCat("subqueries of kind ", type));
     }
+    // A correlated EXISTS: its IN, false where that is unknown (joined, a
+    // conjunct of WHERE: the equality, which filters unknown alike).
+    if (auto in = cx_.rewritten.find(&n); in != cx_.rewritten.end()) {
+      auto answer = Sub(*in->second);
+      if (!answer.ok() || cx_.semi_joined.count(in->second) > 0) return answer;
+      return absl::StrCat("coalesce(", *answer, ", 0)");
+    }
+    // Joined by SemiJoins: the equality that takes its place.
+    if (auto joined = cx_.semi_joined.find(&n); joined != cx_.semi_joined.end()) {
+      auto left = Expr(n.at("testexpr"));
+      if (!left.ok()) return left;
+      return absl::StrCat("(", *left, " = ", joined->second, ")");
+    }
     // Its columns are no columns of this query.
     const std::vector<std::string> read = read_;
-    auto q = QueryOf(cx_, n.at("subselect").at("SelectStmt"));
-    // IN reads each value once: DISTINCT (unless a LIMIT or OFFSET picks rows).
-    if (q.ok() && type == "ANY_SUBLINK" && q->limit < 0 && q->offset == 0) q->distinct = true;
-    absl::StatusOr<std::string> table = q.ok() ? TableOf(cx_, *q) : absl::StatusOr<std::string>(q.status());
+    absl::StatusOr<std::string> table;
+    if (auto kept = cx_.sublink_tables.find(&n); kept != cx_.sublink_tables.end()) {
+      table = kept->second;
+    } else {
+      auto q = QueryOf(cx_, n.at("subselect").at("SelectStmt"));
+      // IN reads each value once: DISTINCT (unless a LIMIT or OFFSET picks rows).
+      if (q.ok() && type == "ANY_SUBLINK" && q->limit < 0 && q->offset == 0) q->distinct = true;
+      table = q.ok() ? TableOf(cx_, *q) : absl::StatusOr<std::string>(q.status());
+    }
     read_ = read;
     if (!table.ok()) {
       const absl::string_view message = table.status().message();
@@ -818,6 +1009,7 @@ absl::StatusOr<SelectQuery> SelectOf(Context& cx, const Json& s) {
   std::vector<FromTable> from;
   std::vector<const Json*> on;
   if (absl::Status st = FromTables(cx, s, &from, &on); !st.ok()) return st;
+  if (absl::Status st = SemiJoins(cx, s, &from, &on); !st.ok()) return st;
   const bool joined = from.size() > 1;
   // No FROM: one row of no columns (q.table empty; the caller supplies it).
   q.table = from.empty() ? "" : from[0].name;

@@ -60,6 +60,7 @@ struct FromTable {
   std::string alias;  // its alias, else its name's last part
   std::string join;   // "" (the first, or a comma: an inner join by WHERE), "join", "left join", "right join", "full join"
   std::string on;     // the join's condition, in the engine's language
+  bool semi = false;  // an IN subquery's distinct values, joined: none of its columns in SELECT *
 };
 
 struct SelectQuery {

@@ -347,6 +347,20 @@ SELECT count(*), sum(id) FROM many WHERE id IN (SELECT id FROM many WHERE id % 3
 SELECT count(*), min(id) FROM many WHERE s NOT IN (SELECT s FROM many WHERE id > 100)
 SELECT count(*) FROM many WHERE id IN (SELECT id % 50 FROM many)
 SELECT id FROM t WHERE id IN (SELECT id + 2900 FROM many) AND k IS NOT NULL
+-- ... joined as tables of their distinct values (past 1,000 of them): beside SELECT *, other
+-- joins, an outer join, two at once, nulls on the tested side
+SELECT * FROM many WHERE id IN (SELECT id FROM many WHERE id % 7 = 0) AND id < 200
+SELECT m.s, count(*) AS n FROM many m JOIN t ON t.id = m.id WHERE m.id IN (SELECT id * 2 FROM many) GROUP BY m.s
+SELECT count(*), count(many.id) FROM t LEFT JOIN many ON t.id = many.id WHERE many.id IN (SELECT id FROM many WHERE id > 1000)
+SELECT id FROM many WHERE s IN (SELECT s FROM many WHERE id % 3 = 0) AND id IN (SELECT id FROM many WHERE id % 2 = 0) AND id < 100
+SELECT count(*), sum(x) FROM t WHERE k IN (SELECT id % 5000 FROM many)
+-- EXISTS correlated by one equality (answered as IN; NOT EXISTS keeps rows of a null key)
+SELECT id FROM t WHERE EXISTS (SELECT * FROM u WHERE u.k = t.k AND u.rank > 2)
+SELECT count(*) FROM t WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.k = t.k)
+SELECT count(*) FROM t WHERE NOT EXISTS (SELECT * FROM u WHERE u.rank = t.k)
+SELECT t.id FROM t WHERE EXISTS (SELECT * FROM many WHERE many.id = t.id AND many.id % 2 = 0) AND t.id < 500
+SELECT count(*) FROM u WHERE EXISTS (SELECT * FROM w WHERE g = k)
+SELECT u.name, count(*) FROM u JOIN t ON t.k = u.k WHERE EXISTS (SELECT 1 FROM w AS x WHERE x.g = t.k AND x.v > 0) GROUP BY u.name
 SELECT g FROM w EXCEPT SELECT k FROM u
 
 -- Window functions (nulls last ascending, first descending, as in PostgreSQL)
