@@ -42,6 +42,14 @@ Buffer RowsNotIn(const int64_t* removed, int64_t count, int64_t n, const Exec& e
   return Compact(mask.as<uint8_t>(), 0, n, exec).indices;
 }
 
+Selection RowsIn(const int64_t* rows, int64_t count, int64_t n, const Exec& exec) {
+  const auto& ops = detail::OpsFor(exec.backend);
+  Buffer mask(static_cast<size_t>(n), exec);
+  ops.Fill(mask.data(), 0, static_cast<size_t>(n), exec);
+  ops.ScatterByte(rows, count, 1, mask.as<uint8_t>(), exec);
+  return Compact(mask.as<uint8_t>(), 0, n, exec);
+}
+
 Column ReplaceRows(const ColumnView& src, const int64_t* rows, int64_t count, const ColumnView& values, bool nullable,
                    const Exec& exec) {
   const auto& ops = detail::OpsFor(exec.backend);

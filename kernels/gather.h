@@ -4,6 +4,7 @@
 
 #include "kernels/backend.h"
 #include "kernels/column.h"
+#include "kernels/filter.h"
 
 namespace kernels {
 
@@ -16,6 +17,10 @@ Column Gather(const ColumnView& src, const int64_t* indices, int64_t count, bool
 // The rows of [0, n) that are not in `removed` (count distinct entries,
 // each in [0, n)), ascending: device int64[n - count].
 Buffer RowsNotIn(const int64_t* removed, int64_t count, int64_t n, const Exec& exec);
+
+// The rows of [0, n) that are among `rows` (count entries, each in [0, n),
+// duplicates allowed), each once, ascending.
+Selection RowsIn(const int64_t* rows, int64_t count, int64_t n, const Exec& exec);
 
 // A new column: `src`'s rows with row rows[i] replaced by row i of `values`
 // (count rows, src's type and width), keeping a validity array when

@@ -8,9 +8,10 @@
 // or "name as alias"; every entry after the first may start with a join
 // type and carry its condition: "[inner] join t as b on a.id = b.id",
 // "left [outer] join ...", "right [outer] join ...", "full [outer] join
-// ...". A table given without a join type is inner-joined by the
-// conditions in `expressions`, which otherwise filter the joined rows (a
-// WHERE clause).
+// ...", and ours, "semi join t on <equalities>" (the rows so far that have
+// a row of t, each once; no column of t; joined after the other tables).
+// A table given without a join type is inner-joined by the conditions in
+// `expressions`, which otherwise filter the joined rows (a WHERE clause).
 //
 // Two tables whose rows pair up within shards (both sharded on the join's
 // keys, or one of them replicated: ShardLocal) are joined shard by shard,
@@ -65,6 +66,7 @@ struct JoinSource {
   std::string alias;
   kernels::JoinKind kind = kernels::JoinKind::kInner;
   bool typed = false;  // written with a join type (and so maybe an ON condition)
+  bool semi = false;   // "semi join": keeps the rows so far that have a match, once each
   std::string on;
 };
 
@@ -90,9 +92,10 @@ absl::StatusOr<JoinSource> ParseSource(absl::string_view entry, size_t index) {
     return at < words.size() && absl::EqualsIgnoreCase(words[at].first, word);
   };
   // The join type.
-  if (is(0, "join") || is(0, "inner") || is(0, "left") || is(0, "right") || is(0, "full")) {
+  if (is(0, "join") || is(0, "inner") || is(0, "left") || is(0, "right") || is(0, "full") || is(0, "semi")) {
     if (index == 0) return absl::InvalidArgumentError(absl::StrCat(field, ": the first table cannot have a join type"));
     out.typed = true;
+    out.semi = is(0, "semi");
     if (is(0, "left")) out.kind = kernels::JoinKind::kLeft;
     if (is(0, "right")) out.kind = kernels::JoinKind::kRight;
     if (is(0, "full")) out.kind = kernels::JoinKind::kFull;
@@ -115,8 +118,9 @@ absl::StatusOr<JoinSource> ParseSource(absl::string_view entry, size_t index) {
   } else if (w < words.size()) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": unexpected '", words[w].first, "'"));
   }
-  if (out.typed && out.on.empty() && out.kind != kernels::JoinKind::kInner) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": an outer join needs an 'on' condition"));
+  if (out.typed && out.on.empty() && (out.kind != kernels::JoinKind::kInner || out.semi)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, out.semi ? ": a semi join needs an 'on' condition" : ": an outer join needs an 'on' condition"));
   }
   return out;
 }
@@ -464,6 +468,24 @@ absl::StatusOr<Relation> JoinStep(JobContext& ctx, Relation left, Relation right
   return out;
 }
 
+// The rows of `left` that have a row of `right` of equal `keys`, each once,
+// in their order; `right`'s columns go no further.
+absl::StatusOr<Relation> SemiStep(JobContext& ctx, Relation left, const Relation& right,
+                                  const std::vector<std::pair<std::string, std::string>>& keys,
+                                  const std::string& field) {
+  auto k = EvaluateKeys(ctx, left, right, keys, field);
+  if (!k.ok()) return k.status();
+  std::vector<kernels::ColumnView> lk, rk;
+  for (const RowValues& v : k->left) lk.push_back(v.view);
+  for (const RowValues& v : k->right) rk.push_back(v.view);
+  kernels::JoinResult j =
+      kernels::HashJoin(lk, nullptr, left.rows, rk, nullptr, right.rows, kernels::JoinKind::kInner, ctx.exec);
+  if (absl::Status s = ctx.checkpoint(1, 2); !s.ok()) return s;
+  kernels::Selection matched = kernels::RowsIn(j.left.as<int64_t>(), j.pairs, left.rows, ctx.exec);
+  if (matched.count < left.rows) left.Pick(std::move(matched.indices), matched.count, ctx.exec);
+  return left;
+}
+
 // The columns column_names reads (qualified, as `all` names them), or
 // `*all_columns` when one of them is "*". Unknown names are left for
 // SelectColumns to report.
@@ -751,9 +773,9 @@ absl::StatusOr<std::pair<std::vector<ColumnDef>, std::vector<kernels::Column>>> 
     for (const std::string& c : Conjuncts(sources[i].on)) {
       auto used = AliasesOf(c, plan.all, field);
       if (!used.ok()) return used.status();
-      if (inner) where.push_back(JoinPlan::Condition{c, field, *std::move(used)});
+      if (inner && !sources[i].semi) where.push_back(JoinPlan::Condition{c, field, *std::move(used)});
     }
-    if (!inner) on[i] = sources[i].on;
+    if (!inner || sources[i].semi) on[i] = sources[i].on;
   }
   // WHERE parts that read one table filter it before it is joined, unless
   // an outer join may give it null rows (a later right or full join: every
@@ -814,13 +836,21 @@ absl::StatusOr<std::pair<std::vector<ColumnDef>, std::vector<kernels::Column>>> 
     if (!r.ok()) return r.status();
     rels.push_back(*std::move(r));
   }
-  std::vector<size_t> order(n);
-  for (size_t i = 0; i < n; ++i) order[i] = i;
-  if (inner && n > 2) {
-    const Equalities equal = EqualColumns(rels, where);
-    for (JoinPlan::Condition& c : ImpliedEqualities(rels, equal)) where.push_back(std::move(c));
-    order = JoinOrder(ctx, rels, equal.classes);
+  // The order: the tables, then the semi joins (each once the tables it
+  // reads are joined: last).
+  std::vector<size_t> order, semis;
+  for (size_t i = 0; i < n; ++i) (sources[i].semi ? semis : order).push_back(i);
+  if (inner && order.size() > 2) {
+    std::vector<Relation> tables_only;
+    for (size_t i : order) tables_only.push_back(std::move(rels[i]));
+    const Equalities equal = EqualColumns(tables_only, where);
+    for (JoinPlan::Condition& c : ImpliedEqualities(tables_only, equal)) where.push_back(std::move(c));
+    std::vector<size_t> joined_order;
+    for (size_t k : JoinOrder(ctx, tables_only, equal.classes)) joined_order.push_back(order[k]);
+    for (size_t k = 0; k < order.size(); ++k) rels[order[k]] = std::move(tables_only[k]);
+    order = std::move(joined_order);
   }
+  order.insert(order.end(), semis.begin(), semis.end());
   // The WHERE parts an inner join's rows so far can apply: those whose
   // tables are all joined.
   const auto apply_joined = [&](Relation* r) {
@@ -848,12 +878,21 @@ absl::StatusOr<std::pair<std::vector<ColumnDef>, std::vector<kernels::Column>>> 
       std::string l, r;
       if (EquiKey(c, left_type, right_type, &l, &r)) {
         keys.emplace_back(l, r);
+      } else if (sources[i].semi) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            field, ": a semi join's condition must be equalities of a column of each side; '", c, "' is not"));
       } else if (sources[i].kind == kernels::JoinKind::kInner) {
         filters.push_back(c);
       } else {
         return absl::InvalidArgumentError(absl::StrCat(
             field, ": an outer join's condition must be equalities of a column of each side; '", c, "' is not"));
       }
+    }
+    if (sources[i].semi) {
+      auto kept = SemiStep(ctx, std::move(rows), right, keys, field);
+      if (!kept.ok()) return kept.status();
+      rows = *std::move(kept);
+      continue;
     }
     if (sources[i].kind == kernels::JoinKind::kInner) {
       // WHERE parts that join this table to the ones before it.

@@ -84,7 +84,8 @@ struct Context {
   // IN subqueries of WHERE run before it is written (SemiJoins): the table
   // of each one's distinct values, and (joined) the column it is equal to.
   std::map<const Json*, std::string> sublink_tables;
-  std::map<const Json*, std::string> semi_joined;
+  std::map<const Json*, std::string> semi_joined;  // -> the semi join's alias
+  std::map<std::string, std::string> semi_on;      // alias -> its ON condition (written by Sub)
   // A correlated EXISTS of WHERE -> the IN subquery that answers it
   // (Decorrelated), kept in `rewritten_links`.
   std::map<const Json*, const Json*> rewritten;
@@ -273,10 +274,10 @@ std::optional<Json> Decorrelated(Context& cx, const Json& link, const std::vecto
 }
 
 // IN subqueries that are conjuncts of `select`'s WHERE and give more than
-// kSemiJoinValues distinct values join the query as tables of those values
-// (a semi-join: each row of the others meets at most one, by the equality
-// that takes the IN's place), rather than be read back as an IN list. The
-// others' tables are kept for Sub to read.
+// kSemiJoinValues rows join the query as semi joins (FromTable::semi:
+// the rows of the others that have a value equal to the tested expression,
+// each once), rather than be read back as an IN list; the IN's place in
+// WHERE reads true. The others' tables are kept for Sub to read.
 constexpr int64_t kSemiJoinValues = 1000;
 constexpr char kSemiColumn[] = "sql_semi_value";
 
@@ -306,7 +307,6 @@ absl::Status SemiJoins(Context& cx, const Json& select, std::vector<FromTable>* 
     // column of distinct values.
     auto q = QueryOf(cx, link->at("subselect").at("SelectStmt"));
     if (!q.ok() || q->star || q->columns.size() != 1 || q->limit >= 0 || q->offset != 0) continue;
-    q->distinct = true;
     q->columns[0].name = kSemiColumn;
     auto table = TableOf(cx, *q);
     if (!table.ok()) continue;
@@ -319,8 +319,9 @@ absl::Status SemiJoins(Context& cx, const Json& select, std::vector<FromTable>* 
     FromTable t;
     t.name = *table;
     t.alias = absl::StrCat("sql_semi_", cx.semi_joined.size());
+    t.join = "semi join";
     t.semi = true;
-    cx.semi_joined[link] = absl::StrCat(t.alias, ".", kSemiColumn);
+    cx.semi_joined[link] = t.alias;
     from->push_back(std::move(t));
     on->push_back(nullptr);
   }
@@ -829,18 +830,20 @@ class Writer {
     if (type != "EXISTS_SUBLINK" && type != "EXPR_SUBLINK" && type != "ANY_SUBLINK") {
       return Unsupported(absl::StrCat("subqueries of kind ", type));
     }
-    // A correlated EXISTS: its IN, false where that is unknown (joined, a
-    // conjunct of WHERE: the equality, which filters unknown alike).
+    // A correlated EXISTS: its IN, false where that is unknown (a semi
+    // join: true).
     if (auto in = cx_.rewritten.find(&n); in != cx_.rewritten.end()) {
       auto answer = Sub(*in->second);
       if (!answer.ok() || cx_.semi_joined.count(in->second) > 0) return answer;
       return absl::StrCat("coalesce(", *answer, ", 0)");
     }
-    // Joined by SemiJoins: the equality that takes its place.
+    // A semi join (SemiJoins): its condition, the tested expression equal to
+    // the subquery's column; true in WHERE.
     if (auto joined = cx_.semi_joined.find(&n); joined != cx_.semi_joined.end()) {
       auto left = Expr(n.at("testexpr"));
       if (!left.ok()) return left;
-      return absl::StrCat("(", *left, " = ", joined->second, ")");
+      cx_.semi_on[joined->second] = absl::StrCat(*left, " = ", joined->second, ".", kSemiColumn);
+      return std::string("1");
     }
     // Its columns are no columns of this query.
     const std::vector<std::string> read = read_;
@@ -1062,6 +1065,12 @@ absl::StatusOr<SelectQuery> SelectOf(Context& cx, const Json& s) {
     }
     q.where = *e;
     q.columns_read.insert(q.columns_read.end(), where.columns_read().begin(), where.columns_read().end());
+    for (FromTable& t : q.from) {
+      if (!t.semi) continue;
+      auto on = cx.semi_on.find(t.alias);
+      if (on == cx.semi_on.end()) return absl::InternalError(absl::StrCat("statement: no condition for ", t.alias));
+      t.on = on->second;
+    }
   }
   for (const Json& g : s.value("groupClause", Json::array())) {
     if (const int64_t n = Ordinal(g); n != 0) {

@@ -58,9 +58,10 @@ struct WindowCall {
 struct FromTable {
   std::string name;   // as the statement names it ("schema.table" or "table")
   std::string alias;  // its alias, else its name's last part
-  std::string join;   // "" (the first, or a comma: an inner join by WHERE), "join", "left join", "right join", "full join"
+  std::string join;   // "" (the first, or a comma: an inner join by WHERE), "join", "left join", "right join",
+                      // "full join", "semi join"
   std::string on;     // the join's condition, in the engine's language
-  bool semi = false;  // an IN subquery's distinct values, joined: none of its columns in SELECT *
+  bool semi = false;  // an IN subquery's rows, semi-joined: none of its columns in SELECT *
 };
 
 struct SelectQuery {

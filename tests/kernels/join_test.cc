@@ -179,10 +179,16 @@ TEST_P(JoinTest, ABuildSideThatDoesNotFitIsJoinedInPartitions) {
   EXPECT_EQ(parts.pairs, expected);
 }
 
-TEST_P(JoinTest, RowsNotInAndReplacementOrder) {
+TEST_P(JoinTest, RowsNotInRowsInAndReplacementOrder) {
   const Buffer removed = ToDevice(std::vector<int64_t>{4, 0, 7}, exec_);
   EXPECT_EQ(FromDevice<int64_t>(RowsNotIn(removed.as<int64_t>(), 3, 8, exec_).as<int64_t>(), 5, exec_),
             (std::vector<int64_t>{1, 2, 3, 5, 6}));
+  // RowsIn: each once, ascending, duplicates allowed.
+  const Buffer matched = ToDevice(std::vector<int64_t>{6, 2, 6, 0, 2, 6}, exec_);
+  const Selection in = RowsIn(matched.as<int64_t>(), 6, 8, exec_);
+  ASSERT_EQ(in.count, 3);
+  EXPECT_EQ(FromDevice<int64_t>(in.indices.as<int64_t>(), 3, exec_), (std::vector<int64_t>{0, 2, 6}));
+  EXPECT_EQ(RowsIn(matched.as<int64_t>(), 0, 8, exec_).count, 0);
   const Buffer updated = ToDevice(std::vector<int64_t>{5, 1}, exec_);
   EXPECT_EQ(FromDevice<int64_t>(ReplacementOrder(updated.as<int64_t>(), 2, 6, exec_).as<int64_t>(), 6, exec_),
             (std::vector<int64_t>{0, 7, 2, 3, 4, 6}));

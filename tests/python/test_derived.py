@@ -17,13 +17,15 @@ char16, sharded by id) and an empty table. DuckDB gets the same rows. Then each 
 - joins that pair rows within shards (info.join_execution "shard_local" on three devices):
   orders sharded by customer with customers sharded by id (inner, left, full), and with a
   replicated copy of customers (inner, left);
+- semi joins ("semi join t on ..."): the rows with a match, each once (many matches each; two keys);
 - a join with a non-equality in its condition and a filter in expressions; a cross join of small
   tables; three tables (also in an order to be changed, and joined on an implied equality); an
   empty side;
 - column_names with "alias.*", "as" names and expressions of both sides;
 - the join view read by /aggregate/groupby, /filter and /aggregate/statistics like a table;
 - bad requests fail naming the field: an unknown alias or column, two columns of one name, an
-  outer join on a non-equality, a join name that exists;
+  outer join on a non-equality, a semi join without a condition or on a non-equality, a join name
+  that exists;
 - /create/projection with expressions, a filter, order_by and limit, of a table and of a join
   view; persisted with a shard key (a table: inserts go in) and not (a view);
 - /create/union of orders and customers as union_all, union, intersect and except, over columns
@@ -119,6 +121,14 @@ JOINS = [
      ["o.cust = c.id", "c.id = d.id", "o.region = 'north'", "d.rank <> c.rank - 1"],
      "select o.oid, c.id, d.name from customers c, orders o, customers d "
      "where o.cust = c.id and c.id = d.id and o.region = 'north' and d.rank <> c.rank - 1"),
+    # A semi join: the orders that have a customer of rank above 2, each once.
+    ("semi", ["orders as o", "semi join customers as c on o.cust = c.id"], ["o.oid", "o.amount"],
+     ["c.rank > 2", "o.amount < 500"],
+     "select o.oid, o.amount from orders o where o.amount < 500 and exists "
+     "(select * from customers c where c.id = o.cust and c.rank > 2)"),
+    ("semi_duplicates", ["customers as c", "semi join orders as o on c.id = o.cust and c.region = o.region"],
+     ["c.*"], [],
+     "select c.* from customers c where exists (select * from orders o where c.id = o.cust and c.region = o.region)"),
     ("empty_left", ["orders as o", "left join empty as e on o.cust = e.id"], ["o.oid", "e.v"], [],
      "select o.oid, e.v from orders o left join empty e on o.cust = e.id"),
     ("empty_inner", ["empty as e", "orders as o"], ["o.oid", "e.v"], ["o.cust = e.id"],
@@ -290,6 +300,8 @@ def run(binary, work, pb, rpc):
                 (["orders as o", "left join customers c on o.cust < c.id"], ["o.oid"], [], "table_names[1]"),
                 (["orders as o", "nosuch as c"], ["o.oid"], [], "table_names[1]"),
                 (["orders as o", "orders as o"], ["o.oid"], [], "table_names[1]"),
+                (["orders as o", "semi join customers as c"], ["o.oid"], [], "table_names[1]"),
+                (["orders as o", "semi join customers as c on o.cust < c.id"], ["o.oid"], [], "table_names[1]"),
             ]
             for tables, columns, expressions, field in bad:
                 r = db.create_join_table("j_bad", tables, columns, expressions)
