@@ -206,6 +206,27 @@ ScanPlan CompileScanPlan(const Program& p) {
         Cmp op = static_cast<Cmp>(in.arg);
         const Entry* col = &st[n - 2];
         const Entry* k = &st[n - 1];
+        if (ColumnIn(*col, p, fl) && ColumnIn(*k, p, fl) && p.columns[col->column].type == p.columns[k->column].type &&
+            (!fl || IsFloatType(p.columns[col->column].type))) {
+          // Two columns of one type (ints converted to double compare as
+          // doubles: left to the program): x > y as y < x, x >= y as y <= x.
+          if (op == Cmp::kGt || op == Cmp::kGe) {
+            std::swap(col, k);
+            op = Mirror(op);
+          }
+          PlanTerm t;
+          t.kind = TermKind::kColumns;
+          t.column = p.columns[col->column];
+          t.other = p.columns[k->column];
+          t.as_float = fl;
+          t.cmp = op == Cmp::kEq   ? PlanCmp::kEq
+                  : op == Cmp::kNe ? PlanCmp::kNe
+                  : op == Cmp::kLt ? PlanCmp::kLt
+                                   : PlanCmp::kLe;
+          st.resize(n - 2);
+          st.push_back(Terms(t));
+          break;
+        }
         if (col->kind == constant && k->kind == Entry::kColumn) {
           std::swap(col, k);
           op = Mirror(op);

@@ -14,6 +14,8 @@
 //       charN col = 'k', col in ('k1', ...) (kChars: a charN of at most
 //                                          kMaxPlanCharWidth bytes, at most
 //                                          kMaxPlanChars constants that fit it)
+//       col <cmp> col                     (kColumns: two columns of one
+//                                          numeric type, dates included)
 //     each possibly negated (kNot). Every comparison is a range test
 //     lo <= x <= hi (integers in int64; floats and converted ints in double,
 //     with strict bounds moved to the next double), so NaN fails every test,
@@ -40,7 +42,9 @@ constexpr int kMaxPlanChars = 4;       // constants of a kChars term
 constexpr int kMaxPlanCharWidth = 32;  // widest charN a kChars term reads
 
 enum class PlanKind : int32_t { kNone, kPredicate, kValue };
-enum class TermKind : uint8_t { kRange, kIsNull, kChars };
+enum class TermKind : uint8_t { kRange, kIsNull, kChars, kColumns };
+// A kColumns term's comparison (x > y is planned as y < x, x >= y as y <= x).
+enum class PlanCmp : uint8_t { kEq, kNe, kLt, kLe };
 
 struct PlanTerm {
   ColumnView column;
@@ -52,6 +56,9 @@ struct PlanTerm {
   // kChars: the row's `column.width` bytes equal one of these (each zero-padded).
   int32_t nchars = 0;
   char chars[kMaxPlanChars][kMaxPlanCharWidth] = {};
+  // kColumns: column <cmp> other (either null: false).
+  ColumnView other;
+  PlanCmp cmp = PlanCmp::kEq;
 };
 
 struct ScanPlan {
@@ -90,6 +97,22 @@ KERNELS_HD inline bool PlanTermRow(const PlanTerm& t, int64_t row) {
   const bool valid = t.column.is_valid(row);
   if (t.kind == TermKind::kIsNull) return !valid != t.negate;
   if (!valid) return false;
+  if (t.kind == TermKind::kColumns) {
+    if (!t.other.is_valid(row)) return false;
+    int c;
+    if (t.as_float) {
+      const double x = detail::PlanDoubleAt(t.column, row), y = detail::PlanDoubleAt(t.other, row);
+      c = x < y ? -1 : x > y ? 1 : x == y ? 0 : 2;  // 2: NaN, unordered
+    } else {
+      const int64_t x = detail::PlanIntAt(t.column, row), y = detail::PlanIntAt(t.other, row);
+      c = x < y ? -1 : x > y ? 1 : 0;
+    }
+    const bool r = t.cmp == PlanCmp::kEq   ? c == 0
+                   : t.cmp == PlanCmp::kNe ? c != 0
+                   : t.cmp == PlanCmp::kLt ? c == -1
+                                           : c == -1 || c == 0;
+    return r != t.negate;
+  }
   if (t.kind == TermKind::kChars) {
     const char* x = static_cast<const char*>(t.column.data) + row * static_cast<int64_t>(t.column.width);
     bool found = false;

@@ -181,8 +181,69 @@ inline void CharsTermBlock(const PlanTerm& t, int64_t row, bool first, uint8_t* 
   }
 }
 
+// A kColumns term over rows [row, row + n) into m[0, n), in type T.
+template <typename T>
+inline void ColumnsTermBlockOf(const PlanTerm& t, int64_t row, bool first, uint8_t* m, int64_t n) {
+  const T* x = static_cast<const T*>(t.column.data) + row;
+  const T* y = static_cast<const T*>(t.other.data) + row;
+  const uint8_t* vx = t.column.validity == nullptr ? nullptr : t.column.validity + row;
+  const uint8_t* vy = t.other.validity == nullptr ? nullptr : t.other.validity + row;
+  const uint8_t neg = t.negate ? 1 : 0;
+  const auto loop = [&](auto holds) {
+    KERNELS_SIMD
+    for (int64_t i = 0; i < n; ++i) {
+      const uint8_t valid = static_cast<uint8_t>((vx == nullptr || vx[i] != 0) & (vy == nullptr || vy[i] != 0));
+      const uint8_t v = static_cast<uint8_t>((static_cast<uint8_t>(holds(x[i], y[i])) ^ neg) & valid);
+      m[i] = first ? v : static_cast<uint8_t>(m[i] & v);
+    }
+  };
+  switch (t.cmp) {
+    case PlanCmp::kEq:
+      loop([](T a, T b) { return a == b; });
+      return;
+    case PlanCmp::kNe:
+      loop([](T a, T b) { return a != b; });
+      return;
+    case PlanCmp::kLt:
+      loop([](T a, T b) { return a < b; });
+      return;
+    default:
+      loop([](T a, T b) { return a <= b; });
+      return;
+  }
+}
+
+inline void ColumnsTermBlock(const PlanTerm& t, int64_t row, bool first, uint8_t* m, int64_t n) {
+  switch (t.column.type) {
+    case PhysType::kInt8:
+      ColumnsTermBlockOf<int8_t>(t, row, first, m, n);
+      return;
+    case PhysType::kInt16:
+      ColumnsTermBlockOf<int16_t>(t, row, first, m, n);
+      return;
+    case PhysType::kInt32:
+      ColumnsTermBlockOf<int32_t>(t, row, first, m, n);
+      return;
+    case PhysType::kInt64:
+      ColumnsTermBlockOf<int64_t>(t, row, first, m, n);
+      return;
+    case PhysType::kFloat32:
+      ColumnsTermBlockOf<float>(t, row, first, m, n);
+      return;
+    case PhysType::kFloat64:
+      ColumnsTermBlockOf<double>(t, row, first, m, n);
+      return;
+    default:
+      return;
+  }
+}
+
 // Term `t` over rows [row, row + n) into m[0, n).
 inline void TermBlock(const PlanTerm& t, int64_t row, bool first, uint8_t* m, int64_t n) {
+  if (t.kind == TermKind::kColumns) {
+    ColumnsTermBlock(t, row, first, m, n);
+    return;
+  }
   if (t.kind == TermKind::kChars) {
     CharsTermBlock(t, row, first, m, n);
     return;

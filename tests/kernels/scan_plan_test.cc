@@ -63,7 +63,8 @@ TEST(ScanPlanCompileTest, RecognisesConjunctionsOfSimpleTerms) {
   EXPECT_EQ(KindOf(b.Build(Compare(Op::kCmpI, Cmp::kGt, Binary(Op::kAddI, b.Col(0), b.Int(1)), b.Int(5)))),
             PlanKind::kNone);
   EXPECT_EQ(KindOf(b.Build(Compare(Op::kCmpI, Cmp::kGt, b.Col(0), b.Null()))), PlanKind::kNone);
-  EXPECT_EQ(KindOf(b.Build(Compare(Op::kCmpI, Cmp::kGt, b.Col(0), b.Col(0)))), PlanKind::kNone);
+  // Two columns of one type (kColumns terms; see ColumnComparisonsMatchTheStackMachine).
+  EXPECT_EQ(KindOf(b.Build(Compare(Op::kCmpI, Cmp::kGt, b.Col(0), b.Col(0)))), PlanKind::kPredicate);
   // A float comparison of an unconverted int column is not well typed.
   EXPECT_EQ(KindOf(b.Build(Compare(Op::kCmpF, Cmp::kGt, b.Col(0), b.Float(1)))), PlanKind::kNone);
   Code many = gt;
@@ -228,6 +229,39 @@ TEST_P(ScanPlanTest, ComparisonsMatchTheStackMachine) {
         }
         ExpectSameAsVm(b.Build(IsNull(b.Col(0))), n, "is null");
         ExpectSameAsVm(b.Build(And(Not(IsNull(b.Col(0))), IsNull(b.Col(1)))), n, "is not null and is null");
+      }
+    }
+  }
+}
+
+// Two columns of one type compared (kColumns terms): every comparison,
+// either way round, negated and beside another term, with nulls on either
+// side and (floats) NaN, infinities and signed zeros; columns of two types,
+// or ints compared as doubles, get no such term.
+TEST_P(ScanPlanTest, ColumnComparisonsMatchTheStackMachine) {
+  for (PhysType type : kNumericTypes) {
+    for (int64_t n : {int64_t{0}, int64_t{1}, kScanBlock + 1, 2 * kScanBlock + 5}) {
+      SCOPED_TRACE(testing::Message() << TypeName(type) << ", " << n << " rows");
+      // Few distinct values, so that equal pairs occur.
+      HostColumn x = SampleWithSpecials(type, n, 31 + n, true), y = SampleWithSpecials(type, n, 37 + n, true);
+      for (int64_t i = 0; i < n; i += 3) y.rows[i] = x.rows[i];
+      const Column cx = Dev(x), cy = Dev(y);
+      const Column other = Dev(Sample(PhysType::kInt32, n, 41 + n, true));
+      ProgramBuilder b({cx.view(), cy.view(), other.view()});
+      const Op op = IsFloat(type) ? Op::kCmpF : Op::kCmpI;
+      const Code third = Compare(Op::kCmpI, Cmp::kNe, b.Col(2), b.Int(0));
+      for (Cmp cmp : kAllCmps) {
+        const std::string what = std::string("x ") + std::to_string(static_cast<int>(cmp)) + " y";
+        ExpectSameAsVm(b.Build(Compare(op, cmp, b.Col(0), b.Col(1))), n, what);
+        ExpectSameAsVm(b.Build(Not(Compare(op, cmp, b.Col(1), b.Col(0)))), n, "not y op x: " + what);
+        ExpectSameAsVm(b.Build(And(third, Compare(op, cmp, b.Col(0), b.Col(1)))), n, "third and " + what);
+      }
+      if (!IsFloat(type)) {
+        EXPECT_EQ(KindOf(b.Build(Compare(Op::kCmpF, Cmp::kLt, Unary(Op::kIntToFloat, b.Col(0)),
+                                         Unary(Op::kIntToFloat, b.Col(1))))),
+                  PlanKind::kNone);
+        EXPECT_EQ(KindOf(b.Build(Compare(Op::kCmpI, Cmp::kLt, b.Col(0), b.Col(2)))),
+                  type == PhysType::kInt32 ? PlanKind::kPredicate : PlanKind::kNone);
       }
     }
   }
