@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -296,6 +297,40 @@ GroupEntry AggregateEntry(std::string name, AggKind kind, std::string value, std
   return GroupEntry{name, name, spec, std::move(text), std::move(field)};
 }
 
+// When `rows` chose fewer than half of `table`'s rows: the columns that
+// `entries` read, gathered at them, as a table of its own (and *rows then
+// all of its rows), so that keys and aggregates are computed over the rows
+// chosen only. Else (or when an entry does not parse: left to report) null.
+std::shared_ptr<Table> ChosenRows(JobContext& ctx, const Table& table, const std::vector<GroupEntry>& entries,
+                                  RowSet* rows) {
+  if (rows->all || rows->count * 2 >= table.rows()) return nullptr;
+  std::set<std::string> read;
+  for (const GroupEntry& e : entries) {
+    std::vector<std::string> texts{e.expr};
+    if (e.aggregate) texts = {e.aggregate->value, e.aggregate->target};
+    for (const std::string& text : texts) {
+      if (text.empty()) continue;
+      auto refs = ReferencedColumns(text, table.type());
+      if (!refs.ok()) return nullptr;
+      read.insert(refs->begin(), refs->end());
+    }
+  }
+  std::vector<ColumnDef> defs;
+  std::vector<kernels::Column> columns;
+  const std::vector<kernels::ColumnView> views = table.views();
+  for (size_t c = 0; c < views.size(); ++c) {
+    const ColumnDef& def = table.type().column(c);
+    if (read.count(def.name) == 0 && !(read.empty() && c == 0)) continue;  // one kept: the rows count
+    columns.push_back(kernels::Gather(views[c], rows->data(), rows->count, def.nullable, ctx.exec));
+    defs.push_back(def);
+  }
+  auto chosen = std::make_shared<Table>("", TableType(std::move(defs), ""), &ctx.device, Table::Kind::kView);
+  chosen->Replace(std::move(columns), ctx.exec).IgnoreError();  // no journal: cannot fail
+  rows->all = true;
+  rows->indices = kernels::Buffer();
+  return chosen;
+}
+
 // The groups of the rows of a single-device `table` where `expression`
 // holds, one result row per group: each entry's key value or aggregate, in
 // entry order; the groups in ascending key order when `key_order`, else in
@@ -305,6 +340,8 @@ absl::StatusOr<ResultTable> LocalGroups(JobContext& ctx, const Table& table, con
                                         const std::string& expression, bool key_order) {
   auto rows = SelectRows(ctx, table, expression, "options.expression");
   if (!rows.ok()) return rows.status();
+  std::shared_ptr<Table> chosen = ChosenRows(ctx, table, entries, &*rows);
+  const Table& source = chosen != nullptr ? *chosen : table;
 
   // Key values, then the groups.
   const auto field_of = [&](size_t i) {
@@ -313,7 +350,7 @@ absl::StatusOr<ResultTable> LocalGroups(JobContext& ctx, const Table& table, con
   std::vector<RowValues> keys;
   for (size_t i = 0; i < entries.size(); ++i) {
     if (entries[i].aggregate) continue;
-    auto v = EvaluateRows(ctx, table, entries[i].expr, field_of(i));
+    auto v = EvaluateRows(ctx, source, entries[i].expr, field_of(i));
     if (!v.ok()) return v.status();
     keys.push_back(*std::move(v));
   }
@@ -343,7 +380,7 @@ absl::StatusOr<ResultTable> LocalGroups(JobContext& ctx, const Table& table, con
     const AggregateSpec& spec = *e.aggregate;
     std::optional<RowValues> value, target;
     if (!spec.count_star) {
-      auto v = EvaluateRows(ctx, table, spec.value, field);
+      auto v = EvaluateRows(ctx, source, spec.value, field);
       if (!v.ok()) return v.status();
       value = *std::move(v);
       const bool numeric_only = spec.kind == AggKind::kSum || spec.kind == AggKind::kMean ||
@@ -355,7 +392,7 @@ absl::StatusOr<ResultTable> LocalGroups(JobContext& ctx, const Table& table, con
       }
     }
     if (!spec.target.empty()) {
-      auto t = EvaluateRows(ctx, table, spec.target, field);
+      auto t = EvaluateRows(ctx, source, spec.target, field);
       if (!t.ok()) return t.status();
       target = *std::move(t);
     }
