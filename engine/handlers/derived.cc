@@ -9,7 +9,8 @@
 // type and carry its condition: "[inner] join t as b on a.id = b.id",
 // "left [outer] join ...", "right [outer] join ...", "full [outer] join
 // ...", and ours, "semi join t on <equalities>" (the rows so far that have
-// a row of t, each once; no column of t; joined after the other tables).
+// a row of t, each once; no column of t; joined after the other tables) and
+// "anti join t on <equalities>" (those that have none, null keys included).
 // A table given without a join type is inner-joined by the conditions in
 // `expressions`, which otherwise filter the joined rows (a WHERE clause).
 //
@@ -67,6 +68,7 @@ struct JoinSource {
   kernels::JoinKind kind = kernels::JoinKind::kInner;
   bool typed = false;  // written with a join type (and so maybe an ON condition)
   bool semi = false;   // "semi join": keeps the rows so far that have a match, once each
+  bool anti = false;   // "anti join" (also semi): keeps those that have none (null keys included)
   std::string on;
 };
 
@@ -92,10 +94,12 @@ absl::StatusOr<JoinSource> ParseSource(absl::string_view entry, size_t index) {
     return at < words.size() && absl::EqualsIgnoreCase(words[at].first, word);
   };
   // The join type.
-  if (is(0, "join") || is(0, "inner") || is(0, "left") || is(0, "right") || is(0, "full") || is(0, "semi")) {
+  if (is(0, "join") || is(0, "inner") || is(0, "left") || is(0, "right") || is(0, "full") || is(0, "semi") ||
+      is(0, "anti")) {
     if (index == 0) return absl::InvalidArgumentError(absl::StrCat(field, ": the first table cannot have a join type"));
     out.typed = true;
-    out.semi = is(0, "semi");
+    out.anti = is(0, "anti");
+    out.semi = is(0, "semi") || out.anti;
     if (is(0, "left")) out.kind = kernels::JoinKind::kLeft;
     if (is(0, "right")) out.kind = kernels::JoinKind::kRight;
     if (is(0, "full")) out.kind = kernels::JoinKind::kFull;
@@ -119,8 +123,11 @@ absl::StatusOr<JoinSource> ParseSource(absl::string_view entry, size_t index) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": unexpected '", words[w].first, "'"));
   }
   if (out.typed && out.on.empty() && (out.kind != kernels::JoinKind::kInner || out.semi)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, out.semi ? ": a semi join needs an 'on' condition" : ": an outer join needs an 'on' condition"));
+    return absl::InvalidArgumentError(absl::StrCat(field, ": ",
+                                                   out.anti   ? "an anti"
+                                                   : out.semi ? "a semi"
+                                                              : "an outer",
+                                                   " join needs an 'on' condition"));
   }
   return out;
 }
@@ -468,10 +475,11 @@ absl::StatusOr<Relation> JoinStep(JobContext& ctx, Relation left, Relation right
   return out;
 }
 
-// The rows of `left` that have a row of `right` of equal `keys`, each once,
-// in their order; `right`'s columns go no further.
+// The rows of `left` that have a row of `right` of equal `keys` (`matched`;
+// else those that have none, null keys included), each once, in their
+// order; `right`'s columns go no further.
 absl::StatusOr<Relation> SemiStep(JobContext& ctx, Relation left, const Relation& right,
-                                  const std::vector<std::pair<std::string, std::string>>& keys,
+                                  const std::vector<std::pair<std::string, std::string>>& keys, bool matched,
                                   const std::string& field) {
   auto k = EvaluateKeys(ctx, left, right, keys, field);
   if (!k.ok()) return k.status();
@@ -481,8 +489,13 @@ absl::StatusOr<Relation> SemiStep(JobContext& ctx, Relation left, const Relation
   kernels::JoinResult j =
       kernels::HashJoin(lk, nullptr, left.rows, rk, nullptr, right.rows, kernels::JoinKind::kInner, ctx.exec);
   if (absl::Status s = ctx.checkpoint(1, 2); !s.ok()) return s;
-  kernels::Selection matched = kernels::RowsIn(j.left.as<int64_t>(), j.pairs, left.rows, ctx.exec);
-  if (matched.count < left.rows) left.Pick(std::move(matched.indices), matched.count, ctx.exec);
+  kernels::Selection found = kernels::RowsIn(j.left.as<int64_t>(), j.pairs, left.rows, ctx.exec);
+  if (!matched) {
+    const int64_t missing = left.rows - found.count;
+    found.indices = kernels::RowsNotIn(found.indices.as<int64_t>(), found.count, left.rows, ctx.exec);
+    found.count = missing;
+  }
+  if (found.count < left.rows) left.Pick(std::move(found.indices), found.count, ctx.exec);
   return left;
 }
 
@@ -879,8 +892,9 @@ absl::StatusOr<std::pair<std::vector<ColumnDef>, std::vector<kernels::Column>>> 
       if (EquiKey(c, left_type, right_type, &l, &r)) {
         keys.emplace_back(l, r);
       } else if (sources[i].semi) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            field, ": a semi join's condition must be equalities of a column of each side; '", c, "' is not"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(field, ": ", sources[i].anti ? "an anti" : "a semi",
+                         " join's condition must be equalities of a column of each side; '", c, "' is not"));
       } else if (sources[i].kind == kernels::JoinKind::kInner) {
         filters.push_back(c);
       } else {
@@ -889,7 +903,7 @@ absl::StatusOr<std::pair<std::vector<ColumnDef>, std::vector<kernels::Column>>> 
       }
     }
     if (sources[i].semi) {
-      auto kept = SemiStep(ctx, std::move(rows), right, keys, field);
+      auto kept = SemiStep(ctx, std::move(rows), right, keys, !sources[i].anti, field);
       if (!kept.ok()) return kept.status();
       rows = *std::move(kept);
       continue;

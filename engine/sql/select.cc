@@ -75,6 +75,17 @@ absl::StatusOr<std::pair<std::string, Json>> StatementOf(absl::string_view text)
 
 // What parsing one statement carries along: its text, its parameters, the
 // runner of its nested queries and the WITH queries in scope.
+// An IN subquery of WHERE joined (SemiJoins) rather than read back.
+struct Joined {
+  enum Mode {
+    kSemi,       // x IN (...): a semi join; the IN reads true
+    kNotIn,      // NOT x IN (...), no null among the values: an anti join; the IN reads (x is null)
+    kNotExists,  // NOT EXISTS, as NOT x IN (...): an anti join; the IN reads false
+    kNever,      // NOT x IN (values with a null): no join; the IN reads true (its NOT false)
+  } mode = kSemi;
+  std::string alias;  // of the join
+};
+
 struct Context {
   absl::string_view text;
   const Json* params = nullptr;
@@ -84,8 +95,8 @@ struct Context {
   // IN subqueries of WHERE run before it is written (SemiJoins): the table
   // of each one's distinct values, and (joined) the column it is equal to.
   std::map<const Json*, std::string> sublink_tables;
-  std::map<const Json*, std::string> semi_joined;  // -> the semi join's alias
-  std::map<std::string, std::string> semi_on;      // alias -> its ON condition (written by Sub)
+  std::map<const Json*, Joined> joined;
+  std::map<std::string, std::string> semi_on;  // a semi or anti join's alias -> its ON condition (written by Sub)
   // A correlated EXISTS of WHERE -> the IN subquery that answers it
   // (Decorrelated), kept in `rewritten_links`.
   std::map<const Json*, const Json*> rewritten;
@@ -273,11 +284,12 @@ std::optional<Json> Decorrelated(Context& cx, const Json& link, const std::vecto
   return Json{{"subLinkType", "ANY_SUBLINK"}, {"testexpr", *outer_key}, {"subselect", Json{{"SelectStmt", sub}}}};
 }
 
-// IN subqueries that are conjuncts of `select`'s WHERE and give more than
-// kSemiJoinValues rows join the query as semi joins (FromTable::semi:
-// the rows of the others that have a value equal to the tested expression,
-// each once), rather than be read back as an IN list; the IN's place in
-// WHERE reads true. The others' tables are kept for Sub to read.
+// IN subqueries that are conjuncts of `select`'s WHERE, or negated
+// conjuncts, and give more than kSemiJoinValues rows join the query as semi
+// joins (FromTable::semi: the rows of the others that have a value equal to
+// the tested expression, each once) or anti joins (those that have none),
+// rather than be read back as an IN list (Joined says what the IN then
+// reads in WHERE). The others' tables are kept for Sub to read.
 constexpr int64_t kSemiJoinValues = 1000;
 constexpr char kSemiColumn[] = "sql_semi_value";
 
@@ -285,8 +297,6 @@ absl::Status SemiJoins(Context& cx, const Json& select, std::vector<FromTable>* 
   if (cx.nested == nullptr || from->empty() || !select.contains("whereClause")) return absl::OkStatus();
   const size_t outer = from->size();
   for (const Json* c : ConjunctsOf(select["whereClause"])) {
-    // [NOT] EXISTS correlated by one equality: answered by an IN subquery
-    // (joined only when not negated).
     bool negated = false;
     if (c->contains("BoolExpr") && (*c)["BoolExpr"].value("boolop", "") == "NOT_EXPR" &&
         (*c)["BoolExpr"].at("args").size() == 1) {
@@ -295,16 +305,17 @@ absl::Status SemiJoins(Context& cx, const Json& select, std::vector<FromTable>* 
     }
     if (!c->contains("SubLink")) continue;
     const Json* link = &c->at("SubLink");
+    // [NOT] EXISTS correlated by one equality: answered by an IN subquery.
+    bool exists = false;
     if (auto in = Decorrelated(cx, *link, std::vector<FromTable>(from->begin(), from->begin() + outer))) {
       cx.rewritten_links.push_back(*std::move(in));
       cx.rewritten[link] = &cx.rewritten_links.back();
       link = &cx.rewritten_links.back();
-    } else if (negated) {
-      continue;
+      exists = true;
     }
     if (link->value("subLinkType", "") != "ANY_SUBLINK" || link->contains("operName")) continue;
     // Left to Sub (which reports what it cannot run): anything but one
-    // column of distinct values.
+    // column of values.
     auto q = QueryOf(cx, link->at("subselect").at("SelectStmt"));
     if (!q.ok() || q->star || q->columns.size() != 1 || q->limit >= 0 || q->offset != 0) continue;
     q->columns[0].name = kSemiColumn;
@@ -312,16 +323,36 @@ absl::Status SemiJoins(Context& cx, const Json& select, std::vector<FromTable>* 
     if (!table.ok()) continue;
     auto values = cx.nested->Values(*table, kSemiJoinValues + 1);
     if (!values.ok()) return values.status();
-    if (negated || static_cast<int64_t>(values->size()) <= kSemiJoinValues) {
+    if (static_cast<int64_t>(values->size()) <= kSemiJoinValues) {
       cx.sublink_tables[link] = *table;
       continue;
     }
+    Joined joined;
+    joined.mode = !negated ? Joined::kSemi : exists ? Joined::kNotExists : Joined::kNotIn;
+    if (joined.mode == Joined::kNotIn) {
+      // x NOT IN (values with a null) is never true.
+      SelectQuery nulls;
+      nulls.table = *table;
+      nulls.columns.push_back(OutputColumn{kSemiColumn, kSemiColumn});
+      nulls.where = absl::StrCat("is_null(", kSemiColumn, ")");
+      nulls.limit = 1;
+      auto kept = cx.nested->Keep(nulls);
+      if (!kept.ok()) return kept.status();
+      auto null = cx.nested->Values(*kept, 1);
+      if (!null.ok()) return null.status();
+      if (!null->empty()) {
+        joined.mode = Joined::kNever;
+        cx.joined[link] = joined;
+        continue;
+      }
+    }
     FromTable t;
     t.name = *table;
-    t.alias = absl::StrCat("sql_semi_", cx.semi_joined.size());
-    t.join = "semi join";
+    t.alias = absl::StrCat("sql_semi_", cx.joined.size());
+    t.join = negated ? "anti join" : "semi join";
     t.semi = true;
-    cx.semi_joined[link] = t.alias;
+    joined.alias = t.alias;
+    cx.joined[link] = joined;
     from->push_back(std::move(t));
     on->push_back(nullptr);
   }
@@ -598,10 +629,13 @@ class Writer {
       read_.push_back(name);
       return name;
     }
-    // table.column, alias.column, schema.table.column: the column.
+    // table.column, alias.column, schema.table.column: the column. A table
+    // given an alias is named by the alias only (as in PostgreSQL: its name
+    // may then be another table's, an outer query's).
     if (parts.size() > 1) {
       const std::string qualifier = absl::StrJoin(parts.begin(), parts.end() - 1, ".");
-      if (qualifier != alias_ && qualifier != table_ && !absl::EndsWith(table_, "." + qualifier)) {
+      const bool aliased = alias_ != table_.substr(table_.rfind('.') + 1);
+      if (qualifier != alias_ && (aliased || (qualifier != table_ && !absl::EndsWith(table_, "." + qualifier)))) {
         return absl::InvalidArgumentError(
             absl::StrCat("statement: '", qualifier, "' is not the table of this query ('", alias_, "')"));
       }
@@ -830,20 +864,23 @@ class Writer {
     if (type != "EXISTS_SUBLINK" && type != "EXPR_SUBLINK" && type != "ANY_SUBLINK") {
       return Unsupported(absl::StrCat("subqueries of kind ", type));
     }
-    // A correlated EXISTS: its IN, false where that is unknown (a semi
-    // join: true).
+    // A correlated EXISTS: its IN, false where that is unknown (joined: as
+    // the join has it).
     if (auto in = cx_.rewritten.find(&n); in != cx_.rewritten.end()) {
       auto answer = Sub(*in->second);
-      if (!answer.ok() || cx_.semi_joined.count(in->second) > 0) return answer;
+      if (!answer.ok() || cx_.joined.count(in->second) > 0) return answer;
       return absl::StrCat("coalesce(", *answer, ", 0)");
     }
-    // A semi join (SemiJoins): its condition, the tested expression equal to
-    // the subquery's column; true in WHERE.
-    if (auto joined = cx_.semi_joined.find(&n); joined != cx_.semi_joined.end()) {
+    // Joined (SemiJoins): the join's condition, the tested expression equal
+    // to the subquery's column; in WHERE, what Joined::Mode says.
+    if (auto joined = cx_.joined.find(&n); joined != cx_.joined.end()) {
+      const Joined& j = joined->second;
+      if (j.mode == Joined::kNever) return std::string("1");
       auto left = Expr(n.at("testexpr"));
       if (!left.ok()) return left;
-      cx_.semi_on[joined->second] = absl::StrCat(*left, " = ", joined->second, ".", kSemiColumn);
-      return std::string("1");
+      cx_.semi_on[j.alias] = absl::StrCat(*left, " = ", j.alias, ".", kSemiColumn);
+      if (j.mode == Joined::kNotIn) return absl::StrCat("(", *left, " is null)");
+      return std::string(j.mode == Joined::kSemi ? "1" : "0");
     }
     // Its columns are no columns of this query.
     const std::vector<std::string> read = read_;

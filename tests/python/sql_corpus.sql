@@ -354,6 +354,13 @@ SELECT m.s, count(*) AS n FROM many m JOIN t ON t.id = m.id WHERE m.id IN (SELEC
 SELECT count(*), count(many.id) FROM t LEFT JOIN many ON t.id = many.id WHERE many.id IN (SELECT id FROM many WHERE id > 1000)
 SELECT id FROM many WHERE s IN (SELECT s FROM many WHERE id % 3 = 0) AND id IN (SELECT id FROM many WHERE id % 2 = 0) AND id < 100
 SELECT count(*), sum(x) FROM t WHERE k IN (SELECT id % 5000 FROM many)
+-- ... and their negations joined as anti joins: NOT IN (no row for a null key, none at all when
+-- the values hold a null), NOT EXISTS (null keys kept)
+SELECT count(*), sum(id) FROM many WHERE id NOT IN (SELECT id FROM many WHERE id % 3 = 0)
+SELECT count(*), sum(x) FROM t WHERE k NOT IN (SELECT id % 5000 FROM many)
+SELECT count(*) FROM many WHERE id NOT IN (SELECT CASE WHEN id = 50005 THEN NULL ELSE id END FROM many WHERE id > 50000)
+SELECT count(*), count(k) FROM t WHERE NOT EXISTS (SELECT * FROM many WHERE many.id = t.k)
+SELECT id FROM many WHERE NOT EXISTS (SELECT 1 FROM many AS m WHERE m.id = many.id AND m.id % 2 = 0) AND id > 59990
 -- EXISTS correlated by one equality (answered as IN; NOT EXISTS keeps rows of a null key)
 SELECT id FROM t WHERE EXISTS (SELECT * FROM u WHERE u.k = t.k AND u.rank > 2)
 SELECT count(*) FROM t WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.k = t.k)

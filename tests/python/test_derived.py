@@ -18,6 +18,7 @@ char16, sharded by id) and an empty table. DuckDB gets the same rows. Then each 
   orders sharded by customer with customers sharded by id (inner, left, full), and with a
   replicated copy of customers (inner, left);
 - semi joins ("semi join t on ..."): the rows with a match, each once (many matches each; two keys);
+  an anti join ("anti join t on ..."): the rows with none, null keys included;
 - a join with a non-equality in its condition and a filter in expressions; a cross join of small
   tables; three tables (also in an order to be changed, and joined on an implied equality); an
   empty side;
@@ -125,6 +126,11 @@ JOINS = [
     ("semi", ["orders as o", "semi join customers as c on o.cust = c.id"], ["o.oid", "o.amount"],
      ["c.rank > 2", "o.amount < 500"],
      "select o.oid, o.amount from orders o where o.amount < 500 and exists "
+     "(select * from customers c where c.id = o.cust and c.rank > 2)"),
+    # An anti join: the orders of no customer of rank above 2 (a null customer key too).
+    ("anti", ["orders as o", "anti join customers as c on o.cust = c.id"], ["o.oid", "o.cust"],
+     ["c.rank > 2", "o.amount < 500"],
+     "select o.oid, o.cust from orders o where o.amount < 500 and not exists "
      "(select * from customers c where c.id = o.cust and c.rank > 2)"),
     ("semi_duplicates", ["customers as c", "semi join orders as o on c.id = o.cust and c.region = o.region"],
      ["c.*"], [],
@@ -302,6 +308,7 @@ def run(binary, work, pb, rpc):
                 (["orders as o", "orders as o"], ["o.oid"], [], "table_names[1]"),
                 (["orders as o", "semi join customers as c"], ["o.oid"], [], "table_names[1]"),
                 (["orders as o", "semi join customers as c on o.cust < c.id"], ["o.oid"], [], "table_names[1]"),
+                (["orders as o", "anti join customers as c"], ["o.oid"], [], "table_names[1]"),
             ]
             for tables, columns, expressions, field in bad:
                 r = db.create_join_table("j_bad", tables, columns, expressions)

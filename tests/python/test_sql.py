@@ -260,6 +260,9 @@ def run(binary, work, pb, rpc):
                             ["outer query's columns", "not supported"]),
                            ("SELECT id FROM t WHERE EXISTS (SELECT * FROM u WHERE u.k > t.k)",
                             ["outer query's columns", "not supported"]),
+                           # An aliased table is named by its alias: here 'many' is the outer one.
+                           ("SELECT id FROM many WHERE NOT EXISTS (SELECT 1 FROM many AS m WHERE m.id = many.id + 1)",
+                            ["outer query's columns", "not supported"]),
                            ("SELECT k FROM t UNION SELECT k, name FROM u", ["UNION", "as many columns"]),
                            ("SELECT id FROM t WHERE k = (SELECT k FROM u)", ["more than one row"]),
                            ("SELECT id FROM t WHERE k IN (SELECT k, name FROM u)", ["one column"]),
