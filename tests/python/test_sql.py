@@ -5,8 +5,9 @@ Usage: test_sql.py PATH/TO/gpudb-engine
 
 Starts a server over HTTP; loads t (3,000 rows: an int key with duplicates and nulls, a string
 with nulls and shared prefixes, a double, a long), u (50 rows, duplicate keys, a nullable rank),
-w (4,000 rows, 90% in one group), many (60,000 distinct ids and strings: IN subqueries of tens
-of thousands of values, joined as tables of them; correlated EXISTS) and an empty one, the same
+w (4,000 rows, 90% in one group), many (60,000 distinct ids and strings: IN and NOT IN
+subqueries of tens of thousands of values, joined as semi and anti joins; correlated [NOT]
+EXISTS) and an empty one, the same
 rows into DuckDB (its nulls ordered
 as PostgreSQL's). Every statement of the corpus (sql_corpus.sql, at least 300) runs through
 `execute_sql_and_decode` and through DuckDB; the answers must be equal, as multisets of rows
