@@ -39,8 +39,9 @@ struct GroupOptions {
   // aggregates read the rows in input order) then skips ordering the rows.
   bool ordered = true;
   // false: the caller takes the groups in any order (Groups::key_ordered
-  // says which it got). A string key, or several keys, that take more than
-  // one sort pass are then grouped by a 64-bit hash of each row's key
+  // says which it got). A string key, or several keys, that are no one
+  // radix word (several sort passes, or a comparison sort) are then grouped
+  // by a 64-bit hash of each row's key
   // tuple (itself grouped as one key: hashed or radix-sorted) when the
   // columns have at most 4n rows, and every row's keys are then checked
   // against its group's first row's; two tuples of one hash send the rows

@@ -5,7 +5,7 @@
 // hash of their key tuple (one atomic exchange each, duplicates included);
 // the probe rows, by blocks (a row per GPU thread, 4096 per CPU thread),
 // count, then write, the build rows of their hashes (rows whose bit in the
-// table's filter is clear skip the table; a CPU block keeps its first 1024
+// table's filter is clear skip the table; a CPU block keeps its first 4096
 // pairs as it counts and copies them rather than probe again; a probe of
 // one key hashes its rows as it goes), and the candidate pairs are kept
 // when every key is equal. Memory: the table and the probe's hashes and

@@ -324,11 +324,9 @@ std::shared_ptr<Table> ChosenRows(JobContext& ctx, const Table& table, const std
     columns.push_back(kernels::Gather(views[c], rows->data(), rows->count, def.nullable, ctx.exec));
     defs.push_back(def);
   }
-  auto chosen = std::make_shared<Table>("", TableType(std::move(defs), ""), &ctx.device, Table::Kind::kView);
-  chosen->Replace(std::move(columns), ctx.exec).IgnoreError();  // no journal: cannot fail
   rows->all = true;
   rows->indices = kernels::Buffer();
-  return chosen;
+  return ScratchTable(ctx, std::move(defs), std::move(columns));
 }
 
 // The groups of the rows of a single-device `table` where `expression`
@@ -427,9 +425,7 @@ std::shared_ptr<Table> ResultAsTable(JobContext& ctx, ResultTable result) {
     defs.push_back(std::move(c.def));
     columns.push_back(std::move(c.values));
   }
-  auto table = std::make_shared<Table>("", TableType(std::move(defs), ""), &ctx.device, Table::Kind::kView);
-  table->Replace(std::move(columns), ctx.exec).IgnoreError();  // no journal: cannot fail
-  return table;
+  return ScratchTable(ctx, std::move(defs), std::move(columns));
 }
 
 // LocalGroups on every part of a distributed table, each on its device; the

@@ -410,6 +410,22 @@ absl::Status FilterRelation(JobContext& ctx, Relation* r, const std::vector<std:
   return absl::OkStatus();
 }
 
+// The hash join of the rows of `left` and `right` on `keys` (pairs of a
+// column or expression of each side).
+absl::StatusOr<kernels::JoinResult> JoinRows(JobContext& ctx, const Relation& left, const Relation& right,
+                                             kernels::JoinKind kind,
+                                             const std::vector<std::pair<std::string, std::string>>& keys,
+                                             const std::string& field) {
+  auto k = EvaluateKeys(ctx, left, right, keys, field);
+  if (!k.ok()) return k.status();
+  std::vector<kernels::ColumnView> lk, rk;
+  for (const RowValues& v : k->left) lk.push_back(v.view);
+  for (const RowValues& v : k->right) rk.push_back(v.view);
+  kernels::JoinResult j = kernels::HashJoin(lk, nullptr, left.rows, rk, nullptr, right.rows, kind, ctx.exec);
+  if (absl::Status s = ctx.checkpoint(1, 2); !s.ok()) return s;
+  return j;
+}
+
 // Joins `left` (the rows so far) with `right` as `kind` on the `keys`
 // (pairs of column names; none: every pair of rows).
 absl::StatusOr<Relation> JoinStep(JobContext& ctx, Relation left, Relation right, kernels::JoinKind kind,
@@ -417,15 +433,9 @@ absl::StatusOr<Relation> JoinStep(JobContext& ctx, Relation left, Relation right
                                   const std::string& field) {
   std::vector<std::pair<std::string, std::string>> pairs = keys;
   if (pairs.empty()) pairs.emplace_back("0", "0");  // a cross join: every row has the one key
-  auto k = EvaluateKeys(ctx, left, right, pairs, field);
-  if (!k.ok()) return k.status();
-  std::vector<kernels::ColumnView> lk, rk;
-  for (const RowValues& v : k->left) lk.push_back(v.view);
-  for (const RowValues& v : k->right) rk.push_back(v.view);
-  kernels::JoinResult j = kernels::HashJoin(lk, nullptr, left.rows, rk, nullptr, right.rows, kind, ctx.exec);
-  if (absl::Status s = ctx.checkpoint(1, 2); !s.ok()) return s;
-  k->left.clear();
-  k->right.clear();
+  auto joined = JoinRows(ctx, left, right, kind, pairs, field);
+  if (!joined.ok()) return joined.status();
+  kernels::JoinResult& j = *joined;
   if (kind == kernels::JoinKind::kInner) {
     // The pairs: each side's maps composed with its rows of them.
     left.Pick(std::move(j.left), j.pairs, ctx.exec);
@@ -481,15 +491,9 @@ absl::StatusOr<Relation> JoinStep(JobContext& ctx, Relation left, Relation right
 absl::StatusOr<Relation> SemiStep(JobContext& ctx, Relation left, const Relation& right,
                                   const std::vector<std::pair<std::string, std::string>>& keys, bool matched,
                                   const std::string& field) {
-  auto k = EvaluateKeys(ctx, left, right, keys, field);
-  if (!k.ok()) return k.status();
-  std::vector<kernels::ColumnView> lk, rk;
-  for (const RowValues& v : k->left) lk.push_back(v.view);
-  for (const RowValues& v : k->right) rk.push_back(v.view);
-  kernels::JoinResult j =
-      kernels::HashJoin(lk, nullptr, left.rows, rk, nullptr, right.rows, kernels::JoinKind::kInner, ctx.exec);
-  if (absl::Status s = ctx.checkpoint(1, 2); !s.ok()) return s;
-  kernels::Selection found = kernels::RowsIn(j.left.as<int64_t>(), j.pairs, left.rows, ctx.exec);
+  auto j = JoinRows(ctx, left, right, kernels::JoinKind::kInner, keys, field);
+  if (!j.ok()) return j.status();
+  kernels::Selection found = kernels::RowsIn(j->left.as<int64_t>(), j->pairs, left.rows, ctx.exec);
   if (!matched) {
     const int64_t missing = left.rows - found.count;
     found.indices = kernels::RowsNotIn(found.indices.as<int64_t>(), found.count, left.rows, ctx.exec);
@@ -612,7 +616,7 @@ struct Equalities {
   std::set<std::pair<RelationColumn, RelationColumn>> stated;  // both ways
 };
 
-Equalities EqualColumns(const std::vector<Relation>& rels, const std::vector<JoinPlan::Condition>& where) {
+Equalities EqualColumns(const std::vector<const Relation*>& rels, const std::vector<JoinPlan::Condition>& where) {
   Equalities out;
   const size_t n = rels.size();
   std::map<RelationColumn, size_t> member;
@@ -623,7 +627,7 @@ Equalities EqualColumns(const std::vector<Relation>& rels, const std::vector<Joi
     return x;
   };
   const auto id = [&](size_t rel, const std::string& text) -> int64_t {
-    const TableType type = rels[rel].type();
+    const TableType type = rels[rel]->type();
     auto refs = ReferencedColumns(text, type);
     if (!refs.ok() || refs->size() != 1) return -1;
     const int c = type.Find((*refs)[0]);
@@ -637,7 +641,7 @@ Equalities EqualColumns(const std::vector<Relation>& rels, const std::vector<Joi
   };
   const auto rel_of = [&](const std::string& alias) {
     for (size_t i = 0; i < n; ++i) {
-      if (rels[i].aliases[0] == alias) return i;
+      if (rels[i]->aliases[0] == alias) return i;
     }
     return n;
   };
@@ -646,7 +650,7 @@ Equalities EqualColumns(const std::vector<Relation>& rels, const std::vector<Joi
     const size_t a = rel_of(*c.aliases.begin()), b = rel_of(*c.aliases.rbegin());
     if (a == n || b == n) continue;
     std::string l, r;
-    if (!EquiKey(c.text, rels[a].type(), rels[b].type(), &l, &r)) continue;
+    if (!EquiKey(c.text, rels[a]->type(), rels[b]->type(), &l, &r)) continue;
     const int64_t x = id(a, l), y = id(b, r);
     if (x < 0 || y < 0) continue;
     parent[find(x)] = find(y);
@@ -662,7 +666,7 @@ Equalities EqualColumns(const std::vector<Relation>& rels, const std::vector<Joi
 // The equalities `equal` implies between columns of two relations that no
 // WHERE part states: conditions marked implied, so that a table joins the
 // rows so far on keys wherever it can (a.x = b.y and b.y = c.z join c to a).
-std::vector<JoinPlan::Condition> ImpliedEqualities(const std::vector<Relation>& rels, const Equalities& equal) {
+std::vector<JoinPlan::Condition> ImpliedEqualities(const std::vector<const Relation*>& rels, const Equalities& equal) {
   std::vector<JoinPlan::Condition> out;
   for (const ColumnClass& members : equal.classes) {
     for (size_t a = 0; a < members.size(); ++a) {
@@ -670,12 +674,12 @@ std::vector<JoinPlan::Condition> ImpliedEqualities(const std::vector<Relation>& 
         const auto [ra, ca] = members[a];
         const auto [rb, cb] = members[b];
         if (ra == rb || equal.stated.count({members[a], members[b]}) > 0) continue;
-        const std::string& x = rels[ra].defs[ca].name;
-        const std::string& y = rels[rb].defs[cb].name;
+        const std::string& x = rels[ra]->defs[ca].name;
+        const std::string& y = rels[rb]->defs[cb].name;
         JoinPlan::Condition c;
         c.text = absl::StrCat(x, " = ", y);
         c.field = "expressions";
-        c.aliases = {rels[ra].aliases[0], rels[rb].aliases[0]};
+        c.aliases = {rels[ra]->aliases[0], rels[rb]->aliases[0]};
         c.implied = true;
         out.push_back(std::move(c));
       }
@@ -696,14 +700,14 @@ std::vector<JoinPlan::Condition> ImpliedEqualities(const std::vector<Relation>& 
 // smallest result.
 constexpr size_t kExhaustiveJoins = 12;
 
-std::vector<size_t> JoinOrder(JobContext& ctx, const std::vector<Relation>& rels,
+std::vector<size_t> JoinOrder(JobContext& ctx, const std::vector<const Relation*>& rels,
                               const std::vector<ColumnClass>& classes) {
   const size_t n = rels.size();
   std::vector<std::vector<std::pair<size_t, double>>> distinct;
   for (const ColumnClass& members : classes) {
     distinct.emplace_back();
     for (const auto& [rel, column] : members) {
-      const Relation& r = rels[rel];
+      const Relation& r = *rels[rel];
       const int64_t d = kernels::EstimateDistinct(r.views[column], r.positions(column), r.rows, ctx.exec);
       distinct.back().emplace_back(rel, static_cast<double>(std::max<int64_t>(1, d)));
     }
@@ -711,7 +715,7 @@ std::vector<size_t> JoinOrder(JobContext& ctx, const std::vector<Relation>& rels
   const auto rows_of = [&](uint32_t set) {
     double rows = 1;
     for (size_t i = 0; i < n; ++i) {
-      if (set >> i & 1) rows *= static_cast<double>(rels[i].rows);
+      if (set >> i & 1) rows *= static_cast<double>(rels[i]->rows);
     }
     for (const auto& members : distinct) {
       std::vector<double> in;
@@ -757,7 +761,7 @@ std::vector<size_t> JoinOrder(JobContext& ctx, const std::vector<Relation>& rels
     double best_rows = 0;
     for (size_t i = 0; i < n; ++i) {
       if (joined >> i & 1) continue;
-      const double rows = step == 0 ? static_cast<double>(rels[i].rows) : rows_of(joined | 1u << i);
+      const double rows = step == 0 ? static_cast<double>(rels[i]->rows) : rows_of(joined | 1u << i);
       if (best == n || rows < best_rows) {
         best = i;
         best_rows = rows;
@@ -854,13 +858,12 @@ absl::StatusOr<std::pair<std::vector<ColumnDef>, std::vector<kernels::Column>>> 
   std::vector<size_t> order, semis;
   for (size_t i = 0; i < n; ++i) (sources[i].semi ? semis : order).push_back(i);
   if (inner && order.size() > 2) {
-    std::vector<Relation> tables_only;
-    for (size_t i : order) tables_only.push_back(std::move(rels[i]));
+    std::vector<const Relation*> tables_only;
+    for (size_t i : order) tables_only.push_back(&rels[i]);
     const Equalities equal = EqualColumns(tables_only, where);
     for (JoinPlan::Condition& c : ImpliedEqualities(tables_only, equal)) where.push_back(std::move(c));
     std::vector<size_t> joined_order;
     for (size_t k : JoinOrder(ctx, tables_only, equal.classes)) joined_order.push_back(order[k]);
-    for (size_t k = 0; k < order.size(); ++k) rels[order[k]] = std::move(tables_only[k]);
     order = std::move(joined_order);
   }
   order.insert(order.end(), semis.begin(), semis.end());

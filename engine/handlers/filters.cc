@@ -722,15 +722,6 @@ absl::StatusOr<std::vector<Access>> FilterByTableAccess(const Json& request) {
   return access;
 }
 
-// A table of `columns` on the job's device, for the row helpers (rows.h);
-// not in the catalog.
-std::shared_ptr<Table> ScratchTable(JobContext& ctx, std::vector<ColumnDef> defs,
-                                    std::vector<kernels::Column> columns) {
-  auto table = std::make_shared<Table>("", TableType(std::move(defs), ""), &ctx.device, Table::Kind::kView);
-  table->Replace(std::move(columns), ctx.exec).IgnoreError();  // no journal: cannot fail
-  return table;
-}
-
 // The values of column `c` of `table` on the job's device in one layout per
 // kind (integers int64, reals double, strings variable length): the column
 // read as an expression. A table on another device is copied through the

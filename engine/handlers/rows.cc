@@ -96,6 +96,13 @@ std::vector<int64_t> RowIndices(JobContext& ctx, const RowSet& rows, int64_t beg
   return out;
 }
 
+std::shared_ptr<Table> ScratchTable(JobContext& ctx, std::vector<ColumnDef> defs,
+                                    std::vector<kernels::Column> columns) {
+  auto table = std::make_shared<Table>("", TableType(std::move(defs), ""), &ctx.device, Table::Kind::kView);
+  table->Replace(std::move(columns), ctx.exec).IgnoreError();  // no journal: cannot fail
+  return table;
+}
+
 absl::StatusOr<RowValues> EvaluateRows(JobContext& ctx, const Table& table, const std::string& text,
                                        absl::string_view field) {
   RowValues out;

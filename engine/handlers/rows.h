@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,11 @@ std::vector<int64_t> RowIndices(JobContext& ctx, const RowSet& rows, int64_t beg
 // shard's positions (Table::positions), else the expression evaluated on
 // the device (int → long, float → double, string).
 inline constexpr char kRowPosition[] = "__position";
+
+// A table of `columns` (of `defs`, on ctx's device) for the row helpers
+// here; not in the catalog.
+std::shared_ptr<Table> ScratchTable(JobContext& ctx, std::vector<ColumnDef> defs, std::vector<kernels::Column> columns);
+
 struct RowValues {
   kernels::ColumnView view;
   ColumnDef def;

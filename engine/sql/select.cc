@@ -84,6 +84,7 @@ struct Joined {
     kNever,      // NOT x IN (values with a null): no join; the IN reads true (its NOT false)
   } mode = kSemi;
   std::string alias;  // of the join
+  std::string on;     // its condition (written by Sub, with WHERE)
 };
 
 struct Context {
@@ -96,7 +97,6 @@ struct Context {
   // of each one's distinct values, and (joined) the column it is equal to.
   std::map<const Json*, std::string> sublink_tables;
   std::map<const Json*, Joined> joined;
-  std::map<std::string, std::string> semi_on;  // a semi or anti join's alias -> its ON condition (written by Sub)
   // A correlated EXISTS of WHERE -> the IN subquery that answers it
   // (Decorrelated), kept in `rewritten_links`.
   std::map<const Json*, const Json*> rewritten;
@@ -705,12 +705,16 @@ class Writer {
   absl::StatusOr<std::string> Bool(const Json& n) {
     const std::string op = n.value("boolop", "");
     if (op != "OR_EXPR") {
+      // Constant truths fold (a joined IN leaves one: see Joined).
       std::vector<std::string> args;
       for (const Json& a : n.at("args")) {
         auto e = Expr(a);
         if (!e.ok()) return e;
+        if (op == "NOT_EXPR" && (*e == "1" || *e == "0")) return std::string(*e == "1" ? "0" : "1");
+        if (op != "NOT_EXPR" && *e == "1") continue;
         args.push_back(*e);
       }
+      if (args.empty()) return std::string("1");
       if (op == "NOT_EXPR") return absl::StrCat("(not ", args.at(0), ")");
       return absl::StrCat("(", absl::StrJoin(args, " and "), ")");
     }
@@ -874,11 +878,11 @@ class Writer {
     // Joined (SemiJoins): the join's condition, the tested expression equal
     // to the subquery's column; in WHERE, what Joined::Mode says.
     if (auto joined = cx_.joined.find(&n); joined != cx_.joined.end()) {
-      const Joined& j = joined->second;
+      Joined& j = joined->second;
       if (j.mode == Joined::kNever) return std::string("1");
       auto left = Expr(n.at("testexpr"));
       if (!left.ok()) return left;
-      cx_.semi_on[j.alias] = absl::StrCat(*left, " = ", j.alias, ".", kSemiColumn);
+      j.on = absl::StrCat(*left, " = ", j.alias, ".", kSemiColumn);
       if (j.mode == Joined::kNotIn) return absl::StrCat("(", *left, " is null)");
       return std::string(j.mode == Joined::kSemi ? "1" : "0");
     }
@@ -1100,13 +1104,14 @@ absl::StatusOr<SelectQuery> SelectOf(Context& cx, const Json& s) {
     if (!where.windows().empty()) {
       return absl::InvalidArgumentError("statement: window functions are not allowed in WHERE");
     }
-    q.where = *e;
+    if (*e != "1") q.where = *e;  // WHERE TRUE, or only joined INs: no filter
     q.columns_read.insert(q.columns_read.end(), where.columns_read().begin(), where.columns_read().end());
     for (FromTable& t : q.from) {
       if (!t.semi) continue;
-      auto on = cx.semi_on.find(t.alias);
-      if (on == cx.semi_on.end()) return absl::InternalError(absl::StrCat("statement: no condition for ", t.alias));
-      t.on = on->second;
+      for (const auto& [link, joined] : cx.joined) {
+        if (joined.alias == t.alias) t.on = joined.on;
+      }
+      if (t.on.empty()) return absl::InternalError(absl::StrCat("statement: no condition for ", t.alias));
     }
   }
   for (const Json& g : s.value("groupClause", Json::array())) {

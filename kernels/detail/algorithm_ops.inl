@@ -75,11 +75,12 @@ class AlgorithmOps : public Ops {
                      const uint64_t* probe, const ColumnView& key, int64_t np, Buffer* out_probe, Buffer* out_build,
                      const Exec& exec) const override {
     // A few CPU threads take blocks of rows: a pass over the probe's hashes
-    // keeps up to a quarter of a block's rows in pairs, which the second
-    // pass copies (it probes again only the blocks of more). A GPU thread
+    // keeps up to a block's rows in pairs (one match a row: a key joined to
+    // a unique one), which the second pass copies (it probes again only the
+    // blocks of more). A GPU thread
     // takes a row, counts, then writes.
     constexpr int64_t kBlock = Derived::kBlockedScans ? 4096 : 1;
-    constexpr int64_t kKept = Derived::kBlockedScans ? kBlock / 4 : 0;
+    constexpr int64_t kKept = Derived::kBlockedScans ? kBlock : 0;
     return ProbePairsImpl(self().policy(exec), kBlock, kKept, build_hashes, slots, capacity, next, probe, key, np,
                           out_probe, out_build, exec);
   }

@@ -548,9 +548,10 @@ Groups GroupRowsAlgo(const D& be, const std::vector<ColumnView>& keys, const int
                         GroupMethod::kSort, exec);
   }
   const bool one_word = plan.size() == 1 && plan[0].radix;
-  // Any order will do, and the keys take several passes (a nullable 64-bit
-  // key alone has the hash path below).
-  const bool tuple = plan.size() > 1 && (keys.size() > 1 || IsStringType(keys[0].type));
+  // Any order will do, and the keys are no one radix word: several passes
+  // or a comparison sort (strings). A nullable 64-bit key alone has the
+  // hash path below.
+  const bool tuple = !one_word && (keys.size() > 1 || IsStringType(keys[0].type));
   if (!options.key_order && tuple && (rows == nullptr || keys[0].size <= 4 * n)) {
     Groups g;
     if (TupleHashGroups(be, keys, rows, n, options, &g, exec)) return g;
