@@ -218,19 +218,26 @@ class Decoder {
         for (;;) {
           int64_t count = 0;
           if (absl::Status s = BlockCount(&count); !s.ok()) return s;
-          if (count == 0) return absl::OkStatus();
+          if (count == 0) {
+            // Repeats are looked for once, at the end: a map of n keys must
+            // not cost n*n/2 comparisons.
+            if (const std::string* repeated = engine::RepeatedMember(*out); repeated != nullptr) {
+              PathScope scope(&path_, *repeated);
+              return Fail("the key appears twice");
+            }
+            return absl::OkStatus();
+          }
           for (int64_t i = 0; i < count; ++i) {
             Json key;
             {
               PathScope scope(&path_, absl::StrCat("<key ", out->size(), ">"));
               if (absl::Status s = Text(/*utf8=*/true, &key); !s.ok()) return s;
             }
-            const std::string& name = key.get_ref<const std::string&>();
+            std::string& name = key.get_ref<std::string&>();
             PathScope scope(&path_, name);
-            if (out->contains(name)) return Fail("the key appears twice");
             Json item;
             if (absl::Status s = Value(*type.item, &item); !s.ok()) return s;
-            (*out)[name] = std::move(item);
+            engine::AppendMember(*out, std::move(name), std::move(item));
           }
         }
       }
@@ -244,7 +251,7 @@ class Decoder {
           PathScope scope(&path_, field.name);
           Json item;
           if (absl::Status s = Value(*field.type, &item); !s.ok()) return s;
-          (*out)[field.name] = std::move(item);
+          engine::AppendMember(*out, field.name, std::move(item));
         }
         return absl::OkStatus();
       }

@@ -124,18 +124,9 @@ absl::StatusOr<Json> JobApi::DecodeRequest(const engine::TypeSchema& record, abs
                                            absl::string_view data, absl::string_view data_str) const {
   if (absl::Status s = CheckCarriers(encoding, data, data_str); !s.ok()) return s;
   if (encoding == "json") {
-    Json parsed = Json::parse(data_str.begin(), data_str.end(), nullptr, /*allow_exceptions=*/false);
-    if (parsed.is_discarded()) {
-      // Parse again for the position of the error.
-      try {
-        const Json unused = Json::parse(data_str.begin(), data_str.end());  // throws with the position
-        (void)unused;
-      } catch (const Json::parse_error& e) {
-        return absl::InvalidArgumentError(absl::StrCat("data_str: malformed JSON at byte ", e.byte));
-      }
-      return absl::InvalidArgumentError("data_str: malformed JSON");
-    }
-    if (!parsed.is_object()) {
+    absl::StatusOr<Json> parsed = engine::ParseJson(data_str);
+    if (!parsed.ok()) return absl::InvalidArgumentError(absl::StrCat("data_str: ", parsed.status().message()));
+    if (!parsed->is_object()) {
       return absl::InvalidArgumentError(absl::StrCat("data_str: expected a JSON object (", record.name, ")"));
     }
     return parsed;

@@ -103,7 +103,8 @@ Json FieldToJson(const Message& message, const FieldDescriptor* field) {
     std::sort(entries.begin(), entries.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
     Json out = Json::object();
-    for (const auto& [name, entry] : entries) out[name] = ValueToJson(*entry, value, -1);
+    out.get_ref<Json::object_t&>().reserve(entries.size());
+    for (auto& [name, entry] : entries) engine::AppendMember(out, std::move(name), ValueToJson(*entry, value, -1));
     return out;
   }
   if (field->is_repeated()) {
@@ -334,7 +335,7 @@ Json MessageToJson(const Message& message) {
   out.get_ref<Json::object_t&>().reserve(descriptor->field_count());
   const auto emit = [&](const FieldDescriptor* field) {
     if (field->has_optional_keyword() && !r->HasField(message, field)) return;
-    out[field->name()] = FieldToJson(message, field);
+    engine::AppendMember(out, field->name(), FieldToJson(message, field));
   };
   // Fields are almost always declared in number order; sort only when not.
   bool ordered = true;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 
 namespace engine {
@@ -85,6 +86,132 @@ uint64_t GetCount(const uint8_t* in) {
 }
 
 }  // namespace
+
+namespace {
+
+// Builds the value as nlohmann's own DOM parser does, except that members are
+// appended (repeats merged when the object ends) and nesting is bounded.
+class Builder {
+ public:
+  using number_integer_t = Json::number_integer_t;
+  using number_unsigned_t = Json::number_unsigned_t;
+  using number_float_t = Json::number_float_t;
+  using string_t = Json::string_t;
+  using binary_t = Json::binary_t;
+
+  bool null() { return Put(Json()); }
+  bool boolean(bool v) { return Put(Json(v)); }
+  bool number_integer(number_integer_t v) { return Put(Json(v)); }
+  bool number_unsigned(number_unsigned_t v) { return Put(Json(v)); }
+  bool number_float(number_float_t v, const string_t&) { return Put(Json(v)); }
+  bool string(string_t& v) { return Put(Json(std::move(v))); }
+  bool binary(binary_t& v) { return Put(Json::binary(std::move(v))); }
+  bool start_object(size_t) { return Open(Json::object()); }
+  bool key(string_t& k) {
+    member_ = &AppendMember(*open_.back(), std::move(k), Json());
+    return true;
+  }
+  bool end_object() {
+    MergeRepeatedMembers(*open_.back());
+    open_.pop_back();
+    return true;
+  }
+  bool start_array(size_t) { return Open(Json::array()); }
+  bool end_array() {
+    open_.pop_back();
+    return true;
+  }
+  bool parse_error(size_t position, const std::string&, const nlohmann::detail::exception& e) {
+    // nlohmann's message: "[json.exception.parse_error.101] parse error at
+    // line 1, column 3: syntax error while parsing value - invalid literal; ..."
+    std::string what = e.what();
+    if (size_t dash = what.find(" - "); dash != std::string::npos) what = what.substr(dash + 3);
+    error_ = absl::InvalidArgumentError(absl::StrCat("malformed JSON at byte ", position, ": ", what));
+    return false;
+  }
+
+  // The value, or the error that stopped the parse.
+  absl::StatusOr<Json> Finish(bool parsed) {
+    if (!error_.ok()) return error_;
+    if (!parsed) return absl::InvalidArgumentError("malformed JSON");
+    return std::move(root_);
+  }
+
+ private:
+  // Places a scalar, or a container that Open pushes.
+  bool Put(Json value) {
+    if (open_.empty()) {
+      root_ = std::move(value);
+    } else if (open_.back()->is_array()) {
+      open_.back()->get_ref<Json::array_t&>().push_back(std::move(value));
+    } else {
+      *member_ = std::move(value);
+    }
+    return true;
+  }
+  bool Open(Json empty) {
+    if (open_.size() >= static_cast<size_t>(kMaxJsonDepth)) {
+      error_ = absl::InvalidArgumentError(absl::StrCat("JSON nested deeper than ", kMaxJsonDepth, " levels"));
+      return false;
+    }
+    Put(std::move(empty));
+    Json* opened = open_.empty()              ? &root_
+                   : open_.back()->is_array() ? &open_.back()->get_ref<Json::array_t&>().back()
+                                              : member_;
+    open_.push_back(opened);
+    return true;
+  }
+
+  Json root_;
+  std::vector<Json*> open_;  // the arrays and objects not yet closed, outermost first
+  Json* member_ = nullptr;   // the value of the newest key of the innermost object
+  absl::Status error_;
+};
+
+}  // namespace
+
+absl::StatusOr<Json> ParseJson(absl::string_view text) {
+  Builder builder;
+  const bool parsed = Json::sax_parse(text.begin(), text.end(), &builder, nlohmann::detail::input_format_t::json,
+                                      /*strict=*/true);
+  return builder.Finish(parsed);
+}
+
+const std::string* RepeatedMember(const Json& object) {
+  const auto& members = object.get_ref<const Json::object_t&>();
+  const size_t n = members.size();
+  if (n <= 16) {  // a hash set costs more than the few comparisons
+    for (auto i = members.begin(); i != members.end(); ++i) {
+      for (auto j = i + 1; j != members.end(); ++j) {
+        if (i->first == j->first) return &i->first;
+      }
+    }
+    return nullptr;
+  }
+  absl::flat_hash_map<absl::string_view, const std::string*> seen;
+  seen.reserve(n);
+  for (const auto& m : members) {
+    auto [it, added] = seen.try_emplace(m.first, &m.first);
+    if (!added) return it->second;
+  }
+  return nullptr;
+}
+
+void MergeRepeatedMembers(Json& object) {
+  if (RepeatedMember(object) == nullptr) return;
+  auto& members = object.get_ref<Json::object_t&>();
+  absl::flat_hash_map<std::string, size_t> place;  // key -> its place in `merged`
+  Json::object_t merged;
+  for (auto& m : members) {
+    auto [it, added] = place.try_emplace(m.first, merged.size());
+    if (added) {
+      merged.Json::object_t::Container::emplace_back(m.first, std::move(m.second));
+    } else {
+      (merged.begin() + it->second)->second = std::move(m.second);
+    }
+  }
+  members = std::move(merged);
+}
 
 std::string DumpJson(const Json& value) {
   // Invalid UTF-8 in strings is replaced rather than thrown on.

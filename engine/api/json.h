@@ -13,11 +13,41 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace engine {
 
 using Json = nlohmann::ordered_json;
+
+// How deeply JSON from a client may nest (arrays and objects). Kinetica's
+// records nest three or four levels; the limit keeps a hostile request from
+// building a value whose copy or comparison recurses off the stack.
+inline constexpr int kMaxJsonDepth = 64;
+
+// Parses JSON text from a client in time linear in its length (objects of
+// many members included) and without recursion. InvalidArgument: "malformed
+// JSON at byte N: <what>", or "JSON nested deeper than 64 levels".
+// A member named twice keeps its first place and its last value.
+absl::StatusOr<Json> ParseJson(absl::string_view text);
+
+// Appends member `key` to `object` (an object, or null: made an empty object)
+// without searching for it: ordered_json's operator[] compares the key with
+// every member, which makes an object of n members cost n*n/2 comparisons.
+// REQUIRES: `object` has no member `key`, or MergeRepeatedMembers follows.
+inline Json& AppendMember(Json& object, std::string key, Json value) {
+  if (object.is_null()) object = Json::object();
+  auto& members = object.get_ref<Json::object_t&>();
+  members.Json::object_t::Container::emplace_back(std::move(key), std::move(value));
+  return members.back().second;
+}
+
+// The first key of `object` that a later member repeats, or null. Linear time.
+const std::string* RepeatedMember(const Json& object);
+
+// Keeps each member of `object` once, at its first place with its last value
+// (what operator[] assignments would have left). Linear time.
+void MergeRepeatedMembers(Json& object);
 
 // Kinetica's JSON mode carries `bytes` as a string of code points 0-255, one
 // per byte. These convert between the two; FromCodePoints fails (returns

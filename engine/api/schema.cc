@@ -99,10 +99,10 @@ absl::Status NormalizeRecord(const TypeSchema& type, Json* value, std::string* p
       if (!field.default_value) {
         return absl::InvalidArgumentError(absl::StrCat("missing field '", *path, "'"));
       }
-      out[field.name] = *field.default_value;
+      AppendMember(out, field.name, *field.default_value);
       continue;
     }
-    Json& slot = out[field.name] = std::move(*it);
+    Json& slot = AppendMember(out, field.name, std::move(*it));
     if (absl::Status s = NormalizeAt(*field.type, &slot, path); !s.ok()) return s;
   }
   *value = std::move(out);

@@ -65,8 +65,8 @@ Json Reinterpret(const ColumnDef& to, const Json& value) {
   if (to.is_string() && !value.is_string())
     return Json(value.is_number_float() ? absl::StrCat(value.get<double>()) : value.dump());
   if (!to.is_string() && value.is_string()) {
-    Json number = Json::parse(value.get<std::string>(), nullptr, /*allow_exceptions=*/false);
-    if (!number.is_discarded() && (number.is_number() || number.is_boolean())) return number;
+    absl::StatusOr<Json> number = ParseJson(value.get<std::string>());
+    if (number.ok() && (number->is_number() || number->is_boolean())) return *std::move(number);
   }
   return value;
 }
@@ -103,8 +103,8 @@ absl::StatusOr<kernels::Column> FilledColumn(JobContext& ctx, const ColumnDef& d
   HostColumn one(def.phys(), def.char_width, def.nullable);
   Json value(nullptr);
   if (text != nullptr) {
-    value = def.is_string() ? Json(*text) : Json::parse(*text, nullptr, /*allow_exceptions=*/false);
-    if (value.is_discarded()) value = Json(*text);
+    absl::StatusOr<Json> parsed = def.is_string() ? Json(*text) : ParseJson(*text);
+    value = parsed.ok() ? *std::move(parsed) : Json(*text);
   }
   if (absl::Status s = DecodeJsonValue(def, DecodeOptions(), value, &one); !s.ok()) {
     if (text == nullptr) {

@@ -216,8 +216,8 @@ absl::StatusOr<std::vector<NewValue>> ReadNewValues(const TableType& type, const
 // number columns, the text itself for string columns.
 Json LiteralValue(const ColumnDef& def, const std::string& text) {
   if (def.is_string()) return Json(text);
-  Json v = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  return v.is_discarded() || v.is_null() ? Json(text) : v;
+  absl::StatusOr<Json> v = ParseJson(text);
+  return !v.ok() || v->is_null() ? Json(text) : *std::move(v);
 }
 
 // The new value of column `def` (v.column) for the rows of `subset` (the

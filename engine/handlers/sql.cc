@@ -931,11 +931,13 @@ absl::StatusOr<Json> ExecuteStatement(JobContext& ctx, const Json& request) {
   // options.query_parameters: the values of $1, $2, ... (JSON).
   Json params = Json::array();
   if (const std::string p = Option(request, "query_parameters"); !p.empty()) {
-    params = Json::parse(p, nullptr, /*allow_exceptions=*/false);
+    absl::StatusOr<Json> parsed = ParseJson(p);
+    if (!parsed.ok())
+      return absl::InvalidArgumentError(absl::StrCat("options.query_parameters: ", parsed.status().message()));
+    params = std::move(*parsed);
     if (params.is_null()) params = Json::array();  // what clients send for none
-    if (params.is_discarded() || !params.is_array()) {
+    if (!params.is_array())
       return absl::InvalidArgumentError("options.query_parameters: expected a JSON array of values");
-    }
   }
   Explainer explainer(ctx);
   const std::string schema = Option(request, "current_schema");

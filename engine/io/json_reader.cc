@@ -30,13 +30,14 @@ absl::Status ForEachRecord(absl::string_view text, const ReadOptions& options, c
   const absl::string_view trimmed = absl::StripAsciiWhitespace(text);
   if (trimmed.empty()) return absl::OkStatus();
   if (trimmed[0] == '[' || trimmed[0] == '{') {
+    absl::StatusOr<Json> parsed = ParseJson(trimmed);
     Json all;
     bool whole = true;
-    try {
-      all = Json::parse(trimmed);
-    } catch (const Json::parse_error& e) {
+    if (parsed.ok()) {
+      all = *std::move(parsed);
+    } else {
       if (trimmed[0] == '[') {
-        return absl::InvalidArgumentError(absl::StrCat(options.source_name, ": not valid JSON: ", e.what()));
+        return absl::InvalidArgumentError(absl::StrCat(options.source_name, ": ", parsed.status().message()));
       }
       whole = false;  // not one object: one per line
     }
@@ -69,11 +70,12 @@ absl::Status ForEachRecord(absl::string_view text, const ReadOptions& options, c
     if (row.empty()) continue;
     Json record;
     std::string error;
-    try {
-      record = Json::parse(row);
-      if (!record.is_object()) error = "not a JSON object";
-    } catch (const Json::parse_error& e) {
-      error = absl::StrCat("not valid JSON: ", e.what());
+    if (absl::StatusOr<Json> parsed = ParseJson(row); !parsed.ok()) {
+      error = std::string(parsed.status().message());
+    } else if (!parsed->is_object()) {
+      error = "not a JSON object";
+    } else {
+      record = *std::move(parsed);
     }
     if (!error.empty()) {
       if (absl::Status s = bad("line", line, row, error); !s.ok()) return s;

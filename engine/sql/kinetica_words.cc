@@ -1,5 +1,6 @@
 #include "engine/sql/kinetica_words.h"
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 
@@ -63,6 +64,38 @@ std::vector<Token> Tokens(absl::string_view s) {
 }
 
 }  // namespace
+
+Nesting NestingOf(absl::string_view statement, int64_t limit) {
+  static const absl::flat_hash_set<std::string>* const kOperatorWords =
+      new absl::flat_hash_set<std::string>{"NOT", "IS", "LIKE", "ILIKE", "SIMILAR", "BETWEEN", "IN", "COLLATE"};
+  Nesting out;
+  std::vector<int64_t> ops = {0};  // per open level: operators since its last comma
+  int64_t depth = 1;               // levels open + their operators
+  for (const Token& t : Tokens(statement)) {
+    const std::string& u = t.upper;
+    if (u == "(" || u == "CASE") {
+      ops.push_back(0);
+      ++depth;
+    } else if ((u == ")" || u == "END") && ops.size() > 1) {
+      depth -= ops.back() + 1;
+      ops.pop_back();
+    } else if (u == "," || u == "AND" || u == "OR") {
+      depth -= ops.back();
+      ops.back() = 0;
+    } else if (t.word ? kOperatorWords->contains(u)
+                      : !t.number && u.size() == 1 &&
+                            absl::string_view("+-*/%^|<>=!~&#@:").find(u[0]) != absl::string_view::npos) {
+      ++ops.back();
+      ++depth;
+    }
+    if (depth > out.depth) {
+      out.depth = depth;
+      out.at = t.begin;
+      if (depth > limit) break;
+    }
+  }
+  return out;
+}
 
 KineticaWords ReadKineticaWords(absl::string_view statement) {
   KineticaWords out;

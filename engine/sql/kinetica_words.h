@@ -37,4 +37,21 @@ struct KineticaWords {
 
 KineticaWords ReadKineticaWords(absl::string_view statement);
 
+// How deeply a statement may nest: PostgreSQL's parser and the translator
+// recurse once per level, and a level costs up to a few hundred bytes of a
+// thread's stack (10,000 levels overflowed 8 MiB).
+inline constexpr int64_t kMaxNesting = 1000;
+
+// An upper bound on the depth of `statement`'s parse tree, read from its
+// tokens: parentheses and CASE ... END open a level; operators (+, ||, NOT,
+// LIKE, ::, ...) nest the operand that follows them, up to the next comma,
+// AND or OR of their level (items of a list, and the operands of AND and OR,
+// which the grammar keeps in one list, are side by side). Also the byte offset of the
+// token where the bound is first reached (or passes `limit`).
+struct Nesting {
+  int64_t depth = 0;
+  size_t at = 0;
+};
+Nesting NestingOf(absl::string_view statement, int64_t limit = kMaxNesting);
+
 }  // namespace engine::sql

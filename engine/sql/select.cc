@@ -25,27 +25,39 @@
 namespace engine::sql {
 namespace {
 
+// InvalidArgument "statement: <message> (line L, column C)", then the line
+// and a caret under byte `at` of `text`.
+absl::Status ErrorAt(const std::string& text, size_t at, absl::string_view message) {
+  at = std::min(at, text.size());
+  int line = 1;
+  size_t line_start = 0;
+  for (size_t i = 0; i < at; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  const size_t line_end = std::min(text.find('\n', line_start), text.size());
+  const size_t column = at - line_start + 1;
+  return absl::InvalidArgumentError(absl::StrCat("statement: ", message, " (line ", line, ", column ", column, ")\n  ",
+                                                 text.substr(line_start, line_end - line_start), "\n  ",
+                                                 std::string(column - 1, ' '), "^"));
+}
+
 // A parse tree as JSON, or the error with line, column and a caret.
 absl::StatusOr<Json> Parse(absl::string_view statement) {
   const std::string text(statement);
+  // The grammar's tree printer recurses once per level: a statement nested
+  // too deeply would overflow the thread's stack.
+  if (const Nesting nesting = NestingOf(text); nesting.depth > kMaxNesting) {
+    return ErrorAt(text, nesting.at,
+                   absl::StrCat("nested deeper than ", kMaxNesting, " levels (parentheses, CASE and operators)"));
+  }
   PgQueryParseResult result = pg_query_parse(text.c_str());
   absl::StatusOr<Json> out;
   if (result.error != nullptr) {
     // cursorpos is 1-based over the statement's bytes (0: unknown).
-    const int at = std::max(0, result.error->cursorpos - 1);
-    int line = 1;
-    size_t line_start = 0;
-    for (int i = 0; i < at && i < static_cast<int>(text.size()); ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        line_start = i + 1;
-      }
-    }
-    const size_t line_end = std::min(text.find('\n', line_start), text.size());
-    const int column = at - static_cast<int>(line_start) + 1;
-    out = absl::InvalidArgumentError(absl::StrCat("statement: ", result.error->message, " (line ", line, ", column ",
-                                                  column, ")\n  ", text.substr(line_start, line_end - line_start),
-                                                  "\n  ", std::string(std::max(0, column - 1), ' '), "^"));
+    out = ErrorAt(text, static_cast<size_t>(std::max(0, result.error->cursorpos - 1)), result.error->message);
   } else {
     out = Json::parse(result.parse_tree, nullptr, /*allow_exceptions=*/false);
     if (out->is_discarded()) out = absl::InternalError("statement: the parser's tree is not JSON");

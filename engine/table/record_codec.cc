@@ -407,7 +407,9 @@ absl::Status DecodeJsonRecords(const TableType& type, const Json& records,
       return absl::InvalidArgumentError(absl::StrCat("list_str[", i, "]: expected a JSON string"));
     }
     const std::string& text = records[i].get_ref<const std::string&>();
-    const Json record = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+    absl::StatusOr<Json> parsed = ParseJson(text);
+    if (!parsed.ok()) return absl::InvalidArgumentError(absl::StrCat("list_str[", i, "]: ", parsed.status().message()));
+    const Json& record = *parsed;
     if (!record.is_object()) {
       return absl::InvalidArgumentError(absl::StrCat("list_str[", i, "]: not a JSON object"));
     }
@@ -482,7 +484,9 @@ Json ValueToJson(const ColumnDef& def, const HostColumn& column, int64_t row) {
 
 Json RecordToJson(const TableType& type, const std::vector<HostColumn>& columns, int64_t row) {
   Json out = Json::object();
-  for (size_t c = 0; c < type.size(); ++c) out[type.column(c).name] = ValueToJson(type.column(c), columns[c], row);
+  out.get_ref<Json::object_t&>().reserve(type.size());
+  for (size_t c = 0; c < type.size(); ++c)
+    AppendMember(out, type.column(c).name, ValueToJson(type.column(c), columns[c], row));
   return out;
 }
 

@@ -316,10 +316,9 @@ std::string TableType::TypeId() const {
 absl::StatusOr<TableType> ParseTypeDefinition(
     absl::string_view definition, const std::map<std::string, std::vector<std::string>>& properties,
     std::string label) {
-  Json parsed = Json::parse(definition.begin(), definition.end(), nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) {
-    return absl::InvalidArgumentError("type_definition: not valid JSON");
-  }
+  absl::StatusOr<Json> json = ParseJson(definition);
+  if (!json.ok()) return absl::InvalidArgumentError(absl::StrCat("type_definition: ", json.status().message()));
+  const Json& parsed = *json;
   absl::StatusOr<std::vector<ColumnDef>> columns =
       parsed.is_array() ? ParseCompact(parsed, properties) : ParseAvro(parsed, properties);
   if (!columns.ok()) return columns.status();

@@ -441,6 +441,12 @@ TEST_F(HttpTest, JobsCrossTransports) {
   ExpectHttpError(bad, 400, {"data:", "field"}, "bad embedded request");
 }
 
+std::string Repeat(const std::string& piece, int n) {
+  std::string s;
+  for (int i = 0; i < n; ++i) s += piece;
+  return s;
+}
+
 TEST_F(HttpTest, MalformedBodiesAre400AndHarmless) {
   Start();
   const std::string has_table = Str("t") + Long(0);
@@ -461,6 +467,15 @@ TEST_F(HttpTest, MalformedBodiesAre400AndHarmless) {
       {"malformed JSON", "{\"table_name\": [", kJson, {"malformed JSON at byte"}},
       {"JSON array", "[1]", kJson, {"expected a JSON object"}},
       {"unknown field", R"({"table_name":"t","tabel":1})", kJson, {"unknown field 'tabel'"}},
+      // 100,000 levels crashed the server.
+      {"deep field value",
+       R"({"table_name":)" + std::string(100000, '[') + std::string(100000, ']') + "}",
+       kJson,
+       {"JSON nested deeper than 64 levels"}},
+      {"deep unknown member",
+       R"({"table_name":"t","x":)" + Repeat(R"({"a":)", 100000) + "1" + std::string(100000, '}') + "}",
+       kJson,
+       {"JSON nested deeper than 64 levels"}},
       {"wrong content type", has_table, "text/plain", {"Content-Type", "text/plain", kBinary, kJson}},
       {"no content type", has_table, "", {"Content-Type"}},
   };
@@ -481,6 +496,23 @@ TEST_F(HttpTest, MalformedBodiesAre400AndHarmless) {
   Answer accept = Read(http.Post("/has/table", httplib::Headers{{"Accept", kBinary}}, has_table, "text/plain"));
   EXPECT_EQ(accept.content_type, kBinary);
   EXPECT_EQ(accept.http, 400);
+
+  // JSON inside a field (a type definition) and SQL nested past their
+  // limits: errors, not a stack overflow.
+  const Json deep_type = {{"type_definition", std::string(100000, '[') + std::string(100000, ']')},
+                          {"label", ""},
+                          {"properties", Json::object()},
+                          {"options", Json::object()}};
+  ExpectHttpError(Post("/create/type", deep_type.dump(), kJson), 400,
+                  {"type_definition: JSON nested deeper than 64 levels"}, "deep type definition");
+  const Json deep_sql = {{"statement", "SELECT 1" + Repeat("+1", 100000)},
+                         {"offset", 0},
+                         {"limit", 10},
+                         {"encoding", "json"},
+                         {"request_schema_str", ""},
+                         {"data", Json::array()},
+                         {"options", Json::object()}};
+  ExpectHttpError(Post("/execute/sql", deep_sql.dump(), kJson), 400, {"nested deeper than 1000 levels"}, "deep SQL");
 
   // Still serving, both transports.
   EXPECT_EQ(Post("/has/table", has_table, kBinary).http, 200);

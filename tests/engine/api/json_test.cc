@@ -1,6 +1,7 @@
-// Packed byte lists (engine/api/json.h): built item by item and block by
-// block, read back in either form by BytesListReader, written as the
-// ordinary array by DumpJson and UnpackBytes.
+// JSON from clients (engine/api/json.h): ParseJson's values, errors, depth
+// limit and linear objects; AppendMember and repeated members. Packed byte
+// lists: built item by item and block by block, read back in either form by
+// BytesListReader, written as the ordinary array by DumpJson and UnpackBytes.
 
 #include "engine/api/json.h"
 
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "tests/common/avro.h"
 
 namespace engine {
@@ -19,6 +21,89 @@ using gpudb_test::Long;
 using gpudb_test::Str;
 
 Json Bytes(const std::string& s) { return Json::binary(Json::binary_t::container_type(s.begin(), s.end())); }
+
+TEST(ParseJsonTest, ValuesComeBackAsWritten) {
+  absl::StatusOr<Json> v = ParseJson(R"({"b": [1, -2, 3.5, true, null, "x\u00e9"], "a": {"c": {}}, "d": []})");
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->dump(), R"({"b":[1,-2,3.5,true,null,"xé"],"a":{"c":{}},"d":[]})");
+  EXPECT_EQ(ParseJson("7")->get<int>(), 7);
+  EXPECT_EQ(ParseJson(" \"s\" ")->get<std::string>(), "s");
+  EXPECT_EQ(ParseJson("18446744073709551615")->get<uint64_t>(), 18446744073709551615u);
+}
+
+TEST(ParseJsonTest, MalformedTextNamesTheByte) {
+  for (const char* text : {"{\"a\": [", "", "{\"a\" 1}", "[1,]", "nul", "{} x"}) {
+    absl::StatusOr<Json> v = ParseJson(text);
+    ASSERT_FALSE(v.ok()) << text;
+    EXPECT_EQ(v.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_NE(v.status().message().find("malformed JSON at byte "), std::string::npos) << v.status();
+  }
+  EXPECT_NE(ParseJson("{\"a\" 1}").status().message().find("byte 6"), std::string::npos)
+      << ParseJson("{\"a\" 1}").status();
+}
+
+TEST(ParseJsonTest, NestingPastTheLimitIsAnErrorNotACrash) {
+  const auto nested = [](int depth, const std::string& open, const std::string& close) {
+    std::string s;
+    for (int i = 0; i < depth; ++i) s += open;
+    s += "1";
+    for (int i = 0; i < depth; ++i) s += close;
+    return s;
+  };
+  EXPECT_TRUE(ParseJson(nested(kMaxJsonDepth, "[", "]")).ok());
+  EXPECT_TRUE(ParseJson(nested(kMaxJsonDepth, "{\"k\":", "}")).ok());
+  // 100,000 levels crashed the server (a recursive copy of the value).
+  for (int depth : {kMaxJsonDepth + 1, 100000, 1000000}) {
+    for (const auto& [open, close] : {std::pair<std::string, std::string>{"[", "]"}, {"{\"k\":", "}"}}) {
+      absl::StatusOr<Json> v = ParseJson(nested(depth, open, close));
+      ASSERT_FALSE(v.ok()) << depth << open;
+      EXPECT_EQ(v.status().message(), absl::StrCat("JSON nested deeper than ", kMaxJsonDepth, " levels"));
+    }
+  }
+  // Unclosed: the limit is met before the end of the text.
+  EXPECT_FALSE(ParseJson(std::string(200000, '[')).ok());
+}
+
+TEST(ParseJsonTest, ObjectsOfManyMembersParseInLinearTime) {
+  // 300,000 members: quadratic work (ordered_json's operator[]) took minutes.
+  std::string text = "{";
+  for (int i = 0; i < 300000; ++i) absl::StrAppend(&text, i == 0 ? "" : ",", "\"k", i, "\":", i);
+  text += "}";
+  absl::StatusOr<Json> v = ParseJson(text);
+  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_EQ(v->size(), 300000u);
+  EXPECT_EQ(v->begin().key(), "k0");
+  EXPECT_EQ((*v)["k299999"].get<int>(), 299999);
+}
+
+TEST(ParseJsonTest, ARepeatedMemberKeepsItsFirstPlaceAndLastValue) {
+  absl::StatusOr<Json> small = ParseJson(R"({"a":1,"b":2,"a":3})");
+  ASSERT_TRUE(small.ok());
+  EXPECT_EQ(small->dump(), R"({"a":3,"b":2})");
+  // Past the size where repeats are found with a hash set.
+  std::string text = "{";
+  for (int i = 0; i < 40; ++i) absl::StrAppend(&text, "\"k", i, "\":", i, ",");
+  text += R"("k3":"again","k39":null})";
+  absl::StatusOr<Json> big = ParseJson(text);
+  ASSERT_TRUE(big.ok());
+  EXPECT_EQ(big->size(), 40u);
+  EXPECT_EQ((*big)["k3"], "again");
+  EXPECT_TRUE((*big)["k39"].is_null());
+  EXPECT_EQ(std::next(big->begin(), 3).key(), "k3");
+}
+
+TEST(AppendMemberTest, AppendsInOrderAndRepeatsAreFound) {
+  Json o;
+  AppendMember(o, "z", 1);
+  AppendMember(o, "a", 2);
+  EXPECT_EQ(RepeatedMember(o), nullptr);
+  Json& slot = AppendMember(o, "z", 3);
+  slot = 4;
+  ASSERT_NE(RepeatedMember(o), nullptr);
+  EXPECT_EQ(*RepeatedMember(o), "z");
+  MergeRepeatedMembers(o);
+  EXPECT_EQ(o.dump(), R"({"z":4,"a":2})");
+}
 
 // Items whose lengths take one, two and three varint bytes, and none.
 std::vector<std::string> SampleItems() {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "engine/sql/kinetica_words.h"
 
 namespace engine::sql {
@@ -99,6 +100,40 @@ TEST(SelectTest, IsSelectTellsQueriesFromChanges) {
   EXPECT_TRUE(IsSelect("SELECT a FROM t").value());
   EXPECT_FALSE(IsSelect("DELETE FROM t WHERE 1 = 1").value());
   EXPECT_FALSE(IsSelect("CREATE TABLE x AS SELECT a FROM t").value());
+}
+
+TEST(SelectTest, StatementsNestedTooDeeplyAreRefusedBeforeTheGrammarRecurses) {
+  const auto repeat = [](const std::string& piece, int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) s += piece;
+    return s;
+  };
+  // 10,000 levels of any of these overflowed a thread's stack (the server
+  // crashed) inside the grammar's tree printer.
+  const std::vector<std::string> deep = {
+      "SELECT 1" + repeat("+1", 100000),
+      "SELECT " + repeat("(", 100000) + "1" + repeat(")", 100000),
+      "SELECT " + repeat("NOT ", 100000) + "true",
+      "SELECT " + repeat("abs(", 5000) + "1" + repeat(")", 5000),
+      "SELECT " + repeat("CASE WHEN a = 1 THEN ", 2000) + "1" + repeat(" END", 2000) + " FROM t",
+      "SELECT a FROM " + repeat("(SELECT a FROM ", 2000) + "t" + repeat(") s", 2000),
+      "SELECT a::text" + repeat("::text", 2000) + " FROM t",
+  };
+  for (const std::string& statement : deep) {
+    auto q = ParseSelect(statement);
+    ASSERT_FALSE(q.ok()) << statement.substr(0, 40);
+    EXPECT_EQ(q.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(q.status().message().find("nested deeper than 1000 levels"), std::string::npos) << q.status();
+    EXPECT_NE(q.status().message().find("(line 1, column "), std::string::npos) << q.status();
+  }
+  // Long flat lists and AND/OR chains are side by side, not nested.
+  std::string in_list = "SELECT a FROM t WHERE a IN (0";
+  for (int i = 1; i < 50000; ++i) absl::StrAppend(&in_list, ", -", i);
+  EXPECT_TRUE(ParseSelect(in_list + ")").ok());
+  EXPECT_TRUE(ParseSelect("SELECT a FROM t WHERE a = 0" + repeat(" OR a + 1 = 2", 20000)).ok());
+  EXPECT_TRUE(ParseSelect("SELECT a FROM t WHERE a = 0" + repeat(" AND NOT a = 2", 20000)).ok());
+  EXPECT_TRUE(ParseSelect("SELECT 1" + repeat("+1", 900) + " FROM t").ok());
+  EXPECT_EQ(NestingOf("SELECT f(a + 1, b * (c - 2)) FROM t").depth, 5);
 }
 
 TEST(SelectTest, ParametersTakeThePlacesOfDollarNumbers) {

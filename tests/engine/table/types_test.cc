@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/match.h"
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "engine/api/json.h"
@@ -345,8 +347,15 @@ TEST(ParseTypeDefinitionTest, BadColumnNameIsRefused) {
 TEST(ParseTypeDefinitionTest, MalformedJsonIsRefused) {
   for (const char* bad : {"", "[[\"a\",\"int\"]", "{\"type\":\"record\",", "not json", "[[\"a\" \"int\"]]"}) {
     SCOPED_TRACE(bad);
-    ExpectError(bad, "type_definition: not valid JSON");
+    absl::StatusOr<TableType> type = Parse(bad, {});
+    ASSERT_FALSE(type.ok());
+    EXPECT_EQ(type.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_TRUE(absl::StartsWith(type.status().message(), "type_definition: malformed JSON at byte ")) << type.status();
   }
+  ExpectError("[[\"a\" \"int\"]]",
+              "type_definition: malformed JSON at byte 11: unexpected string literal; expected ']'");
+  ExpectError(std::string(100000, '[') + std::string(100000, ']'),
+              "type_definition: JSON nested deeper than 64 levels");
 }
 
 TEST(ParseTypeDefinitionTest, UnionThatIsNotTypeAndNullIsRefused) {
