@@ -25,6 +25,7 @@ namespace server {
 
 class AvroCodec final : public BinaryCodec {
  public:
+  using BinaryCodec::BinaryCodec;
   // Decodes one `record` from all of `bytes` into the engine's record form
   // (bytes fields as binary values, maps as objects, null for a null union).
   // InvalidArgument names the field and the problem, e.g.

@@ -2,6 +2,7 @@
 
 #include <google/protobuf/message.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -105,6 +106,73 @@ bool SplitPackedFields(absl::string_view bytes, const std::vector<const google::
   return true;
 }
 
+// Counts, from the wire encoding of a `descriptor` message, the memory its
+// decoding takes (its protobuf form and then its record, each field's value
+// as engine/api/json.h counts it, twice), before either is built: false past
+// `max_bytes`. The entries of `packed` (fields of the message itself) are
+// copied into packed byte lists: their bytes count once. A malformed
+// encoding counts as far as it reads (the parser then refuses it).
+bool WithinBudget(absl::string_view bytes, const google::protobuf::Descriptor* descriptor,
+                  const std::vector<const google::protobuf::FieldDescriptor*>& packed, size_t max_bytes) {
+  using google::protobuf::FieldDescriptor;
+  struct Open {
+    const google::protobuf::Descriptor* message;
+    const char* end;
+  };
+  std::vector<Open> open = {{descriptor, bytes.data() + bytes.size()}};
+  const char* p = bytes.data();
+  size_t used = 0;
+  while (!open.empty()) {
+    const Open innermost = open.back();
+    if (p >= innermost.end) {
+      open.pop_back();
+      continue;
+    }
+    uint64_t key = 0, n = 0;
+    if (!ReadVarint(&p, innermost.end, &key)) return true;
+    const FieldDescriptor* field =
+        innermost.message == nullptr ? nullptr : innermost.message->FindFieldByNumber(static_cast<int>(key >> 3));
+    used += 2 * engine::kValueBytes;
+    switch (key & 7) {
+      case 0:
+        if (!ReadVarint(&p, innermost.end, &n)) return true;
+        break;
+      case 1:
+        p += 8;
+        break;
+      case 5:
+        p += 4;
+        break;
+      case 2:
+        if (!ReadVarint(&p, innermost.end, &n) || n > static_cast<uint64_t>(innermost.end - p)) return true;
+        if (open.size() == 1 && std::find(packed.begin(), packed.end(), field) != packed.end()) {
+          used += n - 2 * engine::kValueBytes;
+          p += n;
+        } else if (field != nullptr && field->type() == FieldDescriptor::TYPE_MESSAGE) {
+          used += 2 * engine::kContainerBytes;
+          open.push_back({field->message_type(), p + n});  // read inside it
+        } else if (field != nullptr && field->is_packed()) {
+          used += 2 * n * engine::kValueBytes;  // each number takes a byte or more
+          p += n;
+        } else {
+          used += 2 * (engine::kContainerBytes + n);
+          p += n;
+        }
+        break;
+      default:
+        return true;
+    }
+    if (used > max_bytes) return false;
+  }
+  return true;
+}
+
+// The error of a request past the codec's budget.
+absl::Status OverBudget(size_t max_bytes) {
+  return absl::InvalidArgumentError(absl::StrCat("data: the request decodes to more than ", max_bytes,
+                                                 " bytes of memory (the limit is 4 times the largest message)"));
+}
+
 }  // namespace
 
 absl::StatusOr<engine::Json> ProtobufCodec::DecodePacked(const engine::TypeSchema& record,
@@ -123,6 +191,9 @@ absl::StatusOr<engine::Json> ProtobufCodec::DecodePacked(const engine::TypeSchem
       fields.push_back(f);
     }
   }
+  if (!WithinBudget(bytes, (*message)->GetDescriptor(), fields, max_decoded_bytes())) {
+    return OverBudget(max_decoded_bytes());
+  }
   std::vector<engine::PackedBytesBuilder> packed(fields.size());
   for (engine::PackedBytesBuilder& b : packed) b.Reserve(bytes.size());
   std::string rest;
@@ -138,6 +209,9 @@ absl::StatusOr<engine::Json> ProtobufCodec::Decode(const engine::TypeSchema& rec
                                                    absl::string_view bytes) const {
   auto message = NewMessage(record);
   if (!message.ok()) return message.status();
+  if (!WithinBudget(bytes, (*message)->GetDescriptor(), {}, max_decoded_bytes())) {
+    return OverBudget(max_decoded_bytes());
+  }
   if (!(*message)->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return Malformed(bytes, **message);
   return MessageToJson(**message);
 }

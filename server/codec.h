@@ -18,7 +18,14 @@ namespace server {
 
 class BinaryCodec {
  public:
+  // `max_decoded_bytes`: the most host memory a decoded request may take
+  // (engine/api/json.h's count); a request past it is InvalidArgument,
+  // refused before the memory is allocated.
+  explicit BinaryCodec(size_t max_decoded_bytes = SIZE_MAX) : max_decoded_bytes_(max_decoded_bytes) {}
   virtual ~BinaryCodec() = default;
+
+  size_t max_decoded_bytes() const { return max_decoded_bytes_; }
+
   // Decodes one `record` from `bytes`; InvalidArgument says what is malformed.
   virtual absl::StatusOr<engine::Json> Decode(const engine::TypeSchema& record,
                                               absl::string_view bytes) const = 0;
@@ -38,11 +45,15 @@ class BinaryCodec {
   // Encodes a normalized `record` value.
   virtual absl::StatusOr<std::string> Encode(const engine::TypeSchema& record,
                                              const engine::Json& value) const = 0;
+
+ private:
+  size_t max_decoded_bytes_;
 };
 
 // Records as the protobuf messages of gpudb.v1 (proto_json.h conventions).
 class ProtobufCodec final : public BinaryCodec {
  public:
+  using BinaryCodec::BinaryCodec;
   absl::StatusOr<engine::Json> Decode(const engine::TypeSchema& record,
                                       absl::string_view bytes) const override;
   absl::StatusOr<engine::Json> DecodePacked(const engine::TypeSchema& record,

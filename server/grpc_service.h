@@ -20,7 +20,9 @@ void WriteGetJobResponse(JobDescription description, gpudb::v1::GpudbResponse* r
 
 class GpudbService final : public gpudb::v1::Gpudb::CallbackService {
  public:
-  explicit GpudbService(engine::Engine& engine) : engine_(engine), api_(engine, codec_) {}
+  // `max_message_bytes`: the largest request (JobApi's limits follow it).
+  GpudbService(engine::Engine& engine, size_t max_message_bytes)
+      : engine_(engine), codec_(JobApi::MaxDecodedBytes(max_message_bytes)), api_(engine, codec_, max_message_bytes) {}
 
   // Answers at once with the job's id and tag (a CreateJobResponse in data).
   grpc::ServerUnaryReactor* CreateJob(grpc::CallbackServerContext* context,

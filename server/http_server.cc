@@ -505,7 +505,11 @@ absl::StatusOr<std::map<std::string, std::string>> ReadAuthFile(const std::strin
 }
 
 HttpServer::HttpServer(engine::Engine& engine, const HttpOptions& options)
-    : engine_(engine), options_(options), api_(engine, codec_), http_(std::make_unique<HttpListener>(options)) {}
+    : engine_(engine),
+      options_(options),
+      codec_(JobApi::MaxDecodedBytes(options.max_body_bytes)),
+      api_(engine, codec_, options.max_body_bytes),
+      http_(std::make_unique<HttpListener>(options)) {}
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpOptions& options, engine::Engine& engine) {
   std::unique_ptr<HttpServer> server(new HttpServer(engine, options));

@@ -19,9 +19,6 @@ namespace {
 
 using engine::Json;
 
-// Largest request a snappy block may expand to.
-constexpr size_t kMaxUncompressedBytes = size_t{1} << 30;
-
 absl::Status CheckCarriers(absl::string_view encoding, absl::string_view data, absl::string_view data_str) {
   if (encoding != "binary" && encoding != "json" && encoding != "snappy") {
     return absl::InvalidArgumentError(
@@ -124,7 +121,7 @@ absl::StatusOr<Json> JobApi::DecodeRequest(const engine::TypeSchema& record, abs
                                            absl::string_view data, absl::string_view data_str) const {
   if (absl::Status s = CheckCarriers(encoding, data, data_str); !s.ok()) return s;
   if (encoding == "json") {
-    absl::StatusOr<Json> parsed = engine::ParseJson(data_str);
+    absl::StatusOr<Json> parsed = engine::ParseJson(data_str, MaxDecodedBytes(max_message_bytes_));
     if (!parsed.ok()) return absl::InvalidArgumentError(absl::StrCat("data_str: ", parsed.status().message()));
     if (!parsed->is_object()) {
       return absl::InvalidArgumentError(absl::StrCat("data_str: expected a JSON object (", record.name, ")"));
@@ -133,9 +130,14 @@ absl::StatusOr<Json> JobApi::DecodeRequest(const engine::TypeSchema& record, abs
   }
   if (encoding == "snappy") {
     size_t length = 0;
-    if (!snappy::GetUncompressedLength(data.data(), data.size(), &length) || length > kMaxUncompressedBytes ||
+    if (!snappy::GetUncompressedLength(data.data(), data.size(), &length) ||
         !snappy::IsValidCompressedBuffer(data.data(), data.size())) {
       return absl::InvalidArgumentError("data: malformed snappy block");
+    }
+    if (length > max_message_bytes_) {
+      return absl::InvalidArgumentError(absl::StrCat("data: the snappy block expands to ", length,
+                                                     " bytes, more than the largest message (", max_message_bytes_,
+                                                     " bytes)"));
     }
     std::vector<uint8_t> inflated = BodyBuffer(length);
     if (!snappy::RawUncompress(data.data(), data.size(), reinterpret_cast<char*>(inflated.data()))) {

@@ -106,7 +106,16 @@ engine::Json GetJobResponseRecord(JobDescription description);
 
 class JobApi {
  public:
-  JobApi(engine::Engine& engine, const BinaryCodec& codec) : engine_(engine), codec_(codec) {}
+  // `max_message_bytes`: the largest request a transport takes; a snappy
+  // block may expand to at most that, and a request may decode to at most
+  // MaxDecodedBytes of it (JSON here; binary in the codec, which the caller
+  // builds with that limit).
+  JobApi(engine::Engine& engine, const BinaryCodec& codec, size_t max_message_bytes)
+      : engine_(engine), codec_(codec), max_message_bytes_(max_message_bytes) {}
+
+  // The most host memory a request of at most `max_message_bytes` may take
+  // once decoded: 4 times as much (a list of short strings takes about that).
+  static size_t MaxDecodedBytes(size_t max_message_bytes) { return 4 * max_message_bytes; }
 
   // Decodes a request record carried as (request_encoding, data, data_str):
   // json → data_str holds JSON text; binary → data holds the codec's
@@ -156,6 +165,7 @@ class JobApi {
 
   engine::Engine& engine_;
   const BinaryCodec& codec_;
+  const size_t max_message_bytes_;
 };
 
 }  // namespace server

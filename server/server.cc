@@ -17,7 +17,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   std::unique_ptr<Server> server(new Server());
   server->storage_notes_ = std::move(notes);
   server->engine_ = *std::move(engine);
-  server->service_ = std::make_unique<GpudbService>(*server->engine_);
+  server->service_ = std::make_unique<GpudbService>(*server->engine_, options.max_message_bytes);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

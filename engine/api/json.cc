@@ -99,15 +99,18 @@ class Builder {
   using string_t = Json::string_t;
   using binary_t = Json::binary_t;
 
+  explicit Builder(size_t max_bytes) : left_(max_bytes), max_bytes_(max_bytes) {}
+
   bool null() { return Put(Json()); }
   bool boolean(bool v) { return Put(Json(v)); }
   bool number_integer(number_integer_t v) { return Put(Json(v)); }
   bool number_unsigned(number_unsigned_t v) { return Put(Json(v)); }
   bool number_float(number_float_t v, const string_t&) { return Put(Json(v)); }
-  bool string(string_t& v) { return Put(Json(std::move(v))); }
-  bool binary(binary_t& v) { return Put(Json::binary(std::move(v))); }
+  bool string(string_t& v) { return Charge(StringBytes(v.size())) && Put(Json(std::move(v))); }
+  bool binary(binary_t& v) { return Charge(StringBytes(v.size())) && Put(Json::binary(std::move(v))); }
   bool start_object(size_t) { return Open(Json::object()); }
   bool key(string_t& k) {
+    if (!Charge(StringBytes(k.size()))) return false;
     member_ = &AppendMember(*open_.back(), std::move(k), Json());
     return true;
   }
@@ -138,8 +141,18 @@ class Builder {
   }
 
  private:
+  bool Charge(size_t bytes) {
+    if (bytes <= left_) {
+      left_ -= bytes;
+      return true;
+    }
+    error_ = absl::InvalidArgumentError(absl::StrCat("JSON decodes to more than ", max_bytes_, " bytes of memory"));
+    return false;
+  }
+
   // Places a scalar, or a container that Open pushes.
   bool Put(Json value) {
+    if (!Charge(kValueBytes)) return false;
     if (open_.empty()) {
       root_ = std::move(value);
     } else if (open_.back()->is_array()) {
@@ -154,7 +167,7 @@ class Builder {
       error_ = absl::InvalidArgumentError(absl::StrCat("JSON nested deeper than ", kMaxJsonDepth, " levels"));
       return false;
     }
-    Put(std::move(empty));
+    if (!Charge(kContainerBytes) || !Put(std::move(empty))) return false;
     Json* opened = open_.empty()              ? &root_
                    : open_.back()->is_array() ? &open_.back()->get_ref<Json::array_t&>().back()
                                               : member_;
@@ -166,12 +179,14 @@ class Builder {
   std::vector<Json*> open_;  // the arrays and objects not yet closed, outermost first
   Json* member_ = nullptr;   // the value of the newest key of the innermost object
   absl::Status error_;
+  size_t left_;  // of the budget
+  const size_t max_bytes_;
 };
 
 }  // namespace
 
-absl::StatusOr<Json> ParseJson(absl::string_view text) {
-  Builder builder;
+absl::StatusOr<Json> ParseJson(absl::string_view text, size_t max_bytes) {
+  Builder builder(max_bytes);
   const bool parsed = Json::sax_parse(text.begin(), text.end(), &builder, nlohmann::detail::input_format_t::json,
                                       /*strict=*/true);
   return builder.Finish(parsed);

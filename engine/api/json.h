@@ -25,11 +25,19 @@ using Json = nlohmann::ordered_json;
 // building a value whose copy or comparison recurses off the stack.
 inline constexpr int kMaxJsonDepth = 64;
 
+// Host memory a value takes, as the decoders of requests count it against a
+// request's budget: every value its Json, a string or binary value its bytes
+// (and their container), an array or object its container, a member its key.
+inline constexpr size_t kValueBytes = sizeof(Json);
+inline constexpr size_t kContainerBytes = 48;
+inline size_t StringBytes(size_t size) { return kValueBytes + kContainerBytes + size; }
+
 // Parses JSON text from a client in time linear in its length (objects of
 // many members included) and without recursion. InvalidArgument: "malformed
-// JSON at byte N: <what>", or "JSON nested deeper than 64 levels".
+// JSON at byte N: <what>", "JSON nested deeper than 64 levels", or "JSON
+// decodes to more than `max_bytes` bytes of memory" (counted as above).
 // A member named twice keeps its first place and its last value.
-absl::StatusOr<Json> ParseJson(absl::string_view text);
+absl::StatusOr<Json> ParseJson(absl::string_view text, size_t max_bytes = SIZE_MAX);
 
 // Appends member `key` to `object` (an object, or null: made an empty object)
 // without searching for it: ordered_json's operator[] compares the key with

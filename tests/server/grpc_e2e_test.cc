@@ -33,6 +33,7 @@
 #include <tuple>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "engine/engine.h"
 #include "kernels/random.h"
 #include "proto/gpudb.grpc.pb.h"
@@ -915,6 +916,26 @@ TEST_F(GrpcE2eTest, Errors) {
        {"tabel_name", "unknown field"});
   both("wrong field type", "/has/table", "json", "", R"({"table_name":5})",
        {"table_name", "expected string"});
+  // 100,000 levels crashed the server.
+  both("deep JSON", "/has/table", "json", "",
+       R"({"table_name":"err","options":)" + std::string(100000, '[') + std::string(100000, ']') + "}",
+       {"data_str", "JSON nested deeper than 64 levels"});
+  {
+    // A map of a million keys: quadratic decoding took minutes. Answered.
+    pb::HasTableRequest big = has;
+    std::string text = R"({"table_name":"err","options":{)";
+    for (int i = 0; i < 1000000; ++i) {
+      (*big.mutable_options())[absl::StrCat("k", i)] = "v";
+      absl::StrAppend(&text, i == 0 ? "" : ",", "\"k", i, "\":\"v\"");
+    }
+    text += "}}";
+    for (const auto& [encoding, data, data_str] :
+         {std::tuple<std::string, std::string, std::string>{"binary", big.SerializeAsString(), ""},
+          {"json", "", text}}) {
+      pb::GpudbResponse r = c.ExecuteRaw("/has/table", encoding, data, data_str);
+      EXPECT_EQ(r.status(), "OK") << encoding << ": " << r.message();
+    }
+  }
   {
     // Snappy of something that is not the request.
     both("snappy of malformed protobuf", "/has/table", "snappy",

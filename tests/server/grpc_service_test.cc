@@ -34,7 +34,7 @@ class GetJobResponseTest : public ::testing::Test {
     auto created = engine::Engine::Create(options);
     ASSERT_TRUE(created.ok()) << created.status();
     engine_ = *std::move(created);
-    api_ = std::make_unique<JobApi>(*engine_, codec_);
+    api_ = std::make_unique<JobApi>(*engine_, codec_, size_t{256} << 20);
   }
 
   // The generic path: the record, then the codec's encoding of it.
@@ -155,7 +155,7 @@ TEST(JobApiTest, MillisecondsReadAsPrintfWould) {
   options.devices.spec = "host";
   auto engine = engine::Engine::Create(options);
   ASSERT_TRUE(engine.ok()) << engine.status();
-  JobApi api(**engine, codec);
+  JobApi api(**engine, codec, size_t{256} << 20);
   for (int64_t us : {int64_t{0}, int64_t{1}, int64_t{9}, int64_t{10}, int64_t{999}, int64_t{1000},
                      int64_t{1001}, int64_t{123456}, int64_t{86400000000}, int64_t{-1}, int64_t{-999},
                      int64_t{-1000}, int64_t{-123456}}) {

@@ -546,6 +546,33 @@ TEST_F(HttpTest, NotFoundLivenessAndOversizedBodies) {
   EXPECT_EQ(Post("/has/table", Str("t") + Long(0), kBinary).http, 200);
 }
 
+TEST_F(HttpTest, ARequestDecodesWithinItsMemoryBudget) {
+  server::ServerOptions options = gpudb_test::TestServerOptions("host:1");
+  options.http_port = 0;
+  options.max_message_bytes = 1 << 16;  // decoded requests: at most 256 KiB
+  StartServer(options);
+  // 60,000 empty strings: a 60 KB body, 4 MB decoded (10^8 of them took 14 GB).
+  const std::string avro =
+      Str("t") + Long(60000) + std::string(60000, '\0') + Long(0) + Long(0) + Long(10) + Str("json") + Long(0);
+  ExpectHttpError(Post("/get/records/bycolumn", avro, kBinary), 400,
+                  {"field 'column_names", "decodes to more than 262144 bytes of memory"}, "Avro list");
+  std::string json = R"({"table_name":"t","column_names":[)";
+  for (int i = 0; i < 20000; ++i) json += i == 0 ? "[]" : ",[]";
+  json += "]}";
+  ExpectHttpError(Post("/get/records/bycolumn", json, kJson), 400, {"JSON decodes to more than 262144 bytes of memory"},
+                  "JSON list");
+  // A snappy body may expand to the largest message, no more.
+  ExpectHttpError(
+      Post("/has/table", Snappy(Str("t") + Long(1) + Str("k") + Str(std::string(70000, 'v')) + Long(0)), kSnappy), 400,
+      {"expands to", "more than the largest message (65536 bytes)"}, "snappy");
+  // A request within the budget is served.
+  const std::string small =
+      Str("t") + Long(2000) + std::string(2000, '\0') + Long(0) + Long(0) + Long(10) + Str("json") + Long(0);
+  Answer a = Post("/get/records/bycolumn", small, kBinary);
+  EXPECT_NE(a.message.find("'t' does not exist"), std::string::npos) << a.message;
+  ExpectServing();
+}
+
 TEST_F(HttpTest, BasicAuthentication) {
   Start({{"ann", "pw:1"}, {"bob", "x"}});
   const std::string body = R"({"table_name":"t"})";

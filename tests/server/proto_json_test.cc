@@ -443,6 +443,35 @@ std::vector<std::string> SampleItems() {
   return items;
 }
 
+TEST(ProtobufCodecTest, ARequestPastTheMemoryBudgetIsRefusedBeforeItIsBuilt) {
+  const ProtobufCodec codec(size_t{1} << 20);
+  // 100,000 empty names: 200 KB on the wire, several MB decoded.
+  gpudb::v1::GetRecordsByColumnRequest wide;
+  wide.set_table_name("t");
+  for (int i = 0; i < 100000; ++i) wide.add_column_names("");
+  for (auto decode : {&ProtobufCodec::Decode, &ProtobufCodec::DecodePacked}) {
+    auto r = (codec.*decode)(Record("get_records_by_column_request"), wide.SerializeAsString());
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().message(),
+              "data: the request decodes to more than 1048576 bytes of memory (the limit is 4 times the largest "
+              "message)");
+  }
+  // Options maps count too.
+  gpudb::v1::HasTableRequest map;
+  for (int i = 0; i < 20000; ++i) (*map.mutable_options())[std::to_string(i)] = "";
+  EXPECT_FALSE(codec.Decode(Record("has_table_request"), map.SerializeAsString()).ok());
+  // Packed records count as their bytes: 200,000 one-byte records decode.
+  gpudb::v1::InsertRecordsRequest insert;
+  insert.set_table_name("t");
+  for (int i = 0; i < 200000; ++i) insert.add_list("x");
+  auto packed = codec.DecodePacked(Record("insert_records_request"), insert.SerializeAsString());
+  ASSERT_TRUE(packed.ok()) << packed.status();
+  EXPECT_EQ(engine::BytesListReader((*packed)["list"]).size(), 200000u);
+  // Under the budget, the same request decodes.
+  wide.mutable_column_names()->DeleteSubrange(1000, wide.column_names_size() - 1000);
+  EXPECT_TRUE(codec.Decode(Record("get_records_by_column_request"), wide.SerializeAsString()).ok());
+}
+
 TEST(ProtobufCodecTest, DecodePackedGivesTheListPackedAndTheRestAsDecode) {
   const std::vector<std::string> items = SampleItems();
   gpudb::v1::InsertRecordsRequest request;
