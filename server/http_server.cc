@@ -224,18 +224,27 @@ void SocketAddress(socket_t sock, int (*name)(int, sockaddr*, socklen_t*), std::
 // in one, and no small last piece for Nagle's algorithm to hold back.
 class ConnectionStream final : public httplib::Stream {
  public:
-  ConnectionStream(socket_t sock, int read_timeout_ms, int write_timeout_ms)
-      : sock_(sock), read_timeout_ms_(read_timeout_ms), write_timeout_ms_(write_timeout_ms), in_(kInput) {
+  // `stop`: a file descriptor that becomes readable when reads are to stop
+  // (the server closing).
+  ConnectionStream(socket_t sock, int stop, int read_timeout_ms, int write_timeout_ms)
+      : sock_(sock), stop_(stop), read_timeout_ms_(read_timeout_ms), write_timeout_ms_(write_timeout_ms), in_(kInput) {
     SocketAddress(sock, ::getpeername, &remote_ip_, &remote_port_);
     SocketAddress(sock, ::getsockname, &local_ip_, &local_port_);
   }
 
-  bool is_readable() const override { return has_input() || Ready(POLLIN, read_timeout_ms_); }
+  bool is_readable() const override { return has_input() || Ready(POLLIN, ReadTimeoutMs()); }
+
+  // Reads fail once `deadline` has passed (each wait ends there at the
+  // latest), until the next call.
+  void SetReadDeadline(absl::Time deadline) { read_deadline_ = deadline; }
+  // The read deadline has passed: a request still being read then failed,
+  // and the connection is to close.
+  bool past_deadline() const { return absl::Now() >= read_deadline_; }
   bool is_writable() const override { return Ready(POLLOUT, write_timeout_ms_); }
 
   ssize_t read(char* ptr, size_t size) override {
     if (!has_input()) {
-      if (!Flush() || !Ready(POLLIN, read_timeout_ms_)) return -1;
+      if (!Flush() || !Ready(POLLIN, ReadTimeoutMs())) return -1;
       ssize_t n;
       do {
         n = ::recv(sock_, in_.data(), in_.size(), 0);
@@ -278,7 +287,7 @@ class ConnectionStream final : public httplib::Stream {
     std::memcpy(out, in_.data() + in_begin_, buffered);
     in_begin_ += buffered;
     for (size_t done = buffered; done < size;) {
-      if (!Flush() || !Ready(POLLIN, read_timeout_ms_)) return false;
+      if (!Flush() || !Ready(POLLIN, ReadTimeoutMs())) return false;
       ssize_t n;
       do {
         n = ::recv(sock_, out + done, size - done, 0);
@@ -303,13 +312,25 @@ class ConnectionStream final : public httplib::Stream {
   static constexpr size_t kInput = size_t{64} << 10;
   static constexpr size_t kGather = size_t{256} << 10;
 
+  // The read timeout, or what is left until the read deadline if less
+  // (0 once past it).
+  int ReadTimeoutMs() const {
+    // Rounded up: 0 only once the deadline has passed (past_deadline()).
+    const int64_t left = absl::ToInt64Milliseconds(absl::Ceil(read_deadline_ - absl::Now(), absl::Milliseconds(1)));
+    return static_cast<int>(std::clamp<int64_t>(left, 0, read_timeout_ms_));
+  }
+
+  // The socket is ready for `events` within `timeout_ms`. A read also
+  // stops when the server closes.
   bool Ready(short events, int timeout_ms) const {
-    pollfd fd{sock_, events, 0};
+    if (timeout_ms == 0 && events == POLLIN) return false;  // past the deadline
+    pollfd fds[2] = {{sock_, events, 0}, {stop_, POLLIN, 0}};
+    const nfds_t count = events == POLLIN && stop_ >= 0 ? 2 : 1;
     int n;
     do {
-      n = ::poll(&fd, 1, timeout_ms);
+      n = ::poll(fds, count, timeout_ms);
     } while (n < 0 && errno == EINTR);
-    return n > 0;
+    return n > 0 && fds[0].revents != 0 && (count == 1 || fds[1].revents == 0);
   }
 
   // Sends all of `a` then `b` (the socket's send timeout bounds each wait).
@@ -346,7 +367,9 @@ class ConnectionStream final : public httplib::Stream {
   }
 
   const socket_t sock_;
+  const int stop_;
   const int read_timeout_ms_, write_timeout_ms_;
+  absl::Time read_deadline_ = absl::InfiniteFuture();
   std::string remote_ip_, local_ip_;
   int remote_port_ = -1, local_port_ = -1;
   std::vector<char> in_;
@@ -360,6 +383,12 @@ int Milliseconds(time_t sec, time_t usec) { return static_cast<int>(sec * 1000 +
 // httplib's process_request, which runs the handlers on the same thread).
 thread_local ConnectionStream* serving = nullptr;
 
+// How long a request's body may take to arrive: HttpOptions::request_timeout_s
+// plus a second per MiB of `bytes`.
+absl::Duration BodyTime(const HttpOptions& options, uint64_t bytes) {
+  return absl::Seconds(options.request_timeout_s) + absl::Seconds(static_cast<double>(bytes) / (1 << 20));
+}
+
 // Reads the request's body into `body`. With a Content-Length within
 // `max_bytes` and no transfer or content coding, straight from the
 // connection into a buffer of that size; otherwise through httplib's reader
@@ -368,12 +397,16 @@ thread_local ConnectionStream* serving = nullptr;
 // form-encoded body over httplib's limit is refused with 413, as httplib's
 // own reader does. False when the body could not be read (res->status says
 // why, and the error handler answers).
-bool ReadBody(const httplib::Request& req, const httplib::ContentReader& reader, size_t max_bytes,
+bool ReadBody(const httplib::Request& req, const httplib::ContentReader& reader, const HttpOptions& options,
               std::vector<uint8_t>* body, httplib::Response* res) {
+  const size_t max_bytes = options.max_body_bytes;
   uint64_t length = 0;
   const bool direct = serving != nullptr && !req.has_header("Transfer-Encoding") &&
                       !req.has_header("Content-Encoding") && !req.is_multipart_form_data() &&
                       absl::SimpleAtoi(req.get_header_value("Content-Length"), &length) && length <= max_bytes;
+  // The body's time: for its length, or for the largest body when the
+  // length is not known.
+  if (serving != nullptr) serving->SetReadDeadline(absl::Now() + BodyTime(options, direct ? length : max_bytes));
   if (direct) {
     *body = BodyBuffer(length);
     if (!serving->ReadFully(reinterpret_cast<char*>(body->data()), length)) {
@@ -391,6 +424,8 @@ bool ReadBody(const httplib::Request& req, const httplib::ContentReader& reader,
     res->status = 413;
     return false;
   }
+  // Read in time: the request may run as long as it takes.
+  if (serving != nullptr) serving->SetReadDeadline(absl::InfiniteFuture());
   return true;
 }
 
@@ -404,7 +439,9 @@ bool ReadBody(const httplib::Request& req, const httplib::ContentReader& reader,
 class HttpListener final : public httplib::Server {
  public:
   explicit HttpListener(const HttpOptions& options)
-      : idle_timeout_(absl::Seconds(std::max(options.idle_timeout_s, 1))), wake_(::eventfd(0, EFD_CLOEXEC)) {
+      : idle_timeout_(absl::Seconds(std::max(options.idle_timeout_s, 1))),
+        request_timeout_(absl::Seconds(std::max(options.request_timeout_s, 1))),
+        wake_(::eventfd(0, EFD_CLOEXEC)) {
     const size_t threads = static_cast<size_t>(std::max(options.threads, 1));
     const size_t max = static_cast<size_t>(std::max(options.max_connections, options.threads));
     new_task_queue = [this, threads, max] { return new ConnectionThreads(threads, max, crowded_); };
@@ -420,22 +457,28 @@ class HttpListener final : public httplib::Server {
     const uint64_t one = 1;
     if (wake_ >= 0) (void)!::write(wake_, &one, sizeof(one));
   }
+  // CloseConnections was called: a request being read then is cut short.
+  bool closing() const { return closing_.load(); }
 
  private:
   bool process_and_close_socket(socket_t sock) override {
     const int on = 1;
     ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
     {
-      ConnectionStream stream(sock, Milliseconds(read_timeout_sec_, read_timeout_usec_),
+      ConnectionStream stream(sock, wake_, Milliseconds(read_timeout_sec_, read_timeout_usec_),
                               Milliseconds(write_timeout_sec_, write_timeout_usec_));
       serving = &stream;
       while (NextRequest(sock, stream)) {
+        // The request line and headers must arrive in time (ReadBody sets
+        // the body's deadline).
+        stream.SetReadDeadline(absl::Now() + request_timeout_);
         // The last answer of this connection (`Connection: close`) when the
         // server stops or other connections wait for a thread.
         const bool last = closing_.load() || crowded_.load();
         bool client_closes = false;
         const bool served = process_request(stream, last, client_closes, IdentityOnly);
-        if (!stream.Flush() || !served || last || client_closes) break;
+        // A client too slow to send its request (answered 400) is cut off.
+        if (!stream.Flush() || !served || last || client_closes || stream.past_deadline()) break;
       }
       serving = nullptr;
     }
@@ -472,6 +515,7 @@ class HttpListener final : public httplib::Server {
   static void IdentityOnly(httplib::Request& req) { req.headers.erase("Accept-Encoding"); }
 
   const absl::Duration idle_timeout_;
+  const absl::Duration request_timeout_;
   const int wake_;  // an eventfd, readable once CloseConnections was called
   std::atomic<bool> closing_{false};
   std::atomic<bool> crowded_{false};  // connections wait for a thread
@@ -617,7 +661,7 @@ void HttpServer::Route() {
   http_->Post(".*", [this](const httplib::Request& req, httplib::Response& res,
                            const httplib::ContentReader& content) {
     std::vector<uint8_t> body;
-    if (!ReadBody(req, content, options_.max_body_bytes, &body, &res)) return;
+    if (!ReadBody(req, content, options_, &body, &res)) return;
     // The answer's family: the request's, else what the client accepts.
     const std::string type = MediaType(req.get_header_value("Content-Type"));
     Family family = Family::kJson;
@@ -726,10 +770,13 @@ void HttpServer::Route() {
           absl::StrCat("request body: larger than the limit of ", options_.max_body_bytes, " bytes"));
     } else if (status == 404 || status == 405) {
       error = absl::NotFoundError(absl::StrCat(req.method, " ", req.path, ": not served (POST /<endpoint>, GET /)"));
+    } else if (http_->closing()) {  // cut short by the server stopping
+      error = absl::UnavailableError("the server is shutting down and accepts no new requests");
+      res.status = 503;
     } else {
       error = absl::InvalidArgumentError(absl::StrCat("HTTP ", status, ": the request could not be read"));
     }
-    SendError(error, json, status, &res);
+    SendError(error, json, res.status, &res);
   });
   http_->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "unknown exception";

@@ -51,6 +51,11 @@ struct HttpOptions {
   int threads = 64;
   int max_connections = 1024;
   int idle_timeout_s = 60;  // >= 1
+  // A request's line and headers must arrive within `request_timeout_s` of
+  // its first byte, and its body within as long again plus a second per MiB:
+  // a client slower than that (one byte at a time keeps a plain read timeout
+  // from ever ending) is cut off and cannot hold a thread. >= 1.
+  int request_timeout_s = 20;
   size_t max_body_bytes = size_t{256} << 20;  // larger bodies get 413
 };
 

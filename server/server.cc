@@ -49,6 +49,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
     http.threads = options.http_threads;
     http.max_connections = options.http_max_connections;
     http.idle_timeout_s = options.http_idle_timeout_s;
+    http.request_timeout_s = options.http_request_timeout_s;
     http.max_body_bytes = static_cast<size_t>(options.max_message_bytes);
     auto listener = HttpServer::Start(http, *server->engine_);
     if (!listener.ok()) return listener.status();

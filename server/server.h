@@ -34,6 +34,7 @@ struct ServerOptions {
   int http_threads = 64;
   int http_max_connections = 1024;
   int http_idle_timeout_s = 60;
+  int http_request_timeout_s = 20;  // HttpOptions::request_timeout_s
   int max_message_bytes = 256 << 20;
   int max_concurrent_streams = 1000;  // per client connection
   engine::EngineOptions engine;

@@ -211,6 +211,21 @@ class RawConnection {
     return Send(path, body, type, extra) ? Read() : Reply{};
   }
 
+  // Waits for the server to close the connection, reading (and dropping)
+  // any answer before; true once it has.
+  bool ReadUntilClosed() {
+    buffer_.clear();
+    while (Fill()) last_read_ = buffer_;
+    char byte;
+    return ::recv(fd_, &byte, 1, 0) == 0;
+  }
+  const std::string& last_read() const { return last_read_; }
+
+  // Sends `bytes` as they are.
+  bool SendRaw(const std::string& bytes) {
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+  }
+
   // Waits for the server to close the connection; true once it has.
   bool ClosedByServer() {
     char byte;
@@ -245,6 +260,7 @@ class RawConnection {
   const int fd_;
   bool connected_ = false;
   std::string buffer_;
+  std::string last_read_;
 };
 
 // x-request-time-secs, which Kinetica's clients read into
@@ -963,6 +979,58 @@ TEST_F(HttpTest, IdleConnectionsCloseAfterTheTimeout) {
   EXPECT_EQ(r.Header("keep-alive"), "timeout=1");
   EXPECT_TRUE(c.ClosedByServer()) << "an idle connection stayed open past its timeout";
   EXPECT_EQ(RawConnection(server_->http_port()).Call("/has/table", Str("t") + Long(0), kBinary).http, 200);
+}
+
+TEST_F(HttpTest, AClientTooSlowToSendItsRequestIsCutOff) {
+  // One byte at a time kept a connection (and its thread) forever: each byte
+  // restarted the read timeout.
+  StartWith([](server::ServerOptions& options) { options.http_request_timeout_s = 1; });
+  struct Slow {
+    const char* what;
+    std::string start;  // sent at once
+    std::string drip;   // then sent every 100 ms
+  };
+  for (const Slow& slow : {Slow{"headers", "POST /has/table HTTP/1.1\r\nHost: x\r\n", "X-a: b\r\n"},
+                           Slow{"body",
+                                "POST /has/table HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                "Content-Length: 1000\r\n\r\n{",
+                                " "}}) {
+    RawConnection c(server_->http_port());
+    ASSERT_TRUE(c.SendRaw(slow.start));
+    const auto start = std::chrono::steady_clock::now();
+    std::atomic<bool> stop{false};
+    std::thread drip([&] {
+      for (int i = 0; i < 100 && !stop.load(); ++i) {  // 10 s of drips at most
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (!c.SendRaw(slow.drip)) break;
+      }
+    });
+    // Others are served meanwhile.
+    EXPECT_EQ(RawConnection(server_->http_port()).Call("/has/table", Str("t") + Long(0), kBinary).http, 200);
+    EXPECT_TRUE(c.ReadUntilClosed()) << slow.what;
+    // At most one answer (400) before the close.
+    EXPECT_EQ(c.last_read().find("HTTP/1.1", 1), std::string::npos) << c.last_read();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    stop.store(true);
+    drip.join();
+    // Cut off after its second (the body's: one more), well before the drips end.
+    EXPECT_LT(seconds, 6.0) << slow.what;
+  }
+  ExpectServing();
+}
+
+TEST_F(HttpTest, ARequestCutShortByShutdownIs503) {
+  Start();
+  RawConnection c(server_->http_port());
+  ASSERT_TRUE(
+      c.SendRaw("POST /has/table HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                "Content-Length: 1000\r\n\r\n{"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // its body is being read
+  std::thread stopper([&] { server_->Shutdown(absl::Seconds(5)); });
+  const RawConnection::Reply r = c.Read();
+  stopper.join();
+  EXPECT_EQ(r.http, 503) << r.body;  // was 400
+  EXPECT_NE(r.body.find("shutting down"), std::string::npos) << r.body;
 }
 
 TEST_F(HttpTest, MoreKeepAliveConnectionsThanThreads) {
