@@ -1,6 +1,7 @@
 #include "engine/jobs/tracker.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -65,7 +66,22 @@ absl::Status ValidateJobTag(absl::string_view tag) {
   return absl::OkStatus();
 }
 
-JobTracker::JobTracker(TrackerOptions options) : options_(options) {
+namespace {
+
+// Past every id handed out in this process.
+std::atomic<int64_t> process_next_id{0};
+
+// Notes that ids below `next` have been handed out.
+void HandedOutBelow(int64_t next) {
+  for (int64_t seen = process_next_id.load(); seen < next && !process_next_id.compare_exchange_weak(seen, next);) {
+  }
+}
+
+}  // namespace
+
+int64_t FirstJobId() { return std::max(absl::ToUnixMillis(absl::Now()) * 1024, process_next_id.load()); }
+
+JobTracker::JobTracker(TrackerOptions options) : options_(options), next_id_(FirstJobId()) {
   std::random_device rd;
   std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd()};
   rng_.seed(seq);
@@ -102,6 +118,7 @@ absl::StatusOr<JobTracker::Created> JobTracker::Create(NewJob job) {
   }
   Record record;
   record.job.id = next_id_++;
+  HandedOutBelow(next_id_);
   record.job.tag = job.tag;
   record.job.endpoint = std::move(job.endpoint);
   record.job.request_encoding = std::move(job.request_encoding);
@@ -288,6 +305,7 @@ void JobTracker::Restore(std::vector<JobSnapshot> jobs) {
     record.control = std::make_shared<JobControl>(absl::InfiniteFuture());
     const int64_t id = record.job.id;
     next_id_ = std::max(next_id_, id + 1);
+    HandedOutBelow(next_id_);
     if (record.job.response != nullptr) record.result_bytes = ApproxBytes(*record.job.response);
     tags_[record.job.tag] = id;
     // Its place in the TTL: when it finished (the deque stays in that order).

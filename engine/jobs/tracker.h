@@ -93,6 +93,13 @@ struct TrackerOptions {
   size_t result_memory_limit = size_t{1} << 30;
 };
 
+// The first job id of a tracker starting now: 1024 times the milliseconds
+// since the epoch, and past every id of the process's earlier trackers. Ids
+// are then never given twice, across restarts too, unless a run averaged
+// more than a million jobs a second or the clock went back; they stay below
+// 2^53 (exact in JSON numbers) until the year 2248.
+int64_t FirstJobId();
+
 class JobTracker {
  public:
   explicit JobTracker(TrackerOptions options = {});
@@ -223,7 +230,9 @@ class JobTracker {
 
   const TrackerOptions options_;
   mutable absl::Mutex mu_;
-  int64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  // Job ids count up, one per job, from FirstJobId() (and past every
+  // restored job's).
+  int64_t next_id_ ABSL_GUARDED_BY(mu_);
   int64_t next_token_ ABSL_GUARDED_BY(mu_) = 1;
   Records jobs_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int64_t, std::less<>> tags_ ABSL_GUARDED_BY(mu_);
