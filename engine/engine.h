@@ -102,6 +102,9 @@ class Engine {
   bool WhenFinished(int64_t id, std::function<void(const JobSnapshot&)> done);
   // Forgets a synchronous job once its caller has its answer.
   void ForgetJob(int64_t id) { tracker_.RemoveSynchronous(id); }
+  // Cancels a job, as JobTracker::Cancel (its outcome as /admin/alter/jobs
+  // words it).
+  std::string CancelJob(int64_t id) { return tracker_.Cancel(id); }
 
   // Stops accepting jobs, lets the unfinished ones run for `grace`, then
   // cancels those that can be cancelled and waits for the rest. Idempotent.

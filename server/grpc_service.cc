@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 
 namespace server {
 namespace {
@@ -263,17 +264,73 @@ grpc::ServerWriteReactor<gpudb::v1::GpudbResponse>* GpudbService::WatchJob(grpc:
   return new WatchReactor(engine_, api_, *request);
 }
 
+namespace {
+
+// An Execute call, whose caller may go away before its answer: when the call
+// is cancelled (the client cancelled or vanished, or its deadline passed),
+// the job running it is abandoned (JobApi::Abandon) rather than left to take
+// a stream for nobody. Deletes itself when the call is done.
+class ExecuteReactor final : public grpc::ServerUnaryReactor {
+ public:
+  // What the call and the code that started its job share: the reactor may
+  // be gone (its call answered and done) when the job's id is known.
+  struct Shared {
+    absl::Mutex mu;
+    int64_t job ABSL_GUARDED_BY(mu) = 0;
+    bool cancelled ABSL_GUARDED_BY(mu) = false;
+  };
+
+  explicit ExecuteReactor(JobApi& api) : api_(api), shared_(std::make_shared<Shared>()) {}
+  const std::shared_ptr<Shared>& shared() const { return shared_; }
+
+  // The job running the call is `id` (0: none); abandoned if the call was
+  // cancelled already.
+  static void Started(JobApi& api, Shared& shared, int64_t id) {
+    {
+      absl::MutexLock lock(&shared.mu);
+      shared.job = id;
+      if (!shared.cancelled || id == 0) return;
+    }
+    api.Abandon(id);
+  }
+
+  void OnCancel() override {
+    int64_t job = 0;
+    {
+      absl::MutexLock lock(&shared_->mu);
+      shared_->cancelled = true;
+      job = shared_->job;
+    }
+    if (job != 0) api_.Abandon(job);
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  JobApi& api_;
+  const std::shared_ptr<Shared> shared_;
+};
+
+}  // namespace
+
 grpc::ServerUnaryReactor* GpudbService::Execute(grpc::CallbackServerContext* context,
                                                 const gpudb::v1::ExecuteRequest* request,
                                                 gpudb::v1::GpudbResponse* response) {
-  return Unary(context, response, [&](grpc::ServerUnaryReactor*, const AnswerFn& answer) {
-    const std::string encoding = request->has_request_encoding() ? request->request_encoding() : "binary";
-    absl::StatusOr<const engine::Endpoint*> endpoint = KnownEndpoint(request->endpoint());
-    if (!endpoint.ok()) return answer(ErrorWrapper(endpoint.status()));
-    auto decoded = api_.DecodeRequest(*(*endpoint)->request, encoding, request->data(), request->data_str());
-    if (!decoded.ok()) return answer(ErrorWrapper(decoded.status()));
-    api_.Execute(**endpoint, encoding, *std::move(decoded), Caller{SourceIp(context), /*auth_id=*/""}, answer);
-  });
+  auto* reactor = new ExecuteReactor(api_);
+  const std::shared_ptr<ExecuteReactor::Shared> shared = reactor->shared();
+  const AnswerFn answer = [reactor, response](absl::StatusOr<Wrapper> w) { Answer(reactor, response, w); };
+  Guarded(
+      [&] {
+        const std::string encoding = request->has_request_encoding() ? request->request_encoding() : "binary";
+        absl::StatusOr<const engine::Endpoint*> endpoint = KnownEndpoint(request->endpoint());
+        if (!endpoint.ok()) return answer(ErrorWrapper(endpoint.status()));
+        auto decoded = api_.DecodeRequest(*(*endpoint)->request, encoding, request->data(), request->data_str());
+        if (!decoded.ok()) return answer(ErrorWrapper(decoded.status()));
+        const int64_t job =
+            api_.Execute(**endpoint, encoding, *std::move(decoded), Caller{SourceIp(context), /*auth_id=*/""}, answer);
+        ExecuteReactor::Started(api_, *shared, job);
+      },
+      answer);
+  return reactor;
 }
 
 }  // namespace server

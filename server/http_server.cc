@@ -308,6 +308,15 @@ class ConnectionStream final : public httplib::Stream {
   // Bytes of a next request have been read already.
   bool has_input() const { return in_begin_ < in_end_; }
 
+  // The client has closed the connection (or it failed). Does not wait.
+  bool PeerClosed() const {
+    pollfd fd{sock_, POLLIN | POLLRDHUP, 0};
+    if (::poll(&fd, 1, 0) <= 0) return false;
+    if ((fd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) return true;
+    char byte;
+    return ::recv(sock_, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+  }
+
  private:
   static constexpr size_t kInput = size_t{64} << 10;
   static constexpr size_t kGather = size_t{256} << 10;
@@ -602,11 +611,20 @@ void HttpServer::Stop() {
 
 absl::StatusOr<Wrapper> HttpServer::Call(const engine::Endpoint& endpoint, const std::string& encoding,
                                          Json request, const Caller& caller) {
-  // The job API answers on this thread or a worker; wait for it here.
+  // The job API answers on this thread or a worker; wait for it here,
+  // looking out for the client's leaving: its job is then abandoned (it
+  // would take a stream for nobody).
   auto answered = std::make_shared<std::promise<absl::StatusOr<Wrapper>>>();
   std::future<absl::StatusOr<Wrapper>> answer = answered->get_future();
-  api_.Execute(endpoint, encoding, std::move(request), caller,
-                     [answered](absl::StatusOr<Wrapper> w) { answered->set_value(std::move(w)); });
+  const int64_t job = api_.Execute(endpoint, encoding, std::move(request), caller,
+                                   [answered](absl::StatusOr<Wrapper> w) { answered->set_value(std::move(w)); });
+  bool abandoned = false;
+  while (answer.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
+    if (!abandoned && job != 0 && serving != nullptr && serving->PeerClosed()) {
+      api_.Abandon(job);
+      abandoned = true;
+    }
+  }
   return answer.get();
 }
 

@@ -341,8 +341,8 @@ void JobApi::GetJobRecord(Json request, std::function<void(absl::StatusOr<Json>)
   });
 }
 
-void JobApi::Execute(const engine::Endpoint& endpoint, const std::string& encoding, Json request,
-                     const Caller& caller, std::function<void(absl::StatusOr<Wrapper>)> done) {
+int64_t JobApi::Execute(const engine::Endpoint& endpoint, const std::string& encoding, Json request,
+                        const Caller& caller, std::function<void(absl::StatusOr<Wrapper>)> done) {
   // Also runs on a stream worker, where an exception must not escape.
   auto answer = [this, &endpoint, encoding](const absl::StatusOr<Json>& response) -> absl::StatusOr<Wrapper> {
     if (!response.ok()) {
@@ -358,11 +358,11 @@ void JobApi::Execute(const engine::Endpoint& endpoint, const std::string& encodi
   };
   if (endpoint.name == "/create/job") {
     done(answer(CreateJobRecord(std::move(request), caller)));
-    return;
+    return 0;
   }
   if (endpoint.name == "/get/job") {
     GetJobRecord(std::move(request), [answer, done](absl::StatusOr<Json> response) { done(answer(response)); });
-    return;
+    return 0;
   }
   engine::JobRequest job;
   job.endpoint = &endpoint;
@@ -374,7 +374,7 @@ void JobApi::Execute(const engine::Endpoint& endpoint, const std::string& encodi
   auto submitted = engine_.Submit(std::move(job));
   if (!submitted.ok()) {
     done(answer(submitted.status()));
-    return;
+    return 0;
   }
   const int64_t id = submitted->id;
   const bool watching = engine_.WhenFinished(id, [this, id, answer, done](const engine::JobSnapshot& job) {
@@ -387,7 +387,11 @@ void JobApi::Execute(const engine::Endpoint& endpoint, const std::string& encodi
       done(ErrorWrapper(absl::UnknownError(job.error)));
     }
   });
-  if (!watching) done(ErrorWrapper(absl::InternalError(absl::StrCat("job ", id, " vanished before it finished"))));
+  if (!watching) {
+    done(ErrorWrapper(absl::InternalError(absl::StrCat("job ", id, " vanished before it finished"))));
+    return 0;
+  }
+  return id;
 }
 
 }  // namespace server

@@ -154,8 +154,14 @@ class JobApi {
   // `done` with the wrapper, encoded per `encoding`; /create/job and /get/job
   // are answered by Submit and Get. A transport-level error comes as a
   // status. `done` runs on this thread or a worker; it must not block.
-  void Execute(const engine::Endpoint& endpoint, const std::string& encoding, engine::Json request,
-               const Caller& caller, std::function<void(absl::StatusOr<Wrapper>)> done);
+  // Returns the id of the job that runs it (0: none, `done` was called), for
+  // Abandon.
+  int64_t Execute(const engine::Endpoint& endpoint, const std::string& encoding, engine::Json request,
+                  const Caller& caller, std::function<void(absl::StatusOr<Wrapper>)> done);
+  // The caller of Execute's job `id` has gone (its connection closed, its
+  // deadline passed): the job is cancelled if it still runs and can be (a
+  // change of data runs to its end), and `done` is called as for any cancel.
+  void Abandon(int64_t id) { engine_.CancelJob(id); }
 
  private:
   // Execute's /create/job and /get/job: the records read into args, the

@@ -1019,6 +1019,21 @@ TEST_F(HttpTest, AClientTooSlowToSendItsRequestIsCutOff) {
   ExpectServing();
 }
 
+TEST_F(HttpTest, ARequestWhoseClientHasGoneCancelsItsJob) {
+  Start();
+  MakeRandomTable("t", R"([["k","int"]])", 100, 1);
+  gpudb_test::StreamGate gate(server_->engine());
+  {
+    RawConnection c(server_->http_port());
+    ASSERT_TRUE(c.Send("/filter", R"({"table_name":"t","view_name":"","expression":"k > 0"})", kJson));
+    ASSERT_TRUE(PollUntil([&] { return server_->engine().tracker().size() == 1; }));
+  }  // the client closes its connection
+  // Its job is cancelled (and forgotten), while the stream is still parked.
+  EXPECT_TRUE(PollUntil([&] { return server_->engine().tracker().size() == 0; })) << server_->engine().tracker().size();
+  gate.Open();
+  ExpectServing();
+}
+
 TEST_F(HttpTest, ARequestCutShortByShutdownIs503) {
   Start();
   RawConnection c(server_->http_port());

@@ -182,6 +182,37 @@ class LifecycleTest : public gpudb_test::ServerTest {
 
 // Queued jobs (the stream is parked) are cancelled at once and never run:
 // through Execute and as a job, by job_ids and by options.job_tag.
+TEST_F(LifecycleTest, AnExecuteWhoseCallerHasGoneCancelsItsJob) {
+  // Ten abandoned heavy calls kept running and made others wait 27 s.
+  Start();
+  Client& c = *client_;
+  MakeRandomTable("t", R"([["k","int"]])", 1000, 1);
+  ASSERT_FALSE(HasFailure());
+  StreamGate gate(engine());
+  pb::ExecuteRequest request;
+  request.set_endpoint("/filter");
+  request.set_request_encoding("json");
+  request.set_data_str(Filter("t", "k > 0").dump());
+  pb::GpudbResponse response;
+  // Past its deadline (the job waits behind the parked stream) ...
+  EXPECT_EQ(c.TryExecute(request, &response, /*timeout_s=*/1).error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  // ... the job is cancelled (and, being synchronous, forgotten), while the
+  // stream is still parked.
+  EXPECT_TRUE(PollUntil([&] { return engine().tracker().size() == 0; })) << engine().tracker().size();
+  // A client that cancels its call: the same.
+  grpc::ClientContext context;
+  std::thread call([&] {
+    pb::GpudbResponse r;
+    EXPECT_EQ(c.stub().Execute(&context, request, &r).error_code(), grpc::StatusCode::CANCELLED);
+  });
+  ASSERT_TRUE(PollUntil([&] { return engine().tracker().size() == 1; }));
+  context.TryCancel();
+  call.join();
+  EXPECT_TRUE(PollUntil([&] { return engine().tracker().size() == 0; })) << engine().tracker().size();
+  gate.Open();
+  ExpectServing();
+}
+
 TEST_F(LifecycleTest, CancelQueuedJobs) {
   Start();
   Client& c = *client_;
