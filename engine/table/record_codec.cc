@@ -8,9 +8,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "engine/api/schema.h"
 #include "engine/api/avro.h"
+#include "engine/api/schema.h"
 
 namespace engine {
 namespace {
@@ -413,13 +414,33 @@ absl::Status DecodeJsonRecords(const TableType& type, const Json& records,
     if (!record.is_object()) {
       return absl::InvalidArgumentError(absl::StrCat("list_str[", i, "]: not a JSON object"));
     }
+    // Each column's member: the next one when the record lists the columns
+    // in the type's order (as clients write them), else looked up: through
+    // an index for a record of many members (ordered_json's find compares
+    // every key).
     size_t matched = 0;
+    auto next = record.begin();
+    absl::flat_hash_map<absl::string_view, const Json*> index;
     for (size_t c = 0; c < type.size(); ++c) {
       const ColumnDef& def = type.column(c);
-      auto it = record.find(def.name);
-      const Json& value = it == record.end() ? kNull : *it;
-      if (it != record.end()) ++matched;
-      if (it == record.end() && !def.nullable) {
+      const Json* found = nullptr;
+      if (next != record.end() && next.key() == def.name) {
+        found = &*next;
+        ++next;
+      } else if (record.size() <= 16) {
+        auto it = record.find(def.name);
+        if (it != record.end()) found = &*it;
+      } else {
+        if (index.empty()) {
+          index.reserve(record.size());
+          for (auto it = record.begin(); it != record.end(); ++it) index.emplace(it.key(), &*it);
+        }
+        auto it = index.find(def.name);
+        if (it != index.end()) found = it->second;
+      }
+      const Json& value = found == nullptr ? kNull : *found;
+      if (found != nullptr) ++matched;
+      if (found == nullptr && !def.nullable) {
         return absl::InvalidArgumentError(
             absl::StrCat("list_str[", i, "]: column '", def.name, "' is missing"));
       }

@@ -1,5 +1,6 @@
 #include "engine/table/record_codec.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -788,6 +789,45 @@ TEST(JsonRecordsTest, HandWrittenRecordsDecode) {
   EXPECT_FALSE(c[10].IsValid(1));
   EXPECT_EQ(c[10].StringAt(2), "last");
   EXPECT_FALSE(c[10].IsValid(3));
+}
+
+TEST(JsonRecordsTest, WideRecordsInAnyOrderDecode) {
+  // 2,000 columns; records with every column in order, shuffled, and with
+  // the nullable ones left out (10,000 columns took 71 ms a record).
+  constexpr int kColumns = 2000;
+  Json def = Json::array();
+  for (int i = 0; i < kColumns; ++i) {
+    def.push_back(i % 2 == 0 ? Json::array({absl::StrCat("c", i), "int"})
+                             : Json::array({absl::StrCat("c", i), "int", "nullable"}));
+  }
+  const TableType type = MustParse(def.dump());
+  std::vector<int> order(kColumns);
+  for (int i = 0; i < kColumns; ++i) order[static_cast<size_t>(i)] = i;
+  std::mt19937 rng(7);
+  Json in_order = Json::object(), shuffled = Json::object(), evens = Json::object();
+  for (int i : order) AppendMember(in_order, absl::StrCat("c", i), i);
+  std::shuffle(order.begin(), order.end(), rng);
+  for (int i : order) AppendMember(shuffled, absl::StrCat("c", i), i + 1);
+  for (int i : order) {
+    if (i % 2 == 0) AppendMember(evens, absl::StrCat("c", i), i + 2);
+  }
+  std::vector<HostColumn> c;
+  absl::Status s = DecodeJson(type, Json::array({in_order.dump(), shuffled.dump(), evens.dump()}), &c);
+  ASSERT_TRUE(s.ok()) << s;
+  for (int i = 0; i < kColumns; ++i) {
+    ASSERT_EQ(c[static_cast<size_t>(i)].IntAt(0), i);
+    ASSERT_EQ(c[static_cast<size_t>(i)].IntAt(1), i + 1);
+    if (i % 2 == 0) {
+      ASSERT_EQ(c[static_cast<size_t>(i)].IntAt(2), i + 2);
+    } else {
+      ASSERT_FALSE(c[static_cast<size_t>(i)].IsValid(2)) << i;
+    }
+  }
+  // An unknown column among many is named.
+  shuffled["zz"] = 1;
+  ExpectInvalid(DecodeJson(type, Json::array({shuffled.dump()}), &c), "list_str[0]: unknown column 'zz'");
+  evens.erase("c1000");
+  ExpectInvalid(DecodeJson(type, Json::array({evens.dump()}), &c), "list_str[0]: column 'c1000' is missing");
 }
 
 TEST(JsonRecordsTest, MissingNonNullableColumnIsRefused) {
