@@ -90,10 +90,13 @@ class Engine {
   // for the device; Unavailable once draining.
   absl::StatusOr<JobSnapshot> Submit(JobRequest job);
 
-  // The job's record, as JobTracker::Get (by id) or GetByTag (by tag).
-  absl::StatusOr<JobSnapshot> FindJob(const JobRef& job, bool consume = true) {
-    return job.tag.has_value() ? tracker_.GetByTag(*job.tag, consume) : tracker_.Get(job.id, consume);
-  }
+  // The job's record, as JobTracker::Get (by id) or GetByTag (by tag), for
+  // `caller` (see MaySee): another user's job is NotFound, as a job that
+  // does not exist (and is not consumed).
+  absl::StatusOr<JobSnapshot> FindJob(const JobRef& job, bool consume = true, absl::string_view caller = "");
+  // Cancels a job for `caller`, as JobTracker::Cancel; another user's job is
+  // NOT_FOUND.
+  std::string CancelJob(int64_t id, absl::string_view caller = "");
   // As JobTracker::Watch / Unwatch.
   int64_t WatchJob(int64_t id, JobTracker::WatchFn watch) { return tracker_.Watch(id, std::move(watch)); }
   void UnwatchJob(int64_t id, int64_t token) { tracker_.Unwatch(id, token); }
@@ -102,9 +105,6 @@ class Engine {
   bool WhenFinished(int64_t id, std::function<void(const JobSnapshot&)> done);
   // Forgets a synchronous job once its caller has its answer.
   void ForgetJob(int64_t id) { tracker_.RemoveSynchronous(id); }
-  // Cancels a job, as JobTracker::Cancel (its outcome as /admin/alter/jobs
-  // words it).
-  std::string CancelJob(int64_t id) { return tracker_.Cancel(id); }
 
   // Stops accepting jobs, lets the unfinished ones run for `grace`, then
   // cancels those that can be cancelled and waits for the rest. Idempotent.

@@ -20,9 +20,10 @@ void Fill(const Wrapper& w, gpudb::v1::GpudbResponse* response) {
 }
 
 grpc::Status ToGrpc(const absl::Status& status) {
-  return grpc::Status(
-      status.code() == absl::StatusCode::kResourceExhausted ? grpc::RESOURCE_EXHAUSTED : grpc::UNAVAILABLE,
-      std::string(status.message()));
+  return grpc::Status(status.code() == absl::StatusCode::kResourceExhausted ? grpc::RESOURCE_EXHAUSTED
+                      : status.code() == absl::StatusCode::kUnauthenticated ? grpc::UNAUTHENTICATED
+                                                                            : grpc::UNAVAILABLE,
+                      std::string(status.message()));
 }
 
 // Finishes a unary call with a wrapper, or with the gRPC status of a
@@ -91,13 +92,20 @@ std::string SourceIp(const grpc::CallbackServerContext* context) {
 // finished reactor.
 class WatchReactor final : public grpc::ServerWriteReactor<gpudb::v1::GpudbResponse> {
  public:
-  WatchReactor(engine::Engine& engine, JobApi& api, const gpudb::v1::GetJobRequest& request)
+  // Watches for `caller` (an unauthenticated caller's error is in `caller`).
+  WatchReactor(engine::Engine& engine, JobApi& api, const gpudb::v1::GetJobRequest& request,
+               const absl::StatusOr<Caller>& caller)
       : engine_(engine), api_(api), shared_(std::make_shared<Shared>()) {
     shared_->reactor = this;
+    if (!caller.ok()) {
+      final_sent_ = true;
+      Finish(ToGrpc(caller.status()));
+      return;
+    }
     engine::JobRef ref;
     ref.id = request.job_id();
     if (const std::string* tag = Option(request.options(), "job_tag")) ref.tag = *tag;
-    absl::StatusOr<engine::JobSnapshot> job = engine_.FindJob(ref, /*consume=*/false);
+    absl::StatusOr<engine::JobSnapshot> job = engine_.FindJob(ref, /*consume=*/false, caller->auth_id);
     if (!job.ok()) {
       Fill(ErrorWrapper(job.status()), &message_);
       std::lock_guard<std::mutex> lock(shared_->mu);
@@ -209,10 +217,22 @@ void WriteGetJobResponse(JobDescription d, gpudb::v1::GpudbResponse* response) {
   out.SerializeToString(response->mutable_data());
 }
 
+absl::StatusOr<Caller> GpudbService::CallerOf(const grpc::CallbackServerContext* context) const {
+  const auto& metadata = context->client_metadata();
+  auto it = metadata.find("authorization");
+  const absl::string_view value =
+      it == metadata.end() ? absl::string_view() : absl::string_view(it->second.data(), it->second.size());
+  absl::StatusOr<std::string> user = auth_.UserOf(value);
+  if (!user.ok()) return user.status();
+  return Caller{SourceIp(context), *std::move(user)};
+}
+
 grpc::ServerUnaryReactor* GpudbService::CreateJob(grpc::CallbackServerContext* context,
                                                   const gpudb::v1::CreateJobRequest* request,
                                                   gpudb::v1::GpudbResponse* response) {
   return Unary(context, response, [&](grpc::ServerUnaryReactor* reactor, const AnswerFn&) {
+    const absl::StatusOr<Caller> caller = CallerOf(context);
+    if (!caller.ok()) return reactor->Finish(ToGrpc(caller.status()));
     // Read straight from the message: a protobuf request is already of
     // the record's types, so it needs no conversion or normalization.
     CreateJobArgs args;
@@ -224,7 +244,7 @@ grpc::ServerUnaryReactor* GpudbService::CreateJob(grpc::CallbackServerContext* c
     args.remove_job_on_complete = Option(request->options(), "remove_job_on_complete");
     args.request_id = Option(request->options(), "request_id");
     args.timeout_ms = Option(request->options(), "timeout_ms");
-    absl::StatusOr<engine::JobSnapshot> job = api_.Submit(args, Caller{SourceIp(context), /*auth_id=*/""});
+    absl::StatusOr<engine::JobSnapshot> job = api_.Submit(args, *caller);
     if (!job.ok()) return AnswerError(reactor, response, job.status());
     gpudb::v1::CreateJobResponse out;
     out.set_job_id(job->id);
@@ -240,7 +260,10 @@ grpc::ServerUnaryReactor* GpudbService::GetJob(grpc::CallbackServerContext* cont
                                                const gpudb::v1::GetJobRequest* request,
                                                gpudb::v1::GpudbResponse* response) {
   return Unary(context, response, [&](grpc::ServerUnaryReactor* reactor, const AnswerFn& answer) {
+    const absl::StatusOr<Caller> caller = CallerOf(context);
+    if (!caller.ok()) return reactor->Finish(ToGrpc(caller.status()));
     GetJobArgs args;
+    args.caller = caller->auth_id;
     args.job_id = request->job_id();
     args.job_tag = Option(request->options(), "job_tag");
     args.wait_timeout_ms = Option(request->options(), "wait_timeout_ms");
@@ -261,7 +284,7 @@ grpc::ServerUnaryReactor* GpudbService::GetJob(grpc::CallbackServerContext* cont
 
 grpc::ServerWriteReactor<gpudb::v1::GpudbResponse>* GpudbService::WatchJob(grpc::CallbackServerContext* context,
                                                                            const gpudb::v1::GetJobRequest* request) {
-  return new WatchReactor(engine_, api_, *request);
+  return new WatchReactor(engine_, api_, *request, CallerOf(context));
 }
 
 namespace {
@@ -320,13 +343,14 @@ grpc::ServerUnaryReactor* GpudbService::Execute(grpc::CallbackServerContext* con
   const AnswerFn answer = [reactor, response](absl::StatusOr<Wrapper> w) { Answer(reactor, response, w); };
   Guarded(
       [&] {
+        const absl::StatusOr<Caller> caller = CallerOf(context);
+        if (!caller.ok()) return reactor->Finish(ToGrpc(caller.status()));
         const std::string encoding = request->has_request_encoding() ? request->request_encoding() : "binary";
         absl::StatusOr<const engine::Endpoint*> endpoint = KnownEndpoint(request->endpoint());
         if (!endpoint.ok()) return answer(ErrorWrapper(endpoint.status()));
         auto decoded = api_.DecodeRequest(*(*endpoint)->request, encoding, request->data(), request->data_str());
         if (!decoded.ok()) return answer(ErrorWrapper(decoded.status()));
-        const int64_t job =
-            api_.Execute(**endpoint, encoding, *std::move(decoded), Caller{SourceIp(context), /*auth_id=*/""}, answer);
+        const int64_t job = api_.Execute(**endpoint, encoding, *std::move(decoded), *caller, answer);
         ExecuteReactor::Started(api_, *shared, job);
       },
       answer);

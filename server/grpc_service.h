@@ -7,6 +7,7 @@
 
 #include "engine/engine.h"
 #include "proto/gpudb.grpc.pb.h"
+#include "server/auth.h"
 #include "server/codec.h"
 #include "server/job_api.h"
 
@@ -21,8 +22,13 @@ void WriteGetJobResponse(JobDescription description, gpudb::v1::GpudbResponse* r
 class GpudbService final : public gpudb::v1::Gpudb::CallbackService {
  public:
   // `max_message_bytes`: the largest request (JobApi's limits follow it).
-  GpudbService(engine::Engine& engine, size_t max_message_bytes)
-      : engine_(engine), codec_(JobApi::MaxDecodedBytes(max_message_bytes)), api_(engine, codec_, max_message_bytes) {}
+  // `users`: who may call (auth.h; the `authorization` call metadata, as
+  // HTTP's header); none: anyone.
+  GpudbService(engine::Engine& engine, size_t max_message_bytes, Users users)
+      : engine_(engine),
+        codec_(JobApi::MaxDecodedBytes(max_message_bytes)),
+        api_(engine, codec_, max_message_bytes),
+        auth_(std::move(users)) {}
 
   // Answers at once with the job's id and tag (a CreateJobResponse in data).
   grpc::ServerUnaryReactor* CreateJob(grpc::CallbackServerContext* context,
@@ -43,9 +49,13 @@ class GpudbService final : public gpudb::v1::Gpudb::CallbackService {
                                     gpudb::v1::GpudbResponse* response) override;
 
  private:
+  // The caller of a call, or Unauthenticated (auth.h).
+  absl::StatusOr<Caller> CallerOf(const grpc::CallbackServerContext* context) const;
+
   engine::Engine& engine_;
   const ProtobufCodec codec_;
   JobApi api_;
+  const Authenticator auth_;
 };
 
 }  // namespace server

@@ -66,14 +66,6 @@ const engine::Endpoint* EndpointOf(absl::string_view path) {
   return best;
 }
 
-// Compares equal-length secrets without stopping at the first difference.
-bool SameSecret(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  unsigned diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
-
 // The wrapper in a response family.
 void Send(const Wrapper& w, bool json, int status, httplib::Response* res) {
   static const AvroCodec* codec = new AvroCodec();
@@ -530,38 +522,12 @@ class HttpListener final : public httplib::Server {
   std::atomic<bool> crowded_{false};  // connections wait for a thread
 };
 
-absl::StatusOr<std::map<std::string, std::string>> ReadAuthFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("--auth-file: cannot read '", path, "'"));
-  std::map<std::string, std::string> users;
-  std::string line;
-  for (int n = 1; std::getline(in, line); ++n) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    const absl::string_view trimmed = absl::StripAsciiWhitespace(line);
-    if (trimmed.empty() || trimmed.front() == '#') continue;
-    const size_t colon = line.find(':');
-    if (colon == std::string::npos || colon == 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--auth-file: ", path, " line ", n, ": expected user:password"));
-    }
-    const std::string user = line.substr(0, colon);
-    if (users.count(user) != 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--auth-file: ", path, " line ", n, ": user '", user, "' appears twice"));
-    }
-    users[user] = line.substr(colon + 1);
-  }
-  if (users.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("--auth-file: ", path, " has no user:password line"));
-  }
-  return users;
-}
-
 HttpServer::HttpServer(engine::Engine& engine, const HttpOptions& options)
     : engine_(engine),
       options_(options),
       codec_(JobApi::MaxDecodedBytes(options.max_body_bytes)),
       api_(engine, codec_, options.max_body_bytes),
+      auth_(options.users),
       http_(std::make_unique<HttpListener>(options)) {}
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpOptions& options, engine::Engine& engine) {
@@ -697,35 +663,12 @@ void HttpServer::Route() {
 
     // Credentials first: nothing about the server is told without them. The
     // user is recorded with the jobs the request submits (auth_id).
-    Caller caller{req.remote_addr, ""};
-    if (!options_.users.empty()) {
-      const std::string auth = req.get_header_value("Authorization");
-      absl::string_view scheme_and_value = auth;
-      std::string message;
-      if (auth.empty()) {
-        message = "Authorization: credentials are required (Basic)";
-      } else if (absl::ConsumePrefix(&scheme_and_value, "Basic ")) {
-        std::string decoded;
-        const size_t colon = [&] {
-          if (!absl::Base64Unescape(absl::StripAsciiWhitespace(scheme_and_value), &decoded)) return std::string::npos;
-          return decoded.find(':');
-        }();
-        auto user = colon == std::string::npos ? options_.users.end() : options_.users.find(decoded.substr(0, colon));
-        if (user == options_.users.end() || !SameSecret(decoded.substr(colon + 1), user->second)) {
-          message = "Authorization: wrong user name or password";
-        } else {
-          caller.auth_id = user->first;
-        }
-      } else if (absl::StartsWith(auth, "Bearer ")) {
-        message = "Authorization: Bearer tokens are not accepted by this server; use Basic";
-      } else {
-        message = "Authorization: unknown scheme; use Basic";
-      }
-      if (!message.empty()) {
-        res.set_header("WWW-Authenticate", "Basic realm=\"gpudb\"");
-        return SendError(absl::UnauthenticatedError(message), json, 401, &res);
-      }
+    absl::StatusOr<std::string> user = auth_.UserOf(req.get_header_value("Authorization"));
+    if (!user.ok()) {
+      res.set_header("WWW-Authenticate", "Basic realm=\"gpudb\"");
+      return SendError(user.status(), json, 401, &res);
     }
+    const Caller caller{req.remote_addr, *std::move(user)};
 
     const engine::Endpoint* endpoint = EndpointOf(req.path);
     if (endpoint == nullptr) {

@@ -27,6 +27,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/engine.h"
+#include "server/auth.h"
 #include "server/avro_codec.h"
 #include "server/job_api.h"
 
@@ -41,8 +42,8 @@ class HttpListener;  // httplib's server with this transport's connection handli
 struct HttpOptions {
   std::string host = "127.0.0.1";
   int port = 9191;  // 0 picks a free port
-  // Basic authentication: user → password. Empty: no authentication.
-  std::map<std::string, std::string> users;
+  // Who may call (auth.h); none: no authentication.
+  Users users;
   // A connection is served by one thread from accept to close (also while
   // idle between requests). `threads` are kept ready; more start as
   // connections arrive, up to `max_connections`. Past that a new connection
@@ -58,11 +59,6 @@ struct HttpOptions {
   int request_timeout_s = 20;
   size_t max_body_bytes = size_t{256} << 20;  // larger bodies get 413
 };
-
-// Reads an auth file: one `user:password` per line (the password is
-// everything after the first ':'); blank lines and lines starting with '#'
-// are skipped. Errors name the file and line.
-absl::StatusOr<std::map<std::string, std::string>> ReadAuthFile(const std::string& path);
 
 class HttpServer {
  public:
@@ -96,6 +92,7 @@ class HttpServer {
   HttpOptions options_;
   const AvroCodec codec_;
   JobApi api_;
+  const Authenticator auth_;
   std::unique_ptr<HttpListener> http_;
   std::thread listener_;
   int port_ = 0;

@@ -220,12 +220,12 @@ void JobApi::Get(const GetJobArgs& args, std::function<void(absl::StatusOr<engin
   // Consuming: a finished job is answered with this very record, so that
   // remove_job_on_complete applies to the call that returns it (an
   // unfinished job is never consumed).
-  auto job = engine_.FindJob(ref);
+  auto job = engine_.FindJob(ref, /*consume=*/true, args.caller);
   if (!job.ok() || wait == absl::ZeroDuration() || job->finished()) return done(std::move(job));
 
   // The answer after a wait reads the job again (by the same id or tag),
   // consuming it as above.
-  auto answer = [this, ref]() { return engine_.FindJob(ref); };
+  auto answer = [this, ref, caller = args.caller]() { return engine_.FindJob(ref, /*consume=*/true, caller); };
 
   // Answer once: when the job finishes or when the wait is up. The watch
   // owns the state; the timer holds it weakly. The timer is set and
@@ -325,7 +325,7 @@ absl::StatusOr<Json> JobApi::CreateJobRecord(Json request, const Caller& caller)
   return response;
 }
 
-void JobApi::GetJobRecord(Json request, std::function<void(absl::StatusOr<Json>)> done) {
+void JobApi::GetJobRecord(Json request, const Caller& caller, std::function<void(absl::StatusOr<Json>)> done) {
   auto normalized = engine::Normalize(Record("get_job_request"), std::move(request));
   if (!normalized.ok()) return done(normalized.status());
   const Json& options = (*normalized)["options"];
@@ -333,6 +333,7 @@ void JobApi::GetJobRecord(Json request, std::function<void(absl::StatusOr<Json>)
   args.job_id = (*normalized)["job_id"].get<int64_t>();
   args.job_tag = engine::FindOption(options, "job_tag");
   args.wait_timeout_ms = engine::FindOption(options, "wait_timeout_ms");
+  args.caller = caller.auth_id;
   Get(args, [this, done = std::move(done)](absl::StatusOr<engine::JobSnapshot> job) {
     if (!job.ok()) return done(job.status());
     auto described = Describe(*job);
@@ -361,7 +362,7 @@ int64_t JobApi::Execute(const engine::Endpoint& endpoint, const std::string& enc
     return 0;
   }
   if (endpoint.name == "/get/job") {
-    GetJobRecord(std::move(request), [answer, done](absl::StatusOr<Json> response) { done(answer(response)); });
+    GetJobRecord(std::move(request), caller, [answer, done](absl::StatusOr<Json> response) { done(answer(response)); });
     return 0;
   }
   engine::JobRequest job;

@@ -82,6 +82,7 @@ struct GetJobArgs {
   int64_t job_id = 0;
   const std::string* job_tag = nullptr;  // set: look the job up by tag
   const std::string* wait_timeout_ms = nullptr;
+  std::string caller;  // the user asking: another user's job is not found
 };
 
 // A job's get_job_response record, field by field in the record's order.
@@ -167,7 +168,7 @@ class JobApi {
   // Execute's /create/job and /get/job: the records read into args, the
   // answers written as records.
   absl::StatusOr<engine::Json> CreateJobRecord(engine::Json request, const Caller& caller);
-  void GetJobRecord(engine::Json request, std::function<void(absl::StatusOr<engine::Json>)> done);
+  void GetJobRecord(engine::Json request, const Caller& caller, std::function<void(absl::StatusOr<engine::Json>)> done);
 
   engine::Engine& engine_;
   const BinaryCodec& codec_;

@@ -22,7 +22,8 @@ ABSL_FLAG(std::string, host, "127.0.0.1", "Address to listen on.");
 ABSL_FLAG(int, grpc_port, 9190, "gRPC port; 0 picks a free one (printed at start).");
 ABSL_FLAG(int, http_port, 9191, "HTTP port of Kinetica's REST transport; 0 turns HTTP off.");
 ABSL_FLAG(std::string, auth_file, "",
-          "HTTP basic authentication: a file of user:password lines; empty = no authentication.");
+          "Who may call, over HTTP and gRPC: a file of user:password lines (Basic) and Bearer <token> <user> "
+          "lines; empty = no authentication.");
 ABSL_FLAG(std::string, devices, "auto",
           "Devices to run on: auto (every CUDA GPU, else one host device), host, host:N, cuda, cuda:0,1.");
 ABSL_FLAG(int, streams_per_device, 4, "Streams (concurrent job queues) per device.");
@@ -104,10 +105,9 @@ int main(int argc, char** argv) {
   if (http_port < 0 || http_port > 65535) return Fail("--http-port: expected 1 to 65535, or 0 to turn HTTP off");
   options.http_port = http_port == 0 ? -1 : http_port;
   if (!absl::GetFlag(FLAGS_auth_file).empty()) {
-    if (http_port == 0) return Fail("--auth-file: applies to HTTP, which --http-port=0 turns off");
-    auto users = server::ReadAuthFile(absl::GetFlag(FLAGS_auth_file));
+    auto users = server::ReadUsersFile(absl::GetFlag(FLAGS_auth_file));
     if (!users.ok()) return Fail(std::string(users.status().message()));
-    options.http_users = *std::move(users);
+    options.users = *std::move(users);
   }
   options.engine.devices.spec = absl::GetFlag(FLAGS_devices);
   options.engine.devices.streams_per_device = absl::GetFlag(FLAGS_streams_per_device);
@@ -165,14 +165,15 @@ int main(int argc, char** argv) {
   std::string http;
   if ((*server)->http_port() > 0) {
     http = absl::StrCat(", ", options.host, ":", (*server)->http_port(), " (HTTP",
-                        options.http_users.empty() ? "" : ", basic auth", ")");
+                        options.users.empty() ? "" : ", authenticated", ")");
   }
   std::string data = " (memory only)";
   if (!options.engine.storage.data_dir.empty()) {
     data = absl::StrCat(" ", options.engine.storage.data_dir, " (sync ", engine::storage::SyncName(*sync), ")");
   }
-  std::printf("gpudb-engine listening on %s:%d (gRPC)%s; devices: %s; data:%s\n", options.host.c_str(),
-              (*server)->grpc_port(), http.c_str(), devices.c_str(), data.c_str());
+  std::printf("gpudb-engine listening on %s:%d (gRPC%s)%s; devices: %s; data:%s\n", options.host.c_str(),
+              (*server)->grpc_port(), options.users.empty() ? "" : ", authenticated", http.c_str(), devices.c_str(),
+              data.c_str());
   std::fflush(stdout);
   // After the listening line, which scripts wait for first.
   for (const std::string& note : (*server)->storage_notes()) {

@@ -17,7 +17,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   std::unique_ptr<Server> server(new Server());
   server->storage_notes_ = std::move(notes);
   server->engine_ = *std::move(engine);
-  server->service_ = std::make_unique<GpudbService>(*server->engine_, options.max_message_bytes);
+  server->service_ = std::make_unique<GpudbService>(*server->engine_, options.max_message_bytes, options.users);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -45,7 +45,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
     HttpOptions http;
     http.host = options.host;
     http.port = options.http_port;
-    http.users = options.http_users;
+    http.users = options.users;
     http.threads = options.http_threads;
     http.max_connections = options.http_max_connections;
     http.idle_timeout_s = options.http_idle_timeout_s;

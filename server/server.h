@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "engine/engine.h"
+#include "server/auth.h"
 
 namespace grpc {
 class Server;
@@ -27,8 +28,8 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   int grpc_port = 9190;  // 0 picks a free port
   int http_port = -1;    // -1: no HTTP listener; 0 picks a free port
-  // HTTP basic authentication (user → password); empty: none.
-  std::map<std::string, std::string> http_users;
+  // Who may call, over HTTP and gRPC (auth.h); none: no authentication.
+  Users users;
   // HTTP connections (HttpOptions): threads kept ready, most served at once,
   // seconds an idle one stays open.
   int http_threads = 64;

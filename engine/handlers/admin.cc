@@ -38,11 +38,22 @@ absl::StatusOr<Json> AlterJobs(AdminContext& ctx, const Json& request) {
   if (const std::string* tag = FindOption(request["options"], "job_tag")) {
     auto job = ctx.jobs.GetByTag(*tag, /*consume=*/false);
     if (!job.ok()) return job.status();
+    if (!MaySee(ctx.caller, *job)) {
+      return absl::NotFoundError(absl::StrCat("options.job_tag: no job has tag '", *tag, "'"));
+    }
     ids.push_back(job->id);
   }
   if (ids.empty()) return absl::InvalidArgumentError("job_ids: no job given; give job_ids or options.job_tag");
   Json status = Json::array();
-  for (int64_t id : ids) status.push_back(ctx.jobs.Cancel(id));
+  for (int64_t id : ids) {
+    // Another user's job is not there, for this caller.
+    auto job = ctx.jobs.Get(id, /*consume=*/false);
+    if (job.ok() && !MaySee(ctx.caller, *job)) {
+      status.push_back(absl::StrCat("NOT_FOUND: job ", id, " does not exist"));
+    } else {
+      status.push_back(ctx.jobs.Cancel(id));
+    }
+  }
   return Json{{"job_ids", ids}, {"action", action}, {"status", status}, {"info", Json::object()}};
 }
 
@@ -55,8 +66,10 @@ absl::StatusOr<Json> ShowJobs(AdminContext& ctx, const Json& request) {
        auth = Json::array(), source = Json::array(), query = Json::array(), user_data = Json::array(),
        flags = Json::array(), tags = Json::array(), workers = Json::array();
   for (const JobSnapshot& job : ctx.jobs.List()) {
-    // Finished async jobs only when asked; finished synchronous ones are gone.
+    // Finished async jobs only when asked; finished synchronous ones are
+    // gone. Other users' jobs only for the administrator.
     if (job.finished() && !*show_async) continue;
+    if (!MaySee(ctx.caller, job)) continue;
     ids.push_back(job.id);
     status.push_back(JobStatusName(job.state));
     endpoints.push_back(job.endpoint);

@@ -57,6 +57,8 @@ struct AdminContext {
   const std::vector<std::unique_ptr<Device>>& devices;
   const EngineLimits& limits;
   bool draining;  // the engine is shutting down
+  // The user asking (engine.h's MaySee says which jobs it sees and cancels).
+  std::string caller;
 };
 
 struct Handler {

@@ -85,6 +85,18 @@ struct JobSnapshot {
   }
 };
 
+// Kinetica's administrator: with authentication, the one user who sees and
+// cancels every user's jobs.
+inline constexpr absl::string_view kAdminUser = "admin";
+
+// Whether `caller` (the authenticated user asking; "" without
+// authentication) may see and cancel `job`: its own jobs; every job for the
+// administrator and when there is no authentication.
+inline bool SeesEveryJob(absl::string_view caller) { return caller.empty() || caller == kAdminUser; }
+inline bool MaySee(absl::string_view caller, const JobSnapshot& job) {
+  return SeesEveryJob(caller) || job.auth_id == caller;
+}
+
 // Checks a caller's job tag: 1..256 letters, digits, '_' or '-'.
 absl::Status ValidateJobTag(absl::string_view tag);
 

@@ -67,6 +67,31 @@ def channel(address, options=None, timeout=30):
     return ch
 
 
+def with_authorization(ch, value):
+    """`ch` with call metadata `authorization: value` on every call (as a server with --auth-file asks)."""
+    import collections
+    import grpc
+
+    class Details(collections.namedtuple("Details", ("method", "timeout", "metadata", "credentials",
+                                                     "wait_for_ready", "compression")),
+                  grpc.ClientCallDetails):
+        pass
+
+    class Authorize(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
+        def _details(self, d):
+            metadata = list(d.metadata or []) + [("authorization", value)]
+            return Details(d.method, d.timeout, metadata, d.credentials, getattr(d, "wait_for_ready", None),
+                           getattr(d, "compression", None))
+
+        def intercept_unary_unary(self, continuation, details, request):
+            return continuation(self._details(details), request)
+
+        def intercept_unary_stream(self, continuation, details, request):
+            return continuation(self._details(details), request)
+
+    return grpc.intercept_channel(ch, Authorize())
+
+
 # --- Checks -----------------------------------------------------------------------
 
 failures = []
@@ -173,7 +198,7 @@ def sample_stats(values):
 
 # --- The server -----------------------------------------------------------------------
 
-LISTENING = re.compile(r"gpudb-engine listening on ([^\s:]+):(\d+) \(gRPC\)(?:, [^\s:]+:(\d+) \(HTTP[^)]*\))?")
+LISTENING = re.compile(r"gpudb-engine listening on ([^\s:]+):(\d+) \(gRPC[^)]*\)(?:, [^\s:]+:(\d+) \(HTTP[^)]*\))?")
 START_TIMEOUT_S = 60
 
 

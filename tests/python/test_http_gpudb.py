@@ -35,7 +35,8 @@ import random
 import sys
 import threading
 
-from harness import channel, check, close, guarded, run_main, sample_stats, start_server  # tests/python/harness.py
+from harness import (channel, check, close, guarded, run_main, sample_stats, start_server,  # tests/python/harness.py
+                     with_authorization)
 
 USER, PASSWORD = "analyst", "s3cret:with colon"
 ENCODINGS = ["BINARY", "JSON", "SNAPPY"]
@@ -480,9 +481,19 @@ def run(binary, tmp, pb, rpc):
     server = start_server(binary, ["--auth-file=" + auth_file, "--devices=host:1", "--streams-per-device=1",
                                    "--chunk-rows=20000"], http=True)
     url = "http://127.0.0.1:%d" % server.http_port
-    check("(HTTP, basic auth)" in server.banner, "the server does not say it asks for credentials: %r" % server.banner)
+    check("(HTTP, authenticated)" in server.banner, "the server does not say it asks for credentials: %r" % server.banner)
     try:
-        ch = channel(server.address)
+        import grpc
+
+        plain = channel(server.address)
+        # gRPC asks for the same credentials as HTTP.
+        try:
+            rpc.GpudbStub(plain).Execute(pb.ExecuteRequest(endpoint="/has/table", request_encoding="json",
+                                                           data_str=json.dumps({"table_name": "big"})))
+            check(False, "gRPC without credentials was served")
+        except grpc.RpcError as e:
+            check(e.code() == grpc.StatusCode.UNAUTHENTICATED, "gRPC without credentials: %s" % e.code())
+        ch = with_authorization(plain, "Basic " + base64.b64encode(("%s:%s" % (USER, PASSWORD)).encode()).decode())
         stub = rpc.GpudbStub(ch)
         # A table big enough that the slow filter in the cancel checks takes a while.
         reply = stub.Execute(pb.ExecuteRequest(endpoint="/create/table", request_encoding="json", data_str=json.dumps(

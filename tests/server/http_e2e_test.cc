@@ -273,8 +273,12 @@ void ExpectRequestTime(const RawConnection::Reply& r, const std::string& what) {
 
 class HttpTest : public gpudb_test::ServerTest {
  protected:
+  // With `users`, gRPC calls of client_ are the first user's (Basic).
   void Start(std::map<std::string, std::string> users = {}) {
-    StartWith([&](server::ServerOptions& options) { options.http_users = std::move(users); });
+    std::string first;
+    if (!users.empty()) first = users.begin()->first + ":" + users.begin()->second;
+    StartWith([&](server::ServerOptions& options) { options.users.passwords = std::move(users); });
+    if (!first.empty()) client_->set_authorization("Basic " + absl::Base64Escape(first));
   }
   // A server with HTTP on a free port, its options set by `adjust`.
   void StartWith(const std::function<void(server::ServerOptions&)>& adjust) {
@@ -706,10 +710,17 @@ TEST_F(HttpTest, ShutdownAnswersWaitingRequests) {
   EXPECT_FALSE(http.Get("/"));
 }
 
-TEST_F(HttpTest, AuthIdIsTheBasicUser) {
-  Start({{"ann", "pw:1"}, {"bob", "x"}});
+TEST_F(HttpTest, AuthIdIsTheUserAndUsersSeeTheirOwnJobs) {
+  // gRPC had no authentication, and any user listed, read and cancelled
+  // every user's jobs.
+  server::Users users;
+  users.passwords = {{"ann", "pw:1"}, {"bob", "x"}, {"admin", "root"}};
+  users.tokens = {{"t0k3n", "carol"}};
+  StartWith([&](server::ServerOptions& options) { options.users = users; });
+  client_->set_authorization("Basic " + absl::Base64Escape("admin:root"));
   MakeRandomTable("a", R"([["v","int"]])", 100, 9);
-  // A job created by ann (JSON), one by bob (Avro), and one over gRPC.
+  // A job created by ann (JSON), one by bob (Avro), one by carol over gRPC
+  // with her bearer token.
   Answer by_ann = Post("/create/job", CreateFilterJob("a", "v > 0").dump(), kJson, Basic("ann:pw:1"));
   ASSERT_EQ(by_ann.http, 200) << by_ann.message;
   const int64_t ann_id = Json::parse(by_ann.data_str)["job_id"].get<int64_t>();
@@ -723,44 +734,72 @@ TEST_F(HttpTest, AuthIdIsTheBasicUser) {
                        kBinary, Basic("bob:x"));
   ASSERT_EQ(by_bob.http, 200) << by_bob.message;
   const int64_t bob_id = Decode("create_job_response", by_bob.data)["job_id"].get<int64_t>();
-  const int64_t grpc_id = client_->SubmitJson("/filter", {{"table_name", "a"}, {"view_name", ""}, {"expression", "v > 5"}}).first;
-  ASSERT_GT(grpc_id, 0);
-  for (int64_t id : {ann_id, bob_id, grpc_id}) EXPECT_EQ(client_->WaitFinished(id).job_status(), "DONE") << id;
+  gpudb_test::Client carol(channel_);
+  carol.set_authorization("Bearer t0k3n");
+  const int64_t carol_id =
+      carol.SubmitJson("/filter", {{"table_name", "a"}, {"view_name", ""}, {"expression", "v > 5"}}).first;
+  ASSERT_GT(carol_id, 0);
+  for (int64_t id : {ann_id, bob_id, carol_id}) EXPECT_EQ(client_->WaitFinished(id).job_status(), "DONE") << id;
 
-  // Listed by bob over HTTP, and over gRPC: the user who submitted each job,
-  // not the one who asks. bob's own listing is a synchronous job of his.
+  // Listed: each job with the user who submitted it; a user sees their own
+  // jobs only, the administrator every job.
   const Json request = {{"options", {{"show_async_jobs", "true"}}}};
-  Answer listed = Post("/admin/show/jobs", request.dump(), kJson, Basic("bob:x"));
-  ASSERT_EQ(listed.http, 200) << listed.message;
-  const std::vector<std::pair<Json, std::string>> listings = {
-      {Json::parse(listed.data_str), "bob"},
-      {client_->Json("/admin/show/jobs", request, "admin_show_jobs_response"), ""}};
-  for (const auto& [shown, lister] : listings) {
-    std::map<int64_t, std::string> auth, source, endpoint, status;
-    ASSERT_EQ(shown["auth_id"].size(), shown["job_id"].size());
-    ASSERT_EQ(shown["source_ip"].size(), shown["job_id"].size());
+  const auto listing = [&](const Json& shown) {
+    std::map<int64_t, std::string> auth;
     for (size_t i = 0; i < shown["job_id"].size(); ++i) {
-      const int64_t id = shown["job_id"][i].get<int64_t>();
-      auth[id] = shown["auth_id"][i].get<std::string>();
-      source[id] = shown["source_ip"][i].get<std::string>();
-      endpoint[id] = shown["endpoint_name"][i].get<std::string>();
-      status[id] = shown["status"][i].get<std::string>();
+      auth[shown["job_id"][i].get<int64_t>()] = shown["auth_id"][i].get<std::string>();
+      EXPECT_EQ(shown["source_ip"][i], "127.0.0.1");
     }
-    ASSERT_EQ(auth.count(ann_id), 1u) << shown.dump();
-    ASSERT_EQ(auth.count(bob_id), 1u) << shown.dump();
-    ASSERT_EQ(auth.count(grpc_id), 1u) << shown.dump();
-    EXPECT_EQ(auth[ann_id], "ann");
-    EXPECT_EQ(auth[bob_id], "bob");
-    EXPECT_EQ(auth[grpc_id], "") << "gRPC has no authentication";
-    for (int64_t id : {ann_id, bob_id, grpc_id}) EXPECT_EQ(source[id], "127.0.0.1") << id;
-    // The listing itself is running, as its caller's job.
-    int running = 0;
-    for (const auto& [id, name] : endpoint) {
-      if (name != "/admin/show/jobs" || status[id] != "RUNNING") continue;
-      ++running;
-      EXPECT_EQ(auth[id], lister) << id;
-    }
-    EXPECT_EQ(running, 1) << shown.dump();
+    return auth;
+  };
+  Answer by_bob_listed = Post("/admin/show/jobs", request.dump(), kJson, Basic("bob:x"));
+  ASSERT_EQ(by_bob_listed.http, 200) << by_bob_listed.message;
+  std::map<int64_t, std::string> seen = listing(Json::parse(by_bob_listed.data_str));
+  EXPECT_EQ(seen.count(ann_id), 0u);
+  EXPECT_EQ(seen.count(carol_id), 0u);
+  ASSERT_EQ(seen.count(bob_id), 1u);
+  for (const auto& [id, user] : seen) EXPECT_EQ(user, "bob") << id;  // his listing too
+  seen = listing(carol.Json("/admin/show/jobs", request, "admin_show_jobs_response"));
+  ASSERT_EQ(seen.count(carol_id), 1u);
+  EXPECT_EQ(seen[carol_id], "carol");
+  EXPECT_EQ(seen.count(bob_id), 0u);
+  seen = listing(client_->Json("/admin/show/jobs", request, "admin_show_jobs_response"));
+  EXPECT_EQ(seen[ann_id], "ann");
+  EXPECT_EQ(seen[bob_id], "bob");
+  EXPECT_EQ(seen[carol_id], "carol");
+
+  // Another user's job is not there: read by id or tag, watched, cancelled.
+  Answer read = Post("/get/job", Json{{"job_id", ann_id}}.dump(), kJson, Basic("bob:x"));
+  ExpectHttpError(read, 400, {"job_id: job", "does not exist"}, "bob reads ann's job");
+  pb::GetJobRequest get;
+  get.set_job_id(bob_id);
+  gpudb_test::ExpectError(carol.GetJob(get), {"does not exist"}, "carol reads bob's job");
+  grpc::Status watched;
+  const std::vector<pb::GpudbResponse> messages = carol.Watch(bob_id, "", &watched);
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_NE(messages[0].message().find("does not exist"), std::string::npos) << messages[0].message();
+  const Json cancel = {{"job_ids", {ann_id}}, {"action", "cancel"}, {"options", Json::object()}};
+  Answer cancelled = Post("/admin/alter/jobs", cancel.dump(), kJson, Basic("bob:x"));
+  ASSERT_EQ(cancelled.http, 200);
+  EXPECT_EQ(Json::parse(cancelled.data_str)["status"][0], absl::StrCat("NOT_FOUND: job ", ann_id, " does not exist"));
+  // Their own, and the administrator any.
+  EXPECT_EQ(Post("/get/job", Json{{"job_id", ann_id}}.dump(), kJson, Basic("ann:pw:1")).http, 200);
+  EXPECT_EQ(client_->GetJob(get).status(), "OK");
+
+  // gRPC without credentials, or with wrong ones: UNAUTHENTICATED.
+  for (const std::string& bad : {std::string(), std::string("Bearer nope"), "Basic " + absl::Base64Escape("ann:x")}) {
+    gpudb_test::Client other(channel_);
+    other.set_authorization(bad);
+    pb::GpudbResponse response;
+    EXPECT_EQ(other.TryGetJob(get, &response).error_code(), grpc::StatusCode::UNAUTHENTICATED) << bad;
+    pb::ExecuteRequest execute;
+    execute.set_endpoint("/has/table");
+    execute.set_request_encoding("json");
+    execute.set_data_str(R"({"table_name":"a"})");
+    EXPECT_EQ(other.TryExecute(execute, &response).error_code(), grpc::StatusCode::UNAUTHENTICATED) << bad;
+    grpc::Status status;
+    other.Watch(bob_id, "", &status);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << bad;
   }
 }
 

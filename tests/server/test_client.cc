@@ -63,6 +63,11 @@ void ExpectConsistentJob(const pb::GetJobResponse& job, const std::string& what)
 // ---------------------------------------------------------------------------
 // Client.
 
+void Client::Prepare(grpc::ClientContext* context, int timeout_s) const {
+  context->set_deadline(In(timeout_s));
+  if (!authorization_.empty()) context->AddMetadata("authorization", authorization_);
+}
+
 void Client::Transport(const grpc::Status& status, pb::GpudbResponse* response) {
   ADD_FAILURE() << "gRPC call failed: " << status.error_code() << " " << status.error_message();
   response->set_status("TRANSPORT");
@@ -71,18 +76,18 @@ void Client::Transport(const grpc::Status& status, pb::GpudbResponse* response) 
 
 grpc::Status Client::TryExecute(const pb::ExecuteRequest& request, pb::GpudbResponse* response, int timeout_s) {
   grpc::ClientContext context;
-  context.set_deadline(In(timeout_s));
+  Prepare(&context, timeout_s);
   return stub_->Execute(&context, request, response);
 }
 grpc::Status Client::TryCreateJob(const pb::CreateJobRequest& request, pb::GpudbResponse* response,
                                   int timeout_s) {
   grpc::ClientContext context;
-  context.set_deadline(In(timeout_s));
+  Prepare(&context, timeout_s);
   return stub_->CreateJob(&context, request, response);
 }
 grpc::Status Client::TryGetJob(const pb::GetJobRequest& request, pb::GpudbResponse* response, int timeout_s) {
   grpc::ClientContext context;
-  context.set_deadline(In(timeout_s));
+  Prepare(&context, timeout_s);
   return stub_->GetJob(&context, request, response);
 }
 
@@ -232,7 +237,7 @@ std::vector<pb::GpudbResponse> Client::Watch(int64_t id, const std::string& tag,
   else
     (*request.mutable_options())["job_tag"] = tag;
   grpc::ClientContext context;
-  context.set_deadline(In(60));
+  Prepare(&context, 60);
   std::unique_ptr<grpc::ClientReader<pb::GpudbResponse>> reader = stub_->WatchJob(&context, request);
   std::vector<pb::GpudbResponse> messages;
   pb::GpudbResponse message;

@@ -57,6 +57,8 @@ class Client {
   explicit Client(std::shared_ptr<grpc::Channel> channel) : stub_(pb::Gpudb::NewStub(channel)) {}
 
   pb::Gpudb::Stub& stub() { return *stub_; }
+  // The `authorization` metadata of every call from now on ("": none).
+  void set_authorization(std::string value) { authorization_ = std::move(value); }
 
   pb::GpudbResponse Execute(const pb::ExecuteRequest& request);
   pb::GpudbResponse CreateJob(const pb::CreateJobRequest& request);
@@ -128,8 +130,11 @@ class Client {
 
  private:
   static void Transport(const grpc::Status& status, pb::GpudbResponse* response);
+  // Sets a call's deadline and metadata.
+  void Prepare(grpc::ClientContext* context, int timeout_s) const;
 
   std::unique_ptr<pb::Gpudb::Stub> stub_;
+  std::string authorization_;
 };
 
 // Blocks every stream of every device until opened (or destroyed), so that
