@@ -25,7 +25,8 @@ import sys
 import threading
 import time
 
-from harness import REPO, channel, check, close, free_port, run_main, sample_stats, start_server  # tests/python/harness.py
+from harness import (REPO, channel, check, close, free_port, guarded, run_main, sample_stats,  # tests/python/harness.py
+                     start_server)
 
 CLI = os.path.join(REPO, "scripts", "gpudb-cli")
 MAX_ROWS = 20000  # the server's default most rows per read
@@ -452,6 +453,31 @@ def story(cli, pb, rpc, address, tmp):
     ch.close()
 
 
+def credentials(binary, tmp):
+    """Against a server with --auth-file: refused without credentials, served with --user or a bearer token,
+    and `list` shows the caller's own jobs only."""
+    users = os.path.join(tmp, "users")
+    with open(users, "w") as f:
+        f.write("ann:secret\nBearer tok-1 carol\n")
+    server = start_server(binary, ["--devices=host:1", "--auth-file=" + users])
+    try:
+        cli = Cli(server.address, os.path.join(tmp, "cache"))
+        rc, out, err = cli("sql", "select 1")
+        check(rc != 0 and "--user" in err and "UNAUTHENTICATED" in err, "no credentials: exit %d, %r" % (rc, err))
+        rc, out, err = cli("--user", "ann:wrong", "sql", "select 1")
+        check(rc != 0 and "wrong user name or password" in err, "wrong password: exit %d, %r" % (rc, err))
+        check(" 1" in cli.ok("--user", "ann:secret", "sql", "select 1"), "ann's query")
+        ann_job = first_line_job(cli.ok("--user", "ann:secret", "submit", "/has/table", "table_name=t"))[0]
+        cli.env["GPUDB_TOKEN"] = "tok-1"
+        carol_job = first_line_job(cli.ok("submit", "/has/table", "table_name=t"))[0]
+        listed = cli.json("list", "--all")
+        users = dict(zip(listed.get("job_id", []), listed.get("auth_id", [])))
+        check(users.get(carol_job) == "carol" and ann_job not in users and set(users.values()) == {"carol"},
+              "carol's list --all: %r (ann's job %r, carol's %r)" % (users, ann_job, carol_job))
+    finally:
+        server.stop()
+
+
 def run(binary, tmp, pb, rpc):
     server = start_server(binary, ["--devices=host:2"])
     cli = Cli(server.address, os.path.join(tmp, "cache"))
@@ -460,7 +486,8 @@ def run(binary, tmp, pb, rpc):
         story(cli, pb, rpc, server.address, tmp)
     finally:
         server.stop()
-        print("test_cli: %.1f s" % (time.monotonic() - started))
+    guarded("credentials", credentials, binary, tmp)
+    print("test_cli: %.1f s" % (time.monotonic() - started))
 
 
 def main():
