@@ -218,8 +218,14 @@ class ConnectionStream final : public httplib::Stream {
  public:
   // `stop`: a file descriptor that becomes readable when reads are to stop
   // (the server closing).
-  ConnectionStream(socket_t sock, int stop, int read_timeout_ms, int write_timeout_ms)
-      : sock_(sock), stop_(stop), read_timeout_ms_(read_timeout_ms), write_timeout_ms_(write_timeout_ms), in_(kInput) {
+  // `ssl`: the connection's TLS session, or null for plain TCP.
+  ConnectionStream(socket_t sock, SSL* ssl, int stop, int read_timeout_ms, int write_timeout_ms)
+      : sock_(sock),
+        ssl_(ssl),
+        stop_(stop),
+        read_timeout_ms_(read_timeout_ms),
+        write_timeout_ms_(write_timeout_ms),
+        in_(kInput) {
     SocketAddress(sock, ::getpeername, &remote_ip_, &remote_port_);
     SocketAddress(sock, ::getsockname, &local_ip_, &local_port_);
   }
@@ -239,7 +245,7 @@ class ConnectionStream final : public httplib::Stream {
       if (!Flush() || !Ready(POLLIN, ReadTimeoutMs())) return -1;
       ssize_t n;
       do {
-        n = ::recv(sock_, in_.data(), in_.size(), 0);
+        n = Receive(in_.data(), in_.size());
       } while (n < 0 && errno == EINTR);
       if (n <= 0) return n;
       in_begin_ = 0;
@@ -282,7 +288,7 @@ class ConnectionStream final : public httplib::Stream {
       if (!Flush() || !Ready(POLLIN, ReadTimeoutMs())) return false;
       ssize_t n;
       do {
-        n = ::recv(sock_, out + done, size - done, 0);
+        n = Receive(out + done, size - done);
       } while (n < 0 && errno == EINTR);
       if (n <= 0) return false;
       done += static_cast<size_t>(n);
@@ -297,8 +303,9 @@ class ConnectionStream final : public httplib::Stream {
     out_.clear();
     return sent;
   }
-  // Bytes of a next request have been read already.
-  bool has_input() const { return in_begin_ < in_end_; }
+  // Bytes of a next request have been read already (into this stream or
+  // the TLS session).
+  bool has_input() const { return in_begin_ < in_end_ || (ssl_ != nullptr && SSL_pending(ssl_) > 0); }
 
   // The client has closed the connection (or it failed). Does not wait.
   bool PeerClosed() const {
@@ -325,6 +332,7 @@ class ConnectionStream final : public httplib::Stream {
   // stops when the server closes.
   bool Ready(short events, int timeout_ms) const {
     if (timeout_ms == 0 && events == POLLIN) return false;  // past the deadline
+    if (events == POLLIN && ssl_ != nullptr && SSL_pending(ssl_) > 0) return true;
     pollfd fds[2] = {{sock_, events, 0}, {stop_, POLLIN, 0}};
     const nfds_t count = events == POLLIN && stop_ >= 0 ? 2 : 1;
     int n;
@@ -334,8 +342,34 @@ class ConnectionStream final : public httplib::Stream {
     return n > 0 && fds[0].revents != 0 && (count == 1 || fds[1].revents == 0);
   }
 
+  // Up to `size` bytes from the connection (through TLS, if any): the
+  // count, 0 at its end, < 0 on an error or the socket's receive timeout.
+  ssize_t Receive(char* out, size_t size) {
+    if (ssl_ == nullptr) return ::recv(sock_, out, size, 0);
+    const int n = SSL_read(ssl_, out, static_cast<int>(std::min<size_t>(size, INT32_MAX)));
+    if (n > 0) return n;
+    const int error = SSL_get_error(ssl_, n);
+    ERR_clear_error();
+    if (error == SSL_ERROR_ZERO_RETURN) return 0;
+    errno = error == SSL_ERROR_SYSCALL && errno != 0 ? errno : EIO;
+    return -1;
+  }
+
   // Sends all of `a` then `b` (the socket's send timeout bounds each wait).
   bool Send(absl::string_view a, absl::string_view b) {
+    if (ssl_ != nullptr) {
+      for (absl::string_view part : {a, b}) {
+        while (!part.empty()) {
+          const int n = SSL_write(ssl_, part.data(), static_cast<int>(std::min<size_t>(part.size(), INT32_MAX)));
+          if (n <= 0) {
+            ERR_clear_error();
+            return false;
+          }
+          part.remove_prefix(static_cast<size_t>(n));
+        }
+      }
+      return true;
+    }
     iovec parts[2] = {{const_cast<char*>(a.data()), a.size()}, {const_cast<char*>(b.data()), b.size()}};
     iovec* next = parts;
     int count = 2;
@@ -368,6 +402,7 @@ class ConnectionStream final : public httplib::Stream {
   }
 
   const socket_t sock_;
+  SSL* const ssl_;
   const int stop_;
   const int read_timeout_ms_, write_timeout_ms_;
   absl::Time read_deadline_ = absl::InfiniteFuture();
@@ -439,8 +474,10 @@ bool ReadBody(const httplib::Request& req, const httplib::ContentReader& reader,
 // for waiting connections (see HttpOptions).
 class HttpListener final : public httplib::Server {
  public:
-  explicit HttpListener(const HttpOptions& options)
-      : idle_timeout_(absl::Seconds(std::max(options.idle_timeout_s, 1))),
+  // `tls`: wraps each connection in TLS; null: plain TCP.
+  HttpListener(const HttpOptions& options, std::unique_ptr<TlsContext> tls)
+      : tls_(std::move(tls)),
+        idle_timeout_(absl::Seconds(std::max(options.idle_timeout_s, 1))),
         request_timeout_(absl::Seconds(std::max(options.request_timeout_s, 1))),
         wake_(::eventfd(0, EFD_CLOEXEC)) {
     const size_t threads = static_cast<size_t>(std::max(options.threads, 1));
@@ -465,8 +502,20 @@ class HttpListener final : public httplib::Server {
   bool process_and_close_socket(socket_t sock) override {
     const int on = 1;
     ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    // With TLS, the handshake first (a client too slow at it is cut off by
+    // the receive timeout: the request's time).
+    SSL* ssl = nullptr;
+    if (tls_ != nullptr) {
+      const timeval limit{static_cast<time_t>(absl::ToInt64Seconds(request_timeout_)), 0};
+      ::setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
+      ssl = tls_->Accept(sock);
+      if (ssl == nullptr) {
+        ::close(sock);
+        return true;
+      }
+    }
     {
-      ConnectionStream stream(sock, wake_, Milliseconds(read_timeout_sec_, read_timeout_usec_),
+      ConnectionStream stream(sock, ssl, wake_, Milliseconds(read_timeout_sec_, read_timeout_usec_),
                               Milliseconds(write_timeout_sec_, write_timeout_usec_));
       serving = &stream;
       while (NextRequest(sock, stream)) {
@@ -482,6 +531,10 @@ class HttpListener final : public httplib::Server {
         if (!stream.Flush() || !served || last || client_closes || stream.past_deadline()) break;
       }
       serving = nullptr;
+    }
+    if (ssl != nullptr) {
+      SSL_shutdown(ssl);  // close_notify, without waiting for the client's
+      SSL_free(ssl);
     }
     ::shutdown(sock, SHUT_RDWR);
     ::close(sock);
@@ -515,6 +568,7 @@ class HttpListener final : public httplib::Server {
   // request's Accept-Encoding (dropped before routing) it sends them as is.
   static void IdentityOnly(httplib::Request& req) { req.headers.erase("Accept-Encoding"); }
 
+  const std::unique_ptr<TlsContext> tls_;
   const absl::Duration idle_timeout_;
   const absl::Duration request_timeout_;
   const int wake_;  // an eventfd, readable once CloseConnections was called
@@ -522,16 +576,22 @@ class HttpListener final : public httplib::Server {
   std::atomic<bool> crowded_{false};  // connections wait for a thread
 };
 
-HttpServer::HttpServer(engine::Engine& engine, const HttpOptions& options)
+HttpServer::HttpServer(engine::Engine& engine, const HttpOptions& options, std::unique_ptr<TlsContext> tls)
     : engine_(engine),
       options_(options),
       codec_(JobApi::MaxDecodedBytes(options.max_body_bytes)),
       api_(engine, codec_, options.max_body_bytes),
       auth_(options.users),
-      http_(std::make_unique<HttpListener>(options)) {}
+      http_(std::make_unique<HttpListener>(options, std::move(tls))) {}
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpOptions& options, engine::Engine& engine) {
-  std::unique_ptr<HttpServer> server(new HttpServer(engine, options));
+  std::unique_ptr<TlsContext> tls;
+  if (options.tls.enabled()) {
+    auto context = TlsContext::Create(options.tls);
+    if (!context.ok()) return context.status();
+    tls = *std::move(context);
+  }
+  std::unique_ptr<HttpServer> server(new HttpServer(engine, options, std::move(tls)));
   // httplib's default sets SO_REUSEPORT, which lets a second server bind a
   // port in use and share its connections; refuse a taken port instead
   // (SO_REUSEADDR only, so a restart can bind at once). The last socket
@@ -607,9 +667,9 @@ absl::StatusOr<Wrapper> HttpServer::SystemProperties(const engine::Endpoint& end
   if (colon != std::string::npos && host.find(']', colon) == std::string::npos) host.resize(colon);
   Json& properties = response["property_map"];
   properties["conf.number_of_hosts"] = "1";
-  properties["conf.host0_public_urls"] = absl::StrCat("http://", host);
+  properties["conf.host0_public_urls"] = absl::StrCat(options_.tls.enabled() ? "https://" : "http://", host);
   properties["conf.enable_ha"] = "FALSE";
-  properties["conf.use_https"] = "FALSE";
+  properties["conf.use_https"] = options_.tls.enabled() ? "TRUE" : "FALSE";
   properties["conf.http_port"] = absl::StrCat(port_);
   return api_.Wrap(*endpoint.response, response, encoding);
 }

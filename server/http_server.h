@@ -30,6 +30,7 @@
 #include "server/auth.h"
 #include "server/avro_codec.h"
 #include "server/job_api.h"
+#include "server/tls.h"
 
 namespace httplib {
 struct Request;
@@ -44,6 +45,8 @@ struct HttpOptions {
   int port = 9191;  // 0 picks a free port
   // Who may call (auth.h); none: no authentication.
   Users users;
+  // TLS on every connection (tls.h); none: plain HTTP.
+  TlsOptions tls;
   // A connection is served by one thread from accept to close (also while
   // idle between requests). `threads` are kept ready; more start as
   // connections arrive, up to `max_connections`. Past that a new connection
@@ -77,7 +80,7 @@ class HttpServer {
   void Stop();
 
  private:
-  HttpServer(engine::Engine& engine, const HttpOptions& options);
+  HttpServer(engine::Engine& engine, const HttpOptions& options, std::unique_ptr<TlsContext> tls);
   void Route();
   // Runs an endpoint through the job API and waits for its wrapper.
   absl::StatusOr<Wrapper> Call(const engine::Endpoint& endpoint, const std::string& encoding, engine::Json request,

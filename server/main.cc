@@ -24,6 +24,11 @@ ABSL_FLAG(int, http_port, 9191, "HTTP port of Kinetica's REST transport; 0 turns
 ABSL_FLAG(std::string, auth_file, "",
           "Who may call, over HTTP and gRPC: a file of user:password lines (Basic) and Bearer <token> <user> "
           "lines; empty = no authentication.");
+ABSL_FLAG(std::string, tls_cert, "",
+          "TLS on gRPC and HTTP: the server's certificate chain (PEM); with --tls-key. Empty = plain.");
+ABSL_FLAG(std::string, tls_key, "", "The private key (PEM) of --tls-cert.");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "With TLS: clients must present a certificate signed by this CA (PEM). Empty = no client certificate.");
 ABSL_FLAG(std::string, devices, "auto",
           "Devices to run on: auto (every CUDA GPU, else one host device), host, host:N, cuda, cuda:0,1.");
 ABSL_FLAG(int, streams_per_device, 4, "Streams (concurrent job queues) per device.");
@@ -109,6 +114,10 @@ int main(int argc, char** argv) {
     if (!users.ok()) return Fail(std::string(users.status().message()));
     options.users = *std::move(users);
   }
+  auto tls = server::ReadTlsFiles(absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+                                  absl::GetFlag(FLAGS_tls_client_ca));
+  if (!tls.ok()) return Fail(std::string(tls.status().message()));
+  options.tls = *std::move(tls);
   options.engine.devices.spec = absl::GetFlag(FLAGS_devices);
   options.engine.devices.streams_per_device = absl::GetFlag(FLAGS_streams_per_device);
   options.engine.limits.max_get_records_size = absl::GetFlag(FLAGS_max_get_records_size);
@@ -162,18 +171,19 @@ int main(int argc, char** argv) {
     absl::StrAppend(&devices, devices.empty() ? "" : ", ", d->name(), " (", d->memory().limit() >> 20,
                     " MiB, ", d->stream_count(), " streams)");
   }
+  const std::string security = absl::StrCat(options.tls.enabled() ? ", TLS" : "",
+                                            options.tls.client_ca_pem.empty() ? "" : ", client certificates",
+                                            options.users.empty() ? "" : ", authenticated");
   std::string http;
   if ((*server)->http_port() > 0) {
-    http = absl::StrCat(", ", options.host, ":", (*server)->http_port(), " (HTTP",
-                        options.users.empty() ? "" : ", authenticated", ")");
+    http = absl::StrCat(", ", options.host, ":", (*server)->http_port(), " (HTTP", security, ")");
   }
   std::string data = " (memory only)";
   if (!options.engine.storage.data_dir.empty()) {
     data = absl::StrCat(" ", options.engine.storage.data_dir, " (sync ", engine::storage::SyncName(*sync), ")");
   }
   std::printf("gpudb-engine listening on %s:%d (gRPC%s)%s; devices: %s; data:%s\n", options.host.c_str(),
-              (*server)->grpc_port(), options.users.empty() ? "" : ", authenticated", http.c_str(), devices.c_str(),
-              data.c_str());
+              (*server)->grpc_port(), security.c_str(), http.c_str(), devices.c_str(), data.c_str());
   std::fflush(stdout);
   // After the listening line, which scripts wait for first.
   for (const std::string& note : (*server)->storage_notes()) {

@@ -22,8 +22,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(absl::StrCat(options.host, ":", options.grpc_port), grpc::InsecureServerCredentials(),
-                           &server->grpc_port_);
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (options.tls.enabled()) {
+    grpc::SslServerCredentialsOptions ssl(options.tls.client_ca_pem.empty()
+                                              ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                              : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    ssl.pem_root_certs = options.tls.client_ca_pem;
+    ssl.pem_key_cert_pairs.push_back({options.tls.key_pem, options.tls.cert_pem});
+    credentials = grpc::SslServerCredentials(ssl);
+  }
+  builder.AddListeningPort(absl::StrCat(options.host, ":", options.grpc_port), credentials, &server->grpc_port_);
   // gRPC sets SO_REUSEPORT by default, which lets a second server bind a
   // port already in use and share its calls; refuse a taken port instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -46,6 +54,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
     http.host = options.host;
     http.port = options.http_port;
     http.users = options.users;
+    http.tls = options.tls;
     http.threads = options.http_threads;
     http.max_connections = options.http_max_connections;
     http.idle_timeout_s = options.http_idle_timeout_s;

@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "engine/engine.h"
 #include "server/auth.h"
+#include "server/tls.h"
 
 namespace grpc {
 class Server;
@@ -30,6 +31,8 @@ struct ServerOptions {
   int http_port = -1;    // -1: no HTTP listener; 0 picks a free port
   // Who may call, over HTTP and gRPC (auth.h); none: no authentication.
   Users users;
+  // TLS on both transports (tls.h); none: plain.
+  TlsOptions tls;
   // HTTP connections (HttpOptions): threads kept ready, most served at once,
   // seconds an idle one stays open.
   int http_threads = 64;

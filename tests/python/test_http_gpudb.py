@@ -474,6 +474,36 @@ def run_session(url, http_port):
         check(len(r["records_json"]) == 20, "session: %d rows inserted, 20 sent" % len(r["records_json"]))
 
 
+def run_tls(binary, tmp):
+    """Kinetica's client over HTTPS (--tls-cert/--tls-key, the test CA trusted), with credentials: a frame
+    loaded, queried and read back."""
+    import gpudb
+    import pandas as pd
+
+    tls = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "tls")
+    users = os.path.join(tmp, "tls-users")
+    with open(users, "w") as f:
+        f.write("%s:%s\n" % (USER, PASSWORD))
+    server = start_server(binary, ["--auth-file=" + users, "--devices=host:1", "--tls-cert=" + os.path.join(tls, "server.pem"),
+                                   "--tls-key=" + os.path.join(tls, "server.key")], http=True)
+    previous = os.environ.get("REQUESTS_CA_BUNDLE")
+    os.environ["REQUESTS_CA_BUNDLE"] = os.path.join(tls, "ca.pem")
+    try:
+        check("(HTTP, TLS, authenticated)" in server.banner, "banner: %r" % server.banner)
+        db = connect("https://localhost:%d" % server.http_port, "BINARY")
+        frame = pd.DataFrame({"k": [1, 2, 3, 4], "s": ["a", "b", "a", "c"]})
+        gpudb.GPUdbTable.from_df(frame, db, "over_tls", clear_table=True)
+        back = db.to_df("SELECT s, SUM(k) AS total FROM over_tls GROUP BY s ORDER BY s")
+        check(back["total"].tolist() == [4, 2, 4], "over TLS: %r" % back)
+        check(db.show_system_properties()["property_map"].get("conf.use_https") == "TRUE", "conf.use_https")
+    finally:
+        if previous is None:
+            os.environ.pop("REQUESTS_CA_BUNDLE", None)
+        else:
+            os.environ["REQUESTS_CA_BUNDLE"] = previous
+        server.stop()
+
+
 def run(binary, tmp, pb, rpc):
     auth_file = os.path.join(tmp, "users")
     with open(auth_file, "w") as f:
@@ -508,6 +538,7 @@ def run(binary, tmp, pb, rpc):
         run_raw(url, stub, pb)
         run_concurrent(url)
         guarded("session", run_session, url, server.http_port)
+        guarded("tls", run_tls, binary, tmp)
     finally:
         server.stop()
 
