@@ -454,14 +454,19 @@ def story(cli, pb, rpc, address, tmp):
 
 
 def credentials(binary, tmp):
-    """Against a server with --auth-file: refused without credentials, served with --user or a bearer token,
-    and `list` shows the caller's own jobs only."""
+    """Against a server with --auth-file and TLS: plain gRPC fails; with the CA (GPUDB_TLS_CA), refused without
+    credentials, served with --user or a bearer token, and `list` shows the caller's own jobs only."""
     users = os.path.join(tmp, "users")
     with open(users, "w") as f:
         f.write("ann:secret\nBearer tok-1 carol\n")
-    server = start_server(binary, ["--devices=host:1", "--auth-file=" + users])
+    tls = os.path.join(REPO, "tests", "data", "tls")
+    server = start_server(binary, ["--devices=host:1", "--auth-file=" + users, "--tls-cert=" + os.path.join(tls, "server.pem"),
+                                   "--tls-key=" + os.path.join(tls, "server.key")])
     try:
-        cli = Cli(server.address, os.path.join(tmp, "cache"))
+        cli = Cli(server.address.replace("127.0.0.1", "localhost"), os.path.join(tmp, "cache"))
+        rc, out, err = cli("--user", "ann:secret", "sql", "select 1")
+        check(rc != 0, "plain gRPC to a TLS server: exit %d" % rc)
+        cli.env["GPUDB_TLS_CA"] = os.path.join(tls, "ca.pem")
         rc, out, err = cli("sql", "select 1")
         check(rc != 0 and "--user" in err and "UNAUTHENTICATED" in err, "no credentials: exit %d, %r" % (rc, err))
         rc, out, err = cli("--user", "ann:wrong", "sql", "select 1")
