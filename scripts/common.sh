@@ -12,7 +12,7 @@ JOBS="${GPUDB_JOBS:-$(nproc)}"
 APT_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libabsl-dev libsnappy-dev libxxhash-dev nlohmann-json3-dev libcpp-httplib-dev libssl-dev
+  libabsl-dev libsnappy-dev libxxhash-dev nlohmann-json3-dev libcpp-httplib-dev libssl-dev clang
   libgtest-dev libbenchmark-dev libpg-query-dev
 )
 
