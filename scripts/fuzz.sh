@@ -21,6 +21,8 @@ declare -A SOURCES=(
   [json]="engine/api/json.cc"
   [avro]="engine/api/avro.cc engine/api/json.cc engine/api/options.cc engine/api/schema.cc server/avro_codec.cc"
   [sql_nesting]="engine/sql/kinetica_words.cc"
+  [type_definition]="engine/table/types.cc engine/api/json.cc"
+  [expression]="engine/expr/parser.cc engine/expr/lexer.cc engine/table/types.cc engine/api/json.cc"
 )
 
 if [[ "${1:-}" == "list" || $# -lt 2 ]]; then
