@@ -282,7 +282,7 @@ class ConnectionStream final : public httplib::Stream {
   // connection fails or times out first.
   bool ReadFully(char* out, size_t size) {
     const size_t buffered = std::min(size, in_end_ - in_begin_);
-    std::memcpy(out, in_.data() + in_begin_, buffered);
+    if (buffered > 0) std::memcpy(out, in_.data() + in_begin_, buffered);  // `out` is null for an empty body
     in_begin_ += buffered;
     for (size_t done = buffered; done < size;) {
       if (!Flush() || !Ready(POLLIN, ReadTimeoutMs())) return false;

@@ -185,17 +185,25 @@ absl::Status AppendRows(const Json& columns, const std::vector<absl::string_view
       const absl::string_view chars = blobs[(*next)++];
       auto offsets = take((n + 1) * sizeof(int64_t), "offsets");
       if (!offsets.ok()) return offsets.status();
-      const auto* o = reinterpret_cast<const int64_t*>(offsets->data());
-      if (o[0] != 0 || o[n] != static_cast<int64_t>(chars.size())) {
+      // The blob's bytes need not be aligned for int64_t: read by copies.
+      const char* raw = reinterpret_cast<const char*>(offsets->data());
+      const auto o = [raw](int64_t i) {
+        int64_t v;
+        std::memcpy(&v, raw + i * static_cast<int64_t>(sizeof(int64_t)), sizeof(v));
+        return v;
+      };
+      if (o(0) != 0 || o(n) != static_cast<int64_t>(chars.size())) {
         return absl::InvalidArgumentError("rows: string offsets do not match the characters");
       }
       const int64_t base = static_cast<int64_t>(col.data.size());
       col.data.insert(col.data.end(), chars.begin(), chars.end());
       const size_t at = col.offsets.size();
       col.offsets.resize(at + n);
-      for (int64_t i = 1; i <= n; ++i) {
-        if (o[i] < o[i - 1]) return absl::InvalidArgumentError("rows: string offsets decrease");
-        col.offsets[at + i - 1] = base + o[i];
+      for (int64_t i = 1, previous = 0; i <= n; ++i) {
+        const int64_t next = o(i);
+        if (next < previous) return absl::InvalidArgumentError("rows: string offsets decrease");
+        col.offsets[at + i - 1] = base + next;
+        previous = next;
       }
     } else {
       auto values = take(n * kernels::ValueWidth(col.type, col.width), "values");

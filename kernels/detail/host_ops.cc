@@ -53,8 +53,9 @@ class SortArena {
       e.p = static_cast<char*>(mr_->Allocate(e.bytes, nullptr));
     } catch (...) {
       e.pooled = false;
-      e.p = static_cast<char*>(std::aligned_alloc(256, need));
-      if (e.p == nullptr) std::terminate();  // the host itself is out of memory
+      void* p = nullptr;
+      if (posix_memalign(&p, 256, need) != 0) std::terminate();  // the host itself is out of memory
+      e.p = static_cast<char*>(p);
     }
     extra_.push_back(e);
     return e.p;
@@ -140,9 +141,11 @@ class HostOpsImpl final : public AnalyticsAlgorithms<HostOpsImpl, AlgorithmOps<H
   void* Allocate(size_t bytes, int, void*) const override {
     constexpr size_t kAlign = 256;
     const size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
-    if (rounded < kHugePageBytes) return std::aligned_alloc(kAlign, rounded);
-    void* p = std::aligned_alloc(kHugePageBytes, rounded);
-    if (p != nullptr) AdviseHugePages(p, rounded);
+    // posix_memalign: aligned_alloc requires a size that is a multiple of
+    // the alignment, which a block of a huge page or more need not be.
+    void* p = nullptr;
+    if (posix_memalign(&p, rounded < kHugePageBytes ? kAlign : kHugePageBytes, rounded) != 0) return nullptr;
+    if (rounded >= kHugePageBytes) AdviseHugePages(p, rounded);
     return p;
   }
   void Deallocate(void* p, int, void*) const noexcept override { std::free(p); }
