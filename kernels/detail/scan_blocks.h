@@ -314,7 +314,7 @@ inline void CompactBlockInto(const uint8_t* __restrict__ m, int64_t first, int64
     local[k] = first + i;
     k += m[i] != 0 ? 1 : 0;
   }
-  std::memcpy(out, local, static_cast<size_t>(k) * sizeof(int64_t));
+  if (k > 0) std::memcpy(out, local, static_cast<size_t>(k) * sizeof(int64_t));  // `out` may be null for none
 }
 
 // Moments of x[0, n) where valid (valid null: all). Finite values: two passes

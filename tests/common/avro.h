@@ -88,7 +88,7 @@ class AvroIn {
     pos_ += n;
     return true;
   }
-  const std::string& data_;
+  const std::string data_;  // a copy: callers pass temporaries
   size_t pos_ = 0;
 };
 
