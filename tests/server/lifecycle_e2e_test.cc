@@ -180,8 +180,8 @@ class LifecycleTest : public gpudb_test::ServerTest {
 // ---------------------------------------------------------------------------
 // 1. Cancel.
 
-// Queued jobs (the stream is parked) are cancelled at once and never run:
-// through Execute and as a job, by job_ids and by options.job_tag.
+// A synchronous call whose caller has gone (past its deadline, cancelled)
+// cancels its job.
 TEST_F(LifecycleTest, AnExecuteWhoseCallerHasGoneCancelsItsJob) {
   // Ten abandoned heavy calls kept running and made others wait 27 s.
   Start();
@@ -213,6 +213,8 @@ TEST_F(LifecycleTest, AnExecuteWhoseCallerHasGoneCancelsItsJob) {
   ExpectServing();
 }
 
+// Queued jobs (the stream is parked) are cancelled at once and never run:
+// through Execute and as a job, by job_ids and by options.job_tag.
 TEST_F(LifecycleTest, CancelQueuedJobs) {
   Start();
   Client& c = *client_;
