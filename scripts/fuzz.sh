@@ -7,7 +7,8 @@
 #   scripts/fuzz.sh list               the targets
 #
 # Targets are tests/fuzz/<TARGET>_fuzz.cc, built from the few sources they
-# need (no CMake, no CUDA, no gRPC) into build-fuzz/. Runs start from the
+# need (no CMake, no CUDA, no gRPC; tests/fuzz/no_device.cc stands in for
+# the kernels' device side) into build-fuzz/. Runs start from the
 # seeds in tests/fuzz/corpus/<TARGET>/ and the corpus grown by earlier runs,
 # build-fuzz/corpus/<TARGET>/ (where new finds go; too big for the
 # repository). A crash, a leak, a run over 1 s or over 2 GB of memory stops
@@ -23,6 +24,7 @@ declare -A SOURCES=(
   [sql_nesting]="engine/sql/kinetica_words.cc"
   [type_definition]="engine/table/types.cc engine/api/json.cc"
   [expression]="engine/expr/parser.cc engine/expr/lexer.cc engine/table/types.cc engine/api/json.cc"
+  [records]="tests/fuzz/no_device.cc engine/table/record_codec.cc engine/table/dates.cc engine/table/host_column.cc engine/table/types.cc engine/api/avro.cc engine/api/json.cc engine/api/schema.cc"
 )
 
 if [[ "${1:-}" == "list" || $# -lt 2 ]]; then
@@ -51,7 +53,7 @@ rm -f "$generated.new"
 
 sources=()
 for s in ${SOURCES[$target]}; do sources+=("$REPO/$s"); done
-[[ "$target" == "avro" ]] && sources+=("$generated")
+[[ "$target" == "avro" || "$target" == "records" ]] && sources+=("$generated")
 newest=$(ls -t "$REPO/tests/fuzz/${target}_fuzz.cc" "${sources[@]}" "$0" | head -1)
 if [[ ! -x "$binary" || "$newest" -nt "$binary" ]]; then
   echo "fuzz.sh: building $binary" >&2

@@ -163,6 +163,7 @@ class ColumnSink {
     sink.min_ = range.min;
     sink.max_ = range.max;
     sink.type_ = def.phys();
+    sink.date_ = def.kind == ColumnKind::kDate;
     if (sink.nullable_) {
       column->validity.resize(column->validity.size() + rows, 1);
       sink.validity_ = column->validity.data() + column->validity.size() - rows;
@@ -195,6 +196,15 @@ class ColumnSink {
       }
     }
     int64_t v = 0;
+    if (date_) {  // a string on the wire (YYYY-MM-DD), its day in the column
+      if (!ReadLong(p, end, &v) || v < 0 || v > end - *p) return false;
+      const std::optional<int32_t> day =
+          ParseDate(absl::string_view(reinterpret_cast<const char*>(*p), static_cast<size_t>(v)));
+      if (!day) return false;
+      *p += v;
+      std::memcpy(values_ + r * 4, &*day, 4);
+      return true;
+    }
     switch (type_) {
       case PhysType::kInt8:
       case PhysType::kInt16:
@@ -263,6 +273,7 @@ class ColumnSink {
  private:
   PhysType type_ = PhysType::kInt64;
   bool nullable_ = false;
+  bool date_ = false;  // ColumnKind::kDate: int32 days, read from a string
   size_t width_ = 0;  // kFixedChars
   int64_t min_ = 0, max_ = 0;
   char* values_ = nullptr;       // fixed widths: the chunk's first value
