@@ -6,8 +6,10 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "server/command_line.h"
 
 namespace server {
 namespace {
@@ -34,6 +36,30 @@ absl::StatusOr<Users> ReadUsersFile(const std::string& path) {
     const auto bad = [&](absl::string_view what) {
       return absl::InvalidArgumentError(absl::StrCat("--auth-file: ", path, " line ", n, ": ", what));
     };
+    if (absl::StartsWith(trimmed, "Limits ")) {
+      const std::vector<std::string> parts = absl::StrSplit(trimmed, ' ', absl::SkipEmpty());
+      if (parts.size() < 3) return bad("expected Limits <user> jobs=N request=SIZE result=SIZE");
+      engine::UserLimits limits{-1, -1, -1};
+      for (size_t i = 2; i < parts.size(); ++i) {
+        const std::pair<std::string, std::string> kv = absl::StrSplit(parts[i], absl::MaxSplits('=', 1));
+        size_t n = 0;
+        const bool size = kv.first == "request" || kv.first == "result";
+        if (kv.first != "jobs" && !size) {
+          return bad(absl::StrCat("'", kv.first, "' is not a limit; the limits are jobs, request and result"));
+        }
+        if (!(size ? ParseBytes(kv.second, &n) : absl::SimpleAtoi(kv.second, &n))) {
+          return bad(absl::StrCat(kv.first, ": expected ", size ? "a size such as 16M" : "a count", ", got '",
+                                  kv.second, "'"));
+        }
+        (kv.first == "jobs"      ? limits.max_jobs
+         : kv.first == "request" ? limits.max_request_bytes
+                                 : limits.max_result_bytes) = static_cast<int64_t>(n);
+      }
+      if (!users.limits.emplace(parts[1], limits).second) {
+        return bad(absl::StrCat("the limits of user '", parts[1], "' appear twice"));
+      }
+      continue;
+    }
     if (absl::StartsWith(trimmed, "Bearer ")) {
       const std::vector<std::string> parts = absl::StrSplit(trimmed, ' ', absl::SkipEmpty());
       if (parts.size() != 3) return bad("expected Bearer <token> <user>");
@@ -51,6 +77,18 @@ absl::StatusOr<Users> ReadUsersFile(const std::string& path) {
     return absl::InvalidArgumentError(absl::StrCat("--auth-file: ", path, " has no user:password or Bearer line"));
   }
   return users;
+}
+
+engine::LimitsByUser LimitsOf(const Users& users, const engine::UserLimits& defaults) {
+  engine::LimitsByUser out;
+  out.defaults = defaults;
+  for (const auto& [user, given] : users.limits) {
+    engine::UserLimits& limits = out.users[user];
+    limits.max_jobs = given.max_jobs >= 0 ? given.max_jobs : defaults.max_jobs;
+    limits.max_request_bytes = given.max_request_bytes >= 0 ? given.max_request_bytes : defaults.max_request_bytes;
+    limits.max_result_bytes = given.max_result_bytes >= 0 ? given.max_result_bytes : defaults.max_result_bytes;
+  }
+  return out;
 }
 
 absl::StatusOr<std::string> Authenticator::UserOf(absl::string_view authorization) const {

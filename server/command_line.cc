@@ -5,7 +5,9 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/synchronization/mutex.h"
 
 namespace server {
@@ -27,6 +29,35 @@ void ParseCommandLine(int argc, char** argv, absl::string_view main_file, const 
     }
   }
   absl::ParseCommandLine(argc, argv);
+}
+
+bool ParseBytes(absl::string_view text, size_t* bytes) {
+  std::string t = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(text));
+  if (!t.empty() && t.back() == 'B') t.pop_back();
+  size_t scale = 1;
+  if (!t.empty()) {
+    switch (t.back()) {
+      case 'K':
+        scale = size_t{1} << 10;
+        break;
+      case 'M':
+        scale = size_t{1} << 20;
+        break;
+      case 'G':
+        scale = size_t{1} << 30;
+        break;
+      case 'T':
+        scale = size_t{1} << 40;
+        break;
+      default:
+        break;
+    }
+    if (scale != 1) t.pop_back();
+  }
+  uint64_t n = 0;
+  if (!absl::SimpleAtoi(t, &n)) return false;
+  *bytes = static_cast<size_t>(n) * scale;
+  return true;
 }
 
 }  // namespace server

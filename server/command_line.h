@@ -2,6 +2,8 @@
 
 // The command line of this project's binaries (gpudb-engine, gpudb-bench).
 
+#include <cstddef>
+
 #include "absl/strings/string_view.h"
 
 namespace server {
@@ -14,5 +16,9 @@ namespace server {
 // included (about a third of the server's instructions per RPC); tests keep
 // it.
 void ParseCommandLine(int argc, char** argv, absl::string_view main_file, const char* usage);
+
+// Parses a size: "1024", "64K", "512M", "8G", "1T" (a trailing B allowed,
+// any case) into bytes. False when `text` is not one.
+bool ParseBytes(absl::string_view text, size_t* bytes);
 
 }  // namespace server

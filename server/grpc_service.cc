@@ -244,6 +244,9 @@ grpc::ServerUnaryReactor* GpudbService::CreateJob(grpc::CallbackServerContext* c
     args.remove_job_on_complete = Option(request->options(), "remove_job_on_complete");
     args.request_id = Option(request->options(), "request_id");
     args.timeout_ms = Option(request->options(), "timeout_ms");
+    if (absl::Status s = api_.CheckRequestSize(*caller, args.data.size() + args.data_str.size()); !s.ok()) {
+      return reactor->Finish(ToGrpc(s));
+    }
     absl::StatusOr<engine::JobSnapshot> job = api_.Submit(args, *caller);
     if (!job.ok()) return AnswerError(reactor, response, job.status());
     gpudb::v1::CreateJobResponse out;
@@ -345,6 +348,10 @@ grpc::ServerUnaryReactor* GpudbService::Execute(grpc::CallbackServerContext* con
       [&] {
         const absl::StatusOr<Caller> caller = CallerOf(context);
         if (!caller.ok()) return reactor->Finish(ToGrpc(caller.status()));
+        if (absl::Status s = api_.CheckRequestSize(*caller, request->data().size() + request->data_str().size());
+            !s.ok()) {
+          return reactor->Finish(ToGrpc(s));
+        }
         const std::string encoding = request->has_request_encoding() ? request->request_encoding() : "binary";
         absl::StatusOr<const engine::Endpoint*> endpoint = KnownEndpoint(request->endpoint());
         if (!endpoint.ok()) return answer(ErrorWrapper(endpoint.status()));

@@ -729,6 +729,7 @@ void HttpServer::Route() {
       return SendError(user.status(), json, 401, &res);
     }
     const Caller caller{req.remote_addr, *std::move(user)};
+    if (absl::Status s = api_.CheckRequestSize(caller, body.size()); !s.ok()) return SendError(s, json, 413, &res);
 
     const engine::Endpoint* endpoint = EndpointOf(req.path);
     if (endpoint == nullptr) {

@@ -172,6 +172,15 @@ absl::StatusOr<Wrapper> JobApi::Wrap(const engine::TypeSchema& record, const Jso
   return w;
 }
 
+absl::Status JobApi::CheckRequestSize(const Caller& caller, size_t bytes) const {
+  const int64_t most = engine_.tracker().LimitsOf(caller.auth_id).max_request_bytes;
+  if (most <= 0 || bytes <= static_cast<size_t>(most)) return absl::OkStatus();
+  const std::string who =
+      caller.auth_id.empty() ? std::string("the anonymous user") : absl::StrCat("user '", caller.auth_id, "'");
+  return absl::ResourceExhaustedError(absl::StrCat("request: ", bytes, " bytes, more than ", who, " may send at once (",
+                                                   most, " bytes; its request limit, --user-max-request-size)"));
+}
+
 absl::StatusOr<engine::JobSnapshot> JobApi::Submit(const CreateJobArgs& args, const Caller& caller) {
   auto endpoint = KnownEndpoint(args.endpoint);
   if (!endpoint.ok()) return endpoint.status();

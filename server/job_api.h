@@ -137,6 +137,11 @@ class JobApi {
   absl::StatusOr<Wrapper> Wrap(const engine::TypeSchema& record, const engine::Json& value,
                                absl::string_view encoding) const;
 
+  // OK when `caller` may send a request of `bytes` bytes (as it arrived: an
+  // HTTP body, a gRPC request's data and data_str); else ResourceExhausted
+  // naming the user and its limit (engine::UserLimits::max_request_bytes).
+  absl::Status CheckRequestSize(const Caller& caller, size_t bytes) const;
+
   // /create/job: decodes the embedded request and queues the job. Returns
   // its record (id, tag), or the original job's for a repeated request id.
   absl::StatusOr<engine::JobSnapshot> Submit(const CreateJobArgs& args, const Caller& caller);

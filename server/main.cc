@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/ascii.h"
@@ -14,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "kernels/memory.h"
 #include "server/command_line.h"
 #include "server/http_server.h"
 #include "server/server.h"
@@ -57,30 +60,16 @@ ABSL_FLAG(std::string, data_dir, "gpudb-data",
 ABSL_FLAG(std::string, sync, "flush",
           "When a change is acknowledged: none (no promise), background (written within 20 ms), flush (written "
           "to the OS: survives kill -9), fsync (synced to disk: survives power loss).");
+ABSL_FLAG(int64_t, user_max_jobs, 0,
+          "Most unfinished jobs (queued or running) of one user at once; more are refused with "
+          "RESOURCE_EXHAUSTED. 0 = no limit. Without --auth-file every caller is one user.");
+ABSL_FLAG(std::string, user_max_request_size, "0",
+          "Largest request (HTTP body, gRPC data) one user may send, e.g. 16M; 0 = --max-message-size.");
+ABSL_FLAG(std::string, user_max_result_size, "0",
+          "Largest job result one user may receive, e.g. 64M (a larger one ends its job in ERROR); 0 = no limit.");
 ABSL_FLAG(std::string, checkpoint_log_size, "512M", "Log size past which a checkpoint starts.");
 
 namespace {
-
-// Parses "1024", "64K", "512M", "8G" into bytes.
-bool ParseBytes(std::string text, size_t* bytes) {
-  text = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(text));
-  if (!text.empty() && text.back() == 'B') text.pop_back();
-  size_t scale = 1;
-  if (!text.empty()) {
-    switch (text.back()) {
-      case 'K': scale = size_t{1} << 10; break;
-      case 'M': scale = size_t{1} << 20; break;
-      case 'G': scale = size_t{1} << 30; break;
-      case 'T': scale = size_t{1} << 40; break;
-      default: break;
-    }
-    if (scale != 1) text.pop_back();
-  }
-  uint64_t n = 0;
-  if (!absl::SimpleAtoi(text, &n)) return false;
-  *bytes = static_cast<size_t>(n) * scale;
-  return true;
-}
 
 int Fail(const std::string& message) {
   std::fprintf(stderr, "gpudb-engine: %s\n", message.c_str());
@@ -114,6 +103,19 @@ int main(int argc, char** argv) {
     if (!users.ok()) return Fail(std::string(users.status().message()));
     options.users = *std::move(users);
   }
+  engine::UserLimits user_limits;
+  user_limits.max_jobs = absl::GetFlag(FLAGS_user_max_jobs);
+  if (user_limits.max_jobs < 0) return Fail("--user-max-jobs: must be >= 0 (0: no limit)");
+  for (auto [flag, name, field] :
+       {std::tuple{&FLAGS_user_max_request_size, "--user-max-request-size", &user_limits.max_request_bytes},
+        std::tuple{&FLAGS_user_max_result_size, "--user-max-result-size", &user_limits.max_result_bytes}}) {
+    size_t bytes = 0;
+    if (!server::ParseBytes(absl::GetFlag(*flag), &bytes)) {
+      return Fail(absl::StrCat(name, ": expected bytes such as 16M or 1G (0: no limit)"));
+    }
+    *field = static_cast<int64_t>(bytes);
+  }
+  options.engine.jobs.limits = server::LimitsOf(options.users, user_limits);
   auto tls = server::ReadTlsFiles(absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
                                   absl::GetFlag(FLAGS_tls_client_ca));
   if (!tls.ok()) return Fail(std::string(tls.status().message()));
@@ -121,11 +123,11 @@ int main(int argc, char** argv) {
   options.engine.devices.spec = absl::GetFlag(FLAGS_devices);
   options.engine.devices.streams_per_device = absl::GetFlag(FLAGS_streams_per_device);
   options.engine.limits.max_get_records_size = absl::GetFlag(FLAGS_max_get_records_size);
-  if (!ParseBytes(absl::GetFlag(FLAGS_device_memory_limit), &options.engine.devices.memory_limit)) {
+  if (!server::ParseBytes(absl::GetFlag(FLAGS_device_memory_limit), &options.engine.devices.memory_limit)) {
     return Fail("--device-memory-limit: expected bytes such as 1048576, 512M or 8G");
   }
   size_t max_message = 0;
-  if (!ParseBytes(absl::GetFlag(FLAGS_max_message_size), &max_message) || max_message == 0 ||
+  if (!server::ParseBytes(absl::GetFlag(FLAGS_max_message_size), &max_message) || max_message == 0 ||
       max_message > (size_t{2} << 30) - 1) {
     return Fail("--max-message-size: expected a size from 1 byte to 2G, such as 256M");
   }
@@ -137,7 +139,7 @@ int main(int argc, char** argv) {
   if (options.engine.max_queued_jobs < 1) return Fail("--max-queued-jobs: must be >= 1");
   options.engine.jobs.ttl = absl::GetFlag(FLAGS_job_ttl);
   if (options.engine.jobs.ttl <= absl::ZeroDuration()) return Fail("--job-ttl: must be positive, e.g. 1h");
-  if (!ParseBytes(absl::GetFlag(FLAGS_result_memory_limit), &options.engine.jobs.result_memory_limit)) {
+  if (!server::ParseBytes(absl::GetFlag(FLAGS_result_memory_limit), &options.engine.jobs.result_memory_limit)) {
     return Fail("--result-memory-limit: expected bytes such as 512M or 4G");
   }
   options.engine.limits.chunk_rows = absl::GetFlag(FLAGS_chunk_rows);
@@ -154,13 +156,22 @@ int main(int argc, char** argv) {
   if (!sync.ok()) return Fail(absl::StrCat("--", sync.status().message()));
   options.engine.storage.sync = *sync;
   size_t checkpoint_bytes = 0;
-  if (!ParseBytes(absl::GetFlag(FLAGS_checkpoint_log_size), &checkpoint_bytes) || checkpoint_bytes == 0) {
+  if (!server::ParseBytes(absl::GetFlag(FLAGS_checkpoint_log_size), &checkpoint_bytes) || checkpoint_bytes == 0) {
     return Fail("--checkpoint-log-size: expected bytes such as 64M or 1G");
   }
   options.engine.storage.checkpoint_log_bytes = checkpoint_bytes;
   const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);
   if (grace < absl::ZeroDuration()) return Fail("--shutdown-grace: must not be negative");
 
+  // Tests only: allocations fail at random (kernels::InjectAllocationFailures).
+  if (const char* p = std::getenv("GPUDB_INJECT_ALLOCATION_FAILURES"); p != nullptr && *p != '\0') {
+    double rate = 0;
+    if (!absl::SimpleAtod(p, &rate) || rate < 0 || rate > 1) {
+      return Fail(absl::StrCat("GPUDB_INJECT_ALLOCATION_FAILURES: expected a probability from 0 to 1, got '", p, "'"));
+    }
+    kernels::InjectAllocationFailures(rate);
+    std::fprintf(stderr, "gpudb-engine: failing allocations at random with probability %g (tests only)\n", rate);
+  }
   // A write past a file size limit fails with EFBIG rather than killing us.
   signal(SIGXFSZ, SIG_IGN);
   auto server = server::Server::Start(options);

@@ -12,6 +12,11 @@ namespace {
 // Tombstones kept, so that "gone" lookups stay bounded in memory.
 constexpr size_t kMaxTombstones = size_t{1} << 20;
 
+// A user as errors name it.
+std::string UserName(absl::string_view user) {
+  return user.empty() ? std::string("the anonymous user") : absl::StrCat("user '", user, "'");
+}
+
 // Rough bytes a stored response holds.
 size_t ApproxBytes(const Json& v) {
   switch (v.type()) {
@@ -116,6 +121,14 @@ absl::StatusOr<JobTracker::Created> JobTracker::Create(NewJob job) {
     return absl::InvalidArgumentError(
         absl::StrCat("options.job_tag: '", job.tag, "' is already used by job ", it->second));
   }
+  int64_t& unfinished = unfinished_[job.auth_id];
+  if (const int64_t most = LimitsOf(job.auth_id).max_jobs; most > 0 && unfinished >= most) {
+    if (unfinished == 0) unfinished_.erase(job.auth_id);
+    return absl::ResourceExhaustedError(absl::StrCat(UserName(job.auth_id), " has ", unfinished,
+                                                     " unfinished jobs, the most it may have at once "
+                                                     "(its jobs limit; --user-max-jobs)"));
+  }
+  ++unfinished;
   Record record;
   record.job.id = next_id_++;
   HandedOutBelow(next_id_);
@@ -198,7 +211,7 @@ absl::Status JobTracker::Missing(int64_t id, absl::string_view how) const {
 
 absl::StatusOr<JobSnapshot> JobTracker::Lookup(Records::iterator it, bool consume) {
   JobSnapshot snapshot = it->second.job;
-  if (consume && snapshot.finished() && it->second.remove_on_complete) Erase(it, Gone::kTaken);
+  if (consume && snapshot.finished() && it->second.remove_on_complete) Erase(it, Gone::kTaken, absl::Now());
   return snapshot;
 }
 
@@ -267,6 +280,19 @@ JobTracker::Notice JobTracker::Changed(Records::iterator it) {
 JobTracker::Notice JobTracker::Settle(Records::iterator it, JobState state, absl::StatusOr<Json> result) {
   Record& record = it->second;
   JobSnapshot& job = record.job;
+  if (auto user = unfinished_.find(job.auth_id); user != unfinished_.end() && --user->second <= 0) {
+    unfinished_.erase(user);
+  }
+  if (state == JobState::kDone) {
+    if (const int64_t most = LimitsOf(job.auth_id).max_result_bytes; most > 0) {
+      if (const size_t bytes = ApproxBytes(*result); bytes > static_cast<size_t>(most)) {
+        state = JobState::kError;
+        result = absl::ResourceExhaustedError(
+            absl::StrCat("result: about ", bytes, " bytes, more than ", UserName(job.auth_id), " may receive at once (",
+                         most, " bytes; its result limit, --user-max-result-size); ask for fewer rows or columns"));
+      }
+    }
+  }
   job.state = state;
   job.finished_us = absl::ToUnixMicros(absl::Now());
   if (state == JobState::kDone) {
@@ -397,27 +423,40 @@ std::vector<JobSnapshot> JobTracker::List() const {
 void JobTracker::RemoveSynchronous(int64_t id) {
   absl::MutexLock lock(&mu_);
   auto it = jobs_.find(id);
-  if (it != jobs_.end()) Erase(it, Gone::kSynchronous);
+  if (it != jobs_.end()) Erase(it, Gone::kSynchronous, absl::Now());
 }
 
-void JobTracker::Erase(Records::iterator it, Gone why) {
+void JobTracker::Erase(Records::iterator it, Gone why, absl::Time now) {
   const int64_t id = it->first;
   result_bytes_ -= it->second.result_bytes;
+  if (it->second.job.async) forgotten_.push_back(id);
   tags_.erase(it->second.job.tag);
   gone_tags_[it->second.job.tag] = id;
   gone_.emplace(id, std::make_pair(why, it->second.job.tag));
-  while (gone_.size() > kMaxTombstones) {
-    gone_tags_.erase(gone_.begin()->second.second);
-    gone_.erase(gone_.begin());
-  }
+  gone_order_.emplace_back(now, id);
+  while (gone_.size() > kMaxTombstones) DropTombstone(gone_.begin());
   jobs_.erase(it);
+}
+
+void JobTracker::DropTombstone(std::map<int64_t, std::pair<Gone, std::string>>::iterator it) {
+  if (auto tag = gone_tags_.find(it->second.second); tag != gone_tags_.end() && tag->second == it->first) {
+    gone_tags_.erase(tag);
+  }
+  gone_.erase(it);
+}
+
+std::vector<int64_t> JobTracker::TakeForgotten() {
+  absl::MutexLock lock(&mu_);
+  std::vector<int64_t> out;
+  out.swap(forgotten_);
+  return out;
 }
 
 void JobTracker::EvictOverBudget() {
   while (result_bytes_ > options_.result_memory_limit && !results_.empty()) {
     auto it = jobs_.find(results_.front());
     results_.pop_front();
-    if (it != jobs_.end()) Erase(it, Gone::kEvicted);
+    if (it != jobs_.end()) Erase(it, Gone::kEvicted, absl::Now());
   }
 }
 
@@ -438,15 +477,20 @@ absl::Time JobTracker::Sweep(absl::Time now) {
     while (!finished_.empty() && finished_.front().first + options_.ttl <= now) {
       auto it = jobs_.find(finished_.front().second);
       finished_.pop_front();
-      if (it != jobs_.end()) Erase(it, Gone::kExpired);
+      if (it != jobs_.end()) Erase(it, Gone::kExpired, now);
     }
     while (!results_.empty() && jobs_.find(results_.front()) == jobs_.end()) results_.pop_front();
+    while (!gone_order_.empty() && gone_order_.front().first + options_.ttl <= now) {
+      if (auto it = gone_.find(gone_order_.front().second); it != gone_.end()) DropTombstone(it);
+      gone_order_.pop_front();
+    }
     while (!request_id_order_.empty() && request_id_order_.front().first + options_.ttl <= now) {
       request_ids_.erase(request_id_order_.front().second);
       request_id_order_.pop_front();
     }
     if (!deadlines_.empty()) next = std::min(next, deadlines_.begin()->first);
     if (!finished_.empty()) next = std::min(next, finished_.front().first + options_.ttl);
+    if (!gone_order_.empty()) next = std::min(next, gone_order_.front().first + options_.ttl);
     if (!request_id_order_.empty()) next = std::min(next, request_id_order_.front().first + options_.ttl);
   }
   Deliver(std::move(notices));
@@ -456,6 +500,11 @@ absl::Time JobTracker::Sweep(absl::Time now) {
 size_t JobTracker::size() const {
   absl::MutexLock lock(&mu_);
   return jobs_.size();
+}
+
+size_t JobTracker::records() const {
+  absl::MutexLock lock(&mu_);
+  return jobs_.size() + gone_.size();
 }
 
 size_t JobTracker::result_bytes() const {

@@ -31,6 +31,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "engine/api/json.h"
+#include "engine/jobs/limits.h"
 
 namespace engine {
 
@@ -103,6 +104,8 @@ absl::Status ValidateJobTag(absl::string_view tag);
 struct TrackerOptions {
   absl::Duration ttl = absl::Hours(1);
   size_t result_memory_limit = size_t{1} << 30;
+  // Per user (a job's auth_id): unfinished jobs and result bytes.
+  LimitsByUser limits;
 };
 
 // The first job id of a tracker starting now: 1024 times the milliseconds
@@ -136,7 +139,9 @@ class JobTracker {
     bool reused = false;  // an earlier job with the same request id
   };
   // Registers a queued job. InvalidArgument for a malformed tag, a tag that
-  // another job holds, or a request id used for a different request. For a
+  // another job holds, or a request id used for a different request;
+  // ResourceExhausted when the user (auth_id) has as many unfinished jobs as
+  // its limits allow (TrackerOptions::limits). For a
   // repeated request id whose job is no longer here, only the id, tag and
   // endpoint of the returned record are set.
   absl::StatusOr<Created> Create(NewJob job);
@@ -158,7 +163,8 @@ class JobTracker {
   // REQUIRES: 0 <= progress <= 100. Ignored once the job has finished.
   void SetProgress(int64_t id, int progress);
   // Records the outcome: kDone with the response; kCancelled for a
-  // Cancelled status; kError otherwise, with the status's message.
+  // Cancelled status; kError otherwise, with the status's message, or when
+  // the response is larger than its user's limits allow.
   void Finish(int64_t id, absl::StatusOr<Json> result);
 
   // Cancels a job: a queued one at once; a running one is asked to stop at
@@ -190,12 +196,22 @@ class JobTracker {
   // Forgets a job; later lookups say it was a synchronous call.
   void RemoveSynchronous(int64_t id);
 
-  // Expires finished jobs and request ids past the TTL, and fails queued jobs
-  // past their deadline. Returns when it next has work.
+  // The ids of the asynchronous jobs dropped (fetched with
+  // remove_on_complete, expired, evicted) since the last call, so that a
+  // data directory drops them too.
+  std::vector<int64_t> TakeForgotten();
+
+  // Expires finished jobs, request ids and tombstones past the TTL, and
+  // fails queued jobs past their deadline. Returns when it next has work.
   absl::Time Sweep(absl::Time now);
+
+  // The limits of `user` (TrackerOptions::limits).
+  const UserLimits& LimitsOf(absl::string_view user) const { return options_.limits.For(user); }
 
   // Jobs here, and bytes of results stored.
   size_t size() const;
+  // Records held: jobs here and tombstones of jobs gone.
+  size_t records() const;
   size_t result_bytes() const;
   // How many watchers the job has now (waiting GetJob calls, WatchJob
   // streams, synchronous callers); 0 when it is not here. Read-only, for
@@ -231,7 +247,9 @@ class JobTracker {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Missing(int64_t id, absl::string_view how) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string GenerateTag() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Erase(Records::iterator it, Gone why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops a record, leaving a tombstone dated `now`.
+  void Erase(Records::iterator it, Gone why, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void DropTombstone(std::map<int64_t, std::pair<Gone, std::string>>::iterator it) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves a record to a final state and collects its watchers.
   Notice Settle(Records::iterator it, JobState state, absl::StatusOr<Json> result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -252,12 +270,17 @@ class JobTracker {
   // of them holding results (for eviction).
   std::deque<std::pair<absl::Time, int64_t>> finished_ ABSL_GUARDED_BY(mu_);
   std::deque<int64_t> results_ ABSL_GUARDED_BY(mu_);
+  // Unfinished jobs per user (auth_id), for UserLimits::max_jobs.
+  std::map<std::string, int64_t, std::less<>> unfinished_ ABSL_GUARDED_BY(mu_);
   size_t result_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   // Queued jobs by deadline.
   std::multimap<absl::Time, int64_t> deadlines_ ABSL_GUARDED_BY(mu_);
-  // Why jobs that were here are gone (bounded), and their tags.
+  // Why jobs that were here are gone, and their tags: kept for the TTL (in
+  // the order they went), and at most kMaxTombstones.
   std::map<int64_t, std::pair<Gone, std::string>> gone_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int64_t, std::less<>> gone_tags_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::pair<absl::Time, int64_t>> gone_order_ ABSL_GUARDED_BY(mu_);
+  std::vector<int64_t> forgotten_ ABSL_GUARDED_BY(mu_);  // TakeForgotten's
   std::map<std::string, RequestId, std::less<>> request_ids_ ABSL_GUARDED_BY(mu_);
   std::deque<std::pair<absl::Time, std::string>> request_id_order_ ABSL_GUARDED_BY(mu_);
   std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_);

@@ -40,9 +40,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "engine/api/schema.h"
 #include "engine/api/json.h"
+#include "engine/api/schema.h"
 #include "proto/gpudb.grpc.pb.h"
+#include "server/auth.h"
 #include "server/avro_codec.h"
 #include "server/server.h"
 #include "tests/common/avro.h"
@@ -801,6 +802,73 @@ TEST_F(HttpTest, AuthIdIsTheUserAndUsersSeeTheirOwnJobs) {
     other.Watch(bob_id, "", &status);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << bad;
   }
+}
+
+// Per-user limits from the users file (Limits lines) over both transports:
+// a request too large (413 / RESOURCE_EXHAUSTED), a result too large (the
+// job ends in ERROR), too many unfinished jobs (429 / RESOURCE_EXHAUSTED);
+// another user is not affected.
+TEST_F(HttpTest, EachUserIsHeldToItsOwnLimits) {
+  server::Users users;
+  users.passwords = {{"ann", "a"}, {"admin", "root"}};
+  users.limits["ann"] = engine::UserLimits{/*max_request_bytes=*/1024, /*max_result_bytes=*/4096, /*max_jobs=*/2};
+  StartWith([&](server::ServerOptions& options) {
+    options.users = users;
+    options.engine.jobs.limits = server::LimitsOf(users, engine::UserLimits{});
+  });
+  client_->set_authorization("Basic " + absl::Base64Escape("admin:root"));
+  MakeRandomTable("t", R"([["v","int"]])", 1000, 3);
+  const httplib::Headers ann = Basic("ann:a");
+
+  // Request size: over HTTP before decoding, over gRPC (Execute, CreateJob).
+  const std::string padded = Json{{"table_name", "t"}, {"options", {{"pad", std::string(2000, 'x')}}}}.dump();
+  ExpectHttpError(Post("/has/table", padded, kJson, ann), 413,
+                  {"request: ", " bytes, more than user 'ann' may send at once (1024 bytes"}, "large request");
+  EXPECT_EQ(Post("/has/table", padded, kJson, Basic("admin:root")).http, 200);
+  gpudb_test::Client grpc_ann(channel_);
+  grpc_ann.set_authorization("Basic " + absl::Base64Escape("ann:a"));
+  pb::ExecuteRequest execute;
+  execute.set_endpoint("/has/table");
+  execute.set_request_encoding("json");
+  execute.set_data_str(padded);
+  pb::GpudbResponse response;
+  grpc::Status s = grpc_ann.TryExecute(execute, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_TRUE(Contains(s.error_message(), "more than user 'ann' may send at once")) << s.error_message();
+  pb::CreateJobRequest create;
+  create.set_endpoint("/has/table");
+  create.set_request_encoding("json");
+  create.set_data_str(padded);
+  EXPECT_EQ(grpc_ann.TryCreateJob(create, &response).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+
+  // Result size: 1,000 rows as JSON are more than 4 KiB; 3 rows are not.
+  const Json read = {{"table_name", "t"}, {"offset", 0}, {"limit", 1000}, {"encoding", "json"}};
+  ExpectHttpError(Post("/get/records", read.dump(), kJson, ann), 400,
+                  {"result: about ", "more than user 'ann' may receive at once (4096 bytes"}, "large result");
+  Json small = read;
+  small["limit"] = 3;
+  EXPECT_EQ(Post("/get/records", small.dump(), kJson, ann).http, 200);
+  EXPECT_EQ(Post("/get/records", read.dump(), kJson, Basic("admin:root")).http, 200);
+
+  // Unfinished jobs: two of ann's wait behind closed streams; a third is
+  // refused, the administrator's is not.
+  gpudb_test::StreamGate gate(server_->engine());
+  std::vector<int64_t> waiting;
+  for (int i = 0; i < 2; ++i) {
+    Answer a = Post("/create/job", CreateFilterJob("t", "v > 0").dump(), kJson, ann);
+    ASSERT_EQ(a.http, 200) << a.message;
+    waiting.push_back(Json::parse(a.data_str)["job_id"].get<int64_t>());
+  }
+  ExpectHttpError(Post("/create/job", CreateFilterJob("t", "v > 0").dump(), kJson, ann), 429,
+                  {"user 'ann' has 2 unfinished jobs, the most it may have at once"}, "third job");
+  create.set_data_str(Json{{"table_name", "t"}}.dump());
+  s = grpc_ann.TryCreateJob(create, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_EQ(Post("/create/job", CreateFilterJob("t", "v > 0").dump(), kJson, Basic("admin:root")).http, 200);
+  gate.Open();
+  for (int64_t id : waiting) EXPECT_EQ(client_->WaitFinished(id).job_status(), "DONE") << id;
+  // Finished, they free their places.
+  EXPECT_EQ(Post("/create/job", CreateFilterJob("t", "v > 0").dump(), kJson, ann).http, 200);
 }
 
 TEST_F(HttpTest, BusyServerAnswers429AndKeepsEveryAcceptedJob) {

@@ -1014,6 +1014,22 @@ TEST(JobTrackerTest, FinishedAsyncJobsExpireAfterTheTtl) {
   EXPECT_NE(MustCreate(tracker, Job("done-tag")), -1);
 }
 
+TEST(JobTrackerTest, TombstonesLastATtlAfterTheirJobWent) {
+  // So that memory returns to its baseline after a burst of jobs.
+  const absl::Duration ttl = absl::Minutes(5);
+  JobTracker tracker(TrackerOptions{ttl, size_t{1} << 30});
+  const int64_t id = MustCreate(tracker, Job("t"));
+  tracker.Finish(id, Json::object());
+  const absl::Time went = absl::Now() + ttl + absl::Seconds(1);
+  tracker.Sweep(went);
+  EXPECT_EQ(tracker.Get(id).status().message(), Expired(absl::StrCat("job_id: job ", id), ttl));
+  tracker.Sweep(went + ttl - absl::Seconds(1));
+  EXPECT_EQ(tracker.Get(id).status().message(), Expired(absl::StrCat("job_id: job ", id), ttl));
+  EXPECT_EQ(tracker.Sweep(went + ttl), absl::InfiniteFuture());
+  EXPECT_EQ(tracker.Get(id).status().message(), absl::StrCat("job_id: job ", id, " does not exist"));
+  EXPECT_EQ(tracker.GetByTag("t").status().message(), "options.job_tag: no job has tag 't'");
+}
+
 TEST(JobTrackerTest, SynchronousJobsAreNotRetained) {
   const absl::Duration ttl = absl::Minutes(1);
   JobTracker tracker(TrackerOptions{ttl, size_t{1} << 30});
@@ -1033,9 +1049,12 @@ TEST(JobTrackerTest, SynchronousJobsAreNotRetained) {
   EXPECT_EQ(tracker.size(), 0u);
   EXPECT_EQ(tracker.Get(sync).status().message(),
             absl::StrCat("job_id: job ", sync, " was a synchronous call; its result went to its caller"));
-  tracker.Sweep(absl::Now() + ttl + absl::Seconds(1));
+  tracker.Sweep(absl::Now() + ttl / 2);
   EXPECT_EQ(tracker.Get(sync).status().message(),
             absl::StrCat("job_id: job ", sync, " was a synchronous call; its result went to its caller"));
+  // Tombstones last a TTL too.
+  tracker.Sweep(absl::Now() + ttl + absl::Seconds(1));
+  EXPECT_EQ(tracker.Get(sync).status().message(), absl::StrCat("job_id: job ", sync, " does not exist"));
 }
 
 TEST(JobTrackerTest, SweepReturnsWhenItNextHasWork) {
@@ -1066,7 +1085,9 @@ TEST(JobTrackerTest, SweepReturnsWhenItNextHasWork) {
   next = tracker.Sweep(after + ttl + absl::Seconds(1));
   EXPECT_FALSE(tracker.Get(done).ok());
   EXPECT_TRUE(tracker.Get(queued).ok());
-  EXPECT_EQ(next, absl::InfiniteFuture());
+  // Then its tombstone's end.
+  EXPECT_EQ(next, after + 2 * ttl + absl::Seconds(1));
+  EXPECT_EQ(tracker.Sweep(next), absl::InfiniteFuture());
 }
 
 TEST(JobTrackerTest, SweepReturnsWhenARequestIdExpires) {
@@ -1193,6 +1214,79 @@ TEST(JobTrackerTest, ResultBytesStayConsistentUnderMixedRemovals) {
 
 // ---------------------------------------------------------------------------
 // Request ids.
+
+// ---------------------------------------------------------------------------
+// Per-user limits.
+
+JobTracker::NewJob UserJob(std::string user, bool async = true) {
+  JobTracker::NewJob job = Job();
+  job.auth_id = std::move(user);
+  job.async = async;
+  return job;
+}
+
+TEST(JobTrackerTest, UserMayHaveAtMostItsLimitOfUnfinishedJobs) {
+  TrackerOptions options;
+  options.limits.defaults.max_jobs = 3;
+  options.limits.users["bob"].max_jobs = 2;
+  JobTracker tracker(options);
+  // bob: two, asynchronous or not; the third is refused naming him.
+  const int64_t a = MustCreate(tracker, UserJob("bob"));
+  const int64_t b = MustCreate(tracker, UserJob("bob", /*async=*/false));
+  absl::StatusOr<JobTracker::Created> third = tracker.Create(UserJob("bob"));
+  ASSERT_EQ(third.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(third.status().message(),
+            "user 'bob' has 2 unfinished jobs, the most it may have at once (its jobs limit; --user-max-jobs)");
+  // Others have their own count (the defaults: 3 each).
+  for (int i = 0; i < 3; ++i) MustCreate(tracker, UserJob("alice"));
+  EXPECT_EQ(tracker.Create(UserJob("alice")).status().code(), absl::StatusCode::kResourceExhausted);
+  for (int i = 0; i < 3; ++i) MustCreate(tracker, UserJob(""));
+  EXPECT_EQ(tracker.Create(UserJob("")).status().message(),
+            "the anonymous user has 3 unfinished jobs, the most it may have at once (its jobs limit; --user-max-jobs)");
+  // Every way of finishing frees a place: done, error, cancelled while queued.
+  tracker.Finish(a, Json{{"ok", true}});
+  const int64_t c = MustCreate(tracker, UserJob("bob"));
+  tracker.Finish(b, absl::InternalError("failed"));
+  const int64_t d = MustCreate(tracker, UserJob("bob"));
+  EXPECT_EQ(tracker.Cancel(c), "CANCELLED");
+  MustCreate(tracker, UserJob("bob"));
+  EXPECT_EQ(tracker.Create(UserJob("bob")).status().code(), absl::StatusCode::kResourceExhausted);
+  // Reading a job, finished or not, does not count.
+  ASSERT_TRUE(tracker.Get(d).ok());
+  EXPECT_EQ(tracker.Create(UserJob("bob")).status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST(JobTrackerTest, WithoutLimitsAUserMayHaveAnyNumberOfJobs) {
+  JobTracker tracker;
+  for (int i = 0; i < 1000; ++i) MustCreate(tracker, UserJob("bob"));
+}
+
+TEST(JobTrackerTest, ResultOverTheUsersLimitEndsTheJobInError) {
+  TrackerOptions options;
+  options.limits.users["bob"].max_result_bytes = 500;
+  JobTracker tracker(options);
+  const int64_t big = MustCreate(tracker, UserJob("bob"));
+  const int64_t big_sync = MustCreate(tracker, UserJob("bob", /*async=*/false));
+  const int64_t small = MustCreate(tracker, UserJob("bob"));
+  const int64_t other = MustCreate(tracker, UserJob("alice"));
+  tracker.Finish(big, BigResponse(1));
+  tracker.Finish(big_sync, BigResponse(2));
+  tracker.Finish(small, Json{{"count", 3}});
+  tracker.Finish(other, BigResponse(4));
+  for (int64_t id : {big, big_sync}) {
+    absl::StatusOr<JobSnapshot> job = tracker.Get(id);
+    ASSERT_TRUE(job.ok()) << job.status();
+    EXPECT_EQ(job->state, JobState::kError);
+    EXPECT_EQ(job->response, nullptr);
+    EXPECT_NE(job->error.find("more than user 'bob' may receive at once (500 bytes; its result limit, "
+                              "--user-max-result-size)"),
+              std::string::npos)
+        << job->error;
+  }
+  EXPECT_EQ(tracker.Get(small)->state, JobState::kDone);
+  EXPECT_EQ(tracker.Get(other)->state, JobState::kDone);
+  EXPECT_EQ((*tracker.Get(other)->response)["i"], 4);
+}
 
 TEST(JobTrackerTest, SameRequestIdAndFingerprintReturnTheSameJob) {
   const absl::Duration ttl = absl::Minutes(1);
