@@ -6,6 +6,10 @@
 #include <new>
 #include <stdexcept>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "absl/strings/str_cat.h"
 #include "engine/api/options.h"
 #include "engine/api/schema.h"
@@ -15,6 +19,10 @@
 
 namespace engine {
 namespace {
+
+// Tracker records (jobs and tombstones) that must have gone since the
+// reaper's last look before it has the allocator give memory back.
+constexpr size_t kTrimAfterRecords = 10000;
 
 // Runs `fn` under GuardKernels (jobs/device.h).
 absl::StatusOr<Json> Guard(const std::function<absl::StatusOr<Json>()>& fn) {
@@ -41,7 +49,10 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& opti
   auto store = storage::Store::Open(storage, &recovered);
   if (!store.ok()) return store.status();
   if (notes != nullptr) *notes = recovered.notes;
-  engine->store_ = *std::move(store);
+  {
+    absl::MutexLock lock(&engine->reaper_mu_);  // the reaper reads it
+    engine->store_ = *std::move(store);
+  }
   if (absl::Status s = engine->Restore(std::move(recovered)); !s.ok()) return s;
   return engine;
 }
@@ -114,6 +125,7 @@ Engine::Engine(const EngineOptions& options, std::vector<std::unique_ptr<Device>
 Engine::~Engine() {
   Drain(absl::ZeroDuration());
   if (store_ != nullptr) {
+    store_->ForgetJobs(tracker_.TakeForgotten());
     if (absl::Status s = store_->Checkpoint(); !s.ok()) {
       std::fprintf(stderr, "gpudb-engine: the checkpoint at shutdown failed (the log keeps every change): %s\n",
                    std::string(s.message()).c_str());
@@ -129,11 +141,27 @@ Engine::~Engine() {
 }
 
 void Engine::Reap() {
+  // Tracker records held at most since the allocator last gave memory back.
+  size_t records_high = 0;
   absl::MutexLock lock(&reaper_mu_);
   while (!stopping_) {
     wake_ = false;
+    storage::Store* store = store_.get();
     reaper_mu_.Unlock();
     const absl::Time next = tracker_.Sweep(absl::Now());
+    // Jobs the tracker dropped leave the data directory too.
+    const std::vector<int64_t> forgotten = tracker_.TakeForgotten();
+    if (store != nullptr && !forgotten.empty()) store->ForgetJobs(forgotten);
+    // Once many records have gone (a burst of jobs expired), the allocator
+    // gives the memory back, rather than keep it for the next burst.
+    const size_t records = tracker_.records();
+    if (records + kTrimAfterRecords <= records_high) {
+#ifdef __GLIBC__
+      malloc_trim(0);
+#endif
+      records_high = records;
+    }
+    records_high = std::max(records_high, records);
     reaper_mu_.Lock();
     const absl::Time until = std::min(next, absl::Now() + reap_interval_);
     while (!stopping_ && !wake_ && !reaper_cv_.WaitWithDeadline(&reaper_mu_, until)) {

@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -32,7 +33,30 @@ std::string Mib(size_t bytes) {
   return absl::StrCat(bytes / (1024 * 1024), ".", (bytes % (1024 * 1024)) * 10 / (1024 * 1024), " MiB");
 }
 
+// InjectAllocationFailures: an allocation fails when the hash of its
+// sequence number falls below the threshold (0: never).
+std::atomic<uint64_t> injected_threshold{0};
+std::atomic<uint64_t> injected_sequence{0};
+uint64_t injected_seed = 0;
+
+bool InjectedFailure() {
+  const uint64_t threshold = injected_threshold.load(std::memory_order_relaxed);
+  if (threshold == 0) return false;
+  // splitmix64 of the sequence number.
+  uint64_t z = injected_sequence.fetch_add(1, std::memory_order_relaxed) + injected_seed + 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return (z ^ (z >> 31)) < threshold;
+}
+
 }  // namespace
+
+void InjectAllocationFailures(double p, uint64_t seed) {
+  injected_seed = seed * 0x2545f4914f6cdd1dull;
+  const double clamped = p <= 0 ? 0 : p >= 1 ? 1 : p;
+  injected_threshold.store(clamped >= 1 ? ~uint64_t{0} : static_cast<uint64_t>(clamped * 18446744073709551616.0),
+                           std::memory_order_relaxed);
+}
 
 struct alignas(64) MemoryResource::Bucket {
   std::mutex mu;
@@ -83,6 +107,10 @@ void* MemoryResource::AllocateBlock(size_t block_bytes, void* stream) {
 }
 
 size_t MemoryResource::CountInUse(size_t rounded) {
+  if (InjectedFailure()) {
+    throw OutOfMemory(absl::StrCat("out of device memory on ", name_, ": needs ", Mib(rounded),
+                                   " (an injected failure: GPUDB_INJECT_ALLOCATION_FAILURES)"));
+  }
   size_t used = in_use_.load(std::memory_order_relaxed);
   do {
     if (limit_ != 0 && (rounded > limit_ || used > limit_ - rounded)) {

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <new>
 #include <string>
@@ -23,6 +24,12 @@ class OutOfMemory : public std::bad_alloc {
  private:
   std::string message_;
 };
+
+// Fault injection, for tests: from now on each allocation (Allocate,
+// Charge) of every pool fails with probability `p` (0 turns it off), with an
+// OutOfMemory whose message says it was injected. gpudb-engine sets it from
+// the environment variable GPUDB_INJECT_ALLOCATION_FAILURES=P (tests only).
+void InjectAllocationFailures(double p, uint64_t seed = 1);
 
 // A device's memory pool: every byte a job uses on a device comes from here.
 // Allocations are counted against a limit; in_use() and peak() report the

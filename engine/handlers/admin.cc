@@ -16,14 +16,19 @@ namespace {
 // /show/system/properties.
 constexpr absl::string_view kCoreVersion = "7.2.2.0";
 
-// Peak resident memory of this process (VmHWM), or 0 when unknown.
-int64_t PeakResidentBytes() {
+// A memory figure of this process from /proc/self/status (`field` is
+// "VmHWM:" for the peak resident size, "VmRSS:" for the current one), or 0
+// when unknown.
+int64_t ProcessBytes(absl::string_view field) {
   std::FILE* f = std::fopen("/proc/self/status", "r");
   if (f == nullptr) return 0;
   char line[256];
   int64_t kib = 0;
   while (std::fgets(line, sizeof(line), f) != nullptr) {
-    if (std::sscanf(line, "VmHWM: %" SCNd64 " kB", &kib) == 1) break;
+    if (absl::string_view(line).substr(0, field.size()) == field) {
+      std::sscanf(line + field.size(), "%" SCNd64, &kib);
+      break;
+    }
   }
   std::fclose(f);
   return kib * 1024;
@@ -105,9 +110,11 @@ absl::StatusOr<Json> SystemStatus(AdminContext& ctx, const Json&) {
   const Json system = Json{{"status", ctx.draining ? "draining" : "running"},
                            {"devices", devices},
                            {"jobs", ctx.jobs.size()},
+                           {"job_tombstones", ctx.jobs.records() - ctx.jobs.size()},
                            {"result_bytes", ctx.jobs.result_bytes()},
                            {"tables", ctx.catalog.List().size()},
-                           {"host_peak_resident_bytes", PeakResidentBytes()}};
+                           {"host_resident_bytes", ProcessBytes("VmRSS:")},
+                           {"host_peak_resident_bytes", ProcessBytes("VmHWM:")}};
   return Json{{"status_map", Json{{"system", system.dump()}}}, {"info", Json::object()}};
 }
 

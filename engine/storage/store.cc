@@ -42,6 +42,7 @@ enum Kind : uint32_t {
   kDelete = 11,
   kUpdate = 12,
   kRedefine = 13,
+  kForgetJobs = 14,
 };
 
 // Ranks as a blob: int64 little-endian each.
@@ -335,6 +336,9 @@ absl::Status RecoveryState::Apply(uint32_t kind, const ParsedBody& body) {
       jobs.insert_or_assign(job->id, *std::move(job));
       return absl::OkStatus();
     }
+    case kForgetJobs:
+      for (const Json& id : m.at("ids")) jobs.erase(id.get<int64_t>());
+      return absl::OkStatus();
   }
   return absl::DataLossError(absl::StrCat("unknown record kind ", kind));
 }
@@ -658,6 +662,15 @@ absl::Status Store::LogJob(const JobSnapshot& job) {
     ticket = log_->Add(kJob, Body(Json{{"job", std::move(record)}}, Pieces()), sync_);
   }
   return log_->Wait(ticket, sync_);
+}
+
+void Store::ForgetJobs(const std::vector<int64_t>& ids) {
+  absl::MutexLock lock(&jobs_mu_);
+  Json gone = Json::array();
+  for (int64_t id : ids) {
+    if (jobs_.erase(id) > 0) gone.push_back(id);
+  }
+  if (!gone.empty()) log_->Add(kForgetJobs, Body(Json{{"ids", std::move(gone)}}, Pieces()));
 }
 
 void Store::Start(const Catalog* catalog) {

@@ -91,6 +91,10 @@ class Store final : public Journal {
   // Records a job as it stands now (created, or finished): only async jobs
   // are kept. Durable at the sync level on return.
   absl::Status LogJob(const JobSnapshot& job);
+  // Drops jobs the tracker no longer keeps (JobTracker::TakeForgotten), so
+  // that neither memory nor a restart keeps them. Not waited for: a crash
+  // just after may bring them back once.
+  void ForgetJobs(const std::vector<int64_t>& ids);
 
   // From now on checkpoints `catalog` in the background whenever the log
   // grows past checkpoint_log_bytes. Tables named as recovered keep their

@@ -495,6 +495,44 @@ TEST(EngineStorageTest, TablesSchemasMetadataAndFinishedJobsSurviveARestart) {
   EXPECT_EQ(*ids, Range(0, 160));
 }
 
+// A job fetched with remove_job_on_complete, or expired, is dropped from the
+// data directory too: a restart does not bring it back (from the log, nor
+// from the checkpoint at shutdown), and its record leaves memory.
+TEST(EngineStorageTest, RemovedAndExpiredJobsDoNotComeBackAfterARestart) {
+  TempDir dir;
+  EngineOptions options = Options(dir.path());
+  int64_t removed = 0, kept = 0, expired = 0;
+  {
+    options.jobs.ttl = absl::Seconds(2);
+    auto engine = Open(options);
+    JobRequest job;
+    job.endpoint = FindEndpoint("/has/table");
+    job.request = Json{{"table_name", "t"}};
+    job.remove_job_on_complete = true;
+    auto s = engine->Submit(job);
+    ASSERT_TRUE(s.ok()) << s.status();
+    removed = s->id;
+    gpudb_test::AwaitFinished(*engine, removed, "/has/table");
+    ASSERT_TRUE(engine->FindJob({removed, std::nullopt}, /*consume=*/true).ok());
+    EXPECT_FALSE(engine->FindJob({removed, std::nullopt}).ok());
+    expired = RunJob(*engine, "/has/table", {{"table_name", "t"}}).id;
+    // Past the TTL and a reaper round.
+    absl::SleepFor(absl::Seconds(3.5));
+    EXPECT_NE(engine->FindJob({expired, std::nullopt}).status().message().find("expired"), std::string::npos);
+    kept = RunJob(*engine, "/has/table", {{"table_name", "t"}}).id;
+  }
+  for (int restart = 0; restart < 2; ++restart) {
+    options.jobs.ttl = absl::Hours(1);
+    auto engine = Open(options);
+    EXPECT_TRUE(engine->FindJob({kept, std::nullopt}).ok()) << restart;
+    for (int64_t id : {removed, expired}) {
+      EXPECT_EQ(engine->FindJob({id, std::nullopt}).status().message(),
+                absl::StrCat("job_id: job ", id, " does not exist"))
+          << restart;
+    }
+  }
+}
+
 TEST(EngineStorageTest, WhatACrashLeavesHasEveryAcknowledgedInsertAndRunningJobsReadInterrupted) {
   TempDir dir, crashed;
   auto engine = Open(Options(dir.path()));
