@@ -1,6 +1,7 @@
 #include "engine/table/dates.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
 
 namespace engine {
@@ -14,6 +15,14 @@ std::optional<int32_t> ParseDate(absl::string_view text) {
   return static_cast<int32_t>(day - absl::CivilDay(1970, 1, 1));
 }
 
-std::string FormatDate(int64_t days) { return absl::FormatCivilTime(absl::CivilDay(1970, 1, 1) + days); }
+std::string FormatDate(int64_t days) {
+  const absl::CivilDay day = absl::CivilDay(1970, 1, 1) + days;
+  // Four digits for years 0 to 999 too ("0999-12-31"), as ParseDate reads
+  // them back; absl writes "999-12-31".
+  if (day.year() >= 0 && day.year() < 1000) {
+    return absl::StrFormat("%04d-%02d-%02d", day.year(), day.month(), day.day());
+  }
+  return absl::FormatCivilTime(day);
+}
 
 }  // namespace engine

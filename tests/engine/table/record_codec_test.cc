@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/api/avro.h"
 #include "engine/api/json.h"
+#include "engine/table/dates.h"
 #include "engine/table/types.h"
 #include "tests/common/table_type.h"
 
@@ -611,6 +612,16 @@ TEST(AvroRecordsDecoderTest, DatesAreStringsOnTheWire) {
   bad.replace(bad.find("2024-01-15"), 10, "2024-13-15");
   const absl::Status s = DecodeInChunks(type, ArrayOf({avro[1], bad}), 16, &decoded);
   EXPECT_EQ(s.message(), "list[1]: column 'd': '2024-13-15' is not a date (YYYY-MM-DD)");
+}
+
+// Every date read is written back as it reads: years before 1000 keep four
+// digits (absl wrote "999-12-31", which no reader took back).
+TEST(AvroRecordsDecoderTest, DatesRoundTripThroughTheirText) {
+  for (const char* text : {"0999-12-31", "0001-01-01", "1000-01-01", "1970-01-01", "2900-12-31", "9999-12-31"}) {
+    const std::optional<int32_t> day = ParseDate(text);
+    ASSERT_TRUE(day.has_value()) << text;
+    EXPECT_EQ(FormatDate(*day), text);
+  }
 }
 
 TEST(AvroRecordsDecoderTest, AppendsAfterRowsAlreadyThere) {
