@@ -274,26 +274,10 @@ absl::StatusOr<JobSnapshot> Engine::Submit(JobRequest job) {
 }
 
 absl::StatusOr<JobSnapshot> Engine::FindJob(const JobRef& job, bool consume, absl::string_view caller) {
-  const auto find = [&](bool take) {
-    return job.tag.has_value() ? tracker_.GetByTag(*job.tag, take) : tracker_.Get(job.id, take);
-  };
-  if (SeesEveryJob(caller)) return find(consume);
-  absl::StatusOr<JobSnapshot> found = find(/*take=*/false);
-  if (found.ok() && !MaySee(caller, *found)) {
-    return absl::NotFoundError(job.tag.has_value() ? absl::StrCat("options.job_tag: no job has tag '", *job.tag, "'")
-                                                   : absl::StrCat("job_id: job ", job.id, " does not exist"));
-  }
-  if (!found.ok() || !consume) return found;
-  return find(/*take=*/true);
+  return job.tag.has_value() ? tracker_.GetByTag(*job.tag, consume, caller) : tracker_.Get(job.id, consume, caller);
 }
 
-std::string Engine::CancelJob(int64_t id, absl::string_view caller) {
-  if (!SeesEveryJob(caller)) {
-    absl::StatusOr<JobSnapshot> found = tracker_.Get(id, /*consume=*/false);
-    if (found.ok() && !MaySee(caller, *found)) return absl::StrCat("NOT_FOUND: job ", id, " does not exist");
-  }
-  return tracker_.Cancel(id);
-}
+std::string Engine::CancelJob(int64_t id, absl::string_view caller) { return tracker_.Cancel(id, caller); }
 
 Device& Engine::Place(const std::vector<Access>& accesses) {
   for (const Access& a : accesses) {

@@ -41,24 +41,13 @@ absl::StatusOr<Json> AlterJobs(AdminContext& ctx, const Json& request) {
   }
   std::vector<int64_t> ids = request["job_ids"].get<std::vector<int64_t>>();
   if (const std::string* tag = FindOption(request["options"], "job_tag")) {
-    auto job = ctx.jobs.GetByTag(*tag, /*consume=*/false);
+    auto job = ctx.jobs.GetByTag(*tag, /*consume=*/false, ctx.caller);
     if (!job.ok()) return job.status();
-    if (!MaySee(ctx.caller, *job)) {
-      return absl::NotFoundError(absl::StrCat("options.job_tag: no job has tag '", *tag, "'"));
-    }
     ids.push_back(job->id);
   }
   if (ids.empty()) return absl::InvalidArgumentError("job_ids: no job given; give job_ids or options.job_tag");
   Json status = Json::array();
-  for (int64_t id : ids) {
-    // Another user's job is not there, for this caller.
-    auto job = ctx.jobs.Get(id, /*consume=*/false);
-    if (job.ok() && !MaySee(ctx.caller, *job)) {
-      status.push_back(absl::StrCat("NOT_FOUND: job ", id, " does not exist"));
-    } else {
-      status.push_back(ctx.jobs.Cancel(id));
-    }
-  }
+  for (int64_t id : ids) status.push_back(ctx.jobs.Cancel(id, ctx.caller));
   return Json{{"job_ids", ids}, {"action", action}, {"status", status}, {"info", Json::object()}};
 }
 

@@ -190,10 +190,12 @@ absl::StatusOr<std::optional<JobSnapshot>> JobTracker::FindRequest(absl::string_
   return std::optional<JobSnapshot>((*same)->job);
 }
 
-absl::Status JobTracker::Missing(int64_t id, absl::string_view how) const {
+absl::Status JobTracker::Missing(int64_t id, absl::string_view how, absl::string_view caller) const {
   auto gone = gone_.find(id);
-  if (gone == gone_.end()) return absl::NotFoundError(absl::StrCat(how, " does not exist"));
-  switch (gone->second.first) {
+  if (gone == gone_.end() || !(SeesEveryJob(caller) || gone->second.user == caller)) {
+    return absl::NotFoundError(absl::StrCat(how, " does not exist"));
+  }
+  switch (gone->second.why) {
     case Gone::kTaken:
       return absl::NotFoundError(
           absl::StrCat(how, " was removed when its result was returned (remove_job_on_complete)"));
@@ -209,28 +211,37 @@ absl::Status JobTracker::Missing(int64_t id, absl::string_view how) const {
   return absl::NotFoundError(absl::StrCat(how, " does not exist"));
 }
 
-absl::StatusOr<JobSnapshot> JobTracker::Lookup(Records::iterator it, bool consume) {
+absl::StatusOr<JobSnapshot> JobTracker::Lookup(Records::iterator it, bool consume, absl::string_view caller,
+                                               absl::string_view how) {
+  if (!MaySee(caller, it->second.job)) return absl::NotFoundError(absl::StrCat(how, " does not exist"));
   JobSnapshot snapshot = it->second.job;
   if (consume && snapshot.finished() && it->second.remove_on_complete) Erase(it, Gone::kTaken, absl::Now());
   return snapshot;
 }
 
-absl::StatusOr<JobSnapshot> JobTracker::Get(int64_t id, bool consume) {
+absl::StatusOr<JobSnapshot> JobTracker::Get(int64_t id, bool consume, absl::string_view caller) {
   absl::MutexLock lock(&mu_);
+  const std::string how = absl::StrCat("job_id: job ", id);
   auto it = jobs_.find(id);
-  if (it == jobs_.end()) return Missing(id, absl::StrCat("job_id: job ", id));
-  return Lookup(it, consume);
+  if (it == jobs_.end()) return Missing(id, how, caller);
+  return Lookup(it, consume, caller, how);
 }
 
-absl::StatusOr<JobSnapshot> JobTracker::GetByTag(absl::string_view tag, bool consume) {
+absl::StatusOr<JobSnapshot> JobTracker::GetByTag(absl::string_view tag, bool consume, absl::string_view caller) {
   absl::MutexLock lock(&mu_);
+  const absl::Status none = absl::NotFoundError(absl::StrCat("options.job_tag: no job has tag '", tag, "'"));
   auto t = tags_.find(tag);
-  if (t != tags_.end()) return Lookup(jobs_.find(t->second), consume);
+  if (t != tags_.end()) {
+    auto it = jobs_.find(t->second);
+    return MaySee(caller, it->second.job) ? Lookup(it, consume, caller, "") : none;
+  }
   auto gone = gone_tags_.find(tag);
   if (gone != gone_tags_.end()) {
-    return Missing(gone->second, absl::StrCat("options.job_tag: job '", tag, "' (job ", gone->second, ")"));
+    auto stone = gone_.find(gone->second);
+    if (stone == gone_.end() || !(SeesEveryJob(caller) || stone->second.user == caller)) return none;
+    return Missing(gone->second, absl::StrCat("options.job_tag: job '", tag, "' (job ", gone->second, ")"), caller);
   }
-  return absl::NotFoundError(absl::StrCat("options.job_tag: no job has tag '", tag, "'"));
+  return none;
 }
 
 bool JobTracker::MarkRunning(int64_t id, const std::string& worker) {
@@ -359,13 +370,14 @@ void JobTracker::Finish(int64_t id, absl::StatusOr<Json> result) {
   Deliver(std::move(notices));
 }
 
-std::string JobTracker::Cancel(int64_t id) {
+std::string JobTracker::Cancel(int64_t id, absl::string_view caller) {
   std::vector<Notice> notices;
   std::string outcome;
   {
     absl::MutexLock lock(&mu_);
     auto it = jobs_.find(id);
-    if (it == jobs_.end()) return absl::StrCat("NOT_FOUND: ", Missing(id, absl::StrCat("job ", id)).message());
+    if (it == jobs_.end()) return absl::StrCat("NOT_FOUND: ", Missing(id, absl::StrCat("job ", id), caller).message());
+    if (!MaySee(caller, it->second.job)) return absl::StrCat("NOT_FOUND: job ", id, " does not exist");
     Record& record = it->second;
     if (record.job.finished()) {
       return absl::StrCat("NOT_CANCELLED: already finished (", JobStatusName(record.job.state), ")");
@@ -432,14 +444,14 @@ void JobTracker::Erase(Records::iterator it, Gone why, absl::Time now) {
   if (it->second.job.async) forgotten_.push_back(id);
   tags_.erase(it->second.job.tag);
   gone_tags_[it->second.job.tag] = id;
-  gone_.emplace(id, std::make_pair(why, it->second.job.tag));
+  gone_.emplace(id, Tombstone{why, it->second.job.tag, it->second.job.auth_id});
   gone_order_.emplace_back(now, id);
   while (gone_.size() > kMaxTombstones) DropTombstone(gone_.begin());
   jobs_.erase(it);
 }
 
-void JobTracker::DropTombstone(std::map<int64_t, std::pair<Gone, std::string>>::iterator it) {
-  if (auto tag = gone_tags_.find(it->second.second); tag != gone_tags_.end() && tag->second == it->first) {
+void JobTracker::DropTombstone(std::map<int64_t, Tombstone>::iterator it) {
+  if (auto tag = gone_tags_.find(it->second.tag); tag != gone_tags_.end() && tag->second == it->first) {
     gone_tags_.erase(tag);
   }
   gone_.erase(it);

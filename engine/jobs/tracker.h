@@ -150,12 +150,14 @@ class JobTracker {
   // it); InvalidArgument when that job was for a different fingerprint.
   absl::StatusOr<std::optional<JobSnapshot>> FindRequest(absl::string_view request_id, uint64_t fingerprint);
 
-  // The job's record. NotFound when the job is not here, saying why when it
-  // was here (fetched with remove_job_on_complete, expired, evicted, a
-  // synchronous call). With `consume`, a finished job created with
+  // The job's record, for `caller` (MaySee; "": every job). NotFound when
+  // the job is not here, saying why when it was here (fetched with
+  // remove_job_on_complete, expired, evicted, a synchronous call); another
+  // user's job, here or gone, is NotFound as one that never existed (and is
+  // not consumed). With `consume`, a finished job created with
   // remove_on_complete is removed by this call.
-  absl::StatusOr<JobSnapshot> Get(int64_t id, bool consume = true);
-  absl::StatusOr<JobSnapshot> GetByTag(absl::string_view tag, bool consume = true);
+  absl::StatusOr<JobSnapshot> Get(int64_t id, bool consume = true, absl::string_view caller = "");
+  absl::StatusOr<JobSnapshot> GetByTag(absl::string_view tag, bool consume = true, absl::string_view caller = "");
 
   // Marks a queued job running on `worker`; false when it has already
   // finished (cancelled or past its deadline while it waited): do not run it.
@@ -171,8 +173,9 @@ class JobTracker {
   // its next chunk boundary. Returns the outcome as the status text of
   // /admin/alter/jobs, e.g. "CANCELLED", "CANCEL_REQUESTED",
   // "NOT_CANCELLED: already finished (DONE)", "NOT_CANCELLABLE: /insert/records
-  // changes data", "NOT_FOUND: job 12 does not exist".
-  std::string Cancel(int64_t id);
+  // changes data", "NOT_FOUND: job 12 does not exist" (also for another
+  // user's job, as Get).
+  std::string Cancel(int64_t id, absl::string_view caller = "");
 
   // Calls `watch` with the job's record now and after every change of state
   // or progress, until it returns false or the job has finished; the final
@@ -220,6 +223,12 @@ class JobTracker {
 
  private:
   enum class Gone { kTaken, kExpired, kEvicted, kSynchronous };
+  // What is left of a job that is gone.
+  struct Tombstone {
+    Gone why;
+    std::string tag;
+    std::string user;  // its auth_id
+  };
   struct Record {
     JobSnapshot job;
     std::shared_ptr<JobControl> control;
@@ -241,15 +250,18 @@ class JobTracker {
   };
   using Records = std::map<int64_t, Record>;
 
-  absl::StatusOr<JobSnapshot> Lookup(Records::iterator it, bool consume) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `how` names the job in a NotFound ("job_id: job 7").
+  absl::StatusOr<JobSnapshot> Lookup(Records::iterator it, bool consume, absl::string_view caller,
+                                     absl::string_view how) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The earlier job of a request id, as Create and FindRequest return it.
   absl::StatusOr<std::optional<Created>> Reuse(absl::string_view request_id, uint64_t fingerprint, absl::string_view endpoint)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status Missing(int64_t id, absl::string_view how) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Missing(int64_t id, absl::string_view how, absl::string_view caller) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string GenerateTag() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Drops a record, leaving a tombstone dated `now`.
   void Erase(Records::iterator it, Gone why, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void DropTombstone(std::map<int64_t, std::pair<Gone, std::string>>::iterator it) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void DropTombstone(std::map<int64_t, Tombstone>::iterator it) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves a record to a final state and collects its watchers.
   Notice Settle(Records::iterator it, JobState state, absl::StatusOr<Json> result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -277,7 +289,7 @@ class JobTracker {
   std::multimap<absl::Time, int64_t> deadlines_ ABSL_GUARDED_BY(mu_);
   // Why jobs that were here are gone, and their tags: kept for the TTL (in
   // the order they went), and at most kMaxTombstones.
-  std::map<int64_t, std::pair<Gone, std::string>> gone_ ABSL_GUARDED_BY(mu_);
+  std::map<int64_t, Tombstone> gone_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int64_t, std::less<>> gone_tags_ ABSL_GUARDED_BY(mu_);
   std::deque<std::pair<absl::Time, int64_t>> gone_order_ ABSL_GUARDED_BY(mu_);
   std::vector<int64_t> forgotten_ ABSL_GUARDED_BY(mu_);  // TakeForgotten's

@@ -1256,6 +1256,30 @@ TEST(JobTrackerTest, UserMayHaveAtMostItsLimitOfUnfinishedJobs) {
   EXPECT_EQ(tracker.Create(UserJob("bob")).status().code(), absl::StatusCode::kResourceExhausted);
 }
 
+TEST(JobTrackerTest, AUserFindsAndCancelsItsOwnJobsOnly) {
+  const absl::Duration ttl = absl::Minutes(5);
+  JobTracker tracker(TrackerOptions{ttl, size_t{1} << 30});
+  JobTracker::NewJob bobs = UserJob("bob");
+  bobs.tag = "bobs";
+  bobs.remove_on_complete = true;
+  const int64_t id = MustCreate(tracker, bobs);
+  tracker.Finish(id, Json{{"count", 1}});
+  // Another user: as if it never existed, and not consumed by the look.
+  const std::string none = absl::StrCat("job_id: job ", id, " does not exist");
+  EXPECT_EQ(tracker.Get(id, true, "alice").status().message(), none);
+  EXPECT_EQ(tracker.GetByTag("bobs", true, "alice").status().message(), "options.job_tag: no job has tag 'bobs'");
+  EXPECT_EQ(tracker.Cancel(id, "alice"), absl::StrCat("NOT_FOUND: job ", id, " does not exist"));
+  // Bob, and the administrator, see it; bob's read consumes it.
+  EXPECT_TRUE(tracker.Get(id, false, std::string(kAdminUser)).ok());
+  EXPECT_TRUE(tracker.GetByTag("bobs", true, "bob").ok());
+  // Its tombstone says why it went to bob only.
+  EXPECT_NE(tracker.Get(id, true, "bob").status().message().find("was removed when its result was returned"),
+            std::string::npos);
+  EXPECT_EQ(tracker.Get(id, true, "alice").status().message(), none);
+  EXPECT_EQ(tracker.GetByTag("bobs", true, "alice").status().message(), "options.job_tag: no job has tag 'bobs'");
+  EXPECT_EQ(tracker.Cancel(id, "alice"), absl::StrCat("NOT_FOUND: job ", id, " does not exist"));
+}
+
 TEST(JobTrackerTest, WithoutLimitsAUserMayHaveAnyNumberOfJobs) {
   JobTracker tracker;
   for (int i = 0; i < 1000; ++i) MustCreate(tracker, UserJob("bob"));
