@@ -294,9 +294,12 @@ JobTracker::Notice JobTracker::Settle(Records::iterator it, JobState state, absl
   if (auto user = unfinished_.find(job.auth_id); user != unfinished_.end() && --user->second <= 0) {
     unfinished_.erase(user);
   }
+  // A result's size, walked once: for the user's limit and the store's count.
+  const int64_t most = LimitsOf(job.auth_id).max_result_bytes;
+  const size_t bytes = state == JobState::kDone && (job.async || most > 0) ? ApproxBytes(*result) : 0;
   if (state == JobState::kDone) {
-    if (const int64_t most = LimitsOf(job.auth_id).max_result_bytes; most > 0) {
-      if (const size_t bytes = ApproxBytes(*result); bytes > static_cast<size_t>(most)) {
+    if (most > 0) {
+      if (bytes > static_cast<size_t>(most)) {
         state = JobState::kError;
         result = absl::ResourceExhaustedError(
             absl::StrCat("result: about ", bytes, " bytes, more than ", UserName(job.auth_id), " may receive at once (",
@@ -309,7 +312,7 @@ JobTracker::Notice JobTracker::Settle(Records::iterator it, JobState state, absl
   if (state == JobState::kDone) {
     job.progress = 100;
     // Only async results are stored; a synchronous call's goes to its caller.
-    if (job.async) record.result_bytes = ApproxBytes(*result);
+    if (job.async) record.result_bytes = bytes;
     job.response = std::make_shared<const Json>(*std::move(result));
   } else {
     job.error = std::string(result.status().message());
