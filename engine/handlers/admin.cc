@@ -78,8 +78,8 @@ absl::StatusOr<Json> ShowJobs(AdminContext& ctx, const Json& request) {
   }
   // info is one map for all jobs: per-job values go in JSON arrays parallel
   // to job_id.
-  Json info = Json{{"job_tag", tags.dump()}};
-  if (*show_worker) info["worker_info"] = workers.dump();
+  Json info = Json{{"job_tag", engine::DumpJson(tags)}};
+  if (*show_worker) info["worker_info"] = engine::DumpJson(workers);
   return Json{{"job_id", ids},   {"status", status},    {"endpoint_name", endpoints}, {"time_received", received},
               {"auth_id", auth}, {"source_ip", source}, {"query_text", query},        {"user_data", user_data},
               {"flags", flags},  {"info", info}};
@@ -104,7 +104,7 @@ absl::StatusOr<Json> SystemStatus(AdminContext& ctx, const Json&) {
                            {"tables", ctx.catalog.List().size()},
                            {"host_resident_bytes", ProcessBytes("VmRSS:")},
                            {"host_peak_resident_bytes", ProcessBytes("VmHWM:")}};
-  return Json{{"status_map", Json{{"system", system.dump()}}}, {"info", Json::object()}};
+  return Json{{"status_map", Json{{"system", engine::DumpJson(system)}}}, {"info", Json::object()}};
 }
 
 // Besides the version: one rank, so no worker HTTP servers. Kinetica's

@@ -53,7 +53,7 @@ absl::StatusOr<ColumnDef> ParseColumn(const std::string& name, const std::string
   for (absl::string_view p : absl::StrSplit(properties, ',', absl::SkipWhitespace())) {
     column.push_back(std::string(absl::StripAsciiWhitespace(p)));
   }
-  auto parsed = ParseTypeDefinition(Json::array({column}).dump(), {}, "");
+  auto parsed = ParseTypeDefinition(engine::DumpJson(Json::array({column})), {}, "");
   if (!parsed.ok()) return absl::InvalidArgumentError(absl::StrCat("options.column_type: ", parsed.status().message()));
   return parsed->column(0);
 }
@@ -63,7 +63,7 @@ absl::StatusOr<ColumnDef> ParseColumn(const std::string& name, const std::string
 Json Reinterpret(const ColumnDef& to, const Json& value) {
   if (value.is_null()) return value;
   if (to.is_string() && !value.is_string())
-    return Json(value.is_number_float() ? absl::StrCat(value.get<double>()) : value.dump());
+    return Json(value.is_number_float() ? absl::StrCat(value.get<double>()) : engine::DumpJson(value));
   if (!to.is_string() && value.is_string()) {
     absl::StatusOr<Json> number = ParseJson(value.get<std::string>());
     if (number.ok() && (number->is_number() || number->is_boolean())) return *std::move(number);
@@ -88,7 +88,7 @@ absl::StatusOr<kernels::Column> ConvertColumn(JobContext& ctx, const kernels::Co
     absl::Status s = DecodeJsonValue(to, options, value, &out);
     if (s.ok()) continue;
     if (validate || !to.nullable) {
-      return absl::InvalidArgumentError(absl::StrCat("options.column_type: row ", r, " holds ", value.dump(),
+      return absl::InvalidArgumentError(absl::StrCat("options.column_type: row ", r, " holds ", engine::DumpJson(value),
                                                      ", which a ", to.type_name(), " column cannot: ", s.message(),
                                                      validate ? "" : " (and the column is not nullable)"));
     }

@@ -51,7 +51,7 @@ std::string KeyText(const TableType& type, const std::vector<int>& key, const st
   for (int c : key) {
     const ColumnDef& def = type.column(c);
     const HostColumn value = ToHost(rows[c], def.nullable, row, row + 1, exec);
-    parts.push_back(absl::StrCat(def.name, "=", ValueToJson(def, value, 0).dump()));
+    parts.push_back(absl::StrCat(def.name, "=", engine::DumpJson(ValueToJson(def, value, 0))));
   }
   return absl::StrCat("(", absl::StrJoin(parts, ", "), ")");
 }

@@ -708,7 +708,7 @@ absl::StatusOr<int64_t> RunChange(JobContext& ctx, Temporaries& temps, const Jso
         }
         named[type.column(i).name] = value;
       }
-      text = named.dump();
+      text = engine::DumpJson(named);
     }
     for (const char* key : {"update_on_existing_pk", "ignore_existing_pk"}) {
       if (const std::string v = Option(request, key); !v.empty()) change.request["options"][key] = v;

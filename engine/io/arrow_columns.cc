@@ -605,7 +605,11 @@ absl::StatusOr<std::shared_ptr<arrow::Array>> ToArrow(const ColumnDef& def, cons
 absl::Status FromArrow(const arrow::Status& status, absl::string_view context) {
   if (status.ok()) return absl::OkStatus();
   const std::string message = absl::StrCat(context, context.empty() ? "" : ": ", status.message());
-  if (status.IsInvalid() || status.IsTypeError() || status.IsIndexError() || status.IsKeyError()) {
+  // Inputs are bytes in memory (a payload, a mapped file): Arrow's IOError
+  // and SerializationError say they are corrupt ("Corrupt snappy compressed
+  // data", a page past the file's end).
+  if (status.IsInvalid() || status.IsTypeError() || status.IsIndexError() || status.IsKeyError() ||
+      status.IsIOError() || status.IsSerializationError()) {
     return absl::InvalidArgumentError(message);
   }
   if (status.IsOutOfMemory()) return absl::ResourceExhaustedError(message);

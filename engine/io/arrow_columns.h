@@ -69,7 +69,9 @@ std::shared_ptr<arrow::DataType> ArrowTypeOf(const ColumnDef& def);
 absl::StatusOr<std::shared_ptr<arrow::Array>> ToArrow(const ColumnDef& def, const HostColumn& column);
 
 // An absl status for an Arrow one (OK for OK; InvalidArgument for Invalid,
-// ...; else Internal), its message prefixed with `context`.
+// TypeError, IndexError, KeyError, and for IOError and SerializationError,
+// which reading bytes in memory gives only for corrupt data; else Internal),
+// its message prefixed with `context`.
 absl::Status FromArrow(const arrow::Status& status, absl::string_view context);
 
 }  // namespace engine::io::detail

@@ -47,7 +47,7 @@ absl::Status ForEachRecord(absl::string_view text, const ReadOptions& options, c
       for (int64_t i = 0; i < n; ++i) {
         const Json& record = all[i];
         if (!record.is_object()) {
-          if (absl::Status s = bad("record", i + 1, record.dump(), "not a JSON object"); !s.ok()) return s;
+          if (absl::Status s = bad("record", i + 1, engine::DumpJson(record), "not a JSON object"); !s.ok()) return s;
           continue;
         }
         if (absl::Status s = fn(record, "record", i + 1, {}); !s.ok()) return s;
@@ -146,7 +146,8 @@ absl::StatusOr<Cell> ValueCell(const ColumnDef& def, const Json& value, bool tru
       break;
     case Json::value_t::number_unsigned:
       if (value.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
-        return absl::InvalidArgumentError(absl::StrCat(value.dump(), " is out of range for ", def.type_name()));
+        return absl::InvalidArgumentError(
+            absl::StrCat(engine::DumpJson(value), " is out of range for ", def.type_name()));
       }
       if (!def.is_string()) return IntCell(def, value.get<int64_t>());
       break;
@@ -159,7 +160,7 @@ absl::StatusOr<Cell> ValueCell(const ColumnDef& def, const Json& value, bool tru
             absl::StrCat(value.is_array() ? "an array" : "an object", " is not a valid ", def.type_name()));
       }
   }
-  *holder = value.dump();  // a number, boolean, array or object as its JSON text
+  *holder = engine::DumpJson(value);  // a number, boolean, array or object as its JSON text
   return ParseCell(def, *holder, truncate);
 }
 
@@ -271,7 +272,7 @@ absl::Status ReadJson(const Input& input, const ReadOptions& options, const Prog
         const std::string error = value == nullptr && !def.nullable
                                       ? absl::StrCat("column '", def.name, "' is missing")
                                       : absl::StrCat("column '", def.name, "': ", cell.status().message());
-        return rejects.Reject(where, number, raw.empty() ? Cut(record.dump()) : Cut(raw), error);
+        return rejects.Reject(where, number, raw.empty() ? Cut(engine::DumpJson(record)) : Cut(raw), error);
       }
       cells[c] = *cell;
     }

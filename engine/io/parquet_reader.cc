@@ -13,6 +13,7 @@
 #include "engine/io/cells.h"
 #include "engine/io/formats.h"
 #include "parquet/arrow/reader.h"
+#include "parquet/exception.h"
 #include "parquet/file_reader.h"
 #include "parquet/metadata.h"
 #include "parquet/statistics.h"
@@ -44,9 +45,8 @@ std::string RowText(const std::vector<std::shared_ptr<arrow::Array>>& columns, i
   return absl::StrJoin(fields, ",");
 }
 
-}  // namespace
-
-absl::Status ReadParquet(const Input& input, const ReadOptions& options, const Progress& progress, Records* out) {
+absl::Status ReadParquetOrThrow(const Input& input, const ReadOptions& options, const Progress& progress,
+                                Records* out) {
   auto fail = [&](const arrow::Status& st) { return FromArrow(st, options.source_name); };
   auto file = std::make_shared<arrow::io::BufferReader>(std::make_shared<arrow::Buffer>(
       reinterpret_cast<const uint8_t*>(input.bytes.data()), static_cast<int64_t>(input.bytes.size())));
@@ -129,6 +129,18 @@ absl::Status ReadParquet(const Input& input, const ReadOptions& options, const P
     if (absl::Status s = progress(first_row * kPermille / std::max<int64_t>(total, 1), kPermille); !s.ok()) return s;
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ReadParquet(const Input& input, const ReadOptions& options, const Progress& progress, Records* out) {
+  // Parts of the Parquet API (the metadata's accessors) throw on a corrupt
+  // file rather than return a status.
+  try {
+    return ReadParquetOrThrow(input, options, progress, out);
+  } catch (const parquet::ParquetException& e) {
+    return absl::InvalidArgumentError(absl::StrCat(options.source_name, ": not a valid Parquet file: ", e.what()));
+  }
 }
 
 }  // namespace engine::io::detail

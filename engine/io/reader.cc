@@ -220,7 +220,7 @@ std::string NewColumnName(const SourceColumns& source, int i) {
 }
 
 absl::Status SetType(const Json& columns, const ReadOptions& options, Records* out) {
-  auto type = ParseTypeDefinition(columns.dump(), {}, "");
+  auto type = ParseTypeDefinition(engine::DumpJson(columns), {}, "");
   if (!type.ok()) {
     absl::string_view message = type.status().message();
     absl::ConsumePrefix(&message, "type_definition: ");

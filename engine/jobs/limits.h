@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
 namespace engine {
@@ -34,5 +35,11 @@ struct LimitsByUser {
     return it == users.end() ? defaults : it->second;
   }
 };
+
+// A user as errors about its limits name it: "user 'ann'", or "the
+// anonymous user" for "".
+inline std::string UserName(absl::string_view user) {
+  return user.empty() ? std::string("the anonymous user") : absl::StrCat("user '", user, "'");
+}
 
 }  // namespace engine

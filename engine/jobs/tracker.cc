@@ -12,11 +12,6 @@ namespace {
 // Tombstones kept, so that "gone" lookups stay bounded in memory.
 constexpr size_t kMaxTombstones = size_t{1} << 20;
 
-// A user as errors name it.
-std::string UserName(absl::string_view user) {
-  return user.empty() ? std::string("the anonymous user") : absl::StrCat("user '", user, "'");
-}
-
 // Rough bytes a stored response holds.
 size_t ApproxBytes(const Json& v) {
   switch (v.type()) {

@@ -1400,7 +1400,7 @@ absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, con
           const std::string key = i < columns.size() ? columns[i] : absl::StrCat("#", i);
           record[key] = value;
         }
-        records.push_back(record.dump());
+        records.push_back(engine::DumpJson(record));
       }
     }
     Json request{{"table_name", t.name}, {"list_encoding", "json"}, {"list_str", records},
@@ -1463,7 +1463,8 @@ absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, con
     Json options = Json::object();
     if (n.value("if_not_exists", false)) options["no_error_if_exists"] = "true";
     if (words.replicated) options["is_replicated"] = "true";
-    return with({"/create/table", Json{{"table_name", name}, {"type_id", type.dump()}, {"options", options}}});
+    return with(
+        {"/create/table", Json{{"table_name", name}, {"type_id", engine::DumpJson(type)}, {"options", options}}});
   }
   if (kind == "CreateTableAsStmt") {
     if (n.value("objtype", "OBJECT_TABLE") != "OBJECT_TABLE") return Unsupported("CREATE of anything but tables");

@@ -275,6 +275,10 @@ TEST(DelimitedText, InfersTheTypeOfANewTable) {
             "data: the table's type from the data: column name 'a b' is not valid (letters, digits and '_', not "
             "starting with a digit)");
   EXPECT_EQ(ReadError("", ""), "data: no data");
+  // A header that is not UTF-8 (found by the loader fuzz target: it threw).
+  EXPECT_EQ(ReadError("a\xd0,b\n1,2\n", ""),
+            "data: the table's type from the data: column name 'a\xef\xbf\xbd' is not valid (letters, digits and "
+            "'_', not starting with a digit)");
 }
 
 // --- JSON ---------------------------------------------------------------------
@@ -362,6 +366,29 @@ TEST(Parquet, BadRecordsByNumber) {
   EXPECT_EQ(r.bad[1].text, "3,null");
   o.on_error = OnError::kAbort;
   EXPECT_EQ(ReadError("not parquet", narrow, o).substr(0, 28), "data: not a Parquet file: Pa");
+}
+
+// Found by the loader fuzz target: corrupt compressed pages were an internal
+// error. Every byte of a file flipped in turn: each read loads or fails
+// with InvalidArgument, never crashes.
+TEST(Parquet, CorruptBytesAreTheInputsError) {
+  const std::string type = R"([["id","long"],["name","string","nullable"],["v","double"]])";
+  std::string csv = "id,name,v\n";
+  for (int i = 0; i < 200; ++i) csv += absl::StrCat(i, ",name ", i % 7, ",", i * 0.5, "\n");
+  const std::string bytes = ParquetOf(type, MustRead(csv, type));
+  ReadOptions o;
+  o.format = FileFormat::kParquet;
+  int failed = 0;
+  for (size_t at = 4; at + 4 < bytes.size(); ++at) {
+    std::string corrupt = bytes;
+    corrupt[at] = static_cast<char>(corrupt[at] ^ 0x5a);
+    Records r;
+    const absl::Status s = Read(corrupt, at % 2 == 0 ? type : "", o, &r);
+    if (s.ok()) continue;
+    ++failed;
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << "byte " << at << ": " << s;
+  }
+  EXPECT_GT(failed, 0);
 }
 
 TEST(Names, FormatAndDelimiterOfAFileName) {
