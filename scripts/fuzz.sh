@@ -25,6 +25,17 @@ declare -A SOURCES=(
   [type_definition]="engine/table/types.cc engine/api/json.cc"
   [expression]="engine/expr/parser.cc engine/expr/lexer.cc engine/table/types.cc engine/api/json.cc"
   [records]="tests/fuzz/no_device.cc engine/table/record_codec.cc engine/table/dates.cc engine/table/host_column.cc engine/table/types.cc engine/api/avro.cc engine/api/json.cc engine/api/schema.cc"
+  [sql]="engine/sql/select.cc engine/sql/kinetica_words.cc engine/expr/text.cc engine/api/json.cc"
+  [loader]="tests/fuzz/no_device.cc engine/io/reader.cc engine/io/csv_reader.cc engine/io/json_reader.cc engine/io/parquet_reader.cc engine/io/arrow_columns.cc engine/io/cells.cc engine/table/record_codec.cc engine/table/dates.cc engine/table/host_column.cc engine/table/types.cc engine/api/avro.cc engine/api/json.cc engine/api/schema.cc"
+  [request]="tests/fuzz/no_device.cc server/codec.cc server/proto_json.cc server/avro_codec.cc engine/api/avro.cc engine/api/json.cc engine/api/options.cc engine/api/schema.cc"
+)
+# Targets that need the API's embedded definition, and the libraries beyond
+# Abseil that targets link (linker flags).
+NEEDS_ENDPOINTS=" avro records request loader "
+ABSL="absl_status absl_statusor absl_strings absl_str_format absl_time absl_flat_hash_map absl_flat_hash_set"
+declare -A LIBS=(
+  [request]="-lprotobuf -lsnappy"
+  [sql]="-lpg_query -labsl_civil_time"
 )
 
 if [[ "${1:-}" == "list" || $# -lt 2 ]]; then
@@ -53,15 +64,67 @@ rm -f "$generated.new"
 
 sources=()
 for s in ${SOURCES[$target]}; do sources+=("$REPO/$s"); done
-[[ "$target" == "avro" || "$target" == "records" ]] && sources+=("$generated")
-newest=$(ls -t "$REPO/tests/fuzz/${target}_fuzz.cc" "${sources[@]}" "$0" | head -1)
-if [[ ! -x "$binary" || "$newest" -nt "$binary" ]]; then
+[[ "$NEEDS_ENDPOINTS" == *" $target "* ]] && sources+=("$generated")
+includes=(-I"$REPO")
+if [[ "$target" == "request" ]]; then
+  # The protobuf messages, generated as proto/CMakeLists.txt does: gen_proto
+  # writes gpudb.proto from the API's definition, protoc its C++.
+  gen="$OUT/gen"
+  mkdir -p "$gen/proto"
+  if [[ ! -f "$gen/proto/gpudb.pb.cc" || "$generated" -nt "$gen/proto/gpudb.pb.cc" ||
+        "$REPO/proto/gpudb.proto.in" -nt "$gen/proto/gpudb.pb.cc" ]]; then
+    echo "fuzz.sh: generating gpudb.proto" >&2
+    # shellcheck disable=SC2046
+    "$CXX" -std=c++17 -O1 -I"$REPO" "$REPO/proto/gen_proto.cc" "$REPO/engine/api/schema.cc" "$REPO/engine/api/json.cc" \
+      "$generated" -o "$gen/gen_proto" $(pkg-config --libs $ABSL)
+    "$gen/gen_proto" "$REPO/proto/gpudb.proto.in" "$gen/proto/gpudb.proto"
+    protoc --cpp_out="$gen/proto" -I "$gen/proto" "$gen/proto/gpudb.proto"
+  fi
+  sources+=("$gen/proto/gpudb.pb.cc")
+  includes+=(-I"$gen")
+fi
+std=c++17
+if [[ "$target" == "loader" ]]; then
+  # Arrow's C++ headers and libraries from the pyarrow wheel in .venv, as
+  # CMakeLists.txt finds them (engine/io builds at C++20).
+  python="${GPUDB_ARROW_PYTHON:-$REPO/.venv/bin/python}"
+  read -r arrow_include arrow_libdir arrow_so < <("$python" -c \
+    'import pyarrow as pa; print(pa.get_include(), pa.get_library_dirs()[0], pa.cpp_build_info.so_version)') ||
+    { echo "fuzz.sh: $python has no pyarrow (scripts/test.sh installs it)" >&2; exit 2; }
+  std=c++20
+  includes+=(-isystem "$arrow_include")
+  LIBS[loader]="$arrow_libdir/libparquet.so.$arrow_so $arrow_libdir/libarrow.so.$arrow_so -Wl,-rpath,$arrow_libdir"
+fi
+# Each source is compiled alone, in parallel, through ccache when there is
+# one (so another target, a rebuild after a header changed, or a fresh clone
+# reuses what it can: always rebuilt then); without ccache, the binary is
+# rebuilt when a source or this script is newer.
+export CCACHE_BASEDIR="$REPO" CCACHE_NOHASHDIR=1
+launcher=()
+command -v ccache >/dev/null && launcher=(ccache)
+all_sources=("$REPO/tests/fuzz/${target}_fuzz.cc" "${sources[@]}")
+newest=$(ls -t "${all_sources[@]}" "$0" | head -1)
+if [[ ${#launcher[@]} -gt 0 || ! -x "$binary" || "$newest" -nt "$binary" ]]; then
   echo "fuzz.sh: building $binary" >&2
+  cflags=(-std=$std -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
+  objdir="$OUT/obj/$target"
+  mkdir -p "$objdir"
+  objects=()
+  for source in "${all_sources[@]}"; do
+    relative="${source#"$REPO"/}"
+    object="$objdir/${relative//\//_}.o"
+    objects+=("$object")
+    if [[ "$source" == "$OUT"/gen/* ]]; then
+      # Generated protobuf messages: trusted and large, built plain.
+      "${launcher[@]}" "$CXX" -std=$std -O1 "${includes[@]}" -c "$source" -o "$object" &
+    else
+      "${launcher[@]}" "$CXX" "${cflags[@]}" "${includes[@]}" -c "$source" -o "$object" &
+    fi
+    while (( $(jobs -rp | wc -l) >= ${FUZZ_JOBS:-$(nproc)} )); do wait -n; done
+  done
+  while (( $(jobs -rp | wc -l) > 0 )); do wait -n; done
   # shellcheck disable=SC2046
-  "$CXX" -std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
-    -fno-sanitize-recover=undefined -I"$REPO" "$REPO/tests/fuzz/${target}_fuzz.cc" "${sources[@]}" -o "$binary" \
-    $(pkg-config --libs absl_status absl_statusor absl_strings absl_str_format absl_time absl_flat_hash_map \
-      absl_flat_hash_set)
+  "$CXX" "${cflags[@]}" "${objects[@]}" -o "$binary" $(pkg-config --libs $ABSL) ${LIBS[$target]:-}
 fi
 
 seeds="$REPO/tests/fuzz/corpus/$target"

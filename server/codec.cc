@@ -1,18 +1,59 @@
 #include "server/codec.h"
 
 #include <google/protobuf/message.h>
+#include <google/protobuf/stubs/logging.h>
+#include <snappy.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "kernels/memory.h"
 #include "server/proto_json.h"
 
 namespace server {
 namespace {
+
+using engine::Json;
+
+absl::Status CheckCarriers(absl::string_view encoding, absl::string_view data, absl::string_view data_str) {
+  if (encoding != "binary" && encoding != "json" && encoding != "snappy") {
+    return absl::InvalidArgumentError(absl::StrCat("request_encoding: '", encoding, "' is not binary, json or snappy"));
+  }
+  if (!data.empty() && !data_str.empty()) {
+    return absl::InvalidArgumentError("data, data_str: both are given; give exactly one");
+  }
+  if (encoding == "json") {
+    if (!data.empty()) {
+      return absl::InvalidArgumentError(
+          "data: must be empty with request_encoding 'json'; put the JSON request in data_str");
+    }
+    if (data_str.empty()) {
+      return absl::InvalidArgumentError("data_str: is empty; request_encoding 'json' needs the request here");
+    }
+  } else {
+    if (!data_str.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("data_str: must be empty with request_encoding '", encoding,
+                                                     "'; put the encoded request in data"));
+    }
+    if (data.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("data: is empty; request_encoding '", encoding, "' needs the encoded request here"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// A codec's decoding error, as the carrier's: "data: ...".
+absl::StatusOr<Json> NameData(absl::StatusOr<Json> decoded) {
+  if (!decoded.ok()) return absl::InvalidArgumentError(absl::StrCat("data: ", decoded.status().message()));
+  return decoded;
+}
 
 // The generated message's prototype for a record, or null.
 const google::protobuf::Message* FindPrototype(const engine::TypeSchema& record) {
@@ -173,7 +214,22 @@ absl::Status OverBudget(size_t max_bytes) {
                                                  " bytes of memory (the limit is 4 times the largest message)"));
 }
 
+// protobuf's log: its checks of the data it parses (wire_format_lite.cc,
+// which names the field that is not UTF-8) dropped, the rest printed as
+// protobuf's default handler prints them.
+void LogProtobuf(google::protobuf::LogLevel level, const char* filename, int line, const std::string& message) {
+  if (level < google::protobuf::LOGLEVEL_FATAL && absl::StrContains(filename, "wire_format_lite")) return;
+  static const char* const kLevels[] = {"INFO", "WARNING", "ERROR", "FATAL"};
+  std::fprintf(stderr, "[libprotobuf %s %s:%d] %s\n", kLevels[level], filename, line, message.c_str());
+  std::fflush(stderr);
+}
+
 }  // namespace
+
+ProtobufCodec::ProtobufCodec(size_t max_decoded_bytes) : BinaryCodec(max_decoded_bytes) {
+  static const bool kQuiet = (google::protobuf::SetLogHandler(&LogProtobuf), true);
+  (void)kQuiet;
+}
 
 absl::StatusOr<engine::Json> ProtobufCodec::DecodePacked(const engine::TypeSchema& record,
                                                          absl::string_view bytes) const {
@@ -222,6 +278,55 @@ absl::StatusOr<std::string> ProtobufCodec::Encode(const engine::TypeSchema& reco
   if (!message.ok()) return message.status();
   if (absl::Status s = JsonToMessage(value, message->get()); !s.ok()) return s;
   return (*message)->SerializeAsString();
+}
+
+std::vector<uint8_t> BodyBuffer(size_t bytes) {
+  std::vector<uint8_t> buffer;
+  buffer.reserve(bytes);
+  kernels::AdviseHugePages(buffer.data(), bytes);
+  buffer.resize(bytes);
+  return buffer;
+}
+
+absl::StatusOr<Json> RequestDecoder::Decode(const engine::TypeSchema& record, absl::string_view encoding,
+                                            absl::string_view data, absl::string_view data_str) const {
+  if (absl::Status s = CheckCarriers(encoding, data, data_str); !s.ok()) return s;
+  if (encoding == "json") {
+    absl::StatusOr<Json> parsed = engine::ParseJson(data_str, MaxDecodedBytes(max_message_bytes_));
+    if (!parsed.ok()) return absl::InvalidArgumentError(absl::StrCat("data_str: ", parsed.status().message()));
+    if (!parsed->is_object()) {
+      return absl::InvalidArgumentError(absl::StrCat("data_str: expected a JSON object (", record.name, ")"));
+    }
+    return parsed;
+  }
+  if (encoding == "snappy") {
+    size_t length = 0;
+    if (!snappy::GetUncompressedLength(data.data(), data.size(), &length) ||
+        !snappy::IsValidCompressedBuffer(data.data(), data.size())) {
+      return absl::InvalidArgumentError("data: malformed snappy block");
+    }
+    if (length > max_message_bytes_) {
+      return absl::InvalidArgumentError(absl::StrCat("data: the snappy block expands to ", length,
+                                                     " bytes, more than the largest message (", max_message_bytes_,
+                                                     " bytes)"));
+    }
+    std::vector<uint8_t> inflated = BodyBuffer(length);
+    if (!snappy::RawUncompress(data.data(), data.size(), reinterpret_cast<char*>(inflated.data()))) {
+      return absl::InvalidArgumentError("data: malformed snappy block");
+    }
+    return NameData(codec_.DecodeOwned(record, std::move(inflated)));
+  }
+  return NameData(codec_.DecodePacked(record, data));
+}
+
+absl::StatusOr<Json> RequestDecoder::DecodeBody(const engine::TypeSchema& record, absl::string_view encoding,
+                                                std::vector<uint8_t> body) const {
+  const absl::string_view bytes(reinterpret_cast<const char*>(body.data()), body.size());
+  if (encoding != "binary") {
+    return encoding == "json" ? Decode(record, encoding, "", bytes) : Decode(record, encoding, bytes, "");
+  }
+  if (absl::Status s = CheckCarriers(encoding, bytes, ""); !s.ok()) return s;
+  return NameData(codec_.DecodeOwned(record, std::move(body)));
 }
 
 }  // namespace server

@@ -31,7 +31,7 @@ class BinaryCodec {
                                               absl::string_view bytes) const = 0;
   // As Decode, with the record's array<bytes> fields as packed byte lists
   // (engine/api/json.h), checked item by item and with the same errors: how
-  // requests are decoded (JobApi::DecodeRequest), so that a list of a
+  // requests are decoded (RequestDecoder), so that a list of a
   // million records becomes one value, not a million.
   virtual absl::StatusOr<engine::Json> DecodePacked(const engine::TypeSchema& record,
                                                     absl::string_view bytes) const = 0;
@@ -53,13 +53,57 @@ class BinaryCodec {
 // Records as the protobuf messages of gpudb.v1 (proto_json.h conventions).
 class ProtobufCodec final : public BinaryCodec {
  public:
-  using BinaryCodec::BinaryCodec;
+  // The first codec also quiets protobuf's log line for each string field
+  // that is not UTF-8 (the codec returns that error to the client, which
+  // could otherwise write a line to the server's log per request); protobuf's
+  // other messages go to stderr as before.
+  explicit ProtobufCodec(size_t max_decoded_bytes = SIZE_MAX);
   absl::StatusOr<engine::Json> Decode(const engine::TypeSchema& record,
                                       absl::string_view bytes) const override;
   absl::StatusOr<engine::Json> DecodePacked(const engine::TypeSchema& record,
                                             absl::string_view bytes) const override;
   absl::StatusOr<std::string> Encode(const engine::TypeSchema& record,
                                      const engine::Json& value) const override;
+};
+
+// A zeroed buffer of `bytes` bytes for a request's encoding (a body read
+// whole, a snappy block inflated), on huge pages when it is large.
+std::vector<uint8_t> BodyBuffer(size_t bytes);
+
+// How a transport's requests are decoded, whatever their encoding: JSON text,
+// the transport's binary codec, or a snappy block of that.
+class RequestDecoder {
+ public:
+  // `max_message_bytes`: the largest request the transport takes; a snappy
+  // block may expand to at most that, and a request may decode to at most
+  // MaxDecodedBytes of it (JSON here; binary in `codec`, which the caller
+  // builds with that limit). `codec` must outlive the decoder.
+  RequestDecoder(const BinaryCodec& codec, size_t max_message_bytes)
+      : codec_(codec), max_message_bytes_(max_message_bytes) {}
+
+  // The most host memory a request of at most `max_message_bytes` may take
+  // once decoded: 4 times as much (a list of short strings takes about that).
+  static size_t MaxDecodedBytes(size_t max_message_bytes) { return 4 * max_message_bytes; }
+
+  const BinaryCodec& codec() const { return codec_; }
+
+  // Decodes a request record carried as (request_encoding, data, data_str):
+  // json → data_str holds JSON text; binary → data holds the codec's
+  // encoding; snappy → data holds a raw snappy block of that. Errors name the
+  // field: an unknown encoding, data with json or data_str with binary or
+  // snappy, both or neither given, malformed JSON, binary or snappy.
+  absl::StatusOr<engine::Json> Decode(const engine::TypeSchema& record, absl::string_view encoding,
+                                      absl::string_view data, absl::string_view data_str) const;
+  // As Decode for a request carried alone in `body` (an HTTP request's):
+  // data_str with json, else data. The buffer is given up, so that a binary
+  // request's large bytes field can keep it rather than a copy
+  // (BinaryCodec::DecodeOwned).
+  absl::StatusOr<engine::Json> DecodeBody(const engine::TypeSchema& record, absl::string_view encoding,
+                                          std::vector<uint8_t> body) const;
+
+ private:
+  const BinaryCodec& codec_;
+  const size_t max_message_bytes_;
 };
 
 }  // namespace server

@@ -355,7 +355,7 @@ grpc::ServerUnaryReactor* GpudbService::Execute(grpc::CallbackServerContext* con
         const std::string encoding = request->has_request_encoding() ? request->request_encoding() : "binary";
         absl::StatusOr<const engine::Endpoint*> endpoint = KnownEndpoint(request->endpoint());
         if (!endpoint.ok()) return answer(ErrorWrapper(endpoint.status()));
-        auto decoded = api_.DecodeRequest(*(*endpoint)->request, encoding, request->data(), request->data_str());
+        auto decoded = api_.decoder().Decode(*(*endpoint)->request, encoding, request->data(), request->data_str());
         if (!decoded.ok()) return answer(ErrorWrapper(decoded.status()));
         const int64_t job = api_.Execute(**endpoint, encoding, *std::move(decoded), *caller, answer);
         ExecuteReactor::Started(api_, *shared, job);

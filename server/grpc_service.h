@@ -26,7 +26,7 @@ class GpudbService final : public gpudb::v1::Gpudb::CallbackService {
   // HTTP's header); none: anyone.
   GpudbService(engine::Engine& engine, size_t max_message_bytes, Users users)
       : engine_(engine),
-        codec_(JobApi::MaxDecodedBytes(max_message_bytes)),
+        codec_(RequestDecoder::MaxDecodedBytes(max_message_bytes)),
         api_(engine, codec_, max_message_bytes),
         auth_(std::move(users)) {}
 

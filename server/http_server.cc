@@ -579,7 +579,7 @@ class HttpListener final : public httplib::Server {
 HttpServer::HttpServer(engine::Engine& engine, const HttpOptions& options, std::unique_ptr<TlsContext> tls)
     : engine_(engine),
       options_(options),
-      codec_(JobApi::MaxDecodedBytes(options.max_body_bytes)),
+      codec_(RequestDecoder::MaxDecodedBytes(options.max_body_bytes)),
       api_(engine, codec_, options.max_body_bytes),
       auth_(options.users),
       http_(std::make_unique<HttpListener>(options, std::move(tls))) {}
@@ -748,9 +748,9 @@ void HttpServer::Route() {
                        json, 400, &res);
     }
     const std::string encoding = family == Family::kBinary ? "binary" : family == Family::kSnappy ? "snappy" : "json";
-    auto request = api_.DecodeBody(*endpoint->request, encoding, std::move(body));
+    auto request = api_.decoder().DecodeBody(*endpoint->request, encoding, std::move(body));
     if (!request.ok()) {
-      // DecodeRequest names its carrier (data, data_str); here it is the body.
+      // Decode names its carrier (data, data_str); here it is the body.
       absl::string_view message = request.status().message();
       if (!absl::ConsumePrefix(&message, "data: ")) absl::ConsumePrefix(&message, "data_str: ");
       return SendError(absl::InvalidArgumentError(absl::StrCat("request body (", endpoint->request->name, "): ", message)),

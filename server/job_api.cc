@@ -1,7 +1,6 @@
 #include "server/job_api.h"
 
 #include <grpcpp/alarm.h>
-#include <snappy.h>
 
 #include <atomic>
 #include <chrono>
@@ -19,42 +18,7 @@ namespace {
 
 using engine::Json;
 
-absl::Status CheckCarriers(absl::string_view encoding, absl::string_view data, absl::string_view data_str) {
-  if (encoding != "binary" && encoding != "json" && encoding != "snappy") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("request_encoding: '", encoding, "' is not binary, json or snappy"));
-  }
-  if (!data.empty() && !data_str.empty()) {
-    return absl::InvalidArgumentError("data, data_str: both are given; give exactly one");
-  }
-  if (encoding == "json") {
-    if (!data.empty()) {
-      return absl::InvalidArgumentError(
-          "data: must be empty with request_encoding 'json'; put the JSON request in data_str");
-    }
-    if (data_str.empty()) {
-      return absl::InvalidArgumentError("data_str: is empty; request_encoding 'json' needs the request here");
-    }
-  } else {
-    if (!data_str.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("data_str: must be empty with request_encoding '", encoding,
-                                                     "'; put the encoded request in data"));
-    }
-    if (data.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("data: is empty; request_encoding '", encoding, "' needs the encoded request here"));
-    }
-  }
-  return absl::OkStatus();
-}
-
 const engine::TypeSchema& Record(absl::string_view name) { return *engine::FindRecord(name); }
-
-// A codec's decoding error, as the carrier's: "data: ...".
-absl::StatusOr<Json> NameData(absl::StatusOr<Json> decoded) {
-  if (!decoded.ok()) return absl::InvalidArgumentError(absl::StrCat("data: ", decoded.status().message()));
-  return decoded;
-}
 
 // `us` microseconds as milliseconds with three decimals: what
 // absl::StrFormat("%.3f", us / 1000.0) gives, without the formatter.
@@ -80,14 +44,6 @@ absl::StatusOr<const engine::Endpoint*> KnownEndpoint(absl::string_view name) {
 
 bool IsTransportError(const absl::Status& status) {
   return status.code() == absl::StatusCode::kResourceExhausted || status.code() == absl::StatusCode::kUnavailable;
-}
-
-std::vector<uint8_t> BodyBuffer(size_t bytes) {
-  std::vector<uint8_t> buffer;
-  buffer.reserve(bytes);
-  kernels::AdviseHugePages(buffer.data(), bytes);
-  buffer.resize(bytes);
-  return buffer;
 }
 
 Wrapper ErrorWrapper(const absl::Status& status) {
@@ -117,47 +73,6 @@ Json GetJobResponseRecord(JobDescription d) {
   return response;
 }
 
-absl::StatusOr<Json> JobApi::DecodeRequest(const engine::TypeSchema& record, absl::string_view encoding,
-                                           absl::string_view data, absl::string_view data_str) const {
-  if (absl::Status s = CheckCarriers(encoding, data, data_str); !s.ok()) return s;
-  if (encoding == "json") {
-    absl::StatusOr<Json> parsed = engine::ParseJson(data_str, MaxDecodedBytes(max_message_bytes_));
-    if (!parsed.ok()) return absl::InvalidArgumentError(absl::StrCat("data_str: ", parsed.status().message()));
-    if (!parsed->is_object()) {
-      return absl::InvalidArgumentError(absl::StrCat("data_str: expected a JSON object (", record.name, ")"));
-    }
-    return parsed;
-  }
-  if (encoding == "snappy") {
-    size_t length = 0;
-    if (!snappy::GetUncompressedLength(data.data(), data.size(), &length) ||
-        !snappy::IsValidCompressedBuffer(data.data(), data.size())) {
-      return absl::InvalidArgumentError("data: malformed snappy block");
-    }
-    if (length > max_message_bytes_) {
-      return absl::InvalidArgumentError(absl::StrCat("data: the snappy block expands to ", length,
-                                                     " bytes, more than the largest message (", max_message_bytes_,
-                                                     " bytes)"));
-    }
-    std::vector<uint8_t> inflated = BodyBuffer(length);
-    if (!snappy::RawUncompress(data.data(), data.size(), reinterpret_cast<char*>(inflated.data()))) {
-      return absl::InvalidArgumentError("data: malformed snappy block");
-    }
-    return NameData(codec_.DecodeOwned(record, std::move(inflated)));
-  }
-  return NameData(codec_.DecodePacked(record, data));
-}
-
-absl::StatusOr<Json> JobApi::DecodeBody(const engine::TypeSchema& record, absl::string_view encoding,
-                                        std::vector<uint8_t> body) const {
-  const absl::string_view bytes(reinterpret_cast<const char*>(body.data()), body.size());
-  if (encoding != "binary") {
-    return encoding == "json" ? DecodeRequest(record, encoding, "", bytes) : DecodeRequest(record, encoding, bytes, "");
-  }
-  if (absl::Status s = CheckCarriers(encoding, bytes, ""); !s.ok()) return s;
-  return NameData(codec_.DecodeOwned(record, std::move(body)));
-}
-
 absl::StatusOr<Wrapper> JobApi::Wrap(const engine::TypeSchema& record, const Json& value,
                                      absl::string_view encoding) const {
   Wrapper w;
@@ -165,7 +80,7 @@ absl::StatusOr<Wrapper> JobApi::Wrap(const engine::TypeSchema& record, const Jso
   if (encoding == "json") {
     w.data_str = engine::DumpJson(value);
   } else {
-    auto bytes = codec_.Encode(record, value);
+    auto bytes = decoder_.codec().Encode(record, value);
     if (!bytes.ok()) return bytes.status();
     w.data = *std::move(bytes);
   }
@@ -175,16 +90,15 @@ absl::StatusOr<Wrapper> JobApi::Wrap(const engine::TypeSchema& record, const Jso
 absl::Status JobApi::CheckRequestSize(const Caller& caller, size_t bytes) const {
   const int64_t most = engine_.tracker().LimitsOf(caller.auth_id).max_request_bytes;
   if (most <= 0 || bytes <= static_cast<size_t>(most)) return absl::OkStatus();
-  const std::string who =
-      caller.auth_id.empty() ? std::string("the anonymous user") : absl::StrCat("user '", caller.auth_id, "'");
-  return absl::ResourceExhaustedError(absl::StrCat("request: ", bytes, " bytes, more than ", who, " may send at once (",
-                                                   most, " bytes; its request limit, --user-max-request-size)"));
+  return absl::ResourceExhaustedError(absl::StrCat("request: ", bytes, " bytes, more than ",
+                                                   engine::UserName(caller.auth_id), " may send at once (", most,
+                                                   " bytes; its request limit, --user-max-request-size)"));
 }
 
 absl::StatusOr<engine::JobSnapshot> JobApi::Submit(const CreateJobArgs& args, const Caller& caller) {
   auto endpoint = KnownEndpoint(args.endpoint);
   if (!endpoint.ok()) return endpoint.status();
-  auto payload = DecodeRequest(*(*endpoint)->request, args.request_encoding, args.data, args.data_str);
+  auto payload = decoder_.Decode(*(*endpoint)->request, args.request_encoding, args.data, args.data_str);
   if (!payload.ok()) return payload.status();
   auto remove = engine::ParseBoolOption("remove_job_on_complete", args.remove_job_on_complete, false);
   if (!remove.ok()) return remove.status();
@@ -294,7 +208,7 @@ absl::StatusOr<JobDescription> JobApi::Describe(const engine::JobSnapshot& job) 
       if (endpoint == nullptr) {
         return absl::InternalError(absl::StrCat("job ", job.id, ": unknown endpoint ", job.endpoint));
       }
-      auto encoded = codec_.Encode(*endpoint->response, *job.response);
+      auto encoded = decoder_.codec().Encode(*endpoint->response, *job.response);
       if (!encoded.ok()) return encoded.status();
       out.job_response = *std::move(encoded);
     }

@@ -38,10 +38,6 @@ struct Wrapper {
   std::string data_str;  // json requests
 };
 
-// A zeroed buffer of `bytes` bytes for a request's encoding (a body read
-// whole, a snappy block inflated), on huge pages when it is large.
-std::vector<uint8_t> BodyBuffer(size_t bytes);
-
 // The wrapper of a failed call: status ERROR, data_type "none".
 Wrapper ErrorWrapper(const absl::Status& status);
 
@@ -107,30 +103,12 @@ engine::Json GetJobResponseRecord(JobDescription description);
 
 class JobApi {
  public:
-  // `max_message_bytes`: the largest request a transport takes; a snappy
-  // block may expand to at most that, and a request may decode to at most
-  // MaxDecodedBytes of it (JSON here; binary in the codec, which the caller
-  // builds with that limit).
+  // `codec` and `max_message_bytes`: how the transport's requests are
+  // decoded (RequestDecoder); `codec` must outlive the API.
   JobApi(engine::Engine& engine, const BinaryCodec& codec, size_t max_message_bytes)
-      : engine_(engine), codec_(codec), max_message_bytes_(max_message_bytes) {}
+      : engine_(engine), decoder_(codec, max_message_bytes) {}
 
-  // The most host memory a request of at most `max_message_bytes` may take
-  // once decoded: 4 times as much (a list of short strings takes about that).
-  static size_t MaxDecodedBytes(size_t max_message_bytes) { return 4 * max_message_bytes; }
-
-  // Decodes a request record carried as (request_encoding, data, data_str):
-  // json → data_str holds JSON text; binary → data holds the codec's
-  // encoding; snappy → data holds a raw snappy block of that. Errors name the
-  // field: an unknown encoding, data with json or data_str with binary or
-  // snappy, both or neither given, malformed JSON, binary or snappy.
-  absl::StatusOr<engine::Json> DecodeRequest(const engine::TypeSchema& record, absl::string_view encoding,
-                                             absl::string_view data, absl::string_view data_str) const;
-  // As DecodeRequest for a request carried alone in `body` (an HTTP
-  // request's): data_str with json, else data. The buffer is given up, so
-  // that a binary request's large bytes field can keep it rather than a copy
-  // (BinaryCodec::DecodeOwned).
-  absl::StatusOr<engine::Json> DecodeBody(const engine::TypeSchema& record, absl::string_view encoding,
-                                          std::vector<uint8_t> body) const;
+  const RequestDecoder& decoder() const { return decoder_; }
 
   // Wraps a response record: json → data_str holds its JSON text; binary or
   // snappy → data holds the codec's encoding.
@@ -176,8 +154,7 @@ class JobApi {
   void GetJobRecord(engine::Json request, const Caller& caller, std::function<void(absl::StatusOr<engine::Json>)> done);
 
   engine::Engine& engine_;
-  const BinaryCodec& codec_;
-  const size_t max_message_bytes_;
+  const RequestDecoder decoder_;
 };
 
 }  // namespace server

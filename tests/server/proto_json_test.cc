@@ -472,6 +472,17 @@ TEST(ProtobufCodecTest, ARequestPastTheMemoryBudgetIsRefusedBeforeItIsBuilt) {
   EXPECT_TRUE(codec.Decode(Record("get_records_by_column_request"), wide.SerializeAsString()).ok());
 }
 
+TEST(ProtobufCodecTest, AStringThatIsNotUtf8IsAnErrorForTheClientNotALineInTheServersLog) {
+  const ProtobufCodec codec;
+  const std::string bytes = Delimited(1, "\xff\xfe not UTF-8");  // has_table_request's table_name
+  testing::internal::CaptureStderr();
+  auto decoded = codec.Decode(Record("has_table_request"), bytes);
+  const std::string log = testing::internal::GetCapturedStderr();
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.status().message(), "malformed protobuf: 14 bytes are not a gpudb.v1.HasTableRequest");
+  EXPECT_EQ(log, "");
+}
+
 TEST(ProtobufCodecTest, DecodePackedGivesTheListPackedAndTheRestAsDecode) {
   const std::vector<std::string> items = SampleItems();
   gpudb::v1::InsertRecordsRequest request;
