@@ -20,9 +20,12 @@
 namespace engine {
 namespace {
 
-// Tracker records (jobs and tombstones) that must have gone since the
-// reaper's last look before it has the allocator give memory back.
+// Tracker records (jobs and tombstones) that must have gone since memory was
+// last given back before the reaper gives it back again: this many, or half
+// of those held then when at least kTrimAtLeastRecords have gone (the end of
+// a smaller burst).
 constexpr size_t kTrimAfterRecords = 10000;
+constexpr size_t kTrimAtLeastRecords = 1000;
 
 // Runs `fn` under GuardKernels (jobs/device.h).
 absl::StatusOr<Json> Guard(const std::function<absl::StatusOr<Json>()>& fn) {
@@ -152,16 +155,22 @@ void Engine::Reap() {
     // Jobs the tracker dropped leave the data directory too.
     const std::vector<int64_t> forgotten = tracker_.TakeForgotten();
     if (store != nullptr && !forgotten.empty()) store->ForgetJobs(forgotten);
-    // Once many records have gone (a burst of jobs expired), the allocator
-    // gives the memory back, rather than keep it for the next burst.
+    // Once many records have gone (a burst of jobs expired), memory goes
+    // back to the OS rather than wait for the next burst: the cached blocks
+    // of the devices with no work (host memory on host devices; CUDA's pool
+    // is the driver's), then the allocator's free pages.
     const size_t records = tracker_.records();
-    if (records + kTrimAfterRecords <= records_high) {
+    records_high = std::max(records_high, records);
+    const size_t gone = records_high - records;
+    if (gone >= kTrimAfterRecords || (gone >= kTrimAtLeastRecords && 2 * gone >= records_high)) {
+      for (auto& d : devices_) {
+        if (d->pending() == 0) d->memory().Trim();
+      }
 #ifdef __GLIBC__
       malloc_trim(0);
 #endif
       records_high = records;
     }
-    records_high = std::max(records_high, records);
     reaper_mu_.Lock();
     const absl::Time until = std::min(next, absl::Now() + reap_interval_);
     while (!stopping_ && !wake_ && !reaper_cv_.WaitWithDeadline(&reaper_mu_, until)) {

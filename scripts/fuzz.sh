@@ -5,6 +5,7 @@
 #   scripts/fuzz.sh TARGET SECONDS     run TARGET for SECONDS, growing its corpus
 #   scripts/fuzz.sh TARGET replay      run TARGET once over its corpus (what CI does)
 #   scripts/fuzz.sh list               the targets
+#   FUZZ_FORK=N scripts/fuzz.sh ...    N worker processes (libFuzzer's -fork)
 #
 # Targets are tests/fuzz/<TARGET>_fuzz.cc, built from the few sources they
 # need (no CMake, no CUDA, no gRPC; tests/fuzz/no_device.cc stands in for
@@ -137,5 +138,7 @@ if [[ "$mode" == "replay" ]]; then
   "$binary" "${flags[@]}" -runs=0 "$seeds" "$corpus"
   "$binary" "${flags[@]}" -max_total_time="${FUZZ_CI_SECONDS:-20}" "$corpus" "$seeds"
 else
-  "$binary" "${flags[@]}" -max_total_time="$mode" "$corpus" "$seeds"
+  # FUZZ_FORK=N: N worker processes in one run (libFuzzer's -fork), for a
+  # target too slow for one core.
+  "$binary" "${flags[@]}" ${FUZZ_FORK:+-fork="$FUZZ_FORK"} -max_total_time="$mode" "$corpus" "$seeds"
 fi
