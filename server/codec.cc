@@ -1,7 +1,7 @@
 #include "server/codec.h"
 
 #include <google/protobuf/message.h>
-#include <google/protobuf/stubs/logging.h>
+#include <google/protobuf/stubs/logging.h>  // SetLogHandler: protobuf 3.21 declares it here
 #include <snappy.h>
 
 #include <algorithm>
