@@ -99,7 +99,7 @@ class Builder {
   using string_t = Json::string_t;
   using binary_t = Json::binary_t;
 
-  explicit Builder(size_t max_bytes) : left_(max_bytes), max_bytes_(max_bytes) {}
+  Builder(size_t max_bytes, int max_depth) : left_(max_bytes), max_bytes_(max_bytes), max_depth_(max_depth) {}
 
   bool null() { return Put(Json()); }
   bool boolean(bool v) { return Put(Json(v)); }
@@ -163,8 +163,8 @@ class Builder {
     return true;
   }
   bool Open(Json empty) {
-    if (open_.size() >= static_cast<size_t>(kMaxJsonDepth)) {
-      error_ = absl::InvalidArgumentError(absl::StrCat("JSON nested deeper than ", kMaxJsonDepth, " levels"));
+    if (open_.size() >= static_cast<size_t>(max_depth_)) {
+      error_ = absl::InvalidArgumentError(absl::StrCat("JSON nested deeper than ", max_depth_, " levels"));
       return false;
     }
     if (!Charge(kContainerBytes) || !Put(std::move(empty))) return false;
@@ -181,15 +181,23 @@ class Builder {
   absl::Status error_;
   size_t left_;  // of the budget
   const size_t max_bytes_;
+  const int max_depth_;
 };
 
 }  // namespace
 
-absl::StatusOr<Json> ParseJson(absl::string_view text, size_t max_bytes) {
-  Builder builder(max_bytes);
+absl::StatusOr<Json> ParseJson(absl::string_view text, size_t max_bytes, int max_depth) {
+  Builder builder(max_bytes, max_depth);
   const bool parsed = Json::sax_parse(text.begin(), text.end(), &builder, nlohmann::detail::input_format_t::json,
                                       /*strict=*/true);
   return builder.Finish(parsed);
+}
+
+void GrowMembers(Json::object_t::Container& members) {
+  Json::object_t::Container grown;
+  grown.reserve(std::max<size_t>(4, 2 * members.size()));
+  for (auto& m : members) grown.emplace_back(m.first, std::move(m.second));
+  members.swap(grown);
 }
 
 const std::string* RepeatedMember(const Json& object) {
@@ -217,6 +225,7 @@ void MergeRepeatedMembers(Json& object) {
   auto& members = object.get_ref<Json::object_t&>();
   absl::flat_hash_map<std::string, size_t> place;  // key -> its place in `merged`
   Json::object_t merged;
+  merged.reserve(members.size());  // never grown: growing copies the values
   for (auto& m : members) {
     auto [it, added] = place.try_emplace(m.first, merged.size());
     if (added) {

@@ -33,20 +33,29 @@ inline constexpr size_t kContainerBytes = 48;
 inline size_t StringBytes(size_t size) { return kValueBytes + kContainerBytes + size; }
 
 // Parses JSON text from a client in time linear in its length (objects of
-// many members included) and without recursion. InvalidArgument: "malformed
-// JSON at byte N: <what>", "JSON nested deeper than 64 levels", or "JSON
-// decodes to more than `max_bytes` bytes of memory" (counted as above).
-// A member named twice keeps its first place and its last value.
-absl::StatusOr<Json> ParseJson(absl::string_view text, size_t max_bytes = SIZE_MAX);
+// many members and deep nesting included) and without recursion.
+// InvalidArgument: "malformed JSON at byte N: <what>", "JSON nested deeper
+// than `max_depth` levels", or "JSON decodes to more than `max_bytes` bytes of
+// memory" (counted as above). A member named twice keeps its first place and
+// its last value.
+absl::StatusOr<Json> ParseJson(absl::string_view text, size_t max_bytes = SIZE_MAX, int max_depth = kMaxJsonDepth);
+
+// Makes room for at least one more member in `members`, moving their values.
+// (A vector of pair<const string, Json> copies its elements when it grows,
+// values and all: a tree built member by member would cost the square of its
+// depth.)
+void GrowMembers(Json::object_t::Container& members);
 
 // Appends member `key` to `object` (an object, or null: made an empty object)
-// without searching for it: ordered_json's operator[] compares the key with
-// every member, which makes an object of n members cost n*n/2 comparisons.
+// without searching for it, in constant amortized time: ordered_json's
+// operator[] compares the key with every member (an object of n members costs
+// n*n/2 comparisons) and copies the members' values when it grows.
 // REQUIRES: `object` has no member `key`, or MergeRepeatedMembers follows.
 inline Json& AppendMember(Json& object, std::string key, Json value) {
   if (object.is_null()) object = Json::object();
-  auto& members = object.get_ref<Json::object_t&>();
-  members.Json::object_t::Container::emplace_back(std::move(key), std::move(value));
+  Json::object_t::Container& members = object.get_ref<Json::object_t&>();
+  if (members.size() == members.capacity()) GrowMembers(members);
+  members.emplace_back(std::move(key), std::move(value));
   return members.back().second;
 }
 

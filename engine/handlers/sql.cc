@@ -60,8 +60,9 @@ absl::Status InnerError(const absl::Status& s) {
 }
 
 absl::StatusOr<std::vector<Access>> SqlAccess(const Json& request) {
-  const std::string& statement = StringField(request, "statement");
-  auto tables = sql::StatementTables(statement, Option(request, "current_schema"));
+  auto statement = sql::Statement::Parse(StringField(request, "statement"));
+  if (!statement.ok()) return statement.status();
+  auto tables = sql::StatementTables(*statement, Option(request, "current_schema"));
   if (!tables.ok()) return tables.status();
   std::vector<Access> access;
   for (const auto& [t, write] : *tables) {
@@ -72,9 +73,7 @@ absl::StatusOr<std::vector<Access>> SqlAccess(const Json& request) {
     if (absl::Status s = ValidateTableName(paging, "options.paging_table"); !s.ok()) return s;
     access.push_back(Access{paging, true});
   }
-  auto schemas = sql::StatementSchemas(statement);
-  if (!schemas.ok()) return schemas.status();
-  for (const std::string& schema : *schemas) {
+  for (const std::string& schema : sql::StatementSchemas(*statement)) {
     if (absl::Status s = ValidateSchemaName(schema, "statement"); !s.ok()) return s;
     access.push_back(Access{SchemaAccessName(schema), true});
   }
@@ -901,7 +900,9 @@ absl::Status WithSuggestion(JobContext& ctx, const std::string& statement, const
       candidates.push_back(qualified ? full : full.substr(full.rfind('.') + 1));
     }
   } else if (name = quoted("unknown column '"); !name.empty()) {
-    auto tables = sql::StatementTables(statement, schema);
+    auto parsed = sql::Statement::Parse(statement);
+    if (!parsed.ok()) return s;
+    auto tables = sql::StatementTables(*parsed, schema);
     for (const auto& [table, write] : tables.ok() ? *tables : std::vector<std::pair<std::string, bool>>()) {
       auto found = ctx.catalog.Find(table);
       if (!found.ok()) continue;
@@ -925,9 +926,8 @@ absl::StatusOr<Json> ExecuteSql(JobContext& ctx, const Json& request) {
 }
 
 absl::StatusOr<Json> ExecuteStatement(JobContext& ctx, const Json& request) {
-  const std::string& statement = StringField(request, "statement");
-  auto select = sql::IsSelect(statement);
-  if (!select.ok()) return select.status();
+  auto statement = sql::Statement::Parse(StringField(request, "statement"));
+  if (!statement.ok()) return statement.status();
   // options.query_parameters: the values of $1, $2, ... (JSON).
   Json params = Json::array();
   if (const std::string p = Option(request, "query_parameters"); !p.empty()) {
@@ -941,12 +941,12 @@ absl::StatusOr<Json> ExecuteStatement(JobContext& ctx, const Json& request) {
   }
   Explainer explainer(ctx);
   const std::string schema = Option(request, "current_schema");
-  auto explain = sql::ParseExplain(statement, params, &explainer, schema);
+  auto explain = sql::ParseExplain(*statement, params, &explainer, schema);
   if (!explain.ok()) return explain.status();
   if (explain->has_value()) return Lines(ctx, request, "plan", explainer.Plan(**explain));
   Temporaries temps(ctx);
-  if (!*select) {
-    auto changes = sql::ParseChange(statement, params, &temps, schema);
+  if (!statement->is_select()) {
+    auto changes = sql::ParseChange(*statement, params, &temps, schema);
     if (!changes.ok()) return changes.status();
     int64_t affected = 0;
     for (sql::Change& change : *changes) {
@@ -979,7 +979,7 @@ absl::StatusOr<Json> ExecuteStatement(JobContext& ctx, const Json& request) {
     if (answer.ok()) (*answer)["paging_table"] = paging;
     return answer;
   }
-  auto q = sql::ParseSelect(statement, params, &temps, schema);
+  auto q = sql::ParseSelect(*statement, params, &temps, schema);
   if (!q.ok()) return q.status();
   if (q->table.empty() && q->from.empty()) {
     auto one = temps.OneRow();
@@ -1061,7 +1061,8 @@ void AddSqlHandlers(HandlerMap* handlers) {
   // A SELECT may be cancelled; a statement that changes a table may not.
   Handler sql{false, SqlAccess, ExecuteSql};
   sql.cancellable_request = [](const Json& request) {
-    return sql::IsSelect(StringField(request, "statement")).value_or(false);
+    auto statement = sql::Statement::Parse(StringField(request, "statement"));
+    return statement.ok() && statement->is_select();
   };
   (*handlers)["/execute/sql"] = sql;
 }

@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 #include <list>
 #include <map>
 #include <optional>
 #include <set>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -45,7 +47,7 @@ absl::Status ErrorAt(const std::string& text, size_t at, absl::string_view messa
 }
 
 // A parse tree as JSON, or the error with line, column and a caret.
-absl::StatusOr<Json> Parse(absl::string_view statement) {
+absl::StatusOr<Json> ParseTree(absl::string_view statement) {
   const std::string text(statement);
   // The grammar's tree printer recurses once per level: a statement nested
   // too deeply would overflow the thread's stack.
@@ -59,30 +61,26 @@ absl::StatusOr<Json> Parse(absl::string_view statement) {
     // cursorpos is 1-based over the statement's bytes (0: unknown).
     out = ErrorAt(text, static_cast<size_t>(std::max(0, result.error->cursorpos - 1)), result.error->message);
   } else {
-    out = Json::parse(result.parse_tree, nullptr, /*allow_exceptions=*/false);
-    if (out->is_discarded()) out = absl::InternalError("statement: the parser's tree is not JSON");
+    // Read in linear time and without recursion (ParseJson); its depth is
+    // bounded by kMaxNesting above.
+    out = ParseJson(result.parse_tree, SIZE_MAX, std::numeric_limits<int>::max());
+    if (!out.ok()) out = absl::InternalError(absl::StrCat("statement: the parser's tree: ", out.status().message()));
   }
   pg_query_free_parse_result(result);
   return out;
 }
 
+// The items of `node`'s list `key` (none when it has no such member). Unlike
+// Json::value, no copy: a copy of a query's list at each level of nesting
+// would cost the square of its depth.
+const Json& Items(const Json& node, const char* key) {
+  static const Json* const kNone = new Json(Json::array());
+  const auto it = node.find(key);
+  return it == node.end() ? *kNone : *it;
+}
+
 absl::Status Unsupported(absl::string_view what) {
   return absl::UnimplementedError(absl::StrCat("statement: ", what, " in SQL are not supported yet"));
-}
-
-// The one statement of a parse tree: its kind ("SelectStmt", ...) and node.
-absl::StatusOr<std::pair<std::string, Json>> TheStatement(const Json& tree) {
-  const Json& stmts = tree.value("stmts", Json::array());
-  if (stmts.size() != 1) return absl::InvalidArgumentError("statement: give exactly one statement");
-  const Json& stmt = stmts[0].at("stmt");
-  return std::make_pair(stmt.begin().key(), stmt.begin().value());
-}
-
-// The one statement of `text` (Kinetica's words blanked): its kind and node.
-absl::StatusOr<std::pair<std::string, Json>> StatementOf(absl::string_view text) {
-  auto tree = Parse(text);
-  if (!tree.ok()) return tree.status();
-  return TheStatement(*tree);
 }
 
 // What parsing one statement carries along: its text, its parameters, the
@@ -455,8 +453,18 @@ struct Decimal {
 // exactly as PostgreSQL's numeric does (a double would give
 // 0.049999999999999996); nullopt when `node` is none or it overflows.
 // `text` is the statement (the parser's JSON leaves out zero and negative
-// integers: they are read where they stand).
-std::optional<Decimal> NumericConst(const Json& node, absl::string_view text) {
+// integers: they are read where they stand). Operators found to be no such
+// constant go into `not_constant`, when given, and are not walked again (the
+// writer asks this of every operator of an expression: a chain of n would
+// cost n*n/2 walks).
+std::optional<Decimal> NumericConst(const Json& node, absl::string_view text,
+                                    absl::flat_hash_set<const Json*>* not_constant = nullptr);
+
+std::optional<Decimal> OperatorConst(const Json& e, absl::string_view text,
+                                     absl::flat_hash_set<const Json*>* not_constant);
+
+std::optional<Decimal> NumericConst(const Json& node, absl::string_view text,
+                                    absl::flat_hash_set<const Json*>* not_constant) {
   constexpr __int128 kLimit = 1000000000000000000LL;  // 10^18: fits an int64
   if (node.contains("A_Const")) {
     const Json& c = node["A_Const"];
@@ -496,12 +504,22 @@ std::optional<Decimal> NumericConst(const Json& node, absl::string_view text) {
   }
   if (!node.contains("A_Expr") || node["A_Expr"].value("kind", "") != "AEXPR_OP") return std::nullopt;
   const Json& e = node["A_Expr"];
+  if (not_constant != nullptr && not_constant->contains(&e)) return std::nullopt;
+  std::optional<Decimal> out = OperatorConst(e, text, not_constant);
+  if (!out && not_constant != nullptr) not_constant->insert(&e);
+  return out;
+}
+
+// NumericConst of the operator `e` (an A_Expr).
+std::optional<Decimal> OperatorConst(const Json& e, absl::string_view text,
+                                     absl::flat_hash_set<const Json*>* not_constant) {
+  constexpr __int128 kLimit = 1000000000000000000LL;  // 10^18: fits an int64
   const std::string op = e.at("name").back().at("String").at("sval").get<std::string>();
   if (op != "+" && op != "-" && op != "*") return std::nullopt;
   std::optional<Decimal> left =
-      e.contains("lexpr") ? NumericConst(e["lexpr"], text) : std::optional<Decimal>(Decimal{});
+      e.contains("lexpr") ? NumericConst(e["lexpr"], text, not_constant) : std::optional<Decimal>(Decimal{});
   if (!left || !e.contains("rexpr")) return std::nullopt;
-  std::optional<Decimal> right = NumericConst(e["rexpr"], text);
+  std::optional<Decimal> right = NumericConst(e["rexpr"], text, not_constant);
   if (!right) return std::nullopt;
   Decimal out;
   if (op == "*") {
@@ -582,7 +600,7 @@ class Writer {
     const std::string kind = node.begin().key();
     const Json& n = node.begin().value();
     if (kind == "A_Expr") {
-      if (auto d = NumericConst(node, text_)) return DecimalLiteral(*d);
+      if (auto d = NumericConst(node, text_, &not_constant_)) return DecimalLiteral(*d);
     }
     if (kind == "TypeCast" || kind == "A_Expr") {
       // Dates are strings 'YYYY-MM-DD' (they order as the days do).
@@ -769,7 +787,7 @@ class Writer {
     const std::string name = absl::AsciiStrToLower(n.at("funcname").back().at("String").at("sval").get<std::string>());
     if (n.contains("over")) return Window(n, name);
     std::vector<std::string> args;
-    for (const Json& a : n.value("args", Json::array())) {
+    for (const Json& a : Items(n, "args")) {
       auto e = Expr(a);
       if (!e.ok()) return e;
       args.push_back(*e);
@@ -834,7 +852,7 @@ class Writer {
     if (n.value("agg_distinct", false)) return Unsupported(absl::StrCat(name, "(DISTINCT ...) OVER"));
     WindowCall call;
     call.function = name;
-    const Json& args = n.value("args", Json::array());
+    const Json& args = Items(n, "args");
     const size_t takes = name == "row_number" || name == "rank" || name == "dense_rank" ? 0 : 1;
     const size_t most = name == "lag" || name == "lead" ? 2 : takes;
     if (!n.value("agg_star", false) && (args.size() < takes || args.size() > most) &&
@@ -854,12 +872,12 @@ class Writer {
       }
       call.offset = static_cast<int64_t>(offset->unscaled);
     }
-    for (const Json& p : over.value("partitionClause", Json::array())) {
+    for (const Json& p : Items(over, "partitionClause")) {
       auto e = Expr(p);
       if (!e.ok()) return e;
       call.partition.push_back(*e);
     }
-    for (const Json& item : over.value("orderClause", Json::array())) {
+    for (const Json& item : Items(over, "orderClause")) {
       const Json& by = item.at("SortBy");
       auto e = Expr(by.at("node"));
       if (!e.ok()) return e;
@@ -986,6 +1004,7 @@ class Writer {
   int aggregates_ = 0;  // aggregate calls written so far
   std::vector<std::string> calls_;  // the aggregate calls written, each once
   std::vector<WindowCall> windows_;
+  absl::flat_hash_set<const Json*> not_constant_;  // operators NumericConst found no constant
   std::vector<std::string> read_;  // joined: the columns read, as written
 };
 
@@ -1023,7 +1042,7 @@ absl::StatusOr<std::string> Position(Context& cx, const SelectQuery& q, int64_t 
 
 // ORDER BY, LIMIT and OFFSET of SelectStmt `s` into `q`, written by `w`.
 absl::Status OrderAndPage(Context& cx, const Json& s, Writer& w, SelectQuery* q) {
-  for (const Json& item : s.value("sortClause", Json::array())) {
+  for (const Json& item : Items(s, "sortClause")) {
     const Json& by = item.at("SortBy");
     std::string key;
     if (const int64_t n = Ordinal(by.at("node")); n != 0) {
@@ -1085,7 +1104,7 @@ absl::StatusOr<SelectQuery> SelectOf(Context& cx, const Json& s) {
     if (!s["distinctClause"].empty() && !s["distinctClause"][0].empty()) return Unsupported("DISTINCT ON");
     q.distinct = true;
   }
-  for (const Json& target : s.value("targetList", Json::array())) {
+  for (const Json& target : Items(s, "targetList")) {
     const Json& rt = target.at("ResTarget");
     const int aggregates_before = w.aggregates();
     auto e = w.Expr(rt.at("val"));
@@ -1126,7 +1145,7 @@ absl::StatusOr<SelectQuery> SelectOf(Context& cx, const Json& s) {
       if (t.on.empty()) return absl::InternalError(absl::StrCat("statement: no condition for ", t.alias));
     }
   }
-  for (const Json& g : s.value("groupClause", Json::array())) {
+  for (const Json& g : Items(s, "groupClause")) {
     if (const int64_t n = Ordinal(g); n != 0) {
       auto c = Position(cx, q, n, "GROUP BY");
       if (!c.ok()) return c.status();
@@ -1224,33 +1243,36 @@ absl::StatusOr<std::string> TableOf(Context& cx, const SelectQuery& q) {
 
 }  // namespace
 
-absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement, const Json& params, Nested* nested,
+absl::StatusOr<Statement> Statement::Parse(absl::string_view text) {
+  Statement out;
+  out.words_ = ReadKineticaWords(text);
+  auto tree = ParseTree(out.words_.text);
+  if (!tree.ok()) return tree.status();
+  const Json& stmts = Items(*tree, "stmts");
+  if (stmts.size() != 1) return absl::InvalidArgumentError("statement: give exactly one statement");
+  out.kind_ = stmts[0].at("stmt").begin().key();
+  out.tree_ = *std::move(tree);
+  return out;
+}
+
+const Json& Statement::node() const { return tree_["stmts"][0]["stmt"].begin().value(); }
+
+absl::StatusOr<SelectQuery> ParseSelect(const Statement& statement, const Json& params, Nested* nested,
                                         absl::string_view schema) {
-  const KineticaWords words = ReadKineticaWords(statement);
-  auto stmt = StatementOf(words.text);
-  if (!stmt.ok()) return stmt.status();
-  if (stmt->first != "SelectStmt") return Unsupported(absl::StrCat("statements of kind ", stmt->first));
+  if (!statement.is_select()) return Unsupported(absl::StrCat("statements of kind ", statement.kind()));
+  const KineticaWords& words = statement.words();
   Context cx{words.text, &params, nested, {}, std::string(schema)};
-  auto q = QueryOf(cx, stmt->second);
+  auto q = QueryOf(cx, statement.node());
   if (q.ok() && words.top >= 0 && q->limit < 0) q->limit = words.top;  // SELECT TOP n
   return q;
 }
 
-absl::StatusOr<bool> IsSelect(absl::string_view statement) {
-  auto stmt = StatementOf(ReadKineticaWords(statement).text);
-  if (!stmt.ok()) return stmt.status();
-  return stmt->first == "SelectStmt";
-}
-
-absl::StatusOr<std::optional<SelectQuery>> ParseExplain(absl::string_view statement, const Json& params, Nested* nested,
+absl::StatusOr<std::optional<SelectQuery>> ParseExplain(const Statement& statement, const Json& params, Nested* nested,
                                                         absl::string_view schema) {
-  const KineticaWords words = ReadKineticaWords(statement);
-  auto stmt = StatementOf(words.text);
-  if (!stmt.ok()) return stmt.status();
-  if (stmt->first != "ExplainStmt") return std::optional<SelectQuery>();
-  const Json& query = stmt->second.at("query");
+  if (statement.kind() != "ExplainStmt") return std::optional<SelectQuery>();
+  const Json& query = statement.node().at("query");
   if (!query.contains("SelectStmt")) return Unsupported("EXPLAIN of anything but a SELECT");
-  Context cx{words.text, &params, nested, {}, std::string(schema)};
+  Context cx{statement.words().text, &params, nested, {}, std::string(schema)};
   auto q = QueryOf(cx, query["SelectStmt"]);
   if (!q.ok()) return q.status();
   return std::optional<SelectQuery>(*std::move(q));
@@ -1298,13 +1320,11 @@ absl::StatusOr<std::vector<std::string>> ColumnType(const Json& type_name, const
 
 }  // namespace
 
-absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, const Json& params, Nested* nested,
+absl::StatusOr<std::vector<Change>> ParseChange(const Statement& statement, const Json& params, Nested* nested,
                                                 absl::string_view schema) {
-  const KineticaWords words = ReadKineticaWords(statement);
-  auto stmt = StatementOf(words.text);
-  if (!stmt.ok()) return stmt.status();
-  const std::string& kind = stmt->first;
-  const Json& n = stmt->second;
+  const KineticaWords& words = statement.words();
+  const std::string& kind = statement.kind();
+  const Json& n = statement.node();
   Context cx{words.text, &params, nested, {}, std::string(schema)};
   // CREATE OR REPLACE: the table of that name goes first.
   std::vector<Change> out;
@@ -1353,7 +1373,7 @@ absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, con
     const FromTable t = RangeOf(n.at("relation"), &cx);
     const Json& select = n.at("selectStmt").at("SelectStmt");
     std::vector<std::string> columns;
-    for (const Json& c : n.value("cols", Json::array())) columns.push_back(c.at("ResTarget").at("name"));
+    for (const Json& c : Items(n, "cols")) columns.push_back(c.at("ResTarget").at("name"));
     if (n.contains("onConflictClause") || n.contains("returningList")) {
       return Unsupported("ON CONFLICT and RETURNING");
     }
@@ -1412,13 +1432,13 @@ absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, con
   if (kind == "CreateStmt") {
     const std::string name = RelationName(n.at("relation"), &cx);
     std::vector<std::string> keys;
-    for (const Json& e : n.value("tableElts", Json::array())) {
+    for (const Json& e : Items(n, "tableElts")) {
       if (e.contains("Constraint") && e["Constraint"].value("contype", "") == "CONSTR_PRIMARY") {
         for (const Json& k : e["Constraint"].at("keys")) keys.push_back(k.at("String").at("sval"));
       }
     }
     Json type = Json::array();
-    for (const Json& e : n.value("tableElts", Json::array())) {
+    for (const Json& e : Items(n, "tableElts")) {
       if (!e.contains("ColumnDef")) continue;
       const Json& c = e["ColumnDef"];
       const std::string column = c.at("colname");
@@ -1442,7 +1462,7 @@ absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, con
       if (sharded && std::find(properties.begin(), properties.end(), "shard_key") == properties.end()) {
         properties.push_back("shard_key");
       }
-      for (const Json& k : c.value("constraints", Json::array())) {
+      for (const Json& k : Items(c, "constraints")) {
         const std::string contype = k.at("Constraint").value("contype", "");
         not_null = not_null || contype == "CONSTR_NOTNULL";
         primary = primary || contype == "CONSTR_PRIMARY";
@@ -1530,7 +1550,7 @@ absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, con
         if (!t.ok()) return t.status();
         bool not_null = false;
         Json default_value;
-        for (const Json& k : c.value("constraints", Json::array())) {
+        for (const Json& k : Items(c, "constraints")) {
           const Json& constraint = k.at("Constraint");
           not_null = not_null || constraint.value("contype", "") == "CONSTR_NOTNULL";
           if (constraint.value("contype", "") == "CONSTR_DEFAULT") {
@@ -1589,23 +1609,21 @@ void Relations(const Json& node, std::vector<std::string>* names, std::set<std::
 
 }  // namespace
 
-absl::StatusOr<std::vector<std::string>> StatementSchemas(absl::string_view statement) {
-  auto stmt = StatementOf(ReadKineticaWords(statement).text);
-  if (!stmt.ok()) return stmt.status();
+std::vector<std::string> StatementSchemas(const Statement& statement) {
+  const std::string& kind = statement.kind();
+  const Json& n = statement.node();
   std::vector<std::string> out;
-  if (stmt->first == "CreateSchemaStmt") out.push_back(stmt->second.value("schemaname", ""));
-  if (stmt->first == "DropStmt" && stmt->second.value("removeType", "") == "OBJECT_SCHEMA") {
-    for (const Json& object : stmt->second.at("objects")) out.push_back(object.at("String").at("sval"));
+  if (kind == "CreateSchemaStmt") out.push_back(n.value("schemaname", ""));
+  if (kind == "DropStmt" && n.value("removeType", "") == "OBJECT_SCHEMA") {
+    for (const Json& object : n.at("objects")) out.push_back(object.at("String").at("sval"));
   }
   return out;
 }
 
-absl::StatusOr<std::vector<std::pair<std::string, bool>>> StatementTables(absl::string_view statement,
+absl::StatusOr<std::vector<std::pair<std::string, bool>>> StatementTables(const Statement& statement,
                                                                           absl::string_view schema) {
-  auto stmt = StatementOf(ReadKineticaWords(statement).text);
-  if (!stmt.ok()) return stmt.status();
-  const std::string& kind = stmt->first;
-  const Json& n = stmt->second;
+  const std::string& kind = statement.kind();
+  const Json& n = statement.node();
   std::vector<std::pair<std::string, bool>> out;
   // The table a change writes.
   if (kind == "CreateSchemaStmt" || (kind == "DropStmt" && n.value("removeType", "") == "OBJECT_SCHEMA")) {
@@ -1616,7 +1634,7 @@ absl::StatusOr<std::vector<std::pair<std::string, bool>>> StatementTables(absl::
   if (kind == "CreateTableAsStmt") {
     out.emplace_back(RelationName(n.at("into").at("rel"), &cx), true);
   } else if (kind == "DropStmt") {
-    for (const Json& object : n.value("objects", Json::array())) out.emplace_back(ObjectName(object, schema), true);
+    for (const Json& object : Items(n, "objects")) out.emplace_back(ObjectName(object, schema), true);
     return out;
   } else if (n.contains("relation")) {
     out.emplace_back(RelationName(n["relation"], &cx), true);

@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "engine/api/json.h"
+#include "engine/sql/kinetica_words.h"
 
 namespace engine::sql {
 
@@ -112,10 +113,37 @@ class Nested {
   virtual absl::StatusOr<std::vector<std::string>> Columns(const std::string& name) = 0;
 };
 
-// Parses `statement` (one SELECT). Errors: a syntax error gives line, column
-// and the line with a caret under the place ("syntax error at or near
-// \"FORM\" (line 1, column 10)\n  SELECT a FORM t\n           ^"); an
-// unsupported feature names it.
+// One statement read with PostgreSQL's grammar, once, for every function
+// below (the scheduler's readers and the translators each used to parse it
+// again).
+class Statement {
+ public:
+  // Reads `text`: Kinetica's words (kinetica_words.h), then the grammar.
+  // Errors: a syntax error gives line, column and the line with a caret
+  // under the place ("syntax error at or near \"FORM\" (line 1, column
+  // 10)\n  SELECT a FORM t\n           ^"); so does a statement nested deeper
+  // than kMaxNesting; more or fewer than one statement are refused.
+  static absl::StatusOr<Statement> Parse(absl::string_view text);
+
+  // libpg_query's name of the statement's kind: "SelectStmt", "InsertStmt",
+  // "ExplainStmt", ...
+  const std::string& kind() const { return kind_; }
+  // A SELECT (ParseSelect) rather than a change (ParseChange) or EXPLAIN.
+  bool is_select() const { return kind_ == "SelectStmt"; }
+  // Kinetica's words, and the text the grammar read (those words blanked).
+  const KineticaWords& words() const { return words_; }
+  // The statement's node of libpg_query's tree (JSON output).
+  const Json& node() const;
+
+ private:
+  Statement() = default;
+  KineticaWords words_;
+  Json tree_;
+  std::string kind_;
+};
+
+// Translates `statement` (one SELECT); an unsupported feature is refused
+// naming it.
 //
 // `params` (options.query_parameters: a JSON array of values) take the places
 // of $1, $2, ... ; ParseChange also takes an array of such arrays for an
@@ -123,7 +151,7 @@ class Nested {
 // Nested queries run through `nested`; without one they are refused.
 // Unqualified table names are in `schema` (options.current_schema) when it
 // is given, else left to the default schema.
-absl::StatusOr<SelectQuery> ParseSelect(absl::string_view statement, const Json& params = Json::array(),
+absl::StatusOr<SelectQuery> ParseSelect(const Statement& statement, const Json& params = Json::array(),
                                         Nested* nested = nullptr, absl::string_view schema = "");
 
 // A statement that changes rows or tables, as the request of the endpoint
@@ -150,22 +178,19 @@ struct Change {
   std::vector<std::string> columns;
 };
 
-// Whether `statement` is a SELECT (ParseSelect) rather than a change
-// (ParseChange); the parse error otherwise.
-absl::StatusOr<bool> IsSelect(absl::string_view statement);
-absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view statement, const Json& params = Json::array(),
+absl::StatusOr<std::vector<Change>> ParseChange(const Statement& statement, const Json& params = Json::array(),
                                                 Nested* nested = nullptr, absl::string_view schema = "");
 
 // The tables and views `statement` reads (false) or writes (true), for the
-// scheduler; or the parse error. StatementSchemas: the schemas it creates or
-// drops.
-absl::StatusOr<std::vector<std::pair<std::string, bool>>> StatementTables(absl::string_view statement,
+// scheduler; an unsupported kind of statement is refused. StatementSchemas:
+// the schemas it creates or drops.
+absl::StatusOr<std::vector<std::pair<std::string, bool>>> StatementTables(const Statement& statement,
                                                                           absl::string_view schema = "");
-absl::StatusOr<std::vector<std::string>> StatementSchemas(absl::string_view statement);
+std::vector<std::string> StatementSchemas(const Statement& statement);
 
 // EXPLAIN SELECT ...: the query (nested queries through `nested`, as
 // ParseSelect); nullopt when `statement` is no EXPLAIN.
-absl::StatusOr<std::optional<SelectQuery>> ParseExplain(absl::string_view statement, const Json& params, Nested* nested,
+absl::StatusOr<std::optional<SelectQuery>> ParseExplain(const Statement& statement, const Json& params, Nested* nested,
                                                         absl::string_view schema = "");
 
 }  // namespace engine::sql

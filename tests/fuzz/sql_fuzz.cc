@@ -1,7 +1,7 @@
 // libFuzzer target: the SQL front end of /execute/sql (engine/sql/select.h),
-// PostgreSQL's grammar (libpg_query) and the translation of its tree into the
-// engine's requests: what the scheduler reads (StatementTables,
-// StatementSchemas), or EXPLAIN, SELECT or a change, with nested queries
+// PostgreSQL's grammar (libpg_query, Statement::Parse) and the translation of
+// its tree into the engine's requests: what the scheduler reads
+// (StatementTables, StatementSchemas), then EXPLAIN, SELECT or a change, with nested queries
 // answered by a stand-in that names tables as the engine would. Any input: a
 // translation or an error, never a crash, a leak or a run over the timeout.
 //
@@ -44,26 +44,22 @@ class StandIn final : public engine::sql::Nested {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const std::string statement(reinterpret_cast<const char*>(data), size);
-  // Each entry parses the statement again, so one input takes one path (its
-  // length's parity): the scheduler's readers, or the translation.
-  if (size % 2 == 1) {
-    (void)engine::sql::StatementTables(statement, "ki_home");
-    (void)engine::sql::StatementSchemas(statement);
-    return 0;
-  }
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  absl::StatusOr<engine::sql::Statement> statement = engine::sql::Statement::Parse(text);
+  if (!statement.ok()) return 0;
+  // What the scheduler reads, then the translation.
+  (void)engine::sql::StatementTables(*statement, "ki_home");
+  (void)engine::sql::StatementSchemas(*statement);
   const engine::Json params = engine::Json::array({1, "two", nullptr});
   StandIn nested;
-  if (absl::StrContains(absl::AsciiStrToLower(statement), "explain")) {
-    (void)engine::sql::ParseExplain(statement, params, &nested);
+  if (absl::StrContains(absl::AsciiStrToLower(text), "explain")) {
+    (void)engine::sql::ParseExplain(*statement, params, &nested);
     return 0;
   }
-  absl::StatusOr<bool> select = engine::sql::IsSelect(statement);
-  if (!select.ok()) return 0;
-  if (*select) {
-    (void)engine::sql::ParseSelect(statement, params, &nested);
+  if (statement->is_select()) {
+    (void)engine::sql::ParseSelect(*statement, params, &nested);
   } else {
-    (void)engine::sql::ParseChange(statement, params, &nested);
+    (void)engine::sql::ParseChange(*statement, params, &nested);
   }
   return 0;
 }

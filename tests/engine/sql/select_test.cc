@@ -11,6 +11,42 @@
 namespace engine::sql {
 namespace {
 
+// The functions under test, from a statement's text: Statement::Parse's
+// error, or theirs.
+absl::StatusOr<SelectQuery> ParseSelect(absl::string_view text, const Json& params = Json::array(),
+                                        Nested* nested = nullptr, absl::string_view schema = "") {
+  auto statement = Statement::Parse(text);
+  if (!statement.ok()) return statement.status();
+  return sql::ParseSelect(*statement, params, nested, schema);
+}
+absl::StatusOr<std::vector<Change>> ParseChange(absl::string_view text, const Json& params = Json::array(),
+                                                Nested* nested = nullptr, absl::string_view schema = "") {
+  auto statement = Statement::Parse(text);
+  if (!statement.ok()) return statement.status();
+  return sql::ParseChange(*statement, params, nested, schema);
+}
+absl::StatusOr<std::optional<SelectQuery>> ParseExplain(absl::string_view text, const Json& params, Nested* nested) {
+  auto statement = Statement::Parse(text);
+  if (!statement.ok()) return statement.status();
+  return sql::ParseExplain(*statement, params, nested);
+}
+absl::StatusOr<std::vector<std::pair<std::string, bool>>> StatementTables(absl::string_view text,
+                                                                          absl::string_view schema = "") {
+  auto statement = Statement::Parse(text);
+  if (!statement.ok()) return statement.status();
+  return sql::StatementTables(*statement, schema);
+}
+absl::StatusOr<std::vector<std::string>> StatementSchemas(absl::string_view text) {
+  auto statement = Statement::Parse(text);
+  if (!statement.ok()) return statement.status();
+  return sql::StatementSchemas(*statement);
+}
+absl::StatusOr<bool> IsSelect(absl::string_view text) {
+  auto statement = Statement::Parse(text);
+  if (!statement.ok()) return statement.status();
+  return statement->is_select();
+}
+
 TEST(SelectTest, ExpressionsBecomeTheEnginesLanguage) {
   auto q = ParseSelect(
       "SELECT id, x * 2 AS y, CASE WHEN k IN (1, -2) THEN 'a' ELSE 'b' END AS c FROM s.t AS u "
