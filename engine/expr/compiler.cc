@@ -410,6 +410,7 @@ class Compiler {
       case NodeKind::kNull: Push(Op::kConstNull); break;
       case NodeKind::kUnary: EmitUnary(n); break;
       case NodeKind::kBinary: {
+        if (n.op == Operator::kOr && EmitOrAsIn(id)) break;
         int leaf;
         const std::vector<int> spine = LeftSpine(id, &leaf);
         Emit(leaf);
@@ -454,24 +455,29 @@ class Compiler {
   // x in (literals): one op scanning the list's constants; a null in the
   // list turns "no match" into null (SQL), and `not in` negates that.
   void EmitIn(const Node& n) {
-    EmitAs(n.args[0], n.operand);
+    EmitInList(n.args[0], n.operand, std::vector<int>(n.args.begin() + 1, n.args.end()), n.negated);
+  }
+
+  // Node `operand` in the literals `list`, compared as `type`.
+  void EmitInList(int operand, Type type, const std::vector<int>& list, bool negated) {
+    EmitAs(operand, type);
     // The constants ascending and each once (the kernels search them);
     // NaN equals nothing and is left out.
     bool has_null = false;
     std::vector<int64_t> ints;
     std::vector<double> floats;
     std::vector<std::string> strings;
-    for (size_t k = 1; k < n.args.size(); ++k) {
+    for (int literal : list) {
       Type t;
       int64_t i = 0;
       double f = 0;
       std::string str;
-      LiteralValue(n.args[k], &t, &i, &f, &str);
+      LiteralValue(literal, &t, &i, &f, &str);
       if (t == Type::kNull) {
         has_null = true;
-      } else if (n.operand == Type::kString) {
+      } else if (type == Type::kString) {
         strings.push_back(std::move(str));
-      } else if (n.operand == Type::kFloat) {
+      } else if (type == Type::kFloat) {
         if (f == f) floats.push_back(f);
       } else {
         ints.push_back(i);
@@ -491,12 +497,107 @@ class Compiler {
     for (const std::string& v : strings) added(program_.AddString(v));
     const int32_t count = static_cast<int32_t>(ints.size() + floats.size() + strings.size());
     if (first < 0) first = 0;
-    Push(n.operand == Type::kString  ? Op::kInS
-         : n.operand == Type::kFloat ? Op::kInF
-                                     : Op::kInI,
-         first, count);
+    Push(type == Type::kString ? Op::kInS : type == Type::kFloat ? Op::kInF : Op::kInI, first, count);
     if (has_null) Push(Op::kUnknownIfFalse);
-    if (n.negated) Push(Op::kNot);
+    if (negated) Push(Op::kNot);
+  }
+
+  // The operands of the chain of ORs under `id` (parenthesized ones too).
+  void OrTerms(int id, std::vector<int>* terms) const {
+    int leaf;
+    const std::vector<int> spine = LeftSpine(id, &leaf);
+    const auto add = [&](int term) {
+      const Node& t = nodes_[term];
+      if (t.kind == NodeKind::kBinary && t.op == Operator::kOr) {
+        OrTerms(term, terms);  // a parenthesized chain: nesting is bounded
+      } else {
+        terms->push_back(term);
+      }
+    };
+    // The spine stops at the first node that is no OR: that is a term.
+    size_t ors = 0;
+    while (ors < spine.size() && nodes_[spine[ors]].op == Operator::kOr) ++ors;
+    add(ors < spine.size() ? spine[ors] : leaf);
+    for (size_t k = ors; k-- > 0;) add(nodes_[spine[k]].args[1]);
+  }
+
+  // A number or string literal (a number under signs), not null.
+  bool IsLiteral(int id) const {
+    while (nodes_[id].kind == NodeKind::kUnary &&
+           (nodes_[id].op == Operator::kNeg || nodes_[id].op == Operator::kPlus)) {
+      id = nodes_[id].args[0];
+      if (nodes_[id].kind == NodeKind::kString) return false;
+    }
+    const NodeKind k = nodes_[id].kind;
+    return k == NodeKind::kInt || k == NodeKind::kFloat || k == NodeKind::kString;
+  }
+
+  // `id` is `column = literal` or `literal = column`: the column's node and
+  // the literal's.
+  bool ColumnEquals(int id, int* column, int* literal) const {
+    const Node& n = nodes_[id];
+    if (n.kind != NodeKind::kBinary || n.op != Operator::kEq) return false;
+    for (int side = 0; side < 2; ++side) {
+      if (nodes_[n.args[side]].kind == NodeKind::kColumn && IsLiteral(n.args[1 - side])) {
+        *column = n.args[side];
+        *literal = n.args[1 - side];
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // An OR chain in which a column is equal to two or more literals (x = 1 or
+  // x = 2 or ... or y > 0) emits each such column as one IN list (x in (1,
+  // 2, ...)): one search of its sorted constants a row rather than a
+  // comparison a term. The same truth values: each side is null where x is
+  // null; AND and OR's three values do not depend on order. The other terms
+  // are or-ed as written. False (nothing emitted) when no column is.
+  bool EmitOrAsIn(int id) {
+    std::vector<int> terms;
+    OrTerms(id, &terms);
+    struct Group {
+      int column;              // the column's node (of the first term)
+      Type type;               // the comparison's
+      std::vector<int> terms;  // the equalities
+      std::vector<int> literals;
+    };
+    std::vector<Group> groups;
+    std::vector<int> rest;
+    for (int t : terms) {
+      int column, literal;
+      if (!ColumnEquals(t, &column, &literal)) {
+        rest.push_back(t);
+        continue;
+      }
+      const Type type = nodes_[t].operand;
+      auto g = std::find_if(groups.begin(), groups.end(), [&](const Group& g) {
+        return nodes_[g.column].column == nodes_[column].column && g.type == type;
+      });
+      if (g == groups.end()) g = groups.insert(groups.end(), Group{column, type, {}, {}});
+      g->terms.push_back(t);
+      g->literals.push_back(literal);
+    }
+    if (std::none_of(groups.begin(), groups.end(), [](const Group& g) { return g.terms.size() > 1; })) return false;
+    bool first = true;
+    const auto or_with_before = [&] {
+      if (!first) Push(Op::kOr);
+      first = false;
+    };
+    for (const Group& g : groups) {
+      if (g.terms.size() == 1) {
+        rest.push_back(g.terms[0]);
+        continue;
+      }
+      EmitInList(g.column, g.type, g.literals, /*negated=*/false);
+      or_with_before();
+    }
+    for (int t : rest) {
+      Emit(t);
+      ToTruth(nodes_[t]);
+      or_with_before();
+    }
+    return true;
   }
 
   void EmitUnary(const Node& n) {

@@ -1183,6 +1183,48 @@ TEST_F(ExpressionTest, InLists) {
   EXPECT_GT(checked_trues_, 2000);
 }
 
+TEST_F(ExpressionTest, OrChainsOfEqualitiesAnswerAsWritten) {
+  // A column equal to several literals in one OR chain is searched as an IN
+  // list (below): the truth values must stay those of the chain as written,
+  // nulls included, whatever else the chain holds and wherever it stands.
+  using VI = std::vector<OptI>;
+  ExpectBools("i = 1 or i = 2 or i = -3", [&](int64_t r) { return In(I("i", r), VI{1, 2, -3}); });
+  ExpectBools("1 = i or i = 2", [&](int64_t r) { return In(I("i", r), VI{1, 2}); });
+  ExpectBools("i = 1 or l > 3 or i = 2 or l = 5 or l = -7", [&](int64_t r) {
+    return Or(
+        Or(Or(Or(Eq(I("i", r), OptI(1)), Gt(I("l", r), OptI(3))), Eq(I("i", r), OptI(2))), Eq(I("l", r), OptI(5))),
+        Eq(I("l", r), OptI(-7)));
+  });
+  ExpectBools("i = 1 or (i = 2 or (f = 0.5 or i = 3))", [&](int64_t r) {
+    return Or(In(I("i", r), VI{1, 2, 3}), Eq(F("f", r), OptF(0.5)));
+  });
+  ExpectBools("i = 1.5 or i = 2 or i = -(3)", [&](int64_t r) {
+    return In(ToF(I("i", r)), std::vector<OptF>{1.5, 2, -3});
+  });
+  ExpectBools("s = 'a' or s = '' or s = 'ab' or i = 1", [&](int64_t r) {
+    return Or(In(S("s", r), std::vector<OptS>{"a", "", "ab"}), Eq(I("i", r), OptI(1)));
+  });
+  ExpectBools("i = null or i = 1 or i = 2", [&](int64_t r) { return Or(OptB(), In(I("i", r), VI{1, 2})); });
+  ExpectBools("not (i = 1 or i = 2) and l > 0", [&](int64_t r) {
+    return And(Not(In(I("i", r), VI{1, 2})), Gt(I("l", r), OptI(0)));
+  });
+  ExpectBools("i = 1 or i", [&](int64_t r) { return Or(Eq(I("i", r), OptI(1)), Truth(I("i", r))); });
+  // 3,000 terms: one search a row, not 3,000 comparisons.
+  std::string chain = "l = 0";
+  VI values = {0};
+  for (int k = 1; k < 3000; ++k) {
+    absl::StrAppend(&chain, " or l = ", k * 3 - 4000);
+    values.push_back(k * 3 - 4000);
+  }
+  ExpectBools(chain, [&](int64_t r) { return In(I("l", r), values); });
+  absl::StatusOr<kernels::Program> p = Compile(chain, ExprUse::kPredicate);
+  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_EQ(p->code.size(), 2u);
+  EXPECT_EQ(p->code[1].op, kernels::Op::kInI);
+  EXPECT_EQ(p->code[1].arg2, 3000);
+  EXPECT_GT(checked_trues_, 1000);
+}
+
 TEST_F(ExpressionTest, Between) {
   ExpectBools("i between -2 and 3", [&](int64_t r) { return Between(I("i", r), OptI(-2), OptI(3)); });
   ExpectBools("l not between -100 and 100",
