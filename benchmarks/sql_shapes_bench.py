@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""SQL shapes users write, through Kinetica's Python client, beside DuckDB in the same run.
+
+Usage:
+  sql_shapes_bench.py --server-binary build/server/gpudb-engine [--baseline-binary OTHER]
+                      [--rows 1e6] [--repeat 3] [--out benchmarks/results/sql_shapes.md]
+
+One table t(a long, b double, s string) of --rows random rows goes to our server with
+GPUdbTable.from_df (HTTP, default settings) and to DuckDB from the same DataFrame. Each statement
+runs through execute_sql_and_decode and through DuckDB (one warm-up, then the median of --repeat);
+the answers must agree. The shapes: a point filter, a TPC-H-like group-by, OR chains of 3,000 and
+30,000 equalities, an OR of strings and a number, IN of 100,000 numbers, 90 nested parentheses of
+arithmetic, and 50 nested scalar subqueries. With --baseline-binary (another build of the server)
+its times are measured in the same run, beside ours. Prints the table slowest ratio first (ours /
+DuckDB; above 1 we are slower) and writes it as markdown to --out. Exit status 1 when an answer
+differs.
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "python"))
+from harness import start_server  # noqa: E402
+
+import duckdb  # noqa: E402
+import gpudb  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def shapes():
+    yield "point", "SELECT count(*) FROM t WHERE a = 5"
+    yield "tpch_like", ("SELECT s, sum(b * (1 - b)) AS r, avg(a) AS m, count(*) AS n FROM t "
+                        "WHERE a < 50000 AND b BETWEEN 0.06 - 0.01 AND 0.06 + 0.01 GROUP BY s ORDER BY s")
+    yield "or_3000", "SELECT count(*) FROM t WHERE " + " OR ".join("a = %d" % i for i in range(3000))
+    yield "or_30000", "SELECT count(*) FROM t WHERE " + " OR ".join("a = %d" % i for i in range(30000))
+    yield "or_strings", "SELECT count(*) FROM t WHERE s = 'alpha' OR s = 'gamma' OR a = 7"
+    yield "in_100000", "SELECT count(*) FROM t WHERE a IN (" + ", ".join(str(i) for i in range(100000)) + ")"
+    yield "parens_90", ("SELECT count(*) FROM t WHERE " + "(" * 90 + "a" +
+                        "".join(" + %d)" % i for i in range(90)) + " > 100000")
+    yield "subqueries_50", ("SELECT count(*) FROM t WHERE a < " + "(SELECT " * 50 + "100" + " + 0)" * 50)
+
+
+def timed(run, repeat):
+    run()
+    times, answer = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        answer = run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), answer
+
+
+def normalized(rows):
+    return [tuple(round(v, 6) if isinstance(v, float) else v for v in row) for row in rows]
+
+
+def ours(binary, df, repeat):
+    server = start_server(binary, ["--devices=host:1"], http=True)
+    try:
+        db = gpudb.GPUdb(host="http://127.0.0.1:%d" % server.http_port)
+        gpudb.GPUdbTable.from_df(df, db, "t", clear_table=True)
+        out = {}
+        for name, sql in shapes():
+            def run():
+                r = db.execute_sql_and_decode(sql, limit=-9999, get_column_major=False)
+                if r["status_info"]["status"] != "OK":
+                    raise RuntimeError("%s: %s" % (name, r["status_info"]["message"][:300]))
+                return normalized(tuple(rec.values()) for rec in r["records"])
+            out[name] = timed(run, repeat)
+        return out
+    finally:
+        server.kill()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--server-binary", required=True)
+    ap.add_argument("--baseline-binary", default="")
+    ap.add_argument("--rows", type=float, default=1e6)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
+                                                  "sql_shapes.md"))
+    args = ap.parse_args()
+    n = int(args.rows)
+    rng = np.random.default_rng(20261206)
+    df = pd.DataFrame({"a": rng.integers(0, 100000, n).astype("int64"), "b": rng.random(n),
+                       "s": rng.choice(["alpha", "beta", "gamma", "delta"], n)})
+    con = duckdb.connect()
+    con.register("df", df)
+    con.execute("CREATE TABLE t AS SELECT * FROM df")
+    duck = {name: timed(lambda: normalized(con.execute(sql).fetchall()), args.repeat) for name, sql in shapes()}
+    mine = ours(args.server_binary, df, args.repeat)
+    base = ours(args.baseline_binary, df, args.repeat) if args.baseline_binary else {}
+
+    rows, differ = [], []
+    for name, _ in shapes():
+        agree = mine[name][1] == duck[name][1] and (not base or base[name][1] == mine[name][1])
+        if not agree:
+            differ.append(name)
+        rows.append((mine[name][0] / duck[name][0], name, agree))
+    rows.sort(reverse=True)
+    lines = ["- Date: %s" % datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+             "- Machine: %s, %d cores; our server `--devices=host:1`; DuckDB %s, %d threads"
+             % (platform.machine(), os.cpu_count(), duckdb.__version__, os.cpu_count()),
+             "- Command: `benchmarks/sql_shapes_bench.py --rows %g%s`"
+             % (args.rows, " --baseline-binary ..." if base else ""),
+             "",
+             "| shape | ours s |%s DuckDB s | ours/DuckDB | answers |" % (" baseline s |" if base else ""),
+             "|---|---:|%s---:|---:|---|" % ("---:|" if base else "")]
+    for ratio, name, agree in rows:
+        lines.append("| %s | %.4f |%s %.4f | %.2f | %s |" % (
+            name, mine[name][0], " %.4f |" % base[name][0] if base else "", duck[name][0], ratio,
+            "agree" if agree else "DIFFER"))
+    text = "\n".join(lines) + "\n"
+    print(text)
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w") as f:
+        f.write(text)
+    if differ:
+        print("answers differ: %s" % ", ".join(differ), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
