@@ -1,6 +1,7 @@
 #include "engine/sql/select.h"
 
 #include <pg_query.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <functional>
@@ -77,6 +78,33 @@ const Json& Items(const Json& node, const char* key) {
   static const Json* const kNone = new Json(Json::array());
   const auto it = node.find(key);
   return it == node.end() ? *kNone : *it;
+}
+
+// Bytes of the calling thread's stack left below the caller's frame (the
+// stack grows down); SIZE_MAX when the thread's stack is unknown.
+size_t StackLeft() {
+  thread_local const char* const lowest = [] {
+    pthread_attr_t attr;
+    void* addr = nullptr;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+      pthread_attr_getstack(&attr, &addr, &size);
+      pthread_attr_destroy(&attr);
+    }
+    return static_cast<const char*>(addr);
+  }();
+  const char* here = static_cast<const char*>(__builtin_frame_address(0));
+  return lowest == nullptr || here < lowest ? SIZE_MAX : static_cast<size_t>(here - lowest);
+}
+
+// The translator recurses once per level of a statement. kMaxNesting keeps
+// that within a few MiB of stack in a Release build, but a level's frames
+// are several times larger under sanitizers and a thread's stack may be
+// smaller: below this much stack left, translating goes no deeper.
+constexpr size_t kStackReserve = 256 << 10;
+
+absl::Status TooDeepForTheStack() {
+  return absl::InvalidArgumentError("statement: nested too deeply for this thread's stack");
 }
 
 absl::Status Unsupported(absl::string_view what) {
@@ -596,6 +624,7 @@ class Writer {
   const std::vector<WindowCall>& windows() const { return windows_; }
 
   absl::StatusOr<std::string> Expr(const Json& node) {
+    if (StackLeft() < kStackReserve) return TooDeepForTheStack();
     if (!node.is_object() || node.empty()) return absl::InvalidArgumentError("statement: an empty expression");
     const std::string kind = node.begin().key();
     const Json& n = node.begin().value();
@@ -1209,6 +1238,7 @@ absl::StatusOr<SelectQuery> SetOperation(Context& cx, const Json& s) {
 
 // The query of SelectStmt node `s`: its WITH queries kept as tables first.
 absl::StatusOr<SelectQuery> QueryOf(Context& cx, const Json& s) {
+  if (StackLeft() < kStackReserve) return TooDeepForTheStack();
   const std::map<std::string, std::string> outer = cx.ctes;
   absl::StatusOr<SelectQuery> q;
   if (s.contains("withClause")) {
