@@ -423,6 +423,17 @@ absl::CivilDay AddMonths(absl::CivilDay day, int64_t months) {
   return out;
 }
 
+// The first type modifier of a TypeName (VARCHAR(n), INTERVAL's field mask)
+// when it is an integer; the grammar takes any expression there
+// (VARCHAR(a + 1)).
+std::optional<int64_t> TypeModifier(const Json& type_name) {
+  const Json& mods = Items(type_name, "typmods");
+  if (mods.empty() || !mods[0].contains("A_Const")) return std::nullopt;
+  const Json& c = mods[0]["A_Const"];
+  if (!c.contains("ival")) return std::nullopt;
+  return c["ival"].value("ival", int64_t{0});  // zero: left out of the tree
+}
+
 // An interval constant (`interval '90' day`, `interval '3 months'`) as
 // months and days; nullopt when `node` is none or not understood.
 std::optional<std::pair<int64_t, int64_t>> IntervalConst(const Json& node) {
@@ -434,9 +445,9 @@ std::optional<std::pair<int64_t, int64_t>> IntervalConst(const Json& node) {
   int64_t n = 0;
   if (words.empty() || words.size() > 2 || !absl::SimpleAtoi(words[0], &n)) return std::nullopt;
   std::string unit = words.size() == 2 ? words[1] : "";
-  if (unit.empty() && cast.at("typeName").contains("typmods")) {
+  if (unit.empty()) {
     // PostgreSQL's field mask: YEAR 1 << 2, MONTH 1 << 1, DAY 1 << 3.
-    const int64_t mask = cast["typeName"]["typmods"][0].at("A_Const").at("ival").value("ival", int64_t{0});
+    const int64_t mask = TypeModifier(cast.at("typeName")).value_or(0);
     unit = mask == 4 ? "year" : mask == 2 ? "month" : mask == 8 ? "day" : "";
   }
   if (absl::EndsWith(unit, "s")) unit.pop_back();
@@ -1337,11 +1348,15 @@ absl::StatusOr<std::vector<std::string>> ColumnType(const Json& type_name, const
   if (t == "text" || t == "string") return std::vector<std::string>{"string"};
   if (t == "date") return std::vector<std::string>{"string", "date"};
   if (t == "varchar" || t == "bpchar" || t == "char") {
-    int64_t n = 0;
-    if (type_name.contains("typmods")) n = type_name["typmods"][0].at("A_Const").at("ival").value("ival", int64_t{0});
-    if (n <= 0 || n > 256) return std::vector<std::string>{"string"};
+    const Json& mods = Items(type_name, "typmods");
+    const std::optional<int64_t> n = TypeModifier(type_name);
+    if (!mods.empty() && (!n || mods.size() > 1)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("statement: column '", column, "': ", t, "(...) takes one whole number, its length"));
+    }
+    if (!n || *n <= 0 || *n > 256) return std::vector<std::string>{"string"};
     int64_t width = 1;
-    while (width < n) width *= 2;
+    while (width < *n) width *= 2;
     return std::vector<std::string>{"string", absl::StrCat("char", width)};
   }
   return absl::UnimplementedError(absl::StrCat("statement: column '", column, "': the type ", t,
