@@ -544,6 +544,7 @@ std::optional<Decimal> NumericConst(const Json& node, absl::string_view text,
   if (!node.contains("A_Expr") || node["A_Expr"].value("kind", "") != "AEXPR_OP") return std::nullopt;
   const Json& e = node["A_Expr"];
   if (not_constant != nullptr && not_constant->contains(&e)) return std::nullopt;
+  if (StackLeft() < kStackReserve) return std::nullopt;  // too deep to tell: the writer says so
   std::optional<Decimal> out = OperatorConst(e, text, not_constant);
   if (!out && not_constant != nullptr) not_constant->insert(&e);
   return out;
