@@ -15,7 +15,9 @@ against the protobuf library on a few rows. Loading is not timed.
 
 Table (rows n):  x double uniform [0, 1), y double uniform [0, 200),
                  k2 long uniform in [0, 100) (1e2 groups),
-                 k6 long uniform in [0, 1e6) (~1e6 groups: 632k at n=1e6, 1e6 at n=1e7).
+                 k6 long uniform in [0, 1e6) (~1e6 groups: 632k at n=1e6, 1e6 at n=1e7),
+                 ts long rising with the row (1000 i plus up to 999: timestamps in the
+                 order rows arrived, as a log or a time series is loaded).
 
 Queries (the same question to both; results compared, a mismatch fails loudly):
   filter_1pred   count of x > 0.5                        (/filter)
@@ -32,6 +34,9 @@ Queries (the same question to both; results compared, a mismatch fails loudly):
                  the rows, so neither side can answer it from a small heap
   topk           the 10 largest x (sort_order descending, limit 10; DuckDB ORDER BY x
                  DESC LIMIT 10): each side may use its top-k shortcut
+  recent         count of ts >= 1000 * 0.99 n (the latest 1% of the rows; /filter):
+                 both sides may skip the zones (row groups) whose bounds rule them out
+  latest         the 10 largest ts (as topk, on the rising column)
   (joins, updates, deletes and upserts: benchmarks/change_bench.py)
 
 Timing: ours from CreateJob (request_encoding json) to the result fetched with
@@ -244,10 +249,11 @@ def make_data(rows, seed):
         "y": rng.random(rows) * 200.0,
         "k2": rng.integers(0, 100, rows, dtype=np.int64),
         "k6": rng.integers(0, 1_000_000, rows, dtype=np.int64),
+        "ts": np.arange(rows, dtype=np.int64) * 1000 + rng.integers(0, 1000, rows, dtype=np.int64),
     }
 
 
-COLUMNS = [("x", "double"), ("y", "double"), ("k2", "long"), ("k6", "long")]
+COLUMNS = [("x", "double"), ("y", "double"), ("k2", "long"), ("k6", "long"), ("ts", "long")]
 
 
 def load_ours(ours, table, data):
@@ -282,6 +288,7 @@ def close(a, b, rel=1e-9):
 def queries(rows, table):
     """(name, endpoint, request, sql, extract_ours, extract_duck, compare)."""
     mid = rows // 2
+    recent = 1000 * (rows - rows // 100)
 
     def count_ours(r):
         return r["count"]
@@ -321,6 +328,9 @@ def queries(rows, table):
     def values_ours(r):
         return dynamic_columns(r)["x"]
 
+    def ts_ours(r):
+        return dynamic_columns(r)["ts"]
+
     def values_duck(res):
         return [row[0] for row in res]
 
@@ -351,6 +361,12 @@ def queries(rows, table):
          {"table_name": table, "column_names": ["x"], "offset": 0, "limit": TOP_K, "encoding": "json",
           "options": {"sort_by": "x", "sort_order": "descending"}},
          "SELECT x FROM t ORDER BY x DESC LIMIT %d" % TOP_K, values_ours, values_duck, same),
+        ("recent", "/filter", {"table_name": table, "view_name": "", "expression": "ts >= %d" % recent},
+         "SELECT count(*) FROM t WHERE ts >= %d" % recent, count_ours, count_duck, same),
+        ("latest", "/get/records/bycolumn",
+         {"table_name": table, "column_names": ["ts"], "offset": 0, "limit": TOP_K, "encoding": "json",
+          "options": {"sort_by": "ts", "sort_order": "descending"}},
+         "SELECT ts FROM t ORDER BY ts DESC LIMIT %d" % TOP_K, ts_ours, values_duck, same),
     ]
 
 

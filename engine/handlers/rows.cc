@@ -16,28 +16,93 @@
 #include "kernels/materialize.h"
 #include "kernels/scan_plan.h"
 #include "kernels/sort.h"
+#include "kernels/zone_map.h"
 
 namespace engine {
 namespace {
 
-absl::StatusOr<kernels::DeviceProgram> CompilePredicate(JobContext& ctx, const Table& table,
-                                                        const std::string& expression,
-                                                        absl::string_view field) {
-  auto program = CompileExpression(expression, table.type(), table.views(), ExprUse::kPredicate);
-  if (!program.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", program.status().message()));
-  return kernels::Upload(*program, ctx.exec);
+// The index of the column of `table` whose view `v` is, or -1.
+int ColumnOf(const Table& table, const kernels::ColumnView& v) {
+  const std::vector<kernels::ColumnView> views = table.views();
+  for (size_t c = 0; c < views.size(); ++c) {
+    if (views[c].data != nullptr && views[c].data == v.data && views[c].type == v.type) return static_cast<int>(c);
+  }
+  return -1;
+}
+
+}  // namespace
+
+namespace {
+
+// ForEachChunk over the rows of `ranges` (ascending, disjoint): chunks do
+// not cross a range's end; progress counts the rows of the ranges.
+absl::Status ForEachChunkOf(JobContext& ctx, const std::vector<kernels::RowRange>& ranges,
+                            const std::function<void(int64_t, int64_t)>& fn) {
+  const int64_t chunk = std::max<int64_t>(ctx.limits.chunk_rows, 1);
+  int64_t total = 0, done = 0;
+  for (const kernels::RowRange& r : ranges) total += r.end - r.begin;
+  for (const kernels::RowRange& r : ranges) {
+    for (int64_t begin = r.begin; begin < r.end; begin += chunk) {
+      const int64_t end = std::min(r.end, begin + chunk);
+      fn(begin, end);
+      done += end - begin;
+      if (absl::Status s = ctx.checkpoint(done, total); !s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The verdict of `program`'s scan plan on each zone of `table`'s rows
+// (kernels::PlanZoneVerdicts), or none when it has no plan, there is no
+// table, or none of the columns it tests has a zone map.
+std::vector<kernels::ZoneVerdict> ZoneVerdicts(JobContext& ctx, const Table* table, const kernels::Program& program) {
+  if (table == nullptr || table->distributed()) return {};
+  const kernels::ScanPlan plan = kernels::CompileScanPlan(program);
+  if (plan.kind != kernels::PlanKind::kPredicate) return {};
+  std::vector<std::shared_ptr<const kernels::ZoneMap>> held;
+  std::vector<const kernels::ZoneMap*> maps;
+  bool any = false;
+  for (int32_t t = 0; t < plan.terms; ++t) {
+    const kernels::PlanTerm& term = plan.term[t];
+    const bool bounded = term.kind == kernels::TermKind::kRange || term.kind == kernels::TermKind::kIsNull;
+    const int c = bounded ? ColumnOf(*table, term.column) : -1;
+    held.push_back(c >= 0 ? table->zone_map(c, ctx.exec) : nullptr);
+    maps.push_back(held.back().get());
+    any = any || maps.back() != nullptr;
+  }
+  if (!any) return {};
+  return kernels::PlanZoneVerdicts(plan, maps, table->rows());
+}
+
+// Consecutive zones of [0, n) with a verdict other than kNone, merged into
+// ranges (kAll counted as kSome unless `keep_all`); with no verdicts, [0, n).
+struct ZoneRun {
+  kernels::RowRange rows;
+  kernels::ZoneVerdict verdict;
+};
+std::vector<ZoneRun> ZoneRuns(const std::vector<kernels::ZoneVerdict>& verdicts, int64_t n, bool keep_all) {
+  if (verdicts.empty())
+    return n > 0 ? std::vector<ZoneRun>{{{0, n}, kernels::ZoneVerdict::kSome}} : std::vector<ZoneRun>{};
+  std::vector<ZoneRun> runs;
+  for (size_t z = 0; z < verdicts.size(); ++z) {
+    kernels::ZoneVerdict v = verdicts[z];
+    if (v == kernels::ZoneVerdict::kNone) continue;
+    if (v == kernels::ZoneVerdict::kAll && !keep_all) v = kernels::ZoneVerdict::kSome;
+    const int64_t begin = static_cast<int64_t>(z) * kernels::kZoneRows;
+    const int64_t end = std::min(n, begin + kernels::kZoneRows);
+    if (!runs.empty() && runs.back().rows.end == begin && runs.back().verdict == v) {
+      runs.back().rows.end = end;
+    } else {
+      runs.push_back({{begin, end}, v});
+    }
+  }
+  return runs;
 }
 
 }  // namespace
 
 absl::Status ForEachChunk(JobContext& ctx, int64_t rows, const std::function<void(int64_t, int64_t)>& fn) {
-  const int64_t chunk = std::max<int64_t>(ctx.limits.chunk_rows, 1);
-  for (int64_t begin = 0; begin < rows; begin += chunk) {
-    const int64_t end = std::min(rows, begin + chunk);
-    fn(begin, end);
-    if (absl::Status s = ctx.checkpoint(end, rows); !s.ok()) return s;
-  }
-  return absl::OkStatus();
+  return ForEachChunkOf(ctx, {{0, rows}}, fn);
 }
 
 absl::StatusOr<RowSet> SelectRows(JobContext& ctx, const Table& table, const std::string& expression,
@@ -48,7 +113,7 @@ absl::StatusOr<RowSet> SelectRows(JobContext& ctx, const Table& table, const std
     rows.count = n;
     return rows;
   }
-  auto selection = SelectWhere(ctx, table.type(), table.views(), n, expression, field);
+  auto selection = SelectWhere(ctx, table.type(), table.views(), n, expression, field, &table);
   if (!selection.ok()) return selection.status();
   rows.all = false;
   rows.count = selection->count;
@@ -59,11 +124,22 @@ absl::StatusOr<RowSet> SelectRows(JobContext& ctx, const Table& table, const std
 absl::StatusOr<int64_t> CountRows(JobContext& ctx, const Table& table, const std::string& expression,
                                   absl::string_view field) {
   if (absl::StripAsciiWhitespace(expression).empty()) return table.rows();
-  auto program = CompilePredicate(ctx, table, expression, field);
-  if (!program.ok()) return program.status();
+  auto program = CompileExpression(expression, table.type(), table.views(), ExprUse::kPredicate);
+  if (!program.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", program.status().message()));
+  const kernels::DeviceProgram device_program = kernels::Upload(*program, ctx.exec);
+  // Zones whose bounds settle the predicate are not read (all: every row counts).
+  const std::vector<ZoneRun> runs = ZoneRuns(ZoneVerdicts(ctx, &table, *program), table.rows(), true);
   int64_t count = 0;
-  absl::Status scanned = ForEachChunk(ctx, table.rows(), [&](int64_t begin, int64_t end) {
-    count += kernels::Count(program->view, begin, end, ctx.exec);
+  std::vector<kernels::RowRange> read;
+  for (const ZoneRun& run : runs) {
+    if (run.verdict == kernels::ZoneVerdict::kAll) {
+      count += run.rows.end - run.rows.begin;
+    } else {
+      read.push_back(run.rows);
+    }
+  }
+  absl::Status scanned = ForEachChunkOf(ctx, read, [&](int64_t begin, int64_t end) {
+    count += kernels::Count(device_program.view, begin, end, ctx.exec);
   });
   if (!scanned.ok()) return scanned;
   return count;
@@ -142,6 +218,35 @@ absl::StatusOr<RowValues> EvaluateRows(JobContext& ctx, const Table& table, cons
   return out;
 }
 
+namespace {
+
+// When the order's first key is a column of `table` (or "(c is null)" then
+// c, as SQL's NULLS FIRST and LAST are written), the rows of the zones that
+// can hold its first `needed` rows (kernels::TopKZones), *count of them;
+// else an empty buffer and *count 0.
+kernels::Buffer ZoneCandidates(JobContext& ctx, const Table& table, const std::vector<OrderKey>& keys,
+                               const std::vector<RowValues>& values, int64_t needed, int64_t* count) {
+  *count = 0;
+  if (keys.empty()) return kernels::Buffer();
+  int column = ColumnOf(table, values[0].view);
+  bool descending = keys[0].descending, nulls_first = !descending;
+  if (column < 0 && keys.size() > 1 &&
+      absl::StripAsciiWhitespace(keys[0].expr) ==
+          absl::StrCat("(", absl::StripAsciiWhitespace(keys[1].expr), " is null)")) {
+    column = ColumnOf(table, values[1].view);
+    nulls_first = keys[0].descending;
+    descending = keys[1].descending;
+  }
+  if (column < 0) return kernels::Buffer();
+  const auto zones = table.zone_map(column, ctx.exec);
+  if (zones == nullptr) return kernels::Buffer();
+  const std::vector<kernels::RowRange> ranges = kernels::TopKZones(*zones, descending, nulls_first, needed);
+  if (ranges.empty()) return kernels::Buffer();
+  return kernels::RowsOfRanges(ranges, count, ctx.exec);
+}
+
+}  // namespace
+
 absl::Status OrderRows(JobContext& ctx, const Table& table, const std::vector<OrderKey>& keys, RowSet* rows,
                        absl::string_view field, int64_t needed, const kernels::ColumnView* tiebreak) {
   if (keys.empty() && tiebreak == nullptr) return absl::OkStatus();
@@ -154,9 +259,16 @@ absl::Status OrderRows(JobContext& ctx, const Table& table, const std::vector<Or
   }
   for (size_t i = 0; i < keys.size(); ++i) sort_keys.push_back({values[i].view, keys[i].descending});
   if (tiebreak != nullptr) sort_keys.push_back({*tiebreak, false});
-  kernels::Buffer order = needed >= 0 && needed < rows->count
-                              ? kernels::TopKOrder(sort_keys, rows->data(), rows->count, needed, ctx.exec)
-                              : kernels::SortOrder(sort_keys, rows->data(), rows->count, ctx.exec);
+  kernels::Buffer order;
+  if (needed >= 0 && needed < rows->count) {
+    int64_t count = 0;
+    kernels::Buffer candidates =
+        rows->all ? ZoneCandidates(ctx, table, keys, values, needed, &count) : kernels::Buffer();
+    order = count > 0 ? kernels::TopKOrder(sort_keys, candidates.as<int64_t>(), count, needed, ctx.exec)
+                      : kernels::TopKOrder(sort_keys, rows->data(), rows->count, needed, ctx.exec);
+  } else {
+    order = kernels::SortOrder(sort_keys, rows->data(), rows->count, ctx.exec);
+  }
   rows->all = false;
   rows->indices = std::move(order);
   return absl::OkStatus();
@@ -190,26 +302,49 @@ absl::StatusOr<kernels::Column> EvaluateAs(JobContext& ctx, const Table& table, 
 
 namespace {
 
-// The rows [0, n) where `program` holds, a chunk at a time.
-absl::StatusOr<kernels::Selection> SelectByProgram(JobContext& ctx, const kernels::ProgramView& program, int64_t n) {
+// The rows [0, n) where `program` holds, a chunk at a time; with zone
+// verdicts (ZoneVerdicts), only over the zones that may hold some.
+absl::StatusOr<kernels::Selection> SelectByProgram(JobContext& ctx, const kernels::ProgramView& program, int64_t n,
+                                                   const std::vector<kernels::ZoneVerdict>& verdicts = {}) {
+  std::vector<kernels::RowRange> read;
+  for (const ZoneRun& run : ZoneRuns(verdicts, n, false)) read.push_back(run.rows);
   kernels::Buffer mask(static_cast<size_t>(n), ctx.exec);
-  absl::Status scanned = ForEachChunk(ctx, n, [&](int64_t begin, int64_t end) {
+  absl::Status scanned = ForEachChunkOf(ctx, read, [&](int64_t begin, int64_t end) {
     kernels::EvaluateMask(program, begin, end, mask.as<uint8_t>() + begin, ctx.exec);
   });
   if (!scanned.ok()) return scanned;
-  return kernels::Compact(mask.as<uint8_t>(), 0, n, ctx.exec);
+  if (read.size() == 1 && read[0].begin == 0 && read[0].end == n)
+    return kernels::Compact(mask.as<uint8_t>(), 0, n, ctx.exec);
+  // Each range's rows, one after another.
+  std::vector<kernels::Selection> parts;
+  kernels::Selection out;
+  for (const kernels::RowRange& r : read) {
+    parts.push_back(kernels::Compact(mask.as<uint8_t>() + r.begin, r.begin, r.end - r.begin, ctx.exec));
+    out.count += parts.back().count;
+  }
+  out.indices = kernels::Buffer(static_cast<size_t>(std::max<int64_t>(out.count, 1)) * sizeof(int64_t), ctx.exec);
+  int64_t at = 0;
+  for (const kernels::Selection& part : parts) {
+    if (part.count > 0) {
+      kernels::CopyOnDevice(out.indices.as<int64_t>() + at, part.indices.data(), part.count * sizeof(int64_t),
+                            ctx.exec);
+    }
+    at += part.count;
+  }
+  return out;
 }
 
 }  // namespace
 
 absl::StatusOr<kernels::Selection> SelectWhere(JobContext& ctx, const TableType& type,
                                                const std::vector<kernels::ColumnView>& views, int64_t n,
-                                               const std::string& expression, absl::string_view field) {
+                                               const std::string& expression, absl::string_view field,
+                                               const Table* table) {
   auto whole = CompileExpression(expression, type, views, ExprUse::kPredicate);
   if (!whole.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", whole.status().message()));
   const auto upload_and_select = [&](const kernels::Program& program) {
     kernels::DeviceProgram device_program = kernels::Upload(program, ctx.exec);
-    return SelectByProgram(ctx, device_program.view, n);
+    return SelectByProgram(ctx, device_program.view, n, ZoneVerdicts(ctx, table, program));
   };
   if (kernels::CompileScanPlan(*whole).kind == kernels::PlanKind::kPredicate) return upload_and_select(*whole);
   // A conjunction of which only some parts have a scan plan: those select
@@ -227,7 +362,7 @@ absl::StatusOr<kernels::Selection> SelectWhere(JobContext& ctx, const TableType&
     for (const std::string& p : v) wrapped.push_back(absl::StrCat("(", p, ")"));
     return absl::StrJoin(wrapped, " and ");
   };
-  auto first = SelectWhere(ctx, type, views, n, joined(planned), field);
+  auto first = SelectWhere(ctx, type, views, n, joined(planned), field, table);
   if (!first.ok() || first->count == 0) return first;
   // The other parts over those rows: the columns they read, gathered.
   const std::string others = joined(rest);

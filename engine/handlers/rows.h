@@ -47,14 +47,17 @@ absl::StatusOr<RowSet> SelectRows(JobContext& ctx, const Table& table, const std
 // The rows [0, n) of columns `views` (of `type`) where `expression` holds,
 // ascending. A conjunction of which only some parts have a scan plan
 // (kernels/scan_plan.h) runs those parts first, and the others only over the
-// rows they leave (the columns those read gathered for them). Errors name
-// `field`. Scans in chunks (ForEachChunk).
+// rows they leave (the columns those read gathered for them). When `views`
+// are `table`'s own columns, a scan plan reads only the zones whose bounds
+// (Table::zone_map) leave its answer open, and takes zones it holds for
+// every row whole. Errors name `field`. Scans in chunks (ForEachChunk).
 absl::StatusOr<kernels::Selection> SelectWhere(JobContext& ctx, const TableType& type,
                                                const std::vector<kernels::ColumnView>& views, int64_t n,
-                                               const std::string& expression, absl::string_view field);
+                                               const std::string& expression, absl::string_view field,
+                                               const Table* table = nullptr);
 
 // Number of rows of `table` where `expression` holds (one predicate pass,
-// no index list). Errors as SelectRows.
+// no index list; zones as SelectWhere reads them). Errors as SelectRows.
 // Both scan in chunks (ForEachChunk); a Cancelled or DeadlineExceeded status
 // from the checkpoint stops the scan.
 absl::StatusOr<int64_t> CountRows(JobContext& ctx, const Table& table, const std::string& expression,
@@ -94,7 +97,9 @@ absl::StatusOr<kernels::Column> EvaluateAs(JobContext& ctx, const Table& table, 
 // Reorders `rows` by `keys` (stable; nulls first ascending). Afterwards
 // rows.all is false and rows.indices holds the sorted row indices. With
 // `needed` >= 0 only the first `needed` rows of the order are computed
-// (kernels::TopKOrder: no full sort when that is few of the rows):
+// (kernels::TopKOrder: no full sort when that is few of the rows; over all
+// rows by a column, or "(c is null)" then c, only the zones of the column's
+// zone map that can hold them, Table::zone_map):
 // rows.indices then holds min(needed, count) of them, and rows.count still
 // counts every selected row. `tiebreak` (a column of `table`'s rows), when
 // given, orders rows with equal keys, ascending.

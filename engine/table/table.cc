@@ -147,7 +147,7 @@ absl::Status Table::AppendRows(const std::vector<kernels::ColumnView>& columns, 
     positions_.Commit(std::move(growth.back()), exec);
     positions_.Append(*positions, exec);
   }
-  UpdateSizes();
+  UpdateSizes(/*appended=*/true);
   return absl::OkStatus();
 }
 
@@ -298,7 +298,7 @@ absl::Status Table::Append(const std::vector<kernels::ColumnView>& columns, cons
       return s;
     }
   }
-  UpdateSizes();
+  UpdateSizes(/*appended=*/true);
   return absl::OkStatus();
 }
 
@@ -544,7 +544,28 @@ absl::Status Table::SetSyncPolicy(std::string policy) {
   return absl::OkStatus();
 }
 
-void Table::UpdateSizes() {
+std::shared_ptr<const kernels::ZoneMap> Table::zone_map(int c, const kernels::Exec& exec) const {
+  // A table without a name is one job's scratch: a map would serve once.
+  if (name_.empty() || distributed() || c < 0 || static_cast<size_t>(c) >= columns_.size()) return nullptr;
+  const kernels::Column& column = columns_[static_cast<size_t>(c)];
+  if (!kernels::HasZoneMap(column.type())) return nullptr;
+  absl::MutexLock lock(&zones_mu_);
+  if (zones_.size() != columns_.size()) zones_.assign(columns_.size(), nullptr);
+  std::shared_ptr<const kernels::ZoneMap>& cached = zones_[static_cast<size_t>(c)];
+  if (cached != nullptr && cached->rows == column.size()) return cached;
+  // Built anew, or extended over appended rows; readers holding the old map
+  // keep it.
+  auto map = cached != nullptr ? std::make_shared<kernels::ZoneMap>(*cached) : std::make_shared<kernels::ZoneMap>();
+  kernels::ExtendZoneMap(column.view(), map.get(), exec);
+  cached = std::move(map);
+  return cached;
+}
+
+void Table::UpdateSizes(bool appended) {
+  if (!appended) {
+    absl::MutexLock lock(&zones_mu_);
+    zones_.clear();
+  }
   size_t bytes = 0;
   int64_t rows = 0;
   if (distributed()) {

@@ -21,6 +21,7 @@
 #include "engine/table/journal.h"
 #include "engine/table/types.h"
 #include "kernels/column.h"
+#include "kernels/zone_map.h"
 
 namespace engine {
 
@@ -162,6 +163,13 @@ class Table {
   // Rises with every change of rows or metadata; safe to call at any time.
   int64_t version() const;
 
+  // The zone map (kernels/zone_map.h) of column `c` as the rows stand, or
+  // null when the column's type has none, the table is distributed (its
+  // shards have their own) or has no name (one job's scratch). Built on exec's device on first use and kept:
+  // appended rows extend it, any other change of rows drops it.
+  // REQUIRES: the caller holds the table's turn; exec on the table's device.
+  std::shared_ptr<const kernels::ZoneMap> zone_map(int c, const kernels::Exec& exec) const;
+
  private:
   // Appends to the shards (distributed) or the columns (single; a shard
   // also takes the rows' positions), with no journal. Throws, or returns a
@@ -175,7 +183,9 @@ class Table {
   using Marks = std::vector<std::pair<int64_t, int64_t>>;
   Marks Mark() const;
   void Truncate(const Marks& marks);
-  void UpdateSizes();
+  // After any change of rows: their count and bytes, the version; the
+  // zone maps are dropped unless rows were only `appended`.
+  void UpdateSizes(bool appended = false);
   // This part's columns (and positions) after `change`, built on exec's
   // device; the part is unchanged.
   struct Rebuilt {
@@ -207,6 +217,10 @@ class Table {
   int64_t version_ ABSL_GUARDED_BY(sizes_mu_) = 0;
   int64_t rows_ ABSL_GUARDED_BY(sizes_mu_) = 0;
   size_t bytes_ ABSL_GUARDED_BY(sizes_mu_) = 0;
+
+  // Zone maps by column (null: not built); see zone_map().
+  mutable absl::Mutex zones_mu_;
+  mutable std::vector<std::shared_ptr<const kernels::ZoneMap>> zones_ ABSL_GUARDED_BY(zones_mu_);
 
   mutable absl::Mutex metadata_mu_;
   std::map<std::string, std::string> metadata_ ABSL_GUARDED_BY(metadata_mu_);

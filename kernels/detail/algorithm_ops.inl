@@ -1,5 +1,5 @@
 // The Ops primitives of one backend, written once: AlgorithmOps implements
-// the algorithm half of Ops (scan.inl, gather.inl, random.inl) for a policy
+// the algorithm half of Ops (scan.inl, gather.inl, random.inl, zones.inl) for a policy
 // factory. Included by host_ops.cc and cuda_ops.cu only; each instantiates it
 // once, with its own policy.
 
@@ -14,6 +14,7 @@
 #include "kernels/detail/ops.h"
 #include "kernels/detail/random.inl"
 #include "kernels/detail/scan.inl"
+#include "kernels/detail/zones.inl"
 
 namespace kernels::detail {
 
@@ -62,6 +63,10 @@ class AlgorithmOps : public Ops {
   }
   void Positions(int64_t first, int64_t n, int64_t* out, const Exec& exec) const override {
     if (n > 0) PositionsImpl(self().policy(exec), first, n, out);
+  }
+  void ComputeZones(const ColumnView& column, int64_t first, int64_t count, Zone* out,
+                    const Exec& exec) const override {
+    if (count > 0) ComputeZonesImpl(self().policy(exec), column, first, count, out);
   }
   void HashToShard(const uint64_t* hashes, int64_t n, int32_t shards, int32_t* out,
                    const Exec& exec) const override {

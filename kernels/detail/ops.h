@@ -22,6 +22,7 @@
 #include "kernels/sort.h"
 #include "kernels/statistics.h"
 #include "kernels/window.h"
+#include "kernels/zone_map.h"
 
 namespace kernels::detail {
 
@@ -101,6 +102,10 @@ class Ops : public AnalyticsOps {
                            const Exec& exec) const = 0;
   // out[i] = first + i.
   virtual void Positions(int64_t first, int64_t n, int64_t* out, const Exec& exec) const = 0;
+  // out[z - first] = zone z of `column` (kernels/zone_map.h), for zones
+  // first .. first + count - 1.
+  virtual void ComputeZones(const ColumnView& column, int64_t first, int64_t count, Zone* out,
+                            const Exec& exec) const = 0;
   // out[i] = hashes[i] % shards.
   virtual void HashToShard(const uint64_t* hashes, int64_t n, int32_t shards, int32_t* out, const Exec& exec) const = 0;
   // Joins (join.inl): a chained hash table of n build hashes: slots

@@ -1,0 +1,175 @@
+#include "kernels/zone_map.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <utility>
+
+#include "kernels/detail/ops.h"
+
+namespace kernels {
+namespace {
+
+// Where a key falls in an order, as a pair compared in turn: the class
+// (0 first: nulls when they come first, else values) and the value's order
+// image (inverted descending).
+using Rank = std::pair<int, uint64_t>;
+
+// The first key zone `z` gives in that order. REQUIRES: z has rows.
+Rank BestOf(const Zone& z, bool descending, bool nulls_first) {
+  const uint64_t best = descending ? ~z.hi : z.lo;
+  if (nulls_first) return z.nulls > 0 ? Rank{0, 0} : Rank{1, best};
+  return z.values > 0 ? Rank{0, best} : Rank{1, 0};
+}
+
+// The value whose order image (as Zone keeps it) is `bits`, as an integer
+// or a double.
+int64_t IntOfBits(PhysType type, uint64_t bits) {
+  switch (type) {
+    case PhysType::kInt8:
+      return static_cast<int8_t>(static_cast<uint8_t>(bits ^ 0x80u));
+    case PhysType::kInt16:
+      return static_cast<int16_t>(static_cast<uint16_t>(bits ^ 0x8000u));
+    case PhysType::kInt32:
+      return static_cast<int32_t>(static_cast<uint32_t>(bits ^ 0x80000000u));
+    default:
+      return static_cast<int64_t>(bits ^ 0x8000000000000000ull);
+  }
+}
+
+double DoubleOfBits(PhysType type, uint64_t bits) {
+  if (type == PhysType::kFloat64) {
+    const uint64_t b = (bits >> 63) != 0 ? bits & 0x7FFFFFFFFFFFFFFFull : ~bits;
+    double v;
+    std::memcpy(&v, &b, sizeof(v));
+    return v;
+  }
+  if (type == PhysType::kFloat32) {
+    const uint32_t u = static_cast<uint32_t>(bits);
+    const uint32_t b = (u >> 31) != 0 ? u & 0x7FFFFFFFu : ~u;
+    float v;
+    std::memcpy(&v, &b, sizeof(v));
+    return v;
+  }
+  return static_cast<double>(IntOfBits(type, bits));
+}
+
+bool IsFloat(PhysType type) { return type == PhysType::kFloat32 || type == PhysType::kFloat64; }
+
+// Term t's verdict on zone z of its column (`type`).
+ZoneVerdict TermVerdict(const PlanTerm& t, PhysType type, const Zone& z) {
+  if (t.kind == TermKind::kIsNull) {
+    const int64_t hits = t.negate ? z.values : z.nulls;
+    const int64_t misses = t.negate ? z.nulls : z.values;
+    return hits == 0 ? ZoneVerdict::kNone : misses == 0 ? ZoneVerdict::kAll : ZoneVerdict::kSome;
+  }
+  if (t.kind != TermKind::kRange) return ZoneVerdict::kSome;
+  if (z.values == 0) return ZoneVerdict::kNone;  // nulls fail every range test, negated too
+  // Whether every value is inside the range, and whether none is. NaN is
+  // inside none; a zone whose largest image is NaN's may hold values up to
+  // +inf besides.
+  bool all_inside, none_inside;
+  if (t.as_float) {
+    const double lo = DoubleOfBits(type, z.lo);
+    const bool nan = IsFloat(type) && std::isnan(DoubleOfBits(type, z.hi));
+    const double hi = nan ? std::numeric_limits<double>::infinity() : DoubleOfBits(type, z.hi);
+    all_inside = !nan && lo >= t.flo && hi <= t.fhi;
+    none_inside = std::isnan(lo) || hi < t.flo || lo > t.fhi;
+  } else {
+    const int64_t lo = IntOfBits(type, z.lo), hi = IntOfBits(type, z.hi);
+    all_inside = lo >= t.ilo && hi <= t.ihi;
+    none_inside = hi < t.ilo || lo > t.ihi;
+  }
+  // Nulls fail the test either way.
+  const bool all = !t.negate ? all_inside : none_inside;
+  const bool none = !t.negate ? none_inside : all_inside;
+  if (none) return ZoneVerdict::kNone;
+  return all && z.nulls == 0 ? ZoneVerdict::kAll : ZoneVerdict::kSome;
+}
+
+}  // namespace
+
+bool HasZoneMap(PhysType type) { return type != PhysType::kFixedChars && type != PhysType::kVarChars; }
+
+void ExtendZoneMap(const ColumnView& column, ZoneMap* map, const Exec& exec) {
+  if (!HasZoneMap(column.type)) throw std::invalid_argument("ExtendZoneMap: the column's type has no zone map");
+  if (map->rows > column.size) throw std::invalid_argument("ExtendZoneMap: the column lost rows");
+  if (map->rows == 0) map->zones.clear();
+  map->type = column.type;
+  const int64_t first = map->rows / kZoneRows;  // a partial last zone is recomputed
+  const int64_t total = (column.size + kZoneRows - 1) / kZoneRows;
+  map->rows = column.size;
+  map->zones.resize(static_cast<size_t>(total));
+  if (total <= first) return;
+  const int64_t count = total - first;
+  Buffer out(static_cast<size_t>(count) * sizeof(Zone), exec);
+  detail::OpsFor(exec.backend).ComputeZones(column, first, count, out.as<Zone>(), exec);
+  CopyToHostSync(map->zones.data() + first, out.data(), out.size(), exec);
+}
+
+std::vector<RowRange> TopKZones(const ZoneMap& map, bool descending, bool nulls_first, int64_t k) {
+  const int64_t zones = static_cast<int64_t>(map.zones.size());
+  if (k <= 0 || zones < k) return {};
+  std::vector<Rank> best(map.zones.size());
+  for (size_t z = 0; z < best.size(); ++z) best[z] = BestOf(map.zones[z], descending, nulls_first);
+  std::vector<Rank> sorted = best;
+  std::nth_element(sorted.begin(), sorted.begin() + (k - 1), sorted.end());
+  const Rank bound = sorted[static_cast<size_t>(k - 1)];
+  std::vector<RowRange> ranges;
+  int64_t kept = 0;
+  for (int64_t z = 0; z < zones; ++z) {
+    if (best[static_cast<size_t>(z)] > bound) continue;
+    const int64_t begin = z * kZoneRows, end = std::min(begin + kZoneRows, map.rows);
+    kept += end - begin;
+    if (!ranges.empty() && ranges.back().end == begin) {
+      ranges.back().end = end;
+    } else {
+      ranges.push_back({begin, end});
+    }
+  }
+  if (kept > map.rows / 2) return {};
+  return ranges;
+}
+
+std::vector<ZoneVerdict> PlanZoneVerdicts(const ScanPlan& plan, const std::vector<const ZoneMap*>& maps, int64_t rows) {
+  if (plan.kind != PlanKind::kPredicate || static_cast<int32_t>(maps.size()) != plan.terms) {
+    throw std::invalid_argument("PlanZoneVerdicts: needs a predicate plan and a map (or null) per term");
+  }
+  const int64_t zones = (rows + kZoneRows - 1) / kZoneRows;
+  std::vector<ZoneVerdict> out(static_cast<size_t>(zones), ZoneVerdict::kAll);
+  for (int32_t t = 0; t < plan.terms; ++t) {
+    const ZoneMap* map = maps[static_cast<size_t>(t)];
+    for (int64_t z = 0; z < zones; ++z) {
+      ZoneVerdict& v = out[static_cast<size_t>(z)];
+      if (v == ZoneVerdict::kNone) continue;
+      const bool known = map != nullptr && z < static_cast<int64_t>(map->zones.size()) &&
+                         std::min(map->rows, rows) >= std::min((z + 1) * kZoneRows, rows);
+      const ZoneVerdict term =
+          known ? TermVerdict(plan.term[t], map->type, map->zones[static_cast<size_t>(z)]) : ZoneVerdict::kSome;
+      if (term == ZoneVerdict::kNone) {
+        v = ZoneVerdict::kNone;
+      } else if (term == ZoneVerdict::kSome) {
+        v = ZoneVerdict::kSome;
+      }
+    }
+  }
+  return out;
+}
+
+Buffer RowsOfRanges(const std::vector<RowRange>& ranges, int64_t* count, const Exec& exec) {
+  int64_t total = 0;
+  for (const RowRange& r : ranges) total += r.end - r.begin;
+  *count = total;
+  Buffer out(static_cast<size_t>(std::max<int64_t>(total, 1)) * sizeof(int64_t), exec);
+  const auto& ops = detail::OpsFor(exec.backend);
+  int64_t at = 0;
+  for (const RowRange& r : ranges) {
+    ops.Positions(r.begin, r.end - r.begin, out.as<int64_t>() + at, exec);
+    at += r.end - r.begin;
+  }
+  return out;
+}
+
+}  // namespace kernels
