@@ -44,6 +44,7 @@
 #include "kernels/random.h"
 #include "kernels/sort.h"
 #include "kernels/statistics.h"
+#include "kernels/zone_map.h"
 
 namespace {
 
@@ -459,6 +460,42 @@ void BM_TopK(benchmark::State& state, Backend backend, int64_t k) {
   Report(state, d, seconds, d.rows, "b", {ColumnRegion(d.b)});
 }
 
+// The zone map of b (kernels/zone_map.h), built whole: what the first
+// top-k or filter on a column pays once.
+void BM_ZoneMap(benchmark::State& state, Backend backend) {
+  Dataset& d = GetDataset(backend, state.range(0));
+  const Exec& exec = GetDevice(backend).exec;
+  const double seconds = TimedLoop(state, [&] {
+    kernels::ZoneMap map;
+    kernels::ExtendZoneMap(d.b.view(), &map, exec);
+    benchmark::DoNotOptimize(map.zones.data());
+  });
+  Report(state, d, seconds, d.rows, "b", {ColumnRegion(d.b)});
+}
+
+// BM_TopK's k first rows through the zone map (built before the loop, as a
+// table keeps it): TopKOrder over the rows of the zones TopKZones keeps that
+// rank at or before its bound (ZoneRowsAtMost).
+void BM_TopKZones(benchmark::State& state, Backend backend, int64_t k) {
+  Dataset& d = GetDataset(backend, state.range(0));
+  const Exec& exec = GetDevice(backend).exec;
+  kernels::ZoneMap map;
+  kernels::ExtendZoneMap(d.b.view(), &map, exec);
+  int64_t kept = d.rows;
+  const double seconds = TimedLoop(state, [&] {
+    kernels::RankBound bound;
+    const std::vector<int64_t> zones = kernels::TopKZones(map, true, false, k, &bound);
+    Buffer rows;
+    if (!zones.empty()) rows = kernels::ZoneRowsAtMost(d.b.view(), zones, bound, &kept, exec);
+    const Buffer order = kernels::TopKOrder({{d.b.view(), true}}, zones.empty() ? nullptr : rows.as<int64_t>(),
+                                            zones.empty() ? d.rows : kept, k, exec);
+    kernels::Synchronize(exec);
+    benchmark::DoNotOptimize(order.data());
+  });
+  state.counters["candidates"] = static_cast<double>(kept);
+  Report(state, d, seconds, d.rows, "b", {ColumnRegion(d.b)});
+}
+
 // Histogram of b (double in [0, 1)) in `bins` bins.
 void BM_Histogram(benchmark::State& state, Backend backend, int64_t bins, kernels::HistogramMethod method) {
   Dataset& d = GetDataset(backend, state.range(0));
@@ -514,6 +551,8 @@ void RegisterAnalytics(Backend backend, int64_t rows) {
     add(k == 0 ? std::string("topk/float64_desc/full_sort") : "topk/float64_desc/k:" + std::to_string(k),
         [backend, k](benchmark::State& st) { BM_TopK(st, backend, k); });
   }
+  add("topk/float64_desc/k:10/zones", [backend](benchmark::State& st) { BM_TopKZones(st, backend, 10); });
+  add("zone_map/float64", [backend](benchmark::State& st) { BM_ZoneMap(st, backend); });
   for (int64_t bins : {int64_t{16}, int64_t{1024}}) {
     for (const auto& [method, name] :
          {std::pair{HistogramMethod::kAtomic, "atomic"}, std::pair{HistogramMethod::kSort, "sort"}}) {

@@ -12,17 +12,17 @@
 namespace kernels {
 namespace {
 
-// Where a key falls in an order, as a pair compared in turn: the class
-// (0 first: nulls when they come first, else values) and the value's order
-// image (inverted descending).
-using Rank = std::pair<int, uint64_t>;
-
-// The first key zone `z` gives in that order. REQUIRES: z has rows.
-Rank BestOf(const Zone& z, bool descending, bool nulls_first) {
+// The bound (RankBound) zone `z`'s best key gives. REQUIRES: z has rows.
+RankBound BestOf(const Zone& z, bool descending, bool nulls_first) {
+  RankBound b{descending, nulls_first, 0, 0};
   const uint64_t best = descending ? ~z.hi : z.lo;
-  if (nulls_first) return z.nulls > 0 ? Rank{0, 0} : Rank{1, best};
-  return z.values > 0 ? Rank{0, best} : Rank{1, 0};
+  if (nulls_first ? z.nulls > 0 : z.values == 0) return b;  // a null first, or only nulls last
+  b.cls = nulls_first ? 1 : 0;
+  b.image = best;
+  return b;
 }
+
+bool Before(const RankBound& a, const RankBound& b) { return a.cls < b.cls || (a.cls == b.cls && a.image < b.image); }
 
 // The value whose order image (as Zone keeps it) is `bits`, as an integer
 // or a double.
@@ -109,28 +109,24 @@ void ExtendZoneMap(const ColumnView& column, ZoneMap* map, const Exec& exec) {
   CopyToHostSync(map->zones.data() + first, out.data(), out.size(), exec);
 }
 
-std::vector<RowRange> TopKZones(const ZoneMap& map, bool descending, bool nulls_first, int64_t k) {
+std::vector<int64_t> TopKZones(const ZoneMap& map, bool descending, bool nulls_first, int64_t k, RankBound* bound) {
   const int64_t zones = static_cast<int64_t>(map.zones.size());
   if (k <= 0 || zones < k) return {};
-  std::vector<Rank> best(map.zones.size());
-  for (size_t z = 0; z < best.size(); ++z) best[z] = BestOf(map.zones[z], descending, nulls_first);
-  std::vector<Rank> sorted = best;
-  std::nth_element(sorted.begin(), sorted.begin() + (k - 1), sorted.end());
-  const Rank bound = sorted[static_cast<size_t>(k - 1)];
-  std::vector<RowRange> ranges;
+  std::vector<RankBound> best;
+  best.reserve(map.zones.size());
+  for (const Zone& z : map.zones) best.push_back(BestOf(z, descending, nulls_first));
+  std::vector<RankBound> sorted = best;
+  std::nth_element(sorted.begin(), sorted.begin() + (k - 1), sorted.end(), Before);
+  *bound = sorted[static_cast<size_t>(k - 1)];
+  std::vector<int64_t> out;
   int64_t kept = 0;
   for (int64_t z = 0; z < zones; ++z) {
-    if (best[static_cast<size_t>(z)] > bound) continue;
-    const int64_t begin = z * kZoneRows, end = std::min(begin + kZoneRows, map.rows);
-    kept += end - begin;
-    if (!ranges.empty() && ranges.back().end == begin) {
-      ranges.back().end = end;
-    } else {
-      ranges.push_back({begin, end});
-    }
+    if (Before(*bound, best[static_cast<size_t>(z)])) continue;
+    out.push_back(z);
+    kept += std::min((z + 1) * kZoneRows, map.rows) - z * kZoneRows;
   }
   if (kept > map.rows / 2) return {};
-  return ranges;
+  return out;
 }
 
 std::vector<ZoneVerdict> PlanZoneVerdicts(const ScanPlan& plan, const std::vector<const ZoneMap*>& maps, int64_t rows) {
@@ -158,17 +154,26 @@ std::vector<ZoneVerdict> PlanZoneVerdicts(const ScanPlan& plan, const std::vecto
   return out;
 }
 
-Buffer RowsOfRanges(const std::vector<RowRange>& ranges, int64_t* count, const Exec& exec) {
-  int64_t total = 0;
-  for (const RowRange& r : ranges) total += r.end - r.begin;
-  *count = total;
-  Buffer out(static_cast<size_t>(std::max<int64_t>(total, 1)) * sizeof(int64_t), exec);
+Buffer ZoneRowsAtMost(const ColumnView& column, const std::vector<int64_t>& zones, const RankBound& bound,
+                      int64_t* count, const Exec& exec) {
   const auto& ops = detail::OpsFor(exec.backend);
-  int64_t at = 0;
-  for (const RowRange& r : ranges) {
-    ops.Positions(r.begin, r.end - r.begin, out.as<int64_t>() + at, exec);
-    at += r.end - r.begin;
-  }
+  const int64_t n = static_cast<int64_t>(zones.size());
+  *count = 0;
+  if (n == 0) return Buffer(sizeof(int64_t), exec);
+  // The zones, then each one's count of rows (an exclusive scan of them on
+  // the host: few zones), then the rows.
+  Buffer list(static_cast<size_t>(2 * n + 1) * sizeof(int64_t), exec);
+  int64_t* zp = list.as<int64_t>();
+  int64_t* counts = zp + n;
+  CopyToDevice(zp, zones.data(), static_cast<size_t>(n) * sizeof(int64_t), exec);
+  ops.CountZoneRowsAtMost(column, zp, n, bound, counts, exec);
+  std::vector<int64_t> offsets(static_cast<size_t>(n) + 1, 0);
+  CopyToHostSync(offsets.data() + 1, counts, static_cast<size_t>(n) * sizeof(int64_t), exec);
+  for (size_t i = 1; i < offsets.size(); ++i) offsets[i] += offsets[i - 1];
+  *count = offsets.back();
+  CopyToDevice(counts, offsets.data(), static_cast<size_t>(n + 1) * sizeof(int64_t), exec);
+  Buffer out(static_cast<size_t>(std::max<int64_t>(*count, 1)) * sizeof(int64_t), exec);
+  ops.WriteZoneRowsAtMost(column, zp, n, bound, counts, out.as<int64_t>(), exec);
   return out;
 }
 

@@ -11,6 +11,7 @@
 
 #include "kernels/backend.h"
 #include "kernels/column.h"
+#include "kernels/hd.h"
 #include "kernels/memory.h"
 #include "kernels/scan_plan.h"
 
@@ -49,23 +50,43 @@ bool HasZoneMap(PhysType type);
 // map->rows <= column.size. Synchronizes.
 void ExtendZoneMap(const ColumnView& column, ZoneMap* map, const Exec& exec);
 
-// Row ranges [begin, end), ascending.
-struct RowRange {
-  int64_t begin = 0;
-  int64_t end = 0;
+// A bound on the keys of one column in an order, descending or not, with
+// nulls first or last (kernels::SortOrder puts them first ascending, last
+// descending; SQL's NULLS FIRST and LAST choose): a key's rank is the pair
+// (class, image) compared in turn, the class 0 for nulls when they come
+// first, else for values, the image the value's order image (Zone), inverted
+// descending, 0 for nulls.
+struct RankBound {
+  bool descending = false;
+  bool nulls_first = true;
+  int32_t cls = 0;
+  uint64_t image = 0;
 };
 
+// Whether a key (null, or a value of order image `image`) ranks at or
+// before the bound.
+KERNELS_HD inline bool RankAtMost(const RankBound& b, bool valid, uint64_t image) {
+  const int32_t cls = valid == !b.nulls_first ? 0 : 1;
+  const uint64_t v = !valid ? 0 : b.descending ? ~image : image;
+  return cls < b.cls || (cls == b.cls && v <= b.image);
+}
+
 // The zones that can hold the first k rows of an order whose first key is
-// the zone map's column, descending or not, with nulls first or last
-// (kernels::SortOrder puts them first ascending, last descending; SQL's
-// NULLS FIRST and LAST choose). Each zone's best key (the first its rows
-// would give) is a key of one of its rows, so the k-th best of those over
-// all zones is a key with at least k rows at or before it, and every row of
-// the first k, ties included, lies in a zone whose best key is at or before
-// it. Returns those zones' rows, adjacent zones merged; or nothing when they
-// are more than half the rows (or there are fewer than k zones), where
-// skipping does not pay.
-std::vector<RowRange> TopKZones(const ZoneMap& map, bool descending, bool nulls_first, int64_t k);
+// the zone map's column (as RankBound says). Each zone's best key (the
+// first its rows would give) is a key of one of its rows, so the k-th best
+// of those over all zones, *bound, is a key with at least k rows at or
+// before it, and every row of the first k, ties included, ranks at or before
+// it and lies in a zone whose best key does. Returns those zones,
+// ascending; or none when they hold more than half the rows (or there are
+// fewer than k zones), where skipping does not pay.
+std::vector<int64_t> TopKZones(const ZoneMap& map, bool descending, bool nulls_first, int64_t k, RankBound* bound);
+
+// The rows of `zones` (ascending zone numbers) of `column` whose key ranks
+// at or before `bound`, ascending, as a device int64 list (*count of
+// them): with TopKZones' zones and bound, at least k rows, the first k
+// among them. Two passes over those zones, a zone a thread.
+Buffer ZoneRowsAtMost(const ColumnView& column, const std::vector<int64_t>& zones, const RankBound& bound,
+                      int64_t* count, const Exec& exec);
 
 // What a zone's bounds tell of a kPredicate scan plan (scan_plan.h) over
 // the zone's rows: true for none of them, maybe for some, or for all.
@@ -78,8 +99,5 @@ enum class ZoneVerdict : uint8_t { kNone, kSome, kAll };
 // the other terms say kSome. A conjunction: kNone when a term says so, kAll
 // when all do. REQUIRES: maps.size() == plan.terms.
 std::vector<ZoneVerdict> PlanZoneVerdicts(const ScanPlan& plan, const std::vector<const ZoneMap*>& maps, int64_t rows);
-
-// The rows of `ranges` as one ascending device int64 list (*count of them).
-Buffer RowsOfRanges(const std::vector<RowRange>& ranges, int64_t* count, const Exec& exec);
 
 }  // namespace kernels

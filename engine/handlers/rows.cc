@@ -34,14 +34,20 @@ int ColumnOf(const Table& table, const kernels::ColumnView& v) {
 
 namespace {
 
+// Rows [begin, end).
+struct RowRange {
+  int64_t begin = 0;
+  int64_t end = 0;
+};
+
 // ForEachChunk over the rows of `ranges` (ascending, disjoint): chunks do
 // not cross a range's end; progress counts the rows of the ranges.
-absl::Status ForEachChunkOf(JobContext& ctx, const std::vector<kernels::RowRange>& ranges,
+absl::Status ForEachChunkOf(JobContext& ctx, const std::vector<RowRange>& ranges,
                             const std::function<void(int64_t, int64_t)>& fn) {
   const int64_t chunk = std::max<int64_t>(ctx.limits.chunk_rows, 1);
   int64_t total = 0, done = 0;
-  for (const kernels::RowRange& r : ranges) total += r.end - r.begin;
-  for (const kernels::RowRange& r : ranges) {
+  for (const RowRange& r : ranges) total += r.end - r.begin;
+  for (const RowRange& r : ranges) {
     for (int64_t begin = r.begin; begin < r.end; begin += chunk) {
       const int64_t end = std::min(r.end, begin + chunk);
       fn(begin, end);
@@ -77,7 +83,7 @@ std::vector<kernels::ZoneVerdict> ZoneVerdicts(JobContext& ctx, const Table* tab
 // Consecutive zones of [0, n) with a verdict other than kNone, merged into
 // ranges (kAll counted as kSome unless `keep_all`); with no verdicts, [0, n).
 struct ZoneRun {
-  kernels::RowRange rows;
+  RowRange rows;
   kernels::ZoneVerdict verdict;
 };
 std::vector<ZoneRun> ZoneRuns(const std::vector<kernels::ZoneVerdict>& verdicts, int64_t n, bool keep_all) {
@@ -130,7 +136,7 @@ absl::StatusOr<int64_t> CountRows(JobContext& ctx, const Table& table, const std
   // Zones whose bounds settle the predicate are not read (all: every row counts).
   const std::vector<ZoneRun> runs = ZoneRuns(ZoneVerdicts(ctx, &table, *program), table.rows(), true);
   int64_t count = 0;
-  std::vector<kernels::RowRange> read;
+  std::vector<RowRange> read;
   for (const ZoneRun& run : runs) {
     if (run.verdict == kernels::ZoneVerdict::kAll) {
       count += run.rows.end - run.rows.begin;
@@ -222,8 +228,9 @@ namespace {
 
 // When the order's first key is a column of `table` (or "(c is null)" then
 // c, as SQL's NULLS FIRST and LAST are written), the rows of the zones that
-// can hold its first `needed` rows (kernels::TopKZones), *count of them;
-// else an empty buffer and *count 0.
+// can hold its first `needed` rows that rank at or before the zones' bound
+// (kernels::TopKZones, ZoneRowsAtMost), *count of them; else an empty
+// buffer and *count 0.
 kernels::Buffer ZoneCandidates(JobContext& ctx, const Table& table, const std::vector<OrderKey>& keys,
                                const std::vector<RowValues>& values, int64_t needed, int64_t* count) {
   *count = 0;
@@ -238,11 +245,12 @@ kernels::Buffer ZoneCandidates(JobContext& ctx, const Table& table, const std::v
     descending = keys[1].descending;
   }
   if (column < 0) return kernels::Buffer();
-  const auto zones = table.zone_map(column, ctx.exec);
-  if (zones == nullptr) return kernels::Buffer();
-  const std::vector<kernels::RowRange> ranges = kernels::TopKZones(*zones, descending, nulls_first, needed);
-  if (ranges.empty()) return kernels::Buffer();
-  return kernels::RowsOfRanges(ranges, count, ctx.exec);
+  const auto map = table.zone_map(column, ctx.exec);
+  if (map == nullptr) return kernels::Buffer();
+  kernels::RankBound bound;
+  const std::vector<int64_t> zones = kernels::TopKZones(*map, descending, nulls_first, needed, &bound);
+  if (zones.empty()) return kernels::Buffer();
+  return kernels::ZoneRowsAtMost(table.views()[column], zones, bound, count, ctx.exec);
 }
 
 }  // namespace
@@ -306,7 +314,7 @@ namespace {
 // verdicts (ZoneVerdicts), only over the zones that may hold some.
 absl::StatusOr<kernels::Selection> SelectByProgram(JobContext& ctx, const kernels::ProgramView& program, int64_t n,
                                                    const std::vector<kernels::ZoneVerdict>& verdicts = {}) {
-  std::vector<kernels::RowRange> read;
+  std::vector<RowRange> read;
   for (const ZoneRun& run : ZoneRuns(verdicts, n, false)) read.push_back(run.rows);
   kernels::Buffer mask(static_cast<size_t>(n), ctx.exec);
   absl::Status scanned = ForEachChunkOf(ctx, read, [&](int64_t begin, int64_t end) {
@@ -318,7 +326,7 @@ absl::StatusOr<kernels::Selection> SelectByProgram(JobContext& ctx, const kernel
   // Each range's rows, one after another.
   std::vector<kernels::Selection> parts;
   kernels::Selection out;
-  for (const kernels::RowRange& r : read) {
+  for (const RowRange& r : read) {
     parts.push_back(kernels::Compact(mask.as<uint8_t>() + r.begin, r.begin, r.end - r.begin, ctx.exec));
     out.count += parts.back().count;
   }

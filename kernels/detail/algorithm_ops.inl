@@ -68,6 +68,14 @@ class AlgorithmOps : public Ops {
                     const Exec& exec) const override {
     if (count > 0) ComputeZonesImpl(self().policy(exec), column, first, count, out);
   }
+  void CountZoneRowsAtMost(const ColumnView& column, const int64_t* zones, int64_t n, const RankBound& bound,
+                           int64_t* counts, const Exec& exec) const override {
+    if (n > 0) CountZoneRowsAtMostImpl(self().policy(exec), column, zones, n, bound, counts);
+  }
+  void WriteZoneRowsAtMost(const ColumnView& column, const int64_t* zones, int64_t n, const RankBound& bound,
+                           const int64_t* offsets, int64_t* out, const Exec& exec) const override {
+    if (n > 0) WriteZoneRowsAtMostImpl(self().policy(exec), column, zones, n, bound, offsets, out);
+  }
   void HashToShard(const uint64_t* hashes, int64_t n, int32_t shards, int32_t* out,
                    const Exec& exec) const override {
     if (n > 0) HashToShardImpl(self().policy(exec), hashes, n, shards, out);

@@ -106,6 +106,12 @@ class Ops : public AnalyticsOps {
   // first .. first + count - 1.
   virtual void ComputeZones(const ColumnView& column, int64_t first, int64_t count, Zone* out,
                             const Exec& exec) const = 0;
+  // counts[i] = the rows of zone zones[i] of `column` whose key ranks at or
+  // before `bound`; Write puts them, ascending, at out + offsets[i].
+  virtual void CountZoneRowsAtMost(const ColumnView& column, const int64_t* zones, int64_t n, const RankBound& bound,
+                                   int64_t* counts, const Exec& exec) const = 0;
+  virtual void WriteZoneRowsAtMost(const ColumnView& column, const int64_t* zones, int64_t n, const RankBound& bound,
+                                   const int64_t* offsets, int64_t* out, const Exec& exec) const = 0;
   // out[i] = hashes[i] % shards.
   virtual void HashToShard(const uint64_t* hashes, int64_t n, int32_t shards, int32_t* out, const Exec& exec) const = 0;
   // Joins (join.inl): a chained hash table of n build hashes: slots

@@ -1,6 +1,7 @@
-// Zone maps (kernels/zone_map.h): each zone's range of values, one thread
-// (or OpenMP iteration) a zone, reading its rows in order with the type
-// resolved once per zone.
+// Zone maps (kernels/zone_map.h): each zone's range of values, and the
+// rows of chosen zones up to a rank; one thread (or OpenMP iteration) a
+// zone, reading its rows in order (the bounds with the type resolved once
+// per zone).
 
 #pragma once
 
@@ -74,6 +75,56 @@ struct ComputeZone {
     out[z - first] = zone;
   }
 };
+
+// Calls fn(row) for each row of zone z of `column` whose key ranks at or
+// before `bound`, in order.
+template <typename Fn>
+KERNELS_HD void ForZoneRowsAtMost(const ColumnView& column, int64_t z, const RankBound& bound, Fn&& fn) {
+  const int64_t begin = z * kZoneRows;
+  const int64_t end = begin + kZoneRows < column.size ? begin + kZoneRows : column.size;
+  for (int64_t r = begin; r < end; ++r) {
+    const bool valid = column.is_valid(r);
+    if (RankAtMost(bound, valid, valid ? OrderBits(column, r, 0, 0) : 0)) fn(r);
+  }
+}
+
+struct CountZoneRowsAtMost {
+  ColumnView column;
+  const int64_t* zones;
+  RankBound bound;
+  int64_t* counts;
+  KERNELS_HD void operator()(int64_t i) const {
+    int64_t c = 0;
+    ForZoneRowsAtMost(column, zones[i], bound, [&c](int64_t) { ++c; });
+    counts[i] = c;
+  }
+};
+
+struct WriteZoneRowsAtMost {
+  ColumnView column;
+  const int64_t* zones;
+  RankBound bound;
+  const int64_t* offsets;
+  int64_t* out;
+  KERNELS_HD void operator()(int64_t i) const {
+    int64_t* o = out + offsets[i];
+    ForZoneRowsAtMost(column, zones[i], bound, [&o](int64_t r) { *o++ = r; });
+  }
+};
+
+template <typename Policy>
+void CountZoneRowsAtMostImpl(Policy&& policy, const ColumnView& column, const int64_t* zones, int64_t n,
+                             const RankBound& bound, int64_t* counts) {
+  thrust::for_each(policy, thrust::counting_iterator<int64_t>(0), thrust::counting_iterator<int64_t>(n),
+                   CountZoneRowsAtMost{column, zones, bound, counts});
+}
+
+template <typename Policy>
+void WriteZoneRowsAtMostImpl(Policy&& policy, const ColumnView& column, const int64_t* zones, int64_t n,
+                             const RankBound& bound, const int64_t* offsets, int64_t* out) {
+  thrust::for_each(policy, thrust::counting_iterator<int64_t>(0), thrust::counting_iterator<int64_t>(n),
+                   WriteZoneRowsAtMost{column, zones, bound, offsets, out});
+}
 
 template <typename Policy>
 void ComputeZonesImpl(Policy&& policy, const ColumnView& column, int64_t first, int64_t count, Zone* out) {
