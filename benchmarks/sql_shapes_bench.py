@@ -5,12 +5,14 @@ Usage:
   sql_shapes_bench.py --server-binary build/server/gpudb-engine [--baseline-binary OTHER]
                       [--rows 1e6] [--repeat 3] [--out benchmarks/results/sql_shapes.md]
 
-One table t(a long, b double, s string) of --rows random rows goes to our server with
-GPUdbTable.from_df (HTTP, default settings) and to DuckDB from the same DataFrame. Each statement
-runs through execute_sql_and_decode and through DuckDB (one warm-up, then the median of --repeat);
-the answers must agree. The shapes: a point filter, a TPC-H-like group-by, OR chains of 3,000 and
-30,000 equalities, an OR of strings and a number, IN of 100,000 numbers, 90 nested parentheses of
-arithmetic, and 50 nested scalar subqueries. With --baseline-binary (another build of the server)
+One table t(a long, b double, s string, ts long) of --rows rows (a, b, s random; ts rising with
+the row, as arrival times) goes to our server with GPUdbTable.from_df (HTTP, default settings) and
+to DuckDB from the same DataFrame. Each statement runs through execute_sql_and_decode and through
+DuckDB (one warm-up, then the median of --repeat); the answers must agree. The shapes: a point
+filter, a TPC-H-like group-by, OR chains of 3,000 and 30,000 equalities, an OR of strings and a
+number, IN of 100,000 numbers, 90 nested parentheses of arithmetic, 50 nested scalar subqueries,
+the 10 largest b and the 10 latest ts (ORDER BY ... DESC LIMIT 10), and the rows and a sum of the
+latest 1% by ts. With --baseline-binary (another build of the server)
 its times are measured in the same run, beside ours. Prints the table slowest ratio first (ours /
 DuckDB; above 1 we are slower) and writes it as markdown to --out. Exit status 1 when an answer
 differs.
@@ -33,6 +35,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 
+# The latest 1% of the rows by ts (set from --rows).
+RECENT = 0
+
+
 def shapes():
     yield "point", "SELECT count(*) FROM t WHERE a = 5"
     yield "tpch_like", ("SELECT s, sum(b * (1 - b)) AS r, avg(a) AS m, count(*) AS n FROM t "
@@ -44,6 +50,10 @@ def shapes():
     yield "parens_90", ("SELECT count(*) FROM t WHERE " + "(" * 90 + "a" +
                         "".join(" + %d)" % i for i in range(90)) + " > 100000")
     yield "subqueries_50", ("SELECT count(*) FROM t WHERE a < " + "(SELECT " * 50 + "100" + " + 0)" * 50)
+    yield "top10", "SELECT b FROM t ORDER BY b DESC LIMIT 10"
+    yield "top10_ts", "SELECT ts FROM t ORDER BY ts DESC LIMIT 10"
+    yield "recent_sum", "SELECT count(*), sum(b) FROM t WHERE ts >= %d" % RECENT
+    yield "recent_rows", "SELECT ts, a FROM t WHERE ts >= %d ORDER BY ts" % RECENT
 
 
 def timed(run, repeat):
@@ -90,7 +100,10 @@ def main():
     n = int(args.rows)
     rng = np.random.default_rng(20261206)
     df = pd.DataFrame({"a": rng.integers(0, 100000, n).astype("int64"), "b": rng.random(n),
-                       "s": rng.choice(["alpha", "beta", "gamma", "delta"], n)})
+                       "s": rng.choice(["alpha", "beta", "gamma", "delta"], n),
+                       "ts": np.arange(n, dtype="int64") * 1000 + rng.integers(0, 1000, n)})
+    global RECENT
+    RECENT = 1000 * (n - n // 100)
     con = duckdb.connect()
     con.register("df", df)
     con.execute("CREATE TABLE t AS SELECT * FROM df")

@@ -8,6 +8,7 @@
 #include <thrust/for_each.h>
 #include <thrust/iterator/counting_iterator.h>
 
+#include <cmath>
 #include <cstdint>
 
 #include "kernels/column.h"
@@ -24,32 +25,75 @@ KERNELS_HD inline uint64_t ZoneBits(int64_t v) { return static_cast<uint64_t>(v)
 KERNELS_HD inline uint64_t ZoneBits(float v) { return FloatOrderBits(v); }
 KERNELS_HD inline uint64_t ZoneBits(double v) { return DoubleOrderBits(v); }
 
-// Rows [begin, end) of values `data` (validity: null when none).
+// The starting extremes of a zone's loop: lo above and hi below every value.
+KERNELS_HD inline void ZoneStart(int8_t* lo, int8_t* hi) { *lo = 127, *hi = -128; }
+KERNELS_HD inline void ZoneStart(int16_t* lo, int16_t* hi) { *lo = 32767, *hi = -32768; }
+KERNELS_HD inline void ZoneStart(int32_t* lo, int32_t* hi) { *lo = 2147483647, *hi = -2147483647 - 1; }
+KERNELS_HD inline void ZoneStart(int64_t* lo, int64_t* hi) {
+  *lo = 9223372036854775807ll, *hi = -9223372036854775807ll - 1;
+}
+KERNELS_HD inline void ZoneStart(float* lo, float* hi) { *lo = INFINITY, *hi = -INFINITY; }
+KERNELS_HD inline void ZoneStart(double* lo, double* hi) { *lo = INFINITY, *hi = -INFINITY; }
+
+// NaN's order image in a float type (integers have none: 0, never read).
+template <typename T>
+KERNELS_HD uint64_t NanBits(T) {
+  return 0;
+}
+KERNELS_HD inline uint64_t NanBits(float) { return FloatOrderBits(NAN); }
+KERNELS_HD inline uint64_t NanBits(double) { return DoubleOrderBits(NAN); }
+
+// Rows [begin, end) of values `data` (validity: null when none). The
+// extremes are found in the values' own type (loops the compiler
+// vectorizes; NaN fails both comparisons and is only noted), then turned
+// into order images: NaN's above +inf.
 template <typename T>
 KERNELS_HD Zone ZoneOfRows(const T* data, const uint8_t* validity, int64_t begin, int64_t end) {
-  Zone z;
+  T lo, hi;
+  ZoneStart(&lo, &hi);
+  int nan = 0;
+  int64_t values = 0;
   if (validity == nullptr) {
-    uint64_t lo = ~uint64_t{0}, hi = 0;
+    // Four running pairs, so that the comparisons of one row do not wait
+    // for the last row's.
+    T l[4], h[4];
+    for (int k = 0; k < 4; ++k) ZoneStart(&l[k], &h[k]);
+    int64_t r = begin;
+    for (; r + 4 <= end; r += 4) {
+      for (int k = 0; k < 4; ++k) {
+        const T v = data[r + k];
+        l[k] = v < l[k] ? v : l[k];
+        h[k] = v > h[k] ? v : h[k];
+        nan |= v != v;
+      }
+    }
+    for (; r < end; ++r) {
+      const T v = data[r];
+      l[0] = v < l[0] ? v : l[0];
+      h[0] = v > h[0] ? v : h[0];
+      nan |= v != v;
+    }
+    for (int k = 0; k < 4; ++k) {
+      lo = l[k] < lo ? l[k] : lo;
+      hi = h[k] > hi ? h[k] : hi;
+    }
+    values = end - begin;
+  } else {
     for (int64_t r = begin; r < end; ++r) {
-      const uint64_t b = ZoneBits(data[r]);
-      lo = b < lo ? b : lo;
-      hi = b > hi ? b : hi;
+      if (validity[r] == 0) continue;
+      const T v = data[r];
+      lo = v < lo ? v : lo;
+      hi = v > hi ? v : hi;
+      nan |= v != v;
+      ++values;
     }
-    z.lo = lo;
-    z.hi = hi;
-    z.values = end - begin;
-    return z;
   }
-  for (int64_t r = begin; r < end; ++r) {
-    if (validity[r] == 0) {
-      ++z.nulls;
-      continue;
-    }
-    const uint64_t b = ZoneBits(data[r]);
-    z.lo = b < z.lo ? b : z.lo;
-    z.hi = b > z.hi ? b : z.hi;
-    ++z.values;
-  }
+  Zone z;
+  z.values = values;
+  z.nulls = end - begin - values;
+  if (values == 0) return z;
+  z.lo = lo > hi ? NanBits(lo) : ZoneBits(lo);  // lo > hi: every value NaN
+  z.hi = nan != 0 ? NanBits(hi) : ZoneBits(hi);
   return z;
 }
 
