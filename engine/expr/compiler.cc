@@ -414,13 +414,32 @@ class Compiler {
         int leaf;
         const std::vector<int> spine = LeftSpine(id, &leaf);
         Emit(leaf);
+        // Integer constants added or subtracted one after another are
+        // summed here and added once: integers wrap (kAddI), so
+        // (x + c1) - c2 is x + (c1 - c2) exactly, nulls alike.
+        uint64_t offset = 0;
+        const auto flush = [&] {
+          if (offset == 0) return;
+          Push(Op::kConstInt, program_.AddInt(static_cast<int64_t>(offset)));
+          Push(Op::kAddI);
+          offset = 0;
+        };
         for (auto it = spine.rbegin(); it != spine.rend(); ++it) {
           const Node& op = nodes_[*it];
+          const Node& right = nodes_[op.args[1]];
+          if ((op.op == Operator::kAdd || op.op == Operator::kSub) && op.operand == Type::kInt &&
+              op.type == Type::kInt && right.kind == NodeKind::kInt && nodes_[op.args[0]].type == Type::kInt) {
+            const uint64_t c = static_cast<uint64_t>(right.int_value);
+            offset = op.op == Operator::kAdd ? offset + c : offset - c;
+            continue;
+          }
+          flush();
           Convert(nodes_[op.args[0]], op);
           Emit(op.args[1]);
-          Convert(nodes_[op.args[1]], op);
+          Convert(right, op);
           EmitBinary(op);
         }
+        flush();
         break;
       }
       case NodeKind::kCall: EmitCall(n); break;

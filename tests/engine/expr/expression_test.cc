@@ -1225,6 +1225,32 @@ TEST_F(ExpressionTest, OrChainsOfEqualitiesAnswerAsWritten) {
   EXPECT_GT(checked_trues_, 1000);
 }
 
+TEST_F(ExpressionTest, IntegerConstantsOfAChainAreAddedOnce) {
+  // Integers wrap, so a chain's integer constants sum to one addition with
+  // the values of the chain as written; floats keep their order (rounding).
+  const auto wrap = [](OptI x, uint64_t c) {
+    return x ? OptI(static_cast<int64_t>(static_cast<uint64_t>(*x) + c)) : OptI();
+  };
+  ExpectInts("((l + 0) + 1) - 3 + 10", [&](int64_t r) { return wrap(I("l", r), 8); });
+  ExpectInts("l + 9223372036854775807 + 2",
+             [&](int64_t r) { return wrap(wrap(I("l", r), 9223372036854775807ull), 2); });
+  ExpectInts("1 + i + 2", [&](int64_t r) { return wrap(I("i", r), 3); });
+  ExpectInts("l - 5 + i - 2", [&](int64_t r) { return wrap(Lift(wrap(I("l", r), -5), I("i", r), std::plus<>()), -2); });
+  ExpectInts("(i * 2 + 3) + 4 - 7", [&](int64_t r) { return Lift(I("i", r), OptI(2), std::multiplies<>()); });
+  ExpectFloats("((d + 0.1) + 0.2) - 0.3", [&](int64_t r) {
+    const OptF d = F("d", r);
+    return d ? OptF(((*d + 0.1) + 0.2) - 0.3) : OptF();
+  });
+  ExpectFloats("(i + 1) + 0.5", [&](int64_t r) { return Lift(ToF(wrap(I("i", r), 1)), OptF(0.5), std::plus<>()); });
+  // 90 nested additions of constants: one addition a row.
+  std::string chain = "l";
+  for (int k = 0; k < 90; ++k) chain = absl::StrCat("(", chain, " + ", k, ")");
+  ExpectBools(chain + " > 100000", [&](int64_t r) { return Gt(wrap(I("l", r), 4005), OptI(100000)); });
+  absl::StatusOr<kernels::Program> p = Compile(chain + " > 100000", ExprUse::kPredicate);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->code.size(), 5u);  // l, 4005, +, 100000, >
+}
+
 TEST_F(ExpressionTest, Between) {
   ExpectBools("i between -2 and 3", [&](int64_t r) { return Between(I("i", r), OptI(-2), OptI(3)); });
   ExpectBools("l not between -100 and 100",
