@@ -758,7 +758,15 @@ TEST(EngineStorageTest, CheckpointsTriggeredByLogSizeKeepEverything) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     EXPECT_GT(engine->store()->stats().checkpoints, 0);
-    fs::copy(dir.path(), dir.path() + "-crash", fs::copy_options::recursive);
+    // A copy of the directory as a crash would leave it; a later checkpoint
+    // may replace or remove a file while it is copied: then copy again.
+    std::error_code ec;
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      fs::remove_all(dir.path() + "-crash", ec);
+      fs::copy(dir.path(), dir.path() + "-crash", fs::copy_options::recursive, ec);
+      if (!ec) break;
+    }
+    ASSERT_FALSE(ec) << ec.message();
   }
   fs::remove(dir.path() + "-crash/LOCK");
   auto engine = Open(Options(dir.path() + "-crash"));
