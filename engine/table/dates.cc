@@ -8,8 +8,13 @@ namespace engine {
 
 std::optional<int32_t> ParseDate(absl::string_view text) {
   text = absl::StripAsciiWhitespace(text);
-  // Exactly YYYY-MM-DD: ParseCivilTime alone also takes other shapes.
+  // Exactly YYYY-MM-DD, digits where digits go: ParseCivilTime alone also
+  // takes other shapes ("-024-01-15", a year -24, which FormatDate would
+  // write back as "-24-01-15").
   if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(text[i]))) return std::nullopt;
+  }
   absl::CivilDay day;
   if (!absl::ParseCivilTime(text, &day)) return std::nullopt;
   return static_cast<int32_t>(day - absl::CivilDay(1970, 1, 1));
