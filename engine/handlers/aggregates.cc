@@ -338,6 +338,19 @@ absl::StatusOr<ResultTable> LocalGroups(JobContext& ctx, const Table& table, con
                                         const std::string& expression, bool key_order) {
   auto rows = SelectRows(ctx, table, expression, "options.expression");
   if (!rows.ok()) return rows.status();
+  // Only count(*), no keys: the rows chosen, counted without grouping them.
+  if (std::all_of(entries.begin(), entries.end(), [](const GroupEntry& e) {
+        return e.aggregate && e.aggregate->kind == AggKind::kCount && e.aggregate->count_star;
+      })) {
+    std::vector<ResultColumn> columns;
+    for (const GroupEntry& e : entries) {
+      const ColumnDef def = AggregateDef(AggKind::kCount, nullptr, nullptr, e.name);
+      HostColumn host(def.phys(), def.char_width, def.nullable);
+      host.AppendInt(rows->count);
+      columns.push_back(ResultColumn{e.header, def, ToDevice(host, ctx.exec)});
+    }
+    return ResultTable(std::move(columns));
+  }
   std::shared_ptr<Table> chosen = ChosenRows(ctx, table, entries, &*rows);
   const Table& source = chosen != nullptr ? *chosen : table;
 

@@ -29,6 +29,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "engine/engine.h"
@@ -566,6 +567,22 @@ TEST_F(AnalyticsTest, GroupByWithoutKeys) {
     r = Run("/aggregate/groupby", GroupByRequest("t", names, encoding, {{"expression", "g > 100"}}));
     EXPECT_EQ(r.value("total_number_of_records", -1), 1);
     EXPECT_TRUE(ref::SameDynamic(Decode(r, encoding), want, 0, 1, encoding == "json"));
+
+    // count(*) alone (counted without grouping): every row, the rows a
+    // filter chooses, none.
+    const std::vector<std::string> counts = {"count(*)", "count(*) as n"};
+    for (const auto& [table, expression, rows] : std::vector<std::tuple<std::string, std::string, std::vector<size_t>>>{
+             {"t", "", AllRows(t)},
+             {"t", "g > 1", Where(t, [](const std::vector<Value>& row) { return !row[1].null() && row[1].i > 1; })},
+             {"t", "g > 100", {}},
+             {"empty", "", {}}}) {
+      SCOPED_TRACE(table + " where " + expression);
+      want = ReferenceGroupBy(table == "t" ? t : empty, counts, rows);
+      ASSERT_EQ(want[0].values[0].i, static_cast<int64_t>(rows.size()));
+      r = Run("/aggregate/groupby", GroupByRequest(table, counts, encoding, {{"expression", expression}}));
+      EXPECT_EQ(r.value("total_number_of_records", -1), 1);
+      EXPECT_TRUE(ref::SameDynamic(Decode(r, encoding), want, 0, 1, encoding == "json"));
+    }
 
     // With keys, an empty table has no groups.
     r = Run("/aggregate/groupby", GroupByRequest("empty", {"s", "count(*)"}, encoding));
