@@ -15,10 +15,15 @@ namespace {
 // The bound (RankBound) zone `z`'s best key gives. REQUIRES: z has rows.
 RankBound BestOf(const Zone& z, bool descending, bool nulls_first) {
   RankBound b{descending, nulls_first, 0, 0};
-  const uint64_t best = descending ? ~z.hi : z.lo;
-  if (nulls_first ? z.nulls > 0 : z.values == 0) return b;  // a null first, or only nulls last
+  if (nulls_first ? z.nulls > 0 : z.values == 0) {
+    // Its first key is a null: first of all (class 0) when nulls come
+    // first; when they come last, a zone of nulls only ranks after every
+    // value (class 1).
+    b.cls = nulls_first ? 0 : 1;
+    return b;
+  }
   b.cls = nulls_first ? 1 : 0;
-  b.image = best;
+  b.image = descending ? ~z.hi : z.lo;
   return b;
 }
 
