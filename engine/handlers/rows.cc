@@ -250,7 +250,14 @@ kernels::Buffer ZoneCandidates(JobContext& ctx, const Table& table, const std::v
   kernels::RankBound bound;
   const std::vector<int64_t> zones = kernels::TopKZones(*map, descending, nulls_first, needed, &bound);
   if (zones.empty()) return kernels::Buffer();
-  return kernels::ZoneRowsAtMost(table.views()[column], zones, bound, count, ctx.exec);
+  kernels::Buffer rows = kernels::ZoneRowsAtMost(table.views()[column], zones, bound, count, ctx.exec);
+  // At least `needed` rows by TopKZones' contract; were it ever fewer, the
+  // page would read past them: every row is ordered instead.
+  if (*count < needed) {
+    *count = 0;
+    return kernels::Buffer();
+  }
+  return rows;
 }
 
 }  // namespace
