@@ -1,7 +1,7 @@
 // Micro-benchmarks of the kernels layer: filter (count with one and with
 // three predicates, select), statistics (moments) and gather; and the
 // analytical kernels: group-by (sum and count, by the hash and the sort
-// path, at 1e3 and 1e6 distinct keys), sort (int64, strings), top-k (the
+// path, at 1e2, 1e3 and 1e6 distinct keys), sort (int64, strings), top-k (the
 // first 10 or 1000 rows of a descending sort, against the full sort), unique
 // and histogram (atomic and sort-based). On the host backend and, when a GPU is
 // visible, on CUDA.
@@ -110,9 +110,10 @@ struct Dataset {
   int64_t rows = 0;
   Column a, b, c;
   kernels::Selection selected;  // rows where a > kAThreshold: the gather's indices
-  // Made when first used: int64 keys uniform in [0, 1e3) and [0, 1e6); int64
-  // uniform over (almost) the whole range; strings of 4 to 16 letters.
-  Column keys_1k, keys_1m, wide, strings;
+  // Made when first used: int64 keys uniform in [0, 1e2), [0, 1e3) and
+  // [0, 1e6); int64 uniform over (almost) the whole range; strings of 4 to
+  // 16 letters.
+  Column keys_100, keys_1k, keys_1m, wide, strings;
   Buffer scratch;               // destination of the copy baseline
   std::vector<std::pair<std::string, double>> copy_rates;  // bytes/s by region set
 };
@@ -351,7 +352,8 @@ const Column& ExtraColumn(Dataset& d, Column Dataset::*member, PhysType type, do
                           uint64_t stream) {
   Column& c = d.*member;
   if (c.size() == 0 && d.rows > 0) {
-    for (Column Dataset::*other : {&Dataset::keys_1k, &Dataset::keys_1m, &Dataset::wide, &Dataset::strings}) {
+    for (Column Dataset::*other :
+         {&Dataset::keys_100, &Dataset::keys_1k, &Dataset::keys_1m, &Dataset::wide, &Dataset::strings}) {
       d.*other = Column();
     }
     kernels::RandomSpec spec;
@@ -365,8 +367,14 @@ const Column& ExtraColumn(Dataset& d, Column Dataset::*member, PhysType type, do
 }
 
 const Column& Keys(Dataset& d, int64_t distinct) {
+  if (distinct <= 100) return ExtraColumn(d, &Dataset::keys_100, PhysType::kInt64, 0, 99, 12);
   return distinct <= 1000 ? ExtraColumn(d, &Dataset::keys_1k, PhysType::kInt64, 0, 999, 10)
                           : ExtraColumn(d, &Dataset::keys_1m, PhysType::kInt64, 0, 999999, 11);
+}
+
+// The name part and region label of `distinct` keys.
+std::string KeysName(int64_t distinct) {
+  return distinct <= 100 ? "keys:1e2" : distinct <= 1000 ? "keys:1e3" : "keys:1e6";
 }
 
 Region StringRegion(const Column& c) {
@@ -396,8 +404,7 @@ void BM_GroupBySumCount(benchmark::State& state, Backend backend, int64_t distin
   });
   state.counters["groups"] = static_cast<double>(groups);
   state.counters["hashed"] = hashed ? 1 : 0;
-  Report(state, d, seconds, d.rows, distinct <= 1000 ? "k1k+b" : "k1m+b",
-         {ColumnRegion(keys), ColumnRegion(d.b)});
+  Report(state, d, seconds, d.rows, KeysName(distinct) + "+b", {ColumnRegion(keys), ColumnRegion(d.b)});
 }
 
 // The distinct values of a key column, in order: GroupRows, GroupFirstRows, Gather.
@@ -417,7 +424,7 @@ void BM_Unique(benchmark::State& state, Backend backend, int64_t distinct) {
     benchmark::DoNotOptimize(out.view().data);
   });
   state.counters["distinct"] = static_cast<double>(count);
-  Report(state, d, seconds, d.rows, distinct <= 1000 ? "k1k" : "k1m", {ColumnRegion(keys)});
+  Report(state, d, seconds, d.rows, KeysName(distinct), {ColumnRegion(keys)});
 }
 
 void BM_SortInt64(benchmark::State& state, Backend backend) {
@@ -523,8 +530,8 @@ void RegisterAnalytics(Backend backend, int64_t rows) {
   };
   using kernels::GroupMethod;
   using kernels::HistogramMethod;
-  for (int64_t distinct : {int64_t{1000}, int64_t{1000000}}) {
-    const std::string keys = distinct <= 1000 ? "keys:1e3" : "keys:1e6";
+  for (int64_t distinct : {int64_t{100}, int64_t{1000}, int64_t{1000000}}) {
+    const std::string keys = KeysName(distinct);
     // hash: the default table (kDefaultHashGroups groups; falls back to
     // sorting past them); hash_2m: a table for 2^21 groups, to show what
     // hashing costs at many groups.

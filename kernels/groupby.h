@@ -19,7 +19,10 @@ namespace kernels {
 //     nulls kept apart) go into an open-addressing table (linear probing, CAS
 //     on 64-bit slots) that assigns group ids; the few distinct keys are
 //     sorted, so ids follow key order; then the rows are ordered by group id
-//     (a radix sort of 32-bit ids on CUDA, a counting sort on the host).
+//     (a radix sort of 32-bit ids on CUDA, a counting sort on the host). On
+//     the host, rows that need no order (GroupOptions::ordered false) are
+//     counted per slot as they are inserted, in one pass, and keep their
+//     slots (Groups::slot_groups).
 //     Falls back to kSort when the keys do not pack or the table fills up.
 //   kAuto: kHash when the keys pack, there are at least 2^16 rows, and a
 //     sample of 2^14 rows spread over the input shows at most
@@ -65,9 +68,13 @@ struct Groups {
   // rows in input order (sequentially) rather than through `order`; empty
   // otherwise: the group of the i-th input row, a copy of `rows` (empty
   // when GroupRows had all rows), and the first row of each group.
-  Buffer row_groups;  // device int32[rows]
-  Buffer input_rows;  // device int64[rows]
-  Buffer first_rows;  // device int64[count]
+  // When the groups came without their order (GroupOptions::ordered),
+  // row_groups may hold each row's hash table slot instead, and slot_groups
+  // the group of each slot.
+  Buffer row_groups;   // device int32[rows]
+  Buffer slot_groups;  // device uint32[slots]; empty: row_groups holds group ids
+  Buffer input_rows;   // device int64[rows]
+  Buffer first_rows;   // device int64[count]
   int64_t rows = 0;
   int64_t count = 0;
   GroupMethod method = GroupMethod::kSort;  // the method that produced the groups

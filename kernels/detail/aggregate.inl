@@ -153,7 +153,7 @@ struct LoopGroup {
 // accumulators (partial[c * count + g]), then merged per group in run order.
 template <typename Load, typename Merge, typename Acc>
 struct AccumulateRun {
-  const int32_t* row_group;
+  RowGroupOf row_group;
   int64_t n, chunk, count;
   Load load;
   Merge merge;
@@ -164,7 +164,7 @@ struct AccumulateRun {
     Acc* p = partial + c * count;
     uint8_t* s = seen + c * count;
     for (int64_t i = c * chunk; i < end; ++i) {
-      const int32_t g = row_group[i];
+      const int32_t g = row_group(i);
       const Acc a = load(i);
       p[g] = s[g] != 0 ? merge(p[g], a) : a;
       s[g] = 1;
@@ -211,7 +211,7 @@ void ReduceEachGroup(const D& be, const Groups& groups, bool input_order, Load l
       be.Fill(seen.data(), 0, seen.size(), exec);
       thrust::for_each_n(
           be.policy(exec), RowIterator(0), runs,
-          AccumulateRun<Load, Merge, Acc>{groups.row_groups.as<int32_t>(), n, (n + runs - 1) / runs, count,
+          AccumulateRun<Load, Merge, Acc>{RowGroupsOf(groups), n, (n + runs - 1) / runs, count,
                                           load, merge, partial.as<Acc>(), seen.as<uint8_t>()});
       thrust::for_each_n(
           be.policy(exec), RowIterator(0), count,
@@ -252,7 +252,7 @@ KERNELS_HD inline void AddSumValue(SumAcc& a, const ColumnView& col, int64_t row
 
 template <typename T, bool kFloat>
 struct TypedSumRun {
-  const int32_t* row_group;
+  RowGroupOf row_group;
   const int64_t* rows;  // input position → row; null: the position itself
   ColumnView col;
   int64_t n, chunk, count;
@@ -264,7 +264,7 @@ struct TypedSumRun {
     if (rows == nullptr && col.validity == nullptr) {
       const T* v = static_cast<const T*>(col.data);
       for (int64_t i = c * chunk; i < end; ++i) {
-        SumAcc& a = p[row_group[i]];
+        SumAcc& a = p[row_group(i)];
         if constexpr (kFloat) {
           a.f += static_cast<double>(v[i]);
         } else {
@@ -275,7 +275,7 @@ struct TypedSumRun {
       return;
     }
     for (int64_t i = c * chunk; i < end; ++i)
-      AddSumValue<T, kFloat>(p[row_group[i]], col, rows != nullptr ? rows[i] : i);
+      AddSumValue<T, kFloat>(p[row_group(i)], col, rows != nullptr ? rows[i] : i);
   }
 };
 
@@ -315,7 +315,7 @@ void TypedSums(const D& be, const Groups& groups, bool input_order, const Column
   const int64_t runs = RunsFor(n, count);
   Buffer partial(static_cast<size_t>(runs * count) * sizeof(SumAcc), exec);
   thrust::for_each_n(be.policy(exec), RowIterator(0), runs,
-                     TypedSumRun<T, kFloat>{groups.row_groups.as<int32_t>(), load_order, col, n,
+                     TypedSumRun<T, kFloat>{RowGroupsOf(groups), load_order, col, n,
                                             (n + runs - 1) / runs, count, partial.as<SumAcc>()});
   thrust::for_each_n(be.policy(exec), RowIterator(0), count,
                      MergeSumRuns{runs, count, partial.as<SumAcc>(), out});

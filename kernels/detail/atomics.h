@@ -47,6 +47,18 @@ KERNELS_HD inline AtomicWord AtomicOr(AtomicWord* p, AtomicWord v) {
 #endif
 }
 
+// Lowers *p to `v` where `v` is less; returns the previous value.
+KERNELS_HD inline AtomicWord AtomicMin(AtomicWord* p, AtomicWord v) {
+#ifdef __CUDA_ARCH__
+  return atomicMin(p, v);
+#else
+  AtomicWord old = __atomic_load_n(p, __ATOMIC_RELAXED);
+  while (v < old && !__atomic_compare_exchange_n(p, &old, v, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+  }
+  return old;
+#endif
+}
+
 KERNELS_HD inline AtomicWord AtomicRead(const AtomicWord* p) {
 #ifdef __CUDA_ARCH__
   return *static_cast<const volatile AtomicWord*>(p);

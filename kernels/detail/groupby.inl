@@ -16,6 +16,7 @@
 #include <thrust/transform.h>
 #include <thrust/transform_reduce.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <stdexcept>
 #include <utility>
@@ -75,6 +76,9 @@ constexpr int kHashOverflow = 1;
 constexpr int kHashSentinel = 2;
 constexpr int kHashNull = 3;
 
+// HashInsert::SlotOf's answer once the table has overflowed.
+constexpr uint32_t kNoSlot = ~uint32_t{0};
+
 // Inserts the packed key of row rows[i * stride] (or i * stride) into an
 // open-addressing table of mask + 1 slots (linear probing, CAS on 64-bit
 // slots); writes the slot to slot_of[i * stride] when slot_of is given. Two
@@ -96,13 +100,13 @@ struct HashInsert {
   uint32_t* slot_of;
   AtomicWord* status;
   AtomicWord limit;
-  KERNELS_HD void operator()(int64_t i) const {
-    const int64_t pos = i * stride;
+  // The slot of input position `pos`, its key inserted; kNoSlot once the
+  // table has overflowed.
+  KERNELS_HD uint32_t SlotOf(int64_t pos) const {
     const int64_t row = rows != nullptr ? rows[pos] : pos;
     if (nulls != nullptr && nulls[row] == 0) {
       AtomicWrite(&status[kHashNull], 1);
-      if (slot_of != nullptr) slot_of[pos] = static_cast<uint32_t>(mask + 2);
-      return;
+      return static_cast<uint32_t>(mask + 2);
     }
     const ColumnView& c = word.fields[0].col;
     const AtomicWord key =
@@ -112,10 +116,9 @@ struct HashInsert {
                       : PackWord(word, row);
     if (key == kEmptySlot) {
       AtomicWrite(&status[kHashSentinel], 1);
-      if (slot_of != nullptr) slot_of[pos] = static_cast<uint32_t>(mask + 1);
-      return;
+      return static_cast<uint32_t>(mask + 1);
     }
-    if (AtomicRead(&status[kHashOverflow]) != 0) return;
+    if (AtomicRead(&status[kHashOverflow]) != 0) return kNoSlot;
     uint64_t h = HashWord(key) & mask;
     for (uint64_t probe = 0; probe <= mask; ++probe) {
       AtomicWord cur = table[h];
@@ -126,15 +129,95 @@ struct HashInsert {
           cur = key;
         }
       }
-      if (cur == key) {
-        if (slot_of != nullptr) slot_of[pos] = static_cast<uint32_t>(h);
-        return;
-      }
+      if (cur == key) return static_cast<uint32_t>(h);
       h = (h + 1) & mask;
     }
     AtomicWrite(&status[kHashOverflow], 1);
+    return kNoSlot;
+  }
+  KERNELS_HD void operator()(int64_t i) const {
+    const int64_t pos = i * stride;
+    const uint32_t slot = SlotOf(pos);
+    if (slot_of != nullptr && slot != kNoSlot) slot_of[pos] = slot;
   }
 };
+
+// Counters per slot that CountedInsertRun keeps in each run: consecutive
+// rows count into different ones, so that rows of one key close together
+// (few keys) do not wait on each other's increments.
+constexpr int64_t kCountLanes = 4;
+// uint32 words of CountedInsertRun::local per run and slot: the lanes and
+// the run's first position of the slot.
+constexpr int64_t kRunWordsPerSlot = kCountLanes + 1;
+
+// The host's insert pass when the rows need no order (GroupOptions::ordered
+// false; SerialGroups): runs of rows, each inserting its rows (HashInsert,
+// stride 1, slot_of given), counting them per slot and noting each slot's
+// first position in its own part of `local` (runs x kRunWordsPerSlot x
+// slots, slots = mask + 3: the table's and the two keys outside it); then
+// adding its counts to `sizes` and lowering `firsts` (the least input
+// position of each slot; ~0 for none) where it saw the slot.
+struct CountedInsertRun {
+  HashInsert insert;
+  int64_t n, chunk, slots;
+  uint32_t* local;
+  AtomicWord* sizes;
+  AtomicWord* firsts;
+  KERNELS_HD void operator()(int64_t c) const {
+    const int64_t begin = c * chunk, end = begin + chunk < n ? begin + chunk : n;
+    uint32_t* counts = local + c * kRunWordsPerSlot * slots;
+    uint32_t* first = counts + kCountLanes * slots;  // position less `begin`
+    for (int64_t s = 0; s < kCountLanes * slots; ++s) counts[s] = 0;
+    for (int64_t s = 0; s < slots; ++s) first[s] = kNoSlot;
+    const HashInsert in = insert;  // a copy the stores below cannot alias
+    for (int64_t i = begin; i < end; ++i) {
+      const uint32_t s = in.SlotOf(i);
+      if (s == kNoSlot) return;  // overflowed: the caller falls back to sorting
+      in.slot_of[i] = s;
+      ++counts[static_cast<uint64_t>(i - begin) % kCountLanes * slots + s];
+      if (first[s] == kNoSlot) first[s] = static_cast<uint32_t>(i - begin);
+    }
+    for (int64_t s = 0; s < slots; ++s) {
+      if (first[s] == kNoSlot) continue;
+      AtomicWord total = 0;
+      for (int64_t l = 0; l < kCountLanes; ++l) total += counts[l * slots + s];
+      AtomicAdd(&sizes[s], total);
+      AtomicMin(&firsts[s], static_cast<AtomicWord>(begin + first[s]));
+    }
+  }
+};
+
+// Per group, from CountedInsertRun's per-slot sizes and first positions:
+// its size and its first row (through `rows`, when given).
+struct SlotGroupSizes {
+  const AtomicWord* sizes;
+  const AtomicWord* firsts;
+  const uint32_t* group_of_slot;
+  const int64_t* rows;
+  int64_t* group_sizes;
+  int64_t* first_rows;
+  KERNELS_HD void operator()(int64_t s) const {
+    if (sizes[s] == 0) return;
+    const uint32_t g = group_of_slot[s];
+    group_sizes[g] = static_cast<int64_t>(sizes[s]);
+    const int64_t pos = static_cast<int64_t>(firsts[s]);
+    first_rows[g] = rows != nullptr ? rows[pos] : pos;
+  }
+};
+
+// The group of input position i from Groups::row_groups (and slot_groups,
+// where row_groups holds hash table slots).
+struct RowGroupOf {
+  const int32_t* row_groups;
+  const uint32_t* slot_groups;  // null: row_groups holds the ids
+  KERNELS_HD int32_t operator()(int64_t i) const {
+    return slot_groups != nullptr ? static_cast<int32_t>(slot_groups[row_groups[i]]) : row_groups[i];
+  }
+};
+
+inline RowGroupOf RowGroupsOf(const Groups& g) {
+  return RowGroupOf{g.row_groups.as<int32_t>(), g.slot_groups.size() > 0 ? g.slot_groups.as<uint32_t>() : nullptr};
+}
 
 struct SlotUsed {
   const AtomicWord* table;
@@ -160,15 +243,12 @@ struct SlotToGroup {
 // counts its ids into its column of a count x chunks matrix; an exclusive
 // scan in (id, run) order gives each run its first slot per id; then each
 // run places its rows, in order.
-// `first` (when given, count x chunks like the matrix): the first input
-// position of each id in each run, where the run has the id.
 // `map` (when given): gid holds hash slots, mapped here in place to their
 // ids (map[slot]) as they are counted, saving a pass over the rows.
 struct ChunkCount {
   uint32_t* gid;
   int64_t n, chunk, chunks;
   int64_t* matrix;
-  int64_t* first;
   const uint32_t* map;
   KERNELS_HD void operator()(int64_t c) const {
     const int64_t end = (c + 1) * chunk < n ? (c + 1) * chunk : n;
@@ -176,35 +256,11 @@ struct ChunkCount {
       for (int64_t i = c * chunk; i < end; ++i) {
         const uint32_t g = map[gid[i]];
         gid[i] = g;
-        const int64_t cell = static_cast<int64_t>(g) * chunks + c;
-        if (first != nullptr && matrix[cell] == 0) first[cell] = i;
-        ++matrix[cell];
+        ++matrix[static_cast<int64_t>(g) * chunks + c];
       }
       return;
     }
-    if (first == nullptr) {
-      for (int64_t i = c * chunk; i < end; ++i) ++matrix[gid[i] * chunks + c];
-      return;
-    }
-    for (int64_t i = c * chunk; i < end; ++i) {
-      const int64_t cell = static_cast<int64_t>(gid[i]) * chunks + c;
-      if (matrix[cell]++ == 0) first[cell] = i;
-    }
-  }
-};
-
-// The first row of group g: its first position in the first run that has
-// it (every group has a row), mapped through `rows`.
-struct FirstRowOfGroup {
-  const int64_t* matrix;  // counts, before the scan
-  const int64_t* first;
-  const int64_t* rows;
-  int64_t chunks;
-  KERNELS_HD int64_t operator()(int64_t g) const {
-    int64_t c = 0;
-    while (c + 1 < chunks && matrix[g * chunks + c] == 0) ++c;
-    const int64_t pos = first[g * chunks + c];
-    return rows != nullptr ? rows[pos] : pos;
+    for (int64_t i = c * chunk; i < end; ++i) ++matrix[gid[i] * chunks + c];
   }
 };
 
@@ -232,34 +288,25 @@ struct FirstOfRun {
   KERNELS_HD int64_t operator()(int64_t g) const { return matrix[g * chunks]; }
 };
 
-// Fills g->starts from the ids of the input rows (`gid`, each below
-// g->count), and either g->order and g->ids (`ordered`) or g->first_rows.
+// Fills g->starts, g->order and g->ids from the ids of the input rows
+// (`gid`, each below g->count).
 // `map` (when given): gid holds hash slots, replaced here by map[slot].
 template <typename D>
-void PlaceRows(const D& be, uint32_t* gid, const int64_t* rows, bool ordered, Groups* g, const Exec& exec,
+void PlaceRows(const D& be, uint32_t* gid, const int64_t* rows, Groups* g, const Exec& exec,
                const uint32_t* map = nullptr) {
   const int64_t n = g->rows, count = g->count;
   const int64_t chunks = RunsFor(n, count);
   const int64_t chunk = (n + chunks - 1) / chunks;
   const int64_t cells = count * chunks;
   Buffer matrix(static_cast<size_t>(cells) * sizeof(int64_t), exec);
-  Buffer first(ordered ? 0 : static_cast<size_t>(cells) * sizeof(int64_t), exec);
   int64_t* m = matrix.as<int64_t>();
   be.Fill(m, 0, matrix.size(), exec);
-  thrust::for_each_n(be.policy(exec), RowIterator(0), chunks,
-                     ChunkCount{gid, n, chunk, chunks, m, first.as<int64_t>(), map});
-  if (!ordered) {
-    g->first_rows = Buffer(static_cast<size_t>(count) * sizeof(int64_t), exec);
-    thrust::transform(be.policy(exec), RowIterator(0), RowIterator(count), g->first_rows.as<int64_t>(),
-                      FirstRowOfGroup{m, first.as<int64_t>(), rows, chunks});
-    first.Reset();
-  }
+  thrust::for_each_n(be.policy(exec), RowIterator(0), chunks, ChunkCount{gid, n, chunk, chunks, m, map});
   thrust::exclusive_scan(be.policy(exec), m, m + cells, m);
   g->starts = Buffer(static_cast<size_t>(count + 1) * sizeof(int64_t), exec);
   int64_t* starts = g->starts.as<int64_t>();
   thrust::transform(be.policy(exec), RowIterator(0), RowIterator(count), starts, FirstOfRun{m, chunks});
   thrust::fill_n(be.policy(exec), starts + count, 1, n);
-  if (!ordered) return;
   g->order = Buffer(static_cast<size_t>(n) * sizeof(int64_t), exec);
   g->ids = Buffer(static_cast<size_t>(n) * sizeof(int32_t), exec);
   thrust::for_each_n(
@@ -267,23 +314,49 @@ void PlaceRows(const D& be, uint32_t* gid, const int64_t* rows, bool ordered, Gr
       ChunkPlace{gid, rows, n, chunk, chunks, m, g->order.as<int64_t>(), g->ids.as<int32_t>()});
 }
 
-// Keeps the ids per input row (and a copy of `rows`) in the groups, for
-// aggregates that read the rows in input order; orders the rows when
-// `ordered`, else keeps each group's first row instead. `map`: as PlaceRows.
+// Orders the rows, and keeps the ids per input row (and a copy of `rows`)
+// in the groups, for aggregates that read the rows in input order. `map`:
+// as PlaceRows.
 template <typename D>
 Groups CountingSortGroups(const D& be, Buffer row_groups, const int64_t* rows, int64_t n, int64_t count,
-                          bool ordered, const Exec& exec, const uint32_t* map = nullptr) {
+                          const Exec& exec, const uint32_t* map = nullptr) {
   Groups g;
   g.rows = n;
   g.count = count;
   g.method = GroupMethod::kHash;
-  PlaceRows(be, row_groups.as<uint32_t>(), rows, ordered, &g, exec, map);
+  PlaceRows(be, row_groups.as<uint32_t>(), rows, &g, exec, map);
   if (rows != nullptr) g.input_rows = RowsOrIota(be, rows, n, exec);
   g.row_groups = std::move(row_groups);
   return g;
 }
 
-// `groups` (from CountingSortGroups) with the rows in group order: for an
+// The groups of CountedInsertRun's pass: each input row keeps its slot
+// (row_groups), mapped to its group by `group_of_slot` (slot_groups); the
+// groups' sizes and first rows come from the per-slot `sizes` and `firsts`.
+template <typename D>
+Groups SlotGroups(const D& be, Buffer slot_of, Buffer group_of_slot, const Buffer& sizes, const Buffer& firsts,
+                  int64_t slot_count, const int64_t* rows, int64_t n, int64_t count, const Exec& exec) {
+  Groups g;
+  g.rows = n;
+  g.count = count;
+  g.method = GroupMethod::kHash;
+  Buffer group_sizes(static_cast<size_t>(count) * sizeof(int64_t), exec);
+  g.first_rows = Buffer(static_cast<size_t>(count) * sizeof(int64_t), exec);
+  thrust::for_each_n(be.policy(exec), RowIterator(0), slot_count,
+                     SlotGroupSizes{sizes.as<AtomicWord>(), firsts.as<AtomicWord>(), group_of_slot.as<uint32_t>(),
+                                    rows, group_sizes.as<int64_t>(), g.first_rows.as<int64_t>()});
+  g.starts = Buffer(static_cast<size_t>(count + 1) * sizeof(int64_t), exec);
+  int64_t* starts = g.starts.as<int64_t>();
+  const int64_t* size = group_sizes.as<int64_t>();
+  thrust::exclusive_scan(be.policy(exec), size, size + count, starts);
+  thrust::fill_n(be.policy(exec), starts + count, 1, n);
+  if (rows != nullptr) g.input_rows = RowsOrIota(be, rows, n, exec);
+  g.row_groups = std::move(slot_of);
+  g.slot_groups = std::move(group_of_slot);
+  return g;
+}
+
+// `groups` (from CountingSortGroups or SlotGroups) with the rows in group order: for an
 // aggregate that needs the order of groups made without it.
 template <typename D>
 Groups OrderedGroups(const D& be, const Groups& groups, const Exec& exec) {
@@ -291,8 +364,14 @@ Groups OrderedGroups(const D& be, const Groups& groups, const Exec& exec) {
   g.rows = groups.rows;
   g.count = groups.count;
   g.method = groups.method;
-  PlaceRows(be, const_cast<uint32_t*>(groups.row_groups.as<uint32_t>()),
-            groups.input_rows.size() > 0 ? groups.input_rows.as<int64_t>() : nullptr, true, &g, exec);
+  const int64_t* rows = groups.input_rows.size() > 0 ? groups.input_rows.as<int64_t>() : nullptr;
+  if (groups.slot_groups.size() > 0) {  // slots: mapped to ids in a copy as they are counted
+    Buffer ids(groups.row_groups.size(), exec);
+    be.CopyOnDevice(ids.data(), groups.row_groups.data(), ids.size(), exec);
+    PlaceRows(be, ids.as<uint32_t>(), rows, &g, exec, groups.slot_groups.as<uint32_t>());
+    return g;
+  }
+  PlaceRows(be, const_cast<uint32_t*>(groups.row_groups.as<uint32_t>()), rows, &g, exec);
   return g;
 }
 
@@ -372,7 +451,27 @@ bool HashGroups(const D& be, const RadixWord& word, const uint8_t* nulls, const 
   }
   Buffer slot_of(static_cast<size_t>(n) * sizeof(uint32_t), exec);
   insert.slot_of = slot_of.as<uint32_t>();
-  thrust::for_each_n(be.policy(exec), RowIterator(0), n, insert);
+  // On the host, rows that need no order are counted per slot as they go
+  // in, and keep their slots (mapped to groups by Groups::slot_groups).
+  const bool counted = SerialGroups(be) && !options.ordered;
+  const int64_t slot_count = slots + 2;  // the table's and the two keys outside it
+  Buffer sizes, firsts;
+  if (counted) {
+    if constexpr (D::kHasSerialGroups) {
+      sizes = Buffer(static_cast<size_t>(slot_count) * sizeof(AtomicWord), exec);
+      be.Fill(sizes.data(), 0, sizes.size(), exec);
+      firsts = Buffer(static_cast<size_t>(slot_count) * sizeof(AtomicWord), exec);
+      be.Fill(firsts.data(), 0xFF, firsts.size(), exec);
+      // Few runs, each zeroing its counters: two per thread, for balance.
+      const int64_t runs = std::min(RunsFor(n, slot_count), 2 * be.threads());
+      Buffer local(static_cast<size_t>(runs * kRunWordsPerSlot * slot_count) * sizeof(uint32_t), exec);
+      thrust::for_each_n(be.policy(exec), RowIterator(0), runs,
+                         CountedInsertRun{insert, n, (n + runs - 1) / runs, slot_count, local.as<uint32_t>(),
+                                          sizes.as<AtomicWord>(), firsts.as<AtomicWord>()});
+    }
+  } else {
+    thrust::for_each_n(be.policy(exec), RowIterator(0), n, insert);
+  }
   be.CopyToHostSync(host_status, st, sizeof(host_status), exec);
   if (host_status[kHashOverflow] != 0) return false;
   const int64_t distinct = static_cast<int64_t>(host_status[kHashDistinct]);
@@ -403,12 +502,17 @@ bool HashGroups(const D& be, const RadixWord& word, const uint8_t* nulls, const 
   keys.Reset();
   sorted_slots.Reset();
 
-  // Rows in group order: a stable sort by the group id, counting on a
-  // backend with few threads (which maps the slots to ids as it counts),
-  // else radix.
+  // Counted rows need no order. Else rows in group order: a stable sort by
+  // the group id, counting on a backend with few threads (which maps the
+  // slots to ids as it counts), else radix.
   const int64_t count = distinct + (sentinel ? 1 : 0) + first;
+  if (counted) {
+    *out = SlotGroups(be, std::move(slot_of), std::move(group_of_slot), sizes, firsts, slot_count, rows, n, count,
+                      exec);
+    return true;
+  }
   if (SerialGroups(be)) {
-    *out = CountingSortGroups(be, std::move(slot_of), rows, n, count, options.ordered, exec, group_of);
+    *out = CountingSortGroups(be, std::move(slot_of), rows, n, count, exec, group_of);
     return true;
   }
   uint32_t* gid = slot_of.as<uint32_t>();
@@ -472,11 +576,11 @@ Buffer NarrowGroupWords(const D& be, const RadixWord& word, int64_t* perm, int64
 struct TupleMismatch {
   ColumnView col;
   const int64_t* row_at;
-  const int32_t* group_at;
+  RowGroupOf group_at;
   const int64_t* first_row;
   KERNELS_HD int64_t operator()(int64_t i) const {
     const int64_t r = row_at != nullptr ? row_at[i] : i;
-    return RowKeysEqual(col, r, first_row[group_at[i]]) ? 0 : 1;
+    return RowKeysEqual(col, r, first_row[group_at(i)]) ? 0 : 1;
   }
 };
 
@@ -507,8 +611,9 @@ bool TupleHashGroups(const D& be, const std::vector<ColumnView>& keys, const int
   // in input order with their groups' ids and first rows.
   const bool ordered = g.order.size() > 0;
   Buffer first = ordered ? GroupFirstRowsAlgo(be, g, exec) : Buffer();
-  TupleMismatch check{ColumnView(), ordered ? g.order.as<int64_t>() : rows,
-                      ordered ? g.ids.as<int32_t>() : g.row_groups.as<int32_t>(),
+  RowGroupOf group_at = RowGroupsOf(g);
+  if (ordered) group_at = RowGroupOf{g.ids.as<int32_t>(), nullptr};
+  TupleMismatch check{ColumnView(), ordered ? g.order.as<int64_t>() : rows, group_at,
                       ordered ? first.as<int64_t>() : g.first_rows.as<int64_t>()};
   for (const ColumnView& k : keys) {
     check.col = k;

@@ -1,5 +1,6 @@
 // The host backend: Thrust's OpenMP system, compiled by the host compiler.
 
+#include <omp.h>
 #include <thrust/system/omp/execution_policy.h>
 
 #include <atomic>
@@ -128,6 +129,7 @@ class HostOpsImpl final : public AnalyticsAlgorithms<HostOpsImpl, AlgorithmOps<H
   // Scan plans run by blocks of rows, in loops the compiler vectorizes.
   static constexpr bool kBlockedScans = true;
   bool serial_groups() const { return SerialFlag().load(std::memory_order_relaxed); }
+  int64_t threads() const { return omp_get_max_threads(); }
   // `bytes`: the keys and values of the sort; the merges need as much again,
   // plus a few 256-byte roundings per thread.
   HostSortScope sort_scope(const Exec& exec, size_t bytes) const {

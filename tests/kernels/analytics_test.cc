@@ -496,8 +496,25 @@ class AnalyticsTest : public SerialModesTest {
     EXPECT_EQ(g.rows, n);
     EXPECT_EQ(g.count, ref.count());
     if (g.count != ref.count()) return g;
-    EXPECT_EQ(FromDevice<int64_t>(g.order.data(), n, exec_), ref.order);
     EXPECT_EQ(FromDevice<int64_t>(g.starts.data(), g.count + 1, exec_), ref.starts);
+    if (!options.ordered) {
+      // Read through GroupFirstRows and Aggregate only: each group's first,
+      // least and greatest row.
+      const int64_t size = keys[0]->size();
+      const Column position = Dev(Numbers<int64_t>(Iota(0, size)));
+      const ColumnView pv = position.view();
+      const HostColumn least = Host(Aggregate(g, AggKind::kMin, &pv, nullptr, exec_).view());
+      const HostColumn most = Host(Aggregate(g, AggKind::kMax, &pv, nullptr, exec_).view());
+      const std::vector<int64_t> first = FromDevice<int64_t>(GroupFirstRows(g, exec_).data(), g.count, exec_);
+      for (int64_t k = 0; k < ref.count(); ++k) {
+        const auto begin = ref.order.begin() + ref.starts[k], end = ref.order.begin() + ref.starts[k + 1];
+        EXPECT_EQ(first[k], *begin) << "group " << k;
+        EXPECT_EQ(ValueAt<int64_t>(least, k), *std::min_element(begin, end)) << "group " << k;
+        EXPECT_EQ(ValueAt<int64_t>(most, k), *std::max_element(begin, end)) << "group " << k;
+      }
+      return g;
+    }
+    EXPECT_EQ(FromDevice<int64_t>(g.order.data(), n, exec_), ref.order);
     std::vector<int32_t> ids;
     for (int64_t k = 0; k < ref.count(); ++k) {
       for (int64_t i = ref.starts[k]; i < ref.starts[k + 1]; ++i) ids.push_back(static_cast<int32_t>(k));
@@ -665,13 +682,15 @@ TEST_P(GroupTest, EveryTypeAsKeyByHashAndBySort) {
         for (double nulls : {0.0, 0.3}) {
           const HostColumn h = Drawn(type, n, 300, static_cast<uint64_t>(n) + 3, nulls);
           for (GroupMethod m : {GroupMethod::kHash, GroupMethod::kSort, GroupMethod::kAuto}) {
-            SCOPED_TRACE(testing::Message() << TypeName(type) << ", " << n << " rows, nulls " << nulls
-                                            << ", method " << static_cast<int>(m));
-            const Groups g = CheckGroups({&h}, nullptr, n, Method(m));
-            // Strings never hash; fixed-width keys hash when asked.
-            const bool hashes = m == GroupMethod::kHash && type != PhysType::kVarChars;
-            if (m != GroupMethod::kAuto) {
-              EXPECT_EQ(g.method, hashes ? GroupMethod::kHash : GroupMethod::kSort);
+            for (bool ordered : {true, false}) {
+              SCOPED_TRACE(testing::Message() << TypeName(type) << ", " << n << " rows, nulls " << nulls << ", method "
+                                              << static_cast<int>(m) << (ordered ? ", ordered" : ""));
+              const Groups g = CheckGroups({&h}, nullptr, n, ordered ? Method(m) : Unordered(m));
+              // Strings never hash; fixed-width keys hash when asked.
+              const bool hashes = m == GroupMethod::kHash && type != PhysType::kVarChars;
+              if (m != GroupMethod::kAuto) {
+                EXPECT_EQ(g.method, hashes ? GroupMethod::kHash : GroupMethod::kSort);
+              }
             }
           }
         }
@@ -688,9 +707,13 @@ TEST_P(GroupTest, HashTableOverflowFallsBackToSorting) {
     for (int64_t distinct : {int64_t{10}, int64_t{16}, int64_t{17}, int64_t{40}, int64_t{20000}}) {
       const HostColumn h = Drawn(PhysType::kInt32, n, distinct, 21 + distinct, 0.1);
       SCOPED_TRACE(testing::Message() << distinct << " distinct keys, table for 16 groups");
-      const Groups g = CheckGroups({&h}, nullptr, n, Method(GroupMethod::kHash, 16));
-      // The null is a group too.
-      EXPECT_EQ(g.method, g.count <= 16 ? GroupMethod::kHash : GroupMethod::kSort);
+      for (bool ordered : {true, false}) {
+        GroupOptions options = Method(GroupMethod::kHash, 16);
+        options.ordered = ordered;
+        const Groups g = CheckGroups({&h}, nullptr, n, options);
+        // The null is a group too.
+        EXPECT_EQ(g.method, g.count <= 16 ? GroupMethod::kHash : GroupMethod::kSort);
+      }
     }
     // The default table: 1e5 groups sort, a few thousand hash.
     const HostColumn many = Drawn(PhysType::kInt64, 300007, 100000, 22, 0.0, false);
@@ -857,9 +880,13 @@ TEST_P(GroupTest, AllOnesWordHashes) {
     // int64 max, ascending, encodes as the table's empty-slot marker.
     const int64_t big = std::numeric_limits<int64_t>::max();
     const HostColumn h = Numbers<int64_t>({big, 3, big, -5, 3, big, std::numeric_limits<int64_t>::min(), -5});
-    const Groups g = CheckGroups({&h}, nullptr, 8, Method(GroupMethod::kHash));
-    EXPECT_EQ(g.method, GroupMethod::kHash);
-    EXPECT_EQ(g.count, 4);
+    for (bool ordered : {true, false}) {
+      GroupOptions options = Method(GroupMethod::kHash);
+      options.ordered = ordered;
+      const Groups g = CheckGroups({&h}, nullptr, 8, options);
+      EXPECT_EQ(g.method, GroupMethod::kHash);
+      EXPECT_EQ(g.count, 4);
+    }
     // Unsigned-looking doubles: NaN, infinities, both zeros.
     const HostColumn d = Drawn(PhysType::kFloat64, 5000, 9, 24, 0.2);
     EXPECT_EQ(CheckGroups({&d}, nullptr, 5000, Method(GroupMethod::kHash)).method, GroupMethod::kHash);
