@@ -50,6 +50,14 @@ struct GroupOptions {
   // against its group's first row's; two tuples of one hash send the rows
   // to the sort path instead.
   bool key_order = true;
+  // Bounds that every non-null value of the one integer key lies within
+  // (for example from its zone map); key_lo > key_hi: none known. Where
+  // they span fewer values than hash_max_groups, the host's path for rows
+  // that need no order (see kHash) maps each int32 or int64 key to its slot
+  // directly (key - key_lo: no hashing, and the slots are in key order). A
+  // key beyond them costs a second pass, by hashing.
+  int64_t key_lo = 1;
+  int64_t key_hi = 0;
 };
 
 // The default of GroupOptions::hash_max_groups (chosen by kernels_bench).

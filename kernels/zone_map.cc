@@ -98,6 +98,43 @@ ZoneVerdict TermVerdict(const PlanTerm& t, PhysType type, const Zone& z) {
 
 bool HasZoneMap(PhysType type) { return type != PhysType::kFixedChars && type != PhysType::kVarChars; }
 
+bool ZoneMapIntBounds(const ZoneMap& map, int64_t* lo, int64_t* hi) {
+  int bits = 0;
+  switch (map.type) {
+    case PhysType::kInt8:
+      bits = 8;
+      break;
+    case PhysType::kInt16:
+      bits = 16;
+      break;
+    case PhysType::kInt32:
+      bits = 32;
+      break;
+    case PhysType::kInt64:
+      bits = 64;
+      break;
+    default:
+      return false;
+  }
+  uint64_t least = ~uint64_t{0}, greatest = 0;
+  for (const Zone& z : map.zones) {
+    if (z.values == 0) continue;
+    least = std::min(least, z.lo);
+    greatest = std::max(greatest, z.hi);
+  }
+  if (least > greatest) return false;
+  // An image is the value's bits with the sign bit flipped (Zone).
+  const auto value = [bits](uint64_t image) {
+    const uint64_t sign = uint64_t{1} << (bits - 1);
+    const uint64_t raw = image ^ sign;
+    return bits == 64 ? static_cast<int64_t>(raw)
+                      : static_cast<int64_t>(raw & (sign - 1)) - static_cast<int64_t>(raw & sign);
+  };
+  *lo = value(least);
+  *hi = value(greatest);
+  return true;
+}
+
 void ExtendZoneMap(const ColumnView& column, ZoneMap* map, const Exec& exec) {
   if (!HasZoneMap(column.type)) throw std::invalid_argument("ExtendZoneMap: the column's type has no zone map");
   if (map->rows > column.size) throw std::invalid_argument("ExtendZoneMap: the column lost rows");

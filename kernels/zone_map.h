@@ -43,6 +43,11 @@ struct ZoneMap {
 // times and timestamps are integers); not strings.
 bool HasZoneMap(PhysType type);
 
+// The least and greatest non-null values over the zones of an integer
+// column (int8 to int64); false when the column is not one or holds no
+// value.
+bool ZoneMapIntBounds(const ZoneMap& map, int64_t* lo, int64_t* hi);
+
 // Brings `map` up to date with `column` after rows were appended: the zones
 // of rows [0, map->rows) are kept (those rows must be unchanged), the last
 // one recomputed when it was partial, and the zones of the new rows added.

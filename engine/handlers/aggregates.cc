@@ -26,6 +26,7 @@
 #include "kernels/materialize.h"
 #include "kernels/sort.h"
 #include "kernels/statistics.h"
+#include "kernels/zone_map.h"
 
 namespace engine {
 namespace {
@@ -372,6 +373,15 @@ absl::StatusOr<ResultTable> LocalGroups(JobContext& ctx, const Table& table, con
   for (const RowValues& k : keys) key_views.push_back(k.view);
   kernels::GroupOptions options = Unordered();
   options.key_order = false;
+  // One integer column as the key: its zone map bounds its values, which
+  // lets few of them map to their groups directly.
+  for (size_t i = 0; i < entries.size() && keys.size() == 1; ++i) {
+    if (entries[i].aggregate) continue;
+    const int c = source.type().Find(entries[i].expr);
+    if (c < 0) break;
+    if (auto zones = source.zone_map(c, ctx.exec)) kernels::ZoneMapIntBounds(*zones, &options.key_lo, &options.key_hi);
+    break;
+  }
   kernels::Groups groups = kernels::GroupRows(key_views, rows->data(), rows->count, options, ctx.exec);
   kernels::Buffer first = kernels::GroupFirstRows(groups, ctx.exec);
   if (absl::Status s = ctx.checkpoint(2, 3); !s.ok()) return s;

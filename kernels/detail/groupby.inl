@@ -100,6 +100,10 @@ struct HashInsert {
   uint32_t* slot_of;
   AtomicWord* status;
   AtomicWord limit;
+  // True (with `direct`): the table is not used, and a key's slot is
+  // key - index_lo; a key beyond slot `mask` raises the overflow flag.
+  bool indexed;
+  int64_t index_lo;
   // The slot of input position `pos`, its key inserted; kNoSlot once the
   // table has overflowed.
   KERNELS_HD uint32_t SlotOf(int64_t pos) const {
@@ -109,6 +113,13 @@ struct HashInsert {
       return static_cast<uint32_t>(mask + 2);
     }
     const ColumnView& c = word.fields[0].col;
+    if (indexed) {
+      const int64_t v = direct == 8 ? static_cast<const int64_t*>(c.data)[row] : static_cast<const int32_t*>(c.data)[row];
+      const uint64_t slot = static_cast<uint64_t>(v) - static_cast<uint64_t>(index_lo);
+      if (slot <= mask) return static_cast<uint32_t>(slot);
+      AtomicWrite(&status[kHashOverflow], 1);
+      return kNoSlot;
+    }
     const AtomicWord key =
         direct == 8   ? static_cast<uint64_t>(static_cast<const int64_t*>(c.data)[row]) ^ 0x8000000000000000ull
         : direct == 4 ? static_cast<uint64_t>(static_cast<uint32_t>(static_cast<const int32_t*>(c.data)[row]) ^
@@ -185,6 +196,12 @@ struct CountedInsertRun {
       AtomicMin(&firsts[s], static_cast<AtomicWord>(begin + first[s]));
     }
   }
+};
+
+// 1 where CountedInsertRun counted rows in the slot.
+struct SlotCounted {
+  const AtomicWord* sizes;
+  KERNELS_HD uint32_t operator()(int64_t s) const { return sizes[s] != 0 ? 1 : 0; }
 };
 
 // Per group, from CountedInsertRun's per-slot sizes and first positions:
@@ -440,7 +457,7 @@ bool HashGroups(const D& be, const RadixWord& word, const uint8_t* nulls, const 
                          : f0.col.type == PhysType::kInt32 ? 4
                                                            : 0;
   HashInsert insert{word, direct, nulls, rows, 1, t, static_cast<uint64_t>(slots - 1),
-                    nullptr, st, static_cast<AtomicWord>(limit)};
+                    nullptr, st, static_cast<AtomicWord>(limit), false, 0};
   if (options.method == GroupMethod::kAuto && n >= 4 * kHashSampleRows) {
     insert.stride = n / kHashSampleRows;
     thrust::for_each_n(be.policy(exec), RowIterator(0), kHashSampleRows, insert);
@@ -456,24 +473,51 @@ bool HashGroups(const D& be, const RadixWord& word, const uint8_t* nulls, const 
   const bool counted = SerialGroups(be) && !options.ordered;
   const int64_t slot_count = slots + 2;  // the table's and the two keys outside it
   Buffer sizes, firsts;
-  if (counted) {
-    if constexpr (D::kHasSerialGroups) {
-      sizes = Buffer(static_cast<size_t>(slot_count) * sizeof(AtomicWord), exec);
-      be.Fill(sizes.data(), 0, sizes.size(), exec);
-      firsts = Buffer(static_cast<size_t>(slot_count) * sizeof(AtomicWord), exec);
-      be.Fill(firsts.data(), 0xFF, firsts.size(), exec);
-      // Few runs, each zeroing its counters: two per thread, for balance.
-      const int64_t runs = std::min(RunsFor(n, slot_count), 2 * be.threads());
-      Buffer local(static_cast<size_t>(runs * kRunWordsPerSlot * slot_count) * sizeof(uint32_t), exec);
-      thrust::for_each_n(be.policy(exec), RowIterator(0), runs,
-                         CountedInsertRun{insert, n, (n + runs - 1) / runs, slot_count, local.as<uint32_t>(),
-                                          sizes.as<AtomicWord>(), firsts.as<AtomicWord>()});
+  // Integer keys within bounds of fewer values than the groups allowed map
+  // to their slots directly (GroupOptions::key_lo), the slots in key order.
+  insert.indexed = counted && direct != 0 && options.key_lo <= options.key_hi &&
+                   static_cast<uint64_t>(options.key_hi) - static_cast<uint64_t>(options.key_lo) <
+                       static_cast<uint64_t>(limit);
+  insert.index_lo = options.key_lo;
+  for (;;) {
+    if (counted) {
+      if constexpr (D::kHasSerialGroups) {
+        sizes = Buffer(static_cast<size_t>(slot_count) * sizeof(AtomicWord), exec);
+        be.Fill(sizes.data(), 0, sizes.size(), exec);
+        firsts = Buffer(static_cast<size_t>(slot_count) * sizeof(AtomicWord), exec);
+        be.Fill(firsts.data(), 0xFF, firsts.size(), exec);
+        // Few runs, each zeroing its counters: two per thread, for balance.
+        const int64_t runs = std::min(RunsFor(n, slot_count), 2 * be.threads());
+        Buffer local(static_cast<size_t>(runs * kRunWordsPerSlot * slot_count) * sizeof(uint32_t), exec);
+        thrust::for_each_n(be.policy(exec), RowIterator(0), runs,
+                           CountedInsertRun{insert, n, (n + runs - 1) / runs, slot_count, local.as<uint32_t>(),
+                                            sizes.as<AtomicWord>(), firsts.as<AtomicWord>()});
+      }
+    } else {
+      thrust::for_each_n(be.policy(exec), RowIterator(0), n, insert);
     }
-  } else {
-    thrust::for_each_n(be.policy(exec), RowIterator(0), n, insert);
+    be.CopyToHostSync(host_status, st, sizeof(host_status), exec);
+    if (host_status[kHashOverflow] == 0) break;
+    if (!insert.indexed) return false;
+    insert.indexed = false;  // a key beyond the bounds: hash after all
+    be.Fill(st + kHashOverflow, 0, sizeof(AtomicWord), exec);
   }
-  be.CopyToHostSync(host_status, st, sizeof(host_status), exec);
-  if (host_status[kHashOverflow] != 0) return false;
+  if (insert.indexed) {
+    // The slots counted, numbered in order after the null group.
+    const SlotCounted used{sizes.as<AtomicWord>()};
+    const int64_t distinct = thrust::transform_reduce(be.policy(exec), RowIterator(0), RowIterator(slots), used,
+                                                      int64_t{0}, thrust::plus<int64_t>());
+    const uint32_t first = host_status[kHashNull] != 0 ? 1 : 0;
+    Buffer group_of_slot(static_cast<size_t>(slot_count) * sizeof(uint32_t), exec);
+    uint32_t* group_of = group_of_slot.as<uint32_t>();
+    const auto used_at = thrust::make_transform_iterator(RowIterator(0), used);
+    thrust::exclusive_scan(be.policy(exec), used_at, used_at + slots, group_of, first);
+    if (first != 0) thrust::fill_n(be.policy(exec), group_of + slots + 1, 1, uint32_t{0});
+    table.Reset();
+    *out = SlotGroups(be, std::move(slot_of), std::move(group_of_slot), sizes, firsts, slot_count, rows, n,
+                      distinct + first, exec);
+    return true;
+  }
   const int64_t distinct = static_cast<int64_t>(host_status[kHashDistinct]);
   const bool sentinel = host_status[kHashSentinel] != 0;
   const bool null_group = host_status[kHashNull] != 0;

@@ -873,6 +873,42 @@ TEST_P(GroupTest, GroupsInAnyOrder) {
   EXPECT_TRUE(GroupRows({cl.view()}, nullptr, size, any, exec_).key_ordered);
 }
 
+// GroupOptions::key_lo and key_hi: integer keys within the bounds map to
+// their slots directly; the same groups as the reference, in key order,
+// nulls first, over all rows or a subset. Bounds that miss some keys (a
+// wrong promise) still group right, by hashing.
+TEST_P(GroupTest, KeyBoundsGroupAlike) {
+  std::mt19937_64 rng(161);
+  const int64_t n = 70001;
+  std::vector<int64_t> values;
+  for (int64_t i = 0; i < n; ++i) values.push_back(-50 + static_cast<int64_t>(rng() % 120));  // [-50, 69]
+  const HostColumn wide = Numbers<int64_t>(values);
+  HostColumn nullable = wide;
+  for (int64_t i = 0; i < n; ++i) nullable.validity.push_back(rng() % 7 != 0 ? 1 : 0);
+  const HostColumn narrow = Numbers<int32_t>(std::vector<int32_t>(values.begin(), values.end()));
+  std::vector<int64_t> subset;
+  for (int64_t i = 0; i < 30000; ++i) subset.push_back(static_cast<int64_t>(rng() % n));
+  for (bool serial : SerialModes()) {
+    UseSerial(serial);
+    for (const HostColumn* h : std::vector<const HostColumn*>{&wide, &nullable, &narrow}) {
+      for (const auto& [lo, hi] : {std::pair<int64_t, int64_t>{-50, 69}, {-60, 100}, {-50, 60}, {0, 69}}) {
+        for (GroupMethod m : {GroupMethod::kHash, GroupMethod::kAuto}) {
+          SCOPED_TRACE(testing::Message() << (serial ? "serial" : "wide") << ", " << TypeName(h->type)
+                                          << (h->validity.empty() ? "" : " with nulls") << ", bounds [" << lo << ", "
+                                          << hi << "], method " << static_cast<int>(m));
+          GroupOptions options = Unordered(m);
+          options.key_lo = lo;
+          options.key_hi = hi;
+          EXPECT_EQ(CheckGroups({h}, nullptr, n, options).method, GroupMethod::kHash);
+          // kAuto sorts the subset: too few rows to hash.
+          EXPECT_EQ(CheckGroups({h}, &subset, static_cast<int64_t>(subset.size()), options).method,
+                    m == GroupMethod::kHash ? GroupMethod::kHash : GroupMethod::kSort);
+        }
+      }
+    }
+  }
+}
+
 TEST_P(GroupTest, AllOnesWordHashes) {
   for (bool serial : SerialModes()) {
     UseSerial(serial);

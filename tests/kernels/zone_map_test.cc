@@ -110,9 +110,35 @@ TEST_P(ZoneMapTest, BoundsAreEachZonesSmallestAndLargestValue) {
         ZoneMap map;
         ExtendZoneMap(c.view(), &map, exec_);
         ExpectZonesOf(h, map);
+        // An integer column's least and greatest value over all zones.
+        int64_t lo = 0, hi = 0;
+        const bool bounded = ZoneMapIntBounds(map, &lo, &hi);
+        if (type == PhysType::kFloat32 || type == PhysType::kFloat64) {
+          EXPECT_FALSE(bounded);
+          continue;
+        }
+        std::vector<int64_t> values;
+        for (int64_t r = 0; r < n; ++r) {
+          if (!h.valid(r)) continue;
+          values.push_back(type == PhysType::kInt64 ? ValueAt<int64_t>(h, r) : static_cast<int64_t>(AsDouble(h, r)));
+        }
+        ASSERT_EQ(bounded, !values.empty());
+        if (bounded) {
+          EXPECT_EQ(lo, *std::min_element(values.begin(), values.end()));
+          EXPECT_EQ(hi, *std::max_element(values.begin(), values.end()));
+        }
       }
     }
   }
+  // Extremes of each width keep their sign.
+  const HostColumn extremes = Numbers<int32_t>({std::numeric_limits<int32_t>::min(), -1, 0, 7});
+  const Column ce = Dev(extremes);
+  ZoneMap map;
+  ExtendZoneMap(ce.view(), &map, exec_);
+  int64_t lo = 0, hi = 0;
+  ASSERT_TRUE(ZoneMapIntBounds(map, &lo, &hi));
+  EXPECT_EQ(lo, std::numeric_limits<int32_t>::min());
+  EXPECT_EQ(hi, 7);
   EXPECT_FALSE(HasZoneMap(PhysType::kVarChars));
   EXPECT_FALSE(HasZoneMap(PhysType::kFixedChars));
 }

@@ -742,6 +742,32 @@ TEST_F(AnalyticsTest, GroupByFewGroupsManyRows) {
       t, names, Where(t, [](const std::vector<Value>& row) { return !row[3].null() && row[3].f > 50; }));
   const Json r = Run("/aggregate/groupby", GroupByRequest("few", names, "binary", {{"expression", "v > 50"}}));
   EXPECT_TRUE(ref::SameDynamic(Decode(r, "binary"), want, 0, Rows(want), false));
+
+  // An integer key's zone map bounds it (few keys then map to their groups
+  // directly); the bounds follow updates and appends.
+  std::map<int64_t, int64_t> sizes;
+  for (const std::vector<Value>& row : t.rows) ++sizes[row[0].i];
+  const auto sizes_by_k = [&] {
+    const ref::Dynamic got =
+        Decode(Run("/aggregate/groupby", GroupByRequest("few", {"k", "count(*)"}, "json")), "json");
+    std::map<int64_t, int64_t> out;
+    for (size_t i = 0; i < got.rows(); ++i) out[got.columns[0].ints[i]] = got.columns[1].ints[i];
+    return out;
+  };
+  EXPECT_EQ(sizes_by_k(), sizes);
+  Run("/update/records", Json{{"table_name", "few"},
+                              {"expressions", {"k = 9"}},
+                              {"new_values_maps", {{{"k", "1000"}}}},
+                              {"records_to_insert", Json::array()},
+                              {"records_to_insert_str", Json::array()},
+                              {"record_encoding", "json"}});
+  sizes[1000] = sizes[9];
+  sizes.erase(9);
+  EXPECT_EQ(sizes_by_k(), sizes);
+  Run("/insert/records/random",
+      Json{{"table_name", "few"}, {"count", 5000}, {"options", {{"k", {{"min", -5}, {"max", -5}}}}}});
+  sizes[-5] += 5000;
+  EXPECT_EQ(sizes_by_k(), sizes);
 }
 
 // ---------------------------------------------------------------------------
