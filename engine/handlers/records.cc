@@ -16,6 +16,7 @@
 #include "engine/handlers/shards.h"
 #include "engine/table/record_codec.h"
 #include "engine/table/result_table.h"
+#include "engine/table/subtypes.h"
 #include "kernels/gather.h"
 #include "kernels/materialize.h"
 #include "kernels/random.h"
@@ -174,6 +175,26 @@ absl::StatusOr<kernels::RandomSpec> ColumnSpec(const ColumnDef& def, const Json&
   return spec;
 }
 
+// `n` random values of a subtype column (subtypes.h), nulls as `spec` says:
+// each made of a random 64-bit draw.
+kernels::Column RandomSubtypeColumn(const ColumnDef& def, absl::string_view subtype, int64_t n,
+                                    kernels::RandomSpec spec, const kernels::Exec& exec) {
+  spec.min = 0;
+  spec.max = 9e15;  // integers a double holds exactly
+  const kernels::Column words = kernels::RandomColumn(kernels::PhysType::kInt64, 0, def.nullable, n, spec, exec);
+  const HostColumn drawn = ToHost(words.view(), def.nullable, 0, n, exec);
+  HostColumn values(def.phys(), def.char_width, def.nullable);
+  values.Reserve(n);
+  for (int64_t i = 0; i < n; ++i) {
+    if (drawn.IsValid(i)) {
+      values.AppendString(SubtypeValue(subtype, static_cast<uint64_t>(drawn.IntAt(i))));
+    } else {
+      values.AppendNull();
+    }
+  }
+  return ToDevice(std::move(values), exec);
+}
+
 absl::StatusOr<Json> InsertRecordsRandom(JobContext& ctx, const Json& request) {
   auto table = FindInsertTarget(ctx, request);
   if (!table.ok()) return table.status();
@@ -217,7 +238,10 @@ absl::StatusOr<Json> InsertRecordsRandom(JobContext& ctx, const Json& request) {
       const ColumnDef& def = type.column(c);
       kernels::RandomSpec spec = specs[c];
       spec.stream = (static_cast<uint64_t>(done) << 16) ^ c;
-      kernels::Column chunk = kernels::RandomColumn(def.phys(), def.char_width, def.nullable, n, spec, ctx.exec);
+      const absl::string_view subtype = StringSubtype(def);
+      kernels::Column chunk = subtype.empty()
+                                  ? kernels::RandomColumn(def.phys(), def.char_width, def.nullable, n, spec, ctx.exec)
+                                  : RandomSubtypeColumn(def, subtype, n, spec, ctx.exec);
       staged[c].Append(chunk.view(), ctx.exec);
     }
     done += n;

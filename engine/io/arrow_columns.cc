@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "arrow/util/bit_util.h"
 #include "arrow/util/parallel.h"
+#include "engine/table/subtypes.h"
 #include "kernels/memory.h"
 
 namespace engine::io::detail {
@@ -281,10 +282,10 @@ void AppendColumn(const arrow::Array& a, const ColumnDef& def, bool truncate, Ho
   if (id == Type::INT8 && def.kind == ColumnKind::kInt8) return CopyValues<int8_t>(a, def, out, problems);
   if (id == Type::DOUBLE && phys == kernels::PhysType::kFloat64) return CopyValues<double>(a, def, out, problems);
   if (id == Type::FLOAT && phys == kernels::PhysType::kFloat32) return CopyValues<float>(a, def, out, problems);
-  if (phys == kernels::PhysType::kVarChars && (id == Type::STRING || id == Type::BINARY)) {
-    return CopyStrings<int32_t>(a, def, out, problems);
-  }
-  if (phys == kernels::PhysType::kVarChars && (id == Type::LARGE_STRING || id == Type::LARGE_BINARY)) {
+  // Strings as they are, unless a subtype checks their form (below).
+  const bool as_given = phys == kernels::PhysType::kVarChars && StringSubtype(def).empty();
+  if (as_given && (id == Type::STRING || id == Type::BINARY)) return CopyStrings<int32_t>(a, def, out, problems);
+  if (as_given && (id == Type::LARGE_STRING || id == Type::LARGE_BINARY)) {
     return CopyStrings<int64_t>(a, def, out, problems);
   }
   // Converted in bulk.

@@ -1,6 +1,7 @@
 #include "engine/io/cells.h"
 
 #include "engine/table/dates.h"
+#include "engine/table/subtypes.h"
 
 #include <algorithm>
 #include <cmath>
@@ -191,6 +192,10 @@ absl::StatusOr<Cell> ParseCell(const ColumnDef& def, absl::string_view text, boo
       cell.text = text;
       return cell;
     case ColumnKind::kString:
+      if (absl::Status s = CheckSubtype(StringSubtype(def), text); !s.ok()) return s;
+      cell.kind = Cell::Kind::kText;
+      cell.text = text;
+      return cell;
     case ColumnKind::kBytes:
       cell.kind = Cell::Kind::kText;
       cell.text = text;

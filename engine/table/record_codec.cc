@@ -1,6 +1,7 @@
 #include "engine/table/record_codec.h"
 
 #include "engine/table/dates.h"
+#include "engine/table/subtypes.h"
 
 #include <algorithm>
 #include <charconv>
@@ -42,9 +43,11 @@ absl::Status CheckInt(const ColumnDef& def, int64_t v) {
   return absl::OkStatus();
 }
 
-// Appends a string value, applying the charN width (a date: its day).
+// Appends a string value, applying the charN width (a date: its day), once
+// it has its subtype's form (subtypes.h).
 absl::Status AppendText(const ColumnDef& def, absl::string_view v, const DecodeOptions& options,
                         HostColumn* column) {
+  if (absl::Status s = CheckSubtype(StringSubtype(def), v); !s.ok()) return s;
   if (def.kind == ColumnKind::kDate) {
     const std::optional<int32_t> day = ParseDate(v);
     if (!day) return absl::InvalidArgumentError(absl::StrCat("'", v, "' is not a date (YYYY-MM-DD)"));
@@ -164,6 +167,7 @@ class ColumnSink {
     sink.max_ = range.max;
     sink.type_ = def.phys();
     sink.date_ = def.kind == ColumnKind::kDate;
+    sink.subtype_ = StringSubtype(def);
     if (sink.nullable_) {
       column->validity.resize(column->validity.size() + rows, 1);
       sink.validity_ = column->validity.data() + column->validity.size() - rows;
@@ -247,6 +251,7 @@ class ColumnSink {
         size_t n = static_cast<size_t>(v);
         *p += n;
         if (type_ == PhysType::kVarChars) {
+          if (!subtype_.empty() && !CheckSubtype(subtype_, absl::string_view(text, n)).ok()) return false;
           std::memcpy(data_ + chars_, text, n);
           chars_ += n;
           offsets_[r] = static_cast<int64_t>(chars_);
@@ -274,6 +279,7 @@ class ColumnSink {
   PhysType type_ = PhysType::kInt64;
   bool nullable_ = false;
   bool date_ = false;  // ColumnKind::kDate: int32 days, read from a string
+  absl::string_view subtype_;  // StringSubtype: values checked
   size_t width_ = 0;  // kFixedChars
   int64_t min_ = 0, max_ = 0;
   char* values_ = nullptr;       // fixed widths: the chunk's first value

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/table/subtypes.h"
 #include "tests/common/avro.h"
 #include "tests/engine/handlers/handler_fixture.h"
 
@@ -297,6 +298,41 @@ TEST_F(TablesTest, GetRecordsFromCollectionErrors) {
             "options.return_record_ids: expected 'true' or 'false', got 'y'");
   EXPECT_EQ(Error("/get/records/fromcollection", {{"table_name", "t"}, {"offset", -1}}),
             "offset: must be >= 0, got -1");
+}
+
+// Columns of string subtypes (datetime, time, decimal, ulong, uuid, ipv4)
+// take values of their form only: an insert with one other value fails
+// whole, naming the column and the form; random records have the form.
+TEST_F(TablesTest, StringSubtypesTakeTheirFormOnly) {
+  const char* subtypes[] = {"datetime", "time", "decimal", "ulong", "uuid", "ipv4"};
+  Json type = Json::array();
+  for (const char* subtype : subtypes) type.push_back(Json::array({subtype, "string", subtype, "nullable"}));
+  Run("/create/table", {{"table_name", "typed"}, {"type_id", type.dump()}});
+  Run("/insert/records/random", {{"table_name", "typed"}, {"count", 500}, {"options", {{"seed", {{"value", 4}}}}}});
+  const Json got = Run("/get/records", {{"table_name", "typed"}, {"offset", 0}, {"limit", 500}, {"encoding", "json"}});
+  ASSERT_EQ(got["records_json"].size(), 500u);
+  for (const Json& text : got["records_json"]) {
+    const Json record = Json::parse(text.get<std::string>());
+    for (const char* subtype : subtypes) {
+      if (record[subtype].is_null()) continue;
+      EXPECT_TRUE(CheckSubtype(subtype, record[subtype].get<std::string>()).ok()) << record.dump();
+    }
+  }
+  const Json good = {{"datetime", "2024-01-15 10:20:30.123"},
+                     {"time", "10:20:30"},
+                     {"decimal", "-12.5"},
+                     {"ulong", "18446744073709551615"},
+                     {"uuid", "123e4567-e89b-12d3-a456-426614174000"},
+                     {"ipv4", "192.168.1.1"}};
+  Json bad = good;
+  bad["uuid"] = "not-a-uuid";
+  const std::string error = Error(
+      "/insert/records", {{"table_name", "typed"}, {"list_encoding", "json"}, {"list_str", {good.dump(), bad.dump()}}});
+  EXPECT_NE(error.find("uuid"), std::string::npos) << error;
+  EXPECT_NE(error.find("'not-a-uuid' is not a uuid"), std::string::npos) << error;
+  const Json count = Run("/get/records", {{"table_name", "typed"}, {"offset", 0}, {"limit", 1}, {"encoding", "json"}});
+  EXPECT_EQ(count.value("total_number_of_records", -1), 500);  // neither record went in
+  Run("/insert/records", {{"table_name", "typed"}, {"list_encoding", "json"}, {"list_str", {good.dump()}}});
 }
 
 }  // namespace

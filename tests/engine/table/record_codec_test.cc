@@ -614,6 +614,38 @@ TEST(AvroRecordsDecoderTest, DatesAreStringsOnTheWire) {
   EXPECT_EQ(s.message(), "list[1]: column 'd': '2024-13-15' is not a date (YYYY-MM-DD)");
 }
 
+// Values of string subtypes (subtypes.h) are checked as they are read, in
+// JSON and on the wire (the decoder's loop too), and refused naming the
+// record, the column and the form.
+TEST(AvroRecordsDecoderTest, SubtypesAreChecked) {
+  const TableType type = MustParse(
+      R"([["dt","string","datetime"],["u","string","uuid","nullable"],["ip","string","ipv4"],["n","string","decimal"]])");
+  std::vector<HostColumn> refused;
+  const absl::Status json = DecodeJson(
+      type, Json::array({R"({"dt": "2024-01-15 10:20:30", "u": null, "ip": "10.0.0.256", "n": "1"})"}), &refused);
+  EXPECT_EQ(json.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(json.message().find("'10.0.0.256' is not an ipv4 address"), std::string::npos) << json;
+  EXPECT_NE(json.message().find("ip"), std::string::npos) << json;
+  std::vector<HostColumn> rows;
+  ASSERT_TRUE(DecodeJson(type,
+                         Json::array({R"({"dt": "2024-01-15 10:20:30.123", "u": null, "ip": "10.0.0.1", "n": "-1.5"})",
+                                      R"({"dt": "2024-01-15", "u": "123e4567-e89b-12d3-a456-426614174000",)"
+                                      R"( "ip": "255.255.255.255", "n": "42"})"}),
+                         &rows)
+                  .ok());
+  const std::vector<std::string> avro = EncodeAll(type, rows);
+  std::vector<HostColumn> decoded;
+  ASSERT_TRUE(DecodeInChunks(type, ArrayOf(avro), 16, &decoded).ok());
+  EXPECT_EQ(RecordToJson(type, decoded, 1).dump(),
+            R"({"dt":"2024-01-15","u":"123e4567-e89b-12d3-a456-426614174000","ip":"255.255.255.255","n":"42"})");
+  std::string bad = avro[1];
+  bad.replace(bad.find("123e4567"), 8, "123x4567");
+  const absl::Status s = DecodeInChunks(type, ArrayOf({avro[0], bad}), 16, &decoded);
+  EXPECT_EQ(
+      s.message(),
+      "list[1]: column 'u': '123x4567-e89b-12d3-a456-426614174000' is not a uuid (8-4-4-4-12 hexadecimal digits)");
+}
+
 // Every date read is written back as it reads: years before 1000 keep four
 // digits (absl wrote "999-12-31", which no reader took back).
 TEST(AvroRecordsDecoderTest, DatesRoundTripThroughTheirText) {
