@@ -11,6 +11,7 @@
 #include "engine/expr/text.h"
 #include "engine/table/record_codec.h"
 #include "engine/table/result_table.h"
+#include "engine/table/subtypes.h"
 #include "kernels/filter.h"
 #include "kernels/gather.h"
 #include "kernels/materialize.h"
@@ -294,8 +295,9 @@ absl::StatusOr<kernels::Column> EvaluateAs(JobContext& ctx, const Table& table, 
   const int64_t n = table.rows();
   auto values = EvaluateRows(ctx, table, text, field);
   if (!values.ok()) return values.status();
+  // Alike and of no subtype to check (subtypes.h): as they are.
   if (values->def.phys() == def.phys() && values->def.char_width == def.char_width &&
-      (def.nullable || !values->def.nullable)) {
+      (def.nullable || !values->def.nullable) && StringSubtype(def).empty()) {
     if (values->owned.size() == n && values->owned.nullable() == def.nullable) return std::move(values->owned);
     kernels::Column copy(def.phys(), def.char_width, def.nullable);
     copy.Append(values->view, ctx.exec);

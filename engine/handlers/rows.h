@@ -88,9 +88,9 @@ absl::StatusOr<RowValues> EvaluateRows(JobContext& ctx, const Table& table, cons
                                        absl::string_view field);
 
 // The values of `text` (as EvaluateRows) for every row of `table` as a
-// column of `def`'s layout: as they are when alike, else each converted as
-// the JSON value would be. Errors name `field` (and the row that does not
-// convert).
+// column of `def`'s layout: as they are when alike, else (or to check a
+// string subtype's form) each converted as the JSON value would be. Errors
+// name `field` (and the row that does not convert).
 absl::StatusOr<kernels::Column> EvaluateAs(JobContext& ctx, const Table& table, const std::string& text,
                                            const ColumnDef& def, absl::string_view field);
 

@@ -97,6 +97,19 @@ TEST_F(LoadingTest, DatesLoadFromText) {
   EXPECT_NE(error.find("1996-02-30"), std::string::npos) << error;
 }
 
+// CSV text into string subtype columns: values of the form load; one of
+// another fails the load naming it and the form.
+TEST_F(LoadingTest, StringSubtypesLoadInTheirFormOnly) {
+  Run("/create/table", {{"table_name", "sub"},
+                        {"type_id", R"([["id","int"],["at","string","datetime"],["ip","string","ipv4","nullable"]])"}});
+  EXPECT_EQ(Run("/insert/records/frompayload",
+                Payload("sub", "id,at,ip\n1,2024-01-15 10:20:30.123,10.0.0.1\n2,2024-02-29,\n"))["count_inserted"],
+            2);
+  const std::string error = Error("/insert/records/frompayload", Payload("sub", "id,at,ip\n3,2024-01-15,10.0.0\n"));
+  EXPECT_NE(error.find("'10.0.0' is not an ipv4 address"), std::string::npos) << error;
+  EXPECT_EQ(Records("sub").size(), 2u);
+}
+
 // A load into a table with a primary key: a key it holds (or one the data
 // holds twice) fails the load naming the record, unless update_on_existing_pk
 // (the last record wins) or ignore_existing_pk (the first row stays).

@@ -333,6 +333,21 @@ TEST_F(TablesTest, StringSubtypesTakeTheirFormOnly) {
   const Json count = Run("/get/records", {{"table_name", "typed"}, {"offset", 0}, {"limit", 1}, {"encoding", "json"}});
   EXPECT_EQ(count.value("total_number_of_records", -1), 500);  // neither record went in
   Run("/insert/records", {{"table_name", "typed"}, {"list_encoding", "json"}, {"list_str", {good.dump()}}});
+  // Updates: a literal, or an expression's values, of another form fail.
+  const auto update = [](const std::string& value) {
+    return Json{{"table_name", "typed"},
+                {"expressions", {"ipv4 = '192.168.1.1'"}},
+                {"new_values_maps", {{{"ipv4", value}}}},
+                {"records_to_insert", Json::array()},
+                {"records_to_insert_str", Json::array()},
+                {"record_encoding", "json"}};
+  };
+  EXPECT_NE(Error("/update/records", update("1.2.3")).find("'1.2.3' is not an ipv4 address"), std::string::npos);
+  Json computed = update("substr(ipv4, 1, 5)");
+  computed["options"] = {{"use_expressions_in_new_values_maps", "true"}};
+  const std::string computed_error = Error("/update/records", computed);
+  EXPECT_NE(computed_error.find("'192.1' is not an ipv4 address"), std::string::npos) << computed_error;
+  Run("/update/records", update("10.9.8.7"));
 }
 
 }  // namespace
