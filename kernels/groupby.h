@@ -22,7 +22,7 @@ namespace kernels {
 //     (a radix sort of 32-bit ids on CUDA, a counting sort on the host). On
 //     the host, rows that need no order (GroupOptions::ordered false) are
 //     counted per slot as they are inserted, in one pass, and keep their
-//     slots (Groups::slot_groups).
+//     slots (Groups::slot_groups), where the table has at most 2^16 slots.
 //     Falls back to kSort when the keys do not pack or the table fills up.
 //   kAuto: kHash when the keys pack, there are at least 2^16 rows, and a
 //     sample of 2^14 rows spread over the input shows at most

@@ -204,6 +204,10 @@ struct SlotCounted {
   KERNELS_HD uint32_t operator()(int64_t s) const { return sizes[s] != 0 ? 1 : 0; }
 };
 
+// The most table slots CountedInsertRun counts into (kernels_bench: past
+// them, zeroing per-run counters costs more than the counting sort).
+constexpr int64_t kCountedSlots = int64_t{1} << 16;
+
 // Per group, from CountedInsertRun's per-slot sizes and first positions:
 // its size and its first row (through `rows`, when given).
 struct SlotGroupSizes {
@@ -260,12 +264,15 @@ struct SlotToGroup {
 // counts its ids into its column of a count x chunks matrix; an exclusive
 // scan in (id, run) order gives each run its first slot per id; then each
 // run places its rows, in order.
+// `first` (when given, count x chunks like the matrix): the first input
+// position of each id in each run, where the run has the id.
 // `map` (when given): gid holds hash slots, mapped here in place to their
 // ids (map[slot]) as they are counted, saving a pass over the rows.
 struct ChunkCount {
   uint32_t* gid;
   int64_t n, chunk, chunks;
   int64_t* matrix;
+  int64_t* first;
   const uint32_t* map;
   KERNELS_HD void operator()(int64_t c) const {
     const int64_t end = (c + 1) * chunk < n ? (c + 1) * chunk : n;
@@ -273,11 +280,35 @@ struct ChunkCount {
       for (int64_t i = c * chunk; i < end; ++i) {
         const uint32_t g = map[gid[i]];
         gid[i] = g;
-        ++matrix[static_cast<int64_t>(g) * chunks + c];
+        const int64_t cell = static_cast<int64_t>(g) * chunks + c;
+        if (first != nullptr && matrix[cell] == 0) first[cell] = i;
+        ++matrix[cell];
       }
       return;
     }
-    for (int64_t i = c * chunk; i < end; ++i) ++matrix[gid[i] * chunks + c];
+    if (first == nullptr) {
+      for (int64_t i = c * chunk; i < end; ++i) ++matrix[gid[i] * chunks + c];
+      return;
+    }
+    for (int64_t i = c * chunk; i < end; ++i) {
+      const int64_t cell = static_cast<int64_t>(gid[i]) * chunks + c;
+      if (matrix[cell]++ == 0) first[cell] = i;
+    }
+  }
+};
+
+// The first row of group g: its first position in the first run that has
+// it (every group has a row), mapped through `rows`.
+struct FirstRowOfGroup {
+  const int64_t* matrix;  // counts, before the scan
+  const int64_t* first;
+  const int64_t* rows;
+  int64_t chunks;
+  KERNELS_HD int64_t operator()(int64_t g) const {
+    int64_t c = 0;
+    while (c + 1 < chunks && matrix[g * chunks + c] == 0) ++c;
+    const int64_t pos = first[g * chunks + c];
+    return rows != nullptr ? rows[pos] : pos;
   }
 };
 
@@ -305,25 +336,34 @@ struct FirstOfRun {
   KERNELS_HD int64_t operator()(int64_t g) const { return matrix[g * chunks]; }
 };
 
-// Fills g->starts, g->order and g->ids from the ids of the input rows
-// (`gid`, each below g->count).
+// Fills g->starts from the ids of the input rows (`gid`, each below
+// g->count), and either g->order and g->ids (`ordered`) or g->first_rows.
 // `map` (when given): gid holds hash slots, replaced here by map[slot].
 template <typename D>
-void PlaceRows(const D& be, uint32_t* gid, const int64_t* rows, Groups* g, const Exec& exec,
+void PlaceRows(const D& be, uint32_t* gid, const int64_t* rows, bool ordered, Groups* g, const Exec& exec,
                const uint32_t* map = nullptr) {
   const int64_t n = g->rows, count = g->count;
   const int64_t chunks = RunsFor(n, count);
   const int64_t chunk = (n + chunks - 1) / chunks;
   const int64_t cells = count * chunks;
   Buffer matrix(static_cast<size_t>(cells) * sizeof(int64_t), exec);
+  Buffer first(ordered ? 0 : static_cast<size_t>(cells) * sizeof(int64_t), exec);
   int64_t* m = matrix.as<int64_t>();
   be.Fill(m, 0, matrix.size(), exec);
-  thrust::for_each_n(be.policy(exec), RowIterator(0), chunks, ChunkCount{gid, n, chunk, chunks, m, map});
+  thrust::for_each_n(be.policy(exec), RowIterator(0), chunks,
+                     ChunkCount{gid, n, chunk, chunks, m, first.as<int64_t>(), map});
+  if (!ordered) {
+    g->first_rows = Buffer(static_cast<size_t>(count) * sizeof(int64_t), exec);
+    thrust::transform(be.policy(exec), RowIterator(0), RowIterator(count), g->first_rows.as<int64_t>(),
+                      FirstRowOfGroup{m, first.as<int64_t>(), rows, chunks});
+    first.Reset();
+  }
   thrust::exclusive_scan(be.policy(exec), m, m + cells, m);
   g->starts = Buffer(static_cast<size_t>(count + 1) * sizeof(int64_t), exec);
   int64_t* starts = g->starts.as<int64_t>();
   thrust::transform(be.policy(exec), RowIterator(0), RowIterator(count), starts, FirstOfRun{m, chunks});
   thrust::fill_n(be.policy(exec), starts + count, 1, n);
+  if (!ordered) return;
   g->order = Buffer(static_cast<size_t>(n) * sizeof(int64_t), exec);
   g->ids = Buffer(static_cast<size_t>(n) * sizeof(int32_t), exec);
   thrust::for_each_n(
@@ -331,17 +371,17 @@ void PlaceRows(const D& be, uint32_t* gid, const int64_t* rows, Groups* g, const
       ChunkPlace{gid, rows, n, chunk, chunks, m, g->order.as<int64_t>(), g->ids.as<int32_t>()});
 }
 
-// Orders the rows, and keeps the ids per input row (and a copy of `rows`)
-// in the groups, for aggregates that read the rows in input order. `map`:
-// as PlaceRows.
+// Keeps the ids per input row (and a copy of `rows`) in the groups, for
+// aggregates that read the rows in input order; orders the rows when
+// `ordered`, else keeps each group's first row instead. `map`: as PlaceRows.
 template <typename D>
 Groups CountingSortGroups(const D& be, Buffer row_groups, const int64_t* rows, int64_t n, int64_t count,
-                          const Exec& exec, const uint32_t* map = nullptr) {
+                          bool ordered, const Exec& exec, const uint32_t* map = nullptr) {
   Groups g;
   g.rows = n;
   g.count = count;
   g.method = GroupMethod::kHash;
-  PlaceRows(be, row_groups.as<uint32_t>(), rows, &g, exec, map);
+  PlaceRows(be, row_groups.as<uint32_t>(), rows, ordered, &g, exec, map);
   if (rows != nullptr) g.input_rows = RowsOrIota(be, rows, n, exec);
   g.row_groups = std::move(row_groups);
   return g;
@@ -385,10 +425,10 @@ Groups OrderedGroups(const D& be, const Groups& groups, const Exec& exec) {
   if (groups.slot_groups.size() > 0) {  // slots: mapped to ids in a copy as they are counted
     Buffer ids(groups.row_groups.size(), exec);
     be.CopyOnDevice(ids.data(), groups.row_groups.data(), ids.size(), exec);
-    PlaceRows(be, ids.as<uint32_t>(), rows, &g, exec, groups.slot_groups.as<uint32_t>());
+    PlaceRows(be, ids.as<uint32_t>(), rows, true, &g, exec, groups.slot_groups.as<uint32_t>());
     return g;
   }
-  PlaceRows(be, const_cast<uint32_t*>(groups.row_groups.as<uint32_t>()), rows, &g, exec);
+  PlaceRows(be, const_cast<uint32_t*>(groups.row_groups.as<uint32_t>()), rows, true, &g, exec);
   return g;
 }
 
@@ -470,7 +510,9 @@ bool HashGroups(const D& be, const RadixWord& word, const uint8_t* nulls, const 
   insert.slot_of = slot_of.as<uint32_t>();
   // On the host, rows that need no order are counted per slot as they go
   // in, and keep their slots (mapped to groups by Groups::slot_groups).
-  const bool counted = SerialGroups(be) && !options.ordered;
+  // Each run zeroes counters for every slot: for tables of at most
+  // kCountedSlots slots (the default's 8,192 among them).
+  const bool counted = SerialGroups(be) && !options.ordered && slots <= kCountedSlots;
   const int64_t slot_count = slots + 2;  // the table's and the two keys outside it
   Buffer sizes, firsts;
   // Integer keys within bounds of fewer values than the groups allowed map
@@ -556,7 +598,7 @@ bool HashGroups(const D& be, const RadixWord& word, const uint8_t* nulls, const 
     return true;
   }
   if (SerialGroups(be)) {
-    *out = CountingSortGroups(be, std::move(slot_of), rows, n, count, exec, group_of);
+    *out = CountingSortGroups(be, std::move(slot_of), rows, n, count, options.ordered, exec, group_of);
     return true;
   }
   uint32_t* gid = slot_of.as<uint32_t>();
