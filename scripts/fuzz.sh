@@ -25,9 +25,9 @@ declare -A SOURCES=(
   [sql_nesting]="engine/sql/kinetica_words.cc"
   [type_definition]="engine/table/types.cc engine/api/json.cc"
   [expression]="engine/expr/parser.cc engine/expr/lexer.cc engine/table/types.cc engine/api/json.cc"
-  [records]="tests/fuzz/no_device.cc engine/table/record_codec.cc engine/table/dates.cc engine/table/host_column.cc engine/table/types.cc engine/api/avro.cc engine/api/json.cc engine/api/schema.cc"
+  [records]="tests/fuzz/no_device.cc engine/table/record_codec.cc engine/table/dates.cc engine/table/subtypes.cc engine/table/host_column.cc engine/table/types.cc engine/api/avro.cc engine/api/json.cc engine/api/schema.cc"
   [sql]="engine/sql/select.cc engine/sql/kinetica_words.cc engine/expr/text.cc engine/api/json.cc"
-  [loader]="tests/fuzz/no_device.cc engine/io/reader.cc engine/io/csv_reader.cc engine/io/json_reader.cc engine/io/parquet_reader.cc engine/io/arrow_columns.cc engine/io/cells.cc engine/table/record_codec.cc engine/table/dates.cc engine/table/host_column.cc engine/table/types.cc engine/api/avro.cc engine/api/json.cc engine/api/schema.cc"
+  [loader]="tests/fuzz/no_device.cc engine/io/reader.cc engine/io/csv_reader.cc engine/io/json_reader.cc engine/io/parquet_reader.cc engine/io/arrow_columns.cc engine/io/cells.cc engine/table/record_codec.cc engine/table/dates.cc engine/table/subtypes.cc engine/table/host_column.cc engine/table/types.cc engine/api/avro.cc engine/api/json.cc engine/api/schema.cc"
   [request]="tests/fuzz/no_device.cc server/codec.cc server/proto_json.cc server/avro_codec.cc engine/api/avro.cc engine/api/json.cc engine/api/options.cc engine/api/schema.cc"
 )
 # Targets that need the API's embedded definition, and the libraries beyond

@@ -262,15 +262,31 @@ kernels::GroupOptions Unordered() {
   return options;
 }
 
-// One row of aggregates over no rows: counts 0, everything else null.
-ResultColumn EmptyAggregate(const ColumnDef& def, std::string header, const kernels::Exec& exec) {
+// Unordered(), and when the one key `key` is an integer column of `table`
+// with a zone map, its bounds (kernels::GroupOptions::key_lo): few values
+// then map to their groups without hashing.
+kernels::GroupOptions UnorderedBy(JobContext& ctx, const Table& table, const std::string& key) {
+  kernels::GroupOptions options = Unordered();
+  const int c = table.type().Find(key);
+  if (c < 0) return options;
+  if (auto zones = table.zone_map(c, ctx.exec)) kernels::ZoneMapIntBounds(*zones, &options.key_lo, &options.key_hi);
+  return options;
+}
+
+// One row of an aggregate: the count `count`, or (none) null.
+ResultColumn OneRow(const ColumnDef& def, std::string header, std::optional<int64_t> count, const kernels::Exec& exec) {
   HostColumn host(def.phys(), def.char_width, def.nullable);
-  if (def.nullable) {
-    host.AppendNull();
+  if (count) {
+    host.AppendInt(*count);
   } else {
-    host.AppendInt(0);
+    host.AppendNull();
   }
   return ResultColumn{std::move(header), def, ToDevice(host, exec)};
+}
+
+// One row of an aggregate over no rows: counts 0, everything else null.
+ResultColumn EmptyAggregate(const ColumnDef& def, std::string header, const kernels::Exec& exec) {
+  return OneRow(def, std::move(header), def.nullable ? std::nullopt : std::optional<int64_t>(0), exec);
 }
 
 // An entry of column_names: a grouping key or an aggregate.
@@ -345,10 +361,8 @@ absl::StatusOr<ResultTable> LocalGroups(JobContext& ctx, const Table& table, con
       })) {
     std::vector<ResultColumn> columns;
     for (const GroupEntry& e : entries) {
-      const ColumnDef def = AggregateDef(AggKind::kCount, nullptr, nullptr, e.name);
-      HostColumn host(def.phys(), def.char_width, def.nullable);
-      host.AppendInt(rows->count);
-      columns.push_back(ResultColumn{e.header, def, ToDevice(host, ctx.exec)});
+      columns.push_back(
+          OneRow(AggregateDef(AggKind::kCount, nullptr, nullptr, e.name), e.header, rows->count, ctx.exec));
     }
     return ResultTable(std::move(columns));
   }
@@ -372,16 +386,10 @@ absl::StatusOr<ResultTable> LocalGroups(JobContext& ctx, const Table& table, con
   std::vector<kernels::ColumnView> key_views;
   for (const RowValues& k : keys) key_views.push_back(k.view);
   kernels::GroupOptions options = Unordered();
-  options.key_order = false;
-  // One integer column as the key: its zone map bounds its values, which
-  // lets few of them map to their groups directly.
-  for (size_t i = 0; i < entries.size() && keys.size() == 1; ++i) {
-    if (entries[i].aggregate) continue;
-    const int c = source.type().Find(entries[i].expr);
-    if (c < 0) break;
-    if (auto zones = source.zone_map(c, ctx.exec)) kernels::ZoneMapIntBounds(*zones, &options.key_lo, &options.key_hi);
-    break;
+  for (const GroupEntry& e : entries) {
+    if (keys.size() == 1 && !e.aggregate) options = UnorderedBy(ctx, source, e.expr);
   }
+  options.key_order = false;
   kernels::Groups groups = kernels::GroupRows(key_views, rows->data(), rows->count, options, ctx.exec);
   kernels::Buffer first = kernels::GroupFirstRows(groups, ctx.exec);
   if (absl::Status s = ctx.checkpoint(2, 3); !s.ok()) return s;
@@ -812,7 +820,8 @@ absl::StatusOr<DistinctValues> Distinct(JobContext& ctx, const Table& table, con
     if (!rows.ok()) return rows.status();
     auto value = EvaluateRows(part_ctx, part, column, "column_name");
     if (!value.ok()) return value.status();
-    kernels::Groups groups = kernels::GroupRows({value->view}, rows->data(), rows->count, Unordered(), part_ctx.exec);
+    kernels::Groups groups = kernels::GroupRows({value->view}, rows->data(), rows->count,
+                                                UnorderedBy(part_ctx, part, column), part_ctx.exec);
     kernels::Buffer first = kernels::GroupFirstRows(groups, part_ctx.exec);
     parts[i] = DistinctValues{
         kernels::Gather(value->view, first.as<int64_t>(), groups.count, value->def.nullable, part_ctx.exec),

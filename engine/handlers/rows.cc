@@ -31,10 +31,6 @@ int ColumnOf(const Table& table, const kernels::ColumnView& v) {
   return -1;
 }
 
-}  // namespace
-
-namespace {
-
 // Rows [begin, end).
 struct RowRange {
   int64_t begin = 0;
