@@ -99,23 +99,9 @@ ZoneVerdict TermVerdict(const PlanTerm& t, PhysType type, const Zone& z) {
 bool HasZoneMap(PhysType type) { return type != PhysType::kFixedChars && type != PhysType::kVarChars; }
 
 bool ZoneMapIntBounds(const ZoneMap& map, int64_t* lo, int64_t* hi) {
-  int bits = 0;
-  switch (map.type) {
-    case PhysType::kInt8:
-      bits = 8;
-      break;
-    case PhysType::kInt16:
-      bits = 16;
-      break;
-    case PhysType::kInt32:
-      bits = 32;
-      break;
-    case PhysType::kInt64:
-      bits = 64;
-      break;
-    default:
-      return false;
-  }
+  const bool integer = map.type == PhysType::kInt8 || map.type == PhysType::kInt16 || map.type == PhysType::kInt32 ||
+                       map.type == PhysType::kInt64;
+  if (!integer) return false;
   uint64_t least = ~uint64_t{0}, greatest = 0;
   for (const Zone& z : map.zones) {
     if (z.values == 0) continue;
@@ -123,15 +109,11 @@ bool ZoneMapIntBounds(const ZoneMap& map, int64_t* lo, int64_t* hi) {
     greatest = std::max(greatest, z.hi);
   }
   if (least > greatest) return false;
-  // An image is the value's bits with the sign bit flipped (Zone).
-  const auto value = [bits](uint64_t image) {
-    const uint64_t sign = uint64_t{1} << (bits - 1);
-    const uint64_t raw = image ^ sign;
-    return bits == 64 ? static_cast<int64_t>(raw)
-                      : static_cast<int64_t>(raw & (sign - 1)) - static_cast<int64_t>(raw & sign);
-  };
-  *lo = value(least);
-  *hi = value(greatest);
+  // An image is the value plus 2^(bits - 1) in the value's width (its sign
+  // bit flipped: Zone); taken back modulo 2^64.
+  const uint64_t sign = uint64_t{1} << (8 * ValueWidth(map.type, 0) - 1);
+  *lo = static_cast<int64_t>(least - sign);
+  *hi = static_cast<int64_t>(greatest - sign);
   return true;
 }
 

@@ -262,13 +262,16 @@ kernels::GroupOptions Unordered() {
   return options;
 }
 
-// Unordered(), and when the one key `key` is an integer column of `table`
-// with a zone map, its bounds (kernels::GroupOptions::key_lo): few values
-// then map to their groups without hashing.
+// Unordered(), and when the one key `key` is an int or long column of
+// `table` (the widths GroupRows maps directly) with a zone map, its bounds
+// (kernels::GroupOptions::key_lo): few values then map to their groups
+// without hashing. Other keys build no zone map.
 kernels::GroupOptions UnorderedBy(JobContext& ctx, const Table& table, const std::string& key) {
   kernels::GroupOptions options = Unordered();
   const int c = table.type().Find(key);
   if (c < 0) return options;
+  const kernels::PhysType type = table.type().column(static_cast<size_t>(c)).phys();
+  if (type != kernels::PhysType::kInt32 && type != kernels::PhysType::kInt64) return options;
   if (auto zones = table.zone_map(c, ctx.exec)) kernels::ZoneMapIntBounds(*zones, &options.key_lo, &options.key_hi);
   return options;
 }

@@ -77,45 +77,41 @@ bool Ipv4(absl::string_view s) {
   return s.empty();
 }
 
+// Each subtype: its name, the test of its form, and the form as errors say it.
+struct Subtype {
+  absl::string_view name;
+  bool (*has_form)(absl::string_view);
+  const char* form;
+};
+
+constexpr Subtype kSubtypes[] = {
+    {"datetime", DateTime, "a datetime (YYYY-MM-DD HH:MM:SS.mmm)"},
+    {"time", TimeOfDay, "a time (HH:MM:SS.mmm)"},
+    {"decimal", Decimal, "a decimal (up to 15 digits, a point and up to 4 more)"},
+    {"ulong", Ulong, "a ulong (0 to 18446744073709551615)"},
+    {"uuid", Uuid, "a uuid (8-4-4-4-12 hexadecimal digits)"},
+    {"ipv4", Ipv4, "an ipv4 address (A.B.C.D, each 0 to 255)"},
+};
+
 }  // namespace
 
 absl::string_view StringSubtype(const ColumnDef& def) {
   if (def.kind != ColumnKind::kString) return "";
   for (const std::string& p : def.properties) {
-    for (absl::string_view subtype : {"datetime", "time", "decimal", "ulong", "uuid", "ipv4"}) {
-      if (p == subtype) return subtype;
+    for (const Subtype& t : kSubtypes) {
+      if (p == t.name) return t.name;
     }
   }
   return "";
 }
 
 absl::Status CheckSubtype(absl::string_view subtype, absl::string_view text) {
-  if (subtype.empty()) return absl::OkStatus();
-  bool ok = false;
-  const char* form = "";
-  if (subtype == "datetime") {
-    ok = DateTime(text);
-    form = "a datetime (YYYY-MM-DD HH:MM:SS.mmm)";
-  } else if (subtype == "time") {
-    ok = TimeOfDay(text);
-    form = "a time (HH:MM:SS.mmm)";
-  } else if (subtype == "decimal") {
-    ok = Decimal(text);
-    form = "a decimal (up to 15 digits, a point and up to 4 more)";
-  } else if (subtype == "ulong") {
-    ok = Ulong(text);
-    form = "a ulong (0 to 18446744073709551615)";
-  } else if (subtype == "uuid") {
-    ok = Uuid(text);
-    form = "a uuid (8-4-4-4-12 hexadecimal digits)";
-  } else if (subtype == "ipv4") {
-    ok = Ipv4(text);
-    form = "an ipv4 address (A.B.C.D, each 0 to 255)";
-  } else {
-    return absl::OkStatus();
+  for (const Subtype& t : kSubtypes) {
+    if (subtype != t.name) continue;
+    if (t.has_form(text)) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat("'", text, "' is not ", t.form));
   }
-  if (ok) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat("'", text, "' is not ", form));
+  return absl::OkStatus();  // "" (or no subtype): any text
 }
 
 std::string SubtypeValue(absl::string_view subtype, uint64_t word) {

@@ -29,9 +29,9 @@ namespace kernels::detail {
 // temporaries of one sort of `bytes` bytes of keys and values;
 // `kHasSerialGroups` and, when true, `serial_groups()` (few fat threads:
 // loop over groups and runs of rows, rather than spread every row over
-// threads) and `threads()` (how many run at once); and the Ops primitives the algorithms use (CountNonZero,
-// CompactIndices, GatherFixed, GatherChars, CopyOnDevice, CopyToHostSync,
-// Fill).
+// threads) and `threads()` (how many run at once); and the Ops primitives
+// the algorithms use (CountNonZero, CompactIndices, GatherFixed,
+// GatherChars, CopyOnDevice, CopyToHostSync, Fill).
 template <typename Derived, typename Base>
 class AnalyticsAlgorithms : public Base {
  public:
