@@ -2,7 +2,8 @@
 // three predicates, select), statistics (moments) and gather; and the
 // analytical kernels: group-by (sum and count, by the hash and the sort
 // path, at 1e2, 1e3 and 1e6 distinct keys), sort (int64, strings), top-k (the
-// first 10 or 1000 rows of a descending sort, against the full sort), unique
+// first 10 or 1000 rows of a descending sort, against the full sort), hash
+// join (a probe of every row against a small and a large build side), unique
 // and histogram (atomic and sort-based). On the host backend and, when a GPU is
 // visible, on CUDA.
 //
@@ -40,6 +41,7 @@
 #include "kernels/gather.h"
 #include "kernels/groupby.h"
 #include "kernels/histogram.h"
+#include "kernels/join.h"
 #include "kernels/memory.h"
 #include "kernels/random.h"
 #include "kernels/sort.h"
@@ -427,6 +429,41 @@ void BM_Unique(benchmark::State& state, Backend backend, int64_t distinct) {
   Report(state, d, seconds, d.rows, KeysName(distinct), {ColumnRegion(keys)});
 }
 
+// An inner hash join of column a (the probe side: every row, int64
+// uniform in [0, 1e6)) with a build side of int64 keys drawn uniform in
+// [0, 1e6): `draws` of them, kept distinct (a dimension's primary keys:
+// 4e4 draws, ~4% of probe rows match once; 1e6 draws, 632k keys, ~63%
+// match once) or with their duplicates (`dups`: 1e6 draws, ~1 match a row,
+// many keys matching several). Counts probe rows as items.
+void BM_HashJoin(benchmark::State& state, Backend backend, int64_t draws, bool dups) {
+  Dataset& d = GetDataset(backend, state.range(0));
+  const Exec& exec = GetDevice(backend).exec;
+  kernels::RandomSpec spec;
+  spec.seed = 2026;
+  spec.min = 0;
+  spec.max = 999999;
+  spec.stream = 13;
+  Column keys = kernels::RandomColumn(PhysType::kInt64, 0, false, draws, spec, exec);
+  if (!dups) {
+    kernels::GroupOptions options;
+    options.ordered = false;
+    const kernels::Groups g = kernels::GroupRows({keys.view()}, nullptr, draws, options, exec);
+    const Buffer first = kernels::GroupFirstRows(g, exec);
+    keys = kernels::Gather(keys.view(), first.as<int64_t>(), g.count, false, exec);
+  }
+  int64_t pairs = 0;
+  const double seconds = TimedLoop(state, [&] {
+    kernels::JoinResult j = kernels::HashJoin({d.a.view()}, nullptr, d.rows, {keys.view()}, nullptr, keys.size(),
+                                              kernels::JoinKind::kInner, exec);
+    kernels::Synchronize(exec);
+    pairs = j.pairs;
+    benchmark::DoNotOptimize(j.left.data());
+  });
+  state.counters["build"] = static_cast<double>(keys.size());
+  state.counters["pairs"] = static_cast<double>(pairs);
+  Report(state, d, seconds, d.rows, "a", {ColumnRegion(d.a)});
+}
+
 void BM_SortInt64(benchmark::State& state, Backend backend) {
   Dataset& d = GetDataset(backend, state.range(0));
   const Exec& exec = GetDevice(backend).exec;
@@ -560,6 +597,9 @@ void RegisterAnalytics(Backend backend, int64_t rows) {
     }
     add("unique/" + keys, [backend, distinct](benchmark::State& st) { BM_Unique(st, backend, distinct); });
   }
+  add("join/int64/build:4e4", [backend](benchmark::State& st) { BM_HashJoin(st, backend, 40000, false); });
+  add("join/int64/build:1e6", [backend](benchmark::State& st) { BM_HashJoin(st, backend, 1000000, false); });
+  add("join/int64/build:1e6/dups", [backend](benchmark::State& st) { BM_HashJoin(st, backend, 1000000, true); });
   add("sort/int64", [backend](benchmark::State& st) { BM_SortInt64(st, backend); });
   add("sort/string", [backend](benchmark::State& st) { BM_SortStrings(st, backend); });
   for (int64_t k : {int64_t{0}, int64_t{10}, int64_t{1000}}) {

@@ -79,16 +79,26 @@ Buffer Unmatched(const int64_t* rows, int64_t n, int64_t size, const Buffer& mat
   return std::move(rest.indices);
 }
 
+// The slots of the hash table of nb build rows: a power of two, at least
+// twice nb (at most half full).
+int64_t Capacity(int64_t nb) {
+  int64_t capacity = 16;
+  while (capacity < 2 * nb) capacity *= 2;
+  return capacity;
+}
+
 // How many partitions a join of nb build rows and np probe rows takes: one
-// when its hash table and probe arrays (40 bytes per build row, 24 per
-// probe row) take at most half the memory left under exec's limit; else
-// enough that each partition's do (an odd count).
+// when its hash table, chains and hashes (16 bytes a build row besides the
+// table) and probe arrays (24 bytes per probe row) take at most half the
+// memory left under exec's limit; else enough that each partition's do (an
+// odd count).
 int64_t Partitions(int64_t nb, int64_t np, const Exec& exec) {
   const size_t limit = exec.mr != nullptr ? exec.mr->limit() : 0;
   if (limit == 0) return 1;
   const size_t used = exec.mr->in_use();
   const size_t budget = used < limit ? (limit - used) / 2 : 0;
-  const size_t need = static_cast<size_t>(nb) * 40 + static_cast<size_t>(np) * 24;
+  const size_t need = static_cast<size_t>(detail::JoinTableWords(Capacity(nb))) * 8 + static_cast<size_t>(nb) * 16 +
+                      static_cast<size_t>(np) * 24;
   if (need <= budget) return 1;
   int64_t p = static_cast<int64_t>(need / std::max<size_t>(budget, 1)) + 1;
   if (p % 2 == 0) ++p;
@@ -126,15 +136,13 @@ JoinResult HashJoin(const std::vector<ColumnView>& left_keys, const int64_t* lef
   std::vector<int64_t> found_parts;
   const auto pairs_of = [&](const uint64_t* build_hashes, int64_t nb, const uint64_t* probe_hashes, int64_t np,
                             const int64_t* build_at, const int64_t* probe_at) {
-    int64_t capacity = 16;
-    while (capacity < 2 * nb) capacity *= 2;
-    Buffer slots(static_cast<size_t>(capacity + capacity / 8) * sizeof(uint64_t), exec);  // and the filter
+    const int64_t capacity = Capacity(nb);
+    Buffer table(static_cast<size_t>(detail::JoinTableWords(capacity)) * sizeof(uint64_t), exec);
     Buffer next(static_cast<size_t>(nb) * sizeof(uint64_t), exec);
-    ops.BuildChains(build_hashes, nb, slots.as<uint64_t>(), capacity, next.as<uint64_t>(), exec);
+    const bool unique = ops.BuildChains(build_hashes, nb, table.as<uint64_t>(), capacity, next.as<uint64_t>(), exec);
     Buffer at_probe, at_build;
-    const int64_t found =
-        ops.ProbePairs(build_hashes, slots.as<uint64_t>(), capacity, next.as<uint64_t>(), probe_hashes,
-                       fused ? probe_key : ColumnView(), np, &at_probe, &at_build, exec);
+    const int64_t found = ops.ProbePairs(table.as<uint64_t>(), capacity, next.as<uint64_t>(), unique, probe_hashes,
+                                         fused ? probe_key : ColumnView(), np, &at_probe, &at_build, exec);
     // Positions within the partition to table rows (through the side's
     // positions, when it has them).
     const auto map = [&](Buffer at, const int64_t* to, const Side& side) {

@@ -1,19 +1,23 @@
 #pragma once
 
 // Equi-joins of two sides' rows on one device: a hash join whose build side
-// is the smaller one. The build rows go into a chained hash table by the
-// hash of their key tuple (one atomic exchange each, duplicates included);
-// the probe rows, by blocks (a row per GPU thread, 4096 per CPU thread),
-// count, then write, the build rows of their hashes (rows whose bit in the
-// table's filter is clear skip the table; a CPU block keeps its first 4096
-// pairs as it counts and copies them rather than probe again; a probe of
-// one key hashes its rows as it goes), and the candidate pairs are kept
-// when every key is equal. Memory: the table and the probe's hashes and
-// counts take 40 bytes per build row and 24 per probe row at most; when
-// that passes half of what exec's memory limit leaves, both sides are split
-// by hash into partitions joined one after another, so that only one
-// partition's table is held at a time (the pairs, 16 bytes each, are the
-// answer and are all held).
+// is the smaller one. The build rows' key-tuple hashes go into an
+// open-addressing table of their distinct values (a CAS claims a slot),
+// each slot heading a chain of the rows of its hash (one atomic exchange a
+// row, duplicates included); the probe rows, by blocks (a row per GPU
+// thread, 4096 per CPU thread), count, then write, the build rows of their
+// hashes (rows whose bit in the table's filter is clear skip the table;
+// when the build hashes are all distinct a probe reads one slot and no
+// chain; a CPU block keeps its first 4096 pairs as it counts and copies
+// them rather than probe again; a probe of one key hashes its rows as it
+// goes, an int or long key by a loop of its own), and the candidate pairs
+// are kept when every key is equal. Memory: the table (at most half full,
+// 16 bytes a slot), chains and hashes take 40 to 72 bytes per build row,
+// the probe's hashes and counts 24 per probe row at most; when that passes
+// half of what exec's memory limit leaves, both sides are split by hash
+// into partitions joined one after another, so that only one partition's
+// table is held at a time (the pairs, 16 bytes each, are the answer and
+// are all held).
 // Rows with a null key match nothing (SQL).
 
 #include <cstdint>

@@ -80,21 +80,20 @@ class AlgorithmOps : public Ops {
                    const Exec& exec) const override {
     if (n > 0) HashToShardImpl(self().policy(exec), hashes, n, shards, out);
   }
-  void BuildChains(const uint64_t* hashes, int64_t n, uint64_t* slots, int64_t capacity, uint64_t* next,
+  bool BuildChains(const uint64_t* hashes, int64_t n, uint64_t* table, int64_t capacity, uint64_t* next,
                    const Exec& exec) const override {
-    BuildChainsImpl(self().policy(exec), hashes, n, slots, capacity, next);
+    return BuildChainsImpl(self().policy(exec), hashes, n, table, capacity, next, exec);
   }
-  int64_t ProbePairs(const uint64_t* build_hashes, const uint64_t* slots, int64_t capacity, const uint64_t* next,
+  int64_t ProbePairs(const uint64_t* table, int64_t capacity, const uint64_t* next, bool unique,
                      const uint64_t* probe, const ColumnView& key, int64_t np, Buffer* out_probe, Buffer* out_build,
                      const Exec& exec) const override {
     // A few CPU threads take blocks of rows: a pass over the probe's hashes
     // keeps up to a block's rows in pairs (one match a row: a key joined to
     // a unique one), which the second pass copies (it probes again only the
-    // blocks of more). A GPU thread
-    // takes a row, counts, then writes.
-    constexpr int64_t kBlock = Derived::kBlockedScans ? 4096 : 1;
+    // blocks of more). A GPU thread takes a row, counts, then writes.
+    constexpr int64_t kBlock = Derived::kBlockedScans ? kProbeBlock : 1;
     constexpr int64_t kKept = Derived::kBlockedScans ? kBlock : 0;
-    return ProbePairsImpl(self().policy(exec), kBlock, kKept, build_hashes, slots, capacity, next, probe, key, np,
+    return ProbePairsImpl(self().policy(exec), kBlock, kKept, table, capacity, next, unique, probe, key, np,
                           out_probe, out_build, exec);
   }
   void PairKeysEqual(const ColumnView& x, const int64_t* rows_x, const ColumnView& y, const int64_t* rows_y,

@@ -23,6 +23,13 @@ KERNELS_HD inline uint64_t MixHash(uint64_t h) {
   return h;
 }
 
+constexpr uint64_t kHashSeed = 0x9E3779B97F4A7C15ull;
+
+// The running hash `h` with the value image `v` folded in.
+KERNELS_HD inline uint64_t FoldValue(uint64_t h, uint64_t v) {
+  return MixHash(h ^ (MixHash(v) + kHashSeed + (h << 6) + (h >> 2)));
+}
+
 // Row i's value of `column` folded into the running hash `h` (first:
 // starts the hash, `h` unread). Equal keys (as RowKeysEqual has them: null
 // == null, NaN == NaN, -0.0 == 0.0, a charN equal to the same varchar) hash
@@ -40,8 +47,8 @@ KERNELS_HD inline uint64_t FoldHash(const ColumnView& column, int64_t i, uint64_
   } else {
     v = OrderBits(column, i, 0, 0);
   }
-  if (first) h = 0x9E3779B97F4A7C15ull;
-  return MixHash(h ^ (MixHash(v) + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2)));
+  if (first) h = kHashSeed;
+  return FoldValue(h, v);
 }
 
 // Folds row i's value of `column` into hashes[i] (FoldHash).

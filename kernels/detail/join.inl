@@ -15,6 +15,7 @@
 #include "kernels/column.h"
 #include "kernels/detail/atomics.h"
 #include "kernels/detail/hash.inl"
+#include "kernels/detail/ops.h"
 #include "kernels/detail/row_values.h"
 #include "kernels/hd.h"
 
@@ -60,45 +61,118 @@ struct RowsValid {
   }
 };
 
-// The build side's hash table: slot hash & mask holds the last build
-// position inserted there, next[p] the one inserted before p (a chain per
-// slot, ending in kNoRow). Inserting is one atomic exchange, so equal keys
-// (duplicates) cost no more than distinct ones.
+// The build side's hash table: open addressing (linear probing) over the
+// distinct build hashes. Slot s is two words: table[2s] the hash
+// (kEmptyHash: a free slot) and table[2s + 1] the last build position
+// inserted with it (kNoRow: none); next[p] is the position inserted before
+// p with the same hash (a chain per distinct hash, ending in kNoRow), so
+// that duplicates cost an atomic exchange and a probe of a unique key reads
+// one slot. The hash kEmptyHash itself lives in the slot after the
+// `capacity` probed ones. Then the filter: capacity * 8 bits (a word per 8
+// slots), bit (hash >> 32) mod (capacity * 8) set for each build hash, so
+// that most probe rows of no match are told so from a bitmap that stays in
+// cache, without a look at the slots.
 constexpr AtomicWord kNoRow = ~AtomicWord{0};
+constexpr AtomicWord kEmptyHash = ~AtomicWord{0};
 
-// The table's filter: after its `capacity` slots, capacity * 8 bits (a
-// word per 8 slots), bit (hash >> 32) mod (capacity * 8) set for each build
-// hash, so that most probe rows of no match are told so from a bitmap that
-// stays in cache, without a look at the slots.
 KERNELS_HD inline uint64_t FilterBit(uint64_t hash, uint64_t mask) { return (hash >> 32) & (mask * 8 + 7); }
 
+// The slot of `hash` in a table of mask + 1 probed slots: the one holding
+// it, else the free one it takes.
+KERNELS_HD inline uint64_t ClaimSlot(AtomicWord* table, uint64_t mask, uint64_t hash) {
+  if (hash == kEmptyHash) return mask + 1;
+  for (uint64_t s = hash & mask;; s = (s + 1) & mask) {
+    AtomicWord cur = AtomicRead(&table[2 * s]);
+    if (cur == kEmptyHash) {
+      cur = AtomicCas(&table[2 * s], kEmptyHash, hash);
+      if (cur == kEmptyHash) return s;
+    }
+    if (cur == hash) return s;
+  }
+}
+
+// The last build position inserted with `hash` (its chain's first), or
+// kNoRow.
+KERNELS_HD inline AtomicWord ChainOf(const AtomicWord* table, uint64_t mask, uint64_t hash) {
+  if (hash == kEmptyHash) return table[2 * (mask + 1) + 1];
+  for (uint64_t s = hash & mask;; s = (s + 1) & mask) {
+    const AtomicWord cur = table[2 * s];
+    if (cur == hash) return table[2 * s + 1];
+    if (cur == kEmptyHash) return kNoRow;
+  }
+}
+
+// Inserts build position p. `dups` is set when a hash is inserted twice.
 struct InsertChains {
   const uint64_t* hashes;
-  AtomicWord* slots;
+  AtomicWord* table;
   AtomicWord* next;
   uint64_t mask;
+  AtomicWord* dups;
 
   KERNELS_HD void operator()(int64_t p) const {
     const uint64_t h = hashes[p];
-    next[p] = AtomicExchange(&slots[h & mask], static_cast<AtomicWord>(p));
+    const uint64_t s = ClaimSlot(table, mask, h);
+    const AtomicWord before = AtomicExchange(&table[2 * s + 1], static_cast<AtomicWord>(p));
+    next[p] = before;
+    if (before != kNoRow && AtomicRead(dups) == 0) AtomicWrite(dups, 1);
     const uint64_t bit = FilterBit(h, mask);
-    AtomicOr(&slots[mask + 1 + (bit >> 6)], AtomicWord{1} << (bit & 63));
+    AtomicOr(&table[2 * (mask + 2) + (bit >> 6)], AtomicWord{1} << (bit & 63));
   }
 };
+
+// The hash of probe row i: read from `hashes`, or computed from the one
+// key column: of a 4- or 8-byte integer (kKeyBytes; FoldHash's value for
+// it, without its dispatch on the type) or of any type (0, FoldHash).
+template <int kKeyBytes>
+KERNELS_HD inline uint64_t ProbeHash(const uint64_t* hashes, const ColumnView& key, int64_t i) {
+  if constexpr (kKeyBytes == 4) {
+    const uint32_t v = static_cast<uint32_t>(static_cast<const int32_t*>(key.data)[i]) ^ 0x80000000u;
+    return FoldValue(kHashSeed, v);
+  } else if constexpr (kKeyBytes == 8) {
+    const uint64_t v = static_cast<uint64_t>(static_cast<const int64_t*>(key.data)[i]) ^ 0x8000000000000000ull;
+    return FoldValue(kHashSeed, v);
+  } else {
+    return hashes != nullptr ? hashes[i] : FoldHash(key, i, 0, true);
+  }
+}
+
+// A hint that `p` will be read soon (none on a GPU, whose many threads hide
+// the wait).
+KERNELS_HD inline void Prefetch(const void* p) {
+#if !defined(__CUDA_ARCH__)
+  __builtin_prefetch(p);
+#endif
+}
+
+// Probe rows by thread: a block of kProbeBlock on a CPU, whose filter
+// words are fetched kProbeGroup rows at a time; one on a GPU, whose many
+// threads hide the waits.
+#if defined(__CUDA_ARCH__)
+constexpr int64_t kProbeBlock = 1;
+constexpr int64_t kProbeGroup = 1;
+#else
+constexpr int64_t kProbeBlock = 4096;
+constexpr int64_t kProbeGroup = 16;
+#endif
 
 // The matches (build positions of equal hash) of probe rows [b * block,
 // (b + 1) * block) of np: counted into counts[b], or written from
 // offsets[b] on (a block of none is skipped). A row whose filter bit is
-// clear has none, without a look at the slots.
+// clear has none, without a look at the slots; when every build hash is
+// distinct (`unique`), a row has at most one, and the chain is not read.
+static_assert(kProbeBlock <= 65536, "ProbeChains keeps a row's place in its block in 16 bits");
+
+template <int kKeyBytes>
 struct ProbeChains {
-  const uint64_t* build_hashes;
-  const AtomicWord* slots;
+  const AtomicWord* table;
   const AtomicWord* next;
   uint64_t mask;
+  bool unique;
   const uint64_t* probe;  // the probe rows' hashes; null: hashed here from `key`
   ColumnView key;
   int64_t np;
-  int64_t block;
+  int64_t block;  // at most kProbeBlock
   int64_t* counts;
   const int64_t* offsets;  // fill pass; null: count pass
   int64_t* out_probe;
@@ -120,15 +194,35 @@ struct ProbeChains {
       }
       return;
     }
+    const AtomicWord* filter = table + 2 * (mask + 2);
     const int64_t begin = b * block;
     const int64_t end = begin + block < np ? begin + block : np;
     int64_t k = fill ? offsets[b] : 0;
-    for (int64_t i = begin; i < end; ++i) {
-      const uint64_t h = probe != nullptr ? probe[i] : FoldHash(key, i, 0, true);
-      const uint64_t bit = FilterBit(h, mask);
-      if (((slots[mask + 1 + (bit >> 6)] >> (bit & 63)) & 1) == 0) continue;
-      for (AtomicWord p = slots[h & mask]; p != kNoRow; p = next[p]) {
-        if (build_hashes[p] != h) continue;
+    // The rows that pass the filter (their slots fetched as they are
+    // found), then their chains: a CPU thread waits for many rows' cache
+    // misses at once, not for each in turn.
+    uint64_t hashes[kProbeBlock];
+    uint16_t rows[kProbeBlock];
+    int64_t passed = 0;
+    for (int64_t g = begin; g < end; g += kProbeGroup) {
+      const int64_t n = end - g < kProbeGroup ? end - g : kProbeGroup;
+      uint64_t group[kProbeGroup];
+      for (int64_t j = 0; j < n; ++j) {
+        group[j] = ProbeHash<kKeyBytes>(probe, key, g + j);
+        Prefetch(&filter[FilterBit(group[j], mask) >> 6]);
+      }
+      for (int64_t j = 0; j < n; ++j) {
+        const uint64_t h = group[j];
+        const uint64_t bit = FilterBit(h, mask);
+        if (((filter[bit >> 6] >> (bit & 63)) & 1) == 0) continue;
+        Prefetch(&table[2 * (h & mask)]);
+        hashes[passed] = h;
+        rows[passed++] = static_cast<uint16_t>(g + j - begin);
+      }
+    }
+    for (int64_t j = 0; j < passed; ++j) {
+      const int64_t i = begin + rows[j];
+      for (AtomicWord p = ChainOf(table, mask, hashes[j]); p != kNoRow; p = unique ? kNoRow : next[p]) {
         if (fill) {
           out_probe[k] = i;
           out_build[k] = static_cast<int64_t>(p);
@@ -159,43 +253,48 @@ struct ScatterPosition {
   KERNELS_HD void operator()(int64_t i) const { out[idx[i]] = first + i; }
 };
 
+// Fills the table (JoinTableWords(capacity) words) and next (n) with the n
+// build hashes; returns whether they are all distinct.
 template <typename Policy>
-void BuildChainsImpl(Policy&& policy, const uint64_t* hashes, int64_t n, uint64_t* slots, int64_t capacity,
-                     uint64_t* next) {
-  thrust::fill(policy, slots, slots + capacity, kNoRow);
-  thrust::fill(policy, slots + capacity, slots + capacity + capacity / 8, uint64_t{0});  // the filter
+bool BuildChainsImpl(Policy&& policy, const uint64_t* hashes, int64_t n, uint64_t* table, int64_t capacity,
+                     uint64_t* next, const Exec& exec) {
+  thrust::fill(policy, table, table + 2 * (capacity + 1), kEmptyHash);  // kNoRow too
+  thrust::fill(policy, table + 2 * (capacity + 1), table + JoinTableWords(capacity), uint64_t{0});
+  Buffer dups(sizeof(AtomicWord), exec);
+  thrust::fill(policy, dups.as<AtomicWord>(), dups.as<AtomicWord>() + 1, AtomicWord{0});
   thrust::for_each(policy, thrust::counting_iterator<int64_t>(0), thrust::counting_iterator<int64_t>(n),
-                   InsertChains{hashes, reinterpret_cast<AtomicWord*>(slots), reinterpret_cast<AtomicWord*>(next),
-                                static_cast<uint64_t>(capacity - 1)});
+                   InsertChains{hashes, reinterpret_cast<AtomicWord*>(table), reinterpret_cast<AtomicWord*>(next),
+                                static_cast<uint64_t>(capacity - 1), dups.as<AtomicWord>()});
+  return thrust::reduce(policy, dups.as<AtomicWord>(), dups.as<AtomicWord>() + 1, AtomicWord{0}) == 0;
 }
 
 // The (probe row, build position) pairs of equal hash, by blocks of
 // `block` probe rows: counted per block (the first `cap` kept), then
 // written (copied, where all were kept).
-template <typename Policy>
-int64_t ProbePairsImpl(Policy&& policy, int64_t block, int64_t cap, const uint64_t* build_hashes,
-                       const uint64_t* slots, int64_t capacity, const uint64_t* next, const uint64_t* probe,
-                       const ColumnView& key, int64_t np, Buffer* out_probe, Buffer* out_build, const Exec& exec) {
+template <int kKeyBytes, typename Policy>
+int64_t ProbePairsRun(Policy&& policy, int64_t block, int64_t cap, const uint64_t* table, int64_t capacity,
+                      const uint64_t* next, bool unique, const uint64_t* probe, const ColumnView& key, int64_t np,
+                      Buffer* out_probe, Buffer* out_build, const Exec& exec) {
   const int64_t blocks = (np + block - 1) / block;
   Buffer counts(static_cast<size_t>(blocks) * sizeof(int64_t), exec);
   Buffer offsets(static_cast<size_t>(blocks) * sizeof(int64_t), exec);
   Buffer scratch_probe(static_cast<size_t>(blocks * cap) * sizeof(int64_t), exec);
   Buffer scratch_build(static_cast<size_t>(blocks * cap) * sizeof(int64_t), exec);
-  ProbeChains probe_chains{build_hashes,
-                           reinterpret_cast<const AtomicWord*>(slots),
-                           reinterpret_cast<const AtomicWord*>(next),
-                           static_cast<uint64_t>(capacity - 1),
-                           probe,
-                           key,
-                           np,
-                           block,
-                           counts.as<int64_t>(),
-                           nullptr,
-                           nullptr,
-                           nullptr,
-                           cap,
-                           scratch_probe.as<int64_t>(),
-                           scratch_build.as<int64_t>()};
+  ProbeChains<kKeyBytes> probe_chains{reinterpret_cast<const AtomicWord*>(table),
+                                      reinterpret_cast<const AtomicWord*>(next),
+                                      static_cast<uint64_t>(capacity - 1),
+                                      unique,
+                                      probe,
+                                      key,
+                                      np,
+                                      block,
+                                      counts.as<int64_t>(),
+                                      nullptr,
+                                      nullptr,
+                                      nullptr,
+                                      cap,
+                                      scratch_probe.as<int64_t>(),
+                                      scratch_build.as<int64_t>()};
   int64_t found = 0;
   if (blocks > 0) {
     thrust::for_each(policy, thrust::counting_iterator<int64_t>(0), thrust::counting_iterator<int64_t>(blocks),
@@ -212,6 +311,24 @@ int64_t ProbePairsImpl(Policy&& policy, int64_t block, int64_t cap, const uint64
   thrust::for_each(policy, thrust::counting_iterator<int64_t>(0), thrust::counting_iterator<int64_t>(blocks),
                    probe_chains);
   return found;
+}
+
+// ProbePairsRun with the probe's hashes read from `probe` or, when null,
+// computed from `key` (a 4- or 8-byte integer by its own loop).
+template <typename Policy>
+int64_t ProbePairsImpl(Policy&& policy, int64_t block, int64_t cap, const uint64_t* table, int64_t capacity,
+                       const uint64_t* next, bool unique, const uint64_t* probe, const ColumnView& key, int64_t np,
+                       Buffer* out_probe, Buffer* out_build, const Exec& exec) {
+  if (probe == nullptr && key.type == PhysType::kInt32) {
+    return ProbePairsRun<4>(policy, block, cap, table, capacity, next, unique, probe, key, np, out_probe, out_build,
+                            exec);
+  }
+  if (probe == nullptr && key.type == PhysType::kInt64) {
+    return ProbePairsRun<8>(policy, block, cap, table, capacity, next, unique, probe, key, np, out_probe, out_build,
+                            exec);
+  }
+  return ProbePairsRun<0>(policy, block, cap, table, capacity, next, unique, probe, key, np, out_probe, out_build,
+                          exec);
 }
 
 template <typename Policy>

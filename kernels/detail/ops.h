@@ -26,6 +26,10 @@
 
 namespace kernels::detail {
 
+// The words of a join's hash table of `capacity` slots (Ops::BuildChains):
+// two a slot and two for the hash kEmptyHash, then a filter of capacity / 8.
+constexpr int64_t JoinTableWords(int64_t capacity) { return 2 * (capacity + 1) + capacity / 8; }
+
 // The analytical kernels, whole: each is one template of
 // analytics_algorithms.inl (the public functions in statistics.h,
 // materialize.h, sort.h, groupby.h and histogram.h forward here). Apart from
@@ -114,20 +118,20 @@ class Ops : public AnalyticsOps {
                                    const int64_t* offsets, int64_t* out, const Exec& exec) const = 0;
   // out[i] = hashes[i] % shards.
   virtual void HashToShard(const uint64_t* hashes, int64_t n, int32_t shards, int32_t* out, const Exec& exec) const = 0;
-  // Joins (join.inl): a chained hash table of n build hashes: slots
-  // (capacity, a power of two at least 8, entries the last position
-  // inserted, then capacity / 8 words of a filter of the hashes) and next (n
-  // entries, the chain).
-  virtual void BuildChains(const uint64_t* hashes, int64_t n, uint64_t* slots, int64_t capacity, uint64_t* next,
+  // Joins (join.inl): the hash table of n build hashes: `table`
+  // (JoinTableWords(capacity); capacity a power of two, at least 8
+  // and above the distinct hashes) and next (n entries, a chain per
+  // distinct hash). Returns whether the hashes are all distinct.
+  virtual bool BuildChains(const uint64_t* hashes, int64_t n, uint64_t* table, int64_t capacity, uint64_t* next,
                            const Exec& exec) const = 0;
   // The (probe row, build position) pairs of equal hash, in ascending probe
   // row order: *out_probe and *out_build, int64 each, allocated on exec's
-  // device; returns their count.
+  // device; returns their count. `unique`: what BuildChains returned.
   // The probe rows' hashes: `probe`, or (null) those of the one key column
-  // `key`, rows 0..np-1 (FoldHash), computed as the probe goes.
-  virtual int64_t ProbePairs(const uint64_t* build_hashes, const uint64_t* slots, int64_t capacity,
-                             const uint64_t* next, const uint64_t* probe, const ColumnView& key, int64_t np,
-                             Buffer* out_probe, Buffer* out_build, const Exec& exec) const = 0;
+  // `key` (no nulls), rows 0..np-1 (FoldHash), computed as the probe goes.
+  virtual int64_t ProbePairs(const uint64_t* table, int64_t capacity, const uint64_t* next, bool unique,
+                             const uint64_t* probe, const ColumnView& key, int64_t np, Buffer* out_probe,
+                             Buffer* out_build, const Exec& exec) const = 0;
   // mask[i] (and-ed with its value unless first) = x[rows_x[i]] and
   // y[rows_y[i]] both valid and equal.
   virtual void PairKeysEqual(const ColumnView& x, const int64_t* rows_x, const ColumnView& y, const int64_t* rows_y,

@@ -1,8 +1,12 @@
 // HashJoin against a nested-loop reference; RowsNotIn and ReplacementOrder.
 
+#include <cstdint>
+#include <limits>
 #include <map>
+#include <string>
 #include <tuple>
 
+#include "kernels/detail/hash.inl"
 #include "kernels/join.h"
 #include "tests/kernels/kernels_test_util.h"
 
@@ -142,6 +146,77 @@ TEST_P(JoinTest, OneKeyProbeBlocksOfFewAndManyPairs) {
         PairsOf(HashJoin({l.view()}, nullptr, 20000, {r.view()}, nullptr, 3000, JoinKind::kLeft, exec_), exec_);
     EXPECT_EQ(got.pairs, expected);
     EXPECT_EQ(got.left_only, unmatched);
+  }
+}
+
+// x with fmix64 (MixHash) undone.
+uint64_t UnmixHash(uint64_t x) {
+  const auto inverse = [](uint64_t c) {
+    uint64_t y = c;  // Newton's iteration for c * y = 1 modulo 2^64
+    for (int i = 0; i < 6; ++i) y *= 2 - c * y;
+    return y;
+  };
+  x ^= x >> 33;
+  x *= inverse(0xC4CEB9FE1A85EC53ull);
+  x ^= x >> 33;
+  x *= inverse(0xFF51AFD7ED558CCDull);
+  x ^= x >> 33;
+  return x;
+}
+
+// A long key probes by a loop of its own, and the build side's table keeps
+// a key of every value: the one whose hash is the table's free-slot marker
+// too.
+int64_t KeyHashingToAllOnes() {
+  const uint64_t seed = detail::kHashSeed;
+  const uint64_t mixed = (UnmixHash(~uint64_t{0}) ^ seed) - seed - (seed << 6) - (seed >> 2);
+  return static_cast<int64_t>(UnmixHash(mixed) ^ 0x8000000000000000ull);
+}
+
+// One int or long key on every probe row: the probe hashes it by a loop of
+// its width; the build side's keys all distinct (a probe reads one slot and
+// no chain) or each twice (chains); extremes of each width among them.
+TEST_P(JoinTest, IntAndLongKeysWithDistinctAndRepeatedBuildKeys) {
+  const int64_t all_ones = KeyHashingToAllOnes();
+  ASSERT_EQ(detail::FoldValue(detail::kHashSeed, static_cast<uint64_t>(all_ones) ^ 0x8000000000000000ull),
+            ~uint64_t{0});
+  for (bool wide : {false, true}) {
+    std::vector<int64_t> extremes = {0, -1, 1};
+    if (wide) {
+      extremes.insert(extremes.end(),
+                      {std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(), all_ones});
+    } else {
+      extremes.insert(extremes.end(), {std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()});
+    }
+    for (int copies : {1, 2}) {
+      SCOPED_TRACE(std::string(wide ? "long" : "int") + " keys, build keys " + (copies == 1 ? "distinct" : "twice"));
+      // Probe (left): 9,000 rows of keys i % 1,300 - 100 and the extremes;
+      // build (right): keys 0..999 and the extremes, `copies` times each.
+      std::vector<int64_t> lk, rk;
+      for (int i = 0; i < 9000; ++i) lk.push_back(i % 97 == 0 ? extremes[i % extremes.size()] : i % 1300 - 100);
+      for (int c = 0; c < copies; ++c) {
+        for (int k = 0; k < 1000; ++k) rk.push_back(k);
+        rk.insert(rk.end(), extremes.begin(), extremes.end());
+      }
+      std::multimap<int64_t, int64_t> build;
+      for (size_t j = 0; j < rk.size(); ++j) build.emplace(rk[j], static_cast<int64_t>(j));
+      std::vector<Pair> expected;
+      std::vector<int64_t> unmatched;
+      for (size_t i = 0; i < lk.size(); ++i) {
+        const auto [lo, hi] = build.equal_range(lk[i]);
+        for (auto it = lo; it != hi; ++it) expected.emplace_back(static_cast<int64_t>(i), it->second);
+        if (lo == hi) unmatched.push_back(static_cast<int64_t>(i));
+      }
+      std::sort(expected.begin(), expected.end());
+      std::vector<int32_t> lk32(lk.begin(), lk.end()), rk32(rk.begin(), rk.end());
+      const Column l = wide ? Dev(Numbers(lk)) : Dev(Numbers(lk32));
+      const Column r = wide ? Dev(Numbers(rk)) : Dev(Numbers(rk32));
+      const Rows got = PairsOf(HashJoin({l.view()}, nullptr, static_cast<int64_t>(lk.size()), {r.view()}, nullptr,
+                                        static_cast<int64_t>(rk.size()), JoinKind::kLeft, exec_),
+                               exec_);
+      EXPECT_EQ(got.pairs, expected);
+      EXPECT_EQ(got.left_only, unmatched);
+    }
   }
 }
 
