@@ -29,6 +29,7 @@ Exit status 0 means pass.
 
 import itertools
 import json
+import os
 import random
 import signal
 import subprocess
@@ -426,7 +427,32 @@ def run(pb, rpc, proc, address):
           (exited, done, SCANS - done, while_running, states, len(t.executes), t.refused, len(probes)), flush=True)
 
 
+def openmp_spin(binary):
+    """Started without OMP_WAIT_POLICY or GOMP_SPINCOUNT, the server runs itself again with
+    GOMP_SPINCOUNT=10000 (OpenMP's threads spin briefly between kernels, then sleep); with either
+    set, it keeps what it was given."""
+    saved = {k: os.environ.pop(k) for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT") if k in os.environ}
+    try:
+        for given, expected in (({}, "GOMP_SPINCOUNT=10000"), ({"OMP_WAIT_POLICY": "passive"}, None),
+                                ({"GOMP_SPINCOUNT": "5"}, "GOMP_SPINCOUNT=5")):
+            os.environ.update(given)
+            server = start_server(binary, ["--devices=host:1"])
+            try:
+                with open("/proc/%d/environ" % server.proc.pid, "rb") as f:
+                    env = [v.decode() for v in f.read().split(b"\0")]
+                spin = [v for v in env if v.startswith("GOMP_SPINCOUNT=")]
+                check(spin == ([expected] if expected else []),
+                      "given %r, the server runs with %r, expected %r" % (given, spin, expected))
+            finally:
+                server.stop()
+            for k in given:
+                del os.environ[k]
+    finally:
+        os.environ.update(saved)
+
+
 def run_against(binary, tmp, pb, rpc):
+    openmp_spin(binary)
     server = start_server(binary, ["--devices=host:1", "--streams-per-device=1", "--chunk-rows=%d" % CHUNK_ROWS,
                                    "--shutdown-grace=%ds" % GRACE_S])
     try:
