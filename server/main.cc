@@ -95,8 +95,13 @@ void SetOpenMpSpin(char** argv) {
     const char* value = std::getenv(name);
     if (value != nullptr && *value != '\0') return;
   }
+  // The binary's own path, so that the process keeps its name.
+  char self[4096];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n <= 0) return;
+  self[n] = '\0';
   if (setenv("GOMP_SPINCOUNT", kSpinCount, 1) != 0) return;
-  execv("/proc/self/exe", argv);
+  execv(self, argv);
   unsetenv("GOMP_SPINCOUNT");  // could not: run with OpenMP's defaults
 }
 

@@ -429,8 +429,8 @@ def run(pb, rpc, proc, address):
 
 def openmp_spin(binary):
     """Started without OMP_WAIT_POLICY or GOMP_SPINCOUNT, the server runs itself again with
-    GOMP_SPINCOUNT=10000 (OpenMP's threads spin briefly between kernels, then sleep); with either
-    set, it keeps what it was given."""
+    GOMP_SPINCOUNT=10000 (OpenMP's threads spin briefly between kernels, then sleep), under its own
+    name; with either set, it keeps what it was given."""
     saved = {k: os.environ.pop(k) for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT") if k in os.environ}
     try:
         for given, expected in (({}, "GOMP_SPINCOUNT=10000"), ({"OMP_WAIT_POLICY": "passive"}, None),
@@ -443,6 +443,9 @@ def openmp_spin(binary):
                 spin = [v for v in env if v.startswith("GOMP_SPINCOUNT=")]
                 check(spin == ([expected] if expected else []),
                       "given %r, the server runs with %r, expected %r" % (given, spin, expected))
+                with open("/proc/%d/comm" % server.proc.pid) as f:
+                    name = f.read().strip()
+                check(name == os.path.basename(binary)[:15], "the server's process is named %r" % name)
             finally:
                 server.stop()
             for k in given:
