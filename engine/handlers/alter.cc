@@ -32,6 +32,7 @@
 #include "engine/table/host_column.h"
 #include "engine/table/names.h"
 #include "engine/table/record_codec.h"
+#include "engine/table/subtypes.h"
 
 namespace engine {
 namespace {
@@ -74,7 +75,12 @@ Json Reinterpret(const ColumnDef& to, const Json& value) {
 // Every row of column `from` (def `from_def`) converted to `to`.
 absl::StatusOr<kernels::Column> ConvertColumn(JobContext& ctx, const kernels::ColumnView& from,
                                               const ColumnDef& from_def, const ColumnDef& to, bool validate) {
-  if (from_def.phys() == to.phys() && from_def.char_width == to.char_width && (to.nullable || !from_def.nullable)) {
+  // The bytes copied as they are, unless each value must be checked: null
+  // rows going into a column that takes none, or strings taking on a
+  // subtype (datetime, ipv4, ...) they did not have.
+  const absl::string_view subtype = StringSubtype(to);
+  if (from_def.phys() == to.phys() && from_def.char_width == to.char_width && (to.nullable || !from_def.nullable) &&
+      (subtype.empty() || subtype == StringSubtype(from_def))) {
     kernels::Column copy(to.phys(), to.char_width, to.nullable);
     copy.Append(from, ctx.exec);
     return copy;

@@ -348,6 +348,30 @@ TEST_F(TablesTest, StringSubtypesTakeTheirFormOnly) {
   const std::string computed_error = Error("/update/records", computed);
   EXPECT_NE(computed_error.find("'192.1' is not an ipv4 address"), std::string::npos) << computed_error;
   Run("/update/records", update("10.9.8.7"));
+  // A column changed to a subtype: its values are checked, the table kept
+  // as it was when one lacks the form (or, unvalidated, that one made null).
+  Run("/create/table", {{"table_name", "plain"}, {"type_id", R"([["s", "string", "nullable"]])"}});
+  Run("/insert/records", {{"table_name", "plain"},
+                          {"list_encoding", "json"},
+                          {"list_str", {R"({"s": "10.0.0.1"})", R"({"s": "300.1.1.1"})"}}});
+  const auto change = [](bool validate) {
+    return Json{
+        {"table_name", "plain"},
+        {"action", "change_column"},
+        {"value", "s"},
+        {"options", {{"column_properties", "ipv4,nullable"}, {"validate_change_column", validate ? "true" : "false"}}}};
+  };
+  const std::string change_error = Error("/alter/table", change(true));
+  EXPECT_NE(change_error.find("'300.1.1.1' is not an ipv4 address"), std::string::npos) << change_error;
+  Run("/insert/records", {{"table_name", "plain"}, {"list_encoding", "json"}, {"list_str", {R"({"s": "any text"})"}}});
+  Run("/alter/table", change(false));
+  const Json kept = Run("/get/records", {{"table_name", "plain"}, {"offset", 0}, {"limit", 10}, {"encoding", "json"}});
+  std::vector<std::string> values;
+  for (const Json& text : kept["records_json"]) {
+    const Json record = Json::parse(text.get<std::string>());
+    values.push_back(record["s"].is_null() ? "null" : record["s"].get<std::string>());
+  }
+  EXPECT_EQ(values, (std::vector<std::string>{"10.0.0.1", "null", "null"}));
 }
 
 }  // namespace
