@@ -13,6 +13,16 @@ int64_t GrowTo(int64_t needed, int64_t current) {
   return std::max({needed, current * 2, kMinCapacity});
 }
 
+// Whether the n bytes at `validity` are all non-zero; false when the count
+// fails (it may allocate), so that the column is only thought to hold nulls.
+bool AllValid(const uint8_t* validity, int64_t n, const Exec& exec) noexcept {
+  try {
+    return detail::OpsFor(exec.backend).CountNonZero(validity, n, exec) == n;
+  } catch (...) {
+    return false;
+  }
+}
+
 }  // namespace
 
 size_t Column::used_bytes() const {
@@ -28,8 +38,12 @@ ColumnView Column::view() const {
   v.size = size_;
   v.data = data_.data();
   v.offsets = type_ == PhysType::kVarChars ? offsets_.as<int64_t>() : nullptr;
-  v.validity = nullable_ ? validity_.as<uint8_t>() : nullptr;
+  v.validity = nullable_ && !no_nulls_ ? validity_.as<uint8_t>() : nullptr;
   return v;
+}
+
+void Column::CountNulls(const Exec& exec) noexcept {
+  if (nullable_ && !no_nulls_) no_nulls_ = AllValid(validity_.as<uint8_t>(), size_, exec);
 }
 
 int64_t Column::CharCount(const ColumnView& src, const Exec& exec) {
@@ -111,6 +125,7 @@ void Column::Append(const ColumnView& src, const Exec& exec) {
   if (nullable_) {
     if (src.validity != nullptr) {
       ops.CopyOnDevice(validity_.as<uint8_t>() + size_, src.validity, n, exec);
+      if (no_nulls_) no_nulls_ = AllValid(src.validity, n, exec);
     } else {
       ops.Fill(validity_.as<uint8_t>() + size_, 1, n, exec);
     }
@@ -126,6 +141,7 @@ Column Column::Adopt(PhysType type, int32_t width, bool nullable, int64_t size, 
   c.data_ = std::move(data);
   c.offsets_ = std::move(offsets);
   c.validity_ = std::move(validity);
+  c.no_nulls_ = c.validity_.size() == 0 || size == 0;
   return c;
 }
 

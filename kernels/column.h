@@ -66,7 +66,11 @@ KERNELS_HD inline ColumnView SliceRows(const ColumnView& v, int64_t begin, int64
 }
 
 // An owning column on a device: values, validity (when nullable) and, for
-// strings, offsets. Rows can be appended; storage grows geometrically.
+// strings, offsets. Rows can be appended; storage grows geometrically. A
+// nullable column known to hold no null row views as one without validity
+// (view().validity null), so that kernels take their paths for columns of
+// no nulls: it knows so when its rows came without validity, from appends
+// whose validity it counted, or after CountNulls.
 class Column {
  public:
   Column() = default;
@@ -85,7 +89,13 @@ class Column {
   // Bytes of the rows themselves.
   size_t used_bytes() const;
 
+  // Its rows; validity null when no row is null (see above).
   ColumnView view() const;
+  // Counts the null rows, so that a column adopted with validity (a
+  // kernel's output) views without it when it holds none. One pass over the
+  // validity; synchronizes on CUDA. Never fails: a count that cannot run
+  // leaves the column as it was.
+  void CountNulls(const Exec& exec) noexcept;
 
   // Storage grown to hold `rows` rows and, for strings, `chars` bytes, with
   // the column's rows already copied in. Buffers that need not grow are empty.
@@ -101,7 +111,9 @@ class Column {
   void Reserve(int64_t rows, int64_t chars, const Exec& exec) { Commit(Grow(rows, chars, exec), exec); }
 
   // Appends the rows of `src` (same type and width; on exec's device; not a
-  // view of this column), reserving first. A non-nullable column ignores src's validity.
+  // view of this column), reserving first. A non-nullable column ignores src's validity;
+  // a nullable one of no null rows counts those of src (synchronizes on CUDA;
+  // a count that cannot run marks the column as holding nulls).
   // Atomic: on an exception (OutOfMemory) the column is unchanged, and after a
   // successful Reserve for the combined size it cannot fail.
   void Append(const ColumnView& src, const Exec& exec);
@@ -121,7 +133,8 @@ class Column {
   // Takes ownership of freshly built buffers holding `size` rows (the
   // buffers may hold more: room to grow). REQUIRES: buffers laid out as
   // ColumnView describes; for kVarChars, offsets[0] == 0 and offsets[size] ==
-  // `chars` (-1: all of `data`).
+  // `chars` (-1: all of `data`). A nullable column with `validity` may hold
+  // nulls until CountNulls says otherwise.
   static Column Adopt(PhysType type, int32_t width, bool nullable, int64_t size,
                       Buffer data, Buffer offsets, Buffer validity, int64_t chars = -1);
 
@@ -133,7 +146,8 @@ class Column {
   int64_t chars_ = 0;  // kVarChars: bytes used in data_
   Buffer data_;
   Buffer offsets_;
-  Buffer validity_;
+  Buffer validity_;       // nullable: a byte per row, always as the rows are
+  bool no_nulls_ = true;  // nullable: no row is null (false: some may be)
 };
 
 }  // namespace kernels

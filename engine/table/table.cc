@@ -316,6 +316,7 @@ absl::Status Table::Replace(std::vector<kernels::Column> columns, const kernels:
     if (journal_ != nullptr) {
       if (absl::Status s = journal_->Log(change); !s.ok()) return s;
     }
+    for (kernels::Column& c : columns) c.CountNulls(exec);  // columns of no nulls read as such
     columns_ = std::move(columns);
     UpdateSizes();
     return absl::OkStatus();
@@ -370,6 +371,13 @@ Table::Rebuilt Table::Rebuild(const RowChange& change, const kernels::Exec& exec
   out.kept.assign(columns_.size(), change.deleted_count == 0);
   for (const kernels::Column& c : columns_) out.columns.emplace_back(c.type(), c.width(), c.nullable());
   std::vector<kernels::ColumnView> current = views();
+  // The new columns, their nulls counted (so that columns of none read as such).
+  const auto counted = [&] {
+    for (size_t c = 0; c < out.columns.size(); ++c) {
+      if (!out.kept[c]) out.columns[c].CountNulls(exec);
+    }
+    return std::move(out);
+  };
   if (change.updated_count > 0) {
     for (size_t i = 0; i < change.columns.size(); ++i) {
       const int c = change.columns[i];
@@ -378,7 +386,7 @@ Table::Rebuilt Table::Rebuild(const RowChange& change, const kernels::Exec& exec
       out.kept[c] = false;
       current[c] = out.columns[c].view();
     }
-    if (change.deleted_count == 0) return out;
+    if (change.deleted_count == 0) return counted();
   }
   const int64_t kept = n - change.deleted_count;
   kernels::Buffer keep = kernels::RowsNotIn(change.deleted.as<int64_t>(), change.deleted_count, n, exec);
@@ -389,7 +397,7 @@ Table::Rebuilt Table::Rebuild(const RowChange& change, const kernels::Exec& exec
     out.positions = kernels::Gather(positions_.view(), keep.as<int64_t>(), kept, false, exec);
     out.moved = true;
   }
-  return out;
+  return counted();
 }
 
 std::vector<int64_t> Table::Ranks(const std::vector<const kernels::Buffer*>& rows, const std::vector<int64_t>& counts,

@@ -45,11 +45,29 @@ inline uint8_t InRange(V v, V lo, V hi) {
   }
 }
 
-// m[i] (= or &=) ((lo <= x[i] <= hi) != negate) && valid[i], for i < n.
+// A block of valid flags, which RangeBlock reads for a column of doubles
+// without validity: GCC (12, SSE2) vectorizes a comparison of doubles
+// narrowed to bytes only beside another byte stream. Measured over 6e6 rows
+// by blocks, one thread: doubles 5.7 ms without the flags, 1.9 ms with
+// them; int64 2.5 against 3.8, int32 1.1 against 1.2, floats alike (so
+// those keep the loop without).
+struct ValidBlock {
+  uint8_t flags[kScanBlock];
+  constexpr ValidBlock() : flags() {
+    for (uint8_t& f : flags) f = 1;
+  }
+};
+inline constexpr ValidBlock kAllValid{};
+
+// m[i] (= or &=) ((lo <= x[i] <= hi) != negate) && valid[i], for i < n
+// (valid null: every row valid). REQUIRES: n <= kScanBlock.
 template <int kSides, typename V, typename T>
 inline void RangeBlock(const T* __restrict__ x, const uint8_t* __restrict__ valid, V lo, V hi, bool negate,
                        bool first, uint8_t* __restrict__ m, int64_t n) {
   const uint8_t neg = negate ? 1 : 0;
+  if constexpr (std::is_same_v<T, double>) {
+    if (valid == nullptr) valid = kAllValid.flags;
+  }
   if (valid == nullptr) {
     if (first) {
       KERNELS_SIMD
@@ -58,17 +76,17 @@ inline void RangeBlock(const T* __restrict__ x, const uint8_t* __restrict__ vali
       KERNELS_SIMD
       for (int64_t i = 0; i < n; ++i) m[i] &= InRange<kSides>(static_cast<V>(x[i]), lo, hi) ^ neg;
     }
+    return;
+  }
+  if (first) {
+    KERNELS_SIMD
+    for (int64_t i = 0; i < n; ++i) {
+      m[i] = (InRange<kSides>(static_cast<V>(x[i]), lo, hi) ^ neg) & static_cast<uint8_t>(valid[i] != 0);
+    }
   } else {
-    if (first) {
-      KERNELS_SIMD
-      for (int64_t i = 0; i < n; ++i) {
-        m[i] = (InRange<kSides>(static_cast<V>(x[i]), lo, hi) ^ neg) & static_cast<uint8_t>(valid[i] != 0);
-      }
-    } else {
-      KERNELS_SIMD
-      for (int64_t i = 0; i < n; ++i) {
-        m[i] &= (InRange<kSides>(static_cast<V>(x[i]), lo, hi) ^ neg) & static_cast<uint8_t>(valid[i] != 0);
-      }
+    KERNELS_SIMD
+    for (int64_t i = 0; i < n; ++i) {
+      m[i] &= (InRange<kSides>(static_cast<V>(x[i]), lo, hi) ^ neg) & static_cast<uint8_t>(valid[i] != 0);
     }
   }
 }

@@ -223,8 +223,13 @@ TEST_P(ColumnTest, AppendsBatchesOfEveryType) {
         EXPECT_EQ(v.type, type);
         EXPECT_EQ(v.width, width);
         EXPECT_EQ(v.size, expected.size());
-        EXPECT_EQ(v.validity != nullptr, column_nullable);
-        EXPECT_TRUE(SameRows(Host(v), expected));
+        // A nullable column views with validity only once a null came.
+        const bool any_null =
+            std::find(expected.validity.begin(), expected.validity.end(), 0) != expected.validity.end();
+        EXPECT_EQ(v.validity != nullptr, any_null);
+        HostColumn got = Host(v);
+        if (column_nullable && !any_null) got.validity.assign(got.rows.size(), 1);
+        EXPECT_TRUE(SameRows(got, expected));
         EXPECT_EQ(col.used_bytes(), ExpectedUsedBytes(expected, column_nullable));
         EXPECT_GE(col.device_bytes(), col.used_bytes());
         if (type == PhysType::kVarChars) {
@@ -238,6 +243,38 @@ TEST_P(ColumnTest, AppendsBatchesOfEveryType) {
       }
     }
   }
+}
+
+// A nullable column of no null rows views as one without validity (so
+// kernels take their paths for columns of no nulls) until a null comes; one
+// adopted with validity counts its nulls when asked.
+TEST_P(ColumnTest, NullableColumnWithoutNullsViewsWithoutValidity) {
+  Column col(PhysType::kInt64, 0, true);
+  col.Append(Dev(Numbers(std::vector<int64_t>{1, 2, 3}, {1, 1, 1})).view(), exec_);
+  col.Append(Dev(Numbers(std::vector<int64_t>{4})).view(), exec_);  // no validity: valid
+  EXPECT_EQ(col.view().validity, nullptr);
+  EXPECT_EQ(col.view().size, 4);
+  col.Append(Dev(Numbers(std::vector<int64_t>{5, 6}, {1, 0})).view(), exec_);
+  ASSERT_NE(col.view().validity, nullptr);
+  EXPECT_EQ(FromDevice<uint8_t>(col.view().validity, 6, exec_), (std::vector<uint8_t>{1, 1, 1, 1, 1, 0}));
+  col.Truncate(4, 0);  // the null gone: still viewed with validity (not recounted), which holds
+  ASSERT_NE(col.view().validity, nullptr);
+  EXPECT_EQ(FromDevice<uint8_t>(col.view().validity, 4, exec_), (std::vector<uint8_t>(4, 1)));
+  col.CountNulls(exec_);
+  EXPECT_EQ(col.view().validity, nullptr);
+
+  Column adopted = Dev(Numbers(std::vector<int64_t>{7, 8}, {1, 1}));
+  EXPECT_NE(adopted.view().validity, nullptr);  // not counted yet
+  adopted.CountNulls(exec_);
+  EXPECT_EQ(adopted.view().validity, nullptr);
+  Column with_null = Dev(Numbers(std::vector<int64_t>{7, 8}, {0, 1}));
+  with_null.CountNulls(exec_);
+  ASSERT_NE(with_null.view().validity, nullptr);
+  EXPECT_EQ(FromDevice<uint8_t>(with_null.view().validity, 2, exec_), (std::vector<uint8_t>{0, 1}));
+  // Gathered into a nullable column, a view without validity reads valid.
+  const Buffer rows = ToDevice(std::vector<int64_t>{1, 0}, exec_);
+  const Column gathered = Gather(adopted.view(), rows.as<int64_t>(), 2, true, exec_);
+  EXPECT_EQ(FromDevice<uint8_t>(gathered.view().validity, 2, exec_), (std::vector<uint8_t>{1, 1}));
 }
 
 TEST_P(ColumnTest, GrowsGeometricallyOverManyBatches) {
