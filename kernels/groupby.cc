@@ -1,5 +1,7 @@
 #include "kernels/groupby.h"
 
+#include <utility>
+
 #include "kernels/detail/ops.h"
 
 namespace kernels {
@@ -19,7 +21,11 @@ Buffer GroupFirstRows(const Groups& groups, const Exec& exec) {
 
 Column Aggregate(const Groups& groups, AggKind kind, const ColumnView* value, const ColumnView* target,
                  const Exec& exec) {
-  return detail::OpsFor(exec.backend).Aggregate(groups, kind, value, target, exec);
+  return std::move(Aggregates(groups, {AggregateCall{kind, value, target}}, exec)[0]);
+}
+
+std::vector<Column> Aggregates(const Groups& groups, const std::vector<AggregateCall>& calls, const Exec& exec) {
+  return detail::OpsFor(exec.backend).Aggregates(groups, calls, exec);
 }
 
 }  // namespace kernels

@@ -143,4 +143,18 @@ enum class AggKind {
 Column Aggregate(const Groups& groups, AggKind kind, const ColumnView* value, const ColumnView* target,
                  const Exec& exec);
 
+// One aggregate of Aggregates: what Aggregate takes.
+struct AggregateCall {
+  AggKind kind = AggKind::kCount;
+  const ColumnView* value = nullptr;
+  const ColumnView* target = nullptr;
+};
+
+// Aggregate of each call, the same values as one Aggregate call each gives
+// (sums added in the same order). On the host, the sums and the means of
+// floats of groups that keep their rows' groups (GroupOptions::ordered
+// false, few groups) read those groups once for all of them: one pass over
+// the rows, blocks of rows at a time, each block's groups looked up once.
+std::vector<Column> Aggregates(const Groups& groups, const std::vector<AggregateCall>& calls, const Exec& exec);
+
 }  // namespace kernels

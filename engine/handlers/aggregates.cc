@@ -397,45 +397,65 @@ absl::StatusOr<ResultTable> LocalGroups(JobContext& ctx, const Table& table, con
   kernels::Buffer first = kernels::GroupFirstRows(groups, ctx.exec);
   if (absl::Status s = ctx.checkpoint(2, 3); !s.ok()) return s;
 
+  // Each aggregate's values, then every aggregate at once (sums share
+  // their pass over the rows: kernels::Aggregates).
+  struct Values {
+    std::optional<RowValues> value, target;
+  };
+  std::vector<Values> values(entries.size());
+  std::vector<kernels::AggregateCall> calls;
+  std::vector<size_t> called;  // entry of each call
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const GroupEntry& e = entries[i];
+    if (!e.aggregate) continue;
+    const std::string field = field_of(i);
+    const AggregateSpec& spec = *e.aggregate;
+    Values& v = values[i];
+    if (!spec.count_star) {
+      auto value = EvaluateRows(ctx, source, spec.value, field);
+      if (!value.ok()) return value.status();
+      v.value = *std::move(value);
+      const bool numeric_only = spec.kind == AggKind::kSum || spec.kind == AggKind::kMean ||
+                                spec.kind == AggKind::kVarPop || spec.kind == AggKind::kVarSamp ||
+                                spec.kind == AggKind::kStdPop || spec.kind == AggKind::kStdSamp;
+      if (numeric_only && v.value->def.is_string()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(field, ": '", e.expr, "' needs a numeric argument, not ", v.value->def.type_name()));
+      }
+    }
+    if (!spec.target.empty()) {
+      auto target = EvaluateRows(ctx, source, spec.target, field);
+      if (!target.ok()) return target.status();
+      v.target = *std::move(target);
+    }
+    if (one_group && rows->count == 0) continue;  // EmptyAggregate below
+    calls.push_back(
+        kernels::AggregateCall{spec.kind, v.value ? &v.value->view : nullptr, v.target ? &v.target->view : nullptr});
+    called.push_back(i);
+  }
+  std::vector<kernels::Column> aggregated = kernels::Aggregates(groups, calls, ctx.exec);
+  std::vector<std::optional<kernels::Column>> by_entry(entries.size());
+  for (size_t c = 0; c < called.size(); ++c) by_entry[called[c]] = std::move(aggregated[c]);
+
   std::vector<ResultColumn> columns;
   size_t key = 0;
   for (size_t i = 0; i < entries.size(); ++i) {
     const GroupEntry& e = entries[i];
-    const std::string field = field_of(i);
     if (!e.aggregate) {
       const RowValues& k = keys[key++];
-      columns.push_back(ResultColumn{e.header, ResultDef(k.def, e.name, k.def.nullable),
-                                     kernels::Gather(k.view, first.as<int64_t>(), groups.count,
-                                                     k.def.nullable, ctx.exec)});
+      columns.push_back(
+          ResultColumn{e.header, ResultDef(k.def, e.name, k.def.nullable),
+                       kernels::Gather(k.view, first.as<int64_t>(), groups.count, k.def.nullable, ctx.exec)});
       continue;
     }
-    const AggregateSpec& spec = *e.aggregate;
-    std::optional<RowValues> value, target;
-    if (!spec.count_star) {
-      auto v = EvaluateRows(ctx, source, spec.value, field);
-      if (!v.ok()) return v.status();
-      value = *std::move(v);
-      const bool numeric_only = spec.kind == AggKind::kSum || spec.kind == AggKind::kMean ||
-                                spec.kind == AggKind::kVarPop || spec.kind == AggKind::kVarSamp ||
-                                spec.kind == AggKind::kStdPop || spec.kind == AggKind::kStdSamp;
-      if (numeric_only && value->def.is_string()) {
-        return absl::InvalidArgumentError(absl::StrCat(field, ": '", e.expr, "' needs a numeric argument, not ",
-                                                       value->def.type_name()));
-      }
-    }
-    if (!spec.target.empty()) {
-      auto t = EvaluateRows(ctx, source, spec.target, field);
-      if (!t.ok()) return t.status();
-      target = *std::move(t);
-    }
-    const ColumnDef def = AggregateDef(spec.kind, value ? &*value : nullptr, target ? &*target : nullptr, e.name);
-    if (one_group && rows->count == 0) {
+    const Values& v = values[i];
+    const ColumnDef def =
+        AggregateDef(e.aggregate->kind, v.value ? &*v.value : nullptr, v.target ? &*v.target : nullptr, e.name);
+    if (!by_entry[i]) {
       columns.push_back(EmptyAggregate(def, e.header, ctx.exec));
       continue;
     }
-    columns.push_back(ResultColumn{e.header, def,
-                                   kernels::Aggregate(groups, spec.kind, value ? &value->view : nullptr,
-                                                      target ? &target->view : nullptr, ctx.exec)});
+    columns.push_back(ResultColumn{e.header, def, std::move(*by_entry[i])});
   }
   ResultTable result(std::move(columns));
   if (key_order && !groups.key_ordered) {

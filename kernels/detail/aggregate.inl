@@ -13,6 +13,7 @@
 #include <thrust/sequence.h>
 #include <thrust/transform.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
@@ -227,14 +228,14 @@ void ReduceEachGroup(const D& be, const Groups& groups, bool input_order, Load l
                out);
 }
 
-// Typed sums for a backend with few, fat threads (SerialGroups): the same
-// per-run partials (input order) or per-group loops (group order) as
-// ReduceEachGroup with SumAt and AddSums, without the per-row type switch
-// and `seen` flags. Accumulators start at {0, -0.0, 0}, the identity of
-// AddSums (-0.0 + x == x for every x, -0.0 and NaN included), so every
-// group's sum is the same additions in the same order as the generic path:
-// a null row adds 0.0 to the double sum as SumAt's empty accumulator does.
-// Only the field the result reads is kept (integer or double sum).
+// Typed sums for a backend with few, fat threads (SerialGroups): per-run
+// partials (input order; in lanes with few groups, see kSumLanes) or
+// per-group loops (group order) like ReduceEachGroup's with SumAt and
+// AddSums, without the per-row type switch and `seen` flags. Accumulators
+// start at {0, -0.0, 0}, the identity of AddSums (-0.0 + x == x for every
+// x, -0.0 and NaN included): a null row adds 0.0 to the double sum as
+// SumAt's empty accumulator does. Only the field the result reads is kept
+// (integer or double sum).
 template <typename T, bool kFloat>
 KERNELS_HD inline void AddSumValue(SumAcc& a, const ColumnView& col, int64_t row) {
   if (col.is_valid(row)) {
@@ -250,21 +251,32 @@ KERNELS_HD inline void AddSumValue(SumAcc& a, const ColumnView& col, int64_t row
   }
 }
 
+// Running sums per group and lane: with few groups, consecutive rows of one
+// group add into kSumLanes accumulators in turn (position i into lane i %
+// lanes), so that the additions do not wait on each other's result (the
+// latency of a floating-point add, not memory, bounded sums over few
+// groups); the lanes are added in order when the runs merge. Every path
+// that sums in input order (TypedSumRun, MultiSumRun) uses the same lanes,
+// so a group's sum is the same however it is computed there.
+constexpr int64_t kSumLanes = 4;
+inline int64_t SumLanes(int64_t count) { return count <= 1024 ? kSumLanes : 1; }
+
 template <typename T, bool kFloat>
 struct TypedSumRun {
   RowGroupOf row_group;
   const int64_t* rows;  // input position → row; null: the position itself
   ColumnView col;
-  int64_t n, chunk, count;
-  SumAcc* partial;
+  int64_t n, chunk, count, lanes;
+  SumAcc* partial;  // runs x count x lanes
   KERNELS_HD void operator()(int64_t c) const {
     const int64_t end = (c + 1) * chunk < n ? (c + 1) * chunk : n;
-    SumAcc* p = partial + c * count;
-    for (int64_t g = 0; g < count; ++g) p[g] = SumAcc{0, -0.0, 0};
+    SumAcc* p = partial + c * count * lanes;
+    for (int64_t g = 0; g < count * lanes; ++g) p[g] = SumAcc{0, -0.0, 0};
+    const int64_t lane = lanes - 1;
     if (rows == nullptr && col.validity == nullptr) {
       const T* v = static_cast<const T*>(col.data);
       for (int64_t i = c * chunk; i < end; ++i) {
-        SumAcc& a = p[row_group(i)];
+        SumAcc& a = p[row_group(i) * lanes + (i & lane)];
         if constexpr (kFloat) {
           a.f += static_cast<double>(v[i]);
         } else {
@@ -275,18 +287,69 @@ struct TypedSumRun {
       return;
     }
     for (int64_t i = c * chunk; i < end; ++i)
-      AddSumValue<T, kFloat>(p[row_group(i)], col, rows != nullptr ? rows[i] : i);
+      AddSumValue<T, kFloat>(p[row_group(i) * lanes + (i & lane)], col, rows != nullptr ? rows[i] : i);
   }
 };
 
+// A group's sum from the runs' partials: runs in order, each run's lanes in order.
 struct MergeSumRuns {
-  int64_t runs, count;
+  int64_t runs, count, lanes;
   const SumAcc* partial;
   SumAcc* out;
   KERNELS_HD void operator()(int64_t g) const {
     SumAcc acc{0, -0.0, 0};
-    for (int64_t c = 0; c < runs; ++c) acc = AddSums{}(acc, partial[c * count + g]);
+    for (int64_t c = 0; c < runs; ++c) {
+      for (int64_t l = 0; l < lanes; ++l) acc = AddSums{}(acc, partial[(c * count + g) * lanes + l]);
+    }
     out[g] = acc;
+  }
+};
+
+// Sums of several columns over a run of input positions, as TypedSumRun
+// adds each (the same additions in the same order, lanes included), by
+// blocks: a block's groups and rows are read once for all the columns.
+// partial: columns x runs x count x lanes. Host only (`cols` is host memory).
+struct MultiSumRun {
+  RowGroupOf row_group;
+  const int64_t* rows;  // input position → row; null: the position itself
+  const ColumnView* cols;
+  int64_t ncols, runs, n, chunk, count, lanes;
+  SumAcc* partial;
+
+  template <typename T, bool kFloat>
+  static void Add(const ColumnView& col, const int64_t* slots, const int64_t* rows, int64_t m, SumAcc* acc) {
+    for (int64_t j = 0; j < m; ++j) AddSumValue<T, kFloat>(acc[slots[j]], col, rows[j]);
+  }
+
+  void operator()(int64_t c) const {
+    constexpr int64_t kBlock = 1024;
+    const int64_t begin = c * chunk;
+    const int64_t end = (c + 1) * chunk < n ? (c + 1) * chunk : n;
+    for (int64_t k = 0; k < ncols; ++k) {
+      SumAcc* p = partial + (k * runs + c) * count * lanes;
+      for (int64_t g = 0; g < count * lanes; ++g) p[g] = SumAcc{0, -0.0, 0};
+    }
+    int64_t slots[kBlock];  // group * lanes + lane
+    int64_t at[kBlock];
+    for (int64_t b = begin; b < end; b += kBlock) {
+      const int64_t m = end - b < kBlock ? end - b : kBlock;
+      for (int64_t j = 0; j < m; ++j) {
+        slots[j] = row_group(b + j) * lanes + ((b + j) & (lanes - 1));
+        at[j] = rows != nullptr ? rows[b + j] : b + j;
+      }
+      for (int64_t k = 0; k < ncols; ++k) {
+        SumAcc* acc = partial + (k * runs + c) * count * lanes;
+        switch (cols[k].type) {
+          case PhysType::kInt8: Add<int8_t, false>(cols[k], slots, at, m, acc); break;
+          case PhysType::kInt16: Add<int16_t, false>(cols[k], slots, at, m, acc); break;
+          case PhysType::kInt32: Add<int32_t, false>(cols[k], slots, at, m, acc); break;
+          case PhysType::kInt64: Add<int64_t, false>(cols[k], slots, at, m, acc); break;
+          case PhysType::kFloat32: Add<float, true>(cols[k], slots, at, m, acc); break;
+          case PhysType::kFloat64: Add<double, true>(cols[k], slots, at, m, acc); break;
+          default: break;
+        }
+      }
+    }
   }
 };
 
@@ -312,13 +375,13 @@ void TypedSums(const D& be, const Groups& groups, bool input_order, const Column
                        TypedSumGroup<T, kFloat>{groups.starts.as<int64_t>(), load_order, col, out});
     return;
   }
-  const int64_t runs = RunsFor(n, count);
-  Buffer partial(static_cast<size_t>(runs * count) * sizeof(SumAcc), exec);
+  const int64_t runs = RunsFor(n, count), lanes = SumLanes(count);
+  Buffer partial(static_cast<size_t>(runs * count * lanes) * sizeof(SumAcc), exec);
   thrust::for_each_n(be.policy(exec), RowIterator(0), runs,
                      TypedSumRun<T, kFloat>{RowGroupsOf(groups), load_order, col, n,
-                                            (n + runs - 1) / runs, count, partial.as<SumAcc>()});
+                                            (n + runs - 1) / runs, count, lanes, partial.as<SumAcc>()});
   thrust::for_each_n(be.policy(exec), RowIterator(0), count,
-                     MergeSumRuns{runs, count, partial.as<SumAcc>(), out});
+                     MergeSumRuns{runs, count, lanes, partial.as<SumAcc>(), out});
 }
 
 // Per-group sums of a numeric `col` into `out`: typed loops on a backend
@@ -489,6 +552,24 @@ Column MaskedGather(const D& be, const ColumnView& src, const int64_t* rows, con
                        std::move(validity));
 }
 
+// The result of a kSum of `value`, or a kMean of float `value`, from its
+// groups' sums.
+template <typename D>
+Column SumColumn(const D& be, AggKind kind, const ColumnView& value, const SumAcc* acc, int64_t count,
+                 const Exec& exec) {
+  Buffer data(static_cast<size_t>(count) * 8, exec);
+  Buffer validity(static_cast<size_t>(count), exec);
+  if (kind == AggKind::kMean) {
+    thrust::for_each_n(be.policy(exec), RowIterator(0), count,
+                       FinishMeans{acc, data.as<double>(), validity.as<uint8_t>()});
+    return Column::Adopt(PhysType::kFloat64, 0, true, count, std::move(data), Buffer(), std::move(validity));
+  }
+  const PhysType type = IsFloatType(value.type) ? PhysType::kFloat64 : PhysType::kInt64;
+  thrust::for_each_n(be.policy(exec), RowIterator(0), count,
+                     FinishSums{acc, type == PhysType::kFloat64, data.data(), validity.as<uint8_t>()});
+  return Column::Adopt(type, 0, true, count, std::move(data), Buffer(), std::move(validity));
+}
+
 template <typename D>
 Column AggregateAlgo(const D& be, const Groups& groups, AggKind kind, const ColumnView* value,
                      const ColumnView* target, const Exec& exec) {
@@ -585,24 +666,15 @@ Column AggregateAlgo(const D& be, const Groups& groups, AggKind kind, const Colu
     case AggKind::kSum: {
       Buffer acc(static_cast<size_t>(count) * sizeof(SumAcc), exec);
       SumEachGroup(be, groups, input_order, *value, load_order, acc.as<SumAcc>(), exec);
-      Buffer data(static_cast<size_t>(count) * 8, exec);
-      Buffer validity(static_cast<size_t>(count), exec);
-      thrust::for_each_n(
-          be.policy(exec), RowIterator(0), count,
-          FinishSums{acc.as<SumAcc>(), type == PhysType::kFloat64, data.data(), validity.as<uint8_t>()});
-      return Column::Adopt(type, 0, true, count, std::move(data), Buffer(), std::move(validity));
+      return SumColumn(be, kind, *value, acc.as<SumAcc>(), count, exec);
     }
     case AggKind::kMean:
-      if (value->type == PhysType::kFloat64 || value->type == PhysType::kFloat32) {
+      if (IsFloatType(value->type)) {
         // Floats: sum / count, as SQL engines compute it, a plain pass of
         // additions (integers keep the running mean below: their sums may wrap).
         Buffer acc(static_cast<size_t>(count) * sizeof(SumAcc), exec);
         SumEachGroup(be, groups, input_order, *value, load_order, acc.as<SumAcc>(), exec);
-        Buffer data(static_cast<size_t>(count) * 8, exec);
-        Buffer validity(static_cast<size_t>(count), exec);
-        thrust::for_each_n(be.policy(exec), RowIterator(0), count,
-                           FinishMeans{acc.as<SumAcc>(), data.as<double>(), validity.as<uint8_t>()});
-        return Column::Adopt(type, 0, true, count, std::move(data), Buffer(), std::move(validity));
+        return SumColumn(be, kind, *value, acc.as<SumAcc>(), count, exec);
       }
       [[fallthrough]];
     case AggKind::kVarPop:
@@ -632,6 +704,51 @@ Column AggregateAlgo(const D& be, const Groups& groups, AggKind kind, const Colu
       return MaskedGather(be, arg ? *target : *value, rows.as<int64_t>(), has.as<uint8_t>(), count, exec);
     }
   }
+}
+
+// Partial cells (runs x groups x columns) past which sums are not fused.
+constexpr int64_t kMaxFusedSumCells = int64_t{1} << 20;
+
+template <typename D>
+std::vector<Column> AggregatesAlgo(const D& be, const Groups& groups, const std::vector<AggregateCall>& calls,
+                                   const Exec& exec) {
+  std::vector<Column> out(calls.size());
+  std::vector<size_t> fused;  // calls whose sums go through one MultiSumRun pass
+  if constexpr (D::kHasSerialGroups) {
+    const int64_t count = groups.count;
+    if (SerialGroups(be) && groups.row_groups.size() > 0 && count > 0) {
+      for (size_t i = 0; i < calls.size(); ++i) {
+        const AggregateCall& c = calls[i];
+        if (c.value == nullptr || !IsNumericType(c.value->type)) continue;
+        if (c.kind == AggKind::kSum || (c.kind == AggKind::kMean && IsFloatType(c.value->type))) fused.push_back(i);
+      }
+      const int64_t runs = RunsFor(groups.rows, count), lanes = SumLanes(count);
+      const int64_t cells = runs * count * lanes * static_cast<int64_t>(fused.size());
+      if (fused.size() < 2 || cells > kMaxFusedSumCells) fused.clear();
+      if (!fused.empty()) {
+        const int64_t n = groups.rows, ncols = static_cast<int64_t>(fused.size());
+        std::vector<ColumnView> cols;
+        for (size_t i : fused) cols.push_back(*calls[i].value);
+        Buffer partial(static_cast<size_t>(cells) * sizeof(SumAcc), exec);
+        thrust::for_each_n(be.policy(exec), RowIterator(0), runs,
+                           MultiSumRun{RowGroupsOf(groups), groups.input_rows.as<int64_t>(), cols.data(), ncols,
+                                       runs, n, (n + runs - 1) / runs, count, lanes, partial.as<SumAcc>()});
+        Buffer acc(static_cast<size_t>(count) * sizeof(SumAcc), exec);
+        for (int64_t k = 0; k < ncols; ++k) {
+          thrust::for_each_n(be.policy(exec), RowIterator(0), count,
+                             MergeSumRuns{runs, count, lanes, partial.as<SumAcc>() + k * runs * count * lanes,
+                                          acc.as<SumAcc>()});
+          const AggregateCall& c = calls[fused[static_cast<size_t>(k)]];
+          out[fused[static_cast<size_t>(k)]] = SumColumn(be, c.kind, *c.value, acc.as<SumAcc>(), count, exec);
+        }
+      }
+    }
+  }
+  for (size_t i = 0; i < calls.size(); ++i) {
+    if (std::find(fused.begin(), fused.end(), i) != fused.end()) continue;
+    out[i] = AggregateAlgo(be, groups, calls[i].kind, calls[i].value, calls[i].target, exec);
+  }
+  return out;
 }
 
 }  // namespace kernels::detail

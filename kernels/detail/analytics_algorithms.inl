@@ -59,9 +59,9 @@ class AnalyticsAlgorithms : public Base {
   Buffer GroupFirstRows(const Groups& groups, const Exec& exec) const override {
     return GroupFirstRowsAlgo(self(), groups, exec);
   }
-  Column Aggregate(const Groups& groups, AggKind kind, const ColumnView* value, const ColumnView* target,
-                   const Exec& exec) const override {
-    return AggregateAlgo(self(), groups, kind, value, target, exec);
+  std::vector<Column> Aggregates(const Groups& groups, const std::vector<AggregateCall>& calls,
+                                 const Exec& exec) const override {
+    return AggregatesAlgo(self(), groups, calls, exec);
   }
   std::vector<double> Histogram(const ColumnView& value, const ColumnView* weights, const int64_t* rows,
                                 int64_t n, double start, double end, double interval, int64_t bins,

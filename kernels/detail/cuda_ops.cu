@@ -155,9 +155,9 @@ class CudaOpsImpl final : public AlgorithmOps<CudaOpsImpl> {
   Buffer GroupFirstRows(const Groups& groups, const Exec& exec) const override {
     return CudaAnalyticsOps().GroupFirstRows(groups, exec);
   }
-  Column Aggregate(const Groups& groups, AggKind kind, const ColumnView* value, const ColumnView* target,
-                   const Exec& exec) const override {
-    return CudaAnalyticsOps().Aggregate(groups, kind, value, target, exec);
+  std::vector<Column> Aggregates(const Groups& groups, const std::vector<AggregateCall>& calls,
+                                 const Exec& exec) const override {
+    return CudaAnalyticsOps().Aggregates(groups, calls, exec);
   }
   std::vector<double> Histogram(const ColumnView& value, const ColumnView* weights, const int64_t* rows,
                                 int64_t n, double start, double end, double interval, int64_t bins,

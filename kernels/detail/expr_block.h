@@ -8,6 +8,7 @@
 // Evaluate (expr_eval.h) row for row.
 
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/detail/expr_eval.h"
@@ -84,6 +85,155 @@ inline void EvaluateBlock(const ProgramView& p, int depth, int64_t first, int64_
     }
     sp += effect;
   }
+}
+
+// Whether `p` is arithmetic on numbers only: numeric columns, number
+// constants, +, -, * and negation of ints or floats and ints made floats.
+// Such a program runs by NumericBlock: typed arrays, a loop per
+// instruction that the compiler vectorizes.
+inline bool IsNumericArithmetic(const ProgramView& p) {
+  for (int32_t pc = 0; pc < p.length; ++pc) {
+    const Instr in = p.code[pc];
+    switch (in.op) {
+      case Op::kColumn: {
+        const PhysType t = p.columns[in.arg].type;
+        if (t == PhysType::kFixedChars || t == PhysType::kVarChars) return false;
+        break;
+      }
+      case Op::kConstInt:
+      case Op::kConstFloat:
+      case Op::kIntToFloat:
+      case Op::kAddI:
+      case Op::kSubI:
+      case Op::kMulI:
+      case Op::kNegI:
+      case Op::kAddF:
+      case Op::kSubF:
+      case Op::kMulF:
+      case Op::kNegF:
+        break;
+      default:
+        return false;
+    }
+  }
+  return p.result == ValueKind::kInt || p.result == ValueKind::kFloat;
+}
+
+// A NumericBlock stack entry: n values, as ints or floats (the
+// instructions say which), and whether each is valid.
+struct NumberBlock {
+  int64_t i[kEvalBlock];
+  double f[kEvalBlock];
+  uint8_t valid[kEvalBlock];
+};
+
+template <typename T>
+inline void LoadNumbers(const ColumnView& c, int64_t first, int64_t n, NumberBlock* out) {
+  const T* x = static_cast<const T*>(c.data) + first;
+  if constexpr (std::is_floating_point_v<T>) {
+    for (int64_t r = 0; r < n; ++r) out->f[r] = static_cast<double>(x[r]);
+  } else {
+    for (int64_t r = 0; r < n; ++r) out->i[r] = static_cast<int64_t>(x[r]);
+  }
+  if (c.validity == nullptr) {
+    for (int64_t r = 0; r < n; ++r) out->valid[r] = 1;
+  } else {
+    for (int64_t r = 0; r < n; ++r) out->valid[r] = c.validity[first + r] != 0 ? 1 : 0;
+  }
+}
+
+// Runs an IsNumericArithmetic program for rows [first, first + n) (n <=
+// kEvalBlock) into stack[0]: the values Evaluate gives row by row (the same
+// operations in the same order; a null operand makes the result null,
+// whose value is then never read). REQUIRES: stack holds StackDepth(p)
+// entries.
+inline void NumericBlock(const ProgramView& p, int64_t first, int64_t n, NumberBlock* stack) {
+  int sp = 0;
+  for (int32_t pc = 0; pc < p.length; ++pc) {
+    const Instr in = p.code[pc];
+    NumberBlock* top = stack + sp - 1;
+    switch (in.op) {
+      case Op::kColumn: {
+        const ColumnView& c = p.columns[in.arg];
+        NumberBlock* out = stack + sp;
+        switch (c.type) {
+          case PhysType::kInt8:
+            LoadNumbers<int8_t>(c, first, n, out);
+            break;
+          case PhysType::kInt16:
+            LoadNumbers<int16_t>(c, first, n, out);
+            break;
+          case PhysType::kInt32:
+            LoadNumbers<int32_t>(c, first, n, out);
+            break;
+          case PhysType::kInt64:
+            LoadNumbers<int64_t>(c, first, n, out);
+            break;
+          case PhysType::kFloat32:
+            LoadNumbers<float>(c, first, n, out);
+            break;
+          default:
+            LoadNumbers<double>(c, first, n, out);
+            break;
+        }
+        break;
+      }
+      case Op::kConstInt:
+        for (int64_t r = 0; r < n; ++r) stack[sp].i[r] = p.ints[in.arg], stack[sp].valid[r] = 1;
+        break;
+      case Op::kConstFloat:
+        for (int64_t r = 0; r < n; ++r) stack[sp].f[r] = p.floats[in.arg], stack[sp].valid[r] = 1;
+        break;
+      case Op::kIntToFloat:
+        for (int64_t r = 0; r < n; ++r) top->f[r] = static_cast<double>(top->i[r]);
+        break;
+      case Op::kNegI:
+        for (int64_t r = 0; r < n; ++r) top->i[r] = static_cast<int64_t>(0ull - static_cast<uint64_t>(top->i[r]));
+        break;
+      case Op::kNegF:
+        for (int64_t r = 0; r < n; ++r) top->f[r] = -top->f[r];
+        break;
+      default: {  // a binary operator: top - 1 = (top - 1) op top
+        NumberBlock* a = top - 1;
+        const NumberBlock* b = top;
+        for (int64_t r = 0; r < n; ++r) a->valid[r] &= b->valid[r];
+        const auto ints = [&](auto f) {
+          for (int64_t r = 0; r < n; ++r) {
+            a->i[r] = static_cast<int64_t>(f(static_cast<uint64_t>(a->i[r]), static_cast<uint64_t>(b->i[r])));
+          }
+        };
+        switch (in.op) {
+          case Op::kAddI:
+            ints([](uint64_t x, uint64_t y) { return x + y; });
+            break;
+          case Op::kSubI:
+            ints([](uint64_t x, uint64_t y) { return x - y; });
+            break;
+          case Op::kMulI:
+            ints([](uint64_t x, uint64_t y) { return x * y; });
+            break;
+          case Op::kAddF:
+            for (int64_t r = 0; r < n; ++r) a->f[r] = a->f[r] + b->f[r];
+            break;
+          case Op::kSubF:
+            for (int64_t r = 0; r < n; ++r) a->f[r] = a->f[r] - b->f[r];
+            break;
+          default:  // kMulF
+            for (int64_t r = 0; r < n; ++r) a->f[r] = a->f[r] * b->f[r];
+            break;
+        }
+        break;
+      }
+    }
+    sp += StackEffect(in.op);
+  }
+}
+
+// NumericBlock's stack, one per thread, reused.
+inline NumberBlock* NumberStack(int depth) {
+  thread_local std::vector<NumberBlock> stack;
+  if (stack.size() < static_cast<size_t>(depth)) stack.resize(static_cast<size_t>(depth));
+  return stack.data();
 }
 
 // A block's stack, one per thread, reused.

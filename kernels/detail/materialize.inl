@@ -64,13 +64,32 @@ struct MaterializeRow {
 
 // The host's: MaterializeRow's work a block of kEvalBlock rows at a time
 // (EvaluateBlock).
+// Numbers of an arithmetic program (IsNumericArithmetic) by NumericBlock's
+// typed loops.
 struct MaterializeBlock {
   MaterializeRow row;
   int depth;
   int64_t n;
+  bool numeric;  // row.pass is kNumber and the program IsNumericArithmetic
   void operator()(int64_t b) const {
     const int64_t first = b * kEvalBlock;
     const int64_t count = n - first < kEvalBlock ? n - first : kEvalBlock;
+    if (numeric) {
+      NumberBlock* stack = NumberStack(depth);
+      NumericBlock(row.p, row.begin + first, count, stack);
+      const NumberBlock& v = stack[0];
+      if (row.is_float) {
+        double* out = static_cast<double*>(row.data) + first;
+        for (int64_t r = 0; r < count; ++r) out[r] = v.valid[r] != 0 ? v.f[r] : 0.0;
+      } else {
+        int64_t* out = static_cast<int64_t*>(row.data) + first;
+        for (int64_t r = 0; r < count; ++r) out[r] = v.valid[r] != 0 ? v.i[r] : 0;
+      }
+      if (row.validity != nullptr) {
+        for (int64_t r = 0; r < count; ++r) row.validity[first + r] = v.valid[r];
+      }
+      return;
+    }
     Slot* stack = BlockStack(depth);
     EvaluateBlock(row.p, depth, row.begin + first, count, stack);
     for (int64_t r = 0; r < count; ++r) row.Write(first + r, stack[r * depth]);
@@ -81,8 +100,9 @@ struct MaterializeBlock {
 template <bool kBlocked, typename Policy>
 void ForEachValue(Policy&& policy, const MaterializeRow& row, int64_t n) {
   if constexpr (kBlocked) {
+    const bool numeric = row.pass == MaterializePass::kNumber && IsNumericArithmetic(row.p);
     thrust::for_each_n(policy, RowIterator(0), (n + kEvalBlock - 1) / kEvalBlock,
-                       MaterializeBlock{row, StackDepth(row.p), n});
+                       MaterializeBlock{row, StackDepth(row.p), n, numeric});
   } else {
     thrust::for_each_n(policy, RowIterator(0), n, row);
   }

@@ -50,8 +50,8 @@ class AnalyticsOps {
   virtual Groups GroupRows(const std::vector<ColumnView>& keys, const int64_t* rows, int64_t n,
                            const GroupOptions& options, const Exec& exec) const = 0;
   virtual Buffer GroupFirstRows(const Groups& groups, const Exec& exec) const = 0;
-  virtual Column Aggregate(const Groups& groups, AggKind kind, const ColumnView* value,
-                           const ColumnView* target, const Exec& exec) const = 0;
+  virtual std::vector<Column> Aggregates(const Groups& groups, const std::vector<AggregateCall>& calls,
+                                         const Exec& exec) const = 0;
   virtual std::vector<double> Histogram(const ColumnView& value, const ColumnView* weights,
                                         const int64_t* rows, int64_t n, double start, double end,
                                         double interval, int64_t bins, HistogramMethod method,

@@ -807,6 +807,21 @@ TEST_P(GroupTest, UnorderedGroupsAggregateAlike) {
           }
           EXPECT_TRUE(SameRows(Host(Aggregate(g, AggKind::kCount, nullptr, nullptr, exec_).view()),
                                ReferenceAggregate(lists, AggKind::kCount, nullptr, nullptr, nullptr)));
+          // Every aggregate at once (the sums and means of several columns
+          // in one pass on the host): the same values, bit for bit.
+          std::vector<AggregateCall> calls;
+          for (AggKind kind : kAllAggs) calls.push_back(AggregateCall{kind, &vv, &tv});
+          const ColumnView kv = ck.view();
+          calls.push_back(AggregateCall{AggKind::kSum, &kv, nullptr});
+          calls.push_back(AggregateCall{AggKind::kMean, &kv, nullptr});
+          calls.push_back(AggregateCall{AggKind::kCount, nullptr, nullptr});
+          const std::vector<Column> together = Aggregates(g, calls, exec_);
+          ASSERT_EQ(together.size(), calls.size());
+          for (size_t c = 0; c < calls.size(); ++c) {
+            SCOPED_TRACE(testing::Message() << "together: " << AggName(calls[c].kind) << " of call " << c);
+            EXPECT_TRUE(SameRows(Host(together[c].view()),
+                                 Host(Aggregate(g, calls[c].kind, calls[c].value, calls[c].target, exec_).view())));
+          }
         }
       }
     }
@@ -1387,6 +1402,64 @@ TEST_P(MaterializeTest, IntegersFloatsAndNulls) {
       EXPECT_TRUE(SameRows(Host(mf.view()), ef));
     }
   }
+}
+
+// Arithmetic on numbers only runs by typed blocks on the host
+// (NumericBlock): the same values as row by row, nulls, wrapping, NaN,
+// infinities and -0.0 included, over rows that cross blocks.
+TEST_P(MaterializeTest, ArithmeticOfNumbersAsRowByRow) {
+  const int64_t n = 1000;
+  std::vector<int64_t> xs;
+  std::vector<double> ys;
+  std::vector<float> zs;
+  std::vector<uint8_t> xv, yv;
+  const double specials[] = {std::nan(""), HUGE_VAL, -HUGE_VAL, -0.0, 0.0, 1e308};
+  for (int64_t r = 0; r < n; ++r) {
+    xs.push_back(r % 50 == 0 ? INT64_MAX : r % 51 == 0 ? INT64_MIN : r * 37 - 500);
+    ys.push_back(r % 13 == 0 ? specials[r % 6] : static_cast<double>(r) / 7.0 - 20.0);
+    zs.push_back(static_cast<float>(r % 9) * 0.25f);
+    xv.push_back(r % 11 == 3 ? 0 : 1);
+    yv.push_back(r % 17 == 5 ? 0 : 1);
+  }
+  const Column cx = Dev(Numbers(xs, xv)), cy = Dev(Numbers(ys, yv)), cz = Dev(Numbers(zs));
+  ProgramBuilder pb({cx.view(), cy.view(), cz.view()});
+  // -(y * (1.5 - x)) + z * 2.5, and -(x * 7 - 3) + x.
+  const Program floats = pb.Build(
+      Binary(Op::kAddF,
+             Unary(Op::kNegF,
+                   Binary(Op::kMulF, pb.Col(1), Binary(Op::kSubF, pb.Float(1.5), Unary(Op::kIntToFloat, pb.Col(0))))),
+             Binary(Op::kMulF, pb.Col(2), pb.Float(2.5))),
+      ValueKind::kFloat);
+  const Program ints = pb.Build(Binary(
+      Op::kAddI, Unary(Op::kNegI, Binary(Op::kSubI, Binary(Op::kMulI, pb.Col(0), pb.Int(7)), pb.Int(3))), pb.Col(0)));
+  const DeviceProgram df = Upload(floats, exec_), di = Upload(ints, exec_);
+  HostColumn ef, ei;
+  ef.type = PhysType::kFloat64;
+  ei.type = PhysType::kInt64;
+  for (int64_t r = 3; r < n; ++r) {
+    const uint64_t x = static_cast<uint64_t>(xs[r]);
+    const bool vf = xv[r] && yv[r];
+    const double f = -(ys[r] * (1.5 - static_cast<double>(xs[r]))) + static_cast<double>(zs[r]) * 2.5;
+    ef.rows.push_back(Raw<double>(vf ? f : 0.0));
+    ef.validity.push_back(vf);
+    ei.rows.push_back(Raw<int64_t>(xv[r] ? static_cast<int64_t>((0 - (x * 7 - 3)) + x) : 0));
+    ei.validity.push_back(xv[r]);
+  }
+  // A NaN's sign is the arithmetic's business (the compiler may fold the
+  // reference's negation into a subtraction): NaNs compare as NaNs.
+  HostColumn got = Host(Materialize(df.view, 3, n, true, exec_).view());
+  for (std::string& row : got.rows) {
+    double v;
+    std::memcpy(&v, row.data(), sizeof(v));
+    if (v != v) row = Raw<double>(std::nan(""));
+  }
+  for (std::string& row : ef.rows) {
+    double v;
+    std::memcpy(&v, row.data(), sizeof(v));
+    if (v != v) row = Raw<double>(std::nan(""));
+  }
+  EXPECT_TRUE(SameRows(got, ef));
+  EXPECT_TRUE(SameRows(Host(Materialize(di.view, 3, n, true, exec_).view()), ei));
 }
 
 TEST_P(MaterializeTest, StringsWithFolds) {
