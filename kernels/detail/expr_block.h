@@ -87,11 +87,11 @@ inline void EvaluateBlock(const ProgramView& p, int depth, int64_t first, int64_
   }
 }
 
-// Whether `p` is arithmetic on numbers only: numeric columns, number
-// constants, +, -, * and negation of ints or floats and ints made floats.
-// Such a program runs by NumericBlock: typed arrays, a loop per
-// instruction that the compiler vectorizes.
-inline bool IsNumericArithmetic(const ProgramView& p) {
+// Whether `p` works on numbers only: numeric columns, number constants and
+// null, +, -, *, / and negation of ints or floats, ints made floats,
+// comparisons, and, or, not. Such a program runs by NumericBlock: typed
+// arrays, a loop per instruction that the compiler vectorizes.
+inline bool IsNumericProgram(const ProgramView& p) {
   for (int32_t pc = 0; pc < p.length; ++pc) {
     const Instr in = p.code[pc];
     switch (in.op) {
@@ -102,15 +102,25 @@ inline bool IsNumericArithmetic(const ProgramView& p) {
       }
       case Op::kConstInt:
       case Op::kConstFloat:
+      case Op::kConstNull:
       case Op::kIntToFloat:
       case Op::kAddI:
       case Op::kSubI:
       case Op::kMulI:
+      case Op::kDivI:
       case Op::kNegI:
       case Op::kAddF:
       case Op::kSubF:
       case Op::kMulF:
+      case Op::kDivF:
       case Op::kNegF:
+      case Op::kCmpI:
+      case Op::kCmpF:
+      case Op::kTruthI:
+      case Op::kTruthF:
+      case Op::kAnd:
+      case Op::kOr:
+      case Op::kNot:
         break;
       default:
         return false;
@@ -120,29 +130,101 @@ inline bool IsNumericArithmetic(const ProgramView& p) {
 }
 
 // A NumericBlock stack entry: n values, as ints or floats (the
-// instructions say which), and whether each is valid.
+// instructions say which), read through `ints`/`floats` (its own arrays, or
+// an int64 or double column's rows in place; a constant: one value for
+// every row), and valid flags through `valid` (null: every row valid).
+// Results are written into the entry's own arrays.
 struct NumberBlock {
   int64_t i[kEvalBlock];
   double f[kEvalBlock];
-  uint8_t valid[kEvalBlock];
+  uint8_t flags[kEvalBlock];
+  const int64_t* ints;
+  const double* floats;
+  const uint8_t* valid;
+  bool constant;
 };
 
 template <typename T>
 inline void LoadNumbers(const ColumnView& c, int64_t first, int64_t n, NumberBlock* out) {
   const T* x = static_cast<const T*>(c.data) + first;
-  if constexpr (std::is_floating_point_v<T>) {
+  if constexpr (std::is_same_v<T, int64_t>) {
+    out->ints = x;
+  } else if constexpr (std::is_same_v<T, double>) {
+    out->floats = x;
+  } else if constexpr (std::is_floating_point_v<T>) {
     for (int64_t r = 0; r < n; ++r) out->f[r] = static_cast<double>(x[r]);
+    out->floats = out->f;
   } else {
     for (int64_t r = 0; r < n; ++r) out->i[r] = static_cast<int64_t>(x[r]);
+    out->ints = out->i;
   }
-  if (c.validity == nullptr) {
-    for (int64_t r = 0; r < n; ++r) out->valid[r] = 1;
+  out->valid = c.validity != nullptr ? c.validity + first : nullptr;
+  out->constant = false;
+}
+
+// out[r] = op(x, y) for r < n, x and y read at r unless constant (then at
+// 0). Both constant: out[0] only. Returns whether the result is constant.
+template <typename T, typename U, typename F>
+inline bool Apply(const T* x, bool xc, const T* y, bool yc, U* out, int64_t n, F op) {
+  if (xc && yc) {
+    out[0] = op(x[0], y[0]);
+  } else if (xc) {
+    const T a = x[0];
+    for (int64_t r = 0; r < n; ++r) out[r] = op(a, y[r]);
+  } else if (yc) {
+    const T b = y[0];
+    for (int64_t r = 0; r < n; ++r) out[r] = op(x[r], b);
   } else {
-    for (int64_t r = 0; r < n; ++r) out->valid[r] = c.validity[first + r] != 0 ? 1 : 0;
+    for (int64_t r = 0; r < n; ++r) out[r] = op(x[r], y[r]);
+  }
+  return xc && yc;
+}
+
+// a's valid flags and b's, and-ed into a's own (null when both are).
+// (A constant's flag is read before its array is written.)
+inline void AndValid(NumberBlock* a, const NumberBlock* b, int64_t n) {
+  if (b->valid == nullptr) return;
+  const uint8_t b0 = b->valid[0];
+  if (a->valid == nullptr) {
+    for (int64_t r = 0; r < n; ++r) a->flags[r] = b->constant ? b0 : b->valid[r];
+  } else if (a->constant) {
+    const uint8_t a0 = a->valid[0];
+    for (int64_t r = 0; r < n; ++r) a->flags[r] = a0 & (b->constant ? b0 : b->valid[r]);
+  } else {
+    for (int64_t r = 0; r < n; ++r) a->flags[r] = a->valid[r] & (b->constant ? b0 : b->valid[r]);
+  }
+  a->valid = a->flags;
+}
+
+// a's valid flags as its own array of n (so that it can clear some).
+inline void OwnValid(NumberBlock* a, int64_t n) {
+  if (a->valid == a->flags && !a->constant) return;
+  const uint8_t a0 = a->valid == nullptr ? 1 : a->valid[0];
+  for (int64_t r = 0; r < n; ++r) a->flags[r] = a->valid == nullptr ? 1 : a->constant ? a0 : a->valid[r];
+  a->valid = a->flags;
+}
+
+// The comparison `cmp` of x and y into out (IEEE for floats: NaN is
+// unequal to all, ordered with none). Returns whether it is constant.
+template <typename T>
+inline bool Compare(Cmp cmp, const T* x, bool xc, const T* y, bool yc, int64_t* out, int64_t n) {
+  switch (cmp) {
+    case Cmp::kEq:
+      return Apply(x, xc, y, yc, out, n, [](T a, T b) -> int64_t { return a == b; });
+    case Cmp::kNe:
+      return Apply(x, xc, y, yc, out, n, [](T a, T b) -> int64_t { return a != b; });
+    case Cmp::kLt:
+      return Apply(x, xc, y, yc, out, n, [](T a, T b) -> int64_t { return a < b; });
+    case Cmp::kLe:
+      return Apply(x, xc, y, yc, out, n, [](T a, T b) -> int64_t { return a <= b; });
+    case Cmp::kGt:
+      return Apply(x, xc, y, yc, out, n, [](T a, T b) -> int64_t { return a > b; });
+    default:
+      return Apply(x, xc, y, yc, out, n, [](T a, T b) -> int64_t { return a >= b; });
   }
 }
 
-// Runs an IsNumericArithmetic program for rows [first, first + n) (n <=
+// Runs an IsNumericProgram program for rows [first, first + n) (n <=
 // kEvalBlock) into stack[0]: the values Evaluate gives row by row (the same
 // operations in the same order; a null operand makes the result null,
 // whose value is then never read). REQUIRES: stack holds StackDepth(p)
@@ -152,55 +234,105 @@ inline void NumericBlock(const ProgramView& p, int64_t first, int64_t n, NumberB
   for (int32_t pc = 0; pc < p.length; ++pc) {
     const Instr in = p.code[pc];
     NumberBlock* top = stack + sp - 1;
+    NumberBlock* push = stack + sp;
+    NumberBlock* a = top - 1;  // a binary operator's left operand, and its result
+    // A unary operator's rows: one for a constant.
+    const auto rows = [&] { return top->constant ? int64_t{1} : n; };
     switch (in.op) {
       case Op::kColumn: {
         const ColumnView& c = p.columns[in.arg];
-        NumberBlock* out = stack + sp;
         switch (c.type) {
           case PhysType::kInt8:
-            LoadNumbers<int8_t>(c, first, n, out);
+            LoadNumbers<int8_t>(c, first, n, push);
             break;
           case PhysType::kInt16:
-            LoadNumbers<int16_t>(c, first, n, out);
+            LoadNumbers<int16_t>(c, first, n, push);
             break;
           case PhysType::kInt32:
-            LoadNumbers<int32_t>(c, first, n, out);
+            LoadNumbers<int32_t>(c, first, n, push);
             break;
           case PhysType::kInt64:
-            LoadNumbers<int64_t>(c, first, n, out);
+            LoadNumbers<int64_t>(c, first, n, push);
             break;
           case PhysType::kFloat32:
-            LoadNumbers<float>(c, first, n, out);
+            LoadNumbers<float>(c, first, n, push);
             break;
           default:
-            LoadNumbers<double>(c, first, n, out);
+            LoadNumbers<double>(c, first, n, push);
             break;
         }
         break;
       }
       case Op::kConstInt:
-        for (int64_t r = 0; r < n; ++r) stack[sp].i[r] = p.ints[in.arg], stack[sp].valid[r] = 1;
-        break;
       case Op::kConstFloat:
-        for (int64_t r = 0; r < n; ++r) stack[sp].f[r] = p.floats[in.arg], stack[sp].valid[r] = 1;
+      case Op::kConstNull:
+        push->i[0] = in.op == Op::kConstInt ? p.ints[in.arg] : 0;
+        push->f[0] = in.op == Op::kConstFloat ? p.floats[in.arg] : 0.0;
+        push->flags[0] = in.op != Op::kConstNull;
+        push->ints = push->i;
+        push->floats = push->f;
+        push->valid = in.op == Op::kConstNull ? push->flags : nullptr;
+        push->constant = true;
         break;
       case Op::kIntToFloat:
-        for (int64_t r = 0; r < n; ++r) top->f[r] = static_cast<double>(top->i[r]);
+        for (int64_t r = 0, m = rows(); r < m; ++r) top->f[r] = static_cast<double>(top->ints[r]);
+        top->floats = top->f;
         break;
       case Op::kNegI:
-        for (int64_t r = 0; r < n; ++r) top->i[r] = static_cast<int64_t>(0ull - static_cast<uint64_t>(top->i[r]));
+        for (int64_t r = 0, m = rows(); r < m; ++r)
+          top->i[r] = static_cast<int64_t>(0ull - static_cast<uint64_t>(top->ints[r]));
+        top->ints = top->i;
         break;
       case Op::kNegF:
-        for (int64_t r = 0; r < n; ++r) top->f[r] = -top->f[r];
+        for (int64_t r = 0, m = rows(); r < m; ++r) top->f[r] = -top->floats[r];
+        top->floats = top->f;
         break;
-      default: {  // a binary operator: top - 1 = (top - 1) op top
-        NumberBlock* a = top - 1;
+      case Op::kTruthI:
+        for (int64_t r = 0, m = rows(); r < m; ++r) top->i[r] = top->ints[r] != 0;
+        top->ints = top->i;
+        break;
+      case Op::kTruthF:
+        for (int64_t r = 0, m = rows(); r < m; ++r) top->i[r] = top->floats[r] != 0.0;
+        top->ints = top->i;
+        break;
+      case Op::kNot:
+        for (int64_t r = 0, m = rows(); r < m; ++r) top->i[r] = top->ints[r] == 0;
+        top->ints = top->i;
+        break;
+      case Op::kAnd:   // false and x = false; true and null = null
+      case Op::kOr: {  // true or x = true; false or null = null
+        const bool is_and = in.op == Op::kAnd;
+        // A constant's value and flag, read before a's arrays are written.
+        const bool ac = a->constant, bc = top->constant;
+        const bool av0 = a->valid == nullptr || a->valid[0] != 0, x0 = a->ints[0] != 0;
+        const bool bv0 = top->valid == nullptr || top->valid[0] != 0, y0 = top->ints[0] != 0;
+        for (int64_t r = 0; r < n; ++r) {
+          const bool av = ac ? av0 : a->valid == nullptr || a->valid[r] != 0;
+          const bool bv = bc ? bv0 : top->valid == nullptr || top->valid[r] != 0;
+          const bool x = ac ? x0 : a->ints[r] != 0, y = bc ? y0 : top->ints[r] != 0;
+          const bool settled = is_and ? (av && !x) || (bv && !y) : (av && x) || (bv && y);
+          a->i[r] = is_and ? !settled : settled;
+          a->flags[r] = settled || (av && bv);
+        }
+        a->ints = a->i;
+        a->valid = a->flags;
+        a->constant = false;
+        break;
+      }
+      default: {  // a binary operator: a = a op top
         const NumberBlock* b = top;
-        for (int64_t r = 0; r < n; ++r) a->valid[r] &= b->valid[r];
-        const auto ints = [&](auto f) {
-          for (int64_t r = 0; r < n; ++r) {
-            a->i[r] = static_cast<int64_t>(f(static_cast<uint64_t>(a->i[r]), static_cast<uint64_t>(b->i[r])));
-          }
+        AndValid(a, b, n);
+        const bool ac = a->constant, bc = b->constant;
+        bool constant = false;
+        const auto ints = [&](auto op) {
+          constant = Apply(a->ints, ac, b->ints, bc, a->i, n, [op](int64_t x, int64_t y) {
+            return static_cast<int64_t>(op(static_cast<uint64_t>(x), static_cast<uint64_t>(y)));
+          });
+          a->ints = a->i;
+        };
+        const auto floats = [&](auto op) {
+          constant = Apply(a->floats, ac, b->floats, bc, a->f, n, op);
+          a->floats = a->f;
         };
         switch (in.op) {
           case Op::kAddI:
@@ -213,21 +345,62 @@ inline void NumericBlock(const ProgramView& p, int64_t first, int64_t n, NumberB
             ints([](uint64_t x, uint64_t y) { return x * y; });
             break;
           case Op::kAddF:
-            for (int64_t r = 0; r < n; ++r) a->f[r] = a->f[r] + b->f[r];
+            floats([](double x, double y) { return x + y; });
             break;
           case Op::kSubF:
-            for (int64_t r = 0; r < n; ++r) a->f[r] = a->f[r] - b->f[r];
+            floats([](double x, double y) { return x - y; });
             break;
-          default:  // kMulF
-            for (int64_t r = 0; r < n; ++r) a->f[r] = a->f[r] * b->f[r];
+          case Op::kMulF:
+            floats([](double x, double y) { return x * y; });
+            break;
+          case Op::kDivF:    // x / 0 is null
+          case Op::kDivI: {  // x / 0 is null; INT64_MIN / -1 wraps
+            OwnValid(a, n);
+            const int64_t bi = bc ? 0 : 1;
+            for (int64_t r = 0; r < n; ++r) {
+              const bool zero = in.op == Op::kDivF ? b->floats[r * bi] == 0.0 : b->ints[r * bi] == 0;
+              if (zero) a->flags[r] = 0;
+            }
+            if (in.op == Op::kDivF) {
+              floats([](double x, double y) { return x / (y != 0.0 ? y : 1.0); });
+            } else {
+              constant = Apply(a->ints, ac, b->ints, bc, a->i, n, [](int64_t x, int64_t y) {
+                return y == 0 ? int64_t{0} : y == -1 ? static_cast<int64_t>(0ull - static_cast<uint64_t>(x)) : x / y;
+              });
+              a->ints = a->i;
+            }
+            constant = false;  // its flags are per row now
+            if (ac && bc) {
+              for (int64_t r = 1; r < n; ++r) {
+                a->i[r] = a->i[0];
+                a->f[r] = a->f[0];
+              }
+            }
+            break;
+          }
+          case Op::kCmpI:
+            constant = Compare(static_cast<Cmp>(in.arg), a->ints, ac, b->ints, bc, a->i, n);
+            a->ints = a->i;
+            break;
+          default:  // kCmpF
+            constant = Compare(static_cast<Cmp>(in.arg), a->floats, ac, b->floats, bc, a->i, n);
+            a->ints = a->i;
             break;
         }
+        a->constant = constant;
         break;
       }
     }
     sp += StackEffect(in.op);
   }
 }
+
+// The value of NumericBlock's result at row r, and whether it is valid.
+inline bool NumberValid(const NumberBlock& v, int64_t r) {
+  return v.valid == nullptr || v.valid[v.constant ? 0 : r] != 0;
+}
+inline int64_t NumberInt(const NumberBlock& v, int64_t r) { return v.ints[v.constant ? 0 : r]; }
+inline double NumberFloat(const NumberBlock& v, int64_t r) { return v.floats[v.constant ? 0 : r]; }
 
 // NumericBlock's stack, one per thread, reused.
 inline NumberBlock* NumberStack(int depth) {

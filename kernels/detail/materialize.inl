@@ -64,13 +64,13 @@ struct MaterializeRow {
 
 // The host's: MaterializeRow's work a block of kEvalBlock rows at a time
 // (EvaluateBlock).
-// Numbers of an arithmetic program (IsNumericArithmetic) by NumericBlock's
+// Numbers of a program on numbers only (IsNumericProgram) by NumericBlock's
 // typed loops.
 struct MaterializeBlock {
   MaterializeRow row;
   int depth;
   int64_t n;
-  bool numeric;  // row.pass is kNumber and the program IsNumericArithmetic
+  bool numeric;  // row.pass is kNumber and the program IsNumericProgram
   void operator()(int64_t b) const {
     const int64_t first = b * kEvalBlock;
     const int64_t count = n - first < kEvalBlock ? n - first : kEvalBlock;
@@ -80,13 +80,13 @@ struct MaterializeBlock {
       const NumberBlock& v = stack[0];
       if (row.is_float) {
         double* out = static_cast<double*>(row.data) + first;
-        for (int64_t r = 0; r < count; ++r) out[r] = v.valid[r] != 0 ? v.f[r] : 0.0;
+        for (int64_t r = 0; r < count; ++r) out[r] = NumberValid(v, r) ? NumberFloat(v, r) : 0.0;
       } else {
         int64_t* out = static_cast<int64_t*>(row.data) + first;
-        for (int64_t r = 0; r < count; ++r) out[r] = v.valid[r] != 0 ? v.i[r] : 0;
+        for (int64_t r = 0; r < count; ++r) out[r] = NumberValid(v, r) ? NumberInt(v, r) : 0;
       }
       if (row.validity != nullptr) {
-        for (int64_t r = 0; r < count; ++r) row.validity[first + r] = v.valid[r];
+        for (int64_t r = 0; r < count; ++r) row.validity[first + r] = NumberValid(v, r) ? 1 : 0;
       }
       return;
     }
@@ -100,7 +100,7 @@ struct MaterializeBlock {
 template <bool kBlocked, typename Policy>
 void ForEachValue(Policy&& policy, const MaterializeRow& row, int64_t n) {
   if constexpr (kBlocked) {
-    const bool numeric = row.pass == MaterializePass::kNumber && IsNumericArithmetic(row.p);
+    const bool numeric = row.pass == MaterializePass::kNumber && IsNumericProgram(row.p);
     thrust::for_each_n(policy, RowIterator(0), (n + kEvalBlock - 1) / kEvalBlock,
                        MaterializeBlock{row, StackDepth(row.p), n, numeric});
   } else {

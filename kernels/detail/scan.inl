@@ -45,9 +45,22 @@ struct ProgramMaskBlock {
   int depth;
   int64_t begin, end;
   uint8_t* mask;  // mask[0] is row `begin`
+  bool numeric;   // the program IsNumericProgram: NumericBlock's typed loops
   int64_t operator()(int64_t b) const {
     const int64_t first = begin + b * kEvalBlock;
     const int64_t count = end - first < kEvalBlock ? end - first : kEvalBlock;
+    if (numeric) {
+      NumberBlock* stack = NumberStack(depth);
+      NumericBlock(p, first, count, stack);
+      const NumberBlock& v = stack[0];
+      int64_t trues = 0;
+      for (int64_t r = 0; r < count; ++r) {
+        const bool t = NumberValid(v, r) && (p.result == ValueKind::kFloat ? NumberFloat(v, r) != 0.0 : NumberInt(v, r) != 0);
+        trues += t;
+        if (mask != nullptr) mask[first - begin + r] = t ? 1 : 0;
+      }
+      return trues;
+    }
     Slot* stack = BlockStack(depth);
     EvaluateBlock(p, depth, first, count, stack);
     int64_t trues = 0;
@@ -129,7 +142,7 @@ void EvaluateMaskImpl(Policy&& policy, const ProgramView& p, int64_t begin, int6
   }
   if constexpr (kBlocked) {
     thrust::for_each_n(policy, RowIterator(0), (end - begin + kEvalBlock - 1) / kEvalBlock,
-                       ProgramMaskBlock{p, StackDepth(p), begin, end, mask});
+                       ProgramMaskBlock{p, StackDepth(p), begin, end, mask, IsNumericProgram(p)});
   } else {
     thrust::transform(policy, RowIterator(begin), RowIterator(end), mask, PredicateToByte{p});
   }
@@ -173,7 +186,7 @@ int64_t CountTrueImpl(Policy&& policy, const ProgramView& p, int64_t begin, int6
   }
   if constexpr (kBlocked) {
     return thrust::transform_reduce(policy, RowIterator(0), RowIterator((end - begin + kEvalBlock - 1) / kEvalBlock),
-                                    ProgramMaskBlock{p, StackDepth(p), begin, end, nullptr}, int64_t{0},
+                                    ProgramMaskBlock{p, StackDepth(p), begin, end, nullptr, IsNumericProgram(p)}, int64_t{0},
                                     thrust::plus<int64_t>());
   }
   return thrust::count_if(policy, RowIterator(begin), RowIterator(end), PredicateTrue{p});

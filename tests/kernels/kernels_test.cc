@@ -501,6 +501,80 @@ TEST_P(FilterTest, SelectsAndCountsAtManySizesAndRanges) {
   }
 }
 
+// A filter of arithmetic, comparisons and three-valued and/or/not on
+// numbers (NumericBlock's typed loops on the host): the rows where it is
+// true, as SQL has it, nulls, division by zero and NaN included.
+TEST_P(FilterTest, ArithmeticComparisonsAndLogicOnNumbers) {
+  const int64_t n = 5003;
+  std::vector<int64_t> v(n);
+  std::vector<double> w(n);
+  std::vector<uint8_t> vv(n), wv(n);
+  for (int64_t i = 0; i < n; ++i) {
+    v[i] = (i * 7919) % 400 - 100;
+    w[i] = i % 23 == 0 ? std::nan("") : static_cast<double>((i * 31) % 2000);
+    vv[i] = i % 9 != 4;
+    wv[i] = i % 13 != 7;
+  }
+  const Column cv = Dev(Numbers(v, vv)), cw = Dev(Numbers(w, wv));
+  ProgramBuilder b({cv.view(), cw.view()});
+  // (v * 2 + w / 1000 > 200 or not (v / (v - 50) < 1)) and w <> 1000
+  const Code lhs = Binary(Op::kAddF, Unary(Op::kIntToFloat, Binary(Op::kMulI, b.Col(0), b.Int(2))),
+                          Binary(Op::kDivF, b.Col(1), b.Float(1000)));
+  const Code quotient = Binary(Op::kDivI, b.Col(0), Binary(Op::kSubI, b.Col(0), b.Int(50)));
+  const Program p = b.Build(Binary(Op::kAnd,
+                                   Binary(Op::kOr, Compare(Op::kCmpF, Cmp::kGt, lhs, b.Float(200)),
+                                          Unary(Op::kNot, Compare(Op::kCmpI, Cmp::kLt, quotient, b.Int(1)))),
+                                   Compare(Op::kCmpF, Cmp::kNe, b.Col(1), b.Float(1000))));
+  const std::vector<int64_t> expected = RowsWhere(0, n, [&](int64_t i) {
+    // Three-valued: -1 null, 0 false, 1 true.
+    const int gt = !(vv[i] && wv[i]) ? -1 : (static_cast<double>(v[i] * 2) + w[i] / 1000 > 200 ? 1 : 0);
+    const int lt = !vv[i] || v[i] - 50 == 0 ? -1 : (v[i] / (v[i] - 50) < 1 ? 1 : 0);
+    const int not_lt = lt < 0 ? -1 : 1 - lt;
+    const int either = gt == 1 || not_lt == 1 ? 1 : (gt < 0 || not_lt < 0 ? -1 : 0);
+    const int ne = !wv[i] ? -1 : (w[i] != 1000 ? 1 : 0);
+    return either == 1 && ne == 1;
+  });
+  ASSERT_GT(expected.size(), 100u);
+  EXPECT_EQ(SelectRows(p, 0, n), expected);
+  EXPECT_EQ(CountRows(p, 0, n), static_cast<int64_t>(expected.size()));
+}
+
+// Constants on either side or both (kept as one value), a null constant,
+// a constant divisor of zero: as row by row.
+TEST_P(FilterTest, NumbersWithConstantsOnEitherSide) {
+  const int64_t n = 700;
+  std::vector<int64_t> v(n);
+  std::vector<uint8_t> vv(n);
+  for (int64_t i = 0; i < n; ++i) {
+    v[i] = i % 40 - 20;
+    vv[i] = i % 7 != 2;
+  }
+  const Column cv = Dev(Numbers(v, vv));
+  ProgramBuilder b({cv.view()});
+  // ((3 * 4) - v > -(2) * -5 and 1 = 1) or (null and v < 0) or v / (1 - 1) = 0 or (v * 2) / -1 = -30
+  const Program p = b.Build(Binary(
+      Op::kOr,
+      Binary(Op::kOr,
+             Binary(Op::kAnd,
+                    Compare(Op::kCmpI, Cmp::kGt, Binary(Op::kSubI, Binary(Op::kMulI, b.Int(3), b.Int(4)), b.Col(0)),
+                            Binary(Op::kMulI, Unary(Op::kNegI, b.Int(2)), b.Int(-5))),
+                    Compare(Op::kCmpI, Cmp::kEq, b.Int(1), b.Int(1))),
+             Binary(Op::kAnd, b.Null(), Compare(Op::kCmpI, Cmp::kLt, b.Col(0), b.Int(0)))),
+      Binary(Op::kOr,
+             Compare(Op::kCmpI, Cmp::kEq, Binary(Op::kDivI, b.Col(0), Binary(Op::kSubI, b.Int(1), b.Int(1))), b.Int(0)),
+             Compare(Op::kCmpI, Cmp::kEq, Binary(Op::kDivI, Binary(Op::kMulI, b.Col(0), b.Int(2)), b.Int(-1)),
+                     b.Int(-30)))));
+  // Nulls: the first term is null where v is; the second false or null;
+  // the third always null; so a row passes where v is valid and 12 - v > 10
+  // or -(2v) = -30.
+  const std::vector<int64_t> expected =
+      RowsWhere(0, n, [&](int64_t i) { return vv[i] && (12 - v[i] > 10 || -(v[i] * 2) == -30); });
+  ASSERT_GT(expected.size(), 100u);
+  ASSERT_LT(expected.size(), 600u);
+  EXPECT_EQ(SelectRows(p, 0, n), expected);
+  EXPECT_EQ(CountRows(p, 0, n), static_cast<int64_t>(expected.size()));
+}
+
 TEST_P(FilterTest, AllTrueAndAllFalse) {
   const int64_t n = 100003;
   std::vector<int64_t> values(n);
