@@ -180,27 +180,18 @@ inline bool Apply(const T* x, bool xc, const T* y, bool yc, U* out, int64_t n, F
   return xc && yc;
 }
 
-// a's valid flags and b's, and-ed into a's own (null when both are).
-// (A constant's flag is read before its array is written.)
+// a's valid flags and b's, and-ed into a's own (null when both are): one
+// when both are constants, else n. (A constant's flag is read before a's
+// array is written.)
 inline void AndValid(NumberBlock* a, const NumberBlock* b, int64_t n) {
-  if (b->valid == nullptr) return;
-  const uint8_t b0 = b->valid[0];
-  if (a->valid == nullptr) {
-    for (int64_t r = 0; r < n; ++r) a->flags[r] = b->constant ? b0 : b->valid[r];
-  } else if (a->constant) {
-    const uint8_t a0 = a->valid[0];
-    for (int64_t r = 0; r < n; ++r) a->flags[r] = a0 & (b->constant ? b0 : b->valid[r]);
-  } else {
-    for (int64_t r = 0; r < n; ++r) a->flags[r] = a->valid[r] & (b->constant ? b0 : b->valid[r]);
+  if (a->valid == nullptr && b->valid == nullptr) return;
+  const uint8_t a0 = a->valid == nullptr ? 1 : a->valid[0], b0 = b->valid == nullptr ? 1 : b->valid[0];
+  const int64_t rows = a->constant && b->constant ? 1 : n;
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint8_t av = a->valid == nullptr ? 1 : a->constant ? a0 : a->valid[r];
+    const uint8_t bv = b->valid == nullptr ? 1 : b->constant ? b0 : b->valid[r];
+    a->flags[r] = av & bv;
   }
-  a->valid = a->flags;
-}
-
-// a's valid flags as its own array of n (so that it can clear some).
-inline void OwnValid(NumberBlock* a, int64_t n) {
-  if (a->valid == a->flags && !a->constant) return;
-  const uint8_t a0 = a->valid == nullptr ? 1 : a->valid[0];
-  for (int64_t r = 0; r < n; ++r) a->flags[r] = a->valid == nullptr ? 1 : a->constant ? a0 : a->valid[r];
   a->valid = a->flags;
 }
 
@@ -355,7 +346,13 @@ inline void NumericBlock(const ProgramView& p, int64_t first, int64_t n, NumberB
             break;
           case Op::kDivF:    // x / 0 is null
           case Op::kDivI: {  // x / 0 is null; INT64_MIN / -1 wraps
-            OwnValid(a, n);
+            // Flags of every row, of a's own, so that some can be cleared
+            // (AndValid left one flag for two constants, or none at all).
+            if (a->valid == nullptr || (ac && bc)) {
+              const uint8_t a0 = a->valid == nullptr ? 1 : a->valid[0];
+              for (int64_t r = 0; r < n; ++r) a->flags[r] = a0;
+              a->valid = a->flags;
+            }
             const int64_t bi = bc ? 0 : 1;
             for (int64_t r = 0; r < n; ++r) {
               const bool zero = in.op == Op::kDivF ? b->floats[r * bi] == 0.0 : b->ints[r * bi] == 0;

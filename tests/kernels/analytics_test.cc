@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <map>
 #include <new>
@@ -21,8 +22,10 @@
 
 #include "kernels/backend.h"
 #include "kernels/column.h"
+#include "kernels/detail/expr_eval.h"
 #include "kernels/detail/ops.h"
 #include "kernels/expr_program.h"
+#include "kernels/filter.h"
 #include "kernels/groupby.h"
 #include "kernels/histogram.h"
 #include "kernels/materialize.h"
@@ -1460,6 +1463,116 @@ TEST_P(MaterializeTest, ArithmeticOfNumbersAsRowByRow) {
   }
   EXPECT_TRUE(SameRows(got, ef));
   EXPECT_TRUE(SameRows(Host(Materialize(di.view, 3, n, true, exec_).view()), ei));
+}
+
+// Random programs on numbers (what the host runs by typed blocks,
+// NumericBlock): every row's value and validity as the row-by-row
+// evaluator gives them, and the rows a filter of them keeps.
+TEST_P(MaterializeTest, RandomNumberProgramsAsRowByRow) {
+  if (GetParam() != Backend::kHost) GTEST_SKIP() << "the reference reads the columns on the host";
+  const int64_t n = 777;
+  std::mt19937_64 rng(2026);
+  std::vector<int64_t> l(n);
+  std::vector<int32_t> k(n);
+  std::vector<double> d(n);
+  std::vector<float> f(n);
+  std::vector<uint8_t> lv(n), dv(n);
+  const double specials[] = {std::nan(""), HUGE_VAL, -HUGE_VAL, -0.0, 0.0};
+  for (int64_t r = 0; r < n; ++r) {
+    l[r] = r % 31 == 0 ? (r % 2 ? INT64_MAX : INT64_MIN) : static_cast<int64_t>(rng() % 41) - 20;
+    k[r] = static_cast<int32_t>(rng() % 7) - 3;
+    d[r] = r % 17 == 0 ? specials[r % 5] : static_cast<double>(static_cast<int64_t>(rng() % 2001) - 1000) / 8;
+    f[r] = static_cast<float>(rng() % 9) - 4.0f;
+    lv[r] = rng() % 6 != 0;
+    dv[r] = rng() % 5 != 0;
+  }
+  const Column cl = Dev(Numbers(l, lv)), ck = Dev(Numbers(k)), cd = Dev(Numbers(d, dv)), cf = Dev(Numbers(f));
+  for (int round = 0; round < 1000; ++round) {
+    ProgramBuilder b({cl.view(), ck.view(), cd.view(), cf.view()});
+    // An int (is_float false) or float expression of at most `depth` levels.
+    std::function<Code(bool, int)> gen = [&](bool is_float, int depth) -> Code {
+      const uint64_t pick = rng() % (depth <= 0 ? 3 : 10);
+      if (is_float) {
+        switch (pick) {
+          case 0:
+            return b.Col(rng() % 2 ? 2 : 3);
+          case 1:
+            return rng() % 4 ? b.Float(static_cast<double>(static_cast<int64_t>(rng() % 21) - 10) / 4) : b.Null();
+          case 2:
+            return Unary(Op::kIntToFloat, depth <= 0 ? b.Col(0) : gen(false, depth - 1));
+          case 3:
+            return Unary(Op::kNegF, gen(true, depth - 1));
+          default: {
+            const Op ops[] = {Op::kAddF, Op::kSubF, Op::kMulF, Op::kDivF};
+            return Binary(ops[rng() % 4], gen(true, depth - 1), gen(true, depth - 1));
+          }
+        }
+      }
+      switch (pick) {
+        case 0:
+          return b.Col(rng() % 2 ? 0 : 1);
+        case 1:
+          return rng() % 4 ? b.Int(static_cast<int64_t>(rng() % 11) - 5) : b.Null();
+        case 2:
+          return b.Col(1);
+        case 3:
+          return Unary(rng() % 2 ? Op::kNegI : Op::kNot, gen(false, depth - 1));
+        case 4:
+          return Compare(Op::kCmpF, static_cast<Cmp>(rng() % 6), gen(true, depth - 1), gen(true, depth - 1));
+        case 5:
+          return Compare(Op::kCmpI, static_cast<Cmp>(rng() % 6), gen(false, depth - 1), gen(false, depth - 1));
+        case 6:
+          return Binary(rng() % 2 ? Op::kAnd : Op::kOr, gen(false, depth - 1), gen(false, depth - 1));
+        case 7:
+          return Unary(Op::kTruthF, gen(true, depth - 1));
+        default: {
+          const Op ops[] = {Op::kAddI, Op::kSubI, Op::kMulI, Op::kDivI};
+          return Binary(ops[rng() % 4], gen(false, depth - 1), gen(false, depth - 1));
+        }
+      }
+    };
+    const bool is_float = rng() % 2 == 0;
+    const Program program = b.Build(gen(is_float, 4), is_float ? ValueKind::kFloat : ValueKind::kInt);
+    const DeviceProgram dp = Upload(program, exec_);
+    const int64_t begin = static_cast<int64_t>(rng() % 300);
+    const Column m = Materialize(dp.view, begin, n, true, exec_);
+    const HostColumn got = Host(m.view());
+    std::vector<int64_t> trues;
+    bool same = true;
+    for (int64_t r = begin; r < n && same; ++r) {
+      const Slot want = Evaluate(dp.view, r);
+      const size_t at = static_cast<size_t>(r - begin);
+      const bool valid = got.valid(static_cast<int64_t>(at));
+      if (valid != want.valid) {
+        same = false;
+      } else if (valid && is_float) {
+        double v;
+        std::memcpy(&v, got.rows[at].data(), sizeof(v));
+        same = (v != v && want.f != want.f) || std::memcmp(&v, &want.f, sizeof(v)) == 0;
+      } else if (valid) {
+        int64_t v;
+        std::memcpy(&v, got.rows[at].data(), sizeof(v));
+        same = v == want.i;
+      }
+      if (!same) {
+        std::string code;
+        for (const Instr& in : program.code)
+          code += std::to_string(static_cast<int>(in.op)) + ":" + std::to_string(in.arg) + " ";
+        double gv = 0;
+        int64_t gi = 0;
+        std::memcpy(&gv, got.rows[at].data(), 8);
+        std::memcpy(&gi, got.rows[at].data(), 8);
+        ADD_FAILURE() << "round " << round << ", row " << r << " valid " << valid << "/" << want.valid << " got " << gv
+                      << "/" << gi << " want " << want.f << "/" << want.i << " code " << code << " l=" << l[r]
+                      << " k=" << k[r] << " d=" << d[r] << " f=" << f[r] << " lv=" << int(lv[r])
+                      << " dv=" << int(dv[r]);
+      }
+      if (IsTrue(dp.view, want)) trues.push_back(r);
+    }
+    ASSERT_TRUE(same);
+    const Selection kept = Select(dp.view, begin, n, exec_);
+    ASSERT_EQ(FromDevice<int64_t>(kept.indices.data(), kept.count, exec_), trues) << "round " << round;
+  }
 }
 
 TEST_P(MaterializeTest, StringsWithFolds) {
