@@ -12,12 +12,14 @@
 #include <vector>
 
 #include "kernels/detail/expr_eval.h"
+#include "kernels/detail/scan_blocks.h"  // kAllValid
 #include "kernels/expr_program.h"
 
 namespace kernels::detail {
 
 // Rows per block.
 constexpr int64_t kEvalBlock = 256;
+static_assert(kEvalBlock <= kScanBlock, "kAllValid covers a block");
 
 // The deepest `p`'s stack gets.
 inline int StackDepth(const ProgramView& p) {
@@ -195,6 +197,24 @@ inline void AndValid(NumberBlock* a, const NumberBlock* b, int64_t n) {
   a->valid = a->flags;
 }
 
+// A constant entry's value (int and float) and flag spread over n rows of
+// its own arrays; it is then a constant no more.
+inline void Spread(NumberBlock* e, int64_t n) {
+  if (!e->constant) return;
+  const int64_t i0 = e->ints[0];
+  const double f0 = e->floats[0];
+  const uint8_t v0 = e->valid == nullptr ? 1 : e->valid[0];
+  for (int64_t r = 0; r < n; ++r) {
+    e->i[r] = i0;
+    e->f[r] = f0;
+    e->flags[r] = v0;
+  }
+  e->ints = e->i;
+  e->floats = e->f;
+  e->valid = e->valid == nullptr ? nullptr : e->flags;
+  e->constant = false;
+}
+
 // The comparison `cmp` of x and y into out (IEEE for floats: NaN is
 // unequal to all, ordered with none). Returns whether it is constant.
 template <typename T>
@@ -292,22 +312,21 @@ inline void NumericBlock(const ProgramView& p, int64_t first, int64_t n, NumberB
         break;
       case Op::kAnd:   // false and x = false; true and null = null
       case Op::kOr: {  // true or x = true; false or null = null
-        const bool is_and = in.op == Op::kAnd;
-        // A constant's value and flag, read before a's arrays are written.
-        const bool ac = a->constant, bc = top->constant;
-        const bool av0 = a->valid == nullptr || a->valid[0] != 0, x0 = a->ints[0] != 0;
-        const bool bv0 = top->valid == nullptr || top->valid[0] != 0, y0 = top->ints[0] != 0;
+        // Each side as per-row truth and valid bytes (a constant spread
+        // over the rows), then one branch-free loop.
+        Spread(a, n);
+        Spread(top, n);
+        const uint8_t* av = a->valid != nullptr ? a->valid : kAllValid.flags;
+        const uint8_t* bv = top->valid != nullptr ? top->valid : kAllValid.flags;
+        const uint8_t want = in.op == Op::kAnd ? 0 : 1;  // the value that settles it
         for (int64_t r = 0; r < n; ++r) {
-          const bool av = ac ? av0 : a->valid == nullptr || a->valid[r] != 0;
-          const bool bv = bc ? bv0 : top->valid == nullptr || top->valid[r] != 0;
-          const bool x = ac ? x0 : a->ints[r] != 0, y = bc ? y0 : top->ints[r] != 0;
-          const bool settled = is_and ? (av && !x) || (bv && !y) : (av && x) || (bv && y);
-          a->i[r] = is_and ? !settled : settled;
-          a->flags[r] = settled || (av && bv);
+          const uint8_t x = static_cast<uint8_t>(a->ints[r] != 0), y = static_cast<uint8_t>(top->ints[r] != 0);
+          const uint8_t settled = static_cast<uint8_t>((av[r] & (x == want)) | (bv[r] & (y == want)));
+          a->i[r] = settled ? want : 1 - want;
+          a->flags[r] = static_cast<uint8_t>(settled | (av[r] & bv[r]));
         }
         a->ints = a->i;
         a->valid = a->flags;
-        a->constant = false;
         break;
       }
       default: {  // a binary operator: a = a op top
