@@ -115,7 +115,7 @@ struct Dataset {
   // Made when first used: int64 keys uniform in [0, 1e2), [0, 1e3) and
   // [0, 1e6); int64 uniform over (almost) the whole range; strings of 4 to
   // 16 letters.
-  Column keys_100, keys_1k, keys_1m, wide, strings;
+  Column keys_100, keys_1k, keys_10k, keys_1m, wide, strings;
   Buffer scratch;               // destination of the copy baseline
   std::vector<std::pair<std::string, double>> copy_rates;  // bytes/s by region set
 };
@@ -354,8 +354,8 @@ const Column& ExtraColumn(Dataset& d, Column Dataset::*member, PhysType type, do
                           uint64_t stream) {
   Column& c = d.*member;
   if (c.size() == 0 && d.rows > 0) {
-    for (Column Dataset::*other :
-         {&Dataset::keys_100, &Dataset::keys_1k, &Dataset::keys_1m, &Dataset::wide, &Dataset::strings}) {
+    for (Column Dataset::*other : {&Dataset::keys_100, &Dataset::keys_1k, &Dataset::keys_10k, &Dataset::keys_1m,
+                                   &Dataset::wide, &Dataset::strings}) {
       d.*other = Column();
     }
     kernels::RandomSpec spec;
@@ -370,13 +370,14 @@ const Column& ExtraColumn(Dataset& d, Column Dataset::*member, PhysType type, do
 
 const Column& Keys(Dataset& d, int64_t distinct) {
   if (distinct <= 100) return ExtraColumn(d, &Dataset::keys_100, PhysType::kInt64, 0, 99, 12);
-  return distinct <= 1000 ? ExtraColumn(d, &Dataset::keys_1k, PhysType::kInt64, 0, 999, 10)
-                          : ExtraColumn(d, &Dataset::keys_1m, PhysType::kInt64, 0, 999999, 11);
+  if (distinct <= 1000) return ExtraColumn(d, &Dataset::keys_1k, PhysType::kInt64, 0, 999, 10);
+  return distinct <= 10000 ? ExtraColumn(d, &Dataset::keys_10k, PhysType::kInt64, 0, 9999, 13)
+                           : ExtraColumn(d, &Dataset::keys_1m, PhysType::kInt64, 0, 999999, 11);
 }
 
 // The name part and region label of `distinct` keys.
 std::string KeysName(int64_t distinct) {
-  return distinct <= 100 ? "keys:1e2" : distinct <= 1000 ? "keys:1e3" : "keys:1e6";
+  return distinct <= 100 ? "keys:1e2" : distinct <= 1000 ? "keys:1e3" : distinct <= 10000 ? "keys:1e4" : "keys:1e6";
 }
 
 Region StringRegion(const Column& c) {
@@ -567,7 +568,7 @@ void RegisterAnalytics(Backend backend, int64_t rows) {
   };
   using kernels::GroupMethod;
   using kernels::HistogramMethod;
-  for (int64_t distinct : {int64_t{100}, int64_t{1000}, int64_t{1000000}}) {
+  for (int64_t distinct : {int64_t{100}, int64_t{1000}, int64_t{10000}, int64_t{1000000}}) {
     const std::string keys = KeysName(distinct);
     // hash: the default table (kDefaultHashGroups groups; falls back to
     // sorting past them); hash_2m: a table for 2^21 groups, to show what

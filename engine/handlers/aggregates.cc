@@ -827,12 +827,15 @@ absl::StatusOr<Json> GroupByChecked(JobContext& ctx, const Json& request) {
 }
 
 // The distinct values of a column or expression over the rows where
-// `expression` holds, on ctx's device (in ascending order), and their
-// definition. A distributed table's shards find theirs; the job's device
-// makes the union distinct.
+// `expression` holds, on ctx's device, and their definition. They come in
+// ascending order when `ordered`; else in the order of their hashes (a
+// string column's values are grouped by hash, and only the distinct values
+// need sorting then, not every row). A distributed table's shards find
+// theirs; the job's device makes the union distinct.
 struct DistinctValues {
   kernels::Column values;
   ColumnDef def;
+  bool ordered = true;
 };
 
 absl::StatusOr<DistinctValues> Distinct(JobContext& ctx, const Table& table, const std::string& column,
@@ -843,12 +846,13 @@ absl::StatusOr<DistinctValues> Distinct(JobContext& ctx, const Table& table, con
     if (!rows.ok()) return rows.status();
     auto value = EvaluateRows(part_ctx, part, column, "column_name");
     if (!value.ok()) return value.status();
-    kernels::Groups groups = kernels::GroupRows({value->view}, rows->data(), rows->count,
-                                                UnorderedBy(part_ctx, part, column), part_ctx.exec);
+    kernels::GroupOptions options = UnorderedBy(part_ctx, part, column);
+    options.key_order = false;
+    kernels::Groups groups = kernels::GroupRows({value->view}, rows->data(), rows->count, options, part_ctx.exec);
     kernels::Buffer first = kernels::GroupFirstRows(groups, part_ctx.exec);
     parts[i] = DistinctValues{
-        kernels::Gather(value->view, first.as<int64_t>(), groups.count, value->def.nullable, part_ctx.exec),
-        value->def};
+        kernels::Gather(value->view, first.as<int64_t>(), groups.count, value->def.nullable, part_ctx.exec), value->def,
+        groups.key_ordered};
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
@@ -857,10 +861,12 @@ absl::StatusOr<DistinctValues> Distinct(JobContext& ctx, const Table& table, con
   for (const DistinctValues& p : parts) views.push_back(p.values.view());
   const kernels::Column& shape = parts[0].values;
   kernels::Column all = Concatenate(views, shape.type(), shape.width(), shape.nullable(), ctx.exec);
-  kernels::Groups groups = kernels::GroupRows({all.view()}, nullptr, all.size(), Unordered(), ctx.exec);
+  kernels::GroupOptions options = Unordered();
+  options.key_order = false;
+  kernels::Groups groups = kernels::GroupRows({all.view()}, nullptr, all.size(), options, ctx.exec);
   kernels::Buffer first = kernels::GroupFirstRows(groups, ctx.exec);
   return DistinctValues{kernels::Gather(all.view(), first.as<int64_t>(), groups.count, shape.nullable(), ctx.exec),
-                        parts[0].def};
+                        parts[0].def, groups.key_ordered};
 }
 
 absl::StatusOr<Json> Unique(JobContext& ctx, const Json& request) {
@@ -877,8 +883,8 @@ absl::StatusOr<Json> Unique(JobContext& ctx, const Json& request) {
   const ColumnDef& def = distinct->def;
   columns.push_back(ResultColumn{column, ResultDef(def, name, def.nullable), std::move(distinct->values)});
   ResultTable result(std::move(columns));
-  if (*descending) {
-    kernels::Buffer order = kernels::SortOrder({{result.views()[0], true}}, nullptr, result.rows(), ctx.exec);
+  if (*descending || !distinct->ordered) {
+    kernels::Buffer order = kernels::SortOrder({{result.views()[0], *descending}}, nullptr, result.rows(), ctx.exec);
     result.Keep(order.as<int64_t>(), result.rows(), ctx.exec);
   }
   auto page = ResolvePage(request["offset"].get<int64_t>(), request["limit"].get<int64_t>(), result.rows(),

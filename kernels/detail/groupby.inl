@@ -481,7 +481,10 @@ bool HashGroups(const D& be, const RadixWord& word, const uint8_t* nulls, const 
                 const GroupOptions& options, Groups* out, const Exec& exec) {
   const int64_t limit = options.hash_max_groups > 0 ? options.hash_max_groups : kDefaultHashGroups;
   if (limit >= (int64_t{1} << 30)) return false;
-  const int64_t slots = NextPow2(limit * 2 < 64 ? 64 : limit * 2);
+  // The table for `limit` keys; a sample that shows far fewer shrinks it
+  // below (grown back when it fills up).
+  const int64_t full_slots = NextPow2(limit * 2 < 64 ? 64 : limit * 2);
+  int64_t slots = full_slots;
   Buffer table(static_cast<size_t>(slots) * sizeof(AtomicWord), exec);
   be.Fill(table.data(), 0xFF, table.size(), exec);
   Buffer status(4 * sizeof(AtomicWord), exec);
@@ -505,23 +508,43 @@ bool HashGroups(const D& be, const RadixWord& word, const uint8_t* nulls, const 
     const int64_t seen = static_cast<int64_t>(host_status[kHashDistinct]);
     if (host_status[kHashOverflow] != 0 || seen * kHashRowsPerGroup > n) return false;
     insert.stride = 1;
+    // Four slots per key the sample saw, 8,192 at least (kernels_bench:
+    // smaller tables count slower): a table that stays in cache and is quick
+    // to clear and count into (keys the sample missed may fill it up: the
+    // full table then).
+    const int64_t fit = NextPow2(4 * seen < 8192 ? 8192 : 4 * seen);
+    if (fit < slots) {
+      slots = fit;
+      table = Buffer(static_cast<size_t>(slots) * sizeof(AtomicWord), exec);
+      be.Fill(table.data(), 0xFF, table.size(), exec);
+      be.Fill(status.data(), 0, status.size(), exec);
+      insert.table = t = table.as<AtomicWord>();
+      insert.mask = static_cast<uint64_t>(slots - 1);
+      insert.limit = static_cast<AtomicWord>(slots / 2);
+    }
   }
   Buffer slot_of(static_cast<size_t>(n) * sizeof(uint32_t), exec);
   insert.slot_of = slot_of.as<uint32_t>();
   // On the host, rows that need no order are counted per slot as they go
   // in, and keep their slots (mapped to groups by Groups::slot_groups).
   // Each run zeroes counters for every slot: for tables of at most
-  // kCountedSlots slots (the default's 8,192 among them).
-  const bool counted = SerialGroups(be) && !options.ordered && slots <= kCountedSlots;
-  const int64_t slot_count = slots + 2;  // the table's and the two keys outside it
+  // kCountedSlots slots (the default's 65,536 among them).
+  const bool counted = SerialGroups(be) && !options.ordered && full_slots <= kCountedSlots;
   Buffer sizes, firsts;
   // Integer keys within bounds of fewer values than the groups allowed map
-  // to their slots directly (GroupOptions::key_lo), the slots in key order.
-  insert.indexed = counted && direct != 0 && options.key_lo <= options.key_hi &&
-                   static_cast<uint64_t>(options.key_hi) - static_cast<uint64_t>(options.key_lo) <
-                       static_cast<uint64_t>(limit);
+  // to their slots directly (GroupOptions::key_lo), the slots in key order:
+  // as many as the bounds span.
+  const uint64_t span = static_cast<uint64_t>(options.key_hi) - static_cast<uint64_t>(options.key_lo);
+  insert.indexed =
+      counted && direct != 0 && options.key_lo <= options.key_hi && span < static_cast<uint64_t>(limit);
   insert.index_lo = options.key_lo;
+  const int64_t table_slots = slots;
+  if (insert.indexed) {
+    slots = NextPow2(static_cast<int64_t>(span) + 1 < 64 ? 64 : static_cast<int64_t>(span) + 1);
+    insert.mask = static_cast<uint64_t>(slots - 1);
+  }
   for (;;) {
+    const int64_t slot_count = slots + 2;  // the table's and the two keys outside it
     if (counted) {
       if constexpr (D::kHasSerialGroups) {
         sizes = Buffer(static_cast<size_t>(slot_count) * sizeof(AtomicWord), exec);
@@ -540,10 +563,26 @@ bool HashGroups(const D& be, const RadixWord& word, const uint8_t* nulls, const 
     }
     be.CopyToHostSync(host_status, st, sizeof(host_status), exec);
     if (host_status[kHashOverflow] == 0) break;
-    if (!insert.indexed) return false;
-    insert.indexed = false;  // a key beyond the bounds: hash after all
+    if (insert.indexed) {
+      insert.indexed = false;  // a key beyond the bounds: hash after all
+      slots = table_slots;
+      insert.mask = static_cast<uint64_t>(slots - 1);
+    } else if (slots < full_slots) {
+      // More keys than the sample suggested: the full table, from the start.
+      slots = full_slots;
+      table = Buffer(static_cast<size_t>(slots) * sizeof(AtomicWord), exec);
+      be.Fill(table.data(), 0xFF, table.size(), exec);
+      insert.table = t = table.as<AtomicWord>();
+      insert.mask = static_cast<uint64_t>(slots - 1);
+      insert.limit = static_cast<AtomicWord>(limit);
+      be.Fill(st, 0, status.size(), exec);
+      continue;
+    } else {
+      return false;
+    }
     be.Fill(st + kHashOverflow, 0, sizeof(AtomicWord), exec);
   }
+  const int64_t slot_count = slots + 2;
   if (insert.indexed) {
     // The slots counted, numbered in order after the null group.
     const SlotCounted used{sizes.as<AtomicWord>()};

@@ -729,6 +729,35 @@ TEST_P(GroupTest, HashTableOverflowFallsBackToSorting) {
   }
 }
 
+// kAuto sizes its table from a sample of the rows: keys the sample missed
+// (a run of 12,000 distinct keys among rows of 10) grow the table to the
+// full size, and the rows still hash; bounds given (as a zone map gives
+// them) size the directly mapped slots by their span instead.
+TEST_P(GroupTest, TableSizedFromSampleGrowsForKeysItMissed) {
+  const int64_t n = 300007;
+  std::vector<int64_t> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) v[i] = i >= 100000 && i < 112000 ? i - 100000 : (i * 7) % 10;
+  const HostColumn h = Numbers<int64_t>(v);
+  for (bool serial : SerialModes()) {
+    UseSerial(serial);
+    SCOPED_TRACE(serial ? "serial paths" : "wide paths");
+    for (bool bounded : {false, true}) {
+      for (bool ordered : {true, false}) {
+        SCOPED_TRACE(testing::Message() << (bounded ? "bounded" : "unbounded") << (ordered ? ", ordered" : ""));
+        GroupOptions options = Method(GroupMethod::kAuto);
+        options.ordered = ordered;
+        if (bounded) {
+          options.key_lo = 0;
+          options.key_hi = 11999;
+        }
+        const Groups g = CheckGroups({&h}, nullptr, n, options);
+        EXPECT_EQ(g.count, 12000);
+        EXPECT_EQ(g.method, GroupMethod::kHash);
+      }
+    }
+  }
+}
+
 // The sort path sorts one 64-bit word as 32 bits (less the least word)
 // when the words span less than 2^32: spans just below and at 2^32, at
 // both ends of the int64 range, and with nulls (the flag is in the word).
