@@ -11,6 +11,23 @@ int32_t Program::AddInt(int64_t v) {
   return static_cast<int32_t>(ints.size() - 1);
 }
 
+int32_t Program::AddIntSet(const std::vector<int64_t>& sorted) {
+  const int32_t first = static_cast<int32_t>(ints.size());
+  const int32_t count = static_cast<int32_t>(sorted.size());
+  ints.insert(ints.end(), sorted.begin(), sorted.end());
+  if (count <= kInHashMin) return first;
+  const int32_t slots = InTableSlots(count);
+  const size_t table = ints.size();
+  ints.resize(table + static_cast<size_t>(slots), -1);
+  const uint32_t mask = static_cast<uint32_t>(slots - 1);
+  for (int32_t k = 0; k < count; ++k) {
+    uint32_t s = InSlot(sorted[static_cast<size_t>(k)], mask);
+    while (ints[table + s] >= 0) s = (s + 1) & mask;
+    ints[table + s] = k;
+  }
+  return first;
+}
+
 int32_t Program::AddFloat(double v) {
   floats.push_back(v);
   return static_cast<int32_t>(floats.size() - 1);
@@ -45,6 +62,23 @@ bool IsWellFormed(const Program& p) {
     }
     return true;
   };
+  // A long int list's hash table: in range, and finding every constant.
+  auto int_set_table = [&](int64_t arg, int64_t count) {
+    if (count <= kInHashMin) return true;
+    const int64_t slots = InTableSlots(static_cast<int32_t>(count));
+    if (!in_range(arg + count, slots, ints)) return false;
+    for (int64_t s = 0; s < slots; ++s) {
+      const int64_t k = p.ints[static_cast<size_t>(arg + count + s)];
+      if (k < -1 || k >= count) return false;
+    }
+    for (int64_t k = 0; k < count; ++k) {
+      if (!InIntSet(p.ints.data(), static_cast<int32_t>(arg), static_cast<int32_t>(count),
+                    p.ints[static_cast<size_t>(arg + k)])) {
+        return false;
+      }
+    }
+    return true;
+  };
   auto ascending_strings = [&](int64_t arg, int64_t count) {
     for (int64_t k = arg + 1; k < arg + count; ++k) {
       const std::string_view a(p.chars.data() + p.string_offsets[k - 1], p.string_offsets[k] - p.string_offsets[k - 1]);
@@ -68,7 +102,7 @@ bool IsWellFormed(const Program& p) {
       case Op::kConstString:
       case Op::kLike: ok = in_range(in.arg, 1, strings); break;
       case Op::kInI:
-        ok = in_range(in.arg, in.arg2, ints) && ascending(p.ints, in.arg, in.arg2);
+        ok = in_range(in.arg, in.arg2, ints) && ascending(p.ints, in.arg, in.arg2) && int_set_table(in.arg, in.arg2);
         break;
       case Op::kInF:
         ok = in_range(in.arg, in.arg2, floats) && ascending(p.floats, in.arg, in.arg2);

@@ -66,8 +66,9 @@ enum class Op : uint8_t {
   kBetweenS,
   // x -> 1 when x equals one of the `arg2` constants from index `arg` (ints,
   // floats or string constants, ascending and distinct: found by binary
-  // search; floats without NaN; strings bytewise), else 0; null when x is
-  // null.
+  // search, or for more than kInHashMin ints by their hash table (see
+  // InIntSet); floats without NaN; strings bytewise), else 0; null when x
+  // is null.
   kInI,
   kInF,
   kInS,
@@ -104,6 +105,51 @@ enum class MathFn : int32_t { kAbs, kSign, kSqrt, kCbrt, kExp, kLn, kLog10, kFlo
 
 // Parts of kDatePart.
 enum class DatePart : int32_t { kYear, kMonth, kDay, kHour, kMinute, kSec };
+
+// A kInI list of more than kInHashMin constants is followed in `ints` by a
+// hash table of InTableSlots(count) entries (Program::AddIntSet builds
+// both): each is -1 (empty) or the offset k < count of constant arg + k,
+// placed by linear probing from InSlot(constant, slots - 1).
+constexpr int32_t kInHashMin = 16;
+
+KERNELS_HD inline int32_t InTableSlots(int32_t count) {
+  int32_t slots = 32;
+  while (slots < 2 * count) slots *= 2;
+  return slots;
+}
+
+KERNELS_HD inline uint32_t InSlot(int64_t v, uint32_t mask) {
+  uint64_t h = static_cast<uint64_t>(v) * 0x9E3779B97F4A7C15ull;
+  h ^= h >> 29;
+  return static_cast<uint32_t>(h) & mask;
+}
+
+// Whether x is one of the `count` ascending constants ints[first...] of a
+// kInI list (through its hash table when it has one).
+KERNELS_HD inline bool InIntSet(const int64_t* ints, int32_t first, int32_t count, int64_t x) {
+  const int64_t* c = ints + first;
+  if (count <= kInHashMin) {
+    int32_t lo = 0, hi = count;
+    while (lo < hi) {
+      const int32_t mid = lo + (hi - lo) / 2;
+      if (c[mid] == x) return true;
+      if (c[mid] < x) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return false;
+  }
+  const int64_t* table = c + count;
+  const uint32_t mask = static_cast<uint32_t>(InTableSlots(count) - 1);
+  for (uint32_t s = InSlot(x, mask), probes = 0; probes <= mask; s = (s + 1) & mask, ++probes) {
+    const int64_t k = table[s];
+    if (k < 0) return false;
+    if (c[k] == x) return true;
+  }
+  return false;
+}
 
 struct Instr {
   Op op;
@@ -193,6 +239,9 @@ struct Program {
   ValueKind result = ValueKind::kInt;
 
   int32_t AddInt(int64_t v);
+  // A kInI list's constants (ascending, distinct), and its hash table when
+  // it has more than kInHashMin; returns the index of the first.
+  int32_t AddIntSet(const std::vector<int64_t>& sorted);
   int32_t AddFloat(double v);
   int32_t AddString(const std::string& s);
 };

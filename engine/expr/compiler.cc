@@ -511,7 +511,7 @@ class Compiler {
     sorted(strings);
     int32_t first = -1;
     const auto added = [&](int32_t at) { first = first < 0 ? at : first; };
-    for (int64_t v : ints) added(program_.AddInt(v));
+    if (!ints.empty()) added(program_.AddIntSet(ints));
     for (double v : floats) added(program_.AddFloat(v));
     for (const std::string& v : strings) added(program_.AddString(v));
     const int32_t count = static_cast<int32_t>(ints.size() + floats.size() + strings.size());

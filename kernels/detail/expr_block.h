@@ -7,6 +7,7 @@
 // stack, `depth` slots long, in one buffer per block. Same values as
 // Evaluate (expr_eval.h) row for row.
 
+#include <algorithm>
 #include <cstdint>
 #include <type_traits>
 #include <vector>
@@ -91,8 +92,9 @@ inline void EvaluateBlock(const ProgramView& p, int depth, int64_t first, int64_
 
 // Whether `p` works on numbers only: numeric columns, number constants and
 // null, +, -, *, / and negation of ints or floats, ints made floats,
-// comparisons, and, or, not. Such a program runs by NumericBlock: typed
-// arrays, a loop per instruction that the compiler vectorizes.
+// comparisons, in-lists of numbers, and, or, not. Such a program runs by
+// NumericBlock: typed arrays, a loop per instruction that the compiler
+// vectorizes.
 inline bool IsNumericProgram(const ProgramView& p) {
   for (int32_t pc = 0; pc < p.length; ++pc) {
     const Instr in = p.code[pc];
@@ -123,6 +125,9 @@ inline bool IsNumericProgram(const ProgramView& p) {
       case Op::kAnd:
       case Op::kOr:
       case Op::kNot:
+      case Op::kInI:
+      case Op::kInF:
+      case Op::kUnknownIfFalse:
         break;
       default:
         return false;
@@ -235,6 +240,10 @@ inline bool Compare(Cmp cmp, const T* x, bool xc, const T* y, bool yc, int64_t* 
   }
 }
 
+// In-lists of at most this many numbers are tested by an equality per
+// constant over the block; longer ones by search (ints: their hash table).
+constexpr int32_t kInScanMax = 8;
+
 // Runs an IsNumericProgram program for rows [first, first + n) (n <=
 // kEvalBlock) into stack[0]: the values Evaluate gives row by row (the same
 // operations in the same order; a null operand makes the result null,
@@ -309,6 +318,40 @@ inline void NumericBlock(const ProgramView& p, int64_t first, int64_t n, NumberB
       case Op::kNot:
         for (int64_t r = 0, m = rows(); r < m; ++r) top->i[r] = top->ints[r] == 0;
         top->ints = top->i;
+        break;
+      case Op::kInI:
+      case Op::kInF: {  // x in the list: 0 or 1 (a null x stays null)
+        const int64_t m = rows();
+        const int32_t count = in.arg2;
+        if (count <= kInScanMax) {
+          // An equality per constant, or-ed: loops over the rows.
+          int64_t hit[kEvalBlock] = {};
+          for (int32_t k = 0; k < count; ++k) {
+            if (in.op == Op::kInI) {
+              const int64_t c = p.ints[in.arg + k];
+              for (int64_t r = 0; r < m; ++r) hit[r] |= top->ints[r] == c;
+            } else {
+              const double c = p.floats[in.arg + k];
+              for (int64_t r = 0; r < m; ++r) hit[r] |= top->floats[r] == c;
+            }
+          }
+          for (int64_t r = 0; r < m; ++r) top->i[r] = hit[r];
+        } else if (in.op == Op::kInI) {
+          for (int64_t r = 0; r < m; ++r) top->i[r] = InIntSet(p.ints, in.arg, count, top->ints[r]);
+        } else {
+          const double* c = p.floats + in.arg;
+          for (int64_t r = 0; r < m; ++r) {
+            const double x = top->floats[r];
+            top->i[r] = x == x && std::binary_search(c, c + count, x);  // NaN equals nothing
+          }
+        }
+        top->ints = top->i;
+        break;
+      }
+      case Op::kUnknownIfFalse:  // 0 becomes null
+        for (int64_t r = 0, m = rows(); r < m; ++r)
+          top->flags[r] = static_cast<uint8_t>((top->valid == nullptr ? 1 : top->valid[r]) & (top->ints[r] != 0));
+        top->valid = top->flags;
         break;
       case Op::kAnd:   // false and x = false; true and null = null
       case Op::kOr: {  // true or x = true; false or null = null

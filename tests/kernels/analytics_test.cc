@@ -15,6 +15,7 @@
 #include <map>
 #include <new>
 #include <random>
+#include <set>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -1518,8 +1519,27 @@ TEST_P(MaterializeTest, RandomNumberProgramsAsRowByRow) {
   const Column cl = Dev(Numbers(l, lv)), ck = Dev(Numbers(k)), cd = Dev(Numbers(d, dv)), cf = Dev(Numbers(f));
   for (int round = 0; round < 1000; ++round) {
     ProgramBuilder b({cl.view(), ck.view(), cd.view(), cf.view()});
+    std::function<Code(bool, int)> gen;
+    // x in a list of 1 to 40 numbers (short ones tested by equalities,
+    // long ones searched, long int lists hashed), maybe then null for no
+    // match (a null in the list), maybe negated.
+    const auto in_list = [&](int depth) {
+      const bool floats = rng() % 2 == 0;
+      const size_t count = std::vector<size_t>{1, 3, 8, 9, 16, 17, 40}[rng() % 7];
+      std::set<int64_t> picked;
+      while (picked.size() < count) picked.insert(static_cast<int64_t>(rng() % 61) - 30);
+      Code c = floats ? b.In(gen(true, depth - 1),
+                             [&] {
+                               std::vector<double> v;
+                               for (int64_t x : picked) v.push_back(static_cast<double>(x) / 4);
+                               return v;
+                             }())
+                      : b.In(gen(false, depth - 1), std::vector<int64_t>(picked.begin(), picked.end()));
+      if (rng() % 3 == 0) c = Unary(Op::kUnknownIfFalse, std::move(c));
+      return rng() % 3 == 0 ? Unary(Op::kNot, std::move(c)) : c;
+    };
     // An int (is_float false) or float expression of at most `depth` levels.
-    std::function<Code(bool, int)> gen = [&](bool is_float, int depth) -> Code {
+    gen = [&](bool is_float, int depth) -> Code {
       const uint64_t pick = rng() % (depth <= 0 ? 3 : 10);
       if (is_float) {
         switch (pick) {
@@ -1553,7 +1573,7 @@ TEST_P(MaterializeTest, RandomNumberProgramsAsRowByRow) {
         case 6:
           return Binary(rng() % 2 ? Op::kAnd : Op::kOr, gen(false, depth - 1), gen(false, depth - 1));
         case 7:
-          return Unary(Op::kTruthF, gen(true, depth - 1));
+          return rng() % 2 ? Unary(Op::kTruthF, gen(true, depth - 1)) : in_list(depth);
         default: {
           const Op ops[] = {Op::kAddI, Op::kSubI, Op::kMulI, Op::kDivI};
           return Binary(ops[rng() % 4], gen(false, depth - 1), gen(false, depth - 1));

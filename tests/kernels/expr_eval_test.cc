@@ -131,8 +131,11 @@ class Asm {
           const int32_t first = in.op == Op::kInI   ? static_cast<int32_t>(p_.ints.size())
                                 : in.op == Op::kInF ? static_cast<int32_t>(p_.floats.size())
                                                     : static_cast<int32_t>(p_.string_offsets.size() - 1);
+          if (in.op == Op::kInI) {
+            p_.AddIntSet(
+                std::vector<int64_t>(other.p_.ints.begin() + in.arg, other.p_.ints.begin() + in.arg + in.arg2));
+          }
           for (int32_t k = in.arg; k < in.arg + in.arg2; ++k) {
-            if (in.op == Op::kInI) p_.AddInt(other.p_.ints[k]);
             if (in.op == Op::kInF) p_.AddFloat(other.p_.floats[k]);
             if (in.op == Op::kInS) p_.AddString(other.StringAt(k));
           }
@@ -594,6 +597,34 @@ TEST(ExprVm, IsWellFormedRefusesBadPrograms) {
   EXPECT_FALSE(IsWellFormed(program({{Op::kConstString, 0}, {Op::kFold, 3}})));
   EXPECT_FALSE(IsWellFormed(program({{Op::kConstInt, 0}, {Op::kDatePart, 6}})));
   EXPECT_FALSE(IsWellFormed(program({{static_cast<Op>(200), 0}})));
+  // A long int list's hash table: every constant found, entries in range.
+  {
+    std::vector<int64_t> values;
+    for (int64_t v = -40; v < 400; v += 11) values.push_back(v);
+    Program p = program({});
+    const int32_t first = p.AddIntSet(values);
+    const int32_t count = static_cast<int32_t>(values.size());
+    ASSERT_EQ(p.ints.size(), static_cast<size_t>(first + count + InTableSlots(count)));
+    p.code = {{Op::kConstInt, 0}, {Op::kInI, first, count}};
+    EXPECT_TRUE(IsWellFormed(p));
+    for (int64_t v = -50; v < 420; ++v) {
+      EXPECT_EQ(InIntSet(p.ints.data(), first, count, v), (v + 40) % 11 == 0 && v >= -40 && v < 400) << v;
+    }
+    Program lost = p;  // an entry emptied: its constant is not found
+    for (size_t s = static_cast<size_t>(first + count); s < lost.ints.size(); ++s) {
+      if (lost.ints[s] >= 0) {
+        lost.ints[s] = -1;
+        break;
+      }
+    }
+    EXPECT_FALSE(IsWellFormed(lost));
+    Program wild = p;  // an entry past the list
+    wild.ints.back() = count;
+    EXPECT_FALSE(IsWellFormed(wild));
+    Program short_table = p;
+    short_table.ints.pop_back();
+    EXPECT_FALSE(IsWellFormed(short_table));
+  }
   std::vector<Instr> deep(kMaxStackDepth, Instr{Op::kConstInt, 0});
   for (int k = 1; k < kMaxStackDepth; ++k) deep.push_back(Instr{Op::kAddI, 0});
   EXPECT_TRUE(IsWellFormed(program(deep)));

@@ -326,6 +326,18 @@ class ProgramBuilder {
   Code Float(double v) { return {{Instr{Op::kConstFloat, program_.AddFloat(v)}}}; }
   Code Str(const std::string& s) { return {{Instr{Op::kConstString, program_.AddString(s)}}}; }
   Code Null() const { return {{Instr{Op::kConstNull, 0}}}; }
+  // x in (values): ints (kInI, a hash table past kInHashMin) or floats
+  // (kInF); the values distinct and ascending.
+  Code In(Code x, const std::vector<int64_t>& values) {
+    x.instrs.push_back(Instr{Op::kInI, program_.AddIntSet(values), static_cast<int32_t>(values.size())});
+    return x;
+  }
+  Code In(Code x, const std::vector<double>& values) {
+    const int32_t first = static_cast<int32_t>(program_.floats.size());
+    for (double v : values) program_.AddFloat(v);
+    x.instrs.push_back(Instr{Op::kInF, first, static_cast<int32_t>(values.size())});
+    return x;
+  }
 
   Program Build(const Code& code, ValueKind result = ValueKind::kInt) const {
     Program p = program_;
