@@ -16,14 +16,19 @@ int32_t Program::AddIntSet(const std::vector<int64_t>& sorted) {
   const int32_t count = static_cast<int32_t>(sorted.size());
   ints.insert(ints.end(), sorted.begin(), sorted.end());
   if (count <= kInHashMin) return first;
-  const int32_t slots = InTableSlots(count);
-  const size_t table = ints.size();
-  ints.resize(table + static_cast<size_t>(slots), -1);
-  const uint32_t mask = static_cast<uint32_t>(slots - 1);
+  const int32_t slots = InTableSlots(count), words = InFilterWords(count);
+  const size_t table = ints.size(), filter = table + static_cast<size_t>(slots);
+  ints.resize(filter, -1);
+  ints.resize(filter + static_cast<size_t>(words), 0);
+  const uint32_t mask = static_cast<uint32_t>(slots - 1), bit_mask = static_cast<uint32_t>(words * 64 - 1);
   for (int32_t k = 0; k < count; ++k) {
-    uint32_t s = InSlot(sorted[static_cast<size_t>(k)], mask);
+    const uint64_t h = InHash(sorted[static_cast<size_t>(k)]);
+    uint32_t s = InSlot(h, mask);
     while (ints[table + s] >= 0) s = (s + 1) & mask;
     ints[table + s] = k;
+    const uint32_t bit = InFilterBit(h, bit_mask);
+    ints[filter + (bit >> 6)] =
+        static_cast<int64_t>(static_cast<uint64_t>(ints[filter + (bit >> 6)]) | (uint64_t{1} << (bit & 63)));
   }
   return first;
 }
@@ -62,11 +67,12 @@ bool IsWellFormed(const Program& p) {
     }
     return true;
   };
-  // A long int list's hash table: in range, and finding every constant.
+  // A long int list's hash table and filter: in range, and finding every
+  // constant.
   auto int_set_table = [&](int64_t arg, int64_t count) {
     if (count <= kInHashMin) return true;
     const int64_t slots = InTableSlots(static_cast<int32_t>(count));
-    if (!in_range(arg + count, slots, ints)) return false;
+    if (!in_range(arg + count, slots + InFilterWords(static_cast<int32_t>(count)), ints)) return false;
     for (int64_t s = 0; s < slots; ++s) {
       const int64_t k = p.ints[static_cast<size_t>(arg + count + s)];
       if (k < -1 || k >= count) return false;

@@ -107,9 +107,12 @@ enum class MathFn : int32_t { kAbs, kSign, kSqrt, kCbrt, kExp, kLn, kLog10, kFlo
 enum class DatePart : int32_t { kYear, kMonth, kDay, kHour, kMinute, kSec };
 
 // A kInI list of more than kInHashMin constants is followed in `ints` by a
-// hash table of InTableSlots(count) entries (Program::AddIntSet builds
-// both): each is -1 (empty) or the offset k < count of constant arg + k,
-// placed by linear probing from InSlot(constant, slots - 1).
+// hash table of InTableSlots(count) entries and a filter of
+// InFilterWords(count) 64-bit words (Program::AddIntSet builds them):
+// each table entry is -1 (empty) or the offset k < count of constant
+// arg + k, placed by linear probing from InSlot; the filter has the bit
+// InFilterBit of every constant set, so that most values not in the list
+// (a bit in 64 is set) are turned away without a probe.
 constexpr int32_t kInHashMin = 16;
 
 KERNELS_HD inline int32_t InTableSlots(int32_t count) {
@@ -118,14 +121,25 @@ KERNELS_HD inline int32_t InTableSlots(int32_t count) {
   return slots;
 }
 
-KERNELS_HD inline uint32_t InSlot(int64_t v, uint32_t mask) {
-  uint64_t h = static_cast<uint64_t>(v) * 0x9E3779B97F4A7C15ull;
-  h ^= h >> 29;
-  return static_cast<uint32_t>(h) & mask;
+KERNELS_HD inline int32_t InFilterWords(int32_t count) {
+  int32_t words = 16;
+  while (words < count && words < (1 << 14)) words *= 2;
+  return words;
+}
+
+KERNELS_HD inline uint64_t InHash(int64_t v) {
+  const uint64_t h = static_cast<uint64_t>(v) * 0x9E3779B97F4A7C15ull;
+  return h ^ (h >> 29);
+}
+
+KERNELS_HD inline uint32_t InSlot(uint64_t hash, uint32_t mask) { return static_cast<uint32_t>(hash) & mask; }
+
+KERNELS_HD inline uint32_t InFilterBit(uint64_t hash, uint32_t bit_mask) {
+  return static_cast<uint32_t>(hash >> 40) & bit_mask;
 }
 
 // Whether x is one of the `count` ascending constants ints[first...] of a
-// kInI list (through its hash table when it has one).
+// kInI list (through its filter and hash table when it has them).
 KERNELS_HD inline bool InIntSet(const int64_t* ints, int32_t first, int32_t count, int64_t x) {
   const int64_t* c = ints + first;
   if (count <= kInHashMin) {
@@ -141,9 +155,14 @@ KERNELS_HD inline bool InIntSet(const int64_t* ints, int32_t first, int32_t coun
     }
     return false;
   }
+  const uint64_t h = InHash(x);
+  const int32_t slots = InTableSlots(count);
   const int64_t* table = c + count;
-  const uint32_t mask = static_cast<uint32_t>(InTableSlots(count) - 1);
-  for (uint32_t s = InSlot(x, mask), probes = 0; probes <= mask; s = (s + 1) & mask, ++probes) {
+  const int64_t* filter = table + slots;
+  const uint32_t bit = InFilterBit(h, static_cast<uint32_t>(InFilterWords(count) * 64 - 1));
+  if (((static_cast<uint64_t>(filter[bit >> 6]) >> (bit & 63)) & 1) == 0) return false;
+  const uint32_t mask = static_cast<uint32_t>(slots - 1);
+  for (uint32_t s = InSlot(h, mask), probes = 0; probes <= mask; s = (s + 1) & mask, ++probes) {
     const int64_t k = table[s];
     if (k < 0) return false;
     if (c[k] == x) return true;

@@ -604,14 +604,15 @@ TEST(ExprVm, IsWellFormedRefusesBadPrograms) {
     Program p = program({});
     const int32_t first = p.AddIntSet(values);
     const int32_t count = static_cast<int32_t>(values.size());
-    ASSERT_EQ(p.ints.size(), static_cast<size_t>(first + count + InTableSlots(count)));
+    ASSERT_EQ(p.ints.size(), static_cast<size_t>(first + count + InTableSlots(count) + InFilterWords(count)));
     p.code = {{Op::kConstInt, 0}, {Op::kInI, first, count}};
     EXPECT_TRUE(IsWellFormed(p));
     for (int64_t v = -50; v < 420; ++v) {
       EXPECT_EQ(InIntSet(p.ints.data(), first, count, v), (v + 40) % 11 == 0 && v >= -40 && v < 400) << v;
     }
     Program lost = p;  // an entry emptied: its constant is not found
-    for (size_t s = static_cast<size_t>(first + count); s < lost.ints.size(); ++s) {
+    for (size_t s = static_cast<size_t>(first + count); s < static_cast<size_t>(first + count + InTableSlots(count));
+         ++s) {
       if (lost.ints[s] >= 0) {
         lost.ints[s] = -1;
         break;
@@ -619,8 +620,12 @@ TEST(ExprVm, IsWellFormedRefusesBadPrograms) {
     }
     EXPECT_FALSE(IsWellFormed(lost));
     Program wild = p;  // an entry past the list
-    wild.ints.back() = count;
+    wild.ints[static_cast<size_t>(first + count + InTableSlots(count) - 1)] = count;
     EXPECT_FALSE(IsWellFormed(wild));
+    Program unfiltered = p;  // the filter cleared: nothing is found
+    for (int32_t w = 0; w < InFilterWords(count); ++w)
+      unfiltered.ints[static_cast<size_t>(first + count + InTableSlots(count) + w)] = 0;
+    EXPECT_FALSE(IsWellFormed(unfiltered));
     Program short_table = p;
     short_table.ints.pop_back();
     EXPECT_FALSE(IsWellFormed(short_table));
