@@ -57,9 +57,6 @@ class CudaAnalyticsImpl final : public AnalyticsAlgorithms<CudaAnalyticsImpl, An
   void CopyOnDevice(void* dst, const void* src, size_t bytes, const Exec& exec) const {
     CudaOps().CopyOnDevice(dst, src, bytes, exec);
   }
-  void FoldRowHash(const ColumnView& column, int64_t n, bool first, uint64_t* hashes, const Exec& exec) const {
-    CudaOps().FoldRowHash(column, n, first, hashes, exec);
-  }
   void CopyToHostSync(void* dst, const void* src, size_t bytes, const Exec& exec) const {
     CudaOps().CopyToHostSync(dst, src, bytes, exec);
   }

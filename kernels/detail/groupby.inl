@@ -696,16 +696,83 @@ Buffer NarrowGroupWords(const D& be, const RadixWord& word, int64_t* perm, int64
   return narrow;
 }
 
+// The key columns of TupleHashGroups, by value (kernels read them on
+// either backend).
+constexpr int kTupleKeys = 8;
+struct TupleKeys {
+  ColumnView col[kTupleKeys];
+  int32_t count = 0;
+};
+
+// A string's bytes as one 64-bit image for hashing: eight bytes at a time
+// (little-endian), the last ones zero-padded. `end`: where the bytes may be
+// read up to, so that a tail with eight bytes before `end` is one load.
+KERNELS_HD inline uint64_t StringImage(const char* s, int64_t len, const char* end) {
+  uint64_t h = static_cast<uint64_t>(len) * 0x9E3779B97F4A7C15ull;
+  int64_t k = 0;
+  for (; k + 8 <= len; k += 8) {
+    uint64_t w;
+    memcpy(&w, s + k, 8);
+    h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+    h ^= h >> 32;
+  }
+  const int64_t rest = len - k;
+  uint64_t w = 0;
+  if (s + k + 8 <= end) {
+    memcpy(&w, s + k, 8);
+    w &= (uint64_t{1} << (8 * rest)) - 1;  // rest < 8
+  } else {
+    for (int64_t b = 0; b < rest; ++b) w |= static_cast<uint64_t>(static_cast<unsigned char>(s[k + b])) << (8 * b);
+  }
+  h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+  return h ^ (h >> 32);
+}
+
+// hashes[i]: row i's key tuple hashed (equal keys as RowKeysEqual has them
+// hash alike), for grouping within one call only: nothing keeps it.
+struct TupleHash {
+  TupleKeys keys;
+  uint64_t* hashes;
+  KERNELS_HD void operator()(int64_t i) const {
+    uint64_t h = 0x243F6A8885A308D3ull;
+    for (int32_t k = 0; k < keys.count; ++k) {
+      const ColumnView& c = keys.col[k];
+      uint64_t v;
+      if (!c.is_valid(i)) {
+        v = 0x6E756C6C6E756C6Cull;
+      } else if (IsStringType(c.type)) {
+        const char* str;
+        int64_t len;
+        StringAt(c, i, str, len);
+        // The column's last byte: varchar bytes end at the last row's end.
+        const char* end = static_cast<const char*>(c.data) + (c.type == PhysType::kVarChars
+                                                                   ? c.offsets[c.size]
+                                                                   : c.size * static_cast<int64_t>(c.width));
+        v = StringImage(str, len, end);
+      } else {
+        v = OrderBits(c, i, 0, 0);
+      }
+      h = HashWord(h ^ v);
+    }
+    hashes[i] = h;
+  }
+};
+
 // 1 where row `row_at[i]` (i itself when null) and the first row of its
-// group (first_row[group_at[i]]) differ in key `col`.
+// group (first_row[group_at[i]]) differ in one of the keys.
 struct TupleMismatch {
-  ColumnView col;
+  TupleKeys keys;
   const int64_t* row_at;
   RowGroupOf group_at;
   const int64_t* first_row;
   KERNELS_HD int64_t operator()(int64_t i) const {
     const int64_t r = row_at != nullptr ? row_at[i] : i;
-    return RowKeysEqual(col, r, first_row[group_at(i)]) ? 0 : 1;
+    const int64_t f = first_row[group_at(i)];
+    if (r == f) return 0;
+    for (int32_t k = 0; k < keys.count; ++k) {
+      if (!RowKeysEqual(keys.col[k], r, f)) return 1;
+    }
+    return 0;
   }
 };
 
@@ -721,9 +788,12 @@ Buffer GroupFirstRowsAlgo(const D& be, const Groups& groups, const Exec& exec);
 template <typename D>
 bool TupleHashGroups(const D& be, const std::vector<ColumnView>& keys, const int64_t* rows, int64_t n,
                      const GroupOptions& options, Groups* out, const Exec& exec) {
+  if (keys.size() > static_cast<size_t>(kTupleKeys)) return false;
+  TupleKeys tuple;
+  for (const ColumnView& k : keys) tuple.col[tuple.count++] = k;
   const int64_t size = keys[0].size;
   Buffer hashes(static_cast<size_t>(size) * sizeof(uint64_t), exec);
-  for (size_t k = 0; k < keys.size(); ++k) be.FoldRowHash(keys[k], size, k == 0, hashes.as<uint64_t>(), exec);
+  thrust::for_each_n(be.policy(exec), RowIterator(0), size, TupleHash{tuple, hashes.as<uint64_t>()});
   ColumnView hash;
   hash.type = PhysType::kInt64;
   hash.size = size;
@@ -738,14 +808,11 @@ bool TupleHashGroups(const D& be, const std::vector<ColumnView>& keys, const int
   Buffer first = ordered ? GroupFirstRowsAlgo(be, g, exec) : Buffer();
   RowGroupOf group_at = RowGroupsOf(g);
   if (ordered) group_at = RowGroupOf{g.ids.as<int32_t>(), nullptr};
-  TupleMismatch check{ColumnView(), ordered ? g.order.as<int64_t>() : rows, group_at,
-                      ordered ? first.as<int64_t>() : g.first_rows.as<int64_t>()};
-  for (const ColumnView& k : keys) {
-    check.col = k;
-    const int64_t differ = thrust::transform_reduce(be.policy(exec), RowIterator(0), RowIterator(n), check,
-                                                    int64_t{0}, thrust::plus<int64_t>());
-    if (differ != 0) return false;
-  }
+  const TupleMismatch check{tuple, ordered ? g.order.as<int64_t>() : rows, group_at,
+                            ordered ? first.as<int64_t>() : g.first_rows.as<int64_t>()};
+  const int64_t differ = thrust::transform_reduce(be.policy(exec), RowIterator(0), RowIterator(n), check,
+                                                  int64_t{0}, thrust::plus<int64_t>());
+  if (differ != 0) return false;
   g.key_ordered = false;
   *out = std::move(g);
   return true;

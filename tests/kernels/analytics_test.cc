@@ -921,6 +921,66 @@ TEST_P(GroupTest, GroupsInAnyOrder) {
   EXPECT_TRUE(GroupRows({cl.view()}, nullptr, size, any, exec_).key_ordered);
 }
 
+// Key tuples grouped by hash: strings of 0 to 20 bytes that differ only
+// past their first 8 or 16 bytes, or only in length (trailing "x"), beside a
+// charN and a double with NaN and -0.0: the groups of the reference.
+TEST_P(GroupTest, HashedTuplesOfLongAndShortStrings) {
+  const int64_t n = 90001;
+  std::vector<std::string> words;
+  for (int len = 0; len <= 20; ++len) {
+    for (char last : {'a', 'b'}) words.push_back(std::string(static_cast<size_t>(len), 'x') + last);
+    words.push_back(std::string(static_cast<size_t>(len), 'x'));
+  }
+  std::mt19937_64 rng(171);
+  HostColumn s, c;
+  s.type = PhysType::kVarChars;
+  c.type = PhysType::kFixedChars;
+  c.width = 4;
+  std::vector<double> d;
+  for (int64_t i = 0; i < n; ++i) {
+    s.rows.push_back(words[rng() % words.size()]);
+    s.validity.push_back(rng() % 13 != 0 ? 1 : 0);
+    const std::string code = std::string(1, static_cast<char>('p' + rng() % 3)) + (rng() % 2 ? "q" : "");
+    c.rows.push_back(code + std::string(4 - code.size(), '\0'));
+    const double specials[] = {std::nan(""), -0.0, 0.0, 1.5};
+    d.push_back(specials[rng() % 4]);
+  }
+  const HostColumn dc = Numbers<double>(d);
+  const Column cs = Dev(s), cc = Dev(c), cd = Dev(dc), cp = Dev(Numbers<int64_t>(Iota(0, n)));
+  const ColumnView pv = cp.view();
+  // Per group: (rows, least row, greatest row, first row), in any order.
+  using Summary = std::tuple<int64_t, int64_t, int64_t, int64_t>;
+  const RefGroups ref = ReferenceGroups({&s, &c, &dc}, Iota(0, n));
+  std::vector<Summary> want;
+  for (const std::vector<int64_t>& rows : GroupLists(ref.order, ref.starts)) {
+    want.emplace_back(static_cast<int64_t>(rows.size()), *std::min_element(rows.begin(), rows.end()),
+                      *std::max_element(rows.begin(), rows.end()), rows.front());
+  }
+  std::sort(want.begin(), want.end());
+  for (bool serial : SerialModes()) {
+    UseSerial(serial);
+    for (bool ordered : {true, false}) {
+      SCOPED_TRACE(testing::Message() << (serial ? "serial" : "wide") << (ordered ? ", ordered" : ""));
+      GroupOptions options = Method(GroupMethod::kAuto);
+      options.ordered = ordered;
+      options.key_order = false;
+      const Groups g = GroupRows({cs.view(), cc.view(), cd.view()}, nullptr, n, options, exec_);
+      EXPECT_FALSE(g.key_ordered);
+      ASSERT_EQ(g.count, ref.count());
+      const HostColumn counts = Host(Aggregate(g, AggKind::kCount, nullptr, nullptr, exec_).view());
+      const HostColumn least = Host(Aggregate(g, AggKind::kMin, &pv, nullptr, exec_).view());
+      const HostColumn most = Host(Aggregate(g, AggKind::kMax, &pv, nullptr, exec_).view());
+      const std::vector<int64_t> first = FromDevice<int64_t>(GroupFirstRows(g, exec_).data(), g.count, exec_);
+      std::vector<Summary> got;
+      for (int64_t k = 0; k < g.count; ++k) {
+        got.emplace_back(ValueAt<int64_t>(counts, k), ValueAt<int64_t>(least, k), ValueAt<int64_t>(most, k), first[k]);
+      }
+      std::sort(got.begin(), got.end());
+      EXPECT_EQ(got, want);
+    }
+  }
+}
+
 // GroupOptions::key_lo and key_hi: integer keys within the bounds map to
 // their slots directly; the same groups as the reference, in key order,
 // nulls first, over all rows or a subset. Bounds that miss some keys (a
