@@ -32,6 +32,7 @@ int64_t EstimateDistinct(const ColumnView& column, const int64_t* rows, int64_t 
   }
   GroupOptions options;
   options.ordered = false;
+  options.key_order = false;  // only the groups' sizes are read
   const int64_t* sampled = sample < n ? picked.as<int64_t>() : rows;
   const Groups groups = GroupRows({column}, sampled, sample, options, exec);
   if (sample == n) return groups.count;

@@ -29,6 +29,7 @@
 #include "kernels/groupby.h"
 #include "kernels/hd.h"
 #include "kernels/memory.h"
+#include "kernels/statistics.h"
 
 namespace kernels::detail {
 
@@ -815,6 +816,61 @@ bool TupleHashGroups(const D& be, const std::vector<ColumnView>& keys, const int
   if (differ != 0) return false;
   g.key_ordered = false;
   *out = std::move(g);
+  return true;
+}
+
+struct ScatterRank {
+  const int64_t* sorted_rows;
+  int32_t* rank_at_row;
+  KERNELS_HD void operator()(int64_t p) const { rank_at_row[sorted_rows[p]] = static_cast<int32_t>(p); }
+};
+
+// ranks[row] = the rank of the row's group (the rank scattered at its first
+// row): by input position (rows, group_at), or through order and ids.
+struct RankRows {
+  const int64_t* rows;
+  RowGroupOf group_at;
+  const int64_t* order;  // non-null: the groups' rows and their ids
+  const int32_t* ids;
+  const int64_t* first;
+  const int32_t* rank_at_first;
+  int32_t* ranks;
+  KERNELS_HD void operator()(int64_t i) const {
+    int64_t row;
+    int32_t g;
+    if (order != nullptr) {
+      row = order[i];
+      g = ids[i];
+    } else {
+      row = rows != nullptr ? rows[i] : i;
+      g = group_at(i);
+    }
+    ranks[row] = rank_at_first[first[g]];
+  }
+};
+
+template <typename D>
+bool RankSortKey(const D& be, const SortKey& key, const int64_t* rows, int64_t n, Buffer* ranks,
+                 const Exec& exec) {
+  if (EstimateDistinct(key.column, rows, n, exec) * kRankRowsPerValue > n) return false;
+  GroupOptions options;
+  options.ordered = false;
+  options.key_order = false;
+  const Groups g = GroupRowsAlgo(be, {key.column}, rows, n, options, exec);
+  Buffer first = GroupFirstRowsAlgo(be, g, exec);
+  // The distinct values' first rows in the key's order, each's rank noted
+  // at its row.
+  const Buffer sorted = SortOrderAlgo(be, {key}, first.as<int64_t>(), g.count, exec, false);
+  const size_t size = static_cast<size_t>(key.column.size) * sizeof(int32_t);
+  Buffer rank_at_first(size, exec);
+  thrust::for_each_n(be.policy(exec), RowIterator(0), g.count,
+                     ScatterRank{sorted.as<int64_t>(), rank_at_first.as<int32_t>()});
+  *ranks = Buffer(size, exec);
+  const bool ordered = g.order.size() > 0;
+  thrust::for_each_n(be.policy(exec), RowIterator(0), n,
+                     RankRows{rows, ordered ? RowGroupOf{} : RowGroupsOf(g), ordered ? g.order.as<int64_t>() : nullptr,
+                              ordered ? g.ids.as<int32_t>() : nullptr, first.as<int64_t>(),
+                              rank_at_first.as<int32_t>(), ranks->as<int32_t>()});
   return true;
 }
 

@@ -273,18 +273,43 @@ Buffer RowsOrIota(const D& be, const int64_t* rows, int64_t n, const Exec& exec)
   return perm;
 }
 
+// A string key (or a charN too wide for radix words) over at least
+// kRankMinRows rows whose sample shows at most one distinct value per
+// kRankRowsPerValue rows is sorted as its values' ranks: the rows grouped
+// by value (hashing), the distinct values sorted, and each row given its
+// value's rank, an integer the radix sort takes (groupby.inl).
+constexpr int64_t kRankMinRows = int64_t{1} << 16;
+constexpr int64_t kRankRowsPerValue = 16;
+
+// The ranks of `key`'s values at `rows` (or 0..n-1) in `key`'s order, as a
+// device int32 column of key.column.size rows read at the rows (others
+// unset); false (nothing allocated) when its values are too many.
+template <typename D>
+bool RankSortKey(const D& be, const SortKey& key, const int64_t* rows, int64_t n, Buffer* ranks,
+                 const Exec& exec);
+
 template <typename D>
 Buffer SortOrderAlgo(const D& be, const std::vector<SortKey>& keys, const int64_t* rows, int64_t n,
-                     const Exec& exec) {
+                     const Exec& exec, bool rank_strings = true) {
   if (n <= 0) return Buffer();
-  Buffer perm = RowsOrIota(be, rows, n, exec);
   std::vector<SortColumn> cols;
+  std::vector<Buffer> ranks;  // the ranks' storage, while the sort reads it
   for (const SortKey& k : keys) {
     SortColumn c;
     c.col = k.column;
     c.descending = k.descending;
+    Buffer r;
+    if (rank_strings && n >= kRankMinRows && !IsRadixKey(k.column) && RankSortKey(be, k, rows, n, &r, exec)) {
+      c.col = ColumnView();
+      c.col.type = PhysType::kInt32;
+      c.col.size = k.column.size;
+      c.col.data = r.data();
+      c.descending = false;  // ranks are in the key's order
+      ranks.push_back(std::move(r));
+    }
     cols.push_back(c);
   }
+  Buffer perm = RowsOrIota(be, rows, n, exec);
   RunSortPlan(be, PlanSort(cols), perm.as<int64_t>(), n, exec);
   return perm;
 }

@@ -647,6 +647,37 @@ TEST_P(SortTest, RowsSubsetAndNoKeys) {
   EXPECT_EQ(Order({}, nullptr, 5), Iota(0, 5));
 }
 
+// Strings of few distinct values over many rows sort as their values'
+// ranks (sort.inl, kRankMinRows): the same order as the reference, both
+// directions, nulls, beside other keys, over a subset of rows with
+// repeats; wide charN too; and strings of many values (no ranks).
+TEST_P(SortTest, StringsOfFewValuesSortAsRanks) {
+  const int64_t n = 70001;
+  const HostColumn s = Drawn(PhysType::kVarChars, n, 300, 181, 0.2);
+  const HostColumn w = Drawn(PhysType::kFixedChars, n, 100, 182, 0.1, true, 40);
+  const HostColumn a = Drawn(PhysType::kInt32, n, 7, 183, 0.0);
+  const HostColumn many = Drawn(PhysType::kVarChars, n, 60000, 184, 0.0);
+  const Column cs = Dev(s), cw = Dev(w), ca = Dev(a), cm = Dev(many);
+  for (bool desc : {false, true}) {
+    SCOPED_TRACE(desc ? "descending" : "ascending");
+    EXPECT_EQ(Order({{cs.view(), desc}}, nullptr, n), ReferenceSort({{&s, desc}}, Iota(0, n)));
+    EXPECT_EQ(Order({{cw.view(), desc}}, nullptr, n), ReferenceSort({{&w, desc}}, Iota(0, n)));
+    EXPECT_EQ(Order({{ca.view(), false}, {cs.view(), desc}}, nullptr, n),
+              ReferenceSort({{&a, false}, {&s, desc}}, Iota(0, n)));
+    EXPECT_EQ(Order({{cm.view(), desc}}, nullptr, n), ReferenceSort({{&many, desc}}, Iota(0, n)));
+  }
+  std::mt19937_64 rng(185);
+  std::vector<int64_t> rows;
+  for (int64_t i = 0; i < 80000; ++i) rows.push_back(static_cast<int64_t>(rng() % n));  // repeats allowed
+  const int64_t m = static_cast<int64_t>(rows.size());
+  EXPECT_EQ(Order({{cs.view(), true}, {ca.view(), true}}, &rows, m), ReferenceSort({{&s, true}, {&a, true}}, rows));
+  // The first k of a sort: a middle page's worth.
+  const std::vector<int64_t> all = ReferenceSort({{&s, false}}, Iota(0, n));
+  const Buffer top = TopKOrder({{cs.view(), false}}, nullptr, n, n / 2 + 100, exec_);
+  EXPECT_EQ(FromDevice<int64_t>(top.data(), n / 2 + 100, exec_),
+            std::vector<int64_t>(all.begin(), all.begin() + n / 2 + 100));
+}
+
 TEST_P(SortTest, LargeInputs) {
   const int64_t n = kLargeRows;
   const HostColumn a = Drawn(PhysType::kInt64, n, n, 12, 0.1, false);
