@@ -48,6 +48,25 @@ KERNELS_HD inline int CompareBytes(const char* a, int64_t na, uint8_t fa, const 
   return na == nb ? 0 : (na < nb ? -1 : 1);
 }
 
+// Whether two byte strings, each read with its fold, are equal: lengths
+// first (most unequal strings differ there), then the bytes.
+KERNELS_HD inline bool BytesEqual(const char* a, int64_t na, uint8_t fa, const char* b, int64_t nb, uint8_t fb) {
+  if (na != nb) return false;
+  if (fa == kNoFold && fb == kNoFold) {
+#if !defined(__CUDA_ARCH__)
+    if (na > 16) return std::memcmp(a, b, static_cast<size_t>(na)) == 0;
+#endif
+    for (int64_t k = 0; k < na; ++k) {
+      if (a[k] != b[k]) return false;
+    }
+    return true;
+  }
+  for (int64_t k = 0; k < na; ++k) {
+    if (FoldChar(a[k], fa) != FoldChar(b[k], fb)) return false;
+  }
+  return true;
+}
+
 KERNELS_HD inline int CompareBytes(const char* a, int64_t na, const char* b, int64_t nb) {
   return CompareBytes(a, na, kNoFold, b, nb, kNoFold);
 }
@@ -320,6 +339,15 @@ KERNELS_HD KERNELS_INLINE void Step(Op op, const ProgramView& p, const Instr& in
     }
     case Op::kInS: {
       if (!a.valid) return;
+      if (in.arg2 <= 8) {  // few constants: an equality each (lengths first)
+        bool found = false;
+        for (int32_t k = in.arg; k < in.arg + in.arg2; ++k) {
+          const int64_t at = p.string_offsets[k];
+          found |= detail::BytesEqual(a.s, a.len, a.fold, p.chars + at, p.string_offsets[k + 1] - at, kNoFold);
+        }
+        a.i = found;
+        return;
+      }
       a.i = detail::FindSorted(in.arg, in.arg2, [&](int32_t k) {
         const int64_t at = p.string_offsets[k];
         return -detail::CompareBytes(a.s, a.len, a.fold, p.chars + at, p.string_offsets[k + 1] - at, kNoFold);
@@ -536,7 +564,11 @@ KERNELS_HD KERNELS_INLINE void Step(Op op, const ProgramView& p, const Instr& in
                                        : detail::ApplyCmp(in.arg, detail::CompareValues(a.f, b.f));
       break;
     case Op::kCmpS:
-      a.i = detail::ApplyCmp(in.arg, detail::CompareStrings(a, b));
+      if (static_cast<Cmp>(in.arg) == Cmp::kEq || static_cast<Cmp>(in.arg) == Cmp::kNe) {
+        a.i = detail::BytesEqual(a.s, a.len, a.fold, b.s, b.len, b.fold) == (static_cast<Cmp>(in.arg) == Cmp::kEq);
+      } else {
+        a.i = detail::ApplyCmp(in.arg, detail::CompareStrings(a, b));
+      }
       break;
     case Op::kPowF:
       if (a.f == 0.0 && b.f < 0) {
