@@ -4,7 +4,7 @@
 Usage:
   compare_duckdb.py [--server-binary build/server/gpudb-engine | --server HOST:PORT]
                     [--rows 1e6,1e7] [--repeat 5] [--repeat-large 3] [--threads N]
-                    [--devices host]
+                    [--devices host] [--http]
                     [--out-dir benchmarks/results]
 
 For each size the data is generated once in numpy (seeded) and loaded into both:
@@ -17,7 +17,9 @@ Table (rows n):  x double uniform [0, 1), y double uniform [0, 200),
                  k2 long uniform in [0, 100) (1e2 groups),
                  k6 long uniform in [0, 1e6) (~1e6 groups: 632k at n=1e6, 1e6 at n=1e7),
                  ts long rising with the row (1000 i plus up to 999: timestamps in the
-                 order rows arrived, as a log or a time series is loaded).
+                 order rows arrived, as a log or a time series is loaded),
+                 k3 long uniform in [0, 10), c string of 8 colours, s string of
+                 10,000 names of 3 to 9 characters (shared prefixes).
 
 Queries (the same question to both; results compared, a mismatch fails loudly):
   filter_1pred   count of x > 0.5                        (/filter)
@@ -37,11 +39,25 @@ Queries (the same question to both; results compared, a mismatch fails loudly):
   recent         count of ts >= 1000 * 0.99 n (the latest 1% of the rows; /filter):
                  both sides may skip the zones (row groups) whose bounds rule them out
   latest         the 10 largest ts (as topk, on the rising column)
+  or_in          count of x > 0.95 or k2 in (4 values)
+  in_long        count of k6 in (1,000 values)
+  arith          count of x * 2 + y / 1000 > 1.0
+  str_eq         count of c = 'green'
+  str_or         count of c = 'green' or c = 'purple' or s = 'ab16'
+  like           count of s like 'ab1%'
+  computed       k2, sum(x * (1 - y / 200)), count(*) by k2
+  groupby_2keys  k2, c, count(*) by k2, c: the 100 largest counts (order_by)
+  groupby_3keys  k2, c, k3, sum(y), count(*) by the three, first 1000 by key
+  unique_str     the distinct values of s (/aggregate/unique), first 1000
+  str_sort       the 100 values of s at ranks [n/2, n/2+100) (as sort)
   (joins, updates, deletes and upserts: benchmarks/change_bench.py)
 
 Timing: ours from CreateJob (request_encoding json) to the result fetched with
 GetJob (options.wait_timeout_ms) and parsed; also the execution time the job
 reports (GetJob info.execution_ms: from the job's start on its stream to its end).
+With --http: the client's method for the endpoint (GPUdb.filter,
+aggregate_group_by, ...) over HTTP, the data still loaded through gRPC; no
+kernel time (the client does not report it); output compare_duckdb_http.*.
 DuckDB: wall time of con.execute(sql).fetchall() with SET threads to --threads.
 One warm-up run each, then --repeat runs (--repeat-large from 1e8 rows on); the
 median is reported, and every run is kept in the JSON. Our runs and DuckDB's
@@ -85,11 +101,11 @@ class Mismatch(Exception):
 
 # --- gRPC plumbing ------------------------------------------------------------
 
-def start_ours(binary, devices):
-    """Starts the server on a free port; returns it (harness.Server)."""
-    # No HTTP listener (its fixed default port could clash), where the binary has one.
+def start_ours(binary, devices, http=False):
+    """Starts the server on a free port (and HTTP on another with `http`); returns it (harness.Server)."""
+    # No HTTP listener unless asked for (its fixed default port could clash), where the binary has one.
     help_text = subprocess.run([binary, "--helpfull"], capture_output=True, text=True).stdout
-    return start_server(binary, ["--devices=" + devices], http=False if "http_port" in help_text else None)
+    return start_server(binary, ["--devices=" + devices], http=http if "http_port" in help_text else None)
 
 
 class Ours:
@@ -138,6 +154,29 @@ class Ours:
         response = json.loads(job.job_response_str)
         seconds = time.perf_counter() - start
         return response, seconds, float(job.info["execution_ms"])
+
+
+class OursHttp:
+    """The same questions through Kinetica's Python client (gpudb.GPUdb over HTTP, default settings):
+    each endpoint's method of the client, which encodes the request and decodes the response."""
+
+    METHODS = {"/filter": "filter", "/aggregate/groupby": "aggregate_group_by",
+               "/aggregate/unique": "aggregate_unique", "/aggregate/statistics": "aggregate_statistics",
+               "/get/records/bycolumn": "get_records_by_column"}
+
+    def __init__(self, http_port):
+        import gpudb
+        self.db = gpudb.GPUdb(host="http://127.0.0.1:%d" % http_port)
+
+    def job(self, endpoint, request):
+        """Runs one request; returns (response, seconds end to end, NaN: the client reports no kernel time)."""
+        method = getattr(self.db, self.METHODS[endpoint])
+        start = time.perf_counter()
+        response = method(**request)
+        seconds = time.perf_counter() - start
+        if response["status_info"]["status"] != "OK":
+            raise RuntimeError("%s: %s" % (endpoint, response["status_info"]["message"]))
+        return response, seconds, float("nan")
 
 
 # --- Loading: Avro records inside a protobuf InsertRecordsRequest, vectorized ---
@@ -458,7 +497,10 @@ def short(value, limit=300):
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def run_size(ours, con, rows, repeat, seed, log):
+def run_size(ours, con, rows, repeat, seed, log, asker=None):
+    """Loads `rows` rows into both (ours through gRPC), then asks every query: of ours through
+    `asker` (an OursHttp), or gRPC jobs when None."""
+    asker = asker or ours
     table = "duckdb_cmp_%d_%d" % (os.getpid(), rows)
     t0 = time.perf_counter()
     data = make_data(rows, seed)
@@ -475,7 +517,7 @@ def run_size(ours, con, rows, repeat, seed, log):
         for name, endpoint, request, sql, get_ours, get_duck, agree in queries(rows, table):
             e2e, kern, duck = [], [], []
             for i in range(repeat + 1):  # the first run warms up and is not counted
-                response, seconds, exec_ms = ours.job(endpoint, request)
+                response, seconds, exec_ms = asker.job(endpoint, request)
                 a = get_ours(response)
                 start = time.perf_counter()
                 res = con.execute(sql).fetchall()
@@ -493,7 +535,8 @@ def run_size(ours, con, rows, repeat, seed, log):
                     kern.append(exec_ms)
                     duck.append(duck_seconds * 1e3)
             entry = {"query": name, "rows": rows, "ours_ms": pystats.median(e2e),
-                     "ours_kernel_ms": pystats.median(kern), "duckdb_ms": pystats.median(duck),
+                     "ours_kernel_ms": float("nan") if any(math.isnan(k) for k in kern) else pystats.median(kern),
+                     "duckdb_ms": pystats.median(duck),
                      "runs": {"ours_ms": e2e, "ours_kernel_ms": kern, "duckdb_ms": duck}}
             if name in ("groupby_1e2", "groupby_1e6"):
                 entry["groups"] = expected_groups["k2" if name == "groupby_1e2" else "k6"]
@@ -511,7 +554,13 @@ def run_size(ours, con, rows, repeat, seed, log):
 # --- Output -------------------------------------------------------------------
 
 def fmt_ms(v):
+    if math.isnan(v):
+        return "—"
     return "%.3g" % v if v < 100 else "%.0f" % v
+
+
+def fmt_ratio(v):
+    return "—" if math.isnan(v) else "%.2f" % v
 
 
 def fmt_rows(n):
@@ -526,14 +575,16 @@ def markdown(results, meta):
     ]
     for r in results:
         q = r["query"] + (" (%s groups)" % f"{r['groups']:,}" if "groups" in r else "")
-        lines.append("| %s | %s | %s | %s | %s | %.2f | %.2f |" % (
+        lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
             q, fmt_rows(r["rows"]), fmt_ms(r["ours_ms"]), fmt_ms(r["ours_kernel_ms"]), fmt_ms(r["duckdb_ms"]),
-            r["ratio"], r["kernel_ratio"]))
+            fmt_ratio(r["ratio"]), fmt_ratio(r["kernel_ratio"])))
     lines.append("")
     repeats = sorted({len(r["runs"]["ours_ms"]) for r in results})
     lines.append("Joins: see change_bench (benchmarks/change_bench.py). Medians of %s runs after a warm-up; "
-                 "ratios below 1 mean we are faster. DuckDB %s, %d threads; our server `--devices=%s`."
-                 % (" or ".join(map(str, repeats)), meta["duckdb_version"], meta["threads"], meta["devices"]))
+                 "ratios below 1 mean we are faster. DuckDB %s, %d threads; our server `--devices=%s`, asked %s."
+                 % (" or ".join(map(str, repeats)), meta["duckdb_version"], meta["threads"], meta["devices"],
+                    "over HTTP by Kinetica's Python client (gpudb %s)" % meta["client"] if meta.get("client")
+                    else "over gRPC (CreateJob, GetJob)"))
     return "\n".join(lines) + "\n"
 
 
@@ -598,6 +649,9 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="DuckDB threads (default: every core)")
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--out-dir", default=os.path.join(REPO, "benchmarks", "results"))
+    ap.add_argument("--http", action="store_true",
+                    help="ask through Kinetica's Python client over HTTP (gpudb.GPUdb) instead of gRPC jobs; "
+                         "writes compare_duckdb_http.*")
     args = ap.parse_args()
     if args.repeat < 3 or args.repeat_large < 3:
         ap.error("--repeat, --repeat-large: at least 3 runs")
@@ -614,11 +668,16 @@ def main():
         if args.server:
             address, banner = args.server, "server at " + args.server
         else:
-            server = start_ours(args.server_binary, args.devices)
+            server = start_ours(args.server_binary, args.devices, http=args.http)
             address, banner = server.address, server.banner
         log(banner)
         try:
             ours = Ours(address, pb, rpc)
+            asker = None
+            if args.http:
+                if server is None:
+                    ap.error("--http needs the server started here (--server-binary)")
+                asker = OursHttp(server.http_port)
             con = duckdb.connect()
             con.execute("SET threads TO %d" % args.threads)
             meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -626,20 +685,24 @@ def main():
                     "duckdb_version": duckdb.__version__, "repeat": args.repeat,
                     "repeat_large": args.repeat_large, "seed": args.seed,
                     "server": banner, "command": " ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:])}
+            if args.http:
+                from importlib.metadata import version
+                meta["client"] = version("gpudb")
             results = []
             for rows in parse_rows(args.rows):
                 repeat = args.repeat_large if rows >= 100_000_000 else args.repeat
-                results.extend(run_size(ours, con, rows, repeat, args.seed, log))
+                results.extend(run_size(ours, con, rows, repeat, args.seed, log, asker))
         finally:
             if server is not None:
                 server.terminate(60)
     os.makedirs(args.out_dir, exist_ok=True)
-    with open(os.path.join(args.out_dir, "compare_duckdb.json"), "w") as f:
+    stem = os.path.join(args.out_dir, "compare_duckdb_http" if args.http else "compare_duckdb")
+    with open(stem + ".json", "w") as f:
         json.dump({"meta": meta, "results": results}, f, indent=1)
     table = markdown(results, meta)
-    with open(os.path.join(args.out_dir, "compare_duckdb.md"), "w") as f:
+    with open(stem + ".md", "w") as f:
         f.write(table)
-    plot(results, os.path.join(args.out_dir, "compare_duckdb.png"), meta)
+    plot(results, stem + ".png", meta)
     print(table)
     return 0
 
