@@ -64,7 +64,8 @@ median is reported, and every run is kept in the JSON. Our runs and DuckDB's
 alternate, so a burst of load elsewhere on the machine hits both alike.
 
 Writes, under --out-dir: compare_duckdb.json (every run), compare_duckdb.md (the
-table) and compare_duckdb.png (rows/s against rows, log-log, one panel per query).
+table, the slowest ratio first) and compare_duckdb.png (rows/s against rows,
+log-log, one panel per query).
 Exit status 0 when every result agreed.
 """
 
@@ -569,11 +570,12 @@ def fmt_rows(n):
 
 
 def markdown(results, meta):
+    """The table, the slowest ratio (ours/DuckDB) first."""
     lines = [
         "| query | rows | ours end-to-end ms | ours kernel ms | DuckDB ms | ours/DuckDB | kernel/DuckDB |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in results:
+    for r in sorted(results, key=lambda r: -r["ratio"]):
         q = r["query"] + (" (%s groups)" % f"{r['groups']:,}" if "groups" in r else "")
         lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
             q, fmt_rows(r["rows"]), fmt_ms(r["ours_ms"]), fmt_ms(r["ours_kernel_ms"]), fmt_ms(r["duckdb_ms"]),

@@ -4,11 +4,12 @@
   update_results.py kernels benchmarks/results/kernels_bench.json --command CMD
   update_results.py load    benchmarks/results/load_bench.txt --status N --command CMD
   update_results.py duckdb  benchmarks/results/compare_duckdb.json --command CMD
+  update_results.py duckdb_http benchmarks/results/compare_duckdb_http.json --command CMD
   update_results.py shards  benchmarks/results/shard_bench.json --command CMD
   update_results.py tpch    benchmarks/results/tpch_bench.json --command CMD
 
 Each section lies between `<!-- cpu:NAME:begin -->` and `<!-- cpu:NAME:end -->`
-(NAME = kernels, load, duckdb, shards, changes, tpch); everything outside the markers is left as it is.
+(NAME = kernels, load, duckdb, duckdb_http, shards, changes, tpch); everything outside the markers is left as it is.
 A missing marker pair is an error (the file's structure is kept by hand).
 Used by scripts/bench.sh.
 """
@@ -129,9 +130,10 @@ def duckdb_section(path, command):
 
     summary = ("End to end, ours/DuckDB at or below 1 (the target): %s. Above 1: %s."
                % (listed([r for r in results if r["ratio"] <= 1]), listed([r for r in results if r["ratio"] > 1])))
+    png = os.path.splitext(os.path.basename(path))[0] + ".png"
     return (header(command, extra, meta.get("date")) + "\n" + compare_duckdb.markdown(results, meta) + "\n"
             + summary + "\n\n"
-            + "![rows/s against rows, ours and DuckDB](results/compare_duckdb.png)\n")
+            + "![rows/s against rows, ours and DuckDB](results/%s)\n" % png)
 
 
 def table_section(path, command, extra):
@@ -174,7 +176,7 @@ def splice(name, content):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("section", choices=["kernels", "load", "duckdb", "shards", "changes", "tpch"])
+    ap.add_argument("section", choices=["kernels", "load", "duckdb", "duckdb_http", "shards", "changes", "tpch"])
     ap.add_argument("path")
     ap.add_argument("--command", required=True)
     ap.add_argument("--status", type=int, default=0)

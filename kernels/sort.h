@@ -26,7 +26,10 @@ struct SortKey {
 // into as few 32- or 64-bit words as they fit, and the words are sorted
 // least significant first with a stable radix sort. Strings (and charN wider
 // than 32 bytes) take a stable comparison sort in that sequence, of (8-byte
-// prefix, row) pairs that read the strings only where prefixes tie.
+// prefix, row) pairs that read the strings only where prefixes tie; over
+// 2^16 rows or more whose sample shows at most one distinct value per 16
+// rows, they are replaced by their values' ranks (the rows grouped by the
+// value's hash, the distinct values sorted), which the radix sort takes.
 // Does not synchronize.
 Buffer SortOrder(const std::vector<SortKey>& keys, const int64_t* rows, int64_t n, const Exec& exec);
 

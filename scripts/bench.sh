@@ -3,7 +3,8 @@
 # installs what is missing, builds (Release), then runs
 #   1. the kernel benchmarks (benchmarks/kernels_bench, host backend);
 #   2. the job load harness (gpudb-bench);
-#   3. our engine against DuckDB (benchmarks/compare_duckdb.py) at 1e6 and 1e7 rows;
+#   3. our engine against DuckDB (benchmarks/compare_duckdb.py) at 1e6 and 1e7 rows,
+#      over gRPC and through Kinetica's Python client over HTTP (--http);
 #   4. binary inserts at each sync level beside memory-only, checkpoint rate
 #      and recovery speed (insert-bench --storage; benchmarks/results/storage_bench.txt);
 #   5. one table on --devices=host:2 beside host:1, one thread per device
@@ -64,6 +65,11 @@ GPUDB_PROTO="$BUILD_DIR/proto/gpudb.proto" "$VENV/bin/python" "$REPO/benchmarks/
   --rows "$ROWS" --out-dir "$RESULTS_DIR"
 "${UPDATE[@]}" duckdb "$RESULTS_DIR/compare_duckdb.json" \
   --command "$COMMAND  # runs benchmarks/compare_duckdb.py --rows $ROWS"
+echo "== DuckDB side by side, through Kinetica's Python client over HTTP ($ROWS rows)"
+GPUDB_PROTO="$BUILD_DIR/proto/gpudb.proto" "$VENV/bin/python" "$REPO/benchmarks/compare_duckdb.py" --server-binary "$BUILD_DIR/server/gpudb-engine" \
+  --rows "$ROWS" --http --out-dir "$RESULTS_DIR"
+"${UPDATE[@]}" duckdb_http "$RESULTS_DIR/compare_duckdb_http.json" \
+  --command "$COMMAND  # runs benchmarks/compare_duckdb.py --rows $ROWS --http"
 
 echo "== durability: inserts at each sync level, checkpoint, recovery"
 "$BUILD_DIR/benchmarks/insert-bench" --rows=1e6,1e7 --runs=3 --only=grpc,http \

@@ -16,6 +16,7 @@
 #include <thrust/transform_reduce.h>
 
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "kernels/detail/expr_block.h"
@@ -53,12 +54,24 @@ struct ProgramMaskBlock {
       NumberBlock* stack = NumberStack(depth);
       NumericBlock(p, first, count, stack);
       const NumberBlock& v = stack[0];
-      int64_t trues = 0;
-      for (int64_t r = 0; r < count; ++r) {
-        const bool t = NumberValid(v, r) && (p.result == ValueKind::kFloat ? NumberFloat(v, r) != 0.0 : NumberInt(v, r) != 0);
-        trues += t;
-        if (mask != nullptr) mask[first - begin + r] = t ? 1 : 0;
+      if (v.constant) {  // one truth for the block
+        const bool t = NumberValid(v, 0) && (p.result == ValueKind::kFloat ? v.floats[0] != 0.0 : v.ints[0] != 0);
+        if (mask != nullptr) std::memset(mask + (first - begin), t ? 1 : 0, static_cast<size_t>(count));
+        return t ? count : 0;
       }
+      // Locals the mask's stores cannot alias, so that the loops vectorize.
+      const uint8_t* valid = v.valid != nullptr ? v.valid : kAllValid.flags;
+      const int64_t* ints = v.ints;
+      const double* floats = v.floats;
+      uint8_t truth[kEvalBlock];
+      if (p.result == ValueKind::kFloat) {
+        for (int64_t r = 0; r < count; ++r) truth[r] = static_cast<uint8_t>((valid[r] != 0) & (floats[r] != 0.0));
+      } else {
+        for (int64_t r = 0; r < count; ++r) truth[r] = static_cast<uint8_t>((valid[r] != 0) & (ints[r] != 0));
+      }
+      int64_t trues = 0;
+      for (int64_t r = 0; r < count; ++r) trues += truth[r];
+      if (mask != nullptr) std::memcpy(mask + (first - begin), truth, static_cast<size_t>(count));
       return trues;
     }
     Slot* stack = BlockStack(depth);
