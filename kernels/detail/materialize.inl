@@ -78,15 +78,21 @@ struct MaterializeBlock {
       NumberBlock* stack = NumberStack(depth);
       NumericBlock(row.p, row.begin + first, count, stack);
       const NumberBlock& v = stack[0];
+      if (v.constant) Spread(&stack[0], count);
+      // Locals the stores below cannot alias, so that the loops vectorize.
+      const uint8_t* valid = v.valid != nullptr ? v.valid : kAllValid.flags;
+      const int64_t* ints = v.ints;
+      const double* floats = v.floats;
       if (row.is_float) {
         double* out = static_cast<double*>(row.data) + first;
-        for (int64_t r = 0; r < count; ++r) out[r] = NumberValid(v, r) ? NumberFloat(v, r) : 0.0;
+        for (int64_t r = 0; r < count; ++r) out[r] = valid[r] != 0 ? floats[r] : 0.0;
       } else {
         int64_t* out = static_cast<int64_t*>(row.data) + first;
-        for (int64_t r = 0; r < count; ++r) out[r] = NumberValid(v, r) ? NumberInt(v, r) : 0;
+        for (int64_t r = 0; r < count; ++r) out[r] = valid[r] != 0 ? ints[r] : 0;
       }
       if (row.validity != nullptr) {
-        for (int64_t r = 0; r < count; ++r) row.validity[first + r] = NumberValid(v, r) ? 1 : 0;
+        uint8_t* out = row.validity + first;
+        for (int64_t r = 0; r < count; ++r) out[r] = valid[r] != 0 ? 1 : 0;
       }
       return;
     }
