@@ -9,10 +9,12 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 #include <vector>
 
 #include "kernels/detail/expr_eval.h"
+#include "kernels/detail/row_values.h"  // StringAt
 #include "kernels/detail/scan_blocks.h"  // kAllValid
 #include "kernels/expr_program.h"
 
@@ -92,16 +94,33 @@ inline void EvaluateBlock(const ProgramView& p, int depth, int64_t first, int64_
 
 // Whether `p` works on numbers only: numeric columns, number constants and
 // null, +, -, *, / and negation of ints or floats, ints made floats,
-// comparisons, in-lists of numbers, and, or, not. Such a program runs by
-// NumericBlock: typed arrays, a loop per instruction that the compiler
-// vectorizes.
+// comparisons, in-lists of numbers, and, or, not; and string columns only
+// in tests of equality with constants (StringTestLength). Such a program
+// runs by NumericBlock: typed arrays, a loop per instruction that the
+// compiler vectorizes.
+// Instructions after a string column's kColumn that make it a string test
+// NumericBlock runs as one leaf (a truth per row): `= 'k'` or `<> 'k'`
+// (kConstString, kCmpS), or an in-list of strings (kInS); 0: none.
+inline int32_t StringTestLength(const ProgramView& p, int32_t pc) {
+  if (pc + 1 < p.length && p.code[pc + 1].op == Op::kInS) return 1;
+  if (pc + 2 < p.length && p.code[pc + 1].op == Op::kConstString && p.code[pc + 2].op == Op::kCmpS) {
+    const Cmp cmp = static_cast<Cmp>(p.code[pc + 2].arg);
+    if (cmp == Cmp::kEq || cmp == Cmp::kNe) return 2;
+  }
+  return 0;
+}
+
 inline bool IsNumericProgram(const ProgramView& p) {
   for (int32_t pc = 0; pc < p.length; ++pc) {
     const Instr in = p.code[pc];
     switch (in.op) {
       case Op::kColumn: {
         const PhysType t = p.columns[in.arg].type;
-        if (t == PhysType::kFixedChars || t == PhysType::kVarChars) return false;
+        if (t == PhysType::kFixedChars || t == PhysType::kVarChars) {
+          const int32_t test = StringTestLength(p, pc);
+          if (test == 0) return false;
+          pc += test;
+        }
         break;
       }
       case Op::kConstInt:
@@ -240,6 +259,85 @@ inline bool Compare(Cmp cmp, const T* x, bool xc, const T* y, bool yc, int64_t* 
   }
 }
 
+// The string test after kColumn at `pc` (StringTestLength) of rows [first,
+// first + n) of string column `c`, as truths into `out`; returns the
+// instructions it took past kColumn.
+inline int32_t StringTest(const ProgramView& p, int32_t pc, const ColumnView& c, int64_t first, int64_t n,
+                          NumberBlock* out) {
+  const int32_t length = StringTestLength(p, pc);
+  const Instr test = p.code[pc + length];
+  // The constants: one for = and <>, the list for in.
+  const int32_t from = length == 1 ? test.arg : p.code[pc + 1].arg;
+  const int32_t count = length == 1 ? test.arg2 : 1;
+  const bool negate = length == 2 && static_cast<Cmp>(test.arg) == Cmp::kNe;
+  const auto found = [&](const char* s, int64_t len) {
+    if (count > 8) {  // a binary search of the ascending constants
+      int32_t lo = from, hi = from + count;
+      while (lo < hi) {
+        const int32_t mid = lo + (hi - lo) / 2;
+        const int64_t at = p.string_offsets[mid];
+        const int c = CompareBytes(p.chars + at, p.string_offsets[mid + 1] - at, s, len);
+        if (c == 0) return true;
+        if (c < 0) {
+          lo = mid + 1;
+        } else {
+          hi = mid;
+        }
+      }
+      return false;
+    }
+    bool hit = false;
+    for (int32_t k = from; k < from + count; ++k) {
+      const int64_t at = p.string_offsets[k];
+      hit |= BytesEqual(s, len, kNoFold, p.chars + at, p.string_offsets[k + 1] - at, kNoFold);
+    }
+    return hit;
+  };
+  // Constants of 8 bytes or fewer, as words: a row's string is then read as
+  // one word too (its first 8 bytes, those past its length zeroed) and
+  // compared without a branch, where 8 bytes can be read before the
+  // column's end.
+  uint64_t words[8] = {};
+  int64_t lengths[8] = {};
+  bool short_words = c.type == PhysType::kVarChars && count <= 8;
+  for (int32_t k = 0; k < count && short_words; ++k) {
+    const int64_t at = p.string_offsets[from + k];
+    lengths[k] = p.string_offsets[from + k + 1] - at;
+    short_words = lengths[k] <= 8;
+    for (int64_t b = 0; short_words && b < lengths[k]; ++b)
+      words[k] |= static_cast<uint64_t>(static_cast<unsigned char>(p.chars[at + b])) << (8 * b);
+  }
+  if (c.type == PhysType::kVarChars) {
+    const char* chars = static_cast<const char*>(c.data);
+    const int64_t* offsets = c.offsets + first;
+    const int64_t end = c.offsets[c.size];  // the column's bytes end
+    for (int64_t r = 0; r < n; ++r) {
+      const int64_t at = offsets[r], len = offsets[r + 1] - at;
+      if (!short_words || at + 8 > end) {
+        out->i[r] = found(chars + at, len) != negate;
+        continue;
+      }
+      uint64_t w;
+      std::memcpy(&w, chars + at, 8);
+      w &= len >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * len)) - 1;
+      bool hit = false;
+      for (int32_t k = 0; k < count; ++k) hit |= (len == lengths[k]) & (w == words[k]);
+      out->i[r] = hit != negate;
+    }
+  } else {
+    for (int64_t r = 0; r < n; ++r) {
+      const char* s;
+      int64_t len;
+      StringAt(c, first + r, s, len);
+      out->i[r] = found(s, len) != negate;
+    }
+  }
+  out->ints = out->i;
+  out->valid = c.validity != nullptr ? c.validity + first : nullptr;
+  out->constant = false;
+  return length;
+}
+
 // In-lists of at most this many numbers are tested by an equality per
 // constant over the block; longer ones by search (ints: their hash table).
 constexpr int32_t kInScanMax = 8;
@@ -261,6 +359,10 @@ inline void NumericBlock(const ProgramView& p, int64_t first, int64_t n, NumberB
     switch (in.op) {
       case Op::kColumn: {
         const ColumnView& c = p.columns[in.arg];
+        if (c.type == PhysType::kVarChars || c.type == PhysType::kFixedChars) {
+          pc += StringTest(p, pc, c, first, n, push);
+          break;
+        }
         switch (c.type) {
           case PhysType::kInt8:
             LoadNumbers<int8_t>(c, first, n, push);

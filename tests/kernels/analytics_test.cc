@@ -1607,9 +1607,23 @@ TEST_P(MaterializeTest, RandomNumberProgramsAsRowByRow) {
     lv[r] = rng() % 6 != 0;
     dv[r] = rng() % 5 != 0;
   }
+  // Strings, tested for equality with constants: a nullable varchar and a
+  // char4 (which ends at its first zero byte).
+  const std::vector<std::string> words = {"", "a", "ab", "abc", "b", "ba", "abcdefghij", "abcdefghik"};
+  HostColumn vs, cs;
+  vs.type = PhysType::kVarChars;
+  cs.type = PhysType::kFixedChars;
+  cs.width = 4;
+  for (int64_t r = 0; r < n; ++r) {
+    vs.rows.push_back(words[rng() % words.size()]);
+    vs.validity.push_back(rng() % 5 != 0);
+    const std::string w = words[rng() % 6];
+    cs.rows.push_back(w + std::string(4 - w.size(), '\0'));
+  }
   const Column cl = Dev(Numbers(l, lv)), ck = Dev(Numbers(k)), cd = Dev(Numbers(d, dv)), cf = Dev(Numbers(f));
+  const Column cv = Dev(vs), cc = Dev(cs);
   for (int round = 0; round < 1000; ++round) {
-    ProgramBuilder b({cl.view(), ck.view(), cd.view(), cf.view()});
+    ProgramBuilder b({cl.view(), ck.view(), cd.view(), cf.view(), cv.view(), cc.view()});
     std::function<Code(bool, int)> gen;
     // x in a list of 1 to 40 numbers (short ones tested by equalities,
     // long ones searched, long int lists hashed), maybe then null for no
@@ -1628,6 +1642,16 @@ TEST_P(MaterializeTest, RandomNumberProgramsAsRowByRow) {
                       : b.In(gen(false, depth - 1), std::vector<int64_t>(picked.begin(), picked.end()));
       if (rng() % 3 == 0) c = Unary(Op::kUnknownIfFalse, std::move(c));
       return rng() % 3 == 0 ? Unary(Op::kNot, std::move(c)) : c;
+    };
+    // A string column = or <> a word, or in a list of words.
+    const auto string_test = [&]() {
+      const Code col = b.Col(rng() % 2 ? 4 : 5);
+      if (rng() % 2)
+        return Compare(Op::kCmpS, rng() % 2 ? Cmp::kEq : Cmp::kNe, col, b.Str(words[rng() % words.size()]));
+      std::set<std::string> picked;
+      const size_t count = rng() % 2 ? 1 + rng() % 3 : 9 + rng() % 3;  // an equality each, or a search
+      while (picked.size() < std::min(count, words.size())) picked.insert(words[rng() % words.size()]);
+      return b.In(col, std::vector<std::string>(picked.begin(), picked.end()));
     };
     // An int (is_float false) or float expression of at most `depth` levels.
     gen = [&](bool is_float, int depth) -> Code {
@@ -1654,7 +1678,7 @@ TEST_P(MaterializeTest, RandomNumberProgramsAsRowByRow) {
         case 1:
           return rng() % 4 ? b.Int(static_cast<int64_t>(rng() % 11) - 5) : b.Null();
         case 2:
-          return b.Col(1);
+          return rng() % 2 ? b.Col(1) : string_test();
         case 3:
           return Unary(rng() % 2 ? Op::kNegI : Op::kNot, gen(false, depth - 1));
         case 4:

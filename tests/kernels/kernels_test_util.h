@@ -332,6 +332,12 @@ class ProgramBuilder {
     x.instrs.push_back(Instr{Op::kInI, program_.AddIntSet(values), static_cast<int32_t>(values.size())});
     return x;
   }
+  Code In(Code x, const std::vector<std::string>& values) {  // kInS: ascending, distinct
+    const int32_t first = static_cast<int32_t>(program_.string_offsets.size() - 1);
+    for (const std::string& v : values) program_.AddString(v);
+    x.instrs.push_back(Instr{Op::kInS, first, static_cast<int32_t>(values.size())});
+    return x;
+  }
   Code In(Code x, const std::vector<double>& values) {
     const int32_t first = static_cast<int32_t>(program_.floats.size());
     for (double v : values) program_.AddFloat(v);
