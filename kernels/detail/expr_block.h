@@ -270,29 +270,7 @@ inline int32_t StringTest(const ProgramView& p, int32_t pc, const ColumnView& c,
   const int32_t from = length == 1 ? test.arg : p.code[pc + 1].arg;
   const int32_t count = length == 1 ? test.arg2 : 1;
   const bool negate = length == 2 && static_cast<Cmp>(test.arg) == Cmp::kNe;
-  const auto found = [&](const char* s, int64_t len) {
-    if (count > 8) {  // a binary search of the ascending constants
-      int32_t lo = from, hi = from + count;
-      while (lo < hi) {
-        const int32_t mid = lo + (hi - lo) / 2;
-        const int64_t at = p.string_offsets[mid];
-        const int c = CompareBytes(p.chars + at, p.string_offsets[mid + 1] - at, s, len);
-        if (c == 0) return true;
-        if (c < 0) {
-          lo = mid + 1;
-        } else {
-          hi = mid;
-        }
-      }
-      return false;
-    }
-    bool hit = false;
-    for (int32_t k = from; k < from + count; ++k) {
-      const int64_t at = p.string_offsets[k];
-      hit |= BytesEqual(s, len, kNoFold, p.chars + at, p.string_offsets[k + 1] - at, kNoFold);
-    }
-    return hit;
-  };
+  const auto found = [&](const char* s, int64_t len) { return InStrings(p, from, count, s, len, kNoFold); };
   // Constants of 8 bytes or fewer, as words: a row's string is then read as
   // one word too (its first 8 bytes, those past its length zeroed) and
   // compared without a branch, where 8 bytes can be read before the

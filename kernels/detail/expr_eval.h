@@ -98,6 +98,33 @@ KERNELS_HD inline bool FindSorted(int32_t first, int32_t count, Compare compare)
   return false;
 }
 
+// FindSorted's order of string constant k of `p` against the bytes s
+// (read with `fold`).
+struct ConstantVsBytes {
+  const ProgramView* p;
+  const char* s;
+  int64_t len;
+  uint8_t fold;
+  KERNELS_HD int operator()(int32_t k) const {
+    const int64_t at = p->string_offsets[k];
+    return -CompareBytes(s, len, fold, p->chars + at, p->string_offsets[k + 1] - at, kNoFold);
+  }
+};
+
+// Whether the bytes s (read with `fold`) equal one of the `count` ascending
+// string constants of `p` from `first` (kInS): an equality each (lengths
+// first) for up to 8, else a binary search.
+KERNELS_HD inline bool InStrings(const ProgramView& p, int32_t first, int32_t count, const char* s, int64_t len,
+                                 uint8_t fold) {
+  if (count > 8) return FindSorted(first, count, ConstantVsBytes{&p, s, len, fold});
+  bool found = false;
+  for (int32_t k = first; k < first + count; ++k) {
+    const int64_t at = p.string_offsets[k];
+    found |= BytesEqual(s, len, fold, p.chars + at, p.string_offsets[k + 1] - at, kNoFold);
+  }
+  return found;
+}
+
 KERNELS_HD KERNELS_INLINE bool ApplyCmp(int32_t cmp, int c) {
   switch (static_cast<Cmp>(cmp)) {
     case Cmp::kEq: return c == 0;
@@ -339,19 +366,7 @@ KERNELS_HD KERNELS_INLINE void Step(Op op, const ProgramView& p, const Instr& in
     }
     case Op::kInS: {
       if (!a.valid) return;
-      if (in.arg2 <= 8) {  // few constants: an equality each (lengths first)
-        bool found = false;
-        for (int32_t k = in.arg; k < in.arg + in.arg2; ++k) {
-          const int64_t at = p.string_offsets[k];
-          found |= detail::BytesEqual(a.s, a.len, a.fold, p.chars + at, p.string_offsets[k + 1] - at, kNoFold);
-        }
-        a.i = found;
-        return;
-      }
-      a.i = detail::FindSorted(in.arg, in.arg2, [&](int32_t k) {
-        const int64_t at = p.string_offsets[k];
-        return -detail::CompareBytes(a.s, a.len, a.fold, p.chars + at, p.string_offsets[k + 1] - at, kNoFold);
-      });
+      a.i = detail::InStrings(p, in.arg, in.arg2, a.s, a.len, a.fold);
       return;
     }
     case Op::kLike: {

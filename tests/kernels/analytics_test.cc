@@ -526,6 +526,32 @@ class AnalyticsTest : public SerialModesTest {
     EXPECT_EQ(FromDevice<int32_t>(g.ids.data(), n, exec_), ids);
     return g;
   }
+
+  // Per group: (rows, least row, greatest row, first row in input order),
+  // sorted, so that groups in any order compare; `positions` holds each
+  // row's own index.
+  using Summary = std::tuple<int64_t, int64_t, int64_t, int64_t>;
+  std::vector<Summary> Summaries(const Groups& g, const ColumnView& positions) {
+    const HostColumn counts = Host(Aggregate(g, AggKind::kCount, nullptr, nullptr, exec_).view());
+    const HostColumn least = Host(Aggregate(g, AggKind::kMin, &positions, nullptr, exec_).view());
+    const HostColumn most = Host(Aggregate(g, AggKind::kMax, &positions, nullptr, exec_).view());
+    const std::vector<int64_t> first = FromDevice<int64_t>(GroupFirstRows(g, exec_).data(), g.count, exec_);
+    std::vector<Summary> out;
+    for (int64_t k = 0; k < g.count; ++k) {
+      out.emplace_back(ValueAt<int64_t>(counts, k), ValueAt<int64_t>(least, k), ValueAt<int64_t>(most, k), first[k]);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  static std::vector<Summary> Summaries(const RefGroups& ref) {
+    std::vector<Summary> out;
+    for (const std::vector<int64_t>& rows : GroupLists(ref.order, ref.starts)) {
+      out.emplace_back(static_cast<int64_t>(rows.size()), *std::min_element(rows.begin(), rows.end()),
+                       *std::max_element(rows.begin(), rows.end()), rows.front());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
 };
 
 INSTANTIATE_FOR_BACKENDS(AnalyticsTest);
@@ -907,18 +933,11 @@ TEST_P(GroupTest, GroupsInAnyOrder) {
   std::vector<int64_t> subset;
   for (int64_t i = 0; i < 40000; ++i) subset.push_back(static_cast<int64_t>(rng() % size));
   const Buffer dr = ToDevice(subset, exec_);
-  // Per group: (rows, least row, greatest row, first row in input order).
-  using Summary = std::tuple<int64_t, int64_t, int64_t, int64_t>;
   for (bool serial : SerialModes()) {
     for (bool all : {true, false}) {
       const std::vector<int64_t> input = all ? Iota(0, size) : subset;
       const RefGroups ref = ReferenceGroups({&s, &l}, input);
-      std::vector<Summary> want;
-      for (const std::vector<int64_t>& rows : GroupLists(ref.order, ref.starts)) {
-        want.emplace_back(static_cast<int64_t>(rows.size()), *std::min_element(rows.begin(), rows.end()),
-                          *std::max_element(rows.begin(), rows.end()), rows.front());
-      }
-      std::sort(want.begin(), want.end());
+      const std::vector<Summary> want = Summaries(ref);
       for (GroupMethod m : {GroupMethod::kAuto, GroupMethod::kHash, GroupMethod::kSort}) {
         for (bool ordered : {true, false}) {
           SCOPED_TRACE(testing::Message() << (serial ? "serial" : "wide") << (all ? ", all rows" : ", a subset")
@@ -931,17 +950,7 @@ TEST_P(GroupTest, GroupsInAnyOrder) {
                                      static_cast<int64_t>(input.size()), options, exec_);
           EXPECT_FALSE(g.key_ordered);
           ASSERT_EQ(g.count, ref.count());
-          const HostColumn counts = Host(Aggregate(g, AggKind::kCount, nullptr, nullptr, exec_).view());
-          const HostColumn least = Host(Aggregate(g, AggKind::kMin, &pv, nullptr, exec_).view());
-          const HostColumn most = Host(Aggregate(g, AggKind::kMax, &pv, nullptr, exec_).view());
-          const std::vector<int64_t> first = FromDevice<int64_t>(GroupFirstRows(g, exec_).data(), g.count, exec_);
-          std::vector<Summary> got;
-          for (int64_t k = 0; k < g.count; ++k) {
-            got.emplace_back(ValueAt<int64_t>(counts, k), ValueAt<int64_t>(least, k), ValueAt<int64_t>(most, k),
-                             first[k]);
-          }
-          std::sort(got.begin(), got.end());
-          EXPECT_EQ(got, want);
+          EXPECT_EQ(Summaries(g, pv), want);
         }
       }
     }
@@ -979,15 +988,8 @@ TEST_P(GroupTest, HashedTuplesOfLongAndShortStrings) {
   const HostColumn dc = Numbers<double>(d);
   const Column cs = Dev(s), cc = Dev(c), cd = Dev(dc), cp = Dev(Numbers<int64_t>(Iota(0, n)));
   const ColumnView pv = cp.view();
-  // Per group: (rows, least row, greatest row, first row), in any order.
-  using Summary = std::tuple<int64_t, int64_t, int64_t, int64_t>;
   const RefGroups ref = ReferenceGroups({&s, &c, &dc}, Iota(0, n));
-  std::vector<Summary> want;
-  for (const std::vector<int64_t>& rows : GroupLists(ref.order, ref.starts)) {
-    want.emplace_back(static_cast<int64_t>(rows.size()), *std::min_element(rows.begin(), rows.end()),
-                      *std::max_element(rows.begin(), rows.end()), rows.front());
-  }
-  std::sort(want.begin(), want.end());
+  const std::vector<Summary> want = Summaries(ref);
   for (bool serial : SerialModes()) {
     UseSerial(serial);
     for (bool ordered : {true, false}) {
@@ -998,16 +1000,7 @@ TEST_P(GroupTest, HashedTuplesOfLongAndShortStrings) {
       const Groups g = GroupRows({cs.view(), cc.view(), cd.view()}, nullptr, n, options, exec_);
       EXPECT_FALSE(g.key_ordered);
       ASSERT_EQ(g.count, ref.count());
-      const HostColumn counts = Host(Aggregate(g, AggKind::kCount, nullptr, nullptr, exec_).view());
-      const HostColumn least = Host(Aggregate(g, AggKind::kMin, &pv, nullptr, exec_).view());
-      const HostColumn most = Host(Aggregate(g, AggKind::kMax, &pv, nullptr, exec_).view());
-      const std::vector<int64_t> first = FromDevice<int64_t>(GroupFirstRows(g, exec_).data(), g.count, exec_);
-      std::vector<Summary> got;
-      for (int64_t k = 0; k < g.count; ++k) {
-        got.emplace_back(ValueAt<int64_t>(counts, k), ValueAt<int64_t>(least, k), ValueAt<int64_t>(most, k), first[k]);
-      }
-      std::sort(got.begin(), got.end());
-      EXPECT_EQ(got, want);
+      EXPECT_EQ(Summaries(g, pv), want);
     }
   }
 }
