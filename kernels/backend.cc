@@ -1,5 +1,7 @@
 #include "kernels/backend.h"
 
+#include <omp.h>
+
 #include "kernels/detail/ops.h"
 
 namespace kernels {
@@ -21,6 +23,16 @@ void DestroyStream(Backend backend, int device, void* stream) {
 void BindThread(const Exec& exec) { OpsFor(exec.backend).BindThread(exec.device); }
 
 void Synchronize(const Exec& exec) { OpsFor(exec.backend).Synchronize(exec); }
+
+OneThreadScope::OneThreadScope(const Exec& exec, bool small) {
+  if (!small || exec.backend != Backend::kHost) return;
+  saved_ = omp_get_max_threads();
+  omp_set_num_threads(1);
+}
+
+OneThreadScope::~OneThreadScope() {
+  if (saved_ > 0) omp_set_num_threads(saved_);
+}
 
 std::string DeviceFailure(const Exec& exec) { return OpsFor(exec.backend).DeviceFailure(exec); }
 

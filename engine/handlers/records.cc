@@ -471,8 +471,9 @@ absl::StatusOr<Json> GetRecordsByColumn(JobContext& ctx, const Json& request) {
   const Page& page = paged->page;
 
   // Gather the page's rows of every column, then evaluate the outputs over
-  // that small table only.
+  // that small table only (a small page on the calling thread alone).
   const int64_t n = page.end - page.begin;
+  const kernels::OneThreadScope one_thread(ctx.exec, n < kernels::kOneThreadRows);
   const TableType& type = (*table)->type();
   std::vector<kernels::Column> page_columns;
   const std::vector<kernels::ColumnView> views = paged->table->views();

@@ -132,15 +132,17 @@ absl::StatusOr<int64_t> CountRows(JobContext& ctx, const Table& table, const std
   const kernels::DeviceProgram device_program = kernels::Upload(*program, ctx.exec);
   // Zones whose bounds settle the predicate are not read (all: every row counts).
   const std::vector<ZoneRun> runs = ZoneRuns(ZoneVerdicts(ctx, &table, *program), table.rows(), true);
-  int64_t count = 0;
+  int64_t count = 0, reading = 0;
   std::vector<RowRange> read;
   for (const ZoneRun& run : runs) {
     if (run.verdict == kernels::ZoneVerdict::kAll) {
       count += run.rows.end - run.rows.begin;
     } else {
       read.push_back(run.rows);
+      reading += run.rows.end - run.rows.begin;
     }
   }
+  const kernels::OneThreadScope one_thread(ctx.exec, reading < kernels::kOneThreadRows);
   absl::Status scanned = ForEachChunkOf(ctx, read, [&](int64_t begin, int64_t end) {
     count += kernels::Count(device_program.view, begin, end, ctx.exec);
   });
@@ -247,6 +249,8 @@ kernels::Buffer ZoneCandidates(JobContext& ctx, const Table& table, const std::v
   kernels::RankBound bound;
   const std::vector<int64_t> zones = kernels::TopKZones(*map, descending, nulls_first, needed, &bound);
   if (zones.empty()) return kernels::Buffer();
+  const kernels::OneThreadScope one_thread(
+      ctx.exec, static_cast<int64_t>(zones.size()) * kernels::kZoneRows < kernels::kOneThreadRows);
   kernels::Buffer rows = kernels::ZoneRowsAtMost(table.views()[column], zones, bound, count, ctx.exec);
   // At least `needed` rows by TopKZones' contract; were it ever fewer, the
   // page would read past them: every row is ordered instead.
@@ -276,6 +280,7 @@ absl::Status OrderRows(JobContext& ctx, const Table& table, const std::vector<Or
     int64_t count = 0;
     kernels::Buffer candidates =
         rows->all ? ZoneCandidates(ctx, table, keys, values, needed, &count) : kernels::Buffer();
+    const kernels::OneThreadScope one_thread(ctx.exec, count > 0 && count < kernels::kOneThreadRows);
     order = count > 0 ? kernels::TopKOrder(sort_keys, candidates.as<int64_t>(), count, needed, ctx.exec)
                       : kernels::TopKOrder(sort_keys, rows->data(), rows->count, needed, ctx.exec);
   } else {

@@ -6,6 +6,7 @@
 #include "tests/kernels/kernels_test_util.h"
 
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -29,6 +30,7 @@
 #include "kernels/memory.h"
 #include "kernels/random.h"
 #include "kernels/shard.h"
+#include "kernels/sort.h"
 #include "kernels/statistics.h"
 
 namespace kernels {
@@ -42,6 +44,40 @@ using namespace test;  // NOLINT
 using MemoryTest = BackendTest;
 INSTANTIATE_FOR_BACKENDS(MemoryTest);
 
+// OneThreadScope: small host work runs on the calling thread alone (its
+// OpenMP thread count 1 while the scope lives, the count before restored
+// after, nested scopes too); large work, or a CUDA exec, changes nothing.
+// The kernels still give their answers.
+TEST(OneThreadScopeTest, SmallHostWorkRunsOnTheCallingThreadAndTheCountIsRestored) {
+  const int before = omp_get_max_threads();
+  omp_set_num_threads(2);
+  MemoryResource memory(Backend::kHost, 0, "host:0", 0);
+  Exec host;
+  host.mr = &memory;
+  Exec cuda;
+  cuda.backend = Backend::kCuda;
+  {
+    const OneThreadScope large(host, false);
+    EXPECT_EQ(omp_get_max_threads(), 2);
+    const OneThreadScope device(cuda, true);
+    EXPECT_EQ(omp_get_max_threads(), 2);
+  }
+  {
+    const OneThreadScope small(host, true);
+    EXPECT_EQ(omp_get_max_threads(), 1);
+    {
+      const OneThreadScope nested(host, true);
+      EXPECT_EQ(omp_get_max_threads(), 1);
+    }
+    EXPECT_EQ(omp_get_max_threads(), 1);
+    const HostColumn v = Numbers<int64_t>({5, -1, 7, 3});
+    const Column c = ToDevice(v, host);
+    const Buffer order = SortOrder({{c.view(), false}}, nullptr, 4, host);
+    EXPECT_EQ(FromDevice<int64_t>(order.data(), 4, host), (std::vector<int64_t>{1, 3, 0, 2}));
+  }
+  EXPECT_EQ(omp_get_max_threads(), 2);
+  omp_set_num_threads(before);
+}
 TEST_P(MemoryTest, AccountsAllocationsInAlignedBlocks) {
   MemoryResource mr(GetParam(), 0, DeviceName(), 0);
   const Exec exec = ExecOn(&mr);
