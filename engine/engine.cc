@@ -278,7 +278,8 @@ absl::StatusOr<JobSnapshot> Engine::Submit(JobRequest job) {
       [this, id, device, &handler, shared_request, control](Stream& stream) {
         queued_[device].fetch_sub(1);
         Run(id, handler, *shared_request, control, stream);
-      });
+      },
+      handler.quick);
   return created->job;
 }
 

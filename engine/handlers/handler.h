@@ -79,6 +79,17 @@ struct Handler {
   // When set, decides `cancellable` per request (an endpoint whose requests
   // read or change, as /execute/sql's statements do).
   bool (*cancellable_request)(const Json& request) = nullptr;
+  // The job reads metadata only (names, types, sizes) and takes
+  // microseconds whatever the tables hold: when its stream is idle it runs on
+  // the submitting thread (Scheduler::Submit), so that a trivial job's
+  // create-and-wait costs two round trips and no thread hand-off.
+  bool quick = false;
 };
+
+// `handler`, marked quick.
+inline Handler Quick(Handler handler) {
+  handler.quick = true;
+  return handler;
+}
 
 }  // namespace engine

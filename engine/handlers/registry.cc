@@ -4,12 +4,15 @@
 #include <cstdlib>
 #include <map>
 
+#include "absl/container/flat_hash_map.h"
+
 namespace engine {
 namespace {
 
 struct Registry {
   HandlerMap handlers;
   std::vector<Endpoint> endpoints;
+  absl::flat_hash_map<absl::string_view, const Endpoint*> by_name;  // into `endpoints`
 };
 
 const Registry& GetRegistry() {
@@ -34,6 +37,7 @@ const Registry& GetRegistry() {
       r->endpoints.push_back(
           Endpoint{schema.endpoint, schema.request, schema.response, it == r->handlers.end() ? nullptr : &it->second});
     }
+    for (const Endpoint& e : r->endpoints) r->by_name.emplace(e.name, &e);
     // A handler for an endpoint the API does not define is a bug.
     for (const auto& [name, handler] : r->handlers) {
       if (FindEndpointSchema(name) == nullptr) {
@@ -49,10 +53,9 @@ const Registry& GetRegistry() {
 }  // namespace
 
 const Endpoint* FindEndpoint(absl::string_view name) {
-  for (const Endpoint& e : GetRegistry().endpoints) {
-    if (e.name == name) return &e;
-  }
-  return nullptr;
+  const auto& by_name = GetRegistry().by_name;
+  auto it = by_name.find(name);
+  return it == by_name.end() ? nullptr : it->second;
 }
 
 const std::vector<Endpoint>& AllEndpoints() { return GetRegistry().endpoints; }

@@ -92,8 +92,8 @@ absl::StatusOr<Json> DropSchema(JobContext& ctx, const Json& request) {
 
 void AddSchemaHandlers(HandlerMap* handlers) {
   (*handlers)["/create/schema"] = Handler{false, WriteSchemaAccess, CreateSchema};
-  (*handlers)["/show/schema"] = Handler{true, ShowSchemaAccess, ShowSchema};
-  (*handlers)["/has/schema"] = Handler{true, ReadSchemaAccess, HasSchema};
+  (*handlers)["/show/schema"] = Quick(Handler{true, ShowSchemaAccess, ShowSchema});
+  (*handlers)["/has/schema"] = Quick(Handler{true, ReadSchemaAccess, HasSchema});
   (*handlers)["/drop/schema"] = Handler{false, WriteSchemaAccess, DropSchema};
 }
 

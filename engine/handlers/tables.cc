@@ -481,16 +481,16 @@ absl::StatusOr<Json> ShowWal(JobContext& ctx, const Json& request) {
 
 void AddTableHandlers(HandlerMap* handlers) {
   (*handlers)["/create/type"] = Handler{false, NoAccess, CreateType};
-  (*handlers)["/show/types"] = Handler{true, NoAccess, ShowTypes};
+  (*handlers)["/show/types"] = Quick(Handler{true, NoAccess, ShowTypes});
   (*handlers)["/create/table"] = Handler{false, CreateTableAccess, CreateTable};
-  (*handlers)["/show/table"] = Handler{true, ShowTableAccess, ShowTable};
-  (*handlers)["/has/table"] = Handler{true, ReadTableAccess, HasTable};
+  (*handlers)["/show/table"] = Quick(Handler{true, ShowTableAccess, ShowTable});
+  (*handlers)["/has/table"] = Quick(Handler{true, ReadTableAccess, HasTable});
   (*handlers)["/clear/table"] = Handler{false, ClearTableAccess, ClearTable};
   (*handlers)["/clear/tables"] = Handler{false, ClearTablesAccess, ClearTables};
-  (*handlers)["/show/table/metadata"] = Handler{true, ReadTablesAccess, ShowTableMetadata};
+  (*handlers)["/show/table/metadata"] = Quick(Handler{true, ReadTablesAccess, ShowTableMetadata});
   (*handlers)["/alter/table/metadata"] = Handler{false, WriteTablesAccess, AlterTableMetadata};
   (*handlers)["/alter/wal"] = Handler{false, AlterWalAccess, AlterWal};
-  (*handlers)["/show/wal"] = Handler{true, ShowWalAccess, ShowWal};
+  (*handlers)["/show/wal"] = Quick(Handler{true, ShowWalAccess, ShowWal});
 }
 
 }  // namespace engine

@@ -48,6 +48,24 @@ void Stream::Post(std::function<void()> task) {
   cv_.notify_one();
 }
 
+bool Stream::TryRunHere(const std::function<void()>& task) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ || running_ != 0 || !tasks_.empty()) return false;
+    running_ = 1;
+  }
+  kernels::BindThread(exec_);
+  task();
+  bool wake = false;  // the worker waits for this task
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    running_ = 0;
+    wake = stopping_ || !tasks_.empty();
+  }
+  if (wake) cv_.notify_one();
+  return true;
+}
+
 int Stream::pending() const {
   std::lock_guard<std::mutex> lock(mu_);
   return static_cast<int>(tasks_.size()) + running_;
@@ -61,7 +79,8 @@ void Stream::Run() {
   }
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+    // Not while TryRunHere holds the stream.
+    cv_.wait(lock, [this] { return running_ == 0 && (stopping_ || !tasks_.empty()); });
     if (tasks_.empty()) return;  // stopping and drained
     std::function<void()> task = std::move(tasks_.front());
     tasks_.pop_front();

@@ -35,6 +35,12 @@ class Stream {
 
   // Queues `task` behind the tasks already posted; it runs on the worker.
   void Post(std::function<void()> task);
+  // When the stream is idle (nothing queued or running, not stopping), runs
+  // `task` at once on the calling thread, holding the stream as its worker
+  // would: tasks posted meanwhile wait for it. Returns false, having run
+  // nothing, otherwise. For short tasks, which then skip the hand-off to the
+  // worker thread (a wake-up and a switch: most of a trivial job's cost).
+  bool TryRunHere(const std::function<void()>& task);
   // Tasks queued or running.
   int pending() const;
   // Runs the tasks already posted, then ends the worker. Idempotent; the
@@ -56,7 +62,7 @@ class Stream {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> tasks_;
-  int running_ = 0;
+  int running_ = 0;  // a task runs, on the worker or in TryRunHere
   bool stopping_ = false;
   std::thread worker_;
 };

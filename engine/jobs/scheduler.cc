@@ -4,7 +4,7 @@
 
 namespace engine {
 
-void Scheduler::Submit(std::vector<Access> accesses, PlaceFn place, RunFn run) {
+void Scheduler::Submit(std::vector<Access> accesses, PlaceFn place, RunFn run, bool quick) {
   // One entry per name; a job that reads and writes a name writes it.
   std::sort(accesses.begin(), accesses.end(),
             [](const Access& a, const Access& b) { return a.name < b.name; });
@@ -30,7 +30,7 @@ void Scheduler::Submit(std::vector<Access> accesses, PlaceFn place, RunFn run) {
     ready = Admitted(*task);
     task->started = ready;
   }
-  if (ready) Dispatch(task);
+  if (ready) Dispatch(task, quick);
 }
 
 bool Scheduler::Admitted(const Task& task) const {
@@ -58,13 +58,15 @@ void Scheduler::CollectReady(const std::vector<std::string>& names, std::vector<
   }
 }
 
-void Scheduler::Dispatch(Task* task) {
+void Scheduler::Dispatch(Task* task, bool here) {
   Device& device = task->place();
   Stream& stream = device.LeastBusyStream();
-  stream.Post([this, task, &stream] {
+  const auto run = [this, task, &stream] {
     task->run(stream);
     Finish(task);
-  });
+  };
+  if (here && stream.TryRunHere(run)) return;
+  stream.Post(run);
 }
 
 void Scheduler::Finish(Task* task) {

@@ -37,8 +37,10 @@ class Scheduler {
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
-  // Queues a job behind the jobs already submitted on the same names.
-  void Submit(std::vector<Access> accesses, PlaceFn place, RunFn run);
+  // Queues a job behind the jobs already submitted on the same names. A
+  // `quick` job (one that runs in microseconds) admitted at once runs here,
+  // on the caller's thread, when its stream is idle (Stream::TryRunHere).
+  void Submit(std::vector<Access> accesses, PlaceFn place, RunFn run, bool quick = false);
 
   // Jobs submitted and not yet finished.
   size_t outstanding() const;
@@ -62,7 +64,9 @@ class Scheduler {
   // now admitted; collects them in `ready`.
   void CollectReady(const std::vector<std::string>& names, std::vector<Task*>* ready)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Dispatch(Task* task);
+  // Posts the task to the least busy stream of its device, or, with `here`,
+  // runs it on this thread when that stream is idle.
+  void Dispatch(Task* task, bool here = false);
   void Finish(Task* task);
 
   mutable absl::Mutex mu_;

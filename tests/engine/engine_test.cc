@@ -359,6 +359,57 @@ TEST(EngineTest, JobsOnATableSeeEarlierWritesInOrder) {
   }
 }
 
+// A metadata job (Handler::quick) on an idle stream runs at submission, on
+// the submitting thread; behind another job on its table it waits its turn
+// on the stream's worker, as any job.
+TEST(EngineTest, AMetadataJobRunsAtSubmissionWhenItsStreamIsIdle) {
+  auto engine = MakeSerialEngine();
+  MakeTable(*engine, "t", 10);
+  const int64_t id = MustSubmit(*engine, "/has/table", {{"table_name", "t"}});
+  absl::StatusOr<JobSnapshot> job = engine->FindJob({id}, /*consume=*/false);
+  ASSERT_TRUE(job.ok()) << job.status();
+  ASSERT_EQ(job->state, JobState::kDone) << job->error;
+  EXPECT_EQ(job->worker, "host:0/0");
+  EXPECT_EQ((*job->response)["table_exists"], true);
+
+  // A filter (not quick) is never run at submission.
+  const int64_t filter = MustSubmit(*engine, "/filter", Filter("t", ""));
+  EXPECT_EQ(Await(*engine, filter).state, JobState::kDone);
+
+  Park park = ParkStream(*engine);
+  const int64_t behind = MustSubmit(*engine, "/show/table", {{"table_name", "t"}});
+  job = engine->FindJob({behind}, /*consume=*/false);
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(job->state, JobState::kQueued);
+  park.Release();
+  JobSnapshot done = Await(*engine, behind);
+  ASSERT_EQ(done.state, JobState::kDone) << done.error;
+  EXPECT_EQ((*done.response)["table_names"], Json::array({"t"}));
+}
+
+TEST(EngineTest, AMetadataJobWaitsBehindAWriterOfItsTable) {
+  auto engine = MakeEngine(Options("host:1", 2));
+  MakeTable(*engine, "t", 0);
+  // The insert is held at its first progress report, in the middle of its
+  // run, while it holds the table; then the other stream is let go idle.
+  Park park0(engine->devices()[0]->stream(0));
+  Park park1(engine->devices()[0]->stream(1));
+  const int64_t insert = MustSubmit(*engine, "/insert/records", InsertJson("t", 1, 60000));
+  ProgressPause pause(*engine, insert);
+  park0.Release();
+  ASSERT_TRUE(pause.WaitReached());
+  park1.Release();
+  const int64_t show = MustSubmit(*engine, "/show/table", {{"table_name", "t"}, {"options", {{"get_sizes", "true"}}}});
+  absl::StatusOr<JobSnapshot> job = engine->FindJob({show}, /*consume=*/false);
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(job->state, JobState::kQueued);  // a stream is idle, but the table is not
+  pause.Release();
+  EXPECT_EQ(Await(*engine, insert).state, JobState::kDone);
+  JobSnapshot shown = Await(*engine, show);
+  ASSERT_EQ(shown.state, JobState::kDone) << shown.error;
+  EXPECT_EQ((*shown.response)["sizes"], Json::array({60000}));
+}
+
 TEST(EngineTest, RepeatedRequestIdReturnsTheSameJob) {
   auto engine = MakeSerialEngine();
   MakeTable(*engine, "t", 0);

@@ -454,6 +454,78 @@ TEST_F(SchedulerTest, RandomJobsFromSeveralThreadsKeepThePerTableOrder) {
   RecordProperty("max_concurrent_readers", max_readers);
 }
 
+TEST_F(SchedulerTest, QuickJobOnAnIdleStreamRunsOnTheSubmittingThread) {
+  StopGuard guard = Guard();
+  std::thread::id ran_on;
+  Stream* stream = nullptr;
+  scheduler_.Submit(
+      {Read("t")}, On(1),
+      [&](Stream& s) {
+        ran_on = std::this_thread::get_id();
+        stream = &s;
+      },
+      /*quick=*/true);
+  // Ran and finished within Submit.
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
+  ASSERT_NE(stream, nullptr);
+  EXPECT_EQ(&stream->device(), devices_[1].get());
+  EXPECT_EQ(scheduler_.outstanding(), 0u);
+}
+
+TEST_F(SchedulerTest, QuickJobBehindAWriterWaitsAndRunsOnAWorker) {
+  Event in_writer, release, quick_ran;
+  std::atomic<bool> writer_done{false}, saw_writer_done{false};
+  std::thread::id ran_on;
+  StopGuard guard = Guard();
+  scheduler_.Submit({Write("t")}, On(0), [&](Stream&) {
+    in_writer.Notify();
+    release.Wait();
+    writer_done = true;
+  });
+  ASSERT_TRUE(in_writer.Wait());
+  scheduler_.Submit(
+      {Read("t")}, On(0),
+      [&](Stream&) {
+        ran_on = std::this_thread::get_id();
+        saw_writer_done = writer_done.load();
+        quick_ran.Notify();
+      },
+      /*quick=*/true);
+  EXPECT_EQ(scheduler_.outstanding(), 2u);  // still queued: the table is held
+  release.Notify();
+  ASSERT_TRUE(quick_ran.Wait());
+  EXPECT_TRUE(saw_writer_done.load());
+  EXPECT_NE(ran_on, std::this_thread::get_id());
+}
+
+TEST_F(SchedulerTest, StreamRunsATaskHereOnlyWhenIdleAndHoldsPostedTasksMeanwhile) {
+  StopGuard guard = Guard();
+  Stream& stream = devices_[0]->stream(0);
+  Event in_task, release;
+  stream.Post([&] {
+    in_task.Notify();
+    release.Wait();
+  });
+  ASSERT_TRUE(in_task.Wait());
+  bool ran_here = false;
+  EXPECT_FALSE(stream.TryRunHere([&] { ran_here = true; }));  // busy
+  EXPECT_FALSE(ran_here);
+  release.Notify();
+  MarkerAfter(stream)->Wait();
+
+  // While a task runs here, what is posted waits for it (the worker takes
+  // nothing), then runs.
+  Event posted_ran;
+  bool posted_ran_during = true;
+  EXPECT_TRUE(stream.TryRunHere([&] {
+    stream.Post([&] { posted_ran.Notify(); });
+    EXPECT_EQ(stream.pending(), 2);
+    posted_ran_during = posted_ran.Wait(std::chrono::milliseconds(50));
+  }));
+  EXPECT_FALSE(posted_ran_during);
+  EXPECT_TRUE(posted_ran.Wait());
+}
+
 TEST_F(SchedulerTest, WaitIdleOnAnIdleSchedulerReturnsAtOnce) {
   EXPECT_EQ(scheduler_.outstanding(), 0u);
   EXPECT_TRUE(scheduler_.WaitIdle(absl::InfinitePast()));
