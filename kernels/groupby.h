@@ -82,8 +82,11 @@ struct Groups {
   // When the groups came without their order (GroupOptions::ordered),
   // row_groups may hold each row's hash table slot instead, and slot_groups
   // the group of each slot.
-  Buffer row_groups;   // device int32[rows]
+  // Slots are stored in the fewest bytes that hold them all (slot_bytes: 1,
+  // 2 or 4): few groups write and read back a byte a row.
+  Buffer row_groups;   // device int32[rows], or slots of slot_bytes each
   Buffer slot_groups;  // device uint32[slots]; empty: row_groups holds group ids
+  int32_t slot_bytes = 4;
   Buffer input_rows;   // device int64[rows]
   Buffer first_rows;   // device int64[count]
   int64_t rows = 0;

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -164,13 +165,19 @@ constexpr int64_t kRunWordsPerSlot = kCountLanes + 1;
 
 // The host's insert pass when the rows need no order (GroupOptions::ordered
 // false; SerialGroups): runs of rows, each inserting its rows (HashInsert,
-// stride 1, slot_of given), counting them per slot and noting each slot's
+// stride 1), counting them per slot and noting each slot's
 // first position in its own part of `local` (runs x kRunWordsPerSlot x
 // slots, slots = mask + 3: the table's and the two keys outside it); then
 // adding its counts to `sizes` and lowering `firsts` (the least input
 // position of each slot; ~0 for none) where it saw the slot.
+//
+// Each row's slot goes to `slot_out` as an S: the narrowest of uint8_t,
+// uint16_t and uint32_t that holds `slots` (Groups::slot_bytes), so that few
+// groups write and read back a byte a row, not four.
+template <typename S>
 struct CountedInsertRun {
   HashInsert insert;
+  S* slot_out;
   int64_t n, chunk, slots;
   uint32_t* local;
   AtomicWord* sizes;
@@ -185,7 +192,7 @@ struct CountedInsertRun {
     for (int64_t i = begin; i < end; ++i) {
       const uint32_t s = in.SlotOf(i);
       if (s == kNoSlot) return;  // overflowed: the caller falls back to sorting
-      in.slot_of[i] = s;
+      slot_out[i] = static_cast<S>(s);
       ++counts[static_cast<uint64_t>(i - begin) % kCountLanes * slots + s];
       if (first[s] == kNoSlot) first[s] = static_cast<uint32_t>(i - begin);
     }
@@ -229,17 +236,42 @@ struct SlotGroupSizes {
 
 // The group of input position i from Groups::row_groups (and slot_groups,
 // where row_groups holds hash table slots).
+// The hash table slot at input position i of Groups::row_groups holding
+// slots of `bytes` bytes each (Groups::slot_bytes).
+// Narrower slots come only from the host's counted insert pass
+// (CountedInsertRun): device code reads 4 bytes.
+KERNELS_HD inline uint32_t SlotAt(const void* slots, int32_t bytes, int64_t i) {
+#ifdef __CUDA_ARCH__
+  (void)bytes;
+  return static_cast<const uint32_t*>(slots)[i];
+#else
+  return bytes == 1   ? static_cast<const uint8_t*>(slots)[i]
+         : bytes == 2 ? static_cast<const uint16_t*>(slots)[i]
+                      : static_cast<const uint32_t*>(slots)[i];
+#endif
+}
+
 struct RowGroupOf {
-  const int32_t* row_groups;
+  const void* row_groups;       // int32 ids, or slots of slot_bytes each
   const uint32_t* slot_groups;  // null: row_groups holds the ids
+  int32_t slot_bytes = 4;
   KERNELS_HD int32_t operator()(int64_t i) const {
-    return slot_groups != nullptr ? static_cast<int32_t>(slot_groups[row_groups[i]]) : row_groups[i];
+    return slot_groups != nullptr ? static_cast<int32_t>(slot_groups[SlotAt(row_groups, slot_bytes, i)])
+                                  : static_cast<const int32_t*>(row_groups)[i];
   }
 };
 
 inline RowGroupOf RowGroupsOf(const Groups& g) {
-  return RowGroupOf{g.row_groups.as<int32_t>(), g.slot_groups.size() > 0 ? g.slot_groups.as<uint32_t>() : nullptr};
+  return RowGroupOf{g.row_groups.data(), g.slot_groups.size() > 0 ? g.slot_groups.as<uint32_t>() : nullptr,
+                    g.slot_bytes};
 }
+
+// Groups::row_groups's slots widened to uint32.
+struct WidenSlot {
+  const void* slots;
+  int32_t bytes;
+  KERNELS_HD uint32_t operator()(int64_t i) const { return SlotAt(slots, bytes, i); }
+};
 
 struct SlotUsed {
   const AtomicWord* table;
@@ -392,8 +424,9 @@ Groups CountingSortGroups(const D& be, Buffer row_groups, const int64_t* rows, i
 // (row_groups), mapped to its group by `group_of_slot` (slot_groups); the
 // groups' sizes and first rows come from the per-slot `sizes` and `firsts`.
 template <typename D>
-Groups SlotGroups(const D& be, Buffer slot_of, Buffer group_of_slot, const Buffer& sizes, const Buffer& firsts,
-                  int64_t slot_count, const int64_t* rows, int64_t n, int64_t count, const Exec& exec) {
+Groups SlotGroups(const D& be, Buffer slot_of, int32_t slot_bytes, Buffer group_of_slot, const Buffer& sizes,
+                  const Buffer& firsts, int64_t slot_count, const int64_t* rows, int64_t n, int64_t count,
+                  const Exec& exec) {
   Groups g;
   g.rows = n;
   g.count = count;
@@ -410,6 +443,7 @@ Groups SlotGroups(const D& be, Buffer slot_of, Buffer group_of_slot, const Buffe
   thrust::fill_n(be.policy(exec), starts + count, 1, n);
   if (rows != nullptr) g.input_rows = RowsOrIota(be, rows, n, exec);
   g.row_groups = std::move(slot_of);
+  g.slot_bytes = slot_bytes;
   g.slot_groups = std::move(group_of_slot);
   return g;
 }
@@ -424,8 +458,9 @@ Groups OrderedGroups(const D& be, const Groups& groups, const Exec& exec) {
   g.method = groups.method;
   const int64_t* rows = groups.input_rows.size() > 0 ? groups.input_rows.as<int64_t>() : nullptr;
   if (groups.slot_groups.size() > 0) {  // slots: mapped to ids in a copy as they are counted
-    Buffer ids(groups.row_groups.size(), exec);
-    be.CopyOnDevice(ids.data(), groups.row_groups.data(), ids.size(), exec);
+    Buffer ids(static_cast<size_t>(groups.rows) * sizeof(uint32_t), exec);
+    thrust::transform(be.policy(exec), RowIterator(0), RowIterator(groups.rows), ids.as<uint32_t>(),
+                      WidenSlot{groups.row_groups.data(), groups.slot_bytes});
     PlaceRows(be, ids.as<uint32_t>(), rows, true, &g, exec, groups.slot_groups.as<uint32_t>());
     return g;
   }
@@ -532,6 +567,7 @@ bool HashGroups(const D& be, const RadixWord& word, const uint8_t* nulls, const 
   // kCountedSlots slots (the default's 65,536 among them).
   const bool counted = SerialGroups(be) && !options.ordered && full_slots <= kCountedSlots;
   Buffer sizes, firsts;
+  int32_t slot_bytes = 4;  // of each row's slot in slot_of (CountedInsertRun)
   // Integer keys within bounds of fewer values than the groups allowed map
   // to their slots directly (GroupOptions::key_lo), the slots in key order:
   // as many as the bounds span.
@@ -555,9 +591,21 @@ bool HashGroups(const D& be, const RadixWord& word, const uint8_t* nulls, const 
         // Few runs, each zeroing its counters: two per thread, for balance.
         const int64_t runs = std::min(RunsFor(n, slot_count), 2 * be.threads());
         Buffer local(static_cast<size_t>(runs * kRunWordsPerSlot * slot_count) * sizeof(uint32_t), exec);
-        thrust::for_each_n(be.policy(exec), RowIterator(0), runs,
-                           CountedInsertRun{insert, n, (n + runs - 1) / runs, slot_count, local.as<uint32_t>(),
-                                            sizes.as<AtomicWord>(), firsts.as<AtomicWord>()});
+        const auto count_into = [&](auto* out) {
+          using S = std::remove_pointer_t<decltype(out)>;
+          thrust::for_each_n(be.policy(exec), RowIterator(0), runs,
+                             CountedInsertRun<S>{insert, out, n, (n + runs - 1) / runs, slot_count,
+                                                 local.as<uint32_t>(), sizes.as<AtomicWord>(),
+                                                 firsts.as<AtomicWord>()});
+        };
+        slot_bytes = slot_count <= 256 ? 1 : slot_count <= 65536 ? 2 : 4;
+        if (slot_bytes == 1) {
+          count_into(slot_of.as<uint8_t>());
+        } else if (slot_bytes == 2) {
+          count_into(slot_of.as<uint16_t>());
+        } else {
+          count_into(slot_of.as<uint32_t>());
+        }
       }
     } else {
       thrust::for_each_n(be.policy(exec), RowIterator(0), n, insert);
@@ -596,8 +644,8 @@ bool HashGroups(const D& be, const RadixWord& word, const uint8_t* nulls, const 
     thrust::exclusive_scan(be.policy(exec), used_at, used_at + slots, group_of, first);
     if (first != 0) thrust::fill_n(be.policy(exec), group_of + slots + 1, 1, uint32_t{0});
     table.Reset();
-    *out = SlotGroups(be, std::move(slot_of), std::move(group_of_slot), sizes, firsts, slot_count, rows, n,
-                      distinct + first, exec);
+    *out = SlotGroups(be, std::move(slot_of), slot_bytes, std::move(group_of_slot), sizes, firsts, slot_count, rows,
+                      n, distinct + first, exec);
     return true;
   }
   const int64_t distinct = static_cast<int64_t>(host_status[kHashDistinct]);
@@ -633,8 +681,8 @@ bool HashGroups(const D& be, const RadixWord& word, const uint8_t* nulls, const 
   // slots to ids as it counts), else radix.
   const int64_t count = distinct + (sentinel ? 1 : 0) + first;
   if (counted) {
-    *out = SlotGroups(be, std::move(slot_of), std::move(group_of_slot), sizes, firsts, slot_count, rows, n, count,
-                      exec);
+    *out = SlotGroups(be, std::move(slot_of), slot_bytes, std::move(group_of_slot), sizes, firsts, slot_count, rows,
+                      n, count, exec);
     return true;
   }
   if (SerialGroups(be)) {

@@ -918,6 +918,69 @@ TEST_P(GroupTest, UnorderedGroupsAggregateAlike) {
   }
 }
 
+// The host's counted hash path keeps each row's slot in 1, 2 or 4 bytes
+// (Groups::slot_bytes: the fewest that hold the table's slots): directly
+// mapped keys of a small span, a table sized from its sample, the full
+// table. The aggregates read through them (sums in one pass, the distinct
+// count through the groups' order) equal those of ordered groups.
+TEST_P(GroupTest, SlotsStoredNarrowAggregateAlike) {
+  const int64_t size = 70001;
+  struct Case {
+    int64_t distinct;
+    bool bounded;
+    GroupMethod method;
+    int32_t slot_bytes;  // on the serial paths
+  };
+  for (const Case& c : {Case{60, true, GroupMethod::kAuto, 1}, Case{500, false, GroupMethod::kAuto, 2},
+                        Case{500, false, GroupMethod::kHash, 4}}) {
+    std::vector<int64_t> keys, values;
+    std::vector<double> doubles;
+    for (int64_t i = 0; i < size; ++i) {
+      keys.push_back((i * 7919) % c.distinct);
+      values.push_back((i * 31) % 1009 - 500);
+      doubles.push_back(static_cast<double>((i * 17) % 997) * 0.37 - 100.0);
+    }
+    const Column ck = Dev(Numbers<int64_t>(keys)), cv = Dev(Numbers<int64_t>(values));
+    const ColumnView kv = ck.view(), vv = cv.view();
+    const Column cd = Dev(Numbers<double>(doubles));
+    const ColumnView dv = cd.view();
+    const std::vector<AggregateCall> calls = {
+        {AggKind::kSum, &vv, nullptr}, {AggKind::kSum, &dv, nullptr},           {AggKind::kMean, &dv, nullptr},
+        {AggKind::kMin, &vv, nullptr}, {AggKind::kCountDistinct, &vv, nullptr}, {AggKind::kCount, nullptr, nullptr}};
+    for (bool serial : SerialModes()) {
+      SCOPED_TRACE(testing::Message() << c.distinct << " keys, method " << static_cast<int>(c.method)
+                                      << (serial ? ", serial" : ", wide"));
+      UseSerial(serial);
+      GroupOptions unordered = Unordered(c.method);
+      if (c.bounded) {
+        unordered.key_lo = 0;
+        unordered.key_hi = c.distinct - 1;
+      }
+      const Groups g = GroupRows({kv}, nullptr, size, unordered, exec_);
+      ASSERT_EQ(g.count, c.distinct);
+      if (serial) {
+        EXPECT_EQ(g.method, GroupMethod::kHash);
+        EXPECT_EQ(g.slot_bytes, c.slot_bytes);
+      }
+      GroupOptions ordered = unordered;
+      ordered.ordered = true;
+      const Groups o = GroupRows({kv}, nullptr, size, ordered, exec_);
+      const std::vector<Column> got = Aggregates(g, calls, exec_), want = Aggregates(o, calls, exec_);
+      for (size_t k = 0; k < calls.size(); ++k) {
+        SCOPED_TRACE(AggName(calls[k].kind));
+        if (calls[k].kind == AggKind::kMean || (calls[k].kind == AggKind::kSum && calls[k].value == &dv)) {
+          const HostColumn expected = Host(want[k].view());
+          std::vector<double> approx;
+          for (int64_t r = 0; r < expected.size(); ++r) approx.push_back(ValueAt<double>(expected, r));
+          EXPECT_TRUE(NearValues(Host(got[k].view()), expected, approx, 1e-9));
+        } else {
+          EXPECT_TRUE(SameRows(Host(got[k].view()), Host(want[k].view())));
+        }
+      }
+    }
+  }
+}
+
 // GroupOptions::key_order false: keys of several sort passes (a string and
 // a nullable long) grouped by their tuple's hash, in any order; the same
 // groups as the reference (each group's rows, count and first row), and
