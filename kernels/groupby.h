@@ -7,6 +7,7 @@
 
 #include "kernels/backend.h"
 #include "kernels/column.h"
+#include "kernels/expr_program.h"
 #include "kernels/memory.h"
 
 namespace kernels {
@@ -154,10 +155,20 @@ struct AggregateCall {
   AggKind kind = AggKind::kCount;
   const ColumnView* value = nullptr;
   const ColumnView* target = nullptr;
+  // For kSum and kMean, instead of `value`: an expression's program whose
+  // values are those Materialize(*program, 0, program_rows, true) gives
+  // (rows of the groups index them). On the host, groups of every row
+  // (GroupRows without `rows`) that keep their rows' groups sum numeric
+  // programs as they evaluate them, a block of rows at a time, so the
+  // values are never stored; elsewhere the program is materialized first.
+  // The same sums either way, bit for bit.
+  const ProgramView* program = nullptr;
+  int64_t program_rows = 0;
 };
 
 // Aggregate of each call, the same values as one Aggregate call each gives
-// (sums added in the same order). On the host, the sums and the means of
+// (sums added in the same order; a program's as Aggregate of its
+// materialized values). On the host, the sums and the means of
 // floats of groups that keep their rows' groups (GroupOptions::ordered
 // false, few groups) read those groups once for all of them: one pass over
 // the rows, blocks of rows at a time, each block's groups looked up once.

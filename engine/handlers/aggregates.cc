@@ -412,7 +412,10 @@ absl::StatusOr<ResultTable> LocalGroups(JobContext& ctx, const Table& table, con
     const AggregateSpec& spec = *e.aggregate;
     Values& v = values[i];
     if (!spec.count_star) {
-      auto value = EvaluateRows(ctx, source, spec.value, field);
+      // A sum's or mean's expression is evaluated as it is summed, where
+      // the kernel can (kernels::AggregateCall::program).
+      const bool summed = spec.kind == AggKind::kSum || spec.kind == AggKind::kMean;
+      auto value = EvaluateRows(ctx, source, spec.value, field, /*as_program=*/summed);
       if (!value.ok()) return value.status();
       v.value = *std::move(value);
       const bool numeric_only = spec.kind == AggKind::kSum || spec.kind == AggKind::kMean ||
@@ -429,8 +432,13 @@ absl::StatusOr<ResultTable> LocalGroups(JobContext& ctx, const Table& table, con
       v.target = *std::move(target);
     }
     if (one_group && rows->count == 0) continue;  // EmptyAggregate below
-    calls.push_back(
-        kernels::AggregateCall{spec.kind, v.value ? &v.value->view : nullptr, v.target ? &v.target->view : nullptr});
+    kernels::AggregateCall call{spec.kind, v.value ? &v.value->view : nullptr, v.target ? &v.target->view : nullptr};
+    if (v.value && v.value->program) {
+      call.value = nullptr;
+      call.program = &v.value->program->view;
+      call.program_rows = source.rows();
+    }
+    calls.push_back(call);
     called.push_back(i);
   }
   std::vector<kernels::Column> aggregated = kernels::Aggregates(groups, calls, ctx.exec);

@@ -185,7 +185,7 @@ std::shared_ptr<Table> ScratchTable(JobContext& ctx, std::vector<ColumnDef> defs
 }
 
 absl::StatusOr<RowValues> EvaluateRows(JobContext& ctx, const Table& table, const std::string& text,
-                                       absl::string_view field) {
+                                       absl::string_view field, bool as_program) {
   RowValues out;
   const std::string trimmed(absl::StripAsciiWhitespace(text));
   if (trimmed == kRowPosition && table.positions().size == table.rows() && table.rows() > 0) {
@@ -217,9 +217,13 @@ absl::StatusOr<RowValues> EvaluateRows(JobContext& ctx, const Table& table, cons
     }
   }
   kernels::DeviceProgram device_program = kernels::Upload(*program, ctx.exec);
+  out.def = ValueDef(program->result, trimmed, true);
+  if (as_program) {
+    out.program = std::move(device_program);
+    return out;
+  }
   out.owned = kernels::Materialize(device_program.view, 0, table.rows(), /*nullable=*/true, ctx.exec);
   out.view = out.owned.view();
-  out.def = ValueDef(program->result, trimmed, true);
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -83,9 +84,13 @@ struct RowValues {
   kernels::ColumnView view;
   ColumnDef def;
   kernels::Column owned;  // the evaluated expression, when there is one
+  // With `as_program`: the expression's program instead of `owned` (and an
+  // empty `view`), for a kernel that evaluates it as it goes
+  // (kernels::AggregateCall::program).
+  std::optional<kernels::DeviceProgram> program;
 };
 absl::StatusOr<RowValues> EvaluateRows(JobContext& ctx, const Table& table, const std::string& text,
-                                       absl::string_view field);
+                                       absl::string_view field, bool as_program = false);
 
 // The values of `text` (as EvaluateRows) for every row of `table` as a
 // column of `def`'s layout: as they are when alike, else (or to check a

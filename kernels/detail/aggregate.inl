@@ -21,9 +21,11 @@
 #include <vector>
 
 #include "kernels/column.h"
+#include "kernels/detail/expr_block.h"
 #include "kernels/detail/expr_eval.h"
 #include "kernels/detail/group_reduce.inl"
 #include "kernels/detail/groupby.inl"
+#include "kernels/detail/materialize.inl"
 #include "kernels/detail/row_values.h"
 #include "kernels/detail/rows.h"
 #include "kernels/detail/sort.inl"
@@ -308,17 +310,57 @@ struct MergeSumRuns {
 // Sums of several columns over a run of input positions, as TypedSumRun
 // adds each (the same additions in the same order, lanes included), by
 // blocks: a block's groups and rows are read once for all the columns.
-// partial: columns x runs x count x lanes. Host only (`cols` is host memory).
+// A column may be a numeric program's values (programs[k] non-null; rows
+// are then the positions themselves), evaluated by NumericBlock a block at
+// a time and added as AddSumValue adds its materialized values.
+// partial: columns x runs x count x lanes. Host only (`cols` and
+// `programs` are host memory).
 struct MultiSumRun {
   RowGroupOf row_group;
   const int64_t* rows;  // input position → row; null: the position itself
   const ColumnView* cols;
+  const ProgramView* const* programs;  // per column, or null: none is
   int64_t ncols, runs, n, chunk, count, lanes;
   SumAcc* partial;
 
   template <typename T, bool kFloat>
   static void Add(const ColumnView& col, const int64_t* slots, const int64_t* rows, int64_t m, SumAcc* acc) {
     for (int64_t j = 0; j < m; ++j) AddSumValue<T, kFloat>(acc[slots[j]], col, rows[j]);
+  }
+
+  // The values of `p` at rows first..first+m-1 into acc[slots[j]].
+  static void AddProgram(const ProgramView& p, int64_t first, const int64_t* slots, int64_t m, SumAcc* acc) {
+    NumberBlock* stack = NumberStack(StackDepth(p));
+    const bool is_float = p.result == ValueKind::kFloat;
+    for (int64_t off = 0; off < m; off += kEvalBlock) {
+      const int64_t count = m - off < kEvalBlock ? m - off : kEvalBlock;
+      NumericBlock(p, first + off, count, stack);
+      NumberBlock& v = stack[0];
+      if (v.constant) Spread(&v, count);
+      const uint8_t* valid = v.valid != nullptr ? v.valid : kAllValid.flags;
+      const int64_t* at = slots + off;
+      if (is_float) {
+        const double* f = v.floats;
+        for (int64_t r = 0; r < count; ++r) {
+          SumAcc& a = acc[at[r]];
+          if (valid[r] != 0) {
+            a.f += f[r];
+            ++a.n;
+          } else {
+            a.f += 0.0;
+          }
+        }
+      } else {
+        const int64_t* x = v.ints;
+        for (int64_t r = 0; r < count; ++r) {
+          SumAcc& a = acc[at[r]];
+          if (valid[r] != 0) {
+            a.i = static_cast<int64_t>(static_cast<uint64_t>(a.i) + static_cast<uint64_t>(x[r]));
+            ++a.n;
+          }
+        }
+      }
+    }
   }
 
   void operator()(int64_t c) const {
@@ -339,6 +381,10 @@ struct MultiSumRun {
       }
       for (int64_t k = 0; k < ncols; ++k) {
         SumAcc* acc = partial + (k * runs + c) * count * lanes;
+        if (programs != nullptr && programs[k] != nullptr) {
+          AddProgram(*programs[k], b, slots, m, acc);
+          continue;
+        }
         switch (cols[k].type) {
           case PhysType::kInt8: Add<int8_t, false>(cols[k], slots, at, m, acc); break;
           case PhysType::kInt16: Add<int16_t, false>(cols[k], slots, at, m, acc); break;
@@ -709,6 +755,14 @@ Column AggregateAlgo(const D& be, const Groups& groups, AggKind kind, const Colu
 // Partial cells (runs x groups x columns) past which sums are not fused.
 constexpr int64_t kMaxFusedSumCells = int64_t{1} << 20;
 
+// A typed stand-in for a program's values: what SumColumn and the result
+// layouts read of a value column.
+inline ColumnView ProgramValues(const ProgramView& p) {
+  ColumnView v;
+  v.type = p.result == ValueKind::kFloat ? PhysType::kFloat64 : PhysType::kInt64;
+  return v;
+}
+
 template <typename D>
 std::vector<Column> AggregatesAlgo(const D& be, const Groups& groups, const std::vector<AggregateCall>& calls,
                                    const Exec& exec) {
@@ -717,36 +771,61 @@ std::vector<Column> AggregatesAlgo(const D& be, const Groups& groups, const std:
   if constexpr (D::kHasSerialGroups) {
     const int64_t count = groups.count;
     if (SerialGroups(be) && groups.row_groups.size() > 0 && count > 0) {
+      bool programs = false;
       for (size_t i = 0; i < calls.size(); ++i) {
         const AggregateCall& c = calls[i];
+        if (c.program != nullptr) {
+          // Evaluated at the groups' input positions: every row, in order.
+          if (groups.input_rows.size() > 0 || c.program_rows != groups.rows || !IsNumericProgram(*c.program)) {
+            continue;
+          }
+          if (c.kind == AggKind::kSum || (c.kind == AggKind::kMean && c.program->result == ValueKind::kFloat)) {
+            fused.push_back(i);
+            programs = true;
+          }
+          continue;
+        }
         if (c.value == nullptr || !IsNumericType(c.value->type)) continue;
         if (c.kind == AggKind::kSum || (c.kind == AggKind::kMean && IsFloatType(c.value->type))) fused.push_back(i);
       }
       const int64_t runs = RunsFor(groups.rows, count), lanes = SumLanes(count);
       const int64_t cells = runs * count * lanes * static_cast<int64_t>(fused.size());
-      if (fused.size() < 2 || cells > kMaxFusedSumCells) fused.clear();
+      if ((fused.size() < 2 && !programs) || cells > kMaxFusedSumCells) fused.clear();
       if (!fused.empty()) {
         const int64_t n = groups.rows, ncols = static_cast<int64_t>(fused.size());
         std::vector<ColumnView> cols;
-        for (size_t i : fused) cols.push_back(*calls[i].value);
+        std::vector<const ProgramView*> program_of;
+        for (size_t i : fused) {
+          const AggregateCall& c = calls[i];
+          cols.push_back(c.program != nullptr ? ProgramValues(*c.program) : *c.value);
+          program_of.push_back(c.program);
+        }
         Buffer partial(static_cast<size_t>(cells) * sizeof(SumAcc), exec);
         thrust::for_each_n(be.policy(exec), RowIterator(0), runs,
-                           MultiSumRun{RowGroupsOf(groups), groups.input_rows.as<int64_t>(), cols.data(), ncols,
-                                       runs, n, (n + runs - 1) / runs, count, lanes, partial.as<SumAcc>()});
+                           MultiSumRun{RowGroupsOf(groups), groups.input_rows.as<int64_t>(), cols.data(),
+                                       programs ? program_of.data() : nullptr, ncols, runs, n,
+                                       (n + runs - 1) / runs, count, lanes, partial.as<SumAcc>()});
         Buffer acc(static_cast<size_t>(count) * sizeof(SumAcc), exec);
         for (int64_t k = 0; k < ncols; ++k) {
           thrust::for_each_n(be.policy(exec), RowIterator(0), count,
                              MergeSumRuns{runs, count, lanes, partial.as<SumAcc>() + k * runs * count * lanes,
                                           acc.as<SumAcc>()});
-          const AggregateCall& c = calls[fused[static_cast<size_t>(k)]];
-          out[fused[static_cast<size_t>(k)]] = SumColumn(be, c.kind, *c.value, acc.as<SumAcc>(), count, exec);
+          const size_t i = fused[static_cast<size_t>(k)];
+          out[i] = SumColumn(be, calls[i].kind, cols[static_cast<size_t>(k)], acc.as<SumAcc>(), count, exec);
         }
       }
     }
   }
   for (size_t i = 0; i < calls.size(); ++i) {
     if (std::find(fused.begin(), fused.end(), i) != fused.end()) continue;
-    out[i] = AggregateAlgo(be, groups, calls[i].kind, calls[i].value, calls[i].target, exec);
+    const AggregateCall& c = calls[i];
+    if (c.program != nullptr) {
+      const Column values = MaterializeAlgo(be, *c.program, 0, c.program_rows, true, exec);
+      const ColumnView v = values.view();
+      out[i] = AggregateAlgo(be, groups, c.kind, &v, c.target, exec);
+      continue;
+    }
+    out[i] = AggregateAlgo(be, groups, c.kind, c.value, c.target, exec);
   }
   return out;
 }

@@ -981,6 +981,101 @@ TEST_P(GroupTest, SlotsStoredNarrowAggregateAlike) {
   }
 }
 
+// Sums and means of a program's values (AggregateCall::program) equal
+// those of its materialized values, bit for bit: evaluated as they are
+// added in the host's one pass of sums (groups of every row that keep their
+// rows' groups), else materialized first (a subset of rows, groups in
+// order, another backend). Programs of floats with nulls, of ints, and a
+// constant.
+TEST_P(GroupTest, ProgramSumsEqualSumsOfItsValues) {
+  const int64_t size = 70001;
+  std::vector<int64_t> keys, ints;
+  std::vector<double> doubles;
+  std::vector<uint8_t> valid;
+  for (int64_t i = 0; i < size; ++i) {
+    keys.push_back((i * 7919) % 100);
+    ints.push_back((i * 31) % 1009 - 500);
+    doubles.push_back(static_cast<double>((i * 17) % 997) * 0.37 - 100.0);
+    valid.push_back(i % 11 == 3 ? 0 : 1);
+  }
+  const Column ck = Dev(Numbers<int64_t>(keys)), ci = Dev(Numbers<int64_t>(ints)),
+               cx = Dev(Numbers<double>(doubles, valid));
+  const ColumnView kv = ck.view();
+  // x * (1 - k / 200.0); k * 3 + 1; 2.5.
+  Program scaled;
+  scaled.columns = {cx.view(), ci.view()};
+  scaled.code = {{Op::kColumn, 0, 0},
+                 {Op::kConstFloat, scaled.AddFloat(1), 0},
+                 {Op::kColumn, 1, 0},
+                 {Op::kIntToFloat, 0, 0},
+                 {Op::kConstFloat, scaled.AddFloat(200), 0},
+                 {Op::kDivF, 0, 0},
+                 {Op::kSubF, 0, 0},
+                 {Op::kMulF, 0, 0}};
+  scaled.result = ValueKind::kFloat;
+  Program linear;
+  linear.columns = {ci.view()};
+  linear.code = {{Op::kColumn, 0, 0},
+                 {Op::kConstInt, linear.AddInt(3), 0},
+                 {Op::kMulI, 0, 0},
+                 {Op::kConstInt, linear.AddInt(1), 0},
+                 {Op::kAddI, 0, 0}};
+  linear.result = ValueKind::kInt;
+  Program constant;
+  constant.code = {{Op::kConstFloat, constant.AddFloat(2.5), 0}};
+  constant.result = ValueKind::kFloat;
+  const DeviceProgram ps = Upload(scaled, exec_), pl = Upload(linear, exec_), pc = Upload(constant, exec_);
+  const Column ms = Materialize(ps.view, 0, size, true, exec_), ml = Materialize(pl.view, 0, size, true, exec_),
+               mc = Materialize(pc.view, 0, size, true, exec_);
+  const ColumnView vs = ms.view(), vl = ml.view(), vc = mc.view();
+  const AggregateCall count{AggKind::kCount, nullptr, nullptr};
+  const std::vector<std::vector<AggregateCall>> programs = {
+      {{AggKind::kSum, nullptr, nullptr, &ps.view, size}},
+      {{AggKind::kSum, nullptr, nullptr, &ps.view, size},
+       {AggKind::kMean, nullptr, nullptr, &ps.view, size},
+       {AggKind::kSum, nullptr, nullptr, &pl.view, size},
+       {AggKind::kSum, nullptr, nullptr, &pc.view, size},
+       count},
+      {{AggKind::kMean, nullptr, nullptr, &pl.view, size}, {AggKind::kSum, &vl, nullptr}}};
+  const std::vector<std::vector<AggregateCall>> values = {
+      {{AggKind::kSum, &vs, nullptr}},
+      {{AggKind::kSum, &vs, nullptr},
+       {AggKind::kMean, &vs, nullptr},
+       {AggKind::kSum, &vl, nullptr},
+       {AggKind::kSum, &vc, nullptr},
+       count},
+      {{AggKind::kMean, &vl, nullptr}, {AggKind::kSum, &vl, nullptr}}};
+  std::vector<int64_t> subset;
+  for (int64_t i = 0; i < size; i += 3) subset.push_back(i);
+  const Buffer dr = ToDevice(subset, exec_);
+  for (bool serial : SerialModes()) {
+    UseSerial(serial);
+    for (bool all : {true, false}) {
+      for (bool ordered : {false, true}) {
+        SCOPED_TRACE(testing::Message() << (serial ? "serial" : "wide") << (all ? ", all rows" : ", a subset")
+                                        << (ordered ? ", ordered" : ""));
+        GroupOptions options = Method(GroupMethod::kAuto);
+        options.ordered = ordered;
+        options.key_lo = 0;
+        options.key_hi = 99;
+        const int64_t n = all ? size : static_cast<int64_t>(subset.size());
+        const Groups g = GroupRows({kv}, all ? nullptr : dr.as<int64_t>(), n, options, exec_);
+        ASSERT_EQ(g.count, 100);
+        for (size_t c = 0; c < programs.size(); ++c) {
+          const std::vector<Column> got = Aggregates(g, programs[c], exec_);
+          const std::vector<Column> want = Aggregates(g, values[c], exec_);
+          ASSERT_EQ(got.size(), want.size());
+          for (size_t k = 0; k < got.size(); ++k) {
+            SCOPED_TRACE(testing::Message() << "calls " << c << ", " << AggName(programs[c][k].kind) << " " << k);
+            EXPECT_EQ(got[k].type(), want[k].type());
+            EXPECT_TRUE(SameRows(Host(got[k].view()), Host(want[k].view())));
+          }
+        }
+      }
+    }
+  }
+}
+
 // GroupOptions::key_order false: keys of several sort passes (a string and
 // a nullable long) grouped by their tuple's hash, in any order; the same
 // groups as the reference (each group's rows, count and first row), and
