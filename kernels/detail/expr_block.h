@@ -325,7 +325,7 @@ constexpr int32_t kInScanMax = 8;
 // operations in the same order; a null operand makes the result null,
 // whose value is then never read). REQUIRES: stack holds StackDepth(p)
 // entries.
-inline void NumericBlock(const ProgramView& p, int64_t first, int64_t n, NumberBlock* stack) {
+KERNELS_HOST_CLONES inline void NumericBlock(const ProgramView& p, int64_t first, int64_t n, NumberBlock* stack) {
   int sp = 0;
   for (int32_t pc = 0; pc < p.length; ++pc) {
     const Instr in = p.code[pc];

@@ -47,7 +47,7 @@ struct ProgramMaskBlock {
   int64_t begin, end;
   uint8_t* mask;  // mask[0] is row `begin`
   bool numeric;   // the program IsNumericProgram: NumericBlock's typed loops
-  int64_t operator()(int64_t b) const {
+  KERNELS_HOST_CLONES int64_t operator()(int64_t b) const {
     const int64_t first = begin + b * kEvalBlock;
     const int64_t count = end - first < kEvalBlock ? end - first : kEvalBlock;
     if (numeric) {
@@ -105,14 +105,14 @@ struct PlanTrue {
 struct PlanMaskBlock {
   PlanBlocks blocks;
   uint8_t* mask;  // mask[0] is row `begin`
-  void operator()(int64_t b) const {
+  KERNELS_HOST_CLONES void operator()(int64_t b) const {
     PredicateBlock(*blocks.plan, blocks.first(b), mask + b * kScanBlock, blocks.size(b));
   }
 };
 
 struct PlanCountBlock {
   PlanBlocks blocks;
-  int64_t operator()(int64_t b) const {
+  KERNELS_HOST_CLONES int64_t operator()(int64_t b) const {
     uint8_t m[kScanBlock];
     const int64_t n = blocks.size(b);
     PredicateBlock(*blocks.plan, blocks.first(b), m, n);
