@@ -157,11 +157,11 @@ struct AggregateCall {
   const ColumnView* target = nullptr;
   // For kSum and kMean, instead of `value`: an expression's program whose
   // values are those Materialize(*program, 0, program_rows, true) gives
-  // (rows of the groups index them). On the host, groups of every row
-  // (GroupRows without `rows`) that keep their rows' groups sum numeric
-  // programs as they evaluate them, a block of rows at a time, so the
-  // values are never stored; elsewhere the program is materialized first.
-  // The same sums either way, bit for bit.
+  // (rows of the groups index them). On the host, groups that keep their
+  // rows' groups sum numeric programs as they evaluate them, a block of
+  // rows at a time (gathered at the groups' rows when GroupRows had some
+  // rows only), so the values are never stored; elsewhere the program is
+  // materialized first. The same sums either way, bit for bit.
   const ProgramView* program = nullptr;
   int64_t program_rows = 0;
 };

@@ -310,9 +310,10 @@ struct MergeSumRuns {
 // Sums of several columns over a run of input positions, as TypedSumRun
 // adds each (the same additions in the same order, lanes included), by
 // blocks: a block's groups and rows are read once for all the columns.
-// A column may be a numeric program's values (programs[k] non-null; rows
-// are then the positions themselves), evaluated by NumericBlock a block at
-// a time and added as AddSumValue adds its materialized values.
+// A column may be a numeric program's values (programs[k] non-null),
+// evaluated by NumericBlock a block at a time (at the block's rows, gathered,
+// when `rows` is given) and added as AddSumValue adds its materialized
+// values.
 // partial: columns x runs x count x lanes. Host only (`cols` and
 // `programs` are host memory).
 struct MultiSumRun {
@@ -328,13 +329,15 @@ struct MultiSumRun {
     for (int64_t j = 0; j < m; ++j) AddSumValue<T, kFloat>(acc[slots[j]], col, rows[j]);
   }
 
-  // The values of `p` at rows first..first+m-1 into acc[slots[j]].
-  static void AddProgram(const ProgramView& p, int64_t first, const int64_t* slots, int64_t m, SumAcc* acc) {
+  // The values of `p` at rows first..first+m-1, or at rows[0..m), into
+  // acc[slots[j]].
+  static void AddProgram(const ProgramView& p, int64_t first, const int64_t* rows, const int64_t* slots, int64_t m,
+                         SumAcc* acc) {
     NumberBlock* stack = NumberStack(StackDepth(p));
     const bool is_float = p.result == ValueKind::kFloat;
     for (int64_t off = 0; off < m; off += kEvalBlock) {
       const int64_t count = m - off < kEvalBlock ? m - off : kEvalBlock;
-      NumericBlock(p, first + off, count, stack);
+      NumericBlock(p, first + off, count, stack, rows != nullptr ? rows + off : nullptr);
       NumberBlock& v = stack[0];
       if (v.constant) Spread(&v, count);
       const uint8_t* valid = v.valid != nullptr ? v.valid : kAllValid.flags;
@@ -382,7 +385,7 @@ struct MultiSumRun {
       for (int64_t k = 0; k < ncols; ++k) {
         SumAcc* acc = partial + (k * runs + c) * count * lanes;
         if (programs != nullptr && programs[k] != nullptr) {
-          AddProgram(*programs[k], b, slots, m, acc);
+          AddProgram(*programs[k], b, rows != nullptr ? at : nullptr, slots, m, acc);
           continue;
         }
         switch (cols[k].type) {
@@ -775,8 +778,9 @@ std::vector<Column> AggregatesAlgo(const D& be, const Groups& groups, const std:
       for (size_t i = 0; i < calls.size(); ++i) {
         const AggregateCall& c = calls[i];
         if (c.program != nullptr) {
-          // Evaluated at the groups' input positions: every row, in order.
-          if (groups.input_rows.size() > 0 || c.program_rows != groups.rows || !IsNumericProgram(*c.program)) {
+          // Evaluated at the groups' rows (their input positions when
+          // GroupRows had every row).
+          if ((groups.input_rows.size() == 0 && groups.rows > c.program_rows) || !IsNumericProgram(*c.program)) {
             continue;
           }
           if (c.kind == AggKind::kSum || (c.kind == AggKind::kMean && c.program->result == ValueKind::kFloat)) {

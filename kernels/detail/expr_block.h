@@ -170,8 +170,27 @@ struct NumberBlock {
   bool constant;
 };
 
+// Rows [first, first + n) of numeric column `c` into `out`, or, with `at`,
+// rows at[0..n) (gathered into its own arrays).
 template <typename T>
-inline void LoadNumbers(const ColumnView& c, int64_t first, int64_t n, NumberBlock* out) {
+inline void LoadNumbers(const ColumnView& c, int64_t first, const int64_t* at, int64_t n, NumberBlock* out) {
+  out->constant = false;
+  if (at != nullptr) {
+    const T* x = static_cast<const T*>(c.data);
+    if constexpr (std::is_floating_point_v<T>) {
+      for (int64_t r = 0; r < n; ++r) out->f[r] = static_cast<double>(x[at[r]]);
+      out->floats = out->f;
+    } else {
+      for (int64_t r = 0; r < n; ++r) out->i[r] = static_cast<int64_t>(x[at[r]]);
+      out->ints = out->i;
+    }
+    out->valid = nullptr;
+    if (c.validity != nullptr) {
+      for (int64_t r = 0; r < n; ++r) out->flags[r] = c.validity[at[r]];
+      out->valid = out->flags;
+    }
+    return;
+  }
   const T* x = static_cast<const T*>(c.data) + first;
   if constexpr (std::is_same_v<T, int64_t>) {
     out->ints = x;
@@ -185,7 +204,6 @@ inline void LoadNumbers(const ColumnView& c, int64_t first, int64_t n, NumberBlo
     out->ints = out->i;
   }
   out->valid = c.validity != nullptr ? c.validity + first : nullptr;
-  out->constant = false;
 }
 
 // out[r] = op(x, y) for r < n, x and y read at r unless constant (then at
@@ -262,8 +280,8 @@ inline bool Compare(Cmp cmp, const T* x, bool xc, const T* y, bool yc, int64_t* 
 // The string test after kColumn at `pc` (StringTestLength) of rows [first,
 // first + n) of string column `c`, as truths into `out`; returns the
 // instructions it took past kColumn.
-inline int32_t StringTest(const ProgramView& p, int32_t pc, const ColumnView& c, int64_t first, int64_t n,
-                          NumberBlock* out) {
+inline int32_t StringTest(const ProgramView& p, int32_t pc, const ColumnView& c, int64_t first, const int64_t* at,
+                          int64_t n, NumberBlock* out) {
   const int32_t length = StringTestLength(p, pc);
   const Instr test = p.code[pc + length];
   // The constants: one for = and <>, the list for in.
@@ -287,16 +305,16 @@ inline int32_t StringTest(const ProgramView& p, int32_t pc, const ColumnView& c,
   }
   if (c.type == PhysType::kVarChars) {
     const char* chars = static_cast<const char*>(c.data);
-    const int64_t* offsets = c.offsets + first;
     const int64_t end = c.offsets[c.size];  // the column's bytes end
     for (int64_t r = 0; r < n; ++r) {
-      const int64_t at = offsets[r], len = offsets[r + 1] - at;
-      if (!short_words || at + 8 > end) {
-        out->i[r] = found(chars + at, len) != negate;
+      const int64_t row = at != nullptr ? at[r] : first + r;
+      const int64_t from_byte = c.offsets[row], len = c.offsets[row + 1] - from_byte;
+      if (!short_words || from_byte + 8 > end) {
+        out->i[r] = found(chars + from_byte, len) != negate;
         continue;
       }
       uint64_t w;
-      std::memcpy(&w, chars + at, 8);
+      std::memcpy(&w, chars + from_byte, 8);
       w &= len >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * len)) - 1;
       bool hit = false;
       for (int32_t k = 0; k < count; ++k) hit |= (len == lengths[k]) & (w == words[k]);
@@ -306,12 +324,18 @@ inline int32_t StringTest(const ProgramView& p, int32_t pc, const ColumnView& c,
     for (int64_t r = 0; r < n; ++r) {
       const char* s;
       int64_t len;
-      StringAt(c, first + r, s, len);
+      StringAt(c, at != nullptr ? at[r] : first + r, s, len);
       out->i[r] = found(s, len) != negate;
     }
   }
   out->ints = out->i;
-  out->valid = c.validity != nullptr ? c.validity + first : nullptr;
+  out->valid = nullptr;
+  if (c.validity != nullptr && at != nullptr) {
+    for (int64_t r = 0; r < n; ++r) out->flags[r] = c.validity[at[r]];
+    out->valid = out->flags;
+  } else if (c.validity != nullptr) {
+    out->valid = c.validity + first;
+  }
   out->constant = false;
   return length;
 }
@@ -321,11 +345,12 @@ inline int32_t StringTest(const ProgramView& p, int32_t pc, const ColumnView& c,
 constexpr int32_t kInScanMax = 8;
 
 // Runs an IsNumericProgram program for rows [first, first + n) (n <=
-// kEvalBlock) into stack[0]: the values Evaluate gives row by row (the same
-// operations in the same order; a null operand makes the result null,
-// whose value is then never read). REQUIRES: stack holds StackDepth(p)
-// entries.
-KERNELS_HOST_CLONES inline void NumericBlock(const ProgramView& p, int64_t first, int64_t n, NumberBlock* stack) {
+// kEvalBlock), or with `at` for rows at[0..n) (first unused), into
+// stack[0]: the values Evaluate gives row by row (the same operations in
+// the same order; a null operand makes the result null, whose value is
+// then never read). REQUIRES: stack holds StackDepth(p) entries.
+KERNELS_HOST_CLONES inline void NumericBlock(const ProgramView& p, int64_t first, int64_t n, NumberBlock* stack,
+                                             const int64_t* at = nullptr) {
   int sp = 0;
   for (int32_t pc = 0; pc < p.length; ++pc) {
     const Instr in = p.code[pc];
@@ -338,27 +363,27 @@ KERNELS_HOST_CLONES inline void NumericBlock(const ProgramView& p, int64_t first
       case Op::kColumn: {
         const ColumnView& c = p.columns[in.arg];
         if (c.type == PhysType::kVarChars || c.type == PhysType::kFixedChars) {
-          pc += StringTest(p, pc, c, first, n, push);
+          pc += StringTest(p, pc, c, first, at, n, push);
           break;
         }
         switch (c.type) {
           case PhysType::kInt8:
-            LoadNumbers<int8_t>(c, first, n, push);
+            LoadNumbers<int8_t>(c, first, at, n, push);
             break;
           case PhysType::kInt16:
-            LoadNumbers<int16_t>(c, first, n, push);
+            LoadNumbers<int16_t>(c, first, at, n, push);
             break;
           case PhysType::kInt32:
-            LoadNumbers<int32_t>(c, first, n, push);
+            LoadNumbers<int32_t>(c, first, at, n, push);
             break;
           case PhysType::kInt64:
-            LoadNumbers<int64_t>(c, first, n, push);
+            LoadNumbers<int64_t>(c, first, at, n, push);
             break;
           case PhysType::kFloat32:
-            LoadNumbers<float>(c, first, n, push);
+            LoadNumbers<float>(c, first, at, n, push);
             break;
           default:
-            LoadNumbers<double>(c, first, n, push);
+            LoadNumbers<double>(c, first, at, n, push);
             break;
         }
         break;

@@ -365,6 +365,9 @@ TEST(EngineTest, JobsOnATableSeeEarlierWritesInOrder) {
 TEST(EngineTest, AMetadataJobRunsAtSubmissionWhenItsStreamIsIdle) {
   auto engine = MakeSerialEngine();
   MakeTable(*engine, "t", 10);
+  // The insert's job has finished; its worker may still be ending the task.
+  Stream& stream = engine->devices()[0]->stream(0);
+  ASSERT_TRUE(gpudb_test::PollUntil([&] { return stream.pending() == 0; }));
   const int64_t id = MustSubmit(*engine, "/has/table", {{"table_name", "t"}});
   absl::StatusOr<JobSnapshot> job = engine->FindJob({id}, /*consume=*/false);
   ASSERT_TRUE(job.ok()) << job.status();

@@ -511,7 +511,8 @@ TEST_F(SchedulerTest, StreamRunsATaskHereOnlyWhenIdleAndHoldsPostedTasksMeanwhil
   EXPECT_FALSE(stream.TryRunHere([&] { ran_here = true; }));  // busy
   EXPECT_FALSE(ran_here);
   release.Notify();
-  MarkerAfter(stream)->Wait();
+  // Idle once the worker has ended the task (after it returned).
+  ASSERT_TRUE(gpudb_test::PollUntil([&] { return stream.pending() == 0; }));
 
   // While a task runs here, what is posted waits for it (the worker takes
   // nothing), then runs.
