@@ -432,11 +432,12 @@ absl::StatusOr<ResultTable> LocalGroups(JobContext& ctx, const Table& table, con
       v.target = *std::move(target);
     }
     if (one_group && rows->count == 0) continue;  // EmptyAggregate below
-    kernels::AggregateCall call{spec.kind, v.value ? &v.value->view : nullptr, v.target ? &v.target->view : nullptr};
+    kernels::AggregateCall call{spec.kind, nullptr, v.target ? &v.target->view : nullptr};
     if (v.value && v.value->program) {
-      call.value = nullptr;
       call.program = &v.value->program->view;
       call.program_rows = source.rows();
+    } else if (v.value) {
+      call.value = &v.value->view;
     }
     calls.push_back(call);
     called.push_back(i);

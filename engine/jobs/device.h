@@ -39,7 +39,8 @@ class Stream {
   // `task` at once on the calling thread, holding the stream as its worker
   // would: tasks posted meanwhile wait for it. Returns false, having run
   // nothing, otherwise. For short tasks, which then skip the hand-off to the
-  // worker thread (a wake-up and a switch: most of a trivial job's cost).
+  // worker thread (a wake-up and a switch: most of a trivial job's cost);
+  // not for kernels, which would run with the caller's OpenMP settings.
   bool TryRunHere(const std::function<void()>& task);
   // Tasks queued or running.
   int pending() const;

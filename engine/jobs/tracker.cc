@@ -216,10 +216,10 @@ absl::StatusOr<JobSnapshot> JobTracker::Lookup(Records::iterator it, bool consum
 
 absl::StatusOr<JobSnapshot> JobTracker::Get(int64_t id, bool consume, absl::string_view caller) {
   absl::MutexLock lock(&mu_);
+  const std::string how = absl::StrCat("job_id: job ", id);
   auto it = jobs_.find(id);
-  if (it == jobs_.end()) return Missing(id, absl::StrCat("job_id: job ", id), caller);
-  if (!MaySee(caller, it->second.job)) return absl::NotFoundError(absl::StrCat("job_id: job ", id, " does not exist"));
-  return Lookup(it, consume, caller, "");
+  if (it == jobs_.end()) return Missing(id, how, caller);
+  return Lookup(it, consume, caller, how);
 }
 
 absl::StatusOr<JobSnapshot> JobTracker::GetByTag(absl::string_view tag, bool consume, absl::string_view caller) {

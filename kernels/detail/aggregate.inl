@@ -341,11 +341,11 @@ struct MultiSumRun {
       NumberBlock& v = stack[0];
       if (v.constant) Spread(&v, count);
       const uint8_t* valid = v.valid != nullptr ? v.valid : kAllValid.flags;
-      const int64_t* at = slots + off;
+      const int64_t* slot = slots + off;
       if (is_float) {
         const double* f = v.floats;
         for (int64_t r = 0; r < count; ++r) {
-          SumAcc& a = acc[at[r]];
+          SumAcc& a = acc[slot[r]];
           if (valid[r] != 0) {
             a.f += f[r];
             ++a.n;
@@ -356,7 +356,7 @@ struct MultiSumRun {
       } else {
         const int64_t* x = v.ints;
         for (int64_t r = 0; r < count; ++r) {
-          SumAcc& a = acc[at[r]];
+          SumAcc& a = acc[slot[r]];
           if (valid[r] != 0) {
             a.i = static_cast<int64_t>(static_cast<uint64_t>(a.i) + static_cast<uint64_t>(x[r]));
             ++a.n;

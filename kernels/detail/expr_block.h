@@ -170,11 +170,26 @@ struct NumberBlock {
   bool constant;
 };
 
+// The valid flags of column `c` at rows [first, first + n), or at rows
+// at[0..n) (gathered into out's own flags), into out->valid (null: no
+// validity).
+inline void LoadValid(const ColumnView& c, int64_t first, const int64_t* at, int64_t n, NumberBlock* out) {
+  if (c.validity == nullptr) {
+    out->valid = nullptr;
+  } else if (at == nullptr) {
+    out->valid = c.validity + first;
+  } else {
+    for (int64_t r = 0; r < n; ++r) out->flags[r] = c.validity[at[r]];
+    out->valid = out->flags;
+  }
+}
+
 // Rows [first, first + n) of numeric column `c` into `out`, or, with `at`,
 // rows at[0..n) (gathered into its own arrays).
 template <typename T>
 inline void LoadNumbers(const ColumnView& c, int64_t first, const int64_t* at, int64_t n, NumberBlock* out) {
   out->constant = false;
+  LoadValid(c, first, at, n, out);
   if (at != nullptr) {
     const T* x = static_cast<const T*>(c.data);
     if constexpr (std::is_floating_point_v<T>) {
@@ -183,11 +198,6 @@ inline void LoadNumbers(const ColumnView& c, int64_t first, const int64_t* at, i
     } else {
       for (int64_t r = 0; r < n; ++r) out->i[r] = static_cast<int64_t>(x[at[r]]);
       out->ints = out->i;
-    }
-    out->valid = nullptr;
-    if (c.validity != nullptr) {
-      for (int64_t r = 0; r < n; ++r) out->flags[r] = c.validity[at[r]];
-      out->valid = out->flags;
     }
     return;
   }
@@ -203,7 +213,6 @@ inline void LoadNumbers(const ColumnView& c, int64_t first, const int64_t* at, i
     for (int64_t r = 0; r < n; ++r) out->i[r] = static_cast<int64_t>(x[r]);
     out->ints = out->i;
   }
-  out->valid = c.validity != nullptr ? c.validity + first : nullptr;
 }
 
 // out[r] = op(x, y) for r < n, x and y read at r unless constant (then at
@@ -329,13 +338,7 @@ inline int32_t StringTest(const ProgramView& p, int32_t pc, const ColumnView& c,
     }
   }
   out->ints = out->i;
-  out->valid = nullptr;
-  if (c.validity != nullptr && at != nullptr) {
-    for (int64_t r = 0; r < n; ++r) out->flags[r] = c.validity[at[r]];
-    out->valid = out->flags;
-  } else if (c.validity != nullptr) {
-    out->valid = c.validity + first;
-  }
+  LoadValid(c, first, at, n, out);
   out->constant = false;
   return length;
 }

@@ -234,12 +234,10 @@ struct SlotGroupSizes {
   }
 };
 
-// The group of input position i from Groups::row_groups (and slot_groups,
-// where row_groups holds hash table slots).
 // The hash table slot at input position i of Groups::row_groups holding
-// slots of `bytes` bytes each (Groups::slot_bytes).
-// Narrower slots come only from the host's counted insert pass
-// (CountedInsertRun): device code reads 4 bytes.
+// slots of `bytes` bytes each (Groups::slot_bytes). Narrower slots come
+// only from the host's counted insert pass (CountedInsertRun): device code
+// reads 4 bytes (three widths there cost cicc minutes per translation unit).
 KERNELS_HD inline uint32_t SlotAt(const void* slots, int32_t bytes, int64_t i) {
 #ifdef __CUDA_ARCH__
   (void)bytes;
@@ -251,6 +249,8 @@ KERNELS_HD inline uint32_t SlotAt(const void* slots, int32_t bytes, int64_t i) {
 #endif
 }
 
+// The group of input position i from Groups::row_groups (and slot_groups,
+// where row_groups holds hash table slots).
 struct RowGroupOf {
   const void* row_groups;       // int32 ids, or slots of slot_bytes each
   const uint32_t* slot_groups;  // null: row_groups holds the ids
@@ -559,15 +559,20 @@ bool HashGroups(const D& be, const RadixWord& word, const uint8_t* nulls, const 
       insert.limit = static_cast<AtomicWord>(slots / 2);
     }
   }
-  Buffer slot_of(static_cast<size_t>(n) * sizeof(uint32_t), exec);
-  insert.slot_of = slot_of.as<uint32_t>();
   // On the host, rows that need no order are counted per slot as they go
   // in, and keep their slots (mapped to groups by Groups::slot_groups).
   // Each run zeroes counters for every slot: for tables of at most
   // kCountedSlots slots (the default's 65,536 among them).
   const bool counted = SerialGroups(be) && !options.ordered && full_slots <= kCountedSlots;
+  // Each row's slot: 4 bytes, or on the counted path the fewest bytes that
+  // hold the table's slots (allocated per attempt, as the table may grow).
+  Buffer slot_of;
+  int32_t slot_bytes = 4;
+  if (!counted) {
+    slot_of = Buffer(static_cast<size_t>(n) * sizeof(uint32_t), exec);
+    insert.slot_of = slot_of.as<uint32_t>();
+  }
   Buffer sizes, firsts;
-  int32_t slot_bytes = 4;  // of each row's slot in slot_of (CountedInsertRun)
   // Integer keys within bounds of fewer values than the groups allowed map
   // to their slots directly (GroupOptions::key_lo), the slots in key order:
   // as many as the bounds span.
@@ -599,6 +604,7 @@ bool HashGroups(const D& be, const RadixWord& word, const uint8_t* nulls, const 
                                                  firsts.as<AtomicWord>()});
         };
         slot_bytes = slot_count <= 256 ? 1 : slot_count <= 65536 ? 2 : 4;
+        slot_of = Buffer(static_cast<size_t>(n) * static_cast<size_t>(slot_bytes), exec);
         if (slot_bytes == 1) {
           count_into(slot_of.as<uint8_t>());
         } else if (slot_bytes == 2) {
