@@ -589,8 +589,7 @@ void RegisterAnalytics(Backend backend, int64_t rows) {
       options.method = v.method;
       options.hash_max_groups = v.hash_max_groups;
       if (v.bounds) {
-        options.key_lo = 0;
-        options.key_hi = distinct - 1;
+        options.key_bounds = {{0, distinct - 1}};
       }
       add("groupby_sum_count/" + keys + "/" + v.name, [backend, distinct, options](benchmark::State& st) {
         BM_GroupBySumCount(st, backend, distinct, options);

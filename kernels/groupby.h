@@ -32,6 +32,13 @@ namespace kernels {
 //     to the full size if more keys come); kSort otherwise.
 enum class GroupMethod : uint8_t { kAuto, kHash, kSort };
 
+// Bounds on an integer key's non-null values; lo > hi: none known.
+struct KeyBounds {
+  int64_t lo = 1;
+  int64_t hi = 0;
+  bool known() const { return lo <= hi; }
+};
+
 struct GroupOptions {
   GroupMethod method = GroupMethod::kAuto;
   // Most groups the hash table takes before falling back to sorting; the
@@ -52,14 +59,21 @@ struct GroupOptions {
   // against its group's first row's; two tuples of one hash send the rows
   // to the sort path instead.
   bool key_order = true;
-  // Bounds that every non-null value of the one integer key lies within
-  // (for example from its zone map); key_lo > key_hi: none known. Where
-  // they span fewer values than hash_max_groups, the host's path for rows
-  // that need no order (see kHash) maps each int32 or int64 key to its slot
-  // directly (key - key_lo: no hashing, and the slots are in key order). A
-  // key beyond them costs a second pass, by hashing.
-  int64_t key_lo = 1;
-  int64_t key_hi = 0;
+  // Per key (a missing entry: none known), bounds that every non-null value
+  // of an integer key lies within: from a zone map, or a dictionary's codes
+  // (kernels/dictionary.h).
+  //   One key: where they span fewer values than hash_max_groups, the
+  //   host's path for rows that need no order (see kHash) maps each int32
+  //   or int64 key to its slot directly (key - lo: no hashing, and the
+  //   slots are in key order). A key beyond them costs a second pass, by
+  //   hashing.
+  //   Several keys: each bounded key packs as its offset from lo, in the
+  //   bits its span needs (with a null flag when nullable), so that keys of
+  //   few values share one 64-bit word (then grouped as one key: hashed,
+  //   or on that host path, when the word spans fewer values than
+  //   hash_max_groups, the word is its slot). REQUIRES: the values lie
+  //   within their bounds (one beyond them would join another tuple's group).
+  std::vector<KeyBounds> key_bounds;
 };
 
 // The default of GroupOptions::hash_max_groups (chosen by kernels_bench:

@@ -262,18 +262,41 @@ kernels::GroupOptions Unordered() {
   return options;
 }
 
-// Unordered(), and when the one key `key` is an int or long column of
-// `table` (the widths GroupRows maps directly) with a zone map, its bounds
-// (kernels::GroupOptions::key_lo): few values then map to their groups
-// without hashing. Other keys build no zone map.
-kernels::GroupOptions UnorderedBy(JobContext& ctx, const Table& table, const std::string& key) {
-  kernels::GroupOptions options = Unordered();
-  const int c = table.type().Find(key);
-  if (c < 0) return options;
-  const kernels::PhysType type = table.type().column(static_cast<size_t>(c)).phys();
-  if (type != kernels::PhysType::kInt32 && type != kernels::PhysType::kInt64) return options;
-  if (auto zones = table.zone_map(c, ctx.exec)) kernels::ZoneMapIntBounds(*zones, &options.key_lo, &options.key_hi);
-  return options;
+// What GroupRows groups by for the key `expr` of `table` whose values are
+// `values`, and its bounds (kernels::GroupOptions::key_bounds): a string
+// column with a dictionary (Table::dictionary) by its codes, an integer
+// column by its values within its zone map's bounds; else the values,
+// unbounded. Keys of few values then map to their groups without hashing,
+// and several pack into one word.
+struct GroupKey {
+  kernels::ColumnView view;
+  kernels::KeyBounds bounds;
+  std::shared_ptr<const kernels::Dictionary> dictionary;  // holds `view`'s codes
+};
+
+GroupKey GroupKeyOf(JobContext& ctx, const Table& table, const std::string& expr, const kernels::ColumnView& values) {
+  GroupKey key{values, {}, nullptr};
+  const int c = table.type().Find(expr);
+  if (c < 0) return key;
+  switch (table.type().column(static_cast<size_t>(c)).phys()) {
+    case kernels::PhysType::kVarChars:
+    case kernels::PhysType::kFixedChars:
+      key.dictionary = table.dictionary(c, ctx.exec);
+      if (key.dictionary != nullptr) {
+        key.view = key.dictionary->codes.view();
+        key.bounds = kernels::KeyBounds{0, key.dictionary->count() - 1};
+      }
+      break;
+    case kernels::PhysType::kInt8:
+    case kernels::PhysType::kInt16:
+    case kernels::PhysType::kInt32:
+    case kernels::PhysType::kInt64:
+      if (auto zones = table.zone_map(c, ctx.exec)) kernels::ZoneMapIntBounds(*zones, &key.bounds.lo, &key.bounds.hi);
+      break;
+    default:
+      break;
+  }
+  return key;
 }
 
 // One row of an aggregate: the count `count`, or (none) null.
@@ -386,11 +409,14 @@ absl::StatusOr<ResultTable> LocalGroups(JobContext& ctx, const Table& table, con
   if (absl::Status s = ctx.checkpoint(1, 3); !s.ok()) return s;
   // Aggregates without keys: one group of every selected row.
   const bool one_group = keys.empty();
+  std::vector<GroupKey> group_keys;
   std::vector<kernels::ColumnView> key_views;
-  for (const RowValues& k : keys) key_views.push_back(k.view);
   kernels::GroupOptions options = Unordered();
-  for (const GroupEntry& e : entries) {
-    if (keys.size() == 1 && !e.aggregate) options = UnorderedBy(ctx, source, e.expr);
+  for (size_t i = 0, k = 0; i < entries.size(); ++i) {
+    if (entries[i].aggregate) continue;
+    group_keys.push_back(GroupKeyOf(ctx, source, entries[i].expr, keys[k++].view));
+    key_views.push_back(group_keys.back().view);
+    options.key_bounds.push_back(group_keys.back().bounds);
   }
   options.key_order = false;
   kernels::Groups groups = kernels::GroupRows(key_views, rows->data(), rows->count, options, ctx.exec);
@@ -855,9 +881,11 @@ absl::StatusOr<DistinctValues> Distinct(JobContext& ctx, const Table& table, con
     if (!rows.ok()) return rows.status();
     auto value = EvaluateRows(part_ctx, part, column, "column_name");
     if (!value.ok()) return value.status();
-    kernels::GroupOptions options = UnorderedBy(part_ctx, part, column);
+    const GroupKey key = GroupKeyOf(part_ctx, part, column, value->view);
+    kernels::GroupOptions options = Unordered();
+    options.key_bounds = {key.bounds};
     options.key_order = false;
-    kernels::Groups groups = kernels::GroupRows({value->view}, rows->data(), rows->count, options, part_ctx.exec);
+    kernels::Groups groups = kernels::GroupRows({key.view}, rows->data(), rows->count, options, part_ctx.exec);
     kernels::Buffer first = kernels::GroupFirstRows(groups, part_ctx.exec);
     parts[i] = DistinctValues{
         kernels::Gather(value->view, first.as<int64_t>(), groups.count, value->def.nullable, part_ctx.exec), value->def,

@@ -569,10 +569,39 @@ std::shared_ptr<const kernels::ZoneMap> Table::zone_map(int c, const kernels::Ex
   return cached;
 }
 
+std::shared_ptr<const kernels::Dictionary> Table::dictionary(int c, const kernels::Exec& exec) const {
+  if (name_.empty() || distributed() || c < 0 || static_cast<size_t>(c) >= columns_.size()) return nullptr;
+  const kernels::Column& column = columns_[static_cast<size_t>(c)];
+  if (column.type() != kernels::PhysType::kVarChars && column.type() != kernels::PhysType::kFixedChars) return nullptr;
+  const std::vector<std::string>& properties = type_.column(static_cast<size_t>(c)).properties;
+  const bool declared = std::find(properties.begin(), properties.end(), "dict") != properties.end();
+  const int64_t rows = column.size();
+  if (!declared && rows < kAutoDictionaryRows) return nullptr;
+  const int64_t max_values =
+      declared ? std::max<int64_t>(rows, 1) : std::min(kAutoDictionaryValues, rows / kAutoDictionaryRowsPer);
+  absl::MutexLock lock(&zones_mu_);
+  if (dictionaries_.size() != columns_.size()) dictionaries_.assign(columns_.size(), DictionaryState());
+  DictionaryState& state = dictionaries_[static_cast<size_t>(c)];
+  if (state.dictionary == nullptr && state.refused_rows > 0 && rows < 2 * state.refused_rows) return nullptr;
+  if (state.dictionary != nullptr && state.dictionary->rows() == rows) return state.dictionary;
+  auto dict = state.dictionary != nullptr ? state.dictionary : std::make_shared<kernels::Dictionary>();
+  try {
+    if (!kernels::ExtendDictionary(column.view(), max_values, dict.get(), exec)) {
+      state = DictionaryState{nullptr, rows};
+      return nullptr;
+    }
+  } catch (const kernels::OutOfMemory&) {
+    return nullptr;  // the strings serve as they are; tried again next time
+  }
+  state.dictionary = std::move(dict);
+  return state.dictionary;
+}
+
 void Table::UpdateSizes(bool appended) {
   if (!appended) {
     absl::MutexLock lock(&zones_mu_);
     zones_.clear();
+    dictionaries_.clear();
   }
   size_t bytes = 0;
   int64_t rows = 0;

@@ -21,6 +21,7 @@
 #include "engine/table/journal.h"
 #include "engine/table/types.h"
 #include "kernels/column.h"
+#include "kernels/dictionary.h"
 #include "kernels/zone_map.h"
 
 namespace engine {
@@ -170,6 +171,23 @@ class Table {
   // REQUIRES: the caller holds the table's turn; exec on the table's device.
   std::shared_ptr<const kernels::ZoneMap> zone_map(int c, const kernels::Exec& exec) const;
 
+  // The dictionary (kernels/dictionary.h) of string column `c` as the rows
+  // stand, or null: when the column is not a string, the table has no
+  // dictionaries (as zone_map), or the column's values are too many. A
+  // column with Kinetica's `dict` property takes any number of values;
+  // another string column of at least kAutoDictionaryRows rows takes at most
+  // one per kAutoDictionaryRowsPer rows and kAutoDictionaryValues in all (a
+  // column refused is tried again once its rows have doubled). Built on
+  // exec's device on first use and kept: appended rows extend it, any other
+  // change of rows drops it; out of memory, null (tried again next time).
+  // It is extended in place: the jobs holding it
+  // read the table, so no append runs while they do.
+  // REQUIRES: as zone_map.
+  std::shared_ptr<const kernels::Dictionary> dictionary(int c, const kernels::Exec& exec) const;
+  static constexpr int64_t kAutoDictionaryRows = int64_t{1} << 16;
+  static constexpr int64_t kAutoDictionaryRowsPer = 16;
+  static constexpr int64_t kAutoDictionaryValues = int64_t{1} << 16;
+
  private:
   // Appends to the shards (distributed) or the columns (single; a shard
   // also takes the rows' positions), with no journal. Throws, or returns a
@@ -218,9 +236,15 @@ class Table {
   int64_t rows_ ABSL_GUARDED_BY(sizes_mu_) = 0;
   size_t bytes_ ABSL_GUARDED_BY(sizes_mu_) = 0;
 
-  // Zone maps by column (null: not built); see zone_map().
+  // Zone maps and dictionaries by column (null: not built); see zone_map()
+  // and dictionary().
+  struct DictionaryState {
+    std::shared_ptr<kernels::Dictionary> dictionary;
+    int64_t refused_rows = 0;  // rows when its values were too many
+  };
   mutable absl::Mutex zones_mu_;
   mutable std::vector<std::shared_ptr<const kernels::ZoneMap>> zones_ ABSL_GUARDED_BY(zones_mu_);
+  mutable std::vector<DictionaryState> dictionaries_ ABSL_GUARDED_BY(zones_mu_);
 
   mutable absl::Mutex metadata_mu_;
   std::map<std::string, std::string> metadata_ ABSL_GUARDED_BY(metadata_mu_);

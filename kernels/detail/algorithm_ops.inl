@@ -46,6 +46,10 @@ class AlgorithmOps : public Ops {
                     const Exec& exec) const override {
     if (n > 0) ScatterFixedImpl(self().policy(exec), src, width, idx, n, dst);
   }
+  void MapCodes(const int32_t* codes, int64_t n, const int32_t* map, int32_t* out,
+                const Exec& exec) const override {
+    if (n > 0) MapCodesImpl(self().policy(exec), codes, n, map, out);
+  }
   void GatherOffsets(const int64_t* src_offsets, const int64_t* idx, int64_t n, int64_t* dst_offsets,
                      const Exec& exec) const override {
     GatherOffsetsImpl(self().policy(exec), src_offsets, idx, n, dst_offsets);

@@ -59,6 +59,10 @@ class AnalyticsAlgorithms : public Base {
   Buffer GroupFirstRows(const Groups& groups, const Exec& exec) const override {
     return GroupFirstRowsAlgo(self(), groups, exec);
   }
+  int64_t EncodeValues(const ColumnView& column, int64_t max_values, Buffer* codes, Buffer* value_rows,
+                       const Exec& exec) const override {
+    return EncodeValuesAlgo(self(), column, max_values, codes, value_rows, exec);
+  }
   std::vector<Column> Aggregates(const Groups& groups, const std::vector<AggregateCall>& calls,
                                  const Exec& exec) const override {
     return AggregatesAlgo(self(), groups, calls, exec);

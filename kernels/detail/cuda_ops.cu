@@ -155,6 +155,10 @@ class CudaOpsImpl final : public AlgorithmOps<CudaOpsImpl> {
   Buffer GroupFirstRows(const Groups& groups, const Exec& exec) const override {
     return CudaAnalyticsOps().GroupFirstRows(groups, exec);
   }
+  int64_t EncodeValues(const ColumnView& column, int64_t max_values, Buffer* codes, Buffer* value_rows,
+                       const Exec& exec) const override {
+    return CudaAnalyticsOps().EncodeValues(column, max_values, codes, value_rows, exec);
+  }
   std::vector<Column> Aggregates(const Groups& groups, const std::vector<AggregateCall>& calls,
                                  const Exec& exec) const override {
     return CudaAnalyticsOps().Aggregates(groups, calls, exec);

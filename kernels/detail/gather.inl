@@ -85,6 +85,17 @@ void GatherFixedImpl(Policy&& policy, const void* src, int32_t width, const int6
   }
 }
 
+struct CodeOf {
+  const int32_t* map;
+  KERNELS_HD int32_t operator()(int32_t code) const { return map[code]; }
+};
+
+// out[i] = map[codes[i]]; out may be codes.
+template <typename Policy>
+void MapCodesImpl(Policy&& policy, const int32_t* codes, int64_t n, const int32_t* map, int32_t* out) {
+  thrust::transform(policy, codes, codes + n, out, CodeOf{map});
+}
+
 struct ScatterBytes {
   const char* src;
   int32_t width;

@@ -102,8 +102,9 @@ struct HashInsert {
   uint32_t* slot_of;
   AtomicWord* status;
   AtomicWord limit;
-  // True (with `direct`): the table is not used, and a key's slot is
-  // key - index_lo; a key beyond slot `mask` raises the overflow flag.
+  // True: the table is not used, and a key's slot is key - index_lo (with
+  // `direct`) or its packed word; a key beyond slot `mask` raises the
+  // overflow flag.
   bool indexed;
   int64_t index_lo;
   // The slot of input position `pos`, its key inserted; kNoSlot once the
@@ -116,8 +117,11 @@ struct HashInsert {
     }
     const ColumnView& c = word.fields[0].col;
     if (indexed) {
-      const int64_t v = direct == 8 ? static_cast<const int64_t*>(c.data)[row] : static_cast<const int32_t*>(c.data)[row];
-      const uint64_t slot = static_cast<uint64_t>(v) - static_cast<uint64_t>(index_lo);
+      const uint64_t slot =
+          direct == 0 ? PackWord(word, row)
+                      : static_cast<uint64_t>(direct == 8 ? static_cast<const int64_t*>(c.data)[row]
+                                                          : static_cast<const int32_t*>(c.data)[row]) -
+                            static_cast<uint64_t>(index_lo);
       if (slot <= mask) return static_cast<uint32_t>(slot);
       AtomicWrite(&status[kHashOverflow], 1);
       return kNoSlot;
@@ -573,13 +577,16 @@ bool HashGroups(const D& be, const RadixWord& word, const uint8_t* nulls, const 
     insert.slot_of = slot_of.as<uint32_t>();
   }
   Buffer sizes, firsts;
-  // Integer keys within bounds of fewer values than the groups allowed map
-  // to their slots directly (GroupOptions::key_lo), the slots in key order:
-  // as many as the bounds span.
-  const uint64_t span = static_cast<uint64_t>(options.key_hi) - static_cast<uint64_t>(options.key_lo);
-  insert.indexed =
-      counted && direct != 0 && options.key_lo <= options.key_hi && span < static_cast<uint64_t>(limit);
-  insert.index_lo = options.key_lo;
+  // Keys of fewer values than the groups allowed map to their slots
+  // directly, the slots in key order, as many as the keys span: an integer
+  // key within bounds (GroupOptions::key_bounds), or a word of few bits
+  // (bounded keys packed).
+  const KeyBounds bounds = options.key_bounds.empty() ? KeyBounds() : options.key_bounds[0];
+  const uint64_t span = direct != 0 ? static_cast<uint64_t>(bounds.hi) - static_cast<uint64_t>(bounds.lo)
+                        : word.bits < 32 && nulls == nullptr ? (uint64_t{1} << word.bits) - 1
+                                                             : ~uint64_t{0};
+  insert.indexed = counted && (direct == 0 || bounds.known()) && span < static_cast<uint64_t>(limit);
+  insert.index_lo = direct != 0 ? bounds.lo : 0;
   const int64_t table_slots = slots;
   if (insert.indexed) {
     slots = NextPow2(static_cast<int64_t>(span) + 1 < 64 ? 64 : static_cast<int64_t>(span) + 1);
@@ -903,18 +910,23 @@ struct RankRows {
   }
 };
 
+// ranks[row] for the rows `rows` (or 0..n-1) of `key`: the rank of the
+// row's value among the distinct values there, in key's order (a device
+// int32 column of key.column.size rows; others unset); *sorted_rows: the
+// first row of each distinct value, in that order. Returns their count, or
+// -1 (nothing allocated) when it is more than max_values.
 template <typename D>
-bool RankSortKey(const D& be, const SortKey& key, const int64_t* rows, int64_t n, Buffer* ranks,
-                 const Exec& exec) {
-  if (EstimateDistinct(key.column, rows, n, exec) * kRankRowsPerValue > n) return false;
+int64_t RankValues(const D& be, const SortKey& key, const int64_t* rows, int64_t n, int64_t max_values,
+                   Buffer* ranks, Buffer* sorted_rows, const Exec& exec) {
   GroupOptions options;
   options.ordered = false;
   options.key_order = false;
   const Groups g = GroupRowsAlgo(be, {key.column}, rows, n, options, exec);
+  if (g.count > max_values) return -1;
   Buffer first = GroupFirstRowsAlgo(be, g, exec);
   // The distinct values' first rows in the key's order, each's rank noted
   // at its row.
-  const Buffer sorted = SortOrderAlgo(be, {key}, first.as<int64_t>(), g.count, exec, false);
+  Buffer sorted = SortOrderAlgo(be, {key}, first.as<int64_t>(), g.count, exec, false);
   const size_t size = static_cast<size_t>(key.column.size) * sizeof(int32_t);
   Buffer rank_at_first(size, exec);
   thrust::for_each_n(be.policy(exec), RowIterator(0), g.count,
@@ -925,7 +937,31 @@ bool RankSortKey(const D& be, const SortKey& key, const int64_t* rows, int64_t n
                      RankRows{rows, ordered ? RowGroupOf{} : RowGroupsOf(g), ordered ? g.order.as<int64_t>() : nullptr,
                               ordered ? g.ids.as<int32_t>() : nullptr, first.as<int64_t>(),
                               rank_at_first.as<int32_t>(), ranks->as<int32_t>()});
-  return true;
+  *sorted_rows = std::move(sorted);
+  return g.count;
+}
+
+template <typename D>
+bool RankSortKey(const D& be, const SortKey& key, const int64_t* rows, int64_t n, Buffer* ranks,
+                 const Exec& exec) {
+  if (EstimateDistinct(key.column, rows, n, exec) * kRankRowsPerValue > n) return false;
+  Buffer sorted;
+  return RankValues(be, key, rows, n, n, ranks, &sorted, exec) >= 0;
+}
+
+// Ops::EncodeValues.
+template <typename D>
+int64_t EncodeValuesAlgo(const D& be, const ColumnView& column, int64_t max_values, Buffer* codes,
+                         Buffer* value_rows, const Exec& exec) {
+  const int64_t n = column.size;
+  if (n == 0) {
+    *codes = Buffer();
+    *value_rows = Buffer();
+    return 0;
+  }
+  // A sample refuses many values before any of them is grouped.
+  if (EstimateDistinct(column, nullptr, n, exec) > 2 * max_values) return -1;
+  return RankValues(be, SortKey{column, false}, nullptr, n, max_values, codes, value_rows, exec);
 }
 
 template <typename D>
@@ -938,10 +974,18 @@ Groups GroupRowsAlgo(const D& be, const std::vector<ColumnView>& keys, const int
     be.Fill(g.starts.data(), 0, sizeof(int64_t), exec);
     return g;
   }
+  // Several keys: those with bounds take the bits their span needs.
   std::vector<SortColumn> cols;
-  for (const ColumnView& k : keys) {
+  for (size_t i = 0; i < keys.size(); ++i) {
     SortColumn c;
-    c.col = k;
+    c.col = keys[i];
+    const KeyBounds b = i < options.key_bounds.size() ? options.key_bounds[i] : KeyBounds();
+    if (keys.size() > 1 && b.known() && IsIntegerType(keys[i].type)) {
+      const uint64_t span = static_cast<uint64_t>(b.hi) - static_cast<uint64_t>(b.lo);
+      c.known_bits = 1;
+      while (c.known_bits < 64 && (span >> c.known_bits) != 0) ++c.known_bits;
+      c.lo = b.lo;
+    }
     cols.push_back(c);
   }
   const std::vector<SortPass> plan = PlanSort(cols);

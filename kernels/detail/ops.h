@@ -50,6 +50,12 @@ class AnalyticsOps {
   virtual Groups GroupRows(const std::vector<ColumnView>& keys, const int64_t* rows, int64_t n,
                            const GroupOptions& options, const Exec& exec) const = 0;
   virtual Buffer GroupFirstRows(const Groups& groups, const Exec& exec) const = 0;
+  // Each row's value of `column` as its rank among the column's distinct
+  // values in ascending order (a null first): *codes (int32 a row) and
+  // *value_rows (int64: the first row of each value, in that order). Returns
+  // their count, or -1 (nothing allocated) when it is more than max_values.
+  virtual int64_t EncodeValues(const ColumnView& column, int64_t max_values, Buffer* codes, Buffer* value_rows,
+                               const Exec& exec) const = 0;
   virtual std::vector<Column> Aggregates(const Groups& groups, const std::vector<AggregateCall>& calls,
                                          const Exec& exec) const = 0;
   virtual std::vector<double> Histogram(const ColumnView& value, const ColumnView* weights,
@@ -94,6 +100,8 @@ class Ops : public AnalyticsOps {
   // dst[idx[i]] = src[i] for rows of `width` bytes.
   virtual void ScatterFixed(const void* src, int32_t width, const int64_t* idx, int64_t n, void* dst,
                             const Exec& exec) const = 0;
+  // out[i] = map[codes[i]] (int32; out may be codes).
+  virtual void MapCodes(const int32_t* codes, int64_t n, const int32_t* map, int32_t* out, const Exec& exec) const = 0;
   // dst_offsets (n + 1 entries) of the strings src[idx[i]].
   virtual void GatherOffsets(const int64_t* src_offsets, const int64_t* idx, int64_t n,
                              int64_t* dst_offsets, const Exec& exec) const = 0;

@@ -19,6 +19,9 @@ KERNELS_HD inline bool IsStringType(PhysType t) {
 }
 KERNELS_HD inline bool IsFloatType(PhysType t) { return t == PhysType::kFloat32 || t == PhysType::kFloat64; }
 inline bool IsNumericType(PhysType t) { return !IsStringType(t); }
+inline bool IsIntegerType(PhysType t) {
+  return t == PhysType::kInt8 || t == PhysType::kInt16 || t == PhysType::kInt32 || t == PhysType::kInt64;
+}
 
 // The bytes of a string row; a charN ends at its first zero byte.
 KERNELS_HD inline void StringAt(const ColumnView& c, int64_t row, const char*& s, int64_t& len) {

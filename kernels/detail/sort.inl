@@ -31,7 +31,7 @@ namespace kernels::detail {
 enum class FieldKind : uint8_t {
   kValue,  // OrderBits of the value; 0 for a null row
   kNull,   // 1 for a valid row, 0 for a null one (nulls first)
-  kPlain,  // a non-negative integer below 2^bits, as it is
+  kPlain,  // an integer less `lo`, below 2^bits (0 for a null row)
 };
 
 struct KeyField {
@@ -42,6 +42,7 @@ struct KeyField {
   uint8_t bits = 0;
   uint8_t shift = 0;  // position in the packed word
   bool descending = false;
+  int64_t lo = 0;  // kPlain: the value taken as 0
 };
 
 constexpr int kMaxFields = 8;
@@ -61,7 +62,7 @@ KERNELS_HD inline uint64_t FieldBits(const KeyField& f, int64_t p) {
       v = f.col.is_valid(row) ? 1 : 0;
       break;
     case FieldKind::kPlain:
-      v = static_cast<uint64_t>(IntegerAt(f.col, row));
+      v = f.col.is_valid(row) ? static_cast<uint64_t>(IntegerAt(f.col, row)) - static_cast<uint64_t>(f.lo) : 0;
       break;
     default:
       v = f.col.is_valid(row) ? OrderBits(f.col, row, f.byte_offset, f.bits / 8) : 0;
@@ -141,13 +142,14 @@ struct StringKeyLess {
 };
 
 // One key of an internal sort: `col` read at index[p] (or p) for sort
-// position p. known_bits > 0: a non-negative integer column below
-// 2^known_bits (group ids), sorted by its plain value.
+// position p. known_bits > 0: an integer column whose values less `lo`
+// are below 2^known_bits (group ids; bounded group keys), sorted by that.
 struct SortColumn {
   ColumnView col;
   const int64_t* index = nullptr;
   bool descending = false;
   int32_t known_bits = 0;
+  int64_t lo = 0;
 };
 
 // One stable sort of a plan: a radix word, or a comparison on a string key.
@@ -188,6 +190,7 @@ inline std::vector<SortPass> PlanSort(const std::vector<SortColumn>& cols) {
     if (c.known_bits > 0) {
       f.kind = FieldKind::kPlain;
       f.bits = static_cast<uint8_t>(c.known_bits);
+      f.lo = c.lo;
       fields.push_back(f);
     } else if (c.col.type == PhysType::kFixedChars) {
       for (int32_t off = (c.col.width - 1) / 8 * 8; off >= 0 && c.col.width > 0; off -= 8) {
@@ -199,7 +202,7 @@ inline std::vector<SortPass> PlanSort(const std::vector<SortColumn>& cols) {
       f.bits = static_cast<uint8_t>(8 * ValueWidth(c.col.type, c.col.width));
       fields.push_back(f);
     }
-    if (c.known_bits == 0 && c.col.validity != nullptr) {
+    if (c.col.validity != nullptr) {
       f.kind = FieldKind::kNull;
       f.byte_offset = 0;
       f.bits = 1;

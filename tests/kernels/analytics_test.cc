@@ -805,8 +805,7 @@ TEST_P(GroupTest, TableSizedFromSampleGrowsForKeysItMissed) {
         GroupOptions options = Method(GroupMethod::kAuto);
         options.ordered = ordered;
         if (bounded) {
-          options.key_lo = 0;
-          options.key_hi = 11999;
+          options.key_bounds = {{0, 11999}};
         }
         const Groups g = CheckGroups({&h}, nullptr, n, options);
         EXPECT_EQ(g.count, 12000);
@@ -953,8 +952,7 @@ TEST_P(GroupTest, SlotsStoredNarrowAggregateAlike) {
       UseSerial(serial);
       GroupOptions unordered = Unordered(c.method);
       if (c.bounded) {
-        unordered.key_lo = 0;
-        unordered.key_hi = c.distinct - 1;
+        unordered.key_bounds = {{0, c.distinct - 1}};
       }
       const Groups g = GroupRows({kv}, nullptr, size, unordered, exec_);
       ASSERT_EQ(g.count, c.distinct);
@@ -1058,8 +1056,7 @@ TEST_P(GroupTest, ProgramSumsEqualSumsOfItsValues) {
                                         << (ordered ? ", ordered" : ""));
         GroupOptions options = Method(GroupMethod::kAuto);
         options.ordered = ordered;
-        options.key_lo = 0;
-        options.key_hi = 99;
+        options.key_bounds = {{0, 99}};
         const int64_t n = all ? size : static_cast<int64_t>(subset.size());
         const Groups g = GroupRows({kv}, all ? nullptr : dr.as<int64_t>(), n, options, exec_);
         ASSERT_EQ(g.count, 100);
@@ -1165,7 +1162,7 @@ TEST_P(GroupTest, HashedTuplesOfLongAndShortStrings) {
   }
 }
 
-// GroupOptions::key_lo and key_hi: integer keys within the bounds map to
+// GroupOptions::key_bounds of one key: integer keys within the bounds map to
 // their slots directly; the same groups as the reference, in key order,
 // nulls first, over all rows or a subset. Bounds that miss some keys (a
 // wrong promise) still group right, by hashing.
@@ -1189,12 +1186,55 @@ TEST_P(GroupTest, KeyBoundsGroupAlike) {
                                           << (h->validity.empty() ? "" : " with nulls") << ", bounds [" << lo << ", "
                                           << hi << "], method " << static_cast<int>(m));
           GroupOptions options = Unordered(m);
-          options.key_lo = lo;
-          options.key_hi = hi;
+          options.key_bounds = {{lo, hi}};
           EXPECT_EQ(CheckGroups({h}, nullptr, n, options).method, GroupMethod::kHash);
           // kAuto sorts the subset: too few rows to hash.
           EXPECT_EQ(CheckGroups({h}, &subset, static_cast<int64_t>(subset.size()), options).method,
                     m == GroupMethod::kHash ? GroupMethod::kHash : GroupMethod::kSort);
+        }
+      }
+    }
+  }
+}
+
+// GroupOptions::key_bounds of several keys: bounded integer keys (nullable
+// or not, of several widths, a dictionary's int32 codes among them) pack
+// into one word, so the rows hash (on the host's unordered path, the word
+// of few bits is its slot): the same groups as the reference, in key
+// order, over all rows or a subset. Bounds too wide to pack group alike.
+TEST_P(GroupTest, BoundedKeysPackIntoOneWord) {
+  std::mt19937_64 rng(171);
+  const int64_t n = 70001;
+  std::vector<int64_t> wide;
+  std::vector<int32_t> codes;
+  std::vector<int8_t> small;
+  std::vector<uint8_t> valid;
+  for (int64_t i = 0; i < n; ++i) {
+    wide.push_back(-10 + static_cast<int64_t>(rng() % 20));  // [-10, 9]
+    codes.push_back(static_cast<int32_t>(rng() % 8));        // [0, 7]
+    small.push_back(static_cast<int8_t>(6 + rng() % 3));     // [6, 8]: few groups, so kAuto hashes
+    valid.push_back(rng() % 9 != 0 ? 1 : 0);
+  }
+  const HostColumn a = Numbers<int64_t>(wide), a_nulls = Numbers<int64_t>(wide, valid);
+  const HostColumn b = Numbers<int32_t>(codes), c = Numbers<int8_t>(small);
+  std::vector<int64_t> subset;
+  for (int64_t i = 0; i < 30000; ++i) subset.push_back(static_cast<int64_t>(rng() % n));
+  for (bool serial : SerialModes()) {
+    UseSerial(serial);
+    for (const HostColumn* first : {&a, &a_nulls}) {
+      for (bool packable : {true, false}) {
+        for (bool ordered : {false, true}) {
+          SCOPED_TRACE(testing::Message() << (serial ? "serial" : "wide") << (first == &a ? "" : ", nulls")
+                                          << (packable ? ", packable" : ", too wide") << (ordered ? ", ordered" : ""));
+          GroupOptions options = Unordered(GroupMethod::kAuto);
+          options.ordered = ordered;
+          options.key_bounds = {packable ? KeyBounds{-10, 9} : KeyBounds{std::numeric_limits<int64_t>::min(), 9},
+                                KeyBounds{0, 7}, KeyBounds{6, 8}};
+          const Groups g = CheckGroups({first, &b, &c}, nullptr, n, options);
+          if (packable) EXPECT_EQ(g.method, GroupMethod::kHash);
+          CheckGroups({first, &b, &c}, &subset, static_cast<int64_t>(subset.size()), options);
+          options.method = GroupMethod::kHash;
+          CheckGroups({first, &b, &c}, &subset, static_cast<int64_t>(subset.size()), options);
         }
       }
     }

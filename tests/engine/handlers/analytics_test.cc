@@ -1528,6 +1528,112 @@ TEST_F(AnalyticsTest, ZoneMapsFollowInsertsUpdatesAndDeletes) {
   check("deleted");
 }
 
+// String keys of few values group by their dictionary's codes
+// (Table::dictionary), alone and packed with integer keys; the groups and
+// the distinct values stay right as rows bring new values (sorting before,
+// between and after the others), are updated and deleted; a small column
+// declared `dict` is encoded too.
+TEST_F(AnalyticsTest, StringKeysByDictionaryFollowInsertsUpdatesAndDeletes) {
+  struct Row {
+    std::optional<std::string> s;
+    std::string c;
+    int64_t k;
+  };
+  std::vector<Row> rows;
+  std::mt19937_64 rng(17);
+  Run("/create/table",
+      Json{{"table_name", "ds"}, {"type_id", R"([["s","string","nullable"],["c","string","char8"],["k","int"]])"}});
+  const auto insert = [&](int64_t count, const std::vector<std::string>& words) {
+    for (int64_t begin = 0; begin < count; begin += 20000) {
+      Json list = Json::array();
+      for (int64_t i = begin; i < std::min(count, begin + 20000); ++i) {
+        Row r{std::nullopt, "c" + std::to_string(rng() % 6), static_cast<int64_t>(rng() % 10)};
+        if (rng() % 13 != 0) r.s = words[rng() % words.size()];
+        list.push_back(Json{{"s", r.s ? Json(*r.s) : Json(nullptr)}, {"c", r.c}, {"k", r.k}}.dump());
+        rows.push_back(r);
+      }
+      Run("/insert/records", Json{{"table_name", "ds"}, {"list_encoding", "json"}, {"list_str", list}});
+    }
+  };
+  using Key = std::tuple<int64_t, std::string, std::optional<std::string>>;
+  const auto check = [&](const std::string& step) {
+    SCOPED_TRACE(step);
+    std::map<std::optional<std::string>, int64_t> by_s;
+    std::map<Key, int64_t> by_three;
+    for (const Row& r : rows) {
+      ++by_s[r.s];
+      ++by_three[Key{r.k, r.c, r.s}];
+    }
+    const ref::Dynamic one = Decode(Run("/aggregate/groupby", GroupByRequest("ds", {"s", "count(*)"}, "json")), "json");
+    std::map<std::optional<std::string>, int64_t> got_s;
+    std::vector<std::optional<std::string>> order;
+    for (size_t i = 0; i < one.rows(); ++i) {
+      const std::optional<std::string> s =
+          one.columns[0].valid[i] ? std::optional<std::string>(one.columns[0].strings[i]) : std::nullopt;
+      got_s[s] = one.columns[1].ints[i];
+      order.push_back(s);
+    }
+    EXPECT_EQ(got_s, by_s);
+    EXPECT_TRUE(std::is_sorted(order.begin(), order.end())) << "groups in key order, nulls first";
+    const ref::Dynamic three =
+        Decode(Run("/aggregate/groupby", GroupByRequest("ds", {"k", "c", "s", "count(*)"}, "json")), "json");
+    std::map<Key, int64_t> got_three;
+    for (size_t i = 0; i < three.rows(); ++i) {
+      const std::optional<std::string> s =
+          three.columns[2].valid[i] ? std::optional<std::string>(three.columns[2].strings[i]) : std::nullopt;
+      got_three[Key{three.columns[0].ints[i], three.columns[1].strings[i], s}] = three.columns[3].ints[i];
+    }
+    EXPECT_EQ(got_three, by_three);
+    const ref::Dynamic unique = Decode(
+        Run("/aggregate/unique",
+            Json{{"table_name", "ds"}, {"column_name", "s"}, {"offset", 0}, {"limit", -9999}, {"encoding", "json"}}),
+        "json");
+    std::vector<std::optional<std::string>> want_unique, got_unique;
+    for (const auto& [s, n] : by_s) want_unique.push_back(s);
+    for (size_t i = 0; i < unique.rows(); ++i) {
+      got_unique.push_back(unique.columns[0].valid[i] ? std::optional<std::string>(unique.columns[0].strings[i])
+                                                      : std::nullopt);
+    }
+    EXPECT_EQ(got_unique, want_unique);
+  };
+  std::vector<std::string> words;
+  for (int i = 0; i < 40; ++i) words.push_back("m" + std::to_string(i * 37 % 100));
+  insert(70'000, words);  // past Table::kAutoDictionaryRows
+  check("loaded");
+  insert(5'000, words);
+  check("appended known values");
+  insert(5'000, {"a", "m50x", "zz", "m0"});
+  check("appended new values");
+  Run("/update/records", Json{{"table_name", "ds"},
+                              {"expressions", {"k = 3"}},
+                              {"new_values_maps", {{{"s", "b"}}}},
+                              {"records_to_insert", Json::array()},
+                              {"records_to_insert_str", Json::array()},
+                              {"record_encoding", "json"}});
+  for (Row& r : rows) {
+    if (r.k == 3) r.s = "b";
+  }
+  check("updated");
+  Run("/delete/records", Json{{"table_name", "ds"}, {"expressions", {"c = 'c2'"}}});
+  rows.erase(std::remove_if(rows.begin(), rows.end(), [](const Row& r) { return r.c == "c2"; }), rows.end());
+  check("deleted");
+
+  // A small column declared `dict`.
+  Run("/create/table", Json{{"table_name", "dd"}, {"type_id", R"([["d","string","dict"],["x","int"]])"}});
+  Json list = Json::array();
+  std::map<std::string, int64_t> want;
+  for (int i = 0; i < 500; ++i) {
+    const std::string d = "v" + std::to_string(i % 7);
+    ++want[d];
+    list.push_back(Json{{"d", d}, {"x", i}}.dump());
+  }
+  Run("/insert/records", Json{{"table_name", "dd"}, {"list_encoding", "json"}, {"list_str", list}});
+  const ref::Dynamic got = Decode(Run("/aggregate/groupby", GroupByRequest("dd", {"d", "count(*)"}, "json")), "json");
+  std::map<std::string, int64_t> got_map;
+  for (size_t i = 0; i < got.rows(); ++i) got_map[got.columns[0].strings[i]] = got.columns[1].ints[i];
+  EXPECT_EQ(got_map, want);
+}
+
 // ---------------------------------------------------------------------------
 // Errors, with their messages.
 

@@ -204,6 +204,70 @@ TEST_F(TableTest, ReplaceSwapsTheContent) {
   ExpectTableContent(table, second, 0, 10, exec());
 }
 
+// Table::dictionary: a string column of few values (name: 13 lengths of 26
+// letters, some null) gets one once the table has kAutoDictionaryRows rows;
+// one of a value a row (code) and a number (id) get none; appends extend it
+// and a replacement rebuilds it; a column declared `dict` gets one at any size.
+TEST_F(TableTest, DictionariesOfFewStringValuesFollowTheRows) {
+  const auto distinct_names = [](int64_t rows) {
+    std::set<std::string> names;
+    for (int64_t i = 0; i < rows; ++i) {
+      if (i % 5 != 0) names.insert(std::string(static_cast<size_t>(i % 13), static_cast<char>('a' + i % 26)));
+    }
+    return static_cast<int64_t>(names.size()) + 1;  // and the null
+  };
+  Table table("t", type_, &device_, Table::Kind::kTable);
+  const auto append = [&](int64_t begin, int64_t n) {
+    std::vector<HostColumn> batch = MakeHostColumns(type_);
+    AppendRows(type_, begin, n, &batch);
+    std::vector<kernels::Column> uploaded = Upload(batch, exec());
+    ASSERT_TRUE(table.Append(Views(uploaded), exec()).ok());
+  };
+  append(0, 1000);
+  EXPECT_EQ(table.dictionary(1, exec()), nullptr);  // too few rows to choose one
+  append(1000, Table::kAutoDictionaryRows);
+  const int64_t rows = 1000 + Table::kAutoDictionaryRows;
+  auto dict = table.dictionary(1, exec());
+  ASSERT_NE(dict, nullptr);
+  EXPECT_EQ(dict->rows(), rows);
+  EXPECT_EQ(dict->count(), distinct_names(rows));
+  EXPECT_EQ(table.dictionary(2, exec()), nullptr);  // a value a row
+  EXPECT_EQ(table.dictionary(0, exec()), nullptr);  // not a string
+  EXPECT_EQ(table.dictionary(1, exec()), dict);     // kept
+  append(rows, 3000);
+  dict = table.dictionary(1, exec());
+  ASSERT_NE(dict, nullptr);
+  EXPECT_EQ(dict->rows(), rows + 3000);
+  EXPECT_EQ(dict->count(), distinct_names(rows + 3000));
+
+  std::vector<HostColumn> second = MakeHostColumns(type_);
+  AppendRows(type_, 0, 70000, &second);
+  ASSERT_TRUE(table.Replace(Upload(second, exec()), exec()).ok());
+  dict = table.dictionary(1, exec());
+  ASSERT_NE(dict, nullptr);
+  EXPECT_EQ(dict->rows(), 70000);
+  EXPECT_EQ(dict->count(), distinct_names(70000));
+
+  // No name: one job's scratch.
+  Table scratch("", type_, &device_, Table::Kind::kView);
+  ASSERT_TRUE(scratch.Replace(Upload(second, exec()), exec()).ok());
+  EXPECT_EQ(scratch.dictionary(1, exec()), nullptr);
+
+  const TableType declared = MustParse(R"([["d","string","dict"],["e","string"]])");
+  Table small("s", declared, &device_, Table::Kind::kTable);
+  std::vector<HostColumn> few = MakeHostColumns(declared);
+  for (int i = 0; i < 10; ++i) {
+    few[0].AppendString(i % 2 == 0 ? "even" : "odd");
+    few[1].AppendString("same");
+  }
+  std::vector<kernels::Column> uploaded = Upload(few, exec());
+  ASSERT_TRUE(small.Append(Views(uploaded), exec()).ok());
+  dict = small.dictionary(0, exec());
+  ASSERT_NE(dict, nullptr);
+  EXPECT_EQ(dict->count(), 2);
+  EXPECT_EQ(small.dictionary(1, exec()), nullptr);
+}
+
 TEST(TableMemoryTest, AppendOverTheMemoryLimitThrowsAndLeavesTheTableUnchanged) {
   Device device(0, kernels::Backend::kHost, 0, size_t{1} << 20, 1);
   const kernels::Exec& exec = device.stream(0).exec();
