@@ -29,7 +29,7 @@ class AlgorithmOps : public Ops {
     if (end > begin) EvaluateMaskImpl<Derived::kBlockedScans>(self().policy(exec), p, begin, end, mask);
   }
   int64_t CountNonZero(const uint8_t* mask, int64_t n, const Exec& exec) const override {
-    return n > 0 ? CountNonZeroImpl(self().policy(exec), mask, n) : 0;
+    return n > 0 ? CountNonZeroImpl<Derived::kBlockedScans>(self().policy(exec), mask, n) : 0;
   }
   void CompactIndices(const uint8_t* mask, int64_t begin, int64_t n, int64_t* out,
                       const Exec& exec) const override {

@@ -161,9 +161,16 @@ void EvaluateMaskImpl(Policy&& policy, const ProgramView& p, int64_t begin, int6
   }
 }
 
-template <typename Policy>
+// kBlocked: block by block (CountNonZeroBlock), as CompactIndicesImpl
+// counts: the bytes compared a vector at a time.
+template <bool kBlocked, typename Policy>
 int64_t CountNonZeroImpl(Policy&& policy, const uint8_t* mask, int64_t n) {
-  return thrust::count_if(policy, mask, mask + n, NonZero{});
+  if constexpr (kBlocked) {
+    return thrust::transform_reduce(policy, RowIterator(0), RowIterator((n + kScanBlock - 1) / kScanBlock),
+                                    MaskBlockCount{mask, n}, int64_t{0}, thrust::plus<int64_t>());
+  } else {
+    return thrust::count_if(policy, mask, mask + n, NonZero{});
+  }
 }
 
 template <bool kBlocked, typename Policy>
