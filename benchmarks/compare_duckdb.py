@@ -46,6 +46,7 @@ Queries (the same question to both; results compared, a mismatch fails loudly):
   str_or         count of c = 'green' or c = 'purple' or s = 'ab16'
   like           count of s like 'ab1%'
   computed       k2, sum(x * (1 - y / 200)), count(*) by k2
+  groupby_where  k2, sum(x * y), count(*) by k2 over the 20% of rows where k6 < 200000
   groupby_2keys  k2, c, count(*) by k2, c: the 100 largest counts (order_by)
   groupby_3keys  k2, c, k3, sum(y), count(*) by the three, first 1000 by key
   unique_str     the distinct values of s (/aggregate/unique), first 1000
@@ -473,6 +474,11 @@ def queries(rows, table):
           "limit": GROUP_PAGE, "encoding": "json"},
          "SELECT k2, sum(x * (1 - y / 200)), count(*) FROM t GROUP BY k2 ORDER BY k2",
          rows_ours(["k2", "sum(x * (1 - y / 200))", "count(*)"]), rows_duck, rows_same),
+        ("groupby_where", "/aggregate/groupby",
+         {"table_name": table, "column_names": ["k2", "sum(x * y)", "count(*)"], "offset": 0, "limit": GROUP_PAGE,
+          "encoding": "json", "options": {"expression": "k6 < 200000"}},
+         "SELECT k2, sum(x * y), count(*) FROM t WHERE k6 < 200000 GROUP BY k2 ORDER BY k2",
+         rows_ours(["k2", "sum(x * y)", "count(*)"]), rows_duck, rows_same),
         ("groupby_2keys", "/aggregate/groupby",
          {"table_name": table, "column_names": ["k2", "c", "count(*)"], "offset": 0, "limit": 100,
           "encoding": "json", "options": {"order_by": "count(*) desc, k2, c"}},

@@ -277,7 +277,18 @@ absl::Status OrderRows(JobContext& ctx, const Table& table, const std::vector<Or
     if (!v.ok()) return v.status();
     values.push_back(*std::move(v));
   }
-  for (size_t i = 0; i < keys.size(); ++i) sort_keys.push_back({values[i].view, keys[i].descending});
+  // A string column with a dictionary (Table::dictionary) sorts by its
+  // codes: integers in its values' order, a null's first.
+  std::vector<std::shared_ptr<const kernels::Dictionary>> dictionaries;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    kernels::ColumnView key = values[i].view;
+    const bool text = key.type == kernels::PhysType::kVarChars || key.type == kernels::PhysType::kFixedChars;
+    if (auto dictionary = text ? table.dictionary(ColumnOf(table, key), ctx.exec) : nullptr) {
+      key = dictionary->codes.view();
+      dictionaries.push_back(std::move(dictionary));
+    }
+    sort_keys.push_back({key, keys[i].descending});
+  }
   if (tiebreak != nullptr) sort_keys.push_back({*tiebreak, false});
   kernels::Buffer order;
   if (needed >= 0 && needed < rows->count) {

@@ -1528,9 +1528,9 @@ TEST_F(AnalyticsTest, ZoneMapsFollowInsertsUpdatesAndDeletes) {
   check("deleted");
 }
 
-// String keys of few values group by their dictionary's codes
-// (Table::dictionary), alone and packed with integer keys; the groups and
-// the distinct values stay right as rows bring new values (sorting before,
+// String keys of few values group and sort by their dictionary's codes
+// (Table::dictionary), alone and packed with integer keys; the groups, the
+// distinct values and the sorted pages stay right as rows bring new values (sorting before,
 // between and after the others), are updated and deleted; a small column
 // declared `dict` is encoded too.
 TEST_F(AnalyticsTest, StringKeysByDictionaryFollowInsertsUpdatesAndDeletes) {
@@ -1595,6 +1595,33 @@ TEST_F(AnalyticsTest, StringKeysByDictionaryFollowInsertsUpdatesAndDeletes) {
                                                       : std::nullopt);
     }
     EXPECT_EQ(got_unique, want_unique);
+    // Sorted by s (its codes), both ways: nulls first ascending, last
+    // descending; ties in insertion order.
+    for (bool desc : {false, true}) {
+      std::vector<Row> want = rows;
+      std::stable_sort(want.begin(), want.end(),
+                       [desc](const Row& a, const Row& b) { return desc ? b.s < a.s : a.s < b.s; });
+      for (int64_t offset : {int64_t{0}, int64_t{4321}, static_cast<int64_t>(rows.size()) - 30}) {
+        SCOPED_TRACE(testing::Message() << (desc ? "descending" : "ascending") << " from " << offset);
+        const ref::Dynamic page =
+            Decode(Run("/get/records/bycolumn",
+                       Json{{"table_name", "ds"},
+                            {"column_names", {"s", "c", "k"}},
+                            {"offset", offset},
+                            {"limit", 30},
+                            {"encoding", "json"},
+                            {"options", {{"sort_by", "s"}, {"sort_order", desc ? "descending" : "ascending"}}}}),
+                   "json");
+        ASSERT_EQ(page.rows(), 30u);
+        for (size_t i = 0; i < 30; ++i) {
+          const Row& w = want[static_cast<size_t>(offset) + i];
+          EXPECT_EQ(page.columns[0].valid[i] != 0, w.s.has_value()) << "row " << i;
+          if (w.s) EXPECT_EQ(page.columns[0].strings[i], *w.s) << "row " << i;
+          EXPECT_EQ(page.columns[1].strings[i], w.c) << "row " << i;
+          EXPECT_EQ(page.columns[2].ints[i], w.k) << "row " << i;
+        }
+      }
+    }
   };
   std::vector<std::string> words;
   for (int i = 0; i < 40; ++i) words.push_back("m" + std::to_string(i * 37 % 100));
