@@ -193,12 +193,19 @@ struct CountedInsertRun {
     for (int64_t s = 0; s < kCountLanes * slots; ++s) counts[s] = 0;
     for (int64_t s = 0; s < slots; ++s) first[s] = kNoSlot;
     const HashInsert in = insert;  // a copy the stores below cannot alias
-    for (int64_t i = begin; i < end; ++i) {
-      const uint32_t s = in.SlotOf(i);
-      if (s == kNoSlot) return;  // overflowed: the caller falls back to sorting
-      slot_out[i] = static_cast<S>(s);
-      ++counts[static_cast<uint64_t>(i - begin) % kCountLanes * slots + s];
-      if (first[s] == kNoSlot) first[s] = static_cast<uint32_t>(i - begin);
+    const void* keys = in.word.fields[0].col.data;
+    if (in.indexed && in.direct == 8 && in.rows == nullptr && in.nulls == nullptr) {
+      if (!Direct(static_cast<const int64_t*>(keys), begin, end, counts, first)) return;
+    } else if (in.indexed && in.direct == 4 && in.rows == nullptr && in.nulls == nullptr) {
+      if (!Direct(static_cast<const int32_t*>(keys), begin, end, counts, first)) return;
+    } else {
+      for (int64_t i = begin; i < end; ++i) {
+        const uint32_t s = in.SlotOf(i);
+        if (s == kNoSlot) return;  // overflowed: the caller falls back to sorting
+        slot_out[i] = static_cast<S>(s);
+        ++counts[static_cast<uint64_t>(i - begin) % kCountLanes * slots + s];
+        if (first[s] == kNoSlot) first[s] = static_cast<uint32_t>(i - begin);
+      }
     }
     for (int64_t s = 0; s < slots; ++s) {
       if (first[s] == kNoSlot) continue;
@@ -207,6 +214,24 @@ struct CountedInsertRun {
       AtomicAdd(&sizes[s], total);
       AtomicMin(&firsts[s], static_cast<AtomicWord>(begin + first[s]));
     }
+  }
+  // SlotOf's loop for one integer key of all rows mapped to its slot
+  // directly (the usual bounded key), without SlotOf's branches; false
+  // (the overflow flag raised) at a key beyond the slots.
+  template <typename K>
+  KERNELS_HD bool Direct(const K* keys, int64_t begin, int64_t end, uint32_t* counts, uint32_t* first) const {
+    const uint64_t lo = static_cast<uint64_t>(insert.index_lo);
+    for (int64_t i = begin; i < end; ++i) {
+      const uint64_t s = static_cast<uint64_t>(static_cast<int64_t>(keys[i])) - lo;
+      if (s > insert.mask) {
+        AtomicWrite(&insert.status[kHashOverflow], 1);
+        return false;
+      }
+      slot_out[i] = static_cast<S>(s);
+      ++counts[static_cast<uint64_t>(i - begin) % kCountLanes * slots + s];
+      if (first[s] == kNoSlot) first[s] = static_cast<uint32_t>(i - begin);
+    }
+    return true;
   }
 };
 
