@@ -1,10 +1,13 @@
 #include "kernels/dictionary.h"
 
+#include <algorithm>
 #include <cstring>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "kernels/detail/expr_eval.h"
 #include "kernels/detail/ops.h"
 #include "kernels/gather.h"
 
@@ -67,7 +70,149 @@ Buffer Upload(const std::vector<int32_t>& v, const Exec& exec) {
   return b;
 }
 
+// A rewritable test of `column` at code[i]: its instructions' count, or 0.
+//   [column][string][cmp]   [string][column][cmp]   [column][in list]
+//   [column][like]          [column][string][string][between]
+int TestAt(const Program& p, size_t i, int32_t column) {
+  const auto is = [&](size_t k, Op op) { return k < p.code.size() && p.code[k].op == op; };
+  const auto col = [&](size_t k) { return is(k, Op::kColumn) && p.code[k].arg == column; };
+  if (col(i) && is(i + 1, Op::kConstString) && is(i + 2, Op::kCmpS)) return 3;
+  if (is(i, Op::kConstString) && col(i + 1) && is(i + 2, Op::kCmpS)) return 3;
+  if (col(i) && (is(i + 1, Op::kInS) || is(i + 1, Op::kLike))) return 2;
+  if (col(i) && is(i + 1, Op::kConstString) && is(i + 2, Op::kConstString) && is(i + 3, Op::kBetweenS)) return 4;
+  return 0;
+}
+
+std::string ConstantOf(const Program& p, int32_t k) {
+  const int64_t b = p.string_offsets[static_cast<size_t>(k)];
+  return p.chars.substr(static_cast<size_t>(b), static_cast<size_t>(p.string_offsets[static_cast<size_t>(k) + 1] - b));
+}
+
+Cmp Mirrored(Cmp c) {
+  switch (c) {
+    case Cmp::kLt:
+      return Cmp::kGt;
+    case Cmp::kLe:
+      return Cmp::kGe;
+    case Cmp::kGt:
+      return Cmp::kLt;
+    case Cmp::kGe:
+      return Cmp::kLe;
+    default:
+      return c;
+  }
+}
+
 }  // namespace
+
+bool TestsWithConstants(const Program& program, int32_t column) {
+  for (size_t i = 0; i < program.code.size(); ++i) {
+    if (TestAt(program, i, column) > 0) return true;
+  }
+  return false;
+}
+
+int RewriteWithCodes(Program* program, int32_t column, const Dictionary& dict, const Exec& exec) {
+  if (!TestsWithConstants(*program, column)) return 0;
+  const HostValues h = ReadValues(dict.values, exec);
+  // The non-null values, ascending; value i has code first + i.
+  const int64_t first = h.size > 0 && h.null(0) ? 1 : 0;
+  std::vector<std::string_view> values;
+  for (int64_t i = first; i < h.size; ++i) values.push_back(h.at(i));
+  const auto lower = [&](const std::string& v) {
+    return first + (std::lower_bound(values.begin(), values.end(), std::string_view(v)) - values.begin());
+  };
+  const auto upper = [&](const std::string& v) {
+    return first + (std::upper_bound(values.begin(), values.end(), std::string_view(v)) - values.begin());
+  };
+  const auto code_of = [&](const std::string& v) -> int64_t {
+    const int64_t at = lower(v);
+    return at - first < static_cast<int64_t>(values.size()) && values[static_cast<size_t>(at - first)] == v ? at : -1;
+  };
+  // An in-list of codes; one that can match nothing holds -1 alone.
+  const auto code_set = [&](std::vector<int64_t> codes) {
+    std::sort(codes.begin(), codes.end());
+    codes.erase(std::unique(codes.begin(), codes.end()), codes.end());
+    if (codes.empty()) codes.push_back(-1);
+    return std::pair<int32_t, int32_t>(program->AddIntSet(codes), static_cast<int32_t>(codes.size()));
+  };
+
+  ColumnView codes = dict.codes.view();
+  codes.validity = program->columns[static_cast<size_t>(column)].validity;
+  program->columns.push_back(codes);
+  const auto coded = static_cast<int32_t>(program->columns.size() - 1);
+  int rewritten = 0;
+  std::vector<Instr>& code = program->code;
+  for (size_t i = 0; i < code.size();) {
+    const int length = TestAt(*program, i, column);
+    if (length == 0) {
+      ++i;
+      continue;
+    }
+    ++rewritten;
+    if (code[i + 1].op == Op::kInS) {
+      std::vector<int64_t> found;
+      for (int32_t k = 0; k < code[i + 1].arg2; ++k) {
+        const int64_t c = code_of(ConstantOf(*program, code[i + 1].arg + k));
+        if (c >= 0) found.push_back(c);
+      }
+      const auto [at, count] = code_set(std::move(found));
+      code[i] = Instr{Op::kColumn, coded};
+      code[i + 1] = Instr{Op::kInI, at, count};
+    } else if (code[i + 1].op == Op::kLike) {
+      const std::string pattern = ConstantOf(*program, code[i + 1].arg);
+      std::vector<int64_t> found;
+      for (size_t v = 0; v < values.size(); ++v) {
+        if (detail::Like(values[v].data(), static_cast<int64_t>(values[v].size()), 0, pattern.data(),
+                         static_cast<int64_t>(pattern.size()))) {
+          found.push_back(first + static_cast<int64_t>(v));
+        }
+      }
+      const auto [at, count] = code_set(std::move(found));
+      code[i] = Instr{Op::kColumn, coded};
+      code[i + 1] = Instr{Op::kInI, at, count};
+    } else if (length == 4) {
+      // lo <= s <= hi: the codes from lo's lower bound to below hi's upper one.
+      const int64_t lo = lower(ConstantOf(*program, code[i + 1].arg));
+      const int64_t hi = upper(ConstantOf(*program, code[i + 2].arg)) - 1;
+      code[i] = Instr{Op::kColumn, coded};
+      code[i + 1] = Instr{Op::kConstInt, program->AddInt(lo)};
+      code[i + 2] = Instr{Op::kConstInt, program->AddInt(hi)};
+      code[i + 3] = Instr{Op::kBetweenI, 0};
+    } else {
+      const bool column_first = code[i].op == Op::kColumn;
+      const std::string v = ConstantOf(*program, code[column_first ? i + 1 : i].arg);
+      Cmp cmp = static_cast<Cmp>(code[i + 2].arg);
+      if (!column_first) cmp = Mirrored(cmp);
+      int64_t bound;
+      switch (cmp) {
+        case Cmp::kEq:
+        case Cmp::kNe:
+          bound = code_of(v);
+          break;  // -1: no row's code
+        case Cmp::kLt:
+          bound = lower(v);
+          break;  // s < v: code < lower(v)
+        case Cmp::kLe:
+          bound = upper(v);
+          cmp = Cmp::kLt;
+          break;
+        case Cmp::kGt:
+          bound = upper(v);
+          cmp = Cmp::kGe;
+          break;
+        case Cmp::kGe:
+          bound = lower(v);
+          break;
+      }
+      code[i] = Instr{Op::kColumn, coded};
+      code[i + 1] = Instr{Op::kConstInt, program->AddInt(bound)};
+      code[i + 2] = Instr{Op::kCmpI, static_cast<int32_t>(cmp)};
+    }
+    i += static_cast<size_t>(length);
+  }
+  return rewritten;
+}
 
 bool ExtendDictionary(const ColumnView& column, int64_t max_values, Dictionary* dict, const Exec& exec) {
   const detail::Ops& ops = detail::OpsFor(exec.backend);

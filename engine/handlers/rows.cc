@@ -12,6 +12,7 @@
 #include "engine/table/record_codec.h"
 #include "engine/table/result_table.h"
 #include "engine/table/subtypes.h"
+#include "kernels/dictionary.h"
 #include "kernels/filter.h"
 #include "kernels/gather.h"
 #include "kernels/materialize.h"
@@ -29,6 +30,29 @@ int ColumnOf(const Table& table, const kernels::ColumnView& v) {
     if (views[c].data != nullptr && views[c].data == v.data && views[c].type == v.type) return static_cast<int>(c);
   }
   return -1;
+}
+
+// `expression` compiled over `views` (a predicate); where they are columns
+// of `table` with a dictionary (Table::dictionary), its tests of them
+// against constants test the codes instead (kernels::RewriteWithCodes),
+// whose dictionaries `held` keeps.
+absl::StatusOr<kernels::Program> CompilePredicate(JobContext& ctx, absl::string_view expression, const TableType& type,
+                                                  const std::vector<kernels::ColumnView>& views, const Table* table,
+                                                  std::vector<std::shared_ptr<const kernels::Dictionary>>* held) {
+  auto program = CompileExpression(expression, type, views, ExprUse::kPredicate);
+  if (!program.ok() || table == nullptr || table->distributed()) return program;
+  const size_t columns = program->columns.size();
+  for (size_t j = 0; j < columns; ++j) {
+    const kernels::ColumnView v = program->columns[j];
+    if (v.type != kernels::PhysType::kVarChars && v.type != kernels::PhysType::kFixedChars) continue;
+    if (!kernels::TestsWithConstants(*program, static_cast<int32_t>(j))) continue;
+    auto dictionary = table->dictionary(ColumnOf(*table, v), ctx.exec);
+    if (dictionary == nullptr || dictionary->rows() != v.size) continue;
+    if (kernels::RewriteWithCodes(&*program, static_cast<int32_t>(j), *dictionary, ctx.exec) > 0) {
+      held->push_back(std::move(dictionary));
+    }
+  }
+  return program;
 }
 
 // Rows [begin, end).
@@ -127,7 +151,8 @@ absl::StatusOr<RowSet> SelectRows(JobContext& ctx, const Table& table, const std
 absl::StatusOr<int64_t> CountRows(JobContext& ctx, const Table& table, const std::string& expression,
                                   absl::string_view field) {
   if (absl::StripAsciiWhitespace(expression).empty()) return table.rows();
-  auto program = CompileExpression(expression, table.type(), table.views(), ExprUse::kPredicate);
+  std::vector<std::shared_ptr<const kernels::Dictionary>> dictionaries;
+  auto program = CompilePredicate(ctx, expression, table.type(), table.views(), &table, &dictionaries);
   if (!program.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", program.status().message()));
   const kernels::DeviceProgram device_program = kernels::Upload(*program, ctx.exec);
   // Zones whose bounds settle the predicate are not read (all: every row counts).
@@ -373,7 +398,8 @@ absl::StatusOr<kernels::Selection> SelectWhere(JobContext& ctx, const TableType&
                                                const std::vector<kernels::ColumnView>& views, int64_t n,
                                                const std::string& expression, absl::string_view field,
                                                const Table* table) {
-  auto whole = CompileExpression(expression, type, views, ExprUse::kPredicate);
+  std::vector<std::shared_ptr<const kernels::Dictionary>> dictionaries;
+  auto whole = CompilePredicate(ctx, expression, type, views, table, &dictionaries);
   if (!whole.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", whole.status().message()));
   const auto upload_and_select = [&](const kernels::Program& program) {
     kernels::DeviceProgram device_program = kernels::Upload(program, ctx.exec);
@@ -385,7 +411,7 @@ absl::StatusOr<kernels::Selection> SelectWhere(JobContext& ctx, const TableType&
   const std::vector<std::string> parts = Conjuncts(expression);
   std::vector<std::string> planned, rest;
   for (const std::string& part : parts) {
-    auto program = parts.size() > 1 ? CompileExpression(part, type, views, ExprUse::kPredicate) : whole;
+    auto program = parts.size() > 1 ? CompilePredicate(ctx, part, type, views, table, &dictionaries) : whole;
     if (!program.ok()) return upload_and_select(*whole);
     (kernels::CompileScanPlan(*program).kind == kernels::PlanKind::kPredicate ? planned : rest).push_back(part);
   }

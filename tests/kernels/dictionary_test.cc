@@ -2,12 +2,15 @@
 // are the column's distinct values, ascending, a null first; each row's code
 // names its value; extending over appended rows gives what building whole
 // gives (new values renumber the old rows' codes), and a column of more
-// values than allowed is refused, the dictionary unchanged.
+// values than allowed is refused, the dictionary unchanged; a program's
+// tests of the strings against constants, rewritten to test the codes,
+// select the same rows.
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <random>
 #include <string>
@@ -15,6 +18,7 @@
 
 #include "kernels/column.h"
 #include "kernels/dictionary.h"
+#include "kernels/expr_program.h"
 #include "tests/kernels/kernels_test_util.h"
 
 namespace kernels {
@@ -153,6 +157,66 @@ TEST_P(DictionaryTest, TooManyValuesAreRefusedLeavingItUnchanged) {
   Check(dict, base);
   EXPECT_TRUE(ExtendDictionary(g.view(), 110, &dict, exec_));
   Check(dict, grown);
+}
+
+TEST_P(DictionaryTest, TestsRewrittenToCodesSelectTheSameRows) {
+  const std::vector<std::string> words = {"pear", "apple", "", "apricot", "zebra", "ap", "Apple", "m5", "m50"};
+  // Constants present, absent (between, before and after every value), empty.
+  const std::vector<std::string> constants = {"apple", "apples", "A", "zz", "", "m5", "m49"};
+  const Cmp cmps[] = {Cmp::kEq, Cmp::kNe, Cmp::kLt, Cmp::kLe, Cmp::kGt, Cmp::kGe};
+  for (PhysType type : {PhysType::kVarChars, PhysType::kFixedChars}) {
+    for (bool nulls : {false, true}) {
+      SCOPED_TRACE(testing::Message() << TypeName(type) << (nulls ? " with nulls" : ""));
+      const int64_t n = 20000;
+      const HostColumn h = Draw(type, words, n, nulls, 31);
+      const Column c = Dev(h);
+      Dictionary dict;
+      ASSERT_TRUE(ExtendDictionary(c.view(), 100, &dict, exec_));
+      std::vector<std::pair<std::string, std::function<Code(ProgramBuilder&)>>> tests;
+      for (const std::string& k : constants) {
+        for (Cmp cmp : cmps) {
+          const std::string name = "cmp " + std::to_string(static_cast<int>(cmp)) + " '" + k + "'";
+          tests.push_back(
+              {"s " + name, [=](ProgramBuilder& b) { return Compare(Op::kCmpS, cmp, b.Col(0), b.Str(k)); }});
+          tests.push_back(
+              {"const " + name, [=](ProgramBuilder& b) { return Compare(Op::kCmpS, cmp, b.Str(k), b.Col(0)); }});
+        }
+        tests.push_back({"like '" + k + "%'", [=](ProgramBuilder& b) {
+                           Code x = b.Col(0);
+                           x.instrs.push_back(Instr{Op::kLike, b.Str(k + "%").instrs[0].arg});
+                           return x;
+                         }});
+      }
+      tests.push_back({"like '%p_e%'", [](ProgramBuilder& b) {
+                         Code x = b.Col(0);
+                         x.instrs.push_back(Instr{Op::kLike, b.Str("%p_e%").instrs[0].arg});
+                         return x;
+                       }});
+      tests.push_back({"between 'ap' and 'm5'", [](ProgramBuilder& b) {
+                         Code x = b.Col(0);
+                         for (const char* v : {"ap", "m5"}) x.instrs.push_back(b.Str(v).instrs[0]);
+                         x.instrs.push_back(Instr{Op::kBetweenS, 0});
+                         return x;
+                       }});
+      tests.push_back({"in ('', 'm50', 'nope', 'zebra')", [](ProgramBuilder& b) {
+                         return b.In(b.Col(0), std::vector<std::string>{"", "m50", "nope", "zebra"});
+                       }});
+      tests.push_back({"not (s = 'pear') or s like 'a%'", [](ProgramBuilder& b) {
+                         Code like = b.Col(0);
+                         like.instrs.push_back(Instr{Op::kLike, b.Str("a%").instrs[0].arg});
+                         return Or(Not(Compare(Op::kCmpS, Cmp::kEq, b.Col(0), b.Str("pear"))), like);
+                       }});
+      for (const auto& [name, make] : tests) {
+        SCOPED_TRACE(name);
+        ProgramBuilder b({c.view()});
+        const Program strings = b.Build(make(b));
+        Program codes = strings;
+        EXPECT_GT(RewriteWithCodes(&codes, 0, dict, exec_), 0);
+        EXPECT_TRUE(IsWellFormed(codes));
+        EXPECT_EQ(SelectRows(codes, 0, n), SelectRows(strings, 0, n));
+      }
+    }
+  }
 }
 
 }  // namespace

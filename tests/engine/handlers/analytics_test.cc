@@ -1528,9 +1528,9 @@ TEST_F(AnalyticsTest, ZoneMapsFollowInsertsUpdatesAndDeletes) {
   check("deleted");
 }
 
-// String keys of few values group and sort by their dictionary's codes
-// (Table::dictionary), alone and packed with integer keys; the groups, the
-// distinct values and the sorted pages stay right as rows bring new values (sorting before,
+// String keys of few values group, sort and filter by their dictionary's
+// codes (Table::dictionary), alone and packed with integer keys; the groups,
+// the distinct values, the sorted pages and the filters' rows stay right as rows bring new values (sorting before,
 // between and after the others), are updated and deleted; a small column
 // declared `dict` is encoded too.
 TEST_F(AnalyticsTest, StringKeysByDictionaryFollowInsertsUpdatesAndDeletes) {
@@ -1595,6 +1595,44 @@ TEST_F(AnalyticsTest, StringKeysByDictionaryFollowInsertsUpdatesAndDeletes) {
                                                       : std::nullopt);
     }
     EXPECT_EQ(got_unique, want_unique);
+    // Filters testing s against constants (rewritten to test its codes),
+    // counted against the rows; a null s satisfies none but `is null`.
+    using Test = std::function<bool(const std::string&)>;
+    const std::vector<std::pair<std::string, Test>> filters = {
+        {"s = 'm3'", [](const std::string& v) { return v == "m3"; }},
+        {"s <> 'm3'", [](const std::string& v) { return v != "m3"; }},
+        {"s = 'absent'", [](const std::string& v) { return v == "absent"; }},
+        {"s < 'm5'", [](const std::string& v) { return v < "m5"; }},
+        {"'m5' <= s", [](const std::string& v) { return v >= "m5"; }},
+        {"s > 'm50'", [](const std::string& v) { return v > "m50"; }},
+        {"s >= 'm50a'", [](const std::string& v) { return v >= "m50a"; }},
+        {"s <= 'b'", [](const std::string& v) { return v <= "b"; }},
+        {"s between 'm1' and 'm4'", [](const std::string& v) { return v >= "m1" && v <= "m4"; }},
+        {"s in ('m3', 'a', 'nope')", [](const std::string& v) { return v == "m3" || v == "a"; }},
+        {"s like 'm1%'", [](const std::string& v) { return v.rfind("m1", 0) == 0; }},
+        {"s like '%x'", [](const std::string& v) { return !v.empty() && v.back() == 'x'; }},
+        {"s like 'q%'", [](const std::string&) { return false; }},
+        {"s like 'm_' and k < 5", nullptr},
+    };
+    for (const auto& [expression, test] : filters) {
+      int64_t want = 0;
+      for (const Row& r : rows) {
+        if (expression == "s like 'm_' and k < 5") {
+          want += r.s && r.s->size() == 2 && (*r.s)[0] == 'm' && r.k < 5 ? 1 : 0;
+        } else {
+          want += r.s && test(*r.s) ? 1 : 0;
+        }
+      }
+      const Json counted = Run("/filter", Json{{"table_name", "ds"}, {"view_name", ""}, {"expression", expression}});
+      EXPECT_EQ(counted.value("count", -1), want) << expression;
+      const Json selected = Run("/get/records/bycolumn", Json{{"table_name", "ds"},
+                                                              {"column_names", {"k"}},
+                                                              {"offset", 0},
+                                                              {"limit", -9999},
+                                                              {"encoding", "json"},
+                                                              {"options", {{"expression", expression}}}});
+      EXPECT_EQ(selected.value("total_number_of_records", -1), want) << expression;
+    }
     // Sorted by s (its codes), both ways: nulls first ascending, last
     // descending; ties in insertion order.
     for (bool desc : {false, true}) {
