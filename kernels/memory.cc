@@ -1,7 +1,5 @@
 #include "kernels/memory.h"
 
-#include <sys/mman.h>
-
 #include <atomic>
 #include <cstdint>
 #include <mutex>
@@ -224,12 +222,6 @@ void MemoryResource::set_cache_limit(size_t bytes) {
 }
 
 void MemoryResource::Trim() noexcept { ReleaseCache(0); }
-
-void AdviseHugePages(const void* p, size_t bytes) noexcept {
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kHugePageBytes - 1) & ~(kHugePageBytes - 1);
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(kHugePageBytes - 1);
-  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-}
 
 Buffer::Buffer(size_t bytes, const Exec& exec)
     : data_(exec.mr->Allocate(bytes, exec.stream)), bytes_(bytes), mr_(exec.mr), stream_(exec.stream) {}

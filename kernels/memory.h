@@ -118,14 +118,6 @@ class MemoryResource {
   std::unique_ptr<Bucket[]> buckets_;  // host pools only
 };
 
-// Asks the OS to back the whole huge pages (2 MiB) inside host memory
-// [p, p + bytes) with huge pages: for large buffers that are written whole,
-// whose first writes otherwise fault every 4 KiB (in a VM each fault costs
-// more than the copy that causes it). A hint; nothing happens where the OS
-// does not take it.
-inline constexpr size_t kHugePageBytes = size_t{2} << 20;
-void AdviseHugePages(const void* p, size_t bytes) noexcept;
-
 // An owning, untyped allocation from a MemoryResource. Move-only; frees on
 // destruction, ordered on the stream it was allocated on.
 class Buffer {

@@ -13,7 +13,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "kernels/memory.h"
 #include "server/proto_json.h"
 
 namespace server {
@@ -280,14 +279,6 @@ absl::StatusOr<std::string> ProtobufCodec::Encode(const engine::TypeSchema& reco
   return (*message)->SerializeAsString();
 }
 
-std::vector<uint8_t> BodyBuffer(size_t bytes) {
-  std::vector<uint8_t> buffer;
-  buffer.reserve(bytes);
-  kernels::AdviseHugePages(buffer.data(), bytes);
-  buffer.resize(bytes);
-  return buffer;
-}
-
 absl::StatusOr<Json> RequestDecoder::Decode(const engine::TypeSchema& record, absl::string_view encoding,
                                             absl::string_view data, absl::string_view data_str) const {
   if (absl::Status s = CheckCarriers(encoding, data, data_str); !s.ok()) return s;
@@ -310,7 +301,7 @@ absl::StatusOr<Json> RequestDecoder::Decode(const engine::TypeSchema& record, ab
                                                      " bytes, more than the largest message (", max_message_bytes_,
                                                      " bytes)"));
     }
-    std::vector<uint8_t> inflated = BodyBuffer(length);
+    std::vector<uint8_t> inflated(length);
     if (!snappy::RawUncompress(data.data(), data.size(), reinterpret_cast<char*>(inflated.data()))) {
       return absl::InvalidArgumentError("data: malformed snappy block");
     }

@@ -66,10 +66,6 @@ class ProtobufCodec final : public BinaryCodec {
                                      const engine::Json& value) const override;
 };
 
-// A zeroed buffer of `bytes` bytes for a request's encoding (a body read
-// whole, a snappy block inflated), on huge pages when it is large.
-std::vector<uint8_t> BodyBuffer(size_t bytes);
-
 // How a transport's requests are decoded, whatever their encoding: JSON text,
 // the transport's binary codec, or a snappy block of that.
 class RequestDecoder {

@@ -444,7 +444,7 @@ bool ReadBody(const httplib::Request& req, const httplib::ContentReader& reader,
   // length is not known.
   if (serving != nullptr) serving->SetReadDeadline(absl::Now() + BodyTime(options, direct ? length : max_bytes));
   if (direct) {
-    *body = BodyBuffer(length);
+    *body = std::vector<uint8_t>(length);
     if (!serving->ReadFully(reinterpret_cast<char*>(body->data()), length)) {
       res->status = 400;
       return false;

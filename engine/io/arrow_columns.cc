@@ -9,7 +9,6 @@
 #include "arrow/util/bit_util.h"
 #include "arrow/util/parallel.h"
 #include "engine/table/subtypes.h"
-#include "kernels/memory.h"
 
 namespace engine::io::detail {
 namespace {
@@ -381,13 +380,6 @@ absl::StatusOr<std::vector<RowProblem>> AppendBatch(const std::vector<std::share
   return result;
 }
 
-// Asks for huge pages behind a big reserved vector: a load writes every
-// byte of it once, and 4 KiB pages would fault a million times per GiB.
-template <typename T>
-void HugePages(const std::vector<T>& v) {
-  kernels::AdviseHugePages(v.data(), v.capacity() * sizeof(T));
-}
-
 void ReserveRows(int64_t rows, const std::vector<int64_t>& text_bytes, std::vector<HostColumn>* columns) {
   for (size_t c = 0; c < columns->size(); ++c) {
     HostColumn& col = (*columns)[c];
@@ -395,12 +387,10 @@ void ReserveRows(int64_t rows, const std::vector<int64_t>& text_bytes, std::vect
     if (col.nullable) col.validity.reserve(total);
     if (col.type == kernels::PhysType::kVarChars) {
       col.offsets.reserve(total + 1);
-      HugePages(col.offsets);
       if (c < text_bytes.size() && text_bytes[c] >= 0) col.data.reserve(col.data.size() + text_bytes[c]);
     } else {
       col.data.reserve(total * kernels::ValueWidth(col.type, col.width));
     }
-    HugePages(col.data);
   }
 }
 

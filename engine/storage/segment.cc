@@ -145,11 +145,6 @@ absl::Status ReadSegment(const std::string& path, const TableType& type, std::ve
   std::vector<std::vector<uint8_t>> discarded;  // validity of a column without nulls
   const Json& layout = meta["columns"];
   if (!layout.is_array() || layout.size() != columns->size()) return Damaged(path, "columns do not match the table");
-  auto reserve = [](auto* v, size_t n) {
-    v->reserve(n);
-    kernels::AdviseHugePages(v->data(), n * sizeof((*v)[0]));  // before the first touch
-    v->resize(n);
-  };
   try {
     for (size_t c = 0; c < columns->size(); ++c) {
       HostColumn& col = (*columns)[c];
@@ -164,12 +159,12 @@ absl::Status ReadSegment(const std::string& path, const TableType& type, std::ve
           values != static_cast<uint64_t>(n) * kernels::ValueWidth(col.type, col.width)) {
         return Damaged(path, "a column's values do not match its rows");
       }
-      reserve(&col.data, values);
+      col.data.resize(values);
       targets.push_back(col.data.data());
       target_bytes.push_back(values);
       if (col.type == kernels::PhysType::kVarChars) {
         if (size_of(1) != static_cast<uint64_t>(n + 1) * sizeof(int64_t)) return Damaged(path, "offsets of the wrong size");
-        reserve(&col.offsets, n + 1);
+        col.offsets.resize(n + 1);
         targets.push_back(reinterpret_cast<char*>(col.offsets.data()));
         target_bytes.push_back(size_of(1));
       }
@@ -177,7 +172,7 @@ absl::Status ReadSegment(const std::string& path, const TableType& type, std::ve
         if (size_of(blobs - 1) != static_cast<uint64_t>(n)) return Damaged(path, "validity of the wrong size");
         std::vector<uint8_t>* v = &col.validity;
         if (!col.nullable) v = &discarded.emplace_back();
-        reserve(v, n);
+        v->resize(n);
         targets.push_back(reinterpret_cast<char*>(v->data()));
         target_bytes.push_back(n);
       } else if (col.nullable) {

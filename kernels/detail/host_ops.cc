@@ -1,6 +1,7 @@
 // The host backend: Thrust's OpenMP system, compiled by the host compiler.
 
 #include <omp.h>
+#include <sys/mman.h>
 #include <thrust/system/omp/execution_policy.h>
 
 #include <atomic>
@@ -20,6 +21,23 @@
 
 namespace kernels::detail {
 namespace {
+
+// Blocks of this size or more start on a huge page and ask the OS to back
+// them with huge pages (madvise MADV_HUGEPAGE, a hint). They hold the
+// kernels' working memory (hash tables, join pairs, gathered columns), which
+// is read at random and recycled through the pool's cache: one TLB entry per
+// 2 MiB instead of per 4 KiB (change_bench: 1e7 x 1e6 left join 0.40 s
+// beside 0.60 s on 4 KiB pages). Memory that is written once and kept
+// (loaded columns, request bodies) is not advised: in a VM whose memory is
+// handed back to its host while free, a fresh huge page costs far more than
+// 512 small ones (a 1e7-row Parquet load 2.0 s beside 0.9 s).
+constexpr size_t kHugePageBytes = size_t{2} << 20;
+
+void AdviseHugePages(void* p, size_t bytes) {
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kHugePageBytes - 1) & ~(kHugePageBytes - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(kHugePageBytes - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+}
 
 // Thrust's OpenMP sort sorts one tile per thread (thrust::seq, whose
 // temporaries come from the heap) and then merges tiles inside a parallel
@@ -139,7 +157,7 @@ class HostOpsImpl final : public AnalyticsAlgorithms<HostOpsImpl, AlgorithmOps<H
   int DeviceCount() const override { return 0; }
   CudaDeviceInfo DeviceInfo(int) const override { return {}; }
   // A block of a huge page or more starts on one and asks for huge pages
-  // (AdviseHugePages): such blocks hold columns, written whole.
+  // (AdviseHugePages).
   void* Allocate(size_t bytes, int, void*) const override {
     constexpr size_t kAlign = 256;
     const size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;

@@ -19,6 +19,5 @@ Column Column::Adopt(PhysType, int32_t, bool, int64_t, Buffer, Buffer, Buffer, i
 ColumnView Column::view() const { __builtin_trap(); }
 void CopyToDevice(void*, const void*, size_t, const Exec&) { __builtin_trap(); }
 void CopyToHostSync(void*, const void*, size_t, const Exec&) { __builtin_trap(); }
-void AdviseHugePages(const void*, size_t) noexcept {}  // advice only: nothing to stand in for
 
 }  // namespace kernels
