@@ -444,12 +444,17 @@ void JobTracker::Erase(Records::iterator it, Gone why, absl::Time now) {
   gone_tags_[it->second.job.tag] = id;
   gone_.emplace(id, Tombstone{why, it->second.job.tag, it->second.job.auth_id});
   gone_order_.emplace_back(now, id);
-  while (gone_.size() > kMaxTombstones) DropTombstone(gone_.begin());
+  while (gone_.size() > kMaxTombstones) {  // the oldest go first
+    DropTombstone(gone_order_.front().second);
+    gone_order_.pop_front();
+  }
   jobs_.erase(it);
 }
 
-void JobTracker::DropTombstone(std::map<int64_t, Tombstone>::iterator it) {
-  if (auto tag = gone_tags_.find(it->second.tag); tag != gone_tags_.end() && tag->second == it->first) {
+void JobTracker::DropTombstone(int64_t id) {
+  auto it = gone_.find(id);
+  if (it == gone_.end()) return;
+  if (auto tag = gone_tags_.find(it->second.tag); tag != gone_tags_.end() && tag->second == id) {
     gone_tags_.erase(tag);
   }
   gone_.erase(it);
@@ -491,7 +496,7 @@ absl::Time JobTracker::Sweep(absl::Time now) {
     }
     while (!results_.empty() && jobs_.find(results_.front()) == jobs_.end()) results_.pop_front();
     while (!gone_order_.empty() && gone_order_.front().first + options_.ttl <= now) {
-      if (auto it = gone_.find(gone_order_.front().second); it != gone_.end()) DropTombstone(it);
+      DropTombstone(gone_order_.front().second);
       gone_order_.pop_front();
     }
     while (!request_id_order_.empty() && request_id_order_.front().first + options_.ttl <= now) {

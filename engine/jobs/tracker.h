@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -261,7 +262,8 @@ class JobTracker {
   std::string GenerateTag() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Drops a record, leaving a tombstone dated `now`.
   void Erase(Records::iterator it, Gone why, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void DropTombstone(std::map<int64_t, Tombstone>::iterator it) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops the tombstone of job `id`, if it has one.
+  void DropTombstone(int64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves a record to a final state and collects its watchers.
   Notice Settle(Records::iterator it, JobState state, absl::StatusOr<Json> result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -277,7 +279,7 @@ class JobTracker {
   int64_t next_id_ ABSL_GUARDED_BY(mu_);
   int64_t next_token_ ABSL_GUARDED_BY(mu_) = 1;
   Records jobs_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, int64_t, std::less<>> tags_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, int64_t> tags_ ABSL_GUARDED_BY(mu_);
   // Finished async jobs in the order they finished (for the TTL), and those
   // of them holding results (for eviction).
   std::deque<std::pair<absl::Time, int64_t>> finished_ ABSL_GUARDED_BY(mu_);
@@ -289,8 +291,8 @@ class JobTracker {
   std::multimap<absl::Time, int64_t> deadlines_ ABSL_GUARDED_BY(mu_);
   // Why jobs that were here are gone, and their tags: kept for the TTL (in
   // the order they went), and at most kMaxTombstones.
-  std::map<int64_t, Tombstone> gone_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, int64_t, std::less<>> gone_tags_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<int64_t, Tombstone> gone_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, int64_t> gone_tags_ ABSL_GUARDED_BY(mu_);
   std::deque<std::pair<absl::Time, int64_t>> gone_order_ ABSL_GUARDED_BY(mu_);
   std::vector<int64_t> forgotten_ ABSL_GUARDED_BY(mu_);  // TakeForgotten's
   std::map<std::string, RequestId, std::less<>> request_ids_ ABSL_GUARDED_BY(mu_);
