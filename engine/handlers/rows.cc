@@ -336,6 +336,15 @@ absl::StatusOr<kernels::Column> EvaluateAs(JobContext& ctx, const Table& table, 
   const int64_t n = table.rows();
   auto values = EvaluateRows(ctx, table, text, field);
   if (!values.ok()) return values.status();
+  // An expression's values are declared nullable: with no null row they go
+  // into a column that is not as they are (a null is refused below, by row).
+  if (!def.nullable && values->def.nullable) {
+    if (values->owned.size() == n) {
+      values->owned.CountNulls(ctx.exec);
+      values->view = values->owned.view();
+    }
+    if (values->view.validity == nullptr) values->def.nullable = false;
+  }
   // Alike and of no subtype to check (subtypes.h): as they are.
   if (values->def.phys() == def.phys() && values->def.char_width == def.char_width &&
       (def.nullable || !values->def.nullable) && StringSubtype(def).empty()) {

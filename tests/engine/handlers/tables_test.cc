@@ -420,5 +420,49 @@ TEST_F(TablesTest, StringSubtypesTakeTheirFormOnly) {
   EXPECT_EQ(values, (std::vector<std::string>{"10.0.0.1", "null", "null"}));
 }
 
+// An expression's values are nullable; written into a column that is not,
+// they go in when the updated rows hold no null, and a null is refused with
+// the row named, the table as it was.
+TEST_F(TablesTest, ExpressionUpdatesOfAColumnThatIsNotNullable) {
+  Run("/create/table",
+      {{"table_name", "t"}, {"type_id", R"([["k", "int"], ["x", "double"], ["y", "double", "nullable"]])"}});
+  std::vector<std::string> rows;
+  for (int k = 0; k < 1000; ++k) {
+    const std::string y = k % 10 == 0 ? "null" : std::to_string(k * 0.5);
+    rows.push_back(absl::StrCat(R"({"k": )", k, R"(, "x": )", k, R"(, "y": )", y, "}"));
+  }
+  Run("/insert/records", {{"table_name", "t"}, {"list_encoding", "json"}, {"list_str", rows}});
+  const auto update = [](const std::string& where, const std::string& value) {
+    return Json{{"table_name", "t"},
+                {"expressions", {where}},
+                {"new_values_maps", {{{"x", value}}}},
+                {"records_to_insert", Json::array()},
+                {"records_to_insert_str", Json::array()},
+                {"record_encoding", "json"},
+                {"options", {{"use_expressions_in_new_values_maps", "true"}}}};
+  };
+  const auto sum_x = [&] {
+    return Run("/aggregate/statistics", {{"table_name", "t"}, {"column_name", "x"}, {"stats", "sum"}})["stats"]["sum"]
+        .get<double>();
+  };
+  // x = 2x + 1 on the odd k: sum 499500 + (250000 + 500).
+  EXPECT_EQ(Run("/update/records", update("k % 2 = 1", "x * 2 + 1"))["count_updated"], 500);
+  EXPECT_DOUBLE_EQ(sum_x(), 499500.0 + 250000.0 + 500.0);
+  // y where k % 10 == 0 is null: refused, nothing changed.
+  const std::string error = Error("/update/records", update("k < 20", "y"));
+  EXPECT_NE(error.find("null in a column that is not nullable"), std::string::npos) << error;
+  EXPECT_NE(error.find("new_values_maps[0].x"), std::string::npos) << error;
+  EXPECT_DOUBLE_EQ(sum_x(), 499500.0 + 250000.0 + 500.0);
+  // y + 0 over rows whose y is never null: written (x = k/2 for k = 1..9).
+  EXPECT_EQ(Run("/update/records", update("k > 0 and k < 10", "y + 0"))["count_updated"], 9);
+  // Before: x = 2k + 1 on odd k, k on even k (1..9: 1+3+... ) → after: k/2 each.
+  double before = 0, after = 0;
+  for (int k = 1; k < 10; ++k) {
+    before += k % 2 == 1 ? 2 * k + 1 : k;
+    after += k * 0.5;
+  }
+  EXPECT_DOUBLE_EQ(sum_x(), 499500.0 + 250000.0 + 500.0 - before + after);
+}
+
 }  // namespace
 }  // namespace engine
