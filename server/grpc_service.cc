@@ -330,9 +330,10 @@ class ExecuteReactor final : public grpc::ServerUnaryReactor {
     if (job != 0) api_.Abandon(job);
   }
   void OnDone() override { delete this; }
-  // Both reactions are short and never block (Abandon only marks the job),
-  // so gRPC may run them on the thread that finished the call instead of
-  // handing them to its executor: one thread wake-up less per call.
+  // Both reactions are short and never block (Abandon marks the job
+  // cancelled and tells its watchers), so gRPC may run them on the thread
+  // that finished the call instead of handing them to its executor: one
+  // thread wake-up less per call.
   bool InternalInlineable() override { return true; }
 
  private:

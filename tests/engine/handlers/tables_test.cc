@@ -455,7 +455,7 @@ TEST_F(TablesTest, ExpressionUpdatesOfAColumnThatIsNotNullable) {
   EXPECT_DOUBLE_EQ(sum_x(), 499500.0 + 250000.0 + 500.0);
   // y + 0 over rows whose y is never null: written (x = k/2 for k = 1..9).
   EXPECT_EQ(Run("/update/records", update("k > 0 and k < 10", "y + 0"))["count_updated"], 9);
-  // Before: x = 2k + 1 on odd k, k on even k (1..9: 1+3+... ) → after: k/2 each.
+  // k = 1..9 held x = 2k + 1 (odd k) or k (even k); now x = k / 2.
   double before = 0, after = 0;
   for (int k = 1; k < 10; ++k) {
     before += k % 2 == 1 ? 2 * k + 1 : k;
