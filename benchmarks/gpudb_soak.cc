@@ -85,7 +85,7 @@ constexpr int kRowsPerInsert = 5;
 
 // Resident memory means little under a sanitizer (AddressSanitizer keeps
 // freed memory in quarantine, ThreadSanitizer shadows it): not checked there.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || defined(GPUDB_TSAN)
 constexpr bool kCheckResidentMemory = false;
 #else
 constexpr bool kCheckResidentMemory = true;

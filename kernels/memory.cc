@@ -32,13 +32,15 @@ std::string Mib(size_t bytes) {
 }
 
 // InjectAllocationFailures: an allocation fails when the hash of its
-// sequence number falls below the threshold (0: never).
+// sequence number falls below the threshold (0: never). The seed is
+// published by the threshold's store (ThreadSanitizer caught a relaxed
+// store racing the streams' reads of a plain seed).
 std::atomic<uint64_t> injected_threshold{0};
 std::atomic<uint64_t> injected_sequence{0};
 uint64_t injected_seed = 0;
 
 bool InjectedFailure() {
-  const uint64_t threshold = injected_threshold.load(std::memory_order_relaxed);
+  const uint64_t threshold = injected_threshold.load(std::memory_order_acquire);
   if (threshold == 0) return false;
   // splitmix64 of the sequence number.
   uint64_t z = injected_sequence.fetch_add(1, std::memory_order_relaxed) + injected_seed + 0x9e3779b97f4a7c15ull;
@@ -53,7 +55,7 @@ void InjectAllocationFailures(double p, uint64_t seed) {
   injected_seed = seed * 0x2545f4914f6cdd1dull;
   const double clamped = p <= 0 ? 0 : p >= 1 ? 1 : p;
   injected_threshold.store(clamped >= 1 ? ~uint64_t{0} : static_cast<uint64_t>(clamped * 18446744073709551616.0),
-                           std::memory_order_relaxed);
+                           std::memory_order_release);
 }
 
 struct alignas(64) MemoryResource::Bucket {

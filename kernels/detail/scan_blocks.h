@@ -26,13 +26,13 @@
 #define KERNELS_SIMD_REDUCE(clauses)
 #endif
 
-// The host's block loops are compiled twice, for AVX2 and for x86-64's
-// baseline, and the CPU's is picked when the program loads (GCC's
-// target_clones): with SSE2 alone GCC 12 leaves a comparison of doubles
-// into a byte mask scalar (x > 0.5 over 1e7 doubles: 14 ms, 3x a
-// vectorized loop). On the functors whose loops inline these functions.
+// The host's block loops are compiled twice, for AVX2 and for x86-64's baseline, and the CPU's is picked when the
+// program loads (GCC's target_clones): with SSE2 alone GCC 12 leaves a comparison of doubles into a byte mask scalar
+// (x > 0.5 over 1e7 doubles: 14 ms, 3x a vectorized loop). On the functors whose loops inline these functions. Not
+// under a sanitizer: the clones' resolvers run while the program is relocated, before the sanitizer's runtime is set
+// up (an instrumented resolver crashes under TSan).
 #if defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__) && defined(__x86_64__) && \
-    !defined(__SANITIZE_ADDRESS__)
+    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 #define KERNELS_HOST_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define KERNELS_HOST_CLONES

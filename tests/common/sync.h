@@ -30,14 +30,14 @@ inline constexpr std::chrono::seconds kTimeout(120);
 // Epoch milliseconds now.
 inline int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
-// A one-shot event.
+// A one-shot event. A waiter may destroy it as soon as Wait returns, so
+// Notify wakes the waiters before it lets go of the lock (ThreadSanitizer
+// caught a notify_all after the unlock racing the event's destructor).
 class Event {
  public:
   void Notify() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      set_ = true;
-    }
+    std::lock_guard<std::mutex> lock(mu_);
+    set_ = true;
     cv_.notify_all();
   }
   // True when the event happened within `timeout`.

@@ -783,9 +783,11 @@ TEST(EngineTest, RunningScanPastItsTimeoutStops) {
   MakeTable(*engine, "t", 100000);
   Park park = ParkStream(*engine);
   const absl::Time submitted = absl::Now();
-  const int64_t id = MustSubmit(*engine, "/aggregate/statistics", Statistics("t", {{"timeout_ms", "250"}}));
+  // A second to start in: time enough on a loaded machine or under a
+  // sanitizer (250 ms was not, under ThreadSanitizer beside other tests).
+  const int64_t id = MustSubmit(*engine, "/aggregate/statistics", Statistics("t", {{"timeout_ms", "1000"}}));
   // Its deadline is at most this.
-  const absl::Time deadline = absl::Now() + absl::Milliseconds(250);
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(1000);
   // Hold the scan between two chunks until its deadline has passed (time
   // passing is the condition here).
   ProgressPause hold;
@@ -796,7 +798,7 @@ TEST(EngineTest, RunningScanPastItsTimeoutStops) {
   hold.Release();
   JobSnapshot job = Await(*engine, id);
   EXPECT_TRUE(held);
-  EXPECT_GE(absl::Now() - submitted, absl::Milliseconds(250));
+  EXPECT_GE(absl::Now() - submitted, absl::Milliseconds(1000));
   EXPECT_EQ(job.state, JobState::kError);
   EXPECT_EQ(job.error, "deadline exceeded: the job ran past its timeout_ms and was stopped");
   EXPECT_GT(job.progress, 0);
