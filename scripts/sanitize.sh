@@ -31,8 +31,12 @@ build_instrumented_abseil() {
   work="$prefix.src"
   rm -rf "$prefix" "$work"
   mkdir -p "$work"
+  # The archive's pool, or the security archive's for a security update.
   local pool="http://deb.debian.org/debian/pool/main/a/abseil"
-  curl -fsS -o "$work/abseil_$version.dsc" "$pool/abseil_$version.dsc"
+  curl -fsS -o "$work/abseil_$version.dsc" "$pool/abseil_$version.dsc" 2>/dev/null || {
+    pool="http://security.debian.org/debian-security/pool/updates/main/a/abseil"
+    curl -fsS -o "$work/abseil_$version.dsc" "$pool/abseil_$version.dsc"
+  }
   for f in "abseil_$upstream.orig.tar.gz" "abseil_$version.debian.tar.xz"; do
     curl -fsS -o "$work/$f" "$pool/$f"
     grep -q "$(cd "$work" && sha256sum "$f" | cut -d' ' -f1) $(stat -c %s "$work/$f") $f" "$work/abseil_$version.dsc" ||
