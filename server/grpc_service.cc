@@ -93,9 +93,10 @@ std::string SourceIp(const grpc::CallbackServerContext* context) {
 class WatchReactor final : public grpc::ServerWriteReactor<gpudb::v1::GpudbResponse> {
  public:
   // Watches for `caller` (an unauthenticated caller's error is in `caller`).
-  WatchReactor(engine::Engine& engine, JobApi& api, const gpudb::v1::GetJobRequest& request,
+  WatchReactor(engine::Engine& engine, JobApi& api, LiveCalls& live, const gpudb::v1::GetJobRequest& request,
                const absl::StatusOr<Caller>& caller)
-      : engine_(engine), api_(api), shared_(std::make_shared<Shared>()) {
+      : engine_(engine), api_(api), live_(live), shared_(std::make_shared<Shared>()) {
+    live_.Add();
     shared_->reactor = this;
     if (!caller.ok()) {
       final_sent_ = true;
@@ -152,7 +153,9 @@ class WatchReactor final : public grpc::ServerWriteReactor<gpudb::v1::GpudbRespo
       shared_->reactor = nullptr;
     }
     if (token_ != 0) engine_.UnwatchJob(job_id_, token_);
+    LiveCalls& live = live_;
     delete this;
+    live.Done();
   }
 
  private:
@@ -186,6 +189,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<gpudb::v1::GpudbRespo
 
   engine::Engine& engine_;
   JobApi& api_;
+  LiveCalls& live_;
   std::shared_ptr<Shared> shared_;
   int64_t job_id_ = 0;
   int64_t token_ = 0;
@@ -287,7 +291,7 @@ grpc::ServerUnaryReactor* GpudbService::GetJob(grpc::CallbackServerContext* cont
 
 grpc::ServerWriteReactor<gpudb::v1::GpudbResponse>* GpudbService::WatchJob(grpc::CallbackServerContext* context,
                                                                            const gpudb::v1::GetJobRequest* request) {
-  return new WatchReactor(engine_, api_, *request, CallerOf(context));
+  return new WatchReactor(engine_, api_, live_, *request, CallerOf(context));
 }
 
 namespace {
@@ -306,7 +310,9 @@ class ExecuteReactor final : public grpc::ServerUnaryReactor {
     bool cancelled ABSL_GUARDED_BY(mu) = false;
   };
 
-  explicit ExecuteReactor(JobApi& api) : api_(api), shared_(std::make_shared<Shared>()) {}
+  ExecuteReactor(JobApi& api, LiveCalls& live) : api_(api), live_(live), shared_(std::make_shared<Shared>()) {
+    live_.Add();
+  }
   const std::shared_ptr<Shared>& shared() const { return shared_; }
 
   // The job running the call is `id` (0: none); abandoned if the call was
@@ -329,7 +335,11 @@ class ExecuteReactor final : public grpc::ServerUnaryReactor {
     }
     if (job != 0) api_.Abandon(job);
   }
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    LiveCalls& live = live_;
+    delete this;
+    live.Done();
+  }
   // Both reactions are short and never block (Abandon marks the job
   // cancelled and tells its watchers), so gRPC may run them on the thread
   // that finished the call instead of handing them to its executor: one
@@ -338,6 +348,7 @@ class ExecuteReactor final : public grpc::ServerUnaryReactor {
 
  private:
   JobApi& api_;
+  LiveCalls& live_;
   const std::shared_ptr<Shared> shared_;
 };
 
@@ -346,7 +357,7 @@ class ExecuteReactor final : public grpc::ServerUnaryReactor {
 grpc::ServerUnaryReactor* GpudbService::Execute(grpc::CallbackServerContext* context,
                                                 const gpudb::v1::ExecuteRequest* request,
                                                 gpudb::v1::GpudbResponse* response) {
-  auto* reactor = new ExecuteReactor(api_);
+  auto* reactor = new ExecuteReactor(api_, live_);
   const std::shared_ptr<ExecuteReactor::Shared> shared = reactor->shared();
   const AnswerFn answer = [reactor, response](absl::StatusOr<Wrapper> w) { Answer(reactor, response, w); };
   Guarded(

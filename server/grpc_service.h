@@ -5,6 +5,7 @@
 // (too many queued jobs) or shutting down answers CreateJob and Execute with
 // the gRPC status RESOURCE_EXHAUSTED or UNAVAILABLE instead.
 
+#include "absl/synchronization/mutex.h"
 #include "engine/engine.h"
 #include "proto/gpudb.grpc.pb.h"
 #include "server/auth.h"
@@ -19,6 +20,34 @@ namespace server {
 // engine::Json.
 void WriteGetJobResponse(JobDescription description, gpudb::v1::GpudbResponse* response);
 
+// Calls whose reactions may reach the engine after their answer (WatchJob's
+// OnDone unwatches; Execute's OnCancel abandons its job). gRPC's
+// Server::Shutdown returns only after every call's OnDone, but through its
+// own locks, which ThreadSanitizer does not see (Debian's gRPC is not
+// instrumented): this count states the order in code that it can check.
+class LiveCalls {
+ public:
+  void Add() {
+    absl::MutexLock lock(&mu_);
+    ++live_;
+  }
+  // The last thing a call's OnDone does.
+  void Done() {
+    absl::MutexLock lock(&mu_);
+    --live_;
+  }
+  // Returns once every call added is done.
+  void AwaitNone() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](int* live) { return *live == 0; }, &live_));
+  }
+
+ private:
+  absl::Mutex mu_;
+  int live_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
 class GpudbService final : public gpudb::v1::Gpudb::CallbackService {
  public:
   // `max_message_bytes`: the largest request (JobApi's limits follow it).
@@ -29,6 +58,9 @@ class GpudbService final : public gpudb::v1::Gpudb::CallbackService {
         codec_(RequestDecoder::MaxDecodedBytes(max_message_bytes)),
         api_(engine, codec_, max_message_bytes),
         auth_(std::move(users)) {}
+  // Waits for every WatchJob and Execute call's OnDone (see LiveCalls);
+  // destroy the grpc::Server (or shut it down) first, the engine after.
+  ~GpudbService() override { live_.AwaitNone(); }
 
   // Answers at once with the job's id and tag (a CreateJobResponse in data).
   grpc::ServerUnaryReactor* CreateJob(grpc::CallbackServerContext* context,
@@ -56,6 +88,7 @@ class GpudbService final : public gpudb::v1::Gpudb::CallbackService {
   const ProtobufCodec codec_;
   JobApi api_;
   const Authenticator auth_;
+  LiveCalls live_;
 };
 
 }  // namespace server

@@ -185,8 +185,10 @@ void JobApi::Get(const GetJobArgs& args, std::function<void(absl::StatusOr<engin
                    [this, state_weak = std::weak_ptr<Wait>(state), fire, id](bool) {
                      auto state = state_weak.lock();
                      if (state == nullptr) return;
-                     fire();
+                     // Unwatch first: once answered, the call may end and
+                     // the server with it (no engine after `done`).
                      engine_.UnwatchJob(id, state->token);
+                     fire();
                    });
 }
 

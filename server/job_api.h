@@ -128,7 +128,8 @@ class JobApi {
   // called when the job finishes or after N ms, whichever is first; else at
   // once. A finished job is consumed by the call that returns it
   // (remove_job_on_complete). `done` runs on this thread, a job's stream
-  // worker or a timer thread; it must not block.
+  // worker or a timer thread; it must not block. Nothing here touches the
+  // engine after `done`: once every call is answered, the engine may go.
   void Get(const GetJobArgs& args, std::function<void(absl::StatusOr<engine::JobSnapshot>)> done);
 
   // The get_job_response of a job. An error: its response cannot be encoded.

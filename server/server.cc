@@ -70,7 +70,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
 
 Server::~Server() {
   Shutdown();
+  // What serves calls goes before the engine those calls reach.
   http_.reset();
+  grpc_.reset();
+  service_.reset();
   engine_.reset();
 }
 

@@ -1383,4 +1383,94 @@ TEST_F(LifecycleTest, OversizedMessageRefused) {
   EXPECT_EQ(TableSize("w"), (512 << 10) / 1000 + 1);
 }
 
+// ---------------------------------------------------------------------------
+// 9. Destruction with calls open.
+
+TEST_F(LifecycleTest, DestroyingTheServerAnswersEveryOpenCallBeforeTheEngineGoes) {
+  // Open while the server is destroyed: watches of a parked job, GetJob
+  // waits whose timers keep firing, and Execute calls queued behind the job.
+  // Every call ends with an answer (the job's final record, an error
+  // wrapper, or a gRPC error), and the engine goes only after the last of
+  // them: a watch's OnDone and a wait's timer reached the engine after
+  // answering, which ThreadSanitizer saw as unordered with its destruction.
+  Start();
+  MakeRandomTable("t", R"([["v","int"]])", 1000, 7);
+  ASSERT_FALSE(HasFailure());
+  auto gate = std::make_unique<StreamGate>(engine());
+  const int64_t id = client_->SubmitJson("/filter", Filter("t", "v > 0")).first;
+  constexpr int kWatches = 4;
+  constexpr int kWaiters = 4;
+  constexpr int kExecutes = 2;
+  std::atomic<int> watches_ended{0}, waits_ended{0}, executes_ended{0};
+  std::vector<std::thread> clients;
+  std::atomic<int> watching{0};
+  for (int i = 0; i < kWatches; ++i) {
+    clients.emplace_back([&, channel = channel_] {
+      Client c(channel);
+      pb::GetJobRequest request;
+      request.set_job_id(id);
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+      auto reader = c.stub().WatchJob(&context, request);
+      pb::GpudbResponse message;
+      std::vector<pb::GpudbResponse> messages;
+      while (reader->Read(&message)) {
+        if (messages.empty()) ++watching;  // the job's record while it waits
+        messages.push_back(message);
+      }
+      const grpc::Status status = reader->Finish();
+      if (status.ok()) {
+        // The stream ended with the job's final record.
+        ASSERT_FALSE(messages.empty());
+        pb::GetJobResponse job;
+        ASSERT_TRUE(job.ParseFromString(messages.back().data())) << messages.back().message();
+        EXPECT_FALSE(job.running()) << job.job_status();
+      }
+      ++watches_ended;
+    });
+  }
+  for (int i = 0; i < kWaiters; ++i) {
+    clients.emplace_back([&, channel = channel_, i] {
+      Client c(channel);
+      pb::GetJobRequest request;
+      request.set_job_id(id);
+      for (int n = 0;; ++n) {
+        (*request.mutable_options())["wait_timeout_ms"] = std::to_string(1 + (i + n) % 7);
+        pb::GpudbResponse response;
+        const grpc::Status status = c.TryGetJob(request, &response, 30);
+        if (!status.ok()) break;  // the server has gone
+        pb::GetJobResponse job;
+        if (response.status() != "OK" || (job.ParseFromString(response.data()) && !job.running())) break;
+      }
+      ++waits_ended;
+    });
+  }
+  for (int i = 0; i < kExecutes; ++i) {
+    clients.emplace_back([&, channel = channel_] {
+      Client c(channel);
+      pb::ExecuteRequest request;
+      request.set_endpoint("/filter");
+      request.set_request_encoding("json");
+      request.set_data_str(Filter("t", "v > 0").dump());
+      pb::GpudbResponse response;
+      const grpc::Status status = c.TryExecute(request, &response, 30);
+      if (status.ok()) EXPECT_TRUE(response.status() == "OK" || response.status() == "ERROR") << response.status();
+      ++executes_ended;
+    });
+  }
+  // Every watch is registered and every Execute has its job queued.
+  EXPECT_TRUE(PollUntil([&] { return watching.load() == kWatches; }));
+  EXPECT_TRUE(PollUntil([&] { return engine().tracker().List().size() >= 1 + kExecutes; }));
+  engine::Engine* engine = &this->engine();
+  server::Server* server = server_.release();
+  std::thread destroyer([server] { delete server; });
+  EXPECT_TRUE(PollUntil([&] { return engine->draining(); })) << "shutdown did not begin";
+  gate->Open();
+  destroyer.join();
+  for (std::thread& t : clients) t.join();
+  EXPECT_EQ(watches_ended.load(), kWatches);
+  EXPECT_EQ(waits_ended.load(), kWaiters);
+  EXPECT_EQ(executes_ended.load(), kExecutes);
+}
+
 }  // namespace
