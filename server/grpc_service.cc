@@ -95,8 +95,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<gpudb::v1::GpudbRespo
   // Watches for `caller` (an unauthenticated caller's error is in `caller`).
   WatchReactor(engine::Engine& engine, JobApi& api, LiveCalls& live, const gpudb::v1::GetJobRequest& request,
                const absl::StatusOr<Caller>& caller)
-      : engine_(engine), api_(api), live_(live), shared_(std::make_shared<Shared>()) {
-    live_.Add();
+      : live_(live), engine_(engine), api_(api), shared_(std::make_shared<Shared>()) {
     shared_->reactor = this;
     if (!caller.ok()) {
       final_sent_ = true;
@@ -153,9 +152,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<gpudb::v1::GpudbRespo
       shared_->reactor = nullptr;
     }
     if (token_ != 0) engine_.UnwatchJob(job_id_, token_);
-    LiveCalls& live = live_;
     delete this;
-    live.Done();
   }
 
  private:
@@ -187,9 +184,9 @@ class WatchReactor final : public grpc::ServerWriteReactor<gpudb::v1::GpudbRespo
     }
   }
 
+  const LiveCalls::Call live_;
   engine::Engine& engine_;
   JobApi& api_;
-  LiveCalls& live_;
   std::shared_ptr<Shared> shared_;
   int64_t job_id_ = 0;
   int64_t token_ = 0;
@@ -310,9 +307,7 @@ class ExecuteReactor final : public grpc::ServerUnaryReactor {
     bool cancelled ABSL_GUARDED_BY(mu) = false;
   };
 
-  ExecuteReactor(JobApi& api, LiveCalls& live) : api_(api), live_(live), shared_(std::make_shared<Shared>()) {
-    live_.Add();
-  }
+  ExecuteReactor(JobApi& api, LiveCalls& live) : live_(live), api_(api), shared_(std::make_shared<Shared>()) {}
   const std::shared_ptr<Shared>& shared() const { return shared_; }
 
   // The job running the call is `id` (0: none); abandoned if the call was
@@ -335,11 +330,7 @@ class ExecuteReactor final : public grpc::ServerUnaryReactor {
     }
     if (job != 0) api_.Abandon(job);
   }
-  void OnDone() override {
-    LiveCalls& live = live_;
-    delete this;
-    live.Done();
-  }
+  void OnDone() override { delete this; }
   // Both reactions are short and never block (Abandon marks the job
   // cancelled and tells its watchers), so gRPC may run them on the thread
   // that finished the call instead of handing them to its executor: one
@@ -347,8 +338,8 @@ class ExecuteReactor final : public grpc::ServerUnaryReactor {
   bool InternalInlineable() override { return true; }
 
  private:
+  const LiveCalls::Call live_;
   JobApi& api_;
-  LiveCalls& live_;
   const std::shared_ptr<Shared> shared_;
 };
 

@@ -27,16 +27,26 @@ void WriteGetJobResponse(JobDescription description, gpudb::v1::GpudbResponse* r
 // instrumented): this count states the order in code that it can check.
 class LiveCalls {
  public:
-  void Add() {
-    absl::MutexLock lock(&mu_);
-    ++live_;
-  }
-  // The last thing a call's OnDone does.
-  void Done() {
-    absl::MutexLock lock(&mu_);
-    --live_;
-  }
-  // Returns once every call added is done.
+  // A call's place in the count: a reactor's first member, so that it goes
+  // last, when OnDone deletes the reactor.
+  class Call {
+   public:
+    explicit Call(LiveCalls& calls) : calls_(calls) {
+      absl::MutexLock lock(&calls_.mu_);
+      ++calls_.live_;
+    }
+    ~Call() {
+      absl::MutexLock lock(&calls_.mu_);
+      --calls_.live_;
+    }
+    Call(const Call&) = delete;
+    Call& operator=(const Call&) = delete;
+
+   private:
+    LiveCalls& calls_;
+  };
+
+  // Returns once every call is done.
   void AwaitNone() {
     absl::MutexLock lock(&mu_);
     mu_.Await(absl::Condition(

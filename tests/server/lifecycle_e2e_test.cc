@@ -1407,18 +1407,12 @@ TEST_F(LifecycleTest, DestroyingTheServerAnswersEveryOpenCallBeforeTheEngineGoes
   for (int i = 0; i < kWatches; ++i) {
     clients.emplace_back([&, channel = channel_] {
       Client c(channel);
-      pb::GetJobRequest request;
-      request.set_job_id(id);
-      grpc::ClientContext context;
-      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-      auto reader = c.stub().WatchJob(&context, request);
-      pb::GpudbResponse message;
-      std::vector<pb::GpudbResponse> messages;
-      while (reader->Read(&message)) {
-        if (messages.empty()) ++watching;  // the job's record while it waits
-        messages.push_back(message);
-      }
-      const grpc::Status status = reader->Finish();
+      grpc::Status status;
+      bool first = true;
+      const std::vector<pb::GpudbResponse> messages = c.Watch(id, "", &status, [&](const pb::GpudbResponse&) {
+        if (first) ++watching;  // the job's record while it waits
+        first = false;
+      });
       if (status.ok()) {
         // The stream ended with the job's final record.
         ASSERT_FALSE(messages.empty());

@@ -230,7 +230,8 @@ json Client::WaitJson(int64_t id, const std::string& tag) {
   return parsed.is_discarded() ? json::object() : parsed;
 }
 
-std::vector<pb::GpudbResponse> Client::Watch(int64_t id, const std::string& tag, grpc::Status* status) {
+std::vector<pb::GpudbResponse> Client::Watch(int64_t id, const std::string& tag, grpc::Status* status,
+                                             const std::function<void(const pb::GpudbResponse&)>& on_message) {
   pb::GetJobRequest request;
   if (tag.empty())
     request.set_job_id(id);
@@ -241,7 +242,10 @@ std::vector<pb::GpudbResponse> Client::Watch(int64_t id, const std::string& tag,
   std::unique_ptr<grpc::ClientReader<pb::GpudbResponse>> reader = stub_->WatchJob(&context, request);
   std::vector<pb::GpudbResponse> messages;
   pb::GpudbResponse message;
-  while (reader->Read(&message)) messages.push_back(message);
+  while (reader->Read(&message)) {
+    if (on_message) on_message(message);
+    messages.push_back(message);
+  }
   const grpc::Status finished = reader->Finish();
   if (status != nullptr) {
     *status = finished;

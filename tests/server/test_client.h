@@ -126,7 +126,9 @@ class Client {
 
   // Every message of WatchJob on the job (by tag when `tag` is not empty),
   // until the server ends the stream; `status` gets the stream's status.
-  std::vector<pb::GpudbResponse> Watch(int64_t id, const std::string& tag = "", grpc::Status* status = nullptr);
+  // `on_message`, when given, sees each message as it arrives.
+  std::vector<pb::GpudbResponse> Watch(int64_t id, const std::string& tag = "", grpc::Status* status = nullptr,
+                                       const std::function<void(const pb::GpudbResponse&)>& on_message = nullptr);
 
  private:
   static void Transport(const grpc::Status& status, pb::GpudbResponse* response);
