@@ -15,6 +15,7 @@
 #include "engine/api/schema.h"
 #include "engine/handlers/shards.h"
 #include "engine/table/host_column.h"
+#include "kernels/host_threads.h"
 #include "kernels/memory.h"
 
 namespace engine {
@@ -87,6 +88,7 @@ absl::Status Engine::Restore(storage::Recovered recovered) {
     if (absl::Status s = table->SetSyncPolicy(t.sync_policy); !s.ok()) return s;
     if (absl::Status s = catalog_.Add(std::move(table)); !s.ok()) return s;
   }
+  kernels::ReleaseHostThreads();  // this thread runs no more kernels
   for (auto& [name, why] : recovered.unavailable) catalog_.AddUnavailable(name, why);
   tracker_.Restore(std::move(recovered.jobs));
   // From here on every change is recorded.

@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include "kernels/detail/ops.h"
+#include "kernels/host_threads.h"
 
 namespace kernels {
 
@@ -33,6 +34,8 @@ OneThreadScope::OneThreadScope(const Exec& exec, bool small) {
 OneThreadScope::~OneThreadScope() {
   if (saved_ > 0) omp_set_num_threads(saved_);
 }
+
+void ReleaseHostThreads() { omp_pause_resource(omp_pause_soft, omp_get_initial_device()); }
 
 std::string DeviceFailure(const Exec& exec) { return OpsFor(exec.backend).DeviceFailure(exec); }
 

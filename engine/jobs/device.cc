@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "kernels/host_threads.h"
 
 namespace engine {
 
@@ -77,6 +78,7 @@ void Stream::Run() {
   if (device_->backend() == kernels::Backend::kHost && device_->host_threads() > 0) {
     omp_set_num_threads(device_->host_threads());
   }
+  const bool release_when_idle = device_->backend() == kernels::Backend::kHost && index_ != 0;
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     // Not while TryRunHere holds the stream.
@@ -89,6 +91,14 @@ void Stream::Run() {
     task();
     lock.lock();
     running_ = 0;
+    // The device's first stream takes the work whenever it is idle
+    // (LeastBusy), so its OpenMP threads are the ones worth keeping; the
+    // others give theirs back once they run out of work.
+    if (release_when_idle && tasks_.empty() && !stopping_) {
+      lock.unlock();
+      kernels::ReleaseHostThreads();
+      lock.lock();
+    }
   }
 }
 

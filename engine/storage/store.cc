@@ -12,10 +12,10 @@
 #include <cstring>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/match.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "engine/jobs/device.h"
@@ -23,6 +23,7 @@
 #include "engine/storage/segment.h"
 #include "engine/table/names.h"
 #include "engine/table/record_codec.h"
+#include "kernels/host_threads.h"
 
 namespace engine::storage {
 namespace {
@@ -805,6 +806,7 @@ void Store::CheckpointLoop() {
     wanted_ = false;
     loop_mu_.Unlock();
     absl::Status s = Checkpoint();
+    kernels::ReleaseHostThreads();  // idle until the next checkpoint
     if (!s.ok()) std::fprintf(stderr, "gpudb-engine: checkpoint failed (retried later): %s\n", std::string(s.message()).c_str());
     loop_mu_.Lock();
   }

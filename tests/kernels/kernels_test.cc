@@ -19,6 +19,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -27,11 +28,13 @@
 #include "kernels/expr_program.h"
 #include "kernels/filter.h"
 #include "kernels/gather.h"
+#include "kernels/host_threads.h"
 #include "kernels/memory.h"
 #include "kernels/random.h"
 #include "kernels/shard.h"
 #include "kernels/sort.h"
 #include "kernels/statistics.h"
+#include "tests/common/openmp.h"
 
 namespace kernels {
 namespace {
@@ -78,6 +81,34 @@ TEST(OneThreadScopeTest, SmallHostWorkRunsOnTheCallingThreadAndTheCountIsRestore
   EXPECT_EQ(omp_get_max_threads(), 2);
   omp_set_num_threads(before);
 }
+// ReleaseHostThreads: the OpenMP threads a thread's host kernels started
+// (which libgomp keeps, idle, from one parallel region to the next, and
+// counts against the machine's cores) end; the thread's next kernel starts
+// new ones and answers as before.
+TEST(ReleaseHostThreadsTest, TheCallingThreadsTeamEndsAndStartsAgainOnItsNextKernel) {
+  MemoryResource memory(Backend::kHost, 0, "host:0", 0);
+  Exec host;
+  host.mr = &memory;
+  std::thread([&] {
+    omp_set_num_threads(3);
+    const HostColumn v = Numbers<int64_t>({5, -1, 7, 3});
+    const Column c = ToDevice(v, host);
+    const std::vector<int64_t> sorted = {1, 3, 0, 2};
+    const std::set<pid_t> first = gpudb_test::OpenMpTeamThreads();
+    ASSERT_EQ(first.size(), 2u);
+    EXPECT_EQ(gpudb_test::OpenMpTeamThreads(), first);  // kept between regions
+    ReleaseHostThreads();
+    for (pid_t id : first) EXPECT_TRUE(gpudb_test::ThreadEnds(id)) << "thread " << id;
+    ReleaseHostThreads();  // none held: nothing to do
+    EXPECT_EQ(FromDevice<int64_t>(SortOrder({{c.view(), false}}, nullptr, 4, host).data(), 4, host), sorted);
+    const std::set<pid_t> second = gpudb_test::OpenMpTeamThreads();
+    EXPECT_EQ(second.size(), 2u);
+    for (pid_t id : second) EXPECT_EQ(first.count(id), 0u) << "thread " << id;
+    ReleaseHostThreads();
+    for (pid_t id : second) EXPECT_TRUE(gpudb_test::ThreadEnds(id)) << "thread " << id;
+  }).join();
+}
+
 TEST_P(MemoryTest, AccountsAllocationsInAlignedBlocks) {
   MemoryResource mr(GetParam(), 0, DeviceName(), 0);
   const Exec exec = ExecOn(&mr);

@@ -17,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "engine/jobs/device.h"
+#include "tests/common/openmp.h"
 #include "tests/common/sync.h"
 
 namespace engine {
@@ -525,6 +526,32 @@ TEST_F(SchedulerTest, StreamRunsATaskHereOnlyWhenIdleAndHoldsPostedTasksMeanwhil
   }));
   EXPECT_FALSE(posted_ran_during);
   EXPECT_TRUE(posted_ran.Wait());
+}
+
+// A host device's first stream, which takes the work whenever it is idle,
+// keeps its OpenMP threads between tasks; the others end theirs once they
+// run out of work (libgomp spins far less whenever the threads it keeps
+// outnumber the cores: kernels::ReleaseHostThreads).
+TEST(StreamTest, OnlyTheFirstStreamOfAHostDeviceKeepsItsOpenMpThreadsWhenIdle) {
+  Device device(0, kernels::Backend::kHost, 0, size_t{64} << 20, 2, 3);
+  const auto team_of = [&](int stream) {
+    std::set<pid_t> team;
+    Event done;
+    device.stream(stream).Post([&] {
+      team = gpudb_test::OpenMpTeamThreads();
+      done.Notify();
+    });
+    EXPECT_TRUE(done.Wait());
+    return team;
+  };
+  const std::set<pid_t> second = team_of(1);
+  ASSERT_EQ(second.size(), 2u);  // three threads a kernel, the worker one
+  for (pid_t id : second) EXPECT_TRUE(gpudb_test::ThreadEnds(id)) << "thread " << id;
+  const std::set<pid_t> first = team_of(0);
+  ASSERT_EQ(first.size(), 2u);
+  ASSERT_TRUE(gpudb_test::PollUntil([&] { return device.stream(0).pending() == 0; }));
+  EXPECT_EQ(team_of(0), first);
+  device.StopStreams();
 }
 
 TEST_F(SchedulerTest, WaitIdleOnAnIdleSchedulerReturnsAtOnce) {
