@@ -187,6 +187,18 @@ ScanPlan CompileScanPlan(const Program& p) {
         st[n - 1] = Terms(t);
         break;
       }
+      case Op::kInI: {  // an int column in a list of consecutive ints: a range
+        // (a dictionary's codes of a few neighbouring values, `like 'ab%'`)
+        if (!ColumnIn(st[n - 1], p, false) || in.arg2 < 1) return plan;
+        const int64_t lo = p.ints[in.arg], hi = p.ints[in.arg + in.arg2 - 1];  // ascending, distinct
+        if (static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) != static_cast<uint64_t>(in.arg2 - 1)) return plan;
+        PlanTerm t;
+        t.column = p.columns[st[n - 1].column];
+        t.ilo = lo;
+        t.ihi = hi;
+        st[n - 1] = Terms(t);
+        break;
+      }
       case Op::kIntToFloat: {
         Entry& e = st[n - 1];
         if (e.kind == Entry::kInt) {

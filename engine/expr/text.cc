@@ -60,16 +60,21 @@ absl::string_view WithoutOuterParens(absl::string_view text) {
   }
 }
 
-std::vector<std::string> Conjuncts(absl::string_view whole) {
+namespace {
+
+// The parts of `whole` joined by the top-level word `word` ("and", "or"),
+// each without outer parentheses; empty parts dropped.
+std::vector<std::string> SplitAtWord(absl::string_view whole, absl::string_view word) {
   const absl::string_view text = WithoutOuterParens(whole);
   std::vector<std::string> out;
   size_t begin = 0;
   const auto space = [&](size_t i) { return absl::ascii_isspace(static_cast<unsigned char>(text[i])); };
+  const size_t n = word.size();
   ScanTopLevel(text, [&](size_t i, int depth) {
-    if (depth == 0 && (i == 0 || space(i - 1)) && i + 4 <= text.size() &&
-        absl::EqualsIgnoreCase(text.substr(i, 3), "and") && (i + 3 == text.size() || space(i + 3))) {
+    if (depth == 0 && (i == 0 || space(i - 1)) && i + n + 1 <= text.size() &&
+        absl::EqualsIgnoreCase(text.substr(i, n), word) && (i + n == text.size() || space(i + n))) {
       out.emplace_back(WithoutOuterParens(text.substr(begin, i - begin)));
-      begin = i + 3;
+      begin = i + n;
     }
     return true;
   });
@@ -77,6 +82,12 @@ std::vector<std::string> Conjuncts(absl::string_view whole) {
   out.erase(std::remove(out.begin(), out.end(), ""), out.end());
   return out;
 }
+
+}  // namespace
+
+std::vector<std::string> Conjuncts(absl::string_view text) { return SplitAtWord(text, "and"); }
+
+std::vector<std::string> Disjuncts(absl::string_view text) { return SplitAtWord(text, "or"); }
 
 absl::StatusOr<Aliased> SplitAlias(absl::string_view text, absl::string_view field) {
   size_t at = absl::string_view::npos;

@@ -30,6 +30,8 @@ absl::string_view WithoutOuterParens(absl::string_view text);
 // The parts of `text` joined by top-level "and" (any case), each without
 // outer parentheses; empty parts dropped.
 std::vector<std::string> Conjuncts(absl::string_view text);
+// The same for top-level "or".
+std::vector<std::string> Disjuncts(absl::string_view text);
 
 // "expr as alias" → {expr, alias}; {text, ""} without an alias. The alias is
 // the last top-level " as " (any case). InvalidArgument names `field` when

@@ -163,6 +163,10 @@ struct Relation {
   std::vector<std::shared_ptr<const void>> owners;      // the tables viewed
   std::vector<std::string> aliases;                     // of the tables joined so far
   int64_t rows = 0;
+  // The table whose own columns `views` are, every row in its order (a
+  // table's rows as FromTable gives them, before any filter): filters read
+  // its zone maps and dictionaries. Null otherwise.
+  const Table* source = nullptr;
 
   TableType type() const { return TableType(defs, ""); }
   // A column of the relation's rows.
@@ -205,6 +209,7 @@ struct Relation {
       m = identity;
     }
     rows = count;
+    source = nullptr;
   }
   // Every column at the relation's rows (no maps left).
   void Materialize(const kernels::Exec& exec) {
@@ -278,6 +283,7 @@ Relation FromTable(JobContext& ctx, const std::shared_ptr<Table>& table, const s
   r.aliases.push_back(alias);
   r.rows = local->rows();
   r.owners.push_back(local);
+  if (local == table) r.source = table.get();
   const std::vector<kernels::ColumnView> views = local->views();
   for (size_t c = 0; c < views.size(); ++c) {
     ColumnDef def = table->type().column(c);
@@ -291,13 +297,28 @@ Relation FromTable(JobContext& ctx, const std::shared_ptr<Table>& table, const s
   return r;
 }
 
+// Whether `text` is a name, maybe qualified ("x", "a.x"): letters, digits,
+// '_' and dots.
+bool IsName(absl::string_view text) {
+  if (text.empty() || absl::ascii_isdigit(static_cast<unsigned char>(text[0]))) return false;
+  return std::all_of(text.begin(), text.end(), [](char ch) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '.';
+  });
+}
+
 // The values of a column or expression over the relation's rows.
 absl::StatusOr<RowValues> Evaluate(JobContext& ctx, const Relation& r, const std::string& text,
                                    const std::string& field) {
   const TableType type = r.type();
   RowValues out;
   const std::string trimmed(absl::StripAsciiWhitespace(text));
-  if (const int c = type.Find(trimmed); c >= 0) {
+  int c = type.Find(trimmed);
+  if (c < 0 && IsName(trimmed)) {
+    // A column named as the compiler finds it (unqualified, another case):
+    // read as it is, not computed.
+    if (auto refs = ReferencedColumns(trimmed, type); refs.ok() && refs->size() == 1) c = type.Find(refs->front());
+  }
+  if (c >= 0) {
     out.view = r.Aligned(c, &out.owned, ctx.exec);
     out.def = r.defs[c];
     return out;
@@ -403,7 +424,7 @@ absl::Status FilterRelation(JobContext& ctx, Relation* r, const std::vector<std:
   const std::string text = absl::StrJoin(parts, " and ");
   std::vector<kernels::Column> scratch;
   const std::vector<kernels::ColumnView> views = r->AlignedFor(text, &scratch, ctx.exec);
-  auto chosen = SelectWhere(ctx, r->type(), views, r->rows, text, field);
+  auto chosen = SelectWhere(ctx, r->type(), views, r->rows, text, field, r->source);
   if (!chosen.ok()) return chosen.status();
   if (chosen->count == r->rows) return absl::OkStatus();
   r->Pick(std::move(chosen->indices), chosen->count, ctx.exec);
@@ -688,6 +709,52 @@ std::vector<JoinPlan::Condition> ImpliedEqualities(const std::vector<const Relat
   return out;
 }
 
+// What the WHERE parts that are an `or` of several tables' tests imply for
+// each table on its own: when every branch has tests of that table alone,
+// the `or` of those tests (TPC-H q19: `(p.brand = 'a' and l.qty < 11 and
+// ...) or (p.brand = 'b' and l.qty < 20 and ...)` gives `p.brand = 'a' or
+// p.brand = 'b'` and `l.qty < 11 or l.qty < 20`), so that the table is
+// filtered before it is joined. A row the part holds for passes what it
+// implies; the part itself still filters the joined rows. Conditions marked
+// implied: dropped unless a table applies them.
+std::vector<JoinPlan::Condition> ImpliedByOr(const std::vector<JoinPlan::Condition>& where, const TableType& all) {
+  std::vector<JoinPlan::Condition> out;
+  for (const JoinPlan::Condition& c : where) {
+    if (c.aliases.size() < 2) continue;
+    const std::vector<std::string> branches = Disjuncts(c.text);
+    if (branches.size() < 2) continue;
+    // Per branch, its conjuncts and the one table each reads ("" for none
+    // or several).
+    std::vector<std::vector<std::pair<std::string, std::string>>> parts;
+    for (const std::string& branch : branches) {
+      parts.emplace_back();
+      for (const std::string& conjunct : Conjuncts(branch)) {
+        auto used = AliasesOf(conjunct, all, c.field);
+        parts.back().emplace_back(conjunct, used.ok() && used->size() == 1 ? *used->begin() : "");
+      }
+    }
+    for (const std::string& alias : c.aliases) {
+      std::vector<std::string> implied;
+      for (const auto& branch : parts) {
+        std::vector<std::string> own;
+        for (const auto& [conjunct, reads] : branch) {
+          if (reads == alias) own.push_back(absl::StrCat("(", conjunct, ")"));
+        }
+        if (own.empty()) break;
+        implied.push_back(absl::StrCat("(", absl::StrJoin(own, " and "), ")"));
+      }
+      if (implied.size() < parts.size()) continue;
+      JoinPlan::Condition derived;
+      derived.text = absl::StrJoin(implied, " or ");
+      derived.field = c.field;
+      derived.aliases = {alias};
+      derived.implied = true;
+      out.push_back(std::move(derived));
+    }
+  }
+  return out;
+}
+
 // The order in which to join `rels` when every join is inner (any order
 // gives the same rows): the left-deep order whose intermediate results hold
 // the fewest rows in all, by estimate. A set of relations joined is
@@ -794,6 +861,7 @@ absl::StatusOr<std::pair<std::vector<ColumnDef>, std::vector<kernels::Column>>> 
     }
     if (!inner || sources[i].semi) on[i] = sources[i].on;
   }
+  for (JoinPlan::Condition& c : ImpliedByOr(where, plan.all)) where.push_back(std::move(c));
   // WHERE parts that read one table filter it before it is joined, unless
   // an outer join may give it null rows (a later right or full join: every
   // table before it; a left or full join: its right table).

@@ -307,6 +307,51 @@ TEST_P(ScanPlanTest, FixedCharsMatchTheStackMachine) {
   }
 }
 
+// x in (k, k + 1, ..., k + m) of an int column runs as a range term (a
+// dictionary's codes for neighbouring values, a `like 'ab%'`): for every int
+// type, negated, beside another term, with nulls and bounds past the type's
+// range; a list with a gap, or of a float column, is left to the stack
+// machine.
+TEST_P(ScanPlanTest, ConsecutiveIntInListsMatchTheStackMachine) {
+  for (PhysType type : {PhysType::kInt8, PhysType::kInt16, PhysType::kInt32, PhysType::kInt64}) {
+    for (int64_t n : {int64_t{0}, int64_t{1}, kScanBlock + 1, 3 * kScanBlock + 17}) {
+      SCOPED_TRACE(testing::Message() << TypeName(type) << ", " << n << " rows");
+      HostColumn x = Sample(type, n, 53 + n, true);
+      for (int64_t i = 0; i < n; ++i) {  // small values, so that the lists match rows
+        const int64_t v = (i * 7 + i / 5) % 12 - 3;
+        switch (type) {
+          case PhysType::kInt8:
+            x.rows[i] = BytesOf(static_cast<int8_t>(v));
+            break;
+          case PhysType::kInt16:
+            x.rows[i] = BytesOf(static_cast<int16_t>(v));
+            break;
+          case PhysType::kInt32:
+            x.rows[i] = BytesOf(static_cast<int32_t>(v));
+            break;
+          default:
+            x.rows[i] = BytesOf(v);
+            break;
+        }
+      }
+      const Column cx = Dev(x);
+      const Column other = Dev(Sample(PhysType::kInt32, n, 59 + n, true));
+      ProgramBuilder b({cx.view(), other.view()});
+      const Code third = Compare(Op::kCmpI, Cmp::kNe, b.Col(1), b.Int(0));
+      const std::vector<std::vector<int64_t>> lists = {
+          {2}, {-1, 0, 1}, {3, 4, 5, 6}, {-200, -199}, {126, 127, 128, 129}, {std::numeric_limits<int64_t>::max()}};
+      for (const std::vector<int64_t>& list : lists) {
+        const std::string what = "x in [" + std::to_string(list.front()) + ", " + std::to_string(list.back()) + "]";
+        ExpectSameAsVm(b.Build(b.In(b.Col(0), list)), n, what);
+        ExpectSameAsVm(b.Build(And(third, Not(b.In(b.Col(0), list)))), n, "third and not " + what);
+      }
+      EXPECT_EQ(KindOf(b.Build(b.In(b.Col(0), std::vector<int64_t>{1, 3}))), PlanKind::kNone);
+      EXPECT_EQ(KindOf(b.Build(b.In(b.Col(0), std::vector<int64_t>{std::numeric_limits<int64_t>::min(), 0}))),
+                PlanKind::kNone);
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Statistics through a plan against the stack machine.
 

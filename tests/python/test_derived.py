@@ -7,7 +7,8 @@ Starts two servers over HTTP (one host device; three with --spread-chunk-rows=50
 tables spread or shard over them). On both, the official client (gpudb.GPUdb, default settings)
 loads three tables: orders (5000 rows: a nullable int customer key with duplicates, a string
 region with nulls, an amount), customers (400 rows, keyed by id, with the region of each as a
-char16, sharded by id) and an empty table. DuckDB gets the same rows. Then each join runs as
+char16 with a dictionary (`dict`: tests of it inside joins read its codes), sharded by id) and an
+empty table. DuckDB gets the same rows. Then each join runs as
 /create/jointable and as SQL, and the view's rows (get_records) must equal DuckDB's, as multisets:
 
 - inner joins by `expressions` and by "join ... on", on one int key and on two keys (int and
@@ -19,6 +20,8 @@ char16, sharded by id) and an empty table. DuckDB gets the same rows. Then each 
   replicated copy of customers (inner, left);
 - semi joins ("semi join t on ..."): the rows with a match, each once (many matches each; two keys);
   an anti join ("anti join t on ..."): the rows with none, null keys included;
+- a WHERE `or` of tests of both tables (inner: each table filtered first by what it implies for
+  it; past a left join: not the side that may read null);
 - a join with a non-equality in its condition and a filter in expressions; a cross join of small
   tables; three tables (also in an order to be changed, and joined on an implied equality); an
   empty side;
@@ -45,7 +48,7 @@ from harness import check, run_main, start_server  # tests/python/harness.py
 
 ORDERS = [["oid", "int"], ["cust", "int", "nullable"], ["region", "string", "nullable"], ["amount", "double"],
           ["big", "long"]]
-CUSTOMERS = [["id", "int", "primary_key"], ["name", "string"], ["region", "string", "char16"],
+CUSTOMERS = [["id", "int", "primary_key"], ["name", "string"], ["region", "string", "char16", "dict"],
              ["rank", "int", "nullable"]]
 EMPTY = [["id", "int"], ["v", "double"]]
 REGIONS = ["north", "south", "east", "west", "", "North"]
@@ -122,6 +125,23 @@ JOINS = [
      ["o.cust = c.id", "c.id = d.id", "o.region = 'north'", "d.rank <> c.rank - 1"],
      "select o.oid, c.id, d.name from customers c, orders o, customers d "
      "where o.cust = c.id and c.id = d.id and o.region = 'north' and d.rank <> c.rank - 1"),
+    # An `or` of tests of both tables: each table is first filtered by what
+    # it implies for it alone (o: region = 'north' or amount < 100 or region
+    # is null; c: rank = 1 or rank is null or region = 'east'), the rows
+    # joined then by the whole; nulls on both sides.
+    ("or_of_both", ["orders as o", "customers as c"], ["o.oid", "c.id", "o.amount"],
+     ["o.cust = c.id", "(o.region = 'north' and c.rank = 1) or (o.amount < 100 and c.rank is null) "
+      "or (o.region is null and c.region = 'east' and o.amount > 10)"],
+     "select o.oid, c.id, o.amount from orders o join customers c on o.cust = c.id "
+     "where (o.region = 'north' and c.rank = 1) or (o.amount < 100 and c.rank is null) "
+     "or (o.region is null and c.region = 'east' and o.amount > 10)"),
+    # The same past a left join: the customers may read null, so what the
+    # `or` implies for them must not filter them before the join (an order
+    # whose customer's rank is 3 would read null and pass `c.rank is null`).
+    ("or_of_left", ["orders as o", "left join customers as c on o.cust = c.id"], ["o.oid", "c.id"],
+     ["(o.amount < 300 and c.rank = 2) or (o.amount > 700 and c.rank is null)"],
+     "select o.oid, c.id from orders o left join customers c on o.cust = c.id "
+     "where (o.amount < 300 and c.rank = 2) or (o.amount > 700 and c.rank is null)"),
     # A semi join: the orders that have a customer of rank above 2, each once.
     ("semi", ["orders as o", "semi join customers as c on o.cust = c.id"], ["o.oid", "o.amount"],
      ["c.rank > 2", "o.amount < 500"],
