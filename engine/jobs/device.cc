@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 
 #include <exception>
@@ -18,6 +19,14 @@
 #include "kernels/host_threads.h"
 
 namespace engine {
+namespace {
+
+// How long a stream's worker keeps its OpenMP threads with no work (see
+// Stream::Run): longer than the gaps between the jobs of a burst, short
+// beside a person's pause between two queries.
+constexpr std::chrono::milliseconds kReleaseAfter(100);
+
+}  // namespace
 
 Stream::Stream(Device* device, int index) : device_(device), index_(index) {
   exec_.backend = device->backend();
@@ -78,11 +87,25 @@ void Stream::Run() {
   if (device_->backend() == kernels::Backend::kHost && device_->host_threads() > 0) {
     omp_set_num_threads(device_->host_threads());
   }
+  // The device's first stream takes the work whenever it is idle
+  // (LeastBusy), so its OpenMP threads are the ones worth keeping; the
+  // others give theirs back once they have had no work for kReleaseAfter
+  // (kernels/host_threads.h): kept through a burst of jobs, whose threads
+  // would otherwise start again for each (0.2 ms a small job).
   const bool release_when_idle = device_->backend() == kernels::Backend::kHost && index_ != 0;
+  bool holds_threads = false;
+  const auto ready = [this] { return running_ == 0 && (stopping_ || !tasks_.empty()); };
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     // Not while TryRunHere holds the stream.
-    cv_.wait(lock, [this] { return running_ == 0 && (stopping_ || !tasks_.empty()); });
+    if (holds_threads && !cv_.wait_for(lock, kReleaseAfter, ready)) {
+      lock.unlock();
+      kernels::ReleaseHostThreads();
+      lock.lock();
+      holds_threads = false;
+      continue;
+    }
+    cv_.wait(lock, ready);
     if (tasks_.empty()) return;  // stopping and drained
     std::function<void()> task = std::move(tasks_.front());
     tasks_.pop_front();
@@ -91,14 +114,7 @@ void Stream::Run() {
     task();
     lock.lock();
     running_ = 0;
-    // The device's first stream takes the work whenever it is idle
-    // (LeastBusy), so its OpenMP threads are the ones worth keeping; the
-    // others give theirs back once they run out of work.
-    if (release_when_idle && tasks_.empty() && !stopping_) {
-      lock.unlock();
-      kernels::ReleaseHostThreads();
-      lock.lock();
-    }
+    holds_threads = release_when_idle;
   }
 }
 
