@@ -12,8 +12,10 @@ DuckDB (one warm-up, then the median of --repeat); the answers must agree. The s
 filter, a TPC-H-like group-by, OR chains of 3,000 and 30,000 equalities, an OR of strings and a
 number, IN of 100,000 numbers, 90 nested parentheses of arithmetic, 50 nested scalar subqueries,
 the 10 largest b and the 10 latest ts (ORDER BY ... DESC LIMIT 10), the rows and a sum of the
-latest 1% by ts, and the string column s (4 values: a dictionary) as a group-by key over a
-filter, in an IN beside a number, and as the first key of a sorted page. With --baseline-binary (another build of the server)
+latest 1% by ts, the string column s (4 values: a dictionary) as a group-by key over a
+filter, in an IN beside a number, and as the first key of a sorted page; and t joined with a
+second table p(id long, brand string, size long) of 100,000 rows (ids 0..99,999; 25 brands) on
+t.a = p.id, under a WHERE `OR` of tests of both tables and under a filter of each. With --baseline-binary (another build of the server)
 its times are measured in the same run, beside ours. Prints the table slowest ratio first (ours /
 DuckDB; above 1 we are slower) and writes it as markdown to --out. Exit status 1 when an answer
 differs.
@@ -60,6 +62,11 @@ def shapes():
                         "GROUP BY s ORDER BY s")
     yield "str_in", "SELECT count(*) FROM t WHERE s IN ('alpha', 'delta') AND a < 50000"
     yield "str_page", "SELECT s, a FROM t ORDER BY s, a LIMIT 20 OFFSET %d" % (ROWS // 2)
+    yield "or_join", ("SELECT p.brand, count(*) AS n, sum(t.b * (1 - t.b)) AS r FROM t JOIN p ON t.a = p.id "
+                      "WHERE (p.brand = 'B3' AND t.b < 0.1 AND t.s IN ('alpha', 'beta')) "
+                      "OR (p.brand = 'B7' AND p.size > 40 AND t.b > 0.9) GROUP BY p.brand ORDER BY p.brand")
+    yield "join_filters", ("SELECT t.s, count(*) AS n FROM t, p WHERE t.a = p.id AND p.size BETWEEN 5 AND 9 "
+                           "AND t.s <> 'beta' GROUP BY t.s ORDER BY t.s")
 
 
 def timed(run, repeat):
@@ -78,11 +85,12 @@ def normalized(rows):
     return [tuple(float("%.9g" % v) if isinstance(v, float) else v for v in row) for row in rows]
 
 
-def ours(binary, df, repeat):
+def ours(binary, df, dim, repeat):
     server = start_server(binary, ["--devices=host:1"], http=True)
     try:
         db = gpudb.GPUdb(host="http://127.0.0.1:%d" % server.http_port)
         gpudb.GPUdbTable.from_df(df, db, "t", clear_table=True)
+        gpudb.GPUdbTable.from_df(dim, db, "p", clear_table=True)
         out = {}
         for name, sql in shapes():
             def run():
@@ -110,15 +118,20 @@ def main():
     df = pd.DataFrame({"a": rng.integers(0, 100000, n).astype("int64"), "b": rng.random(n),
                        "s": rng.choice(["alpha", "beta", "gamma", "delta"], n),
                        "ts": np.arange(n, dtype="int64") * 1000 + rng.integers(0, 1000, n)})
+    dim = pd.DataFrame({"id": np.arange(100000, dtype="int64"),
+                        "brand": rng.choice(["B%d" % i for i in range(25)], 100000),
+                        "size": rng.integers(1, 51, 100000).astype("int64")})
     global RECENT, ROWS
     RECENT = 1000 * (n - n // 100)
     ROWS = n
     con = duckdb.connect()
     con.register("df", df)
     con.execute("CREATE TABLE t AS SELECT * FROM df")
+    con.register("dim", dim)
+    con.execute("CREATE TABLE p AS SELECT * FROM dim")
     duck = {name: timed(lambda: normalized(con.execute(sql).fetchall()), args.repeat) for name, sql in shapes()}
-    mine = ours(args.server_binary, df, args.repeat)
-    base = ours(args.baseline_binary, df, args.repeat) if args.baseline_binary else {}
+    mine = ours(args.server_binary, df, dim, args.repeat)
+    base = ours(args.baseline_binary, df, dim, args.repeat) if args.baseline_binary else {}
 
     rows, differ = [], []
     for name, _ in shapes():
