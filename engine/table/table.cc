@@ -10,6 +10,7 @@
 #include "kernels/gather.h"
 #include "kernels/shard.h"
 #include "kernels/sort.h"
+#include "kernels/statistics.h"
 
 namespace engine {
 
@@ -597,11 +598,24 @@ std::shared_ptr<const kernels::Dictionary> Table::dictionary(int c, const kernel
   return state.dictionary;
 }
 
+int64_t Table::distinct(int c, const kernels::Exec& exec) const {
+  if (name_.empty() || distributed() || c < 0 || static_cast<size_t>(c) >= columns_.size()) return -1;
+  const kernels::Column& column = columns_[static_cast<size_t>(c)];
+  absl::MutexLock lock(&zones_mu_);
+  if (distinct_.size() != columns_.size()) distinct_.assign(columns_.size(), {-1, 0});
+  std::pair<int64_t, int64_t>& cached = distinct_[static_cast<size_t>(c)];
+  if (cached.first != column.size()) {
+    cached = {column.size(), kernels::EstimateDistinct(column.view(), nullptr, column.size(), exec)};
+  }
+  return cached.second;
+}
+
 void Table::UpdateSizes(bool appended) {
   if (!appended) {
     absl::MutexLock lock(&zones_mu_);
     zones_.clear();
     dictionaries_.clear();
+    distinct_.clear();
   }
   size_t bytes = 0;
   int64_t rows = 0;

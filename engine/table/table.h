@@ -184,6 +184,12 @@ class Table {
   // read the table, so no append runs while they do.
   // REQUIRES: as zone_map.
   std::shared_ptr<const kernels::Dictionary> dictionary(int c, const kernels::Exec& exec) const;
+  // The distinct values of column `c` as the rows stand, estimated
+  // (kernels::EstimateDistinct: exact up to kernels::kDistinctSample rows,
+  // else from a sample), or -1 when the table has no zone maps (as
+  // zone_map). Kept until the rows change.
+  // REQUIRES: as zone_map.
+  int64_t distinct(int c, const kernels::Exec& exec) const;
   static constexpr int64_t kAutoDictionaryRows = int64_t{1} << 16;
   static constexpr int64_t kAutoDictionaryRowsPer = 16;
   static constexpr int64_t kAutoDictionaryValues = int64_t{1} << 16;
@@ -236,8 +242,8 @@ class Table {
   int64_t rows_ ABSL_GUARDED_BY(sizes_mu_) = 0;
   size_t bytes_ ABSL_GUARDED_BY(sizes_mu_) = 0;
 
-  // Zone maps and dictionaries by column (null: not built); see zone_map()
-  // and dictionary().
+  // Zone maps, dictionaries and distinct estimates by column (null: not
+  // built); see zone_map(), dictionary() and distinct().
   struct DictionaryState {
     std::shared_ptr<kernels::Dictionary> dictionary;
     int64_t refused_rows = 0;  // rows when its values were too many
@@ -245,6 +251,8 @@ class Table {
   mutable absl::Mutex zones_mu_;
   mutable std::vector<std::shared_ptr<const kernels::ZoneMap>> zones_ ABSL_GUARDED_BY(zones_mu_);
   mutable std::vector<DictionaryState> dictionaries_ ABSL_GUARDED_BY(zones_mu_);
+  // Per column: {rows when estimated, the estimate}; rows -1: none yet.
+  mutable std::vector<std::pair<int64_t, int64_t>> distinct_ ABSL_GUARDED_BY(zones_mu_);
 
   mutable absl::Mutex metadata_mu_;
   std::map<std::string, std::string> metadata_ ABSL_GUARDED_BY(metadata_mu_);

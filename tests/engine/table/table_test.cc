@@ -268,6 +268,40 @@ TEST_F(TableTest, DictionariesOfFewStringValuesFollowTheRows) {
   EXPECT_EQ(small.dictionary(1, exec()), nullptr);
 }
 
+// Table::distinct: the distinct values of a column as the rows stand,
+// again after rows are appended or replaced; none for one job's scratch.
+TEST_F(TableTest, DistinctValuesFollowTheRows) {
+  const TableType type = MustParse(R"([["k","long"],["v","long","nullable"]])");
+  const auto rows_of = [&](int64_t n, int64_t base, int64_t values) {
+    std::vector<HostColumn> batch = MakeHostColumns(type);
+    for (int64_t i = 0; i < n; ++i) {
+      batch[0].AppendInt(base + i % values);
+      if (i % 10 == 0) {
+        batch[1].AppendNull();
+      } else {
+        batch[1].AppendInt(i);
+      }
+    }
+    return Upload(batch, exec());
+  };
+  Table table("t", type, &device_, Table::Kind::kTable);
+  std::vector<kernels::Column> first = rows_of(1000, 0, 100);
+  ASSERT_TRUE(table.Append(Views(first), exec()).ok());
+  EXPECT_EQ(table.distinct(0, exec()), 100);
+  EXPECT_EQ(table.distinct(1, exec()), 901);  // 900 values and the null
+  EXPECT_EQ(table.distinct(0, exec()), 100);
+  std::vector<kernels::Column> more = rows_of(1000, 100, 50);
+  ASSERT_TRUE(table.Append(Views(more), exec()).ok());
+  EXPECT_EQ(table.distinct(0, exec()), 150);
+  ASSERT_TRUE(table.Replace(rows_of(40000, 0, 7), exec()).ok());
+  EXPECT_EQ(table.distinct(0, exec()), 7);  // a sample of the rows: every value many times
+  EXPECT_EQ(table.distinct(2, exec()), -1);
+
+  Table scratch("", type, &device_, Table::Kind::kView);
+  ASSERT_TRUE(scratch.Replace(rows_of(10, 0, 3), exec()).ok());
+  EXPECT_EQ(scratch.distinct(0, exec()), -1);
+}
+
 TEST(TableMemoryTest, AppendOverTheMemoryLimitThrowsAndLeavesTheTableUnchanged) {
   Device device(0, kernels::Backend::kHost, 0, size_t{1} << 20, 1);
   const kernels::Exec& exec = device.stream(0).exec();
