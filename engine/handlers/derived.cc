@@ -769,9 +769,9 @@ std::vector<JoinPlan::Condition> ImpliedByOr(const std::vector<JoinPlan::Conditi
 // estimated to hold the product of their rows, divided, for each class of
 // equal columns, by the distinct values of all but the class's column with
 // the fewest there (which assumes the values of that one are found in the
-// others); distinct values are estimated (EstimatedDistinct). Up to kExhaustiveJoins relations every order
-// is weighed (by subsets); beyond, each step takes the relation giving the
-// smallest result.
+// others); distinct values are estimated (EstimatedDistinct). Up to
+// kExhaustiveJoins relations every order is weighed (by subsets); beyond,
+// each step takes the relation giving the smallest result.
 constexpr size_t kExhaustiveJoins = 12;
 
 // The distinct values of column c of `r` (a table's rows, maybe filtered),
