@@ -18,6 +18,15 @@
 
 namespace gpudb_test {
 
+// ThreadSanitizer does not see libgomp's barriers and critical sections
+// (libgomp is not instrumented), so tests of OpenMP teams skip under it
+// (scripts/sanitize.sh thread runs every kernel on one thread).
+#if defined(__SANITIZE_THREAD__) || defined(GPUDB_TSAN)
+inline constexpr bool kUnderThreadSanitizer = true;
+#else
+inline constexpr bool kUnderThreadSanitizer = false;
+#endif
+
 // The thread ids of the calling thread's OpenMP team but its own, from a
 // parallel region of omp_get_max_threads() threads.
 inline std::set<pid_t> OpenMpTeamThreads() {

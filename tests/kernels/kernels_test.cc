@@ -86,6 +86,7 @@ TEST(OneThreadScopeTest, SmallHostWorkRunsOnTheCallingThreadAndTheCountIsRestore
 // counts against the machine's cores) end; the thread's next kernel starts
 // new ones and answers as before.
 TEST(ReleaseHostThreadsTest, TheCallingThreadsTeamEndsAndStartsAgainOnItsNextKernel) {
+  if (gpudb_test::kUnderThreadSanitizer) GTEST_SKIP() << "OpenMP teams are not seen by ThreadSanitizer";
   MemoryResource memory(Backend::kHost, 0, "host:0", 0);
   Exec host;
   host.mr = &memory;

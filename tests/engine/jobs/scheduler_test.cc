@@ -533,6 +533,7 @@ TEST_F(SchedulerTest, StreamRunsATaskHereOnlyWhenIdleAndHoldsPostedTasksMeanwhil
 // run out of work (libgomp spins far less whenever the threads it keeps
 // outnumber the cores: kernels::ReleaseHostThreads).
 TEST(StreamTest, OnlyTheFirstStreamOfAHostDeviceKeepsItsOpenMpThreadsWhenIdle) {
+  if (gpudb_test::kUnderThreadSanitizer) GTEST_SKIP() << "OpenMP teams are not seen by ThreadSanitizer";
   Device device(0, kernels::Backend::kHost, 0, size_t{64} << 20, 2, 3);
   const auto team_of = [&](int stream) {
     std::set<pid_t> team;
