@@ -361,7 +361,8 @@ std::string ReplaceTerm(const std::string& text, const std::string& from, const 
 }
 
 // The first name in expression `text` (outside string literals) that is no
-// function, keyword, group_<i> or aggregate_<i>; "" when there is none.
+// function, keyword, group_<i>, aggregate_<i> or window_<i>; "" when there
+// is none.
 std::string StrayColumn(const std::string& text) {
   static const char* const kWords[] = {"and", "or", "not", "is", "null", "in", "between", "like", "true", "false"};
   const auto name_char = [](char c) {
@@ -387,7 +388,10 @@ std::string StrayColumn(const std::string& text) {
     const bool call = next < text.size() && text[next] == '(';
     const std::string lower = absl::AsciiStrToLower(name);
     const bool word = std::find(std::begin(kWords), std::end(kWords), lower) != std::end(kWords);
-    if (!call && !word && !absl::StartsWith(name, "group_") && !absl::StartsWith(name, "aggregate_")) return name;
+    if (!call && !word && !absl::StartsWith(name, "group_") && !absl::StartsWith(name, "aggregate_") &&
+        !absl::StartsWith(name, "window_")) {
+      return name;
+    }
     i = end;
   }
   return "";
@@ -395,13 +399,15 @@ std::string StrayColumn(const std::string& text) {
 
 // Groups whose columns, HAVING or ORDER BY compute with aggregates or keys
 // ("max(x) - min(x)", "HAVING count(*) > 2" without count(*) selected, "k +
-// 1"), or that group by keys not selected: the
-// groups' keys and aggregates are kept as a table first (group_<i>,
-// aggregate_<i>), and `q` becomes a query of that table, its expressions
-// reading those columns.
+// 1"), that group by keys not selected, or that window functions read
+// ("rank() OVER (ORDER BY sum(v))"): the groups' keys and aggregates are
+// kept as a table first (group_<i>, aggregate_<i>), and `q` becomes a query
+// of that table, its expressions and windows reading those columns (the
+// windows then see the groups HAVING keeps, as SQL orders them).
 absl::Status Regroup(Temporaries& temps, sql::SelectQuery* q) {
   if (!q->aggregate) return absl::OkStatus();
-  const bool plain = std::all_of(q->aggregate_calls.begin(), q->aggregate_calls.end(),
+  const bool plain = q->windows.empty() &&
+                     std::all_of(q->aggregate_calls.begin(), q->aggregate_calls.end(),
                                  [&](const std::string& call) {
                                    return std::any_of(q->columns.begin(), q->columns.end(),
                                                       [&](const sql::OutputColumn& c) { return c.expr == call; });
@@ -441,12 +447,26 @@ absl::Status Regroup(Temporaries& temps, sql::SelectQuery* q) {
     for (const auto& [from, to] : terms) text = ReplaceTerm(text, from, to);
     return text;
   };
-  // What remains of a column after that must be no column of the rows.
-  for (const sql::OutputColumn& c : q->columns) {
-    if (const std::string stray = StrayColumn(rewrite(c.expr)); !stray.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("statement: '", stray, "' must appear in GROUP BY or be used in an aggregate"));
+  // What remains of a column or a window after that must be no column of
+  // the rows.
+  const auto grouped = [&](const std::string& text) {
+    const std::string stray = StrayColumn(rewrite(text));
+    if (stray.empty()) return absl::OkStatus();
+    return absl::InvalidArgumentError(
+        absl::StrCat("statement: '", stray, "' must appear in GROUP BY or be used in an aggregate"));
+  };
+  std::vector<sql::WindowCall> windows = q->windows;
+  for (sql::WindowCall& w : windows) {
+    std::vector<std::string*> parts = {&w.arg};
+    for (std::string& p : w.partition) parts.push_back(&p);
+    for (sql::OrderItem& o : w.order) parts.push_back(&o.expr);
+    for (std::string* part : parts) {
+      if (absl::Status s = grouped(*part); !s.ok()) return s;
+      *part = rewrite(*part);
     }
+  }
+  for (const sql::OutputColumn& c : q->columns) {
+    if (absl::Status s = grouped(c.expr); !s.ok()) return s;
   }
   auto kept = temps.Keep(groups);
   if (!kept.ok()) return kept.status();
@@ -457,6 +477,7 @@ absl::Status Regroup(Temporaries& temps, sql::SelectQuery* q) {
     out.columns.push_back(sql::OutputColumn{rewrite(q->columns[i].expr), names[i], false});
   }
   out.where = rewrite(q->having);
+  out.windows = std::move(windows);
   for (sql::OrderItem o : q->order) {
     o.expr = rewrite(o.expr);
     out.order.push_back(o);
@@ -493,9 +514,6 @@ absl::Status OrderKeys(JobContext& ctx, const Table& table, const std::vector<sq
 // which `q` then reads.
 absl::Status ComputeWindows(JobContext& ctx, Temporaries& temps, sql::SelectQuery* q) {
   if (q->windows.empty()) return absl::OkStatus();
-  if (q->aggregate) {
-    return absl::UnimplementedError("statement: window functions beside GROUP BY or aggregates are not supported yet");
-  }
   if (!q->from.empty()) {
     if (absl::Status s = JoinFrom(ctx, temps, q); !s.ok()) return s;
   } else if (!q->where.empty()) {
@@ -793,15 +811,22 @@ class Explainer : public sql::Nested {
           "wait for one that has an equality with those before them)");
       if (!after.empty()) out.push_back(absl::StrCat("  filter the joined rows: ", absl::StrJoin(after, " and ")));
     }
+    // Windows read the rows, or beside GROUP BY the groups HAVING keeps.
+    std::vector<std::string> windows;
     for (const sql::WindowCall& w : q.windows) {
-      out.push_back(absl::StrCat("  window ", w.name, " = ", w.function, "(", w.arg, ") over (partition by ",
-                                 absl::StrJoin(w.partition, ", "), " order by ",
-                                 absl::StrJoin(w.order, ", ",
-                                               [](std::string* o, const sql::OrderItem& i) {
-                                                 absl::StrAppend(o, i.expr, i.descending ? " desc" : " asc");
-                                               }),
-                                 ") (kernels::Window)"));
+      std::vector<std::string> over;
+      if (!w.partition.empty()) over.push_back(absl::StrCat("partition by ", absl::StrJoin(w.partition, ", ")));
+      if (!w.order.empty()) {
+        over.push_back(
+            absl::StrCat("order by ", absl::StrJoin(w.order, ", ", [](std::string* o, const sql::OrderItem& i) {
+                           absl::StrAppend(o, i.expr, i.descending ? " desc" : " asc");
+                         })));
+      }
+      windows.push_back(absl::StrCat("  window ", w.name, " = ", w.function, "(", w.arg, ") over (",
+                                     absl::StrJoin(over, " "), ")", q.aggregate ? " over the groups" : "",
+                                     " (kernels::Window)"));
     }
+    if (!q.aggregate) out.insert(out.end(), windows.begin(), windows.end());
     std::vector<std::string> columns;
     for (const sql::OutputColumn& c : q.columns) columns.push_back(Named(c));
     if (q.star) columns.push_back("*");
@@ -809,6 +834,7 @@ class Explainer : public sql::Nested {
       out.push_back(absl::StrCat("  /aggregate/groupby", q.group_by.empty() ? "" : " by ",
                                  absl::StrJoin(q.group_by, ", "), ": ", absl::StrJoin(columns, ", ")));
       if (!q.having.empty()) out.push_back(absl::StrCat("  having ", q.having));
+      out.insert(out.end(), windows.begin(), windows.end());
     } else {
       out.push_back(absl::StrCat("  /get/records/bycolumn: ", absl::StrJoin(columns, ", ")));
     }

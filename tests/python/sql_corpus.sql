@@ -385,6 +385,15 @@ SELECT id, sum(k) OVER (ORDER BY k) AS rs FROM t WHERE id < 500
 SELECT id, k, rank() OVER (ORDER BY k DESC) AS r, dense_rank() OVER (ORDER BY k DESC NULLS LAST) AS d FROM t WHERE id < 400
 SELECT g, v, row_number() OVER (PARTITION BY g ORDER BY v, id) AS rn, lag(v, 1) OVER (PARTITION BY g ORDER BY id) AS pv FROM w WHERE id < 600
 SELECT id, count(*) OVER (ORDER BY v) AS c, max(v) OVER (PARTITION BY name ORDER BY id DESC) AS m FROM w
+-- Window functions over groups: after GROUP BY and HAVING, reading keys and aggregates
+SELECT k, count(*) AS n, rank() OVER (ORDER BY count(*) DESC, k) AS r FROM t GROUP BY k
+SELECT k, sum(x) AS sx, sum(sum(x)) OVER () AS total, sum(x) / sum(sum(x)) OVER () AS share FROM t GROUP BY k
+SELECT s, k, max(x) AS m, row_number() OVER (PARTITION BY s ORDER BY max(x) DESC, k) AS rn FROM t WHERE id < 500 GROUP BY s, k HAVING count(*) > 1
+SELECT k, lag(count(*)) OVER (ORDER BY k) AS prev, lead(min(id), 2) OVER (ORDER BY k) AS next FROM t GROUP BY k
+SELECT * FROM (SELECT s, sum(x) AS sx, dense_rank() OVER (ORDER BY sum(x) DESC) AS d FROM t GROUP BY s) z WHERE d <= 2
+SELECT g, count(*) AS n, avg(count(*)) OVER (PARTITION BY g % 2) AS mean FROM w GROUP BY g ORDER BY n DESC, g LIMIT 5
+SELECT u.name, count(*) AS n, rank() OVER (ORDER BY count(*)) AS r FROM t JOIN u ON t.k = u.k GROUP BY u.name
+SELECT count(*) AS n, row_number() OVER () AS rn FROM t
 
 -- SELECT without FROM (one row)
 SELECT 1

@@ -255,6 +255,7 @@ def run(binary, work, pb, rpc):
         for sql, words in [("SELECT id FORM t", ["syntax error", "line 1, column 16", "^"]),
                            ("SELECT * FROM nope", ["nope", "does not exist"]),
                            ("SELECT k, x FROM t GROUP BY k", ["'x'", "GROUP BY"]),
+                           ("SELECT k, rank() OVER (ORDER BY x) FROM t GROUP BY k", ["'x'", "GROUP BY"]),
                            ("SELECT * FROM t JOIN empty USING (id)", ["USING", "not supported"]),
                            ("SELECT id FROM t JOIN u ON t.k = u.k", ["'id'", "several tables"]),
                            ("SELECT id FROM t WHERE k IN (SELECT k FROM u WHERE u.id = t.id)",
@@ -297,6 +298,13 @@ def run(binary, work, pb, rpc):
         plan = "\n".join(row[0] for row in got or [])
         check("read app.s2 as s2 where s2.bb = 'x'" in plan and "/aggregate/groupby" in plan,
               "EXPLAIN: %r %s" % (plan, message))
+        got, message = ours(db, "EXPLAIN SELECT a, rank() OVER (ORDER BY count(*) DESC) FROM app.s2 GROUP BY a "
+                                "HAVING min(a) > 1")
+        plan = [row[0] for row in got or []]
+        windows = [i for i, line in enumerate(plan) if "rank() over (order by " in line and "over the groups" in line]
+        having = [i for i, line in enumerate(plan) if "having" in line]
+        check(len(windows) == 1 and len(having) == 1 and having[0] < windows[0],
+              "EXPLAIN of a window over groups: %r %s" % (plan, message))
         # options.current_schema: where unqualified names are; options.paging_table keeps the
         # statement's rows for the pages after the first (answered from it, not run again).
         opts = {"current_schema": "app", "paging_table": "app_pages"}
