@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "kernels/memory.h"
+#include "server/allocator.h"
 #include "server/command_line.h"
 #include "server/http_server.h"
 #include "server/server.h"
@@ -109,6 +110,7 @@ void SetOpenMpSpin(char** argv) {
 
 int main(int argc, char** argv) {
   SetOpenMpSpin(argv);
+  server::TuneAllocator();
   server::ParseCommandLine(
       argc, argv, "server/main.cc",
       "a GPU job engine serving Kinetica's job API over gRPC and HTTP.\n"
