@@ -688,8 +688,15 @@ class Compiler {
     return t == Type::kString ? string_op : t == Type::kFloat ? float_op : int_op;
   }
 
+  // A part of a timestamp (ms since the epoch), or of a date column (its
+  // day since the epoch: made a timestamp first).
   void EmitDatePart(const Node& n, kernels::DatePart part) {
     Emit(n.args[0]);
+    const Node& arg = nodes_[n.args[0]];
+    if (arg.kind == NodeKind::kColumn && type_.column(arg.column).kind == ColumnKind::kDate) {
+      Push(Op::kConstInt, program_.AddInt(int64_t{86'400'000}));
+      Push(Op::kMulI);
+    }
     Push(Op::kDatePart, static_cast<int32_t>(part));
   }
 

@@ -836,22 +836,52 @@ class Writer {
     auto agg = Aggregates().find(name);
     if (agg != Aggregates().end()) {
       ++aggregates_;
+      // agg(x) FILTER (WHERE c) is agg(if(c, x, null)): every aggregate here
+      // skips nulls, and count(*) counts the rows where c holds.
+      std::string filter;
+      if (n.contains("agg_filter")) {
+        if (n.value("agg_distinct", false)) return Unsupported(absl::StrCat(name, "(DISTINCT ...) FILTER (WHERE ...)"));
+        auto f = Expr(n["agg_filter"]);
+        if (!f.ok()) return f;
+        filter = *f;
+      }
+      const auto kept = [&](const std::string& value) {
+        return filter.empty() ? value : absl::StrCat("if(", filter, ", ", value, ", null)");
+      };
       std::string call;
       if (n.value("agg_star", false)) {
-        call = "count(*)";
+        call = filter.empty() ? "count(*)" : absl::StrCat("count(", kept("1"), ")");
       } else if (n.value("agg_distinct", false)) {
         if (name != "count") return Unsupported(absl::StrCat(name, "(DISTINCT ...)"));
         call = absl::StrCat("count_distinct(", args.at(0), ")");
       } else if (args.size() != 1) {
         return absl::InvalidArgumentError(absl::StrCat("statement: ", name, " takes one argument"));
       } else {
-        call = absl::StrCat(agg->second, "(", args[0], ")");
+        call = absl::StrCat(agg->second, "(", kept(args[0]), ")");
       }
       if (std::find(calls_.begin(), calls_.end(), call) == calls_.end()) calls_.push_back(call);
       return call;
     }
+    if (n.contains("agg_filter")) {
+      return absl::InvalidArgumentError(absl::StrCat("statement: FILTER (WHERE ...) is for aggregates, not ", name));
+    }
+    if (name == "extract" || name == "date_part") return DatePart(name, args);
     const std::string engine_name = name == "substring" ? "substr" : name == "power" ? "pow" : name;
     return absl::StrCat(engine_name, "(", absl::StrJoin(args, ", "), ")");
+  }
+
+  // EXTRACT(field FROM x) and date_part('field', x): the engine's function
+  // of that part.
+  absl::StatusOr<std::string> DatePart(const std::string& name, const std::vector<std::string>& args) {
+    if (args.size() != 2)
+      return absl::InvalidArgumentError(absl::StrCat("statement: ", name, " takes a field and a value"));
+    std::string field = absl::AsciiStrToLower(args[0]);
+    if (field.size() >= 2 && field.front() == '\'' && field.back() == '\'') field = field.substr(1, field.size() - 2);
+    static const char* const kParts[] = {"year", "month", "day", "hour", "minute"};
+    if (std::find(std::begin(kParts), std::end(kParts), field) == std::end(kParts)) {
+      return Unsupported(absl::StrCat(name, " of '", field, "' (year, month, day, hour and minute are supported)"));
+    }
+    return absl::StrCat(field, "(", args[1], ")");
   }
 
   absl::StatusOr<std::string> Case(const Json& n) {
@@ -889,6 +919,7 @@ class Writer {
     }
     const Json& over = n.at("over");
     if (over.contains("name") || over.contains("refname")) return Unsupported("named windows");
+    if (n.contains("agg_filter")) return Unsupported("FILTER (WHERE ...) in window functions");
     if (over.value("frameOptions", 1058) != 1058) return Unsupported("window frames (ROWS or RANGE BETWEEN)");
     if (n.value("agg_distinct", false)) return Unsupported(absl::StrCat(name, "(DISTINCT ...) OVER"));
     WindowCall call;

@@ -164,6 +164,11 @@ SELECT k, count(*) AS n, sum(x) AS total FROM t GROUP BY k HAVING count(*) > 60
 SELECT stddev_samp(x), var_samp(x), stddev_pop(x), var_pop(x) FROM t
 SELECT k, stddev(x) AS sd FROM t GROUP BY k
 
+-- Aggregates with FILTER (WHERE ...)
+SELECT k, count(*) FILTER (WHERE x > 500) AS big, sum(x) FILTER (WHERE s = 'apple') AS apples, count(*) FROM t GROUP BY k
+SELECT count(s) FILTER (WHERE k < 5), max(x) FILTER (WHERE s IS NULL), avg(big) FILTER (WHERE x BETWEEN 100 AND 200), min(id) FILTER (WHERE k IS NULL) FROM t
+SELECT s, count(*) FILTER (WHERE k IS NOT NULL) AS n FROM t GROUP BY s HAVING count(*) FILTER (WHERE x < 10) > 0
+
 -- DISTINCT
 SELECT DISTINCT k FROM t
 SELECT DISTINCT s FROM t

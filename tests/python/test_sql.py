@@ -256,6 +256,8 @@ def run(binary, work, pb, rpc):
                            ("SELECT * FROM nope", ["nope", "does not exist"]),
                            ("SELECT k, x FROM t GROUP BY k", ["'x'", "GROUP BY"]),
                            ("SELECT k, rank() OVER (ORDER BY x) FROM t GROUP BY k", ["'x'", "GROUP BY"]),
+                           ("SELECT count(DISTINCT k) FILTER (WHERE x > 1) FROM t", ["FILTER", "not supported"]),
+                           ("SELECT upper(s) FILTER (WHERE x > 1) FROM t", ["FILTER", "aggregates"]),
                            ("SELECT * FROM t JOIN empty USING (id)", ["USING", "not supported"]),
                            ("SELECT id FROM t JOIN u ON t.k = u.k", ["'id'", "several tables"]),
                            ("SELECT id FROM t WHERE k IN (SELECT k FROM u WHERE u.id = t.id)",
@@ -293,6 +295,11 @@ def run(binary, work, pb, rpc):
         got, message = ours(db, "SELECT TOP 2 a, bb, d, e FROM app.s2 WHERE d >= DATE '2020-06-01' - INTERVAL '1' MONTH "
                                 "ORDER BY a DESC")
         check(got == [(3, "z", "2021-07-01", "new"), (2, "y", "2021-05-06", "new")], "TOP, dates, ALTER: %r %s" % (got, message))
+        # Parts of dates: the engine's functions, EXTRACT and date_part (a DATE column holds its day).
+        got, message = ours(db, "SELECT a, year(d), EXTRACT(MONTH FROM d), date_part('day', d) FROM app.s2 ORDER BY a")
+        check(got == [(1, 2020, 1, 2), (2, 2021, 5, 6), (3, 2021, 7, 1)], "parts of dates: %r %s" % (got, message))
+        _, message = ours(db, "SELECT EXTRACT(DOW FROM d) FROM app.s2")
+        check("'dow'" in message and "not supported" in message, "EXTRACT(DOW): %r" % message)
         got, message = ours(db, "EXPLAIN SELECT s2.a, count(*) FROM app.s2 AS s2 JOIN app.r AS r ON s2.a = r.id "
                                 "WHERE s2.bb = 'x' GROUP BY s2.a")
         plan = "\n".join(row[0] for row in got or [])
