@@ -105,13 +105,34 @@ std::optional<absl::StatusOr<AggregateSpec>> ParseAggregate(const std::string& e
   return absl::StatusOr<AggregateSpec>(spec);
 }
 
-// Rewrites the aggregate calls in `text` that match an output column into
-// that column's name, so that having/order_by can be compiled over the result.
+// Rewrites the calls and parenthesized expressions in `text` that match an
+// output column (an aggregate, a grouping expression such as "(k % 7)")
+// into that column's name, so that having/order_by can be compiled over the
+// result.
 std::string ResolveAggregates(absl::string_view text, const std::map<std::string, std::string>& calls) {
   std::string out;
   size_t i = 0;
   while (i < text.size()) {
     const char c = text[i];
+    if (c == '(') {
+      int depth = 0;
+      size_t close = i;
+      for (; close < text.size(); ++close) {
+        depth += text[close] == '(' ? 1 : text[close] == ')' ? -1 : 0;
+        if (depth == 0) break;
+      }
+      if (close < text.size()) {
+        auto hit = calls.find(Canonical(text.substr(i, close + 1 - i)));
+        if (hit != calls.end()) {
+          out.append(hit->second);
+          i = close + 1;
+          continue;
+        }
+      }
+      out.push_back(c);
+      ++i;
+      continue;
+    }
     if (c == '\'' || c == '"') {
       const size_t close = text.find(c, i + 1);
       const size_t end = close == absl::string_view::npos ? text.size() : close + 1;

@@ -164,6 +164,11 @@ SELECT k, count(*) AS n, sum(x) AS total FROM t GROUP BY k HAVING count(*) > 60
 SELECT stddev_samp(x), var_samp(x), stddev_pop(x), var_pop(x) FROM t
 SELECT k, stddev(x) AS sd FROM t GROUP BY k
 
+-- Grouping expressions with operators, ordered and filtered by them (nullable keys)
+SELECT k % 7 AS m, count(*) FROM t GROUP BY 1 ORDER BY 1
+SELECT x * 2 AS d, count(*) FROM t WHERE id < 50 GROUP BY x * 2 ORDER BY x * 2 DESC
+SELECT k + 1, count(*) FROM t GROUP BY k + 1 HAVING (k + 1) > 3 ORDER BY 1 DESC NULLS FIRST
+
 -- Aggregates with FILTER (WHERE ...)
 SELECT k, count(*) FILTER (WHERE x > 500) AS big, sum(x) FILTER (WHERE s = 'apple') AS apples, count(*) FROM t GROUP BY k
 SELECT count(s) FILTER (WHERE k < 5), max(x) FILTER (WHERE s IS NULL), avg(big) FILTER (WHERE x BETWEEN 100 AND 200), min(id) FILTER (WHERE k IS NULL) FROM t
