@@ -862,6 +862,16 @@ class Writer {
       if (std::find(calls_.begin(), calls_.end(), call) == calls_.end()) calls_.push_back(call);
       return call;
     }
+    // PostgreSQL's other aggregates: named, rather than read as functions of
+    // a row (whose columns would then have to be grouped).
+    static const char* const kOtherAggregates[] = {
+        "array_agg",  "string_agg",     "json_agg",   "jsonb_agg",       "json_object_agg", "bool_and",
+        "bool_or",    "every",          "bit_and",    "bit_or",          "bit_xor",         "corr",
+        "covar_pop",  "covar_samp",     "mode",       "percentile_cont", "percentile_disc", "xmlagg",
+        "regr_slope", "regr_intercept", "regr_count", "regr_r2",         "any_value"};
+    if (std::find(std::begin(kOtherAggregates), std::end(kOtherAggregates), name) != std::end(kOtherAggregates)) {
+      return Unsupported(absl::StrCat("the aggregate ", name));
+    }
     if (n.contains("agg_filter")) {
       return absl::InvalidArgumentError(absl::StrCat("statement: FILTER (WHERE ...) is for aggregates, not ", name));
     }

@@ -258,6 +258,7 @@ def run(binary, work, pb, rpc):
                            ("SELECT k, rank() OVER (ORDER BY x) FROM t GROUP BY k", ["'x'", "GROUP BY"]),
                            ("SELECT count(DISTINCT k) FILTER (WHERE x > 1) FROM t", ["FILTER", "not supported"]),
                            ("SELECT upper(s) FILTER (WHERE x > 1) FROM t", ["FILTER", "aggregates"]),
+                           ("SELECT k, array_agg(s) FROM t GROUP BY k", ["array_agg", "not supported"]),
                            ("SELECT * FROM t JOIN empty USING (id)", ["USING", "not supported"]),
                            ("SELECT id FROM t JOIN u ON t.k = u.k", ["'id'", "several tables"]),
                            ("SELECT id FROM t WHERE k IN (SELECT k FROM u WHERE u.id = t.id)",
