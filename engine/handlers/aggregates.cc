@@ -112,25 +112,28 @@ std::optional<absl::StatusOr<AggregateSpec>> ParseAggregate(const std::string& e
 std::string ResolveAggregates(absl::string_view text, const std::map<std::string, std::string>& calls) {
   std::string out;
   size_t i = 0;
+  // Whether text[i, the ')' closing the '(' at `open`] names an output
+  // column: if so, its name is written and `i` moves past it.
+  const auto resolved = [&](size_t open) {
+    int depth = 0;
+    for (size_t close = open; close < text.size(); ++close) {
+      depth += text[close] == '(' ? 1 : text[close] == ')' ? -1 : 0;
+      if (depth != 0) continue;
+      auto hit = calls.find(Canonical(text.substr(i, close + 1 - i)));
+      if (hit == calls.end()) return false;
+      out.append(hit->second);
+      i = close + 1;
+      return true;
+    }
+    return false;
+  };
   while (i < text.size()) {
     const char c = text[i];
     if (c == '(') {
-      int depth = 0;
-      size_t close = i;
-      for (; close < text.size(); ++close) {
-        depth += text[close] == '(' ? 1 : text[close] == ')' ? -1 : 0;
-        if (depth == 0) break;
+      if (!resolved(i)) {
+        out.push_back(c);
+        ++i;
       }
-      if (close < text.size()) {
-        auto hit = calls.find(Canonical(text.substr(i, close + 1 - i)));
-        if (hit != calls.end()) {
-          out.append(hit->second);
-          i = close + 1;
-          continue;
-        }
-      }
-      out.push_back(c);
-      ++i;
       continue;
     }
     if (c == '\'' || c == '"') {
@@ -145,22 +148,7 @@ std::string ResolveAggregates(absl::string_view text, const std::map<std::string
       while (j < text.size() && (absl::ascii_isalnum(static_cast<unsigned char>(text[j])) || text[j] == '_')) ++j;
       size_t k = j;
       while (k < text.size() && absl::ascii_isspace(static_cast<unsigned char>(text[k]))) ++k;
-      if (k < text.size() && text[k] == '(') {
-        int depth = 0;
-        size_t close = k;
-        for (; close < text.size(); ++close) {
-          depth += text[close] == '(' ? 1 : text[close] == ')' ? -1 : 0;
-          if (depth == 0) break;
-        }
-        if (close < text.size()) {
-          auto hit = calls.find(Canonical(text.substr(i, close + 1 - i)));
-          if (hit != calls.end()) {
-            out.append(hit->second);
-            i = close + 1;
-            continue;
-          }
-        }
-      }
+      if (k < text.size() && text[k] == '(' && resolved(k)) continue;
       absl::StrAppend(&out, text.substr(i, j - i));
       i = j;
       continue;
