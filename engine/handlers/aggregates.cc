@@ -145,10 +145,19 @@ std::string ResolveAggregates(absl::string_view text, const std::map<std::string
     }
     if (absl::ascii_isalpha(static_cast<unsigned char>(c)) || c == '_') {
       size_t j = i;
-      while (j < text.size() && (absl::ascii_isalnum(static_cast<unsigned char>(text[j])) || text[j] == '_')) ++j;
+      while (j < text.size() &&
+             (absl::ascii_isalnum(static_cast<unsigned char>(text[j])) || text[j] == '_' || text[j] == '.')) {
+        ++j;
+      }
       size_t k = j;
       while (k < text.size() && absl::ascii_isspace(static_cast<unsigned char>(text[k]))) ++k;
-      if (k < text.size() && text[k] == '(' && resolved(k)) continue;
+      if (k < text.size() && text[k] == '(') {
+        if (resolved(k)) continue;
+      } else if (auto hit = calls.find(Canonical(text.substr(i, j - i))); hit != calls.end()) {
+        out.append(hit->second);  // a grouping column by another name ("t.k" → t_k)
+        i = j;
+        continue;
+      }
       absl::StrAppend(&out, text.substr(i, j - i));
       i = j;
       continue;

@@ -764,6 +764,13 @@ class Writer {
                           ")");
     }
     if (kind == "AEXPR_NULLIF") return absl::StrCat("nullif(", *left, ", ", *right, ")");
+    // a IS [NOT] DISTINCT FROM b: = and <> where a null equals a null.
+    if (kind == "AEXPR_DISTINCT") {
+      return absl::StrCat("coalesce(", *left, " <> ", *right, ", not (", *left, " is null and ", *right, " is null))");
+    }
+    if (kind == "AEXPR_NOT_DISTINCT") {
+      return absl::StrCat("coalesce(", *left, " = ", *right, ", ", *left, " is null and ", *right, " is null)");
+    }
     if (kind != "AEXPR_OP") return Unsupported(absl::StrCat("operators of kind ", kind));
     static const char* const kOps[] = {"=", "<>", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "%"};
     if (std::find(std::begin(kOps), std::end(kOps), op) == std::end(kOps)) {

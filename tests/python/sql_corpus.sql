@@ -164,10 +164,20 @@ SELECT k, count(*) AS n, sum(x) AS total FROM t GROUP BY k HAVING count(*) > 60
 SELECT stddev_samp(x), var_samp(x), stddev_pop(x), var_pop(x) FROM t
 SELECT k, stddev(x) AS sd FROM t GROUP BY k
 
+-- IS [NOT] DISTINCT FROM (nulls equal each other)
+SELECT count(*) FROM t WHERE s IS DISTINCT FROM 'apple'
+SELECT count(*) FROM t WHERE k IS NOT DISTINCT FROM NULL
+SELECT id FROM t WHERE id < 200 AND k IS DISTINCT FROM id % 20
+SELECT id, k IS NOT DISTINCT FROM 3 AS same FROM t WHERE id < 40
+
 -- Grouping expressions with operators, ordered and filtered by them (nullable keys)
 SELECT k % 7 AS m, count(*) FROM t GROUP BY 1 ORDER BY 1
 SELECT x * 2 AS d, count(*) FROM t WHERE id < 50 GROUP BY x * 2 ORDER BY x * 2 DESC
 SELECT k + 1, count(*) FROM t GROUP BY k + 1 HAVING (k + 1) > 3 ORDER BY 1 DESC NULLS FIRST
+
+-- Qualified grouping columns of a join, ordered and filtered by name (nullable keys)
+SELECT t.k, u.name, count(*) FROM t JOIN u ON t.k = u.k GROUP BY t.k, u.name ORDER BY t.k, u.name
+SELECT u.k AS key, count(*) FROM t JOIN u ON t.k = u.k GROUP BY 1 HAVING count(*) > 10 ORDER BY 1 DESC
 
 -- Aggregates with FILTER (WHERE ...)
 SELECT k, count(*) FILTER (WHERE x > 500) AS big, sum(x) FILTER (WHERE s = 'apple') AS apples, count(*) FROM t GROUP BY k
