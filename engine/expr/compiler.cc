@@ -111,25 +111,37 @@ class Compiler {
     return absl::OkStatus();
   }
 
-  // A date column (stored as its day) compared with strings ('1994-01-01';
-  // =, <>, <, <=, >, >=, in, between): the strings become the days they
+  // A date column (stored as its day) or a timestamp column (its ms)
+  // compared with strings ('1994-01-01', '2024-05-01 10:00:00'; =, <>, <,
+  // <=, >, >=, in, between): the strings become the days or the ms they
   // name, or an error says they name none.
   absl::Status DatesAsDays() {
     for (Node& n : nodes_) {
       const bool compares = (n.kind == NodeKind::kBinary && IsComparison(n.op)) || n.kind == NodeKind::kIn ||
                             n.kind == NodeKind::kBetween;
       if (!compares) continue;
-      const bool date = std::any_of(n.args.begin(), n.args.end(), [&](int a) {
-        return nodes_[a].kind == NodeKind::kColumn && type_.column(nodes_[a].column).kind == ColumnKind::kDate;
-      });
-      if (!date) continue;
+      const auto of_kind = [&](ColumnKind kind) {
+        return std::any_of(n.args.begin(), n.args.end(), [&](int a) {
+          return nodes_[a].kind == NodeKind::kColumn && type_.column(nodes_[a].column).kind == kind;
+        });
+      };
+      const bool date = of_kind(ColumnKind::kDate);
+      if (!date && !of_kind(ColumnKind::kTimestamp)) continue;
       for (int a : n.args) {
         Node& operand = nodes_[a];
         if (operand.kind != NodeKind::kString) continue;
-        const std::optional<int32_t> day = ParseDate(operand.str);
-        if (!day) return Error(operand, absl::StrCat("'", operand.str, "' is not a date (YYYY-MM-DD)"));
+        std::optional<int64_t> value;
+        if (date) {
+          if (const std::optional<int32_t> day = ParseDate(operand.str)) value = *day;
+        } else {
+          value = ParseTimestamp(operand.str);
+        }
+        if (!value) {
+          return Error(operand, absl::StrCat("'", operand.str, "' is not a ",
+                                             date ? "date (YYYY-MM-DD)" : "timestamp (YYYY-MM-DD HH:MM:SS.mmm)"));
+        }
         operand.kind = NodeKind::kInt;
-        operand.int_value = *day;
+        operand.int_value = *value;
       }
     }
     return absl::OkStatus();

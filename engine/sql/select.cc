@@ -1082,6 +1082,9 @@ class Writer {
       return absl::StrCat("long(", *arg, ")");  // a number, rounded halves to even
     }
     if ((type == "varchar" || type == "text" || type == "bpchar" || type == "char") && text) return *arg;
+    // TIMESTAMP '2024-05-01 10:00:00': the string, which a timestamp column
+    // compared with it reads as its ms (or says it is none).
+    if ((type == "timestamp" || type == "timestamptz") && text) return *arg;
     return Unsupported(absl::StrCat("CAST to ", type, text ? "" : " of this value"));
   }
 

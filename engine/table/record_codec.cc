@@ -314,6 +314,14 @@ absl::Status DecodeJsonValue(const ColumnDef& def, const DecodeOptions& options,
     } else if (v.is_number_float() && std::nearbyint(v.get<double>()) == v.get<double>() &&
                std::fabs(v.get<double>()) < 9.2e18) {
       x = static_cast<int64_t>(v.get<double>());
+    } else if (v.is_string() && def.kind == ColumnKind::kTimestamp) {
+      const std::optional<int64_t> ms = ParseTimestamp(v.get_ref<const std::string&>());
+      if (!ms) {
+        return absl::InvalidArgumentError(absl::StrCat("'",
+                                                       absl::string_view(v.get_ref<const std::string&>()).substr(0, 64),
+                                                       "' is not a timestamp (YYYY-MM-DD HH:MM:SS.mmm, or ms)"));
+      }
+      x = *ms;
     } else {
       return mismatch(def.kind == ColumnKind::kBoolean ? "boolean" : "integer");
     }

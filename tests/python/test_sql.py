@@ -301,6 +301,18 @@ def run(binary, work, pb, rpc):
         check(got == [(1, 2020, 1, 2), (2, 2021, 5, 6), (3, 2021, 7, 1)], "parts of dates: %r %s" % (got, message))
         _, message = ours(db, "SELECT EXTRACT(DOW FROM d) FROM app.s2")
         check("'dow'" in message and "not supported" in message, "EXTRACT(DOW): %r" % message)
+        # Timestamps written as text: inserted, compared (also as TIMESTAMP '...'), taken apart.
+        for sql in ["CREATE TABLE app.ev (id INTEGER, ts TIMESTAMP)",
+                    "INSERT INTO app.ev VALUES (1, '2024-01-05 10:00:00'), (2, '2024-02-10T23:59:59.250Z'), "
+                    "(3, NULL), (4, '1969-12-31 23:59:59')"]:
+            _, message = ours(db, sql)
+            check(message == "", "%s: %s" % (sql, message))
+        got, message = ours(db, "SELECT id, ts, hour(ts), minute(ts) FROM app.ev WHERE ts > '2024-01-01' "
+                                "OR ts < TIMESTAMP '1970-01-01 00:00:00' ORDER BY id")
+        check(got == [(1, 1704448800000, 10, 0), (2, 1707609599250, 23, 59), (4, -1000, 23, 59)],
+              "timestamps as text: %r %s" % (got, message))
+        _, message = ours(db, "SELECT id FROM app.ev WHERE ts = '2024-01-05 25:00'")
+        check("is not a timestamp" in message, "a bad timestamp: %r" % message)
         got, message = ours(db, "EXPLAIN SELECT s2.a, count(*) FROM app.s2 AS s2 JOIN app.r AS r ON s2.a = r.id "
                                 "WHERE s2.bb = 'x' GROUP BY s2.a")
         plan = "\n".join(row[0] for row in got or [])

@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/api/avro.h"
 #include "engine/api/json.h"
@@ -901,6 +902,41 @@ TEST(JsonRecordsTest, WideRecordsInAnyOrderDecode) {
   ExpectInvalid(DecodeJson(type, Json::array({shuffled.dump()}), &c), "list_str[0]: unknown column 'zz'");
   evens.erase("c1000");
   ExpectInvalid(DecodeJson(type, Json::array({evens.dump()}), &c), "list_str[0]: column 'c1000' is missing");
+}
+
+// Timestamps as SQL and JSON write them: midnight of a date, minutes,
+// seconds, a fraction cut to ms, 'T' and 'Z'; the epoch's both sides.
+TEST(JsonRecordsTest, TimestampsAsTextAreTheirMilliseconds) {
+  const std::vector<std::pair<std::string, int64_t>> cases = {
+      {"1970-01-01", 0},
+      {"1970-01-01 00:00:00.001", 1},
+      {"2024-01-05 10:00:00", 1704448800000},
+      {"2024-01-05T10:00", 1704448800000},
+      {" 2024-02-10 23:59:59Z ", 1707609599000},
+      {"2024-02-10 23:59:59.5", 1707609599500},
+      {"2024-02-10 23:59:59.123456789", 1707609599123},
+      {"1969-12-31 23:59:59", -1000},
+      {"0001-01-01 00:00:00", -62135596800000},
+  };
+  for (const auto& [text, ms] : cases) EXPECT_EQ(ParseTimestamp(text), std::optional<int64_t>(ms)) << text;
+  for (const char* text : {"", "2024-01-05 x", "2024-01-05 10", "2024-01-05 24:00", "2024-01-05 10:60",
+                           "2024-01-05 10:00:61", "2024-01-05 10:00:00.", "2024-01-05 10:00:00.1234567890",
+                           "2024-01-05x10:00", "2024-13-05 10:00", "1704448800000", "2024-01-05 1:00"}) {
+    EXPECT_FALSE(ParseTimestamp(text).has_value()) << text;
+  }
+  // In a JSON record: text or ms; other text is refused by name.
+  const TableType type = MustParse(R"([["t","long","timestamp","nullable"]])");
+  std::vector<HostColumn> c;
+  ASSERT_TRUE(
+      DecodeJson(type, Json::array({R"({"t":"2024-01-05 10:00:00"})", R"({"t":1704448800001})", R"({"t":null})"}), &c)
+          .ok());
+  ASSERT_EQ(c[0].size, 3);
+  EXPECT_EQ(c[0].IntAt(0), 1704448800000);
+  EXPECT_EQ(c[0].IntAt(1), 1704448800001);
+  EXPECT_FALSE(c[0].IsValid(2));
+  const absl::Status bad = DecodeJson(type, Json::array({R"({"t":"yesterday"})"}), &c);
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(bad.message(), "column 't': 'yesterday' is not a timestamp")) << bad;
 }
 
 TEST(JsonRecordsTest, MissingNonNullableColumnIsRefused) {
