@@ -505,6 +505,31 @@ void BM_TopK(benchmark::State& state, Backend backend, int64_t k) {
   Report(state, d, seconds, d.rows, "b", {ColumnRegion(d.b)});
 }
 
+// The first k rows as SQL's ORDER BY x DESC LIMIT k asks for them of a
+// group-by's result: x nullable (a sum; here b with no null), led by
+// "(x is null) desc" (PostgreSQL puts nulls first descending) and followed
+// by the group key (ties in key order): three keys, the first two constant.
+void BM_TopKNullable(benchmark::State& state, Backend backend, int64_t k) {
+  Dataset& d = GetDataset(backend, state.range(0));
+  const Exec& exec = GetDevice(backend).exec;
+  kernels::RandomSpec spec;
+  spec.min = 1;
+  spec.max = 1;
+  spec.seed = 2026;
+  const Column valid = kernels::RandomColumn(PhysType::kInt8, 0, false, d.rows, spec, exec);
+  spec.min = spec.max = 0;
+  const Column is_null = kernels::RandomColumn(PhysType::kInt8, 0, false, d.rows, spec, exec);
+  kernels::ColumnView x = d.b.view();
+  x.validity = static_cast<const uint8_t*>(valid.view().data);
+  const double seconds = TimedLoop(state, [&] {
+    const Buffer order =
+        kernels::TopKOrder({{is_null.view(), true}, {x, true}, {d.a.view(), false}}, nullptr, d.rows, k, exec);
+    kernels::Synchronize(exec);
+    benchmark::DoNotOptimize(order.data());
+  });
+  Report(state, d, seconds, d.rows, "b", {ColumnRegion(d.b)});
+}
+
 // The zone map of b (kernels/zone_map.h), built whole: what the first
 // top-k or filter on a column pays once.
 void BM_ZoneMap(benchmark::State& state, Backend backend) {
@@ -607,6 +632,7 @@ void RegisterAnalytics(Backend backend, int64_t rows) {
         [backend, k](benchmark::State& st) { BM_TopK(st, backend, k); });
   }
   add("topk/float64_desc/k:10/zones", [backend](benchmark::State& st) { BM_TopKZones(st, backend, 10); });
+  add("topk/float64_desc/k:10/nullable_3keys", [backend](benchmark::State& st) { BM_TopKNullable(st, backend, 10); });
   add("zone_map/float64", [backend](benchmark::State& st) { BM_ZoneMap(st, backend); });
   for (int64_t bins : {int64_t{16}, int64_t{1024}}) {
     for (const auto& [method, name] :

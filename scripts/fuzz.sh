@@ -6,6 +6,14 @@
 #   scripts/fuzz.sh TARGET replay      run TARGET once over its corpus (what CI does)
 #   scripts/fuzz.sh list               the targets
 #   FUZZ_FORK=N scripts/fuzz.sh ...    N worker processes (libFuzzer's -fork)
+#   FUZZ_WORKERS=N scripts/fuzz.sh ... N independent processes sharing the
+#                                      corpus (libFuzzer's -jobs; their logs in
+#                                      build-fuzz/fuzz-K.log): no restarts, as
+#                                      -fork has, for a slow target
+#   FUZZ_SANITIZE=leak,undefined ...   other sanitizers than address,undefined
+#                                      (a faster long run that still finds
+#                                      leaks, crashes and undefined behaviour)
+#   FUZZ_FLAGS="-entropic=0" ...       more of libFuzzer's flags
 #
 # Targets are tests/fuzz/<TARGET>_fuzz.cc, built from the few sources they
 # need (no CMake, no CUDA, no gRPC; tests/fuzz/no_device.cc stands in for
@@ -49,7 +57,10 @@ mode="$2"
 command -v "$CXX" >/dev/null || { echo "fuzz.sh: $CXX not found (apt-get install clang)" >&2; exit 2; }
 
 mkdir -p "$OUT"
-binary="$OUT/${target}_fuzz"
+sanitize="${FUZZ_SANITIZE:-address,undefined}"
+suffix=""
+[[ "$sanitize" == "address,undefined" ]] || suffix=".${sanitize//,/-}"
+binary="$OUT/${target}_fuzz$suffix"
 # The API's definition, embedded as CMake does (engine/api/CMakeLists.txt).
 generated="$OUT/endpoints_json.$target.cc"
 {
@@ -107,8 +118,8 @@ all_sources=("$REPO/tests/fuzz/${target}_fuzz.cc" "${sources[@]}")
 newest=$(ls -t "${all_sources[@]}" "$0" | head -1)
 if [[ ${#launcher[@]} -gt 0 || ! -x "$binary" || "$newest" -nt "$binary" ]]; then
   echo "fuzz.sh: building $binary" >&2
-  cflags=(-std=$std -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
-  objdir="$OUT/obj/$target"
+  cflags=(-std=$std -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,"$sanitize" -fno-sanitize-recover=undefined)
+  objdir="$OUT/obj/$target$suffix"
   mkdir -p "$objdir"
   objects=()
   for source in "${all_sources[@]}"; do
@@ -124,8 +135,14 @@ if [[ ${#launcher[@]} -gt 0 || ! -x "$binary" || "$newest" -nt "$binary" ]]; the
     while (( $(jobs -rp | wc -l) >= ${FUZZ_JOBS:-$(nproc)} )); do wait -n; done
   done
   while (( $(jobs -rp | wc -l) > 0 )); do wait -n; done
+  runtime=()
+  if [[ ",$sanitize," == *,leak,* && ",$sanitize," == *,undefined,* ]]; then
+    # clang 14 links no UBSan runtime beside LeakSanitizer's: name it.
+    dir="$("$CXX" -print-runtime-dir)"
+    runtime=("$dir/libclang_rt.ubsan_standalone-x86_64.a" "$dir/libclang_rt.ubsan_standalone_cxx-x86_64.a")
+  fi
   # shellcheck disable=SC2046
-  "$CXX" "${cflags[@]}" "${objects[@]}" -o "$binary" $(pkg-config --libs $ABSL) ${LIBS[$target]:-}
+  "$CXX" "${cflags[@]}" "${objects[@]}" "${runtime[@]}" -o "$binary" $(pkg-config --libs $ABSL) ${LIBS[$target]:-}
 fi
 
 seeds="$REPO/tests/fuzz/corpus/$target"
@@ -140,5 +157,8 @@ if [[ "$mode" == "replay" ]]; then
 else
   # FUZZ_FORK=N: N worker processes in one run (libFuzzer's -fork), for a
   # target too slow for one core.
-  "$binary" "${flags[@]}" ${FUZZ_FORK:+-fork="$FUZZ_FORK"} -max_total_time="$mode" "$corpus" "$seeds"
+  # shellcheck disable=SC2086
+  "$binary" "${flags[@]}" ${FUZZ_FORK:+-fork="$FUZZ_FORK"} \
+    ${FUZZ_WORKERS:+-jobs="$FUZZ_WORKERS" -workers="$FUZZ_WORKERS"} ${FUZZ_FLAGS:-} \
+    -max_total_time="$mode" "$corpus" "$seeds"
 fi

@@ -380,6 +380,31 @@ inline int64_t TopKSampleSize(int64_t n, int64_t k) {
   return s >= least ? s : 0;
 }
 
+// Word `word` of sort position p * stride, as a range of one value.
+struct StridedWordRange {
+  SelectWord word;
+  int64_t stride;
+  KERNELS_HD WordRange operator()(int64_t p) const {
+    const uint64_t v = SelectWordBits(word, p * stride);
+    return WordRange{v, v};
+  }
+};
+
+// Whether `word` is the same at every one of the n sort positions: first
+// over `samples` of them (which almost always answers no, cheaply), then
+// over all.
+template <typename D>
+bool WordConstant(const D& be, const SelectWord& word, int64_t n, int64_t samples, const Exec& exec) {
+  const auto range = [&](int64_t count, int64_t stride) {
+    return thrust::transform_reduce(be.policy(exec), RowIterator(0), RowIterator(count),
+                                    StridedWordRange{word, stride}, WordRange{~uint64_t{0}, 0}, MergeWordRanges{});
+  };
+  const WordRange sampled = range(samples, n / samples);
+  if (sampled.lo != sampled.hi) return false;
+  const WordRange all = range(n, 1);
+  return all.lo == all.hi;
+}
+
 // The sort positions (ascending) whose word 0 is at most the sample's k-th
 // smallest, when there are at most n / 8 of them; else an empty Buffer and
 // *count -1.
@@ -464,6 +489,9 @@ Buffer TopKOrderAlgo(const D& be, const std::vector<SortKey>& keys, const int64_
     SelectWord& w = sk.words[sk.count++];
     if (it->radix) {
       w.word = it->word;
+      // A word the same in every row orders nothing: the null flags of a
+      // key without nulls, SQL's "(x is null)" before a non-null x.
+      if (WordConstant(be, w, n, std::min<int64_t>(n, 1024), exec)) --sk.count;
     } else {
       w.coarse = true;
       w.col = it->compare.col;
@@ -474,7 +502,8 @@ Buffer TopKOrderAlgo(const D& be, const std::vector<SortKey>& keys, const int64_
     }
   }
 
-  if (sk.count == 0) return SortCandidates(be, cols, rows, RowsOrIota(be, nullptr, n, exec), n, k, exec);
+  // No word varies: every row ties, and ties keep their input order.
+  if (sk.count == 0) return RowsOrIota(be, rows, kept, exec);
 
   const int64_t samples = TopKSampleSize(n, k);
   if (samples > 0) {

@@ -718,6 +718,35 @@ TEST_P(SortTest, LargeInputs) {
   EXPECT_EQ(Order({{cs.view(), false}}, nullptr, m), ReferenceSort({{&s, false}}, Iota(0, m)));
 }
 
+// Keys in order already skip the sort: sorted ascending with ties, sorted
+// but for one row (first, last, or past the sample's stride), descending,
+// and a row list whose keys come in order.
+TEST_P(SortTest, KeysAlreadyInOrder) {
+  const int64_t n = 100003;
+  std::vector<int64_t> ascending(n);
+  for (int64_t i = 0; i < n; ++i) ascending[i] = i / 3 - 1000;
+  std::vector<std::vector<int64_t>> cases = {ascending};
+  for (int64_t at : {int64_t{0}, n - 1, int64_t{98}, n / 2 + 1}) {
+    std::vector<int64_t> v = ascending;
+    v[at] = at == 0 ? n : -n;  // one row out of order
+    cases.push_back(v);
+  }
+  cases.push_back(std::vector<int64_t>(ascending.rbegin(), ascending.rend()));
+  for (const std::vector<int64_t>& v : cases) {
+    const HostColumn h = Numbers<int64_t>(v);
+    const Column c = Dev(h);
+    for (bool desc : {false, true}) {
+      SCOPED_TRACE(testing::Message() << "case " << (&v - cases.data()) << (desc ? ", descending" : ""));
+      EXPECT_EQ(Order({{c.view(), desc}}, nullptr, n), ReferenceSort({{&h, desc}}, Iota(0, n)));
+    }
+  }
+  const HostColumn h = Numbers<int64_t>(ascending);
+  const Column c = Dev(h);
+  std::vector<int64_t> rows;
+  for (int64_t i = 0; i < n; i += 2) rows.push_back(i);
+  EXPECT_EQ(Order({{c.view(), false}}, &rows, static_cast<int64_t>(rows.size())), ReferenceSort({{&h, false}}, rows));
+}
+
 // ===========================================================================
 // GroupRows and GroupFirstRows
 
@@ -841,6 +870,23 @@ TEST_P(GroupTest, NarrowedSortWords) {
           EXPECT_EQ(CheckGroups({&h}, nullptr, 3001, Method(GroupMethod::kSort)).method, GroupMethod::kSort);
         }
       }
+    }
+  }
+}
+
+// A table kept in key order (an order id): the sort path finds the keys
+// sorted and groups them as they come; one row out of order sorts again.
+TEST_P(GroupTest, KeysAlreadyInOrder) {
+  const int64_t n = 200003;
+  for (bool serial : SerialModes()) {
+    UseSerial(serial);
+    for (int64_t misplaced : {int64_t{-1}, int64_t{5}, n - 1}) {
+      std::vector<int32_t> v(n);
+      for (int64_t i = 0; i < n; ++i) v[i] = static_cast<int32_t>(i / 4 + 1);
+      if (misplaced >= 0) v[misplaced] = 3;
+      SCOPED_TRACE(testing::Message() << (serial ? "serial" : "wide") << ", misplaced " << misplaced);
+      const HostColumn h = Numbers<int32_t>(v);
+      EXPECT_EQ(CheckGroups({&h}, nullptr, n, Method(GroupMethod::kAuto)).count, n / 4 + 1);
     }
   }
 }

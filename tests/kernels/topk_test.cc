@@ -310,6 +310,37 @@ TEST_P(TopKTest, ThresholdFromASample) {
   Check({{ca.view(), false}}, &rows, m, {1, 10, 100});
 }
 
+// SQL's ORDER BY x DESC LIMIT k over a group-by's result: "(x is null)"
+// first (zero in every row), x nullable without a null, then the group key.
+// Words the same in every row are left out of the selection; a column
+// constant but for one row the sample misses still orders that row; every
+// key constant leaves the rows in input order.
+TEST_P(TopKTest, KeysTheSameInEveryRow) {
+  for (int64_t n : {int64_t{3001}, int64_t{262144}}) {
+    std::mt19937_64 rng(31);
+    std::uniform_real_distribution<double> u(0, 1);
+    std::vector<int64_t> zero(n, 0), almost(n, 0);
+    std::vector<double> x(n);
+    std::vector<int32_t> key(n);
+    for (int64_t i = 0; i < n; ++i) {
+      x[i] = u(rng);
+      key[i] = static_cast<int32_t>(n - i);
+    }
+    almost[n - 3] = -1;  // off the sample's stride: only the full pass sees it
+    const std::vector<uint8_t> valid(n, 1);
+    const Column is_null = Dev(Numbers<int64_t>(zero, valid)), cx = Dev(Numbers<double>(x, valid)),
+                 ck = Dev(Numbers<int32_t>(key, valid)), ca = Dev(Numbers<int64_t>(almost));
+    SCOPED_TRACE(testing::Message() << "rows " << n);
+    Check({{is_null.view(), true}, {cx.view(), true}, {ck.view(), false}}, nullptr, n, {1, 5, 10, 256});
+    Check({{ca.view(), false}, {cx.view(), true}}, nullptr, n, {1, 5, 10});
+    Check({{is_null.view(), false}}, nullptr, n, {1, 5, 300});
+    std::vector<int64_t> rows;
+    for (int64_t i = n - 1; i >= 0; i -= 3) rows.push_back(i);
+    Check({{is_null.view(), true}, {cx.view(), true}}, &rows, static_cast<int64_t>(rows.size()), {1, 7});
+    Check({{is_null.view(), true}}, &rows, static_cast<int64_t>(rows.size()), {1, 7});
+  }
+}
+
 TEST_P(TopKTest, RejectsNegativeK) {
   const Column c = Dev(Numbers<int32_t>({3, 1, 2}));
   EXPECT_THROW(TopKOrder({{c.view(), false}}, nullptr, 3, -1, exec_), std::invalid_argument);
