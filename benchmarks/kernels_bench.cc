@@ -410,6 +410,25 @@ void BM_GroupBySumCount(benchmark::State& state, Backend backend, int64_t distin
   Report(state, d, seconds, d.rows, KeysName(distinct) + "+b", {ColumnRegion(keys), ColumnRegion(d.b)});
 }
 
+// select min(b), max(b), avg(b) without GROUP BY: one group of every row,
+// as /aggregate/groupby with no key column makes it.
+void BM_AggregateNoKeys(benchmark::State& state, Backend backend) {
+  Dataset& d = GetDataset(backend, state.range(0));
+  const Exec& exec = GetDevice(backend).exec;
+  const kernels::ColumnView value = d.b.view();
+  const double seconds = TimedLoop(state, [&] {
+    kernels::GroupOptions options;
+    options.ordered = false;
+    const kernels::Groups g = kernels::GroupRows({}, nullptr, d.rows, options, exec);
+    const std::vector<Column> out = kernels::Aggregates(
+        g, {{kernels::AggKind::kMin, &value}, {kernels::AggKind::kMax, &value}, {kernels::AggKind::kMean, &value}},
+        exec);
+    kernels::Synchronize(exec);
+    benchmark::DoNotOptimize(out.data());
+  });
+  Report(state, d, seconds, d.rows, "b", {ColumnRegion(d.b)});
+}
+
 // The distinct values of a key column, in order: GroupRows, GroupFirstRows, Gather.
 void BM_Unique(benchmark::State& state, Backend backend, int64_t distinct) {
   Dataset& d = GetDataset(backend, state.range(0));
@@ -622,6 +641,7 @@ void RegisterAnalytics(Backend backend, int64_t rows) {
     }
     add("unique/" + keys, [backend, distinct](benchmark::State& st) { BM_Unique(st, backend, distinct); });
   }
+  add("aggregate/min_max_avg/no_keys", [backend](benchmark::State& st) { BM_AggregateNoKeys(st, backend); });
   add("join/int64/build:4e4", [backend](benchmark::State& st) { BM_HashJoin(st, backend, 40000, false); });
   add("join/int64/build:1e6", [backend](benchmark::State& st) { BM_HashJoin(st, backend, 1000000, false); });
   add("join/int64/build:1e6/dups", [backend](benchmark::State& st) { BM_HashJoin(st, backend, 1000000, true); });

@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -194,19 +195,39 @@ struct MergeRuns {
   }
 };
 
+// The group of each position as the per-run paths read it: each input
+// row's (Groups::row_groups) when `input_order`, else each position's of
+// `order` (Groups::ids).
+inline RowGroupOf RunGroupsOf(const Groups& groups, bool input_order) {
+  return input_order ? RowGroupsOf(groups) : RowGroupOf{groups.ids.data(), nullptr, 4};
+}
+
+// Whether a backend with few, fat threads reads the positions in runs, each
+// into its own partial accumulators: in input order (`input_order`), or in
+// group order when the groups are fewer than the threads (one group per
+// thread would leave the others idle: no GROUP BY is one group).
+template <typename D>
+bool ReduceByRuns(const D& be, const Groups& groups, bool input_order) {
+  if constexpr (D::kHasSerialGroups) {
+    return input_order || (groups.count < be.threads() && groups.ids.size() > 0);
+  } else {
+    return input_order;
+  }
+}
+
 // Per-group reductions of a per-position accumulator. A backend with few,
-// fat threads (SerialGroups: the host) reads the rows in input order
-// into per-run partials when the groups came from the hash table (which
-// keeps each input row's group), and otherwise loops over each group's rows
-// in `order`; a wide one (CUDA) runs thrust::reduce_by_key over all rows,
-// which keeps every thread busy however the rows fall into groups.
+// fat threads (SerialGroups: the host) reads the rows in runs into per-run
+// partials (ReduceByRuns) when the groups came from the hash table (which
+// keeps each input row's group) or are few, and otherwise loops over each
+// group's rows in `order`; a wide one (CUDA) runs thrust::reduce_by_key over
+// all rows, which keeps every thread busy however the rows fall into groups.
 // `input_order` (serial only): `load` reads input positions
 // (Groups::input_rows), not positions of `order`.
 template <typename D, typename Load, typename Merge, typename Acc>
 void ReduceEachGroup(const D& be, const Groups& groups, bool input_order, Load load, Merge merge, Acc* out,
                      const Exec& exec) {
   if (SerialGroups(be)) {
-    if (input_order) {
+    if (ReduceByRuns(be, groups, input_order)) {
       const int64_t n = groups.rows, count = groups.count;
       const int64_t runs = RunsFor(n, count);
       Buffer partial(static_cast<size_t>(runs * count) * sizeof(Acc), exec);
@@ -214,7 +235,7 @@ void ReduceEachGroup(const D& be, const Groups& groups, bool input_order, Load l
       be.Fill(seen.data(), 0, seen.size(), exec);
       thrust::for_each_n(
           be.policy(exec), RowIterator(0), runs,
-          AccumulateRun<Load, Merge, Acc>{RowGroupsOf(groups), n, (n + runs - 1) / runs, count,
+          AccumulateRun<Load, Merge, Acc>{RunGroupsOf(groups, input_order), n, (n + runs - 1) / runs, count,
                                           load, merge, partial.as<Acc>(), seen.as<uint8_t>()});
       thrust::for_each_n(
           be.policy(exec), RowIterator(0), count,
@@ -419,7 +440,7 @@ template <typename D, typename T, bool kFloat>
 void TypedSums(const D& be, const Groups& groups, bool input_order, const ColumnView& col,
                const int64_t* load_order, SumAcc* out, const Exec& exec) {
   const int64_t n = groups.rows, count = groups.count;
-  if (!input_order) {
+  if (!ReduceByRuns(be, groups, input_order)) {
     thrust::for_each_n(be.policy(exec), RowIterator(0), count,
                        TypedSumGroup<T, kFloat>{groups.starts.as<int64_t>(), load_order, col, out});
     return;
@@ -427,7 +448,7 @@ void TypedSums(const D& be, const Groups& groups, bool input_order, const Column
   const int64_t runs = RunsFor(n, count), lanes = SumLanes(count);
   Buffer partial(static_cast<size_t>(runs * count * lanes) * sizeof(SumAcc), exec);
   thrust::for_each_n(be.policy(exec), RowIterator(0), runs,
-                     TypedSumRun<T, kFloat>{RowGroupsOf(groups), load_order, col, n,
+                     TypedSumRun<T, kFloat>{RunGroupsOf(groups, input_order), load_order, col, n,
                                             (n + runs - 1) / runs, count, lanes, partial.as<SumAcc>()});
   thrust::for_each_n(be.policy(exec), RowIterator(0), count,
                      MergeSumRuns{runs, count, lanes, partial.as<SumAcc>(), out});
@@ -619,6 +640,86 @@ Column SumColumn(const D& be, AggKind kind, const ColumnView& value, const SumAc
   return Column::Adopt(type, 0, true, count, std::move(data), Buffer(), std::move(validity));
 }
 
+// The order-preserving image of a numeric value, as ExtremeAt compares it.
+template <typename T>
+KERNELS_HD inline uint64_t ExtremeBits(T v) {
+  if constexpr (std::is_same_v<T, double>) {
+    return DoubleOrderBits(v);
+  } else if constexpr (std::is_same_v<T, float>) {
+    return FloatOrderBits(v);
+  } else {
+    using U = std::make_unsigned_t<T>;
+    return static_cast<U>(static_cast<U>(v) ^ (U{1} << (8 * sizeof(T) - 1)));
+  }
+}
+
+// ExtremeAt and MergeExtremes over a run of positions (ReduceByRuns) with
+// the type and the direction fixed: a compare per row. Each run's partial
+// per group starts empty (pos -1); ties keep the earlier position.
+template <typename T, bool kGreatest>
+struct TypedExtremeRun {
+  RowGroupOf row_group;
+  const int64_t* order;
+  ColumnView col;
+  int64_t n, chunk, count;
+  ExtremeAcc* partial;
+  KERNELS_HD void operator()(int64_t c) const {
+    ExtremeAcc* p = partial + c * count;
+    for (int64_t g = 0; g < count; ++g) p[g] = ExtremeAcc{0, 0, -1};
+    const T* values = static_cast<const T*>(col.data);
+    const int64_t end = (c + 1) * chunk < n ? (c + 1) * chunk : n;
+    // The current group's accumulator is held here while its rows follow
+    // one another (group order: each group's rows are one stretch).
+    int32_t g = -1;
+    ExtremeAcc a{0, 0, -1};
+    for (int64_t i = c * chunk; i < end; ++i) {
+      const int64_t row = RowAt(order, i);
+      if (!col.is_valid(row)) continue;
+      const int32_t at = row_group(i);
+      if (at != g) {
+        if (g >= 0) p[g] = a;
+        g = at;
+        a = p[g];
+      }
+      const uint64_t key = ExtremeBits<T>(values[row]);
+      if (a.pos < 0 || (kGreatest ? key > a.key : key < a.key)) a = ExtremeAcc{key, 0, i};
+    }
+    if (g >= 0) p[g] = a;
+  }
+};
+
+// The per-group extremes of a numeric `value` (ExtremeAt's positions) by
+// runs of typed compares, on a backend with few, fat threads.
+template <typename D, typename T, bool kGreatest>
+void TypedExtremes(const D& be, const Groups& groups, bool input_order, const ColumnView& value,
+                   const int64_t* load_order, ExtremeAcc* out, const Exec& exec) {
+  const int64_t n = groups.rows, count = groups.count;
+  const int64_t runs = RunsFor(n, count);
+  Buffer partial(static_cast<size_t>(runs * count) * sizeof(ExtremeAcc), exec);
+  Buffer seen(static_cast<size_t>(runs * count), exec);
+  be.Fill(seen.data(), 1, seen.size(), exec);  // empty partials merge as nothing
+  thrust::for_each_n(be.policy(exec), RowIterator(0), runs,
+                     TypedExtremeRun<T, kGreatest>{RunGroupsOf(groups, input_order), load_order, value, n,
+                                                   (n + runs - 1) / runs, count, partial.as<ExtremeAcc>()});
+  thrust::for_each_n(be.policy(exec), RowIterator(0), count,
+                     MergeRuns<MergeExtremes, ExtremeAcc>{runs, count, MergeExtremes{false, kGreatest},
+                                                          partial.as<ExtremeAcc>(), seen.as<uint8_t>(), out});
+}
+
+template <typename D, bool kGreatest>
+bool TypedExtremesOf(const D& be, const Groups& groups, bool input_order, const ColumnView& value,
+                     const int64_t* load_order, ExtremeAcc* out, const Exec& exec) {
+  switch (value.type) {
+    case PhysType::kInt8: TypedExtremes<D, int8_t, kGreatest>(be, groups, input_order, value, load_order, out, exec); return true;
+    case PhysType::kInt16: TypedExtremes<D, int16_t, kGreatest>(be, groups, input_order, value, load_order, out, exec); return true;
+    case PhysType::kInt32: TypedExtremes<D, int32_t, kGreatest>(be, groups, input_order, value, load_order, out, exec); return true;
+    case PhysType::kInt64: TypedExtremes<D, int64_t, kGreatest>(be, groups, input_order, value, load_order, out, exec); return true;
+    case PhysType::kFloat32: TypedExtremes<D, float, kGreatest>(be, groups, input_order, value, load_order, out, exec); return true;
+    case PhysType::kFloat64: TypedExtremes<D, double, kGreatest>(be, groups, input_order, value, load_order, out, exec); return true;
+    default: return false;
+  }
+}
+
 template <typename D>
 Column AggregateAlgo(const D& be, const Groups& groups, AggKind kind, const ColumnView* value,
                      const ColumnView* target, const Exec& exec) {
@@ -742,8 +843,19 @@ Column AggregateAlgo(const D& be, const Groups& groups, AggKind kind, const Colu
     default: {  // kMin, kMax, kArgMin, kArgMax
       const bool greatest = kind == AggKind::kMax || kind == AggKind::kArgMax;
       Buffer acc(static_cast<size_t>(count) * sizeof(ExtremeAcc), exec);
-      ReduceEachGroup(be, groups, input_order, ExtremeAt{*value, load_order},
-                      MergeExtremes{IsStringType(value->type), greatest}, acc.as<ExtremeAcc>(), exec);
+      bool typed = false;
+      if constexpr (D::kHasSerialGroups) {
+        if (SerialGroups(be) && ReduceByRuns(be, groups, input_order)) {
+          typed = greatest ? TypedExtremesOf<D, true>(be, groups, input_order, *value, load_order,
+                                                      acc.as<ExtremeAcc>(), exec)
+                           : TypedExtremesOf<D, false>(be, groups, input_order, *value, load_order,
+                                                       acc.as<ExtremeAcc>(), exec);
+        }
+      }
+      if (!typed) {
+        ReduceEachGroup(be, groups, input_order, ExtremeAt{*value, load_order},
+                        MergeExtremes{IsStringType(value->type), greatest}, acc.as<ExtremeAcc>(), exec);
+      }
       Buffer rows(static_cast<size_t>(count) * sizeof(int64_t), exec);
       Buffer has(static_cast<size_t>(count), exec);
       thrust::for_each_n(

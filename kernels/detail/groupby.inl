@@ -1014,6 +1014,25 @@ Groups GroupRowsAlgo(const D& be, const std::vector<ColumnView>& keys, const int
     cols.push_back(c);
   }
   const std::vector<SortPass> plan = PlanSort(cols);
+  if (plan.empty() && SerialGroups(be) && !options.ordered) {
+    // No key bits at all: one group. Its rows need no order, so each keeps
+    // its group as a byte (slot 0 of a one-slot table, as the hash path
+    // leaves them): the aggregates read the rows in input order, in runs.
+    Groups g;
+    g.rows = n;
+    g.count = 1;
+    g.starts = Buffer(2 * sizeof(int64_t), exec);
+    thrust::fill_n(be.policy(exec), g.starts.as<int64_t>(), 1, int64_t{0});
+    thrust::fill_n(be.policy(exec), g.starts.as<int64_t>() + 1, 1, n);
+    g.first_rows = RowsOrIota(be, rows, 1, exec);
+    if (rows != nullptr) g.input_rows = RowsOrIota(be, rows, n, exec);
+    g.row_groups = Buffer(static_cast<size_t>(n), exec);
+    be.Fill(g.row_groups.data(), 0, static_cast<size_t>(n), exec);
+    g.slot_bytes = 1;
+    g.slot_groups = Buffer(sizeof(uint32_t), exec);
+    be.Fill(g.slot_groups.data(), 0, sizeof(uint32_t), exec);
+    return g;
+  }
   if (plan.empty()) {  // no key bits at all: one group
     Buffer flags(static_cast<size_t>(n), exec);
     be.Fill(flags.data(), 0, static_cast<size_t>(n), exec);

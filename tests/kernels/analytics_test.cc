@@ -1492,6 +1492,54 @@ TEST_P(AggregateTest, EveryKindOverEveryType) {
   }
 }
 
+// No GROUP BY: one group of every row (or of a row list), ordered or not;
+// the host reads it in runs (typed for min and max) either way.
+TEST_P(AggregateTest, OneGroupOfEveryRowByRuns) {
+  for (bool serial : SerialModes()) {
+    UseSerial(serial);
+    const int64_t n = 20011;
+    AggregateData d = MakeAggregateData(n, 67);
+    std::vector<int64_t> subset;
+    for (int64_t i = n - 1; i >= 0; i -= 3) subset.push_back(i);
+    const Buffer device_subset = ToDevice(subset, exec_);
+    for (bool all : {true, false}) {
+      for (bool ordered : {false, true}) {
+        GroupOptions options;
+        options.ordered = ordered;
+        const int64_t m = all ? n : static_cast<int64_t>(subset.size());
+        const Groups g = GroupRows({}, all ? nullptr : device_subset.as<int64_t>(), m, options, exec_);
+        ASSERT_EQ(g.count, 1);
+        EXPECT_EQ(FromDevice<int64_t>(GroupFirstRows(g, exec_).data(), 1, exec_)[0], all ? 0 : subset[0]);
+        const std::vector<std::vector<int64_t>> lists = {all ? Iota(0, n) : subset};
+        for (PhysType type : kAllTypes) {
+          for (bool specials : {false, true}) {
+            const HostColumn v = AggregateValues(d.key, type, 68 + static_cast<int>(type), specials);
+            const HostColumn t = Drawn(PhysType::kVarChars, n, 1000, 69, 0.1);
+            const Column cv = Dev(v), ct = Dev(t);
+            const ColumnView vv = cv.view(), tv = ct.view();
+            for (AggKind kind : kAllAggs) {
+              if (NeedsNumber(kind) && (IsString(type) || specials)) continue;
+              SCOPED_TRACE(testing::Message() << (serial ? "serial, " : "wide, ") << (all ? "all rows" : "a list")
+                                              << (ordered ? ", ordered, " : ", unordered, ") << AggName(kind) << " of "
+                                              << TypeName(type) << (specials ? " with specials" : ""));
+              const Column out = Aggregate(g, kind, &vv, &tv, exec_);
+              std::vector<double> approx;
+              const HostColumn expected = ReferenceAggregate(lists, kind, &v, &t, &approx);
+              const HostColumn actual = Host(out.view());
+              if (kind == AggKind::kMean || kind == AggKind::kVarPop || kind == AggKind::kVarSamp ||
+                  kind == AggKind::kStdPop || kind == AggKind::kStdSamp) {
+                EXPECT_TRUE(NearValues(actual, expected, approx, 1e-9));
+              } else {
+                EXPECT_TRUE(SameRows(actual, expected));
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST_P(AggregateTest, ArgExtremesReturnTargetsOfEveryType) {
   for (bool serial : SerialModes()) {
     UseSerial(serial);
