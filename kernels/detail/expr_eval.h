@@ -179,10 +179,66 @@ KERNELS_HD inline void And3(bool av, bool a, bool bv, bool b, Slot& out) {
   }
 }
 
+#if !defined(__CUDA_ARCH__)
+// The leftmost place of r[0, rn) in h[0, hn), or null: memchr for its first
+// byte, memcmp for the rest (short haystacks and needles: no setup).
+inline const char* FindRun(const char* h, int64_t hn, const char* r, int64_t rn) {
+  const char* last = h + hn - rn;
+  for (const char* at = h; at <= last; ++at) {
+    at = static_cast<const char*>(std::memchr(at, r[0], static_cast<size_t>(last - at) + 1));
+    if (at == nullptr) return nullptr;
+    if (std::memcmp(at + 1, r + 1, static_cast<size_t>(rn) - 1) == 0) return at;
+  }
+  return nullptr;
+}
+
+// Like on bytes read as they are, for a pattern without '_' (else -1): its
+// literal runs between the '%'s. The first must start s and the last end it
+// (unless a '%' is there), and those between are found in order, each at
+// its leftmost place after the one before (which leaves the most room for
+// the rest).
+inline int LikeLiteralRuns(const char* s, int64_t n, const char* p, int64_t m) {
+  int64_t first = -1, last = -1;
+  for (int64_t j = 0; j < m; ++j) {
+    if (p[j] == '_') return -1;
+    if (p[j] == '%') {
+      if (first < 0) first = j;
+      last = j;
+    }
+  }
+  if (first < 0) return n == m && (m == 0 || std::memcmp(s, p, static_cast<size_t>(m)) == 0);
+  const int64_t tail = m - last - 1;
+  if (first + tail > n || (first > 0 && std::memcmp(s, p, static_cast<size_t>(first)) != 0) ||
+      (tail > 0 && std::memcmp(s + n - tail, p + last + 1, static_cast<size_t>(tail)) != 0)) {
+    return 0;
+  }
+  int64_t i = first;
+  const int64_t end = n - tail;  // the middle runs lie in s[i, end)
+  for (int64_t j = first + 1; j < last;) {
+    int64_t stop = j;
+    while (p[stop] != '%') ++stop;
+    if (stop > j) {
+      const char* hit = FindRun(s + i, end - i, p + j, stop - j);
+      if (hit == nullptr) return 0;
+      i = hit - s + (stop - j);
+    }
+    j = stop + 1;
+  }
+  return 1;
+}
+#endif
+
 // Whether s[0, n), read through `fold`, matches pattern p[0, m): '%' matches
 // any run of bytes, '_' any one byte, every other byte itself. Greedy with
-// backtracking to the last '%': O(n * m) at worst, no recursion.
+// backtracking to the last '%': O(n * m) at worst, no recursion (on the
+// host, a pattern without '_' over unfolded bytes: LikeLiteralRuns).
 KERNELS_HD inline bool Like(const char* s, int64_t n, uint8_t fold, const char* p, int64_t m) {
+#if !defined(__CUDA_ARCH__)
+  if (fold == kNoFold) {
+    const int runs = LikeLiteralRuns(s, n, p, m);
+    if (runs >= 0) return runs != 0;
+  }
+#endif
   int64_t i = 0, j = 0, star = -1, mark = 0;
   while (i < n) {
     if (j < m && p[j] == '%') {
