@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""TPC-H queries 1, 3, 4, 5, 6, 10, 12, 14 and 19 in SQL: our engine beside DuckDB, the same data in the same run.
+"""TPC-H queries 1, 3, 4, 5, 6, 10, 12, 14 and 19 in SQL, and shapes users write on its tables: our engine beside DuckDB, the same data in the same run.
 
 Usage:
   tpch_bench.py --server-binary build/server/gpudb-engine
@@ -10,7 +10,10 @@ The data comes from tpchgen-cli (PyPI: a Rust port of TPC-H's dbgen that writes 
 benchmarks/requirements.txt), as CSV files in --data-dir (made when missing). Both engines get the
 same tables with the same types (DECIMAL(15,2) as DOUBLE; dates as DATE, ours a char16 'YYYY-MM-DD'
 date string): DuckDB reads the files with read_csv, our server with /insert/records/fromfiles.
-Loading is not timed. Each query (the specification's text with its validation parameters) goes to
+Loading is not timed. The shapes (SHAPES, named s_*): group-bys of many groups ordered by an
+aggregate with a LIMIT, of a computed key, of two keys, HAVING, aggregates without GROUP BY
+(strings among them), count(DISTINCT), LIKE over unique text, CASE in WHERE, EXTRACT, a join to a
+small table. Each query (the specification's text with its validation parameters) goes to
 our server through Kinetica's Python client (execute_sql_and_decode, HTTP, default settings) and to
 DuckDB (SET threads to --threads, default all cores): one warm-up and --repeat runs each,
 alternating, the median kept. The answers must agree: the same rows in the same order, numbers to
@@ -141,6 +144,32 @@ where (p_partkey = l_partkey and p_brand = 'Brand#12'
        and l_shipmode in ('AIR', 'AIR REG') and l_shipinstruct = 'DELIVER IN PERSON')""",
 }
 
+# Shapes users write on these tables beyond the specification's queries (ties broken in the
+# ORDER BY, so that both engines give the same rows).
+SHAPES = {
+    "s_top_groups": "select o_orderkey, sum(o_totalprice) as s from orders group by o_orderkey "
+                    "order by s desc, o_orderkey limit 5",
+    "s_top_sorted_groups": "select l_orderkey, sum(l_quantity) as q from lineitem group by l_orderkey "
+                           "order by q desc, l_orderkey limit 5",
+    "s_top_counts": "select o_custkey, count(*) as n from orders group by o_custkey order by n desc, o_custkey limit 5",
+    "s_computed_key": "select o_totalprice * 2 as p, count(*) as n from orders group by o_totalprice * 2 "
+                      "order by p desc limit 5",
+    "s_two_keys": "select l_suppkey, l_partkey, count(*) as n from lineitem group by l_suppkey, l_partkey "
+                  "order by n desc, l_suppkey, l_partkey limit 5",
+    "s_having": "select o_custkey, count(*) as n from orders group by o_custkey having count(*) > 40 order by 1",
+    "s_no_group": "select avg(l_quantity), min(l_extendedprice), max(l_discount) from lineitem",
+    "s_no_group_strings": "select count(*), sum(l_quantity), min(l_shipdate), max(l_comment) from lineitem",
+    "s_count_distinct": "select count(distinct o_custkey) from orders",
+    "s_like_words": "select count(*) from orders where o_comment like '%special%requests%'",
+    "s_like_part": "select count(*) from part where p_name like '%green%'",
+    "s_case_where": "select count(*) from orders where case when o_orderpriority = '1-URGENT' "
+                    "then o_totalprice else 0 end > 100000",
+    "s_extract_year": "select extract(year from o_orderdate) as y, sum(o_totalprice) as s from orders "
+                      "group by extract(year from o_orderdate) order by 1",
+    "s_join_small": "select n_name, count(*) as n from customer join nation on c_nationkey = n_nationkey "
+                    "group by n_name order by 2 desc, 1",
+}
+
 
 def make_data(sf, folder):
     """The CSV files of every table at scale factor `sf`, made by tpchgen-cli when missing."""
@@ -227,7 +256,7 @@ def main():
             con.execute("insert into %s select * from read_csv('%s/%s.csv', header = true)" % (t, folder, t))
             print("loaded %-8s ours %.1f s" % (t, ours_s), flush=True)
         only = set(filter(None, args.only.split(",")))
-        for name, sql in QUERIES.items():
+        for name, sql in list(QUERIES.items()) + list(SHAPES.items()):
             if only and name not in only:
                 continue
             times = {"ours": [], "duckdb": []}

@@ -772,6 +772,28 @@ Column AggregateAlgo(const D& be, const Groups& groups, AggKind kind, const Colu
   }
   if (count == 0) return Column(type, width, nullable);
 
+  if (kind == AggKind::kCountDistinct && count == 1) {
+    // One group (no GROUP BY): the distinct values are the groups of the
+    // value column over the group's rows (hashed where that pays), less the
+    // group of nulls, which comes first (key order).
+    const int64_t* rows = groups.row_groups.size() > 0 ? groups.input_rows.as<int64_t>() : groups.order.as<int64_t>();
+    GroupOptions options;
+    options.ordered = false;
+    const Groups distinct = GroupRowsAlgo(be, {*value}, rows, n, options, exec);
+    int64_t values = distinct.count;
+    if (value->validity != nullptr && values > 0) {
+      const Buffer first = GroupFirstRowsAlgo(be, distinct, exec);
+      int64_t row = 0;
+      uint8_t valid = 1;
+      be.CopyToHostSync(&row, first.data(), sizeof(row), exec);
+      be.CopyToHostSync(&valid, value->validity + row, 1, exec);
+      if (valid == 0) --values;
+    }
+    Buffer data(sizeof(int64_t), exec);
+    thrust::fill_n(be.policy(exec), data.as<int64_t>(), 1, values);
+    return Column::Adopt(type, 0, false, 1, std::move(data), Buffer(), Buffer());
+  }
+
   // Groups made without their order (GroupOptions::ordered) read in input
   // order; what needs the order (count_distinct, or a backend that does not
   // read in input order) gets it made here.
