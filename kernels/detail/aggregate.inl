@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
@@ -706,6 +707,79 @@ void TypedExtremes(const D& be, const Groups& groups, bool input_order, const Co
                                                           partial.as<ExtremeAcc>(), seen.as<uint8_t>(), out});
 }
 
+// The first 8 bytes of s[0, len) as a big-endian number, zeros past its
+// end: where two strings' prefixes differ, they order as the strings do.
+inline uint64_t StringPrefix8(const char* s, int64_t len) {
+  unsigned char b[8] = {};
+  std::memcpy(b, s, static_cast<size_t>(len < 8 ? len : 8));
+  uint64_t v = 0;
+  for (unsigned char c : b) v = (v << 8) | c;
+  return v;
+}
+
+// TypedExtremeRun for strings (charN or varchar): bytewise compares, the
+// first 8 bytes as one number first (most rows differ there from the best
+// so far).
+template <bool kGreatest>
+struct StringExtremeRun {
+  RowGroupOf row_group;
+  const int64_t* order;
+  ColumnView col;
+  int64_t n, chunk, count;
+  ExtremeAcc* partial;
+  void operator()(int64_t c) const {
+    ExtremeAcc* p = partial + c * count;
+    for (int64_t g = 0; g < count; ++g) p[g] = ExtremeAcc{0, 0, -1};
+    const int64_t end = (c + 1) * chunk < n ? (c + 1) * chunk : n;
+    int32_t g = -1;
+    ExtremeAcc a{0, 0, -1};
+    uint64_t a_prefix = 0;
+    for (int64_t i = c * chunk; i < end; ++i) {
+      const int64_t row = RowAt(order, i);
+      if (!col.is_valid(row)) continue;
+      const int32_t at = row_group(i);
+      if (at != g) {
+        if (g >= 0) p[g] = a;
+        g = at;
+        a = p[g];
+        if (a.pos >= 0) a_prefix = StringPrefix8(reinterpret_cast<const char*>(static_cast<uintptr_t>(a.key)), a.len);
+      }
+      const char* s;
+      int64_t len;
+      StringAt(col, row, s, len);
+      const uint64_t prefix = StringPrefix8(s, len);
+      int cmp = 1;
+      if (a.pos >= 0) {
+        cmp = prefix != a_prefix ? (prefix < a_prefix ? -1 : 1)
+                                 : CompareBytes(s, len, reinterpret_cast<const char*>(static_cast<uintptr_t>(a.key)),
+                                                a.len);
+        if (!kGreatest) cmp = -cmp;
+      }
+      if (cmp > 0) {
+        a = ExtremeAcc{static_cast<uint64_t>(reinterpret_cast<uintptr_t>(s)), len, i};
+        a_prefix = prefix;
+      }
+    }
+    if (g >= 0) p[g] = a;
+  }
+};
+
+template <typename D, bool kGreatest>
+void StringExtremes(const D& be, const Groups& groups, bool input_order, const ColumnView& value,
+                    const int64_t* load_order, ExtremeAcc* out, const Exec& exec) {
+  const int64_t n = groups.rows, count = groups.count;
+  const int64_t runs = RunsFor(n, count);
+  Buffer partial(static_cast<size_t>(runs * count) * sizeof(ExtremeAcc), exec);
+  Buffer seen(static_cast<size_t>(runs * count), exec);
+  be.Fill(seen.data(), 1, seen.size(), exec);  // empty partials merge as nothing
+  thrust::for_each_n(be.policy(exec), RowIterator(0), runs,
+                     StringExtremeRun<kGreatest>{RunGroupsOf(groups, input_order), load_order, value, n,
+                                                 (n + runs - 1) / runs, count, partial.as<ExtremeAcc>()});
+  thrust::for_each_n(be.policy(exec), RowIterator(0), count,
+                     MergeRuns<MergeExtremes, ExtremeAcc>{runs, count, MergeExtremes{true, kGreatest},
+                                                          partial.as<ExtremeAcc>(), seen.as<uint8_t>(), out});
+}
+
 template <typename D, bool kGreatest>
 bool TypedExtremesOf(const D& be, const Groups& groups, bool input_order, const ColumnView& value,
                      const int64_t* load_order, ExtremeAcc* out, const Exec& exec) {
@@ -716,6 +790,8 @@ bool TypedExtremesOf(const D& be, const Groups& groups, bool input_order, const 
     case PhysType::kInt64: TypedExtremes<D, int64_t, kGreatest>(be, groups, input_order, value, load_order, out, exec); return true;
     case PhysType::kFloat32: TypedExtremes<D, float, kGreatest>(be, groups, input_order, value, load_order, out, exec); return true;
     case PhysType::kFloat64: TypedExtremes<D, double, kGreatest>(be, groups, input_order, value, load_order, out, exec); return true;
+    case PhysType::kFixedChars:
+    case PhysType::kVarChars: StringExtremes<D, kGreatest>(be, groups, input_order, value, load_order, out, exec); return true;
     default: return false;
   }
 }
