@@ -711,7 +711,7 @@ void TypedExtremes(const D& be, const Groups& groups, bool input_order, const Co
 // end: where two strings' prefixes differ, they order as the strings do.
 inline uint64_t StringPrefix8(const char* s, int64_t len) {
   unsigned char b[8] = {};
-  std::memcpy(b, s, static_cast<size_t>(len < 8 ? len : 8));
+  if (len > 0) std::memcpy(b, s, static_cast<size_t>(len < 8 ? len : 8));  // s may be null when empty
   uint64_t v = 0;
   for (unsigned char c : b) v = (v << 8) | c;
   return v;

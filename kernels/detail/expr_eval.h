@@ -183,6 +183,7 @@ KERNELS_HD inline void And3(bool av, bool a, bool bv, bool b, Slot& out) {
 // The leftmost place of r[0, rn) in h[0, hn), or null: memchr for its first
 // byte, memcmp for the rest (short haystacks and needles: no setup).
 inline const char* FindRun(const char* h, int64_t hn, const char* r, int64_t rn) {
+  if (rn > hn) return nullptr;
   const char* last = h + hn - rn;
   for (const char* at = h; at <= last; ++at) {
     at = static_cast<const char*>(std::memchr(at, r[0], static_cast<size_t>(last - at) + 1));
