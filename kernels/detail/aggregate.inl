@@ -717,9 +717,20 @@ inline uint64_t StringPrefix8(const char* s, int64_t len) {
   return v;
 }
 
+// StringPrefix8 of a charN cell of `width` bytes (its string, zero-padded):
+// the cell's first bytes read as they lie, with no search for the string's end.
+inline uint64_t FixedPrefix8(const char* cell, int32_t width) {
+  unsigned char b[8] = {};
+  std::memcpy(b, cell, static_cast<size_t>(width < 8 ? width : 8));
+  uint64_t v = 0;
+  for (unsigned char c : b) v = (v << 8) | c;
+  return v;
+}
+
 // TypedExtremeRun for strings (charN or varchar): bytewise compares, the
 // first 8 bytes as one number first (most rows differ there from the best
-// so far).
+// so far). A charN string's length is looked for only where its prefix
+// ties with the best's, or it becomes the best.
 template <bool kGreatest>
 struct StringExtremeRun {
   RowGroupOf row_group;
@@ -734,6 +745,7 @@ struct StringExtremeRun {
     int32_t g = -1;
     ExtremeAcc a{0, 0, -1};
     uint64_t a_prefix = 0;
+    const bool fixed = col.type == PhysType::kFixedChars;
     for (int64_t i = c * chunk; i < end; ++i) {
       const int64_t row = RowAt(order, i);
       if (!col.is_valid(row)) continue;
@@ -745,17 +757,27 @@ struct StringExtremeRun {
         if (a.pos >= 0) a_prefix = StringPrefix8(reinterpret_cast<const char*>(static_cast<uintptr_t>(a.key)), a.len);
       }
       const char* s;
-      int64_t len;
-      StringAt(col, row, s, len);
-      const uint64_t prefix = StringPrefix8(s, len);
+      int64_t len = -1;  // charN: not looked for yet
+      uint64_t prefix;
+      if (fixed) {
+        s = static_cast<const char*>(col.data) + row * static_cast<int64_t>(col.width);
+        prefix = FixedPrefix8(s, col.width);
+      } else {
+        StringAt(col, row, s, len);
+        prefix = StringPrefix8(s, len);
+      }
       int cmp = 1;
       if (a.pos >= 0) {
-        cmp = prefix != a_prefix ? (prefix < a_prefix ? -1 : 1)
-                                 : CompareBytes(s, len, reinterpret_cast<const char*>(static_cast<uintptr_t>(a.key)),
-                                                a.len);
+        if (prefix != a_prefix) {
+          cmp = prefix < a_prefix ? -1 : 1;
+        } else {
+          if (len < 0) StringAt(col, row, s, len);
+          cmp = CompareBytes(s, len, reinterpret_cast<const char*>(static_cast<uintptr_t>(a.key)), a.len);
+        }
         if (!kGreatest) cmp = -cmp;
       }
       if (cmp > 0) {
+        if (len < 0) StringAt(col, row, s, len);
         a = ExtremeAcc{static_cast<uint64_t>(reinterpret_cast<uintptr_t>(s)), len, i};
         a_prefix = prefix;
       }
@@ -855,6 +877,11 @@ Column AggregateAlgo(const D& be, const Groups& groups, AggKind kind, const Colu
     const int64_t* rows = groups.row_groups.size() > 0 ? groups.input_rows.as<int64_t>() : groups.order.as<int64_t>();
     GroupOptions options;
     options.ordered = false;
+    if constexpr (D::kHasSerialGroups) {
+      // The values' bounds let an integer value of few enough distinct
+      // values take the dense path (no table, no sort).
+      if (SerialGroups(be)) options.key_bounds = {KeyBoundsOf(be, *value, rows, n, exec)};
+    }
     const Groups distinct = GroupRowsAlgo(be, {*value}, rows, n, options, exec);
     int64_t values = distinct.count;
     if (value->validity != nullptr && values > 0) {

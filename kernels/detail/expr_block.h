@@ -84,6 +84,26 @@ inline void EvaluateBlock(const ProgramView& p, int depth, int64_t first, int64_
       KERNELS_BLOCK_OP(kIf)
       KERNELS_BLOCK_OP(kIfNull)
 #undef KERNELS_BLOCK_OP
+      case Op::kDatePart:
+        // One part for every row: a loop per part, DatePartOf's switches
+        // folded away.
+        switch (static_cast<DatePart>(in.arg)) {
+#define KERNELS_DATE_PART(part)                                                         \
+  case DatePart::part:                                                                  \
+    for (int64_t r = 0; r < n; ++r) {                                                   \
+      Slot& a = s[r * depth];                                                           \
+      if (a.valid) a.i = detail::DatePartOf(a.i, static_cast<int32_t>(DatePart::part)); \
+    }                                                                                   \
+    break;
+          KERNELS_DATE_PART(kYear)
+          KERNELS_DATE_PART(kMonth)
+          KERNELS_DATE_PART(kDay)
+          KERNELS_DATE_PART(kHour)
+          KERNELS_DATE_PART(kMinute)
+          KERNELS_DATE_PART(kSec)
+#undef KERNELS_DATE_PART
+        }
+        break;
       default:  // the rarer ops: the same code, its switch taken per row
         for (int64_t r = 0; r < n; ++r) Step(in.op, p, in, s + r * depth, first + r);
         break;

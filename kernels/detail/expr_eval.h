@@ -319,7 +319,7 @@ KERNELS_HD inline bool MathF(int32_t fn, double x, double* out) {
 
 // Date part `part` of `ms` milliseconds since 1970-01-01 UTC, in the
 // proleptic Gregorian calendar (days_from_civil's inverse, H. Hinnant).
-KERNELS_HD inline int64_t DatePartOf(int64_t ms, int32_t part) {
+KERNELS_HD KERNELS_INLINE int64_t DatePartOf(int64_t ms, int32_t part) {
   constexpr int64_t kMsPerDay = 86400000;
   int64_t in_day = ms % kMsPerDay;
   int64_t days = ms / kMsPerDay;

@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
@@ -159,19 +160,26 @@ struct HashInsert {
   }
 };
 
-// Counters per slot that CountedInsertRun keeps in each run: consecutive
-// rows count into different ones, so that rows of one key close together
-// (few keys) do not wait on each other's increments.
+// The most table slots CountedInsertRun counts into (kernels_bench: past
+// them, zeroing per-run counters costs more than the counting sort), but
+// for the dense path's (kDenseSlots).
+constexpr int64_t kCountedSlots = int64_t{1} << 16;
+
+// Counters per slot that CountedInsertRun keeps in each run, where the
+// slots are few: consecutive rows count into different ones, so that rows
+// of one key close together (few keys) do not wait on each other's
+// increments. Many slots (the dense path) count into one: their rows seldom
+// meet, and every lane costs zeroing and reading back per run.
 constexpr int64_t kCountLanes = 4;
-// uint32 words of CountedInsertRun::local per run and slot: the lanes and
-// the run's first position of the slot.
-constexpr int64_t kRunWordsPerSlot = kCountLanes + 1;
+// The lanes of a run of `slots` slots: kCountLanes up to kCountedSlots, 1 past.
+inline int64_t CountLanesFor(int64_t slots) { return slots <= kCountedSlots + 2 ? kCountLanes : 1; }
 
 // The host's insert pass when the rows need no order (GroupOptions::ordered
 // false; SerialGroups): runs of rows, each inserting its rows (HashInsert,
 // stride 1), counting them per slot and noting each slot's
-// first position in its own part of `local` (runs x kRunWordsPerSlot x
-// slots, slots = mask + 3: the table's and the two keys outside it); then
+// first position in its own part of `local` (runs x (lanes + 1) x slots
+// uint32 words: the lanes' counts and the run's first position of each
+// slot; slots = mask + 3: the table's and the two keys outside it); then
 // adding its counts to `sizes` and lowering `firsts` (the least input
 // position of each slot; ~0 for none) where it saw the slot.
 //
@@ -183,54 +191,70 @@ struct CountedInsertRun {
   HashInsert insert;
   S* slot_out;
   int64_t n, chunk, slots;
+  int64_t lanes;  // 1 or kCountLanes (CountLanesFor)
   uint32_t* local;
   AtomicWord* sizes;
   AtomicWord* firsts;
   KERNELS_HD void operator()(int64_t c) const {
     const int64_t begin = c * chunk, end = begin + chunk < n ? begin + chunk : n;
-    uint32_t* counts = local + c * kRunWordsPerSlot * slots;
-    uint32_t* first = counts + kCountLanes * slots;  // position less `begin`
-    for (int64_t s = 0; s < kCountLanes * slots; ++s) counts[s] = 0;
-    for (int64_t s = 0; s < slots; ++s) first[s] = kNoSlot;
+    // Per slot s: its lanes' counts at cells[s * (lanes + 1) + lane], then
+    // its first position (less `begin`): one cache line a row.
+    uint32_t* cells = local + c * (lanes + 1) * slots;
+    for (int64_t s = 0; s < slots; ++s) {
+      for (int64_t l = 0; l < lanes; ++l) cells[s * (lanes + 1) + l] = 0;
+      cells[s * (lanes + 1) + lanes] = kNoSlot;
+    }
     const HashInsert in = insert;  // a copy the stores below cannot alias
     const void* keys = in.word.fields[0].col.data;
-    if (in.indexed && in.direct == 8 && in.rows == nullptr && in.nulls == nullptr) {
-      if (!Direct(static_cast<const int64_t*>(keys), begin, end, counts, first)) return;
-    } else if (in.indexed && in.direct == 4 && in.rows == nullptr && in.nulls == nullptr) {
-      if (!Direct(static_cast<const int32_t*>(keys), begin, end, counts, first)) return;
+    if (in.indexed && in.direct == 8 && in.rows == nullptr) {
+      if (!Direct(static_cast<const int64_t*>(keys), begin, end, cells)) return;
+    } else if (in.indexed && in.direct == 4 && in.rows == nullptr) {
+      if (!Direct(static_cast<const int32_t*>(keys), begin, end, cells)) return;
     } else {
       for (int64_t i = begin; i < end; ++i) {
         const uint32_t s = in.SlotOf(i);
         if (s == kNoSlot) return;  // overflowed: the caller falls back to sorting
         slot_out[i] = static_cast<S>(s);
-        ++counts[static_cast<uint64_t>(i - begin) % kCountLanes * slots + s];
-        if (first[s] == kNoSlot) first[s] = static_cast<uint32_t>(i - begin);
+        Count(cells, s, i - begin);
       }
     }
     for (int64_t s = 0; s < slots; ++s) {
-      if (first[s] == kNoSlot) continue;
+      const uint32_t* cell = cells + s * (lanes + 1);
+      if (cell[lanes] == kNoSlot) continue;
       AtomicWord total = 0;
-      for (int64_t l = 0; l < kCountLanes; ++l) total += counts[l * slots + s];
+      for (int64_t l = 0; l < lanes; ++l) total += cell[l];
       AtomicAdd(&sizes[s], total);
-      AtomicMin(&firsts[s], static_cast<AtomicWord>(begin + first[s]));
+      AtomicMin(&firsts[s], static_cast<AtomicWord>(begin + cell[lanes]));
     }
+  }
+  // Counts the row at `offset` (from the run's start) in slot s.
+  KERNELS_HD void Count(uint32_t* cells, uint64_t s, int64_t offset) const {
+    uint32_t* cell = cells + s * static_cast<uint64_t>(lanes + 1);
+    ++cell[static_cast<uint64_t>(offset) & static_cast<uint64_t>(lanes - 1)];
+    if (cell[lanes] == kNoSlot) cell[lanes] = static_cast<uint32_t>(offset);
   }
   // SlotOf's loop for one integer key of all rows mapped to its slot
   // directly (the usual bounded key), without SlotOf's branches; false
-  // (the overflow flag raised) at a key beyond the slots.
+  // (the overflow flag raised) at a key beyond the slots. Null rows (a
+  // nullable key's `nulls`) go to slot mask + 2, as SlotOf sends them.
   template <typename K>
-  KERNELS_HD bool Direct(const K* keys, int64_t begin, int64_t end, uint32_t* counts, uint32_t* first) const {
+  KERNELS_HD bool Direct(const K* keys, int64_t begin, int64_t end, uint32_t* cells) const {
     const uint64_t lo = static_cast<uint64_t>(insert.index_lo);
+    const uint8_t* nulls = insert.nulls;
+    bool saw_null = false;
     for (int64_t i = begin; i < end; ++i) {
-      const uint64_t s = static_cast<uint64_t>(static_cast<int64_t>(keys[i])) - lo;
-      if (s > insert.mask) {
+      uint64_t s = static_cast<uint64_t>(static_cast<int64_t>(keys[i])) - lo;
+      if (nulls != nullptr && nulls[i] == 0) {
+        s = insert.mask + 2;
+        saw_null = true;
+      } else if (s > insert.mask) {
         AtomicWrite(&insert.status[kHashOverflow], 1);
         return false;
       }
       slot_out[i] = static_cast<S>(s);
-      ++counts[static_cast<uint64_t>(i - begin) % kCountLanes * slots + s];
-      if (first[s] == kNoSlot) first[s] = static_cast<uint32_t>(i - begin);
+      Count(cells, s, i - begin);
     }
+    if (saw_null) AtomicWrite(&insert.status[kHashNull], 1);
     return true;
   }
 };
@@ -240,10 +264,6 @@ struct SlotCounted {
   const AtomicWord* sizes;
   KERNELS_HD uint32_t operator()(int64_t s) const { return sizes[s] != 0 ? 1 : 0; }
 };
-
-// The most table slots CountedInsertRun counts into (kernels_bench: past
-// them, zeroing per-run counters costs more than the counting sort).
-constexpr int64_t kCountedSlots = int64_t{1} << 16;
 
 // Per group, from CountedInsertRun's per-slot sizes and first positions:
 // its size and its first row (through `rows`, when given).
@@ -537,6 +557,60 @@ constexpr int64_t kHashSampleRows = int64_t{1} << 14;
 // group, and lose to sorting below ~100 rows per group (kernels_bench).
 constexpr int64_t kHashRowsPerGroup = 100;
 
+// The most slots of the host's dense path: one integer key whose bounds
+// (GroupOptions::key_bounds) span at most this many values, and fewer than
+// the rows, maps each row to its slot (key - lo) whatever the groups: no
+// sample, no hash table, no sort (kernels_bench
+// groupby_sum_count/keys:1e6/bounds: 1e6 groups of 1e7 rows).
+constexpr int64_t kDenseSlots = int64_t{1} << 22;
+
+// Whether an integer key of `type` and `bounds` over n rows takes the dense
+// path: on the host, for rows that need no order.
+template <typename D>
+bool DenseKey(const D& be, PhysType type, const KeyBounds& bounds, int64_t n, const GroupOptions& options) {
+  if (!SerialGroups(be) || options.ordered || !bounds.known()) return false;
+  if (type != PhysType::kInt64 && type != PhysType::kInt32) return false;
+  const uint64_t span = static_cast<uint64_t>(bounds.hi) - static_cast<uint64_t>(bounds.lo);
+  return span < static_cast<uint64_t>(kDenseSlots) && span < static_cast<uint64_t>(n);
+}
+
+// Host-only functors of KeyBoundsOf: a null row gives {max, min}, which
+// every merge (a plain min and max) passes over, and which is no bounds
+// (lo > hi) when every row is null.
+template <typename T>
+struct IntValueBounds {
+  const T* data;
+  const uint8_t* validity;
+  const int64_t* rows;
+  KeyBounds operator()(int64_t i) const {
+    const int64_t row = rows != nullptr ? rows[i] : i;
+    if (validity != nullptr && validity[row] == 0)
+      return KeyBounds{std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::min()};
+    return KeyBounds{data[row], data[row]};
+  }
+};
+struct MergeKeyBounds {
+  KeyBounds operator()(const KeyBounds& a, const KeyBounds& b) const {
+    return KeyBounds{a.lo < b.lo ? a.lo : b.lo, a.hi > b.hi ? a.hi : b.hi};
+  }
+};
+
+// The least and greatest non-null value of an int32 or int64 `col` over
+// `rows` (all rows when null), for the host's dense path; none known for
+// other types or no values. Host backends only (a pass over the rows).
+template <typename D>
+KeyBounds KeyBoundsOf(const D& be, const ColumnView& col, const int64_t* rows, int64_t n, const Exec& exec) {
+  const KeyBounds none{std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::min()};
+  const auto bounds = [&](auto* data) {
+    using T = std::remove_const_t<std::remove_pointer_t<decltype(data)>>;
+    return thrust::transform_reduce(be.policy(exec), RowIterator(0), RowIterator(n),
+                                    IntValueBounds<T>{data, col.validity, rows}, none, MergeKeyBounds());
+  };
+  if (col.type == PhysType::kInt64) return bounds(static_cast<const int64_t*>(col.data));
+  if (col.type == PhysType::kInt32) return bounds(static_cast<const int32_t*>(col.data));
+  return KeyBounds();
+}
+
 // The hash path of GroupRows; returns false (having allocated nothing that
 // outlives it) when the table fills up.
 // `nulls`: the validity of a key whose null flag is not in `word` (rows
@@ -566,7 +640,11 @@ bool HashGroups(const D& be, const RadixWord& word, const uint8_t* nulls, const 
                                                            : 0;
   HashInsert insert{word, direct, nulls, rows, 1, t, static_cast<uint64_t>(slots - 1),
                     nullptr, st, static_cast<AtomicWord>(limit), false, 0};
-  if (options.method == GroupMethod::kAuto && n >= 4 * kHashSampleRows) {
+  const KeyBounds bounds = options.key_bounds.empty() ? KeyBounds() : options.key_bounds[0];
+  // A dense key maps to its slots directly however many groups it has: no
+  // sample, no table.
+  const bool dense = direct != 0 && DenseKey(be, f0.col.type, bounds, n, options);
+  if (options.method == GroupMethod::kAuto && n >= 4 * kHashSampleRows && !dense) {
     insert.stride = n / kHashSampleRows;
     thrust::for_each_n(be.policy(exec), RowIterator(0), kHashSampleRows, insert);
     be.CopyToHostSync(host_status, st, sizeof(host_status), exec);
@@ -592,7 +670,7 @@ bool HashGroups(const D& be, const RadixWord& word, const uint8_t* nulls, const 
   // in, and keep their slots (mapped to groups by Groups::slot_groups).
   // Each run zeroes counters for every slot: for tables of at most
   // kCountedSlots slots (the default's 65,536 among them).
-  const bool counted = SerialGroups(be) && !options.ordered && full_slots <= kCountedSlots;
+  const bool counted = SerialGroups(be) && !options.ordered && (full_slots <= kCountedSlots || dense);
   // Each row's slot: 4 bytes, or on the counted path the fewest bytes that
   // hold the table's slots (allocated per attempt, as the table may grow).
   Buffer slot_of;
@@ -602,19 +680,18 @@ bool HashGroups(const D& be, const RadixWord& word, const uint8_t* nulls, const 
     insert.slot_of = slot_of.as<uint32_t>();
   }
   Buffer sizes, firsts;
-  // Keys of fewer values than the groups allowed map to their slots
-  // directly, the slots in key order, as many as the keys span: an integer
-  // key within bounds (GroupOptions::key_bounds), or a word of few bits
-  // (bounded keys packed).
-  const KeyBounds bounds = options.key_bounds.empty() ? KeyBounds() : options.key_bounds[0];
+  // Keys of fewer values than the groups allowed, or dense, map to their
+  // slots directly, the slots in key order, as many as the keys span: an
+  // integer key within bounds (GroupOptions::key_bounds), or a word of few
+  // bits (bounded keys packed).
   const uint64_t span = direct != 0 ? static_cast<uint64_t>(bounds.hi) - static_cast<uint64_t>(bounds.lo)
                         : word.bits < 32 && nulls == nullptr ? (uint64_t{1} << word.bits) - 1
                                                              : ~uint64_t{0};
-  insert.indexed = counted && (direct == 0 || bounds.known()) && span < static_cast<uint64_t>(limit);
+  insert.indexed = dense || (counted && (direct == 0 || bounds.known()) && span < static_cast<uint64_t>(limit));
   insert.index_lo = direct != 0 ? bounds.lo : 0;
   const int64_t table_slots = slots;
   if (insert.indexed) {
-    slots = NextPow2(static_cast<int64_t>(span) + 1 < 64 ? 64 : static_cast<int64_t>(span) + 1);
+    slots = static_cast<int64_t>(span) + 1;
     insert.mask = static_cast<uint64_t>(slots - 1);
   }
   for (;;) {
@@ -625,13 +702,16 @@ bool HashGroups(const D& be, const RadixWord& word, const uint8_t* nulls, const 
         be.Fill(sizes.data(), 0, sizes.size(), exec);
         firsts = Buffer(static_cast<size_t>(slot_count) * sizeof(AtomicWord), exec);
         be.Fill(firsts.data(), 0xFF, firsts.size(), exec);
-        // Few runs, each zeroing its counters: two per thread, for balance.
-        const int64_t runs = std::min(RunsFor(n, slot_count), 2 * be.threads());
-        Buffer local(static_cast<size_t>(runs * kRunWordsPerSlot * slot_count) * sizeof(uint32_t), exec);
+        // Few runs, each zeroing its counters: two per thread, for balance
+        // (one per thread past kCountedSlots: each run's counters are then
+        // as big as a share of the rows).
+        const int64_t lanes = CountLanesFor(slot_count);
+        const int64_t runs = std::min(RunsFor(n, slot_count), (lanes == 1 ? 1 : 2) * be.threads());
+        Buffer local(static_cast<size_t>(runs * (lanes + 1) * slot_count) * sizeof(uint32_t), exec);
         const auto count_into = [&](auto* out) {
           using S = std::remove_pointer_t<decltype(out)>;
           thrust::for_each_n(be.policy(exec), RowIterator(0), runs,
-                             CountedInsertRun<S>{insert, out, n, (n + runs - 1) / runs, slot_count,
+                             CountedInsertRun<S>{insert, out, n, (n + runs - 1) / runs, slot_count, lanes,
                                                  local.as<uint32_t>(), sizes.as<AtomicWord>(),
                                                  firsts.as<AtomicWord>()});
         };
@@ -651,7 +731,9 @@ bool HashGroups(const D& be, const RadixWord& word, const uint8_t* nulls, const 
     be.CopyToHostSync(host_status, st, sizeof(host_status), exec);
     if (host_status[kHashOverflow] == 0) break;
     if (insert.indexed) {
-      insert.indexed = false;  // a key beyond the bounds: hash after all
+      // A key beyond the bounds: hash after all, in a table counted into.
+      if (full_slots > kCountedSlots) return false;
+      insert.indexed = false;
       slots = table_slots;
       insert.mask = static_cast<uint64_t>(slots - 1);
     } else if (slots < full_slots) {
@@ -1056,7 +1138,11 @@ Groups GroupRowsAlgo(const D& be, const std::vector<ColumnView>& keys, const int
     // word (int64, double, char8), its nulls kept out of the table.
     const uint8_t* nulls = nullptr;
     std::vector<SortPass> hash_plan;
-    if (one_word) {
+    // A nullable dense key keeps its nulls out of its slots' word too.
+    const KeyBounds bounds = options.key_bounds.empty() ? KeyBounds() : options.key_bounds[0];
+    const bool dense_nulls =
+        keys.size() == 1 && keys[0].validity != nullptr && DenseKey(be, keys[0].type, bounds, n, options);
+    if (one_word && !dense_nulls) {
       hash_plan = plan;
     } else if (keys.size() == 1 && keys[0].validity != nullptr) {
       cols[0].col.validity = nullptr;

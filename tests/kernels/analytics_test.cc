@@ -1243,6 +1243,87 @@ TEST_P(GroupTest, KeyBoundsGroupAlike) {
   }
 }
 
+// A dense key (one integer key whose bounds span fewer values than the
+// rows, and at most kDenseSlots) maps to its slots directly on the host's
+// unordered path however many groups it has: about 66,000 groups of
+// 120,001 rows hash (no sample, no table), where they used to sort; the same groups
+// as the reference, nulls first, over all rows or a subset, and the same
+// sums, means and distinct counts as ordered groups. Bounds that miss some
+// keys still group right (by sorting, past the table's groups).
+TEST_P(GroupTest, DenseKeysMapToSlotsWhateverTheGroups) {
+  std::mt19937_64 rng(163);
+  const int64_t n = 120001, lo = -70000, span = 90000;
+  std::vector<int64_t> values;
+  std::vector<double> doubles;
+  for (int64_t i = 0; i < n; ++i) {
+    values.push_back(lo + static_cast<int64_t>(rng() % span));
+    doubles.push_back(static_cast<double>(rng() % 1000) * 0.25);
+  }
+  const HostColumn wide = Numbers<int64_t>(values);
+  HostColumn nullable = wide;
+  for (int64_t i = 0; i < n; ++i) nullable.validity.push_back(rng() % 9 != 0 ? 1 : 0);
+  const HostColumn narrow = Numbers<int32_t>(std::vector<int32_t>(values.begin(), values.end()));
+  std::vector<int64_t> subset;
+  for (int64_t i = 0; i < 110000; ++i) subset.push_back(static_cast<int64_t>(rng() % n));
+  const Column cd = Dev(Numbers<double>(doubles));
+  const ColumnView dv = cd.view();
+  for (bool serial : SerialModes()) {
+    UseSerial(serial);
+    for (const HostColumn* h : std::vector<const HostColumn*>{&wide, &nullable, &narrow}) {
+      {
+        // count(DISTINCT) over one group of every row: the values grouped
+        // by their own bounds (dense), nulls not counted.
+        std::set<int64_t> distinct;
+        for (int64_t i = 0; i < n; ++i)
+          if (h->validity.empty() || h->validity[i] != 0) distinct.insert(values[i]);
+        const Column key = Dev(*h);
+        const ColumnView kv = key.view();
+        const Groups one = GroupRows({}, nullptr, n, Unordered(GroupMethod::kAuto), exec_);
+        EXPECT_EQ(ValueAt<int64_t>(Host(Aggregate(one, AggKind::kCountDistinct, &kv, nullptr, exec_).view()), 0),
+                  static_cast<int64_t>(distinct.size()));
+      }
+      for (const KeyBounds b :
+           {KeyBounds{lo, lo + span - 1}, KeyBounds{lo - 5, lo + span + 5}, KeyBounds{lo, lo + span - 1000}}) {
+        const bool within = b.hi >= lo + span - 1;
+        for (GroupMethod m : {GroupMethod::kHash, GroupMethod::kAuto}) {
+          SCOPED_TRACE(testing::Message() << (serial ? "serial" : "wide") << ", " << TypeName(h->type)
+                                          << (h->validity.empty() ? "" : " with nulls") << ", bounds [" << b.lo << ", "
+                                          << b.hi << "], method " << static_cast<int>(m));
+          GroupOptions options = Unordered(m);
+          options.key_bounds = {b};
+          const Groups g = CheckGroups({h}, nullptr, n, options);
+          if (serial && within) EXPECT_EQ(g.method, GroupMethod::kHash);
+          const Groups s = CheckGroups({h}, &subset, static_cast<int64_t>(subset.size()), options);
+          if (serial && within) EXPECT_EQ(s.method, GroupMethod::kHash);
+          if (!within || m != GroupMethod::kAuto) continue;
+          // The aggregates over the dense groups, against ordered groups'.
+          const Column key = Dev(*h);
+          const ColumnView kv = key.view();
+          const std::vector<AggregateCall> calls = {{AggKind::kSum, &dv, nullptr},
+                                                    {AggKind::kMean, &dv, nullptr},
+                                                    {AggKind::kCountDistinct, &kv, nullptr},
+                                                    {AggKind::kCount, nullptr, nullptr}};
+          GroupOptions ordered = options;
+          ordered.ordered = true;
+          const Groups o = GroupRows({kv}, nullptr, n, ordered, exec_);
+          const std::vector<Column> got = Aggregates(g, calls, exec_), want = Aggregates(o, calls, exec_);
+          for (size_t k = 0; k < calls.size(); ++k) {
+            SCOPED_TRACE(AggName(calls[k].kind));
+            if (calls[k].value == &dv) {
+              const HostColumn expected = Host(want[k].view());
+              std::vector<double> approx;
+              for (int64_t r = 0; r < expected.size(); ++r) approx.push_back(ValueAt<double>(expected, r));
+              EXPECT_TRUE(NearValues(Host(got[k].view()), expected, approx, 1e-9));
+            } else {
+              EXPECT_TRUE(SameRows(Host(got[k].view()), Host(want[k].view())));
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 // GroupOptions::key_bounds of several keys: bounded integer keys (nullable
 // or not, of several widths, a dictionary's int32 codes among them) pack
 // into one word, so the rows hash (on the host's unordered path, the word
@@ -1533,6 +1614,62 @@ TEST_P(AggregateTest, OneGroupOfEveryRowByRuns) {
                 EXPECT_TRUE(SameRows(actual, expected));
               }
             }
+          }
+        }
+      }
+    }
+  }
+}
+
+// min and max of strings whose first 8 bytes tie (charN wider than 8, and
+// varchar): the prefix compare defers to the whole strings; shorter strings
+// and the empty string order first; nulls are skipped. One group of every
+// row and seven groups, ordered or not.
+TEST_P(AggregateTest, StringExtremesWhosePrefixesTie) {
+  const std::vector<std::string> words = {"requests",     "requests ", "requestsa", "request",   "",  "requests~~~",
+                                          "requests\x01", "zzzzzzzz",  "zzzzzzzy",  "zzzzzzzzz", "a", "requestz"};
+  std::mt19937_64 rng(171);
+  const int64_t n = 5003;
+  std::vector<std::string> values;
+  std::vector<uint8_t> validity;
+  std::vector<int64_t> keys;
+  for (int64_t i = 0; i < n; ++i) {
+    values.push_back(words[rng() % words.size()]);
+    validity.push_back(rng() % 5 != 0 ? 1 : 0);
+    keys.push_back(static_cast<int64_t>(rng() % 7));
+  }
+  const Column key = Dev(Numbers<int64_t>(keys));
+  for (bool serial : SerialModes()) {
+    UseSerial(serial);
+    for (const HostColumn& h : {FixedChars(12, values, validity), VarChars(values, validity)}) {
+      const Column cv = Dev(h);
+      const ColumnView vv = cv.view();
+      for (bool grouped : {false, true}) {
+        for (bool ordered : {false, true}) {
+          SCOPED_TRACE(testing::Message()
+                       << (serial ? "serial, " : "wide, ") << TypeName(h.type)
+                       << (grouped ? ", 7 groups" : ", one group") << (ordered ? ", ordered" : ", unordered"));
+          GroupOptions options;
+          options.ordered = ordered;
+          const Groups g =
+              grouped ? GroupRows({key.view()}, nullptr, n, options, exec_) : GroupRows({}, nullptr, n, options, exec_);
+          const int64_t count = grouped ? 7 : 1;
+          ASSERT_EQ(g.count, count);
+          std::vector<std::string> least(count), most(count);
+          std::vector<bool> any(count, false);
+          for (int64_t i = 0; i < n; ++i) {
+            if (validity[i] == 0) continue;
+            const int64_t at = grouped ? keys[i] : 0;
+            if (!any[at] || values[i] < least[at]) least[at] = values[i];
+            if (!any[at] || values[i] > most[at]) most[at] = values[i];
+            any[at] = true;
+          }
+          const HostColumn lo = Host(Aggregate(g, AggKind::kMin, &vv, nullptr, exec_).view());
+          const HostColumn hi = Host(Aggregate(g, AggKind::kMax, &vv, nullptr, exec_).view());
+          for (int64_t at = 0; at < count; ++at) {
+            ASSERT_TRUE(any[at]);
+            EXPECT_EQ(StringAt(lo, at), least[at]) << "group " << at;
+            EXPECT_EQ(StringAt(hi, at), most[at]) << "group " << at;
           }
         }
       }
