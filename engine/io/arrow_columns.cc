@@ -381,6 +381,7 @@ absl::StatusOr<std::vector<RowProblem>> AppendBatch(const std::vector<std::share
 }
 
 void ReserveRows(int64_t rows, const std::vector<int64_t>& text_bytes, std::vector<HostColumn>* columns) {
+  if (rows <= 0) return;
   for (size_t c = 0; c < columns->size(); ++c) {
     HostColumn& col = (*columns)[c];
     const size_t total = static_cast<size_t>(col.size + rows);

@@ -46,7 +46,7 @@ std::vector<std::shared_ptr<arrow::Array>> BatchSources(const arrow::RecordBatch
 
 // Makes room in `columns` for `rows` more rows (and, for text columns with
 // a known size, text_bytes[c] more bytes; -1: unknown), so that appending
-// batches does not move what is there.
+// batches does not move what is there. rows <= 0: nothing.
 void ReserveRows(int64_t rows, const std::vector<int64_t>& text_bytes, std::vector<HostColumn>* columns);
 // The bytes of text in `column` (string or binary chunks), or -1.
 int64_t TextBytes(const arrow::ChunkedArray& column);

@@ -100,9 +100,13 @@ absl::Status ReadParquetOrThrow(const Input& input, const ReadOptions& options, 
   for (int g = 0; g < reader->num_row_groups(); ++g) groups[g] = g;
   auto batches = reader->GetRecordBatchReader(groups, read);
   if (!batches.ok()) return fail(batches.status());
+  // The footer's row count is the file's claim, not a fact (a corrupt one
+  // may be negative, or billions in a few bytes): room for at most
+  // kClaimedRowsReserved rows up front; columns grow past them as rows come.
+  constexpr int64_t kClaimedRowsReserved = int64_t{1} << 20;
   const int64_t total = metadata->num_rows();
   const int64_t base = out->rows;
-  ReserveRows(RowsToTake(total, options.max_records, 0), {}, &out->columns);
+  ReserveRows(std::min(RowsToTake(total, options.max_records, 0), kClaimedRowsReserved), {}, &out->columns);
   Rejects rejects(options, out);
   int64_t first_row = 0;  // of the batch, in the file
   while (true) {
