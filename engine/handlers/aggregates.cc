@@ -794,6 +794,13 @@ absl::StatusOr<Json> GroupBy(JobContext& ctx, const Json& request) {
   if (!persist.ok()) return persist.status();
   auto descending = DescendingOption(request);
   if (!descending.ok()) return descending.status();
+  // Kinetica's sort_by: "key" (the default: by the grouping columns) or
+  // "value" (by the aggregates, the first first), in sort_order.
+  const std::string sort_by = absl::AsciiStrToLower(absl::StripAsciiWhitespace(Option(request, "sort_by")));
+  if (!sort_by.empty() && sort_by != "key" && sort_by != "value") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.sort_by: expected 'key' or 'value', got '", Option(request, "sort_by"), "'"));
+  }
 
   // Classify the entries: keys and aggregates.
   std::vector<GroupEntry> entries;
@@ -822,7 +829,13 @@ absl::StatusOr<Json> GroupBy(JobContext& ctx, const Json& request) {
   // otherwise (variances, arg_min, arg_max) on one device.
   // order_by, or a descending sort_order, orders the groups anew: any order will do.
   const std::string expression = Option(request, "expression");
-  const std::string order_by = Option(request, "order_by");
+  // order_by takes precedence over sort_by.
+  std::string order_by = Option(request, "order_by");
+  if (absl::StripAsciiWhitespace(order_by).empty() && sort_by == "value") {
+    for (const GroupEntry& e : entries) {
+      if (e.aggregate) absl::StrAppend(&order_by, order_by.empty() ? "" : ", ", e.name, *descending ? " desc" : "");
+    }
+  }
   const bool key_order = absl::StripAsciiWhitespace(order_by).empty() && !*descending;
   absl::StatusOr<ResultTable> grouped =
       PartCount(**table) > 1 && Mergeable(entries)

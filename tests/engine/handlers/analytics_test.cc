@@ -365,6 +365,22 @@ TEST_F(AnalyticsTest, GroupByHavingAndOrder) {
                      };
                      OrderResult(c, {{e, true}});
                    }});
+  // Kinetica's sort_by value: by the aggregates, the first first, in
+  // sort_order (ties in key order).
+  cases.push_back({{"g", "bo", "count(*)", "min(i) as mi"},
+                   {{"sort_by", "value"}, {"sort_order", "descending"}},
+                   [&](std::vector<ref::ExpectedColumn>* c) {
+                     OrderResult(c, {{ResultColumn(c, 2), true}, {ResultColumn(c, 3), true}});
+                   }});
+  cases.push_back({{"s", "count(*)"}, {{"sort_by", "VALUE"}}, [&](std::vector<ref::ExpectedColumn>* c) {
+                     OrderResult(c, {{ResultColumn(c, 1), false}});
+                   }});
+  // sort_by key: the groups' own order; order_by before sort_by.
+  cases.push_back({{"g", "count(*)"}, {{"sort_by", "key"}}, [&](std::vector<ref::ExpectedColumn>*) {}});
+  cases.push_back(
+      {{"g", "count(*)"}, {{"sort_by", "value"}, {"order_by", "g desc"}}, [&](std::vector<ref::ExpectedColumn>* c) {
+         OrderResult(c, {{ResultColumn(c, 0), true}});
+       }});
   // order_by a grouping expression as written (other spacing), descending.
   cases.push_back({{"i % 7", "count(*)"},
                    {{"order_by", "I%7 desc"}},
@@ -1725,6 +1741,8 @@ TEST_F(AnalyticsTest, ErrorsNameTheFieldAndTheProblem) {
              "options.order_by: an empty sort key");
   ExpectFail("/aggregate/groupby", groupby({"g", "count(*)"}, {{"sort_order", "sideways"}}),
              "options.sort_order: expected 'ascending' or 'descending', got 'sideways'");
+  ExpectFail("/aggregate/groupby", groupby({"g", "count(*)"}, {{"sort_by", "count"}}),
+             "options.sort_by: expected 'key' or 'value', got 'count'");
   ExpectFail("/aggregate/groupby", groupby({}), "column_names: give at least one column or aggregate");
   ExpectFail("/aggregate/groupby", groupby({"g", "count(*) as 1x"}), "column_names[1]: 'count(*) as 1x': an alias");
   ExpectFail("/aggregate/groupby", GroupByRequest("nope", {"g"}, "binary"), "table_name: table 'nope' does not exist");
