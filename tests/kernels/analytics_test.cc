@@ -478,6 +478,27 @@ class AnalyticsTest : public SerialModesTest {
     return FromDevice<int64_t>(out.data(), n, exec_);
   }
 
+  // Aggregates over `g` (made unordered with `options` from `key`'s n
+  // rows) equal those over the same key's ordered groups: floats within
+  // 1e-9, everything else exactly.
+  void ExpectAggregatesAsOrdered(const Groups& g, const ColumnView& key, int64_t n, GroupOptions options,
+                                 const std::vector<AggregateCall>& calls) {
+    options.ordered = true;
+    const Groups o = GroupRows({key}, nullptr, n, options, exec_);
+    const std::vector<Column> got = Aggregates(g, calls, exec_), want = Aggregates(o, calls, exec_);
+    for (size_t k = 0; k < calls.size(); ++k) {
+      SCOPED_TRACE(AggName(calls[k].kind));
+      const HostColumn expected = Host(want[k].view());
+      if (expected.type == PhysType::kFloat64) {
+        std::vector<double> approx;
+        for (int64_t r = 0; r < expected.size(); ++r) approx.push_back(ValueAt<double>(expected, r));
+        EXPECT_TRUE(NearValues(Host(got[k].view()), expected, approx, 1e-9));
+      } else {
+        EXPECT_TRUE(SameRows(Host(got[k].view()), expected));
+      }
+    }
+  }
+
   // GroupRows on the device, checked against the reference; returns the groups.
   Groups CheckGroups(const std::vector<const HostColumn*>& keys, const std::vector<int64_t>* rows, int64_t n,
                      const GroupOptions& options, const Buffer* device_rows = nullptr) {
@@ -1006,21 +1027,7 @@ TEST_P(GroupTest, SlotsStoredNarrowAggregateAlike) {
         EXPECT_EQ(g.method, GroupMethod::kHash);
         EXPECT_EQ(g.slot_bytes, c.slot_bytes);
       }
-      GroupOptions ordered = unordered;
-      ordered.ordered = true;
-      const Groups o = GroupRows({kv}, nullptr, size, ordered, exec_);
-      const std::vector<Column> got = Aggregates(g, calls, exec_), want = Aggregates(o, calls, exec_);
-      for (size_t k = 0; k < calls.size(); ++k) {
-        SCOPED_TRACE(AggName(calls[k].kind));
-        if (calls[k].kind == AggKind::kMean || (calls[k].kind == AggKind::kSum && calls[k].value == &dv)) {
-          const HostColumn expected = Host(want[k].view());
-          std::vector<double> approx;
-          for (int64_t r = 0; r < expected.size(); ++r) approx.push_back(ValueAt<double>(expected, r));
-          EXPECT_TRUE(NearValues(Host(got[k].view()), expected, approx, 1e-9));
-        } else {
-          EXPECT_TRUE(SameRows(Host(got[k].view()), Host(want[k].view())));
-        }
-      }
+      ExpectAggregatesAsOrdered(g, kv, size, unordered, calls);
     }
   }
 }
@@ -1208,6 +1215,18 @@ TEST_P(GroupTest, HashedTuplesOfLongAndShortStrings) {
   }
 }
 
+// One key's values as int64, as int64 with about one null in `null_every`,
+// and as int32.
+struct IntKeys {
+  HostColumn wide, nullable, narrow;
+};
+IntKeys IntKeyColumns(const std::vector<int64_t>& values, uint64_t null_every, std::mt19937_64& rng) {
+  IntKeys k{Numbers<int64_t>(values), Numbers<int64_t>(values),
+            Numbers<int32_t>(std::vector<int32_t>(values.begin(), values.end()))};
+  for (size_t i = 0; i < values.size(); ++i) k.nullable.validity.push_back(rng() % null_every != 0 ? 1 : 0);
+  return k;
+}
+
 // GroupOptions::key_bounds of one key: integer keys within the bounds map to
 // their slots directly; the same groups as the reference, in key order,
 // nulls first, over all rows or a subset. Bounds that miss some keys (a
@@ -1217,10 +1236,7 @@ TEST_P(GroupTest, KeyBoundsGroupAlike) {
   const int64_t n = 70001;
   std::vector<int64_t> values;
   for (int64_t i = 0; i < n; ++i) values.push_back(-50 + static_cast<int64_t>(rng() % 120));  // [-50, 69]
-  const HostColumn wide = Numbers<int64_t>(values);
-  HostColumn nullable = wide;
-  for (int64_t i = 0; i < n; ++i) nullable.validity.push_back(rng() % 7 != 0 ? 1 : 0);
-  const HostColumn narrow = Numbers<int32_t>(std::vector<int32_t>(values.begin(), values.end()));
+  const auto [wide, nullable, narrow] = IntKeyColumns(values, 7, rng);
   std::vector<int64_t> subset;
   for (int64_t i = 0; i < 30000; ++i) subset.push_back(static_cast<int64_t>(rng() % n));
   for (bool serial : SerialModes()) {
@@ -1259,10 +1275,7 @@ TEST_P(GroupTest, DenseKeysMapToSlotsWhateverTheGroups) {
     values.push_back(lo + static_cast<int64_t>(rng() % span));
     doubles.push_back(static_cast<double>(rng() % 1000) * 0.25);
   }
-  const HostColumn wide = Numbers<int64_t>(values);
-  HostColumn nullable = wide;
-  for (int64_t i = 0; i < n; ++i) nullable.validity.push_back(rng() % 9 != 0 ? 1 : 0);
-  const HostColumn narrow = Numbers<int32_t>(std::vector<int32_t>(values.begin(), values.end()));
+  const auto [wide, nullable, narrow] = IntKeyColumns(values, 9, rng);
   std::vector<int64_t> subset;
   for (int64_t i = 0; i < 295000; ++i) subset.push_back(static_cast<int64_t>(rng() % n));
   const Column cd = Dev(Numbers<double>(doubles));
@@ -1303,21 +1316,7 @@ TEST_P(GroupTest, DenseKeysMapToSlotsWhateverTheGroups) {
                                                     {AggKind::kMean, &dv, nullptr},
                                                     {AggKind::kCountDistinct, &kv, nullptr},
                                                     {AggKind::kCount, nullptr, nullptr}};
-          GroupOptions ordered = options;
-          ordered.ordered = true;
-          const Groups o = GroupRows({kv}, nullptr, n, ordered, exec_);
-          const std::vector<Column> got = Aggregates(g, calls, exec_), want = Aggregates(o, calls, exec_);
-          for (size_t k = 0; k < calls.size(); ++k) {
-            SCOPED_TRACE(AggName(calls[k].kind));
-            if (calls[k].value == &dv) {
-              const HostColumn expected = Host(want[k].view());
-              std::vector<double> approx;
-              for (int64_t r = 0; r < expected.size(); ++r) approx.push_back(ValueAt<double>(expected, r));
-              EXPECT_TRUE(NearValues(Host(got[k].view()), expected, approx, 1e-9));
-            } else {
-              EXPECT_TRUE(SameRows(Host(got[k].view()), Host(want[k].view())));
-            }
-          }
+          ExpectAggregatesAsOrdered(g, kv, n, options, calls);
         }
       }
     }
