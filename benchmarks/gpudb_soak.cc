@@ -57,7 +57,7 @@
 
 ABSL_FLAG(std::string, target, "127.0.0.1:9190", "Server address host:port (ignored with --in_process).");
 ABSL_FLAG(bool, in_process, false,
-          "Start a server inside this process (host device, memory only, --job-ttl=1s, --max-queued-jobs=32).");
+          "Start a server inside this process (host device, memory only, --job-ttl=5s, --max-queued-jobs=32).");
 ABSL_FLAG(int, clients, 64, "Concurrent clients: one thread and one gRPC connection each.");
 ABSL_FLAG(int, jobs, 20000, "Steps each client takes (a step is one job, or a burst every 50th step).");
 ABSL_FLAG(int, rows, 100000, "Rows of the reference table the reads run against.");
@@ -585,7 +585,10 @@ int main(int argc, char** argv) {
     server::ServerOptions options;
     options.grpc_port = 0;
     options.engine.devices.spec = "host";
-    options.engine.jobs.ttl = absl::Seconds(1);
+    // Long enough that a client descheduled between its job's end and its
+    // GetJob still finds the job (CI's sanitizer pass on a loaded 2-core
+    // machine saw steps of 2.2 s, and 1 s expired jobs under the clients).
+    options.engine.jobs.ttl = absl::Seconds(5);
     options.engine.max_queued_jobs = 32;
     auto started = server::Server::Start(options);
     if (!started.ok()) return Fail(absl::StrCat("--in_process: ", started.status().message()));
