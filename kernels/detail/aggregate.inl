@@ -717,16 +717,6 @@ inline uint64_t StringPrefix8(const char* s, int64_t len) {
   return v;
 }
 
-// StringPrefix8 of a charN cell of `width` bytes (its string, zero-padded):
-// the cell's first bytes read as they lie, with no search for the string's end.
-inline uint64_t FixedPrefix8(const char* cell, int32_t width) {
-  unsigned char b[8] = {};
-  std::memcpy(b, cell, static_cast<size_t>(width < 8 ? width : 8));
-  uint64_t v = 0;
-  for (unsigned char c : b) v = (v << 8) | c;
-  return v;
-}
-
 // TypedExtremeRun for strings (charN or varchar): bytewise compares, the
 // first 8 bytes as one number first (most rows differ there from the best
 // so far). A charN string's length is looked for only where its prefix
@@ -761,7 +751,7 @@ struct StringExtremeRun {
       uint64_t prefix;
       if (fixed) {
         s = static_cast<const char*>(col.data) + row * static_cast<int64_t>(col.width);
-        prefix = FixedPrefix8(s, col.width);
+        prefix = StringPrefix8(s, col.width);  // the cell, zero-padded: no search for its end
       } else {
         StringAt(col, row, s, len);
         prefix = StringPrefix8(s, len);
