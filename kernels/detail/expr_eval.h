@@ -8,6 +8,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if !defined(__CUDA_ARCH__) && defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "kernels/column.h"
 #include "kernels/expr_program.h"
 #include "kernels/hd.h"
@@ -180,15 +184,31 @@ KERNELS_HD inline void And3(bool av, bool a, bool bv, bool b, Slot& out) {
 }
 
 #if !defined(__CUDA_ARCH__)
-// The leftmost place of r[0, rn) in h[0, hn), or null: memchr for its first
-// byte, memcmp for the rest (short haystacks and needles: no setup).
+// The leftmost place of r[0, rn) in h[0, hn), or null. Sixteen places at a
+// time where SSE2 is there: the places holding both r's first and its last
+// byte (W. Mula's filter), then the bytes between compared; the last
+// places, and every place without SSE2, one at a time.
 inline const char* FindRun(const char* h, int64_t hn, const char* r, int64_t rn) {
   if (rn > hn) return nullptr;
-  const char* last = h + hn - rn;
-  for (const char* at = h; at <= last; ++at) {
-    at = static_cast<const char*>(std::memchr(at, r[0], static_cast<size_t>(last - at) + 1));
-    if (at == nullptr) return nullptr;
-    if (std::memcmp(at + 1, r + 1, static_cast<size_t>(rn) - 1) == 0) return at;
+  if (rn == 1) return static_cast<const char*>(std::memchr(h, r[0], static_cast<size_t>(hn)));
+  const int64_t last = hn - rn;  // the last place r may start
+  const size_t between = static_cast<size_t>(rn) - 2;
+  int64_t i = 0;
+#if defined(__SSE2__)
+  const __m128i first = _mm_set1_epi8(r[0]), final = _mm_set1_epi8(r[rn - 1]);
+  for (; i + 15 <= last; i += 16) {  // the loads end at h[last + rn - 1] at most
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i + rn - 1));
+    unsigned mask =
+        static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, final))));
+    for (; mask != 0; mask &= mask - 1) {
+      const char* at = h + i + __builtin_ctz(mask);
+      if (std::memcmp(at + 1, r + 1, between) == 0) return at;
+    }
+  }
+#endif
+  for (; i <= last; ++i) {
+    if (h[i] == r[0] && h[i + rn - 1] == r[rn - 1] && std::memcmp(h + i + 1, r + 1, between) == 0) return h + i;
   }
   return nullptr;
 }
