@@ -114,7 +114,7 @@ inline void EvaluateBlock(const ProgramView& p, int depth, int64_t first, int64_
 
 // Whether `p` works on numbers only: numeric columns, number constants and
 // null, +, -, *, / and negation of ints or floats, ints made floats,
-// comparisons, in-lists of numbers, and, or, not; and string columns only
+// comparisons, in-lists of numbers, and, or, not, date parts; and string columns only
 // in tests of equality with constants (StringTestLength). Such a program
 // runs by NumericBlock: typed arrays, a loop per instruction that the
 // compiler vectorizes.
@@ -166,6 +166,7 @@ inline bool IsNumericProgram(const ProgramView& p) {
       case Op::kNot:
       case Op::kInI:
       case Op::kInF:
+      case Op::kDatePart:
       case Op::kUnknownIfFalse:
         break;
       default:
@@ -476,6 +477,23 @@ KERNELS_HOST_CLONES inline void NumericBlock(const ProgramView& p, int64_t first
         top->ints = top->i;
         break;
       }
+      case Op::kDatePart:  // a loop per part: DatePartOf's switches folded away
+        switch (static_cast<DatePart>(in.arg)) {
+#define KERNELS_DATE_PART(part)                                                           \
+  case DatePart::part:                                                                    \
+    for (int64_t r = 0, m = rows(); r < m; ++r)                                           \
+      top->i[r] = detail::DatePartOf(top->ints[r], static_cast<int32_t>(DatePart::part)); \
+    break;
+          KERNELS_DATE_PART(kYear)
+          KERNELS_DATE_PART(kMonth)
+          KERNELS_DATE_PART(kDay)
+          KERNELS_DATE_PART(kHour)
+          KERNELS_DATE_PART(kMinute)
+          KERNELS_DATE_PART(kSec)
+#undef KERNELS_DATE_PART
+        }
+        top->ints = top->i;
+        break;
       case Op::kUnknownIfFalse:  // 0 becomes null
         for (int64_t r = 0, m = rows(); r < m; ++r)
           top->flags[r] = static_cast<uint8_t>((top->valid == nullptr ? 1 : top->valid[r]) & (top->ints[r] != 0));

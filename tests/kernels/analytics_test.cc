@@ -2114,8 +2114,14 @@ TEST_P(MaterializeTest, RandomNumberProgramsAsRowByRow) {
           return rng() % 4 ? b.Int(static_cast<int64_t>(rng() % 11) - 5) : b.Null();
         case 2:
           return rng() % 2 ? b.Col(1) : string_test();
-        case 3:
-          return Unary(rng() % 2 ? Op::kNegI : Op::kNot, gen(false, depth - 1));
+        case 3: {
+          const uint64_t unary = rng() % 3;
+          if (unary < 2) return Unary(unary ? Op::kNegI : Op::kNot, gen(false, depth - 1));
+          // A date part of an int made ms (days of about 97 years apart).
+          Code c = Binary(Op::kMulI, gen(false, depth - 1), b.Int(int64_t{86'400'000} * 35'431 + 12'345'678));
+          c.instrs.push_back(Instr{Op::kDatePart, static_cast<int32_t>(rng() % 6)});
+          return c;
+        }
         case 4:
           return Compare(Op::kCmpF, static_cast<Cmp>(rng() % 6), gen(true, depth - 1), gen(true, depth - 1));
         case 5:
