@@ -286,30 +286,32 @@ constexpr int64_t kSumLanes = 4;
 inline int64_t SumLanes(int64_t count) { return count <= 1024 ? kSumLanes : 1; }
 
 // TypedSumRun's additions for one group over every position of [begin,
-// end) (no nulls): position i into lane i % kSumLanes, the lanes held in
-// registers, four positions a step (the lanes' adds are independent: the
-// compiler may pair them in vector registers without reordering a lane's).
-template <typename T, bool kFloat>
-KERNELS_HD inline void OneGroupSum(const T* v, int64_t begin, int64_t end, SumAcc* lanes) {
+// end): position i into lane i % kSumLanes, a null adding 0.0 (as
+// AddSumValue does), the lanes held in registers, four positions a step (the
+// lanes' adds are independent: the compiler may pair them in vector
+// registers without reordering a lane's). valid: null when kNulls is false.
+template <typename T, bool kFloat, bool kNulls>
+KERNELS_HD inline void OneGroupSum(const T* v, const uint8_t* valid, int64_t begin, int64_t end, SumAcc* lanes) {
   double f[kSumLanes] = {-0.0, -0.0, -0.0, -0.0};
   uint64_t u[kSumLanes] = {0, 0, 0, 0};
-  const auto add = [&](int64_t l, T x) {
+  int64_t seen[kSumLanes] = {0, 0, 0, 0};
+  const auto add = [&](int64_t l, int64_t i) {
+    const bool ok = !kNulls || valid[i] != 0;
     if constexpr (kFloat) {
-      f[l] += static_cast<double>(x);
+      f[l] += ok ? static_cast<double>(v[i]) : 0.0;
     } else {
-      u[l] += static_cast<uint64_t>(static_cast<int64_t>(x));
+      u[l] += ok ? static_cast<uint64_t>(static_cast<int64_t>(v[i])) : 0;
     }
+    seen[l] += ok ? 1 : 0;
   };
   int64_t i = begin;
-  for (; i < end && (i % kSumLanes) != 0; ++i) add(i % kSumLanes, v[i]);
+  for (; i < end && (i % kSumLanes) != 0; ++i) add(i % kSumLanes, i);
   for (; i + kSumLanes <= end; i += kSumLanes) {
-    for (int64_t l = 0; l < kSumLanes; ++l) add(l, v[i + l]);
+    for (int64_t l = 0; l < kSumLanes; ++l) add(l, i + l);
   }
-  for (; i < end; ++i) add(i % kSumLanes, v[i]);
+  for (; i < end; ++i) add(i % kSumLanes, i);
   for (int64_t l = 0; l < kSumLanes; ++l) {
-    // Positions of [begin, end) that fall in lane l.
-    const int64_t first = begin + ((l - begin % kSumLanes) + kSumLanes) % kSumLanes;
-    lanes[l].n = first < end ? (end - first + kSumLanes - 1) / kSumLanes : 0;
+    lanes[l].n = seen[l];
     if constexpr (kFloat) {
       lanes[l].f = f[l];
     } else {
@@ -330,12 +332,17 @@ struct TypedSumRun {
     SumAcc* p = partial + c * count * lanes;
     for (int64_t g = 0; g < count * lanes; ++g) p[g] = SumAcc{0, -0.0, 0};
     const int64_t lane = lanes - 1;
+    if (rows == nullptr && count == 1 && lanes == kSumLanes) {
+      const T* v = static_cast<const T*>(col.data);
+      if (col.validity == nullptr) {
+        OneGroupSum<T, kFloat, false>(v, nullptr, c * chunk, end, p);
+      } else {
+        OneGroupSum<T, kFloat, true>(v, col.validity, c * chunk, end, p);
+      }
+      return;
+    }
     if (rows == nullptr && col.validity == nullptr) {
       const T* v = static_cast<const T*>(col.data);
-      if (count == 1 && lanes == kSumLanes) {
-        OneGroupSum<T, kFloat>(v, c * chunk, end, p);
-        return;
-      }
       for (int64_t i = c * chunk; i < end; ++i) {
         SumAcc& a = p[row_group(i) * lanes + (i & lane)];
         if constexpr (kFloat) {
@@ -694,8 +701,37 @@ KERNELS_HD inline uint64_t ExtremeBits(T v) {
 // ExtremeAt and MergeExtremes over a run of positions (ReduceByRuns) with
 // the type and the direction fixed: a compare per row. Each run's partial
 // per group starts empty (pos -1); ties keep the earlier position.
-// Rows a block of TypedExtremeRun's one-group path.
+// TypedExtremeRun's partial for one group over every position of [begin,
+// end): each block's extreme by compares without a branch (a null row read
+// as the worst key, which stands only when the block has no valid row),
+// then, where it beats the best so far, its first valid position in the
+// block. valid: null when kNulls is false.
 constexpr int64_t kExtremeBlock = 2048;
+
+template <typename T, bool kGreatest, bool kNulls>
+KERNELS_HD inline ExtremeAcc OneGroupExtreme(const T* values, const uint8_t* valid, int64_t begin, int64_t end) {
+  constexpr uint64_t kWorst = kGreatest ? 0 : ~uint64_t{0};
+  ExtremeAcc a{0, 0, -1};
+  for (int64_t b = begin; b < end; b += kExtremeBlock) {
+    const int64_t e = b + kExtremeBlock < end ? b + kExtremeBlock : end;
+    uint64_t m = kWorst;
+    int64_t valids = e - b;
+    for (int64_t i = b; i < e; ++i) {
+      uint64_t key = ExtremeBits<T>(values[i]);
+      if constexpr (kNulls) {
+        key = valid[i] != 0 ? key : kWorst;
+        valids -= valid[i] == 0 ? 1 : 0;
+      }
+      m = (kGreatest ? key > m : key < m) ? key : m;
+    }
+    if (valids > 0 && (a.pos < 0 || (kGreatest ? m > a.key : m < a.key))) {
+      int64_t i = b;
+      while ((kNulls && valid[i] == 0) || ExtremeBits<T>(values[i]) != m) ++i;
+      a = ExtremeAcc{m, 0, i};
+    }
+  }
+  return a;
+}
 
 template <typename T, bool kGreatest>
 struct TypedExtremeRun {
@@ -709,25 +745,9 @@ struct TypedExtremeRun {
     for (int64_t g = 0; g < count; ++g) p[g] = ExtremeAcc{0, 0, -1};
     const T* values = static_cast<const T*>(col.data);
     const int64_t end = (c + 1) * chunk < n ? (c + 1) * chunk : n;
-    if (count == 1 && order == nullptr && col.validity == nullptr) {
-      // One group, every row, no nulls: each block's extreme by compares
-      // without a branch, then, where it beats the best so far, its first
-      // position in the block.
-      ExtremeAcc a{0, 0, -1};
-      for (int64_t b = c * chunk; b < end; b += kExtremeBlock) {
-        const int64_t e = b + kExtremeBlock < end ? b + kExtremeBlock : end;
-        uint64_t m = ExtremeBits<T>(values[b]);
-        for (int64_t i = b + 1; i < e; ++i) {
-          const uint64_t key = ExtremeBits<T>(values[i]);
-          m = (kGreatest ? key > m : key < m) ? key : m;
-        }
-        if (a.pos < 0 || (kGreatest ? m > a.key : m < a.key)) {
-          int64_t i = b;
-          while (ExtremeBits<T>(values[i]) != m) ++i;
-          a = ExtremeAcc{m, 0, i};
-        }
-      }
-      p[0] = a;
+    if (count == 1 && order == nullptr) {
+      p[0] = col.validity == nullptr ? OneGroupExtreme<T, kGreatest, false>(values, nullptr, c * chunk, end)
+                                     : OneGroupExtreme<T, kGreatest, true>(values, col.validity, c * chunk, end);
       return;
     }
     // The current group's accumulator is held here while its rows follow

@@ -1592,12 +1592,14 @@ TEST_P(AggregateTest, OneGroupOfEveryRowByRuns) {
         EXPECT_EQ(FromDevice<int64_t>(GroupFirstRows(g, exec_).data(), 1, exec_)[0], all ? 0 : subset[0]);
         const std::vector<std::vector<int64_t>> lists = {all ? Iota(0, n) : subset};
         for (PhysType type : kAllTypes) {
-          for (int variant = 0; variant < 3; ++variant) {
+          for (int variant = 0; variant < 4; ++variant) {
             // Plain values, with nulls; special values (ties, NaN, ±0.0,
-            // extremes), with nulls; plain values without a validity array.
+            // extremes), with nulls; plain values without a validity array;
+            // plain values whose first 5,000 rows are null.
             const bool specials = variant == 1;
             HostColumn v = AggregateValues(d.key, type, 68 + static_cast<int>(type), specials);
             if (variant == 2) v.validity.clear();
+            if (variant == 3) std::fill(v.validity.begin(), v.validity.begin() + 5000, 0);
             const HostColumn t = Drawn(PhysType::kVarChars, n, 1000, 69, 0.1);
             const Column cv = Dev(v), ct = Dev(t);
             const ColumnView vv = cv.view(), tv = ct.view();
