@@ -1605,10 +1605,23 @@ TEST_P(AggregateTest, OneGroupOfEveryRowByRuns) {
             const ColumnView vv = cv.view(), tv = ct.view();
             if (!IsString(type)) {
               // A sum alone and a sum beside another (their pass shared)
-              // make the same additions: the same bits.
+              // make the same additions: the same bits (a NaN being a NaN,
+              // whichever sign and payload the compiled code's order of
+              // operands leaves it).
               const Column alone = Aggregate(g, AggKind::kSum, &vv, nullptr, exec_);
               const std::vector<Column> beside = Aggregates(g, {{AggKind::kSum, &vv}, {AggKind::kSum, &vv}}, exec_);
-              EXPECT_EQ(Host(alone.view()).rows, Host(beside[0].view()).rows) << TypeName(type) << " " << variant;
+              const HostColumn a = Host(alone.view()), b = Host(beside[0].view());
+              ASSERT_EQ(a.size(), 1);
+              ASSERT_EQ(b.size(), 1);
+              EXPECT_EQ(a.valid(0), b.valid(0));
+              bool nans = false;
+              if (a.type == PhysType::kFloat64) {
+                double x, y;
+                std::memcpy(&x, a.rows[0].data(), sizeof(x));
+                std::memcpy(&y, b.rows[0].data(), sizeof(y));
+                nans = std::isnan(x) && std::isnan(y);
+              }
+              if (!nans) EXPECT_EQ(a.rows, b.rows) << TypeName(type) << " " << variant;
             }
             for (AggKind kind : kAllAggs) {
               if (NeedsNumber(kind) && (IsString(type) || specials)) continue;
