@@ -30,6 +30,7 @@
 #include "kernels/detail/materialize.inl"
 #include "kernels/detail/row_values.h"
 #include "kernels/detail/rows.h"
+#include "kernels/detail/scan_blocks.h"
 #include "kernels/detail/sort.inl"
 #include "kernels/groupby.h"
 #include "kernels/hd.h"
@@ -289,9 +290,10 @@ inline int64_t SumLanes(int64_t count) { return count <= 1024 ? kSumLanes : 1; }
 // end): position i into lane i % kSumLanes, a null adding 0.0 (as
 // AddSumValue does), the lanes held in registers, four positions a step (the
 // lanes' adds are independent: the compiler may pair them in vector
-// registers without reordering a lane's). valid: null when kNulls is false.
+// registers, AVX2's in TypedSumRun's clone, without reordering a lane's).
+// valid: null when kNulls is false.
 template <typename T, bool kFloat, bool kNulls>
-KERNELS_HD inline void OneGroupSum(const T* v, const uint8_t* valid, int64_t begin, int64_t end, SumAcc* lanes) {
+KERNELS_HD KERNELS_BLOCK_INLINE void OneGroupSum(const T* v, const uint8_t* valid, int64_t begin, int64_t end, SumAcc* lanes) {
   double f[kSumLanes] = {-0.0, -0.0, -0.0, -0.0};
   uint64_t u[kSumLanes] = {0, 0, 0, 0};
   int64_t seen[kSumLanes] = {0, 0, 0, 0};
@@ -327,7 +329,7 @@ struct TypedSumRun {
   ColumnView col;
   int64_t n, chunk, count, lanes;
   SumAcc* partial;  // runs x count x lanes
-  KERNELS_HD void operator()(int64_t c) const {
+  KERNELS_HOST_CLONES KERNELS_HD void operator()(int64_t c) const {
     const int64_t end = (c + 1) * chunk < n ? (c + 1) * chunk : n;
     SumAcc* p = partial + c * count * lanes;
     for (int64_t g = 0; g < count * lanes; ++g) p[g] = SumAcc{0, -0.0, 0};
@@ -548,15 +550,27 @@ struct FinishSums {
   }
 };
 
-// A mean as the sum over the count (float values: the sum's own additions).
+// Whether a mean of `t` is its sum over its count (MeanBySum): floats, as
+// SQL engines compute it, and integers of at most 32 bits, whose int64 sum
+// is exact (it cannot wrap below 2^32 rows), so that their mean is the exact
+// sum's one rounded division. 64-bit integers keep Welford's running mean
+// (their sum may wrap).
+inline bool MeanBySum(PhysType t) {
+  return IsFloatType(t) || t == PhysType::kInt8 || t == PhysType::kInt16 || t == PhysType::kInt32;
+}
+
+// A mean as the sum over the count: the double sum's (floats) or the
+// integer sum's.
 struct FinishMeans {
   const SumAcc* acc;
+  bool is_float;
   double* data;
   uint8_t* validity;
   KERNELS_HD void operator()(int64_t g) const {
     const SumAcc a = acc[g];
     validity[g] = a.n > 0 ? 1 : 0;
-    data[g] = a.n > 0 ? a.f / static_cast<double>(a.n) : 0.0;
+    const double sum = is_float ? a.f : static_cast<double>(a.i);
+    data[g] = a.n > 0 ? sum / static_cast<double>(a.n) : 0.0;
   }
 };
 
@@ -667,8 +681,8 @@ Column MaskedGather(const D& be, const ColumnView& src, const int64_t* rows, con
                        std::move(validity));
 }
 
-// The result of a kSum of `value`, or a kMean of float `value`, from its
-// groups' sums.
+// The result of a kSum of `value`, or a kMean of `value` (MeanBySum), from
+// its groups' sums.
 template <typename D>
 Column SumColumn(const D& be, AggKind kind, const ColumnView& value, const SumAcc* acc, int64_t count,
                  const Exec& exec) {
@@ -676,7 +690,7 @@ Column SumColumn(const D& be, AggKind kind, const ColumnView& value, const SumAc
   Buffer validity(static_cast<size_t>(count), exec);
   if (kind == AggKind::kMean) {
     thrust::for_each_n(be.policy(exec), RowIterator(0), count,
-                       FinishMeans{acc, data.as<double>(), validity.as<uint8_t>()});
+                       FinishMeans{acc, IsFloatType(value.type), data.as<double>(), validity.as<uint8_t>()});
     return Column::Adopt(PhysType::kFloat64, 0, true, count, std::move(data), Buffer(), std::move(validity));
   }
   const PhysType type = IsFloatType(value.type) ? PhysType::kFloat64 : PhysType::kInt64;
@@ -698,41 +712,106 @@ KERNELS_HD inline uint64_t ExtremeBits(T v) {
   }
 }
 
-// ExtremeAt and MergeExtremes over a run of positions (ReduceByRuns) with
-// the type and the direction fixed: a compare per row. Each run's partial
-// per group starts empty (pos -1); ties keep the earlier position.
 // TypedExtremeRun's partial for one group over every position of [begin,
-// end): each block's extreme by compares without a branch (a null row read
-// as the worst key, which stands only when the block has no valid row),
-// then, where it beats the best so far, its first valid position in the
-// block. valid: null when kNulls is false.
+// end): each block's extreme without a branch, in eight lanes of keys of
+// T's width (32 bits for T of at most 4 bytes; BlockKey), so that the loop
+// vectorizes (a null row masked to the worst key, which stands only when
+// the block has no valid row); then, where it beats the best so far, the
+// block's first valid position holding it. valid: null when kNulls is false.
 constexpr int64_t kExtremeBlock = 2048;
 
+template <typename T>
+using ExtremeKey = std::conditional_t<sizeof(T) <= 4, uint32_t, uint64_t>;
+
+// A value's key within OneGroupExtreme's block loop. Integers: ExtremeBits.
+// Floats: fewer operations than ExtremeBits (no test for zero): the bits
+// with the sign flipped (all of them when negative), every NaN read as
+// ExtremeBits' NaN, so that -0.0 orders just below 0.0 here; BlockExtremeBits
+// makes a block's extreme ExtremeBits' again, where the zeros tie, and the
+// block's first position holding it is looked for by ExtremeBits.
+template <typename T>
+KERNELS_HD inline ExtremeKey<T> BlockKey(T v) {
+  using K = ExtremeKey<T>;
+  if constexpr (std::is_floating_point_v<T>) {
+    constexpr int kBits = 8 * sizeof(T);
+    constexpr K kSign = static_cast<K>(K{1} << (kBits - 1));
+    constexpr K kInfTwice = sizeof(T) == 8 ? static_cast<K>(0xFFE0000000000000ull) : static_cast<K>(0xFF000000u);
+    K b;
+    memcpy(&b, &v, sizeof(b));
+    const bool nan = static_cast<K>(b << 1) > kInfTwice;  // exponent all ones, fraction not zero
+    const K negative = static_cast<K>(static_cast<std::make_signed_t<K>>(b) >> (kBits - 1));  // all ones or zero
+    const K key = static_cast<K>(b ^ static_cast<K>(negative | kSign));
+    return nan ? static_cast<K>(ExtremeBits<T>(static_cast<T>(NAN))) : key;
+  } else {
+    return static_cast<K>(ExtremeBits<T>(v));  // ExtremeBits fits T's width
+  }
+}
+
+template <typename T>
+KERNELS_HD inline uint64_t BlockExtremeBits(ExtremeKey<T> key) {
+  if constexpr (std::is_floating_point_v<T>) {
+    using K = ExtremeKey<T>;
+    constexpr K kSign = static_cast<K>(K{1} << (8 * sizeof(T) - 1));
+    const K b = (key & kSign) != 0 ? static_cast<K>(key ^ kSign) : static_cast<K>(~key);
+    T v;
+    memcpy(&v, &b, sizeof(v));
+    return ExtremeBits<T>(v);
+  } else {
+    return key;
+  }
+}
+
 template <typename T, bool kGreatest, bool kNulls>
-KERNELS_HD inline ExtremeAcc OneGroupExtreme(const T* values, const uint8_t* valid, int64_t begin, int64_t end) {
-  constexpr uint64_t kWorst = kGreatest ? 0 : ~uint64_t{0};
+KERNELS_HD KERNELS_BLOCK_INLINE ExtremeAcc OneGroupExtreme(const T* values, const uint8_t* valid, int64_t begin,
+                                                           int64_t end) {
+  using K = ExtremeKey<T>;
+  constexpr K kWorst = kGreatest ? K{0} : static_cast<K>(~K{0});
+  constexpr int kLanes = 8;
+  const auto key_at = [&](int64_t i) {
+    K key = BlockKey<T>(values[i]);
+    if constexpr (kNulls) {
+      const K ones = static_cast<K>(K{0} - static_cast<K>(valid[i] != 0));  // all ones where valid
+      key = kGreatest ? static_cast<K>(key & ones) : static_cast<K>(key | static_cast<K>(~ones));
+    }
+    return key;
+  };
   ExtremeAcc a{0, 0, -1};
   for (int64_t b = begin; b < end; b += kExtremeBlock) {
     const int64_t e = b + kExtremeBlock < end ? b + kExtremeBlock : end;
-    uint64_t m = kWorst;
-    int64_t valids = e - b;
-    for (int64_t i = b; i < e; ++i) {
-      uint64_t key = ExtremeBits<T>(values[i]);
-      if constexpr (kNulls) {
-        key = valid[i] != 0 ? key : kWorst;
-        valids -= valid[i] == 0 ? 1 : 0;
+    K lane[kLanes];
+    for (int l = 0; l < kLanes; ++l) lane[l] = kWorst;
+    int64_t i = b;
+    for (; i + kLanes <= e; i += kLanes) {
+      for (int l = 0; l < kLanes; ++l) {
+        const K key = key_at(i + l);
+        lane[l] = (kGreatest ? key > lane[l] : key < lane[l]) ? key : lane[l];
       }
-      m = (kGreatest ? key > m : key < m) ? key : m;
     }
-    if (valids > 0 && (a.pos < 0 || (kGreatest ? m > a.key : m < a.key))) {
-      int64_t i = b;
-      while ((kNulls && valid[i] == 0) || ExtremeBits<T>(values[i]) != m) ++i;
-      a = ExtremeAcc{m, 0, i};
+    for (; i < e; ++i) {
+      const K key = key_at(i);
+      lane[0] = (kGreatest ? key > lane[0] : key < lane[0]) ? key : lane[0];
+    }
+    K m = lane[0];
+    for (int l = 1; l < kLanes; ++l) m = (kGreatest ? lane[l] > m : lane[l] < m) ? lane[l] : m;
+    int64_t valids = e - b;
+    if constexpr (kNulls) {
+      for (int64_t j = b; j < e; ++j) valids -= valid[j] == 0 ? 1 : 0;
+    }
+    if (valids == 0) continue;
+    const uint64_t best = BlockExtremeBits<T>(m);
+    if (a.pos < 0 || (kGreatest ? best > a.key : best < a.key)) {
+      int64_t j = b;
+      while ((kNulls && valid[j] == 0) || ExtremeBits<T>(values[j]) != best) ++j;
+      a = ExtremeAcc{best, 0, j};
     }
   }
   return a;
 }
 
+// ExtremeAt and MergeExtremes over a run of positions (ReduceByRuns) with
+// the type and the direction fixed: a compare per row. Each run's partial
+// per group starts empty (pos -1); ties keep the earlier position. Its loops
+// are compiled for AVX2 too (KERNELS_HOST_CLONES).
 template <typename T, bool kGreatest>
 struct TypedExtremeRun {
   RowGroupOf row_group;
@@ -740,7 +819,7 @@ struct TypedExtremeRun {
   ColumnView col;
   int64_t n, chunk, count;
   ExtremeAcc* partial;
-  KERNELS_HD void operator()(int64_t c) const {
+  KERNELS_HOST_CLONES KERNELS_HD void operator()(int64_t c) const {
     ExtremeAcc* p = partial + c * count;
     for (int64_t g = 0; g < count; ++g) p[g] = ExtremeAcc{0, 0, -1};
     const T* values = static_cast<const T*>(col.data);
@@ -1015,9 +1094,7 @@ Column AggregateAlgo(const D& be, const Groups& groups, AggKind kind, const Colu
       return SumColumn(be, kind, *value, acc.as<SumAcc>(), count, exec);
     }
     case AggKind::kMean:
-      if (IsFloatType(value->type)) {
-        // Floats: sum / count, as SQL engines compute it, a plain pass of
-        // additions (integers keep the running mean below: their sums may wrap).
+      if (MeanBySum(value->type)) {
         Buffer acc(static_cast<size_t>(count) * sizeof(SumAcc), exec);
         SumEachGroup(be, groups, input_order, *value, load_order, acc.as<SumAcc>(), exec);
         return SumColumn(be, kind, *value, acc.as<SumAcc>(), count, exec);
@@ -1097,8 +1174,10 @@ std::vector<Column> AggregatesAlgo(const D& be, const Groups& groups, const std:
           }
           continue;
         }
-        if (c.value == nullptr || !IsNumericType(c.value->type)) continue;
-        if (c.kind == AggKind::kSum || (c.kind == AggKind::kMean && IsFloatType(c.value->type))) fused.push_back(i);
+        // One group: a column's own pass (TypedSumRun's register lanes) is
+        // faster, there being no group ids to share.
+        if (c.value == nullptr || !IsNumericType(c.value->type) || count == 1) continue;
+        if (c.kind == AggKind::kSum || (c.kind == AggKind::kMean && MeanBySum(c.value->type))) fused.push_back(i);
       }
       const int64_t runs = RunsFor(groups.rows, count), lanes = SumLanes(count);
       const int64_t cells = runs * count * lanes * static_cast<int64_t>(fused.size());

@@ -24,6 +24,28 @@ namespace kernels::detail {
 constexpr int64_t kEvalBlock = 256;
 static_assert(kEvalBlock <= kScanBlock, "kAllValid covers a block");
 
+// Calls fn(part) with `part` as a std::integral_constant, so that a loop
+// over rows inside fn computes one date part, DatePartOf's switches folded
+// away.
+template <typename Fn>
+inline void WithDatePart(int32_t part, Fn fn) {
+  using P = int32_t;  // DatePart's underlying type
+  switch (static_cast<DatePart>(part)) {
+    case DatePart::kYear:
+      return fn(std::integral_constant<P, static_cast<P>(DatePart::kYear)>{});
+    case DatePart::kMonth:
+      return fn(std::integral_constant<P, static_cast<P>(DatePart::kMonth)>{});
+    case DatePart::kDay:
+      return fn(std::integral_constant<P, static_cast<P>(DatePart::kDay)>{});
+    case DatePart::kHour:
+      return fn(std::integral_constant<P, static_cast<P>(DatePart::kHour)>{});
+    case DatePart::kMinute:
+      return fn(std::integral_constant<P, static_cast<P>(DatePart::kMinute)>{});
+    case DatePart::kSec:
+      return fn(std::integral_constant<P, static_cast<P>(DatePart::kSec)>{});
+  }
+}
+
 // The deepest `p`'s stack gets.
 inline int StackDepth(const ProgramView& p) {
   int depth = 0, most = 1;
@@ -84,25 +106,13 @@ inline void EvaluateBlock(const ProgramView& p, int depth, int64_t first, int64_
       KERNELS_BLOCK_OP(kIf)
       KERNELS_BLOCK_OP(kIfNull)
 #undef KERNELS_BLOCK_OP
-      case Op::kDatePart:
-        // One part for every row: a loop per part, DatePartOf's switches
-        // folded away.
-        switch (static_cast<DatePart>(in.arg)) {
-#define KERNELS_DATE_PART(part)                                                         \
-  case DatePart::part:                                                                  \
-    for (int64_t r = 0; r < n; ++r) {                                                   \
-      Slot& a = s[r * depth];                                                           \
-      if (a.valid) a.i = detail::DatePartOf(a.i, static_cast<int32_t>(DatePart::part)); \
-    }                                                                                   \
-    break;
-          KERNELS_DATE_PART(kYear)
-          KERNELS_DATE_PART(kMonth)
-          KERNELS_DATE_PART(kDay)
-          KERNELS_DATE_PART(kHour)
-          KERNELS_DATE_PART(kMinute)
-          KERNELS_DATE_PART(kSec)
-#undef KERNELS_DATE_PART
-        }
+      case Op::kDatePart:  // a loop per part
+        WithDatePart(in.arg, [&](auto part) {
+          for (int64_t r = 0; r < n; ++r) {
+            Slot& a = s[r * depth];
+            if (a.valid) a.i = detail::DatePartOf(a.i, part);
+          }
+        });
         break;
       default:  // the rarer ops: the same code, its switch taken per row
         for (int64_t r = 0; r < n; ++r) Step(in.op, p, in, s + r * depth, first + r);
@@ -477,21 +487,10 @@ KERNELS_HOST_CLONES inline void NumericBlock(const ProgramView& p, int64_t first
         top->ints = top->i;
         break;
       }
-      case Op::kDatePart:  // a loop per part: DatePartOf's switches folded away
-        switch (static_cast<DatePart>(in.arg)) {
-#define KERNELS_DATE_PART(part)                                                           \
-  case DatePart::part:                                                                    \
-    for (int64_t r = 0, m = rows(); r < m; ++r)                                           \
-      top->i[r] = detail::DatePartOf(top->ints[r], static_cast<int32_t>(DatePart::part)); \
-    break;
-          KERNELS_DATE_PART(kYear)
-          KERNELS_DATE_PART(kMonth)
-          KERNELS_DATE_PART(kDay)
-          KERNELS_DATE_PART(kHour)
-          KERNELS_DATE_PART(kMinute)
-          KERNELS_DATE_PART(kSec)
-#undef KERNELS_DATE_PART
-        }
+      case Op::kDatePart:  // a loop per part
+        WithDatePart(in.arg, [&](auto part) {
+          for (int64_t r = 0, m = rows(); r < m; ++r) top->i[r] = detail::DatePartOf(top->ints[r], part);
+        });
         top->ints = top->i;
         break;
       case Op::kUnknownIfFalse:  // 0 becomes null

@@ -1647,6 +1647,81 @@ TEST_P(AggregateTest, OneGroupOfEveryRowByRuns) {
   }
 }
 
+// The mean of an integer column of at most 32 bits is its exact sum over its
+// count, one rounded division (a running mean would drift off it), alone or
+// beside another sum, with nulls, over one group and over seven, ordered or
+// not. Values near the type's bounds make the sums large.
+TEST_P(AggregateTest, NarrowIntegerMeanIsTheExactSumOverTheCount) {
+  std::mt19937_64 rng(173);
+  const int64_t n = 30011;
+  std::vector<int64_t> keys;
+  std::vector<uint8_t> validity;
+  std::vector<int64_t> raw;
+  for (int64_t i = 0; i < n; ++i) {
+    keys.push_back(static_cast<int64_t>(rng() % 7));
+    validity.push_back(rng() % 9 != 0 ? 1 : 0);
+    raw.push_back(static_cast<int64_t>(rng() % 5));  // 0..4 below the top (or above the bottom)
+  }
+  const Column key = Dev(Numbers<int64_t>(keys));
+  for (PhysType type : {PhysType::kInt8, PhysType::kInt16, PhysType::kInt32}) {
+    for (bool high : {true, false}) {
+      std::vector<int64_t> values;
+      for (int64_t r : raw) {
+        const int64_t bound = type == PhysType::kInt8    ? (high ? INT8_MAX : INT8_MIN)
+                              : type == PhysType::kInt16 ? (high ? INT16_MAX : INT16_MIN)
+                                                         : (high ? INT32_MAX : INT32_MIN);
+        values.push_back(high ? bound - r : bound + r);
+      }
+      HostColumn h;
+      switch (type) {
+        case PhysType::kInt8:
+          h = Numbers(std::vector<int8_t>(values.begin(), values.end()), validity);
+          break;
+        case PhysType::kInt16:
+          h = Numbers(std::vector<int16_t>(values.begin(), values.end()), validity);
+          break;
+        default:
+          h = Numbers(std::vector<int32_t>(values.begin(), values.end()), validity);
+          break;
+      }
+      const Column cv = Dev(h);
+      const ColumnView vv = cv.view();
+      for (bool serial : SerialModes()) {
+        UseSerial(serial);
+        for (bool grouped : {false, true}) {
+          for (bool ordered : {false, true}) {
+            SCOPED_TRACE(testing::Message()
+                         << (serial ? "serial, " : "wide, ") << TypeName(type)
+                         << (high ? " near the top" : " near the bottom") << (grouped ? ", 7 groups" : ", one group")
+                         << (ordered ? ", ordered" : ", unordered"));
+            GroupOptions options;
+            options.ordered = ordered;
+            const Groups g = grouped ? GroupRows({key.view()}, nullptr, n, options, exec_)
+                                     : GroupRows({}, nullptr, n, options, exec_);
+            const int64_t count = grouped ? 7 : 1;
+            ASSERT_EQ(g.count, count);
+            std::vector<int64_t> sum(count, 0), seen(count, 0);
+            for (int64_t i = 0; i < n; ++i) {
+              if (validity[i] == 0) continue;
+              sum[grouped ? keys[i] : 0] += values[i];
+              ++seen[grouped ? keys[i] : 0];
+            }
+            const HostColumn alone = Host(Aggregate(g, AggKind::kMean, &vv, nullptr, exec_).view());
+            const std::vector<Column> beside = Aggregates(g, {{AggKind::kSum, &vv}, {AggKind::kMean, &vv}}, exec_);
+            const HostColumn fused = Host(beside[1].view());
+            for (int64_t at = 0; at < count; ++at) {
+              ASSERT_GT(seen[at], 0);
+              const double want = static_cast<double>(sum[at]) / static_cast<double>(seen[at]);
+              EXPECT_EQ(ValueAt<double>(alone, at), want) << "group " << at;
+              EXPECT_EQ(ValueAt<double>(fused, at), want) << "group " << at << ", beside a sum";
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 // min and max of strings whose first 8 bytes tie (charN wider than 8, and
 // varchar): the prefix compare defers to the whole strings; shorter strings
 // and the empty string order first; nulls are skipped. One group of every

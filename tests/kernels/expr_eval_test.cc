@@ -295,7 +295,15 @@ TEST_P(ExprVmTest, DatePartsMatchACivilWalk) {
   std::uniform_int_distribution<int64_t> any(kMin, kMax);
   std::uniform_int_distribution<int64_t> near(-400LL * 366 * 86400000, 400LL * 366 * 86400000);
   std::uniform_int_distribution<int64_t> days(-800000, 800000);
-  while (ms.size() < 30000) {
+  // Every day (at its first and last millisecond) across both edges of
+  // DatePartOf's 32-bit range: 0000-03-01 and 2^30 days after it.
+  for (const int64_t edge : {int64_t{-719468}, (int64_t{1} << 30) - 719468}) {
+    for (int64_t d = edge - 800; d < edge + 800; ++d) {
+      ms.push_back(d * 86400000);
+      ms.push_back(d * 86400000 + 86399999);
+    }
+  }
+  while (ms.size() < 36000) {
     ms.push_back(any(rng));
     ms.push_back(near(rng));
     ms.push_back(days(rng) * 86400000 + static_cast<int64_t>(ms.size() % 3) - 1);
