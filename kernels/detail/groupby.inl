@@ -1142,10 +1142,21 @@ Groups GroupRowsAlgo(const D& be, const std::vector<ColumnView>& keys, const int
     // word (int64, double, char8), its nulls kept out of the table.
     const uint8_t* nulls = nullptr;
     std::vector<SortPass> hash_plan;
+    // One integer key of unknown bounds (a computed key: a table's columns
+    // bring their zone maps'): a pass over it finds them, so that a key of
+    // few values (EXTRACT(year ...), k % 10) maps to its slots without
+    // hashing. The rows need no order (the host's counted path).
+    GroupOptions bounded = options;
+    if constexpr (D::kHasSerialGroups) {
+      if (keys.size() == 1 && (options.key_bounds.empty() || !options.key_bounds[0].known()) && SerialGroups(be) &&
+          !options.ordered && (keys[0].type == PhysType::kInt64 || keys[0].type == PhysType::kInt32)) {
+        bounded.key_bounds = {KeyBoundsOf(be, keys[0], rows, n, exec)};
+      }
+    }
     // A nullable dense key keeps its nulls out of its slots' word too.
-    const KeyBounds bounds = options.key_bounds.empty() ? KeyBounds() : options.key_bounds[0];
+    const KeyBounds bounds = bounded.key_bounds.empty() ? KeyBounds() : bounded.key_bounds[0];
     const bool dense_nulls =
-        keys.size() == 1 && keys[0].validity != nullptr && DenseKey(be, keys[0].type, bounds, n, options);
+        keys.size() == 1 && keys[0].validity != nullptr && DenseKey(be, keys[0].type, bounds, n, bounded);
     if (one_word && !dense_nulls) {
       hash_plan = plan;
     } else if (keys.size() == 1 && keys[0].validity != nullptr) {
@@ -1155,7 +1166,7 @@ Groups GroupRowsAlgo(const D& be, const std::vector<ColumnView>& keys, const int
     }
     Groups g;
     if (hash_plan.size() == 1 && hash_plan[0].radix &&
-        HashGroups(be, hash_plan[0].word, nulls, rows, n, options, &g, exec)) {
+        HashGroups(be, hash_plan[0].word, nulls, rows, n, bounded, &g, exec)) {
       return g;
     }
   }

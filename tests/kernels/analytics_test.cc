@@ -991,18 +991,24 @@ TEST_P(GroupTest, UnorderedGroupsAggregateAlike) {
 // count through the groups' order) equal those of ordered groups.
 TEST_P(GroupTest, SlotsStoredNarrowAggregateAlike) {
   const int64_t size = 70001;
+  // Keys k * stride for k in [0, distinct): given bounds, or bounds that
+  // a pass over a key of few values finds (one byte a slot either way);
+  // keys too far apart to index, hashed into the sample's table or (kHash)
+  // the full one.
   struct Case {
     int64_t distinct;
+    int64_t stride;
     bool bounded;
     GroupMethod method;
     int32_t slot_bytes;  // on the serial paths
   };
-  for (const Case& c : {Case{60, true, GroupMethod::kAuto, 1}, Case{500, false, GroupMethod::kAuto, 2},
-                        Case{500, false, GroupMethod::kHash, 4}}) {
+  for (const Case& c :
+       {Case{60, 1, true, GroupMethod::kAuto, 1}, Case{60, 1, false, GroupMethod::kAuto, 1},
+        Case{500, 1000003, false, GroupMethod::kAuto, 2}, Case{500, 1000003, false, GroupMethod::kHash, 4}}) {
     std::vector<int64_t> keys, values;
     std::vector<double> doubles;
     for (int64_t i = 0; i < size; ++i) {
-      keys.push_back((i * 7919) % c.distinct);
+      keys.push_back((i * 7919) % c.distinct * c.stride);
       values.push_back((i * 31) % 1009 - 500);
       doubles.push_back(static_cast<double>((i * 17) % 997) * 0.37 - 100.0);
     }
@@ -1014,7 +1020,8 @@ TEST_P(GroupTest, SlotsStoredNarrowAggregateAlike) {
         {AggKind::kSum, &vv, nullptr}, {AggKind::kSum, &dv, nullptr},           {AggKind::kMean, &dv, nullptr},
         {AggKind::kMin, &vv, nullptr}, {AggKind::kCountDistinct, &vv, nullptr}, {AggKind::kCount, nullptr, nullptr}};
     for (bool serial : SerialModes()) {
-      SCOPED_TRACE(testing::Message() << c.distinct << " keys, method " << static_cast<int>(c.method)
+      SCOPED_TRACE(testing::Message() << c.distinct << " keys " << c.stride << " apart"
+                                      << (c.bounded ? ", bounded" : "") << ", method " << static_cast<int>(c.method)
                                       << (serial ? ", serial" : ", wide"));
       UseSerial(serial);
       GroupOptions unordered = Unordered(c.method);
