@@ -125,14 +125,15 @@ inline void EvaluateBlock(const ProgramView& p, int depth, int64_t first, int64_
 // Whether `p` works on numbers only: numeric columns, number constants and
 // null, +, -, *, / and negation of ints or floats, ints made floats,
 // comparisons, in-lists of numbers, and, or, not, date parts; and string columns only
-// in tests of equality with constants (StringTestLength). Such a program
+// in tests against constants (StringTestLength: =, <>, IN, LIKE). Such a program
 // runs by NumericBlock: typed arrays, a loop per instruction that the
 // compiler vectorizes.
 // Instructions after a string column's kColumn that make it a string test
 // NumericBlock runs as one leaf (a truth per row): `= 'k'` or `<> 'k'`
-// (kConstString, kCmpS), or an in-list of strings (kInS); 0: none.
+// (kConstString, kCmpS), an in-list of strings (kInS), or a LIKE pattern
+// (kLike); 0: none.
 inline int32_t StringTestLength(const ProgramView& p, int32_t pc) {
-  if (pc + 1 < p.length && p.code[pc + 1].op == Op::kInS) return 1;
+  if (pc + 1 < p.length && (p.code[pc + 1].op == Op::kInS || p.code[pc + 1].op == Op::kLike)) return 1;
   if (pc + 2 < p.length && p.code[pc + 1].op == Op::kConstString && p.code[pc + 2].op == Op::kCmpS) {
     const Cmp cmp = static_cast<Cmp>(p.code[pc + 2].arg);
     if (cmp == Cmp::kEq || cmp == Cmp::kNe) return 2;
@@ -328,14 +329,22 @@ inline int32_t StringTest(const ProgramView& p, int32_t pc, const ColumnView& c,
   const int32_t from = length == 1 ? test.arg : p.code[pc + 1].arg;
   const int32_t count = length == 1 ? test.arg2 : 1;
   const bool negate = length == 2 && static_cast<Cmp>(test.arg) == Cmp::kNe;
-  const auto found = [&](const char* s, int64_t len) { return InStrings(p, from, count, s, len, kNoFold); };
+  const bool like = test.op == Op::kLike;
+  const char* pattern = like ? p.chars + p.string_offsets[from] : nullptr;
+  const int64_t pattern_length = like ? p.string_offsets[from + 1] - p.string_offsets[from] : 0;
+  const LikeShape shape = like ? LikeShapeOf(pattern, pattern_length) : LikeShape();
+  const auto found = [&](const char* s, int64_t len) {
+    if (!like) return InStrings(p, from, count, s, len, kNoFold);
+    return shape.literal ? LikeLiteralRuns(s, len, pattern, pattern_length, shape)
+                         : LikeBacktracking(s, len, kNoFold, pattern, pattern_length);
+  };
   // Constants of 8 bytes or fewer, as words: a row's string is then read as
   // one word too (its first 8 bytes, those past its length zeroed) and
   // compared without a branch, where 8 bytes can be read before the
   // column's end.
   uint64_t words[8] = {};
   int64_t lengths[8] = {};
-  bool short_words = c.type == PhysType::kVarChars && count <= 8;
+  bool short_words = c.type == PhysType::kVarChars && count <= 8 && !like;
   for (int32_t k = 0; k < count && short_words; ++k) {
     const int64_t at = p.string_offsets[from + k];
     lengths[k] = p.string_offsets[from + k + 1] - at;

@@ -141,6 +141,23 @@ KERNELS_HD KERNELS_INLINE bool ApplyCmp(int32_t cmp, int c) {
   return false;
 }
 
+// The length of a charN cell p[0, width): up to its first zero byte. On
+// the host sixteen bytes at a time where SSE2 is there (inline: a call to
+// memchr per cell cost more than the search).
+KERNELS_HD inline int64_t FixedCharsLength(const char* p, int32_t width) {
+  int32_t n = 0;
+#if !defined(__CUDA_ARCH__) && defined(__SSE2__)
+  const __m128i zero = _mm_setzero_si128();
+  for (; n + 16 <= width; n += 16) {
+    const unsigned mask = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + n)), zero)));
+    if (mask != 0) return n + __builtin_ctz(mask);
+  }
+#endif
+  while (n < width && p[n] != 0) ++n;
+  return n;
+}
+
 KERNELS_HD KERNELS_INLINE void LoadColumn(const ColumnView& c, int64_t row, Slot& out) {
   out.valid = c.is_valid(row);
   switch (c.type) {
@@ -152,15 +169,8 @@ KERNELS_HD KERNELS_INLINE void LoadColumn(const ColumnView& c, int64_t row, Slot
     case PhysType::kFloat64: out.f = static_cast<const double*>(c.data)[row]; break;
     case PhysType::kFixedChars: {
       const char* p = static_cast<const char*>(c.data) + row * static_cast<int64_t>(c.width);
-#if defined(__CUDA_ARCH__)
-      int64_t n = 0;
-      while (n < c.width && p[n] != 0) ++n;
-#else
-      const void* zero = std::memchr(p, 0, static_cast<size_t>(c.width));
-      const int64_t n = zero != nullptr ? static_cast<const char*>(zero) - p : c.width;
-#endif
       out.s = p;
-      out.len = n;
+      out.len = detail::FixedCharsLength(p, c.width);
       out.fold = kNoFold;
       break;
     }
@@ -183,28 +193,39 @@ KERNELS_HD inline void And3(bool av, bool a, bool bv, bool b, Slot& out) {
   }
 }
 
-#if !defined(__CUDA_ARCH__)
 // The leftmost place of r[0, rn) in h[0, hn), or null. Sixteen places at a
 // time where SSE2 is there: the places holding both r's first and its last
-// byte (W. Mula's filter), then the bytes between compared; the last
-// places, and every place without SSE2, one at a time.
+// byte (W. Mula's filter), then the bytes between compared; the places past
+// the last whole sixteen in one more window ending at the last place (those
+// before it masked off); with fewer than sixteen places, and without SSE2,
+// one place at a time.
 inline const char* FindRun(const char* h, int64_t hn, const char* r, int64_t rn) {
   if (rn > hn) return nullptr;
   if (rn == 1) return static_cast<const char*>(std::memchr(h, r[0], static_cast<size_t>(hn)));
   const int64_t last = hn - rn;  // the last place r may start
   const size_t between = static_cast<size_t>(rn) - 2;
   int64_t i = 0;
-#if defined(__SSE2__)
-  const __m128i first = _mm_set1_epi8(r[0]), final = _mm_set1_epi8(r[rn - 1]);
-  for (; i + 15 <= last; i += 16) {  // the loads end at h[last + rn - 1] at most
-    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i));
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i + rn - 1));
-    unsigned mask =
-        static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, final))));
-    for (; mask != 0; mask &= mask - 1) {
-      const char* at = h + i + __builtin_ctz(mask);
-      if (std::memcmp(at + 1, r + 1, between) == 0) return at;
+#if !defined(__CUDA_ARCH__) && defined(__SSE2__)
+  if (last >= 15) {
+    const __m128i first = _mm_set1_epi8(r[0]), final = _mm_set1_epi8(r[rn - 1]);
+    // Places w to w + 15, less those before `from`: the loads end at
+    // h[last + rn - 1] at most.
+    const auto window = [&](int64_t w, int64_t from) -> const char* {
+      const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h + w));
+      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h + w + rn - 1));
+      unsigned mask =
+          static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, final))));
+      mask &= ~((1u << (from - w)) - 1);
+      for (; mask != 0; mask &= mask - 1) {
+        const char* at = h + w + __builtin_ctz(mask);
+        if (std::memcmp(at + 1, r + 1, between) == 0) return at;
+      }
+      return nullptr;
+    };
+    for (; i + 15 <= last; i += 16) {
+      if (const char* at = window(i, i)) return at;
     }
+    return i <= last ? window(last - 15, i) : nullptr;
   }
 #endif
   for (; i <= last; ++i) {
@@ -213,25 +234,38 @@ inline const char* FindRun(const char* h, int64_t hn, const char* r, int64_t rn)
   return nullptr;
 }
 
-// Like on bytes read as they are, for a pattern without '_' (else -1): its
-// literal runs between the '%'s. The first must start s and the last end it
-// (unless a '%' is there), and those between are found in order, each at
-// its leftmost place after the one before (which leaves the most room for
-// the rest).
-inline int LikeLiteralRuns(const char* s, int64_t n, const char* p, int64_t m) {
+// Where a LIKE pattern's '%'s are, for LikeLiteralRuns: the first and the
+// last (-1: none); literal false when the pattern has a '_' (Like's
+// backtracking matcher then). Made once for a pattern, not per row.
+struct LikeShape {
   int64_t first = -1, last = -1;
+  bool literal = true;
+};
+
+inline LikeShape LikeShapeOf(const char* p, int64_t m) {
+  LikeShape shape;
   for (int64_t j = 0; j < m; ++j) {
-    if (p[j] == '_') return -1;
+    if (p[j] == '_') shape.literal = false;
     if (p[j] == '%') {
-      if (first < 0) first = j;
-      last = j;
+      if (shape.first < 0) shape.first = j;
+      shape.last = j;
     }
   }
+  return shape;
+}
+
+// Like on bytes read as they are, for a pattern without '_' (`shape`, its
+// LikeShapeOf, literal): its literal runs between the '%'s. The first must
+// start s and the last end it (unless a '%' is there), and those between
+// are found in order, each at its leftmost place after the one before
+// (which leaves the most room for the rest).
+inline bool LikeLiteralRuns(const char* s, int64_t n, const char* p, int64_t m, const LikeShape& shape) {
+  const int64_t first = shape.first, last = shape.last;
   if (first < 0) return n == m && (m == 0 || std::memcmp(s, p, static_cast<size_t>(m)) == 0);
   const int64_t tail = m - last - 1;
   if (first + tail > n || (first > 0 && std::memcmp(s, p, static_cast<size_t>(first)) != 0) ||
       (tail > 0 && std::memcmp(s + n - tail, p + last + 1, static_cast<size_t>(tail)) != 0)) {
-    return 0;
+    return false;
   }
   int64_t i = first;
   const int64_t end = n - tail;  // the middle runs lie in s[i, end)
@@ -240,26 +274,18 @@ inline int LikeLiteralRuns(const char* s, int64_t n, const char* p, int64_t m) {
     while (p[stop] != '%') ++stop;
     if (stop > j) {
       const char* hit = FindRun(s + i, end - i, p + j, stop - j);
-      if (hit == nullptr) return 0;
+      if (hit == nullptr) return false;
       i = hit - s + (stop - j);
     }
     j = stop + 1;
   }
-  return 1;
+  return true;
 }
-#endif
 
 // Whether s[0, n), read through `fold`, matches pattern p[0, m): '%' matches
 // any run of bytes, '_' any one byte, every other byte itself. Greedy with
-// backtracking to the last '%': O(n * m) at worst, no recursion (on the
-// host, a pattern without '_' over unfolded bytes: LikeLiteralRuns).
-KERNELS_HD inline bool Like(const char* s, int64_t n, uint8_t fold, const char* p, int64_t m) {
-#if !defined(__CUDA_ARCH__)
-  if (fold == kNoFold) {
-    const int runs = LikeLiteralRuns(s, n, p, m);
-    if (runs >= 0) return runs != 0;
-  }
-#endif
+// backtracking to the last '%': O(n * m) at worst, no recursion.
+KERNELS_HD inline bool LikeBacktracking(const char* s, int64_t n, uint8_t fold, const char* p, int64_t m) {
   int64_t i = 0, j = 0, star = -1, mark = 0;
   while (i < n) {
     if (j < m && p[j] == '%') {
@@ -277,6 +303,18 @@ KERNELS_HD inline bool Like(const char* s, int64_t n, uint8_t fold, const char* 
   }
   while (j < m && p[j] == '%') ++j;
   return j == m;
+}
+
+// The same, on the host by LikeLiteralRuns where the pattern has no '_'
+// and the bytes are read as they are.
+KERNELS_HD inline bool Like(const char* s, int64_t n, uint8_t fold, const char* p, int64_t m) {
+#if !defined(__CUDA_ARCH__)
+  if (fold == kNoFold) {
+    const LikeShape shape = LikeShapeOf(p, m);
+    if (shape.literal) return LikeLiteralRuns(s, n, p, m, shape);
+  }
+#endif
+  return LikeBacktracking(s, n, fold, p, m);
 }
 
 KERNELS_HD inline bool IsFinite(double v) { return v - v == 0.0; }

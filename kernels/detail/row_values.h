@@ -30,13 +30,7 @@ KERNELS_HD inline void StringAt(const ColumnView& c, int64_t row, const char*& s
     len = c.offsets[row + 1] - c.offsets[row];
   } else {
     s = static_cast<const char*>(c.data) + row * static_cast<int64_t>(c.width);
-#if defined(__CUDA_ARCH__)
-    len = 0;
-    while (len < c.width && s[len] != 0) ++len;
-#else
-    const void* zero = std::memchr(s, 0, static_cast<size_t>(c.width));
-    len = zero != nullptr ? static_cast<const char*>(zero) - s : c.width;
-#endif
+    len = FixedCharsLength(s, c.width);
   }
 }
 

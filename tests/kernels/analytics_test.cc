@@ -2139,9 +2139,19 @@ TEST_P(MaterializeTest, RandomNumberProgramsAsRowByRow) {
     lv[r] = rng() % 6 != 0;
     dv[r] = rng() % 5 != 0;
   }
-  // Strings, tested for equality with constants: a nullable varchar and a
-  // char4 (which ends at its first zero byte).
-  const std::vector<std::string> words = {"", "a", "ab", "abc", "b", "ba", "abcdefghij", "abcdefghik"};
+  // Strings, tested against constants: a nullable varchar and a char4
+  // (which ends at its first zero byte).
+  // (The long words take LIKE's sixteen-place search.)
+  const std::vector<std::string> words = {"",
+                                          "a",
+                                          "ab",
+                                          "abc",
+                                          "b",
+                                          "ba",
+                                          "abcdefghij",
+                                          "abcdefghik",
+                                          "zzzzzzzzzzzzzzzzzzzzzzabcdefghij",
+                                          "abcdefghiabcdefghijabcdefghijkbcdefghiab"};
   HostColumn vs, cs;
   vs.type = PhysType::kVarChars;
   cs.type = PhysType::kFixedChars;
@@ -2175,9 +2185,14 @@ TEST_P(MaterializeTest, RandomNumberProgramsAsRowByRow) {
       if (rng() % 3 == 0) c = Unary(Op::kUnknownIfFalse, std::move(c));
       return rng() % 3 == 0 ? Unary(Op::kNot, std::move(c)) : c;
     };
-    // A string column = or <> a word, or in a list of words.
+    // A string column = or <> a word, in a list of words, or LIKE a
+    // pattern (literal runs between '%'s, or with '_').
+    const std::vector<std::string> patterns = {"%",  "a%",  "%b",   "%ab%",        "ab",         "%a%b%",
+                                               "a_", "_b%", "%bc%", "abcdefghij%", "%defghijk%", "%efghi%",
+                                               "%j", "%%",  "b%a",  "%cdefghi%j"};
     const auto string_test = [&]() {
       const Code col = b.Col(rng() % 2 ? 4 : 5);
+      if (rng() % 3 == 0) return b.Like(col, patterns[rng() % patterns.size()]);
       if (rng() % 2)
         return Compare(Op::kCmpS, rng() % 2 ? Cmp::kEq : Cmp::kNe, col, b.Str(words[rng() % words.size()]));
       std::set<std::string> picked;

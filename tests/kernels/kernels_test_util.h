@@ -338,6 +338,10 @@ class ProgramBuilder {
     x.instrs.push_back(Instr{Op::kInS, first, static_cast<int32_t>(values.size())});
     return x;
   }
+  Code Like(Code x, const std::string& pattern) {
+    x.instrs.push_back(Instr{Op::kLike, program_.AddString(pattern)});
+    return x;
+  }
   Code In(Code x, const std::vector<double>& values) {
     const int32_t first = static_cast<int32_t>(program_.floats.size());
     for (double v : values) program_.AddFloat(v);
