@@ -78,7 +78,7 @@ bool IsWellFormed(const Program& p) {
       if (k < -1 || k >= count) return false;
     }
     for (int64_t k = 0; k < count; ++k) {
-      if (!InIntSet(p.ints.data(), static_cast<int32_t>(arg), static_cast<int32_t>(count),
+      if (!InIntSet(IntSetOf(p.ints.data(), static_cast<int32_t>(arg), static_cast<int32_t>(count)),
                     p.ints[static_cast<size_t>(arg + k)])) {
         return false;
       }

@@ -138,12 +138,35 @@ KERNELS_HD inline uint32_t InFilterBit(uint64_t hash, uint32_t bit_mask) {
   return static_cast<uint32_t>(hash >> 40) & bit_mask;
 }
 
-// Whether x is one of the `count` ascending constants ints[first...] of a
-// kInI list (through its filter and hash table when it has them).
-KERNELS_HD inline bool InIntSet(const int64_t* ints, int32_t first, int32_t count, int64_t x) {
-  const int64_t* c = ints + first;
-  if (count <= kInHashMin) {
-    int32_t lo = 0, hi = count;
+// A kInI list as InIntSet reads it: its `count` ascending constants, and
+// past kInHashMin of them its hash table and filter (their sizes worked out
+// once, not per value tested).
+struct IntSetView {
+  const int64_t* values;
+  int32_t count;
+  const int64_t* table;  // null: a short list, searched
+  const int64_t* filter;
+  uint32_t mask;      // table slots - 1
+  uint32_t bit_mask;  // filter bits - 1
+};
+
+KERNELS_HD inline IntSetView IntSetOf(const int64_t* ints, int32_t first, int32_t count) {
+  IntSetView set{ints + first, count, nullptr, nullptr, 0, 0};
+  if (count <= kInHashMin) return set;
+  const int32_t slots = InTableSlots(count);
+  set.table = set.values + count;
+  set.filter = set.table + slots;
+  set.mask = static_cast<uint32_t>(slots - 1);
+  set.bit_mask = static_cast<uint32_t>(InFilterWords(count) * 64 - 1);
+  return set;
+}
+
+// Whether x is one of the constants of `set` (through its filter and hash
+// table when it has them).
+KERNELS_HD inline bool InIntSet(const IntSetView& set, int64_t x) {
+  const int64_t* c = set.values;
+  if (set.table == nullptr) {
+    int32_t lo = 0, hi = set.count;
     while (lo < hi) {
       const int32_t mid = lo + (hi - lo) / 2;
       if (c[mid] == x) return true;
@@ -156,14 +179,10 @@ KERNELS_HD inline bool InIntSet(const int64_t* ints, int32_t first, int32_t coun
     return false;
   }
   const uint64_t h = InHash(x);
-  const int32_t slots = InTableSlots(count);
-  const int64_t* table = c + count;
-  const int64_t* filter = table + slots;
-  const uint32_t bit = InFilterBit(h, static_cast<uint32_t>(InFilterWords(count) * 64 - 1));
-  if (((static_cast<uint64_t>(filter[bit >> 6]) >> (bit & 63)) & 1) == 0) return false;
-  const uint32_t mask = static_cast<uint32_t>(slots - 1);
-  for (uint32_t s = InSlot(h, mask), probes = 0; probes <= mask; s = (s + 1) & mask, ++probes) {
-    const int64_t k = table[s];
+  const uint32_t bit = InFilterBit(h, set.bit_mask);
+  if (((static_cast<uint64_t>(set.filter[bit >> 6]) >> (bit & 63)) & 1) == 0) return false;
+  for (uint32_t s = InSlot(h, set.mask), probes = 0; probes <= set.mask; s = (s + 1) & set.mask, ++probes) {
+    const int64_t k = set.table[s];
     if (k < 0) return false;
     if (c[k] == x) return true;
   }

@@ -485,7 +485,8 @@ KERNELS_HOST_CLONES inline void NumericBlock(const ProgramView& p, int64_t first
           }
           for (int64_t r = 0; r < m; ++r) top->i[r] = hit[r];
         } else if (in.op == Op::kInI) {
-          for (int64_t r = 0; r < m; ++r) top->i[r] = InIntSet(p.ints, in.arg, count, top->ints[r]);
+          const IntSetView set = IntSetOf(p.ints, in.arg, count);
+          for (int64_t r = 0; r < m; ++r) top->i[r] = InIntSet(set, top->ints[r]);
         } else {
           const double* c = p.floats + in.arg;
           for (int64_t r = 0; r < m; ++r) {
@@ -562,6 +563,20 @@ KERNELS_HOST_CLONES inline void NumericBlock(const ProgramView& p, int64_t first
             break;
           case Op::kDivF:    // x / 0 is null
           case Op::kDivI: {  // x / 0 is null; INT64_MIN / -1 wraps
+            // A constant divisor other than 0 makes no row null: a's flags
+            // stay as AndValid left them.
+            const bool nonzero = bc && (in.op == Op::kDivF ? b->floats[0] != 0.0 : b->ints[0] != 0);
+            if (nonzero) {
+              if (in.op == Op::kDivF) {
+                floats([](double x, double y) { return x / y; });
+              } else {
+                ints([](uint64_t x, uint64_t y) {
+                  const int64_t d = static_cast<int64_t>(y);
+                  return d == -1 ? 0ull - x : static_cast<uint64_t>(static_cast<int64_t>(x) / d);
+                });
+              }
+              break;
+            }
             // Flags of every row, of a's own, so that some can be cleared
             // (AndValid left one flag for two constants, or none at all).
             if (a->valid == nullptr || (ac && bc)) {

@@ -492,7 +492,7 @@ KERNELS_HD KERNELS_INLINE void Step(Op op, const ProgramView& p, const Instr& in
     // The constants are ascending: a binary search for one equal to x.
     case Op::kInI: {
       if (!a.valid) return;
-      a.i = InIntSet(p.ints, in.arg, in.arg2, a.i);
+      a.i = InIntSet(IntSetOf(p.ints, in.arg, in.arg2), a.i);
       return;
     }
     case Op::kInF: {

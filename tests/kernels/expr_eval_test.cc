@@ -642,7 +642,7 @@ TEST(ExprVm, IsWellFormedRefusesBadPrograms) {
     p.code = {{Op::kConstInt, 0}, {Op::kInI, first, count}};
     EXPECT_TRUE(IsWellFormed(p));
     for (int64_t v = -50; v < 420; ++v) {
-      EXPECT_EQ(InIntSet(p.ints.data(), first, count, v), (v + 40) % 11 == 0 && v >= -40 && v < 400) << v;
+      EXPECT_EQ(InIntSet(IntSetOf(p.ints.data(), first, count), v), (v + 40) % 11 == 0 && v >= -40 && v < 400) << v;
     }
     Program lost = p;  // an entry emptied: its constant is not found
     for (size_t s = static_cast<size_t>(first + count); s < static_cast<size_t>(first + count + InTableSlots(count));
