@@ -8,6 +8,7 @@
 // Evaluate (expr_eval.h) row for row.
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -123,7 +124,7 @@ inline void EvaluateBlock(const ProgramView& p, int depth, int64_t first, int64_
 }
 
 // Whether `p` works on numbers only: numeric columns, number constants and
-// null, +, -, *, / and negation of ints or floats, ints made floats,
+// null, +, -, *, /, % and negation of ints or floats, ints made floats,
 // comparisons, in-lists of numbers, and, or, not, date parts; and string columns only
 // in tests against constants (StringTestLength: =, <>, IN, LIKE). Such a program
 // runs by NumericBlock: typed arrays, a loop per instruction that the
@@ -162,11 +163,13 @@ inline bool IsNumericProgram(const ProgramView& p) {
       case Op::kSubI:
       case Op::kMulI:
       case Op::kDivI:
+      case Op::kModI:
       case Op::kNegI:
       case Op::kAddF:
       case Op::kSubF:
       case Op::kMulF:
       case Op::kDivF:
+      case Op::kModF:
       case Op::kNegF:
       case Op::kCmpI:
       case Op::kCmpF:
@@ -561,19 +564,34 @@ KERNELS_HOST_CLONES inline void NumericBlock(const ProgramView& p, int64_t first
           case Op::kMulF:
             floats([](double x, double y) { return x * y; });
             break;
-          case Op::kDivF:    // x / 0 is null
-          case Op::kDivI: {  // x / 0 is null; INT64_MIN / -1 wraps
+          case Op::kDivF:  // x / 0 and x % 0 are null; INT64_MIN / -1 wraps
+          case Op::kDivI:  // (and INT64_MIN % -1 is 0)
+          case Op::kModF:
+          case Op::kModI: {
+            const bool is_float = in.op == Op::kDivF || in.op == Op::kModF;
             // A constant divisor other than 0 makes no row null: a's flags
             // stay as AndValid left them.
-            const bool nonzero = bc && (in.op == Op::kDivF ? b->floats[0] != 0.0 : b->ints[0] != 0);
+            const bool nonzero = bc && (is_float ? b->floats[0] != 0.0 : b->ints[0] != 0);
             if (nonzero) {
-              if (in.op == Op::kDivF) {
-                floats([](double x, double y) { return x / y; });
-              } else {
-                ints([](uint64_t x, uint64_t y) {
-                  const int64_t d = static_cast<int64_t>(y);
-                  return d == -1 ? 0ull - x : static_cast<uint64_t>(static_cast<int64_t>(x) / d);
-                });
+              switch (in.op) {
+                case Op::kDivF:
+                  floats([](double x, double y) { return x / y; });
+                  break;
+                case Op::kModF:
+                  floats([](double x, double y) { return ::fmod(x, y); });
+                  break;
+                case Op::kDivI:
+                  ints([](uint64_t x, uint64_t y) {
+                    const int64_t d = static_cast<int64_t>(y);
+                    return d == -1 ? 0ull - x : static_cast<uint64_t>(static_cast<int64_t>(x) / d);
+                  });
+                  break;
+                default:  // kModI
+                  ints([](uint64_t x, uint64_t y) {
+                    const int64_t d = static_cast<int64_t>(y);
+                    return d == -1 ? uint64_t{0} : static_cast<uint64_t>(static_cast<int64_t>(x) % d);
+                  });
+                  break;
               }
               break;
             }
@@ -586,11 +604,17 @@ KERNELS_HOST_CLONES inline void NumericBlock(const ProgramView& p, int64_t first
             }
             const int64_t bi = bc ? 0 : 1;
             for (int64_t r = 0; r < n; ++r) {
-              const bool zero = in.op == Op::kDivF ? b->floats[r * bi] == 0.0 : b->ints[r * bi] == 0;
+              const bool zero = is_float ? b->floats[r * bi] == 0.0 : b->ints[r * bi] == 0;
               if (zero) a->flags[r] = 0;
             }
             if (in.op == Op::kDivF) {
               floats([](double x, double y) { return x / (y != 0.0 ? y : 1.0); });
+            } else if (in.op == Op::kModF) {
+              floats([](double x, double y) { return ::fmod(x, y != 0.0 ? y : 1.0); });
+            } else if (in.op == Op::kModI) {
+              constant = Apply(a->ints, ac, b->ints, bc, a->i, n,
+                               [](int64_t x, int64_t y) { return y == 0 || y == -1 ? int64_t{0} : x % y; });
+              a->ints = a->i;
             } else {
               constant = Apply(a->ints, ac, b->ints, bc, a->i, n, [](int64_t x, int64_t y) {
                 return y == 0 ? int64_t{0} : y == -1 ? static_cast<int64_t>(0ull - static_cast<uint64_t>(x)) : x / y;

@@ -2214,8 +2214,8 @@ TEST_P(MaterializeTest, RandomNumberProgramsAsRowByRow) {
           case 3:
             return Unary(Op::kNegF, gen(true, depth - 1));
           default: {
-            const Op ops[] = {Op::kAddF, Op::kSubF, Op::kMulF, Op::kDivF};
-            return Binary(ops[rng() % 4], gen(true, depth - 1), gen(true, depth - 1));
+            const Op ops[] = {Op::kAddF, Op::kSubF, Op::kMulF, Op::kDivF, Op::kModF};
+            return Binary(ops[rng() % 5], gen(true, depth - 1), gen(true, depth - 1));
           }
         }
       }
@@ -2243,8 +2243,8 @@ TEST_P(MaterializeTest, RandomNumberProgramsAsRowByRow) {
         case 7:
           return rng() % 2 ? Unary(Op::kTruthF, gen(true, depth - 1)) : in_list(depth);
         default: {
-          const Op ops[] = {Op::kAddI, Op::kSubI, Op::kMulI, Op::kDivI};
-          return Binary(ops[rng() % 4], gen(false, depth - 1), gen(false, depth - 1));
+          const Op ops[] = {Op::kAddI, Op::kSubI, Op::kMulI, Op::kDivI, Op::kModI};
+          return Binary(ops[rng() % 5], gen(false, depth - 1), gen(false, depth - 1));
         }
       }
     };

@@ -404,9 +404,15 @@ def story(cli, pb, rpc, address, tmp):
           "cancel of an unknown job and of a finished one: exit %d, %r %r" % (rc, out, err))
 
     # --- a job's timeout: queued behind a long insert, it never starts
-    create_job("/insert/records/random", {"table_name": big, "count": 8000000})
-    rc, out, err = cli("submit", "/aggregate/statistics", "table_name=" + big, "column_name=v", "stats=count",
-                       "--timeout-ms", 1)
+    insert_rows = 8000000
+    for attempt in range(3):
+        create_job("/insert/records/random", {"table_name": big, "count": insert_rows})
+        rc, out, err = cli("submit", "/aggregate/statistics", "table_name=" + big, "column_name=v", "stats=count",
+                           "--timeout-ms", 1)
+        if rc != 0:
+            break
+        insert_rows *= 2  # the insert ended before the CLI's job came: again, behind an insert twice as long
+        print("test_cli: the job ran before its timeout; again behind %d rows" % insert_rows, flush=True)
     check(rc == 1 and "timeout_ms" in err, "submit --timeout-ms 1: exit %d, %r %r" % (rc, out, err))
 
     # --- idempotent submission and remove-on-complete

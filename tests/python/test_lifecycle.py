@@ -47,7 +47,9 @@ CHUNK_ROWS = 2000
 LOAD_ROWS = 2000
 BIG_ROWS = 3000000
 SCANS = 200  # queued long scans: together far longer than the grace on any machine
-HEAVY = "k * 3 + k % 7 > k / 5 + 11 and k - 3 < k * 2 or k = 17"
+# A row-at-a-time expression: its math functions keep it off the typed blocks (NumericBlock), which
+# run `k * 3 + k % 7 > k / 5 + 11` alone too fast for a scan to be seen running.
+HEAVY = "sqrt(k * 3 + 1) + ln(k % 7 + 1) > k / 5 + 11 and pow(k - 3, 2) < k * k * 4 + 1 or k = 17"
 FINAL = ("DONE", "ERROR", "CANCELLED")
 
 
