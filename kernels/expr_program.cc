@@ -121,6 +121,10 @@ bool IsWellFormed(const Program& p) {
       case Op::kCmpS: ok = in.arg >= 0 && in.arg <= static_cast<int32_t>(Cmp::kGe); break;
       case Op::kMathF: ok = in.arg >= 0 && in.arg <= static_cast<int32_t>(MathFn::kRound); break;
       case Op::kFold: ok = in.arg >= 0 && in.arg <= kFoldUpper; break;
+      case Op::kIf:
+      case Op::kIfNull:
+        ok = in.arg >= 0 && in.arg <= static_cast<int32_t>(ValueKind::kString);
+        break;
       case Op::kDatePart: ok = in.arg >= 0 && in.arg <= static_cast<int32_t>(DatePart::kSec); break;
       default: break;
     }

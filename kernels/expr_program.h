@@ -74,8 +74,8 @@ enum class Op : uint8_t {
   kInS,
   kUnknownIfFalse,  // 0 becomes null (an in-list that holds null)
   kLike,            // s -> 1 when s matches the pattern in string constant `arg` (% and _)
-  kIf,              // c a b -> a when c is true (non-null, non-zero), else b
-  kIfNull,          // a b -> a unless a is null, else b
+  kIf,              // c a b -> a when c is true (non-null, non-zero), else b; `arg`: a's and b's ValueKind
+  kIfNull,          // a b -> a unless a is null, else b; `arg`: their ValueKind
   kNullIfI,
   kNullIfF,
   kNullIfS,  // a b -> null when a = b, else a

@@ -34,6 +34,12 @@ Type ColumnType(const ColumnDef& c) {
 
 bool IsNumber(Type t) { return t == Type::kInt || t == Type::kFloat; }
 
+// How a kernel holds values of type t (a null: as an int).
+kernels::ValueKind ValueKindOf(Type t) {
+  using kernels::ValueKind;
+  return t == Type::kString ? ValueKind::kString : t == Type::kFloat ? ValueKind::kFloat : ValueKind::kInt;
+}
+
 class Compiler {
  public:
   Compiler(absl::string_view text, const TableType& type, std::vector<Node> nodes)
@@ -688,11 +694,11 @@ class Compiler {
 
   // Emits arguments [first, end) of `n` as its common type, folding each
   // into the one before with `op` (two stack slots however many there are).
-  void EmitFold(const Node& n, size_t first, Op op) {
+  void EmitFold(const Node& n, size_t first, Op op, int32_t arg = 0) {
     EmitAs(n.args[first], n.operand);
     for (size_t k = first + 1; k < n.args.size(); ++k) {
       EmitAs(n.args[k], n.operand);
-      Push(op);
+      Push(op, arg);
     }
   }
 
@@ -725,10 +731,12 @@ class Compiler {
         ToTruth(nodes_[n.args[0]]);
         EmitAs(n.args[1], n.operand);
         EmitAs(n.args[2], n.operand);
-        Push(Op::kIf);
+        Push(Op::kIf, static_cast<int32_t>(ValueKindOf(n.operand)));
         break;
       case Function::kIfNull:
-      case Function::kCoalesce: EmitFold(n, 0, Op::kIfNull); break;
+      case Function::kCoalesce:
+        EmitFold(n, 0, Op::kIfNull, static_cast<int32_t>(ValueKindOf(n.operand)));
+        break;
       case Function::kNullIf:
         EmitFold(n, 0, ByType(n.operand, Op::kNullIfI, Op::kNullIfF, Op::kNullIfS));
         break;
@@ -869,9 +877,7 @@ absl::StatusOr<kernels::Program> CompileExpression(absl::string_view text, const
       program.result = ValueKind::kFloat;
       break;
     case ExprUse::kValue:
-      program.result = t == Type::kString  ? ValueKind::kString
-                       : t == Type::kFloat ? ValueKind::kFloat
-                                           : ValueKind::kInt;
+      program.result = expr::ValueKindOf(t);
       break;
   }
   for (int c : compiled->columns) program.columns.push_back(columns[c]);

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "kernels/detail/expr_eval.h"
@@ -25,27 +26,22 @@ namespace kernels::detail {
 constexpr int64_t kEvalBlock = 256;
 static_assert(kEvalBlock <= kScanBlock, "kAllValid covers a block");
 
-// Calls fn(part) with `part` as a std::integral_constant, so that a loop
-// over rows inside fn computes one date part, DatePartOf's switches folded
-// away.
-template <typename Fn>
-inline void WithDatePart(int32_t part, Fn fn) {
-  using P = int32_t;  // DatePart's underlying type
-  switch (static_cast<DatePart>(part)) {
-    case DatePart::kYear:
-      return fn(std::integral_constant<P, static_cast<P>(DatePart::kYear)>{});
-    case DatePart::kMonth:
-      return fn(std::integral_constant<P, static_cast<P>(DatePart::kMonth)>{});
-    case DatePart::kDay:
-      return fn(std::integral_constant<P, static_cast<P>(DatePart::kDay)>{});
-    case DatePart::kHour:
-      return fn(std::integral_constant<P, static_cast<P>(DatePart::kHour)>{});
-    case DatePart::kMinute:
-      return fn(std::integral_constant<P, static_cast<P>(DatePart::kMinute)>{});
-    case DatePart::kSec:
-      return fn(std::integral_constant<P, static_cast<P>(DatePart::kSec)>{});
-  }
+template <typename Fn, int32_t... k>
+KERNELS_BLOCK_INLINE void WithConstantOf(int32_t v, Fn& fn, std::integer_sequence<int32_t, k...>) {
+  ((v == k ? fn(std::integral_constant<int32_t, k>{}) : void()), ...);
 }
+
+// Calls fn(c) with c a std::integral_constant<int32_t, v>, for v in [0,
+// kCount) (outside: no call), so that a row loop inside fn is compiled once
+// per value, the switches on v inside it (a DatePart's, a MathFn's) folded
+// away.
+template <int32_t kCount, typename Fn>
+KERNELS_BLOCK_INLINE void WithConstant(int32_t v, Fn fn) {
+  WithConstantOf(v, fn, std::make_integer_sequence<int32_t, kCount>{});
+}
+
+constexpr int32_t kDateParts = static_cast<int32_t>(DatePart::kSec) + 1;
+constexpr int32_t kMathFns = static_cast<int32_t>(MathFn::kRound) + 1;
 
 // The deepest `p`'s stack gets.
 inline int StackDepth(const ProgramView& p) {
@@ -106,17 +102,35 @@ inline void EvaluateBlock(const ProgramView& p, int depth, int64_t first, int64_
       KERNELS_BLOCK_OP(kLike)
       KERNELS_BLOCK_OP(kIf)
       KERNELS_BLOCK_OP(kIfNull)
+      KERNELS_BLOCK_OP(kModF)
+      KERNELS_BLOCK_OP(kAbsI)
+      KERNELS_BLOCK_OP(kSignI)
+      KERNELS_BLOCK_OP(kMathF)
+      KERNELS_BLOCK_OP(kPowF)
+      KERNELS_BLOCK_OP(kRoundF)
+      KERNELS_BLOCK_OP(kRoundI)
+      KERNELS_BLOCK_OP(kFloatToInt)
+      KERNELS_BLOCK_OP(kMinI)
+      KERNELS_BLOCK_OP(kMaxI)
+      KERNELS_BLOCK_OP(kMinF)
+      KERNELS_BLOCK_OP(kMaxF)
+      KERNELS_BLOCK_OP(kMinS)
+      KERNELS_BLOCK_OP(kMaxS)
+      KERNELS_BLOCK_OP(kNullIfI)
+      KERNELS_BLOCK_OP(kNullIfF)
+      KERNELS_BLOCK_OP(kNullIfS)
+      KERNELS_BLOCK_OP(kFold)
+      KERNELS_BLOCK_OP(kLength)
+      KERNELS_BLOCK_OP(kSubstr)
+      KERNELS_BLOCK_OP(kUnknownIfFalse)
 #undef KERNELS_BLOCK_OP
       case Op::kDatePart:  // a loop per part
-        WithDatePart(in.arg, [&](auto part) {
+        WithConstant<kDateParts>(in.arg, [&](auto part) {
           for (int64_t r = 0; r < n; ++r) {
             Slot& a = s[r * depth];
             if (a.valid) a.i = detail::DatePartOf(a.i, part);
           }
         });
-        break;
-      default:  // the rarer ops: the same code, its switch taken per row
-        for (int64_t r = 0; r < n; ++r) Step(in.op, p, in, s + r * depth, first + r);
         break;
     }
     sp += effect;
@@ -124,17 +138,21 @@ inline void EvaluateBlock(const ProgramView& p, int depth, int64_t first, int64_
 }
 
 // Whether `p` works on numbers only: numeric columns, number constants and
-// null, +, -, *, /, % and negation of ints or floats, ints made floats,
-// comparisons, in-lists of numbers, and, or, not, date parts; and string columns only
-// in tests against constants (StringTestLength: =, <>, IN, LIKE). Such a program
-// runs by NumericBlock: typed arrays, a loop per instruction that the
-// compiler vectorizes.
-// Instructions after a string column's kColumn that make it a string test
-// NumericBlock runs as one leaf (a truth per row): `= 'k'` or `<> 'k'`
-// (kConstString, kCmpS), an in-list of strings (kInS), or a LIKE pattern
-// (kLike); 0: none.
-inline int32_t StringTestLength(const ProgramView& p, int32_t pc) {
-  if (pc + 1 < p.length && (p.code[pc + 1].op == Op::kInS || p.code[pc + 1].op == Op::kLike)) return 1;
+// null, arithmetic, comparisons, between, in-lists of numbers, and, or, not,
+// is null, if, ifnull, nullif, greatest, least, abs, sign, round, the math
+// functions, pow, float to int and date parts of numbers; string columns
+// only as leaves that make numbers (StringLeafLength: =, <>, IN or LIKE
+// against constants, or the length). Such a program runs by NumericBlock:
+// typed arrays, a loop per instruction that the compiler vectorizes.
+// Instructions after a string column's kColumn that make it a number
+// NumericBlock computes as one leaf: a truth per row for `= 'k'` or `<> 'k'`
+// (kConstString, kCmpS), an in-list of strings (kInS) or a LIKE pattern
+// (kLike), or the length (kLength); 0: none.
+inline int32_t StringLeafLength(const ProgramView& p, int32_t pc) {
+  if (pc + 1 < p.length) {
+    const Op next = p.code[pc + 1].op;
+    if (next == Op::kInS || next == Op::kLike || next == Op::kLength) return 1;
+  }
   if (pc + 2 < p.length && p.code[pc + 1].op == Op::kConstString && p.code[pc + 2].op == Op::kCmpS) {
     const Cmp cmp = static_cast<Cmp>(p.code[pc + 2].arg);
     if (cmp == Cmp::kEq || cmp == Cmp::kNe) return 2;
@@ -149,9 +167,9 @@ inline bool IsNumericProgram(const ProgramView& p) {
       case Op::kColumn: {
         const PhysType t = p.columns[in.arg].type;
         if (t == PhysType::kFixedChars || t == PhysType::kVarChars) {
-          const int32_t test = StringTestLength(p, pc);
-          if (test == 0) return false;
-          pc += test;
+          const int32_t leaf = StringLeafLength(p, pc);
+          if (leaf == 0) return false;
+          pc += leaf;
         }
         break;
       }
@@ -182,6 +200,26 @@ inline bool IsNumericProgram(const ProgramView& p) {
       case Op::kInF:
       case Op::kDatePart:
       case Op::kUnknownIfFalse:
+      case Op::kIsNull:
+      case Op::kBetweenI:
+      case Op::kBetweenF:
+      case Op::kNullIfI:
+      case Op::kNullIfF:
+      case Op::kMaxI:
+      case Op::kMaxF:
+      case Op::kMinI:
+      case Op::kMinF:
+      case Op::kAbsI:
+      case Op::kSignI:
+      case Op::kMathF:
+      case Op::kPowF:
+      case Op::kRoundI:
+      case Op::kRoundF:
+      case Op::kFloatToInt:
+        break;
+      case Op::kIf:
+      case Op::kIfNull:
+        if (in.arg == static_cast<int32_t>(ValueKind::kString)) return false;
         break;
       default:
         return false;
@@ -208,7 +246,8 @@ struct NumberBlock {
 // The valid flags of column `c` at rows [first, first + n), or at rows
 // at[0..n) (gathered into out's own flags), into out->valid (null: no
 // validity).
-inline void LoadValid(const ColumnView& c, int64_t first, const int64_t* at, int64_t n, NumberBlock* out) {
+KERNELS_BLOCK_INLINE void LoadValid(const ColumnView& c, int64_t first, const int64_t* at, int64_t n,
+                                    NumberBlock* out) {
   if (c.validity == nullptr) {
     out->valid = nullptr;
   } else if (at == nullptr) {
@@ -222,7 +261,8 @@ inline void LoadValid(const ColumnView& c, int64_t first, const int64_t* at, int
 // Rows [first, first + n) of numeric column `c` into `out`, or, with `at`,
 // rows at[0..n) (gathered into its own arrays).
 template <typename T>
-inline void LoadNumbers(const ColumnView& c, int64_t first, const int64_t* at, int64_t n, NumberBlock* out) {
+KERNELS_BLOCK_INLINE void LoadNumbers(const ColumnView& c, int64_t first, const int64_t* at, int64_t n,
+                                      NumberBlock* out) {
   out->constant = false;
   LoadValid(c, first, at, n, out);
   if (at != nullptr) {
@@ -252,15 +292,15 @@ inline void LoadNumbers(const ColumnView& c, int64_t first, const int64_t* at, i
 
 // out[r] = op(x, y) for r < n, x and y read at r unless constant (then at
 // 0). Both constant: out[0] only. Returns whether the result is constant.
-template <typename T, typename U, typename F>
-inline bool Apply(const T* x, bool xc, const T* y, bool yc, U* out, int64_t n, F op) {
+template <typename T, typename V, typename U, typename F>
+KERNELS_BLOCK_INLINE bool Apply(const T* x, bool xc, const V* y, bool yc, U* out, int64_t n, F op) {
   if (xc && yc) {
     out[0] = op(x[0], y[0]);
   } else if (xc) {
     const T a = x[0];
     for (int64_t r = 0; r < n; ++r) out[r] = op(a, y[r]);
   } else if (yc) {
-    const T b = y[0];
+    const V b = y[0];
     for (int64_t r = 0; r < n; ++r) out[r] = op(x[r], b);
   } else {
     for (int64_t r = 0; r < n; ++r) out[r] = op(x[r], y[r]);
@@ -271,7 +311,7 @@ inline bool Apply(const T* x, bool xc, const T* y, bool yc, U* out, int64_t n, F
 // a's valid flags and b's, and-ed into a's own (null when both are): one
 // when both are constants, else n. (A constant's flag is read before a's
 // array is written.)
-inline void AndValid(NumberBlock* a, const NumberBlock* b, int64_t n) {
+KERNELS_BLOCK_INLINE void AndValid(NumberBlock* a, const NumberBlock* b, int64_t n) {
   if (a->valid == nullptr && b->valid == nullptr) return;
   const uint8_t a0 = a->valid == nullptr ? 1 : a->valid[0], b0 = b->valid == nullptr ? 1 : b->valid[0];
   const int64_t rows = a->constant && b->constant ? 1 : n;
@@ -283,9 +323,41 @@ inline void AndValid(NumberBlock* a, const NumberBlock* b, int64_t n) {
   a->valid = a->flags;
 }
 
+// a = op(a, b) over n rows, of ints (op on their bits as uint64, so that
+// overflow wraps) or of floats; returns whether the result is constant.
+template <typename F>
+KERNELS_BLOCK_INLINE bool IntsOp(NumberBlock* a, const NumberBlock* b, int64_t n, F op) {
+  const bool constant = Apply(a->ints, a->constant, b->ints, b->constant, a->i, n, [op](int64_t x, int64_t y) {
+    return static_cast<int64_t>(op(static_cast<uint64_t>(x), static_cast<uint64_t>(y)));
+  });
+  a->ints = a->i;
+  return constant;
+}
+template <typename F>
+KERNELS_BLOCK_INLINE bool FloatsOp(NumberBlock* a, const NumberBlock* b, int64_t n, F op) {
+  const bool constant = Apply(a->floats, a->constant, b->floats, b->constant, a->f, n, op);
+  a->floats = a->f;
+  return constant;
+}
+
+// a's valid flags made one per row in its own array, so that an op can
+// clear a row's (AndValid leaves none when both operands have none, or
+// one when `both_constant`).
+KERNELS_BLOCK_INLINE void FlagEveryRow(NumberBlock* a, bool both_constant, int64_t n) {
+  if (a->valid != nullptr && !both_constant) return;
+  const uint8_t a0 = a->valid == nullptr ? 1 : a->valid[0];
+  for (int64_t r = 0; r < n; ++r) a->flags[r] = a0;
+  a->valid = a->flags;
+}
+
+// The valid flags of entry e (spread): every row's, kAllValid's when it has none.
+KERNELS_BLOCK_INLINE const uint8_t* ValidOf(const NumberBlock* e) {
+  return e->valid != nullptr ? e->valid : kAllValid.flags;
+}
+
 // A constant entry's value (int and float) and flag spread over n rows of
 // its own arrays; it is then a constant no more.
-inline void Spread(NumberBlock* e, int64_t n) {
+KERNELS_BLOCK_INLINE void Spread(NumberBlock* e, int64_t n) {
   if (!e->constant) return;
   const int64_t i0 = e->ints[0];
   const double f0 = e->floats[0];
@@ -304,7 +376,7 @@ inline void Spread(NumberBlock* e, int64_t n) {
 // The comparison `cmp` of x and y into out (IEEE for floats: NaN is
 // unequal to all, ordered with none). Returns whether it is constant.
 template <typename T>
-inline bool Compare(Cmp cmp, const T* x, bool xc, const T* y, bool yc, int64_t* out, int64_t n) {
+KERNELS_BLOCK_INLINE bool Compare(Cmp cmp, const T* x, bool xc, const T* y, bool yc, int64_t* out, int64_t n) {
   switch (cmp) {
     case Cmp::kEq:
       return Apply(x, xc, y, yc, out, n, [](T a, T b) -> int64_t { return a == b; });
@@ -321,13 +393,30 @@ inline bool Compare(Cmp cmp, const T* x, bool xc, const T* y, bool yc, int64_t* 
   }
 }
 
-// The string test after kColumn at `pc` (StringTestLength) of rows [first,
-// first + n) of string column `c`, as truths into `out`; returns the
-// instructions it took past kColumn.
-inline int32_t StringTest(const ProgramView& p, int32_t pc, const ColumnView& c, int64_t first, const int64_t* at,
+// The leaf after kColumn at `pc` (StringLeafLength) of rows [first, first +
+// n) of string column `c`, as numbers (truths or lengths) into `out`;
+// returns the instructions it took past kColumn.
+inline int32_t StringLeaf(const ProgramView& p, int32_t pc, const ColumnView& c, int64_t first, const int64_t* at,
                           int64_t n, NumberBlock* out) {
-  const int32_t length = StringTestLength(p, pc);
+  const int32_t length = StringLeafLength(p, pc);
   const Instr test = p.code[pc + length];
+  out->ints = out->i;
+  LoadValid(c, first, at, n, out);
+  out->constant = false;
+  if (test.op == Op::kLength) {
+    if (c.type == PhysType::kVarChars && at == nullptr) {
+      const int64_t* o = c.offsets + first;
+      for (int64_t r = 0; r < n; ++r) out->i[r] = o[r + 1] - o[r];
+    } else {
+      for (int64_t r = 0; r < n; ++r) {
+        const char* s;
+        int64_t len;
+        StringAt(c, at != nullptr ? at[r] : first + r, s, len);
+        out->i[r] = len;
+      }
+    }
+    return length;
+  }
   // The constants: one for = and <>, the list for in.
   const int32_t from = length == 1 ? test.arg : p.code[pc + 1].arg;
   const int32_t count = length == 1 ? test.arg2 : 1;
@@ -380,9 +469,6 @@ inline int32_t StringTest(const ProgramView& p, int32_t pc, const ColumnView& c,
       out->i[r] = found(s, len) != negate;
     }
   }
-  out->ints = out->i;
-  LoadValid(c, first, at, n, out);
-  out->constant = false;
   return length;
 }
 
@@ -409,7 +495,7 @@ KERNELS_HOST_CLONES inline void NumericBlock(const ProgramView& p, int64_t first
       case Op::kColumn: {
         const ColumnView& c = p.columns[in.arg];
         if (c.type == PhysType::kVarChars || c.type == PhysType::kFixedChars) {
-          pc += StringTest(p, pc, c, first, at, n, push);
+          pc += StringLeaf(p, pc, c, first, at, n, push);
           break;
         }
         switch (c.type) {
@@ -470,6 +556,51 @@ KERNELS_HOST_CLONES inline void NumericBlock(const ProgramView& p, int64_t first
         for (int64_t r = 0, m = rows(); r < m; ++r) top->i[r] = top->ints[r] == 0;
         top->ints = top->i;
         break;
+      case Op::kIsNull:  // never null
+        for (int64_t r = 0, m = rows(); r < m; ++r) top->i[r] = top->valid != nullptr && top->valid[r] == 0;
+        top->ints = top->i;
+        top->valid = nullptr;
+        break;
+      case Op::kAbsI:  // wraps at INT64_MIN
+        for (int64_t r = 0, m = rows(); r < m; ++r) {
+          const int64_t x = top->ints[r];
+          top->i[r] = x < 0 ? static_cast<int64_t>(0ull - static_cast<uint64_t>(x)) : x;
+        }
+        top->ints = top->i;
+        break;
+      case Op::kSignI:
+        for (int64_t r = 0, m = rows(); r < m; ++r) {
+          const int64_t x = top->ints[r];
+          top->i[r] = (x > 0) - (x < 0);
+        }
+        top->ints = top->i;
+        break;
+      case Op::kMathF:  // a loop per function; a domain error makes the row null
+        WithConstant<kMathFns>(in.arg, [&](auto fn) {
+          const double* x = top->floats;
+          const uint8_t* v = top->valid;
+          for (int64_t r = 0, m = rows(); r < m; ++r) {
+            double y = 0.0;
+            const bool ok = detail::MathF(fn, x[r], &y);
+            top->f[r] = y;
+            top->flags[r] = static_cast<uint8_t>((v == nullptr ? 1 : v[r]) & ok);
+          }
+        });
+        top->floats = top->f;
+        top->valid = top->flags;
+        break;
+      case Op::kFloatToInt: {  // halves to even; NaN or past int64: null
+        const double* x = top->floats;
+        const uint8_t* v = top->valid;
+        for (int64_t r = 0, m = rows(); r < m; ++r) {
+          const bool ok = x[r] >= -9.2e18 && x[r] <= 9.2e18;
+          top->i[r] = ok ? static_cast<int64_t>(::nearbyint(x[r])) : 0;
+          top->flags[r] = static_cast<uint8_t>((v == nullptr ? 1 : v[r]) & ok);
+        }
+        top->ints = top->i;
+        top->valid = top->flags;
+        break;
+      }
       case Op::kInI:
       case Op::kInF: {  // x in the list: 0 or 1 (a null x stays null)
         const int64_t m = rows();
@@ -501,7 +632,7 @@ KERNELS_HOST_CLONES inline void NumericBlock(const ProgramView& p, int64_t first
         break;
       }
       case Op::kDatePart:  // a loop per part
-        WithDatePart(in.arg, [&](auto part) {
+        WithConstant<kDateParts>(in.arg, [&](auto part) {
           for (int64_t r = 0, m = rows(); r < m; ++r) top->i[r] = detail::DatePartOf(top->ints[r], part);
         });
         top->ints = top->i;
@@ -517,8 +648,8 @@ KERNELS_HOST_CLONES inline void NumericBlock(const ProgramView& p, int64_t first
         // over the rows), then one branch-free loop.
         Spread(a, n);
         Spread(top, n);
-        const uint8_t* av = a->valid != nullptr ? a->valid : kAllValid.flags;
-        const uint8_t* bv = top->valid != nullptr ? top->valid : kAllValid.flags;
+        const uint8_t* av = ValidOf(a);
+        const uint8_t* bv = ValidOf(top);
         const uint8_t want = in.op == Op::kAnd ? 0 : 1;  // the value that settles it
         for (int64_t r = 0; r < n; ++r) {
           const uint8_t x = static_cast<uint8_t>(a->ints[r] != 0), y = static_cast<uint8_t>(top->ints[r] != 0);
@@ -530,39 +661,148 @@ KERNELS_HOST_CLONES inline void NumericBlock(const ProgramView& p, int64_t first
         a->valid = a->flags;
         break;
       }
+      case Op::kMaxI:
+      case Op::kMaxF:
+      case Op::kMinI:
+      case Op::kMinF:
+      case Op::kIfNull: {  // a b -> b where a is null; greatest, least: also where b is valid and beyond a
+        Spread(a, n);
+        Spread(top, n);
+        const bool all_valid = a->valid == nullptr || top->valid == nullptr;
+        const uint8_t* av = ValidOf(a);
+        const uint8_t* bv = ValidOf(top);
+        // beyond(y, x): whether y replaces a valid x (a NaN neither
+        // replaces nor is replaced).
+        const auto choose = [&](const auto* x, const auto* y, auto* out, auto beyond) {
+          for (int64_t r = 0; r < n; ++r) {
+            const bool take = !av[r] | (bv[r] & beyond(y[r], x[r]));
+            out[r] = take ? y[r] : x[r];
+            a->flags[r] = av[r] | bv[r];
+          }
+        };
+        const auto larger = [](auto y, auto x) { return x < y; };
+        const auto smaller = [](auto y, auto x) { return y < x; };
+        const auto never = [](auto, auto) { return false; };
+        switch (in.op) {
+          case Op::kMaxI:
+            choose(a->ints, top->ints, a->i, larger);
+            break;
+          case Op::kMinI:
+            choose(a->ints, top->ints, a->i, smaller);
+            break;
+          case Op::kMaxF:
+            choose(a->floats, top->floats, a->f, larger);
+            break;
+          case Op::kMinF:
+            choose(a->floats, top->floats, a->f, smaller);
+            break;
+          default:  // kIfNull
+            if (in.arg == static_cast<int32_t>(ValueKind::kFloat)) {
+              choose(a->floats, top->floats, a->f, never);
+            } else {
+              choose(a->ints, top->ints, a->i, never);
+            }
+            break;
+        }
+        a->ints = a->i;
+        a->floats = a->f;
+        a->valid = all_valid ? nullptr : a->flags;
+        break;
+      }
+      case Op::kNullIfI:
+      case Op::kNullIfF: {  // a b -> a, null where b is valid and a = b
+        Spread(a, n);
+        Spread(top, n);
+        const uint8_t* av = ValidOf(a);
+        const uint8_t* bv = ValidOf(top);
+        const auto null_if = [&](const auto* x, const auto* y) {
+          for (int64_t r = 0; r < n; ++r) a->flags[r] = static_cast<uint8_t>(av[r] & !(bv[r] & (x[r] == y[r])));
+        };
+        if (in.op == Op::kNullIfF) {
+          null_if(a->floats, top->floats);
+        } else {
+          null_if(a->ints, top->ints);
+        }
+        a->valid = a->flags;
+        break;
+      }
+      case Op::kIf: {  // c x y -> x where c is true, else y
+        NumberBlock* c = top - 2;
+        const NumberBlock* x = top - 1;
+        Spread(c, n);
+        Spread(top - 1, n);
+        Spread(top, n);
+        const bool all_valid = x->valid == nullptr && top->valid == nullptr;
+        const uint8_t* cv = ValidOf(c);
+        const uint8_t* xv = ValidOf(x);
+        const uint8_t* yv = ValidOf(top);
+        const int64_t* truth = c->ints;
+        const auto pick = [&](const auto* xs, const auto* ys, auto* out) {
+          for (int64_t r = 0; r < n; ++r) {
+            const bool take = cv[r] & (truth[r] != 0);
+            out[r] = take ? xs[r] : ys[r];
+            c->flags[r] = take ? xv[r] : yv[r];
+          }
+        };
+        if (in.arg == static_cast<int32_t>(ValueKind::kFloat)) {
+          pick(x->floats, top->floats, c->f);
+        } else {
+          pick(x->ints, top->ints, c->i);
+        }
+        c->ints = c->i;
+        c->floats = c->f;
+        c->valid = all_valid ? nullptr : c->flags;
+        break;
+      }
+      case Op::kBetweenI:
+      case Op::kBetweenF: {  // x lo hi -> x >= lo and x <= hi, three-valued
+        NumberBlock* x = top - 2;
+        Spread(x, n);
+        Spread(top - 1, n);
+        Spread(top, n);
+        const uint8_t* xv = ValidOf(x);
+        const uint8_t* lv = ValidOf(top - 1);
+        const uint8_t* hv = ValidOf(top);
+        const auto between = [&](const auto* xs, const auto* lo, const auto* hi) {
+          for (int64_t r = 0; r < n; ++r) {
+            const uint8_t ge_valid = xv[r] & lv[r], le_valid = xv[r] & hv[r];
+            const uint8_t no = static_cast<uint8_t>((ge_valid & !(xs[r] >= lo[r])) | (le_valid & !(xs[r] <= hi[r])));
+            x->i[r] = !no;
+            x->flags[r] = static_cast<uint8_t>(no | (ge_valid & le_valid));
+          }
+        };
+        if (in.op == Op::kBetweenF) {
+          between(x->floats, (top - 1)->floats, top->floats);
+        } else {
+          between(x->ints, (top - 1)->ints, top->ints);
+        }
+        x->ints = x->i;
+        x->valid = x->flags;
+        break;
+      }
       default: {  // a binary operator: a = a op top
         const NumberBlock* b = top;
         AndValid(a, b, n);
         const bool ac = a->constant, bc = b->constant;
         bool constant = false;
-        const auto ints = [&](auto op) {
-          constant = Apply(a->ints, ac, b->ints, bc, a->i, n, [op](int64_t x, int64_t y) {
-            return static_cast<int64_t>(op(static_cast<uint64_t>(x), static_cast<uint64_t>(y)));
-          });
-          a->ints = a->i;
-        };
-        const auto floats = [&](auto op) {
-          constant = Apply(a->floats, ac, b->floats, bc, a->f, n, op);
-          a->floats = a->f;
-        };
         switch (in.op) {
           case Op::kAddI:
-            ints([](uint64_t x, uint64_t y) { return x + y; });
+            constant = IntsOp(a, b, n, [](uint64_t x, uint64_t y) { return x + y; });
             break;
           case Op::kSubI:
-            ints([](uint64_t x, uint64_t y) { return x - y; });
+            constant = IntsOp(a, b, n, [](uint64_t x, uint64_t y) { return x - y; });
             break;
           case Op::kMulI:
-            ints([](uint64_t x, uint64_t y) { return x * y; });
+            constant = IntsOp(a, b, n, [](uint64_t x, uint64_t y) { return x * y; });
             break;
           case Op::kAddF:
-            floats([](double x, double y) { return x + y; });
+            constant = FloatsOp(a, b, n, [](double x, double y) { return x + y; });
             break;
           case Op::kSubF:
-            floats([](double x, double y) { return x - y; });
+            constant = FloatsOp(a, b, n, [](double x, double y) { return x - y; });
             break;
           case Op::kMulF:
-            floats([](double x, double y) { return x * y; });
+            constant = FloatsOp(a, b, n, [](double x, double y) { return x * y; });
             break;
           case Op::kDivF:  // x / 0 and x % 0 are null; INT64_MIN / -1 wraps
           case Op::kDivI:  // (and INT64_MIN % -1 is 0)
@@ -575,19 +815,19 @@ KERNELS_HOST_CLONES inline void NumericBlock(const ProgramView& p, int64_t first
             if (nonzero) {
               switch (in.op) {
                 case Op::kDivF:
-                  floats([](double x, double y) { return x / y; });
+                  constant = FloatsOp(a, b, n, [](double x, double y) { return x / y; });
                   break;
                 case Op::kModF:
-                  floats([](double x, double y) { return ::fmod(x, y); });
+                  constant = FloatsOp(a, b, n, [](double x, double y) { return ::fmod(x, y); });
                   break;
                 case Op::kDivI:
-                  ints([](uint64_t x, uint64_t y) {
+                  constant = IntsOp(a, b, n, [](uint64_t x, uint64_t y) {
                     const int64_t d = static_cast<int64_t>(y);
                     return d == -1 ? 0ull - x : static_cast<uint64_t>(static_cast<int64_t>(x) / d);
                   });
                   break;
                 default:  // kModI
-                  ints([](uint64_t x, uint64_t y) {
+                  constant = IntsOp(a, b, n, [](uint64_t x, uint64_t y) {
                     const int64_t d = static_cast<int64_t>(y);
                     return d == -1 ? uint64_t{0} : static_cast<uint64_t>(static_cast<int64_t>(x) % d);
                   });
@@ -595,22 +835,16 @@ KERNELS_HOST_CLONES inline void NumericBlock(const ProgramView& p, int64_t first
               }
               break;
             }
-            // Flags of every row, of a's own, so that some can be cleared
-            // (AndValid left one flag for two constants, or none at all).
-            if (a->valid == nullptr || (ac && bc)) {
-              const uint8_t a0 = a->valid == nullptr ? 1 : a->valid[0];
-              for (int64_t r = 0; r < n; ++r) a->flags[r] = a0;
-              a->valid = a->flags;
-            }
+            FlagEveryRow(a, ac && bc, n);
             const int64_t bi = bc ? 0 : 1;
             for (int64_t r = 0; r < n; ++r) {
               const bool zero = is_float ? b->floats[r * bi] == 0.0 : b->ints[r * bi] == 0;
               if (zero) a->flags[r] = 0;
             }
             if (in.op == Op::kDivF) {
-              floats([](double x, double y) { return x / (y != 0.0 ? y : 1.0); });
+              constant = FloatsOp(a, b, n, [](double x, double y) { return x / (y != 0.0 ? y : 1.0); });
             } else if (in.op == Op::kModF) {
-              floats([](double x, double y) { return ::fmod(x, y != 0.0 ? y : 1.0); });
+              constant = FloatsOp(a, b, n, [](double x, double y) { return ::fmod(x, y != 0.0 ? y : 1.0); });
             } else if (in.op == Op::kModI) {
               constant = Apply(a->ints, ac, b->ints, bc, a->i, n,
                                [](int64_t x, int64_t y) { return y == 0 || y == -1 ? int64_t{0} : x % y; });
@@ -630,6 +864,31 @@ KERNELS_HOST_CLONES inline void NumericBlock(const ProgramView& p, int64_t first
             }
             break;
           }
+          case Op::kPowF: {  // null at a pole (0 to a negative power) and for NaN of numbers
+            FlagEveryRow(a, ac && bc, n);
+            const double* xs = a->floats;
+            const double* ys = b->floats;
+            const double x0 = xs[0], y0 = ys[0];
+            for (int64_t r = 0; r < n; ++r) {
+              const double x = ac ? x0 : xs[r], y = bc ? y0 : ys[r];
+              const double v = ::pow(x, y);
+              const bool undefined = (x == 0.0 && y < 0) || (v != v && x == x && y == y);
+              a->f[r] = v;
+              a->flags[r] = static_cast<uint8_t>(a->flags[r] & !undefined);
+            }
+            a->floats = a->f;
+            break;  // not constant: its flags are per row
+          }
+          case Op::kRoundI:
+            constant = Apply(a->ints, ac, b->ints, bc, a->i, n,
+                             [](int64_t x, int64_t digits) { return detail::RoundDigits(x, digits); });
+            a->ints = a->i;
+            break;
+          case Op::kRoundF:
+            constant = Apply(a->floats, ac, b->ints, bc, a->f, n,
+                             [](double x, int64_t digits) { return detail::RoundDigits(x, digits); });
+            a->floats = a->f;
+            break;
           case Op::kCmpI:
             constant = Compare(static_cast<Cmp>(in.arg), a->ints, ac, b->ints, bc, a->i, n);
             a->ints = a->i;

@@ -2200,9 +2200,11 @@ TEST_P(MaterializeTest, RandomNumberProgramsAsRowByRow) {
       while (picked.size() < std::min(count, words.size())) picked.insert(words[rng() % words.size()]);
       return b.In(col, std::vector<std::string>(picked.begin(), picked.end()));
     };
+    const int32_t int_kind = static_cast<int32_t>(ValueKind::kInt);
+    const int32_t float_kind = static_cast<int32_t>(ValueKind::kFloat);
     // An int (is_float false) or float expression of at most `depth` levels.
     gen = [&](bool is_float, int depth) -> Code {
-      const uint64_t pick = rng() % (depth <= 0 ? 3 : 10);
+      const uint64_t pick = rng() % (depth <= 0 ? 3 : 12);
       if (is_float) {
         switch (pick) {
           case 0:
@@ -2213,6 +2215,17 @@ TEST_P(MaterializeTest, RandomNumberProgramsAsRowByRow) {
             return Unary(Op::kIntToFloat, depth <= 0 ? b.Col(0) : gen(false, depth - 1));
           case 3:
             return Unary(Op::kNegF, gen(true, depth - 1));
+          case 4:  // sqrt, ln, exp, round, ... (domain errors null)
+            return Unary(Op::kMathF, gen(true, depth - 1), static_cast<int32_t>(rng() % 10));
+          case 5: {  // pow, greatest, least, nullif, ifnull
+            const Op ops[] = {Op::kPowF, Op::kMaxF, Op::kMinF, Op::kNullIfF, Op::kIfNull};
+            const Op op = ops[rng() % 5];
+            return Binary(op, gen(true, depth - 1), gen(true, depth - 1), op == Op::kIfNull ? float_kind : 0);
+          }
+          case 6:  // round to -2..2 digits
+            return Binary(Op::kRoundF, gen(true, depth - 1), b.Int(static_cast<int64_t>(rng() % 5) - 2));
+          case 7:
+            return Ternary(Op::kIf, gen(false, depth - 1), gen(true, depth - 1), gen(true, depth - 1), float_kind);
           default: {
             const Op ops[] = {Op::kAddF, Op::kSubF, Op::kMulF, Op::kDivF, Op::kModF};
             return Binary(ops[rng() % 5], gen(true, depth - 1), gen(true, depth - 1));
@@ -2225,7 +2238,7 @@ TEST_P(MaterializeTest, RandomNumberProgramsAsRowByRow) {
         case 1:
           return rng() % 4 ? b.Int(static_cast<int64_t>(rng() % 11) - 5) : b.Null();
         case 2:
-          return rng() % 2 ? b.Col(1) : string_test();
+          return rng() % 2 ? b.Col(1) : rng() % 4 ? string_test() : Unary(Op::kLength, b.Col(rng() % 2 ? 4 : 5));
         case 3: {
           const uint64_t unary = rng() % 3;
           if (unary < 2) return Unary(unary ? Op::kNegI : Op::kNot, gen(false, depth - 1));
@@ -2242,6 +2255,25 @@ TEST_P(MaterializeTest, RandomNumberProgramsAsRowByRow) {
           return Binary(rng() % 2 ? Op::kAnd : Op::kOr, gen(false, depth - 1), gen(false, depth - 1));
         case 7:
           return rng() % 2 ? Unary(Op::kTruthF, gen(true, depth - 1)) : in_list(depth);
+        case 8: {  // abs, sign, is null, a float made an int (null past int64)
+          const Op ops[] = {Op::kAbsI, Op::kSignI, Op::kIsNull, Op::kFloatToInt};
+          const Op op = ops[rng() % 4];
+          return Unary(op, gen(op == Op::kFloatToInt, depth - 1));
+        }
+        case 9: {  // greatest, least, nullif, ifnull, round to -3..1 digits
+          const Op ops[] = {Op::kMaxI, Op::kMinI, Op::kNullIfI, Op::kIfNull, Op::kRoundI};
+          const Op op = ops[rng() % 5];
+          if (op == Op::kRoundI) return Binary(op, gen(false, depth - 1), b.Int(static_cast<int64_t>(rng() % 5) - 3));
+          return Binary(op, gen(false, depth - 1), gen(false, depth - 1), op == Op::kIfNull ? int_kind : 0);
+        }
+        case 10: {  // if, between of ints or of floats
+          const uint64_t which = rng() % 3;
+          if (which == 0)
+            return Ternary(Op::kIf, gen(false, depth - 1), gen(false, depth - 1), gen(false, depth - 1), int_kind);
+          const bool floats = which == 2;
+          return Ternary(floats ? Op::kBetweenF : Op::kBetweenI, gen(floats, depth - 1), gen(floats, depth - 1),
+                         gen(floats, depth - 1));
+        }
         default: {
           const Op ops[] = {Op::kAddI, Op::kSubI, Op::kMulI, Op::kDivI, Op::kModI};
           return Binary(ops[rng() % 5], gen(false, depth - 1), gen(false, depth - 1));

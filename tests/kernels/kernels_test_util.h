@@ -360,8 +360,8 @@ class ProgramBuilder {
   Program program_;
 };
 
-inline Code Unary(Op op, Code a) {
-  a.instrs.push_back(Instr{op, 0});
+inline Code Unary(Op op, Code a, int32_t arg = 0) {
+  a.instrs.push_back(Instr{op, arg});
   return a;
 }
 
@@ -369,6 +369,11 @@ inline Code Binary(Op op, Code a, const Code& b, int32_t arg = 0) {
   a.instrs.insert(a.instrs.end(), b.instrs.begin(), b.instrs.end());
   a.instrs.push_back(Instr{op, arg});
   return a;
+}
+
+inline Code Ternary(Op op, Code a, const Code& b, const Code& c, int32_t arg = 0) {
+  a.instrs.insert(a.instrs.end(), b.instrs.begin(), b.instrs.end());
+  return Binary(op, std::move(a), c, arg);
 }
 
 inline Code Compare(Op op, Cmp cmp, Code a, const Code& b) {

@@ -47,9 +47,10 @@ CHUNK_ROWS = 2000
 LOAD_ROWS = 2000
 BIG_ROWS = 3000000
 SCANS = 200  # queued long scans: together far longer than the grace on any machine
-# A row-at-a-time expression: its math functions keep it off the typed blocks (NumericBlock), which
-# run `k * 3 + k % 7 > k / 5 + 11` alone too fast for a scan to be seen running.
-HEAVY = "sqrt(k * 3 + 1) + ln(k % 7 + 1) > k / 5 + 11 and pow(k - 3, 2) < k * k * 4 + 1 or k = 17"
+# A heavy scan: a transcendental function or two per row costs far more than the arithmetic around
+# it, so that a scan (typed blocks or not) lasts long enough to be seen running.
+HEAVY = ("sqrt(k * 3 + 1) + ln(k % 7 + 1) + cbrt(k + 2) > k / 5 + 11 and pow(k - 3, 2) < k * k * 4 + 1"
+         " and exp(k % 9) + log10(k * k + 3) > 0 or k = 17")
 FINAL = ("DONE", "ERROR", "CANCELLED")
 
 

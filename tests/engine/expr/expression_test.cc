@@ -1735,7 +1735,7 @@ TEST_F(ExpressionTest, EmitsTheExpectedCodeForNewOps) {
                   {Op::kColumn, 1, 0},
                   {Op::kIntToFloat, 0, 0},
                   {Op::kConstFloat, 0, 0},
-                  {Op::kIf, 0, 0}}));
+                  {Op::kIf, static_cast<int32_t>(kernels::ValueKind::kFloat), 0}}));
   EXPECT_EQ(code("substr(s, 2)", ExprUse::kValue),
             (Code{{Op::kColumn, 0, 0}, {Op::kConstInt, 0, 0}, {Op::kConstInt, 1, 0}, {Op::kSubstr, 0, 0}}));
   EXPECT_EQ(code("floor(i) + round(l)", ExprUse::kValue),
