@@ -54,10 +54,14 @@ struct GroupOptions {
   // says which it got). A string key, or several keys, that are no one
   // radix word (several sort passes, or a comparison sort) are then grouped
   // by a 64-bit hash of each row's key
-  // tuple (itself grouped as one key: hashed or radix-sorted) when the
+  // tuple (itself grouped as one key, as below) when the
   // columns have at most 4n rows, and every row's keys are then checked
   // against its group's first row's; two tuples of one hash send the rows
-  // to the sort path instead.
+  // to the sort path instead. On the host, with `ordered` false too, keys
+  // of one word that kAuto finds too many for its table (more than one per
+  // 100 rows) are grouped by partitions: the rows radix-partitioned by
+  // their word's hash, each partition's keys numbered by a table of its own
+  // that stays in cache (groups in partition order), instead of sorted.
   bool key_order = true;
   // Per key (a missing entry: none known), bounds that every non-null value
   // of an integer key lies within: from a zone map, or a dictionary's codes

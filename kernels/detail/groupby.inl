@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <vector>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
@@ -826,6 +827,262 @@ bool HashGroups(const D& be, const RadixWord& word, const uint8_t* nulls, const 
   return true;
 }
 
+// The host's path for many groups (more than one per kHashRowsPerGroup rows,
+// where the one table of HashGroups would not stay in cache) of rows that
+// need no order and no key order (GroupOptions::ordered and key_order
+// false): the rows' packed words are radix-partitioned by their hash in one
+// pass (as DuckDB's and other engines' aggregations do), so that each
+// partition's keys fit a table in cache; each partition is then grouped
+// alone, its keys numbered as they first come; the numbers, made global,
+// go back to the rows' input positions (Groups::row_groups). The groups
+// come in partition order, not key order (Groups::key_ordered false); each
+// group's first row is its first in input order (the partitions keep it).
+
+// Rows per partition, about: a partition's table (12 bytes a slot) then
+// fits a core's L2 cache, and the scatter writes to few enough places at
+// once (tpch_bench s_two_keys: 2^15 and 2^17 alike, within noise).
+constexpr int64_t kPartitionRows = int64_t{1} << 17;
+constexpr int kMaxPartitionBits = 10;
+// The most slots a partition's table starts with (two per row below; it
+// doubles when half full, as where one partition holds most rows). Tables
+// started at 2^13 slots and grown were 5-10% slower on s_two_keys.
+constexpr uint64_t kPartitionSlots = uint64_t{1} << 16;
+
+// A row's place in its partition: its key word and input position, written
+// together (one stream per partition).
+struct PartEntry {
+  uint64_t word;
+  uint64_t position;
+};
+
+// ORs field f's bits of positions [begin, begin + m) (rows through `rows`
+// when given) into out[0, m): a typed loop for an integer taken less its
+// lo (the usual bounded key), PackWord's per row otherwise.
+inline void PackField(const KeyField& f, const int64_t* rows, int64_t begin, int64_t m, uint64_t* out) {
+  const bool plain = f.kind == FieldKind::kPlain && f.index == nullptr && rows == nullptr && !f.descending &&
+                     f.col.validity == nullptr;
+  const uint64_t lo = static_cast<uint64_t>(f.lo);
+  const auto typed = [&](const auto* x) {
+    for (int64_t k = 0; k < m; ++k) out[k] |= (static_cast<uint64_t>(static_cast<int64_t>(x[k])) - lo) << f.shift;
+  };
+  if (plain && f.col.type == PhysType::kInt32) {
+    typed(static_cast<const int32_t*>(f.col.data) + begin);
+  } else if (plain && f.col.type == PhysType::kInt64) {
+    typed(static_cast<const int64_t*>(f.col.data) + begin);
+  } else {
+    for (int64_t k = 0; k < m; ++k) out[k] |= FieldBits(f, rows != nullptr ? rows[begin + k] : begin + k) << f.shift;
+  }
+}
+
+// Run r of the rows: packs each row's key word into words[i] (a block of
+// rows a field at a time) and counts the words per partition (the top
+// `bits` of HashWord) into its own counts[r * partitions ...].
+struct PartitionCount {
+  RadixWord word;
+  const int64_t* rows;
+  int64_t n, chunk;
+  int bits;
+  uint64_t* words;
+  uint32_t* counts;
+  void operator()(int64_t r) const {
+    const int64_t begin = r * chunk, end = begin + chunk < n ? begin + chunk : n;
+    uint32_t* c = counts + (r << bits);
+    constexpr int64_t kBlock = 512;
+    for (int64_t b = begin; b < end; b += kBlock) {
+      const int64_t m = end - b < kBlock ? end - b : kBlock;
+      uint64_t* out = words + b;
+      for (int64_t k = 0; k < m; ++k) out[k] = 0;
+      for (int32_t f = 0; f < word.count; ++f) PackField(word.fields[f], rows, b, m, out);
+      for (int64_t k = 0; k < m; ++k) ++c[HashWord(out[k]) >> (64 - bits)];
+    }
+  }
+};
+
+// Run r again: each word and its input position into its partition's
+// place, from the run's first place in each partition (at[r * partitions
+// + p]), in input order.
+struct PartitionScatter {
+  const uint64_t* words;
+  int64_t n, chunk;
+  int bits;
+  const uint32_t* at;
+  PartEntry* entries;
+  void operator()(int64_t r) const {
+    const int64_t begin = r * chunk, end = begin + chunk < n ? begin + chunk : n;
+    std::vector<uint32_t> next(at + (r << bits), at + ((r + 1) << bits));
+    for (int64_t i = begin; i < end; ++i) {
+      const uint64_t w = words[i];
+      entries[next[HashWord(w) >> (64 - bits)]++] = PartEntry{w, static_cast<uint64_t>(i)};
+    }
+  }
+};
+
+// Run r groups partitions r, r + runs, ...: partition p's places [starts[p],
+// starts[p + 1]) each get their key's number within the partition
+// (local_ids), numbered as the keys first come; the key numbered k has its
+// size at sizes[starts[p] + k] and its first input position at firsts[...];
+// distinct[p]: the partition's keys. An open-addressing table per
+// partition (linear probing on the low bits of HashWord), grown as keys come.
+struct PartitionGroup {
+  const PartEntry* entries;
+  const uint32_t* starts;
+  int64_t partitions, runs;
+  uint32_t* local_ids;
+  uint32_t* sizes;
+  uint32_t* firsts;
+  uint32_t* distinct;
+  void operator()(int64_t r) const {
+    constexpr uint32_t kEmpty = ~uint32_t{0};
+    // The table, and the one it grows from: kept for the run's partitions
+    // (allocated once, not per table).
+    std::vector<uint64_t> keys, old_keys;
+    std::vector<uint32_t> ids, old_ids;
+    for (int64_t p = r; p < partitions; p += runs) {
+      const uint32_t begin = starts[p], end = starts[p + 1];
+      uint64_t slots = 64;
+      while (slots < 2 * static_cast<uint64_t>(end - begin) && slots < kPartitionSlots) slots *= 2;
+      keys.resize(slots);
+      ids.assign(slots, kEmpty);
+      uint64_t mask = slots - 1;
+      uint32_t count = 0;
+      for (uint32_t j = begin; j < end; ++j) {
+        const uint64_t w = entries[j].word;
+        uint64_t s = HashWord(w) & mask;
+        while (ids[s] != kEmpty && keys[s] != w) s = (s + 1) & mask;
+        uint32_t id = ids[s];
+        if (id == kEmpty) {
+          id = count++;
+          keys[s] = w;
+          ids[s] = id;
+          sizes[begin + id] = 0;
+          firsts[begin + id] = static_cast<uint32_t>(entries[j].position);
+          if (2 * static_cast<uint64_t>(count) > slots) {  // grow: every key again, in a table twice as big
+            keys.swap(old_keys);
+            ids.swap(old_ids);
+            slots *= 2;
+            mask = slots - 1;
+            keys.resize(slots);
+            ids.assign(slots, kEmpty);
+            for (size_t o = 0; o < slots / 2; ++o) {
+              if (old_ids[o] == kEmpty) continue;
+              uint64_t t = HashWord(old_keys[o]) & mask;
+              while (ids[t] != kEmpty) t = (t + 1) & mask;
+              keys[t] = old_keys[o];
+              ids[t] = old_ids[o];
+            }
+          }
+        }
+        ++sizes[begin + id];
+        local_ids[j] = id;
+      }
+      distinct[p] = count;
+    }
+  }
+};
+
+// Run r again, over its partitions: each place's group (its partition's
+// first group, `base`, plus its number) to the row's input position in
+// row_groups, and each group's size and first row (through `rows`, when
+// given) to its place among all groups.
+struct PartitionFinish {
+  const PartEntry* entries;
+  const uint32_t* starts;
+  const uint32_t* local_ids;
+  const uint32_t* sizes;
+  const uint32_t* firsts;
+  const uint32_t* distinct;
+  const int64_t* base;
+  const int64_t* rows;
+  int64_t partitions, runs;
+  int32_t* row_groups;
+  int64_t* group_sizes;
+  int64_t* first_rows;
+  void operator()(int64_t r) const {
+    for (int64_t p = r; p < partitions; p += runs) {
+      const uint32_t begin = starts[p], end = starts[p + 1];
+      const int64_t b = base[p];
+      for (uint32_t j = begin; j < end; ++j) row_groups[entries[j].position] = static_cast<int32_t>(b + local_ids[j]);
+      for (uint32_t k = 0; k < distinct[p]; ++k) {
+        group_sizes[b + k] = sizes[begin + k];
+        const int64_t first = firsts[begin + k];
+        first_rows[b + k] = rows != nullptr ? rows[first] : first;
+      }
+    }
+  }
+};
+
+// Groups `rows` (all when null) by their packed `word` as above. Host
+// backends only (SerialGroups).
+template <typename D>
+Groups PartitionedGroups(const D& be, const RadixWord& word, const int64_t* rows, int64_t n, const Exec& exec) {
+  int bits = 1;
+  while (bits < kMaxPartitionBits && (kPartitionRows << bits) < n) ++bits;
+  const int64_t partitions = int64_t{1} << bits;
+  const int64_t runs = std::max<int64_t>(1, std::min<int64_t>(be.threads(), n / 4096 + 1));
+  const int64_t chunk = (n + runs - 1) / runs;
+  Buffer words(static_cast<size_t>(n) * sizeof(uint64_t), exec);
+  Buffer counts(static_cast<size_t>(runs * partitions) * sizeof(uint32_t), exec);
+  be.Fill(counts.data(), 0, counts.size(), exec);
+  thrust::for_each_n(be.policy(exec), RowIterator(0), runs,
+                     PartitionCount{word, rows, n, chunk, bits, words.as<uint64_t>(), counts.as<uint32_t>()});
+  // Each run's first place in each partition, partition by partition; the
+  // partitions' first places.
+  Buffer at(counts.size(), exec), starts(static_cast<size_t>(partitions + 1) * sizeof(uint32_t), exec);
+  {
+    const uint32_t* c = counts.as<uint32_t>();
+    uint32_t* a = at.as<uint32_t>();
+    uint32_t* s = starts.as<uint32_t>();
+    uint32_t place = 0;
+    for (int64_t p = 0; p < partitions; ++p) {
+      s[p] = place;
+      for (int64_t r = 0; r < runs; ++r) {
+        a[(r << bits) + p] = place;
+        place += c[(r << bits) + p];
+      }
+    }
+    s[partitions] = place;
+  }
+  counts.Reset();
+  Buffer entries(static_cast<size_t>(n) * sizeof(PartEntry), exec);
+  thrust::for_each_n(be.policy(exec), RowIterator(0), runs,
+                     PartitionScatter{words.as<uint64_t>(), n, chunk, bits, at.as<uint32_t>(),
+                                      entries.as<PartEntry>()});
+  words.Reset();
+  at.Reset();
+  Buffer local_ids(static_cast<size_t>(n) * sizeof(uint32_t), exec);
+  Buffer sizes(local_ids.size(), exec), firsts(local_ids.size(), exec);
+  Buffer distinct(static_cast<size_t>(partitions) * sizeof(uint32_t), exec);
+  thrust::for_each_n(be.policy(exec), RowIterator(0), runs,
+                     PartitionGroup{entries.as<PartEntry>(), starts.as<uint32_t>(), partitions, runs, local_ids.as<uint32_t>(), sizes.as<uint32_t>(),
+                                    firsts.as<uint32_t>(), distinct.as<uint32_t>()});
+  Buffer base(static_cast<size_t>(partitions) * sizeof(int64_t), exec);
+  int64_t count = 0;
+  for (int64_t p = 0; p < partitions; ++p) {
+    base.as<int64_t>()[p] = count;
+    count += distinct.as<uint32_t>()[p];
+  }
+  Groups g;
+  g.rows = n;
+  g.count = count;
+  g.method = GroupMethod::kHash;
+  g.key_ordered = false;
+  g.row_groups = Buffer(static_cast<size_t>(n) * sizeof(int32_t), exec);
+  g.first_rows = Buffer(static_cast<size_t>(count) * sizeof(int64_t), exec);
+  Buffer group_sizes(static_cast<size_t>(count) * sizeof(int64_t), exec);
+  thrust::for_each_n(be.policy(exec), RowIterator(0), runs,
+                     PartitionFinish{entries.as<PartEntry>(), starts.as<uint32_t>(), local_ids.as<uint32_t>(),
+                                     sizes.as<uint32_t>(), firsts.as<uint32_t>(), distinct.as<uint32_t>(),
+                                     base.as<int64_t>(), rows, partitions, runs, g.row_groups.as<int32_t>(),
+                                     group_sizes.as<int64_t>(), g.first_rows.as<int64_t>()});
+  g.starts = Buffer(static_cast<size_t>(count + 1) * sizeof(int64_t), exec);
+  int64_t* group_starts = g.starts.as<int64_t>();
+  const int64_t* size = group_sizes.as<int64_t>();
+  thrust::exclusive_scan(be.policy(exec), size, size + count, group_starts);
+  thrust::fill_n(be.policy(exec), group_starts + count, 1, n);
+  if (rows != nullptr) g.input_rows = RowsOrIota(be, rows, n, exec);
+  return g;
+}
+
 struct GroupWordRange {
   uint64_t lo, hi;
 };
@@ -971,9 +1228,7 @@ bool TupleHashGroups(const D& be, const std::vector<ColumnView>& keys, const int
   hash.type = PhysType::kInt64;
   hash.size = size;
   hash.data = hashes.data();
-  GroupOptions one_key = options;
-  one_key.key_order = true;
-  Groups g = GroupRowsAlgo(be, {hash}, rows, n, one_key, exec);
+  Groups g = GroupRowsAlgo(be, {hash}, rows, n, options, exec);
   hashes.Reset();
   // Positions: the rows in group order, or (the host's unordered hash path)
   // in input order with their groups' ids and first rows.
@@ -1165,9 +1420,15 @@ Groups GroupRowsAlgo(const D& be, const std::vector<ColumnView>& keys, const int
       nulls = keys[0].validity;
     }
     Groups g;
-    if (hash_plan.size() == 1 && hash_plan[0].radix &&
-        HashGroups(be, hash_plan[0].word, nulls, rows, n, bounded, &g, exec)) {
-      return g;
+    const bool packed = hash_plan.size() == 1 && hash_plan[0].radix;
+    if (packed && HashGroups(be, hash_plan[0].word, nulls, rows, n, bounded, &g, exec)) return g;
+    if constexpr (D::kHasSerialGroups) {
+      // Too many groups for one table in cache, of rows that need no order
+      // of either kind: partitioned.
+      if (packed && nulls == nullptr && options.method == GroupMethod::kAuto && SerialGroups(be) &&
+          !options.ordered && !options.key_order) {
+        return PartitionedGroups(be, hash_plan[0].word, rows, n, exec);
+      }
     }
   }
   Buffer order = RowsOrIota(be, rows, n, exec);

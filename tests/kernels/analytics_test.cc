@@ -14,6 +14,7 @@
 #include <limits>
 #include <map>
 #include <new>
+#include <numeric>
 #include <random>
 #include <set>
 #include <string>
@@ -1176,6 +1177,74 @@ TEST_P(GroupTest, GroupsInAnyOrder) {
   GroupOptions any;
   any.key_order = false;
   EXPECT_TRUE(GroupRows({cl.view()}, nullptr, size, any, exec_).key_ordered);
+}
+
+// Many groups (about 3 rows each, past the one table's 1 per 100 rows) of
+// rows that need no order of either kind: on the host the rows go by
+// partitions (radix-partitioned by their word's hash, each partition
+// grouped by its own table); two bounded int32 keys in one word, a double
+// key with NaN and -0.0, a key of which half the rows hold one value (its
+// partition's table grows), all rows or a subset: the groups of the
+// reference, in any order, each group's first row its first in input order.
+TEST_P(GroupTest, ManyGroupsByPartitions) {
+  const int64_t size = 200003;
+  std::mt19937_64 rng(171);
+  std::vector<int32_t> a(size), b(size);
+  std::vector<int64_t> skewed(size);
+  for (int64_t i = 0; i < size; ++i) {
+    a[i] = static_cast<int32_t>(rng() % 300);
+    b[i] = static_cast<int32_t>(rng() % 1000) - 500;
+    skewed[i] = i % 2 == 0 ? 7 : static_cast<int64_t>(rng() % 90000);
+  }
+  const HostColumn ha = Numbers(a), hb = Numbers(b), hs = Numbers(skewed);
+  const HostColumn hd = Drawn(PhysType::kFloat64, size, 70000, 172, 0.0);
+  const HostColumn position = Numbers<int64_t>(Iota(0, size));
+  const Column ca = Dev(ha), cb = Dev(hb), cs = Dev(hs), cd = Dev(hd), cp = Dev(position);
+  const ColumnView pv = cp.view();
+  std::vector<int64_t> subset;
+  for (int64_t i = 0; i < 150000; ++i) subset.push_back(static_cast<int64_t>(rng() % size));
+  const Buffer dr = ToDevice(subset, exec_);
+  struct Case {
+    const char* name;
+    std::vector<const HostColumn*> keys;
+    std::vector<ColumnView> views;
+    std::vector<KeyBounds> bounds;
+  };
+  const std::vector<Case> cases = {
+      {"two bounded int32 keys", {&ha, &hb}, {ca.view(), cb.view()}, {KeyBounds{0, 299}, KeyBounds{-500, 499}}},
+      {"a double", {&hd}, {cd.view()}, {}},
+      {"half the rows one key", {&hs}, {cs.view()}, {}}};
+  for (bool serial : SerialModes()) {
+    for (bool all : {true, false}) {
+      const std::vector<int64_t> input = all ? Iota(0, size) : subset;
+      for (const Case& c : cases) {
+        SCOPED_TRACE(testing::Message() << c.name << (serial ? ", serial" : ", wide")
+                                        << (all ? ", all rows" : ", a subset"));
+        UseSerial(serial);
+        GroupOptions options = Unordered(GroupMethod::kAuto);
+        options.key_order = false;
+        options.key_bounds = c.bounds;
+        const Groups g =
+            GroupRows(c.views, all ? nullptr : dr.as<int64_t>(), static_cast<int64_t>(input.size()), options, exec_);
+        const RefGroups ref = ReferenceGroups(c.keys, input);
+        ASSERT_GT(ref.count() * 100, static_cast<int64_t>(input.size()));
+        ASSERT_EQ(g.count, ref.count());
+        if (serial) {  // the partitions' groups: by hash, in no key order
+          EXPECT_EQ(g.method, GroupMethod::kHash);
+          EXPECT_FALSE(g.key_ordered);
+        }
+        EXPECT_EQ(Summaries(g, pv), Summaries(ref));
+        // Sums through the groups of each row: the positions' per group.
+        const HostColumn sums = Host(Aggregate(g, AggKind::kSum, &pv, nullptr, exec_).view());
+        const std::vector<int64_t> first = FromDevice<int64_t>(GroupFirstRows(g, exec_).data(), g.count, exec_);
+        std::map<int64_t, int64_t> sum_by_first, want_by_first;
+        for (int64_t k = 0; k < g.count; ++k) sum_by_first[first[static_cast<size_t>(k)]] = ValueAt<int64_t>(sums, k);
+        for (const std::vector<int64_t>& rows : GroupLists(ref.order, ref.starts))
+          want_by_first[rows.front()] = std::accumulate(rows.begin(), rows.end(), int64_t{0});
+        EXPECT_EQ(sum_by_first, want_by_first);
+      }
+    }
+  }
 }
 
 // Key tuples grouped by hash: strings of 0 to 20 bytes that differ only
