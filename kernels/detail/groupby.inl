@@ -1011,6 +1011,21 @@ struct PartitionFinish {
   }
 };
 
+// Whether the words of the rows mostly ascend already, as a table's key
+// or its time order do (9 in 10 of 1,024 pairs of neighbouring rows spread
+// over the input in order): the radix sort then moves them at memory speed
+// and finds each group's rows together, where partitions would scatter
+// them (tpch_bench s_top_groups, 1.5e6 groups of o_orderkey: sorted 68 ms,
+// partitioned 131). Host memory only.
+inline bool WordsMostlyAscend(const RadixWord& word, const int64_t* rows, int64_t n) {
+  constexpr int64_t kPairs = 1024;
+  const PackKeys<uint64_t> pack{word, rows};
+  const int64_t stride = std::max<int64_t>(1, (n - 1) / kPairs);
+  int64_t pairs = 0, ascending = 0;
+  for (int64_t p = 0; p + 1 < n && pairs < kPairs; p += stride, ++pairs) ascending += pack(p) <= pack(p + 1) ? 1 : 0;
+  return ascending * 10 >= pairs * 9;
+}
+
 // Groups `rows` (all when null) by their packed `word` as above. Host
 // backends only (SerialGroups).
 template <typename D>
@@ -1424,9 +1439,9 @@ Groups GroupRowsAlgo(const D& be, const std::vector<ColumnView>& keys, const int
     if (packed && HashGroups(be, hash_plan[0].word, nulls, rows, n, bounded, &g, exec)) return g;
     if constexpr (D::kHasSerialGroups) {
       // Too many groups for one table in cache, of rows that need no order
-      // of either kind: partitioned.
+      // of either kind and whose keys do not ascend already: partitioned.
       if (packed && nulls == nullptr && options.method == GroupMethod::kAuto && SerialGroups(be) &&
-          !options.ordered && !options.key_order) {
+          !options.ordered && !options.key_order && !WordsMostlyAscend(hash_plan[0].word, rows, n)) {
         return PartitionedGroups(be, hash_plan[0].word, rows, n, exec);
       }
     }
