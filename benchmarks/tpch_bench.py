@@ -13,7 +13,7 @@ date string): DuckDB reads the files with read_csv, our server with /insert/reco
 Loading is not timed. The shapes (SHAPES, named s_*): group-bys of many groups ordered by an
 aggregate with a LIMIT, of a computed key, of two keys, HAVING, aggregates without GROUP BY
 (strings among them), count(DISTINCT), LIKE over unique text, CASE in WHERE, EXTRACT, a join to a
-small table. Each query (the specification's text with its validation parameters) goes to
+small table, functions in WHERE and in a sum (round, abs, greatest, coalesce, sqrt). Each query (the specification's text with its validation parameters) goes to
 our server through Kinetica's Python client (execute_sql_and_decode, HTTP, default settings) and to
 DuckDB (SET threads to --threads, default all cores): one warm-up and --repeat runs each,
 alternating, the median kept. The answers must agree: the same rows in the same order, numbers to
@@ -168,6 +168,10 @@ SHAPES = {
                       "group by extract(year from o_orderdate) order by 1",
     "s_join_small": "select n_name, count(*) as n from customer join nation on c_nationkey = n_nationkey "
                     "group by n_name order by 2 desc, 1",
+    "s_functions": "select count(*) from lineitem where round(l_extendedprice / 1000) > 30 "
+                   "and abs(l_quantity - 25) < 20 and greatest(l_discount, l_tax) > 0.02",
+    "s_coalesce_sum": "select l_returnflag, sum(coalesce(l_discount, 0) * sqrt(l_quantity)) from lineitem "
+                      "group by l_returnflag order by 1",
 }
 
 
