@@ -61,7 +61,9 @@ struct GroupOptions {
   // of one word that kAuto finds too many for its table (more than one per
   // 100 rows) are grouped by partitions: the rows radix-partitioned by
   // their word's hash, each partition's keys numbered by a table of its own
-  // that stays in cache (groups in partition order), instead of sorted.
+  // that stays in cache (groups in partition order), instead of sorted;
+  // but for keys that already ascend (sampled neighbours), or of fewer
+  // than two rows a group (a sample's estimate), which sort faster.
   bool key_order = true;
   // Per key (a missing entry: none known), bounds that every non-null value
   // of an integer key lies within: from a zone map, or a dictionary's codes
