@@ -397,19 +397,21 @@ std::shared_ptr<Table> ChosenRows(JobContext& ctx, const Table& table, const std
 // kernels::GroupOptions::key_order).
 absl::StatusOr<ResultTable> LocalGroups(JobContext& ctx, const Table& table, const std::vector<GroupEntry>& entries,
                                         const std::string& expression, bool key_order) {
-  auto rows = SelectRows(ctx, table, expression, "options.expression");
-  if (!rows.ok()) return rows.status();
-  // Only count(*), no keys: the rows chosen, counted without grouping them.
+  // Only count(*), no keys: the rows chosen counted as the filter finds
+  // them, neither listed nor grouped.
   if (std::all_of(entries.begin(), entries.end(), [](const GroupEntry& e) {
         return e.aggregate && e.aggregate->kind == AggKind::kCount && e.aggregate->count_star;
       })) {
+    auto count = CountRows(ctx, table, expression, "options.expression");
+    if (!count.ok()) return count.status();
     std::vector<ResultColumn> columns;
     for (const GroupEntry& e : entries) {
-      columns.push_back(
-          OneRow(AggregateDef(AggKind::kCount, nullptr, nullptr, e.name), e.header, rows->count, ctx.exec));
+      columns.push_back(OneRow(AggregateDef(AggKind::kCount, nullptr, nullptr, e.name), e.header, *count, ctx.exec));
     }
     return ResultTable(std::move(columns));
   }
+  auto rows = SelectRows(ctx, table, expression, "options.expression");
+  if (!rows.ok()) return rows.status();
   std::shared_ptr<Table> chosen = ChosenRows(ctx, table, entries, &*rows);
   const Table& source = chosen != nullptr ? *chosen : table;
 

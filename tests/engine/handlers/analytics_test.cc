@@ -1748,6 +1748,7 @@ TEST_F(AnalyticsTest, ErrorsNameTheFieldAndTheProblem) {
   ExpectFail("/aggregate/groupby", GroupByRequest("nope", {"g"}, "binary"), "table_name: table 'nope' does not exist");
   ExpectFail("/aggregate/groupby", GroupByRequest("t", {"g"}, "xml"), "encoding: expected 'binary' or 'json', got 'xml'");
   ExpectFail("/aggregate/groupby", groupby({"g", "count(*)"}, {{"expression", "g >"}}), "options.expression: ");
+  ExpectFail("/aggregate/groupby", groupby({"count(*)"}, {{"expression", "g >"}}), "options.expression: ");
   Run("/aggregate/groupby", groupby({"g", "count(*)"}, {{"result_table", "taken"}}));
   ExpectFail("/aggregate/groupby", groupby({"g", "count(*)"}, {{"result_table", "taken"}}),
              "options.result_table: table 'taken' already exists");
